@@ -1,0 +1,47 @@
+/*
+** envelope.h: the one message frame on the wire (proto/trim.proto Envelope).
+**
+** Packing writes straight into a ZeroMQ message; unpacking validates what a
+** peer may not send us: another protocol version, a missing body, text over
+** the field limits, batches over the item limit.  A message that fails is the
+** caller's to count and drop; nothing here logs.
+*/
+#ifndef TRIM_ENVELOPE_H
+#define TRIM_ENVELOPE_H
+
+#include <stddef.h>
+#include <zmq.h>
+
+#include "trim.pb-c.h"
+
+#define TRIM_PROTOCOL_VERSION 1
+#define TRIM_MAX_MESSAGE      (8 << 20)  /* bytes per frame (ZMQ_MAXMSGSIZE) */
+#define TRIM_MAX_TEXT         (64 << 10) /* bytes per text field */
+#define TRIM_MAX_STEPS        256        /* steps in one history */
+#define TRIM_MAX_BATCH        4096       /* items in one batch */
+#define TRIM_MAX_NAME         128        /* peer names, policy specs */
+
+/*
+** Pack env (its version is set here) into a fresh ZeroMQ message *msg, which
+** the caller owns (zmq_msg_close or send).  Returns 0, or -1 if the packed
+** size exceeds TRIM_MAX_MESSAGE or allocation fails (msg left closed).
+*/
+int env_pack(Trim__Envelope *env, zmq_msg_t *msg);
+
+/*
+** Unpack and validate one frame.  Returns the envelope (free it with
+** env_free), or NULL with a one-line reason in err (errlen bytes).
+*/
+Trim__Envelope *env_unpack(const void *data, size_t len, char *err,
+                           size_t errlen);
+
+/* Free an envelope from env_unpack and clear the pointer; NULL-safe. */
+void env_free(Trim__Envelope **env);
+
+/* Name of a role ("small", "large", "prm", "router", "unknown"). */
+const char *env_role_name(Trim__Role role);
+
+/* Parse a role name; returns TRIM__ROLE__ROLE_UNKNOWN when not one. */
+Trim__Role env_role_parse(const char *name);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: replaced by the simulator implementation */
+typedef int sim_placeholder_t;

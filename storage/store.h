@@ -1,0 +1,197 @@
+/*
+** store.h: the SQLite audit store.
+**
+** One database file holds every run, problem and step (schema: schema.c).
+** Writes go through one writer thread that owns the only write connection
+** and commits in batches; everything else opens read-only connections.
+** Every connection uses WAL, synchronous=NORMAL and a busy timeout.
+**
+** Step rows are keyed (problem_id, step_index, kind): writing the same step
+** twice (a requeued request, a replay after a restart) leaves one row.
+*/
+#ifndef TRIM_STORE_H
+#define TRIM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
+
+typedef enum {
+    STORE_QUEUED = 0,
+    STORE_RUNNING = 1,
+    STORE_FINISHED = 2,
+    STORE_FAILED = 3
+} store_status_t;
+
+typedef enum {
+    STORE_NO_DECISION = -1, /* strong steps, and drafts not routed */
+    STORE_KEEP = 0,
+    STORE_REGENERATE = 1
+} store_decision_t;
+
+/* One run: a set of problems solved under one policy and configuration. */
+typedef struct store_run {
+    int64_t run_id;
+    const char *policy; /* policy spec, e.g. "thr:0.5" */
+    uint64_t seed;
+    const char *config; /* JSON text of the full configuration */
+    int64_t started_ms; /* wall clock, ms since the epoch */
+    int64_t finished_ms; /* 0 while running */
+} store_run_t;
+
+/* One problem and, once finished, its outcome and totals. */
+typedef struct store_problem {
+    int64_t problem_id;
+    int64_t run_id;
+    const char *source;       /* e.g. "sim:42:17" or "file.jsonl:3" */
+    const char *text;
+    const char *ground_truth; /* NULL when unknown */
+    store_status_t status;
+    const char *final_answer; /* NULL until finished */
+    int correct;              /* 1, 0, or -1 when not graded */
+    int32_t steps;            /* accepted steps */
+    int32_t regenerated_steps;
+    int64_t weak_tokens;      /* accepted draft tokens */
+    int64_t strong_tokens;    /* strong-model completion tokens */
+    int64_t discarded_tokens; /* tokens of drafts replaced by strong steps */
+    int64_t prm_tokens;       /* PRM input tokens */
+    const char *error;        /* why it failed, NULL otherwise */
+    int64_t created_ms;
+    int64_t finished_ms;      /* 0 until finished */
+} store_problem_t;
+
+/* One generated step: a draft (routed or not) or a strong regeneration. */
+typedef struct store_step {
+    int64_t problem_id;
+    int32_t step_index;
+    store_kind_t kind;
+    int32_t attempt;           /* delivery attempt that produced it */
+    const char *text;
+    int32_t prompt_tokens;
+    int32_t completion_tokens;
+    int32_t finish;            /* 0 step, 1 end of solution, 2 length cut */
+    double prm_score;          /* NAN when not scored */
+    double min_prev_score;     /* NAN when not scored */
+    double prod_prev_score;    /* NAN when not scored */
+    int32_t prm_tokens;        /* PRM input tokens for scoring this draft */
+    store_decision_t decision;
+    const char *policy;        /* NULL for strong steps */
+    const char *reason;        /* the policy's explanation */
+    double action_prob;        /* probability of the action taken, NAN if n/a */
+    const char *belief;        /* policy state as JSON text, NULL if none */
+    const char *decided_by;    /* "router:NAME", "fallback", "anchor", NULL */
+    int accepted;              /* 1 if part of the final solution */
+    int64_t latency_us;        /* model call time */
+    const char *worker;        /* peer name that produced it */
+    int64_t created_ms;
+} store_step_t;
+
+/*
+** Open (creating if needed) the database at path and bring its schema to
+** STORE_SCHEMA_VERSION, one transaction per version.  Returns 0, or -1 with a
+** reason in err (a newer schema than this build knows is an error).
+*/
+int store_migrate(const char *path, char *err, size_t errlen);
+
+/*
+** Read the next free run id and problem id (max + 1, or 1 in an empty
+** database).  Returns 0, or -1 with a reason in err.
+*/
+int store_next_ids(const char *path, int64_t *next_run_id,
+                   int64_t *next_problem_id, char *err, size_t errlen);
+
+/* ---- the writer ---------------------------------------------------------- */
+
+typedef struct store_writer store_writer_t;
+
+typedef struct store_writer_opts {
+    int batch_rows;     /* commit after this many rows (default 1000) */
+    int batch_ms;       /* ... or after this long (default 50) */
+    int queue_rows;     /* producers block when this many are waiting
+                           (default 100000) */
+} store_writer_opts_t;
+
+/*
+** Start the writer thread on the database at path (migrated first).  opts
+** may be NULL for the defaults.  Returns NULL with a reason in err.
+*/
+store_writer_t *store_writer_new(const char *path,
+                                 const store_writer_opts_t *opts, char *err,
+                                 size_t errlen);
+
+/*
+** Queue a row.  The record and its strings are copied; the caller keeps
+** ownership of what it passed.  Blocks while the queue is full.  Returns a
+** ticket (> 0) that store_writer_wait accepts, or -1 if the writer has
+** failed (the reason is in store_writer_error).
+*/
+int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
+int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
+int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
+
+/*
+** Block until every row up to ticket is committed (ticket 0: everything
+** queued so far).  Returns 0, or -1 if the writer failed.
+*/
+int store_writer_wait(store_writer_t *w, int64_t ticket);
+
+/* NULL while healthy; otherwise why the writer stopped (owned by w). */
+const char *store_writer_error(const store_writer_t *w);
+
+/* Rows committed so far. */
+int64_t store_writer_committed(const store_writer_t *w);
+
+/*
+** Commit what is queued, stop the thread, close the database, free the
+** writer and clear the pointer.  NULL-safe.
+*/
+void store_writer_destroy(store_writer_t **w);
+
+/* ---- readers (read-only connections) ------------------------------------ */
+
+typedef struct store_reader store_reader_t;
+
+/* Open read-only; NULL with a reason in err (missing file included). */
+store_reader_t *store_reader_open(const char *path, char *err, size_t errlen);
+void store_reader_close(store_reader_t **r);
+
+/* Totals over the problems of a run (run_id 0: the latest run). */
+typedef struct store_summary {
+    int64_t run_id;
+    int64_t problems, finished, failed, correct, graded;
+    int64_t steps, regenerated_steps;
+    int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
+} store_summary_t;
+
+/* Fill *s from SQL over the database.  Returns 0, or -1 with err. */
+int store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s,
+                  char *err, size_t errlen);
+
+/*
+** Call fn once per problem of the run (run_id 0: every run), in id order.
+** The record is valid only during the call.  fn returns non-zero to stop.
+** Returns 0, or -1 with err.
+*/
+int store_each_problem(store_reader_t *r, int64_t run_id,
+                       int (*fn)(void *ctx, const store_problem_t *p),
+                       void *ctx, char *err, size_t errlen);
+
+/*
+** Load one problem into *p (strings valid until the next call on r).
+** Returns 1 if found, 0 if not, -1 with err.
+*/
+int store_get_problem(store_reader_t *r, int64_t problem_id,
+                      store_problem_t *p, char *err, size_t errlen);
+
+/*
+** Call fn once per step row of a problem, ordered by step_index then kind
+** (draft before strong).  Returns 0, or -1 with err.
+*/
+int store_each_step(store_reader_t *r, int64_t problem_id,
+                    int (*fn)(void *ctx, const store_step_t *s), void *ctx,
+                    char *err, size_t errlen);
+
+#endif
