@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* SplitMix64 finaliser: a bijective 64-bit mix. */
 static inline uint64_t
@@ -28,16 +29,26 @@ hash_combine(uint64_t h, uint64_t v)
     return hash_mix64(h ^ hash_mix64(v));
 }
 
-/* FNV-1a over bytes, then mixed; seed distinguishes uses. */
+/*
+** Hash of a byte string, eight bytes a round, then mixed; seed
+** distinguishes uses.  Words are read in the machine's byte order (every
+** platform trim targets is little-endian).
+*/
 static inline uint64_t
 hash_bytes(uint64_t seed, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed ^ (len * 0x9e3779b97f4a7c15ULL);
+    uint64_t w;
+
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h ^= w * 0xbf58476d1ce4e5b9ULL;
+        h = ((h << 31) | (h >> 33)) * 0x94d049bb133111ebULL;
     }
+    w = 0;
+    memcpy(&w, p, len);
+    h ^= w * 0xbf58476d1ce4e5b9ULL;
     return hash_mix64(h);
 }
 

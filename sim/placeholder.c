@@ -1,2 +1,0 @@
-/* placeholder: replaced by the simulator implementation */
-typedef int sim_placeholder_t;

@@ -1,0 +1,54 @@
+/*
+** prompt.c: what the simulated models and PRM derive from a prompt besides
+** its meaning: its identity (hashes keying every random draw), the hardness
+** of each step, and its size in tokens.
+*/
+#include <string.h>
+
+#include "sim_internal.h"
+
+/* Hash of a problem text, the root of every key derived from a prompt. */
+uint64_t
+sim_problem_hash(const char *problem, size_t len)
+{
+    return hash_bytes(SIM_KEY_TEXT, problem, len);
+}
+
+/*
+** Extend a prompt hash h with one more step, so the hash of problem +
+** steps[0..i] is computed once per step and prefixes hash the same way in
+** every caller.  A NULL step hashes as empty.
+*/
+uint64_t
+sim_step_hash(uint64_t h, const char *step)
+{
+    size_t n = step ? strlen(step) : 0;
+    return hash_combine(h, hash_bytes(SIM_KEY_STEP, step ? step : "", n));
+}
+
+/*
+** Is step index of this problem critical (hard)?  Decided by the problem and
+** the index alone, so both models find the same steps hard.
+*/
+int
+sim_step_critical(const sim_world_t *w, uint64_t problem_hash, size_t index)
+{
+    uint64_t h = hash_combine(hash_combine(problem_hash, SIM_KEY_CRITICAL),
+                              (uint64_t)index);
+    double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
+    return u < w->p.critical_fraction;
+}
+
+/*
+** Estimated tokens of a prompt: about 4 bytes per token over the problem and
+** the steps, plus the blank line between steps.
+*/
+int
+sim_prompt_tokens(size_t problem_len, const char *const *steps, size_t n_steps)
+{
+    size_t bytes = problem_len;
+    for (size_t i = 0; i < n_steps; i++)
+        bytes += (steps[i] ? strlen(steps[i]) : 0) + 2;
+    bytes /= 4;
+    return bytes > 0x7fffffff ? 0x7fffffff : (int)(bytes ? bytes : 1);
+}

@@ -1,0 +1,951 @@
+/*
+** test_sim.c: the simulated world: problems, models, PRM, calibration.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sim.h"
+
+#define MAX_PATH_STEPS 40
+
+static const char *const state_key[3] = {
+    "S0_correct_so_far", "S1_derailed_earlier", "S2_latest_step_first_error"};
+
+/* ---------------------------------------------------------------- helpers */
+
+static sim_world_t *
+world(void)
+{
+    char err[256];
+    sim_world_t *w = sim_world_new(NULL, NULL, err, sizeof err);
+    if (!w)
+        fail_msg("sim_world_new: %s", err);
+    return w;
+}
+
+static double
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The state the PRM gives the last of steps[0..n). */
+static sim_state_t
+last_state(const sim_world_t *w, const char *problem, const char *const *steps,
+           size_t n)
+{
+    float scores[MAX_PATH_STEPS + 1];
+    sim_state_t states[MAX_PATH_STEPS + 1];
+    char err[256];
+    assert_true(n >= 1 && n <= MAX_PATH_STEPS + 1);
+    if (sim_score(w, problem, steps, n, scores, states, NULL, NULL, err,
+                  sizeof err) != 0)
+        fail_msg("sim_score: %s", err);
+    return states[n - 1];
+}
+
+/* A correct step n after the correct steps[0..n): strong, resampled. */
+static char *
+correct_step(const sim_world_t *w, const char *problem, const char **steps,
+             size_t n, uint64_t salt, sim_finish_t *finish)
+{
+    char err[256];
+    for (uint64_t seed = salt * 1000; seed < salt * 1000 + 100; seed++) {
+        sim_step_t s;
+        if (sim_generate(w, SIM_STRONG, problem, steps, n, 0, seed, &s, err,
+                         sizeof err) != 0)
+            fail_msg("sim_generate: %s", err);
+        steps[n] = s.text;
+        if (last_state(w, problem, steps, n + 1) == SIM_S0) {
+            if (finish)
+                *finish = s.finish;
+            return s.text;
+        }
+        sim_step_clear(&s);
+    }
+    fail_msg("no correct step in 100 tries");
+    return NULL;
+}
+
+/* The whole correct solution of problem into steps[0..p->n_steps). */
+static void
+correct_path(const sim_world_t *w, const sim_problem_t *p, const char **steps,
+             sim_finish_t *finish, uint64_t salt)
+{
+    assert_true(p->n_steps <= MAX_PATH_STEPS);
+    for (int i = 0; i < p->n_steps; i++)
+        steps[i] = correct_step(w, p->text, steps, (size_t)i,
+                                salt + (uint64_t)i, finish ? &finish[i] : NULL);
+}
+
+static void
+free_steps(const char **steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)steps[i]);
+}
+
+/* The value a step writes after its last "= ", as text, into out. */
+static void
+written_value(const char *step, char *out, size_t outlen)
+{
+    const char *at = NULL;
+    size_t n = 0;
+    for (const char *p = step; (p = strstr(p, "= ")) != NULL; p++)
+        at = p + 2;
+    out[0] = '\0';
+    if (!at)
+        return;
+    while (at[n] && at[n] != ' ')
+        n++;
+    snprintf(out, outlen, "%.*s", (int)n, at);
+}
+
+/* ------------------------------------------------------------- problems */
+
+static void
+test_problem_determinism(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    sim_problem_t a, b, c;
+    double steps = 0;
+    int n = 20000;
+
+    assert_int_equal(sim_problem_make(w, 1, 5, &a), 0);
+    assert_int_equal(sim_problem_make(w, 1, 5, &b), 0);
+    assert_int_equal(sim_problem_make(w, 2, 5, &c), 0);
+    assert_string_equal(a.text, b.text);
+    assert_string_equal(a.answer, b.answer);
+    assert_int_equal(a.n_steps, b.n_steps);
+    assert_string_not_equal(a.text, c.text);
+    printf("  example problem (%d steps, answer %s):\n  %s\n", a.n_steps,
+           a.answer, a.text);
+    sim_problem_clear(&a);
+    sim_problem_clear(&a); /* idempotent */
+    sim_problem_clear(&b);
+    sim_problem_clear(&c);
+    sim_problem_clear(NULL);
+
+    /* Lengths follow the measured distribution: 2..30 steps, mean 8.28. */
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(sim_problem_make(w, 3, (uint64_t)i, &a), 0);
+        assert_in_range(a.n_steps, 2, 30);
+        assert_true(atol(a.answer) >= 2 && atol(a.answer) < 10000000);
+        steps += a.n_steps;
+        sim_problem_clear(&a);
+    }
+    printf("  mean steps per problem %.3f (distribution mean 8.278)\n",
+           steps / n);
+    assert_true(steps / n > 8.13 && steps / n < 8.43); /* +-5 sigma */
+    sim_world_destroy(&w);
+    assert_null(w);
+    sim_world_destroy(&w);
+    sim_world_destroy(NULL);
+}
+
+/* --------------------------------------------------------------- models */
+
+static void
+test_generate_determinism(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    sim_problem_t p;
+    sim_step_t a, b;
+    char err[256];
+    const char *steps[MAX_PATH_STEPS];
+    int differ = 0;
+
+    assert_int_equal(sim_problem_make(w, 4, 0, &p), 0);
+    correct_path(w, &p, steps, NULL, 1);
+    for (size_t n = 0; n < (size_t)p.n_steps; n++) {
+        for (int m = 0; m < 2; m++) {
+            assert_int_equal(sim_generate(w, (sim_model_t)m, p.text, steps, n,
+                                          0, 9, &a, err, sizeof err),
+                             0);
+            assert_int_equal(sim_generate(w, (sim_model_t)m, p.text, steps, n,
+                                          0, 9, &b, err, sizeof err),
+                             0);
+            assert_string_equal(a.text, b.text);
+            assert_int_equal(a.completion_tokens, b.completion_tokens);
+            assert_int_equal(a.prompt_tokens, b.prompt_tokens);
+            assert_int_equal(a.finish, b.finish);
+            assert_null(strstr(a.text, "\n\n"));
+            sim_step_clear(&b);
+            assert_int_equal(sim_generate(w, (sim_model_t)m, p.text, steps, n,
+                                          0, 10, &b, err, sizeof err),
+                             0);
+            differ += a.completion_tokens != b.completion_tokens ||
+                      strcmp(a.text, b.text) != 0;
+            sim_step_clear(&a);
+            sim_step_clear(&a);
+            sim_step_clear(&b);
+        }
+    }
+    assert_true(differ > 0);
+    free_steps(steps, (size_t)p.n_steps);
+    sim_problem_clear(&p);
+    sim_world_destroy(&w);
+}
+
+/*
+** From correct prefixes, each model's next step is right with its configured
+** accuracy; mean tokens per step match; hard steps are shared by the models.
+*/
+static void
+test_next_step_accuracy(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    const sim_params_t *prm = sim_world_params(w);
+    long n = 0, right[2] = {0, 0}, both_wrong = 0;
+    double tokens[2] = {0, 0};
+    char err[256];
+
+    for (uint64_t k = 0; n < 20000; k++) {
+        sim_problem_t p;
+        const char *steps[MAX_PATH_STEPS + 1];
+        assert_int_equal(sim_problem_make(w, 11, k, &p), 0);
+        for (int i = 0; i < p.n_steps; i++) {
+            int ok[2];
+            for (int m = 0; m < 2; m++) {
+                sim_step_t s;
+                assert_int_equal(sim_generate(w, (sim_model_t)m, p.text, steps,
+                                              (size_t)i, 0, 77 + k, &s, err,
+                                              sizeof err),
+                                 0);
+                steps[i] = s.text;
+                ok[m] = last_state(w, p.text, steps, (size_t)i + 1) == SIM_S0;
+                right[m] += ok[m];
+                tokens[m] += s.completion_tokens;
+                sim_step_clear(&s);
+            }
+            both_wrong += !ok[0] && !ok[1];
+            n++;
+            steps[i] =
+                correct_step(w, p.text, steps, (size_t)i, k * 64 + 5, NULL);
+        }
+        free_steps(steps, (size_t)p.n_steps);
+        sim_problem_clear(&p);
+    }
+    for (int m = 0; m < 2; m++) {
+        double acc = (double)right[m] / n, tok = tokens[m] / n;
+        printf("  %s: next-step accuracy %.4f (set %.4f) over %ld steps, "
+               "%.2f tokens/step (set %.2f)\n",
+               m ? "strong" : "weak", acc, prm->accuracy[m], n, tok,
+               prm->tokens_per_step[m]);
+        assert_true(acc > prm->accuracy[m] - 0.01 &&
+                    acc < prm->accuracy[m] + 0.01);
+        assert_true(tok > 0.97 * prm->tokens_per_step[m] &&
+                    tok < 1.03 * prm->tokens_per_step[m]);
+    }
+    /* Hardness is shared: the strong model errs more where the weak did. */
+    {
+        double p_strong = 1.0 - (double)right[1] / n;
+        double p_weak = 1.0 - (double)right[0] / n;
+        double lift = (double)both_wrong / n / (p_weak * p_strong);
+        printf("  P(both wrong) / (P(weak wrong) P(strong wrong)) = %.2f\n",
+               lift);
+        assert_true(lift > 1.15);
+    }
+    sim_world_destroy(&w);
+}
+
+/* After a wrong step every later step is wrong too, and labelled S1. */
+static void
+test_errors_cascade(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    int cases = 0;
+    char err[256];
+
+    for (uint64_t k = 0; cases < 60; k++) {
+        sim_problem_t p;
+        const char *truth[MAX_PATH_STEPS], *steps[MAX_PATH_STEPS + 1];
+        int first = -1;
+        assert_int_equal(sim_problem_make(w, 21, k, &p), 0);
+        if (p.n_steps < 4) {
+            sim_problem_clear(&p);
+            continue;
+        }
+        correct_path(w, &p, truth, NULL, k * 64 + 1);
+        /* A wrong weak step somewhere before the last two steps. */
+        for (int i = 0; i < p.n_steps - 2 && first < 0; i++) {
+            memcpy(steps, truth, sizeof(char *) * (size_t)i);
+            for (uint64_t seed = 0; seed < 40; seed++) {
+                sim_step_t s;
+                assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps,
+                                              (size_t)i, 0, seed, &s, err,
+                                              sizeof err),
+                                 0);
+                steps[i] = s.text;
+                if (last_state(w, p.text, steps, (size_t)i + 1) == SIM_S2) {
+                    first = i;
+                    break;
+                }
+                sim_step_clear(&s);
+            }
+        }
+        assert_true(first >= 0);
+        for (int j = first + 1; j <= p.n_steps; j++) {
+            sim_step_t s;
+            char got[64], want[64];
+            float scores[MAX_PATH_STEPS + 1];
+            sim_state_t states[MAX_PATH_STEPS + 1];
+            assert_int_equal(sim_generate(w, (sim_model_t)(j % 2), p.text,
+                                          steps, (size_t)j, 0, 5, &s, err,
+                                          sizeof err),
+                             0);
+            steps[j] = s.text;
+            assert_int_equal(sim_score(w, p.text, steps, (size_t)j + 1, scores,
+                                       states, NULL, NULL, err, sizeof err),
+                             0);
+            assert_int_equal(states[first], SIM_S2);
+            for (int i = 0; i < first; i++)
+                assert_int_equal(states[i], SIM_S0);
+            assert_int_equal(states[j], SIM_S1);
+            written_value(s.text, got, sizeof got);
+            written_value(truth[j < p.n_steps ? j : p.n_steps - 1], want,
+                          sizeof want);
+            if (j < p.n_steps)
+                assert_string_not_equal(got, want);
+        }
+        /* The derailed answer is not the problem's answer. */
+        {
+            char boxed[64];
+            snprintf(boxed, sizeof boxed, "\\boxed{%s}", p.answer);
+            assert_null(strstr(steps[p.n_steps - 1], boxed));
+        }
+        if (cases == 0) {
+            printf("  example derailment at step %d:\n", first);
+            for (int j = first; j < p.n_steps && j < first + 3; j++)
+                printf("    [%d] %s\n", j, steps[j]);
+            printf("    truth: %s\n", truth[first]);
+        }
+        free_steps(truth, (size_t)p.n_steps);
+        free_steps(steps + first, (size_t)(p.n_steps + 1 - first));
+        sim_problem_clear(&p);
+        cases++;
+    }
+    sim_world_destroy(&w);
+}
+
+/* A correct solution ends with the boxed answer; max_tokens cuts. */
+static void
+test_final_step_and_length(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    char err[256];
+
+    for (uint64_t k = 0; k < 40; k++) {
+        sim_problem_t p;
+        const char *steps[MAX_PATH_STEPS + 1];
+        sim_finish_t finish[MAX_PATH_STEPS];
+        char boxed[64];
+        sim_step_t s, full;
+        const char *first;
+        int n;
+
+        assert_int_equal(sim_problem_make(w, 31, k, &p), 0);
+        n = p.n_steps;
+        correct_path(w, &p, steps, finish, k * 64 + 3);
+        snprintf(boxed, sizeof boxed, "\\boxed{%s}", p.answer);
+        for (int i = 0; i < n - 1; i++) {
+            assert_int_equal(finish[i], SIM_FINISH_STEP);
+            assert_null(strstr(steps[i], "\\boxed{"));
+        }
+        assert_int_equal(finish[n - 1], SIM_FINISH_END);
+        assert_non_null(strstr(steps[n - 1], boxed));
+        if (k == 0)
+            printf("  final step: %s\n", steps[n - 1]);
+
+        /* Past the end: a closing step restating the answer. */
+        assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, (size_t)n, 0,
+                                      1, &s, err, sizeof err),
+                         0);
+        assert_int_equal(s.finish, SIM_FINISH_END);
+        assert_non_null(strstr(s.text, boxed));
+        steps[n] = s.text;
+        assert_int_equal(last_state(w, p.text, steps, (size_t)n + 1), SIM_S0);
+        sim_step_clear(&s);
+
+        /* max_tokens below the step's length cuts it. */
+        first = steps[0];
+        assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, 0, 0, 2,
+                                      &full, err, sizeof err),
+                         0);
+        assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, 0, 1, 2, &s,
+                                      err, sizeof err),
+                         0);
+        assert_int_equal(s.finish, SIM_FINISH_LENGTH);
+        assert_int_equal(s.completion_tokens, 1);
+        assert_true(strlen(s.text) < strlen(full.text));
+        steps[0] = s.text;
+        assert_int_equal(last_state(w, p.text, steps, 1), SIM_S2);
+        steps[0] = first;
+        sim_step_clear(&s);
+        /* A roomy max_tokens changes nothing. */
+        assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, 0, 100000, 2,
+                                      &s, err, sizeof err),
+                         0);
+        assert_string_equal(s.text, full.text);
+        assert_int_equal(s.completion_tokens, full.completion_tokens);
+        assert_int_not_equal(s.finish, SIM_FINISH_LENGTH);
+        sim_step_clear(&s);
+        sim_step_clear(&full);
+
+        free_steps(steps, (size_t)n);
+        sim_problem_clear(&p);
+    }
+    sim_world_destroy(&w);
+}
+
+static void
+test_latency_model(void **state)
+{
+    (void)state;
+    sim_params_t prm;
+    sim_world_t *w;
+    sim_problem_t p;
+    sim_step_t s;
+    char err[256];
+    float scores[2];
+    int in_tokens;
+    int64_t lat;
+    const char *steps[2];
+
+    sim_params_default(&prm);
+    prm.base_us[SIM_STRONG] = 1000;
+    prm.prefill_us[SIM_STRONG] = 0.5;
+    prm.decode_us[SIM_STRONG] = 20;
+    prm.prm_base_us = 300;
+    prm.prm_prefill_us = 0.25;
+    w = sim_world_new(&prm, NULL, err, sizeof err);
+    assert_non_null(w);
+    assert_true(sim_world_params(w)->decode_us[SIM_STRONG] == 20);
+    assert_int_equal(sim_problem_make(w, 41, 0, &p), 0);
+    assert_int_equal(
+        sim_generate(w, SIM_STRONG, p.text, NULL, 0, 0, 1, &s, err, sizeof err),
+        0);
+    assert_true(s.prompt_tokens == (int)strlen(p.text) / 4);
+    assert_int_equal(s.latency_us, (int64_t)(1000 + 0.5 * s.prompt_tokens +
+                                             20.0 * s.completion_tokens + 0.5));
+    steps[0] = s.text;
+    assert_int_equal(sim_score(w, p.text, steps, 1, scores, NULL, &in_tokens,
+                               &lat, err, sizeof err),
+                     0);
+    assert_int_equal(in_tokens, (int)(strlen(p.text) + strlen(s.text) + 2) / 4);
+    assert_int_equal(lat, (int64_t)(300 + 0.25 * in_tokens + 0.5));
+    sim_step_clear(&s);
+    sim_problem_clear(&p);
+    sim_world_destroy(&w);
+
+    /* Bad parameters are refused with the field named. */
+    sim_params_default(&prm);
+    prm.accuracy[SIM_WEAK] = 1.5;
+    assert_null(sim_world_new(&prm, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "accuracy"));
+    sim_params_default(&prm);
+    prm.critical_fraction = -0.1;
+    assert_null(sim_world_new(&prm, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "critical_fraction"));
+}
+
+/* ------------------------------------------------------------------ PRM */
+
+static void
+test_prm_scores(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    char err[256];
+
+    for (uint64_t k = 0; k < 200; k++) {
+        sim_problem_t p;
+        const char *steps[MAX_PATH_STEPS];
+        float all[MAX_PATH_STEPS], again[MAX_PATH_STEPS], pre[MAX_PATH_STEPS];
+        sim_state_t st[MAX_PATH_STEPS];
+        size_t n;
+        assert_int_equal(sim_problem_make(w, 51, k, &p), 0);
+        n = (size_t)p.n_steps;
+        for (size_t i = 0; i < n; i++) { /* a weak-only trajectory */
+            sim_step_t s;
+            assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, i, 0, k,
+                                          &s, err, sizeof err),
+                             0);
+            steps[i] = s.text;
+        }
+        assert_int_equal(sim_score(w, p.text, steps, n, all, st, NULL, NULL,
+                                   err, sizeof err),
+                         0);
+        assert_int_equal(sim_score(w, p.text, steps, n, again, NULL, NULL, NULL,
+                                   err, sizeof err),
+                         0);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(all[i] >= 0.0f && all[i] <= 1.0f);
+            assert_true(all[i] == again[i]);
+            assert_true(st[i] == SIM_S0 || st[i] == SIM_S1 || st[i] == SIM_S2);
+            if (i > 0 && st[i - 1] != SIM_S0)
+                assert_int_equal(st[i], SIM_S1);
+        }
+        for (size_t m = 1; m <= n; m++) {
+            assert_int_equal(sim_score(w, p.text, steps, m, pre, NULL, NULL,
+                                       NULL, err, sizeof err),
+                             0);
+            for (size_t i = 0; i < m; i++)
+                assert_true(pre[i] == all[i]);
+        }
+        free_steps(steps, n);
+        sim_problem_clear(&p);
+    }
+    {
+        sim_problem_t p;
+        assert_int_equal(sim_problem_make(w, 51, 0, &p), 0);
+        assert_int_equal(sim_score(w, p.text, NULL, 0, NULL, NULL, NULL, NULL,
+                                   err, sizeof err),
+                         0);
+        sim_problem_clear(&p);
+    }
+    sim_world_destroy(&w);
+}
+
+/* First-step scores of correct steps follow P(. | bin 19, S0). */
+static void
+test_prm_score_distribution(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    double hist[SIM_BINS] = {0}, pmf[SIM_BINS], tvd = 0;
+    long n = 0;
+    char err[256];
+
+    for (uint64_t k = 0; n < 6000; k++) {
+        sim_problem_t p;
+        sim_step_t s;
+        float score;
+        sim_state_t st;
+        const char *steps[1];
+        assert_int_equal(sim_problem_make(w, 61, k, &p), 0);
+        assert_int_equal(sim_generate(w, SIM_STRONG, p.text, NULL, 0, 0, k, &s,
+                                      err, sizeof err),
+                         0);
+        steps[0] = s.text;
+        assert_int_equal(sim_score(w, p.text, steps, 1, &score, &st, NULL, NULL,
+                                   err, sizeof err),
+                         0);
+        if (st == SIM_S0) {
+            int bin = (int)(score * SIM_BINS);
+            hist[bin < SIM_BINS ? bin : SIM_BINS - 1] += 1;
+            n++;
+        }
+        sim_step_clear(&s);
+        sim_problem_clear(&p);
+    }
+    sim_world_score_pmf(w, SIM_S0, 19, pmf);
+    for (int j = 0; j < SIM_BINS; j++)
+        tvd += 0.5 * (hist[j] / n > pmf[j] ? hist[j] / n - pmf[j]
+                                           : pmf[j] - hist[j] / n);
+    printf("  sampled first-step S0 scores vs pmf: TVD %.4f over %ld\n", tvd,
+           n);
+    assert_true(tvd < 0.04);
+    sim_world_destroy(&w);
+}
+
+/* ---------------------------------------------------------- calibration */
+
+static char *
+calibration_path(void)
+{
+    static char path[4096];
+    const char *dir = getenv("TRIM_SHARED_DATA");
+    if (!dir)
+        return NULL;
+    snprintf(path, sizeof path, "%s/calibration/qwen2.5-math-prm-7b.json", dir);
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+static json_t *
+load_calibration(void)
+{
+    char *path = calibration_path();
+    json_error_t e;
+    json_t *root;
+    if (!path) {
+        printf("  skipped: TRIM_SHARED_DATA unset or "
+               "calibration/qwen2.5-math-prm-7b.json not readable\n");
+        return NULL;
+    }
+    root = json_load_file(path, 0, &e);
+    if (!root)
+        fail_msg("%s:%d: %s", path, e.line, e.text);
+    return root;
+}
+
+static json_t *
+state_obj(json_t *root, int s)
+{
+    return json_object_get(
+        json_object_get(json_object_get(root, "observation_model"),
+                        "math_train"),
+        state_key[s]);
+}
+
+/* The embedded fit implies each state's measured current-score marginal. */
+static void
+test_embedded_fit_matches_file(void **state)
+{
+    (void)state;
+    json_t *root = load_calibration();
+    sim_world_t *w;
+    if (!root) {
+        skip();
+        return;
+    }
+    w = world();
+    for (int s = 0; s < 3; s++) {
+        json_t *obj = state_obj(root, s);
+        json_t *mprev = json_object_get(obj, "marginal_min_previous");
+        json_t *mcur = json_object_get(obj, "marginal_current");
+        double implied[SIM_BINS] = {0}, pmf[SIM_BINS], tvd = 0, wsum = 0;
+        assert_int_equal(json_array_size(mprev), SIM_BINS);
+        assert_int_equal(json_array_size(mcur), SIM_BINS);
+        for (int i = 0; i < SIM_BINS; i++) {
+            double wi = json_number_value(json_array_get(mprev, (size_t)i));
+            sim_world_score_pmf(w, (sim_state_t)s, i, pmf);
+            for (int j = 0; j < SIM_BINS; j++)
+                implied[j] += wi * pmf[j];
+            wsum += wi;
+        }
+        for (int j = 0; j < SIM_BINS; j++) {
+            double want = json_number_value(json_array_get(mcur, (size_t)j));
+            double got = implied[j] / wsum;
+            tvd += 0.5 * (got > want ? got - want : want - got);
+        }
+        printf("  %s: TVD(embedded-implied marginal, file marginal_current) "
+               "= %.5f\n",
+               state_key[s], tvd);
+        assert_true(tvd <= 0.1);
+        /* How well each row's conditional is kept (reported, loosely held). */
+        {
+            json_t *grid = json_object_get(obj, "grid");
+            double worst = 0, mean = 0, mass = 0;
+            for (int i = 0; i < SIM_BINS; i++) {
+                json_t *row = json_array_get(grid, (size_t)i);
+                double total = 0, d = 0;
+                for (int j = 0; j < SIM_BINS; j++)
+                    total += json_number_value(json_array_get(row, (size_t)j));
+                sim_world_score_pmf(w, (sim_state_t)s, i, pmf);
+                for (int j = 0; j < SIM_BINS; j++) {
+                    double want =
+                        json_number_value(json_array_get(row, (size_t)j)) /
+                        total;
+                    d += 0.5 * (pmf[j] > want ? pmf[j] - want : want - pmf[j]);
+                }
+                worst = d > worst ? d : worst;
+                mean += total * d;
+                mass += total;
+            }
+            printf("    row conditionals: mass-weighted TVD %.4f, worst row "
+                   "%.4f\n",
+                   mean / mass, worst);
+            assert_true(worst < 0.15);
+        }
+    }
+    sim_world_destroy(&w);
+    json_decref(root);
+}
+
+/* Loading the file uses its grids exactly. */
+static void
+test_file_grids_exact(void **state)
+{
+    (void)state;
+    json_t *root = load_calibration();
+    sim_world_t *w;
+    char err[512];
+    if (!root) {
+        skip();
+        return;
+    }
+    w = sim_world_new(NULL, calibration_path(), err, sizeof err);
+    if (!w)
+        fail_msg("%s", err);
+    for (int s = 0; s < 3; s++) {
+        json_t *grid = json_object_get(state_obj(root, s), "grid");
+        for (int i = 0; i < SIM_BINS; i++) {
+            json_t *row = json_array_get(grid, (size_t)i);
+            double pmf[SIM_BINS], total = 0;
+            for (int j = 0; j < SIM_BINS; j++)
+                total += json_number_value(json_array_get(row, (size_t)j));
+            sim_world_score_pmf(w, (sim_state_t)s, i, pmf);
+            for (int j = 0; j < SIM_BINS; j++) {
+                double want =
+                    json_number_value(json_array_get(row, (size_t)j)) / total;
+                assert_true(pmf[j] - want < 1e-12 && want - pmf[j] < 1e-12);
+            }
+        }
+    }
+    sim_world_destroy(&w);
+    json_decref(root);
+}
+
+/* Write a calibration file; bad_* inject one defect (-1 = none). */
+static void
+write_calibration(const char *path, int rows, int neg_row, int zero_row,
+                  int drop_state)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"observation_model\": {\"math_train\": {");
+    for (int s = 0, first = 1; s < 3; s++) {
+        if (s == drop_state)
+            continue;
+        fprintf(f, "%s\"%s\": {\"grid\": [", first ? "" : ",", state_key[s]);
+        first = 0;
+        for (int i = 0; i < rows; i++) {
+            fprintf(f, "%s[", i ? "," : "");
+            for (int j = 0; j < SIM_BINS; j++) {
+                double v = (i == zero_row) ? 0.0 : 0.01 * (1 + (i + j) % 5);
+                if (i == neg_row && j == 4)
+                    v = -0.5;
+                fprintf(f, "%s%g", j ? "," : "", v);
+            }
+            fprintf(f, "]");
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "}}}\n");
+    fclose(f);
+}
+
+static void
+expect_rejected(const char *path, const char *what)
+{
+    char err[512];
+    sim_world_t *w = sim_world_new(NULL, path, err, sizeof err);
+    assert_null(w);
+    printf("  rejected: %s\n", err);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, what));
+}
+
+static void
+test_malformed_calibration(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_sim_calib_XXXXXX";
+    char err[512];
+    int fd = mkstemp(path);
+    sim_world_t *w;
+    double pmf[SIM_BINS];
+    FILE *f;
+
+    assert_true(fd >= 0);
+    close(fd);
+
+    write_calibration(path, SIM_BINS, -1, -1, -1); /* a good one */
+    w = sim_world_new(NULL, path, err, sizeof err);
+    if (!w)
+        fail_msg("%s", err);
+    sim_world_score_pmf(w, SIM_S1, 3, pmf);
+    assert_true(pmf[0] > 0.0 && pmf[0] < 1.0);
+    sim_world_destroy(&w);
+
+    write_calibration(path, SIM_BINS - 1, -1, -1, -1);
+    expect_rejected(path, "S0_correct_so_far.grid must be an array of 20 rows");
+    write_calibration(path, SIM_BINS, 3, -1, -1);
+    expect_rejected(path, "grid[3][4] = -0.5 is negative");
+    write_calibration(path, SIM_BINS, -1, 7, -1);
+    expect_rejected(path, "grid[7] sums to zero");
+    write_calibration(path, SIM_BINS, -1, -1, 2);
+    expect_rejected(path, "missing observation_model.math_train."
+                          "S2_latest_step_first_error.grid");
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"observation_model\": {\"math_train\":\n  [1, 2,]}}\n");
+    fclose(f);
+    expect_rejected(path, ":2:");
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"about\": \"no grids here\"}\n");
+    fclose(f);
+    expect_rejected(path, "missing object observation_model.math_train");
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"observation_model\": {\"math_train\": {\"S0_correct_so_far"
+               "\": {\"grid\": [[1]");
+    for (int i = 1; i < SIM_BINS; i++)
+        fprintf(f, ",[1, 2, \"x\"]");
+    fprintf(f, "]}}}}\n");
+    fclose(f);
+    expect_rejected(path, "grid[0] must be an array of 20 numbers");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"observation_model\": {\"math_train\": {\"S0_correct_so_far"
+               "\": {\"grid\": [");
+    for (int i = 0; i < SIM_BINS; i++) {
+        fprintf(f, "%s[", i ? "," : "");
+        for (int j = 0; j < SIM_BINS; j++)
+            fprintf(f, "%s%s", j ? "," : "", i == 5 && j == 6 ? "\"x\"" : "1");
+        fprintf(f, "]");
+    }
+    fprintf(f, "]}}}}\n");
+    fclose(f);
+    expect_rejected(path, "grid[5][6] is not a number");
+
+    unlink(path);
+    expect_rejected(path, "No such file");
+}
+
+/* -------------------------------------------------------- foreign text */
+
+static void
+test_not_a_simulated_problem(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    sim_problem_t p;
+    sim_step_t s;
+    char err[256], bad[4096];
+    float score;
+    const char *steps[1] = {"x"};
+    const char *texts[] = {
+        "What is 2+2?",
+        "",
+        "Mia has 12 marbles. How many marbles does Mia have now?",
+        "Mia has 12 marbles. She eats 3 marbles. How many marbles does Mia "
+        "have now?",
+        "Mia has 12 marbles. She finds 3 more marbles.",
+        "Mia has 12 marbles. She finds 3 more marbles. How many marbles does "
+        "Mia have now? Extra.",
+    };
+
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(sim_generate(w, SIM_WEAK, texts[i], NULL, 0, 0, 1, &s,
+                                      err, sizeof err),
+                         -1);
+        assert_null(s.text);
+        assert_non_null(strstr(err, "not a simulated problem: "));
+        err[0] = '\0';
+        assert_int_equal(sim_score(w, texts[i], steps, 1, &score, NULL, NULL,
+                                   NULL, err, sizeof err),
+                         -1);
+        assert_non_null(strstr(err, "not a simulated problem: "));
+    }
+    printf("  e.g. %s\n", err);
+    assert_int_equal(
+        sim_generate(w, SIM_WEAK, NULL, NULL, 0, 0, 1, &s, err, sizeof err),
+        -1);
+
+    /* A real problem with one sentence changed. */
+    assert_int_equal(sim_problem_make(w, 71, 0, &p), 0);
+    snprintf(bad, sizeof bad, "%s", p.text);
+    memcpy(strstr(bad, ". ") + 2, "Zzz", 3); /* "She finds" -> "Zzz finds" */
+    assert_int_equal(
+        sim_generate(w, SIM_STRONG, bad, NULL, 0, 0, 1, &s, err, sizeof err),
+        -1);
+    printf("  e.g. %s\n", err);
+    assert_non_null(strstr(err, "sentence 2"));
+    sim_problem_clear(&p);
+    sim_world_destroy(&w);
+}
+
+/* ----------------------------------------------------------------- cost */
+
+/* Per-call cost, printed (sanitizer builds are several times slower). */
+static void
+test_cost(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    sim_problem_t p[64];
+    const char *steps[64][MAX_PATH_STEPS];
+    int n[64];
+    char err[256];
+    long calls = 0;
+    double t0, gen_us, score_us;
+    float scores[MAX_PATH_STEPS];
+
+    for (int k = 0; k < 64; k++) {
+        assert_int_equal(sim_problem_make(w, 81, (uint64_t)k, &p[k]), 0);
+        n[k] = p[k].n_steps < 8 ? p[k].n_steps : 8;
+        for (int i = 0; i < n[k]; i++) {
+            sim_step_t s;
+            assert_int_equal(sim_generate(w, SIM_WEAK, p[k].text, steps[k],
+                                          (size_t)i, 0, 1, &s, err, sizeof err),
+                             0);
+            steps[k][i] = s.text;
+        }
+    }
+    t0 = now_us();
+    for (int r = 0; r < 40; r++) {
+        for (int k = 0; k < 64; k++) {
+            for (int i = 0; i < n[k]; i++) {
+                sim_step_t s;
+                sim_generate(w, (sim_model_t)(r & 1), p[k].text, steps[k],
+                             (size_t)i, 0, (uint64_t)r, &s, err, sizeof err);
+                sim_step_clear(&s);
+                calls++;
+            }
+        }
+    }
+    gen_us = (now_us() - t0) / calls;
+    t0 = now_us();
+    calls = 0;
+    for (int r = 0; r < 200; r++) {
+        for (int k = 0; k < 64; k++) {
+            sim_score(w, p[k].text, steps[k], (size_t)n[k], scores, NULL, NULL,
+                      NULL, err, sizeof err);
+            calls++;
+        }
+    }
+    score_us = (now_us() - t0) / calls;
+    printf("  cost: sim_generate %.2f us/call, sim_score (up to 8 steps) "
+           "%.2f us/call\n",
+           gen_us, score_us);
+    for (int k = 0; k < 64; k++) {
+        free_steps(steps[k], (size_t)n[k]);
+        sim_problem_clear(&p[k]);
+    }
+    sim_world_destroy(&w);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_problem_determinism),
+        cmocka_unit_test(test_generate_determinism),
+        cmocka_unit_test(test_next_step_accuracy),
+        cmocka_unit_test(test_errors_cascade),
+        cmocka_unit_test(test_final_step_and_length),
+        cmocka_unit_test(test_latency_model),
+        cmocka_unit_test(test_prm_scores),
+        cmocka_unit_test(test_prm_score_distribution),
+        cmocka_unit_test(test_embedded_fit_matches_file),
+        cmocka_unit_test(test_file_grids_exact),
+        cmocka_unit_test(test_malformed_calibration),
+        cmocka_unit_test(test_not_a_simulated_problem),
+        cmocka_unit_test(test_cost),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
