@@ -1,16 +1,51 @@
 /*
-** main.c: the trim command, git-style: "trim SUBCOMMAND [FLAGS]".
+** main.c: the trim command, git-style: "trim COMMAND [FLAGS]".
 */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"run", cmd_run, "solve problems with a whole cluster in this process"},
+    {"audit", cmd_audit, "list problems, or show one problem's route trace"},
+    {"eval", cmd_eval, "evaluate policies (eval sweep)"},
+};
+
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: trim COMMAND [FLAGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'trim COMMAND --help' shows the flags of a command.\n");
+}
+
+
 int
 main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: trim COMMAND [FLAGS]\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    fprintf(stderr, "trim: unknown command '%s'\n", argv[1]);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trim %s\n", TRIM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "trim: unknown command '%s' (see 'trim --help')\n",
+            argv[1]);
     return 2;
 }

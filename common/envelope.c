@@ -96,8 +96,8 @@ validate(const Trim__Envelope *env, char *err, size_t errlen)
     case TRIM__ENVELOPE__BODY_HEARTBEAT:
         return 0;
     case TRIM__ENVELOPE__BODY_DISCONNECT:
-        return check_text(env->disconnect->reason, TRIM_MAX_TEXT, "reason",
-                          err, errlen);
+        return check_text(env->disconnect->reason, TRIM_MAX_TEXT, "reason", err,
+                          errlen);
     case TRIM__ENVELOPE__BODY_GENERATE:
         if (check_batch(env->generate->n_items, err, errlen) < 0)
             return -1;
@@ -172,8 +172,25 @@ validate(const Trim__Envelope *env, char *err, size_t errlen)
 }
 
 
-Trim__Envelope *
-env_unpack(const void *data, size_t len, char *err, size_t errlen)
+static void *
+arena_alloc_cb(void *data, size_t size)
+{
+    return arena_alloc(data, size);
+}
+
+
+static void
+arena_free_cb(void *data, void *ptr)
+{
+    /* Arena memory goes back all at once, at arena_reset. */
+    (void)data;
+    (void)ptr;
+}
+
+
+static Trim__Envelope *
+unpack(ProtobufCAllocator *allocator, const void *data, size_t len, char *err,
+       size_t errlen)
 {
     Trim__Envelope *env;
 
@@ -182,17 +199,32 @@ env_unpack(const void *data, size_t len, char *err, size_t errlen)
                  TRIM_MAX_MESSAGE);
         return NULL;
     }
-    env = trim__envelope__unpack(NULL, len, data);
+    env = trim__envelope__unpack(allocator, len, data);
     if (env == NULL) {
-        snprintf(err, errlen, "not a valid protobuf Envelope (%zu bytes)",
-                 len);
+        snprintf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
         return NULL;
     }
     if (validate(env, err, errlen) < 0) {
-        trim__envelope__free_unpacked(env, NULL);
+        trim__envelope__free_unpacked(env, allocator);
         return NULL;
     }
     return env;
+}
+
+
+Trim__Envelope *
+env_unpack(const void *data, size_t len, char *err, size_t errlen)
+{
+    return unpack(NULL, data, len, err, errlen);
+}
+
+
+Trim__Envelope *
+env_unpack_in(arena_t *arena, const void *data, size_t len, char *err,
+              size_t errlen)
+{
+    ProtobufCAllocator allocator = {arena_alloc_cb, arena_free_cb, arena};
+    return unpack(&allocator, data, len, err, errlen);
 }
 
 

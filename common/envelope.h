@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <zmq.h>
 
+#include "arena.h"
 #include "trim.pb-c.h"
 
 #define TRIM_PROTOCOL_VERSION 1
@@ -34,6 +35,14 @@ int env_pack(Trim__Envelope *env, zmq_msg_t *msg);
 */
 Trim__Envelope *env_unpack(const void *data, size_t len, char *err,
                            size_t errlen);
+
+/*
+** Like env_unpack, but every allocation comes from arena: the envelope lives
+** until the caller's next arena_reset and must not be passed to env_free.
+** This is the hot path; it saves a malloc and a free per field.
+*/
+Trim__Envelope *env_unpack_in(arena_t *arena, const void *data, size_t len,
+                              char *err, size_t errlen);
 
 /* Free an envelope from env_unpack and clear the pointer; NULL-safe. */
 void env_free(Trim__Envelope **env);

@@ -60,7 +60,7 @@ typedef struct sim_step {
     int prompt_tokens;     /* estimated tokens of the prompt */
     int completion_tokens; /* tokens the simulated model wrote */
     sim_finish_t finish;
-    int64_t latency_us;    /* what the latency model says the call took */
+    int64_t latency_us; /* what the latency model says the call took */
 } sim_step_t;
 
 /*

@@ -1,0 +1,314 @@
+/*
+** local.c: the in-process cluster (see local.h).
+*/
+#include "local.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "backend_sim.h"
+#include "clock.h"
+#include "envelope.h"
+#include "hash.h"
+#include "log.h"
+#include "policy.h"
+#include "service.h"
+#include "store.h"
+#include "worker.h"
+
+#define ENDPOINT "inproc://trim-coordinator"
+#define FEED     "inproc://trim-decisions"
+
+typedef struct service_thread {
+    pthread_t thread;
+    int started;
+    void *zctx;
+    atomic_int *stop;
+    const sim_world_t *world;
+    Trim__Role role;
+    uint32_t credit;
+    char name[32];
+    int index;
+} service_thread_t;
+
+
+static void *
+service_main(void *arg)
+{
+    service_thread_t *t = arg;
+    char err[256];
+
+    if (t->role == TRIM__ROLE__ROLE_ROUTER) {
+        router_opts_t o = {0};
+        o.endpoint = ENDPOINT;
+        o.pub_endpoint = t->index == 0 ? FEED : NULL;
+        o.name = t->name;
+        o.credit = t->credit * 4;
+        router_service_t *r = router_service_new(t->zctx, &o, err, sizeof err);
+        if (r == NULL) {
+            tlog(TLOG_ERROR, t->name, "%s", err);
+            atomic_store(t->stop, 1);
+            return NULL;
+        }
+        router_service_run(r, t->stop);
+        router_service_destroy(&r);
+        return NULL;
+    }
+    backend_sim_model_t m = t->role == TRIM__ROLE__ROLE_SMALL ? BACKEND_SIM_WEAK
+                            : t->role == TRIM__ROLE__ROLE_LARGE
+                                ? BACKEND_SIM_STRONG
+                                : BACKEND_SIM_PRM;
+    backend_t *b = backend_sim_new(t->world, m);
+    worker_opts_t o = {0};
+    o.endpoint = ENDPOINT;
+    o.role = t->role;
+    o.credit = t->credit;
+    o.name = t->name;
+    worker_t *w = b ? worker_new(t->zctx, &o, b, err, sizeof err) : NULL;
+    if (w == NULL) {
+        tlog(TLOG_ERROR, t->name, "%s", b ? err : "out of memory");
+        atomic_store(t->stop, 1);
+        return NULL;
+    }
+    worker_run(w, t->stop);
+    worker_destroy(&w);
+    return NULL;
+}
+
+
+static void
+progress_bar(void *ctx, const coord_stats_t *s)
+{
+    const int64_t *start_us = ctx;
+    int64_t done = s->finished + s->failed;
+    int width = 30;
+    int filled = s->submitted ? (int)(done * width / s->submitted) : width;
+    double secs = (double)(clock_now_us() - *start_us) / 1e6;
+
+    fprintf(stderr, "\r[%.*s%.*s] %lld/%lld problems  acc %.3f  %.0f steps/s ",
+            filled, "##############################", width - filled,
+            "..............................", (long long)done,
+            (long long)s->submitted,
+            s->graded ? (double)s->correct / (double)s->graded : 0.0,
+            secs > 0 ? (double)s->routed_steps / secs : 0.0);
+    if (done == s->submitted)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+
+/* The run's configuration as JSON text, for the runs table. */
+static char *
+config_json(const local_opts_t *o, const char *policy)
+{
+    json_t *j = json_pack(
+        "{s:s, s:I, s:I, s:i, s:i, s:s?, s:{s:i, s:i, s:i, "
+        "s:i, s:i}}",
+        "policy", policy, "seed", (json_int_t)o->seed, "problems",
+        (json_int_t)o->problems, "concurrency", o->concurrency, "max_steps",
+        o->max_steps, "calibration", o->calibration, "cluster", "small",
+        o->small_workers, "large", o->large_workers, "prm", o->prm_workers,
+        "routers", o->routers, "credit", (int)o->credit);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return s;
+}
+
+
+static int
+start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
+               const sim_world_t *world, Trim__Role role, int count,
+               uint32_t credit, char *err, size_t errlen)
+{
+    for (int i = 0; i < count; i++) {
+        service_thread_t *s = &t[*n];
+        s->zctx = zctx;
+        s->stop = stop;
+        s->world = world;
+        s->role = role;
+        s->credit = credit;
+        s->index = i;
+        snprintf(s->name, sizeof s->name, "%s-%d", env_role_name(role), i + 1);
+        if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
+            snprintf(err, errlen, "cannot start a thread for %s", s->name);
+            return -1;
+        }
+        s->started = 1;
+        (*n)++;
+    }
+    return 0;
+}
+
+
+int
+local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
+{
+    local_opts_t o = *in;
+    sim_params_t defaults;
+    sim_world_t *world = NULL;
+    store_writer_t *writer = NULL;
+    coord_t *coord = NULL;
+    void *zctx = NULL;
+    service_thread_t *threads = NULL;
+    int n_threads = 0, rc = -1;
+    atomic_int stop = 0;
+    int64_t next_run, next_problem;
+    char *config = NULL;
+    policy_t *policy = NULL;
+    store_run_t run = {0};
+
+    memset(out, 0, sizeof *out);
+    if (o.policy == NULL)
+        o.policy = "thr:0.5";
+    if (o.small_workers <= 0)
+        o.small_workers = 1;
+    if (o.large_workers <= 0)
+        o.large_workers = 1;
+    if (o.prm_workers <= 0)
+        o.prm_workers = 1;
+    if (o.routers <= 0)
+        o.routers = 1;
+    if (o.credit == 0)
+        o.credit = 256;
+    if (o.concurrency <= 0)
+        o.concurrency = 256;
+    if (o.max_steps <= 0)
+        o.max_steps = 30;
+    policy = policy_new(o.policy, err, errlen);
+    if (policy == NULL)
+        goto done;
+    snprintf(out->policy, sizeof out->policy, "%s", policy_spec(policy));
+    if (o.sim == NULL) {
+        sim_params_default(&defaults);
+        o.sim = &defaults;
+    }
+    world = sim_world_new(o.sim, o.calibration, err, errlen);
+    if (world == NULL)
+        goto done;
+    if (store_migrate(o.db, err, errlen) < 0 ||
+        store_next_ids(o.db, &next_run, &next_problem, err, errlen) < 0)
+        goto done;
+    writer = store_writer_new(o.db, NULL, err, errlen);
+    if (writer == NULL)
+        goto done;
+    zctx = zmq_ctx_new();
+    if (zctx == NULL) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context");
+        goto done;
+    }
+
+    coord_opts_t co = {0};
+    co.endpoint = ENDPOINT;
+    co.policy = out->policy;
+    co.run_id = next_run;
+    co.concurrency = o.concurrency;
+    co.max_steps = o.max_steps;
+    co.max_tokens = 2048;
+    co.temperature = 0.7f;
+    co.top_p = 0.8f;
+    co.exit_when_done = 1;
+    coord = coord_new(zctx, &co, writer, err, errlen);
+    if (coord == NULL)
+        goto done;
+
+    config = config_json(&o, out->policy);
+    run.run_id = next_run;
+    run.policy = out->policy;
+    run.seed = o.seed;
+    run.config = config ? config : "{}";
+    run.started_ms = clock_wall_ms();
+    if (store_writer_put_run(writer, &run) < 0)
+        goto store_failed;
+    for (int64_t i = 0; i < o.problems; i++) {
+        sim_problem_t sp = {0};
+        coord_problem_t cp = {0};
+        char source[64];
+        if (sim_problem_make(world, o.seed, (uint64_t)i, &sp) < 0) {
+            snprintf(err, errlen, "out of memory making problems");
+            goto done;
+        }
+        snprintf(source, sizeof source, "sim:%llu:%lld",
+                 (unsigned long long)o.seed, (long long)i);
+        cp.problem_id = next_problem + i;
+        cp.seed = hash_combine(o.seed, (uint64_t)i);
+        cp.source = source;
+        cp.text = sp.text;
+        cp.ground_truth = sp.answer;
+        int bad = coord_submit(coord, &cp) < 0;
+        sim_problem_clear(&sp);
+        if (bad)
+            goto store_failed;
+    }
+
+    threads = calloc(
+        (size_t)(o.small_workers + o.large_workers + o.prm_workers + o.routers),
+        sizeof *threads);
+    if (threads == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (start_services(threads, &n_threads, zctx, &stop, world,
+                       TRIM__ROLE__ROLE_ROUTER, o.routers, o.credit, err,
+                       errlen) < 0 ||
+        start_services(threads, &n_threads, zctx, &stop, world,
+                       TRIM__ROLE__ROLE_SMALL, o.small_workers, o.credit, err,
+                       errlen) < 0 ||
+        start_services(threads, &n_threads, zctx, &stop, world,
+                       TRIM__ROLE__ROLE_PRM, o.prm_workers, o.credit, err,
+                       errlen) < 0 ||
+        start_services(threads, &n_threads, zctx, &stop, world,
+                       TRIM__ROLE__ROLE_LARGE, o.large_workers, o.credit, err,
+                       errlen) < 0)
+        goto done;
+
+    int64_t start = clock_now_us();
+    int run_rc =
+        coord_run(coord, &stop, o.progress ? progress_bar : NULL, &start);
+    out->seconds = (double)(clock_now_us() - start) / 1e6;
+    out->stats = *coord_stats(coord);
+    out->run_id = next_run;
+    if (run_rc < 0) {
+        snprintf(err, errlen, "the coordinator stopped: %s",
+                 store_writer_error(writer) ? store_writer_error(writer)
+                                            : "see the log above");
+        goto done;
+    }
+    if (atomic_load(&stop)) {
+        snprintf(err, errlen, "a service failed to start (see the log)");
+        goto done;
+    }
+    run.finished_ms = clock_wall_ms();
+    if (store_writer_put_run(writer, &run) < 0 ||
+        store_writer_wait(writer, 0) < 0)
+        goto store_failed;
+    out->rows = (uint64_t)store_writer_committed(writer);
+    rc = 0;
+    goto done;
+
+store_failed:
+    snprintf(err, errlen, "audit store %s: %s", o.db,
+             store_writer_error(writer) ? store_writer_error(writer)
+                                        : "write failed");
+done:
+    atomic_store(&stop, 1);
+    for (int i = 0; i < n_threads; i++)
+        if (threads[i].started)
+            pthread_join(threads[i].thread, NULL);
+    free(threads);
+    coord_destroy(&coord);
+    if (zctx)
+        zmq_ctx_term(zctx);
+    if (writer) {
+        store_writer_destroy(&writer);
+    }
+    sim_world_destroy(&world);
+    policy_destroy(&policy);
+    free(config);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/*
+** local.h: a whole trim cluster inside one process.
+**
+** The coordinator runs in the calling thread; router services and workers of
+** the three pools run in their own threads and reach it over inproc://, with
+** exactly the code that runs them as separate processes over tcp://.  Used
+** by `trim run`, `trim eval sweep` and the benchmarks.
+*/
+#ifndef TRIM_LOCAL_H
+#define TRIM_LOCAL_H
+
+#include <stdint.h>
+
+#include "coordinator.h"
+#include "sim.h"
+
+typedef struct local_opts {
+    const char *policy; /* default "thr:0.5" */
+    uint64_t seed;      /* problem set and sampling seed */
+    int64_t problems;   /* simulated problems to solve */
+    const char *db;     /* audit database file */
+    int concurrency;    /* problems in flight */
+    int small_workers, large_workers, prm_workers, routers;
+    uint32_t credit; /* per worker; default 256 */
+    int max_steps;
+    const char *calibration; /* PRM calibration file, NULL = embedded */
+    const sim_params_t *sim; /* NULL = defaults */
+    int progress;            /* draw a progress bar on stderr */
+} local_opts_t;
+
+typedef struct local_result {
+    int64_t run_id;
+    char policy[64]; /* canonical spec */
+    coord_stats_t stats;
+    double seconds; /* wall time of the loop */
+    uint64_t rows;  /* audit rows committed */
+} local_result_t;
+
+/*
+** Solve opts->problems simulated problems and wait until every row is
+** committed.  Returns 0 with *out filled, or -1 with a reason in err.
+*/
+int local_run(const local_opts_t *opts, local_result_t *out, char *err,
+              size_t errlen);
+
+#endif

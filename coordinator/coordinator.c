@@ -1,0 +1,378 @@
+/*
+** coordinator.c: the coordinator's loop, socket, submission and dispatch.
+**
+** One thread runs everything: it drains every frame waiting on the ROUTER
+** socket, lets the step machine turn replies into new requests, then hands
+** queued requests to peers with free credit, building one batch message per
+** peer per turn.  Under load a turn carries many requests per message; under
+** light load a batch holds one.
+*/
+#include "coord_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "sock.h"
+
+#define DRAIN_MAX   4096      /* frames read per turn before dispatching */
+#define BATCH_BYTES (4 << 20) /* flush a peer's batch past this size */
+#define PROGRESS_MS 100
+
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+
+coord_t *
+coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
+          size_t errlen)
+{
+    coord_t *c = calloc(1, sizeof *c);
+    int one = 1;
+
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->opts = *o;
+    if (c->opts.concurrency <= 0)
+        c->opts.concurrency = 256;
+    if (c->opts.max_steps <= 0)
+        c->opts.max_steps = 30;
+    if (c->opts.max_steps > TRIM_MAX_STEPS - 1)
+        c->opts.max_steps = TRIM_MAX_STEPS - 1;
+    if (c->opts.max_tokens <= 0)
+        c->opts.max_tokens = 2048;
+    if (c->opts.heartbeat_ms <= 0)
+        c->opts.heartbeat_ms = 1000;
+    if (c->opts.liveness <= 0)
+        c->opts.liveness = 3;
+    if (c->opts.max_attempts <= 0)
+        c->opts.max_attempts = 3;
+    c->writer = writer;
+    c->policy = policy_new(o->policy, err, errlen);
+    if (c->policy == NULL)
+        goto fail;
+    c->shape = policy_shape(c->policy);
+    c->endpoint = strdup(o->endpoint);
+    c->policy_spec = strdup(policy_spec(c->policy));
+    c->opts.endpoint = c->endpoint;
+    c->opts.policy = c->policy_spec;
+    c->problems = u64map_new();
+    c->peer_index = u64map_new();
+    c->logged_unknown = u64map_new();
+    c->arena = arena_new(1 << 20);
+    c->in_arena = arena_new(1 << 20);
+    if (!c->endpoint || !c->policy_spec || !c->problems || !c->peer_index ||
+        !c->logged_unknown || !c->arena || !c->in_arena) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    c->sock = sock_new(zctx, ZMQ_ROUTER, err, errlen);
+    if (c->sock == NULL)
+        goto fail;
+    /* Unroutable sends fail with EHOSTUNREACH instead of vanishing; a
+    ** reconnecting peer that reuses an identity takes over the old one. */
+    if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(c->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one)) {
+        snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (zmq_bind(c->sock, c->endpoint) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", c->endpoint,
+                 zmq_strerror(errno));
+        goto fail;
+    }
+    return c;
+fail:
+    coord_destroy(&c);
+    return NULL;
+}
+
+
+static void
+free_queue(pool_queue_t *q)
+{
+    while (q->head) {
+        cproblem_t *p = q->head;
+        q->head = p->next;
+        coord_free_problem(&p);
+    }
+    q->tail = NULL;
+    q->length = 0;
+}
+
+
+void
+coord_destroy(coord_t **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    coord_t *c = *cp;
+    sock_close(&c->sock);
+    free_queue(&c->admission);
+    /* In-flight problems are in the map; queued ones are too, so unlink the
+    ** pool queues first and free each problem once, through the map. */
+    for (int r = 0; r < ROLE_COUNT; r++)
+        c->pools[r].head = c->pools[r].tail = NULL;
+    if (c->problems) {
+        size_t pos = 0;
+        uint64_t id;
+        void *v;
+        while (u64map_next(c->problems, &pos, &id, &v)) {
+            cproblem_t *p = v;
+            coord_free_problem(&p);
+        }
+    }
+    u64map_destroy(&c->problems);
+    u64map_destroy(&c->peer_index);
+    u64map_destroy(&c->logged_unknown);
+    for (int i = 0; i < c->n_peers; i++)
+        free(c->peers[i].out);
+    free(c->peers);
+    for (int i = 0; i < c->n_names; i++)
+        free(c->names[i]);
+    free(c->names);
+    arena_destroy(&c->arena);
+    arena_destroy(&c->in_arena);
+    policy_destroy(&c->policy);
+    free(c->endpoint);
+    free(c->policy_spec);
+    free(c);
+    *cp = NULL;
+}
+
+
+int
+coord_submit(coord_t *c, const coord_problem_t *in)
+{
+    cproblem_t *p = calloc(1, sizeof *p);
+    store_problem_t row = {0};
+
+    if (p == NULL)
+        return -1;
+    p->id = in->problem_id;
+    p->seed = in->seed;
+    p->source = dup_or_null(in->source ? in->source : "");
+    p->text = dup_or_null(in->text);
+    p->truth = dup_or_null(in->ground_truth);
+    p->peer = -1;
+    p->created_ms = clock_wall_ms();
+    p->text_bytes = p->text ? strlen(p->text) : 0;
+    if (!p->source || !p->text || (in->ground_truth && !p->truth)) {
+        coord_free_problem(&p);
+        return -1;
+    }
+    row.problem_id = p->id;
+    row.run_id = c->opts.run_id;
+    row.source = p->source;
+    row.text = p->text;
+    row.ground_truth = p->truth;
+    row.status = STORE_QUEUED;
+    row.correct = -1;
+    row.created_ms = p->created_ms;
+    if (store_writer_put_problem(c->writer, &row) < 0) {
+        coord_free_problem(&p);
+        return -1;
+    }
+    p->stage = STAGE_QUEUED;
+    if (c->admission.tail)
+        c->admission.tail->next = p;
+    else
+        c->admission.head = p;
+    c->admission.tail = p;
+    c->admission.length++;
+    c->stats.submitted++;
+    c->stats.queued++;
+    return 0;
+}
+
+
+const coord_stats_t *
+coord_stats(const coord_t *c)
+{
+    return &c->stats;
+}
+
+
+/* Start queued problems while there is room in flight. */
+static void
+admit(coord_t *c)
+{
+    while (c->admission.head && c->stats.in_flight < c->opts.concurrency) {
+        cproblem_t *p = c->admission.head;
+        c->admission.head = p->next;
+        if (c->admission.head == NULL)
+            c->admission.tail = NULL;
+        c->admission.length--;
+        p->next = NULL;
+        if (u64map_put(c->problems, (uint64_t)p->id, p) < 0) {
+            tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",
+                 (long long)p->id);
+            c->fatal = 1;
+            coord_free_problem(&p);
+            return;
+        }
+        c->stats.queued--;
+        c->stats.in_flight++;
+        coord_start_problem(c, p);
+    }
+}
+
+
+/* Send peer slot's pending batch as one message. */
+static void
+flush_peer(coord_t *c, int slot)
+{
+    cpeer_t *peer = &c->peers[slot];
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    Trim__GenerateBatch gen = TRIM__GENERATE_BATCH__INIT;
+    Trim__ScoreBatch score = TRIM__SCORE_BATCH__INIT;
+    Trim__RouteBatch route = TRIM__ROUTE_BATCH__INIT;
+
+    if (peer->n_out == 0)
+        return;
+    switch (peer->role) {
+    case TRIM__ROLE__ROLE_SMALL:
+    case TRIM__ROLE__ROLE_LARGE:
+        gen.n_items = peer->n_out;
+        gen.items = (Trim__GenerateStep **)peer->out;
+        env.body_case = TRIM__ENVELOPE__BODY_GENERATE;
+        env.generate = &gen;
+        break;
+    case TRIM__ROLE__ROLE_PRM:
+        score.n_items = peer->n_out;
+        score.items = (Trim__ScoreSteps **)peer->out;
+        env.body_case = TRIM__ENVELOPE__BODY_SCORE;
+        env.score = &score;
+        break;
+    default:
+        route.n_items = peer->n_out;
+        route.items = (Trim__ScoredStep **)peer->out;
+        env.body_case = TRIM__ENVELOPE__BODY_ROUTE;
+        env.route = &route;
+        break;
+    }
+    peer->n_out = 0;
+    peer->out_bytes = 0;
+    /* A failed send drops the peer, which requeues what it held. */
+    coord_send(c, slot, &env);
+}
+
+
+/* Hand queued requests to peers with free credit, one batch per peer. */
+static void
+dispatch(coord_t *c)
+{
+    for (int role = 1; role < ROLE_COUNT; role++) {
+        pool_queue_t *q = &c->pools[role];
+        while (q->head) {
+            int slot = coord_pick_peer(c, (Trim__Role)role);
+            if (slot < 0)
+                break;
+            cproblem_t *p = q->head;
+            q->head = p->next;
+            if (q->head == NULL)
+                q->tail = NULL;
+            q->length--;
+            p->next = NULL;
+            p->queued = 0;
+            if (coord_add_request(c, slot, p) < 0) {
+                c->fatal = 1;
+                return;
+            }
+            if (c->peers[slot].out_bytes > BATCH_BYTES ||
+                c->peers[slot].n_out >= TRIM_MAX_BATCH)
+                flush_peer(c, slot);
+        }
+    }
+    for (int i = 0; i < c->n_peers; i++)
+        if (c->peers[i].alive)
+            flush_peer(c, i);
+    arena_reset(c->arena);
+}
+
+
+/* Read every waiting frame (up to DRAIN_MAX). 0, or -1 on socket error. */
+static int
+drain(coord_t *c)
+{
+    unsigned char id[256];
+    size_t idlen;
+    zmq_msg_t msg;
+    int extra;
+
+    for (int i = 0; i < DRAIN_MAX; i++) {
+        int rc = sock_recv(c->sock, 1, id, &idlen, &msg, &extra);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            if (errno == EINTR)
+                return 0;
+            tlog(TLOG_ERROR, "coordinator", "receive: %s", zmq_strerror(errno));
+            return -1;
+        }
+        coord_on_frame(c, id, idlen, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                       extra);
+        zmq_msg_close(&msg);
+        arena_reset(c->in_arena);
+    }
+    return 0;
+}
+
+
+static int
+all_done(const coord_t *c)
+{
+    return c->stats.finished + c->stats.failed == c->stats.submitted;
+}
+
+
+int
+coord_run(coord_t *c, const atomic_int *stop,
+          void (*progress)(void *ctx, const coord_stats_t *s), void *ctx)
+{
+    int64_t next_progress = 0;
+    int interval = c->opts.heartbeat_ms / 4 > 0 ? c->opts.heartbeat_ms / 4 : 1;
+
+    c->next_timer_ms = clock_now_ms();
+    while (!atomic_load(stop) && !c->fatal) {
+        int64_t now = clock_now_ms();
+        if (now >= c->next_timer_ms) {
+            coord_check_peers(c, now);
+            c->next_timer_ms = now + interval;
+        }
+        if (progress && now >= next_progress) {
+            progress(ctx, &c->stats);
+            next_progress = now + PROGRESS_MS;
+        }
+        admit(c);
+        dispatch(c);
+        if (c->opts.exit_when_done && all_done(c))
+            break;
+        int64_t wait = c->next_timer_ms - now;
+        if (progress && next_progress - now < wait)
+            wait = next_progress - now;
+        zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, wait < 0 ? 0 : (long)wait) < 0) {
+            if (errno == EINTR)
+                continue;
+            tlog(TLOG_ERROR, "coordinator", "poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (drain(c) < 0)
+            return -1;
+    }
+    if (progress)
+        progress(ctx, &c->stats);
+    if (c->opts.exit_when_done)
+        coord_shutdown_peers(c);
+    return c->fatal ? -1 : 0;
+}

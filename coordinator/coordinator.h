@@ -1,0 +1,103 @@
+/*
+** coordinator.h: the broker and scheduler.
+**
+** The coordinator binds one ROUTER socket.  Workers of the three pools and
+** router services connect to it, announce their role and credit, and receive
+** batches of requests; the coordinator runs every problem's step loop:
+**
+**   draft (small pool) -> score (prm pool) -> decide (router service)
+**     -> keep, or regenerate (large pool) -> append -> next step or finish
+**
+** with many problems in flight at once.  It never gives a peer more
+** requests than its credit; work for a pool with no free credit waits in the
+** coordinator's queue.  Peers silent past their liveness are dropped and the
+** requests they held go to others with attempt + 1.  Every draft, decision,
+** strong step and finished problem goes to the audit store.
+*/
+#ifndef TRIM_COORDINATOR_H
+#define TRIM_COORDINATOR_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+typedef struct coord_opts {
+    const char *endpoint; /* where to bind, e.g. tcp://0.0.0.0:5555 */
+    const char *policy;   /* policy spec for every problem of the run */
+    int64_t run_id;
+    int concurrency;   /* problems in flight at once (default 256) */
+    int max_steps;     /* step limit per problem (default 30) */
+    int max_tokens;    /* per step (default 2048) */
+    float temperature; /* sampling settings sent to the model pools */
+    float top_p;
+    int heartbeat_ms;   /* default 1000 */
+    int liveness;       /* default 3 */
+    int max_attempts;   /* failed calls per request before the problem
+                           fails (default 3) */
+    int exit_when_done; /* coord_run returns once every submitted problem
+                           has finished, shutting the peers down */
+} coord_opts_t;
+
+/* A problem to solve; coord_submit copies every string. */
+typedef struct coord_problem {
+    int64_t problem_id; /* unique in the database */
+    uint64_t seed;      /* all sampling for this problem derives from it */
+    const char *source; /* where it came from, e.g. "sim:1:17" */
+    const char *text;
+    const char *ground_truth; /* NULL when unknown */
+} coord_problem_t;
+
+typedef struct coord_stats {
+    int64_t submitted, finished, failed, correct, graded;
+    int64_t queued; /* waiting to start */
+    int64_t in_flight;
+    int64_t steps;        /* accepted steps */
+    int64_t routed_steps; /* drafts that got a decision */
+    int64_t regenerated_steps;
+    int64_t weak_tokens; /* accepted draft tokens */
+    int64_t strong_tokens;
+    int64_t discarded_tokens; /* tokens of drafts that were replaced */
+    int64_t prm_tokens;       /* PRM input tokens */
+    int64_t requeues;         /* requests resent after a peer died */
+    int64_t retries;          /* requests resent after an error reply */
+    int64_t stale_replies;    /* replies for no outstanding request */
+    int64_t bad_messages;     /* frames that failed validation */
+    int64_t unknown_peers;    /* messages from peers that never announced */
+    int peers[5];             /* live peers per Trim__Role */
+    int64_t credit[5];        /* their total credit per role */
+} coord_stats_t;
+
+typedef struct coord coord_t;
+
+/*
+** Create a coordinator and bind its socket.  zctx and writer are borrowed
+** and must outlive it.  Returns NULL with a reason in err (a bad policy
+** spec, an address in use).
+*/
+coord_t *coord_new(void *zctx, const coord_opts_t *opts, store_writer_t *writer,
+                   char *err, size_t errlen);
+
+/*
+** Queue a problem (copied) and record it as queued in the store.  Returns
+** 0, or -1 on allocation failure or a store failure.
+*/
+int coord_submit(coord_t *c, const coord_problem_t *p);
+
+/*
+** Run the loop until *stop is non-zero or, with exit_when_done, every
+** problem has finished.  progress (may be NULL) is called from the loop about
+** ten times a second.  Returns 0, or -1 on a fatal error (socket or store),
+** which is logged.
+*/
+int coord_run(coord_t *c, const atomic_int *stop,
+              void (*progress)(void *ctx, const coord_stats_t *s), void *ctx);
+
+/* Current counters. */
+const coord_stats_t *coord_stats(const coord_t *c);
+
+/* Close the socket, free every problem and clear the pointer; NULL-safe. */
+void coord_destroy(coord_t **c);
+
+#endif

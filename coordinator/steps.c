@@ -1,0 +1,612 @@
+/*
+** steps.c: one problem's step machine.
+**
+**   DRAFT --result--> SCORE --scores--> ROUTE --keep--> accept, next DRAFT
+**                                             --regenerate--> STRONG
+**   STRONG --result--> accept, next DRAFT
+**
+** A weak-only policy accepts every draft without scoring or routing; a
+** strong-only policy asks the large pool for every step.  A reply is taken
+** only if it answers the request the problem is waiting for (same step,
+** role and attempt, from the peer that holds it); anything else is stale
+** and dropped.  Error replies are retried with attempt + 1 up to
+** max_attempts, then the problem fails with the reason.
+**
+** The audit row of a draft is written once its fate is known (kept or
+** discarded, with the score and the decision); a strong step's row when it
+** arrives; the problem's row when it finishes.
+*/
+#include "coord_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "clock.h"
+#include "hash.h"
+#include "log.h"
+
+/* Seeds per request: the same problem and step always sample alike. */
+#define SEED_SMALL  1
+#define SEED_LARGE  2
+#define SEED_ROUTER 3
+
+
+static uint64_t
+step_seed(const cproblem_t *p, int which)
+{
+    return hash_combine(hash_combine(p->seed, (uint64_t)p->n_steps),
+                        (uint64_t)which);
+}
+
+
+void
+coord_free_problem(cproblem_t **pp)
+{
+    if (pp == NULL || *pp == NULL)
+        return;
+    cproblem_t *p = *pp;
+    for (int i = 0; i < p->n_steps; i++)
+        free(p->steps[i]);
+    free(p->steps);
+    free(p->draft);
+    free(p->source);
+    free(p->text);
+    free(p->truth);
+    free(p);
+    *pp = NULL;
+}
+
+
+static Trim__Role
+stage_role(stage_t s)
+{
+    switch (s) {
+    case STAGE_DRAFT:
+        return TRIM__ROLE__ROLE_SMALL;
+    case STAGE_SCORE:
+        return TRIM__ROLE__ROLE_PRM;
+    case STAGE_ROUTE:
+        return TRIM__ROLE__ROLE_ROUTER;
+    case STAGE_STRONG:
+        return TRIM__ROLE__ROLE_LARGE;
+    default:
+        return TRIM__ROLE__ROLE_UNKNOWN;
+    }
+}
+
+
+void
+coord_enqueue(coord_t *c, cproblem_t *p)
+{
+    pool_queue_t *q = &c->pools[stage_role(p->stage)];
+
+    p->peer = -1;
+    p->queued = 1;
+    p->next = NULL;
+    if (q->tail)
+        q->tail->next = p;
+    else
+        q->head = p;
+    q->tail = p;
+    q->length++;
+}
+
+
+/* Begin the next step: the small pool drafts it, or the large pool writes it
+** under a strong-only policy. */
+static void
+next_step(coord_t *c, cproblem_t *p)
+{
+    p->stage = c->shape == POLICY_STRONG_ONLY ? STAGE_STRONG : STAGE_DRAFT;
+    p->attempt = 0;
+    p->failures = 0;
+    coord_enqueue(c, p);
+}
+
+
+void
+coord_start_problem(coord_t *c, cproblem_t *p)
+{
+    next_step(c, p);
+}
+
+
+void
+coord_requeue(coord_t *c, cproblem_t *p)
+{
+    p->attempt++;
+    c->stats.requeues++;
+    coord_enqueue(c, p);
+}
+
+
+int
+coord_add_request(coord_t *c, int slot, cproblem_t *p)
+{
+    cpeer_t *peer = &c->peers[slot];
+    Trim__Key *key = arena_alloc(c->arena, sizeof *key);
+    void *item = NULL;
+
+    if (key == NULL)
+        return -1;
+    trim__key__init(key);
+    key->problem_id = (uint64_t)p->id;
+    key->step_index = (uint32_t)p->n_steps;
+    key->role = peer->role;
+    key->attempt = p->attempt;
+    switch (p->stage) {
+    case STAGE_DRAFT:
+    case STAGE_STRONG: {
+        Trim__GenerateStep *g = arena_alloc(c->arena, sizeof *g);
+        if (g == NULL)
+            return -1;
+        trim__generate_step__init(g);
+        g->key = key;
+        g->problem = p->text;
+        g->n_steps = (size_t)p->n_steps;
+        g->steps = p->steps;
+        g->max_tokens = (uint32_t)c->opts.max_tokens;
+        g->seed =
+            step_seed(p, p->stage == STAGE_DRAFT ? SEED_SMALL : SEED_LARGE);
+        g->temperature = c->opts.temperature;
+        g->top_p = c->opts.top_p;
+        item = g;
+        break;
+    }
+    case STAGE_SCORE: {
+        Trim__ScoreSteps *s = arena_alloc(c->arena, sizeof *s);
+        char **hist =
+            arena_alloc(c->arena, (size_t)(p->n_steps + 1) * sizeof *hist);
+        if (s == NULL || hist == NULL)
+            return -1;
+        trim__score_steps__init(s);
+        if (p->n_steps > 0)
+            memcpy(hist, p->steps, (size_t)p->n_steps * sizeof *hist);
+        hist[p->n_steps] = p->draft;
+        s->key = key;
+        s->problem = p->text;
+        s->n_steps = (size_t)p->n_steps + 1;
+        s->steps = hist;
+        item = s;
+        break;
+    }
+    case STAGE_ROUTE: {
+        Trim__ScoredStep *s = arena_alloc(c->arena, sizeof *s);
+        if (s == NULL)
+            return -1;
+        trim__scored_step__init(s);
+        s->key = key;
+        s->policy = c->policy_spec;
+        s->score = p->score;
+        s->min_prev = p->min_prev;
+        s->prod_prev = p->prod_prev;
+        s->draft_tokens = (uint32_t)p->draft_tokens;
+        s->n_belief = p->n_belief;
+        s->belief = p->belief;
+        s->seed = step_seed(p, SEED_ROUTER);
+        item = s;
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (peer->n_out == peer->cap_out) {
+        size_t cap = peer->cap_out ? peer->cap_out * 2 : 64;
+        void **out = realloc(peer->out, cap * sizeof *out);
+        if (out == NULL)
+            return -1;
+        peer->out = out;
+        peer->cap_out = cap;
+    }
+    peer->out[peer->n_out++] = item;
+    peer->out_bytes += p->text_bytes + 64;
+    peer->outstanding++;
+    p->peer = slot;
+    return 0;
+}
+
+
+/* ---- finishing ---------------------------------------------------------- */
+
+/* Write the problem's row and forget it.  error NULL means it finished. */
+static void
+finish_problem(coord_t *c, cproblem_t *p, const char *error)
+{
+    store_problem_t row = {0};
+    char answer[256] = "";
+    int have_answer = 0;
+
+    for (int i = p->n_steps - 1; i >= 0 && !have_answer; i--)
+        have_answer =
+            answer_extract_boxed(p->steps[i], answer, sizeof answer) == 1;
+    row.problem_id = p->id;
+    row.run_id = c->opts.run_id;
+    row.source = p->source;
+    row.text = p->text;
+    row.ground_truth = p->truth;
+    row.status = error ? STORE_FAILED : STORE_FINISHED;
+    row.final_answer = have_answer ? answer : NULL;
+    row.correct = -1;
+    if (error == NULL && p->truth != NULL)
+        row.correct = have_answer && answer_equal(answer, p->truth);
+    row.steps = p->n_steps;
+    row.regenerated_steps = p->regenerated;
+    row.weak_tokens = p->weak_tokens;
+    row.strong_tokens = p->strong_tokens;
+    row.discarded_tokens = p->discarded_tokens;
+    row.prm_tokens = p->prm_tokens;
+    row.error = error;
+    row.created_ms = p->created_ms;
+    row.finished_ms = clock_wall_ms();
+    if (store_writer_put_problem(c->writer, &row) < 0) {
+        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
+             store_writer_error(c->writer));
+        c->fatal = 1;
+    }
+
+    if (error) {
+        c->stats.failed++;
+        tlog(TLOG_WARN, "coordinator", "problem %lld failed: %s",
+             (long long)p->id, error);
+    } else {
+        c->stats.finished++;
+        if (row.correct >= 0) {
+            c->stats.graded++;
+            c->stats.correct += row.correct;
+        }
+    }
+    c->stats.in_flight--;
+    p->stage = STAGE_DONE;
+    u64map_del(c->problems, (uint64_t)p->id);
+    coord_free_problem(&p);
+}
+
+
+static void
+put_step(coord_t *c, const store_step_t *row)
+{
+    if (store_writer_put_step(c->writer, row) < 0) {
+        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
+             store_writer_error(c->writer));
+        c->fatal = 1;
+    }
+}
+
+
+/*
+** Append an accepted step (text is taken over) and either finish the problem
+** or start the next step.
+*/
+static void
+accept_step(coord_t *c, cproblem_t *p, char *text, int finish)
+{
+    if (p->n_steps == p->cap_steps) {
+        int cap = p->cap_steps ? p->cap_steps * 2 : 8;
+        char **s = realloc(p->steps, (size_t)cap * sizeof *s);
+        if (s == NULL) {
+            free(text);
+            finish_problem(c, p, "out of memory");
+            return;
+        }
+        p->steps = s;
+        p->cap_steps = cap;
+    }
+    p->steps[p->n_steps++] = text;
+    p->text_bytes += strlen(text) + 2;
+    c->stats.steps++;
+    if (strstr(text, "\\boxed{") != NULL ||
+        finish != TRIM__FINISH__FINISH_STEP ||
+        p->n_steps >= c->opts.max_steps) {
+        finish_problem(c, p, NULL);
+        return;
+    }
+    next_step(c, p);
+}
+
+
+/*
+** An error reply: try again with attempt + 1, or fail the problem once
+** max_attempts calls have failed.
+*/
+static void
+retry_or_fail(coord_t *c, cproblem_t *p, const char *who, const char *error)
+{
+    char reason[512];
+
+    p->failures++;
+    if (p->failures >= c->opts.max_attempts) {
+        snprintf(reason, sizeof reason, "%s failed %d times at step %d: %s",
+                 who, p->failures, p->n_steps, error);
+        finish_problem(c, p, reason);
+        return;
+    }
+    p->attempt++;
+    c->stats.retries++;
+    coord_enqueue(c, p);
+}
+
+
+/*
+** The problem a reply is for, if it is waiting for exactly this reply from
+** this peer; NULL (counted as stale) otherwise.  Releases the peer's credit.
+*/
+static cproblem_t *
+claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
+{
+    cproblem_t *p = u64map_get(c->problems, key->problem_id);
+    cpeer_t *peer = &c->peers[slot];
+
+    if (p == NULL || p->queued || p->peer != slot || p->stage != want ||
+        key->step_index != (uint32_t)p->n_steps || key->attempt != p->attempt ||
+        key->role != peer->role) {
+        c->stats.stale_replies++;
+        if (!peer->logged_bad++)
+            tlog(TLOG_WARN, "coordinator",
+                 "dropped a reply from %s for problem %llu step %u attempt "
+                 "%u that is not outstanding",
+                 peer->name, (unsigned long long)key->problem_id,
+                 key->step_index, key->attempt);
+        return NULL;
+    }
+    if (peer->outstanding > 0)
+        peer->outstanding--;
+    p->peer = -1;
+    return p;
+}
+
+
+/* ---- replies ------------------------------------------------------------ */
+
+static void
+on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
+{
+    if (r->finish == TRIM__FINISH__FINISH_ERROR) {
+        retry_or_fail(c, p, "small model", r->error);
+        return;
+    }
+    free(p->draft);
+    p->draft = strdup(r->text);
+    if (p->draft == NULL) {
+        finish_problem(c, p, "out of memory");
+        return;
+    }
+    p->draft_prompt_tokens = (int32_t)r->prompt_tokens;
+    p->draft_tokens = (int32_t)r->completion_tokens;
+    p->draft_finish = r->finish;
+    p->draft_attempt = p->attempt;
+    p->draft_latency_us = r->latency_us;
+    p->draft_worker = c->peers[slot].name;
+    p->failures = 0;
+    if (c->shape == POLICY_WEAK_ONLY) {
+        store_step_t row = {0};
+        row.problem_id = p->id;
+        row.step_index = p->n_steps;
+        row.kind = STORE_DRAFT;
+        row.attempt = (int32_t)p->attempt;
+        row.text = p->draft;
+        row.prompt_tokens = p->draft_prompt_tokens;
+        row.completion_tokens = p->draft_tokens;
+        row.finish = p->draft_finish;
+        row.prm_score = row.min_prev_score = row.prod_prev_score = NAN;
+        row.decision = STORE_KEEP;
+        row.policy = c->policy_spec;
+        row.reason = "weak-only: always keep";
+        row.action_prob = 1.0;
+        row.decided_by = "anchor";
+        row.accepted = 1;
+        row.latency_us = p->draft_latency_us;
+        row.worker = p->draft_worker;
+        row.created_ms = clock_wall_ms();
+        put_step(c, &row);
+        p->weak_tokens += p->draft_tokens;
+        c->stats.weak_tokens += p->draft_tokens;
+        char *text = p->draft;
+        p->draft = NULL;
+        accept_step(c, p, text, p->draft_finish);
+        return;
+    }
+    p->stage = STAGE_SCORE;
+    p->attempt = 0;
+    coord_enqueue(c, p);
+}
+
+
+static void
+on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
+{
+    store_step_t row = {0};
+
+    if (r->finish == TRIM__FINISH__FINISH_ERROR) {
+        retry_or_fail(c, p, "large model", r->error);
+        return;
+    }
+    char *text = strdup(r->text);
+    if (text == NULL) {
+        finish_problem(c, p, "out of memory");
+        return;
+    }
+    row.problem_id = p->id;
+    row.step_index = p->n_steps;
+    row.kind = STORE_STRONG;
+    row.attempt = (int32_t)p->attempt;
+    row.text = text;
+    row.prompt_tokens = (int32_t)r->prompt_tokens;
+    row.completion_tokens = (int32_t)r->completion_tokens;
+    row.finish = r->finish;
+    row.prm_score = row.min_prev_score = row.prod_prev_score = NAN;
+    row.decision = STORE_NO_DECISION;
+    row.action_prob = NAN;
+    if (c->shape == POLICY_STRONG_ONLY) {
+        row.policy = c->policy_spec;
+        row.reason = "strong-only: always strong";
+        row.decided_by = "anchor";
+    }
+    row.accepted = 1;
+    row.latency_us = r->latency_us;
+    row.worker = c->peers[slot].name;
+    row.created_ms = clock_wall_ms();
+    put_step(c, &row);
+    p->strong_tokens += r->completion_tokens;
+    c->stats.strong_tokens += r->completion_tokens;
+    if (c->shape != POLICY_STRONG_ONLY) {
+        p->regenerated++;
+        c->stats.regenerated_steps++;
+    }
+    accept_step(c, p, text, r->finish);
+}
+
+
+void
+coord_on_step_results(coord_t *c, int slot, const Trim__StepResultBatch *b)
+{
+    for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
+        const Trim__StepResult *r = b->items[i];
+        stage_t want =
+            r->key->role == TRIM__ROLE__ROLE_LARGE ? STAGE_STRONG : STAGE_DRAFT;
+        cproblem_t *p = claim(c, slot, r->key, want);
+        if (p == NULL)
+            continue;
+        if (want == STAGE_DRAFT)
+            on_draft(c, slot, p, r);
+        else
+            on_strong(c, slot, p, r);
+    }
+}
+
+
+void
+coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
+{
+    char why[128];
+
+    for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
+        const Trim__StepScores *s = b->items[i];
+        cproblem_t *p = claim(c, slot, s->key, STAGE_SCORE);
+        if (p == NULL)
+            continue;
+        if (s->error[0] != '\0') {
+            retry_or_fail(c, p, "PRM", s->error);
+            continue;
+        }
+        if (s->n_scores != (size_t)p->n_steps + 1) {
+            snprintf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
+                     p->n_steps + 1);
+            retry_or_fail(c, p, "PRM", why);
+            continue;
+        }
+        /* Features of the draft: its score, and min and product over the
+        ** accepted steps as the PRM scores them in this history. */
+        float mn = 1.0f, prod = 1.0f;
+        int bad = 0;
+        for (size_t k = 0; k < s->n_scores; k++)
+            if (!(s->scores[k] >= 0.0f && s->scores[k] <= 1.0f))
+                bad = 1;
+        if (bad) {
+            retry_or_fail(c, p, "PRM", "score outside [0,1]");
+            continue;
+        }
+        for (int k = 0; k < p->n_steps; k++) {
+            if (s->scores[k] < mn)
+                mn = s->scores[k];
+            prod *= s->scores[k];
+        }
+        p->score = s->scores[p->n_steps];
+        p->min_prev = mn;
+        p->prod_prev = prod;
+        p->draft_prm_tokens = (int32_t)s->input_tokens;
+        p->prm_tokens += s->input_tokens;
+        c->stats.prm_tokens += s->input_tokens;
+        p->failures = 0;
+        p->stage = STAGE_ROUTE;
+        p->attempt = 0;
+        coord_enqueue(c, p);
+    }
+}
+
+
+/* Belief vector as JSON text for the audit ("[0.1,0.2,0.7]"). */
+static void
+belief_json(const float *b, size_t n, char *out, size_t outlen)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    if (n == 0)
+        return;
+    k += (size_t)snprintf(out + k, outlen - k, "[");
+    for (size_t i = 0; i < n && k < outlen; i++)
+        k += (size_t)snprintf(out + k, outlen - k, "%s%.4g", i ? "," : "",
+                              (double)b[i]);
+    if (k < outlen)
+        snprintf(out + k, outlen - k, "]");
+}
+
+
+void
+coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
+{
+    char belief[256], decided_by[TRIM_MAX_NAME + 8];
+
+    for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
+        const Trim__RouteDecision *d = b->items[i];
+        cproblem_t *p = claim(c, slot, d->key, STAGE_ROUTE);
+        if (p == NULL)
+            continue;
+        if (d->error[0] != '\0') {
+            retry_or_fail(c, p, "router", d->error);
+            continue;
+        }
+        int regenerate = d->action == TRIM__ACTION__ACTION_REGENERATE;
+        store_step_t row = {0};
+        size_t nb =
+            d->n_belief < POLICY_MAX_BELIEF ? d->n_belief : POLICY_MAX_BELIEF;
+        if (nb > 0)
+            memcpy(p->belief, d->belief, nb * sizeof *p->belief);
+        p->n_belief = nb;
+        belief_json(p->belief, nb, belief, sizeof belief);
+        snprintf(decided_by, sizeof decided_by, "router:%s",
+                 c->peers[slot].name);
+        row.problem_id = p->id;
+        row.step_index = p->n_steps;
+        row.kind = STORE_DRAFT;
+        row.attempt = (int32_t)p->draft_attempt;
+        row.text = p->draft;
+        row.prompt_tokens = p->draft_prompt_tokens;
+        row.completion_tokens = p->draft_tokens;
+        row.finish = p->draft_finish;
+        row.prm_score = p->score;
+        row.min_prev_score = p->min_prev;
+        row.prod_prev_score = p->prod_prev;
+        row.prm_tokens = p->draft_prm_tokens;
+        row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
+        row.policy = c->policy_spec;
+        row.reason = d->reason;
+        row.action_prob = d->prob;
+        row.belief = nb ? belief : NULL;
+        row.decided_by = decided_by;
+        row.accepted = !regenerate;
+        row.latency_us = p->draft_latency_us;
+        row.worker = p->draft_worker;
+        row.created_ms = clock_wall_ms();
+        put_step(c, &row);
+        c->stats.routed_steps++;
+        p->failures = 0;
+        if (regenerate) {
+            p->discarded_tokens += p->draft_tokens;
+            c->stats.discarded_tokens += p->draft_tokens;
+            free(p->draft);
+            p->draft = NULL;
+            p->stage = STAGE_STRONG;
+            p->attempt = 0;
+            coord_enqueue(c, p);
+        } else {
+            p->weak_tokens += p->draft_tokens;
+            c->stats.weak_tokens += p->draft_tokens;
+            char *text = p->draft;
+            p->draft = NULL;
+            accept_step(c, p, text, p->draft_finish);
+        }
+    }
+}

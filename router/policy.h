@@ -1,0 +1,72 @@
+/*
+** policy.h: routing policies.
+**
+** A policy sees the features of one draft step and answers keep or
+** regenerate, with an explanation that goes into the audit: the figure it
+** compared, the probability of the action it took, and any state (belief)
+** it carries to the problem's next step.  Policies are pure functions of
+** their features: randomness comes from the per-step seed, so a decision is
+** the same on any router process.
+**
+** Specs: "weak", "strong", "random:P", "thr:K".
+*/
+#ifndef TRIM_POLICY_H
+#define TRIM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAX_BELIEF 8
+#define POLICY_REASON_MAX 128
+
+/* How the coordinator runs a problem under a policy. */
+typedef enum {
+    POLICY_ROUTED = 0,     /* draft, score, ask the router, maybe regenerate */
+    POLICY_WEAK_ONLY = 1,  /* draft and keep; no PRM, no router */
+    POLICY_STRONG_ONLY = 2 /* strong model writes every step; no drafts */
+} policy_shape_t;
+
+typedef struct route_features {
+    float score;     /* PRM score of the draft, in [0,1] */
+    float min_prev;  /* min score over accepted steps (1 at step 0) */
+    float prod_prev; /* product of those scores (1 at step 0) */
+    uint32_t draft_tokens;
+    uint32_t step_index; /* 0-based */
+    const float *belief; /* state from the previous step, may be NULL */
+    size_t n_belief;
+    uint64_t seed; /* per-step seed for stochastic policies */
+} route_features_t;
+
+typedef struct route_result {
+    int regenerate; /* 1 regenerate, 0 keep */
+    float prob;     /* probability of the action taken */
+    float belief[POLICY_MAX_BELIEF];
+    size_t n_belief;
+    char reason[POLICY_REASON_MAX];
+} route_result_t;
+
+typedef struct policy policy_t;
+
+/*
+** Parse a spec into a policy.  Returns NULL with a reason in err naming the
+** spec and what is wrong with it.
+*/
+policy_t *policy_new(const char *spec, char *err, size_t errlen);
+
+/* Free a policy and clear the pointer; NULL-safe. */
+void policy_destroy(policy_t **p);
+
+/* The canonical spec ("thr:0.5"); owned by the policy. */
+const char *policy_spec(const policy_t *p);
+
+/* How problems run under this policy. */
+policy_shape_t policy_shape(const policy_t *p);
+
+/*
+** Decide one draft.  Fills *out; returns 0, or -1 with a reason in
+** out->reason when the features cannot be decided on (a NaN score, say).
+*/
+int policy_decide(const policy_t *p, const route_features_t *f,
+                  route_result_t *out);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+** service.c: the router service loop (see service.h).
+*/
+#include "service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "peer.h"
+#include "policy.h"
+#include "sock.h"
+
+#define POLICY_CACHE 32
+
+struct router_service {
+    peer_t *peer;
+    void *pub; /* decision feed, or NULL */
+    char name[TRIM_MAX_NAME];
+    /* Parsed policies by spec; a run uses one, a busy router a few. */
+    policy_t *policies[POLICY_CACHE];
+    size_t n_policies;
+    uint64_t sequence; /* feed sequence number */
+    uint64_t decisions;
+    /* Reply buffers, grown to the largest batch seen. */
+    Trim__RouteDecision *items;
+    Trim__RouteDecision **item_ptrs;
+    Trim__Key *keys;
+    route_result_t *results;
+    size_t cap;
+};
+
+
+router_service_t *
+router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
+{
+    router_service_t *r = calloc(1, sizeof *r);
+    peer_opts_t po = {0};
+
+    if (r == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(r->name, sizeof r->name, "%s", o->name ? o->name : "router");
+    if (o->pub_endpoint != NULL) {
+        r->pub = sock_new(zctx, ZMQ_PUB, err, errlen);
+        if (r->pub == NULL)
+            goto fail;
+        if (zmq_bind(r->pub, o->pub_endpoint) != 0) {
+            snprintf(err, errlen, "cannot bind decision feed %s: %s",
+                     o->pub_endpoint, zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    po.endpoint = o->endpoint;
+    po.role = TRIM__ROLE__ROLE_ROUTER;
+    po.credit = o->credit ? o->credit : 1024;
+    po.name = r->name;
+    po.backend = "policies";
+    po.heartbeat_ms = o->heartbeat_ms;
+    po.liveness = o->liveness;
+    r->peer = peer_new(zctx, &po, err, errlen);
+    if (r->peer == NULL)
+        goto fail;
+    return r;
+fail:
+    router_service_destroy(&r);
+    return NULL;
+}
+
+
+void
+router_service_destroy(router_service_t **rp)
+{
+    if (rp && *rp) {
+        router_service_t *r = *rp;
+        peer_destroy(&r->peer);
+        sock_close(&r->pub);
+        for (size_t i = 0; i < r->n_policies; i++)
+            policy_destroy(&r->policies[i]);
+        free(r->items);
+        free(r->item_ptrs);
+        free(r->keys);
+        free(r->results);
+        free(r);
+        *rp = NULL;
+    }
+}
+
+
+uint64_t
+router_service_decisions(const router_service_t *r)
+{
+    return r->decisions;
+}
+
+
+/* The parsed policy for spec, parsing it on first use; NULL with err. */
+static const policy_t *
+policy_for(router_service_t *r, const char *spec, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->n_policies; i++)
+        if (strcmp(policy_spec(r->policies[i]), spec) == 0)
+            return r->policies[i];
+    policy_t *p = policy_new(spec, err, errlen);
+    if (p == NULL)
+        return NULL;
+    if (strcmp(policy_spec(p), spec) != 0) {
+        /* Non-canonical spelling: look again under the canonical name. */
+        for (size_t i = 0; i < r->n_policies; i++)
+            if (strcmp(policy_spec(r->policies[i]), policy_spec(p)) == 0) {
+                policy_destroy(&p);
+                return r->policies[i];
+            }
+    }
+    if (r->n_policies == POLICY_CACHE) {
+        /* A router rarely sees this many specs; start the cache over. */
+        for (size_t i = 0; i < r->n_policies; i++)
+            policy_destroy(&r->policies[i]);
+        r->n_policies = 0;
+    }
+    r->policies[r->n_policies++] = p;
+    return p;
+}
+
+
+static int
+reserve(router_service_t *r, size_t n)
+{
+    if (n <= r->cap)
+        return 0;
+    size_t cap = n < 64 ? 64 : n;
+    void *a = realloc(r->items, cap * sizeof *r->items);
+    if (a)
+        r->items = a;
+    void *b = realloc(r->item_ptrs, cap * sizeof *r->item_ptrs);
+    if (b)
+        r->item_ptrs = b;
+    void *c = realloc(r->keys, cap * sizeof *r->keys);
+    if (c)
+        r->keys = c;
+    void *d = realloc(r->results, cap * sizeof *r->results);
+    if (d)
+        r->results = d;
+    if (!a || !b || !c || !d)
+        return -1;
+    r->cap = cap;
+    return 0;
+}
+
+
+/* Answer one batch of scored steps and publish the decisions. */
+static void
+handle_route(router_service_t *r, const Trim__RouteBatch *batch)
+{
+    Trim__DecisionBatch reply = TRIM__DECISION_BATCH__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    char err[POLICY_REASON_MAX];
+    size_t n = batch->n_items;
+
+    if (reserve(r, n) < 0) {
+        tlog(TLOG_ERROR, r->name, "out of memory for a batch of %zu", n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const Trim__ScoredStep *s = batch->items[i];
+        Trim__RouteDecision *d = &r->items[i];
+        route_result_t *res = &r->results[i];
+        route_features_t f = {0};
+
+        trim__route_decision__init(d);
+        r->keys[i] = *s->key;
+        r->keys[i].base.unknown_fields = NULL;
+        r->keys[i].base.n_unknown_fields = 0;
+        d->key = &r->keys[i];
+        r->item_ptrs[i] = d;
+        f.score = s->score;
+        f.min_prev = s->min_prev;
+        f.prod_prev = s->prod_prev;
+        f.draft_tokens = s->draft_tokens;
+        f.step_index = s->key->step_index;
+        f.belief = s->belief;
+        f.n_belief = s->n_belief;
+        f.seed = s->seed;
+        const policy_t *p = policy_for(r, s->policy, err, sizeof err);
+        if (p == NULL) {
+            snprintf(res->reason, sizeof res->reason, "%s", err);
+            d->error = res->reason;
+            continue;
+        }
+        if (policy_decide(p, &f, res) < 0) {
+            d->error = res->reason;
+            continue;
+        }
+        d->action = res->regenerate ? TRIM__ACTION__ACTION_REGENERATE
+                                    : TRIM__ACTION__ACTION_KEEP;
+        d->prob = res->prob;
+        d->n_belief = res->n_belief;
+        d->belief = res->belief;
+        d->reason = res->reason;
+    }
+    r->decisions += n;
+    reply.n_items = n;
+    reply.items = r->item_ptrs;
+    reply.sequence = ++r->sequence;
+    env.body_case = TRIM__ENVELOPE__BODY_DECISIONS;
+    env.decisions = &reply;
+    peer_send(r->peer, &env);
+    /* The feed drops rather than blocks when a subscriber lags (PUB). */
+    if (r->pub != NULL)
+        sock_send_env(r->pub, NULL, 0, &env);
+}
+
+
+int
+router_service_run(router_service_t *r, const atomic_int *stop)
+{
+    Trim__Envelope *env;
+
+    while (!atomic_load(stop) && !peer_finished(r->peer)) {
+        int timeout = peer_tick(r->peer);
+        void *s = peer_socket(r->peer);
+        if (s != NULL) {
+            zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+            if (timeout > 100)
+                timeout = 100; /* notice *stop promptly */
+            if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR) {
+                tlog(TLOG_ERROR, r->name, "poll: %s", zmq_strerror(errno));
+                return -1;
+            }
+        } else if (timeout > 0) {
+            zmq_poll(NULL, 0, timeout > 100 ? 100 : timeout);
+        }
+        while (peer_recv(r->peer, &env) == 1) {
+            if (env->body_case == TRIM__ENVELOPE__BODY_ROUTE)
+                handle_route(r, env->route);
+            else
+                tlog(TLOG_WARN, r->name, "ignored a message of type %d",
+                     (int)env->body_case);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,342 @@
+/*
+** test_run.c: `trim run` end to end, checked against the audit database.
+**
+** Runs the real binary (a whole cluster in one process over inproc://) and
+** then reads the SQLite file it wrote with plain SQL, independently of the
+** storage component's own readers.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "testutil.h"
+
+
+/* Run `trim run` with extra flags; parse its --json summary. */
+static json_t *
+run_trim(const char *db, const char *flags)
+{
+    char cmd[1024], *out;
+    json_error_t jerr;
+    int status;
+
+    snprintf(cmd, sizeof cmd, "%s run --db %s --json --no-progress %s",
+             test_bin(), db, flags);
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    json_t *j = json_loads(out, 0, &jerr);
+    if (j == NULL)
+        fail_msg("summary is not JSON (%s): %s", jerr.text, out);
+    free(out);
+    return j;
+}
+
+
+static int64_t
+jint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_integer(v))
+        fail_msg("summary has no integer '%s'", key);
+    return json_integer_value(v);
+}
+
+
+static double
+jreal(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_number(v))
+        fail_msg("summary has no number '%s'", key);
+    return json_number_value(v);
+}
+
+
+/* The whole database must tell the same story as the summary. */
+static void
+check_consistency(const char *db, json_t *sum, int expect_routed)
+{
+    sqlite3 *h;
+    long long run = (long long)jint(sum, "run_id");
+
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+
+    /* Every problem finished. */
+    assert_int_equal(
+        sql_int(h, "SELECT COUNT(*) FROM problems WHERE run_id=%lld", run),
+        jint(sum, "problems"));
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM problems WHERE run_id=%lld "
+                             "AND status <> 'finished'",
+                             run),
+                     0);
+
+    /* Accepted steps are numbered 0..n-1 with no gap and no duplicate:
+    ** exactly one accepted row per index, n of them, the largest n-1. */
+    assert_int_equal(
+        sql_int(
+            h,
+            "SELECT COUNT(*) FROM (SELECT s.problem_id, s.step_index FROM "
+            "steps s JOIN problems p USING (problem_id) WHERE p.run_id=%lld "
+            "AND s.accepted=1 GROUP BY 1, 2 HAVING COUNT(*) <> 1)",
+            run),
+        0);
+    assert_int_equal(
+        sql_int(h,
+                "SELECT COUNT(*) FROM problems p WHERE p.run_id=%lld AND "
+                "p.steps <> (SELECT COUNT(*) FROM steps s WHERE "
+                "s.problem_id=p.problem_id AND s.accepted=1) OR p.steps - 1 <> "
+                "(SELECT MAX(step_index) FROM steps s WHERE "
+                "s.problem_id=p.problem_id AND s.accepted=1)",
+                run),
+        0);
+
+    /* A discarded draft exactly where the decision said regenerate, and a
+    ** strong step at each such place. */
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM steps s JOIN problems p "
+                             "USING (problem_id) WHERE p.run_id=%lld AND "
+                             "s.kind='draft' AND (s.accepted=0) <> "
+                             "(s.decision='regenerate')",
+                             run),
+                     0);
+    assert_int_equal(
+        sql_int(h,
+                "SELECT COUNT(*) FROM steps d JOIN problems p USING "
+                "(problem_id) WHERE p.run_id=%lld AND d.kind='draft' AND "
+                "d.decision='regenerate' AND NOT EXISTS (SELECT 1 FROM steps "
+                "s WHERE s.problem_id=d.problem_id AND "
+                "s.step_index=d.step_index AND s.kind='strong' AND "
+                "s.accepted=1)",
+                run),
+        0);
+    if (expect_routed) {
+        assert_int_equal(
+            sql_int(h,
+                    "SELECT COUNT(*) FROM steps s JOIN problems p USING "
+                    "(problem_id) WHERE p.run_id=%lld AND s.kind='strong' AND "
+                    "NOT EXISTS (SELECT 1 FROM steps d WHERE "
+                    "d.problem_id=s.problem_id AND d.step_index=s.step_index "
+                    "AND d.kind='draft' AND d.decision='regenerate')",
+                    run),
+            0);
+        /* Every routed draft carries its score, reason and decider. */
+        assert_int_equal(
+            sql_int(h,
+                    "SELECT COUNT(*) FROM steps s JOIN problems p USING "
+                    "(problem_id) WHERE p.run_id=%lld AND s.kind='draft' AND "
+                    "(s.prm_score IS NULL OR s.reason IS NULL OR "
+                    "s.decided_by NOT LIKE 'router:%%' OR s.policy IS NULL)",
+                    run),
+            0);
+    }
+
+    /* Problem totals are the sums of their steps. */
+    assert_int_equal(
+        sql_int(
+            h,
+            "SELECT COUNT(*) FROM problems p WHERE p.run_id=%lld AND ("
+            "p.weak_tokens <> (SELECT IFNULL(SUM(completion_tokens),0) FROM "
+            "steps s WHERE s.problem_id=p.problem_id AND s.kind='draft' "
+            "AND s.accepted=1) OR "
+            "p.strong_tokens <> (SELECT IFNULL(SUM(completion_tokens),0) "
+            "FROM steps s WHERE s.problem_id=p.problem_id AND "
+            "s.kind='strong') OR "
+            "p.discarded_tokens <> (SELECT IFNULL(SUM(completion_tokens),0) "
+            "FROM steps s WHERE s.problem_id=p.problem_id AND "
+            "s.kind='draft' AND s.accepted=0) OR "
+            "p.prm_tokens <> (SELECT IFNULL(SUM(prm_tokens),0) FROM steps "
+            "s WHERE s.problem_id=p.problem_id) OR "
+            "p.regenerated_steps <> (SELECT COUNT(*) FROM steps s WHERE "
+            "s.problem_id=p.problem_id AND s.kind='draft' AND "
+            "s.decision='regenerate'))",
+            run),
+        0);
+
+    /* The summary's figures are what SQL over the database gives. */
+    assert_int_equal(jint(sum, "correct"),
+                     sql_int(h,
+                             "SELECT COUNT(*) FROM problems WHERE run_id=%lld "
+                             "AND correct=1",
+                             run));
+    assert_int_equal(jint(sum, "steps"),
+                     sql_int(h,
+                             "SELECT SUM(steps) FROM problems WHERE "
+                             "run_id=%lld",
+                             run));
+    assert_int_equal(jint(sum, "regenerated_steps"),
+                     sql_int(h,
+                             "SELECT SUM(regenerated_steps) FROM problems "
+                             "WHERE run_id=%lld",
+                             run));
+    int64_t weak = sql_int(h,
+                           "SELECT SUM(weak_tokens) FROM problems WHERE "
+                           "run_id=%lld",
+                           run);
+    int64_t strong = sql_int(h,
+                             "SELECT SUM(strong_tokens) FROM problems WHERE "
+                             "run_id=%lld",
+                             run);
+    int64_t disc = sql_int(h,
+                           "SELECT SUM(discarded_tokens) FROM problems WHERE "
+                           "run_id=%lld",
+                           run);
+    assert_int_equal(jint(sum, "weak_tokens"), weak);
+    assert_int_equal(jint(sum, "strong_tokens"), strong);
+    assert_int_equal(jint(sum, "discarded_tokens"), disc);
+    assert_int_equal(jint(sum, "prm_tokens"),
+                     sql_int(h,
+                             "SELECT SUM(prm_tokens) FROM problems WHERE "
+                             "run_id=%lld",
+                             run));
+    double acc = (double)jint(sum, "correct") / (double)jint(sum, "problems");
+    assert_true(fabs(jreal(sum, "accuracy") - acc) < 1e-9);
+    double share = (double)strong / (double)(weak + strong + disc);
+    assert_true(fabs(jreal(sum, "strong_token_share") - share) < 1e-6);
+    /* The run is closed. */
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM runs WHERE run_id=%lld AND "
+                             "finished_ms > 0",
+                             run),
+                     1);
+    sqlite3_close(h);
+}
+
+
+static void
+test_run_200_problems_is_consistent(void **state)
+{
+    (void)state;
+    char db[256];
+    test_tmp_path(db, sizeof db, "run200.db");
+    json_t *sum = run_trim(db, "--problems 200 --seed 7 --policy thr:0.5");
+
+    assert_int_equal(jint(sum, "problems"), 200);
+    assert_int_equal(jint(sum, "finished"), 200);
+    assert_int_equal(jint(sum, "failed"), 0);
+    /* thr:0.5 regenerates some drafts and keeps most. */
+    assert_true(jint(sum, "regenerated_steps") > 0);
+    assert_true(jint(sum, "regenerated_steps") < jint(sum, "steps"));
+    /* Every accepted step came from a routed draft. */
+    assert_int_equal(jint(sum, "routed_steps"), jint(sum, "steps"));
+    check_consistency(db, sum, 1);
+    json_decref(sum);
+    test_remove_db(db);
+}
+
+
+static void
+test_same_seed_same_run(void **state)
+{
+    (void)state;
+    char a[256], b[256];
+    test_tmp_path(a, sizeof a, "same-a.db");
+    test_tmp_path(b, sizeof b, "same-b.db");
+    json_t *ja = run_trim(a, "--problems 60 --seed 3 --concurrency 7");
+    json_t *jb = run_trim(b, "--problems 60 --seed 3 --concurrency 60");
+    const char *keys[] = {"correct",     "steps",         "regenerated_steps",
+                          "weak_tokens", "strong_tokens", "discarded_tokens"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        assert_int_equal(jint(ja, keys[i]), jint(jb, keys[i]));
+
+    /* Step by step, the same texts and decisions. */
+    sqlite3 *h;
+    char sql[1024];
+    assert_int_equal(sqlite3_open(a, &h), SQLITE_OK);
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS b", b);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps"),
+                     sql_int(h, "SELECT COUNT(*) FROM b.steps"));
+    assert_int_equal(
+        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index, kind, "
+                   "text, decision, prm_score FROM steps EXCEPT SELECT "
+                   "problem_id, step_index, kind, text, decision, prm_score "
+                   "FROM b.steps)"),
+        0);
+    sqlite3_close(h);
+    json_decref(ja);
+    json_decref(jb);
+    test_remove_db(a);
+    test_remove_db(b);
+}
+
+
+static void
+test_anchor_policies(void **state)
+{
+    (void)state;
+    char db[256];
+    test_tmp_path(db, sizeof db, "anchors.db");
+
+    json_t *weak = run_trim(db, "--problems 50 --policy weak");
+    assert_int_equal(jint(weak, "strong_tokens"), 0);
+    assert_int_equal(jint(weak, "routed_steps"), 0);
+    assert_true(jint(weak, "weak_tokens") > 0);
+    check_consistency(db, weak, 0);
+
+    json_t *strong = run_trim(db, "--problems 50 --policy strong");
+    assert_int_equal(jint(strong, "weak_tokens"), 0);
+    assert_int_equal(jint(strong, "discarded_tokens"), 0);
+    assert_true(jint(strong, "strong_tokens") > 0);
+    check_consistency(db, strong, 0);
+
+    /* The same problems: the strong model solves more of them. */
+    assert_true(jint(strong, "correct") > jint(weak, "correct"));
+    json_decref(weak);
+    json_decref(strong);
+    test_remove_db(db);
+}
+
+
+static void
+test_bad_flags_are_named(void **state)
+{
+    (void)state;
+    char cmd[512], *out;
+    int status;
+
+    snprintf(cmd, sizeof cmd, "%s run --policy thr:2 --db /dev/null 2>&1",
+             test_bin());
+    out = test_capture(cmd, &status);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "thr:2"));
+    free(out);
+
+    snprintf(cmd, sizeof cmd, "%s run --problems many 2>&1", test_bin());
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(out, "--problems"));
+    assert_non_null(strstr(out, "many"));
+    free(out);
+
+    snprintf(cmd, sizeof cmd,
+             "%s run --problems 3 --db /nonexistent-dir/x.db 2>&1", test_bin());
+    out = test_capture(cmd, &status);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "/nonexistent-dir/x.db"));
+    free(out);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_200_problems_is_consistent),
+        cmocka_unit_test(test_same_seed_same_run),
+        cmocka_unit_test(test_anchor_policies),
+        cmocka_unit_test(test_bad_flags_are_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,109 @@
+/*
+** testutil.c: helpers shared by integration tests (see testutil.h).
+*/
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+
+const char *
+test_bin(void)
+{
+    const char *b = getenv("TRIM_BIN");
+    if (b == NULL || *b == '\0')
+        fail_msg("TRIM_BIN is not set (run the tests through ctest)");
+    return b;
+}
+
+
+const char *
+test_shared_data(void)
+{
+    const char *d = getenv("TRIM_SHARED_DATA");
+    struct stat st;
+    if (d == NULL || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return d;
+}
+
+
+char *
+test_capture(const char *cmd, int *status)
+{
+    FILE *f = popen(cmd, "r");
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    size_t n;
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[len] = '\0';
+    int rc = pclose(f);
+    *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return buf;
+}
+
+
+void
+test_tmp_path(char *out, size_t outlen, const char *name)
+{
+    static char dir[256];
+    if (dir[0] == '\0') {
+        snprintf(dir, sizeof dir, "/tmp/trim-test-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+    }
+    snprintf(out, outlen, "%s/%s", dir, name);
+    test_remove_db(out);
+}
+
+
+void
+test_remove_db(const char *path)
+{
+    char p[512];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+
+int64_t
+sql_int(sqlite3 *h, const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    sqlite3_stmt *st;
+    int64_t v;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("bad SQL (%s): %s", sqlite3_errmsg(h), sql);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        fail_msg("no row from: %s", sql);
+    }
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}

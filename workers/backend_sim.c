@@ -1,0 +1,225 @@
+/*
+** backend_sim.c: the simulator behind the backend interface.
+**
+** Each request is computed at once; its result waits in a min-heap ordered
+** by the time the latency model says it would be ready (ties in submission
+** order), and collect() releases what is due.  With zero latency the heap is
+** a plain FIFO.
+*/
+#include "backend_sim.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+typedef struct pending {
+    int64_t due_us;
+    uint64_t seq;
+    backend_result_t result;
+} pending_t;
+
+typedef struct sim_backend {
+    backend_t base; /* first, so a backend_t * is a sim_backend * */
+    const sim_world_t *world;
+    backend_sim_model_t model;
+    pending_t *heap;
+    size_t n, cap;
+    uint64_t seq;
+} sim_backend_t;
+
+
+static int
+earlier(const pending_t *a, const pending_t *b)
+{
+    return a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq);
+}
+
+
+static int
+heap_push(sim_backend_t *s, const pending_t *p)
+{
+    size_t i;
+
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        pending_t *h = realloc(s->heap, cap * sizeof *h);
+        if (h == NULL)
+            return -1;
+        s->heap = h;
+        s->cap = cap;
+    }
+    i = s->n++;
+    while (i > 0 && earlier(p, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = *p;
+    return 0;
+}
+
+
+static void
+heap_pop(sim_backend_t *s, pending_t *out)
+{
+    pending_t last;
+    size_t i = 0;
+
+    *out = s->heap[0];
+    last = s->heap[--s->n];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->n)
+            break;
+        if (c + 1 < s->n && earlier(&s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!earlier(&s->heap[c], &last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->n > 0)
+        s->heap[i] = last;
+}
+
+
+static void
+fail_result(backend_result_t *r, const char *err)
+{
+    r->finish = TRIM__FINISH__FINISH_ERROR;
+    r->error = strdup(err);
+}
+
+
+static int
+sim_submit(backend_t *b, const backend_request_t *req)
+{
+    sim_backend_t *s = (sim_backend_t *)b;
+    pending_t p = {0};
+    char err[256];
+    int64_t latency = 0;
+
+    p.result.job = req->job;
+    p.result.key = req->key;
+    if (req->job == BACKEND_SCORE) {
+        if (s->model != BACKEND_SIM_PRM) {
+            fail_result(&p.result, "this worker cannot score steps");
+        } else if ((p.result.scores = malloc((req->n_steps ? req->n_steps : 1) *
+                                             sizeof *p.result.scores)) ==
+                   NULL) {
+            fail_result(&p.result, "out of memory");
+        } else if (sim_score(s->world, req->problem, req->steps, req->n_steps,
+                             p.result.scores, NULL, &p.result.input_tokens,
+                             &latency, err, sizeof err) < 0) {
+            fail_result(&p.result, err);
+        } else {
+            p.result.n_scores = req->n_steps;
+        }
+    } else {
+        sim_step_t step = {0};
+        if (s->model == BACKEND_SIM_PRM) {
+            fail_result(&p.result, "this worker cannot generate steps");
+        } else if (sim_generate(
+                       s->world,
+                       s->model == BACKEND_SIM_WEAK ? SIM_WEAK : SIM_STRONG,
+                       req->problem, req->steps, req->n_steps, req->max_tokens,
+                       req->seed, &step, err, sizeof err) < 0) {
+            fail_result(&p.result, err);
+        } else {
+            p.result.text = step.text; /* ownership moves to the result */
+            p.result.prompt_tokens = step.prompt_tokens;
+            p.result.completion_tokens = step.completion_tokens;
+            p.result.finish = (Trim__Finish)step.finish;
+            latency = step.latency_us;
+        }
+    }
+    p.result.latency_us = latency;
+    p.due_us = latency > 0 ? clock_now_us() + latency : 0;
+    p.seq = s->seq++;
+    if (heap_push(s, &p) < 0) {
+        backend_result_clear(&p.result);
+        return -1;
+    }
+    return 0;
+}
+
+
+static int
+sim_poll_items(backend_t *b, zmq_pollitem_t *items, int max)
+{
+    (void)b;
+    (void)items;
+    (void)max;
+    return 0;
+}
+
+
+static int64_t
+sim_next_due(backend_t *b)
+{
+    sim_backend_t *s = (sim_backend_t *)b;
+    return s->n ? s->heap[0].due_us : INT64_MAX;
+}
+
+
+static size_t
+sim_collect(backend_t *b, backend_result_t *out, size_t max)
+{
+    sim_backend_t *s = (sim_backend_t *)b;
+    int64_t now = 0;
+    size_t k = 0;
+
+    while (k < max && s->n > 0) {
+        if (s->heap[0].due_us > 0) {
+            if (now == 0)
+                now = clock_now_us();
+            if (s->heap[0].due_us > now)
+                break;
+        }
+        pending_t p;
+        heap_pop(s, &p);
+        out[k++] = p.result;
+    }
+    return k;
+}
+
+
+static size_t
+sim_pending(backend_t *b)
+{
+    return ((sim_backend_t *)b)->n;
+}
+
+
+static void
+sim_free(backend_t *b)
+{
+    sim_backend_t *s = (sim_backend_t *)b;
+    for (size_t i = 0; i < s->n; i++)
+        backend_result_clear(&s->heap[i].result);
+    free(s->heap);
+    free(s);
+}
+
+
+backend_t *
+backend_sim_new(const sim_world_t *w, backend_sim_model_t model)
+{
+    static const char *const names[] = {"sim:weak", "sim:strong", "sim:prm"};
+    sim_backend_t *s = calloc(1, sizeof *s);
+
+    if (s == NULL)
+        return NULL;
+    s->world = w;
+    s->model = model;
+    s->base.name = names[model];
+    s->base.submit = sim_submit;
+    s->base.poll_items = sim_poll_items;
+    s->base.next_due_us = sim_next_due;
+    s->base.collect = sim_collect;
+    s->base.pending = sim_pending;
+    s->base.free = sim_free;
+    return &s->base;
+}

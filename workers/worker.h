@@ -1,0 +1,50 @@
+/*
+** worker.h: the worker process loop.
+**
+** A worker serves one pool (small, large or prm): it connects to the
+** coordinator as a peer with its credit, hands every request it receives to
+** its backend, and sends results back in batches as they complete.  One
+** zmq_poll waits on the coordinator socket, the backend's descriptors and the
+** backend's next due time, so heartbeats keep flowing during long model
+** calls.
+*/
+#ifndef TRIM_WORKER_H
+#define TRIM_WORKER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+typedef struct worker_opts {
+    const char *endpoint; /* coordinator address */
+    Trim__Role role;      /* ROLE_SMALL, ROLE_LARGE or ROLE_PRM */
+    uint32_t credit;      /* requests held at once */
+    const char *name;     /* peer name */
+    int heartbeat_ms;
+    int liveness;
+} worker_opts_t;
+
+typedef struct worker worker_t;
+
+/*
+** Create a worker.  Takes ownership of backend (freed by worker_destroy,
+** also on failure here).  zctx is borrowed.  Returns NULL with err.
+*/
+worker_t *worker_new(void *zctx, const worker_opts_t *opts, backend_t *backend,
+                     char *err, size_t errlen);
+
+/*
+** Serve until *stop is non-zero or the coordinator shuts the cluster down.
+** Returns 0, or -1 on a fatal socket error.
+*/
+int worker_run(worker_t *w, const atomic_int *stop);
+
+/* Requests completed so far. */
+uint64_t worker_completed(const worker_t *w);
+
+/* Free the worker, its backend and its socket; clear the pointer. */
+void worker_destroy(worker_t **w);
+
+#endif
