@@ -1,0 +1,215 @@
+/*
+** rows.c: records to SQL parameters and SQL rows back to records.
+**
+** Positions follow the STORE_*_COLUMNS lists in store_internal.h.  The only
+** conversions: enums <-> their text names, NAN <-> NULL, NULL strings <->
+** NULL, uint64 seed <-> its bits as int64.
+*/
+#include "store_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const s_kinds[] = {"draft", "strong"};
+static const char *const s_statuses[] = {"queued", "running", "finished",
+                                         "failed"};
+static const char *const s_decisions[] = {"keep", "regenerate"};
+
+/*
+** Names outside the enums come out as "invalid": the CHECK constraints then
+** refuse the row and the writer reports it, instead of storing a guess.
+*/
+const char *
+store_kind_name(store_kind_t kind)
+{
+    return (unsigned)kind < 2 ? s_kinds[kind] : "invalid";
+}
+
+
+const char *
+store_status_name(store_status_t status)
+{
+    return (unsigned)status < 4 ? s_statuses[status] : "invalid";
+}
+
+
+const char *
+store_decision_name(store_decision_t decision)
+{
+    if (decision == STORE_NO_DECISION)
+        return NULL;
+    return (unsigned)decision < 2 ? s_decisions[decision] : "invalid";
+}
+
+
+/* Index of name in names[n], or fallback when absent or NULL. */
+static int
+s_lookup(const char *name, const char *const *names, int n, int fallback)
+{
+    if (name == NULL)
+        return fallback;
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return fallback;
+}
+
+
+static int
+s_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+
+static int
+s_real(sqlite3_stmt *st, int i, double x)
+{
+    if (isnan(x))
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_double(st, i, x);
+}
+
+
+/* OR of SQLite result codes is SQLITE_OK (0) only if every one was. */
+int
+store_bind_run(sqlite3_stmt *st, const store_run_t *run)
+{
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, run->run_id);
+    rc |= s_text(st, 2, run->policy);
+    rc |= sqlite3_bind_int64(st, 3, (sqlite3_int64)run->seed);
+    rc |= s_text(st, 4, run->config);
+    rc |= sqlite3_bind_int64(st, 5, run->started_ms);
+    rc |= sqlite3_bind_int64(st, 6, run->finished_ms);
+    return rc;
+}
+
+
+int
+store_bind_problem(sqlite3_stmt *st, const store_problem_t *p)
+{
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, p->problem_id);
+    rc |= sqlite3_bind_int64(st, 2, p->run_id);
+    rc |= s_text(st, 3, p->source);
+    rc |= s_text(st, 4, p->text);
+    rc |= s_text(st, 5, p->ground_truth);
+    rc |= s_text(st, 6, store_status_name(p->status));
+    rc |= s_text(st, 7, p->final_answer);
+    rc |= sqlite3_bind_int(st, 8, p->correct);
+    rc |= sqlite3_bind_int(st, 9, p->steps);
+    rc |= sqlite3_bind_int(st, 10, p->regenerated_steps);
+    rc |= sqlite3_bind_int64(st, 11, p->weak_tokens);
+    rc |= sqlite3_bind_int64(st, 12, p->strong_tokens);
+    rc |= sqlite3_bind_int64(st, 13, p->discarded_tokens);
+    rc |= sqlite3_bind_int64(st, 14, p->prm_tokens);
+    rc |= s_text(st, 15, p->error);
+    rc |= sqlite3_bind_int64(st, 16, p->created_ms);
+    rc |= sqlite3_bind_int64(st, 17, p->finished_ms);
+    return rc;
+}
+
+
+int
+store_bind_step(sqlite3_stmt *st, const store_step_t *s)
+{
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, s->problem_id);
+    rc |= sqlite3_bind_int(st, 2, s->step_index);
+    rc |= s_text(st, 3, store_kind_name(s->kind));
+    rc |= sqlite3_bind_int(st, 4, s->attempt);
+    rc |= s_text(st, 5, s->text);
+    rc |= sqlite3_bind_int(st, 6, s->prompt_tokens);
+    rc |= sqlite3_bind_int(st, 7, s->completion_tokens);
+    rc |= sqlite3_bind_int(st, 8, s->finish);
+    rc |= s_real(st, 9, s->prm_score);
+    rc |= s_real(st, 10, s->min_prev_score);
+    rc |= s_real(st, 11, s->prod_prev_score);
+    rc |= sqlite3_bind_int(st, 12, s->prm_tokens);
+    rc |= s_text(st, 13, store_decision_name(s->decision));
+    rc |= s_text(st, 14, s->policy);
+    rc |= s_text(st, 15, s->reason);
+    rc |= s_real(st, 16, s->action_prob);
+    rc |= s_text(st, 17, s->belief);
+    rc |= s_text(st, 18, s->decided_by);
+    rc |= sqlite3_bind_int(st, 19, s->accepted);
+    rc |= sqlite3_bind_int64(st, 20, s->latency_us);
+    rc |= s_text(st, 21, s->worker);
+    rc |= sqlite3_bind_int64(st, 22, s->created_ms);
+    return rc;
+}
+
+
+static const char *
+c_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+
+static double
+c_real(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NAN;
+    return sqlite3_column_double(st, i);
+}
+
+
+void
+store_read_problem(sqlite3_stmt *st, store_problem_t *p)
+{
+    p->problem_id = sqlite3_column_int64(st, 0);
+    p->run_id = sqlite3_column_int64(st, 1);
+    p->source = c_text(st, 2);
+    p->text = c_text(st, 3);
+    p->ground_truth = c_text(st, 4);
+    p->status =
+        (store_status_t)s_lookup(c_text(st, 5), s_statuses, 4, STORE_QUEUED);
+    p->final_answer = c_text(st, 6);
+    p->correct = sqlite3_column_int(st, 7);
+    p->steps = sqlite3_column_int(st, 8);
+    p->regenerated_steps = sqlite3_column_int(st, 9);
+    p->weak_tokens = sqlite3_column_int64(st, 10);
+    p->strong_tokens = sqlite3_column_int64(st, 11);
+    p->discarded_tokens = sqlite3_column_int64(st, 12);
+    p->prm_tokens = sqlite3_column_int64(st, 13);
+    p->error = c_text(st, 14);
+    p->created_ms = sqlite3_column_int64(st, 15);
+    p->finished_ms = sqlite3_column_int64(st, 16);
+}
+
+
+void
+store_read_step(sqlite3_stmt *st, store_step_t *s)
+{
+    s->problem_id = sqlite3_column_int64(st, 0);
+    s->step_index = sqlite3_column_int(st, 1);
+    s->kind = (store_kind_t)s_lookup(c_text(st, 2), s_kinds, 2, STORE_DRAFT);
+    s->attempt = sqlite3_column_int(st, 3);
+    s->text = c_text(st, 4);
+    s->prompt_tokens = sqlite3_column_int(st, 5);
+    s->completion_tokens = sqlite3_column_int(st, 6);
+    s->finish = sqlite3_column_int(st, 7);
+    s->prm_score = c_real(st, 8);
+    s->min_prev_score = c_real(st, 9);
+    s->prod_prev_score = c_real(st, 10);
+    s->prm_tokens = sqlite3_column_int(st, 11);
+    s->decision = (store_decision_t)s_lookup(c_text(st, 12), s_decisions, 2,
+                                             STORE_NO_DECISION);
+    s->policy = c_text(st, 13);
+    s->reason = c_text(st, 14);
+    s->action_prob = c_real(st, 15);
+    s->belief = c_text(st, 16);
+    s->decided_by = c_text(st, 17);
+    s->accepted = sqlite3_column_int(st, 18);
+    s->latency_us = sqlite3_column_int64(st, 19);
+    s->worker = c_text(st, 20);
+    s->created_ms = sqlite3_column_int64(st, 21);
+}

@@ -1,0 +1,255 @@
+/*
+** schema.c: the schema and its migrations.
+**
+** The schema version lives in PRAGMA user_version.  migrations[k - 1] brings
+** a database from version k - 1 to k; each runs in its own BEGIN IMMEDIATE
+** transaction that also sets user_version = k, so a failed migration leaves
+** the file exactly as it was.  The version is re-read inside the transaction:
+** two processes migrating the same file at once do the work once.
+**
+** Enumerations are stored as text (status 'queued'/'running'/'finished'/
+** 'failed', kind 'draft'/'strong', decision 'keep'/'regenerate' or NULL for
+** no decision) with CHECK constraints, so the audit reads without a decoder
+** ring.  Timestamps are INTEGER milliseconds since the epoch (0 = not yet),
+** latencies INTEGER microseconds.  runs.seed holds the uint64 seed's bits as
+** a signed 64-bit integer.  NULL text means the writer passed NULL; NULL REAL
+** means NAN (not scored, not applicable).
+*/
+#include "store_internal.h"
+
+#include <stdio.h>
+
+typedef int (*store_migration_fn)(sqlite3 *db, const char *path, char *err,
+                                  size_t errlen);
+
+static const char s_v1_sql[] =
+    "CREATE TABLE runs (\n"
+    "  run_id      INTEGER PRIMARY KEY CHECK (run_id > 0),\n"
+    "  policy      TEXT,\n"
+    "  seed        INTEGER NOT NULL,\n"
+    "  config      TEXT,\n"
+    "  started_ms  INTEGER NOT NULL,\n"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+
+    "CREATE TABLE problems (\n"
+    "  problem_id        INTEGER PRIMARY KEY CHECK (problem_id > 0),\n"
+    "  run_id            INTEGER NOT NULL REFERENCES runs (run_id),\n"
+    "  source            TEXT,\n"
+    "  text              TEXT,\n"
+    "  ground_truth      TEXT,\n"
+    "  status            TEXT NOT NULL CHECK (status IN\n"
+    "                      ('queued', 'running', 'finished', 'failed')),\n"
+    "  final_answer      TEXT,\n"
+    "  correct           INTEGER NOT NULL CHECK (correct IN (-1, 0, 1)),\n"
+    "  steps             INTEGER NOT NULL,\n"
+    "  regenerated_steps INTEGER NOT NULL,\n"
+    "  weak_tokens       INTEGER NOT NULL,\n"
+    "  strong_tokens     INTEGER NOT NULL,\n"
+    "  discarded_tokens  INTEGER NOT NULL,\n"
+    "  prm_tokens        INTEGER NOT NULL,\n"
+    "  error             TEXT,\n"
+    "  created_ms        INTEGER NOT NULL,\n"
+    "  finished_ms       INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+    "CREATE INDEX problems_by_run ON problems (run_id);\n"
+
+    /*
+    ** (problem_id, step_index, kind) is the idempotency key of a step: a
+    ** requeued request writes the same key again and the INSERT does
+    ** nothing.  A rowid table with a UNIQUE index, not WITHOUT ROWID: with
+    ** thousands of problems in flight, steps arrive in rowid order but not in
+    ** key order; in a WITHOUT ROWID table of ~300-byte rows a commit of
+    ** 1000 rows rewrote a leaf page for nearly every row (bench_storage:
+    ** ~95,000 rows/s, against ~235,000 with the rowid table and its small
+    ** index, whose entries for the problems in flight share a few pages).
+    */
+    "CREATE TABLE steps (\n"
+    "  problem_id        INTEGER NOT NULL REFERENCES problems (problem_id),\n"
+    "  step_index        INTEGER NOT NULL CHECK (step_index >= 0),\n"
+    "  kind              TEXT NOT NULL CHECK (kind IN ('draft', 'strong')),\n"
+    "  attempt           INTEGER NOT NULL,\n"
+    "  text              TEXT,\n"
+    "  prompt_tokens     INTEGER NOT NULL,\n"
+    "  completion_tokens INTEGER NOT NULL,\n"
+    "  finish            INTEGER NOT NULL,\n"
+    "  prm_score         REAL,\n"
+    "  min_prev_score    REAL,\n"
+    "  prod_prev_score   REAL,\n"
+    "  prm_tokens        INTEGER NOT NULL,\n"
+    "  decision          TEXT CHECK (decision IN ('keep', 'regenerate')),\n"
+    "  policy            TEXT,\n"
+    "  reason            TEXT,\n"
+    "  action_prob       REAL,\n"
+    "  belief            TEXT,\n"
+    "  decided_by        TEXT,\n"
+    "  accepted          INTEGER NOT NULL CHECK (accepted IN (0, 1)),\n"
+    "  latency_us        INTEGER NOT NULL,\n"
+    "  worker            TEXT,\n"
+    "  created_ms        INTEGER NOT NULL\n"
+    ") STRICT;\n"
+    "CREATE UNIQUE INDEX steps_key ON steps (problem_id, step_index, kind);\n";
+
+
+static int
+s_v1(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", STORE_APP_ID);
+    if (store_conn_exec(db, sql, path, "setting application_id", err, errlen) <
+        0)
+        return -1;
+    return store_conn_exec(db, s_v1_sql, path, "creating schema v1", err,
+                           errlen);
+}
+
+
+static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1};
+
+
+/* Run a query that returns one integer into *out. */
+static int
+s_int(sqlite3 *db, const char *sql, int64_t *out, const char *path,
+      const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        store_conn_error(db, path, what, err, errlen);
+        goto done;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+
+/*
+** Refuse files that hold someone else's data: another application_id, or
+** tables without a schema version (we would be creating ours beside them).
+*/
+static int
+s_check_owner(sqlite3 *db, const char *path, int version, char *err,
+              size_t errlen)
+{
+    int64_t app, objects;
+
+    if (s_int(db, "PRAGMA application_id", &app, path, "reading application_id",
+              err, errlen) < 0)
+        return -1;
+    if (app != 0 && app != STORE_APP_ID) {
+        snprintf(err, errlen, "%s: not a trim store (application_id 0x%08llx)",
+                 path, (unsigned long long)(uint32_t)app);
+        return -1;
+    }
+    if (version > 0)
+        return 0;
+    if (s_int(db, "SELECT count(*) FROM sqlite_schema", &objects, path,
+              "reading the schema", err, errlen) < 0)
+        return -1;
+    if (objects > 0) {
+        snprintf(err, errlen,
+                 "%s: not a trim store (%lld tables or indexes but no "
+                 "schema version); refusing to migrate",
+                 path, (long long)objects);
+        return -1;
+    }
+    return 0;
+}
+
+
+/*
+** Take the database one version up inside one transaction, or do nothing if
+** it is current.  Sets *current to the version it is at on return.
+*/
+static int
+s_step(sqlite3 *db, const char *path, int *current, char *err, size_t errlen)
+{
+    char sql[64];
+    int v;
+
+    if (store_conn_exec(db, "BEGIN IMMEDIATE", path, "starting migration", err,
+                        errlen) < 0)
+        return -1;
+    if (store_conn_version(db, path, &v, err, errlen) < 0 ||
+        s_check_owner(db, path, v, err, errlen) < 0)
+        goto fail;
+    if (v < STORE_SCHEMA_VERSION) {
+        if (migrations[v](db, path, err, errlen) < 0)
+            goto fail;
+        v++;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+        if (store_conn_exec(db, sql, path, "setting user_version", err,
+                            errlen) < 0)
+            goto fail;
+    }
+    if (store_conn_exec(db, "COMMIT", path, "committing migration", err,
+                        errlen) < 0)
+        goto fail;
+    *current = v;
+    return 0;
+fail:
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+
+int
+store_migrate(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    int v = 0, rc = -1;
+
+    db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
+    if (db == NULL)
+        return -1;
+    do {
+        if (s_step(db, path, &v, err, errlen) < 0)
+            goto done;
+    } while (v < STORE_SCHEMA_VERSION);
+    rc = 0;
+done:
+    sqlite3_close(db);
+    return rc;
+}
+
+
+int
+store_next_ids(const char *path, int64_t *next_run_id, int64_t *next_problem_id,
+               char *err, size_t errlen)
+{
+    sqlite3 *db;
+    int v, rc = -1;
+
+    db = store_conn_open(path, STORE_CONN_READ, err, errlen);
+    if (db == NULL)
+        return -1;
+    if (store_conn_version(db, path, &v, err, errlen) < 0)
+        goto done;
+    if (v < STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s: schema version %d, expected %d (migrate it "
+                 "first)",
+                 path, v, STORE_SCHEMA_VERSION);
+        goto done;
+    }
+    /* One read transaction, so both ids come from the same snapshot. */
+    if (store_conn_exec(db, "BEGIN", path, "reading ids", err, errlen) < 0)
+        goto done;
+    if (s_int(db, "SELECT coalesce(max(run_id), 0) + 1 FROM runs", next_run_id,
+              path, "reading the next run id", err, errlen) < 0 ||
+        s_int(db, "SELECT coalesce(max(problem_id), 0) + 1 FROM problems",
+              next_problem_id, path, "reading the next problem id", err,
+              errlen) < 0)
+        goto done;
+    rc = 0;
+done:
+    sqlite3_close(db); /* ends the read transaction */
+    return rc;
+}

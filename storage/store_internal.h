@@ -1,0 +1,273 @@
+/*
+** store_internal.h: declarations shared by the files of storage/ and by
+** nothing else.
+**
+** conn.c opens connections with the pragmas every connection needs;
+** schema.c holds the migrations; rows.c maps records to and from SQL rows;
+** queue.c holds the rows waiting for the writer; writer.c and writer_loop.c
+** are the writer; reader.c answers read queries.
+*/
+#ifndef TRIM_STORE_INTERNAL_H
+#define TRIM_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_BUSY_MS          5000       /* busy_timeout on every connection */
+#define STORE_APP_ID           0x5452494d /* PRAGMA application_id: "TRIM" */
+#define STORE_CHECKPOINT_PAGES "10000"    /* WAL pages between checkpoints */
+
+/* Pragmas of write connections, after journal_mode and synchronous. */
+#define STORE_WRITE_PRAGMAS                                                    \
+    "PRAGMA foreign_keys=ON;"                                                  \
+    "PRAGMA wal_autocheckpoint=" STORE_CHECKPOINT_PAGES
+
+/*
+** Column lists, in the order rows.c binds and reads them.  The writer's
+** INSERT statements and the readers' SELECTs are built from these, so the two
+** sides cannot disagree about positions.
+*/
+#define STORE_RUN_COLUMNS                                                      \
+    "run_id, policy, seed, config, started_ms, finished_ms"
+
+#define STORE_PROBLEM_COLUMNS                                                  \
+    "problem_id, run_id, source, text, ground_truth, status, final_answer, "   \
+    "correct, steps, regenerated_steps, weak_tokens, strong_tokens, "          \
+    "discarded_tokens, prm_tokens, error, created_ms, finished_ms"
+
+#define STORE_STEP_COLUMNS                                                     \
+    "problem_id, step_index, kind, attempt, text, prompt_tokens, "             \
+    "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
+    "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
+    "accepted, latency_us, worker, created_ms"
+
+/* ---- conn.c -------------------------------------------------------------- */
+
+typedef enum {
+    STORE_CONN_READ = 0, /* read-only; the file must exist */
+    STORE_CONN_WRITE = 1 /* read-write, created if missing, WAL, foreign keys */
+} store_conn_mode_t;
+
+/*
+** Open a connection to path with the pragmas of its mode: busy_timeout and
+** synchronous=NORMAL always; journal_mode=WAL and foreign_keys=ON for
+** writers.  The connection must be used by one thread at a time.  Returns the
+** handle (close with sqlite3_close), or NULL with a reason naming path in
+** err.
+*/
+sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
+                         size_t errlen);
+
+/*
+** Read PRAGMA user_version into *version and refuse what this build cannot
+** read: a file that is not SQLite, or a schema newer than
+** STORE_SCHEMA_VERSION.  Returns 0, or -1 with a reason naming path in err.
+*/
+int store_conn_version(sqlite3 *db, const char *path, int *version, char *err,
+                       size_t errlen);
+
+/*
+** Run sql (one or more statements, no results).  Returns 0, or -1 with
+** "path: what: sqlite message" in err.
+*/
+int store_conn_exec(sqlite3 *db, const char *sql, const char *path,
+                    const char *what, char *err, size_t errlen);
+
+/* Write "path: what: sqlite message" for the last error on db into err. */
+void store_conn_error(sqlite3 *db, const char *path, const char *what,
+                      char *err, size_t errlen);
+
+/* ---- rows.c -------------------------------------------------------------- */
+
+/* Text stored for the enums (NULL for STORE_NO_DECISION). */
+const char *store_kind_name(store_kind_t kind);
+const char *store_status_name(store_status_t status);
+const char *store_decision_name(store_decision_t decision);
+
+/*
+** Bind a record to the parameters of st, an INSERT over the matching
+** column list.  Strings are bound SQLITE_STATIC: they must outlive the
+** statement's next reset.  NAN doubles and NULL strings bind as NULL.
+** Returns SQLITE_OK, or non-zero if a bind failed (the message is on the
+** connection).
+*/
+int store_bind_run(sqlite3_stmt *st, const store_run_t *run);
+int store_bind_problem(sqlite3_stmt *st, const store_problem_t *p);
+int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
+
+/*
+** Fill a record from the current row of st (a SELECT of the matching column
+** list, starting at column 0).  Strings point into st and stay valid until it
+** is stepped, reset or finalized; NULL columns give NULL strings and NAN
+** doubles.
+*/
+void store_read_problem(sqlite3_stmt *st, store_problem_t *p);
+void store_read_step(sqlite3_stmt *st, store_step_t *s);
+
+/* ---- queue.c ------------------------------------------------------------- */
+
+#define STORE_CHUNK_BYTES (64 << 10) /* data bytes of an ordinary chunk */
+
+typedef enum {
+    STORE_REC_RUN,
+    STORE_REC_PROBLEM,
+    STORE_REC_STEP
+} store_rec_type_t;
+
+/* One queued row in a chunk: the record, then the strings it points to. */
+typedef struct store_rec {
+    uint32_t size; /* bytes from this record to the next one */
+    store_rec_type_t type;
+    int64_t ticket;
+    union {
+        store_run_t run;
+        store_problem_t problem;
+        store_step_t step;
+    } u;
+    char strings[];
+} store_rec_t;
+
+/* A block of queued rows, filled front to back, in ticket order. */
+typedef struct store_chunk {
+    struct store_chunk *next; /* the next chunk, newer rows */
+    size_t used;              /* bytes of data holding records */
+    size_t cap;               /* bytes of data */
+    alignas(max_align_t) char data[];
+} store_chunk_t;
+
+/*
+** The rows waiting for the writer.  Rows are copied into chunks, so queuing
+** a row allocates nothing once the queue has warmed up and the writer frees
+** nothing per row; chunks go back and forth between producers and the
+** writer.  Not locked here: the writer's mutex guards it.
+*/
+typedef struct store_queue {
+    store_chunk_t *head; /* waiting rows, oldest first */
+    store_chunk_t *tail;
+    store_chunk_t *spare; /* emptied chunks kept for reuse */
+    int nspare;
+    int max_spare; /* keep at most this many */
+    int rows;      /* rows waiting */
+} store_queue_t;
+
+/* Bytes a record takes in a chunk: itself and its strings, aligned. */
+size_t store_rec_size(store_rec_type_t type, const void *rec);
+
+/*
+** Append a copy of rec (a store_run_t, store_problem_t or store_step_t as
+** type says; size from store_rec_size) and its strings.  Returns 0, or -1
+** when out of memory (the queue is unchanged).
+*/
+int store_queue_push(store_queue_t *q, store_rec_type_t type, const void *rec,
+                     size_t size, int64_t ticket);
+
+/* Take every waiting chunk as a list (oldest first); the queue is empty. */
+store_chunk_t *store_queue_take(store_queue_t *q);
+
+/* Give back a chunk whose rows are written: kept as a spare, or freed. */
+void store_queue_recycle(store_queue_t *q, store_chunk_t *c);
+
+/* Free a list of chunks. */
+void store_chunks_free(store_chunk_t *c);
+
+/* Free the waiting rows and the spares. */
+void store_queue_clear(store_queue_t *q);
+
+/* ---- writer.c and writer_loop.c ----------------------------------------- */
+
+/*
+** The writer.  Producers and waiters touch only the fields under mu; the
+** connection, its statements and the open transaction belong to the writer
+** thread alone (SQLite connections are not shared between threads).
+*/
+struct store_writer {
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* to the writer: rows, a waiter, stop */
+    pthread_cond_t room; /* to producers: the queue has room again */
+    pthread_cond_t done; /* to waiters: a commit, or the writer failed */
+    store_queue_t queue; /* rows waiting for the writer */
+    int64_t issued;      /* last ticket handed out */
+    int64_t durable;     /* every ticket <= durable is committed */
+    int64_t committed;   /* rows committed */
+    int waiting;         /* threads inside store_writer_wait */
+    int idle;            /* the writer sleeps on wake */
+    int stop;            /* destroy asked the writer to drain and exit */
+    int failed;          /* error holds why; nothing more is written */
+    char error[512];
+
+    /* the writer thread's own */
+    sqlite3 *db;
+    sqlite3_stmt *insert[3]; /* by store_rec_type_t */
+    sqlite3_stmt *begin;
+    sqlite3_stmt *commit;
+    int in_txn;           /* a transaction is open */
+    int txn_rows;         /* rows written in it */
+    int64_t txn_last;     /* last ticket written in it */
+    int64_t txn_deadline; /* monotonic ms by which it must commit */
+
+    store_writer_opts_t opts;
+    pthread_t thread;
+    int sync_ready; /* mu and the condition variables are initialised */
+    int started;    /* thread is running (join it) */
+    char *path;
+};
+
+/* Prepare the writer's persistent statements.  Returns 0, or -1 with err. */
+int store_writer_prepare(store_writer_t *w, char *err, size_t errlen);
+
+/*
+** The writer thread: take everything queued, write it in transactions of at
+** most batch_rows rows, commit when batch_ms has passed since the transaction
+** began, when a waiter waits, or on stop; exit after draining on stop or on
+** the first error (recorded with store_writer_fail).  Closes the connection
+** before returning.
+*/
+void *store_writer_main(void *arg);
+
+/*
+** Mark the writer failed with a reason (the first reason wins), log it, drop
+** what is queued, and wake every producer and waiter so they return -1.
+** Call without holding mu.
+*/
+void store_writer_fail(store_writer_t *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- reader.c --------------------------------------------------------- */
+
+typedef enum {
+    STORE_Q_PROBLEM,      /* one problem by id */
+    STORE_Q_PROBLEMS,     /* the problems of a run */
+    STORE_Q_ALL_PROBLEMS, /* every problem */
+    STORE_Q_STEPS,        /* the steps of a problem */
+    STORE_Q_SUMMARY,      /* totals over a run */
+    STORE_Q_COUNT
+} store_query_t;
+
+/* A read-only connection and its statements; one thread at a time. */
+struct store_reader {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *st[STORE_Q_COUNT]; /* prepared on first use, kept */
+    char *buf;                       /* strings of the last get_problem */
+    size_t cap;
+};
+
+/*
+** The statement for query q, ready to bind.  The cached one is used unless it
+** is in the middle of a scan (a callback calling back into the reader); then
+** a fresh one is prepared and *fresh set.  Give it back with
+** store_reader_release.  Returns NULL with err.
+*/
+sqlite3_stmt *store_reader_stmt(store_reader_t *r, store_query_t q, int *fresh,
+                                char *err, size_t errlen);
+
+/* Reset (or, if fresh, finalize) a statement from store_reader_stmt. */
+void store_reader_release(sqlite3_stmt *st, int fresh);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+** writer.c: the writer's public side: start and stop, the bounded queue that
+** producers put rows on, tickets and waiting for them (the thread itself is
+** in writer_loop.c).
+**
+** Tickets are handed out in queue order and the writer commits in queue
+** order, so "every ticket <= durable is committed" is one number.  A producer
+** wakes the writer only when it sleeps, so a burst of puts costs one wakeup,
+** not one per row.
+*/
+#include "store_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define DEFAULT_BATCH_ROWS 1000
+#define DEFAULT_BATCH_MS   50
+#define DEFAULT_QUEUE_ROWS 100000
+
+
+void
+store_writer_fail(store_writer_t *w, const char *fmt, ...)
+{
+    store_chunk_t *dropped;
+    va_list ap;
+
+    pthread_mutex_lock(&w->mu);
+    if (!w->failed) {
+        va_start(ap, fmt);
+        vsnprintf(w->error, sizeof w->error, fmt, ap);
+        va_end(ap);
+        w->failed = 1;
+        tlog(TLOG_ERROR, "storage", "writer stopped: %s", w->error);
+    }
+    dropped = store_queue_take(&w->queue);
+    pthread_cond_broadcast(&w->room);
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->mu);
+    store_chunks_free(dropped);
+}
+
+
+static int
+s_sync_init(store_writer_t *w)
+{
+    pthread_condattr_t attr;
+    int rc = -1;
+
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    /* The writer sleeps until a deadline on the monotonic clock. */
+    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+        pthread_mutex_init(&w->mu, NULL) != 0)
+        goto done;
+    if (pthread_cond_init(&w->wake, &attr) != 0)
+        goto no_wake;
+    if (pthread_cond_init(&w->room, NULL) != 0)
+        goto no_room;
+    if (pthread_cond_init(&w->done, NULL) != 0)
+        goto no_done;
+    rc = 0;
+    goto done;
+no_done:
+    pthread_cond_destroy(&w->room);
+no_room:
+    pthread_cond_destroy(&w->wake);
+no_wake:
+    pthread_mutex_destroy(&w->mu);
+done:
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
+
+/* Free everything of a writer whose thread is not running. */
+static void
+s_free(store_writer_t *w)
+{
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(w->insert[i]);
+    sqlite3_finalize(w->begin);
+    sqlite3_finalize(w->commit);
+    sqlite3_close(w->db);
+    store_queue_clear(&w->queue);
+    if (w->sync_ready) {
+        pthread_cond_destroy(&w->done);
+        pthread_cond_destroy(&w->room);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->mu);
+    }
+    free(w->path);
+    free(w);
+}
+
+
+store_writer_t *
+store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
+                 size_t errlen)
+{
+    store_writer_t *w = calloc(1, sizeof *w);
+
+    if (w == NULL || (w->path = strdup(path)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        goto fail;
+    }
+    w->opts.batch_rows = DEFAULT_BATCH_ROWS;
+    w->opts.batch_ms = DEFAULT_BATCH_MS;
+    w->opts.queue_rows = DEFAULT_QUEUE_ROWS;
+    if (opts != NULL && opts->batch_rows > 0)
+        w->opts.batch_rows = opts->batch_rows;
+    if (opts != NULL && opts->batch_ms > 0)
+        w->opts.batch_ms = opts->batch_ms;
+    if (opts != NULL && opts->queue_rows > 0)
+        w->opts.queue_rows = opts->queue_rows;
+    /*
+    ** Keep enough spare chunks for a full queue of ~500-byte rows: the writer
+    ** takes a full queue at once while producers fill the next one, and
+    ** chunks freed and allocated again at that rate cost more than SQLite.
+    */
+    w->queue.max_spare = w->opts.queue_rows / (STORE_CHUNK_BYTES / 512) + 8;
+
+    if (store_migrate(path, err, errlen) < 0)
+        goto fail;
+    w->db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
+    if (w->db == NULL || store_writer_prepare(w, err, errlen) < 0)
+        goto fail;
+    if (s_sync_init(w) < 0) {
+        snprintf(err, errlen, "%s: cannot create the writer's locks", path);
+        goto fail;
+    }
+    w->sync_ready = 1;
+    /* From here on the connection belongs to the thread. */
+    if (pthread_create(&w->thread, NULL, store_writer_main, w) != 0) {
+        snprintf(err, errlen, "%s: cannot start the writer thread", path);
+        goto fail;
+    }
+    w->started = 1;
+    return w;
+fail:
+    if (w != NULL)
+        s_free(w);
+    return NULL;
+}
+
+
+/* Copy rec into the queue and return its ticket, or -1. */
+static int64_t
+s_put(store_writer_t *w, store_rec_type_t type, const void *rec)
+{
+    size_t size = store_rec_size(type, rec); /* strlen outside the lock */
+    int64_t ticket = -1;
+    int oom = 0;
+
+    pthread_mutex_lock(&w->mu);
+    while (w->queue.rows >= w->opts.queue_rows && !w->failed)
+        pthread_cond_wait(&w->room, &w->mu);
+    if (!w->failed) {
+        if (store_queue_push(&w->queue, type, rec, size, w->issued + 1) < 0) {
+            oom = 1;
+        } else {
+            ticket = ++w->issued;
+            if (w->idle) {
+                w->idle = 0;
+                pthread_cond_signal(&w->wake);
+            }
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (oom)
+        store_writer_fail(w, "%s: out of memory queuing a row", w->path);
+    return ticket;
+}
+
+
+int64_t
+store_writer_put_run(store_writer_t *w, const store_run_t *run)
+{
+    return s_put(w, STORE_REC_RUN, run);
+}
+
+
+int64_t
+store_writer_put_problem(store_writer_t *w, const store_problem_t *p)
+{
+    return s_put(w, STORE_REC_PROBLEM, p);
+}
+
+
+int64_t
+store_writer_put_step(store_writer_t *w, const store_step_t *s)
+{
+    return s_put(w, STORE_REC_STEP, s);
+}
+
+
+/*
+** A ticket <= 0, or one not handed out yet, means everything queued so far.
+** Rows committed before a failure still count: waiting for them returns 0.
+*/
+int
+store_writer_wait(store_writer_t *w, int64_t ticket)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->mu);
+    if (ticket <= 0 || ticket > w->issued)
+        ticket = w->issued;
+    w->waiting++;
+    while (w->durable < ticket && !w->failed) {
+        /* A waiter makes the writer commit now instead of at batch_ms. */
+        if (w->idle) {
+            w->idle = 0;
+            pthread_cond_signal(&w->wake);
+        }
+        pthread_cond_wait(&w->done, &w->mu);
+    }
+    w->waiting--;
+    rc = w->durable >= ticket ? 0 : -1;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+
+/*
+** The reason is written once, before failed is set under the lock, and never
+** changes after, so the pointer may be read after the lock is released.
+*/
+const char *
+store_writer_error(const store_writer_t *w)
+{
+    store_writer_t *m = (store_writer_t *)w; /* the lock is not the state */
+    int failed;
+
+    pthread_mutex_lock(&m->mu);
+    failed = m->failed;
+    pthread_mutex_unlock(&m->mu);
+    return failed ? w->error : NULL;
+}
+
+
+int64_t
+store_writer_committed(const store_writer_t *w)
+{
+    store_writer_t *m = (store_writer_t *)w;
+    int64_t n;
+
+    pthread_mutex_lock(&m->mu);
+    n = m->committed;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+
+void
+store_writer_destroy(store_writer_t **wp)
+{
+    store_writer_t *w;
+
+    if (wp == NULL || *wp == NULL)
+        return;
+    w = *wp;
+    if (w->started) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = 1;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL); /* drains, commits, closes */
+    }
+    s_free(w);
+    *wp = NULL;
+}

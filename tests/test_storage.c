@@ -1,0 +1,1190 @@
+/*
+** test_storage.c: the audit store: migrations, the batched writer (tickets,
+** idempotent steps, problem updates, failure), and the read queries.
+**
+** Every test gets its own temporary directory under /tmp, removed after.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+typedef struct {
+    char dir[64];
+    char path[128];
+} tmpdb_t;
+
+
+static int
+setup(void **state)
+{
+    tmpdb_t *t = calloc(1, sizeof *t);
+
+    if (t == NULL)
+        return -1;
+    snprintf(t->dir, sizeof t->dir, "/tmp/trim-store-XXXXXX");
+    if (mkdtemp(t->dir) == NULL) {
+        free(t);
+        return -1;
+    }
+    snprintf(t->path, sizeof t->path, "%s/audit.db", t->dir);
+    *state = t;
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    tmpdb_t *t = *state;
+    DIR *d = opendir(t->dir);
+    struct dirent *e;
+    char p[512];
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
+        unlink(p);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(t->dir);
+    free(t);
+    return 0;
+}
+
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* One integer from a query on a fresh connection (-999 on error). */
+static int64_t
+q_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -999;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+
+/* One text from a query, copied into out. */
+static void
+q_text(const char *path, const char *sql, char *out, size_t n)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    snprintf(out, n, "(error)");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+
+static void
+q_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+
+static store_run_t
+make_run(int64_t id)
+{
+    store_run_t r = {0};
+
+    r.run_id = id;
+    r.policy = "thr:0.5";
+    r.seed = 0xfedcba9876543210ULL; /* over INT64_MAX: stored as its bits */
+    r.config = "{\"policy\":\"thr:0.5\"}";
+    r.started_ms = 1700000000000 + id;
+    return r;
+}
+
+
+static store_problem_t
+make_problem(int64_t id, int64_t run)
+{
+    store_problem_t p = {0};
+
+    p.problem_id = id;
+    p.run_id = run;
+    p.source = "sim:42:17";
+    p.text = "Ann has 3 apples and buys 4 more. How many?";
+    p.ground_truth = "7";
+    p.status = STORE_QUEUED;
+    p.correct = -1;
+    p.created_ms = 1700000000100 + id;
+    return p;
+}
+
+
+static store_step_t
+make_step(int64_t problem, int index, store_kind_t kind)
+{
+    store_step_t s = {0};
+
+    s.problem_id = problem;
+    s.step_index = index;
+    s.kind = kind;
+    s.attempt = 1;
+    s.text = "Ann starts with 3 apples; 3 + 4 = 7.";
+    s.prompt_tokens = 100 + index;
+    s.completion_tokens = 20;
+    s.prm_score = 0.75;
+    s.min_prev_score = 0.5;
+    s.prod_prev_score = 0.25;
+    s.prm_tokens = 130;
+    s.decision = kind == STORE_DRAFT ? STORE_KEEP : STORE_NO_DECISION;
+    s.policy = kind == STORE_DRAFT ? "thr:0.5" : NULL;
+    s.reason = "score 0.75 >= 0.5";
+    s.action_prob = 1.0;
+    s.belief = NULL;
+    s.decided_by = "router:r1";
+    s.accepted = 1;
+    s.latency_us = 1234;
+    s.worker = "small-1";
+    s.created_ms = 1700000000200 + index;
+    return s;
+}
+
+
+/* A writer with a run and problems 1..n queued, waited for. */
+static store_writer_t *
+writer_with(const char *path, const store_writer_opts_t *o, int n)
+{
+    char err[512];
+    store_writer_t *w = store_writer_new(path, o, err, sizeof err);
+
+    if (w == NULL)
+        fail_msg("writer: %s", err);
+    store_run_t run = make_run(1);
+    assert_true(store_writer_put_run(w, &run) > 0);
+    for (int i = 1; i <= n; i++) {
+        store_problem_t p = make_problem(i, 1);
+        assert_true(store_writer_put_problem(w, &p) > 0);
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    return w;
+}
+
+
+static store_reader_t *
+reader(const char *path)
+{
+    char err[512];
+    store_reader_t *r = store_reader_open(path, err, sizeof err);
+
+    if (r == NULL)
+        fail_msg("reader: %s", err);
+    return r;
+}
+
+
+/* Collects the steps store_each_step yields. */
+typedef struct {
+    int n;
+    int index[16];
+    store_kind_t kind[16];
+    int attempt[16];
+    char text[16][64];
+    int nan_ok[16];
+    int null_ok[16];
+} steps_seen_t;
+
+
+static int
+collect_step(void *ctx, const store_step_t *s)
+{
+    steps_seen_t *c = ctx;
+
+    if (c->n < 16) {
+        c->index[c->n] = s->step_index;
+        c->kind[c->n] = s->kind;
+        c->attempt[c->n] = s->attempt;
+        snprintf(c->text[c->n], sizeof c->text[0], "%s",
+                 s->text ? s->text : "(null)");
+        c->nan_ok[c->n] = isnan(s->prm_score) && isnan(s->min_prev_score) &&
+                          isnan(s->prod_prev_score) && isnan(s->action_prob);
+        c->null_ok[c->n] = s->text == NULL && s->policy == NULL &&
+                           s->reason == NULL && s->belief == NULL &&
+                           s->decided_by == NULL && s->worker == NULL;
+    }
+    c->n++;
+    return 0;
+}
+
+
+static int
+count_problem(void *ctx, const store_problem_t *p)
+{
+    (void)p;
+    ++*(int *)ctx;
+    return 0;
+}
+
+
+/* ---- migrations ---------------------------------------------------------- */
+
+static void
+test_migrate_fresh(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], mode[32];
+
+    assert_int_equal(access(t->path, F_OK), -1);
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM pragma_table_list"
+                                    " WHERE name IN ('runs', 'problems',"
+                                    " 'steps') AND strict = 1"),
+                     3);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"
+                                    " WHERE name IN ('problems_by_run',"
+                                    " 'steps_key')"),
+                     2);
+    assert_int_equal(q_int(t->path, "SELECT \"unique\" FROM"
+                                    " pragma_index_list('steps')"
+                                    " WHERE name = 'steps_key'"),
+                     1);
+    assert_int_equal(q_int(t->path, "PRAGMA application_id"), 0x5452494d);
+    q_text(t->path, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
+}
+
+
+static void
+test_migrate_twice(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    int64_t objects;
+
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    store_writer_t *w = writer_with(t->path, NULL, 2);
+    store_writer_destroy(&w);
+    objects = q_int(t->path, "SELECT count(*) FROM sqlite_schema");
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"),
+                     objects);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 2);
+}
+
+
+static void
+test_newer_refused(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    int64_t a, b;
+
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    q_exec(t->path, "PRAGMA user_version = 7");
+
+    err[0] = '\0';
+    assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "schema version 7"));
+    assert_non_null(strstr(err, "this build's 1"));
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
+
+    assert_null(store_writer_new(t->path, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 7"));
+    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 7"));
+    assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
+}
+
+
+static void
+test_not_sqlite(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    FILE *f = fopen(t->path, "w");
+
+    assert_non_null(f);
+    for (int i = 0; i < 64; i++)
+        fputs("this is a problem file, not a database\n", f);
+    fclose(f);
+
+    assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "not an SQLite database"));
+    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "not an SQLite database"));
+    assert_null(store_writer_new(t->path, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "not an SQLite database"));
+}
+
+
+static void
+test_foreign_sqlite_refused(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+
+    q_exec(t->path, "CREATE TABLE notes (x TEXT)");
+    assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "not a trim store"));
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 0);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"), 1);
+}
+
+
+static void
+test_other_application_refused(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+
+    q_exec(t->path, "PRAGMA application_id = 123");
+    assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "application_id"));
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 0);
+}
+
+
+static void
+test_missing_and_bad_paths(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], bad[256];
+    int64_t a, b;
+
+    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+
+    snprintf(bad, sizeof bad, "%s/no/such/dir/audit.db", t->dir);
+    assert_null(store_writer_new(bad, NULL, err, sizeof err));
+    assert_non_null(strstr(err, bad));
+}
+
+
+static void
+test_null_safe(void **state)
+{
+    (void)state;
+    store_writer_t *w = NULL;
+    store_reader_t *r = NULL;
+
+    store_writer_destroy(&w);
+    store_writer_destroy(NULL);
+    store_reader_close(&r);
+    store_reader_close(NULL);
+}
+
+
+/* ---- the writer ---------------------------------------------------------- */
+
+static void
+test_next_ids(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    int64_t run, prob;
+
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(store_next_ids(t->path, &run, &prob, err, sizeof err), 0);
+    assert_int_equal(run, 1);
+    assert_int_equal(prob, 1);
+    store_writer_t *w = writer_with(t->path, NULL, 10);
+    store_run_t r3 = make_run(3);
+    assert_true(store_writer_put_run(w, &r3) > 0);
+    store_writer_destroy(&w);
+    assert_null(w);
+    assert_int_equal(store_next_ids(t->path, &run, &prob, err, sizeof err), 0);
+    assert_int_equal(run, 4);
+    assert_int_equal(prob, 11);
+}
+
+
+static void
+test_step_idempotent(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    steps_seen_t seen = {0};
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t s = make_step(1, 0, STORE_DRAFT);
+    char text[64] = "first delivery";
+
+    s.text = text;
+    assert_true(store_writer_put_step(w, &s) > 0);
+    /* The caller's buffer may change right after put: the row was copied. */
+    snprintf(text, sizeof text, "redelivered");
+    s.attempt = 2;
+    s.completion_tokens = 99;
+    assert_true(store_writer_put_step(w, &s) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    /* And again in a later transaction. */
+    s.attempt = 3;
+    assert_true(store_writer_put_step(w, &s) > 0);
+    store_writer_destroy(&w);
+
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 1);
+    assert_int_equal(q_int(t->path, "SELECT completion_tokens FROM steps"), 20);
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 1, collect_step, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.attempt[0], 1);
+    assert_string_equal(seen.text[0], "first delivery");
+    store_reader_close(&r);
+    assert_null(r);
+}
+
+
+static void
+test_problem_update(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_problem_t got;
+    store_writer_t *w = writer_with(t->path, NULL, 0);
+    store_problem_t p = make_problem(5, 1);
+    store_reader_t *r;
+
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    r = reader(t->path);
+    assert_int_equal(store_get_problem(r, 5, &got, err, sizeof err), 1);
+    assert_int_equal(got.status, STORE_QUEUED);
+    assert_null(got.final_answer);
+    assert_null(got.error);
+    assert_int_equal(got.correct, -1);
+    assert_int_equal(got.finished_ms, 0);
+    assert_string_equal(got.text, p.text);
+    assert_string_equal(got.ground_truth, "7");
+
+    p.status = STORE_FINISHED;
+    p.final_answer = "7";
+    p.correct = 1;
+    p.steps = 4;
+    p.regenerated_steps = 1;
+    p.weak_tokens = 80;
+    p.strong_tokens = 25;
+    p.discarded_tokens = 20;
+    p.prm_tokens = 900;
+    p.created_ms = 1; /* the update keeps the first created_ms */
+    p.finished_ms = 1700000009999;
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal(store_get_problem(r, 5, &got, err, sizeof err), 1);
+    assert_int_equal(got.status, STORE_FINISHED);
+    assert_string_equal(got.final_answer, "7");
+    assert_int_equal(got.correct, 1);
+    assert_int_equal(got.steps, 4);
+    assert_int_equal(got.regenerated_steps, 1);
+    assert_int_equal(got.weak_tokens, 80);
+    assert_int_equal(got.strong_tokens, 25);
+    assert_int_equal(got.discarded_tokens, 20);
+    assert_int_equal(got.prm_tokens, 900);
+    assert_int_equal(got.created_ms, 1700000000105);
+    assert_int_equal(got.finished_ms, 1700000009999);
+    assert_string_equal(got.source, "sim:42:17");
+
+    /* A failure writes its reason. */
+    p.status = STORE_FAILED;
+    p.error = "strong model: HTTP 503 after 5 tries";
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal(store_get_problem(r, 5, &got, err, sizeof err), 1);
+    assert_int_equal(got.status, STORE_FAILED);
+    assert_string_equal(got.error, "strong model: HTTP 503 after 5 tries");
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 1);
+
+    /* The strings stay valid across other calls, until the next get. */
+    store_summary_t sum;
+    int count = 0;
+    assert_int_equal(store_summary(r, 0, &sum, err, sizeof err), 0);
+    assert_int_equal(
+        store_each_problem(r, 0, count_problem, &count, err, sizeof err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(got.error, "strong model: HTTP 503 after 5 tries");
+    assert_string_equal(got.text, p.text);
+
+    assert_int_equal(store_get_problem(r, 6, &got, err, sizeof err), 0);
+    store_reader_close(&r);
+    store_writer_destroy(&w);
+
+    /* The run's finish is an update too; the seed keeps its 64 bits. */
+    w = writer_with(t->path, NULL, 0);
+    store_run_t run = make_run(1);
+    run.finished_ms = 1700000099999;
+    assert_true(store_writer_put_run(w, &run) > 0);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT finished_ms FROM runs"),
+                     1700000099999);
+    assert_int_equal((uint64_t)q_int(t->path, "SELECT seed FROM runs"),
+                     0xfedcba9876543210ULL);
+}
+
+
+static void
+test_tickets_and_wait(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    /* Batches that never fill and never time out: only waits commit. */
+    store_writer_opts_t o = {.batch_rows = 1000000, .batch_ms = 600000};
+    store_writer_t *w = store_writer_new(t->path, &o, err, sizeof err);
+    int64_t last = 0, t_problem, tk;
+
+    assert_non_null(w);
+    store_run_t run = make_run(1);
+    tk = store_writer_put_run(w, &run);
+    assert_true(tk > last);
+    last = tk;
+    store_problem_t p = make_problem(1, 1);
+    t_problem = store_writer_put_problem(w, &p);
+    assert_true(t_problem > last);
+    last = t_problem;
+    assert_int_equal(store_writer_wait(w, t_problem), 0);
+    assert_true(store_writer_committed(w) >= 2);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 1);
+
+    for (int i = 0; i < 10; i++) {
+        store_step_t s = make_step(1, i, STORE_DRAFT);
+        tk = store_writer_put_step(w, &s);
+        assert_true(tk > last);
+        last = tk;
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal(store_writer_committed(w), 12);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 10);
+    /* Waiting on something already committed returns at once. */
+    assert_int_equal(store_writer_wait(w, t_problem), 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_null(store_writer_error(w));
+
+    /* destroy commits what is still queued. */
+    for (int i = 10; i < 20; i++) {
+        store_step_t s = make_step(1, i, STORE_STRONG);
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+    store_writer_destroy(&w);
+    assert_null(w);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 20);
+}
+
+
+/* Rows bigger than a queue chunk, and many rows across chunk boundaries. */
+static void
+test_large_rows(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_writer_opts_t o = {.batch_rows = 100000, .batch_ms = 600000};
+    store_writer_t *w = writer_with(t->path, &o, 1);
+    size_t n = 200000;
+    char *text = malloc(n + 1);
+    steps_seen_t seen = {0};
+
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)('a' + i % 26);
+    text[n] = '\0';
+    for (int i = 0; i < 3000; i++) {
+        store_step_t s = make_step(1, i, STORE_DRAFT);
+        if (i == 1500)
+            s.text = text;
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+    memset(text, 'z', n); /* the queued copy must not see this */
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    store_writer_destroy(&w);
+    free(text);
+
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 3000);
+    assert_int_equal(q_int(t->path, "SELECT length(text) FROM steps"
+                                    " WHERE step_index = 1500"),
+                     (int64_t)n);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"
+                                    " WHERE step_index = 1500"
+                                    " AND substr(text, 1, 3) = 'abc'"
+                                    " AND instr(text, 'z') > 0"),
+                     1);
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 1, collect_step, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 3000);
+    store_reader_close(&r);
+}
+
+
+static void
+test_batch_ms_commits(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_writer_opts_t o = {.batch_rows = 1000000, .batch_ms = 20};
+    store_writer_t *w = store_writer_new(t->path, &o, err, sizeof err);
+    int64_t n = 0;
+
+    assert_non_null(w);
+    store_run_t run = make_run(1);
+    assert_true(store_writer_put_run(w, &run) > 0);
+    /* Nobody waits: the row must still show up, batch_ms later. */
+    for (int i = 0; i < 500 && n != 1; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        n = q_int(t->path, "SELECT count(*) FROM runs");
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(store_writer_committed(w), 1);
+    store_writer_destroy(&w);
+}
+
+
+static void
+test_nan_and_null(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    steps_seen_t seen = {0};
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t s = make_step(1, 0, STORE_STRONG);
+    store_step_t d = make_step(1, 1, STORE_DRAFT);
+
+    s.prm_score = s.min_prev_score = s.prod_prev_score = NAN;
+    s.action_prob = NAN;
+    s.text = s.policy = s.reason = s.belief = s.decided_by = s.worker = NULL;
+    d.prm_score = 0.125;
+    d.belief = "{\"S0\":0.9,\"S1\":0.05,\"S2\":0.05}";
+    d.decision = STORE_REGENERATE;
+    assert_true(store_writer_put_step(w, &s) > 0);
+    assert_true(store_writer_put_step(w, &d) > 0);
+    store_writer_destroy(&w);
+
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
+                                    " step_index = 0 AND prm_score IS NULL"
+                                    " AND min_prev_score IS NULL"
+                                    " AND prod_prev_score IS NULL"
+                                    " AND action_prob IS NULL AND text IS NULL"
+                                    " AND decision IS NULL AND worker IS NULL"),
+                     1);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
+                                    " step_index = 1 AND prm_score = 0.125"
+                                    " AND decision = 'regenerate'"),
+                     1);
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 1, collect_step, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 2);
+    assert_true(seen.nan_ok[0]);
+    assert_true(seen.null_ok[0]);
+    assert_false(seen.nan_ok[1]);
+    assert_false(seen.null_ok[1]);
+    store_reader_close(&r);
+}
+
+
+/* Full step rows as the reader returns them. */
+typedef struct {
+    int n;
+    store_decision_t decision;
+    double prm;
+    char belief[64];
+} one_step_t;
+
+
+static int
+keep_step(void *ctx, const store_step_t *s)
+{
+    one_step_t *o = ctx;
+
+    o->n++;
+    o->decision = s->decision;
+    o->prm = s->prm_score;
+    snprintf(o->belief, sizeof o->belief, "%s", s->belief ? s->belief : "");
+    return 1; /* stop after the first */
+}
+
+
+static void
+test_step_roundtrip(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    one_step_t o = {0};
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t d = make_step(1, 0, STORE_DRAFT);
+
+    d.decision = STORE_REGENERATE;
+    d.prm_score = 0.3125;
+    d.belief = "{\"S0\":0.5}";
+    assert_true(store_writer_put_step(w, &d) > 0);
+    d.step_index = 1;
+    assert_true(store_writer_put_step(w, &d) > 0);
+    store_writer_destroy(&w);
+
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(store_each_step(r, 1, keep_step, &o, err, sizeof err), 0);
+    assert_int_equal(o.n, 1); /* fn's non-zero stopped the scan */
+    assert_int_equal(o.decision, STORE_REGENERATE);
+    assert_true(o.prm == 0.3125);
+    assert_string_equal(o.belief, "{\"S0\":0.5}");
+    store_reader_close(&r);
+}
+
+
+static void
+test_step_order(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    steps_seen_t seen = {0};
+    store_writer_t *w = writer_with(t->path, NULL, 2);
+    const struct {
+        int index;
+        store_kind_t kind;
+    } order[] = {{2, STORE_STRONG}, {0, STORE_DRAFT}, {10, STORE_DRAFT},
+                 {2, STORE_DRAFT},  {1, STORE_DRAFT}, {0, STORE_STRONG},
+                 {3, STORE_DRAFT}};
+
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        store_step_t s = make_step(1, order[i].index, order[i].kind);
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+    store_step_t other = make_step(2, 0, STORE_DRAFT);
+    assert_true(store_writer_put_step(w, &other) > 0);
+    store_writer_destroy(&w);
+
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 1, collect_step, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 7);
+    const int want_index[] = {0, 0, 1, 2, 2, 3, 10};
+    const store_kind_t want_kind[] = {STORE_DRAFT, STORE_STRONG, STORE_DRAFT,
+                                      STORE_DRAFT, STORE_STRONG, STORE_DRAFT,
+                                      STORE_DRAFT};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(seen.index[i], want_index[i]);
+        assert_int_equal(seen.kind[i], want_kind[i]);
+    }
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(
+        store_each_step(r, 3, collect_step, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 0);
+    store_reader_close(&r);
+}
+
+
+/* ---- summary and problem scans ------------------------------------------- */
+
+typedef struct {
+    int n;
+    int64_t ids[16];
+    store_reader_t *r; /* for calls back into the reader */
+    int inner_steps;
+    int inner_problems;
+} problems_seen_t;
+
+
+static int
+count_step(void *ctx, const store_step_t *s)
+{
+    (void)s;
+    ++*(int *)ctx;
+    return 0;
+}
+
+
+static int
+collect_problem(void *ctx, const store_problem_t *p)
+{
+    problems_seen_t *c = ctx;
+    char err[256];
+
+    if (c->n < 16)
+        c->ids[c->n] = p->problem_id;
+    c->n++;
+    if (c->r != NULL) {
+        /* Calling back into the reader, even the same query, works. */
+        if (store_each_step(c->r, p->problem_id, count_step, &c->inner_steps,
+                            err, sizeof err) < 0 ||
+            store_each_problem(c->r, p->run_id, count_problem,
+                               &c->inner_problems, err, sizeof err) < 0)
+            return 1;
+    }
+    return 0;
+}
+
+
+static void
+put_problem(store_writer_t *w, int64_t id, int64_t run, store_status_t st,
+            int correct, int steps, int regen, int64_t weak, int64_t strong,
+            int64_t disc, int64_t prm)
+{
+    store_problem_t p = make_problem(id, run);
+
+    p.status = st;
+    p.correct = correct;
+    p.steps = steps;
+    p.regenerated_steps = regen;
+    p.weak_tokens = weak;
+    p.strong_tokens = strong;
+    p.discarded_tokens = disc;
+    p.prm_tokens = prm;
+    assert_true(store_writer_put_problem(w, &p) > 0);
+}
+
+
+static void
+test_summary(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_summary_t s;
+    problems_seen_t seen = {0};
+    store_reader_t *r;
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+
+    assert_non_null(w);
+    r = reader(t->path);
+    /* No run yet: run 0 resolves to nothing and everything is zero. */
+    assert_int_equal(store_summary(r, 0, &s, err, sizeof err), 0);
+    assert_int_equal(s.run_id, 0);
+    assert_int_equal(s.problems, 0);
+    assert_int_equal(s.strong_tokens, 0);
+
+    store_run_t r1 = make_run(1), r2 = make_run(2);
+    assert_true(store_writer_put_run(w, &r1) > 0);
+    assert_true(store_writer_put_run(w, &r2) > 0);
+    /* run 1 */
+    put_problem(w, 1, 1, STORE_FINISHED, 1, 5, 1, 100, 30, 20, 1000);
+    put_problem(w, 2, 1, STORE_FINISHED, 0, 7, 2, 140, 60, 40, 1500);
+    put_problem(w, 3, 1, STORE_FAILED, -1, 2, 0, 40, 0, 0, 300);
+    put_problem(w, 4, 1, STORE_RUNNING, -1, 1, 0, 20, 0, 0, 100);
+    put_problem(w, 5, 1, STORE_FINISHED, -1, 3, 0, 60, 0, 0, 400);
+    /* run 2 */
+    put_problem(w, 6, 2, STORE_FINISHED, 1, 4, 4, 0, 90, 80, 800);
+    put_problem(w, 7, 2, STORE_QUEUED, -1, 0, 0, 0, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        store_step_t st = make_step(6, i, STORE_DRAFT);
+        assert_true(store_writer_put_step(w, &st) > 0);
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+
+    assert_int_equal(store_summary(r, 1, &s, err, sizeof err), 0);
+    assert_int_equal(s.run_id, 1);
+    assert_int_equal(s.problems, 5);
+    assert_int_equal(s.finished, 3);
+    assert_int_equal(s.failed, 1);
+    assert_int_equal(s.correct, 1);
+    assert_int_equal(s.graded, 2);
+    assert_int_equal(s.steps, 5 + 7 + 2 + 1 + 3);
+    assert_int_equal(s.regenerated_steps, 3);
+    assert_int_equal(s.weak_tokens, 100 + 140 + 40 + 20 + 60);
+    assert_int_equal(s.strong_tokens, 90);
+    assert_int_equal(s.discarded_tokens, 60);
+    assert_int_equal(s.prm_tokens, 1000 + 1500 + 300 + 100 + 400);
+
+    assert_int_equal(store_summary(r, 0, &s, err, sizeof err), 0);
+    assert_int_equal(s.run_id, 2);
+    assert_int_equal(s.problems, 2);
+    assert_int_equal(s.finished, 1);
+    assert_int_equal(s.failed, 0);
+    assert_int_equal(s.correct, 1);
+    assert_int_equal(s.graded, 1);
+    assert_int_equal(s.steps, 4);
+    assert_int_equal(s.regenerated_steps, 4);
+    assert_int_equal(s.weak_tokens, 0);
+    assert_int_equal(s.strong_tokens, 90);
+    assert_int_equal(s.discarded_tokens, 80);
+    assert_int_equal(s.prm_tokens, 800);
+
+    assert_int_equal(store_summary(r, 99, &s, err, sizeof err), 0);
+    assert_int_equal(s.run_id, 99);
+    assert_int_equal(s.problems, 0);
+
+    assert_int_equal(
+        store_each_problem(r, 1, collect_problem, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(seen.ids[i], i + 1);
+    memset(&seen, 0, sizeof seen);
+    seen.r = r;
+    assert_int_equal(
+        store_each_problem(r, 0, collect_problem, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 7);
+    assert_int_equal(seen.ids[6], 7);
+    assert_int_equal(seen.inner_steps, 3);
+    assert_int_equal(seen.inner_problems, 5 * 5 + 2 * 2);
+
+    store_reader_close(&r);
+    store_writer_destroy(&w);
+}
+
+
+/* ---- failure ------------------------------------------------------------- */
+
+static int64_t
+rows_in(const char *path)
+{
+    return q_int(path, "SELECT (SELECT count(*) FROM runs)"
+                       " + (SELECT count(*) FROM problems)"
+                       " + (SELECT count(*) FROM steps)");
+}
+
+
+static void
+test_writer_fails_on_fk(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t good = make_step(1, 0, STORE_DRAFT);
+    store_step_t orphan = make_step(999, 0, STORE_DRAFT);
+    int64_t tk;
+    const char *e;
+
+    assert_true(store_writer_put_step(w, &good) > 0);
+    tk = store_writer_put_step(w, &orphan);
+    assert_true(tk > 0);
+    assert_int_equal(store_writer_wait(w, tk), -1);
+    e = store_writer_error(w);
+    assert_non_null(e);
+    assert_non_null(strstr(e, t->path));
+    assert_non_null(strstr(e, "step 0 (draft) of problem 999"));
+    assert_non_null(strstr(e, "FOREIGN KEY"));
+    /* Everything after fails fast; nothing hangs. */
+    assert_int_equal(store_writer_put_step(w, &good), -1);
+    assert_int_equal(store_writer_wait(w, 0), -1);
+    /* What was committed is exactly what the writer says it committed. */
+    assert_int_equal(rows_in(t->path), store_writer_committed(w));
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 0);
+    store_writer_destroy(&w);
+    assert_null(w);
+
+    /* A problem whose run was never written. */
+    w = store_writer_new(t->path, NULL, err, sizeof err);
+    assert_non_null(w);
+    store_problem_t p = make_problem(50, 77);
+    tk = store_writer_put_problem(w, &p);
+    assert_int_equal(store_writer_wait(w, tk), -1);
+    assert_non_null(strstr(store_writer_error(w), "problem 50 of run 77"));
+    store_writer_destroy(&w);
+}
+
+
+static void
+test_writer_fails_on_bad_enum(void **state)
+{
+    tmpdb_t *t = *state;
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t s = make_step(1, 0, STORE_DRAFT);
+
+    s.kind = (store_kind_t)7;
+    assert_true(store_writer_put_step(w, &s) > 0);
+    assert_int_equal(store_writer_wait(w, 0), -1);
+    assert_non_null(strstr(store_writer_error(w), "CHECK constraint"));
+    store_writer_destroy(&w);
+}
+
+
+/* ---- concurrency --------------------------------------------------------- */
+
+typedef struct {
+    store_writer_t *w;
+    int64_t problem;
+    int n;
+    int bad; /* tickets not increasing, or a failed put */
+} producer_t;
+
+
+static void *
+produce(void *arg)
+{
+    producer_t *p = arg;
+    int64_t last = 0;
+
+    for (int i = 0; i < p->n; i++) {
+        store_step_t s =
+            make_step(p->problem, i / 2, i % 2 ? STORE_STRONG : STORE_DRAFT);
+        int64_t tk = store_writer_put_step(p->w, &s);
+        if (tk <= last)
+            p->bad++;
+        last = tk;
+    }
+    return NULL;
+}
+
+
+static void
+test_many_producers_small_queue(void **state)
+{
+    tmpdb_t *t = *state;
+    /* A queue of 8 keeps producers blocking on a full queue. */
+    store_writer_opts_t o = {.batch_rows = 16, .batch_ms = 5, .queue_rows = 8};
+    store_writer_t *w = writer_with(t->path, &o, 4);
+    producer_t p[4];
+    pthread_t th[4];
+
+    for (int i = 0; i < 4; i++) {
+        p[i] = (producer_t){.w = w, .problem = i + 1, .n = 2000};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].bad, 0);
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal(store_writer_committed(w), 1 + 4 + 8000);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 8000);
+}
+
+
+typedef struct {
+    const char *path;
+    atomic_int stop;
+    int reads;
+    int errors;
+    int went_back; /* a later read saw fewer rows than an earlier one */
+    char err[512];
+} watcher_t;
+
+
+static void *
+watch(void *arg)
+{
+    watcher_t *c = arg;
+    store_reader_t *r = store_reader_open(c->path, c->err, sizeof c->err);
+    int64_t last = 0;
+
+    if (r == NULL) {
+        c->errors++;
+        return NULL;
+    }
+    while (!atomic_load(&c->stop)) {
+        store_summary_t s;
+        int steps = 0;
+
+        if (store_summary(r, 1, &s, c->err, sizeof c->err) < 0 ||
+            store_each_step(r, 1, count_step, &steps, c->err, sizeof c->err) <
+                0) {
+            c->errors++;
+            break;
+        }
+        if (s.problems < last)
+            c->went_back++;
+        last = s.problems;
+        c->reads++;
+    }
+    store_reader_close(&r);
+    return NULL;
+}
+
+
+static void
+test_reader_while_writing(void **state)
+{
+    tmpdb_t *t = *state;
+    store_writer_opts_t o = {.batch_rows = 100, .batch_ms = 1};
+    store_writer_t *w = writer_with(t->path, &o, 1);
+    watcher_t c = {.path = t->path};
+    pthread_t th;
+
+    assert_int_equal(pthread_create(&th, NULL, watch, &c), 0);
+    for (int i = 2; i <= 400; i++) {
+        store_problem_t p = make_problem(i, 1);
+        assert_true(store_writer_put_problem(w, &p) > 0);
+        for (int k = 0; k < 20; k++) {
+            store_step_t s = make_step(i % 2 ? 1 : i, k, STORE_DRAFT);
+            assert_true(store_writer_put_step(w, &s) > 0);
+        }
+        if (i % 50 == 0)
+            assert_int_equal(store_writer_wait(w, 0), 0);
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    atomic_store(&c.stop, 1);
+    pthread_join(th, NULL);
+    if (c.errors)
+        fail_msg("reader: %s", c.err);
+    assert_true(c.reads > 0);
+    assert_int_equal(c.went_back, 0);
+    store_writer_destroy(&w);
+
+    store_reader_t *r = reader(t->path);
+    store_summary_t s;
+    char err[512];
+    assert_int_equal(store_summary(r, 1, &s, err, sizeof err), 0);
+    assert_int_equal(s.problems, 400);
+    store_reader_close(&r);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"),
+                     20 + 200 * 20);
+}
+
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_migrate_fresh),
+        T(test_migrate_twice),
+        T(test_newer_refused),
+        T(test_not_sqlite),
+        T(test_foreign_sqlite_refused),
+        T(test_other_application_refused),
+        T(test_missing_and_bad_paths),
+        T(test_null_safe),
+        T(test_next_ids),
+        T(test_step_idempotent),
+        T(test_problem_update),
+        T(test_tickets_and_wait),
+        T(test_large_rows),
+        T(test_batch_ms_commits),
+        T(test_nan_and_null),
+        T(test_step_roundtrip),
+        T(test_step_order),
+        T(test_summary),
+        T(test_writer_fails_on_fk),
+        T(test_writer_fails_on_bad_enum),
+        T(test_many_producers_small_queue),
+        T(test_reader_while_writing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
