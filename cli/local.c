@@ -270,7 +270,6 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     int64_t start = clock_now_us();
     int run_rc =
         coord_run(coord, &stop, o.progress ? progress_bar : NULL, &start);
-    out->seconds = (double)(clock_now_us() - start) / 1e6;
     out->stats = *coord_stats(coord);
     out->run_id = next_run;
     if (run_rc < 0) {
@@ -287,6 +286,8 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     if (store_writer_put_run(writer, &run) < 0 ||
         store_writer_wait(writer, 0) < 0)
         goto store_failed;
+    /* The run is done when its last row is committed. */
+    out->seconds = (double)(clock_now_us() - start) / 1e6;
     out->rows = (uint64_t)store_writer_committed(writer);
     rc = 0;
     goto done;

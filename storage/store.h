@@ -37,8 +37,8 @@ typedef struct store_run {
     int64_t run_id;
     const char *policy; /* policy spec, e.g. "thr:0.5" */
     uint64_t seed;
-    const char *config; /* JSON text of the full configuration */
-    int64_t started_ms; /* wall clock, ms since the epoch */
+    const char *config;  /* JSON text of the full configuration */
+    int64_t started_ms;  /* wall clock, ms since the epoch */
     int64_t finished_ms; /* 0 while running */
 } store_run_t;
 
@@ -46,7 +46,7 @@ typedef struct store_run {
 typedef struct store_problem {
     int64_t problem_id;
     int64_t run_id;
-    const char *source;       /* e.g. "sim:42:17" or "file.jsonl:3" */
+    const char *source; /* e.g. "sim:42:17" or "file.jsonl:3" */
     const char *text;
     const char *ground_truth; /* NULL when unknown */
     store_status_t status;
@@ -60,7 +60,7 @@ typedef struct store_problem {
     int64_t prm_tokens;       /* PRM input tokens */
     const char *error;        /* why it failed, NULL otherwise */
     int64_t created_ms;
-    int64_t finished_ms;      /* 0 until finished */
+    int64_t finished_ms; /* 0 until finished */
 } store_problem_t;
 
 /* One generated step: a draft (routed or not) or a strong regeneration. */
@@ -68,24 +68,24 @@ typedef struct store_step {
     int64_t problem_id;
     int32_t step_index;
     store_kind_t kind;
-    int32_t attempt;           /* delivery attempt that produced it */
+    int32_t attempt; /* delivery attempt that produced it */
     const char *text;
     int32_t prompt_tokens;
     int32_t completion_tokens;
-    int32_t finish;            /* 0 step, 1 end of solution, 2 length cut */
-    double prm_score;          /* NAN when not scored */
-    double min_prev_score;     /* NAN when not scored */
-    double prod_prev_score;    /* NAN when not scored */
-    int32_t prm_tokens;        /* PRM input tokens for scoring this draft */
+    int32_t finish;         /* 0 step, 1 end of solution, 2 length cut */
+    double prm_score;       /* NAN when not scored */
+    double min_prev_score;  /* NAN when not scored */
+    double prod_prev_score; /* NAN when not scored */
+    int32_t prm_tokens;     /* PRM input tokens for scoring this draft */
     store_decision_t decision;
-    const char *policy;        /* NULL for strong steps */
-    const char *reason;        /* the policy's explanation */
-    double action_prob;        /* probability of the action taken, NAN if n/a */
-    const char *belief;        /* policy state as JSON text, NULL if none */
-    const char *decided_by;    /* "router:NAME", "fallback", "anchor", NULL */
-    int accepted;              /* 1 if part of the final solution */
-    int64_t latency_us;        /* model call time */
-    const char *worker;        /* peer name that produced it */
+    const char *policy;     /* NULL for strong steps */
+    const char *reason;     /* the policy's explanation */
+    double action_prob;     /* probability of the action taken, NAN if n/a */
+    const char *belief;     /* policy state as JSON text, NULL if none */
+    const char *decided_by; /* "router:NAME", "fallback", "anchor", NULL */
+    int accepted;           /* 1 if part of the final solution */
+    int64_t latency_us;     /* model call time */
+    const char *worker;     /* peer name that produced it */
     int64_t created_ms;
 } store_step_t;
 
@@ -108,10 +108,10 @@ int store_next_ids(const char *path, int64_t *next_run_id,
 typedef struct store_writer store_writer_t;
 
 typedef struct store_writer_opts {
-    int batch_rows;     /* commit after this many rows (default 1000) */
-    int batch_ms;       /* ... or after this long (default 50) */
-    int queue_rows;     /* producers block when this many are waiting
-                           (default 100000) */
+    int batch_rows; /* commit after this many rows (default 1000) */
+    int batch_ms;   /* ... or after this long (default 50) */
+    int queue_rows; /* producers block when this many are waiting
+                       (default 100000) */
 } store_writer_opts_t;
 
 /*
@@ -183,8 +183,8 @@ int store_each_problem(store_reader_t *r, int64_t run_id,
 ** Load one problem into *p (strings valid until the next call on r).
 ** Returns 1 if found, 0 if not, -1 with err.
 */
-int store_get_problem(store_reader_t *r, int64_t problem_id,
-                      store_problem_t *p, char *err, size_t errlen);
+int store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
+                      char *err, size_t errlen);
 
 /*
 ** Call fn once per step row of a problem, ordered by step_index then kind
