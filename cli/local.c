@@ -4,6 +4,7 @@
 #include "local.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -79,6 +80,14 @@ service_main(void *arg)
     worker_run(w, t->stop);
     worker_destroy(&w);
     return NULL;
+}
+
+
+void
+local_tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 

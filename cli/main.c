@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "local.h"
 
 static const struct {
     const char *name;
@@ -30,6 +31,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+    local_tune_malloc();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -108,8 +108,8 @@ int store_next_ids(const char *path, int64_t *next_run_id,
 typedef struct store_writer store_writer_t;
 
 typedef struct store_writer_opts {
-    int batch_rows; /* commit after this many rows (default 1000) */
-    int batch_ms;   /* ... or after this long (default 50) */
+    int batch_rows; /* commit after this many rows (default 10000) */
+    int batch_ms;   /* ... or after this long (default 100) */
     int queue_rows; /* producers block when this many are waiting
                        (default 100000) */
 } store_writer_opts_t;

@@ -22,10 +22,17 @@
 #define STORE_BUSY_MS          5000       /* busy_timeout on every connection */
 #define STORE_APP_ID           0x5452494d /* PRAGMA application_id: "TRIM" */
 #define STORE_CHECKPOINT_PAGES "10000"    /* WAL pages between checkpoints */
+#define STORE_WRITE_CACHE_KIB  "65536" /* page cache of the write connection */
 
-/* Pragmas of write connections, after journal_mode and synchronous. */
+/*
+** Pragmas of write connections, after journal_mode and synchronous.  The
+** larger page cache keeps the steps key index in memory: with many problems
+** in flight its inserts land all over the index, and the default 2 MiB cache
+** sent most of them to pread.
+*/
 #define STORE_WRITE_PRAGMAS                                                    \
     "PRAGMA foreign_keys=ON;"                                                  \
+    "PRAGMA cache_size=-" STORE_WRITE_CACHE_KIB ";"                            \
     "PRAGMA wal_autocheckpoint=" STORE_CHECKPOINT_PAGES
 
 /*

@@ -18,8 +18,8 @@
 
 #include "log.h"
 
-#define DEFAULT_BATCH_ROWS 1000
-#define DEFAULT_BATCH_MS   50
+#define DEFAULT_BATCH_ROWS 10000
+#define DEFAULT_BATCH_MS   100
 #define DEFAULT_QUEUE_ROWS 100000
 
 
