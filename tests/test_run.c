@@ -299,6 +299,121 @@ test_anchor_policies(void **state)
 }
 
 
+/* Count lines of s that start with a positive integer. */
+static int
+id_lines(const char *s)
+{
+    int n = 0;
+    for (const char *line = s; *line;) {
+        if (*line >= '1' && *line <= '9')
+            n++;
+        const char *nl = strchr(line, '\n');
+        if (nl == NULL)
+            break;
+        line = nl + 1;
+    }
+    return n;
+}
+
+
+static void
+test_audit_lists_and_traces(void **state)
+{
+    (void)state;
+    char db[256], cmd[1024], *out;
+    int status;
+    test_tmp_path(db, sizeof db, "audit.db");
+    json_t *sum = run_trim(db, "--problems 40 --seed 5 --policy thr:0.6");
+
+    snprintf(cmd, sizeof cmd, "%s audit --db %s", test_bin(), db);
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(id_lines(out), 40);
+    assert_non_null(strstr(out, "regenerated="));
+    assert_non_null(strstr(out, "strong_tokens="));
+    free(out);
+
+    /* The trace of a problem with a regenerated step shows the discarded
+    ** draft, its score, the decision with its reason, and the strong step. */
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    long long id = (long long)sql_int(
+        h, "SELECT MIN(problem_id) FROM problems WHERE regenerated_steps > 0");
+    long long nsteps = (long long)sql_int(
+        h, "SELECT COUNT(*) FROM steps WHERE problem_id=%lld", id);
+    sqlite3_close(h);
+    snprintf(cmd, sizeof cmd, "%s audit --db %s %lld", test_bin(), db, id);
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "DISCARDED"));
+    assert_non_null(strstr(out, "REGENERATE"));
+    assert_non_null(strstr(out, "replaces the draft"));
+    assert_non_null(strstr(out, "< 0.6"));
+    assert_non_null(strstr(out, "final answer"));
+    int shown = 0;
+    for (const char *s = out; (s = strstr(s, "\nstep ")) != NULL; s++)
+        shown++;
+    assert_int_equal(shown, nsteps);
+    free(out);
+
+    snprintf(cmd, sizeof cmd, "%s audit --db %s 999999 2>&1", test_bin(), db);
+    out = test_capture(cmd, &status);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "no problem 999999"));
+    free(out);
+    json_decref(sum);
+    test_remove_db(db);
+}
+
+
+static void
+test_sweep_beside_reference(void **state)
+{
+    (void)state;
+    char db[256], cmd[1024], ref[512], *out;
+    int status;
+    const char *data = test_shared_data();
+
+    if (data == NULL) {
+        print_message("skipped: ../shared/data is absent, no reference run\n");
+        skip();
+    }
+    snprintf(ref, sizeof ref,
+             "%s/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl", data);
+    test_tmp_path(db, sizeof db, "sweep.db");
+    snprintf(cmd, sizeof cmd,
+             "%s eval sweep --policy thr --from 0 --to 1 --by 0.5 "
+             "--problems 30 --db %s --json --reference %s",
+             test_bin(), db, ref);
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    /* One object per threshold: 0 (weak), 0.5, 1 (strong), each with the
+    ** reference run's figures at that threshold. */
+    double expect_ref[3] = {0.364, 0.674, 0.73};
+    const char *expect_policy[3] = {"weak", "thr:0.5", "strong"};
+    char *line = out;
+    for (int i = 0; i < 3; i++) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        json_error_t jerr;
+        json_t *j = json_loads(line, 0, &jerr);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "policy")),
+                            expect_policy[i]);
+        json_t *r = json_object_get(j, "reference");
+        assert_non_null(r);
+        assert_true(fabs(json_number_value(json_object_get(r, "accuracy")) -
+                         expect_ref[i]) < 1e-9);
+        json_decref(j);
+        line = nl + 1;
+    }
+    free(out);
+    test_remove_db(db);
+}
+
+
 static void
 test_bad_flags_are_named(void **state)
 {
@@ -336,6 +451,8 @@ main(void)
         cmocka_unit_test(test_run_200_problems_is_consistent),
         cmocka_unit_test(test_same_seed_same_run),
         cmocka_unit_test(test_anchor_policies),
+        cmocka_unit_test(test_audit_lists_and_traces),
+        cmocka_unit_test(test_sweep_beside_reference),
         cmocka_unit_test(test_bad_flags_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
