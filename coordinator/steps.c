@@ -358,6 +358,40 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
 }
 
 
+/* The audit row of p's current draft, before its fate is filled in. */
+static void
+draft_row(const coord_t *c, const cproblem_t *p, store_step_t *row)
+{
+    memset(row, 0, sizeof *row);
+    row->problem_id = p->id;
+    row->step_index = p->n_steps;
+    row->kind = STORE_DRAFT;
+    row->attempt = (int32_t)p->draft_attempt;
+    row->text = p->draft;
+    row->prompt_tokens = p->draft_prompt_tokens;
+    row->completion_tokens = p->draft_tokens;
+    row->finish = p->draft_finish;
+    row->prm_score = row->min_prev_score = row->prod_prev_score = NAN;
+    row->policy = c->policy_spec;
+    row->latency_us = p->draft_latency_us;
+    row->worker = p->draft_worker;
+    row->created_ms = clock_wall_ms();
+}
+
+
+/* The draft becomes the next accepted step. */
+static void
+keep_draft(coord_t *c, cproblem_t *p)
+{
+    char *text = p->draft;
+
+    p->draft = NULL;
+    p->weak_tokens += p->draft_tokens;
+    c->stats.weak_tokens += p->draft_tokens;
+    accept_step(c, p, text, p->draft_finish);
+}
+
+
 /* ---- replies ------------------------------------------------------------ */
 
 static void
@@ -381,31 +415,15 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     p->draft_worker = c->peers[slot].name;
     p->failures = 0;
     if (c->shape == POLICY_WEAK_ONLY) {
-        store_step_t row = {0};
-        row.problem_id = p->id;
-        row.step_index = p->n_steps;
-        row.kind = STORE_DRAFT;
-        row.attempt = (int32_t)p->attempt;
-        row.text = p->draft;
-        row.prompt_tokens = p->draft_prompt_tokens;
-        row.completion_tokens = p->draft_tokens;
-        row.finish = p->draft_finish;
-        row.prm_score = row.min_prev_score = row.prod_prev_score = NAN;
+        store_step_t row;
+        draft_row(c, p, &row);
         row.decision = STORE_KEEP;
-        row.policy = c->policy_spec;
         row.reason = "weak-only: always keep";
         row.action_prob = 1.0;
         row.decided_by = "anchor";
         row.accepted = 1;
-        row.latency_us = p->draft_latency_us;
-        row.worker = p->draft_worker;
-        row.created_ms = clock_wall_ms();
         put_step(c, &row);
-        p->weak_tokens += p->draft_tokens;
-        c->stats.weak_tokens += p->draft_tokens;
-        char *text = p->draft;
-        p->draft = NULL;
-        accept_step(c, p, text, p->draft_finish);
+        keep_draft(c, p);
         return;
     }
     p->stage = STAGE_SCORE;
@@ -559,7 +577,7 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
             continue;
         }
         int regenerate = d->action == TRIM__ACTION__ACTION_REGENERATE;
-        store_step_t row = {0};
+        store_step_t row;
         size_t nb =
             d->n_belief < POLICY_MAX_BELIEF ? d->n_belief : POLICY_MAX_BELIEF;
         if (nb > 0)
@@ -568,28 +586,17 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
         belief_json(p->belief, nb, belief, sizeof belief);
         snprintf(decided_by, sizeof decided_by, "router:%s",
                  c->peers[slot].name);
-        row.problem_id = p->id;
-        row.step_index = p->n_steps;
-        row.kind = STORE_DRAFT;
-        row.attempt = (int32_t)p->draft_attempt;
-        row.text = p->draft;
-        row.prompt_tokens = p->draft_prompt_tokens;
-        row.completion_tokens = p->draft_tokens;
-        row.finish = p->draft_finish;
+        draft_row(c, p, &row);
         row.prm_score = p->score;
         row.min_prev_score = p->min_prev;
         row.prod_prev_score = p->prod_prev;
         row.prm_tokens = p->draft_prm_tokens;
         row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
-        row.policy = c->policy_spec;
         row.reason = d->reason;
         row.action_prob = d->prob;
         row.belief = nb ? belief : NULL;
         row.decided_by = decided_by;
         row.accepted = !regenerate;
-        row.latency_us = p->draft_latency_us;
-        row.worker = p->draft_worker;
-        row.created_ms = clock_wall_ms();
         put_step(c, &row);
         c->stats.routed_steps++;
         p->failures = 0;
@@ -602,11 +609,7 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
             p->attempt = 0;
             coord_enqueue(c, p);
         } else {
-            p->weak_tokens += p->draft_tokens;
-            c->stats.weak_tokens += p->draft_tokens;
-            char *text = p->draft;
-            p->draft = NULL;
-            accept_step(c, p, text, p->draft_finish);
+            keep_draft(c, p);
         }
     }
 }
