@@ -2,14 +2,23 @@
 ** bench_storage.c: audit rows per second through the store's writer, beside a
 ** raw batched SQLite insert of the same rows into the same schema.
 **
-**   bench_storage [--rows N] [--dir DIR]
+**   bench_storage [--rows N] [--dir DIR] [--flush-every K]
 **
 ** Each round writes N step rows into a fresh database file: once through the
 ** writer (put every row, then wait for the last), once through one prepared
 ** INSERT committed every 1000 rows on a connection with the writer's pragmas
 ** (WAL, synchronous=NORMAL, foreign_keys=ON, wal_autocheckpoint=10000).  Rounds
-*alternate, three of
-** each; the medians and their ratio are printed.  Nothing is asserted.
+** alternate, three of each; the medians and their ratio are printed.  Nothing
+** is asserted.
+**
+** The producer's side is timed too: the first PUT_SAMPLE puts of a writer
+** round, which never wait for room (the default queue holds 100,000 rows), so
+** their ns/row is the cost of store_writer_put_step itself while the writer
+** thread drains the queue beside it.
+**
+** --flush-every K calls store_writer_flush after every K-th put, as a
+** coordinator acknowledging submissions does: the writer then commits as soon
+** as it has written the flushed rows, so transactions get smaller.
 **
 ** The rows look like a run's: 1000 problems in flight, each getting its next
 ** step in turn (so keys do not arrive in order), ~120 bytes of step text and
@@ -33,12 +42,20 @@
 #define POOL       1024 /* distinct step texts */
 #define RAW_BATCH  1000 /* rows per transaction in the raw insert */
 #define TEXT_BYTES 128
+#define PUT_SAMPLE 50000 /* puts timed on their own: fewer than the queue */
 
 typedef struct {
     long rows;
+    long flush_every; /* 0: never flush */
     const char *dir;
     char texts[POOL][TEXT_BYTES];
 } bench_t;
+
+/* One writer round: rows per second end to end, ns per put. */
+typedef struct {
+    double rate;
+    double put_ns;
+} writer_round_t;
 
 
 static void
@@ -199,14 +216,18 @@ done:
 }
 
 
-/* Rows per second through the writer, or -1. */
-static double
-run_writer(const bench_t *b, const char *path)
+/*
+** Rows per second through the writer, and ns per put over the first
+** PUT_SAMPLE puts.  Returns 0, or -1.
+*/
+static int
+run_writer(const bench_t *b, const char *path, writer_round_t *out)
 {
     char err[512];
     store_writer_t *w;
-    int64_t t0, t1;
-    double rate = -1;
+    long sample = b->rows < PUT_SAMPLE ? b->rows : PUT_SAMPLE;
+    int64_t t0, tp = 0, t1;
+    int rc = -1;
 
     if (prepare_db(b, path) < 0)
         return -1;
@@ -220,17 +241,23 @@ run_writer(const bench_t *b, const char *path)
         store_step_t s = make_row(b, i);
         if (store_writer_put_step(w, &s) < 0)
             goto done;
+        if (b->flush_every > 0 && (i + 1) % b->flush_every == 0)
+            store_writer_flush(w);
+        if (i + 1 == sample)
+            tp = clock_now_us();
     }
     if (store_writer_wait(w, 0) < 0)
         goto done;
     t1 = clock_now_us();
-    rate = (double)b->rows * 1e6 / (double)(t1 - t0);
+    out->rate = (double)b->rows * 1e6 / (double)(t1 - t0);
+    out->put_ns = (double)(tp - t0) * 1e3 / (double)sample;
+    rc = 0;
 done:
-    if (rate < 0)
+    if (rc < 0)
         fprintf(stderr, "bench_storage: writer: %s\n", store_writer_error(w));
     store_writer_destroy(&w);
     remove_db(path);
-    return rate;
+    return rc;
 }
 
 
@@ -339,20 +366,25 @@ static int
 parse_args(bench_t *b, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
+        if ((strcmp(argv[i], "--rows") == 0 ||
+             strcmp(argv[i], "--flush-every") == 0) &&
+            i + 1 < argc) {
+            long *to = argv[i][2] == 'r' ? &b->rows : &b->flush_every;
+            const char *flag = argv[i];
             char *end;
-            b->rows = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || b->rows <= 0) {
+            *to = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || *to <= 0) {
                 fprintf(stderr,
-                        "bench_storage: --rows wants a positive "
+                        "bench_storage: %s wants a positive "
                         "count, not %s\n",
-                        argv[i]);
+                        flag, argv[i]);
                 return -1;
             }
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             b->dir = argv[++i];
         } else {
-            fprintf(stderr, "usage: bench_storage [--rows N] [--dir DIR]\n");
+            fprintf(stderr, "usage: bench_storage [--rows N] [--dir DIR] "
+                            "[--flush-every K]\n");
             return -1;
         }
     }
@@ -364,7 +396,8 @@ int
 main(int argc, char **argv)
 {
     static bench_t b; /* the text pool is large for a stack */
-    double writer[ROUNDS], raw[ROUNDS], mw, mr;
+    double writer[ROUNDS], put_ns[ROUNDS], raw[ROUNDS], mw, mr;
+    writer_round_t wr;
     char wpath[512], rpath[512];
 
     b.rows = 500000;
@@ -379,18 +412,26 @@ main(int argc, char **argv)
 
     printf("bench_storage: %ld step rows per round, files in %s, SQLite %s\n",
            b.rows, b.dir, sqlite3_libversion());
+    if (b.flush_every > 0)
+        printf("  writer rounds flush after every %ld puts\n", b.flush_every);
     for (int r = 0; r < ROUNDS; r++) {
-        writer[r] = run_writer(&b, wpath);
-        raw[r] = run_raw(&b, rpath);
-        if (writer[r] < 0 || raw[r] < 0)
+        if (run_writer(&b, wpath, &wr) < 0)
             return 1;
-        printf("  round %d: writer %10.0f rows/s   raw %10.0f rows/s\n", r + 1,
-               writer[r], raw[r]);
+        writer[r] = wr.rate;
+        put_ns[r] = wr.put_ns;
+        raw[r] = run_raw(&b, rpath);
+        if (raw[r] < 0)
+            return 1;
+        printf("  round %d: writer %10.0f rows/s   raw %10.0f rows/s   "
+               "put %6.1f ns/row\n",
+               r + 1, writer[r], raw[r], put_ns[r]);
     }
     mw = median3(writer);
     mr = median3(raw);
     printf("median: writer %.0f rows/s, raw batched insert %.0f rows/s, "
            "writer/raw %.2f\n",
            mw, mr, mw / mr);
+    printf("median put: %.1f ns/row (first %ld puts of a writer round)\n",
+           median3(put_ns), b.rows < PUT_SAMPLE ? b.rows : (long)PUT_SAMPLE);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
-** reader.c: read-only connections and the queries of audit, evaluation and
-** training.
+** reader.c: read-only connections and the queries of audit, evaluation,
+** training and recovery (the unfinished problems, the runs).
 **
 ** A reader is a read-only WAL connection: it never blocks the writer and
 ** sees the database as of the last commit when each query starts.  Every
@@ -20,6 +20,12 @@ static const char *const s_sql[STORE_Q_COUNT] = {
         " ORDER BY problem_id",
     [STORE_Q_ALL_PROBLEMS] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems ORDER BY problem_id",
+    /* The WHERE of the partial index problems_unfinished, to the letter. */
+    [STORE_Q_UNFINISHED] =
+        "SELECT " STORE_PROBLEM_COLUMNS
+        " FROM problems WHERE " STORE_UNFINISHED_WHERE " ORDER BY problem_id",
+    [STORE_Q_RUN] = "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE run_id = ?1",
+    [STORE_Q_RUNS] = "SELECT " STORE_RUN_COLUMNS " FROM runs ORDER BY run_id",
     /* 'draft' < 'strong', so key order is draft before strong. */
     [STORE_Q_STEPS] =
         "SELECT " STORE_STEP_COLUMNS " FROM steps WHERE problem_id = ?1"
@@ -34,7 +40,11 @@ static const char *const s_sql[STORE_Q_COUNT] = {
         " coalesce(sum(correct = 1), 0), coalesce(sum(correct >= 0), 0),"
         " coalesce(sum(steps), 0), coalesce(sum(regenerated_steps), 0),"
         " coalesce(sum(weak_tokens), 0), coalesce(sum(strong_tokens), 0),"
-        " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0) "
+        " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0),"
+        /* Drafts a router (or the fallback) decided, finished or not. */
+        " (SELECT count(*) FROM steps s JOIN problems q USING (problem_id)"
+        "   WHERE q.run_id = (SELECT id FROM r) AND s.kind = 'draft'"
+        "   AND s.decision IS NOT NULL AND s.decided_by <> 'anchor') "
         "FROM problems WHERE run_id = (SELECT id FROM r)",
 };
 
@@ -77,7 +87,8 @@ store_reader_close(store_reader_t **rp)
     for (int i = 0; i < STORE_Q_COUNT; i++)
         sqlite3_finalize(r->st[i]);
     sqlite3_close(r->db);
-    free(r->buf);
+    free(r->problem.buf);
+    free(r->run.buf);
     free(r->path);
     free(r);
     *rp = NULL;
@@ -138,10 +149,45 @@ store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
     s->graded = sqlite3_column_int64(st, 5);
     s->steps = sqlite3_column_int64(st, 6);
     s->regenerated_steps = sqlite3_column_int64(st, 7);
+    s->routed_steps = sqlite3_column_int64(st, 12);
     s->weak_tokens = sqlite3_column_int64(st, 8);
     s->strong_tokens = sqlite3_column_int64(st, 9);
     s->discarded_tokens = sqlite3_column_int64(st, 10);
     s->prm_tokens = sqlite3_column_int64(st, 11);
+    rc = 0;
+done:
+    store_reader_release(st, fresh);
+    return rc;
+}
+
+
+/*
+** Call fn per problem row of query q (bound to id when id > 0).  what names
+** the scan in errors.
+*/
+static int
+s_scan_problems(store_reader_t *r, store_query_t q, int64_t id,
+                int (*fn)(void *ctx, const store_problem_t *p), void *ctx,
+                const char *what, char *err, size_t errlen)
+{
+    store_problem_t p;
+    sqlite3_stmt *st;
+    int fresh, step, rc = -1;
+
+    st = store_reader_stmt(r, q, &fresh, err, errlen);
+    if (st == NULL)
+        return -1;
+    if (id > 0)
+        sqlite3_bind_int64(st, 1, id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_read_problem(st, &p);
+        if (fn(ctx, &p) != 0)
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        store_conn_error(r->db, r->path, what, err, errlen);
+        goto done;
+    }
     rc = 0;
 done:
     store_reader_release(st, fresh);
@@ -155,56 +201,49 @@ store_each_problem(store_reader_t *r, int64_t run_id,
                    char *err, size_t errlen)
 {
     store_query_t q = run_id > 0 ? STORE_Q_PROBLEMS : STORE_Q_ALL_PROBLEMS;
-    store_problem_t p;
-    sqlite3_stmt *st;
-    int fresh, step, rc = -1;
 
-    st = store_reader_stmt(r, q, &fresh, err, errlen);
-    if (st == NULL)
-        return -1;
-    if (run_id > 0)
-        sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_read_problem(st, &p);
-        if (fn(ctx, &p) != 0)
-            break;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        store_conn_error(r->db, r->path, "reading problems", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    store_reader_release(st, fresh);
-    return rc;
+    return s_scan_problems(r, q, run_id, fn, ctx, "reading problems", err,
+                           errlen);
 }
 
 
-/* Copy the strings of *p into r->buf so they outlive the statement. */
-static int
-s_keep_strings(store_reader_t *r, store_problem_t *p)
+int
+store_each_unfinished(store_reader_t *r,
+                      int (*fn)(void *ctx, const store_problem_t *p), void *ctx,
+                      char *err, size_t errlen)
 {
-    const char **f[] = {&p->source, &p->text, &p->ground_truth,
-                        &p->final_answer, &p->error};
-    size_t n = 0;
+    return s_scan_problems(r, STORE_Q_UNFINISHED, 0, fn, ctx,
+                           "reading unfinished problems", err, errlen);
+}
+
+
+/*
+** Copy the n strings *f[0..n-1] (NULLs stay NULL) into b and point them at
+** the copies, so they outlive the statement they came from.  Returns 0, or
+** -1 when out of memory (nothing changed).
+*/
+static int
+s_keep_strings(store_strbuf_t *b, const char **f[], size_t n)
+{
+    size_t need = 0, len;
     char *at;
 
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        n += *f[i] ? strlen(*f[i]) + 1 : 0;
-    if (n > r->cap) {
-        char *buf = realloc(r->buf, n);
+    for (size_t i = 0; i < n; i++)
+        need += *f[i] ? strlen(*f[i]) + 1 : 0;
+    if (need > b->cap) {
+        char *buf = realloc(b->buf, need);
         if (buf == NULL)
             return -1;
-        r->buf = buf;
-        r->cap = n;
+        b->buf = buf;
+        b->cap = need;
     }
-    at = r->buf;
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    at = b->buf;
+    for (size_t i = 0; i < n; i++) {
         if (*f[i] == NULL)
             continue;
-        n = strlen(*f[i]) + 1;
-        *f[i] = memcpy(at, *f[i], n);
-        at += n;
+        len = strlen(*f[i]) + 1;
+        *f[i] = memcpy(at, *f[i], len);
+        at += len;
     }
     return 0;
 }
@@ -214,6 +253,8 @@ int
 store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
                   char *err, size_t errlen)
 {
+    const char **f[] = {&p->source, &p->text, &p->ground_truth,
+                        &p->final_answer, &p->error};
     sqlite3_stmt *st;
     int fresh, step, rc = -1;
 
@@ -231,7 +272,7 @@ store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
         goto done;
     }
     store_read_problem(st, p);
-    if (s_keep_strings(r, p) < 0) {
+    if (s_keep_strings(&r->problem, f, sizeof f / sizeof f[0]) < 0) {
         snprintf(err, errlen, "%s: out of memory reading problem %lld", r->path,
                  (long long)problem_id);
         goto done;
@@ -263,6 +304,67 @@ store_each_step(store_reader_t *r, int64_t problem_id,
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         store_conn_error(r->db, r->path, "reading steps", err, errlen);
+        goto done;
+    }
+    rc = 0;
+done:
+    store_reader_release(st, fresh);
+    return rc;
+}
+
+
+int
+store_get_run(store_reader_t *r, int64_t run_id, store_run_t *out, char *err,
+              size_t errlen)
+{
+    const char **f[] = {&out->policy, &out->config};
+    sqlite3_stmt *st;
+    int fresh, step, rc = -1;
+
+    st = store_reader_stmt(r, STORE_Q_RUN, &fresh, err, errlen);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = 0;
+        goto done;
+    }
+    if (step != SQLITE_ROW) {
+        store_conn_error(r->db, r->path, "reading a run", err, errlen);
+        goto done;
+    }
+    store_read_run(st, out);
+    if (s_keep_strings(&r->run, f, sizeof f / sizeof f[0]) < 0) {
+        snprintf(err, errlen, "%s: out of memory reading run %lld", r->path,
+                 (long long)run_id);
+        goto done;
+    }
+    rc = 1;
+done:
+    store_reader_release(st, fresh);
+    return rc;
+}
+
+
+int
+store_each_run(store_reader_t *r, int (*fn)(void *ctx, const store_run_t *run),
+               void *ctx, char *err, size_t errlen)
+{
+    store_run_t run;
+    sqlite3_stmt *st;
+    int fresh, step, rc = -1;
+
+    st = store_reader_stmt(r, STORE_Q_RUNS, &fresh, err, errlen);
+    if (st == NULL)
+        return -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_read_run(st, &run);
+        if (fn(ctx, &run) != 0)
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        store_conn_error(r->db, r->path, "reading runs", err, errlen);
         goto done;
     }
     rc = 0;

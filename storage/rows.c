@@ -111,6 +111,7 @@ store_bind_problem(sqlite3_stmt *st, const store_problem_t *p)
     rc |= s_text(st, 15, p->error);
     rc |= sqlite3_bind_int64(st, 16, p->created_ms);
     rc |= sqlite3_bind_int64(st, 17, p->finished_ms);
+    rc |= sqlite3_bind_int64(st, 18, (sqlite3_int64)p->seed);
     return rc;
 }
 
@@ -163,6 +164,18 @@ c_real(sqlite3_stmt *st, int i)
 
 
 void
+store_read_run(sqlite3_stmt *st, store_run_t *run)
+{
+    run->run_id = sqlite3_column_int64(st, 0);
+    run->policy = c_text(st, 1);
+    run->seed = (uint64_t)sqlite3_column_int64(st, 2);
+    run->config = c_text(st, 3);
+    run->started_ms = sqlite3_column_int64(st, 4);
+    run->finished_ms = sqlite3_column_int64(st, 5);
+}
+
+
+void
 store_read_problem(sqlite3_stmt *st, store_problem_t *p)
 {
     p->problem_id = sqlite3_column_int64(st, 0);
@@ -183,6 +196,7 @@ store_read_problem(sqlite3_stmt *st, store_problem_t *p)
     p->error = c_text(st, 14);
     p->created_ms = sqlite3_column_int64(st, 15);
     p->finished_ms = sqlite3_column_int64(st, 16);
+    p->seed = (uint64_t)sqlite3_column_int64(st, 17);
 }
 
 

@@ -11,9 +11,13 @@
 ** 'failed', kind 'draft'/'strong', decision 'keep'/'regenerate' or NULL for
 ** no decision) with CHECK constraints, so the audit reads without a decoder
 ** ring.  Timestamps are INTEGER milliseconds since the epoch (0 = not yet),
-** latencies INTEGER microseconds.  runs.seed holds the uint64 seed's bits as
-** a signed 64-bit integer.  NULL text means the writer passed NULL; NULL REAL
-** means NAN (not scored, not applicable).
+** latencies INTEGER microseconds.  runs.seed and problems.seed hold the
+** uint64 seed's bits as a signed 64-bit integer.  NULL text means the writer
+** passed NULL; NULL REAL means NAN (not scored, not applicable).
+**
+** A migration, once released, never changes: a database at version k must
+** mean the same schema wherever it was made.  Change the schema by adding
+** migration k + 1.
 */
 #include "store_internal.h"
 
@@ -105,7 +109,29 @@ s_v1(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
-static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1};
+/*
+** v2, for recovery after a crash: each problem's sampling seed (rows written
+** by v1 read 0), and a partial index holding only the problems still queued
+** or running, so the coordinator finds them on restart without scanning every
+** problem ever solved.  The index's WHERE is STORE_UNFINISHED_WHERE, the
+** reader's query uses the same text, and SQLite uses a partial index only for
+** queries whose WHERE contains its terms.
+*/
+static const char s_v2_sql[] =
+    "ALTER TABLE problems ADD COLUMN seed INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX problems_unfinished ON problems (problem_id)\n"
+    "  WHERE " STORE_UNFINISHED_WHERE ";\n";
+
+
+static int
+s_v2(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v2_sql, path, "migrating to schema v2", err,
+                           errlen);
+}
+
+
+static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1, s_v2};
 
 
 /* Run a query that returns one integer into *out. */
@@ -164,11 +190,13 @@ s_check_owner(sqlite3 *db, const char *path, int version, char *err,
 
 
 /*
-** Take the database one version up inside one transaction, or do nothing if
-** it is current.  Sets *current to the version it is at on return.
+** Take the database one version up (towards target) inside one transaction,
+** or do nothing if it is there.  Sets *current to the version it is at on
+** return.
 */
 static int
-s_step(sqlite3 *db, const char *path, int *current, char *err, size_t errlen)
+s_step(sqlite3 *db, const char *path, int target, int *current, char *err,
+       size_t errlen)
 {
     char sql[64];
     int v;
@@ -179,7 +207,7 @@ s_step(sqlite3 *db, const char *path, int *current, char *err, size_t errlen)
     if (store_conn_version(db, path, &v, err, errlen) < 0 ||
         s_check_owner(db, path, v, err, errlen) < 0)
         goto fail;
-    if (v < STORE_SCHEMA_VERSION) {
+    if (v < target) {
         if (migrations[v](db, path, err, errlen) < 0)
             goto fail;
         v++;
@@ -201,22 +229,34 @@ fail:
 
 
 int
-store_migrate(const char *path, char *err, size_t errlen)
+store_migrate_to(const char *path, int version, char *err, size_t errlen)
 {
     sqlite3 *db;
     int v = 0, rc = -1;
 
+    if (version < 1 || version > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: no schema version %d in this build", path,
+                 version);
+        return -1;
+    }
     db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
     if (db == NULL)
         return -1;
     do {
-        if (s_step(db, path, &v, err, errlen) < 0)
+        if (s_step(db, path, version, &v, err, errlen) < 0)
             goto done;
-    } while (v < STORE_SCHEMA_VERSION);
+    } while (v < version);
     rc = 0;
 done:
     sqlite3_close(db);
     return rc;
+}
+
+
+int
+store_migrate(const char *path, char *err, size_t errlen)
+{
+    return store_migrate_to(path, STORE_SCHEMA_VERSION, err, errlen);
 }
 
 

@@ -8,6 +8,11 @@
 **
 ** Step rows are keyed (problem_id, step_index, kind): writing the same step
 ** twice (a requeued request, a replay after a restart) leaves one row.
+**
+** Durability: a row is durable once its transaction commits (see
+** store_writer_durable).  With WAL and synchronous=NORMAL a commit survives
+** the process dying at any point (kill -9 included); a power loss or kernel
+** crash may lose the last commits before the next checkpoint.
 */
 #ifndef TRIM_STORE_H
 #define TRIM_STORE_H
@@ -15,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -59,8 +64,9 @@ typedef struct store_problem {
     int64_t discarded_tokens; /* tokens of drafts replaced by strong steps */
     int64_t prm_tokens;       /* PRM input tokens */
     const char *error;        /* why it failed, NULL otherwise */
-    int64_t created_ms;
-    int64_t finished_ms; /* 0 until finished */
+    int64_t created_ms;       /* kept from the first write of the problem */
+    int64_t finished_ms;      /* 0 until finished */
+    uint64_t seed;            /* sampling seed; kept from the first write */
 } store_problem_t;
 
 /* One generated step: a draft (routed or not) or a strong regeneration. */
@@ -126,7 +132,13 @@ store_writer_t *store_writer_new(const char *path,
 ** Queue a row.  The record and its strings are copied; the caller keeps
 ** ownership of what it passed.  Blocks while the queue is full.  Returns a
 ** ticket (> 0) that store_writer_wait accepts, or -1 if the writer has
-** failed (the reason is in store_writer_error).
+** failed (the reason is in store_writer_error).  Tickets increase in call
+** order and are committed in that order.
+**
+** A problem written again (its end, a requeue) updates its status, outcome,
+** totals, error and finished_ms; problem_id, run_id, source, text,
+** ground_truth, created_ms and seed keep their first values.  A run written
+** again updates finished_ms only.
 */
 int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
 int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
@@ -137,6 +149,41 @@ int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
 ** queued so far).  Returns 0, or -1 if the writer failed.
 */
 int store_writer_wait(store_writer_t *w, int64_t ticket);
+
+/*
+** The non-blocking side, for an event loop that must not wait on the disk:
+** put rows, call store_writer_flush, poll store_writer_notify_fd, and on
+** readable drain it and read store_writer_durable.
+*/
+
+/*
+** Every ticket <= the returned value is committed (0 before the first
+** commit).  Never blocks beyond a short lock.  After a failure it stays at
+** the last ticket committed before it.
+*/
+int64_t store_writer_durable(store_writer_t *w);
+
+/*
+** Ask the writer to commit every row queued before this call as soon as it
+** has written it, instead of waiting for batch_rows or batch_ms: what a
+** waiter in store_writer_wait does, without waiting.  Returns at once; cheap
+** when there is nothing to do, so it may be called after every put.  Flushes
+** close together share one commit.
+*/
+void store_writer_flush(store_writer_t *w);
+
+/*
+** A file descriptor (an eventfd owned by w, closed by destroy) that becomes
+** readable after every commit and when the writer fails.  It is
+** level-triggered: it stays readable until store_writer_notify_drain, so
+** drain it before reading store_writer_durable or store_writer_error, then
+** act on what they say.  Put it in a poll set for reading; do not read,
+** write or close it yourself.
+*/
+int store_writer_notify_fd(store_writer_t *w);
+
+/* Empty the notify fd (non-blocking; harmless when already empty). */
+void store_writer_notify_drain(store_writer_t *w);
 
 /* NULL while healthy; otherwise why the writer stopped (owned by w). */
 const char *store_writer_error(const store_writer_t *w);
@@ -163,6 +210,8 @@ typedef struct store_summary {
     int64_t run_id;
     int64_t problems, finished, failed, correct, graded;
     int64_t steps, regenerated_steps;
+    int64_t routed_steps; /* drafts decided by a router or the fallback,
+                             in finished and unfinished problems alike */
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
 } store_summary_t;
 
@@ -180,11 +229,37 @@ int store_each_problem(store_reader_t *r, int64_t run_id,
                        void *ctx, char *err, size_t errlen);
 
 /*
+** Call fn once per problem still queued or running, across every run, in
+** problem_id order: what a restarted coordinator resumes.  Reads an index of
+** the unfinished problems only, however many have finished.  The record is
+** valid only during the call; fn returns non-zero to stop.  Returns 0, or -1
+** with err.
+*/
+int store_each_unfinished(store_reader_t *r,
+                          int (*fn)(void *ctx, const store_problem_t *p),
+                          void *ctx, char *err, size_t errlen);
+
+/*
 ** Load one problem into *p (strings valid until the next call on r).
 ** Returns 1 if found, 0 if not, -1 with err.
 */
 int store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
                       char *err, size_t errlen);
+
+/*
+** Load one run into *out (strings valid until the next call on r).
+** Returns 1 if found, 0 if not, -1 with err.
+*/
+int store_get_run(store_reader_t *r, int64_t run_id, store_run_t *out,
+                  char *err, size_t errlen);
+
+/*
+** Call fn once per run, in run_id order.  The record is valid only during
+** the call; fn returns non-zero to stop.  Returns 0, or -1 with err.
+*/
+int store_each_run(store_reader_t *r,
+                   int (*fn)(void *ctx, const store_run_t *run), void *ctx,
+                   char *err, size_t errlen);
 
 /*
 ** Call fn once per step row of a problem, ordered by step_index then kind

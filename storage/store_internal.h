@@ -5,7 +5,7 @@
 ** conn.c opens connections with the pragmas every connection needs;
 ** schema.c holds the migrations; rows.c maps records to and from SQL rows;
 ** queue.c holds the rows waiting for the writer; writer.c and writer_loop.c
-** are the writer; reader.c answers read queries.
+** are the writer and notify.c its notify fd; reader.c answers read queries.
 */
 #ifndef TRIM_STORE_INTERNAL_H
 #define TRIM_STORE_INTERNAL_H
@@ -46,7 +46,15 @@
 #define STORE_PROBLEM_COLUMNS                                                  \
     "problem_id, run_id, source, text, ground_truth, status, final_answer, "   \
     "correct, steps, regenerated_steps, weak_tokens, strong_tokens, "          \
-    "discarded_tokens, prm_tokens, error, created_ms, finished_ms"
+    "discarded_tokens, prm_tokens, error, created_ms, finished_ms, seed"
+
+/*
+** The problems a restarted coordinator resumes.  Part of schema v2: the
+** partial index problems_unfinished is declared with this WHERE and the
+** reader's query uses it verbatim (SQLite matches a partial index by the
+** terms of its WHERE), so it cannot change without a new migration.
+*/
+#define STORE_UNFINISHED_WHERE "status IN ('queued', 'running')"
 
 #define STORE_STEP_COLUMNS                                                     \
     "problem_id, step_index, kind, attempt, text, prompt_tokens, "             \
@@ -90,6 +98,15 @@ int store_conn_exec(sqlite3 *db, const char *sql, const char *path,
 void store_conn_error(sqlite3 *db, const char *path, const char *what,
                       char *err, size_t errlen);
 
+/* ---- schema.c ------------------------------------------------------------ */
+
+/*
+** store_migrate, stopping at version (1..STORE_SCHEMA_VERSION) instead of
+** the current one; a file already past version is left as it is.  For tests
+** that need a database as an older build left it.  Returns 0, or -1 with err.
+*/
+int store_migrate_to(const char *path, int version, char *err, size_t errlen);
+
 /* ---- rows.c -------------------------------------------------------------- */
 
 /* Text stored for the enums (NULL for STORE_NO_DECISION). */
@@ -114,6 +131,7 @@ int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
 ** is stepped, reset or finalized; NULL columns give NULL strings and NAN
 ** doubles.
 */
+void store_read_run(sqlite3_stmt *st, store_run_t *run);
 void store_read_problem(sqlite3_stmt *st, store_problem_t *p);
 void store_read_step(sqlite3_stmt *st, store_step_t *s);
 
@@ -192,6 +210,10 @@ void store_queue_clear(store_queue_t *q);
 ** The writer.  Producers and waiters touch only the fields under mu; the
 ** connection, its statements and the open transaction belong to the writer
 ** thread alone (SQLite connections are not shared between threads).
+**
+** flush_to is the highest ticket someone asked to be committed now (by
+** store_writer_wait or store_writer_flush); the writer commits as soon as it
+** has written it, instead of waiting for batch_rows or batch_ms.
 */
 struct store_writer {
     pthread_mutex_t mu;
@@ -202,6 +224,7 @@ struct store_writer {
     int64_t issued;      /* last ticket handed out */
     int64_t durable;     /* every ticket <= durable is committed */
     int64_t committed;   /* rows committed */
+    int64_t flush_to;    /* commit as soon as this ticket is written */
     int waiting;         /* threads inside store_writer_wait */
     int idle;            /* the writer sleeps on wake */
     int stop;            /* destroy asked the writer to drain and exit */
@@ -213,12 +236,14 @@ struct store_writer {
     sqlite3_stmt *insert[3]; /* by store_rec_type_t */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
+    int64_t commit_at;    /* flush_to as last read, INT64_MAX if none due */
     int in_txn;           /* a transaction is open */
     int txn_rows;         /* rows written in it */
     int64_t txn_last;     /* last ticket written in it */
     int64_t txn_deadline; /* monotonic ms by which it must commit */
 
     store_writer_opts_t opts;
+    int notify_fd; /* eventfd: a commit or the failure; -1 until made */
     pthread_t thread;
     int sync_ready; /* mu and the condition variables are initialised */
     int started;    /* thread is running (join it) */
@@ -239,11 +264,25 @@ void *store_writer_main(void *arg);
 
 /*
 ** Mark the writer failed with a reason (the first reason wins), log it, drop
-** what is queued, and wake every producer and waiter so they return -1.
-** Call without holding mu.
+** what is queued, wake every producer and waiter so they return -1, and make
+** the notify fd readable.  Call without holding mu.
 */
 void store_writer_fail(store_writer_t *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- notify.c ------------------------------------------------------------ */
+
+/*
+** Create the notify fd (a non-blocking eventfd).  Returns it, or -1 with a
+** reason naming path in err.
+*/
+int store_notify_open(const char *path, char *err, size_t errlen);
+
+/*
+** Make fd readable; a failure is logged (path names the store), not fatal.
+** The writer calls it holding mu, right after publishing durable or failed.
+*/
+void store_notify_signal(int fd, const char *path);
 
 /* ---- reader.c --------------------------------------------------------- */
 
@@ -251,18 +290,27 @@ typedef enum {
     STORE_Q_PROBLEM,      /* one problem by id */
     STORE_Q_PROBLEMS,     /* the problems of a run */
     STORE_Q_ALL_PROBLEMS, /* every problem */
+    STORE_Q_UNFINISHED,   /* every problem queued or running */
+    STORE_Q_RUN,          /* one run by id */
+    STORE_Q_RUNS,         /* every run */
     STORE_Q_STEPS,        /* the steps of a problem */
     STORE_Q_SUMMARY,      /* totals over a run */
     STORE_Q_COUNT
 } store_query_t;
+
+/* Strings copied out of a statement so they outlive it. */
+typedef struct store_strbuf {
+    char *buf;
+    size_t cap;
+} store_strbuf_t;
 
 /* A read-only connection and its statements; one thread at a time. */
 struct store_reader {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[STORE_Q_COUNT]; /* prepared on first use, kept */
-    char *buf;                       /* strings of the last get_problem */
-    size_t cap;
+    store_strbuf_t problem;          /* strings of the last get_problem */
+    store_strbuf_t run;              /* strings of the last get_run */
 };
 
 /*

@@ -1,12 +1,15 @@
 /*
 ** writer.c: the writer's public side: start and stop, the bounded queue that
-** producers put rows on, tickets and waiting for them (the thread itself is
-** in writer_loop.c).
+** producers put rows on, tickets, and waiting or asking for them to be
+** committed (the thread itself is in writer_loop.c, the notify fd in
+** notify.c).
 **
 ** Tickets are handed out in queue order and the writer commits in queue
 ** order, so "every ticket <= durable is committed" is one number.  A producer
 ** wakes the writer only when it sleeps, so a burst of puts costs one wakeup,
-** not one per row.
+** not one per row.  Waiters and flushes raise flush_to, which makes the
+** writer commit as soon as that ticket is written; many flushes before the
+** writer gets to them cost one commit.
 */
 #include "store_internal.h"
 
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -40,6 +44,7 @@ store_writer_fail(store_writer_t *w, const char *fmt, ...)
     dropped = store_queue_take(&w->queue);
     pthread_cond_broadcast(&w->room);
     pthread_cond_broadcast(&w->done);
+    store_notify_signal(w->notify_fd, w->path); /* under mu: see notify.c */
     pthread_mutex_unlock(&w->mu);
     store_chunks_free(dropped);
 }
@@ -86,6 +91,8 @@ s_free(store_writer_t *w)
     sqlite3_finalize(w->begin);
     sqlite3_finalize(w->commit);
     sqlite3_close(w->db);
+    if (w->notify_fd >= 0)
+        close(w->notify_fd);
     store_queue_clear(&w->queue);
     if (w->sync_ready) {
         pthread_cond_destroy(&w->done);
@@ -104,7 +111,13 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
 {
     store_writer_t *w = calloc(1, sizeof *w);
 
-    if (w == NULL || (w->path = strdup(path)) == NULL) {
+    if (w == NULL) {
+        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        return NULL;
+    }
+    w->notify_fd = -1; /* before any exit through s_free */
+    w->commit_at = INT64_MAX;
+    if ((w->path = strdup(path)) == NULL) {
         snprintf(err, errlen, "%s: out of memory starting the writer", path);
         goto fail;
     }
@@ -124,7 +137,8 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     */
     w->queue.max_spare = w->opts.queue_rows / (STORE_CHUNK_BYTES / 512) + 8;
 
-    if (store_migrate(path, err, errlen) < 0)
+    if (store_migrate(path, err, errlen) < 0 ||
+        (w->notify_fd = store_notify_open(path, err, errlen)) < 0)
         goto fail;
     w->db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
     if (w->db == NULL || store_writer_prepare(w, err, errlen) < 0)
@@ -142,8 +156,7 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     w->started = 1;
     return w;
 fail:
-    if (w != NULL)
-        s_free(w);
+    s_free(w);
     return NULL;
 }
 
@@ -211,8 +224,10 @@ store_writer_wait(store_writer_t *w, int64_t ticket)
     if (ticket <= 0 || ticket > w->issued)
         ticket = w->issued;
     w->waiting++;
+    /* A waiter makes the writer commit now instead of at batch_ms. */
+    if (ticket > w->flush_to)
+        w->flush_to = ticket;
     while (w->durable < ticket && !w->failed) {
-        /* A waiter makes the writer commit now instead of at batch_ms. */
         if (w->idle) {
             w->idle = 0;
             pthread_cond_signal(&w->wake);
@@ -223,6 +238,38 @@ store_writer_wait(store_writer_t *w, int64_t ticket)
     rc = w->durable >= ticket ? 0 : -1;
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+
+int64_t
+store_writer_durable(store_writer_t *w)
+{
+    int64_t d;
+
+    pthread_mutex_lock(&w->mu);
+    d = w->durable;
+    pthread_mutex_unlock(&w->mu);
+    return d;
+}
+
+
+/*
+** Nothing to do when every ticket is committed or already asked for: a
+** flush after every put costs a lock, not a wakeup.  A busy writer is not
+** woken either; it reads flush_to between chunks and before it sleeps.
+*/
+void
+store_writer_flush(store_writer_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->issued > w->flush_to && w->issued > w->durable && !w->failed) {
+        w->flush_to = w->issued;
+        if (w->idle) {
+            w->idle = 0;
+            pthread_cond_signal(&w->wake);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 

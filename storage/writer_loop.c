@@ -5,13 +5,17 @@
 ** producers never wait on SQLite, only on a full queue.  Rows go into the
 ** open transaction through persistent prepared statements (bind, step,
 ** reset); the transaction commits at batch_rows rows, batch_ms after it
-** began, as soon as the queue is empty while someone waits for a ticket, or
-** on stop.  One failed statement or commit rolls the transaction back and
-** stops the writer for good: the rows of that transaction are not in the
-** database, and every put and wait from then on returns -1 with the reason.
+** began, as soon as it holds the ticket in flush_to (someone waits for it or
+** flushed), or on stop.  flush_to is read under the lock the writer takes
+** anyway: when it takes the queue and when it gives back each chunk.  After
+** each commit the notify fd is signalled.  One failed statement or commit
+** rolls the transaction back and stops the writer for good: the rows of that
+** transaction are not in the database, and every put and wait from then on
+** returns -1 with the reason.
 */
 #include "store_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,10 +26,13 @@ static const char s_insert_run[] =
     "INSERT INTO runs (" STORE_RUN_COLUMNS ") VALUES (?,?,?,?,?,?) "
     "ON CONFLICT (run_id) DO UPDATE SET finished_ms = excluded.finished_ms";
 
-/* A problem is written when queued and again when it ends. */
+/*
+** A problem is written when queued and again when it ends; the second write
+** keeps what only the first one knows (created_ms, seed, the text).
+*/
 static const char s_insert_problem[] =
     "INSERT INTO problems (" STORE_PROBLEM_COLUMNS ") "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT (problem_id) DO UPDATE SET "
     "status = excluded.status, final_answer = excluded.final_answer, "
     "correct = excluded.correct, steps = excluded.steps, "
@@ -121,13 +128,24 @@ s_commit(store_writer_t *w)
         return -1;
     }
     w->in_txn = 0;
+    if (w->commit_at <= w->txn_last)
+        w->commit_at = INT64_MAX; /* done; flush_to is read again later */
     pthread_mutex_lock(&w->mu);
     w->durable = w->txn_last;
     w->committed += w->txn_rows;
     if (w->waiting > 0)
         pthread_cond_broadcast(&w->done);
+    store_notify_signal(w->notify_fd, w->path); /* under mu: see notify.c */
     pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+
+/* Read flush_to into commit_at (called under mu). */
+static void
+s_read_flush(store_writer_t *w)
+{
+    w->commit_at = w->flush_to > w->durable ? w->flush_to : INT64_MAX;
 }
 
 
@@ -229,7 +247,9 @@ s_write(store_writer_t *w, store_chunk_t *list)
             }
             w->txn_rows++;
             w->txn_last = r->ticket;
-            if (w->txn_rows >= w->opts.batch_rows && s_commit(w) < 0) {
+            if ((w->txn_rows >= w->opts.batch_rows ||
+                 r->ticket >= w->commit_at) &&
+                s_commit(w) < 0) {
                 c->next = list;
                 store_chunks_free(c);
                 return -1;
@@ -237,6 +257,7 @@ s_write(store_writer_t *w, store_chunk_t *list)
         }
         pthread_mutex_lock(&w->mu);
         store_queue_recycle(&w->queue, c);
+        s_read_flush(w);
         pthread_mutex_unlock(&w->mu);
     }
     return 0;
@@ -249,7 +270,8 @@ s_ready(const store_writer_t *w)
 {
     if (w->queue.head != NULL || w->stop)
         return 1;
-    return w->in_txn && (w->waiting > 0 || clock_now_ms() >= w->txn_deadline);
+    return w->in_txn &&
+           (w->flush_to > w->durable || clock_now_ms() >= w->txn_deadline);
 }
 
 
@@ -293,7 +315,7 @@ store_writer_main(void *arg)
 
     for (;;) {
         store_chunk_t *list;
-        int stop, flush, took;
+        int stop, took;
 
         pthread_mutex_lock(&w->mu);
         while (!s_ready(w))
@@ -303,12 +325,16 @@ store_writer_main(void *arg)
         list = store_queue_take(&w->queue);
         took = list != NULL;
         stop = w->stop;
-        flush = w->waiting > 0;
+        s_read_flush(w);
         pthread_mutex_unlock(&w->mu);
 
+        /* A ticket asked for may be in the open transaction already. */
+        if (w->in_txn && w->txn_last >= w->commit_at && s_commit(w) < 0)
+            break;
         if (s_write(w, list) < 0)
             break;
-        if (w->in_txn && (stop || flush || clock_now_ms() >= w->txn_deadline))
+        if (w->in_txn && (stop || w->txn_last >= w->commit_at ||
+                          clock_now_ms() >= w->txn_deadline))
             if (s_commit(w) < 0)
                 break;
         if (stop && !took)

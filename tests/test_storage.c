@@ -1,6 +1,8 @@
 /*
-** test_storage.c: the audit store: migrations, the batched writer (tickets,
-** idempotent steps, problem updates, failure), and the read queries.
+** test_storage.c: the audit store: migrations (v1 to v2 included), the
+** batched writer (tickets, idempotent steps, problem updates, failure), its
+** non-blocking side (flush, durable, the notify fd), and the read queries
+** (recovery's unfinished problems and runs included).
 **
 ** Every test gets its own temporary directory under /tmp, removed after.
 */
@@ -14,7 +16,10 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_internal.h" /* store_migrate_to, STORE_UNFINISHED_WHERE */
 
 typedef struct {
     char dir[64];
@@ -103,6 +109,30 @@ q_text(const char *path, const char *sql, char *out, size_t n)
         sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+
+/* The details of EXPLAIN QUERY PLAN for sql, joined with "; ", into out. */
+static void
+q_plan(const char *path, const char *sql, char *out, size_t n)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char eqp[1024];
+    size_t used = 0;
+
+    snprintf(out, n, "(error)");
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, eqp, -1, &st, NULL) != SQLITE_OK)
+        goto done;
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && used < n)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", used ? "; " : "",
+                                 (const char *)sqlite3_column_text(st, 3));
+done:
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -266,7 +296,16 @@ test_migrate_fresh(void **state)
 
     assert_int_equal(access(t->path, F_OK), -1);
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"
+                                    " WHERE name = 'problems_unfinished'"
+                                    " AND sql LIKE '%WHERE status IN%'"),
+                     1);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM"
+                                    " pragma_table_info('problems')"
+                                    " WHERE name = 'seed' AND \"notnull\" = 1"
+                                    " AND dflt_value = '0'"),
+                     1);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM pragma_table_list"
                                     " WHERE name IN ('runs', 'problems',"
                                     " 'steps') AND strict = 1"),
@@ -297,10 +336,181 @@ test_migrate_twice(void **state)
     store_writer_destroy(&w);
     objects = q_int(t->path, "SELECT count(*) FROM sqlite_schema");
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"),
                      objects);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 2);
+}
+
+
+/* Rows as a v1 build wrote them: two runs, problems in every status. */
+static const char s_v1_rows[] =
+    "INSERT INTO runs VALUES (1, 'thr:0.5', -81985529216486896, '{}', 10, 0);"
+    "INSERT INTO runs VALUES (2, 'rand:0.3', 5, '{\"a\":1}', 20, 30);"
+    "INSERT INTO problems VALUES (1, 1, 'sim:1', 'one', '7', 'finished', '7',"
+    " 1, 3, 1, 30, 10, 5, 90, NULL, 100, 200);"
+    "INSERT INTO problems VALUES (2, 1, 'sim:2', 'two', '8', 'running', NULL,"
+    " -1, 1, 0, 10, 0, 0, 30, NULL, 101, 0);"
+    "INSERT INTO problems VALUES (3, 2, 'sim:3', 'three', NULL, 'queued', NULL,"
+    " -1, 0, 0, 0, 0, 0, 0, NULL, 102, 0);"
+    "INSERT INTO problems VALUES (4, 2, 'sim:4', 'four', '9', 'failed', NULL,"
+    " -1, 0, 0, 0, 0, 0, 0, 'HTTP 503', 103, 300);"
+    "INSERT INTO steps (problem_id, step_index, kind, attempt, text,"
+    " prompt_tokens, completion_tokens, finish, prm_tokens, accepted,"
+    " latency_us, created_ms) VALUES"
+    " (1, 0, 'draft', 1, 'a', 5, 5, 0, 9, 1, 1, 1),"
+    " (1, 1, 'draft', 1, 'b', 5, 5, 1, 9, 1, 1, 2),"
+    " (2, 0, 'draft', 1, 'c', 5, 5, 0, 9, 1, 1, 3);";
+
+
+/* A file as a v1 build left it: the v1 migration alone, then v1 rows. */
+static void
+make_v1(const char *path)
+{
+    char err[512];
+
+    if (store_migrate_to(path, 1, err, sizeof err) < 0)
+        fail_msg("v1: %s", err);
+    assert_int_equal(q_int(path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(path, "SELECT count(*) FROM"
+                                 " pragma_table_info('problems')"
+                                 " WHERE name = 'seed'"),
+                     0);
+    q_exec(path, s_v1_rows);
+}
+
+
+/* Collects the problems a scan yields. */
+typedef struct {
+    int n;
+    int64_t ids[16];
+    store_status_t status[16];
+    uint64_t seed[16];
+    char text[16][64];
+    int stop_after; /* return non-zero after this many (0: never) */
+    store_reader_t *r;
+    int inner; /* problems seen by a scan nested in the callback */
+} unfinished_seen_t;
+
+
+static int
+collect_unfinished(void *ctx, const store_problem_t *p)
+{
+    unfinished_seen_t *c = ctx;
+    char err[256];
+
+    if (c->n < 16) {
+        c->ids[c->n] = p->problem_id;
+        c->status[c->n] = p->status;
+        c->seed[c->n] = p->seed;
+        snprintf(c->text[c->n], sizeof c->text[0], "%s",
+                 p->text ? p->text : "(null)");
+    }
+    c->n++;
+    if (c->r != NULL && store_each_unfinished(c->r, count_problem, &c->inner,
+                                              err, sizeof err) < 0)
+        return 1;
+    return c->stop_after > 0 && c->n >= c->stop_after;
+}
+
+
+static void
+test_migrate_v1_to_v2(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    unfinished_seen_t seen = {0};
+    store_problem_t p;
+    store_reader_t *r;
+    int64_t a, b;
+
+    make_v1(t->path);
+    /* Readers refuse a file that is not migrated yet. */
+    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 1, expected 2"));
+    assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
+
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 4);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 3);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"
+                                    " WHERE seed = 0"),
+                     4);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"
+                                    " WHERE name = 'problems_unfinished'"),
+                     1);
+    char ok[16];
+    q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), 0);
+    assert_int_equal(a, 3);
+    assert_int_equal(b, 5);
+
+    r = reader(t->path);
+    assert_int_equal(store_get_problem(r, 1, &p, err, sizeof err), 1);
+    assert_string_equal(p.text, "one");
+    assert_int_equal(p.status, STORE_FINISHED);
+    assert_int_equal(p.finished_ms, 200);
+    assert_int_equal(p.seed, 0);
+    assert_int_equal(
+        store_each_unfinished(r, collect_unfinished, &seen, err, sizeof err),
+        0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], 2);
+    assert_int_equal(seen.status[0], STORE_RUNNING);
+    assert_int_equal(seen.ids[1], 3);
+    assert_int_equal(seen.status[1], STORE_QUEUED);
+    store_reader_close(&r);
+
+    /* The migrated file takes new rows, seeds included. */
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    assert_non_null(w);
+    store_problem_t np = make_problem(5, 2);
+    np.seed = 42;
+    assert_true(store_writer_put_problem(w, &np) > 0);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT seed FROM problems"
+                                    " WHERE problem_id = 5"),
+                     42);
+}
+
+
+/* A v2 migration that fails leaves the file exactly at v1. */
+static void
+test_migrate_v2_atomic(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+
+    make_v1(t->path);
+    /* Something already holds the name of the v2 index. */
+    q_exec(t->path, "CREATE TABLE problems_unfinished (x INTEGER)");
+    err[0] = '\0';
+    assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
+    assert_non_null(strstr(err, t->path));
+    assert_non_null(strstr(err, "schema v2"));
+    assert_non_null(strstr(err, "problems_unfinished"));
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM"
+                                    " pragma_table_info('problems')"
+                                    " WHERE name = 'seed'"),
+                     0);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 4);
+    assert_null(store_writer_new(t->path, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "problems_unfinished"));
+
+    /* Once the obstacle is gone the same file migrates. */
+    q_exec(t->path, "DROP TABLE problems_unfinished");
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 4);
+    /* store_migrate_to never goes down, nor past what this build knows. */
+    assert_int_equal(store_migrate_to(t->path, 1, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(store_migrate_to(t->path, 3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no schema version 3"));
 }
 
 
@@ -318,7 +528,7 @@ test_newer_refused(void **state)
     assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
     assert_non_null(strstr(err, t->path));
     assert_non_null(strstr(err, "schema version 7"));
-    assert_non_null(strstr(err, "this build's 1"));
+    assert_non_null(strstr(err, "this build's 2"));
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
 
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
@@ -957,6 +1167,397 @@ test_summary(void **state)
 }
 
 
+/* ---- recovery readers ---------------------------------------------------- */
+
+static void
+test_problem_seed(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_problem_t got;
+    store_writer_t *w = writer_with(t->path, NULL, 0);
+    store_problem_t p = make_problem(1, 1);
+    store_reader_t *r;
+
+    p.seed = 0xfedcba9876543210ULL; /* over INT64_MAX: stored as its bits */
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal((uint64_t)q_int(t->path, "SELECT seed FROM problems"),
+                     0xfedcba9876543210ULL);
+    r = reader(t->path);
+    assert_int_equal(store_get_problem(r, 1, &got, err, sizeof err), 1);
+    assert_int_equal(got.seed, 0xfedcba9876543210ULL);
+
+    /* The finishing write does not know the seed; the first one is kept. */
+    p.seed = 0;
+    p.status = STORE_FINISHED;
+    p.final_answer = "7";
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_int_equal(store_get_problem(r, 1, &got, err, sizeof err), 1);
+    assert_int_equal(got.status, STORE_FINISHED);
+    assert_int_equal(got.seed, 0xfedcba9876543210ULL);
+    store_reader_close(&r);
+    store_writer_destroy(&w);
+}
+
+
+static void
+test_each_unfinished(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], plan[256];
+    unfinished_seen_t seen = {0};
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    store_reader_t *r;
+    const store_status_t st[] = {STORE_FINISHED, STORE_QUEUED,  STORE_FAILED,
+                                 STORE_RUNNING,  STORE_RUNNING, STORE_FINISHED,
+                                 STORE_QUEUED};
+
+    assert_non_null(w);
+    r = reader(t->path);
+    /* An empty store has nothing to resume. */
+    assert_int_equal(
+        store_each_unfinished(r, collect_unfinished, &seen, err, sizeof err),
+        0);
+    assert_int_equal(seen.n, 0);
+
+    store_run_t r1 = make_run(1), r2 = make_run(2);
+    assert_true(store_writer_put_run(w, &r1) > 0);
+    assert_true(store_writer_put_run(w, &r2) > 0);
+    /* Problems 1..7 alternate between the runs; written out of id order. */
+    for (int i = 7; i >= 1; i--) {
+        store_problem_t p = make_problem(i, i % 2 ? 1 : 2);
+        p.status = st[i - 1];
+        p.seed = 1000 + (uint64_t)i;
+        assert_true(store_writer_put_problem(w, &p) > 0);
+    }
+    assert_int_equal(store_writer_wait(w, 0), 0);
+
+    assert_int_equal(
+        store_each_unfinished(r, collect_unfinished, &seen, err, sizeof err),
+        0);
+    assert_int_equal(seen.n, 4);
+    const int64_t want[] = {2, 4, 5, 7};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(seen.ids[i], want[i]);
+        assert_int_equal(seen.seed[i], 1000 + (uint64_t)want[i]);
+        assert_string_equal(seen.text[i], make_problem(1, 1).text);
+    }
+    assert_int_equal(seen.status[0], STORE_QUEUED);
+    assert_int_equal(seen.status[1], STORE_RUNNING);
+
+    /* Finishing one takes it out of the set. */
+    store_problem_t done = make_problem(4, 2);
+    done.status = STORE_FINISHED;
+    assert_true(store_writer_put_problem(w, &done) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 2; /* fn's non-zero stops the scan */
+    seen.r = r;          /* and the callback may scan again */
+    assert_int_equal(
+        store_each_unfinished(r, collect_unfinished, &seen, err, sizeof err),
+        0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], 2);
+    assert_int_equal(seen.ids[1], 5);
+    assert_int_equal(seen.inner, 2 * 3);
+
+    /* The query reads the partial index, not every problem. */
+    q_plan(t->path,
+           "SELECT " STORE_PROBLEM_COLUMNS
+           " FROM problems WHERE " STORE_UNFINISHED_WHERE
+           " ORDER BY problem_id",
+           plan, sizeof plan);
+    if (strstr(plan, "problems_unfinished") == NULL)
+        fail_msg("plan does not use the partial index: %s", plan);
+    store_reader_close(&r);
+    store_writer_destroy(&w);
+}
+
+
+/* Collects the runs store_each_run yields. */
+typedef struct {
+    int n;
+    int64_t ids[8];
+    uint64_t seed[8];
+    char policy[8][32];
+    int stop_after;
+} runs_seen_t;
+
+
+static int
+collect_run(void *ctx, const store_run_t *run)
+{
+    runs_seen_t *c = ctx;
+
+    if (c->n < 8) {
+        c->ids[c->n] = run->run_id;
+        c->seed[c->n] = run->seed;
+        snprintf(c->policy[c->n], sizeof c->policy[0], "%s",
+                 run->policy ? run->policy : "(null)");
+    }
+    c->n++;
+    return c->stop_after > 0 && c->n >= c->stop_after;
+}
+
+
+static void
+test_runs(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    runs_seen_t seen = {0};
+    store_run_t got;
+    store_problem_t prob;
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    store_reader_t *r;
+
+    assert_non_null(w);
+    r = reader(t->path);
+    assert_int_equal(store_get_run(r, 1, &got, err, sizeof err), 0);
+    assert_int_equal(store_each_run(r, collect_run, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 0);
+
+    /* Written out of order; run 2 has no policy and is finished. */
+    store_run_t r3 = make_run(3), r1 = make_run(1), r2 = make_run(2);
+    r3.policy = "rand:0.3";
+    r3.seed = 3;
+    r2.policy = NULL;
+    r2.config = NULL;
+    r2.seed = 2;
+    r2.finished_ms = 1700000099999;
+    assert_true(store_writer_put_run(w, &r3) > 0);
+    assert_true(store_writer_put_run(w, &r1) > 0);
+    assert_true(store_writer_put_run(w, &r2) > 0);
+    store_problem_t p = make_problem(1, 1);
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+
+    assert_int_equal(store_get_run(r, 1, &got, err, sizeof err), 1);
+    assert_int_equal(got.run_id, 1);
+    assert_string_equal(got.policy, "thr:0.5");
+    assert_int_equal(got.seed, 0xfedcba9876543210ULL);
+    assert_string_equal(got.config, "{\"policy\":\"thr:0.5\"}");
+    assert_int_equal(got.started_ms, 1700000000001);
+    assert_int_equal(got.finished_ms, 0);
+    /* Its strings outlive other calls on the reader... */
+    assert_int_equal(store_get_problem(r, 1, &prob, err, sizeof err), 1);
+    assert_int_equal(store_each_run(r, collect_run, &seen, err, sizeof err), 0);
+    assert_string_equal(got.policy, "thr:0.5");
+    assert_string_equal(got.config, "{\"policy\":\"thr:0.5\"}");
+    assert_string_equal(prob.text, p.text);
+    /* ... and every run comes in id order. */
+    assert_int_equal(seen.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen.ids[i], i + 1);
+    assert_string_equal(seen.policy[1], "(null)");
+    assert_string_equal(seen.policy[2], "rand:0.3");
+    assert_int_equal(seen.seed[2], 3);
+
+    assert_int_equal(store_get_run(r, 2, &got, err, sizeof err), 1);
+    assert_null(got.policy);
+    assert_null(got.config);
+    assert_int_equal(got.finished_ms, 1700000099999);
+    assert_int_equal(store_get_run(r, 9, &got, err, sizeof err), 0);
+
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 1;
+    assert_int_equal(store_each_run(r, collect_run, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 1);
+    store_reader_close(&r);
+    store_writer_destroy(&w);
+}
+
+
+/* ---- the non-blocking side: flush, durable, the notify fd ------------------
+ */
+
+/* Whether fd is readable within ms (-1 on a poll error). */
+static int
+readable(int fd, int ms)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int n;
+
+    do
+        n = poll(&pf, 1, ms);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    return n == 1 && (pf.revents & POLLIN) != 0;
+}
+
+
+/* Poll, drain and read durable until it reaches ticket or ms pass. */
+static int64_t
+await_durable(store_writer_t *w, int64_t ticket, int ms)
+{
+    int64_t deadline = ms, d = store_writer_durable(w);
+
+    while (d < ticket && deadline > 0 && store_writer_error(w) == NULL) {
+        if (readable(store_writer_notify_fd(w), 50) == 1)
+            store_writer_notify_drain(w);
+        d = store_writer_durable(w);
+        deadline -= 50; /* at least; a wake-up may come sooner */
+    }
+    return d;
+}
+
+
+static void
+test_flush_and_notify(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    /* Batches that never fill and never time out: only flushes commit. */
+    store_writer_opts_t o = {.batch_rows = 1000000, .batch_ms = 600000};
+    store_writer_t *w = store_writer_new(t->path, &o, err, sizeof err);
+    int64_t tk = 0;
+    int fd;
+
+    assert_non_null(w);
+    fd = store_writer_notify_fd(w);
+    assert_true(fd >= 0);
+    assert_int_equal(readable(fd, 0), 0);
+    assert_int_equal(store_writer_durable(w), 0);
+    store_writer_flush(w); /* nothing queued: nothing happens */
+    assert_int_equal(readable(fd, 50), 0);
+
+    store_run_t run = make_run(1);
+    assert_true(store_writer_put_run(w, &run) > 0);
+    store_problem_t p = make_problem(1, 1);
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    for (int i = 0; i < 10; i++) {
+        store_step_t s = make_step(1, i, STORE_DRAFT);
+        tk = store_writer_put_step(w, &s);
+        assert_true(tk > 0);
+    }
+    /* Without a flush nothing commits (batch_ms is ten minutes). */
+    assert_int_equal(readable(fd, 100), 0);
+    assert_int_equal(store_writer_durable(w), 0);
+
+    store_writer_flush(w);
+    assert_int_equal(readable(fd, 10000), 1);
+    /* Level-triggered: still readable until drained. */
+    assert_int_equal(readable(fd, 0), 1);
+    store_writer_notify_drain(w);
+    assert_int_equal(readable(fd, 0), 0);
+    store_writer_notify_drain(w); /* harmless when empty */
+    assert_true(await_durable(w, tk, 10000) >= tk);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 10);
+
+    /* A flush per put, as an event loop acknowledging submissions does. */
+    for (int i = 10; i < 510; i++) {
+        store_step_t s = make_step(1, i, STORE_DRAFT);
+        tk = store_writer_put_step(w, &s);
+        assert_true(tk > 0);
+        store_writer_flush(w);
+    }
+    assert_int_equal(await_durable(w, tk, 10000), tk);
+    assert_int_equal(store_writer_committed(w), 2 + 510);
+    /* Everything is committed: a flush now commits nothing more. */
+    store_writer_notify_drain(w);
+    store_writer_flush(w);
+    assert_int_equal(readable(fd, 50), 0);
+    assert_null(store_writer_error(w));
+
+    /* destroy closes the fd. */
+    store_writer_destroy(&w);
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+    assert_int_equal(errno, EBADF);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 510);
+}
+
+
+static void
+test_notify_without_flush(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_writer_opts_t o = {.batch_rows = 1000000, .batch_ms = 20};
+    store_writer_t *w = store_writer_new(t->path, &o, err, sizeof err);
+    int64_t tk;
+
+    assert_non_null(w);
+    store_run_t run = make_run(1);
+    tk = store_writer_put_run(w, &run);
+    assert_true(tk > 0);
+    /* Nobody flushes: batch_ms later the commit still rings the fd. */
+    assert_int_equal(readable(store_writer_notify_fd(w), 10000), 1);
+    store_writer_notify_drain(w);
+    assert_true(store_writer_durable(w) >= tk);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM runs"), 1);
+    store_writer_destroy(&w);
+}
+
+
+/* A flush for rows already in the open transaction commits it. */
+static void
+test_flush_open_transaction(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_writer_opts_t o = {.batch_rows = 1000000, .batch_ms = 600000};
+    store_writer_t *w = store_writer_new(t->path, &o, err, sizeof err);
+    int64_t first, last = 0;
+
+    assert_non_null(w);
+    store_run_t run = make_run(1);
+    first = store_writer_put_run(w, &run);
+    assert_int_equal(store_writer_wait(w, first), 0);
+    store_problem_t p = make_problem(1, 1);
+    assert_true(store_writer_put_problem(w, &p) > 0);
+    for (int i = 0; i < 5; i++) {
+        store_step_t s = make_step(1, i, STORE_DRAFT);
+        last = store_writer_put_step(w, &s);
+    }
+    /* Give the writer time to write them into a transaction it keeps open. */
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(store_writer_durable(w), first);
+    store_writer_notify_drain(w);
+    store_writer_flush(w);
+    assert_int_equal(await_durable(w, last, 10000), last);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 5);
+    store_writer_destroy(&w);
+}
+
+
+static void
+test_notify_on_failure(void **state)
+{
+    tmpdb_t *t = *state;
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t good = make_step(1, 0, STORE_DRAFT);
+    store_step_t orphan = make_step(999, 0, STORE_DRAFT);
+    int fd = store_writer_notify_fd(w);
+    int64_t committed, tk;
+
+    tk = store_writer_put_step(w, &good);
+    assert_int_equal(store_writer_wait(w, tk), 0);
+    committed = store_writer_durable(w);
+    assert_int_equal(committed, tk);
+    store_writer_notify_drain(w);
+    assert_int_equal(readable(fd, 0), 0);
+
+    assert_true(store_writer_put_step(w, &orphan) > 0);
+    store_writer_flush(w);
+    assert_int_equal(readable(fd, 10000), 1);
+    store_writer_notify_drain(w);
+    assert_non_null(store_writer_error(w));
+    assert_non_null(strstr(store_writer_error(w), "problem 999"));
+    /* durable stays at the last committed ticket. */
+    assert_int_equal(store_writer_durable(w), committed);
+    /* A failed writer takes nothing; flush and drain still return. */
+    assert_int_equal(store_writer_put_step(w, &good), -1);
+    store_writer_flush(w);
+    store_writer_notify_drain(w);
+    assert_int_equal(store_writer_durable(w), committed);
+    store_writer_destroy(&w);
+}
+
+
 /* ---- failure ------------------------------------------------------------- */
 
 static int64_t
@@ -1029,7 +1630,8 @@ typedef struct {
     store_writer_t *w;
     int64_t problem;
     int n;
-    int bad; /* tickets not increasing, or a failed put */
+    int flush; /* flush after every put */
+    int bad;   /* tickets not increasing, or a failed put */
 } producer_t;
 
 
@@ -1046,8 +1648,79 @@ produce(void *arg)
         if (tk <= last)
             p->bad++;
         last = tk;
+        if (p->flush)
+            store_writer_flush(p->w);
     }
     return NULL;
+}
+
+
+/* An event loop's view: poll the fd, drain, read durable. */
+typedef struct {
+    store_writer_t *w;
+    int64_t until; /* stop once durable reaches this */
+    int wakes;
+    int went_back; /* durable decreased */
+    int timed_out;
+} poller_t;
+
+
+static void *
+poll_durable(void *arg)
+{
+    poller_t *c = arg;
+    int64_t last = 0, d = 0;
+    int idle_ms = 0;
+
+    while (d < c->until && idle_ms < 20000) {
+        if (readable(store_writer_notify_fd(c->w), 10) == 1) {
+            store_writer_notify_drain(c->w);
+            c->wakes++;
+            idle_ms = 0;
+        } else {
+            idle_ms += 10;
+        }
+        d = store_writer_durable(c->w);
+        if (d < last)
+            c->went_back++;
+        last = d;
+    }
+    c->timed_out = d < c->until;
+    return NULL;
+}
+
+
+static void
+test_many_producers_flushing(void **state)
+{
+    tmpdb_t *t = *state;
+    store_writer_opts_t o = {
+        .batch_rows = 1000000, .batch_ms = 600000, .queue_rows = 64};
+    store_writer_t *w = writer_with(t->path, &o, 4);
+    int64_t base = store_writer_durable(w);
+    poller_t c = {.w = w, .until = base + 4 * 1000};
+    producer_t p[4];
+    pthread_t th[4], pt;
+
+    store_writer_notify_drain(w);
+    assert_int_equal(pthread_create(&pt, NULL, poll_durable, &c), 0);
+    for (int i = 0; i < 4; i++) {
+        p[i] = (producer_t){.w = w, .problem = i + 1, .n = 1000, .flush = 1};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].bad, 0);
+    }
+    /* Only flushes commit here, and the poller sees every row durable. */
+    pthread_join(pt, NULL);
+    assert_int_equal(c.timed_out, 0);
+    assert_int_equal(c.went_back, 0);
+    assert_true(c.wakes > 0);
+    assert_int_equal(store_writer_durable(w), base + 4000);
+    assert_int_equal(store_writer_committed(w), 1 + 4 + 4000);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 4000);
 }
 
 
@@ -1165,6 +1838,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_migrate_fresh),
         T(test_migrate_twice),
+        T(test_migrate_v1_to_v2),
+        T(test_migrate_v2_atomic),
         T(test_newer_refused),
         T(test_not_sqlite),
         T(test_foreign_sqlite_refused),
@@ -1181,9 +1856,17 @@ main(void)
         T(test_step_roundtrip),
         T(test_step_order),
         T(test_summary),
+        T(test_problem_seed),
+        T(test_each_unfinished),
+        T(test_runs),
+        T(test_flush_and_notify),
+        T(test_notify_without_flush),
+        T(test_flush_open_transaction),
+        T(test_notify_on_failure),
         T(test_writer_fails_on_fk),
         T(test_writer_fails_on_bad_enum),
         T(test_many_producers_small_queue),
+        T(test_many_producers_flushing),
         T(test_reader_while_writing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
