@@ -10,6 +10,14 @@
 int cmd_run(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_coordinator(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_router(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /*
 ** Parse value as an integer in [lo, hi] for flag of command cmd.  Prints

@@ -167,10 +167,9 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     service_thread_t *threads = NULL;
     int n_threads = 0, rc = -1;
     atomic_int stop = 0;
-    int64_t next_run, next_problem;
+    int64_t run_id = 0;
     char *config = NULL;
     policy_t *policy = NULL;
-    store_run_t run = {0};
 
     memset(out, 0, sizeof *out);
     if (o.policy == NULL)
@@ -200,8 +199,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     world = sim_world_new(o.sim, o.calibration, err, errlen);
     if (world == NULL)
         goto done;
-    if (store_migrate(o.db, err, errlen) < 0 ||
-        store_next_ids(o.db, &next_run, &next_problem, err, errlen) < 0)
+    if (store_migrate(o.db, err, errlen) < 0)
         goto done;
     writer = store_writer_new(o.db, NULL, err, errlen);
     if (writer == NULL)
@@ -214,26 +212,22 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
 
     coord_opts_t co = {0};
     co.endpoint = ENDPOINT;
-    co.policy = out->policy;
-    co.run_id = next_run;
+    co.db = o.db;
     co.concurrency = o.concurrency;
     co.max_steps = o.max_steps;
     co.max_tokens = 2048;
     co.temperature = 0.7f;
     co.top_p = 0.8f;
+    co.max_queued = o.problems + 1;
     co.exit_when_done = 1;
     coord = coord_new(zctx, &co, writer, err, errlen);
     if (coord == NULL)
         goto done;
 
     config = config_json(&o, out->policy);
-    run.run_id = next_run;
-    run.policy = out->policy;
-    run.seed = o.seed;
-    run.config = config ? config : "{}";
-    run.started_ms = clock_wall_ms();
-    if (store_writer_put_run(writer, &run) < 0)
-        goto store_failed;
+    run_id = coord_add_run(coord, out->policy, o.seed, config, err, errlen);
+    if (run_id < 0)
+        goto done;
     for (int64_t i = 0; i < o.problems; i++) {
         sim_problem_t sp = {0};
         coord_problem_t cp = {0};
@@ -244,15 +238,14 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         }
         snprintf(source, sizeof source, "sim:%llu:%lld",
                  (unsigned long long)o.seed, (long long)i);
-        cp.problem_id = next_problem + i;
-        cp.seed = hash_combine(o.seed, (uint64_t)i);
+        cp.seed = sim_problem_seed(o.seed, (uint64_t)i);
         cp.source = source;
         cp.text = sp.text;
         cp.ground_truth = sp.answer;
-        int bad = coord_submit(coord, &cp) < 0;
+        int64_t pid = coord_submit(coord, run_id, &cp, err, errlen);
         sim_problem_clear(&sp);
-        if (bad)
-            goto store_failed;
+        if (pid < 0)
+            goto done;
     }
 
     threads = calloc(
@@ -280,7 +273,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     int run_rc =
         coord_run(coord, &stop, o.progress ? progress_bar : NULL, &start);
     out->stats = *coord_stats(coord);
-    out->run_id = next_run;
+    out->run_id = run_id;
     if (run_rc < 0) {
         snprintf(err, errlen, "the coordinator stopped: %s",
                  store_writer_error(writer) ? store_writer_error(writer)
@@ -291,9 +284,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         snprintf(err, errlen, "a service failed to start (see the log)");
         goto done;
     }
-    run.finished_ms = clock_wall_ms();
-    if (store_writer_put_run(writer, &run) < 0 ||
-        store_writer_wait(writer, 0) < 0)
+    if (store_writer_wait(writer, 0) < 0)
         goto store_failed;
     /* The run is done when its last row is committed. */
     out->seconds = (double)(clock_now_us() - start) / 1e6;

@@ -15,6 +15,14 @@ static const struct {
     {"run", cmd_run, "solve problems with a whole cluster in this process"},
     {"audit", cmd_audit, "list problems, or show one problem's route trace"},
     {"eval", cmd_eval, "evaluate policies (eval sweep)"},
+    {"coordinator", cmd_coordinator, "run a cluster's broker and scheduler"},
+    {"worker", cmd_worker, "serve one pool of a cluster (small, large, prm)"},
+    {"router", cmd_router, "serve routing decisions to a cluster"},
+    {"submit", cmd_submit, "submit problems to a running cluster"},
+    {"status", cmd_status, "show what a running cluster is doing"},
+    {"wait", cmd_wait, "wait for a run to finish, then summarise it"},
+    {"watch", cmd_watch, "print routing decisions live"},
+    {"keygen", cmd_keygen, "write a CURVE key pair for encrypted TCP"},
 };
 
 

@@ -166,6 +166,34 @@ validate(const Trim__Envelope *env, char *err, size_t errlen)
                 FAIL("belief of %zu values (limit 16)", d->n_belief);
         }
         return 0;
+    case TRIM__ENVELOPE__BODY_SUBMIT:
+        if (check_text(env->submit->policy, TRIM_MAX_NAME, "policy", err,
+                       errlen) ||
+            check_text(env->submit->config, TRIM_MAX_TEXT, "config", err,
+                       errlen))
+            return -1;
+        if (env->submit->n_problems > TRIM_MAX_BATCH)
+            FAIL("%zu problems in one submission (limit %d)",
+                 env->submit->n_problems, TRIM_MAX_BATCH);
+        for (i = 0; i < env->submit->n_problems; i++) {
+            const Trim__ProblemSpec *s = env->submit->problems[i];
+            if (check_text(s->text, TRIM_MAX_TEXT, "problem", err, errlen) ||
+                check_text(s->ground_truth, TRIM_MAX_TEXT, "ground truth", err,
+                           errlen) ||
+                check_text(s->source, TRIM_MAX_NAME * 4, "source", err, errlen))
+                return -1;
+        }
+        return 0;
+    case TRIM__ENVELOPE__BODY_SUBMIT_ACK:
+        return check_text(env->submit_ack->error, TRIM_MAX_TEXT, "error", err,
+                          errlen);
+    case TRIM__ENVELOPE__BODY_STATUS_REQUEST:
+    case TRIM__ENVELOPE__BODY_STATUS:
+    case TRIM__ENVELOPE__BODY_WAIT_REQUEST:
+        return 0;
+    case TRIM__ENVELOPE__BODY_WAIT_REPLY:
+        return check_text(env->wait_reply->error, TRIM_MAX_TEXT, "error", err,
+                          errlen);
     default:
         FAIL("no message body");
     }

@@ -21,7 +21,9 @@ struct peer {
     void *sock; /* NULL while waiting to reconnect */
     peer_opts_t opts;
     char *endpoint, *name, *backend; /* owned copies of the opts strings */
-    int64_t last_recv_ms;            /* any message from the coordinator */
+    curve_keys_t curve; /* copy of the key pair, when CURVE is on */
+    char server_key[41];
+    int64_t last_recv_ms; /* any message from the coordinator */
     int64_t last_send_ms;
     int64_t reconnect_at_ms;
     int backoff_ms;
@@ -55,6 +57,11 @@ open_socket(peer_t *p, char *err, size_t errlen)
     p->sock = sock_new(p->zctx, ZMQ_DEALER, err, errlen);
     if (p->sock == NULL)
         return -1;
+    if (p->opts.curve != NULL &&
+        curve_client(p->sock, &p->curve, p->server_key, err, errlen) < 0) {
+        sock_close(&p->sock);
+        return -1;
+    }
     if (zmq_connect(p->sock, p->endpoint) != 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", p->endpoint,
                  zmq_strerror(errno));
@@ -87,6 +94,11 @@ peer_new(void *zctx, const peer_opts_t *opts, char *err, size_t errlen)
     p->name = strdup(opts->name ? opts->name : "peer");
     p->backend = strdup(opts->backend ? opts->backend : "");
     p->backoff_ms = RECONNECT_MIN_MS;
+    if (opts->curve != NULL) {
+        p->curve = *opts->curve;
+        snprintf(p->server_key, sizeof p->server_key, "%s",
+                 opts->server_key ? opts->server_key : "");
+    }
     p->arena = arena_new(64 << 10);
     if (p->endpoint == NULL || p->name == NULL || p->backend == NULL ||
         p->arena == NULL) {
@@ -112,6 +124,7 @@ peer_destroy(peer_t **pp)
         free(p->name);
         free(p->backend);
         arena_destroy(&p->arena);
+        curve_wipe(&p->curve);
         free(p);
         *pp = NULL;
     }

@@ -19,17 +19,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "curve.h"
 #include "trim.pb-c.h"
 
 typedef struct peer_opts {
     const char *endpoint; /* coordinator address, e.g. tcp://host:5555 */
     Trim__Role role;
-    uint32_t credit;      /* most requests held at once */
-    const char *name;     /* shown in logs and the audit */
-    const char *backend;  /* description sent in Ready */
-    int heartbeat_ms;     /* default 1000 */
-    int liveness;         /* missed intervals before reconnecting; 3 */
-    int reconnect_max_ms; /* backoff cap; default 32000 */
+    uint32_t credit;           /* most requests held at once */
+    const char *name;          /* shown in logs and the audit */
+    const char *backend;       /* description sent in Ready */
+    int heartbeat_ms;          /* default 1000 */
+    int liveness;              /* missed intervals before reconnecting; 3 */
+    int reconnect_max_ms;      /* backoff cap; default 32000 */
+    const curve_keys_t *curve; /* own key pair for CURVE, or NULL */
+    const char *server_key;    /* the coordinator's public key (Z85) */
 } peer_opts_t;
 
 typedef struct peer_stats {

@@ -17,7 +17,12 @@ sock_new(void *zctx, int type, char *err, size_t errlen)
     void *s = zmq_socket(zctx, type);
     int linger = 0;
     int hwm = 100000; /* messages; each may be a batch */
-    int64_t maxmsg = TRIM_MAX_MESSAGE;
+    /* libzmq drops the connection of a peer sending more than this, before
+    ** anything is allocated for it.  It is above the protocol's limit so
+    ** that a message a little too big still reaches env_unpack, which
+    ** refuses it by name: counted and logged instead of a silent
+    ** disconnect. */
+    int64_t maxmsg = TRIM_MAX_MESSAGE + TRIM_MAX_MESSAGE / 2;
 
     if (s == NULL) {
         snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));

@@ -1,9 +1,12 @@
 /*
 ** coord_internal.h: the coordinator's state, shared by its source files.
 **
-**   coordinator.c  the loop, the socket, submission, dispatch of batches
+**   coordinator.c  the loop, the socket, dispatch of batches, timers
 **   peers.c        the peer registry: announce, credit, liveness, requeue
-**   steps.c        one problem's step machine: replies in, next request out
+**   runs.c         runs, submission, per-run totals, waiting for a run
+**   clients.c      Submit / Status / Wait requests from trim's clients
+**   steps.c        one problem's step machine: replies in, requests out
+**   recover.c      resuming unfinished problems after a restart
 */
 #ifndef TRIM_COORD_INTERNAL_H
 #define TRIM_COORD_INTERNAL_H
@@ -16,7 +19,8 @@
 #include "policy.h"
 #include "u64map.h"
 
-#define ROLE_COUNT 5 /* indexed by Trim__Role */
+#define ROLE_COUNT  5 /* indexed by Trim__Role */
+#define PEER_ID_MAX 256
 
 /* Where a problem is in its step loop; each stage waits on one pool. */
 typedef enum {
@@ -28,19 +32,41 @@ typedef enum {
     STAGE_DONE
 } stage_t;
 
+/* Totals kept per run and for the whole coordinator. */
+typedef struct totals {
+    int64_t problems, finished, failed, correct, graded;
+    int64_t steps, routed, regenerated;
+    int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
+} totals_t;
+
+typedef struct crun {
+    int64_t id;
+    policy_t *policy; /* decides locally when the router fails */
+    const char *spec; /* canonical policy spec (owned by policy) */
+    policy_shape_t shape;
+    uint64_t seed;
+    int64_t started_ms;  /* wall clock */
+    int64_t finished_ms; /* 0 while problems remain */
+    totals_t t;
+    int64_t last_ticket; /* writer ticket of the run's latest row */
+} crun_t;
+
 typedef struct cproblem {
     int64_t id;
     uint64_t seed;
+    crun_t *run;
     char *source, *text, *truth; /* owned; truth may be NULL */
     char **steps;                /* accepted steps, owned */
     int n_steps, cap_steps;
     size_t text_bytes; /* problem and accepted steps, for batching */
+    int last_finish;   /* finish of the last accepted step */
     stage_t stage;
     int queued;            /* 1 while in a pool queue */
     uint32_t attempt;      /* of the current request */
     int failures;          /* error replies for the current request */
     int peer;              /* slot holding the request, -1 if none */
-    struct cproblem *next; /* pool queue link */
+    int64_t since_ms;      /* when the current stage began waiting */
+    struct cproblem *next; /* queue link */
     int64_t created_ms;
     /* The draft under consideration. */
     char *draft;
@@ -60,12 +86,13 @@ typedef struct cproblem {
 
 typedef struct cpeer {
     int alive;
-    unsigned char id[256]; /* ZeroMQ routing identity */
+    unsigned char id[PEER_ID_MAX]; /* ZeroMQ routing identity */
     size_t idlen;
     uint64_t idkey; /* hash of id, key in the peer map */
     Trim__Role role;
     uint32_t credit;
     uint32_t outstanding; /* requests sent and not answered */
+    uint32_t abandoned;   /* of those, given up on (late replies) */
     const char *name;     /* interned */
     int64_t last_recv_ms, last_send_ms;
     int logged_bad; /* one log line per peer for bad frames */
@@ -80,14 +107,26 @@ typedef struct pool_queue {
     int64_t length;
 } pool_queue_t;
 
+/* A client waiting for an answer that depends on the writer or a run. */
+typedef struct pending {
+    unsigned char id[PEER_ID_MAX];
+    size_t idlen;
+    uint64_t request_id;
+    int64_t run_id;
+    int64_t ticket;        /* answer once this ticket is durable */
+    int is_wait;           /* WaitRequest (else a SubmitAck) */
+    uint64_t *problem_ids; /* SubmitAck: the ids, owned */
+    size_t n_ids;
+} pending_t;
+
 struct coord {
     coord_opts_t opts;
-    char *endpoint, *policy_spec;
-    policy_t *policy; /* parsed; gives the loop shape */
-    policy_shape_t shape;
+    char *endpoint, *db;
     void *sock; /* ROUTER */
     store_writer_t *writer;
-    /* Problems. */
+    int64_t next_problem_id, next_run_id;
+    /* Runs and problems. */
+    u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
     pool_queue_t admission; /* submitted, not started */
     pool_queue_t pools[ROLE_COUNT];
@@ -98,12 +137,26 @@ struct coord {
     u64map_t *logged_unknown; /* idkeys already logged (bounded) */
     char **names;             /* interned peer names */
     int n_names, cap_names;
+    /* Clients waiting on the writer or on a run. */
+    pending_t *pending;
+    size_t n_pending, cap_pending;
     arena_t *arena;    /* outgoing batch structs, reset per turn */
     arena_t *in_arena; /* the frame being handled, reset after it */
     int64_t next_timer_ms;
+    int64_t rate_ms[8]; /* routed-step samples for steps/s */
+    int64_t rate_steps[8];
     int fatal; /* a store failure stops the loop */
     coord_stats_t stats;
 };
+
+/* ---- coordinator.c ------------------------------------------------------ */
+
+/* Record a row; a store failure stops the loop.  Returns the ticket or -1. */
+int64_t coord_put_step(coord_t *c, crun_t *run, const store_step_t *row);
+int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
+
+/* Routed steps per second over the last few seconds. */
+double coord_rate(const coord_t *c);
 
 /* ---- peers.c ------------------------------------------------------------ */
 
@@ -126,9 +179,43 @@ void coord_shutdown_peers(coord_t *c);
 /* An interned copy of s, alive as long as the coordinator. */
 const char *coord_intern(coord_t *c, const char *s);
 
+/* ---- runs.c ------------------------------------------------------------- */
+
+/* The run with this id, or NULL. */
+crun_t *coord_find_run(coord_t *c, int64_t run_id);
+
+/*
+** Make the in-memory run (policy parsed) without recording it; used by
+** coord_add_run and by recovery.  NULL with err on a bad spec.
+*/
+crun_t *coord_make_run(coord_t *c, int64_t id, const char *policy,
+                       uint64_t seed, int64_t started_ms, char *err,
+                       size_t errlen);
+
+/* A problem of the run finished (or failed); updates totals and the run. */
+void coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row);
+
+/* Free every run. */
+void coord_free_runs(coord_t *c);
+
+/* Fill a RunStatus (strings point into the run). */
+void coord_run_status(const crun_t *run, Trim__RunStatus *out);
+
+/* ---- clients.c ---------------------------------------------------------- */
+
+/* A client request; returns 1 if env was one (handled), else 0. */
+int coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
+                    const Trim__Envelope *env);
+
+/* Answer the pending requests whose rows are now durable or runs done. */
+void coord_answer_pending(coord_t *c);
+
+/* Free the pending list. */
+void coord_free_pending(coord_t *c);
+
 /* ---- steps.c ------------------------------------------------------------ */
 
-/* Start a newly admitted problem. */
+/* Start a newly admitted (or recovered) problem at its current stage. */
 void coord_start_problem(coord_t *c, cproblem_t *p);
 
 /* Replies from peers; each item is checked against what is outstanding. */
@@ -145,6 +232,12 @@ int coord_add_request(coord_t *c, int slot, cproblem_t *p);
 
 /* Append p to the queue of the pool its stage waits on. */
 void coord_enqueue(coord_t *c, cproblem_t *p);
+
+/* Decide locally for route requests past the router timeout. */
+void coord_check_routes(coord_t *c, int64_t now_ms);
+
+/* Append a recovered accepted step (text is taken over). 0 or -1. */
+int coord_push_step(cproblem_t *p, char *text, int finish);
 
 /* Free a problem's memory. */
 void coord_free_problem(cproblem_t **p);

@@ -1,11 +1,13 @@
 /*
-** coordinator.c: the coordinator's loop, socket, submission and dispatch.
+** coordinator.c: the coordinator's loop, socket and dispatch.
 **
 ** One thread runs everything: it drains every frame waiting on the ROUTER
 ** socket, lets the step machine turn replies into new requests, then hands
 ** queued requests to peers with free credit, building one batch message per
 ** peer per turn.  Under load a turn carries many requests per message; under
-** light load a batch holds one.
+** light load a batch holds one.  The writer's notification descriptor is in
+** the same poll, so clients waiting for durability are answered as soon as
+** their rows are committed.
 */
 #include "coord_internal.h"
 
@@ -15,19 +17,13 @@
 #include <string.h>
 
 #include "clock.h"
+#include "curve.h"
 #include "log.h"
 #include "sock.h"
 
 #define DRAIN_MAX   4096      /* frames read per turn before dispatching */
 #define BATCH_BYTES (4 << 20) /* flush a peer's batch past this size */
 #define PROGRESS_MS 100
-
-
-static char *
-dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
 
 
 coord_t *
@@ -56,25 +52,29 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
         c->opts.liveness = 3;
     if (c->opts.max_attempts <= 0)
         c->opts.max_attempts = 3;
+    if (c->opts.max_queued <= 0)
+        c->opts.max_queued = 1000000;
+    if (c->opts.router_timeout_ms <= 0)
+        c->opts.router_timeout_ms = 2000;
     c->writer = writer;
-    c->policy = policy_new(o->policy, err, errlen);
-    if (c->policy == NULL)
-        goto fail;
-    c->shape = policy_shape(c->policy);
     c->endpoint = strdup(o->endpoint);
-    c->policy_spec = strdup(policy_spec(c->policy));
+    c->db = strdup(o->db);
     c->opts.endpoint = c->endpoint;
-    c->opts.policy = c->policy_spec;
+    c->opts.db = c->db;
+    c->runs = u64map_new();
     c->problems = u64map_new();
     c->peer_index = u64map_new();
     c->logged_unknown = u64map_new();
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
-    if (!c->endpoint || !c->policy_spec || !c->problems || !c->peer_index ||
+    if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->peer_index ||
         !c->logged_unknown || !c->arena || !c->in_arena) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (store_next_ids(c->db, &c->next_run_id, &c->next_problem_id, err,
+                       errlen) < 0)
+        goto fail;
     c->sock = sock_new(zctx, ZMQ_ROUTER, err, errlen);
     if (c->sock == NULL)
         goto fail;
@@ -85,6 +85,9 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
         snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
         goto fail;
     }
+    if (o->curve_keys != NULL &&
+        curve_server(c->sock, o->curve_keys, err, errlen) < 0)
+        goto fail;
     if (zmq_bind(c->sock, c->endpoint) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", c->endpoint,
                  zmq_strerror(errno));
@@ -97,19 +100,6 @@ fail:
 }
 
 
-static void
-free_queue(pool_queue_t *q)
-{
-    while (q->head) {
-        cproblem_t *p = q->head;
-        q->head = p->next;
-        coord_free_problem(&p);
-    }
-    q->tail = NULL;
-    q->length = 0;
-}
-
-
 void
 coord_destroy(coord_t **cp)
 {
@@ -117,11 +107,12 @@ coord_destroy(coord_t **cp)
         return;
     coord_t *c = *cp;
     sock_close(&c->sock);
-    free_queue(&c->admission);
-    /* In-flight problems are in the map; queued ones are too, so unlink the
-    ** pool queues first and free each problem once, through the map. */
-    for (int r = 0; r < ROLE_COUNT; r++)
-        c->pools[r].head = c->pools[r].tail = NULL;
+    while (c->admission.head) {
+        cproblem_t *p = c->admission.head;
+        c->admission.head = p->next;
+        coord_free_problem(&p);
+    }
+    /* Problems in pool queues are in the map too: free each once. */
     if (c->problems) {
         size_t pos = 0;
         uint64_t id;
@@ -132,6 +123,9 @@ coord_destroy(coord_t **cp)
         }
     }
     u64map_destroy(&c->problems);
+    if (c->runs)
+        coord_free_runs(c);
+    u64map_destroy(&c->runs);
     u64map_destroy(&c->peer_index);
     u64map_destroy(&c->logged_unknown);
     for (int i = 0; i < c->n_peers; i++)
@@ -140,58 +134,13 @@ coord_destroy(coord_t **cp)
     for (int i = 0; i < c->n_names; i++)
         free(c->names[i]);
     free(c->names);
+    coord_free_pending(c);
     arena_destroy(&c->arena);
     arena_destroy(&c->in_arena);
-    policy_destroy(&c->policy);
     free(c->endpoint);
-    free(c->policy_spec);
+    free(c->db);
     free(c);
     *cp = NULL;
-}
-
-
-int
-coord_submit(coord_t *c, const coord_problem_t *in)
-{
-    cproblem_t *p = calloc(1, sizeof *p);
-    store_problem_t row = {0};
-
-    if (p == NULL)
-        return -1;
-    p->id = in->problem_id;
-    p->seed = in->seed;
-    p->source = dup_or_null(in->source ? in->source : "");
-    p->text = dup_or_null(in->text);
-    p->truth = dup_or_null(in->ground_truth);
-    p->peer = -1;
-    p->created_ms = clock_wall_ms();
-    p->text_bytes = p->text ? strlen(p->text) : 0;
-    if (!p->source || !p->text || (in->ground_truth && !p->truth)) {
-        coord_free_problem(&p);
-        return -1;
-    }
-    row.problem_id = p->id;
-    row.run_id = c->opts.run_id;
-    row.source = p->source;
-    row.text = p->text;
-    row.ground_truth = p->truth;
-    row.status = STORE_QUEUED;
-    row.correct = -1;
-    row.created_ms = p->created_ms;
-    if (store_writer_put_problem(c->writer, &row) < 0) {
-        coord_free_problem(&p);
-        return -1;
-    }
-    p->stage = STAGE_QUEUED;
-    if (c->admission.tail)
-        c->admission.tail->next = p;
-    else
-        c->admission.head = p;
-    c->admission.tail = p;
-    c->admission.length++;
-    c->stats.submitted++;
-    c->stats.queued++;
-    return 0;
 }
 
 
@@ -199,6 +148,36 @@ const coord_stats_t *
 coord_stats(const coord_t *c)
 {
     return &c->stats;
+}
+
+
+int64_t
+coord_put_step(coord_t *c, crun_t *run, const store_step_t *row)
+{
+    int64_t t = store_writer_put_step(c->writer, row);
+    if (t < 0) {
+        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
+             store_writer_error(c->writer));
+        c->fatal = 1;
+    } else if (run) {
+        run->last_ticket = t;
+    }
+    return t;
+}
+
+
+int64_t
+coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
+{
+    int64_t t = store_writer_put_problem(c->writer, row);
+    if (t < 0) {
+        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
+             store_writer_error(c->writer));
+        c->fatal = 1;
+    } else if (run) {
+        run->last_ticket = t;
+    }
+    return t;
 }
 
 
@@ -304,7 +283,7 @@ dispatch(coord_t *c)
 static int
 drain(coord_t *c)
 {
-    unsigned char id[256];
+    unsigned char id[PEER_ID_MAX];
     size_t idlen;
     zmq_msg_t msg;
     int extra;
@@ -328,10 +307,44 @@ drain(coord_t *c)
 }
 
 
+/* Keep one routed-steps sample a second for the status rate. */
+static void
+sample_rate(coord_t *c, int64_t now)
+{
+    int last = (int)((now / 1000) % 8);
+    if (c->rate_ms[last] / 1000 != now / 1000) {
+        c->rate_ms[last] = now;
+        c->rate_steps[last] = c->stats.routed_steps;
+    }
+}
+
+
+double
+coord_rate(const coord_t *c)
+{
+    int64_t now = clock_now_ms();
+    int newest = (int)((now / 1000) % 8), oldest = -1;
+
+    /* The oldest sample still within the last eight seconds. */
+    for (int k = 7; k >= 1; k--) {
+        int i = (newest + 8 - k) % 8;
+        if (c->rate_ms[i] > 0 && now - c->rate_ms[i] <= 8000) {
+            oldest = i;
+            break;
+        }
+    }
+    if (oldest < 0 || now <= c->rate_ms[oldest])
+        return 0.0;
+    return (double)(c->stats.routed_steps - c->rate_steps[oldest]) * 1000.0 /
+           (double)(now - c->rate_ms[oldest]);
+}
+
+
 static int
 all_done(const coord_t *c)
 {
-    return c->stats.finished + c->stats.failed == c->stats.submitted;
+    return c->stats.finished + c->stats.failed == c->stats.submitted &&
+           c->n_pending == 0;
 }
 
 
@@ -341,12 +354,18 @@ coord_run(coord_t *c, const atomic_int *stop,
 {
     int64_t next_progress = 0;
     int interval = c->opts.heartbeat_ms / 4 > 0 ? c->opts.heartbeat_ms / 4 : 1;
+    zmq_pollitem_t items[2] = {
+        {c->sock, 0, ZMQ_POLLIN, 0},
+        {NULL, store_writer_notify_fd(c->writer), ZMQ_POLLIN, 0},
+    };
 
     c->next_timer_ms = clock_now_ms();
     while (!atomic_load(stop) && !c->fatal) {
         int64_t now = clock_now_ms();
         if (now >= c->next_timer_ms) {
             coord_check_peers(c, now);
+            coord_check_routes(c, now);
+            sample_rate(c, now);
             c->next_timer_ms = now + interval;
         }
         if (progress && now >= next_progress) {
@@ -355,18 +374,21 @@ coord_run(coord_t *c, const atomic_int *stop,
         }
         admit(c);
         dispatch(c);
+        if (c->n_pending > 0)
+            coord_answer_pending(c);
         if (c->opts.exit_when_done && all_done(c))
             break;
         int64_t wait = c->next_timer_ms - now;
         if (progress && next_progress - now < wait)
             wait = next_progress - now;
-        zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, wait < 0 ? 0 : (long)wait) < 0) {
+        if (zmq_poll(items, 2, wait < 0 ? 0 : (long)wait) < 0) {
             if (errno == EINTR)
                 continue;
             tlog(TLOG_ERROR, "coordinator", "poll: %s", zmq_strerror(errno));
             return -1;
         }
+        if (items[1].revents & ZMQ_POLLIN)
+            store_writer_notify_drain(c->writer);
         if (drain(c) < 0)
             return -1;
     }

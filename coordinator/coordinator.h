@@ -13,6 +13,12 @@
 ** coordinator's queue.  Peers silent past their liveness are dropped and the
 ** requests they held go to others with attempt + 1.  Every draft, decision,
 ** strong step and finished problem goes to the audit store.
+**
+** Problems belong to runs; a run fixes the policy.  Clients (trim submit,
+** status, wait) talk to the same socket without announcing themselves: a
+** submission is acknowledged only once its rows are committed, and after a
+** restart coord_recover resumes every unfinished problem from its last
+** accepted step.
 */
 #ifndef TRIM_COORDINATOR_H
 #define TRIM_COORDINATOR_H
@@ -23,26 +29,36 @@
 
 #include "store.h"
 
+/* What the coordinator does when no router answers in time. */
+typedef enum {
+    COORD_FALLBACK_WAIT = 0, /* keep waiting for a router */
+    COORD_FALLBACK_LOCAL = 1 /* decide with the run's policy in-process */
+} coord_fallback_t;
+
 typedef struct coord_opts {
     const char *endpoint; /* where to bind, e.g. tcp://0.0.0.0:5555 */
-    const char *policy;   /* policy spec for every problem of the run */
-    int64_t run_id;
-    int concurrency;   /* problems in flight at once (default 256) */
-    int max_steps;     /* step limit per problem (default 30) */
-    int max_tokens;    /* per step (default 2048) */
-    float temperature; /* sampling settings sent to the model pools */
+    const char *db;       /* the audit database (writer and recovery) */
+    int concurrency;      /* problems in flight at once (default 256) */
+    int max_steps;        /* step limit per problem (default 30) */
+    int max_tokens;       /* per step (default 2048) */
+    float temperature;    /* sampling settings sent to the model pools */
     float top_p;
-    int heartbeat_ms;   /* default 1000 */
-    int liveness;       /* default 3 */
-    int max_attempts;   /* failed calls per request before the problem
-                           fails (default 3) */
-    int exit_when_done; /* coord_run returns once every submitted problem
-                           has finished, shutting the peers down */
+    int heartbeat_ms;      /* default 1000 */
+    int liveness;          /* default 3 */
+    int max_attempts;      /* failed calls per request before the problem
+                              fails (default 3) */
+    int64_t max_queued;    /* problems waiting or in flight; submissions
+                              beyond are refused (default 1,000,000) */
+    int router_timeout_ms; /* a decision not back by then counts as the
+                              router failing (default 2000) */
+    coord_fallback_t router_fallback;
+    int exit_when_done; /* coord_run returns once every problem has
+                           finished, shutting the peers down */
+    void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */
 typedef struct coord_problem {
-    int64_t problem_id; /* unique in the database */
     uint64_t seed;      /* all sampling for this problem derives from it */
     const char *source; /* where it came from, e.g. "sim:1:17" */
     const char *text;
@@ -62,9 +78,11 @@ typedef struct coord_stats {
     int64_t prm_tokens;       /* PRM input tokens */
     int64_t requeues;         /* requests resent after a peer died */
     int64_t retries;          /* requests resent after an error reply */
+    int64_t fallbacks;        /* decisions made locally, no router */
     int64_t stale_replies;    /* replies for no outstanding request */
     int64_t bad_messages;     /* frames that failed validation */
     int64_t unknown_peers;    /* messages from peers that never announced */
+    int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */
 } coord_stats_t;
@@ -73,17 +91,32 @@ typedef struct coord coord_t;
 
 /*
 ** Create a coordinator and bind its socket.  zctx and writer are borrowed
-** and must outlive it.  Returns NULL with a reason in err (a bad policy
-** spec, an address in use).
+** and must outlive it; opts->db must be the writer's (migrated) database.
+** Returns NULL with a reason in err (an address in use, say).
 */
 coord_t *coord_new(void *zctx, const coord_opts_t *opts, store_writer_t *writer,
                    char *err, size_t errlen);
 
 /*
-** Queue a problem (copied) and record it as queued in the store.  Returns
-** 0, or -1 on allocation failure or a store failure.
+** Open a run under the policy spec and record it.  Returns the run id (> 0)
+** or -1 with a reason in err (a bad policy spec names itself).
 */
-int coord_submit(coord_t *c, const coord_problem_t *p);
+int64_t coord_add_run(coord_t *c, const char *policy, uint64_t seed,
+                      const char *config, char *err, size_t errlen);
+
+/*
+** Queue a problem (copied) in a run and record it as queued.  Returns its
+** problem id, or -1 (unknown run, queue full, store failure) with err.
+*/
+int64_t coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *p,
+                     char *err, size_t errlen);
+
+/*
+** Resume every unfinished problem in the database from its last accepted
+** step.  Call once, before coord_run.  Returns the number of problems
+** resumed, or -1 with err.
+*/
+int64_t coord_recover(coord_t *c, char *err, size_t errlen);
 
 /*
 ** Run the loop until *stop is non-zero or, with exit_when_done, every

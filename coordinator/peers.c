@@ -213,7 +213,9 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
                  (unsigned long long)key, err);
         return;
     }
-    if (env->body_case == TRIM__ENVELOPE__BODY_READY) {
+    if (coord_on_client(c, id, idlen, env)) {
+        /* Clients need no announcement. */
+    } else if (env->body_case == TRIM__ENVELOPE__BODY_READY) {
         on_ready(c, id, idlen, env->ready, now);
     } else if (slot < 0) {
         if (env->body_case != TRIM__ENVELOPE__BODY_DISCONNECT)

@@ -85,6 +85,7 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 
     p->peer = -1;
     p->queued = 1;
+    p->since_ms = clock_now_ms();
     p->next = NULL;
     if (q->tail)
         q->tail->next = p;
@@ -100,17 +101,10 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 static void
 next_step(coord_t *c, cproblem_t *p)
 {
-    p->stage = c->shape == POLICY_STRONG_ONLY ? STAGE_STRONG : STAGE_DRAFT;
+    p->stage = p->run->shape == POLICY_STRONG_ONLY ? STAGE_STRONG : STAGE_DRAFT;
     p->attempt = 0;
     p->failures = 0;
     coord_enqueue(c, p);
-}
-
-
-void
-coord_start_problem(coord_t *c, cproblem_t *p)
-{
-    next_step(c, p);
 }
 
 
@@ -179,7 +173,7 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
             return -1;
         trim__scored_step__init(s);
         s->key = key;
-        s->policy = c->policy_spec;
+        s->policy = (char *)p->run->spec;
         s->score = p->score;
         s->min_prev = p->min_prev;
         s->prod_prev = p->prod_prev;
@@ -223,7 +217,8 @@ finish_problem(coord_t *c, cproblem_t *p, const char *error)
         have_answer =
             answer_extract_boxed(p->steps[i], answer, sizeof answer) == 1;
     row.problem_id = p->id;
-    row.run_id = c->opts.run_id;
+    row.run_id = p->run->id;
+    row.seed = p->seed;
     row.source = p->source;
     row.text = p->text;
     row.ground_truth = p->truth;
@@ -241,11 +236,7 @@ finish_problem(coord_t *c, cproblem_t *p, const char *error)
     row.error = error;
     row.created_ms = p->created_ms;
     row.finished_ms = clock_wall_ms();
-    if (store_writer_put_problem(c->writer, &row) < 0) {
-        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
-             store_writer_error(c->writer));
-        c->fatal = 1;
-    }
+    coord_put_problem(c, p->run, &row);
 
     if (error) {
         c->stats.failed++;
@@ -258,6 +249,7 @@ finish_problem(coord_t *c, cproblem_t *p, const char *error)
             c->stats.correct += row.correct;
         }
     }
+    coord_run_account(c, p->run, &row);
     c->stats.in_flight--;
     p->stage = STAGE_DONE;
     u64map_del(c->problems, (uint64_t)p->id);
@@ -265,14 +257,32 @@ finish_problem(coord_t *c, cproblem_t *p, const char *error)
 }
 
 
-static void
-put_step(coord_t *c, const store_step_t *row)
+int
+coord_push_step(cproblem_t *p, char *text, int finish)
 {
-    if (store_writer_put_step(c->writer, row) < 0) {
-        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
-             store_writer_error(c->writer));
-        c->fatal = 1;
+    if (p->n_steps == p->cap_steps) {
+        int cap = p->cap_steps ? p->cap_steps * 2 : 8;
+        char **s = realloc(p->steps, (size_t)cap * sizeof *s);
+        if (s == NULL)
+            return -1;
+        p->steps = s;
+        p->cap_steps = cap;
     }
+    p->steps[p->n_steps++] = text;
+    p->text_bytes += strlen(text) + 2;
+    p->last_finish = finish;
+    return 0;
+}
+
+
+/* Whether the accepted steps complete the solution. */
+static int
+solution_done(const coord_t *c, const cproblem_t *p)
+{
+    return p->n_steps > 0 &&
+           (strstr(p->steps[p->n_steps - 1], "\\boxed{") != NULL ||
+            p->last_finish != TRIM__FINISH__FINISH_STEP ||
+            p->n_steps >= c->opts.max_steps);
 }
 
 
@@ -283,27 +293,29 @@ put_step(coord_t *c, const store_step_t *row)
 static void
 accept_step(coord_t *c, cproblem_t *p, char *text, int finish)
 {
-    if (p->n_steps == p->cap_steps) {
-        int cap = p->cap_steps ? p->cap_steps * 2 : 8;
-        char **s = realloc(p->steps, (size_t)cap * sizeof *s);
-        if (s == NULL) {
-            free(text);
-            finish_problem(c, p, "out of memory");
-            return;
-        }
-        p->steps = s;
-        p->cap_steps = cap;
+    if (coord_push_step(p, text, finish) < 0) {
+        free(text);
+        finish_problem(c, p, "out of memory");
+        return;
     }
-    p->steps[p->n_steps++] = text;
-    p->text_bytes += strlen(text) + 2;
     c->stats.steps++;
-    if (strstr(text, "\\boxed{") != NULL ||
-        finish != TRIM__FINISH__FINISH_STEP ||
-        p->n_steps >= c->opts.max_steps) {
+    if (solution_done(c, p)) {
         finish_problem(c, p, NULL);
         return;
     }
     next_step(c, p);
+}
+
+
+void
+coord_start_problem(coord_t *c, cproblem_t *p)
+{
+    if (p->stage != STAGE_QUEUED)
+        coord_enqueue(c, p); /* recovered mid-step (a pending strong step) */
+    else if (solution_done(c, p))
+        finish_problem(c, p, NULL); /* recovered with its last step in */
+    else
+        next_step(c, p);
 }
 
 
@@ -343,6 +355,12 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
         key->step_index != (uint32_t)p->n_steps || key->attempt != p->attempt ||
         key->role != peer->role) {
         c->stats.stale_replies++;
+        if (peer->abandoned > 0) {
+            /* A late answer to a request we gave up on frees its credit. */
+            peer->abandoned--;
+            peer->outstanding--;
+            return NULL;
+        }
         if (!peer->logged_bad++)
             tlog(TLOG_WARN, "coordinator",
                  "dropped a reply from %s for problem %llu step %u attempt "
@@ -360,7 +378,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
 
 /* The audit row of p's current draft, before its fate is filled in. */
 static void
-draft_row(const coord_t *c, const cproblem_t *p, store_step_t *row)
+draft_row(const cproblem_t *p, store_step_t *row)
 {
     memset(row, 0, sizeof *row);
     row->problem_id = p->id;
@@ -372,7 +390,7 @@ draft_row(const coord_t *c, const cproblem_t *p, store_step_t *row)
     row->completion_tokens = p->draft_tokens;
     row->finish = p->draft_finish;
     row->prm_score = row->min_prev_score = row->prod_prev_score = NAN;
-    row->policy = c->policy_spec;
+    row->policy = p->run->spec;
     row->latency_us = p->draft_latency_us;
     row->worker = p->draft_worker;
     row->created_ms = clock_wall_ms();
@@ -414,15 +432,15 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     p->draft_latency_us = r->latency_us;
     p->draft_worker = c->peers[slot].name;
     p->failures = 0;
-    if (c->shape == POLICY_WEAK_ONLY) {
+    if (p->run->shape == POLICY_WEAK_ONLY) {
         store_step_t row;
-        draft_row(c, p, &row);
+        draft_row(p, &row);
         row.decision = STORE_KEEP;
         row.reason = "weak-only: always keep";
         row.action_prob = 1.0;
         row.decided_by = "anchor";
         row.accepted = 1;
-        put_step(c, &row);
+        coord_put_step(c, p->run, &row);
         keep_draft(c, p);
         return;
     }
@@ -457,8 +475,8 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.prm_score = row.min_prev_score = row.prod_prev_score = NAN;
     row.decision = STORE_NO_DECISION;
     row.action_prob = NAN;
-    if (c->shape == POLICY_STRONG_ONLY) {
-        row.policy = c->policy_spec;
+    if (p->run->shape == POLICY_STRONG_ONLY) {
+        row.policy = p->run->spec;
         row.reason = "strong-only: always strong";
         row.decided_by = "anchor";
     }
@@ -466,10 +484,10 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.latency_us = r->latency_us;
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
-    put_step(c, &row);
+    coord_put_step(c, p->run, &row);
     p->strong_tokens += r->completion_tokens;
     c->stats.strong_tokens += r->completion_tokens;
-    if (c->shape != POLICY_STRONG_ONLY) {
+    if (p->run->shape != POLICY_STRONG_ONLY) {
         p->regenerated++;
         c->stats.regenerated_steps++;
     }
@@ -562,11 +580,58 @@ belief_json(const float *b, size_t n, char *out, size_t outlen)
 }
 
 
+/*
+** Record the decision on p's draft and act on it: keep the draft, or send
+** the step to the large pool.  decided_by names who decided.
+*/
+static void
+apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
+               const float *belief, size_t n_belief, const char *reason,
+               const char *decided_by)
+{
+    char belief_text[256];
+    store_step_t row;
+    size_t nb = n_belief < POLICY_MAX_BELIEF ? n_belief : POLICY_MAX_BELIEF;
+
+    if (nb > 0)
+        memcpy(p->belief, belief, nb * sizeof *p->belief);
+    p->n_belief = nb;
+    belief_json(p->belief, nb, belief_text, sizeof belief_text);
+    draft_row(p, &row);
+    row.prm_score = p->score;
+    row.min_prev_score = p->min_prev;
+    row.prod_prev_score = p->prod_prev;
+    row.prm_tokens = p->draft_prm_tokens;
+    row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
+    row.reason = reason;
+    row.action_prob = prob;
+    row.belief = nb ? belief_text : NULL;
+    row.decided_by = decided_by;
+    row.accepted = !regenerate;
+    coord_put_step(c, p->run, &row);
+    c->stats.routed_steps++;
+    p->run->t.routed++;
+    p->failures = 0;
+    if (regenerate) {
+        p->discarded_tokens += p->draft_tokens;
+        c->stats.discarded_tokens += p->draft_tokens;
+        free(p->draft);
+        p->draft = NULL;
+        p->stage = STAGE_STRONG;
+        p->attempt = 0;
+        coord_enqueue(c, p);
+    } else {
+        keep_draft(c, p);
+    }
+}
+
+
 void
 coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
 {
-    char belief[256], decided_by[TRIM_MAX_NAME + 8];
+    char decided_by[TRIM_MAX_NAME + 8];
 
+    snprintf(decided_by, sizeof decided_by, "router:%s", c->peers[slot].name);
     for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
         const Trim__RouteDecision *d = b->items[i];
         cproblem_t *p = claim(c, slot, d->key, STAGE_ROUTE);
@@ -576,40 +641,83 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
             retry_or_fail(c, p, "router", d->error);
             continue;
         }
-        int regenerate = d->action == TRIM__ACTION__ACTION_REGENERATE;
-        store_step_t row;
-        size_t nb =
-            d->n_belief < POLICY_MAX_BELIEF ? d->n_belief : POLICY_MAX_BELIEF;
-        if (nb > 0)
-            memcpy(p->belief, d->belief, nb * sizeof *p->belief);
-        p->n_belief = nb;
-        belief_json(p->belief, nb, belief, sizeof belief);
-        snprintf(decided_by, sizeof decided_by, "router:%s",
-                 c->peers[slot].name);
-        draft_row(c, p, &row);
-        row.prm_score = p->score;
-        row.min_prev_score = p->min_prev;
-        row.prod_prev_score = p->prod_prev;
-        row.prm_tokens = p->draft_prm_tokens;
-        row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
-        row.reason = d->reason;
-        row.action_prob = d->prob;
-        row.belief = nb ? belief : NULL;
-        row.decided_by = decided_by;
-        row.accepted = !regenerate;
-        put_step(c, &row);
-        c->stats.routed_steps++;
-        p->failures = 0;
-        if (regenerate) {
-            p->discarded_tokens += p->draft_tokens;
-            c->stats.discarded_tokens += p->draft_tokens;
-            free(p->draft);
-            p->draft = NULL;
-            p->stage = STAGE_STRONG;
-            p->attempt = 0;
-            coord_enqueue(c, p);
-        } else {
-            keep_draft(c, p);
+        apply_decision(c, p, d->action == TRIM__ACTION__ACTION_REGENERATE,
+                       d->prob, d->belief, d->n_belief, d->reason, decided_by);
+    }
+}
+
+
+/* Decide p's draft in-process with its run's policy: the router failed. */
+static void
+decide_locally(coord_t *c, cproblem_t *p, const char *why)
+{
+    route_features_t f = {0};
+    route_result_t r;
+    char reason[POLICY_REASON_MAX + 64];
+
+    f.score = p->score;
+    f.min_prev = p->min_prev;
+    f.prod_prev = p->prod_prev;
+    f.draft_tokens = (uint32_t)p->draft_tokens;
+    f.step_index = (uint32_t)p->n_steps;
+    f.belief = p->belief;
+    f.n_belief = p->n_belief;
+    f.seed = step_seed(p, SEED_ROUTER);
+    if (policy_decide(p->run->policy, &f, &r) < 0) {
+        retry_or_fail(c, p, "local fallback policy", r.reason);
+        return;
+    }
+    snprintf(reason, sizeof reason, "%s (%s)", r.reason, why);
+    c->stats.fallbacks++;
+    apply_decision(c, p, r.regenerate, r.prob, r.belief, r.n_belief, reason,
+                   "fallback:local");
+}
+
+
+void
+coord_check_routes(coord_t *c, int64_t now)
+{
+    size_t pos = 0;
+    uint64_t key;
+    void *v;
+    cproblem_t *late[64];
+    int n = 0;
+
+    if (c->opts.router_fallback != COORD_FALLBACK_LOCAL)
+        return;
+    /* Collect first: deciding changes the map (problems finish). */
+    while (u64map_next(c->problems, &pos, &key, &v) && n < 64) {
+        cproblem_t *p = v;
+        if (p->stage == STAGE_ROUTE &&
+            now - p->since_ms >= c->opts.router_timeout_ms)
+            late[n++] = p;
+    }
+    for (int i = 0; i < n; i++) {
+        cproblem_t *p = late[i];
+        const char *why = "no router answered in time";
+        if (p->queued) {
+            /* Waiting for any router at all: take it out of the queue. */
+            pool_queue_t *q = &c->pools[TRIM__ROLE__ROLE_ROUTER];
+            cproblem_t **link = &q->head, *prev = NULL;
+            while (*link && *link != p) {
+                prev = *link;
+                link = &(*link)->next;
+            }
+            if (*link == NULL)
+                continue;
+            *link = p->next;
+            if (q->tail == p)
+                q->tail = prev;
+            q->length--;
+            p->queued = 0;
+            p->next = NULL;
+            why = "no router connected";
+        } else if (p->peer >= 0) {
+            /* The router holds it: its late answer will be stale. */
+            c->peers[p->peer].abandoned++;
+            p->peer = -1;
         }
+        p->attempt++;
+        decide_locally(c, p, why);
     }
 }

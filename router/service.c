@@ -49,6 +49,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
         r->pub = sock_new(zctx, ZMQ_PUB, err, errlen);
         if (r->pub == NULL)
             goto fail;
+        if (o->curve != NULL && curve_server(r->pub, o->curve, err, errlen))
+            goto fail;
         if (zmq_bind(r->pub, o->pub_endpoint) != 0) {
             snprintf(err, errlen, "cannot bind decision feed %s: %s",
                      o->pub_endpoint, zmq_strerror(errno));
@@ -62,6 +64,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     po.backend = "policies";
     po.heartbeat_ms = o->heartbeat_ms;
     po.liveness = o->liveness;
+    po.curve = o->curve;
+    po.server_key = o->server_key;
     r->peer = peer_new(zctx, &po, err, errlen);
     if (r->peer == NULL)
         goto fail;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "curve.h"
+
 typedef struct router_opts {
     const char *endpoint;     /* coordinator address */
     const char *pub_endpoint; /* where to bind the decision feed; NULL none */
@@ -25,6 +27,9 @@ typedef struct router_opts {
     uint32_t credit;          /* scored steps held at once */
     int heartbeat_ms;
     int liveness;
+    const curve_keys_t *curve; /* own key pair: CURVE to the coordinator and
+                                  on the feed (needs a ZAP handler), or NULL */
+    const char *server_key;    /* the coordinator's public key (Z85) */
 } router_opts_t;
 
 typedef struct router_service router_service_t;

@@ -219,3 +219,10 @@ sim_problem_clear(sim_problem_t *p)
     free(p->answer);
     *p = (sim_problem_t){0};
 }
+
+
+uint64_t
+sim_problem_seed(uint64_t seed, uint64_t index)
+{
+    return hash_combine(seed, index);
+}

@@ -92,6 +92,13 @@ const sim_params_t *sim_world_params(const sim_world_t *w);
 int sim_problem_make(const sim_world_t *w, uint64_t seed, uint64_t index,
                      sim_problem_t *out);
 
+/*
+** The sampling seed of problem number index of the problem set seed: every
+** way of submitting simulated problems uses it, so the same set solved by
+** `trim run` or by a cluster samples alike.
+*/
+uint64_t sim_problem_seed(uint64_t seed, uint64_t index);
+
 /* Free the strings of a problem; NULL-safe, idempotent. */
 void sim_problem_clear(sim_problem_t *p);
 

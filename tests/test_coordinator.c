@@ -160,27 +160,26 @@ test_credit_requeue_and_bad_peers(void **state)
     assert_int_equal(store_migrate(db, err, sizeof err), 0);
     store_writer_t *w = store_writer_new(db, NULL, err, sizeof err);
     assert_non_null(w);
-    store_run_t run = {1, "weak", 1, "{}", clock_wall_ms(), 0};
-    assert_true(store_writer_put_run(w, &run) > 0);
 
     coord_opts_t o = {0};
     o.endpoint = ENDPOINT;
-    o.policy = "weak";
-    o.run_id = 1;
+    o.db = db;
     o.heartbeat_ms = HEARTBEAT_MS;
     o.liveness = 3;
     o.exit_when_done = 1;
     t.coord = coord_new(zctx, &o, w, err, sizeof err);
     assert_non_null(t.coord);
+    int64_t run = coord_add_run(t.coord, "weak", 1, "{}", err, sizeof err);
+    assert_int_equal(run, 1);
     for (int i = 0; i < PROBLEMS; i++) {
         coord_problem_t p = {0};
         char text[64];
         snprintf(text, sizeof text, "Problem %d: what is 0?", i);
-        p.problem_id = i + 1;
         p.seed = (uint64_t)i;
         p.text = text;
         p.ground_truth = "0";
-        assert_int_equal(coord_submit(t.coord, &p), 0);
+        assert_int_equal(coord_submit(t.coord, run, &p, err, sizeof err),
+                         i + 1);
     }
     assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
 

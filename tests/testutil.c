@@ -8,7 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,4 +113,88 @@ sql_int(sqlite3 *h, const char *fmt, ...)
     v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+
+int
+test_spawn(const char *log_path, char *const argv[])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+
+int
+test_wait_child(int pid, int timeout_ms)
+{
+    int status;
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+    if (pfd >= 0) {
+        struct pollfd p = {pfd, POLLIN, 0};
+        int rc = poll(&p, 1, timeout_ms);
+        close(pfd);
+        if (rc <= 0)
+            return -1;
+    }
+    if (waitpid(pid, &status, pfd >= 0 ? 0 : WNOHANG) != pid)
+        return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+
+void
+test_stop_child(int pid, int sig)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    if (test_wait_child(pid, 10000) < 0) {
+        kill(pid, SIGKILL);
+        test_wait_child(pid, 10000);
+    }
+}
+
+
+int
+test_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(s >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+
+int
+test_file_contains(const char *path, const char *needle)
+{
+    char cmd[1024];
+    int status;
+    snprintf(cmd, sizeof cmd, "cat '%s' 2>/dev/null", path);
+    char *out = test_capture(cmd, &status);
+    int found = strstr(out, needle) != NULL;
+    free(out);
+    return found;
 }

@@ -26,6 +26,27 @@ void test_tmp_path(char *out, size_t outlen, const char *name);
 /* Remove a database file with its -wal and -shm companions. */
 void test_remove_db(const char *path);
 
+/*
+** Start argv[0] (a path) with argv, its stdout and stderr appended to
+** log_path.  Returns the child's pid; fails the test if it cannot start.
+*/
+int test_spawn(const char *log_path, char *const argv[]);
+
+/*
+** Wait up to timeout_ms for child pid to exit (woken by its exit, not by
+** polling).  Returns its exit code, 128 + signal if killed, or -1 on timeout.
+*/
+int test_wait_child(int pid, int timeout_ms);
+
+/* Send sig to pid and reap it (bounded); no-op for pid <= 0. */
+void test_stop_child(int pid, int sig);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int test_free_port(void);
+
+/* 1 if the file at path contains needle. */
+int test_file_contains(const char *path, const char *needle);
+
 /* Run a query (printf-style) that yields one integer; fails the test if not. */
 int64_t sql_int(sqlite3 *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -53,6 +53,9 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     po.backend = backend->name;
     po.heartbeat_ms = o->heartbeat_ms;
     po.liveness = o->liveness;
+    po.reconnect_max_ms = o->reconnect_max_ms;
+    po.curve = o->curve;
+    po.server_key = o->server_key;
     w->peer = peer_new(zctx, &po, err, errlen);
     if (w->peer == NULL)
         worker_destroy(&w);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "curve.h"
 
 typedef struct worker_opts {
     const char *endpoint; /* coordinator address */
@@ -24,6 +25,9 @@ typedef struct worker_opts {
     const char *name;     /* peer name */
     int heartbeat_ms;
     int liveness;
+    int reconnect_max_ms;
+    const curve_keys_t *curve; /* own key pair for CURVE, or NULL */
+    const char *server_key;    /* the coordinator's public key (Z85) */
 } worker_opts_t;
 
 typedef struct worker worker_t;

@@ -1,0 +1,174 @@
+/*
+** client.c: request/reply with a running coordinator (see client.h).
+*/
+#include "client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "envelope.h"
+#include "sock.h"
+
+struct client {
+    void *zctx;
+    void *sock;
+    uint64_t next_id;
+};
+
+
+client_t *
+client_new(const char *endpoint, const curve_keys_t *keys,
+           const char *server_key, char *err, size_t errlen)
+{
+    client_t *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* Ids differ between runs of the command, so a stale reply from a
+    ** previous client on a reused identity cannot match. */
+    c->next_id = ((uint64_t)getpid() << 32) ^ (uint64_t)clock_wall_ms();
+    c->zctx = zmq_ctx_new();
+    if (c->zctx == NULL) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context");
+        goto fail;
+    }
+    c->sock = sock_new(c->zctx, ZMQ_DEALER, err, errlen);
+    if (c->sock == NULL)
+        goto fail;
+    if (keys != NULL && curve_client(c->sock, keys, server_key, err, errlen))
+        goto fail;
+    if (zmq_connect(c->sock, endpoint) != 0) {
+        snprintf(err, errlen, "cannot connect to %s: %s", endpoint,
+                 zmq_strerror(errno));
+        goto fail;
+    }
+    return c;
+fail:
+    client_destroy(&c);
+    return NULL;
+}
+
+
+void
+client_destroy(client_t **cp)
+{
+    if (cp && *cp) {
+        client_t *c = *cp;
+        sock_close(&c->sock);
+        if (c->zctx)
+            zmq_ctx_term(c->zctx);
+        free(c);
+        *cp = NULL;
+    }
+}
+
+
+uint64_t
+client_next_id(client_t *c)
+{
+    return ++c->next_id;
+}
+
+
+int
+client_send(client_t *c, Trim__Envelope *env, char *err, size_t errlen)
+{
+    if (sock_send_env(c->sock, NULL, 0, env) < 0) {
+        snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+
+/* The request id of a reply body, or 0 for other bodies. */
+static uint64_t
+reply_id(const Trim__Envelope *env)
+{
+    switch (env->body_case) {
+    case TRIM__ENVELOPE__BODY_SUBMIT_ACK:
+        return env->submit_ack->request_id;
+    case TRIM__ENVELOPE__BODY_STATUS:
+        return env->status->request_id;
+    case TRIM__ENVELOPE__BODY_WAIT_REPLY:
+        return env->wait_reply->request_id;
+    default:
+        return 0;
+    }
+}
+
+
+int
+client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
+            int timeout_ms, Trim__Envelope **reply, char *err, size_t errlen)
+{
+    int64_t deadline = clock_now_ms() + timeout_ms;
+    char why[256];
+
+    for (;;) {
+        int64_t left = deadline - clock_now_ms();
+        zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
+        if (left <= 0)
+            return 0;
+        int rc = zmq_poll(&item, 1, (long)left);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (rc == 0)
+            return 0;
+        zmq_msg_t msg;
+        int extra;
+        if (sock_recv(c->sock, 0, NULL, NULL, &msg, &extra) != 1)
+            continue;
+        Trim__Envelope *env =
+            extra ? NULL
+                  : env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), why,
+                               sizeof why);
+        zmq_msg_close(&msg);
+        if (env == NULL)
+            continue;
+        if (env->body_case == want && reply_id(env) == id) {
+            *reply = env;
+            return 1;
+        }
+        env_free(&env);
+    }
+}
+
+
+int
+client_curve(const char *cmd, const char *secret_path, const char *server_key,
+             curve_keys_t *keys, char server_public[41], int *enabled)
+{
+    char err[512];
+    int have_secret = secret_path && *secret_path;
+    int have_server = server_key && *server_key;
+
+    *enabled = 0;
+    if (!have_secret && !have_server)
+        return 0;
+    if (have_secret != have_server) {
+        fprintf(stderr,
+                "trim %s: CURVE needs both --curve-secret (this side's key "
+                "pair) and --curve-server-key (the server's public key)\n",
+                cmd);
+        return -1;
+    }
+    if (curve_load_secret(secret_path, keys, err, sizeof err) < 0 ||
+        curve_load_public(server_key, server_public, err, sizeof err) < 0) {
+        fprintf(stderr, "trim %s: %s\n", cmd, err);
+        return -1;
+    }
+    *enabled = 1;
+    return 0;
+}

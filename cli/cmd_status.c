@@ -1,0 +1,170 @@
+/*
+** cmd_status.c: `trim status`, what a running coordinator is doing.
+*/
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "client.h"
+#include "envelope.h"
+#include "flags.h"
+
+static const char description[] =
+    "Ask a running coordinator for its queue depth, problems in flight,\n"
+    "finished and failed, the live workers of each pool with their credit,\n"
+    "routed steps per second, and its most recent runs.  Exits 1 when the\n"
+    "coordinator does not answer in time (usable as a health check).";
+
+
+static void
+print_json(const Trim__Status *st)
+{
+    json_t *pools = json_object(), *runs = json_array();
+    for (size_t i = 0; i < st->n_pools; i++) {
+        const Trim__PoolStatus *p = st->pools[i];
+        json_object_set_new(pools, env_role_name(p->role),
+                            json_pack("{s:I, s:I, s:I, s:I}", "peers",
+                                      (json_int_t)p->peers, "credit",
+                                      (json_int_t)p->credit, "outstanding",
+                                      (json_int_t)p->outstanding, "queued",
+                                      (json_int_t)p->queued));
+    }
+    for (size_t i = 0; i < st->n_runs; i++) {
+        const Trim__RunStatus *r = st->runs[i];
+        json_array_append_new(
+            runs,
+            json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "run_id",
+                      (json_int_t)r->run_id, "policy", r->policy, "problems",
+                      (json_int_t)r->problems, "finished",
+                      (json_int_t)r->finished, "failed", (json_int_t)r->failed,
+                      "correct", (json_int_t)r->correct, "graded",
+                      (json_int_t)r->graded, "done", r->done));
+    }
+    json_t *j = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+        "queued", (json_int_t)st->queued, "in_flight",
+        (json_int_t)st->in_flight, "finished", (json_int_t)st->finished,
+        "failed", (json_int_t)st->failed, "max_queued",
+        (json_int_t)st->max_queued, "steps_per_s", st->steps_per_s,
+        "bad_messages", (json_int_t)st->bad_messages, "requeues",
+        (json_int_t)st->requeues, "fallback_decisions",
+        (json_int_t)st->fallback_decisions, "stale_replies",
+        (json_int_t)st->stale_replies, "unknown_peers",
+        (json_int_t)st->unknown_peers, "pools", pools, "runs", runs);
+    char *s = json_dumps(j, JSON_COMPACT);
+    puts(s ? s : "{}");
+    free(s);
+    json_decref(j);
+}
+
+
+static void
+print_text(const Trim__Status *st, const char *endpoint)
+{
+    printf("coordinator %s\n", endpoint);
+    printf("  queue %llu (limit %llu), in flight %llu, finished %llu, "
+           "failed %llu, %.0f routed steps/s\n",
+           (unsigned long long)st->queued, (unsigned long long)st->max_queued,
+           (unsigned long long)st->in_flight, (unsigned long long)st->finished,
+           (unsigned long long)st->failed, st->steps_per_s);
+    printf("  requeued %llu, router fallbacks %llu, bad messages %llu, "
+           "stale replies %llu\n",
+           (unsigned long long)st->requeues,
+           (unsigned long long)st->fallback_decisions,
+           (unsigned long long)st->bad_messages,
+           (unsigned long long)st->stale_replies);
+    printf("\n  %-7s %6s %8s %12s %8s\n", "pool", "peers", "credit",
+           "outstanding", "queued");
+    for (size_t i = 0; i < st->n_pools; i++) {
+        const Trim__PoolStatus *p = st->pools[i];
+        printf("  %-7s %6u %8llu %12llu %8llu\n", env_role_name(p->role),
+               p->peers, (unsigned long long)p->credit,
+               (unsigned long long)p->outstanding,
+               (unsigned long long)p->queued);
+    }
+    if (st->n_runs == 0)
+        return;
+    printf("\n  %-5s %-12s %9s %9s %7s %9s %5s\n", "run", "policy", "problems",
+           "finished", "failed", "accuracy", "done");
+    for (size_t i = 0; i < st->n_runs; i++) {
+        const Trim__RunStatus *r = st->runs[i];
+        printf("  %-5llu %-12s %9llu %9llu %7llu %9.3f %5s\n",
+               (unsigned long long)r->run_id, r->policy,
+               (unsigned long long)r->problems, (unsigned long long)r->finished,
+               (unsigned long long)r->failed,
+               r->graded ? (double)r->correct / (double)r->graded : 0.0,
+               r->done ? "yes" : "no");
+    }
+}
+
+
+int
+cmd_status(int argc, char **argv)
+{
+    const char *connect = "tcp://127.0.0.1:5555", *curve_secret = "";
+    const char *server_key = "";
+    int64_t timeout = 5000;
+    int json = 0;
+    const flag_t flags[] = {
+        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
+        {"timeout-ms", FLAG_INT, &timeout, 1, 3600000,
+         "how long to wait for the answer"},
+        {"json", FLAG_BOOL, &json, 0, 0, "print one JSON object"},
+        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
+         "this client's key pair (.secret file)"},
+        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
+         "the coordinator's public key, or its file"},
+    };
+    const size_t n = sizeof flags / sizeof *flags;
+    int npos, curve_on, rc = 1;
+    char err[512], server_pub[41];
+    curve_keys_t keys = {0};
+    Trim__Envelope *reply = NULL;
+
+    switch (flags_parse("status", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "status", "[FLAGS]", description, flags, n);
+        return 0;
+    case -1:
+        return 2;
+    }
+    if (npos > 0) {
+        fprintf(stderr, "trim status: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    if (client_curve("status", curve_secret, server_key, &keys, server_pub,
+                     &curve_on) < 0)
+        return 2;
+    client_t *c = client_new(connect, curve_on ? &keys : NULL, server_pub, err,
+                             sizeof err);
+    if (c == NULL)
+        goto fail;
+    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    req.request_id = client_next_id(c);
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    if (client_send(c, &env, err, sizeof err) < 0)
+        goto fail;
+    int got = client_recv(c, TRIM__ENVELOPE__BODY_STATUS, req.request_id,
+                          (int)timeout, &reply, err, sizeof err);
+    if (got == 0)
+        snprintf(err, sizeof err, "no answer from %s within %lld ms", connect,
+                 (long long)timeout);
+    if (got <= 0)
+        goto fail;
+    if (json)
+        print_json(reply->status);
+    else
+        print_text(reply->status, connect);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "trim status: %s\n", err);
+done:
+    env_free(&reply);
+    client_destroy(&c);
+    curve_wipe(&keys);
+    return rc;
+}

@@ -1,0 +1,152 @@
+/*
+** cmd_watch.c: `trim watch`, print routing decisions live.
+**
+** Subscribes to the decision feed of one or more routers.  The feed is
+** best effort (a subscriber that falls behind loses messages, and one that
+** joins late misses the start); batches carry a per-router sequence number,
+** so lost batches are reported instead of passing silently.
+*/
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "client.h"
+#include "envelope.h"
+#include "flags.h"
+#include "signals.h"
+#include "sock.h"
+
+static const char description[] =
+    "Subscribe to the decision feed of the routers (--feed, comma-separated\n"
+    "addresses) and print each decision as it is made: problem, step,\n"
+    "attempt, action, probability and the policy's reason.";
+
+
+static void
+print_decision(const Trim__RouteDecision *d, uint64_t seq, int json)
+{
+    const char *action = d->error[0] ? "error"
+                         : d->action == TRIM__ACTION__ACTION_REGENERATE
+                             ? "regenerate"
+                             : "keep";
+    if (json) {
+        json_t *j = json_pack(
+            "{s:I, s:I, s:i, s:i, s:s, s:f, s:s}", "sequence", (json_int_t)seq,
+            "problem_id", (json_int_t)d->key->problem_id, "step",
+            (int)d->key->step_index, "attempt", (int)d->key->attempt, "action",
+            action, "prob", (double)d->prob, "reason",
+            d->error[0] ? d->error : d->reason);
+        char *s = json_dumps(j, JSON_COMPACT);
+        puts(s ? s : "{}");
+        free(s);
+        json_decref(j);
+        return;
+    }
+    printf("problem %-6llu step %-3u attempt %u  %-10s p=%.3f  %s\n",
+           (unsigned long long)d->key->problem_id, d->key->step_index,
+           d->key->attempt, action, (double)d->prob,
+           d->error[0] ? d->error : d->reason);
+}
+
+
+int
+cmd_watch(int argc, char **argv)
+{
+    const char *feed = "tcp://127.0.0.1:5556", *curve_secret = "";
+    const char *server_key = "";
+    int64_t count = 0;
+    int json = 0;
+    const flag_t flags[] = {
+        {"feed", FLAG_STRING, &feed, 0, 0,
+         "decision feed address(es) of the routers, comma-separated"},
+        {"count", FLAG_INT, &count, 0, 1e12,
+         "exit after this many decisions (0: run until interrupted)"},
+        {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per decision"},
+        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
+         "this client's key pair (.secret file)"},
+        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
+         "the router's public key, or its file"},
+    };
+    const size_t n = sizeof flags / sizeof *flags;
+    int npos, curve_on, rc = 1;
+    char err[512], server_pub[41], *addrs = NULL;
+    curve_keys_t keys = {0};
+    void *zctx = NULL, *sub = NULL;
+    uint64_t last_seq = 0, seen = 0;
+
+    switch (flags_parse("watch", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "watch", "[FLAGS]", description, flags, n);
+        return 0;
+    case -1:
+        return 2;
+    }
+    if (npos > 0) {
+        fprintf(stderr, "trim watch: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    if (client_curve("watch", curve_secret, server_key, &keys, server_pub,
+                     &curve_on) < 0)
+        return 2;
+    atomic_int *stop = signals_stop_flag();
+    zctx = zmq_ctx_new();
+    sub = sock_new(zctx, ZMQ_SUB, err, sizeof err);
+    if (sub == NULL)
+        goto fail;
+    if (curve_on && curve_client(sub, &keys, server_pub, err, sizeof err) < 0)
+        goto fail;
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    addrs = strdup(feed);
+    for (char *save = NULL, *a = strtok_r(addrs, ",", &save); a;
+         a = strtok_r(NULL, ",", &save)) {
+        if (zmq_connect(sub, a) != 0) {
+            snprintf(err, sizeof err, "cannot connect to %s: %s", a,
+                     zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    }
+    while (!atomic_load(stop) && (count == 0 || seen < (uint64_t)count)) {
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 200) <= 0)
+            continue;
+        zmq_msg_t msg;
+        int extra;
+        if (sock_recv(sub, 0, NULL, NULL, &msg, &extra) != 1)
+            continue;
+        Trim__Envelope *env =
+            env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
+        zmq_msg_close(&msg);
+        if (env == NULL || env->body_case != TRIM__ENVELOPE__BODY_DECISIONS) {
+            env_free(&env);
+            continue;
+        }
+        const Trim__DecisionBatch *b = env->decisions;
+        /* With one router, sequence numbers run without gaps. */
+        if (!strchr(feed, ',') && last_seq && b->sequence > last_seq + 1)
+            fprintf(stderr,
+                    "trim watch: %llu decision batches lost (feed "
+                    "overrun or reconnect)\n",
+                    (unsigned long long)(b->sequence - last_seq - 1));
+        last_seq = b->sequence;
+        for (size_t i = 0;
+             i < b->n_items && (count == 0 || seen < (uint64_t)count);
+             i++, seen++)
+            print_decision(b->items[i], b->sequence, json);
+        fflush(stdout);
+        env_free(&env);
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "trim watch: %s\n", err);
+done:
+    free(addrs);
+    sock_close(&sub);
+    curve_wipe(&keys);
+    if (zctx)
+        zmq_ctx_term(zctx);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/*
+** signals.h: SIGINT and SIGTERM ask a long-running command to stop.
+*/
+#ifndef TRIM_SIGNALS_H
+#define TRIM_SIGNALS_H
+
+#include <stdatomic.h>
+
+/*
+** Install handlers for SIGINT and SIGTERM that set the returned flag, which
+** the service loops poll.  A signal handler can only reach static storage,
+** so the flag is the one process-wide variable of the services.
+*/
+atomic_int *signals_stop_flag(void);
+
+#endif

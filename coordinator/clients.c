@@ -1,0 +1,315 @@
+/*
+** clients.c: requests from trim's user commands.
+**
+** Submit opens or extends a run and is acknowledged only once the run and
+** every problem it added are committed: the acknowledgement waits in the
+** pending list until the writer's durable ticket passes the submission's
+** last row.  Wait is answered once its run has finished and the run's last
+** row is committed.  Status is answered at once from memory.  Clients never
+** announce themselves; they are identified by their socket identity only
+** for the reply.
+*/
+#include "coord_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sock.h"
+
+#define STATUS_RUNS 20 /* most recent runs listed by status */
+
+
+static void
+reply(coord_t *c, const unsigned char *id, size_t idlen, Trim__Envelope *env)
+{
+    /* A client that left cannot be answered; that is its business. */
+    sock_send_env(c->sock, id, idlen, env);
+}
+
+
+static void
+send_ack(coord_t *c, const unsigned char *id, size_t idlen, uint64_t request,
+         int64_t run_id, uint64_t *ids, size_t n, const char *error)
+{
+    Trim__SubmitAck ack = TRIM__SUBMIT_ACK__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    ack.request_id = request;
+    ack.run_id = run_id > 0 ? (uint64_t)run_id : 0;
+    ack.n_problem_ids = n;
+    ack.problem_ids = ids;
+    ack.error = (char *)(error ? error : "");
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT_ACK;
+    env.submit_ack = &ack;
+    reply(c, id, idlen, &env);
+}
+
+
+static void
+send_wait_reply(coord_t *c, const unsigned char *id, size_t idlen,
+                uint64_t request, const crun_t *run, const char *error)
+{
+    Trim__WaitReply wr = TRIM__WAIT_REPLY__INIT;
+    Trim__RunStatus rs;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    wr.request_id = request;
+    if (run != NULL) {
+        coord_run_status(run, &rs);
+        wr.run = &rs;
+    }
+    wr.error = (char *)(error ? error : "");
+    env.body_case = TRIM__ENVELOPE__BODY_WAIT_REPLY;
+    env.wait_reply = &wr;
+    reply(c, id, idlen, &env);
+}
+
+
+static pending_t *
+add_pending(coord_t *c, const unsigned char *id, size_t idlen)
+{
+    if (c->n_pending == c->cap_pending) {
+        size_t cap = c->cap_pending ? c->cap_pending * 2 : 16;
+        pending_t *p = realloc(c->pending, cap * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        c->pending = p;
+        c->cap_pending = cap;
+    }
+    pending_t *p = &c->pending[c->n_pending++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->id, id, idlen);
+    p->idlen = idlen;
+    return p;
+}
+
+
+static void
+on_submit(coord_t *c, const unsigned char *id, size_t idlen,
+          const Trim__Submit *s)
+{
+    char err[512];
+    int64_t run_id = (int64_t)s->run_id;
+    uint64_t *ids = NULL;
+
+    if (c->stats.queued + c->stats.in_flight + (int64_t)s->n_problems >
+        c->opts.max_queued) {
+        snprintf(err, sizeof err,
+                 "queue full: %lld problems waiting or in flight, %zu more "
+                 "would pass the limit of %lld; retry later",
+                 (long long)(c->stats.queued + c->stats.in_flight),
+                 s->n_problems, (long long)c->opts.max_queued);
+        send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
+        return;
+    }
+    for (size_t i = 0; i < s->n_problems; i++) {
+        if (s->problems[i]->text[0] == '\0') {
+            snprintf(err, sizeof err,
+                     "problem %zu of the submission (%s) "
+                     "has no text",
+                     i + 1, s->problems[i]->source);
+            send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
+            return;
+        }
+    }
+    if (run_id == 0) {
+        run_id =
+            coord_add_run(c, s->policy, s->seed, s->config, err, sizeof err);
+        if (run_id < 0) {
+            send_ack(c, id, idlen, s->request_id, 0, NULL, 0, err);
+            return;
+        }
+    } else if (coord_find_run(c, run_id) == NULL) {
+        snprintf(err, sizeof err, "no run %lld on this coordinator",
+                 (long long)run_id);
+        send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
+        return;
+    }
+    if (s->n_problems > 0 &&
+        (ids = calloc(s->n_problems, sizeof *ids)) == NULL) {
+        send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < s->n_problems; i++) {
+        const Trim__ProblemSpec *ps = s->problems[i];
+        coord_problem_t p = {0};
+        p.seed = ps->seed;
+        p.source = ps->source;
+        p.text = ps->text;
+        p.ground_truth = ps->has_ground_truth ? ps->ground_truth : NULL;
+        int64_t pid = coord_submit(c, run_id, &p, err, sizeof err);
+        if (pid < 0) {
+            /* Only a store failure gets here: the coordinator stops. */
+            free(ids);
+            return;
+        }
+        ids[i] = (uint64_t)pid;
+    }
+    pending_t *pa = add_pending(c, id, idlen);
+    if (pa == NULL) {
+        free(ids);
+        return;
+    }
+    pa->request_id = s->request_id;
+    pa->run_id = run_id;
+    pa->ticket = coord_find_run(c, run_id)->last_ticket;
+    pa->problem_ids = ids;
+    pa->n_ids = s->n_problems;
+    store_writer_flush(c->writer);
+    tlog(TLOG_INFO, "coordinator", "run %lld: %zu problems submitted",
+         (long long)run_id, s->n_problems);
+}
+
+
+static void
+on_wait(coord_t *c, const unsigned char *id, size_t idlen,
+        const Trim__WaitRequest *w)
+{
+    crun_t *run = coord_find_run(c, (int64_t)w->run_id);
+    char err[128];
+
+    if (run == NULL) {
+        snprintf(err, sizeof err, "no run %llu on this coordinator",
+                 (unsigned long long)w->run_id);
+        send_wait_reply(c, id, idlen, w->request_id, NULL, err);
+        return;
+    }
+    /* A client asking again (after a reconnect, say) replaces its entry. */
+    for (size_t i = 0; i < c->n_pending; i++) {
+        pending_t *p = &c->pending[i];
+        if (p->is_wait && p->run_id == run->id && p->idlen == idlen &&
+            memcmp(p->id, id, idlen) == 0) {
+            p->request_id = w->request_id;
+            return;
+        }
+    }
+    pending_t *p = add_pending(c, id, idlen);
+    if (p == NULL)
+        return;
+    p->is_wait = 1;
+    p->request_id = w->request_id;
+    p->run_id = run->id;
+}
+
+
+static void
+on_status(coord_t *c, const unsigned char *id, size_t idlen,
+          const Trim__StatusRequest *r)
+{
+    Trim__Status st = TRIM__STATUS__INIT;
+    Trim__PoolStatus pools[ROLE_COUNT - 1], *pool_ptrs[ROLE_COUNT - 1];
+    Trim__RunStatus runs[STATUS_RUNS], *run_ptrs[STATUS_RUNS];
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    size_t n_runs = 0;
+
+    st.request_id = r->request_id;
+    st.queued = (uint64_t)c->stats.queued;
+    st.in_flight = (uint64_t)c->stats.in_flight;
+    st.finished = (uint64_t)c->stats.finished;
+    st.failed = (uint64_t)c->stats.failed;
+    st.max_queued = (uint64_t)c->opts.max_queued;
+    st.steps_per_s = coord_rate(c);
+    st.bad_messages = (uint64_t)c->stats.bad_messages;
+    st.requeues = (uint64_t)c->stats.requeues;
+    st.fallback_decisions = (uint64_t)c->stats.fallbacks;
+    st.stale_replies = (uint64_t)c->stats.stale_replies;
+    st.unknown_peers = (uint64_t)c->stats.unknown_peers;
+    for (int role = 1; role < ROLE_COUNT; role++) {
+        Trim__PoolStatus *ps = &pools[role - 1];
+        trim__pool_status__init(ps);
+        ps->role = (Trim__Role)role;
+        ps->queued = (uint64_t)c->pools[role].length;
+        for (int i = 0; i < c->n_peers; i++) {
+            const cpeer_t *peer = &c->peers[i];
+            if (!peer->alive || (int)peer->role != role)
+                continue;
+            ps->peers++;
+            ps->credit += peer->credit;
+            ps->outstanding += peer->outstanding;
+        }
+        pool_ptrs[role - 1] = ps;
+    }
+    st.n_pools = ROLE_COUNT - 1;
+    st.pools = pool_ptrs;
+    /* The most recent runs, newest first. */
+    for (int64_t rid = c->next_run_id - 1; rid > 0 && n_runs < STATUS_RUNS;
+         rid--) {
+        const crun_t *run = coord_find_run(c, rid);
+        if (run == NULL)
+            continue;
+        coord_run_status(run, &runs[n_runs]);
+        run_ptrs[n_runs] = &runs[n_runs];
+        n_runs++;
+    }
+    st.n_runs = n_runs;
+    st.runs = run_ptrs;
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS;
+    env.status = &st;
+    reply(c, id, idlen, &env);
+}
+
+
+int
+coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
+                const Trim__Envelope *env)
+{
+    switch (env->body_case) {
+    case TRIM__ENVELOPE__BODY_SUBMIT:
+        on_submit(c, id, idlen, env->submit);
+        return 1;
+    case TRIM__ENVELOPE__BODY_STATUS_REQUEST:
+        on_status(c, id, idlen, env->status_request);
+        return 1;
+    case TRIM__ENVELOPE__BODY_WAIT_REQUEST:
+        on_wait(c, id, idlen, env->wait_request);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+void
+coord_answer_pending(coord_t *c)
+{
+    int64_t durable = store_writer_durable(c->writer);
+    size_t keep = 0;
+
+    for (size_t i = 0; i < c->n_pending; i++) {
+        pending_t *p = &c->pending[i];
+        crun_t *run = coord_find_run(c, p->run_id);
+        int answered = 0;
+        if (!p->is_wait) {
+            if (durable >= p->ticket) {
+                send_ack(c, p->id, p->idlen, p->request_id, p->run_id,
+                         p->problem_ids, p->n_ids, NULL);
+                answered = 1;
+            }
+        } else if (run != NULL && run->finished_ms > 0) {
+            if (durable >= run->last_ticket) {
+                send_wait_reply(c, p->id, p->idlen, p->request_id, run, NULL);
+                answered = 1;
+            } else {
+                store_writer_flush(c->writer);
+            }
+        }
+        if (answered)
+            free(p->problem_ids);
+        else
+            c->pending[keep++] = *p;
+    }
+    c->n_pending = keep;
+}
+
+
+void
+coord_free_pending(coord_t *c)
+{
+    for (size_t i = 0; i < c->n_pending; i++)
+        free(c->pending[i].problem_ids);
+    free(c->pending);
+    c->pending = NULL;
+    c->n_pending = c->cap_pending = 0;
+}

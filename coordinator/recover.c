@@ -1,0 +1,287 @@
+/*
+** recover.c: resuming unfinished problems after a restart.
+**
+** Everything the coordinator acts on is in the audit store before it acts
+** on it, so a restarted coordinator rebuilds each unfinished problem from its
+** rows: the accepted steps (a kept draft or a strong step per index, with no
+** gap), the totals they imply, and one possible loose end, a draft the
+** router sent to the large pool whose strong step never arrived; that
+** problem resumes waiting for the strong step.  Anything after the last
+** committed row is simply done again, and the step key makes any row that
+** does get written twice a no-op.
+*/
+#include "coord_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* The rows of one problem, in (step_index, kind) order. */
+typedef struct rows {
+    store_step_t *v;
+    char **texts; /* owned copies of v[i].text */
+    size_t n, cap;
+} rows_t;
+
+typedef struct recover_ctx {
+    coord_t *c;
+    store_reader_t *reader;
+    char *err;
+    size_t errlen;
+    int64_t resumed;
+    int failed; /* a read error stops the walk */
+} recover_ctx_t;
+
+
+static int
+collect_step(void *ctx, const store_step_t *s)
+{
+    rows_t *r = ctx;
+
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        store_step_t *v = realloc(r->v, cap * sizeof *v);
+        char **t = realloc(r->texts, cap * sizeof *t);
+        if (v)
+            r->v = v;
+        if (t)
+            r->texts = t;
+        if (!v || !t)
+            return 1;
+        r->cap = cap;
+    }
+    r->texts[r->n] = strdup(s->text ? s->text : "");
+    if (r->texts[r->n] == NULL)
+        return 1;
+    r->v[r->n] = *s;
+    r->v[r->n].text = r->texts[r->n];
+    r->v[r->n].policy = r->v[r->n].reason = r->v[r->n].belief = NULL;
+    r->v[r->n].decided_by = r->v[r->n].worker = NULL;
+    r->n++;
+    return 0;
+}
+
+
+static void
+rows_free(rows_t *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->texts[i]);
+    free(r->texts);
+    free(r->v);
+}
+
+
+/* The run of a recovered problem, loaded from the store on first sight. */
+static crun_t *
+run_for(recover_ctx_t *x, int64_t run_id)
+{
+    coord_t *c = x->c;
+    crun_t *run = coord_find_run(c, run_id);
+    store_run_t row;
+    store_summary_t sum;
+    char err[512];
+
+    if (run != NULL)
+        return run;
+    if (store_get_run(x->reader, run_id, &row, err, sizeof err) != 1) {
+        tlog(TLOG_ERROR, "coordinator", "recovery: run %lld: %s",
+             (long long)run_id, err);
+        return NULL;
+    }
+    run = coord_make_run(c, run_id, row.policy ? row.policy : "", row.seed,
+                         row.started_ms, err, sizeof err);
+    if (run == NULL) {
+        tlog(TLOG_ERROR, "coordinator", "recovery: run %lld: %s",
+             (long long)run_id, err);
+        return NULL;
+    }
+    /* Totals of what the run finished before the restart. */
+    if (store_summary(x->reader, run_id, &sum, err, sizeof err) == 0) {
+        run->t.problems = sum.problems;
+        run->t.finished = sum.finished;
+        run->t.failed = sum.failed;
+        run->t.correct = sum.correct;
+        run->t.graded = sum.graded;
+        run->t.steps = sum.steps;
+        run->t.routed = sum.routed_steps;
+        run->t.regenerated = sum.regenerated_steps;
+        run->t.weak_tokens = sum.weak_tokens;
+        run->t.strong_tokens = sum.strong_tokens;
+        run->t.discarded_tokens = sum.discarded_tokens;
+        run->t.prm_tokens = sum.prm_tokens;
+    }
+    return run;
+}
+
+
+/*
+** Rebuild p's accepted steps and loose end from its rows.  Returns 0, or -1
+** with a reason in why when the rows do not make a step sequence.
+*/
+static int
+replay_rows(cproblem_t *p, rows_t *r, char *why, size_t whylen)
+{
+    size_t i = 0;
+
+    while (i < r->n) {
+        const store_step_t *draft = NULL, *strong = NULL;
+        int32_t index = r->v[i].step_index;
+        size_t first = i;
+        for (; i < r->n && r->v[i].step_index == index; i++) {
+            if (r->v[i].kind == STORE_DRAFT)
+                draft = &r->v[i];
+            else
+                strong = &r->v[i];
+        }
+        if (index != p->n_steps) {
+            snprintf(why, whylen, "rows jump from step %d to step %d",
+                     p->n_steps, index);
+            return -1;
+        }
+        if (draft != NULL && !draft->accepted) {
+            p->discarded_tokens += draft->completion_tokens;
+            p->prm_tokens += draft->prm_tokens;
+        }
+        if (strong != NULL) {
+            if (draft != NULL)
+                p->regenerated++;
+            p->strong_tokens += strong->completion_tokens;
+            if (coord_push_step(p, r->texts[strong - r->v], strong->finish))
+                return -1;
+            r->texts[strong - r->v] = NULL;
+        } else if (draft != NULL && draft->accepted) {
+            p->weak_tokens += draft->completion_tokens;
+            p->prm_tokens += draft->prm_tokens;
+            if (coord_push_step(p, r->texts[draft - r->v], draft->finish))
+                return -1;
+            r->texts[draft - r->v] = NULL;
+        } else if (draft != NULL && i == r->n) {
+            /* Sent to the large pool; the strong step never came back. */
+            p->draft = r->texts[draft - r->v];
+            r->texts[draft - r->v] = NULL;
+            p->draft_prompt_tokens = draft->prompt_tokens;
+            p->draft_tokens = draft->completion_tokens;
+            p->draft_finish = draft->finish;
+            p->draft_attempt = (uint32_t)draft->attempt;
+            p->draft_latency_us = draft->latency_us;
+            p->stage = STAGE_STRONG;
+        } else {
+            snprintf(why, whylen, "step %d (row %zu) was never accepted", index,
+                     first);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
+static int
+recover_problem(void *ctx, const store_problem_t *row)
+{
+    recover_ctx_t *x = ctx;
+    coord_t *c = x->c;
+    rows_t rows = {0};
+    char why[256], err[512];
+    cproblem_t *p = calloc(1, sizeof *p);
+
+    if (p == NULL)
+        goto oom;
+    p->id = row->problem_id;
+    p->seed = row->seed;
+    p->source = strdup(row->source ? row->source : "");
+    p->text = strdup(row->text ? row->text : "");
+    p->truth = row->ground_truth ? strdup(row->ground_truth) : NULL;
+    p->created_ms = row->created_ms;
+    p->peer = -1;
+    if (!p->source || !p->text || (row->ground_truth && !p->truth))
+        goto oom;
+    p->text_bytes = strlen(p->text);
+    p->run = run_for(x, row->run_id);
+    if (p->run == NULL) {
+        coord_free_problem(&p);
+        return 0; /* logged; the rest recovers */
+    }
+    if (store_each_step(x->reader, p->id, collect_step, &rows, err,
+                        sizeof err) < 0) {
+        snprintf(x->err, x->errlen, "%s", err);
+        x->failed = 1;
+        goto fail;
+    }
+    if (replay_rows(p, &rows, why, sizeof why) < 0) {
+        tlog(TLOG_ERROR, "coordinator",
+             "recovery: problem %lld cannot resume (%s); it starts over",
+             (long long)p->id, why);
+        for (int i = 0; i < p->n_steps; i++)
+            free(p->steps[i]);
+        p->n_steps = 0;
+        p->text_bytes = strlen(p->text);
+        free(p->draft);
+        p->draft = NULL;
+        p->stage = STAGE_QUEUED;
+        p->regenerated = 0;
+        p->weak_tokens = p->strong_tokens = 0;
+        p->discarded_tokens = p->prm_tokens = 0;
+    }
+    rows_free(&rows);
+    if (c->admission.tail)
+        c->admission.tail->next = p;
+    else
+        c->admission.head = p;
+    c->admission.tail = p;
+    c->admission.length++;
+    c->stats.submitted++;
+    c->stats.queued++;
+    c->stats.recovered++;
+    if (p->id >= c->next_problem_id)
+        c->next_problem_id = p->id + 1;
+    x->resumed++;
+    return 0;
+oom:
+    snprintf(x->err, x->errlen, "out of memory recovering problem %lld",
+             (long long)row->problem_id);
+    x->failed = 1;
+fail:
+    rows_free(&rows);
+    coord_free_problem(&p);
+    return 1;
+}
+
+
+static int
+recover_run(void *ctx, const store_run_t *row)
+{
+    run_for(ctx, row->run_id);
+    return 0;
+}
+
+
+int64_t
+coord_recover(coord_t *c, char *err, size_t errlen)
+{
+    recover_ctx_t x = {0};
+
+    x.c = c;
+    x.err = err;
+    x.errlen = errlen;
+    x.reader = store_reader_open(c->db, err, errlen);
+    if (x.reader == NULL)
+        return -1;
+    /* Every run, so status and wait know finished ones too. */
+    if (store_each_run(x.reader, recover_run, &x, err, errlen) < 0)
+        x.failed = 1;
+    if (!x.failed &&
+        store_each_unfinished(x.reader, recover_problem, &x, err, errlen) < 0 &&
+        !x.failed)
+        x.failed = 1;
+    store_reader_close(&x.reader);
+    if (x.failed)
+        return -1;
+    if (x.resumed > 0)
+        tlog(TLOG_INFO, "coordinator",
+             "recovered %lld unfinished problems from %s", (long long)x.resumed,
+             c->db);
+    return x.resumed;
+}

@@ -1,0 +1,226 @@
+/*
+** runs.c: runs, submission and per-run totals.
+**
+** A run is a set of problems solved under one policy.  Each run keeps the
+** parsed policy (the coordinator decides with it when no router answers)
+** and totals that status and wait report.
+*/
+#include "coord_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+
+crun_t *
+coord_find_run(coord_t *c, int64_t run_id)
+{
+    return run_id > 0 ? u64map_get(c->runs, (uint64_t)run_id) : NULL;
+}
+
+
+crun_t *
+coord_make_run(coord_t *c, int64_t id, const char *policy, uint64_t seed,
+               int64_t started_ms, char *err, size_t errlen)
+{
+    crun_t *run = calloc(1, sizeof *run);
+
+    if (run == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    run->policy = policy_new(policy, err, errlen);
+    if (run->policy == NULL) {
+        free(run);
+        return NULL;
+    }
+    run->id = id;
+    run->spec = policy_spec(run->policy);
+    run->shape = policy_shape(run->policy);
+    run->seed = seed;
+    run->started_ms = started_ms;
+    if (u64map_put(c->runs, (uint64_t)id, run) < 0) {
+        snprintf(err, errlen, "out of memory");
+        policy_destroy(&run->policy);
+        free(run);
+        return NULL;
+    }
+    if (id >= c->next_run_id)
+        c->next_run_id = id + 1;
+    return run;
+}
+
+
+int64_t
+coord_add_run(coord_t *c, const char *policy, uint64_t seed, const char *config,
+              char *err, size_t errlen)
+{
+    store_run_t row = {0};
+    crun_t *run = coord_make_run(c, c->next_run_id, policy, seed,
+                                 clock_wall_ms(), err, errlen);
+
+    if (run == NULL)
+        return -1;
+    row.run_id = run->id;
+    row.policy = run->spec;
+    row.seed = seed;
+    row.config = config && *config ? config : "{}";
+    row.started_ms = run->started_ms;
+    if (store_writer_put_run(c->writer, &row) < 0) {
+        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        c->fatal = 1;
+        return -1;
+    }
+    return run->id;
+}
+
+
+int64_t
+coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
+             size_t errlen)
+{
+    crun_t *run = coord_find_run(c, run_id);
+    store_problem_t row = {0};
+    cproblem_t *p;
+
+    if (run == NULL) {
+        snprintf(err, errlen, "no run %lld", (long long)run_id);
+        return -1;
+    }
+    if (c->stats.queued + c->stats.in_flight >= c->opts.max_queued) {
+        snprintf(err, errlen,
+                 "queue full: %lld problems waiting or in flight (limit "
+                 "%lld); retry later",
+                 (long long)(c->stats.queued + c->stats.in_flight),
+                 (long long)c->opts.max_queued);
+        return -1;
+    }
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        goto oom;
+    p->id = c->next_problem_id;
+    p->seed = in->seed;
+    p->run = run;
+    p->source = strdup(in->source ? in->source : "");
+    p->text = in->text ? strdup(in->text) : NULL;
+    p->truth = in->ground_truth ? strdup(in->ground_truth) : NULL;
+    p->peer = -1;
+    p->created_ms = clock_wall_ms();
+    if (!p->source || !p->text || (in->ground_truth && !p->truth))
+        goto oom;
+    p->text_bytes = strlen(p->text);
+    row.problem_id = p->id;
+    row.run_id = run->id;
+    row.seed = p->seed;
+    row.source = p->source;
+    row.text = p->text;
+    row.ground_truth = p->truth;
+    row.status = STORE_QUEUED;
+    row.correct = -1;
+    row.created_ms = p->created_ms;
+    if (coord_put_problem(c, run, &row) < 0) {
+        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        coord_free_problem(&p);
+        return -1;
+    }
+    c->next_problem_id++;
+    p->stage = STAGE_QUEUED;
+    if (c->admission.tail)
+        c->admission.tail->next = p;
+    else
+        c->admission.head = p;
+    c->admission.tail = p;
+    c->admission.length++;
+    c->stats.submitted++;
+    c->stats.queued++;
+    run->t.problems++;
+    run->finished_ms = 0;
+    return p->id;
+oom:
+    snprintf(err, errlen, "out of memory");
+    coord_free_problem(&p);
+    return -1;
+}
+
+
+void
+coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row)
+{
+    totals_t *t = &run->t;
+
+    if (row->status == STORE_FAILED) {
+        t->failed++;
+    } else {
+        t->finished++;
+        if (row->correct >= 0) {
+            t->graded++;
+            t->correct += row->correct;
+        }
+    }
+    t->steps += row->steps;
+    t->regenerated += row->regenerated_steps;
+    t->weak_tokens += row->weak_tokens;
+    t->strong_tokens += row->strong_tokens;
+    t->discarded_tokens += row->discarded_tokens;
+    t->prm_tokens += row->prm_tokens;
+    if (t->finished + t->failed == t->problems) {
+        store_run_t r = {0};
+        run->finished_ms = clock_wall_ms();
+        r.run_id = run->id;
+        r.policy = run->spec;
+        r.seed = run->seed;
+        r.config = "{}"; /* kept from the first write */
+        r.started_ms = run->started_ms;
+        r.finished_ms = run->finished_ms;
+        int64_t ticket = store_writer_put_run(c->writer, &r);
+        if (ticket < 0)
+            c->fatal = 1;
+        else
+            run->last_ticket = ticket;
+    }
+}
+
+
+void
+coord_run_status(const crun_t *run, Trim__RunStatus *out)
+{
+    const totals_t *t = &run->t;
+    int64_t end = run->finished_ms ? run->finished_ms : clock_wall_ms();
+
+    trim__run_status__init(out);
+    out->run_id = (uint64_t)run->id;
+    out->policy = (char *)run->spec;
+    out->seed = run->seed;
+    out->problems = (uint64_t)t->problems;
+    out->finished = (uint64_t)t->finished;
+    out->failed = (uint64_t)t->failed;
+    out->correct = (uint64_t)t->correct;
+    out->graded = (uint64_t)t->graded;
+    out->steps = (uint64_t)t->steps;
+    out->routed_steps = (uint64_t)t->routed;
+    out->regenerated_steps = (uint64_t)t->regenerated;
+    out->weak_tokens = (uint64_t)t->weak_tokens;
+    out->strong_tokens = (uint64_t)t->strong_tokens;
+    out->discarded_tokens = (uint64_t)t->discarded_tokens;
+    out->prm_tokens = (uint64_t)t->prm_tokens;
+    out->done = t->problems > 0 && t->finished + t->failed == t->problems;
+    out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
+}
+
+
+void
+coord_free_runs(coord_t *c)
+{
+    size_t pos = 0;
+    uint64_t id;
+    void *v;
+
+    while (u64map_next(c->runs, &pos, &id, &v)) {
+        crun_t *run = v;
+        policy_destroy(&run->policy);
+        free(run);
+    }
+}
