@@ -19,17 +19,6 @@ int cmd_wait(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 
-/*
-** Parse value as an integer in [lo, hi] for flag of command cmd.  Prints
-** "trim CMD: --FLAG expects ..." and returns -1 when it is not one.
-*/
-int cli_int(const char *cmd, const char *flag, const char *value, int64_t lo,
-            int64_t hi, int64_t *out);
-
-/* The same for a real number in [lo, hi]. */
-int cli_double(const char *cmd, const char *flag, const char *value, double lo,
-               double hi, double *out);
-
 /* Set the log threshold from --log-level; prints an error and returns -1. */
 int cli_log_level(const char *cmd, const char *value);
 

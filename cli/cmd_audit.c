@@ -4,25 +4,20 @@
 **   trim audit --db FILE [--run N]     one line per problem
 **   trim audit --db FILE PROBLEM_ID    that problem's route trace
 */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "store.h"
 
-static const char usage_text[] =
-    "usage: trim audit --db FILE [--run N] [PROBLEM_ID]\n"
-    "\n"
+static const char description[] =
     "Without PROBLEM_ID, list the problems (of run N, or of every run): one\n"
     "line each, starting with the problem id.  With PROBLEM_ID, print its\n"
     "route trace: every draft with its PRM score, the decision and its\n"
-    "reason, the strong step where it was regenerated, and the outcome.\n"
-    "\n"
-    "  --db FILE   audit database (default trim.db)\n"
-    "  --run N     only problems of run N\n";
+    "reason, the strong step where it was regenerated, and the outcome.";
 
 static const char *const status_names[] = {"queued", "running", "finished",
                                            "failed"};
@@ -161,48 +156,37 @@ print_trace(store_reader_t *r, int64_t id, const char *db)
 int
 cmd_audit(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"run", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *db = "trim.db";
     int64_t run = 0, id = 0, count = 0;
+    const flag_t flags[] = {
+        {"db", FLAG_STRING, &db, 0, 0, "audit database"},
+        {"run", FLAG_INT, &run, 0, 9.2e18, "only problems of this run"},
+    };
+    const size_t n = sizeof flags / sizeof *flags;
     char err[512];
-    int opt, rc = 0;
+    int npos, rc = 0;
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'r':
-            if (cli_int("audit", "run", optarg, 1, INT64_MAX, &run) < 0)
-                return 2;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        default:
-            fputs(usage_text, stderr);
-            return 2;
-        }
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "trim audit: one problem id at most, got '%s' too\n",
-                argv[optind + 1]);
+    switch (flags_parse("audit", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "audit", "[FLAGS] [PROBLEM_ID]", description, flags,
+                    n);
+        return 0;
+    case -1:
         return 2;
     }
-    if (optind < argc) {
+    if (npos > 1) {
+        fprintf(stderr, "trim audit: one problem id at most, got '%s' too\n",
+                argv[2]);
+        return 2;
+    }
+    if (npos == 1) {
         char *end;
-        id = strtoll(argv[optind], &end, 10);
+        id = strtoll(argv[1], &end, 10);
         if (*end != '\0' || id <= 0) {
             fprintf(stderr,
                     "trim audit: PROBLEM_ID must be a positive "
                     "integer, got '%s'\n",
-                    argv[optind]);
+                    argv[1]);
             return 2;
         }
     }

@@ -8,7 +8,6 @@
 ** next to each threshold.  As in the TRIM release's sweeps, threshold 0 is
 ** run as weak-only and threshold 1 as strong-only (the PRM is not called).
 */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,19 +16,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "local.h"
 #include "reference.h"
 
-static const char usage_text[] =
-    "usage: trim eval sweep --policy thr [--from 0] [--to 1] [--by 0.05]\n"
-    "                       [--problems N] [--seed S] [--db FILE]\n"
-    "                       [--reference FILE] [--calibration FILE] [--json]\n"
-    "\n"
+static const char description[] =
     "Run the same simulated problems once per threshold and print accuracy,\n"
     "strong tokens per problem, strong-token share, draft and discarded\n"
     "tokens per problem.  Threshold 0 runs weak-only and 1 strong-only.\n"
     "With --reference, a real sweep in the TRIM release's summary.jsonl\n"
-    "layout is printed next to each threshold.\n";
+    "layout is printed next to each threshold.";
 
 typedef struct sweep_row {
     double threshold;
@@ -97,86 +93,51 @@ print_row(const sweep_row_t *r, const reference_t *ref, int json)
 static int
 sweep(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"by", required_argument, NULL, 'b'},
-        {"problems", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"db", required_argument, NULL, 'd'},
-        {"reference", required_argument, NULL, 'r'},
-        {"calibration", required_argument, NULL, 'k'},
-        {"json", no_argument, NULL, 'j'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *kind = "thr", *ref_path = NULL;
+    const char *kind = "thr", *ref_path = "", *db = "trim-sweep.db";
+    const char *calibration = "", *log_level = "warn";
     double from = 0, to = 1, by = 0.05;
-    int json = 0, opt, rc = 1;
-    int64_t v;
+    int64_t problems = 500, seed = 1;
+    int json = 0, npos, rc = 1;
+    const flag_t flags[] = {
+        {"policy", FLAG_STRING, &kind, 0, 0, "policy family to sweep: thr"},
+        {"from", FLAG_DOUBLE, &from, 0, 1, "first threshold"},
+        {"to", FLAG_DOUBLE, &to, 0, 1, "last threshold"},
+        {"by", FLAG_DOUBLE, &by, 0.001, 1, "threshold step"},
+        {"problems", FLAG_INT, &problems, 1, 1e7, "problems per threshold"},
+        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
+        {"db", FLAG_STRING, &db, 0, 0, "audit database (a run per point)"},
+        {"reference", FLAG_STRING, &ref_path, 0, 0,
+         "real sweep to print beside (summary.jsonl layout)"},
+        {"calibration", FLAG_STRING, &calibration, 0, 0,
+         "PRM calibration grids (default: embedded fit)"},
+        {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per threshold"},
+        {"log-level", FLAG_STRING, &log_level, 0, 0,
+         "debug, info, warn, error or off"},
+    };
+    const size_t n = sizeof flags / sizeof *flags;
     local_opts_t o = {0};
     reference_t *ref = NULL;
     sweep_row_t *rows = NULL;
     char err[512], info[256];
 
-    o.problems = 500;
-    o.seed = 1;
-    o.db = "trim-sweep.db";
-    cli_log_level("eval", "warn");
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'p':
-            kind = optarg;
-            break;
-        case 'f':
-            if (cli_double("eval sweep", "from", optarg, 0, 1, &from) < 0)
-                return 2;
-            break;
-        case 't':
-            if (cli_double("eval sweep", "to", optarg, 0, 1, &to) < 0)
-                return 2;
-            break;
-        case 'b':
-            if (cli_double("eval sweep", "by", optarg, 0.001, 1, &by) < 0)
-                return 2;
-            break;
-        case 'n':
-            if (cli_int("eval sweep", "problems", optarg, 1, 10000000,
-                        &o.problems) < 0)
-                return 2;
-            break;
-        case 's':
-            if (cli_int("eval sweep", "seed", optarg, 0, INT64_MAX, &v) < 0)
-                return 2;
-            o.seed = (uint64_t)v;
-            break;
-        case 'd':
-            o.db = optarg;
-            break;
-        case 'r':
-            ref_path = optarg;
-            break;
-        case 'k':
-            o.calibration = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'l':
-            if (cli_log_level("eval", optarg) < 0)
-                return 2;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        default:
-            fputs(usage_text, stderr);
-            return 2;
-        }
+    switch (flags_parse("eval sweep", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "eval sweep", "--policy thr [FLAGS]", description,
+                    flags, n);
+        return 0;
+    case -1:
+        return 2;
     }
+    if (npos > 0) {
+        fprintf(stderr, "trim eval sweep: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    if (cli_log_level("eval", log_level) < 0)
+        return 2;
+    o.problems = problems;
+    o.seed = (uint64_t)seed;
+    o.db = db;
+    o.calibration = *calibration ? calibration : NULL;
     if (strcmp(kind, "thr") != 0) {
         fprintf(stderr,
                 "trim eval sweep: --policy %s cannot be swept yet (thr can)\n",
@@ -188,12 +149,13 @@ sweep(int argc, char **argv)
                 to);
         return 2;
     }
-    if (ref_path && (ref = reference_load(ref_path, err, sizeof err)) == NULL) {
+    if (*ref_path &&
+        (ref = reference_load(ref_path, err, sizeof err)) == NULL) {
         fprintf(stderr, "trim eval sweep: %s\n", err);
         return 1;
     }
-    int n = (int)floor((to - from) / by + 1e-9) + 1;
-    rows = calloc((size_t)n, sizeof *rows);
+    int points = (int)floor((to - from) / by + 1e-9) + 1;
+    rows = calloc((size_t)points, sizeof *rows);
     if (rows == NULL)
         goto done;
     snprintf(info, sizeof info,
@@ -201,7 +163,7 @@ sweep(int argc, char **argv)
              (long long)o.problems, (unsigned long long)o.seed, o.db);
     if (!json)
         print_text_header(ref, info);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < points; i++) {
         sweep_row_t *r = &rows[i];
         local_result_t res;
         /* Round to the step so 0.1 + 0.2 prints and matches as 0.3. */
@@ -245,7 +207,9 @@ int
 cmd_eval(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: trim eval sweep --policy thr [FLAGS]\n\n%s\n",
+                description);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "sweep") == 0)

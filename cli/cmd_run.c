@@ -1,124 +1,76 @@
 /*
 ** cmd_run.c: `trim run`, a whole cluster in this process on the simulator.
 */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "local.h"
 #include "summary.h"
 
-static const char usage_text[] =
-    "usage: trim run [FLAGS]\n"
-    "\n"
+static const char description[] =
     "Solve simulated problems step by step with a whole cluster (coordinator,\n"
     "router, small/large/prm workers) inside this process, recording every\n"
-    "step in the audit database, then print a summary.\n"
-    "\n"
-    "  --problems N       problems to solve (default 100)\n"
-    "  --seed S           problem set and sampling seed (default 1)\n"
-    "  --policy P         weak, strong, random:P or thr:K (default thr:0.5)\n"
-    "  --db FILE          audit database (default trim.db)\n"
-    "  --concurrency N    problems in flight at once (default 256)\n"
-    "  --max-steps N      step limit per problem (default 30)\n"
-    "  --calibration FILE PRM calibration grids (default: embedded fit)\n"
-    "  --workers N        workers per pool (default 1)\n"
-    "  --json             print the summary as one JSON object\n"
-    "  --no-progress      no progress bar\n"
-    "  --log-level L      debug, info, warn, error, off (default warn)\n";
+    "step in the audit database, then print a summary.";
 
 
 int
 cmd_run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"problems", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"policy", required_argument, NULL, 'p'},
-        {"db", required_argument, NULL, 'd'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"max-steps", required_argument, NULL, 'm'},
-        {"calibration", required_argument, NULL, 'k'},
-        {"workers", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
-        {"no-progress", no_argument, NULL, 'q'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const char *policy = "thr:0.5", *db = "trim.db", *calibration = "";
+    const char *log_level = "warn";
+    int64_t problems = 100, seed = 1, concurrency = 256, max_steps = 30;
+    int64_t workers = 1;
+    int json = 0, no_progress = 0, npos;
+    const flag_t flags[] = {
+        {"problems", FLAG_INT, &problems, 1, 1e8, "problems to solve"},
+        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
+        {"policy", FLAG_STRING, &policy, 0, 0,
+         "weak, strong, random:P or thr:K"},
+        {"db", FLAG_STRING, &db, 0, 0, "audit database"},
+        {"concurrency", FLAG_INT, &concurrency, 1, 1e6,
+         "problems in flight at once"},
+        {"max-steps", FLAG_INT, &max_steps, 1, 200, "step limit per problem"},
+        {"calibration", FLAG_STRING, &calibration, 0, 0,
+         "PRM calibration grids (default: embedded fit)"},
+        {"workers", FLAG_INT, &workers, 1, 64, "workers per pool"},
+        {"json", FLAG_BOOL, &json, 0, 0,
+         "print the summary as one JSON object"},
+        {"no-progress", FLAG_BOOL, &no_progress, 0, 0, "no progress bar"},
+        {"log-level", FLAG_STRING, &log_level, 0, 0,
+         "debug, info, warn, error or off"},
     };
+    const size_t n = sizeof flags / sizeof *flags;
     local_opts_t o = {0};
     local_result_t res;
     run_summary_t sum = {0};
-    int json = 0, progress = 1, opt;
-    int64_t v;
     char err[512];
 
-    o.policy = "thr:0.5";
-    o.seed = 1;
-    o.problems = 100;
-    o.db = "trim.db";
-    cli_log_level("run", "warn");
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            if (cli_int("run", "problems", optarg, 1, 100000000, &o.problems))
-                return 2;
-            break;
-        case 's':
-            if (cli_int("run", "seed", optarg, 0, INT64_MAX, &v))
-                return 2;
-            o.seed = (uint64_t)v;
-            break;
-        case 'p':
-            o.policy = optarg;
-            break;
-        case 'd':
-            o.db = optarg;
-            break;
-        case 'c':
-            if (cli_int("run", "concurrency", optarg, 1, 1000000, &v))
-                return 2;
-            o.concurrency = (int)v;
-            break;
-        case 'm':
-            if (cli_int("run", "max-steps", optarg, 1, 200, &v))
-                return 2;
-            o.max_steps = (int)v;
-            break;
-        case 'k':
-            o.calibration = optarg;
-            break;
-        case 'w':
-            if (cli_int("run", "workers", optarg, 1, 64, &v))
-                return 2;
-            o.small_workers = o.large_workers = o.prm_workers = (int)v;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'q':
-            progress = 0;
-            break;
-        case 'l':
-            if (cli_log_level("run", optarg) < 0)
-                return 2;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        default:
-            fputs(usage_text, stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "trim run: unexpected argument '%s'\n", argv[optind]);
+    switch (flags_parse("run", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "run", "[FLAGS]", description, flags, n);
+        return 0;
+    case -1:
         return 2;
     }
+    if (npos > 0) {
+        fprintf(stderr, "trim run: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    if (cli_log_level("run", log_level) < 0)
+        return 2;
+    o.policy = policy;
+    o.seed = (uint64_t)seed;
+    o.problems = problems;
+    o.db = db;
+    o.concurrency = (int)concurrency;
+    o.max_steps = (int)max_steps;
+    o.calibration = *calibration ? calibration : NULL;
+    o.small_workers = o.large_workers = o.prm_workers = (int)workers;
+    int progress = !no_progress;
     o.progress = progress && isatty(STDERR_FILENO);
     if (local_run(&o, &res, err, sizeof err) < 0) {
         fprintf(stderr, "trim run: %s\n", err);

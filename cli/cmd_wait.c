@@ -129,7 +129,7 @@ cmd_wait(int argc, char **argv)
     s.run_id = (int64_t)r->run_id;
     s.policy = r->policy;
     s.seed = r->seed;
-    s.db = connect;
+    s.coordinator = connect;
     s.problems = (int64_t)r->problems;
     s.finished = (int64_t)r->finished;
     s.failed = (int64_t)r->failed;

@@ -30,7 +30,8 @@ print_json(const run_summary_t *s)
         "{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I, s:f}",
         "run_id", (json_int_t)s->run_id, "policy", s->policy, "seed",
-        (json_int_t)s->seed, "db", s->db, "problems", (json_int_t)s->problems,
+        (json_int_t)s->seed, s->db ? "db" : "coordinator",
+        s->db ? s->db : s->coordinator, "problems", (json_int_t)s->problems,
         "finished", (json_int_t)s->finished, "failed", (json_int_t)s->failed,
         "correct", (json_int_t)s->correct, "accuracy", summary_accuracy(s),
         "steps", (json_int_t)s->steps, "routed_steps",
@@ -59,8 +60,9 @@ summary_print(const run_summary_t *s, int json)
         print_json(s);
         return;
     }
-    printf("run %lld   policy %s   seed %llu   database %s\n",
-           (long long)s->run_id, s->policy, (unsigned long long)s->seed, s->db);
+    printf("run %lld   policy %s   seed %llu   %s %s\n", (long long)s->run_id,
+           s->policy, (unsigned long long)s->seed,
+           s->db ? "database" : "coordinator", s->db ? s->db : s->coordinator);
     printf("  problems            %lld (%lld finished, %lld failed)\n",
            (long long)s->problems, (long long)s->finished,
            (long long)s->failed);

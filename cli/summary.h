@@ -10,7 +10,8 @@ typedef struct run_summary {
     int64_t run_id;
     const char *policy;
     uint64_t seed;
-    const char *db;
+    const char *db;          /* the database, or NULL ... */
+    const char *coordinator; /* ... the coordinator that answered */
     int64_t problems, finished, failed, correct, graded;
     int64_t steps, routed_steps, regenerated_steps;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;

@@ -116,9 +116,47 @@ sql_int(sqlite3 *h, const char *fmt, ...)
 }
 
 
+/*
+** Children still running when the test process exits (a failed assertion
+** skips the test's own clean-up) are killed, so no cluster outlives its
+** test.
+*/
+#define MAX_CHILDREN 256
+static int g_children[MAX_CHILDREN];
+
+
+static void
+kill_children(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (g_children[i] > 0) {
+            kill(g_children[i], SIGKILL);
+            waitpid(g_children[i], NULL, 0);
+            g_children[i] = 0;
+        }
+}
+
+
+static void
+remember_child(int pid, int add)
+{
+    static int registered;
+    if (!registered) {
+        atexit(kill_children);
+        registered = 1;
+    }
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (g_children[i] == (add ? 0 : pid)) {
+            g_children[i] = add ? pid : 0;
+            return;
+        }
+}
+
+
 int
 test_spawn(const char *log_path, char *const argv[])
 {
+    fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -131,6 +169,7 @@ test_spawn(const char *log_path, char *const argv[])
         execv(argv[0], argv);
         _exit(127);
     }
+    remember_child((int)pid, 1);
     return (int)pid;
 }
 
@@ -150,6 +189,7 @@ test_wait_child(int pid, int timeout_ms)
     }
     if (waitpid(pid, &status, pfd >= 0 ? 0 : WNOHANG) != pid)
         return -1;
+    remember_child(pid, 0);
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;

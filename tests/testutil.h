@@ -29,6 +29,8 @@ void test_remove_db(const char *path);
 /*
 ** Start argv[0] (a path) with argv, its stdout and stderr appended to
 ** log_path.  Returns the child's pid; fails the test if it cannot start.
+** Children not reaped by test_wait_child are killed when the test process
+** exits.
 */
 int test_spawn(const char *log_path, char *const argv[]);
 

@@ -4,7 +4,9 @@
 ** Each request is computed at once; its result waits in a min-heap ordered
 ** by the time the latency model says it would be ready (ties in submission
 ** order), and collect() releases what is due.  With zero latency the heap is
-** a plain FIFO.
+** a plain FIFO.  A timerfd armed for the earliest due result wakes the
+** worker's poll to the microsecond (a poll timeout has millisecond steps,
+** which made every simulated call up to a millisecond late).
 */
 #include "backend_sim.h"
 
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -28,6 +32,8 @@ typedef struct sim_backend {
     pending_t *heap;
     size_t n, cap;
     uint64_t seq;
+    int timer;        /* timerfd for the earliest due result, or -1 */
+    int64_t armed_us; /* when it is armed for; 0 when disarmed */
 } sim_backend_t;
 
 
@@ -149,10 +155,25 @@ sim_submit(backend_t *b, const backend_request_t *req)
 static int
 sim_poll_items(backend_t *b, zmq_pollitem_t *items, int max)
 {
-    (void)b;
-    (void)items;
-    (void)max;
-    return 0;
+    sim_backend_t *s = (sim_backend_t *)b;
+    int64_t due = s->n ? s->heap[0].due_us : 0;
+    uint64_t expirations;
+
+    if (s->timer < 0 || max < 1)
+        return 0;
+    if (read(s->timer, &expirations, sizeof expirations) < 0)
+        expirations = 0; /* not expired yet: nothing to clear */
+    if (due <= 0)
+        return 0; /* nothing waits on time */
+    if (due != s->armed_us) {
+        /* CLOCK_MONOTONIC, absolute: the same clock as clock_now_us. */
+        struct itimerspec its = {{0, 0},
+                                 {due / 1000000, (long)(due % 1000000) * 1000}};
+        timerfd_settime(s->timer, TFD_TIMER_ABSTIME, &its, NULL);
+        s->armed_us = due;
+    }
+    items[0] = (zmq_pollitem_t){NULL, s->timer, ZMQ_POLLIN, 0};
+    return 1;
 }
 
 
@@ -200,6 +221,8 @@ sim_free(backend_t *b)
     for (size_t i = 0; i < s->n; i++)
         backend_result_clear(&s->heap[i].result);
     free(s->heap);
+    if (s->timer >= 0)
+        close(s->timer);
     free(s);
 }
 
@@ -214,6 +237,7 @@ backend_sim_new(const sim_world_t *w, backend_sim_model_t model)
         return NULL;
     s->world = w;
     s->model = model;
+    s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->base.name = names[model];
     s->base.submit = sim_submit;
     s->base.poll_items = sim_poll_items;

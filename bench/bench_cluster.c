@@ -1,0 +1,320 @@
+/*
+** bench_cluster.c: a cluster of processes over TCP loopback.
+**
+**   bench_cluster [--problems N] [--latency-problems N]
+**
+** 1. Raw ZeroMQ over TCP loopback between two processes, measured in the
+**    same run: request/reply round trips per second one at a time, and
+**    messages per second with 1000 in flight.
+** 2. Routed steps/s of `trim coordinator` + `trim router` + one worker per
+**    pool (three worker processes) on the zero-latency simulator.
+** 3. Throughput with simulated model latency as a share of the ideal the
+**    pool's concurrency allows: the small pool (2 workers x credit 8, 10 ms
+**    a call) can draft at most 1600 steps/s, and every routed step needs one
+**    draft, so 1600 routed steps/s is the ideal.
+**
+** Prints figures; asserts nothing.
+*/
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+
+#ifndef TRIM_BIN_PATH
+#define TRIM_BIN_PATH "trim"
+#endif
+
+typedef struct bench_cluster {
+    char dir[64], endpoint[64], db[128];
+    pid_t pids[16];
+    int n;
+} bench_cluster_t;
+
+
+static int
+free_port(void)
+{
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+
+static pid_t
+spawn(const char *log, char *const argv[])
+{
+    fflush(NULL); /* or the child would write our buffered output again */
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+
+/* Run a trim command line and return its stdout (malloc'd). */
+static char *
+run(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    size_t len = 0, cap = 1 << 16;
+    char *out = malloc(cap);
+    size_t n;
+    while (f && out && (n = fread(out + len, 1, cap - len - 1, f)) > 0)
+        len += n;
+    if (out)
+        out[len] = '\0';
+    if (f)
+        pclose(f);
+    return out;
+}
+
+
+static void
+start(bench_cluster_t *k, const char *small_ms, const char *credit,
+      int small_workers)
+{
+    char log[160];
+    snprintf(k->dir, sizeof k->dir, "/tmp/trim-bench-cluster-XXXXXX");
+    if (mkdtemp(k->dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(k->db, sizeof k->db, "%s/bench.db", k->dir);
+    snprintf(k->endpoint, sizeof k->endpoint, "tcp://127.0.0.1:%d",
+             free_port());
+    snprintf(log, sizeof log, "%s/coordinator.log", k->dir);
+    char *coord[] = {TRIM_BIN_PATH,   "coordinator", "--bind",
+                     k->endpoint,     "--db",        k->db,
+                     "--concurrency", "2048",        "--log-level",
+                     "warn",          NULL};
+    k->pids[k->n++] = spawn(log, coord);
+    snprintf(log, sizeof log, "%s/router.log", k->dir);
+    char *router[] = {TRIM_BIN_PATH, "router", "--connect",
+                      k->endpoint,   "--pub",  "",
+                      "--log-level", "warn",   NULL};
+    k->pids[k->n++] = spawn(log, router);
+    const char *pools[3] = {"small", "large", "prm"};
+    for (int p = 0; p < 3; p++) {
+        int count = p == 0 ? small_workers : 1;
+        for (int i = 0; i < count; i++) {
+            snprintf(log, sizeof log, "%s/%s-%d.log", k->dir, pools[p], i);
+            char *w[] = {TRIM_BIN_PATH,
+                         "worker",
+                         "--pool",
+                         (char *)pools[p],
+                         "--connect",
+                         k->endpoint,
+                         "--credit",
+                         p == 0 ? (char *)credit : "512",
+                         "--sim-base-ms",
+                         p == 0 ? (char *)small_ms : "0",
+                         "--log-level",
+                         "warn",
+                         NULL};
+            k->pids[k->n++] = spawn(log, w);
+        }
+    }
+    /* Wait for every pool to announce itself (bounded). */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s status --json --timeout-ms 1000 --connect %s",
+             TRIM_BIN_PATH, k->endpoint);
+    for (int tries = 0; tries < 200; tries++) {
+        char *out = run(cmd);
+        json_t *j = json_loads(out, 0, NULL);
+        json_t *pools_j = json_object_get(j, "pools");
+        int ready = j != NULL;
+        const char *names[4] = {"small", "large", "prm", "router"};
+        for (int i = 0; i < 4 && ready; i++)
+            ready = json_integer_value(json_object_get(
+                        json_object_get(pools_j, names[i]), "peers")) > 0;
+        json_decref(j);
+        free(out);
+        if (ready)
+            return;
+        struct timespec ts = {0, 50000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr,
+            "bench_cluster: the cluster did not come up (logs in "
+            "%s)\n",
+            k->dir);
+    exit(1);
+}
+
+
+static void
+stop(bench_cluster_t *k)
+{
+    char cmd[160];
+    for (int i = 0; i < k->n; i++)
+        kill(k->pids[i], SIGTERM);
+    for (int i = 0; i < k->n; i++)
+        waitpid(k->pids[i], NULL, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", k->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_cluster: could not remove %s\n", k->dir);
+}
+
+
+/* Submit n simulated problems, wait; return routed steps/s of the run. */
+static double
+solve(bench_cluster_t *k, int n, int64_t *steps_out)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "%s submit --connect %s --sim %d --seed 3 --json >/dev/null && "
+             "%s wait --connect %s --json",
+             TRIM_BIN_PATH, k->endpoint, n, TRIM_BIN_PATH, k->endpoint);
+    char *out = run(cmd);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    if (j == NULL) {
+        fprintf(stderr,
+                "bench_cluster: the run did not finish (logs in "
+                "%s)\n",
+                k->dir);
+        exit(1);
+    }
+    int64_t steps = json_integer_value(json_object_get(j, "routed_steps"));
+    double secs = json_real_value(json_object_get(j, "elapsed_s"));
+    json_decref(j);
+    *steps_out = steps;
+    return secs > 0 ? (double)steps / secs : 0.0;
+}
+
+
+/* The echo side of the raw ZeroMQ measurement (a child process). */
+static void
+echo_server(const char *endpoint)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int hwm = 100000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_bind(s, endpoint);
+    for (;;) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&id, s, 0) < 0 || zmq_msg_recv(&body, s, 0) < 0)
+            break;
+        zmq_msg_send(&id, s, ZMQ_SNDMORE);
+        zmq_msg_send(&body, s, 0);
+    }
+    _exit(0);
+}
+
+
+static void
+raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
+{
+    char endpoint[64], msg[100] = {0}, buf[128];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", free_port());
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0)
+        echo_server(endpoint);
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int hwm = 100000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_connect(s, endpoint);
+    zmq_send(s, msg, sizeof msg, 0); /* warm up: wait for the connection */
+    zmq_recv(s, buf, sizeof buf, 0);
+
+    const int trips = 20000;
+    int64_t t0 = clock_now_us();
+    for (int i = 0; i < trips; i++) {
+        zmq_send(s, msg, sizeof msg, 0);
+        zmq_recv(s, buf, sizeof buf, 0);
+    }
+    *rtt_per_s = trips * 1e6 / (double)(clock_now_us() - t0);
+
+    const int total = 200000, window = 1000;
+    int sent = 0, got = 0;
+    t0 = clock_now_us();
+    while (got < total) {
+        while (sent < total && sent - got < window) {
+            zmq_send(s, msg, sizeof msg, 0);
+            sent++;
+        }
+        zmq_recv(s, buf, sizeof buf, 0);
+        got++;
+    }
+    *pipelined_per_s = total * 1e6 / (double)(clock_now_us() - t0);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int problems = 10000, latency_problems = 2000;
+    double rtt, pipelined;
+    int64_t steps;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--problems") == 0)
+            problems = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--latency-problems") == 0)
+            latency_problems = atoi(argv[i + 1]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raw_zeromq(&rtt, &pipelined);
+    printf("raw ZeroMQ over TCP loopback (DEALER to ROUTER, 100-byte "
+           "messages):\n");
+    printf("  %.0f round trips/s one at a time, %.0f messages/s with 1000 in "
+           "flight\n",
+           rtt, pipelined);
+
+    bench_cluster_t k = {0};
+    start(&k, "0", "512", 1);
+    double rate = solve(&k, problems, &steps);
+    stop(&k);
+    printf("cluster over TCP loopback (coordinator, router, small, large, prm "
+           "processes; zero-latency simulator):\n");
+    printf("  %lld routed steps at %.0f routed steps/s (target >= 30,000) = "
+           "%.2f x the one-at-a-time round-trip rate\n",
+           (long long)steps, rate, rate / rtt);
+
+    bench_cluster_t l = {0};
+    start(&l, "10", "8", 2);
+    rate = solve(&l, latency_problems, &steps);
+    stop(&l);
+    printf("with model latency (small pool: 2 workers x credit 8, 10 ms a "
+           "call; ideal 1600 routed steps/s):\n");
+    printf("  %lld routed steps at %.0f routed steps/s = %.1f%% of ideal "
+           "(target >= 90%%)\n",
+           (long long)steps, rate, 100.0 * rate / 1600.0);
+    return 0;
+}
