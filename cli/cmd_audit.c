@@ -79,6 +79,10 @@ print_step(void *ctx, const store_step_t *s)
                    "%.3f, %d input tokens)\n",
                    "prm", s->prm_score, s->min_prev_score, s->prod_prev_score,
                    s->prm_tokens);
+        if (s->prm_padded > 0)
+            printf("    %-9sthe PRM's context was full: it did not see the "
+                   "first %d steps (scored 1.0)\n",
+                   "", s->prm_padded);
         if (s->decision != STORE_NO_DECISION) {
             printf("    %-9s%s  by %s  policy %s", "decision",
                    s->decision == STORE_REGENERATE ? "REGENERATE" : "keep",

@@ -143,6 +143,7 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 20, s->latency_us);
     rc |= s_text(st, 21, s->worker);
     rc |= sqlite3_bind_int64(st, 22, s->created_ms);
+    rc |= sqlite3_bind_int(st, 23, s->prm_padded);
     return rc;
 }
 
@@ -226,4 +227,5 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->latency_us = sqlite3_column_int64(st, 19);
     s->worker = c_text(st, 20);
     s->created_ms = sqlite3_column_int64(st, 21);
+    s->prm_padded = sqlite3_column_int(st, 22);
 }

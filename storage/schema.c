@@ -131,7 +131,25 @@ s_v2(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
-static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1, s_v2};
+/*
+** v3, for PRMs behind a context limit: how many leading steps of a draft's
+** history the PRM did not see (left truncation; their scores were taken as
+** 1.0), so the audit can say which decisions rested on a cut history.
+*/
+static const char s_v3_sql[] =
+    "ALTER TABLE steps ADD COLUMN prm_padded INTEGER NOT NULL DEFAULT 0;\n";
+
+
+static int
+s_v3(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v3_sql, path, "migrating to schema v3", err,
+                           errlen);
+}
+
+
+static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1, s_v2,
+                                                                    s_v3};
 
 
 /* Run a query that returns one integer into *out. */

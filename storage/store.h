@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -83,6 +83,8 @@ typedef struct store_step {
     double min_prev_score;  /* NAN when not scored */
     double prod_prev_score; /* NAN when not scored */
     int32_t prm_tokens;     /* PRM input tokens for scoring this draft */
+    int32_t prm_padded;     /* leading steps the PRM did not see (its
+                               context was full); scored 1.0 */
     store_decision_t decision;
     const char *policy;     /* NULL for strong steps */
     const char *reason;     /* the policy's explanation */

@@ -60,7 +60,7 @@
     "problem_id, step_index, kind, attempt, text, prompt_tokens, "             \
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
-    "accepted, latency_us, worker, created_ms"
+    "accepted, latency_us, worker, created_ms, prm_padded"
 
 /* ---- conn.c -------------------------------------------------------------- */
 

@@ -296,7 +296,8 @@ test_migrate_fresh(void **state)
 
     assert_int_equal(access(t->path, F_OK), -1);
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"
                                     " WHERE name = 'problems_unfinished'"
                                     " AND sql LIKE '%WHERE status IN%'"),
@@ -336,7 +337,8 @@ test_migrate_twice(void **state)
     store_writer_destroy(&w);
     objects = q_int(t->path, "SELECT count(*) FROM sqlite_schema");
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema"),
                      objects);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 2);
@@ -427,11 +429,15 @@ test_migrate_v1_to_v2(void **state)
     make_v1(t->path);
     /* Readers refuse a file that is not migrated yet. */
     assert_null(store_reader_open(t->path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 1, expected 2"));
+    char expect[64];
+    snprintf(expect, sizeof expect, "schema version 1, expected %d",
+             STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, expect));
     assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
 
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM runs"), 2);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 4);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 3);
@@ -504,13 +510,20 @@ test_migrate_v2_atomic(void **state)
     /* Once the obstacle is gone the same file migrates. */
     q_exec(t->path, "DROP TABLE problems_unfinished");
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 4);
     /* store_migrate_to never goes down, nor past what this build knows. */
     assert_int_equal(store_migrate_to(t->path, 1, err, sizeof err), 0);
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 2);
-    assert_int_equal(store_migrate_to(t->path, 3, err, sizeof err), -1);
-    assert_non_null(strstr(err, "no schema version 3"));
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(
+        store_migrate_to(t->path, STORE_SCHEMA_VERSION + 1, err, sizeof err),
+        -1);
+    char expect[64];
+    snprintf(expect, sizeof expect, "no schema version %d",
+             STORE_SCHEMA_VERSION + 1);
+    assert_non_null(strstr(err, expect));
 }
 
 
@@ -528,7 +541,9 @@ test_newer_refused(void **state)
     assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
     assert_non_null(strstr(err, t->path));
     assert_non_null(strstr(err, "schema version 7"));
-    assert_non_null(strstr(err, "this build's 2"));
+    char expect[64];
+    snprintf(expect, sizeof expect, "this build's %d", STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, expect));
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
 
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
