@@ -1,5 +1,6 @@
 /*
-** cmd_run.c: `trim run`, a whole cluster in this process on the simulator.
+** cmd_run.c: `trim run`, a whole cluster in this process, on the simulator
+** or on model servers over HTTP.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +9,36 @@
 
 #include "cli.h"
 #include "flags.h"
+#include "http_flags.h"
 #include "local.h"
 #include "summary.h"
 
 static const char description[] =
     "Solve simulated problems step by step with a whole cluster (coordinator,\n"
     "router, small/large/prm workers) inside this process, recording every\n"
-    "step in the audit database, then print a summary.";
+    "step in the audit database, then print a summary.  The pools use the\n"
+    "built-in simulator, or model servers over HTTP: --small-url and\n"
+    "--large-url take OpenAI-compatible servers (vLLM, llama.cpp, ...),\n"
+    "--prm-url a vLLM /pooling server.";
+
+#define MAX_FLAGS 64
+
+
+/*
+** Options for one pool's server from the shared values and its own URL and
+** model; NULL (the simulator) when url is empty.
+*/
+static const http_backend_opts_t *
+pool_http(const http_backend_opts_t *shared, const char *url, const char *model,
+          http_backend_opts_t *out)
+{
+    if (*url == '\0')
+        return NULL;
+    *out = *shared;
+    out->base_url = url;
+    out->model = model;
+    return out;
+}
 
 
 int
@@ -24,8 +48,12 @@ cmd_run(int argc, char **argv)
     const char *log_level = "warn";
     int64_t problems = 100, seed = 1, concurrency = 256, max_steps = 30;
     int64_t workers = 1;
-    int json = 0, no_progress = 0, npos;
-    const flag_t flags[] = {
+    int json = 0, no_progress = 0, chat = 0, npos;
+    const char *small_url = "", *large_url = "", *prm_url = "";
+    const char *small_model = "", *large_model = "", *prm_model = "";
+    http_flag_values_t hv;
+    http_backend_opts_t shared, pool[3];
+    const flag_t base[] = {
         {"problems", FLAG_INT, &problems, 1, 1e8, "problems to solve"},
         {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
         {"policy", FLAG_STRING, &policy, 0, 0,
@@ -42,13 +70,30 @@ cmd_run(int argc, char **argv)
         {"no-progress", FLAG_BOOL, &no_progress, 0, 0, "no progress bar"},
         {"log-level", FLAG_STRING, &log_level, 0, 0,
          "debug, info, warn, error or off"},
+        {"small-url", FLAG_STRING, &small_url, 0, 0,
+         "weak model server, e.g. http://host:8001 (empty: simulator)"},
+        {"large-url", FLAG_STRING, &large_url, 0, 0,
+         "strong model server (empty: simulator)"},
+        {"prm-url", FLAG_STRING, &prm_url, 0, 0,
+         "PRM server with /pooling (empty: simulator)"},
+        {"small-model", FLAG_STRING, &small_model, 0, 0,
+         "weak model's served name"},
+        {"large-model", FLAG_STRING, &large_model, 0, 0,
+         "strong model's served name"},
+        {"prm-model", FLAG_STRING, &prm_model, 0, 0, "PRM's served name"},
+        {"chat", FLAG_BOOL, &chat, 0, 0,
+         "small/large: /v1/chat/completions instead of /v1/completions"},
     };
-    const size_t n = sizeof flags / sizeof *flags;
+    flag_t flags[MAX_FLAGS];
+    size_t n = sizeof base / sizeof *base;
     local_opts_t o = {0};
     local_result_t res;
     run_summary_t sum = {0};
     char err[512];
 
+    memcpy(flags, base, sizeof base);
+    http_flag_values_init(&hv);
+    n = http_flags_add(flags, n, MAX_FLAGS, &hv, HTTP_FLAGS_SHARED);
     switch (flags_parse("run", flags, n, argc, argv, &npos)) {
     case 1:
         flags_usage(stdout, "run", "[FLAGS]", description, flags, n);
@@ -60,8 +105,13 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "trim run: unexpected argument '%s'\n", argv[1]);
         return 2;
     }
-    if (cli_log_level("run", log_level) < 0)
+    if (cli_log_level("run", log_level) < 0 ||
+        http_flags_to_opts("run", &hv, &shared) < 0)
         return 2;
+    o.small_http = pool_http(&shared, small_url, small_model, &pool[0]);
+    o.large_http = pool_http(&shared, large_url, large_model, &pool[1]);
+    o.prm_http = pool_http(&shared, prm_url, prm_model, &pool[2]);
+    o.chat = chat;
     o.policy = policy;
     o.seed = (uint64_t)seed;
     o.problems = problems;

@@ -11,19 +11,87 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "backend_openai.h"
+#include "backend_pooling.h"
 #include "backend_sim.h"
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
 #include "flags.h"
+#include "http_flags.h"
 #include "signals.h"
 #include "worker.h"
 
 static const char description[] =
     "Serve one pool of a cluster: small drafts steps, large regenerates them,\n"
     "prm scores step histories.  The backend is the built-in simulator\n"
-    "(--backend sim); its latency model can make it behave like a loaded\n"
-    "model server.";
+    "(--backend sim; its latency model can make it behave like a loaded\n"
+    "model server) or a model server over HTTP: openai (/v1/completions,\n"
+    "prompt rendered here) or openai-chat (/v1/chat/completions) for small\n"
+    "and large, vllm-pooling (/pooling) for prm.  --credit calls run at once\n"
+    "on as many connections; heartbeats go on while they run.";
+
+#define MAX_FLAGS 64
+
+
+/* The backend for pool role; NULL with a reason in err. */
+static backend_t *
+make_backend(const char *kind, Trim__Role role, const sim_world_t *world,
+             const http_backend_opts_t *http, uint32_t credit, char *err,
+             size_t errlen)
+{
+    backend_t *b = NULL;
+
+    if (strcmp(kind, "openai") == 0)
+        return backend_openai_new(http, credit, err, errlen);
+    if (strcmp(kind, "openai-chat") == 0)
+        return backend_openai_chat_new(http, credit, err, errlen);
+    if (strcmp(kind, "vllm-pooling") == 0)
+        return backend_pooling_new(http, credit, err, errlen);
+    b = backend_sim_new(world, role == TRIM__ROLE__ROLE_SMALL ? BACKEND_SIM_WEAK
+                               : role == TRIM__ROLE__ROLE_LARGE
+                                   ? BACKEND_SIM_STRONG
+                                   : BACKEND_SIM_PRM);
+    if (b == NULL)
+        snprintf(err, errlen, "out of memory");
+    return b;
+}
+
+
+/* 0 when backend kind can serve pool role; else prints why and -1. */
+static int
+check_backend(const char *kind, Trim__Role role, const char *pool)
+{
+    int generate = role != TRIM__ROLE__ROLE_PRM;
+
+    if (strcmp(kind, "sim") == 0)
+        return 0;
+    if (strcmp(kind, "openai") == 0 || strcmp(kind, "openai-chat") == 0) {
+        if (generate)
+            return 0;
+        fprintf(stderr,
+                "trim worker: --backend %s generates steps: use it with "
+                "--pool small or large, not %s (the prm pool takes "
+                "vllm-pooling)\n",
+                kind, pool);
+        return -1;
+    }
+    if (strcmp(kind, "vllm-pooling") == 0) {
+        if (!generate)
+            return 0;
+        fprintf(stderr,
+                "trim worker: --backend vllm-pooling scores steps: use it "
+                "with --pool prm, not %s (small and large take openai or "
+                "openai-chat)\n",
+                pool);
+        return -1;
+    }
+    fprintf(stderr,
+            "trim worker: --backend '%s' is not known (known: sim, openai, "
+            "openai-chat, vllm-pooling)\n",
+            kind);
+    return -1;
+}
 
 
 int
@@ -34,11 +102,13 @@ cmd_worker(int argc, char **argv)
     const char *log_level = "info", *curve_secret = "", *server_key = "";
     int64_t credit = 64, heartbeat = 1000, liveness = 3, reconnect = 32000;
     double base_ms = 0, ms_per_token = 0;
-    const flag_t flags[] = {
+    http_flag_values_t hv;
+    http_backend_opts_t http;
+    const flag_t base[] = {
         {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
         {"pool", FLAG_STRING, &pool, 0, 0, "small, large or prm"},
         {"backend", FLAG_STRING, &backend_name, 0, 0,
-         "model backend: sim (the built-in simulator)"},
+         "sim, openai, openai-chat or vllm-pooling"},
         {"credit", FLAG_INT, &credit, 1, 65536, "requests held at once"},
         {"name", FLAG_STRING, &name, 0, 0,
          "name in logs and the audit (default POOL-HOST-PID)"},
@@ -61,7 +131,8 @@ cmd_worker(int argc, char **argv)
         {"log-level", FLAG_STRING, &log_level, 0, 0,
          "debug, info, warn, error or off"},
     };
-    const size_t n = sizeof flags / sizeof *flags;
+    flag_t flags[MAX_FLAGS];
+    size_t n = sizeof base / sizeof *base;
     int npos, curve_on, rc = 1;
     char err[512], host[64], default_name[128], server_pub[41];
     curve_keys_t keys = {0};
@@ -69,6 +140,10 @@ cmd_worker(int argc, char **argv)
     worker_t *w = NULL;
     void *zctx = NULL;
 
+    memcpy(flags, base, sizeof base);
+    http_flag_values_init(&hv);
+    n = http_flags_add(flags, n, MAX_FLAGS, &hv,
+                       HTTP_FLAGS_SERVER | HTTP_FLAGS_SHARED);
     switch (flags_parse("worker", flags, n, argc, argv, &npos)) {
     case 1:
         flags_usage(stdout, "worker", "--pool small|large|prm [FLAGS]",
@@ -90,11 +165,19 @@ cmd_worker(int argc, char **argv)
                 pool);
         return 2;
     }
-    if (strcmp(backend_name, "sim") != 0) {
+    if (check_backend(backend_name, role, pool) < 0 ||
+        http_flags_to_opts("worker", &hv, &http) < 0)
+        return 2;
+    if (strcmp(backend_name, "sim") != 0 && *http.base_url == '\0') {
         fprintf(stderr,
-                "trim worker: --backend '%s' is not known (known: "
-                "sim)\n",
+                "trim worker: --backend %s needs --base-url "
+                "http://host:port\n",
                 backend_name);
+        return 2;
+    }
+    if (strcmp(backend_name, "sim") != 0 &&
+        http_opts_check(&http, err, sizeof err) < 0) {
+        fprintf(stderr, "trim worker: %s\n", err);
         return 2;
     }
     if (cli_log_level("worker", log_level) < 0 ||
@@ -109,28 +192,26 @@ cmd_worker(int argc, char **argv)
         name = default_name;
     }
 
-    sim_params_t params;
-    sim_params_default(&params);
-    int m = role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG : SIM_WEAK;
-    if (role == TRIM__ROLE__ROLE_PRM) {
-        params.prm_base_us = base_ms * 1000.0;
-        params.prm_prefill_us = ms_per_token * 1000.0;
-    } else {
-        params.base_us[m] = base_ms * 1000.0;
-        params.decode_us[m] = ms_per_token * 1000.0;
+    if (strcmp(backend_name, "sim") == 0) {
+        sim_params_t params;
+        sim_params_default(&params);
+        int m = role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG : SIM_WEAK;
+        if (role == TRIM__ROLE__ROLE_PRM) {
+            params.prm_base_us = base_ms * 1000.0;
+            params.prm_prefill_us = ms_per_token * 1000.0;
+        } else {
+            params.base_us[m] = base_ms * 1000.0;
+            params.decode_us[m] = ms_per_token * 1000.0;
+        }
+        world = sim_world_new(&params, *calibration ? calibration : NULL, err,
+                              sizeof err);
+        if (world == NULL)
+            goto fail;
     }
-    world = sim_world_new(&params, *calibration ? calibration : NULL, err,
-                          sizeof err);
-    if (world == NULL)
+    backend_t *b = make_backend(backend_name, role, world, &http,
+                                (uint32_t)credit, err, sizeof err);
+    if (b == NULL)
         goto fail;
-    backend_t *b = backend_sim_new(
-        world, role == TRIM__ROLE__ROLE_SMALL   ? BACKEND_SIM_WEAK
-               : role == TRIM__ROLE__ROLE_LARGE ? BACKEND_SIM_STRONG
-                                                : BACKEND_SIM_PRM);
-    if (b == NULL) {
-        snprintf(err, sizeof err, "out of memory");
-        goto fail;
-    }
     atomic_int *stop = signals_stop_flag();
     zctx = zmq_ctx_new();
     worker_opts_t o = {0};

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "backend_openai.h"
+#include "backend_pooling.h"
 #include "backend_sim.h"
 #include "clock.h"
 #include "envelope.h"
@@ -31,7 +33,7 @@ typedef struct service_thread {
     int started;
     void *zctx;
     atomic_int *stop;
-    const sim_world_t *world;
+    backend_t *backend; /* workers: made by start_services, owned until run */
     Trim__Role role;
     uint32_t credit;
     char name[32];
@@ -61,19 +63,16 @@ service_main(void *arg)
         router_service_destroy(&r);
         return NULL;
     }
-    backend_sim_model_t m = t->role == TRIM__ROLE__ROLE_SMALL ? BACKEND_SIM_WEAK
-                            : t->role == TRIM__ROLE__ROLE_LARGE
-                                ? BACKEND_SIM_STRONG
-                                : BACKEND_SIM_PRM;
-    backend_t *b = backend_sim_new(t->world, m);
+    backend_t *b = t->backend;
+    t->backend = NULL; /* worker_new owns it now */
     worker_opts_t o = {0};
     o.endpoint = ENDPOINT;
     o.role = t->role;
     o.credit = t->credit;
     o.name = t->name;
-    worker_t *w = b ? worker_new(t->zctx, &o, b, err, sizeof err) : NULL;
+    worker_t *w = worker_new(t->zctx, &o, b, err, sizeof err);
     if (w == NULL) {
-        tlog(TLOG_ERROR, t->name, "%s", b ? err : "out of memory");
+        tlog(TLOG_ERROR, t->name, "%s", err);
         atomic_store(t->stop, 1);
         return NULL;
     }
@@ -124,28 +123,82 @@ config_json(const local_opts_t *o, const char *policy)
         o->max_steps, "calibration", o->calibration, "cluster", "small",
         o->small_workers, "large", o->large_workers, "prm", o->prm_workers,
         "routers", o->routers, "credit", (int)o->credit);
+    /* Where the model calls went (never the API key). */
+    const http_backend_opts_t *h[3] = {o->small_http, o->large_http,
+                                       o->prm_http};
+    const char *pools[3] = {"small", "large", "prm"};
+    json_t *servers = json_object();
+    for (int i = 0; i < 3; i++)
+        if (h[i] != NULL)
+            json_object_set_new(
+                servers, pools[i],
+                json_pack("{s:s, s:s*}", "url", h[i]->base_url, "model",
+                          h[i]->model && *h[i]->model ? h[i]->model : NULL));
+    if (j != NULL && json_object_size(servers) > 0) {
+        json_object_set_new(servers, "chat", json_boolean(o->chat));
+        json_object_set(j, "servers", servers);
+    }
+    json_decref(servers);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return s;
 }
 
 
+/* The backend of one worker of pool role: its model server, or the
+** simulator.  NULL with a reason in err. */
+static backend_t *
+make_backend(const local_opts_t *o, const sim_world_t *world, Trim__Role role,
+             uint32_t credit, char *err, size_t errlen)
+{
+    const http_backend_opts_t *http =
+        role == TRIM__ROLE__ROLE_SMALL   ? o->small_http
+        : role == TRIM__ROLE__ROLE_LARGE ? o->large_http
+                                         : o->prm_http;
+    backend_t *b;
+
+    if (http != NULL && role == TRIM__ROLE__ROLE_PRM)
+        b = backend_pooling_new(http, credit, err, errlen);
+    else if (http != NULL && o->chat)
+        b = backend_openai_chat_new(http, credit, err, errlen);
+    else if (http != NULL)
+        b = backend_openai_new(http, credit, err, errlen);
+    else if ((b = backend_sim_new(world, role == TRIM__ROLE__ROLE_SMALL
+                                             ? BACKEND_SIM_WEAK
+                                         : role == TRIM__ROLE__ROLE_LARGE
+                                             ? BACKEND_SIM_STRONG
+                                             : BACKEND_SIM_PRM)) == NULL)
+        snprintf(err, errlen, "out of memory");
+    if (b == NULL && http != NULL) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s pool at %s: %s", env_role_name(role),
+                 http->base_url ? http->base_url : "(no URL)", why);
+    }
+    return b;
+}
+
+
 static int
 start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
-               const sim_world_t *world, Trim__Role role, int count,
-               uint32_t credit, char *err, size_t errlen)
+               const local_opts_t *o, const sim_world_t *world, Trim__Role role,
+               int count, uint32_t credit, char *err, size_t errlen)
 {
     for (int i = 0; i < count; i++) {
         service_thread_t *s = &t[*n];
         s->zctx = zctx;
         s->stop = stop;
-        s->world = world;
         s->role = role;
+        if (role != TRIM__ROLE__ROLE_ROUTER &&
+            (s->backend = make_backend(o, world, role, credit, err, errlen)) ==
+                NULL)
+            return -1;
         s->credit = credit;
         s->index = i;
         snprintf(s->name, sizeof s->name, "%s-%d", env_role_name(role), i + 1);
         if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
             snprintf(err, errlen, "cannot start a thread for %s", s->name);
+            backend_destroy(&s->backend);
             return -1;
         }
         s->started = 1;
@@ -255,16 +308,16 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    if (start_services(threads, &n_threads, zctx, &stop, world,
+    if (start_services(threads, &n_threads, zctx, &stop, &o, world,
                        TRIM__ROLE__ROLE_ROUTER, o.routers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world,
                        TRIM__ROLE__ROLE_SMALL, o.small_workers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world,
                        TRIM__ROLE__ROLE_PRM, o.prm_workers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world,
                        TRIM__ROLE__ROLE_LARGE, o.large_workers, o.credit, err,
                        errlen) < 0)
         goto done;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "coordinator.h"
+#include "http_opts.h"
 #include "sim.h"
 
 typedef struct local_opts {
@@ -26,6 +27,10 @@ typedef struct local_opts {
     const char *calibration; /* PRM calibration file, NULL = embedded */
     const sim_params_t *sim; /* NULL = defaults */
     int progress;            /* draw a progress bar on stderr */
+    /* Model servers over HTTP, per pool (borrowed); NULL: the simulator.
+    ** Problems still come from the simulator. */
+    const http_backend_opts_t *small_http, *large_http, *prm_http;
+    int chat; /* small/large: /v1/chat/completions, not /v1/completions */
 } local_opts_t;
 
 typedef struct local_result {
@@ -48,7 +53,9 @@ void local_tune_malloc(void);
 
 /*
 ** Solve opts->problems simulated problems and wait until every row is
-** committed.  Returns 0 with *out filled, or -1 with a reason in err.
+** committed.  Pools with HTTP settings call their model servers; a bad
+** setting (an unset API key variable) fails the run at start with the pool
+** and the reason.  Returns 0 with *out filled, or -1 with a reason in err.
 */
 int local_run(const local_opts_t *opts, local_result_t *out, char *err,
               size_t errlen);

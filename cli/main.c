@@ -23,6 +23,7 @@ static const struct {
     {"wait", cmd_wait, "wait for a run to finish, then summarise it"},
     {"watch", cmd_watch, "print routing decisions live"},
     {"keygen", cmd_keygen, "write a CURVE key pair for encrypted TCP"},
+    {"sim-server", cmd_sim_server, "serve the simulator over HTTP like vLLM"},
 };
 
 
@@ -31,7 +32,7 @@ usage(FILE *f)
 {
     fprintf(f, "usage: trim COMMAND [FLAGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'trim COMMAND --help' shows the flags of a command.\n");
 }
 

@@ -162,7 +162,7 @@ flags_usage(FILE *f, const char *cmd, const char *synopsis,
         fprintf(f, "  %-24s %s", left, fl->help);
         switch (fl->type) {
         case FLAG_STRING:
-            if (*(const char **)fl->value)
+            if (*(const char **)fl->value && **(const char **)fl->value)
                 fprintf(f, " (default %s)", *(const char **)fl->value);
             break;
         case FLAG_INT:

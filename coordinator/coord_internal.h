@@ -77,6 +77,7 @@ typedef struct cproblem {
     const char *draft_worker; /* interned peer name */
     float score, min_prev, prod_prev;
     int32_t draft_prm_tokens;
+    int32_t draft_prm_padded; /* leading steps the PRM did not see */
     float belief[POLICY_MAX_BELIEF];
     size_t n_belief;
     /* Totals for the problem row. */

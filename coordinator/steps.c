@@ -553,6 +553,7 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
         p->min_prev = mn;
         p->prod_prev = prod;
         p->draft_prm_tokens = (int32_t)s->input_tokens;
+        p->draft_prm_padded = (int32_t)s->padded;
         p->prm_tokens += s->input_tokens;
         c->stats.prm_tokens += s->input_tokens;
         p->failures = 0;
@@ -602,6 +603,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     row.min_prev_score = p->min_prev;
     row.prod_prev_score = p->prod_prev;
     row.prm_tokens = p->draft_prm_tokens;
+    row.prm_padded = p->draft_prm_padded;
     row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
     row.reason = reason;
     row.action_prob = prob;

@@ -18,6 +18,7 @@ backend_result_clear(backend_result_t *r)
     r->scores = NULL;
     r->error = NULL;
     r->n_scores = 0;
+    r->padded = 0;
 }
 
 

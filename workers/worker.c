@@ -166,6 +166,7 @@ send_results(worker_t *w, size_t n)
             s->n_scores = r->error ? 0 : r->n_scores;
             s->scores = r->scores;
             s->input_tokens = (uint32_t)r->input_tokens;
+            s->padded = r->error ? 0 : (uint32_t)r->padded;
             s->latency_us = (uint32_t)r->latency_us;
             s->error = r->error ? r->error : "";
             scop[ns++] = s;

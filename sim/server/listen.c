@@ -1,0 +1,115 @@
+/*
+** listen.c: the listening socket for "HOST:PORT" (see server_internal.h).
+*/
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+#define BACKLOG 512
+
+
+/* Split "HOST:PORT" or "[V6]:PORT" into host (brackets removed) and port. */
+static int
+split_bind(const char *bind, char *host, size_t hostlen, char *port,
+           size_t portlen, int *v6)
+{
+    const char *colon, *h = bind;
+    size_t hl;
+
+    *v6 = 0;
+    if (*bind == '[') {
+        const char *close = strchr(bind, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = bind + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+        *v6 = 1;
+    } else {
+        if ((colon = strrchr(bind, ':')) == NULL)
+            return -1;
+        hl = (size_t)(colon - bind);
+    }
+    if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
+        strlen(colon + 1) >= portlen)
+        return -1;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return atol(port) <= 65535 ? 0 : -1;
+}
+
+
+/* The port a bound socket has. */
+static int
+bound_port(int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    if (a.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&a)->sin_port);
+}
+
+
+int
+listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
+          size_t errlen)
+{
+    char host[256], service[16];
+    struct addrinfo hints, *res = NULL, *ai;
+    int fd = -1, v6, rc, saved = 0, one = 1;
+
+    if (split_bind(bind_addr, host, sizeof host, service, sizeof service, &v6) <
+        0) {
+        snprintf(err, errlen,
+                 "--bind '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
+                 "port in 0..65535",
+                 bind_addr);
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(host, service, &hints, &res)) != 0) {
+        snprintf(err, errlen, "--bind '%s': %s", bind_addr, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, BACKLOG) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "--bind '%s': %s", bind_addr,
+                 strerror(saved ? saved : EADDRNOTAVAIL));
+        return -1;
+    }
+    *port = bound_port(fd);
+    snprintf(url, urllen, v6 ? "http://[%s]:%d" : "http://%s:%d", host, *port);
+    return fd;
+}

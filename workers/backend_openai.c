@@ -1,0 +1,259 @@
+/*
+** backend_openai.c: the completions and chat-completions formats (see
+** backend_openai.h).
+**
+** How a response ends the step (the step loop needs STEP: more steps
+** follow, END: the solution is complete, LENGTH: cut by max_tokens):
+**
+**   finish_reason  stop_reason            result
+**   "length"       any                    LENGTH
+**   "stop"         a string ("\n\n")      STEP: our delimiter matched
+**   "stop"         an integer             END: a stop token id; we send no
+**                                         stop ids, so it is one of the
+**                                         model's end-of-sequence tokens
+**                                         that vLLM lists as stop ids (e.g.
+**                                         Qwen's <|endoftext|>)
+**   "stop"         null                   END: end of sequence
+**   "stop"         (absent: not vLLM)     STEP if the text ended with the
+**                                         delimiter or is non-empty without
+**                                         "\boxed{"; END if it is empty or
+**                                         holds "\boxed{" (llama.cpp, Ollama
+**                                         and TGI do not say which stop
+**                                         fired; the coordinator ends on
+**                                         "\boxed{" anyway, like TRIM)
+**   other                                 error ("unexpected finish_reason")
+**
+** A trailing "\n\n" in the text (servers that include the stop string) is
+** removed.
+*/
+#include "backend_openai.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "http_backend.h"
+#include "template.h"
+
+#define DELIMITER          "\n\n"
+#define DEFAULT_MAX_TOKENS 2048 /* when neither the request nor a cap says */
+
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+
+static tpl_t
+template_of(const http_backend_opts_t *o)
+{
+    tpl_t t = {o->template_kind, o->system_prompt, o->instruction};
+    return t;
+}
+
+
+/* max_tokens, temperature, top_p, seed, top_k: shared by both formats. */
+static int
+add_sampling(json_t *j, const http_backend_opts_t *o,
+             const backend_request_t *req)
+{
+    int max_tokens = req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
+
+    if (o->max_tokens > 0 && max_tokens > o->max_tokens)
+        max_tokens = o->max_tokens;
+    if (http_set(j, "max_tokens", json_integer(max_tokens)) < 0 ||
+        http_set(j, "temperature", http_real(req->temperature)) < 0 ||
+        http_set(j, "seed", json_integer((json_int_t)req->seed)) < 0)
+        return -1;
+    /* top_p 0 is invalid for vLLM (range (0, 1]): unset means its default */
+    if (req->top_p > 0 && http_set(j, "top_p", http_real(req->top_p)) < 0)
+        return -1;
+    if (o->top_k != 0 && http_set(j, "top_k", json_integer(o->top_k)) < 0)
+        return -1;
+    return 0;
+}
+
+
+static json_t *
+build_completion(const http_backend_opts_t *o, const backend_request_t *req,
+                 size_t *input_bytes)
+{
+    tpl_t t = template_of(o);
+    char *prompt = tpl_prompt(&t, req->problem, req->steps, req->n_steps);
+    json_t *j = NULL;
+
+    if (prompt == NULL)
+        return NULL;
+    *input_bytes = strlen(prompt);
+    j = json_pack("{s:s*, s:s, s:[s]}", "model", http_model(o), "prompt",
+                  prompt, "stop", DELIMITER);
+    free(prompt);
+    if (j != NULL && add_sampling(j, o, req) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+
+static json_t *
+build_chat(const http_backend_opts_t *o, const backend_request_t *req,
+           size_t *input_bytes)
+{
+    tpl_t t = template_of(o);
+    char *user = tpl_user(&t, req->problem);
+    char *assistant = tpl_assistant(req->steps, req->n_steps);
+    const char *sys =
+        o->system_prompt && *o->system_prompt ? o->system_prompt : NULL;
+    json_t *messages = json_array(), *j = NULL;
+    int bad = user == NULL || assistant == NULL || messages == NULL;
+
+    if (!bad && sys != NULL)
+        bad = json_array_append_new(messages,
+                                    json_pack("{s:s, s:s}", "role", "system",
+                                              "content", sys)) < 0;
+    if (!bad)
+        bad = json_array_append_new(messages,
+                                    json_pack("{s:s, s:s}", "role", "user",
+                                              "content", user)) < 0 ||
+              json_array_append_new(messages,
+                                    json_pack("{s:s, s:s}", "role", "assistant",
+                                              "content", assistant)) < 0;
+    if (!bad) {
+        *input_bytes =
+            strlen(user) + strlen(assistant) + (sys ? strlen(sys) : 0);
+        /* continue_final_message needs add_generation_prompt off (vLLM
+        ** answers 400 when both are true, and the latter defaults to true) */
+        j = json_pack("{s:s*, s:O, s:[s], s:b, s:b}", "model", http_model(o),
+                      "messages", messages, "stop", DELIMITER,
+                      "add_generation_prompt", 0, "continue_final_message", 1);
+        if (j != NULL && add_sampling(j, o, req) < 0) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
+    json_decref(messages);
+    free(user);
+    free(assistant);
+    return j;
+}
+
+
+/* The finish of choice c0 whose text (delimiter removed) is s[0..len). */
+static int
+finish_of(json_t *c0, const char *s, size_t len, int had_delimiter,
+          Trim__Finish *out, char *err, size_t errlen)
+{
+    const char *why = json_string_value(json_object_get(c0, "finish_reason"));
+    json_t *stop;
+
+    if (why == NULL)
+        return fail(err, errlen, "no choices[0].finish_reason in the response");
+    if (strcmp(why, "length") == 0) {
+        *out = TRIM__FINISH__FINISH_LENGTH;
+        return 0;
+    }
+    if (strcmp(why, "stop") != 0)
+        return fail(err, errlen, "unexpected finish_reason \"%.40s\"", why);
+    stop = json_object_get(c0, "stop_reason");
+    if (stop != NULL) /* vLLM */
+        *out = json_is_string(stop) ? TRIM__FINISH__FINISH_STEP
+                                    : TRIM__FINISH__FINISH_END;
+    else if (had_delimiter)
+        *out = TRIM__FINISH__FINISH_STEP;
+    else if (len == 0 || strstr(s, "\\boxed{") != NULL)
+        *out = TRIM__FINISH__FINISH_END;
+    else
+        *out = TRIM__FINISH__FINISH_STEP;
+    return 0;
+}
+
+
+/* The step text of choices[0] (text, or message.content for chat). */
+static int
+parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
+             char *err, size_t errlen)
+{
+    json_t *c0 = json_array_get(json_object_get(root, "choices"), 0);
+    json_t *tv =
+        chat ? json_object_get(json_object_get(c0, "message"), "content")
+             : json_object_get(c0, "text");
+    const char *s;
+    size_t len;
+    int had_delimiter = 0;
+
+    if (!json_is_string(tv))
+        return fail(err, errlen, "no choices[0].%s in the response",
+                    chat ? "message.content" : "text");
+    s = json_string_value(tv);
+    len = json_string_length(tv);
+    if (len >= 2 && memcmp(s + len - 2, DELIMITER, 2) == 0) {
+        len -= 2;
+        had_delimiter = 1;
+    }
+    if (len > TRIM_MAX_TEXT) /* the wire's limit per text field */
+        return fail(err, errlen,
+                    "the step is %zu bytes long, over the limit of %d", len,
+                    TRIM_MAX_TEXT);
+    if (finish_of(c0, s, len, had_delimiter, &r->finish, err, errlen) < 0)
+        return -1;
+    if ((r->text = malloc(len + 1)) == NULL)
+        return fail(err, errlen, "out of memory");
+    memcpy(r->text, s, len);
+    r->text[len] = '\0';
+    r->prompt_tokens =
+        http_usage_tokens(root, "prompt_tokens", job->input_bytes);
+    r->completion_tokens = http_usage_tokens(root, "completion_tokens", len);
+    return 0;
+}
+
+
+static int
+parse_completion(const http_backend_opts_t *o, const http_job_t *job,
+                 json_t *root, backend_result_t *r, char *err, size_t errlen)
+{
+    (void)o;
+    return parse_choice(job, root, 0, r, err, errlen);
+}
+
+
+static int
+parse_chat(const http_backend_opts_t *o, const http_job_t *job, json_t *root,
+           backend_result_t *r, char *err, size_t errlen)
+{
+    (void)o;
+    return parse_choice(job, root, 1, r, err, errlen);
+}
+
+
+static const http_format_t completion_format = {
+    "openai", "/v1/completions", BACKEND_GENERATE, build_completion,
+    parse_completion};
+
+static const http_format_t chat_format = {"openai-chat", "/v1/chat/completions",
+                                          BACKEND_GENERATE, build_chat,
+                                          parse_chat};
+
+
+backend_t *
+backend_openai_new(const http_backend_opts_t *opts, uint32_t credit, char *err,
+                   size_t errlen)
+{
+    return http_backend_new(&completion_format, opts, credit, err, errlen);
+}
+
+
+backend_t *
+backend_openai_chat_new(const http_backend_opts_t *opts, uint32_t credit,
+                        char *err, size_t errlen)
+{
+    return http_backend_new(&chat_format, opts, credit, err, errlen);
+}

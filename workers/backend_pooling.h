@@ -1,0 +1,31 @@
+/*
+** backend_pooling.h: PRM scoring over vLLM's POST {base}/pooling.
+**
+** The request carries either the rendered Qwen2.5-Math-PRM input (ChatML,
+** "<extra_0>" after every step; what the TRIM release sends) or the chat
+** messages for the server to template; optionally "task" (vLLM >= 0.11
+** wants "token_classify") and "truncate_prompt_tokens".  Step i's score is
+** data[0].data[i][1] (data[0].outputs.data is accepted too).  A truncated
+** input (cut on the left) yields fewer pairs than steps: the missing leading
+** steps get 1.0 and the result counts them in padded.  More pairs than
+** steps is an error.
+*/
+#ifndef TRIM_BACKEND_POOLING_H
+#define TRIM_BACKEND_POOLING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "http_opts.h"
+
+/*
+** A scoring backend on opts->base_url (opts is copied; a trailing "/v1" is
+** dropped, /pooling is at the server's root).  credit: calls and
+** connections at once.  Named "vllm-pooling:BASE_URL".  Returns NULL with a
+** reason in err.
+*/
+backend_t *backend_pooling_new(const http_backend_opts_t *opts, uint32_t credit,
+                               char *err, size_t errlen);
+
+#endif

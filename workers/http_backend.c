@@ -1,0 +1,286 @@
+/*
+** http_backend.c: the backend interface on top of an HTTP engine (see
+** http_backend.h).
+**
+** Requests become engine calls at once (the engine queues what it cannot
+** start yet).  Requests that fail before any call (the wrong job for this
+** pool, out of memory) wait in a small FIFO of ready results, so every
+** submitted request comes back through collect exactly once.
+*/
+#include "http_backend.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_engine.h"
+
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+typedef struct http_backend {
+    backend_t base; /* first, so a backend_t * is an http_backend * */
+    const http_format_t *fmt;
+    http_backend_opts_t opts; /* own copy */
+    http_engine_t *engine;
+    char *name;
+    backend_result_t *ready; /* results made without a call, FIFO */
+    size_t ready_head, n_ready, cap_ready;
+} http_backend_t;
+
+
+int
+http_usage_tokens(json_t *root, const char *field, size_t bytes)
+{
+    json_t *v = json_object_get(json_object_get(root, "usage"), field);
+
+    if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+        json_integer_value(v) <= INT_MAX)
+        return (int)json_integer_value(v);
+    size_t estimate = (bytes + 3) / 4;
+    return estimate > (size_t)INT_MAX ? INT_MAX : (int)estimate;
+}
+
+
+const char *
+http_model(const http_backend_opts_t *o)
+{
+    return o->model && *o->model ? o->model : NULL;
+}
+
+
+json_t *
+http_real(float x)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%.7g", (double)x);
+    return json_real(strtod(text, NULL));
+}
+
+
+int
+http_set(json_t *obj, const char *key, json_t *value)
+{
+    if (value == NULL)
+        return -1;
+    return json_object_set_new(obj, key, value) == 0 ? 0 : -1;
+}
+
+
+/* Queue a result made without a call: an error with message err. */
+static int
+ready_error(http_backend_t *h, const backend_request_t *req, const char *err)
+{
+    backend_result_t *r;
+
+    if (h->ready_head > 0 && h->ready_head == h->n_ready)
+        h->ready_head = h->n_ready = 0;
+    if (h->n_ready == h->cap_ready) {
+        size_t cap = h->cap_ready ? h->cap_ready * 2 : 16;
+        r = realloc(h->ready, cap * sizeof *r);
+        if (r == NULL)
+            return -1;
+        h->ready = r;
+        h->cap_ready = cap;
+    }
+    r = &h->ready[h->n_ready];
+    memset(r, 0, sizeof *r);
+    r->job = req->job;
+    r->key = req->key;
+    r->finish = TRIM__FINISH__FINISH_ERROR;
+    if ((r->error = strdup(err)) == NULL)
+        return -1;
+    h->n_ready++;
+    return 0;
+}
+
+
+static int
+hb_submit(backend_t *b, const backend_request_t *req)
+{
+    http_backend_t *h = (http_backend_t *)b;
+    http_job_t *job;
+    json_t *body;
+    char *text;
+
+    if (req->job != h->fmt->job)
+        return ready_error(h, req,
+                           req->job == BACKEND_SCORE
+                               ? "this worker cannot score steps"
+                               : "this worker cannot generate steps");
+    if ((job = calloc(1, sizeof *job)) == NULL)
+        return ready_error(h, req, "out of memory");
+    job->job = req->job;
+    job->key = req->key;
+    job->n_steps = req->n_steps;
+    body = h->fmt->build(&h->opts, req, &job->input_bytes);
+    text = body ? json_dumps(body, JSON_FLAGS) : NULL;
+    json_decref(body);
+    if (text == NULL) {
+        free(job);
+        return ready_error(h, req, "out of memory building the request");
+    }
+    if (http_engine_post(h->engine, text, strlen(text), job) < 0) {
+        free(job);
+        return ready_error(h, req, "out of memory queueing the request");
+    }
+    return 0;
+}
+
+
+static int
+hb_poll_items(backend_t *b, zmq_pollitem_t *items, int max)
+{
+    return http_engine_poll_items(((http_backend_t *)b)->engine, items, max);
+}
+
+
+static int64_t
+hb_next_due(backend_t *b)
+{
+    http_backend_t *h = (http_backend_t *)b;
+    return h->n_ready > h->ready_head ? 0 : http_engine_next_due_us(h->engine);
+}
+
+
+/* A failure of this call: "POST URL: why", key redacted. */
+static void
+fail_result(http_backend_t *h, backend_result_t *r, const char *why)
+{
+    const char *url = http_engine_url(h->engine);
+    size_t n = strlen(url) + strlen(why) + 16;
+
+    backend_result_clear(r);
+    r->finish = TRIM__FINISH__FINISH_ERROR;
+    r->n_scores = 0;
+    r->padded = 0;
+    if ((r->error = malloc(n)) != NULL) {
+        snprintf(r->error, n, "POST %s: %s", url, why);
+        http_engine_redact(h->engine, r->error);
+    }
+}
+
+
+/* Turn a finished call into a result. */
+static void
+to_result(http_backend_t *h, http_outcome_t *oc, backend_result_t *r)
+{
+    const http_job_t *job = oc->user;
+    char why[512];
+    json_error_t jerr;
+    json_t *root;
+
+    memset(r, 0, sizeof *r);
+    r->job = job->job;
+    r->key = job->key;
+    r->latency_us = oc->latency_us;
+    if (oc->error != NULL) {
+        r->finish = TRIM__FINISH__FINISH_ERROR;
+        r->error = oc->error;
+        oc->error = NULL;
+        return;
+    }
+    root = json_loadb(oc->body, oc->len, 0, &jerr);
+    if (root == NULL) {
+        snprintf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
+                 jerr.line, jerr.column, jerr.text);
+        fail_result(h, r, why);
+        return;
+    }
+    if (!json_is_object(root)) {
+        fail_result(h, r, "response is not a JSON object");
+    } else if (h->fmt->parse(&h->opts, job, root, r, why, sizeof why) < 0) {
+        fail_result(h, r, why);
+    }
+    json_decref(root);
+}
+
+
+static size_t
+hb_collect(backend_t *b, backend_result_t *out, size_t max)
+{
+    http_backend_t *h = (http_backend_t *)b;
+    http_outcome_t oc;
+    size_t k = 0;
+
+    while (k < max && h->ready_head < h->n_ready)
+        out[k++] = h->ready[h->ready_head++];
+    if (http_engine_pending(h->engine) == 0)
+        return k;
+    http_engine_drive(h->engine);
+    while (k < max && http_engine_done(h->engine, &oc)) {
+        to_result(h, &oc, &out[k++]);
+        free(oc.user);
+        http_outcome_clear(&oc);
+    }
+    return k;
+}
+
+
+static size_t
+hb_pending(backend_t *b)
+{
+    http_backend_t *h = (http_backend_t *)b;
+    return (h->n_ready - h->ready_head) + http_engine_pending(h->engine);
+}
+
+
+static void
+hb_free(backend_t *b)
+{
+    http_backend_t *h = (http_backend_t *)b;
+
+    http_engine_destroy(&h->engine);
+    for (size_t i = h->ready_head; i < h->n_ready; i++)
+        backend_result_clear(&h->ready[i]);
+    free(h->ready);
+    http_opts_free(&h->opts);
+    free(h->name);
+    free(h);
+}
+
+
+backend_t *
+http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
+                 uint32_t credit, char *err, size_t errlen)
+{
+    http_backend_t *h;
+    char *url = NULL;
+    size_t n;
+
+    if (http_opts_check(opts, err, errlen) < 0)
+        return NULL;
+    if ((h = calloc(1, sizeof *h)) == NULL)
+        goto oom;
+    h->fmt = f;
+    h->base.submit = hb_submit;
+    h->base.poll_items = hb_poll_items;
+    h->base.next_due_us = hb_next_due;
+    h->base.collect = hb_collect;
+    h->base.pending = hb_pending;
+    h->base.free = hb_free;
+    if (http_opts_copy(&h->opts, opts) < 0) {
+        free(h);
+        goto oom;
+    }
+    n = strlen(f->kind) + strlen(opts->base_url) + 2;
+    if ((h->name = malloc(n)) == NULL ||
+        (url = http_url_join(opts->base_url, f->path)) == NULL) {
+        hb_free(&h->base);
+        goto oom;
+    }
+    snprintf(h->name, n, "%s:%s", f->kind, opts->base_url);
+    h->base.name = h->name;
+    h->engine = http_engine_new(&h->opts, url, h->name, credit ? credit : 1,
+                                free, err, errlen);
+    free(url);
+    if (h->engine == NULL) {
+        hb_free(&h->base);
+        return NULL;
+    }
+    return &h->base;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+}

@@ -1,0 +1,228 @@
+/*
+** http_opts.c: defaults, checks and the API key of the HTTP backends (see
+** http_opts.h).
+*/
+#include "http_opts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+void
+http_opts_default(http_backend_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->template_kind = TPL_CHATML;
+    o->connect_timeout_ms = 5000;
+    o->request_timeout_ms = 300000;
+    o->max_response_bytes = 4u << 20;
+    o->retries = 3;
+    o->backoff_ms = 500;
+    o->backoff_max_ms = 20000;
+    o->cooldown_after = 5;
+    o->cooldown_ms = 5000;
+    o->prm_input = HTTP_PRM_TEXT;
+}
+
+
+static int
+is_set(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
+
+int
+http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen)
+{
+    const char *u = o->base_url;
+
+    if (!is_set(u)) {
+        snprintf(err, errlen, "no base URL (--base-url http://host:port)");
+        return -1;
+    }
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "base URL '%s' must start with http:// or https://", u);
+        return -1;
+    }
+    if (strchr(u, ' ') != NULL || strchr(u, '\n') != NULL) {
+        snprintf(err, errlen, "base URL '%s' contains white space", u);
+        return -1;
+    }
+    if (is_set(o->api_key_env) && is_set(o->api_key_file)) {
+        snprintf(err, errlen,
+                 "give the API key by variable or by file, not both");
+        return -1;
+    }
+    if (o->connect_timeout_ms <= 0 || o->request_timeout_ms <= 0 ||
+        o->max_response_bytes == 0 || o->retries < 0 || o->backoff_ms < 0 ||
+        o->backoff_max_ms < o->backoff_ms || o->cooldown_after < 0 ||
+        o->cooldown_ms < 0 || o->low_speed_bytes < 0 || o->low_speed_s < 0 ||
+        o->max_tokens < 0 || o->truncate_tokens < 0) {
+        snprintf(err, errlen,
+                 "HTTP settings out of range (timeouts and the response "
+                 "cap must be positive, the backoff cap at least the "
+                 "backoff)");
+        return -1;
+    }
+    return 0;
+}
+
+
+/* Trim the line ending and surrounding blanks off a key, in place. */
+static char *
+trim_key(char *s)
+{
+    size_t n;
+
+    s[strcspn(s, "\r\n")] = '\0';
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+
+static char *
+key_from_file(const char *path, char *err, size_t errlen)
+{
+    char line[4096], *key = NULL;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "API key file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fgets(line, sizeof line, f) == NULL) {
+        snprintf(err, errlen, "API key file %s is empty", path);
+    } else {
+        const char *k = trim_key(line);
+        if (*k == '\0')
+            snprintf(err, errlen, "API key file %s: the first line is empty",
+                     path);
+        else if ((key = strdup(k)) == NULL)
+            snprintf(err, errlen, "out of memory");
+    }
+    memset(line, 0, sizeof line);
+    fclose(f);
+    return key;
+}
+
+
+int
+http_key_load(const http_backend_opts_t *o, char **key, char *err,
+              size_t errlen)
+{
+    *key = NULL;
+    if (is_set(o->api_key_file)) {
+        *key = key_from_file(o->api_key_file, err, errlen);
+        return *key ? 0 : -1;
+    }
+    if (!is_set(o->api_key_env))
+        return 0;
+    const char *v = getenv(o->api_key_env);
+    char *copy = v ? strdup(v) : NULL;
+    if (v == NULL || *v == '\0') {
+        snprintf(err, errlen, "API key variable %s is not set", o->api_key_env);
+        free(copy);
+        return -1;
+    }
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *k = trim_key(copy);
+    if (*k == '\0' || (*key = strdup(k)) == NULL)
+        snprintf(err, errlen, "API key variable %s %s", o->api_key_env,
+                 *k == '\0' ? "is blank" : "cannot be copied (out of memory)");
+    explicit_bzero(copy, strlen(copy));
+    free(copy);
+    return *key ? 0 : -1;
+}
+
+
+void
+http_key_free(char **key)
+{
+    if (key && *key) {
+        explicit_bzero(*key, strlen(*key));
+        free(*key);
+        *key = NULL;
+    }
+}
+
+
+char *
+http_url_join(const char *base, const char *path)
+{
+    size_t n = strlen(base);
+    char *url;
+
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    if (n >= 3 && memcmp(base + n - 3, "/v1", 3) == 0)
+        n -= 3;
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    url = malloc(n + strlen(path) + 1);
+    if (url == NULL)
+        return NULL;
+    memcpy(url, base, n);
+    strcpy(url + n, path);
+    return url;
+}
+
+
+/* Duplicate *s in place (NULL stays NULL); returns -1 on failure. */
+static int
+dup_field(const char **s)
+{
+    if (*s == NULL)
+        return 0;
+    *s = strdup(*s);
+    return *s ? 0 : -1;
+}
+
+
+int
+http_opts_copy(http_backend_opts_t *dst, const http_backend_opts_t *src)
+{
+    *dst = *src;
+    const char **fields[] = {&dst->base_url,      &dst->model,
+                             &dst->system_prompt, &dst->instruction,
+                             &dst->api_key_env,   &dst->api_key_file,
+                             &dst->pooling_task};
+    const size_t n = sizeof fields / sizeof *fields;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (dup_field(fields[i]) < 0)
+            goto fail;
+    return 0;
+fail:
+    for (size_t k = 0; k < i; k++)
+        free((char *)*fields[k]);
+    memset(dst, 0, sizeof *dst);
+    return -1;
+}
+
+
+void
+http_opts_free(http_backend_opts_t *o)
+{
+    if (o == NULL)
+        return;
+    free((char *)o->base_url);
+    free((char *)o->model);
+    free((char *)o->system_prompt);
+    free((char *)o->instruction);
+    free((char *)o->api_key_env);
+    free((char *)o->api_key_file);
+    free((char *)o->pooling_task);
+    memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,107 @@
+/*
+** http_opts.h: the settings of the HTTP model backends.
+**
+** One struct configures every HTTP backend (openai, openai-chat,
+** vllm-pooling): where the server is, what to send, and how hard to try.
+** trim worker and trim run fill it from flags (cli/http_flags.h); tests fill
+** it by hand after http_opts_default.
+*/
+#ifndef TRIM_HTTP_OPTS_H
+#define TRIM_HTTP_OPTS_H
+
+#include <stddef.h>
+
+#include "template.h"
+
+/* What /pooling gets: the rendered ChatML text, or chat messages. */
+typedef enum {
+    HTTP_PRM_TEXT = 0,    /* "input": tpl_prm_input (the TRIM release) */
+    HTTP_PRM_MESSAGES = 1 /* "messages": the server applies the template */
+} http_prm_input_t;
+
+typedef struct http_backend_opts {
+    /* The server, e.g. "http://gpu1:8000".  A trailing "/" or "/v1" is
+    ** dropped: the backends add "/v1/completions", "/v1/chat/completions"
+    ** or "/pooling" (which vLLM serves at the root). */
+    const char *base_url;
+    const char *model; /* served model name; NULL or "": not sent */
+
+    /* Prompts (template.h).  The chat backend sends the system prompt as a
+    ** message only when it is set and non-empty; otherwise the server's
+    ** chat template adds its own default. */
+    tpl_kind_t template_kind;  /* completions prompt markup */
+    const char *system_prompt; /* NULL: the template's default; "": none */
+    const char *instruction;   /* NULL: TPL_DEFAULT_INSTRUCTION */
+
+    /* Sampling (temperature, top_p, seed come with each request). */
+    int top_k;      /* vLLM's top-level extra; 0: not sent (-1: disabled) */
+    int max_tokens; /* cap on the request's max_tokens; 0: no cap */
+
+    /* Per-attempt limits. */
+    long connect_timeout_ms;   /* default 5000 */
+    long request_timeout_ms;   /* whole attempt; default 300000 */
+    long low_speed_bytes;      /* abort an attempt slower than this many */
+    long low_speed_s;          /* bytes/s for this many seconds; 0: off.  A
+                                  non-streaming server sends nothing until it
+                                  is done, so keep this off unless calls are
+                                  short. */
+    size_t max_response_bytes; /* larger bodies fail; default 4 MiB */
+
+    /* Retries: connection errors, timeouts, HTTP 5xx and 429 are retried
+    ** (Retry-After honoured); other 4xx and bad bodies are not. */
+    int retries;         /* after the first attempt; default 3 */
+    long backoff_ms;     /* first retry's delay, doubling; default 500 */
+    long backoff_max_ms; /* default 20000 */
+    int cooldown_after;  /* consecutive failed attempts before a pause;
+                            default 5; 0: never */
+    long cooldown_ms;    /* the pause: no new calls; default 5000 */
+
+    /* The API key, sent as "Authorization: Bearer KEY"; never printed. */
+    const char *api_key_env;  /* variable holding it, or NULL */
+    const char *api_key_file; /* file whose first line is it, or NULL */
+
+    /* PRM scoring (vllm-pooling). */
+    const char *pooling_task; /* "task" (e.g. "token_classify" for vLLM
+                                 >= 0.11); NULL or "": not sent */
+    http_prm_input_t prm_input;
+    int truncate_tokens; /* "truncate_prompt_tokens"; 0: not sent */
+} http_backend_opts_t;
+
+/* Fill *o with the defaults above (base_url NULL). */
+void http_opts_default(http_backend_opts_t *o);
+
+/*
+** Check the settings: a base URL with http:// or https://, sane numbers,
+** at most one key source.  Returns 0, or -1 with a reason in err.
+*/
+int http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen);
+
+/*
+** Read the API key named by o (api_key_env or api_key_file) into *key
+** (malloc'd; the caller wipes and frees it with http_key_free).  *key is
+** NULL when no source is configured.  Returns 0, or -1 with a reason in err
+** that names the variable or file, never the key.
+*/
+int http_key_load(const http_backend_opts_t *o, char **key, char *err,
+                  size_t errlen);
+
+/* Wipe and free a key from http_key_load; NULL-safe, clears the pointer. */
+void http_key_free(char **key);
+
+/*
+** base_url with a trailing "/" and "/v1" dropped, then path appended
+** (malloc'd), e.g. ("http://h:8000/v1/", "/pooling") ->
+*"http://h:8000/pooling".
+** NULL on allocation failure.
+*/
+char *http_url_join(const char *base_url, const char *path);
+
+/*
+** Deep-copy *src into *dst (every string duplicated), so a backend owns its
+** settings.  Returns 0, or -1 on allocation failure (*dst then holds
+** nothing to free).  http_opts_free frees what a copy holds.
+*/
+int http_opts_copy(http_backend_opts_t *dst, const http_backend_opts_t *src);
+void http_opts_free(http_backend_opts_t *o);
+
+#endif
