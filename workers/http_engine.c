@@ -504,7 +504,8 @@ start_waiting(http_engine_t *e)
 static void
 attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
 {
-    char what[WHAT_MAX], msg[SERVER_MESSAGE + 1], text[WHAT_MAX + 64];
+    char what[WHAT_MAX], msg[SERVER_MESSAGE + 1];
+    char text[WHAT_MAX + SERVER_MESSAGE + 64];
     long status = 0;
     curl_off_t total_us = 0, retry_after_s = 0;
     int retry;
