@@ -13,13 +13,6 @@
 
 #include "policy_kinds.h"
 
-struct policy {
-    const policy_kind_t *kind;
-    policy_shape_t shape;
-    double arg;    /* the spec's number (threshold, probability) */
-    char spec[64]; /* canonical form */
-};
-
 static const policy_kind_t *const kinds[] = {
     &policy_kind_weak,
     &policy_kind_strong,
@@ -28,19 +21,36 @@ static const policy_kind_t *const kinds[] = {
 };
 
 
-/* Parse a number in [lo, hi]; 0 or -1. */
-static int
-parse_unit(const char *s, double lo, double hi, double *out)
+int
+policy_number_arg(policy_t *p, const char *arg, double lo, double hi, char *err,
+                  size_t errlen)
 {
     char *end;
     double v;
 
-    if (*s == '\0')
-        return -1;
-    v = strtod(s, &end);
+    if (arg == NULL || *arg == '\0')
+        goto bad;
+    v = strtod(arg, &end);
     if (*end != '\0' || !isfinite(v) || v < lo || v > hi)
+        goto bad;
+    p->arg = v;
+    snprintf(p->spec, sizeof p->spec, "%s:%g", p->kind->name, v);
+    return 0;
+bad:
+    snprintf(err, errlen, "needs a number in [%g, %g] after the colon (%s)", lo,
+             hi, p->kind->usage);
+    return -1;
+}
+
+
+int
+policy_no_arg(policy_t *p, const char *arg, char *err, size_t errlen)
+{
+    if (arg != NULL) {
+        snprintf(err, errlen, "takes no argument");
         return -1;
-    *out = v;
+    }
+    snprintf(p->spec, sizeof p->spec, "%s", p->kind->name);
     return 0;
 }
 
@@ -50,10 +60,15 @@ policy_new(const char *spec, char *err, size_t errlen)
 {
     const char *colon;
     size_t namelen;
-    policy_t *p;
+    char why[POLICY_SPEC_MAX + 128];
 
     if (spec == NULL || *spec == '\0') {
         snprintf(err, errlen, "empty policy spec");
+        return NULL;
+    }
+    if (strlen(spec) >= POLICY_SPEC_MAX) {
+        snprintf(err, errlen, "policy spec longer than %d bytes",
+                 POLICY_SPEC_MAX - 1);
         return NULL;
     }
     colon = strchr(spec, ':');
@@ -62,48 +77,35 @@ policy_new(const char *spec, char *err, size_t errlen)
         const policy_kind_t *k = kinds[i];
         if (strlen(k->name) != namelen || strncmp(spec, k->name, namelen))
             continue;
-        p = calloc(1, sizeof *p);
+        policy_t *p = calloc(1, sizeof *p);
         if (p == NULL) {
             snprintf(err, errlen, "out of memory");
             return NULL;
         }
         p->kind = k;
         p->shape = k->shape;
-        if (k->takes_arg) {
-            if (colon == NULL ||
-                parse_unit(colon + 1, k->arg_min, k->arg_max, &p->arg) < 0) {
-                snprintf(err, errlen,
-                         "policy '%s': %s needs a number in [%g, %g] after "
-                         "the colon, e.g. %s",
-                         spec, k->name, k->arg_min, k->arg_max, k->example);
-                free(p);
-                return NULL;
-            }
-            snprintf(p->spec, sizeof p->spec, "%s:%g", k->name, p->arg);
-        } else {
-            if (colon != NULL) {
-                snprintf(err, errlen, "policy '%s': %s takes no argument", spec,
-                         k->name);
-                free(p);
-                return NULL;
-            }
-            snprintf(p->spec, sizeof p->spec, "%s", k->name);
+        if (k->init(p, colon ? colon + 1 : NULL, why, sizeof why) < 0) {
+            snprintf(err, errlen, "policy '%s': %s", spec, why);
+            policy_destroy(&p);
+            return NULL;
         }
         return p;
     }
-    snprintf(err, errlen,
-             "unknown policy '%s' (known: weak, strong, random:P, thr:K)",
-             spec);
+    snprintf(err, errlen, "unknown policy '%s' (known: %s)", spec,
+             "weak, strong, random:P, thr:K");
     return NULL;
 }
 
 
 void
-policy_destroy(policy_t **p)
+policy_destroy(policy_t **pp)
 {
-    if (p && *p) {
-        free(*p);
-        *p = NULL;
+    if (pp && *pp) {
+        policy_t *p = *pp;
+        if (p->state && p->kind->free_state)
+            p->kind->free_state(p->state);
+        free(p);
+        *pp = NULL;
     }
 }
 
@@ -132,5 +134,5 @@ policy_decide(const policy_t *p, const route_features_t *f, route_result_t *out)
                  (double)f->score);
         return -1;
     }
-    return p->kind->decide(p->arg, f, out);
+    return p->kind->decide(p, f, out);
 }

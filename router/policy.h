@@ -21,9 +21,12 @@
 
 /* How the coordinator runs a problem under a policy. */
 typedef enum {
-    POLICY_ROUTED = 0,     /* draft, score, ask the router, maybe regenerate */
-    POLICY_WEAK_ONLY = 1,  /* draft and keep; no PRM, no router */
-    POLICY_STRONG_ONLY = 2 /* strong model writes every step; no drafts */
+    POLICY_ROUTED = 0,      /* draft, score, ask the router, maybe regenerate */
+    POLICY_WEAK_ONLY = 1,   /* draft and keep; no PRM, no router */
+    POLICY_STRONG_ONLY = 2, /* strong model writes every step; no drafts */
+    POLICY_CASCADE = 3      /* weak solves it all; the PRM scores the whole
+                               solution; the router may send the problem to
+                               the strong model to solve again */
 } policy_shape_t;
 
 typedef struct route_features {
@@ -35,6 +38,11 @@ typedef struct route_features {
     const float *belief; /* state from the previous step, may be NULL */
     size_t n_belief;
     uint64_t seed; /* per-step seed for stochastic policies */
+    float bias;    /* the budget controller's push: > 0 means regenerate
+                      more, < 0 less; 0 without a controller */
+    int explore;   /* sample the action from the policy's distribution
+                      instead of taking the likelier one (learned policies,
+                      in training runs) */
 } route_features_t;
 
 typedef struct route_result {

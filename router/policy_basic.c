@@ -8,9 +8,9 @@
 
 
 static int
-decide_weak(double arg, const route_features_t *f, route_result_t *out)
+decide_weak(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
-    (void)arg;
+    (void)p;
     (void)f;
     out->regenerate = 0;
     out->prob = 1.0f;
@@ -20,9 +20,9 @@ decide_weak(double arg, const route_features_t *f, route_result_t *out)
 
 
 static int
-decide_strong(double arg, const route_features_t *f, route_result_t *out)
+decide_strong(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
-    (void)arg;
+    (void)p;
     (void)f;
     out->regenerate = 1;
     out->prob = 1.0f;
@@ -31,13 +31,18 @@ decide_strong(double arg, const route_features_t *f, route_result_t *out)
 }
 
 
-/* Regenerate with probability arg, drawn from the step's own seed. */
+/*
+** Regenerate with probability arg (plus the budget controller's bias),
+** drawn from the step's own seed.
+*/
 static int
-decide_random(double arg, const route_features_t *f, route_result_t *out)
+decide_random(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
     rng_t rng = rng_seeded(hash_combine(f->seed, 0x72616e646f6dULL));
     double u = rng_uniform(&rng);
+    double arg = p->arg + f->bias;
 
+    arg = arg < 0 ? 0 : arg > 1 ? 1 : arg;
     out->regenerate = u < arg;
     out->prob = (float)(out->regenerate ? arg : 1.0 - arg);
     snprintf(out->reason, sizeof out->reason, "coin %.3f %s %g", u,
@@ -46,10 +51,15 @@ decide_random(double arg, const route_features_t *f, route_result_t *out)
 }
 
 
-/* TRIM-Thr: regenerate when the draft's PRM score is below the threshold. */
+/*
+** TRIM-Thr: regenerate when the draft's PRM score is below the threshold
+** (moved by the budget controller's bias).
+*/
 static int
-decide_thr(double arg, const route_features_t *f, route_result_t *out)
+decide_thr(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
+    double arg = p->arg + f->bias;
+
     out->regenerate = (double)f->score < arg;
     out->prob = 1.0f;
     snprintf(out->reason, sizeof out->reason, "score %.3f %s %g",
@@ -58,11 +68,19 @@ decide_thr(double arg, const route_features_t *f, route_result_t *out)
 }
 
 
-const policy_kind_t policy_kind_weak = {"weak", POLICY_WEAK_ONLY, 0,          0,
-                                        0,      "weak",           decide_weak};
-const policy_kind_t policy_kind_strong = {"strong", POLICY_STRONG_ONLY, 0, 0, 0,
-                                          "strong", decide_strong};
-const policy_kind_t policy_kind_random = {"random",     POLICY_ROUTED, 1, 0, 1,
-                                          "random:0.2", decide_random};
-const policy_kind_t policy_kind_thr = {"thr", POLICY_ROUTED, 1,         0,
-                                       1,     "thr:0.5",     decide_thr};
+static int
+init_unit(policy_t *p, const char *arg, char *err, size_t errlen)
+{
+    return policy_number_arg(p, arg, 0, 1, err, errlen);
+}
+
+
+const policy_kind_t policy_kind_weak = {"weak",        POLICY_WEAK_ONLY, "weak",
+                                        policy_no_arg, decide_weak,      NULL};
+const policy_kind_t policy_kind_strong = {
+    "strong", POLICY_STRONG_ONLY, "strong", policy_no_arg, decide_strong, NULL};
+const policy_kind_t policy_kind_random = {
+    "random",  POLICY_ROUTED, "random:P, P in [0,1]",
+    init_unit, decide_random, NULL};
+const policy_kind_t policy_kind_thr = {
+    "thr", POLICY_ROUTED, "thr:K, K in [0,1]", init_unit, decide_thr, NULL};

@@ -1,20 +1,50 @@
 /*
-** policy_kinds.h: the table row each policy kind provides (router-private).
+** policy_kinds.h: what each policy kind provides (router-private).
+**
+** A kind is one row: its name (the spec's prefix), its loop shape, how to
+** read the text after "name:" into the policy, how to decide, and how to
+** free what it loaded.  Adding a policy means one row and one file.
 */
 #ifndef TRIM_POLICY_KINDS_H
 #define TRIM_POLICY_KINDS_H
 
 #include "policy.h"
 
+#define POLICY_SPEC_MAX 256
+
+struct policy {
+    const struct policy_kind *kind;
+    policy_shape_t shape;
+    double arg;                 /* the spec's number, for kinds with one */
+    void *state;                /* what a kind loaded or solved, or NULL */
+    char spec[POLICY_SPEC_MAX]; /* canonical form */
+};
+
 typedef struct policy_kind {
     const char *name; /* spec prefix */
     policy_shape_t shape;
-    int takes_arg; /* "name:NUMBER" */
-    double arg_min, arg_max;
-    const char *example; /* shown in parse errors */
-    /* Decide with the parsed argument; 0 or -1 (see policy_decide). */
-    int (*decide)(double arg, const route_features_t *f, route_result_t *out);
+    const char *usage; /* shown in parse errors, e.g. "thr:K, K in [0,1]" */
+    /*
+    ** Read arg (the text after "name:", NULL when there is none) into
+    ** p->arg and p->state, and write p->spec.  Returns 0, or -1 with a
+    ** reason in err.
+    */
+    int (*init)(policy_t *p, const char *arg, char *err, size_t errlen);
+    /* Decide (see policy_decide); 0 or -1 with the reason in out->reason. */
+    int (*decide)(const policy_t *p, const route_features_t *f,
+                  route_result_t *out);
+    void (*free_state)(void *state); /* NULL when init loads nothing */
 } policy_kind_t;
+
+/*
+** For kinds that take one number: parse arg into p->arg within [lo, hi] and
+** write the canonical "name:%g" spec.  0 or -1 with err.
+*/
+int policy_number_arg(policy_t *p, const char *arg, double lo, double hi,
+                      char *err, size_t errlen);
+
+/* For kinds without an argument: refuse one, write the spec.  0 or -1. */
+int policy_no_arg(policy_t *p, const char *arg, char *err, size_t errlen);
 
 extern const policy_kind_t policy_kind_weak;
 extern const policy_kind_t policy_kind_strong;

@@ -189,6 +189,8 @@ handle_route(router_service_t *r, const Trim__RouteBatch *batch)
         f.belief = s->belief;
         f.n_belief = s->n_belief;
         f.seed = s->seed;
+        f.bias = s->bias;
+        f.explore = s->explore;
         const policy_t *p = policy_for(r, s->policy, err, sizeof err);
         if (p == NULL) {
             snprintf(res->reason, sizeof res->reason, "%s", err);
