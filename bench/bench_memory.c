@@ -58,8 +58,8 @@ main(int argc, char **argv)
     o.db = db;
     o.max_queued = n + 1;
     coord_t *c = w ? coord_new(zctx, &o, w, err, sizeof err) : NULL;
-    int64_t run =
-        c ? coord_add_run(c, "thr:0.5", 1, "{}", err, sizeof err) : -1;
+    coord_run_opts_t ro = {"thr:0.5", 1, "{}", 0, 0, 0};
+    int64_t run = c ? coord_add_run(c, &ro, err, sizeof err) : -1;
     if (run < 0) {
         fprintf(stderr, "bench_memory: %s\n", err);
         return 1;

@@ -17,8 +17,11 @@ int cmd_submit(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sim_server(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Set the log threshold from --log-level; prints an error and returns -1. */
 int cli_log_level(const char *cmd, const char *value);

@@ -74,11 +74,15 @@ print_step(void *ctx, const store_step_t *s)
                s->step_index, s->completion_tokens, finish, s->attempt,
                s->worker ? s->worker : "?", s->accepted ? "" : "  DISCARDED");
         print_block("text", s->text);
-        if (!isnan(s->prm_score))
-            printf("    %-9sscore %.3f  (min previous %.3f, product previous "
-                   "%.3f, %d input tokens)\n",
+        if (!isnan(s->prm_score) && isnan(s->min_prev_score)) {
+            printf("    %-9sscore %.3f  (%d input tokens)\n", "prm",
+                   s->prm_score, s->prm_tokens);
+        } else if (!isnan(s->prm_score)) {
+            printf("    %-9sscore %.3f  (min previous %.3f, product "
+                   "previous %.3f, %d input tokens)\n",
                    "prm", s->prm_score, s->min_prev_score, s->prod_prev_score,
                    s->prm_tokens);
+        }
         if (s->prm_padded > 0)
             printf("    %-9sthe PRM's context was full: it did not see the "
                    "first %d steps (scored 1.0)\n",

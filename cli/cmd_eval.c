@@ -1,6 +1,16 @@
 /*
 ** cmd_eval.c: `trim eval`, evaluating policies on the simulator.
 **
+**   trim eval [--policies thr,random,cascade,pomdp,agg] [--agg FILE,...]
+**             [--curve NAME=SPEC,SPEC,...] [--problems N] [--seed S]
+**             [--sim-profile NAME] [--train-set NAME] [--out DIR] [--json]
+**
+** sweeps each policy family's knob over the same problems (one in-process
+** cluster run per point, fixed seed), measures the weak-only and
+** strong-only anchors, and reports per policy its points and CPT(50/80/95%),
+** dIBC and APGR (eval/metrics.h), with DIR/curves.csv, DIR/summary.csv,
+** DIR/eval.json and DIR/curves.svg.
+**
 **   trim eval sweep --policy thr --from 0 --to 1 --by 0.05 --problems N
 **
 ** runs the same problems once per threshold and prints, per threshold, the
@@ -8,17 +18,21 @@
 ** next to each threshold.  As in the TRIM release's sweeps, threshold 0 is
 ** run as weak-only and threshold 1 as strong-only (the PRM is not called).
 */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "flags.h"
 #include "local.h"
+#include "policy.h"
 #include "reference.h"
+#include "sweep.h"
 
 static const char description[] =
     "Run the same simulated problems once per threshold and print accuracy,\n"
@@ -95,6 +109,7 @@ sweep(int argc, char **argv)
 {
     const char *kind = "thr", *ref_path = "", *db = "trim-sweep.db";
     const char *calibration = "", *log_level = "warn";
+    const char *sim_profile = "math500";
     double from = 0, to = 1, by = 0.05;
     int64_t problems = 500, seed = 1;
     int json = 0, npos, rc = 1;
@@ -110,6 +125,8 @@ sweep(int argc, char **argv)
          "real sweep to print beside (summary.jsonl layout)"},
         {"calibration", FLAG_STRING, &calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
+        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+         "simulator profile: math500 (fitted), hard or easy"},
         {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per threshold"},
         {"log-level", FLAG_STRING, &log_level, 0, 0,
          "debug, info, warn, error or off"},
@@ -138,6 +155,7 @@ sweep(int argc, char **argv)
     o.seed = (uint64_t)seed;
     o.db = db;
     o.calibration = *calibration ? calibration : NULL;
+    o.sim_profile = sim_profile;
     if (strcmp(kind, "thr") != 0) {
         fprintf(stderr,
                 "trim eval sweep: --policy %s cannot be swept yet (thr can)\n",
@@ -159,8 +177,10 @@ sweep(int argc, char **argv)
     if (rows == NULL)
         goto done;
     snprintf(info, sizeof info,
-             "TRIM-Thr sweep: %lld simulated problems, seed %llu, database %s",
-             (long long)o.problems, (unsigned long long)o.seed, o.db);
+             "TRIM-Thr sweep: %lld simulated problems (profile %s), seed "
+             "%llu, database %s",
+             (long long)o.problems, sim_profile, (unsigned long long)o.seed,
+             o.db);
     if (!json)
         print_text_header(ref, info);
     for (int i = 0; i < points; i++) {
@@ -203,18 +223,608 @@ done:
 }
 
 
+/* ---- trim eval: policy families, metrics and files ---- */
+
+static const char eval_description[] =
+    "Sweep each policy family's knob over the same simulated problems and\n"
+    "report per policy its accuracy-cost points and CPT(50%), CPT(80%),\n"
+    "CPT(95%), dIBC and APGR against the weak-only and strong-only anchors\n"
+    "(definitions: docs/evaluation.md).  Families and their knob grids:\n"
+    "  thr      K = 0, 0.05, ..., 1 (0 runs as weak, 1 as strong)\n"
+    "  random   P = 0, 0.1, ..., 1\n"
+    "  cascade  K = 0.1, 0.2, ..., 0.9, 0.95\n"
+    "  pomdp    lambda = 1e-4, 2e-4, 5e-4, 1e-3, ..., 1e-2, 2e-2, 3e-2\n"
+    "  agg      one point per --agg file, its knob the file's lambda\n"
+    "Without --policies, every family this build knows except agg runs (agg\n"
+    "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
+    "of specs.  A family whose specs do not parse is reported and the rest\n"
+    "still runs.  Writes DIR/curves.csv, DIR/summary.csv, DIR/eval.json and\n"
+    "DIR/curves.svg; every point is a run recorded in --db.  'trim eval\n"
+    "sweep --help': the threshold sweep beside a real reference run.";
+
+#define DEFAULT_FAMILIES "thr,random,cascade,pomdp"
+#define MAX_CURVES       32
+#define EVAL_ERR_MAX     240 /* fits a spec and a reason in a curve error */
+
+/*
+** The simulator profile called name (sim_params_profile), or -1 with the
+** known names in err.
+*/
+static int
+sim_profile(const char *name, sim_params_t *out, char *err, size_t errlen)
+{
+    const char *const *names = sim_profile_names();
+    size_t k;
+
+    if (sim_params_profile(name, out) == 0)
+        return 0;
+    k = (size_t)snprintf(err, errlen,
+                         "unknown simulator profile '%s' (known:", name);
+    for (size_t i = 0; names[i] && k < errlen; i++)
+        k += (size_t)snprintf(err + k, errlen - k, "%s %s", i ? "," : "",
+                              names[i]);
+    if (k < errlen)
+        snprintf(err + k, errlen - k, ")");
+    return -1;
+}
+
+
+/* Points measured so far, by spec: a spec shared by two curves (the thr
+** family's "weak" and the anchor) runs once. */
+typedef struct eval_runs {
+    local_opts_t o; /* problems, seed, db, calibration, simulator */
+    sweep_point_t *done;
+    size_t n_done, cap;
+} eval_runs_t;
+
+
+static void
+copy_measured(sweep_point_t *to, const sweep_point_t *from)
+{
+    to->accuracy = from->accuracy;
+    to->strong = from->strong;
+    to->draft = from->draft;
+    to->discarded = from->discarded;
+    to->token_share = from->token_share;
+    to->problems = from->problems;
+    to->failed = from->failed;
+    to->seconds = from->seconds;
+}
+
+
+/*
+** Run p->spec on the sweep's problems (or reuse an earlier run of the same
+** spec) and fill p's measured fields.  Progress goes to stderr as
+** "trim eval: CURVE I/N SPEC: ...".  0, or -1 with err.
+*/
+static int
+measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
+        char *err, size_t errlen)
+{
+    local_opts_t o = x->o;
+    local_result_t res;
+
+    for (size_t k = 0; k < x->n_done; k++) {
+        if (strcmp(x->done[k].spec, p->spec) == 0) {
+            copy_measured(p, &x->done[k]);
+            fprintf(stderr, "trim eval: %s %zu/%zu %s: run above, reused\n",
+                    curve, i, n, p->spec);
+            return 0;
+        }
+    }
+    o.policy = p->spec;
+    o.progress = 0;
+    if (local_run(&o, &res, err, errlen) < 0)
+        return -1;
+    double q = res.stats.submitted > 0 ? (double)res.stats.submitted : 1.0;
+    int64_t all = res.stats.weak_tokens + res.stats.strong_tokens +
+                  res.stats.discarded_tokens;
+    p->accuracy = res.stats.graded
+                      ? (double)res.stats.correct / (double)res.stats.graded
+                      : NAN;
+    p->strong = (double)res.stats.strong_tokens / q;
+    p->draft = (double)res.stats.weak_tokens / q;
+    p->discarded = (double)res.stats.discarded_tokens / q;
+    p->token_share = all ? (double)res.stats.strong_tokens / (double)all : 0;
+    p->problems = res.stats.submitted;
+    p->failed = res.stats.failed;
+    p->seconds = res.seconds;
+    fprintf(stderr,
+            "trim eval: %s %zu/%zu %s: accuracy %.3f, %.1f strong "
+            "tokens/problem, %.1f s\n",
+            curve, i, n, p->spec, p->accuracy, p->strong, res.seconds);
+    if (x->n_done == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 32;
+        sweep_point_t *d = realloc(x->done, cap * sizeof *d);
+        if (d == NULL)
+            return 0; /* not remembered: a later duplicate runs again */
+        x->done = d;
+        x->cap = cap;
+    }
+    x->done[x->n_done++] = *p;
+    return 0;
+}
+
+
+/*
+** Parse every spec of curve c as the router would.  On the first that does
+** not parse, c->error says why and *unknown_kind tells whether this build
+** does not know the policy kind at all.  0 or -1.
+*/
+static int
+check_curve(sweep_curve_t *c, int *unknown_kind)
+{
+    char err[EVAL_ERR_MAX];
+
+    *unknown_kind = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        policy_t *p = policy_new(c->points[k].spec, err, sizeof err);
+        if (p == NULL) {
+            snprintf(c->error, sizeof c->error, "%s", err);
+            *unknown_kind = strncmp(err, "unknown policy", 14) == 0;
+            return -1;
+        }
+        policy_destroy(&p);
+    }
+    return 0;
+}
+
+
+/* mkdir -p; 0, or -1 with err. */
+static int
+make_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof path) {
+        snprintf(err, errlen, "bad output directory '%.200s'", dir);
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %.200s: %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        path[i] = c;
+    }
+    return 0;
+}
+
+
+typedef int (*sweep_writer_t)(const sweep_t *s, FILE *f);
+
+/* Write DIR/name with fn; reports failures on stderr.  0 or -1. */
+static int
+write_output(const char *dir, const char *name, const sweep_t *s,
+             sweep_writer_t fn, const char *text)
+{
+    char path[4096];
+    FILE *f;
+    int rc;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "trim eval: cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    rc = fn ? fn(s, f) : (fputs(text, f) < 0 ? -1 : 0);
+    if (fclose(f) != 0 || rc < 0) {
+        fprintf(stderr, "trim eval: writing %s failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+
+/* "12.3%" of a share, or "-" for NAN. */
+static const char *
+pct(char *b, size_t n, double share)
+{
+    if (isnan(share))
+        return "-";
+    snprintf(b, n, "%.1f%%", 100 * share);
+    return b;
+}
+
+
+/* v with prec decimals, or "-" for NAN. */
+static const char *
+dec(char *b, size_t n, double v, int prec)
+{
+    if (isnan(v))
+        return "-";
+    snprintf(b, n, "%.*f", prec, v);
+    return b;
+}
+
+
+static void
+print_curve(const sweep_curve_t *c)
+{
+    const metrics_summary_t *m = &c->summary;
+    char b1[32], b2[32], b3[32], b4[32];
+
+    if (c->error[0]) {
+        printf("\n%s: not evaluated: %s\n", c->name, c->error);
+        return;
+    }
+    printf("\n%s: %zu points (* on the Pareto frontier)\n", c->name, c->n);
+    printf("  %-8s %8s %9s %7s %7s %6s %8s %9s   %s\n", "knob", "accuracy",
+           "strong/q", "cost", "PGR", "dIBC", "draft/q", "discard/q", "spec");
+    for (size_t k = 0; k < c->n; k++) {
+        const sweep_point_t *p = &c->points[k];
+        printf("  %-8.4g %8s %9.1f %7s %7s %6s %8.1f %9.1f %c %s\n", p->knob,
+               dec(b1, sizeof b1, p->accuracy, 3), p->strong,
+               pct(b2, sizeof b2, p->cost), dec(b3, sizeof b3, p->pgr, 3),
+               dec(b4, sizeof b4, p->delta_ibc, 2), p->draft, p->discarded,
+               p->on_frontier ? '*' : ' ', p->spec);
+    }
+    printf("  CPT(50%%) %s  CPT(80%%) %s  CPT(95%%) %s", pct(b1, 32, m->cpt50),
+           pct(b2, 32, m->cpt80), pct(b3, 32, m->cpt95));
+    printf("  dIBC %s (mean of %d targets)  APGR %s\n",
+           dec(b1, sizeof b1, m->delta_ibc, 2), m->delta_ibc_targets,
+           dec(b2, sizeof b2, m->apgr, 3));
+}
+
+
+static void
+print_text(const sweep_t *s, const char *dir)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+
+    printf("# trim eval: %lld problems, seed %llu, test set %s, train set "
+           "%s\n",
+           (long long)s->problems, (unsigned long long)s->seed, s->test_set,
+           s->train_set[0] ? s->train_set : "(not stated)");
+    printf("# cost = strong tokens per problem as a share of strong-only's; "
+           "figures on the\n# upper-left Pareto frontier with both anchors, "
+           "linearly interpolated\n");
+    printf("anchors: weak-only accuracy %.3f; strong-only accuracy %.3f at "
+           "%.1f strong tokens/problem\n",
+           s->weak.accuracy, s->strong.accuracy, s->strong.strong);
+    for (size_t i = 0; i < s->n_curves; i++)
+        print_curve(&s->curves[i]);
+    printf("\n%-12s %6s %9s %9s %9s %7s %6s\n", "policy", "points", "CPT(50%)",
+           "CPT(80%)", "CPT(95%)", "dIBC", "APGR");
+    for (size_t i = 0; i < s->n_curves; i++) {
+        const sweep_curve_t *c = &s->curves[i];
+        const metrics_summary_t *m = &c->summary;
+        if (c->error[0]) {
+            printf("%-12s %6s   not evaluated (see above)\n", c->name, "-");
+            continue;
+        }
+        printf("%-12s %6zu %9s %9s %9s %7s %6s\n", c->name, c->n,
+               pct(b1, sizeof b1, m->cpt50), pct(b2, sizeof b2, m->cpt80),
+               pct(b3, sizeof b3, m->cpt95),
+               dec(b4, sizeof b4, m->delta_ibc, 2),
+               dec(b5, sizeof b5, m->apgr, 3));
+    }
+    printf("\nfiles: %s/curves.csv %s/summary.csv %s/eval.json "
+           "%s/curves.svg\n",
+           dir, dir, dir, dir);
+}
+
+
+/*
+** Take every "--curve X" and "--curve=X" out of argv (the flag parser keeps
+** only the last value of a flag) into curves[]; returns the new argc, or -1
+** when there are too many or one lacks its value.
+*/
+static int
+take_curves(int argc, char **argv, const char **curves, int *n_curves)
+{
+    int out = 1;
+
+    *n_curves = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (strcmp(a, "--") == 0) { /* the rest is positional */
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--curve") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "trim eval: --curve needs a value\n");
+                return -1;
+            }
+            v = argv[++i];
+        } else if (strncmp(a, "--curve=", 8) == 0) {
+            v = a + 8;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (*n_curves == MAX_CURVES) {
+            fprintf(stderr, "trim eval: more than %d --curve flags\n",
+                    MAX_CURVES);
+            return -1;
+        }
+        curves[(*n_curves)++] = v;
+    }
+    return out;
+}
+
+
+/* The families named in a comma list, each checked; -1 on an unknown one. */
+static int
+split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
+{
+    static const char *const known[] = {"thr", "random", "cascade", "pomdp",
+                                        "agg"};
+    const char *p = list;
+
+    *n = 0;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int ok = 0;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+            if (strlen(known[k]) == len && strncmp(p, known[k], len) == 0)
+                ok = 1;
+        if (!ok || *n == MAX_CURVES) {
+            fprintf(stderr,
+                    "trim eval: --policies: unknown family '%.*s' (known: "
+                    "thr, random, cascade, pomdp, agg)\n",
+                    (int)len, p);
+            return -1;
+        }
+        snprintf(names[*n], SWEEP_NAME_MAX, "%.*s", (int)len, p);
+        (*n)++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+
+static int
+evaluate(int argc, char **argv)
+{
+    const char *families = "", *agg = "", *curve_env = "";
+    const char *profile = "", *test_set = "", *train_set = "";
+    const char *dir = "trim-eval", *db = "", *calibration = "";
+    const char *log_level = "warn";
+    int64_t problems = 500, seed = 1;
+    int json = 0, npos, rc = 1, n_curve_flags = 0, n_fam = 0;
+    const char *curve_flags[MAX_CURVES];
+    char fam[MAX_CURVES][SWEEP_NAME_MAX];
+    const flag_t flags[] = {
+        {"policies", FLAG_STRING, &families, 0, 0,
+         "families to sweep: thr,random,cascade,pomdp,agg "
+         "(default: " DEFAULT_FAMILIES ", and agg with --agg)"},
+        {"agg", FLAG_STRING, &agg, 0, 0,
+         "trained policy files for agg, comma-separated, one point each"},
+        {"curve", FLAG_STRING, &curve_env, 0, 0,
+         "NAME=SPEC,SPEC,...: a custom curve (repeatable)"},
+        {"problems", FLAG_INT, &problems, 1, 1e7, "problems per point"},
+        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
+        {"sim-profile", FLAG_STRING, &profile, 0, 0,
+         "simulator profile to evaluate on (default math500; names below)"},
+        {"test-set", FLAG_STRING, &test_set, 0, 0, "the same as --sim-profile"},
+        {"train-set", FLAG_STRING, &train_set, 0, 0,
+         "simulator profile the --agg policies were trained on (recorded "
+         "with the results)"},
+        {"out", FLAG_STRING, &dir, 0, 0, "directory for the result files"},
+        {"db", FLAG_STRING, &db, 0, 0,
+         "audit database, a run per point (default DIR/eval.db)"},
+        {"calibration", FLAG_STRING, &calibration, 0, 0,
+         "PRM calibration grids (default: embedded fit)"},
+        {"json", FLAG_BOOL, &json, 0, 0,
+         "print the results as one JSON document (DIR/eval.json)"},
+        {"log-level", FLAG_STRING, &log_level, 0, 0,
+         "debug, info, warn, error or off"},
+    };
+    const size_t nf = sizeof flags / sizeof *flags;
+    sim_params_t test_params, train_params;
+    eval_runs_t runs = {0};
+    sweep_t *s = NULL;
+    char err[EVAL_ERR_MAX], dbpath[4096];
+    char *doc = NULL;
+    int explicit_fail = 0;
+
+    argc = take_curves(argc, argv, curve_flags, &n_curve_flags);
+    if (argc < 0)
+        return 2;
+    switch (flags_parse("eval", flags, nf, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "eval", "[FLAGS]  |  trim eval sweep [FLAGS]",
+                    eval_description, flags, nf);
+        printf("\nsimulator profiles:\n");
+        for (const char *const *p = sim_profile_names(); *p; p++) {
+            const char *about = sim_profile_about(*p);
+            printf("  %-10s %s\n", *p, about ? about : "");
+        }
+        return 0;
+    case -1:
+        return 2;
+    }
+    if (npos > 0) {
+        fprintf(stderr, "trim eval: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    if (n_curve_flags == 0 && *curve_env)
+        curve_flags[n_curve_flags++] = curve_env;
+    if (cli_log_level("eval", log_level) < 0)
+        return 2;
+    if (*test_set && *profile && strcmp(test_set, profile) != 0) {
+        fprintf(stderr,
+                "trim eval: --test-set %s and --sim-profile %s differ\n",
+                test_set, profile);
+        return 2;
+    }
+    if (*test_set)
+        profile = test_set;
+    if (*profile == '\0')
+        profile = "math500";
+    if (sim_profile(profile, &test_params, err, sizeof err) < 0 ||
+        (*train_set &&
+         sim_profile(train_set, &train_params, err, sizeof err) < 0)) {
+        fprintf(stderr, "trim eval: %s\n", err);
+        return 2;
+    }
+    int explicit = *families != '\0';
+    if (split_families(explicit        ? families
+                       : n_curve_flags ? ""
+                                       : DEFAULT_FAMILIES,
+                       fam, &n_fam) < 0)
+        return 2;
+    if (*agg) {
+        int listed = 0;
+        for (int i = 0; i < n_fam; i++)
+            listed |= strcmp(fam[i], "agg") == 0;
+        if (explicit && !listed) {
+            fprintf(stderr, "trim eval: --agg given but --policies does not "
+                            "list agg\n");
+            return 2;
+        }
+        if (!listed && n_fam < MAX_CURVES)
+            snprintf(fam[n_fam++], SWEEP_NAME_MAX, "agg");
+    }
+
+    s = sweep_new();
+    if (s == NULL) {
+        fprintf(stderr, "trim eval: out of memory\n");
+        return 1;
+    }
+    s->problems = problems;
+    s->seed = (uint64_t)seed;
+    snprintf(s->test_set, sizeof s->test_set, "%s", profile);
+    snprintf(s->train_set, sizeof s->train_set, "%s", train_set);
+    for (int i = 0; i < n_fam; i++) {
+        sweep_curve_t *c = sweep_add_curve(s, fam[i]);
+        int unknown = 0;
+        if (c == NULL) {
+            fprintf(stderr, "trim eval: out of memory\n");
+            goto done;
+        }
+        if (strcmp(fam[i], "agg") == 0
+                ? sweep_family_agg(c, agg, err, sizeof err)
+                : sweep_family(c, fam[i], err, sizeof err)) {
+            snprintf(c->error, sizeof c->error, "%s", err);
+        } else if (check_curve(c, &unknown) < 0 && !explicit && unknown) {
+            /* The default set: a family this build does not have yet. */
+            fprintf(stderr, "trim eval: skipping %s: %s\n", c->name, c->error);
+            s->n_curves--;
+            free(c->points);
+            continue;
+        }
+        if (c->error[0]) {
+            fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
+            explicit_fail = 1;
+        }
+    }
+    for (int i = 0; i < n_curve_flags; i++) {
+        const char *v = curve_flags[i], *eq = strchr(v, '=');
+        char name[SWEEP_NAME_MAX];
+        int unknown;
+        if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof name ||
+            eq[1] == '\0') {
+            fprintf(stderr,
+                    "trim eval: --curve '%s': expected NAME=SPEC,SPEC,... "
+                    "with a name of 1 to %d bytes\n",
+                    v, SWEEP_NAME_MAX - 1);
+            goto usage;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - v), v);
+        sweep_curve_t *c = sweep_add_curve(s, name);
+        if (c == NULL) {
+            fprintf(stderr, "trim eval: out of memory\n");
+            goto done;
+        }
+        if (sweep_curve_specs(c, eq + 1, err, sizeof err) < 0)
+            snprintf(c->error, sizeof c->error, "%s", err);
+        else
+            check_curve(c, &unknown);
+        if (c->error[0]) {
+            fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
+            explicit_fail = 1;
+        }
+    }
+
+    if (make_dir(dir, err, sizeof err) < 0) {
+        fprintf(stderr, "trim eval: %s\n", err);
+        goto done;
+    }
+    if (*db == '\0') {
+        snprintf(dbpath, sizeof dbpath, "%s/eval.db", dir);
+        db = dbpath;
+    }
+    runs.o.problems = problems;
+    runs.o.seed = (uint64_t)seed;
+    runs.o.db = db;
+    runs.o.calibration = *calibration ? calibration : NULL;
+    runs.o.sim = &test_params;
+    fprintf(stderr,
+            "trim eval: %lld problems per point, seed %lld, test set %s, "
+            "database %s\n",
+            (long long)problems, (long long)seed, profile, db);
+    if (measure(&runs, &s->weak, "anchor", 1, 2, err, sizeof err) < 0 ||
+        measure(&runs, &s->strong, "anchor", 2, 2, err, sizeof err) < 0) {
+        fprintf(stderr, "trim eval: the anchors: %s\n", err);
+        goto done;
+    }
+    for (size_t i = 0; i < s->n_curves; i++) {
+        sweep_curve_t *c = &s->curves[i];
+        for (size_t k = 0; k < c->n && !c->error[0]; k++) {
+            sweep_point_t *p = &c->points[k];
+            if (measure(&runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
+                snprintf(c->error, sizeof c->error, "%s: %s", p->spec, err);
+                fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
+                explicit_fail = 1;
+            }
+        }
+    }
+    if (sweep_finish(s, err, sizeof err) < 0) {
+        fprintf(stderr, "trim eval: %s\n", err);
+        goto done;
+    }
+    doc = sweep_json(s);
+    if (doc == NULL) {
+        fprintf(stderr, "trim eval: out of memory\n");
+        goto done;
+    }
+    int wrote = 0;
+    wrote |= write_output(dir, "curves.csv", s, sweep_write_curves_csv, NULL);
+    wrote |= write_output(dir, "summary.csv", s, sweep_write_summary_csv, NULL);
+    wrote |= write_output(dir, "eval.json", s, NULL, doc);
+    wrote |= write_output(dir, "curves.svg", s, sweep_write_svg, NULL);
+    if (json)
+        puts(doc);
+    else
+        print_text(s, dir);
+    rc = wrote < 0 || explicit_fail ? 1 : 0;
+done:
+    free(doc);
+    free(runs.done);
+    sweep_destroy(&s);
+    return rc;
+usage:
+    rc = 2;
+    goto done;
+}
+
+
 int
 cmd_eval(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc < 2 ? stderr : stdout,
-                "usage: trim eval sweep --policy thr [FLAGS]\n\n%s\n",
-                description);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "sweep") == 0)
+    if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
         return sweep(argc - 1, argv + 1);
-    fprintf(stderr, "trim eval: unknown subcommand '%s' (known: sweep)\n",
-            argv[1]);
-    return 2;
+    if (argc >= 2 && argv[1][0] != '-') {
+        fprintf(stderr,
+                "trim eval: unknown subcommand '%s' (known: sweep; or flags "
+                "only, see 'trim eval --help')\n",
+                argv[1]);
+        return 2;
+    }
+    return evaluate(argc, argv);
 }

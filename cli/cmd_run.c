@@ -2,6 +2,7 @@
 ** cmd_run.c: `trim run`, a whole cluster in this process, on the simulator
 ** or on model servers over HTTP.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,22 @@
 #include "flags.h"
 #include "http_flags.h"
 #include "local.h"
+#include "problems.h"
 #include "summary.h"
 
 static const char description[] =
-    "Solve simulated problems step by step with a whole cluster (coordinator,\n"
+    "Solve problems step by step with a whole cluster (coordinator,\n"
     "router, small/large/prm workers) inside this process, recording every\n"
     "step in the audit database, then print a summary.  The pools use the\n"
     "built-in simulator, or model servers over HTTP: --small-url and\n"
     "--large-url take OpenAI-compatible servers (vLLM, llama.cpp, ...),\n"
-    "--prm-url a vLLM /pooling server.";
+    "--prm-url a vLLM /pooling server.\n"
+    "--problems N solves N simulated problems; --problems FILE.jsonl the\n"
+    "problems of a benchmark file (MATH-500, GSM8K, AIME, OlympiadBench,\n"
+    "Minerva or {\"id\",\"problem\",\"answer\"} lines; --format names the\n"
+    "layout, auto recognises it), graded like Qwen2.5-Math's math_equal.\n"
+    "The built-in simulator fails file problems at their first step (\"not\n"
+    "a simulated problem\"): they are for model servers.";
 
 #define MAX_FLAGS 64
 
@@ -41,20 +49,69 @@ pool_http(const http_backend_opts_t *shared, const char *url, const char *model,
 }
 
 
+/*
+** --problems: a count of simulated problems (*count), or a readable file
+** (*count 0).  Prints the error and returns -1 for a bad count, file or
+** format.
+*/
+static int
+parse_problems(const char *arg, const char *format, int64_t *count)
+{
+    char *end;
+    long long n;
+
+    if (!problems_format_known(format)) {
+        fprintf(stderr,
+                "trim run: --format: unknown layout '%s' (one of: %s)\n",
+                format, problems_formats());
+        return -1;
+    }
+    if (*arg == '\0' || strspn(arg, "0123456789") != strlen(arg)) {
+        *count = 0;
+        if (access(arg, R_OK) != 0) {
+            fprintf(stderr,
+                    "trim run: --problems: '%s' is neither a count nor a "
+                    "readable file (%s)\n",
+                    arg, *arg ? strerror(errno) : "empty");
+            return -1;
+        }
+        return 0;
+    }
+    n = strtoll(arg, &end, 10);
+    if (n < 1 || n > 100000000) {
+        fprintf(stderr,
+                "trim run: --problems: %s is not a count in [1, 100000000]\n",
+                arg);
+        return -1;
+    }
+    *count = n;
+    return 0;
+}
+
+
 int
 cmd_run(int argc, char **argv)
 {
     const char *policy = "thr:0.5", *db = "trim.db", *calibration = "";
+    const char *sim_profile = "math500";
     const char *log_level = "warn";
     int64_t problems = 100, seed = 1, concurrency = 256, max_steps = 30;
+    const char *problems_arg = "100", *format = "auto";
     int64_t workers = 1;
+    int64_t max_strong = 0;
+    double target_share = 0;
+    int explore = 0;
     int json = 0, no_progress = 0, chat = 0, npos;
     const char *small_url = "", *large_url = "", *prm_url = "";
     const char *small_model = "", *large_model = "", *prm_model = "";
     http_flag_values_t hv;
     http_backend_opts_t shared, pool[3];
     const flag_t base[] = {
-        {"problems", FLAG_INT, &problems, 1, 1e8, "problems to solve"},
+        {"problems", FLAG_STRING, &problems_arg, 0, 0,
+         "N simulated problems, or a JSONL file of problems"},
+        {"format", FLAG_STRING, &format, 0, 0,
+         "layout of a problems file: auto, plain, math, gsm8k, aime, "
+         "olympiadbench or minerva"},
         {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
         {"policy", FLAG_STRING, &policy, 0, 0,
          "weak, strong, random:P or thr:K"},
@@ -64,10 +121,19 @@ cmd_run(int argc, char **argv)
         {"max-steps", FLAG_INT, &max_steps, 1, 200, "step limit per problem"},
         {"calibration", FLAG_STRING, &calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
+        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+         "simulator profile: math500 (fitted), hard or easy"},
         {"workers", FLAG_INT, &workers, 1, 64, "workers per pool"},
         {"json", FLAG_BOOL, &json, 0, 0,
          "print the summary as one JSON object"},
         {"no-progress", FLAG_BOOL, &no_progress, 0, 0, "no progress bar"},
+        {"explore", FLAG_BOOL, &explore, 0, 0,
+         "learned policies sample their actions (training runs)"},
+        {"max-strong-tokens", FLAG_INT, &max_strong, 0, 1e12,
+         "no strong step for a problem past this many strong tokens "
+         "(0: no cap)"},
+        {"target-strong-share", FLAG_DOUBLE, &target_share, 0, 0.999,
+         "hold the run's strong-token share here (0: no controller)"},
         {"log-level", FLAG_STRING, &log_level, 0, 0,
          "debug, info, warn, error or off"},
         {"small-url", FLAG_STRING, &small_url, 0, 0,
@@ -105,6 +171,8 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "trim run: unexpected argument '%s'\n", argv[1]);
         return 2;
     }
+    if (parse_problems(problems_arg, format, &problems) < 0)
+        return 2;
     if (cli_log_level("run", log_level) < 0 ||
         http_flags_to_opts("run", &hv, &shared) < 0)
         return 2;
@@ -115,11 +183,19 @@ cmd_run(int argc, char **argv)
     o.policy = policy;
     o.seed = (uint64_t)seed;
     o.problems = problems;
+    if (problems == 0) {
+        o.problems_file = problems_arg;
+        o.problems_format = format;
+    }
     o.db = db;
     o.concurrency = (int)concurrency;
     o.max_steps = (int)max_steps;
     o.calibration = *calibration ? calibration : NULL;
+    o.sim_profile = sim_profile;
     o.small_workers = o.large_workers = o.prm_workers = (int)workers;
+    o.explore = explore;
+    o.max_strong_tokens = max_strong;
+    o.target_share = target_share;
     int progress = !no_progress;
     o.progress = progress && isatty(STDERR_FILENO);
     if (local_run(&o, &res, err, sizeof err) < 0) {

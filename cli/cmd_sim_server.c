@@ -47,6 +47,7 @@ cmd_sim_server(int argc, char **argv)
 {
     const char *model = "", *bind = "127.0.0.1:8000", *served = "";
     const char *calibration = "", *record = "", *log_level = "info";
+    const char *sim_profile = "math500";
     int64_t threads = 8, retry_after = 1, slow_ms = 10000, fault_seed = 0;
     int64_t max_body = 8 << 20;
     double base_ms = 0, ms_per_token = 0;
@@ -60,6 +61,9 @@ cmd_sim_server(int argc, char **argv)
          "the model name clients must use; empty: sim-MODEL"},
         {"calibration", FLAG_STRING, &calibration, 0, 0,
          "PRM calibration grids; empty: the embedded fit"},
+        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+         "simulator profile: math500 (fitted), hard or easy; the same for "
+         "every server of a run"},
         {"threads", FLAG_INT, &threads, 1, 1024,
          "requests served at once (others wait their turn)"},
         {"base-ms", FLAG_DOUBLE, &base_ms, 0, 600000,
@@ -122,7 +126,10 @@ cmd_sim_server(int argc, char **argv)
     if (cli_log_level("sim-server", log_level) < 0)
         return 2;
 
-    sim_params_default(&params);
+    if (sim_profile_resolve(sim_profile, &params, err, sizeof err) < 0) {
+        fprintf(stderr, "trim sim-server: --sim-profile: %s\n", err);
+        return 2;
+    }
     if (o.model == SIM_SERVER_PRM) {
         params.prm_base_us = base_ms * 1000.0;
         params.prm_prefill_us = ms_per_token * 1000.0;

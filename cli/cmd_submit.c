@@ -22,15 +22,20 @@
 
 static const char description[] =
     "Submit problems to a running coordinator as a new run (or, with --run,\n"
-    "into an existing one): a JSONL file (\"problem\"/\"question\" and\n"
-    "\"answer\" fields; bad lines are reported and skipped) or N simulated\n"
-    "problems.  Prints the run id once every problem is durably recorded.";
+    "into an existing one): a JSONL file (the native layouts of MATH-500,\n"
+    "GSM8K, AIME, OlympiadBench and Minerva Math, or {\"id\", \"problem\",\n"
+    "\"answer\"} lines; see --format; bad lines are reported and skipped)\n"
+    "or N simulated problems.  Prints the run id once every problem is\n"
+    "durably recorded.";
 
 typedef struct submitter {
     client_t *client;
     const char *policy;
     uint64_t seed;
     char *config;
+    int explore;
+    int64_t max_strong_tokens;
+    double target_share;
     int64_t run_id; /* 0 until the first chunk opens the run */
     int timeout_ms;
     size_t chunk;
@@ -70,6 +75,9 @@ flush_chunk(submitter_t *s)
     sub.policy = (char *)s->policy;
     sub.seed = s->seed;
     sub.config = s->config ? s->config : "";
+    sub.explore = s->explore;
+    sub.max_strong_tokens = (uint64_t)s->max_strong_tokens;
+    sub.target_share = s->target_share;
     sub.n_problems = s->n;
     sub.problems = s->ptrs;
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
@@ -155,13 +163,18 @@ int
 cmd_submit(int argc, char **argv)
 {
     const char *connect = "tcp://127.0.0.1:5555", *policy = "thr:0.5";
-    const char *curve_secret = "", *server_key = "";
+    const char *curve_secret = "", *server_key = "", *format = "auto";
     int64_t sim = 0, seed = 1, run = 0, timeout = 30000, chunk = 1000;
-    int json = 0;
+    int json = 0, explore = 0;
+    int64_t max_strong = 0;
+    double target_share = 0;
     const flag_t flags[] = {
         {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
         {"policy", FLAG_STRING, &policy, 0, 0, "policy of the new run"},
         {"sim", FLAG_INT, &sim, 0, 1e8, "submit N simulated problems"},
+        {"format", FLAG_STRING, &format, 0, 0,
+         "layout of FILE.jsonl: auto, plain, math, gsm8k, aime, "
+         "olympiadbench or minerva"},
         {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
         {"run", FLAG_INT, &run, 0, 9.2e18,
          "add to this run instead of opening a new one"},
@@ -170,6 +183,12 @@ cmd_submit(int argc, char **argv)
         {"timeout-ms", FLAG_INT, &timeout, 1, 3600000,
          "how long to wait for each acknowledgement"},
         {"json", FLAG_BOOL, &json, 0, 0, "print the result as JSON"},
+        {"explore", FLAG_BOOL, &explore, 0, 0,
+         "a new run's learned policy samples its actions"},
+        {"max-strong-tokens", FLAG_INT, &max_strong, 0, 1e12,
+         "a new run's per-problem strong-token cap (0: none)"},
+        {"target-strong-share", FLAG_DOUBLE, &target_share, 0, 0.999,
+         "a new run's strong-token share to hold (0: none)"},
         {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
          "this client's key pair (.secret file)"},
         {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
@@ -194,11 +213,20 @@ cmd_submit(int argc, char **argv)
         fprintf(stderr, "trim submit: give one JSONL file or --sim N\n");
         return 2;
     }
+    if (!problems_format_known(format)) {
+        fprintf(stderr,
+                "trim submit: --format: unknown layout '%s' (one of: %s)\n",
+                format, problems_formats());
+        return 2;
+    }
     if (client_curve("submit", curve_secret, server_key, &keys, server_pub,
                      &curve_on) < 0)
         return 2;
     s.policy = policy;
     s.seed = (uint64_t)seed;
+    s.explore = explore;
+    s.max_strong_tokens = max_strong;
+    s.target_share = target_share;
     s.run_id = run;
     s.timeout_ms = (int)timeout;
     s.chunk = (size_t)chunk;
@@ -216,8 +244,8 @@ cmd_submit(int argc, char **argv)
         goto done;
     if (npos == 1) {
         file_ctx_t f = {&s, argv[1]};
-        if (problems_read_jsonl(argv[1], on_file_problem, &f, &skipped, s.err,
-                                sizeof s.err) < 0)
+        if (problems_read_file(argv[1], format, on_file_problem, &f, &skipped,
+                               s.err, sizeof s.err) < 0)
             goto done;
     } else {
         sim_world_t *world = sim_world_new(NULL, NULL, s.err, sizeof s.err);

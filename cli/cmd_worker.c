@@ -99,6 +99,7 @@ cmd_worker(int argc, char **argv)
 {
     const char *connect = "tcp://127.0.0.1:5555", *pool = "";
     const char *backend_name = "sim", *name = "", *calibration = "";
+    const char *sim_profile = "math500";
     const char *log_level = "info", *curve_secret = "", *server_key = "";
     int64_t credit = 64, heartbeat = 1000, liveness = 3, reconnect = 32000;
     double base_ms = 0, ms_per_token = 0;
@@ -120,6 +121,9 @@ cmd_worker(int argc, char **argv)
          "longest wait between reconnection attempts"},
         {"calibration", FLAG_STRING, &calibration, 0, 0,
          "sim: PRM calibration grids (default: embedded fit)"},
+        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+         "sim: simulator profile, math500 (fitted), hard or easy; the same "
+         "in every pool"},
         {"sim-base-ms", FLAG_DOUBLE, &base_ms, 0, 600000,
          "sim: fixed latency per call"},
         {"sim-ms-per-token", FLAG_DOUBLE, &ms_per_token, 0, 60000,
@@ -194,7 +198,10 @@ cmd_worker(int argc, char **argv)
 
     if (strcmp(backend_name, "sim") == 0) {
         sim_params_t params;
-        sim_params_default(&params);
+        if (sim_profile_resolve(sim_profile, &params, err, sizeof err) < 0) {
+            fprintf(stderr, "trim worker: --sim-profile: %s\n", err);
+            return 2;
+        }
         int m = role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG : SIM_WEAK;
         if (role == TRIM__ROLE__ROLE_PRM) {
             params.prm_base_us = base_ms * 1000.0;

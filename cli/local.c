@@ -21,6 +21,7 @@
 #include "hash.h"
 #include "log.h"
 #include "policy.h"
+#include "problems.h"
 #include "service.h"
 #include "store.h"
 #include "worker.h"
@@ -123,6 +124,8 @@ config_json(const local_opts_t *o, const char *policy)
         o->max_steps, "calibration", o->calibration, "cluster", "small",
         o->small_workers, "large", o->large_workers, "prm", o->prm_workers,
         "routers", o->routers, "credit", (int)o->credit);
+    if (j != NULL && o->sim_profile != NULL)
+        json_object_set_new(j, "sim_profile", json_string(o->sim_profile));
     /* Where the model calls went (never the API key). */
     const http_backend_opts_t *h[3] = {o->small_http, o->large_http,
                                        o->prm_http};
@@ -134,6 +137,12 @@ config_json(const local_opts_t *o, const char *policy)
                 servers, pools[i],
                 json_pack("{s:s, s:s*}", "url", h[i]->base_url, "model",
                           h[i]->model && *h[i]->model ? h[i]->model : NULL));
+    if (j != NULL && o->problems_file != NULL) {
+        json_object_set_new(j, "problems_file", json_string(o->problems_file));
+        json_object_set_new(
+            j, "format",
+            json_string(o->problems_format ? o->problems_format : "auto"));
+    }
     if (j != NULL && json_object_size(servers) > 0) {
         json_object_set_new(servers, "chat", json_boolean(o->chat));
         json_object_set(j, "servers", servers);
@@ -208,6 +217,125 @@ start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
 }
 
 
+/* Problems read from a file before the run starts, owned by local_run. */
+typedef struct file_problems {
+    char **text, **truth;
+    int *line;
+    size_t n, cap;
+    int oom;
+} file_problems_t;
+
+
+/* A copy of s (NULL stays NULL); *oom set when the copy fails. */
+static char *
+dup_or_null(const char *s, int *oom)
+{
+    char *copy = s ? strdup(s) : NULL;
+    if (s && !copy)
+        *oom = 1;
+    return copy;
+}
+
+
+/* problems_read_file's callback: keep a copy; stops when memory runs out. */
+static int
+keep_file_problem(void *ctx, const problem_rec_t *r)
+{
+    file_problems_t *fp = ctx;
+
+    if (fp->n == fp->cap) {
+        size_t cap = fp->cap ? 2 * fp->cap : 256;
+        char **text = realloc(fp->text, cap * sizeof *text);
+        if (text)
+            fp->text = text;
+        char **truth = realloc(fp->truth, cap * sizeof *truth);
+        if (truth)
+            fp->truth = truth;
+        int *line = realloc(fp->line, cap * sizeof *line);
+        if (line)
+            fp->line = line;
+        if (!text || !truth || !line) {
+            fp->oom = 1;
+            return 1;
+        }
+        fp->cap = cap;
+    }
+    fp->text[fp->n] = dup_or_null(r->text, &fp->oom);
+    fp->truth[fp->n] = dup_or_null(r->ground_truth, &fp->oom);
+    fp->line[fp->n] = r->line;
+    fp->n++;
+    return fp->oom;
+}
+
+
+static void
+free_file_problems(file_problems_t *fp)
+{
+    for (size_t i = 0; i < fp->n; i++) {
+        free(fp->text[i]);
+        free(fp->truth[i]);
+    }
+    free(fp->text);
+    free(fp->truth);
+    free(fp->line);
+    memset(fp, 0, sizeof *fp);
+}
+
+
+/* Read o->problems_file; a file without any problem is an error. */
+static int
+load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
+                   size_t errlen)
+{
+    long skipped = 0;
+    long n = problems_read_file(o->problems_file, o->problems_format,
+                                keep_file_problem, fp, &skipped, err, errlen);
+
+    if (n < 0)
+        return -1;
+    if (fp->oom) {
+        snprintf(err, errlen, "out of memory reading %s", o->problems_file);
+        return -1;
+    }
+    if (fp->n == 0) {
+        snprintf(err, errlen, "no problem in %s (%ld lines skipped)",
+                 o->problems_file, skipped);
+        return -1;
+    }
+    return 0;
+}
+
+
+/* Submit the file's problems; seeds as for simulated ones, source
+** "FILE:LINE". */
+static int
+submit_file_problems(coord_t *coord, int64_t run_id, const local_opts_t *o,
+                     const file_problems_t *fp, char *err, size_t errlen)
+{
+    size_t len = strlen(o->problems_file) + 24;
+    char *source = malloc(len);
+
+    if (source == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < fp->n; i++) {
+        coord_problem_t cp = {0};
+        snprintf(source, len, "%s:%d", o->problems_file, fp->line[i]);
+        cp.seed = sim_problem_seed(o->seed, (uint64_t)i);
+        cp.source = source;
+        cp.text = fp->text[i];
+        cp.ground_truth = fp->truth[i];
+        if (coord_submit(coord, run_id, &cp, err, errlen) < 0) {
+            free(source);
+            return -1;
+        }
+    }
+    free(source);
+    return 0;
+}
+
+
 int
 local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
 {
@@ -223,6 +351,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     int64_t run_id = 0;
     char *config = NULL;
     policy_t *policy = NULL;
+    file_problems_t fp = {0};
 
     memset(out, 0, sizeof *out);
     if (o.policy == NULL)
@@ -246,12 +375,20 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         goto done;
     snprintf(out->policy, sizeof out->policy, "%s", policy_spec(policy));
     if (o.sim == NULL) {
-        sim_params_default(&defaults);
+        if (sim_profile_resolve(o.sim_profile, &defaults, err, errlen) < 0)
+            goto done;
+        if (o.sim_profile == NULL || *o.sim_profile == '\0')
+            o.sim_profile = "math500";
         o.sim = &defaults;
     }
     world = sim_world_new(o.sim, o.calibration, err, errlen);
     if (world == NULL)
         goto done;
+    if (o.problems_file != NULL) {
+        if (load_file_problems(&o, &fp, err, errlen) < 0)
+            goto done;
+        o.problems = (int64_t)fp.n;
+    }
     if (store_migrate(o.db, err, errlen) < 0)
         goto done;
     writer = store_writer_new(o.db, NULL, err, errlen);
@@ -278,10 +415,20 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         goto done;
 
     config = config_json(&o, out->policy);
-    run_id = coord_add_run(coord, out->policy, o.seed, config, err, errlen);
+    coord_run_opts_t ro = {0};
+    ro.policy = out->policy;
+    ro.seed = o.seed;
+    ro.config = config;
+    ro.explore = o.explore;
+    ro.max_strong_tokens = o.max_strong_tokens;
+    ro.target_share = o.target_share;
+    run_id = coord_add_run(coord, &ro, err, errlen);
     if (run_id < 0)
         goto done;
-    for (int64_t i = 0; i < o.problems; i++) {
+    if (o.problems_file != NULL &&
+        submit_file_problems(coord, run_id, &o, &fp, err, errlen) < 0)
+        goto done;
+    for (int64_t i = 0; o.problems_file == NULL && i < o.problems; i++) {
         sim_problem_t sp = {0};
         coord_problem_t cp = {0};
         char source[64];
@@ -363,6 +510,7 @@ done:
     }
     sim_world_destroy(&world);
     policy_destroy(&policy);
+    free_file_problems(&fp);
     free(config);
     return rc;
 }

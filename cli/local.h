@@ -24,20 +24,30 @@ typedef struct local_opts {
     int small_workers, large_workers, prm_workers, routers;
     uint32_t credit; /* per worker; default 256 */
     int max_steps;
-    const char *calibration; /* PRM calibration file, NULL = embedded */
-    const sim_params_t *sim; /* NULL = defaults */
-    int progress;            /* draw a progress bar on stderr */
+    const char *calibration;   /* PRM calibration file, NULL = embedded */
+    const sim_params_t *sim;   /* NULL = the profile below */
+    const char *sim_profile;   /* simulator profile (sim.h); NULL = math500 */
+    int progress;              /* draw a progress bar on stderr */
+    int explore;               /* learned policies sample their actions */
+    int64_t max_strong_tokens; /* per-problem strong-token cap, 0: none */
+    double target_share;       /* strong-token share to hold, 0: none */
+    /* Problems from a JSONL file (see problems.h) instead of the
+    ** simulator's generator; NULL: simulated.  problems is then how many
+    ** the file held.  The built-in simulator fails such problems at their
+    ** first step ("not a simulated problem"): they are for model servers. */
+    const char *problems_file;
+    const char *problems_format; /* layout; NULL or "auto": recognised */
     /* Model servers over HTTP, per pool (borrowed); NULL: the simulator.
-    ** Problems still come from the simulator. */
+    ** Problems still come from the simulator unless problems_file is set. */
     const http_backend_opts_t *small_http, *large_http, *prm_http;
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
 } local_opts_t;
 
 typedef struct local_result {
     int64_t run_id;
-    char policy[64]; /* canonical spec */
+    char policy[256]; /* canonical spec (up to POLICY_SPEC_MAX) */
     coord_stats_t stats;
-    double seconds; /* wall time of the loop */
+    double seconds; /* from start until every row is committed */
     uint64_t rows;  /* audit rows committed */
 } local_result_t;
 
@@ -52,7 +62,9 @@ typedef struct local_result {
 void local_tune_malloc(void);
 
 /*
-** Solve opts->problems simulated problems and wait until every row is
+** Solve opts->problems simulated problems (or every problem of
+** opts->problems_file, with malformed lines reported and skipped; a file
+** without any problem is an error) and wait until every row is
 ** committed.  Pools with HTTP settings call their model servers; a bad
 ** setting (an unset API key variable) fails the run at start with the pool
 ** and the reason.  Returns 0 with *out filled, or -1 with a reason in err.

@@ -22,8 +22,11 @@ static const struct {
     {"status", cmd_status, "show what a running cluster is doing"},
     {"wait", cmd_wait, "wait for a run to finish, then summarise it"},
     {"watch", cmd_watch, "print routing decisions live"},
+    {"calibrate", cmd_calibrate, "fit TRIM-POMDP's model to a recorded run"},
+    {"grade", cmd_grade, "grade answers against ground truths"},
     {"keygen", cmd_keygen, "write a CURVE key pair for encrypted TCP"},
     {"sim-server", cmd_sim_server, "serve the simulator over HTTP like vLLM"},
+    {"train", cmd_train, "train a learned routing policy (train agg)"},
 };
 
 

@@ -115,8 +115,14 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
         }
     }
     if (run_id == 0) {
-        run_id =
-            coord_add_run(c, s->policy, s->seed, s->config, err, sizeof err);
+        coord_run_opts_t o = {0};
+        o.policy = s->policy;
+        o.seed = s->seed;
+        o.config = s->config;
+        o.explore = s->explore;
+        o.max_strong_tokens = (int64_t)s->max_strong_tokens;
+        o.target_share = s->target_share;
+        run_id = coord_add_run(c, &o, err, sizeof err);
         if (run_id < 0) {
             send_ack(c, id, idlen, s->request_id, 0, NULL, 0, err);
             return;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "budget.h"
 #include "coordinator.h"
 #include "envelope.h"
 #include "policy.h"
@@ -48,8 +49,21 @@ typedef struct crun {
     int64_t started_ms;  /* wall clock */
     int64_t finished_ms; /* 0 while problems remain */
     totals_t t;
-    int64_t last_ticket; /* writer ticket of the run's latest row */
+    int64_t last_ticket;       /* writer ticket of the run's latest row */
+    int explore;               /* learned policies sample their actions */
+    int64_t max_strong_tokens; /* per-problem cap, 0 for none */
+    budget_t budget;           /* strong-token share controller (maybe off) */
 } crun_t;
+
+/* A weak step of a cascade's first phase, kept until the decision. */
+typedef struct cstep_meta {
+    int32_t prompt_tokens, tokens;
+    int finish;
+    uint32_t attempt;
+    int64_t latency_us;
+    const char *worker; /* interned */
+    float score;        /* its PRM score once the solution is scored */
+} cstep_meta_t;
 
 typedef struct cproblem {
     int64_t id;
@@ -80,6 +94,10 @@ typedef struct cproblem {
     int32_t draft_prm_padded; /* leading steps the PRM did not see */
     float belief[POLICY_MAX_BELIEF];
     size_t n_belief;
+    /* A cascade's weak steps (parallel to steps) and its phase. */
+    cstep_meta_t *meta;
+    int cap_meta;
+    int cascade_strong; /* the weak solution was discarded */
     /* Totals for the problem row. */
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
@@ -189,9 +207,8 @@ crun_t *coord_find_run(coord_t *c, int64_t run_id);
 ** Make the in-memory run (policy parsed) without recording it; used by
 ** coord_add_run and by recovery.  NULL with err on a bad spec.
 */
-crun_t *coord_make_run(coord_t *c, int64_t id, const char *policy,
-                       uint64_t seed, int64_t started_ms, char *err,
-                       size_t errlen);
+crun_t *coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
+                       int64_t started_ms, char *err, size_t errlen);
 
 /* A problem of the run finished (or failed); updates totals and the run. */
 void coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row);
@@ -213,6 +230,22 @@ void coord_answer_pending(coord_t *c);
 
 /* Free the pending list. */
 void coord_free_pending(coord_t *c);
+
+/* ---- cascade.c ---------------------------------------------------------- */
+
+/* Take p's draft as the next weak step of a cascade.  0 or -1 (memory). */
+int coord_cascade_keep_draft(coord_t *c, cproblem_t *p);
+
+/*
+** The PRM's scores of a cascade's whole weak solution: keep them and set
+** the features (score = the minimum).  0, or -1 with why.
+*/
+int coord_cascade_scores(coord_t *c, cproblem_t *p, const Trim__StepScores *s,
+                         char *why, size_t whylen);
+
+/* Record the decision on the weak solution and finish or go strong. */
+void coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
+                          const char *reason, const char *decided_by);
 
 /* ---- steps.c ------------------------------------------------------------ */
 
@@ -236,6 +269,16 @@ void coord_enqueue(coord_t *c, cproblem_t *p);
 
 /* Decide locally for route requests past the router timeout. */
 void coord_check_routes(coord_t *c, int64_t now_ms);
+
+/* Write the problem's row and forget it; error NULL means it finished. */
+void coord_finish_problem(coord_t *c, cproblem_t *p, const char *error);
+
+/*
+** An error reply from who: try again with attempt + 1, or fail the problem
+** once max_attempts calls have failed.
+*/
+void coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
+                         const char *error);
 
 /* Append a recovered accepted step (text is taken over). 0 or -1. */
 int coord_push_step(cproblem_t *p, char *text, int finish);

@@ -97,12 +97,24 @@ typedef struct coord coord_t;
 coord_t *coord_new(void *zctx, const coord_opts_t *opts, store_writer_t *writer,
                    char *err, size_t errlen);
 
+/* What a run is: its policy and the budgets around it. */
+typedef struct coord_run_opts {
+    const char *policy; /* policy spec, e.g. "thr:0.5" */
+    uint64_t seed;
+    const char *config;        /* JSON recorded with the run; may be NULL */
+    int explore;               /* learned policies sample their actions */
+    int64_t max_strong_tokens; /* no strong step for a problem once it has
+                                  used this many strong tokens; 0: no cap */
+    double target_share;       /* hold the run's strong-token share here
+                                  (0 < share < 1); 0: no controller */
+} coord_run_opts_t;
+
 /*
-** Open a run under the policy spec and record it.  Returns the run id (> 0)
-** or -1 with a reason in err (a bad policy spec names itself).
+** Open a run and record it.  Returns the run id (> 0) or -1 with a reason
+** in err (a bad policy spec names itself).
 */
-int64_t coord_add_run(coord_t *c, const char *policy, uint64_t seed,
-                      const char *config, char *err, size_t errlen);
+int64_t coord_add_run(coord_t *c, const coord_run_opts_t *o, char *err,
+                      size_t errlen);
 
 /*
 ** Queue a problem (copied) in a run and record it as queued.  Returns its

@@ -91,8 +91,13 @@ run_for(recover_ctx_t *x, int64_t run_id)
              (long long)run_id, err);
         return NULL;
     }
-    run = coord_make_run(c, run_id, row.policy ? row.policy : "", row.seed,
-                         row.started_ms, err, sizeof err);
+    coord_run_opts_t o = {0};
+    o.policy = row.policy ? row.policy : "";
+    o.seed = row.seed;
+    o.explore = row.explore;
+    o.max_strong_tokens = row.max_strong_tokens;
+    o.target_share = row.target_share;
+    run = coord_make_run(c, run_id, &o, row.started_ms, err, sizeof err);
     if (run == NULL) {
         tlog(TLOG_ERROR, "coordinator", "recovery: run %lld: %s",
              (long long)run_id, err);
@@ -112,6 +117,9 @@ run_for(recover_ctx_t *x, int64_t run_id)
         run->t.strong_tokens = sum.strong_tokens;
         run->t.discarded_tokens = sum.discarded_tokens;
         run->t.prm_tokens = sum.prm_tokens;
+        /* The controller resumes from the run's tokens so far. */
+        budget_observe(&run->budget, sum.strong_tokens,
+                       sum.weak_tokens + sum.discarded_tokens);
     }
     return run;
 }
@@ -210,7 +218,11 @@ recover_problem(void *ctx, const store_problem_t *row)
         x->failed = 1;
         goto fail;
     }
-    if (replay_rows(p, &rows, why, sizeof why) < 0) {
+    /* A cascade's weak rows are written only with its decision, so a
+    ** cascade starts over: the models are deterministic, and the rows it
+    ** writes again are ignored by their key. */
+    if (p->run->shape != POLICY_CASCADE &&
+        replay_rows(p, &rows, why, sizeof why) < 0) {
         tlog(TLOG_ERROR, "coordinator",
              "recovery: problem %lld cannot resume (%s); it starts over",
              (long long)p->id, why);

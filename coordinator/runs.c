@@ -23,7 +23,7 @@ coord_find_run(coord_t *c, int64_t run_id)
 
 
 crun_t *
-coord_make_run(coord_t *c, int64_t id, const char *policy, uint64_t seed,
+coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
                int64_t started_ms, char *err, size_t errlen)
 {
     crun_t *run = calloc(1, sizeof *run);
@@ -32,7 +32,15 @@ coord_make_run(coord_t *c, int64_t id, const char *policy, uint64_t seed,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    run->policy = policy_new(policy, err, errlen);
+    if (o->target_share < 0 || o->target_share >= 1 ||
+        o->max_strong_tokens < 0) {
+        snprintf(err, errlen,
+                 "a strong-token share target must be in (0, 1) and a "
+                 "strong-token cap positive");
+        free(run);
+        return NULL;
+    }
+    run->policy = policy_new(o->policy ? o->policy : "", err, errlen);
     if (run->policy == NULL) {
         free(run);
         return NULL;
@@ -40,8 +48,11 @@ coord_make_run(coord_t *c, int64_t id, const char *policy, uint64_t seed,
     run->id = id;
     run->spec = policy_spec(run->policy);
     run->shape = policy_shape(run->policy);
-    run->seed = seed;
+    run->seed = o->seed;
     run->started_ms = started_ms;
+    run->explore = o->explore;
+    run->max_strong_tokens = o->max_strong_tokens;
+    run->budget = budget_make(o->target_share);
     if (u64map_put(c->runs, (uint64_t)id, run) < 0) {
         snprintf(err, errlen, "out of memory");
         policy_destroy(&run->policy);
@@ -54,21 +65,35 @@ coord_make_run(coord_t *c, int64_t id, const char *policy, uint64_t seed,
 }
 
 
-int64_t
-coord_add_run(coord_t *c, const char *policy, uint64_t seed, const char *config,
-              char *err, size_t errlen)
+/* The run's row (finished_ms as it stands, no config). */
+static void
+run_row(const crun_t *run, store_run_t *row)
 {
-    store_run_t row = {0};
-    crun_t *run = coord_make_run(c, c->next_run_id, policy, seed,
-                                 clock_wall_ms(), err, errlen);
+    memset(row, 0, sizeof *row);
+    row->run_id = run->id;
+    row->policy = run->spec;
+    row->seed = run->seed;
+    row->config = "{}";
+    row->started_ms = run->started_ms;
+    row->finished_ms = run->finished_ms;
+    row->explore = run->explore;
+    row->max_strong_tokens = run->max_strong_tokens;
+    row->target_share = run->budget.target;
+}
+
+
+int64_t
+coord_add_run(coord_t *c, const coord_run_opts_t *o, char *err, size_t errlen)
+{
+    store_run_t row;
+    crun_t *run =
+        coord_make_run(c, c->next_run_id, o, clock_wall_ms(), err, errlen);
 
     if (run == NULL)
         return -1;
-    row.run_id = run->id;
-    row.policy = run->spec;
-    row.seed = seed;
-    row.config = config && *config ? config : "{}";
-    row.started_ms = run->started_ms;
+    run_row(run, &row);
+    if (o->config && *o->config)
+        row.config = o->config;
     if (store_writer_put_run(c->writer, &row) < 0) {
         snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
         c->fatal = 1;
@@ -167,14 +192,9 @@ coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row)
     t->discarded_tokens += row->discarded_tokens;
     t->prm_tokens += row->prm_tokens;
     if (t->finished + t->failed == t->problems) {
-        store_run_t r = {0};
+        store_run_t r;
         run->finished_ms = clock_wall_ms();
-        r.run_id = run->id;
-        r.policy = run->spec;
-        r.seed = run->seed;
-        r.config = "{}"; /* kept from the first write */
-        r.started_ms = run->started_ms;
-        r.finished_ms = run->finished_ms;
+        run_row(run, &r); /* the first write's config stays */
         int64_t ticket = store_writer_put_run(c->writer, &r);
         if (ticket < 0)
             c->fatal = 1;

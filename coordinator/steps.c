@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
 #include "clock.h"
+#include "grade.h"
 #include "hash.h"
 #include "log.h"
 
@@ -51,6 +51,7 @@ coord_free_problem(cproblem_t **pp)
     for (int i = 0; i < p->n_steps; i++)
         free(p->steps[i]);
     free(p->steps);
+    free(p->meta);
     free(p->draft);
     free(p->source);
     free(p->text);
@@ -101,7 +102,9 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 static void
 next_step(coord_t *c, cproblem_t *p)
 {
-    p->stage = p->run->shape == POLICY_STRONG_ONLY ? STAGE_STRONG : STAGE_DRAFT;
+    int strong = p->run->shape == POLICY_STRONG_ONLY ||
+                 (p->run->shape == POLICY_CASCADE && p->cascade_strong);
+    p->stage = strong ? STAGE_STRONG : STAGE_DRAFT;
     p->attempt = 0;
     p->failures = 0;
     coord_enqueue(c, p);
@@ -159,10 +162,14 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
         trim__score_steps__init(s);
         if (p->n_steps > 0)
             memcpy(hist, p->steps, (size_t)p->n_steps * sizeof *hist);
-        hist[p->n_steps] = p->draft;
+        /* A cascade scores its whole solution; a step loop, the history
+        ** with the draft at the end. */
+        int whole = p->run->shape == POLICY_CASCADE;
+        if (!whole)
+            hist[p->n_steps] = p->draft;
         s->key = key;
         s->problem = p->text;
-        s->n_steps = (size_t)p->n_steps + 1;
+        s->n_steps = (size_t)p->n_steps + (whole ? 0 : 1);
         s->steps = hist;
         item = s;
         break;
@@ -181,6 +188,8 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
         s->n_belief = p->n_belief;
         s->belief = p->belief;
         s->seed = step_seed(p, SEED_ROUTER);
+        s->bias = budget_bias(&p->run->budget);
+        s->explore = p->run->explore;
         item = s;
         break;
     }
@@ -205,17 +214,14 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
 
 /* ---- finishing ---------------------------------------------------------- */
 
-/* Write the problem's row and forget it.  error NULL means it finished. */
-static void
-finish_problem(coord_t *c, cproblem_t *p, const char *error)
+void
+coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
 {
     store_problem_t row = {0};
-    char answer[256] = "";
-    int have_answer = 0;
-
-    for (int i = p->n_steps - 1; i >= 0 && !have_answer; i--)
-        have_answer =
-            answer_extract_boxed(p->steps[i], answer, sizeof answer) == 1;
+    char answer[1024] = "";
+    int have_answer =
+        grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
+                            answer, sizeof answer) > 0;
     row.problem_id = p->id;
     row.run_id = p->run->id;
     row.seed = p->seed;
@@ -226,7 +232,7 @@ finish_problem(coord_t *c, cproblem_t *p, const char *error)
     row.final_answer = have_answer ? answer : NULL;
     row.correct = -1;
     if (error == NULL && p->truth != NULL)
-        row.correct = have_answer && answer_equal(answer, p->truth);
+        row.correct = have_answer && grade_equal(answer, p->truth);
     row.steps = p->n_steps;
     row.regenerated_steps = p->regenerated;
     row.weak_tokens = p->weak_tokens;
@@ -295,12 +301,12 @@ accept_step(coord_t *c, cproblem_t *p, char *text, int finish)
 {
     if (coord_push_step(p, text, finish) < 0) {
         free(text);
-        finish_problem(c, p, "out of memory");
+        coord_finish_problem(c, p, "out of memory");
         return;
     }
     c->stats.steps++;
     if (solution_done(c, p)) {
-        finish_problem(c, p, NULL);
+        coord_finish_problem(c, p, NULL);
         return;
     }
     next_step(c, p);
@@ -313,7 +319,7 @@ coord_start_problem(coord_t *c, cproblem_t *p)
     if (p->stage != STAGE_QUEUED)
         coord_enqueue(c, p); /* recovered mid-step (a pending strong step) */
     else if (solution_done(c, p))
-        finish_problem(c, p, NULL); /* recovered with its last step in */
+        coord_finish_problem(c, p, NULL); /* recovered with its last step in */
     else
         next_step(c, p);
 }
@@ -323,8 +329,9 @@ coord_start_problem(coord_t *c, cproblem_t *p)
 ** An error reply: try again with attempt + 1, or fail the problem once
 ** max_attempts calls have failed.
 */
-static void
-retry_or_fail(coord_t *c, cproblem_t *p, const char *who, const char *error)
+void
+coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
+                    const char *error)
 {
     char reason[512];
 
@@ -332,7 +339,7 @@ retry_or_fail(coord_t *c, cproblem_t *p, const char *who, const char *error)
     if (p->failures >= c->opts.max_attempts) {
         snprintf(reason, sizeof reason, "%s failed %d times at step %d: %s",
                  who, p->failures, p->n_steps, error);
-        finish_problem(c, p, reason);
+        coord_finish_problem(c, p, reason);
         return;
     }
     p->attempt++;
@@ -416,13 +423,13 @@ static void
 on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
 {
     if (r->finish == TRIM__FINISH__FINISH_ERROR) {
-        retry_or_fail(c, p, "small model", r->error);
+        coord_retry_or_fail(c, p, "small model", r->error);
         return;
     }
     free(p->draft);
     p->draft = strdup(r->text);
     if (p->draft == NULL) {
-        finish_problem(c, p, "out of memory");
+        coord_finish_problem(c, p, "out of memory");
         return;
     }
     p->draft_prompt_tokens = (int32_t)r->prompt_tokens;
@@ -432,6 +439,20 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     p->draft_latency_us = r->latency_us;
     p->draft_worker = c->peers[slot].name;
     p->failures = 0;
+    if (p->run->shape == POLICY_CASCADE) {
+        if (coord_cascade_keep_draft(c, p) < 0) {
+            coord_finish_problem(c, p, "out of memory");
+            return;
+        }
+        if (!solution_done(c, p)) {
+            next_step(c, p);
+            return;
+        }
+        p->stage = STAGE_SCORE; /* the whole weak solution */
+        p->attempt = 0;
+        coord_enqueue(c, p);
+        return;
+    }
     if (p->run->shape == POLICY_WEAK_ONLY) {
         store_step_t row;
         draft_row(p, &row);
@@ -456,12 +477,12 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     store_step_t row = {0};
 
     if (r->finish == TRIM__FINISH__FINISH_ERROR) {
-        retry_or_fail(c, p, "large model", r->error);
+        coord_retry_or_fail(c, p, "large model", r->error);
         return;
     }
     char *text = strdup(r->text);
     if (text == NULL) {
-        finish_problem(c, p, "out of memory");
+        coord_finish_problem(c, p, "out of memory");
         return;
     }
     row.problem_id = p->id;
@@ -485,9 +506,10 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
     coord_put_step(c, p->run, &row);
+    budget_observe(&p->run->budget, r->completion_tokens, 0);
     p->strong_tokens += r->completion_tokens;
     c->stats.strong_tokens += r->completion_tokens;
-    if (p->run->shape != POLICY_STRONG_ONLY) {
+    if (p->run->shape == POLICY_ROUTED) {
         p->regenerated++;
         c->stats.regenerated_steps++;
     }
@@ -524,13 +546,24 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
         if (p == NULL)
             continue;
         if (s->error[0] != '\0') {
-            retry_or_fail(c, p, "PRM", s->error);
+            coord_retry_or_fail(c, p, "PRM", s->error);
+            continue;
+        }
+        if (p->run->shape == POLICY_CASCADE) {
+            if (coord_cascade_scores(c, p, s, why, sizeof why) < 0) {
+                coord_retry_or_fail(c, p, "PRM", why);
+                continue;
+            }
+            p->failures = 0;
+            p->stage = STAGE_ROUTE;
+            p->attempt = 0;
+            coord_enqueue(c, p);
             continue;
         }
         if (s->n_scores != (size_t)p->n_steps + 1) {
             snprintf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
                      p->n_steps + 1);
-            retry_or_fail(c, p, "PRM", why);
+            coord_retry_or_fail(c, p, "PRM", why);
             continue;
         }
         /* Features of the draft: its score, and min and product over the
@@ -541,7 +574,7 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
             if (!(s->scores[k] >= 0.0f && s->scores[k] <= 1.0f))
                 bad = 1;
         if (bad) {
-            retry_or_fail(c, p, "PRM", "score outside [0,1]");
+            coord_retry_or_fail(c, p, "PRM", "score outside [0,1]");
             continue;
         }
         for (int k = 0; k < p->n_steps; k++) {
@@ -590,9 +623,25 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
                const float *belief, size_t n_belief, const char *reason,
                const char *decided_by)
 {
-    char belief_text[256];
+    char belief_text[256], capped[POLICY_REASON_MAX + 96];
     store_step_t row;
     size_t nb = n_belief < POLICY_MAX_BELIEF ? n_belief : POLICY_MAX_BELIEF;
+    int64_t cap = p->run->max_strong_tokens;
+
+    if (p->run->shape == POLICY_CASCADE) {
+        coord_cascade_decide(c, p, regenerate, prob, reason, decided_by);
+        return;
+    }
+    if (regenerate && cap > 0 && p->strong_tokens >= cap) {
+        /* The problem has spent its strong tokens: the draft stays. */
+        snprintf(capped, sizeof capped,
+                 "budget: %lld of %lld strong tokens used; policy said "
+                 "regenerate (%s)",
+                 (long long)p->strong_tokens, (long long)cap, reason);
+        reason = capped;
+        regenerate = 0;
+    }
+    budget_observe(&p->run->budget, 0, p->draft_tokens);
 
     if (nb > 0)
         memcpy(p->belief, belief, nb * sizeof *p->belief);
@@ -640,7 +689,7 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
         if (p == NULL)
             continue;
         if (d->error[0] != '\0') {
-            retry_or_fail(c, p, "router", d->error);
+            coord_retry_or_fail(c, p, "router", d->error);
             continue;
         }
         apply_decision(c, p, d->action == TRIM__ACTION__ACTION_REGENERATE,
@@ -665,8 +714,10 @@ decide_locally(coord_t *c, cproblem_t *p, const char *why)
     f.belief = p->belief;
     f.n_belief = p->n_belief;
     f.seed = step_seed(p, SEED_ROUTER);
+    f.bias = budget_bias(&p->run->budget);
+    f.explore = p->run->explore;
     if (policy_decide(p->run->policy, &f, &r) < 0) {
-        retry_or_fail(c, p, "local fallback policy", r.reason);
+        coord_retry_or_fail(c, p, "local fallback policy", r.reason);
         return;
     }
     snprintf(reason, sizeof reason, "%s (%s)", r.reason, why);

@@ -14,10 +14,9 @@
 #include "policy_kinds.h"
 
 static const policy_kind_t *const kinds[] = {
-    &policy_kind_weak,
-    &policy_kind_strong,
-    &policy_kind_random,
-    &policy_kind_thr,
+    &policy_kind_weak, &policy_kind_strong, &policy_kind_random,
+    &policy_kind_thr,  &policy_kind_pomdp,  &policy_kind_cascade,
+    &policy_kind_agg,
 };
 
 
@@ -92,7 +91,8 @@ policy_new(const char *spec, char *err, size_t errlen)
         return p;
     }
     snprintf(err, errlen, "unknown policy '%s' (known: %s)", spec,
-             "weak, strong, random:P, thr:K");
+             "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
+             "agg:FILE");
     return NULL;
 }
 

@@ -68,6 +68,25 @@ decide_thr(const policy_t *p, const route_features_t *f, route_result_t *out)
 }
 
 
+/*
+** Query-level baseline: regenerate the whole solution when its score (the
+** minimum over its steps) is below the threshold.
+*/
+static int
+decide_cascade(const policy_t *p, const route_features_t *f,
+               route_result_t *out)
+{
+    double arg = p->arg + f->bias;
+
+    out->regenerate = (double)f->score < arg;
+    out->prob = 1.0f;
+    snprintf(out->reason, sizeof out->reason,
+             "cascade: solution score %.3f %s %g", (double)f->score,
+             out->regenerate ? "<" : ">=", arg);
+    return 0;
+}
+
+
 static int
 init_unit(policy_t *p, const char *arg, char *err, size_t errlen)
 {
@@ -82,5 +101,8 @@ const policy_kind_t policy_kind_strong = {
 const policy_kind_t policy_kind_random = {
     "random",  POLICY_ROUTED, "random:P, P in [0,1]",
     init_unit, decide_random, NULL};
+const policy_kind_t policy_kind_cascade = {
+    "cascade", POLICY_CASCADE, "cascade:K, K in [0,1]",
+    init_unit, decide_cascade, NULL};
 const policy_kind_t policy_kind_thr = {
     "thr", POLICY_ROUTED, "thr:K, K in [0,1]", init_unit, decide_thr, NULL};

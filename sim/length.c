@@ -1,6 +1,11 @@
 /*
 ** length.c: how many steps a simulated problem's solution has.
+**
+** The measured distribution, optionally tilted (P(n) ~ pmf(n) exp(tilt n))
+** so a profile can ask for shorter or longer solutions with the same shape.
 */
+#include <math.h>
+
 #include "sim_internal.h"
 
 /*
@@ -18,35 +23,73 @@ static const double length_pmf[SIM_MAX_STEPS - SIM_MIN_STEPS + 1] = {
     0.000825331, 0.000670438, 0.000911578, 0.000944882, 0.00254451};
 
 #define N_LENGTHS ((int)(sizeof length_pmf / sizeof length_pmf[0]))
+#define TILT_MAX  3.0 /* |tilt| bound: means from about 2.05 to 29.9 */
 
+/* The mean of the pmf tilted by exp(tilt * n). */
 static double
-pmf_total(void)
+tilted_mean(double tilt)
 {
-    double total = 0;
+    double sum = 0, total = 0;
+    for (int k = 0; k < N_LENGTHS; k++) {
+        double q = length_pmf[k] * exp(tilt * k);
+        sum += (k + SIM_MIN_STEPS) * q;
+        total += q;
+    }
+    return sum / total;
+}
+
+/* The mean number of steps of the measured distribution (about 8.28). */
+double
+sim_length_mean(void)
+{
+    return tilted_mean(0.0);
+}
+
+/*
+** The tilt that gives the distribution the wanted mean: 0 for mean_steps 0
+** (the measured pmf), else found by bisection (the tilted mean increases
+** with the tilt), clamped to [-TILT_MAX, TILT_MAX].
+*/
+double
+sim_length_tilt(double mean_steps)
+{
+    double lo = -TILT_MAX, hi = TILT_MAX;
+    if (mean_steps <= 0)
+        return 0.0;
+    for (int i = 0; i < 100; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (tilted_mean(mid) < mean_steps)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/*
+** Fill cdf[k] = P(solution has at most k + SIM_MIN_STEPS steps) under the
+** tilt (the last entry exactly 1) and return the distribution's mean.
+*/
+double
+sim_length_cdf(double tilt, double cdf[SIM_N_LENGTHS])
+{
+    double total = 0, acc = 0;
     for (int k = 0; k < N_LENGTHS; k++)
-        total += length_pmf[k];
-    return total;
+        total += length_pmf[k] * exp(tilt * k);
+    for (int k = 0; k < N_LENGTHS; k++) {
+        acc += length_pmf[k] * exp(tilt * k) / total;
+        cdf[k] = k == N_LENGTHS - 1 ? 1.0 : acc;
+    }
+    return tilted_mean(tilt);
 }
 
 /* Draw a solution length (SIM_MIN_STEPS..SIM_MAX_STEPS steps) from r. */
 int
-sim_length_sample(rng_t *r)
+sim_length_sample(const sim_world_t *w, rng_t *r)
 {
-    double u = rng_uniform(r) * pmf_total();
-    for (int k = 0; k < N_LENGTHS - 1; k++) {
-        u -= length_pmf[k];
-        if (u < 0)
+    double u = rng_uniform(r);
+    for (int k = 0; k < N_LENGTHS - 1; k++)
+        if (u < w->length_cdf[k])
             return k + SIM_MIN_STEPS;
-    }
     return SIM_MAX_STEPS;
-}
-
-/* The mean number of steps of the distribution (about 8.28). */
-double
-sim_length_mean(void)
-{
-    double sum = 0;
-    for (int k = 0; k < N_LENGTHS; k++)
-        sum += (k + SIM_MIN_STEPS) * length_pmf[k];
-    return sum / pmf_total();
 }

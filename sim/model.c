@@ -10,12 +10,16 @@
 **
 ** and on the last operation adds " The answer is \boxed{24}.".  Asked for a
 ** step past the last operation it writes a short closing step restating the
-** value it has.  It errs with the per-model, per-hardness rate of world.c;
-** errors cascade because the next step computes from the value written.
+** value it has.  It errs with the per-model, per-class, per-hardness rate of
+** world.c; errors cascade because the next step computes from the value
+** written, unless the strong model repairs the derailment: it then starts
+** "Going back to the problem, she had 27 marbles before this." and computes
+** from the true value.
 **
 ** The text is short; completion_tokens stands for what a real model would
 ** write for the step (a lognormal draw around the measured mean tokens per
-** step), and is what cost accounting and the latency model use.
+** step, longer on critical steps), and is what cost accounting and the
+** latency model use.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -105,10 +109,12 @@ current_value(const sim_text_t *t, const char *const *steps, size_t n_steps)
 ** is already wrong stays wrong: should an error (or a division rounded to
 ** hundredths) land exactly on the true value, the model writes its right
 ** computation instead, or one hundredth off when even that is the truth.
+** *v is the value the step computes from; a repair has replaced it by the
+** true one.
 */
 static int64_t
 step_result(const sim_world_t *w, sim_model_t model, const sim_text_t *t,
-            const int64_t *truth, size_t idx, int64_t v, int critical,
+            const int64_t *truth, size_t idx, int64_t v, int cls, int critical,
             uint64_t h, sim_opkind_t *shown)
 {
     const sim_op_t *op = &t->ops[idx];
@@ -118,13 +124,28 @@ step_result(const sim_world_t *w, sim_model_t model, const sim_text_t *t,
     rng_t r = rng_seeded(h);
 
     *shown = op->kind;
-    if (rng_uniform(&r) < w->err_rate[model][critical])
+    if (rng_uniform(&r) < w->err_rate[model][cls][critical])
         x = sim_slip(&r, op, v, right, shown);
     if (v != before && x == truth[idx]) {
         *shown = op->kind;
         x = right != truth[idx] ? right : truth[idx] + 1;
     }
     return x;
+}
+
+/*
+** Does this step repair a derailment?  Only the strong model does, with
+** probability repair, when the value it reads is not the true one: it goes
+** back to the problem and recomputes from the true value (its own step may
+** still err).  Drawn from its own stream, so whether a step repairs does not
+** change its other draws.
+*/
+static int
+repairs(const sim_world_t *w, sim_model_t model, int64_t v, int64_t before,
+        uint64_t h)
+{
+    return model == SIM_STRONG && v != before && w->p.repair > 0 &&
+           sim_unit(h, SIM_KEY_REPAIR) < w->p.repair;
 }
 
 /* The simulated model writes the next step; see sim.h. */
@@ -137,7 +158,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     int64_t truth[SIM_MAX_OPS], v;
     uint64_t hp, h;
     size_t plen, cap;
-    int closing, tokens;
+    int closing, tokens, critical = 0;
     double mean;
     const sim_params_t *p = &w->p;
     sim_buf_t b;
@@ -164,7 +185,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     v = current_value(&t, steps, n_steps);
     closing = n_steps >= (size_t)t.n_ops;
 
-    cap = (closing ? 0 : t.ops[n_steps].clause.n) + t.object.n + 200;
+    cap = (closing ? 0 : t.ops[n_steps].clause.n) + 2 * t.object.n + 300;
     text = malloc(cap);
     if (!text) {
         sim_errf(err, errlen, "sim_generate: out of memory");
@@ -181,14 +202,26 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     } else {
         const sim_op_t *op = &t.ops[n_steps];
         sim_opkind_t shown;
-        int critical = sim_step_critical(w, hp, n_steps);
-        int64_t x;
+        int64_t x, before;
+        size_t at;
 
+        critical = sim_step_critical(w, hp, n_steps);
         sim_truth(&t, truth);
-        x = step_result(w, model, &t, truth, n_steps, v, critical, h, &shown);
+        before = n_steps ? truth[n_steps - 1] : t.initial;
+        if (repairs(w, model, v, before, h)) {
+            v = before;
+            sim_buf_puts(&b, "Going back to the problem, ");
+            sim_buf_puts(&b, sim_subject_pronoun[t.gender]);
+            sim_buf_puts(&b, " had ");
+            put_amount(&b, &t, v);
+            sim_buf_puts(&b, " before this. ");
+        }
+        x = step_result(w, model, &t, truth, n_steps, v, sim_class_of(w, hp),
+                        critical, h, &shown);
+        at = b.len;
         sim_buf_put(&b, op->clause.s, op->clause.n);
-        if (text[0] >= 'a' && text[0] <= 'z')
-            text[0] = (char)(text[0] - 32);
+        if (text[at] >= 'a' && text[at] <= 'z')
+            text[at] = (char)(text[at] - 32);
         sim_buf_puts(&b, ", so ");
         sim_buf_puts(&b, sim_subject_pronoun[t.gender]);
         sim_buf_puts(&b, " now has ");
@@ -200,7 +233,8 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
             put_boxed(&b, x);
     }
 
-    mean = p->tokens_per_step[model] * (closing ? CLOSING_SHARE : 1.0);
+    mean = closing ? p->tokens_per_step[model] * CLOSING_SHARE
+                   : w->step_tokens[model][critical];
     tokens = sample_tokens(h, mean);
     out->finish = (closing || n_steps + 1 == (size_t)t.n_ops) ? SIM_FINISH_END
                                                               : SIM_FINISH_STEP;

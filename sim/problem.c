@@ -9,7 +9,9 @@
 **   away 5 marbles. ... How many marbles does Mia have now?
 **
 ** One operation is one step of the correct solution; the number of
-** operations follows the measured solution-length distribution (length.c).
+** operations follows the measured solution-length distribution (length.c),
+** tilted to the world's mean_steps.  A problem's difficulty class is not
+** chosen here: it follows from a hash of the text (sim_problem_class).
 ** True values stay integral, at least 2 (so "marbles" is always plural in the
 ** problem) and below 10^7: subtractions never go below 2, divisions are
 ** exact, multiplications stop at 10^6.
@@ -145,8 +147,8 @@ strdup_buf(const sim_buf_t *b)
 }
 
 /*
-** Write problem index of problem set seed; see sim.h.  The world is not
-** consulted: problems depend on (seed, index) only.
+** Write problem index of problem set seed; see sim.h.  Problems depend on
+** (seed, index) and the world's solution-length distribution only.
 */
 int
 sim_problem_make(const sim_world_t *w, uint64_t seed, uint64_t index,
@@ -159,12 +161,11 @@ sim_problem_make(const sim_world_t *w, uint64_t seed, uint64_t index,
     sim_buf_t b;
     char answer[32];
     sim_buf_t ab;
-    int n_ops = sim_length_sample(&r);
+    int n_ops = sim_length_sample(w, &r);
     size_t cap = (size_t)(n_ops + 2) * SENTENCE_MAX;
     int64_t v = 10 + below(&r, 111);
     char *text = malloc(cap);
 
-    (void)w;
     *out = (sim_problem_t){0};
     if (!text)
         return -1;
@@ -225,4 +226,14 @@ uint64_t
 sim_problem_seed(uint64_t seed, uint64_t index)
 {
     return hash_combine(seed, index);
+}
+
+/* The difficulty class of a problem text; see sim.h. */
+int
+sim_problem_class(const sim_world_t *w, const char *problem)
+{
+    sim_text_t t;
+    if (!problem || sim_text_parse(problem, &t, NULL, 0) < 0)
+        return -1;
+    return sim_class_of(w, sim_problem_hash(problem, strlen(problem)));
 }

@@ -1,7 +1,8 @@
 /*
 ** prompt.c: what the simulated models and PRM derive from a prompt besides
-** its meaning: its identity (hashes keying every random draw), the hardness
-** of each step, and its size in tokens.
+** its meaning: its identity (hashes keying every random draw), the
+** difficulty class of the problem, the hardness of each step, and its size in
+** tokens.
 */
 #include <string.h>
 
@@ -37,6 +38,28 @@ sim_step_critical(const sim_world_t *w, uint64_t problem_hash, size_t index)
                               (uint64_t)index);
     double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
     return u < w->p.critical_fraction;
+}
+
+/* A uniform number in [0,1) keyed by a prompt hash and a use. */
+double
+sim_unit(uint64_t h, uint64_t key)
+{
+    return (double)(hash_combine(h, key) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/*
+** The difficulty class of a problem: a uniform draw keyed by the problem
+** text against the cumulative class shares, so every model, PRM and process
+** that reads the same text under the same parameters agrees.
+*/
+int
+sim_class_of(const sim_world_t *w, uint64_t problem_hash)
+{
+    double u = sim_unit(problem_hash, SIM_KEY_CLASS);
+    for (int k = 0; k < SIM_CLASSES - 1; k++)
+        if (u < w->class_cut[k])
+            return k;
+    return SIM_CLASSES - 1;
 }
 
 /*

@@ -2,13 +2,16 @@
 ** sim.h: the simulated reasoning world.
 **
 ** A seeded generator writes arithmetic word problems with a known integer
-** answer.  Simulated weak and strong models read the prompt (the problem and
-** the steps accepted so far), recover the current value from the last step's
-** text and write the next step; they err with a probability set per model and
-** per step hardness, and errors cascade because later steps compute from the
-** value actually written.  A simulated PRM replays the operations, labels each
-** step S0/S1/S2 and samples its score from the measured per-state score
-** distributions of Qwen2.5-Math-PRM-7B.
+** answer.  Problems are of mixed difficulty (easy, medium, hard, by a hash of
+** the text).  Simulated weak and strong models read the prompt (the problem
+** and the steps accepted so far), recover the current value from the last
+** step's text and write the next step; they err with a probability set per
+** model, problem class and step hardness, and errors cascade because later
+** steps compute from the value actually written, unless a strong step goes
+** back to the problem and repairs the derailment.  A simulated PRM replays
+** the operations, labels each step S0/S1/S2 and samples its score from the
+** measured per-state score distributions of Qwen2.5-Math-PRM-7B; on harder
+** problems it more often scores a wrong step as a right one.
 **
 ** Everything is a pure function of its inputs: the same (seed, model, prompt)
 ** always gives the same step, on any thread or process.  The world object is
@@ -22,9 +25,13 @@
 
 typedef enum { SIM_WEAK = 0, SIM_STRONG = 1 } sim_model_t;
 
-/* Hidden state of a step, as the PRM calibration defines it. */
+/*
+** Hidden state of a step, as the PRM calibration defines it.  A strong step
+** that repairs a derailment writes the true value again: it and the right
+** steps after it are S0 once more.
+*/
 typedef enum {
-    SIM_S0 = 0, /* every step so far correct */
+    SIM_S0 = 0, /* every step so far correct (or repaired) */
     SIM_S1 = 1, /* an earlier step was wrong (derailed) */
     SIM_S2 = 2  /* this step is the first wrong one (fixable) */
 } sim_state_t;
@@ -35,16 +42,45 @@ typedef enum {
     SIM_FINISH_LENGTH = 2 /* cut at max_tokens */
 } sim_finish_t;
 
+/* Problem difficulty classes: every problem belongs to one, decided by a
+** hash of its text, and both models' error rates move with it. */
+#define SIM_CLASSES 3
+typedef enum { SIM_EASY = 0, SIM_MEDIUM = 1, SIM_HARD = 2 } sim_class_t;
+
+/*
+** The world's physical parameters.  sim_params_default() gives the fit to the
+** real MATH-500 TRIM-Thr sweep (params.c documents each value and where it
+** comes from); sim_params_profile() gives named variants.
+*/
 typedef struct sim_params {
-    double accuracy[2];        /* next-step accuracy from a correct prefix */
+    double accuracy[2];        /* mean next-step accuracy from a correct
+                                  prefix, over steps of all problems */
     double tokens_per_step[2]; /* mean completion tokens per step */
     double critical_fraction;  /* share of steps that are critical */
-    double critical_factor;    /* error rate critical / error rate routine */
+    double critical_factor;    /* odds of erring, critical / routine step */
     double base_us[2];         /* latency model per call: fixed part */
     double prefill_us[2];      /* ... per prompt token */
     double decode_us[2];       /* ... per completion token */
     double prm_base_us;        /* PRM call: fixed part */
     double prm_prefill_us;     /* ... per input token */
+    /* Problems of mixed difficulty (sim_class_t order). */
+    double class_share[SIM_CLASSES]; /* share of problems; sums to 1 */
+    double class_logit[SIM_CLASSES]; /* log-odds shift of both models' step
+                                        error rates in that class */
+    double repair; /* P(a strong step written after a derailment goes back to
+                      the problem and re-derives the true value) */
+    double prm_blind[SIM_CLASSES]; /* P(the PRM scores a wrong step as if it
+                                      were right), per class */
+    double prm_noise[SIM_CLASSES]; /* P(the PRM cannot tell: it scores the
+                                      step as S0, S1 or S2 alike) */
+    /* The reported PRM score: sigmoid(prm_sharpness * logit(x) +
+    ** prm_shift[s]) for a score x drawn from state s's distribution. */
+    double prm_sharpness;
+    double prm_shift[3];
+    double critical_tokens; /* tokens of a critical step / a routine one */
+    /* Mean steps per solution: the measured length pmf tilted by exp(t n)
+    ** to this mean; 0 keeps it as measured. */
+    double mean_steps;
 } sim_params_t;
 
 typedef struct sim_world sim_world_t;
@@ -64,11 +100,33 @@ typedef struct sim_step {
 } sim_step_t;
 
 /*
-** Fill *p with the defaults: next-step accuracies 0.866 (weak) and 0.9704
-** (strong), tokens per step from the measured MATH-500 means, and zero
-** latency.
+** Fill *p with the defaults: the "math500" profile, fitted so the TRIM-Thr
+** sweep matches the real Qwen2.5-1.5B/7B MATH-500 sweep (params.c), with
+** zero latency.
 */
 void sim_params_default(sim_params_t *p);
+
+/*
+** Fill *out with the named profile ("math500", "hard", "easy"; see
+** profile.c).  NULL or "" means "math500".  Returns 0, or -1 when the name is
+** not known (*out is then left alone).
+*/
+int sim_params_profile(const char *name, sim_params_t *out);
+
+/*
+** The known profile names, NULL-terminated (static), and a one-line
+** description of each (NULL for an unknown name).
+*/
+const char *const *sim_profile_names(void);
+const char *sim_profile_about(const char *name);
+
+/*
+** sim_params_profile for command-line flags: -1 with "unknown simulator
+** profile 'NAME' (known: math500, hard, easy)" in err when the name is not
+** known.
+*/
+int sim_profile_resolve(const char *name, sim_params_t *out, char *err,
+                        size_t errlen);
 
 /*
 ** Create a world.  calibration_path NULL uses the embedded fit of the PRM
@@ -84,6 +142,17 @@ void sim_world_destroy(sim_world_t **w);
 
 /* The parameters a world was made with. */
 const sim_params_t *sim_world_params(const sim_world_t *w);
+
+/* The mean number of steps of the world's problems' solutions. */
+double sim_world_mean_steps(const sim_world_t *w);
+
+/*
+** P(the model's step errs | the value before it is right) for problems of
+** class cls (sim_class_t) on a routine (critical 0) or critical (1) step;
+** -1 for bad arguments.
+*/
+double sim_world_error_rate(const sim_world_t *w, sim_model_t model, int cls,
+                            int critical);
 
 /*
 ** Write problem number index of the problem set seed into *out (caller frees
@@ -103,6 +172,12 @@ uint64_t sim_problem_seed(uint64_t seed, uint64_t index);
 void sim_problem_clear(sim_problem_t *p);
 
 /*
+** The difficulty class the world gives a problem text (a hash of the text
+** against the class shares), or -1 when it is not a simulated problem.
+*/
+int sim_problem_class(const sim_world_t *w, const char *problem);
+
+/*
 ** The simulated model writes the next step after the given accepted steps.
 ** seed is the request's sampling seed.  At most max_tokens tokens (0 = no
 ** limit).  Returns 0 with *out filled (caller frees with sim_step_clear), or
@@ -118,9 +193,12 @@ void sim_step_clear(sim_step_t *s);
 #define SIM_BINS 20 /* PRM score bins of width 0.05 on [0,1] */
 
 /*
-** The distribution the simulated PRM samples a step's score from:
+** The calibrated distribution the simulated PRM samples a step's score from:
 ** out[j] = P(score in bin j | min previous score in bin minprev_bin, state).
-** Bin i covers [0.05 i, 0.05 (i+1)); a score of 1 falls in bin 19.
+** Bin i covers [0.05 i, 0.05 (i+1)); a score of 1 falls in bin 19.  The
+** score sim_score reports is the sampled one passed through
+** sigmoid(prm_sharpness * logit(x) + prm_shift[...]) (the identity at
+** sharpness 1 and shift 0), and min previous is kept on the calibrated scale.
 */
 void sim_world_score_pmf(const sim_world_t *w, sim_state_t state,
                          int minprev_bin, double out[SIM_BINS]);

@@ -32,12 +32,22 @@
 #define SIM_KEY_CRITICAL 0x637269746963ULL   /* step hardness */
 #define SIM_KEY_TOKENS   0x746f6b656e73ULL   /* completion length */
 #define SIM_KEY_PRM      0x70726dULL         /* PRM score sampling */
+#define SIM_KEY_CLASS    0x636c617373ULL     /* problem difficulty class */
+#define SIM_KEY_REPAIR   0x726570616972ULL   /* strong repair of a derailment */
+#define SIM_KEY_BLIND    0x626c696e64ULL     /* PRM missing a wrong step */
+#define SIM_KEY_NOISE    0x6e6f697365ULL     /* PRM unable to tell */
+
+#define SIM_N_LENGTHS (SIM_MAX_STEPS - SIM_MIN_STEPS + 1)
 
 struct sim_world {
     sim_params_t p;
-    double err_rate[2][2];             /* [model][critical] */
-    double pmf[3][SIM_BINS][SIM_BINS]; /* [state][minprev][cur] */
-    double cdf[3][SIM_BINS][SIM_BINS]; /* cumulative pmf, last = 1 */
+    double err_rate[2][SIM_CLASSES][2]; /* [model][class][critical] */
+    double class_cut[SIM_CLASSES];      /* cumulative class shares */
+    double step_tokens[2][2];           /* mean tokens [model][critical] */
+    double length_cdf[SIM_N_LENGTHS];   /* solution length, last = 1 */
+    double length_mean;                 /* mean of that distribution */
+    double pmf[3][SIM_BINS][SIM_BINS];  /* [state][minprev][cur] */
+    double cdf[3][SIM_BINS][SIM_BINS];  /* cumulative pmf, last = 1 */
 };
 
 /* Operation kinds.  ADD2/SUB2 only appear in a wrong step's expression
@@ -131,11 +141,14 @@ int sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen);
 int sim_step_value(const char *step, int64_t *value);
 
 /* length.c */
-int sim_length_sample(rng_t *r);
 double sim_length_mean(void);
+double sim_length_tilt(double mean_steps);
+double sim_length_cdf(double tilt, double cdf[SIM_N_LENGTHS]);
+int sim_length_sample(const sim_world_t *w, rng_t *r);
 
-/* params.c */
+/* params.c, world.c */
 int sim_params_check(const sim_params_t *p, char *err, size_t errlen);
+void sim_params_rebase(sim_params_t *p, const sim_params_t *from);
 
 /* prm_fit.c, calib.c */
 void sim_fit_grid(double grid[3][SIM_BINS][SIM_BINS]);
@@ -151,6 +164,8 @@ uint64_t sim_problem_hash(const char *problem, size_t len);
 uint64_t sim_step_hash(uint64_t h, const char *step);
 int sim_step_critical(const sim_world_t *w, uint64_t problem_hash,
                       size_t index);
+int sim_class_of(const sim_world_t *w, uint64_t problem_hash);
+double sim_unit(uint64_t h, uint64_t key);
 int sim_prompt_tokens(size_t problem_len, const char *const *steps,
                       size_t n_steps);
 

@@ -85,6 +85,9 @@ store_bind_run(sqlite3_stmt *st, const store_run_t *run)
     rc |= s_text(st, 4, run->config);
     rc |= sqlite3_bind_int64(st, 5, run->started_ms);
     rc |= sqlite3_bind_int64(st, 6, run->finished_ms);
+    rc |= sqlite3_bind_int(st, 7, run->explore != 0);
+    rc |= sqlite3_bind_int64(st, 8, run->max_strong_tokens);
+    rc |= sqlite3_bind_double(st, 9, run->target_share);
     return rc;
 }
 
@@ -173,6 +176,9 @@ store_read_run(sqlite3_stmt *st, store_run_t *run)
     run->config = c_text(st, 3);
     run->started_ms = sqlite3_column_int64(st, 4);
     run->finished_ms = sqlite3_column_int64(st, 5);
+    run->explore = sqlite3_column_int(st, 6);
+    run->max_strong_tokens = sqlite3_column_int64(st, 7);
+    run->target_share = sqlite3_column_double(st, 8);
 }
 
 

@@ -148,8 +148,28 @@ s_v3(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v4, budgets and training runs: a run's per-problem cap on strong tokens,
+** the strong-token share its controller holds, and whether its learned
+** policy explores; a restarted coordinator needs them to resume the run.
+*/
+static const char s_v4_sql[] =
+    "ALTER TABLE runs ADD COLUMN explore INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE runs ADD COLUMN max_strong_tokens INTEGER NOT NULL "
+    "DEFAULT 0;\n"
+    "ALTER TABLE runs ADD COLUMN target_share REAL NOT NULL DEFAULT 0;\n";
+
+
+static int
+s_v4(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v4_sql, path, "migrating to schema v4", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1, s_v2,
-                                                                    s_v3};
+                                                                    s_v3, s_v4};
 
 
 /* Run a query that returns one integer into *out. */

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -42,9 +42,12 @@ typedef struct store_run {
     int64_t run_id;
     const char *policy; /* policy spec, e.g. "thr:0.5" */
     uint64_t seed;
-    const char *config;  /* JSON text of the full configuration */
-    int64_t started_ms;  /* wall clock, ms since the epoch */
-    int64_t finished_ms; /* 0 while running */
+    const char *config;        /* JSON text of the full configuration */
+    int64_t started_ms;        /* wall clock, ms since the epoch */
+    int64_t finished_ms;       /* 0 while running */
+    int explore;               /* learned policies sample their actions */
+    int64_t max_strong_tokens; /* per-problem cap, 0 for none */
+    double target_share;       /* strong-token share to hold, 0 for none */
 } store_run_t;
 
 /* One problem and, once finished, its outcome and totals. */

@@ -41,7 +41,8 @@
 ** sides cannot disagree about positions.
 */
 #define STORE_RUN_COLUMNS                                                      \
-    "run_id, policy, seed, config, started_ms, finished_ms"
+    "run_id, policy, seed, config, started_ms, finished_ms, explore, "         \
+    "max_strong_tokens, target_share"
 
 #define STORE_PROBLEM_COLUMNS                                                  \
     "problem_id, run_id, source, text, ground_truth, status, final_answer, "   \

@@ -23,7 +23,7 @@
 #include "clock.h"
 
 static const char s_insert_run[] =
-    "INSERT INTO runs (" STORE_RUN_COLUMNS ") VALUES (?,?,?,?,?,?) "
+    "INSERT INTO runs (" STORE_RUN_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT (run_id) DO UPDATE SET finished_ms = excluded.finished_ms";
 
 /*

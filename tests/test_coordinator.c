@@ -169,7 +169,8 @@ test_credit_requeue_and_bad_peers(void **state)
     o.exit_when_done = 1;
     t.coord = coord_new(zctx, &o, w, err, sizeof err);
     assert_non_null(t.coord);
-    int64_t run = coord_add_run(t.coord, "weak", 1, "{}", err, sizeof err);
+    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
+    int64_t run = coord_add_run(t.coord, &ro, err, sizeof err);
     assert_int_equal(run, 1);
     for (int i = 0; i < PROBLEMS; i++) {
         coord_problem_t p = {0};

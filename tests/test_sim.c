@@ -1,6 +1,7 @@
 /*
 ** test_sim.c: the simulated world: problems, models, PRM, calibration.
 */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,9 +148,10 @@ test_problem_determinism(void **state)
         steps += a.n_steps;
         sim_problem_clear(&a);
     }
-    printf("  mean steps per problem %.3f (distribution mean 8.278)\n",
-           steps / n);
-    assert_true(steps / n > 8.13 && steps / n < 8.43); /* +-5 sigma */
+    printf("  mean steps per problem %.3f (distribution mean %.3f)\n",
+           steps / n, sim_world_mean_steps(w));
+    /* +-5 sigma (the lengths' sd is about 3.9) */
+    assert_true(fabs(steps / n - sim_world_mean_steps(w)) < 0.14);
     sim_world_destroy(&w);
     assert_null(w);
     sim_world_destroy(&w);
@@ -203,7 +205,9 @@ test_generate_determinism(void **state)
 
 /*
 ** From correct prefixes, each model's next step is right with its configured
-** accuracy; mean tokens per step match; hard steps are shared by the models.
+** accuracy, the population mean over the steps of problems of every class;
+** mean tokens per step match; hard problems and steps are shared by the
+** models.
 */
 static void
 test_next_step_accuracy(void **state)
@@ -212,13 +216,17 @@ test_next_step_accuracy(void **state)
     sim_world_t *w = world();
     const sim_params_t *prm = sim_world_params(w);
     long n = 0, right[2] = {0, 0}, both_wrong = 0;
+    long cls_n[SIM_CLASSES] = {0}, cls_right[2][SIM_CLASSES] = {{0}};
     double tokens[2] = {0, 0};
     char err[256];
 
     for (uint64_t k = 0; n < 20000; k++) {
         sim_problem_t p;
         const char *steps[MAX_PATH_STEPS + 1];
+        int cls;
         assert_int_equal(sim_problem_make(w, 11, k, &p), 0);
+        cls = sim_problem_class(w, p.text);
+        assert_in_range(cls, 0, SIM_CLASSES - 1);
         for (int i = 0; i < p.n_steps; i++) {
             int ok[2];
             for (int m = 0; m < 2; m++) {
@@ -230,10 +238,12 @@ test_next_step_accuracy(void **state)
                 steps[i] = s.text;
                 ok[m] = last_state(w, p.text, steps, (size_t)i + 1) == SIM_S0;
                 right[m] += ok[m];
+                cls_right[m][cls] += ok[m];
                 tokens[m] += s.completion_tokens;
                 sim_step_clear(&s);
             }
             both_wrong += !ok[0] && !ok[1];
+            cls_n[cls]++;
             n++;
             steps[i] =
                 correct_step(w, p.text, steps, (size_t)i, k * 64 + 5, NULL);
@@ -247,8 +257,20 @@ test_next_step_accuracy(void **state)
                "%.2f tokens/step (set %.2f)\n",
                m ? "strong" : "weak", acc, prm->accuracy[m], n, tok,
                prm->tokens_per_step[m]);
-        assert_true(acc > prm->accuracy[m] - 0.01 &&
-                    acc < prm->accuracy[m] + 0.01);
+        /* Steps of one problem share its class: the spread is wider than
+        ** for independent steps (about 0.006 here). */
+        assert_true(acc > prm->accuracy[m] - 0.02 &&
+                    acc < prm->accuracy[m] + 0.02);
+        for (int c = 0; c < SIM_CLASSES; c++) {
+            double set = 1.0 - ((1.0 - prm->critical_fraction) *
+                                    sim_world_error_rate(w, m, c, 0) +
+                                prm->critical_fraction *
+                                    sim_world_error_rate(w, m, c, 1));
+            double got = (double)cls_right[m][c] / cls_n[c];
+            printf("    class %d: %.4f (set %.4f) over %ld steps\n", c, got,
+                   set, cls_n[c]);
+            assert_true(fabs(got - set) < 0.03);
+        }
         assert_true(tok > 0.97 * prm->tokens_per_step[m] &&
                     tok < 1.03 * prm->tokens_per_step[m]);
     }
@@ -264,7 +286,10 @@ test_next_step_accuracy(void **state)
     sim_world_destroy(&w);
 }
 
-/* After a wrong step every later step is wrong too, and labelled S1. */
+/*
+** After a wrong step every later weak step is wrong too, and labelled S1
+** (only a strong step can repair a derailment: test_strong_repairs).
+*/
 static void
 test_errors_cascade(void **state)
 {
@@ -300,14 +325,18 @@ test_errors_cascade(void **state)
                 sim_step_clear(&s);
             }
         }
-        assert_true(first >= 0);
+        if (first < 0) { /* an easy problem: no weak slip in 40 tries */
+            free_steps(truth, (size_t)p.n_steps);
+            sim_problem_clear(&p);
+            continue;
+        }
         for (int j = first + 1; j <= p.n_steps; j++) {
             sim_step_t s;
             char got[64], want[64];
             float scores[MAX_PATH_STEPS + 1];
             sim_state_t states[MAX_PATH_STEPS + 1];
-            assert_int_equal(sim_generate(w, (sim_model_t)(j % 2), p.text,
-                                          steps, (size_t)j, 0, 5, &s, err,
+            assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, (size_t)j,
+                                          0, 5 + (uint64_t)j, &s, err,
                                           sizeof err),
                              0);
             steps[j] = s.text;
@@ -341,6 +370,81 @@ test_errors_cascade(void **state)
         sim_problem_clear(&p);
         cases++;
     }
+    sim_world_destroy(&w);
+}
+
+/*
+** A strong step written after a derailment goes back to the problem with
+** probability repair (its own step may still err): the value is the true one
+** again, the text says so, and the PRM labels it S0.  The weak model never
+** repairs.
+*/
+static void
+test_strong_repairs(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    const sim_params_t *prm = sim_world_params(w);
+    long tries = 0, repaired = 0, weak_repaired = 0;
+    char err[256];
+
+    for (uint64_t k = 0; tries < 3000; k++) {
+        sim_problem_t p;
+        const char *steps[MAX_PATH_STEPS + 1];
+        int first = -1;
+        assert_int_equal(sim_problem_make(w, 23, k, &p), 0);
+        if (p.n_steps < 3) {
+            sim_problem_clear(&p);
+            continue;
+        }
+        /* Derail at step 0 with a wrong weak step. */
+        for (uint64_t seed = 0; seed < 200 && first < 0; seed++) {
+            sim_step_t s;
+            assert_int_equal(sim_generate(w, SIM_WEAK, p.text, NULL, 0, 0, seed,
+                                          &s, err, sizeof err),
+                             0);
+            steps[0] = s.text;
+            if (last_state(w, p.text, steps, 1) == SIM_S2)
+                first = 0;
+            else
+                sim_step_clear(&s);
+        }
+        if (first < 0) { /* an easy problem: the weak model would not err */
+            sim_problem_clear(&p);
+            continue;
+        }
+        for (uint64_t seed = 0; seed < 10; seed++, tries++) {
+            sim_step_t s, ws;
+            sim_state_t st;
+            assert_int_equal(sim_generate(w, SIM_STRONG, p.text, steps, 1, 0,
+                                          seed, &s, err, sizeof err),
+                             0);
+            steps[1] = s.text;
+            st = last_state(w, p.text, steps, 2);
+            assert_true(st == SIM_S0 || st == SIM_S1);
+            if (strstr(s.text, "Going back to the problem")) {
+                repaired++;
+                if (repaired == 1)
+                    printf("  example repair: %s\n  after: %s\n", s.text,
+                           steps[0]);
+            } else {
+                assert_int_equal(st, SIM_S1);
+            }
+            sim_step_clear(&s);
+            assert_int_equal(sim_generate(w, SIM_WEAK, p.text, steps, 1, 0,
+                                          seed, &ws, err, sizeof err),
+                             0);
+            steps[1] = ws.text;
+            weak_repaired += last_state(w, p.text, steps, 2) != SIM_S1;
+            sim_step_clear(&ws);
+        }
+        free((char *)steps[0]);
+        sim_problem_clear(&p);
+    }
+    printf("  strong repairs %.3f of %ld derailed steps (set %.3f)\n",
+           (double)repaired / tries, tries, prm->repair);
+    assert_true(fabs((double)repaired / tries - prm->repair) < 0.03);
+    assert_int_equal(weak_repaired, 0);
     sim_world_destroy(&w);
 }
 
@@ -466,6 +570,109 @@ test_latency_model(void **state)
     assert_non_null(strstr(err, "critical_fraction"));
 }
 
+/*
+** Problems fall into the classes with the configured shares; error rates
+** grow with the class for both models, the strong one below the weak one.
+*/
+static void
+test_problem_classes(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    const sim_params_t *prm = sim_world_params(w);
+    long count[SIM_CLASSES] = {0};
+    int n = 20000;
+
+    for (int i = 0; i < n; i++) {
+        sim_problem_t p;
+        int c;
+        assert_int_equal(sim_problem_make(w, 13, (uint64_t)i, &p), 0);
+        c = sim_problem_class(w, p.text);
+        assert_in_range(c, 0, SIM_CLASSES - 1);
+        count[c]++;
+        sim_problem_clear(&p);
+    }
+    for (int c = 0; c < SIM_CLASSES; c++) {
+        printf("  class %d: share %.3f (set %.3f), step error weak %.3f/%.3f "
+               "strong %.3f/%.3f (routine/critical)\n",
+               c, (double)count[c] / n, prm->class_share[c],
+               sim_world_error_rate(w, SIM_WEAK, c, 0),
+               sim_world_error_rate(w, SIM_WEAK, c, 1),
+               sim_world_error_rate(w, SIM_STRONG, c, 0),
+               sim_world_error_rate(w, SIM_STRONG, c, 1));
+        assert_true(fabs((double)count[c] / n - prm->class_share[c]) < 0.02);
+        for (int m = 0; m < 2; m++)
+            assert_true(sim_world_error_rate(w, m, c, 1) >=
+                        sim_world_error_rate(w, m, c, 0));
+        assert_true(sim_world_error_rate(w, SIM_STRONG, c, 0) <
+                    sim_world_error_rate(w, SIM_WEAK, c, 0));
+        if (c > 0)
+            assert_true(sim_world_error_rate(w, SIM_WEAK, c, 0) >
+                        sim_world_error_rate(w, SIM_WEAK, c - 1, 0));
+    }
+    assert_int_equal(sim_problem_class(w, "not a problem"), -1);
+    assert_true(sim_world_error_rate(w, SIM_WEAK, 3, 0) < 0);
+    sim_world_destroy(&w);
+}
+
+/* The named profiles: known, documented, valid, shifted as described. */
+static void
+test_profiles(void **state)
+{
+    (void)state;
+    sim_params_t def, p, q;
+    const char *const *names = sim_profile_names();
+    char err[256];
+    int n = 0, seen_hard = 0, seen_easy = 0;
+
+    sim_params_default(&def);
+    assert_int_equal(sim_params_profile("math500", &p), 0);
+    assert_memory_equal(&p, &def, sizeof p);
+    assert_int_equal(sim_params_profile(NULL, &p), 0);
+    assert_memory_equal(&p, &def, sizeof p);
+    for (; names[n]; n++) {
+        sim_world_t *w;
+        assert_int_equal(sim_params_profile(names[n], &p), 0);
+        assert_non_null(sim_profile_about(names[n]));
+        w = sim_world_new(&p, NULL, err, sizeof err);
+        if (!w)
+            fail_msg("profile %s: %s", names[n], err);
+        printf("  %-8s hard share %.3f, mean steps %.2f: %s\n", names[n],
+               p.class_share[SIM_HARD], sim_world_mean_steps(w),
+               sim_profile_about(names[n]));
+        {
+            /* The same models: per-class error rates as in math500. */
+            sim_world_t *d = sim_world_new(&def, NULL, err, sizeof err);
+            assert_non_null(d);
+            for (int m = 0; m < 2; m++)
+                for (int c = 0; c < SIM_CLASSES; c++)
+                    assert_true(fabs(sim_world_error_rate(w, m, c, 0) -
+                                     sim_world_error_rate(d, m, c, 0)) < 1e-9);
+            sim_world_destroy(&d);
+        }
+        if (strcmp(names[n], "hard") == 0) {
+            seen_hard = 1;
+            assert_true(p.class_share[SIM_HARD] > def.class_share[SIM_HARD]);
+            assert_true(sim_world_mean_steps(w) > def.mean_steps + 1);
+        }
+        if (strcmp(names[n], "easy") == 0) {
+            seen_easy = 1;
+            assert_true(p.class_share[SIM_HARD] < def.class_share[SIM_HARD]);
+            assert_true(sim_world_mean_steps(w) < def.mean_steps - 1);
+        }
+        sim_world_destroy(&w);
+    }
+    assert_true(n >= 3 && seen_hard && seen_easy);
+    q = def;
+    assert_int_equal(sim_params_profile("nope", &q), -1);
+    assert_memory_equal(&q, &def, sizeof q); /* left alone */
+    assert_null(sim_profile_about("nope"));
+    assert_int_equal(sim_profile_resolve("nope", &q, err, sizeof err), -1);
+    assert_non_null(strstr(err, "nope"));
+    assert_non_null(strstr(err, "math500"));
+    assert_non_null(strstr(err, "hard"));
+}
+
 /* ------------------------------------------------------------------ PRM */
 
 static void
@@ -524,15 +731,26 @@ test_prm_scores(void **state)
     sim_world_destroy(&w);
 }
 
-/* First-step scores of correct steps follow P(. | bin 19, S0). */
+/*
+** First-step scores of correct steps follow P(. | bin 19, S0) once the
+** reported score's sharpening is undone (in a world where the PRM can always
+** tell, prm_noise 0).
+*/
 static void
 test_prm_score_distribution(void **state)
 {
     (void)state;
-    sim_world_t *w = world();
+    sim_params_t prm;
+    sim_world_t *w;
     double hist[SIM_BINS] = {0}, pmf[SIM_BINS], tvd = 0;
     long n = 0;
     char err[256];
+
+    sim_params_default(&prm);
+    for (int c = 0; c < SIM_CLASSES; c++)
+        prm.prm_noise[c] = 0;
+    w = sim_world_new(&prm, NULL, err, sizeof err);
+    assert_non_null(w);
 
     for (uint64_t k = 0; n < 6000; k++) {
         sim_problem_t p;
@@ -549,7 +767,10 @@ test_prm_score_distribution(void **state)
                                    err, sizeof err),
                          0);
         if (st == SIM_S0) {
-            int bin = (int)(score * SIM_BINS);
+            /* reported = sigmoid(g logit(x) + a): x back from it */
+            double l = (log(score / (1.0 - score)) - prm.prm_shift[0]) /
+                       prm.prm_sharpness;
+            int bin = (int)(SIM_BINS / (1.0 + exp(-l)));
             hist[bin < SIM_BINS ? bin : SIM_BINS - 1] += 1;
             n++;
         }
@@ -937,8 +1158,11 @@ main(void)
         cmocka_unit_test(test_generate_determinism),
         cmocka_unit_test(test_next_step_accuracy),
         cmocka_unit_test(test_errors_cascade),
+        cmocka_unit_test(test_strong_repairs),
         cmocka_unit_test(test_final_step_and_length),
         cmocka_unit_test(test_latency_model),
+        cmocka_unit_test(test_problem_classes),
+        cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_prm_scores),
         cmocka_unit_test(test_prm_score_distribution),
         cmocka_unit_test(test_embedded_fit_matches_file),

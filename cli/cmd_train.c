@@ -1,0 +1,317 @@
+/*
+** cmd_train.c: `trim train agg`, making and training TRIM-Agg policies.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "agg_episodes.h"
+#include "agg_sim.h"
+#include "cli.h"
+#include "flags.h"
+#include "train.h"
+
+static const char description[] =
+    "Make or train a TRIM-Agg policy file (use it as --policy agg:FILE).\n"
+    "  --init --out FILE            a first policy: a soft threshold rule\n"
+    "                               (--threshold, --sharpness) in an MLP\n"
+    "  --db FILE --in CUR --out NEW one PPO update from an exploring run\n"
+    "                               (trim run --policy agg:CUR --explore)\n"
+    "  --sim --out FILE             explore, update and validate on the\n"
+    "                               simulator until no better for\n"
+    "                               --patience iterations (or --iterations)\n"
+    "The objective is accuracy - lambda * strong tokens per problem.";
+
+#define DEFAULT_LAMBDA 8e-4
+
+typedef struct train_args {
+    int init, sim, no_calibrate;
+    const char *db, *in, *out, *profile, *work_dir, *log_level, *optimizer;
+    int64_t run, epochs, minibatch, seed, iterations, problems, val_problems;
+    int64_t patience, hidden, layers;
+    double lambda, lr, clip, entropy, threshold, sharpness, es_sigma, es_lr;
+    double gae;
+    int64_t es_pairs;
+} train_args_t;
+
+
+/* The starting model: --in, or a fresh one; NULL after printing why. */
+static agg_model_t *
+start_model(const train_args_t *a)
+{
+    char err[512];
+    agg_model_t *m = NULL;
+
+    if (*a->in) {
+        if (agg_model_load(a->in, &m, err, sizeof err) < 0) {
+            fprintf(stderr, "trim train: %s\n", err);
+            return NULL;
+        }
+    } else {
+        m = agg_model_new((int)a->layers, (int)a->hidden,
+                          a->lambda >= 0 ? a->lambda : DEFAULT_LAMBDA, err,
+                          sizeof err);
+        if (m == NULL) {
+            fprintf(stderr, "trim train: %s\n", err);
+            return NULL;
+        }
+        agg_init(m, a->threshold < -1 ? 0.5 : a->threshold, a->sharpness,
+                 (uint64_t)a->seed);
+    }
+    if (a->lambda >= 0)
+        m->lambda = a->lambda;
+    return m;
+}
+
+
+static void
+ppo_from_args(const train_args_t *a, ppo_opts_t *po)
+{
+    ppo_opts_default(po);
+    po->epochs = (int)a->epochs;
+    po->minibatch = (int)a->minibatch;
+    po->lr = a->lr;
+    po->clip = a->clip;
+    po->entropy_coef = a->entropy;
+    po->gae_lambda = a->gae;
+    po->seed = (uint64_t)a->seed;
+}
+
+
+/* --db: one update from a logged run. */
+static int
+train_db(const train_args_t *a, agg_model_t *m)
+{
+    agg_batch_t b = {0};
+    agg_read_info_t info;
+    ppo_opts_t po;
+    ppo_stats_t st;
+    char err[512];
+    int rc = 1;
+
+    if (agg_episodes_read(a->db, a->run, m->lambda, &b, &info, err,
+                          sizeof err) < 0)
+        goto done;
+    printf("run %lld (%s): %zu episodes, %zu steps, %zu skipped; accuracy "
+           "%.4f, strong/problem %.1f, objective %.4f at lambda %g\n",
+           (long long)info.run_id, info.policy, info.problems, b.n,
+           info.skipped, info.accuracy, info.strong_per_problem,
+           info.accuracy - m->lambda * info.strong_per_problem, m->lambda);
+    if (info.controller)
+        fprintf(stderr,
+                "trim train: warning: run %lld held a strong-token "
+                "share; its decisions carry a bias the audit does not "
+                "record\n",
+                (long long)info.run_id);
+    ppo_from_args(a, &po);
+    if (ppo_update(m, &b, &po, &st, err, sizeof err) < 0)
+        goto done;
+    if (st.start_log_ratio > 0.05)
+        fprintf(stderr,
+                "trim train: note: %s is not the policy that made "
+                "run %lld (mean |log ratio| %.3f); the clipped update still "
+                "applies\n",
+                a->in, (long long)info.run_id, st.start_log_ratio);
+    if (agg_model_save(m, a->out, err, sizeof err) < 0)
+        goto done;
+    printf("update: %d epochs, return/episode %.4f, value loss %.4f, "
+           "entropy %.3f, kl %.4f, clipped %.1f%%; wrote %s\n",
+           po.epochs, st.mean_return, st.value_loss, st.entropy, st.approx_kl,
+           100 * st.clip_fraction, a->out);
+    rc = 0;
+done:
+    if (rc != 0)
+        fprintf(stderr, "trim train: %s\n", err);
+    agg_batch_free(&b);
+    return rc;
+}
+
+
+/* --sim: the run-and-update loop. */
+static int
+train_sim(const train_args_t *a, agg_model_t *m)
+{
+    agg_sim_opts_t o = {0};
+    agg_sim_result_t res;
+    sim_params_t params;
+    char err[512];
+
+    if (sim_params_profile(a->profile, &params) < 0) {
+        const char *const *names = sim_profile_names();
+        fprintf(stderr, "trim train: unknown simulator profile '%s' (known:",
+                a->profile);
+        for (size_t i = 0; names[i]; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+        fprintf(stderr, ")\n");
+        return 2;
+    }
+    o.lambda = m->lambda;
+    o.out = a->out;
+    o.start = m;
+    o.iterations = (int)a->iterations;
+    o.patience = (int)a->patience;
+    o.problems = a->problems;
+    o.val_problems = a->val_problems > 0 ? a->val_problems : a->problems;
+    o.seed = (uint64_t)a->seed;
+    o.sim = &params;
+    o.work_dir = *a->work_dir ? a->work_dir : NULL;
+    ppo_from_args(a, &o.ppo);
+    agg_es_opts_default(&o.es);
+    o.es.pairs = (int)a->es_pairs;
+    o.es.sigma = a->es_sigma;
+    o.es.lr = a->es_lr;
+    o.es.problems = a->problems;
+    if (strcmp(a->optimizer, "es") == 0) {
+        o.optimizer = AGG_OPT_ES;
+    } else if (strcmp(a->optimizer, "ppo") != 0) {
+        fprintf(stderr, "trim train: --optimizer %s: ppo or es\n",
+                a->optimizer);
+        return 2;
+    }
+    o.calibrate = !a->no_calibrate;
+    o.sweep = *a->in == '\0' && a->threshold < -1;
+    o.sharpness = a->sharpness;
+    o.init_seed = (uint64_t)a->seed;
+    o.log = stdout;
+    if (agg_train_sim(&o, &res, err, sizeof err) < 0) {
+        fprintf(stderr, "trim train: %s\n", err);
+        return 1;
+    }
+    printf("best: iteration %d of %d, logit offset %+.1f, val acc %.4f, "
+           "strong/problem %.1f, objective %.4f (initial %.4f); wrote %s\n",
+           res.best_iteration, res.iterations, res.offset, res.best.accuracy,
+           res.best.strong_per_problem, res.best.objective,
+           res.initial.objective, a->out);
+    return 0;
+}
+
+
+int
+cmd_train(int argc, char **argv)
+{
+    train_args_t a = {0};
+    a.db = a.in = a.out = a.profile = a.work_dir = "";
+    a.log_level = "warn";
+    a.optimizer = "ppo";
+    a.es_pairs = 8;
+    a.es_sigma = 0.05;
+    a.es_lr = 0.02;
+    a.lambda = -1;
+    a.epochs = 4;
+    a.minibatch = 64;
+    a.lr = 1e-3; /* the paper's 3e-4 learned 4x slower here (docs/agg.md) */
+    a.clip = 0.2;
+    a.entropy = 0.01;
+    a.gae = 0.95;
+    a.seed = 1;
+    a.iterations = 30;
+    a.problems = 2000;
+    a.patience = 8;
+    a.hidden = 64;
+    a.layers = 2;
+    a.threshold = -2; /* 0.5, or a sweep with --sim */
+    a.sharpness = 10;
+    const flag_t flags[] = {
+        {"init", FLAG_BOOL, &a.init, 0, 0, "write a first policy"},
+        {"sim", FLAG_BOOL, &a.sim, 0, 0, "train on the simulator"},
+        {"db", FLAG_STRING, &a.db, 0, 0, "audit database of an exploring run"},
+        {"run", FLAG_INT, &a.run, 0, 9.2e18, "run id in --db (0: the latest)"},
+        {"lambda", FLAG_DOUBLE, &a.lambda, -1, 1,
+         "penalty per strong token (-1: --in's, or 0.0008)"},
+        {"in", FLAG_STRING, &a.in, 0, 0, "policy to start from"},
+        {"out", FLAG_STRING, &a.out, 0, 0, "policy file to write"},
+        {"epochs", FLAG_INT, &a.epochs, 1, 100, "PPO epochs per update"},
+        {"minibatch", FLAG_INT, &a.minibatch, 1, 1e6, "steps per PPO step"},
+        {"lr", FLAG_DOUBLE, &a.lr, 0, 1, "Adam step size"},
+        {"clip", FLAG_DOUBLE, &a.clip, 0.01, 1, "PPO ratio clip"},
+        {"entropy", FLAG_DOUBLE, &a.entropy, 0, 1, "entropy bonus"},
+        {"gae-lambda", FLAG_DOUBLE, &a.gae, 0, 1, "GAE lambda"},
+        {"seed", FLAG_INT, &a.seed, 0, 4e18,
+         "seed (initial weights, shuffling, problem sets)"},
+        {"iterations", FLAG_INT, &a.iterations, 1, 10000, "--sim: at most"},
+        {"problems", FLAG_INT, &a.problems, 1, 1e7,
+         "--sim: problems per exploring run"},
+        {"val-problems", FLAG_INT, &a.val_problems, 0, 1e7,
+         "--sim: validation problems (0: as --problems)"},
+        {"patience", FLAG_INT, &a.patience, 0, 10000,
+         "--sim: stop after this many iterations without a better policy "
+         "(0: never)"},
+        {"sim-profile", FLAG_STRING, &a.profile, 0, 0,
+         "--sim: simulator profile (empty: the default)"},
+        {"work-dir", FLAG_STRING, &a.work_dir, 0, 0,
+         "--sim: folder for the runs (empty: a temporary one)"},
+        {"threshold", FLAG_DOUBLE, &a.threshold, -1, 1,
+         "new policy: the threshold rule it starts as (-1: random; unset: "
+         "0.5, or with --sim the best of a sweep on the validation set)"},
+        {"sharpness", FLAG_DOUBLE, &a.sharpness, 0, 1000,
+         "new policy: logit slope at the threshold"},
+        {"hidden", FLAG_INT, &a.hidden, 1, MLP_MAX_WIDTH,
+         "new policy: units per hidden layer"},
+        {"layers", FLAG_INT, &a.layers, 1, MLP_MAX_LAYERS - 1,
+         "new policy: hidden layers"},
+        {"no-calibrate", FLAG_BOOL, &a.no_calibrate, 0, 0,
+         "--sim: keep the best policy's boundary as trained (default: "
+         "shift it to the best greedy validation objective)"},
+        {"optimizer", FLAG_STRING, &a.optimizer, 0, 0,
+         "--sim: ppo, or es (evolution strategies on the objective)"},
+        {"es-pairs", FLAG_INT, &a.es_pairs, 1, 1000,
+         "--sim --optimizer es: antithetic pairs per step"},
+        {"es-sigma", FLAG_DOUBLE, &a.es_sigma, 1e-6, 10,
+         "--sim --optimizer es: perturbation scale"},
+        {"es-lr", FLAG_DOUBLE, &a.es_lr, 0, 10,
+         "--sim --optimizer es: Adam step size"},
+        {"log-level", FLAG_STRING, &a.log_level, 0, 0,
+         "debug, info, warn, error or off"},
+    };
+    size_t n = sizeof flags / sizeof *flags;
+    agg_model_t *m = NULL;
+    char err[512];
+    int npos, rc = 2;
+
+    switch (flags_parse("train", flags, n, argc, argv, &npos)) {
+    case 1:
+        flags_usage(stdout, "train", "agg [--init | --db FILE | --sim] [FLAGS]",
+                    description, flags, n);
+        return 0;
+    case -1:
+        return 2;
+    }
+    if (npos != 1 || strcmp(argv[1], "agg") != 0) {
+        fprintf(stderr, "trim train: say what to train: 'trim train agg' "
+                        "(see --help)\n");
+        return 2;
+    }
+    if (a.init + a.sim + (*a.db != '\0') != 1) {
+        fprintf(stderr, "trim train: give exactly one of --init, --db FILE "
+                        "or --sim\n");
+        return 2;
+    }
+    if (*a.out == '\0') {
+        fprintf(stderr, "trim train: --out FILE is needed\n");
+        return 2;
+    }
+    if (*a.db && *a.in == '\0') {
+        fprintf(stderr, "trim train: --db needs --in, the policy the run "
+                        "used (the update starts from it)\n");
+        return 2;
+    }
+    if (cli_log_level("train", a.log_level) < 0)
+        return 2;
+    if ((m = start_model(&a)) == NULL)
+        return 1;
+    if (a.init) {
+        rc = agg_model_save(m, a.out, err, sizeof err) < 0 ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "trim train: %s\n", err);
+        else
+            printf("wrote %s: %d hidden layers of %d, threshold %g, lambda "
+                   "%g\n",
+                   a.out, m->actor->n_layers - 1, m->actor->size[1],
+                   a.threshold < -1 ? 0.5 : a.threshold, m->lambda);
+    } else if (*a.db) {
+        rc = train_db(&a, m);
+    } else {
+        rc = train_sim(&a, m);
+    }
+    agg_model_destroy(&m);
+    return rc;
+}

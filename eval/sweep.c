@@ -1,0 +1,325 @@
+/*
+** sweep.c: sweeps, curves, knob grids and their metrics (see sweep.h).
+*/
+#include "sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static void
+point_init(sweep_point_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->knob = NAN;
+    p->accuracy = p->strong = p->draft = p->discarded = NAN;
+    p->token_share = p->seconds = NAN;
+    p->cost = p->pgr = p->delta_ibc = NAN;
+}
+
+
+sweep_t *
+sweep_new(void)
+{
+    sweep_t *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    point_init(&s->weak);
+    point_init(&s->strong);
+    snprintf(s->weak.spec, sizeof s->weak.spec, "weak");
+    snprintf(s->strong.spec, sizeof s->strong.spec, "strong");
+    s->weak.knob = 0;
+    s->strong.knob = 1;
+    return s;
+}
+
+
+void
+sweep_destroy(sweep_t **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    sweep_t *s = *sp;
+    for (size_t i = 0; i < s->n_curves; i++) {
+        free(s->curves[i].points);
+        free(s->curves[i].frontier);
+    }
+    free(s->curves);
+    free(s);
+    *sp = NULL;
+}
+
+
+sweep_curve_t *
+sweep_add_curve(sweep_t *s, const char *name)
+{
+    if (s->n_curves == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        sweep_curve_t *c = realloc(s->curves, cap * sizeof *c);
+        if (c == NULL)
+            return NULL;
+        s->curves = c;
+        s->cap = cap;
+    }
+    sweep_curve_t *c = &s->curves[s->n_curves++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->summary = (metrics_summary_t){NAN, NAN, NAN, NAN, 0, NAN};
+    return c;
+}
+
+
+sweep_point_t *
+sweep_curve_add(sweep_curve_t *c, const char *spec, double knob, char *err,
+                size_t errlen)
+{
+    if (strlen(spec) >= SWEEP_SPEC_MAX) {
+        snprintf(err, errlen, "policy spec longer than %d bytes: %.40s...",
+                 SWEEP_SPEC_MAX - 1, spec);
+        return NULL;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        sweep_point_t *p = realloc(c->points, cap * sizeof *p);
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        c->points = p;
+        c->cap = cap;
+    }
+    sweep_point_t *p = &c->points[c->n++];
+    point_init(p);
+    snprintf(p->spec, sizeof p->spec, "%s", spec);
+    p->knob = knob;
+    return p;
+}
+
+
+/* Add "name:%g" for knob; the anchors' specs at the ends for thr. */
+static int
+add_knob(sweep_curve_t *c, const char *family, double knob, char *err,
+         size_t errlen)
+{
+    char spec[SWEEP_SPEC_MAX];
+
+    knob = round(knob * 1e9) / 1e9; /* 0.1 + 0.2 prints as 0.3 */
+    if (strcmp(family, "thr") == 0 && knob <= 0)
+        snprintf(spec, sizeof spec, "weak");
+    else if (strcmp(family, "thr") == 0 && knob >= 1)
+        snprintf(spec, sizeof spec, "strong");
+    else
+        snprintf(spec, sizeof spec, "%s:%g", family, knob);
+    return sweep_curve_add(c, spec, knob, err, errlen) ? 0 : -1;
+}
+
+
+int
+sweep_family(sweep_curve_t *c, const char *family, char *err, size_t errlen)
+{
+    static const double cascade[] = {0.1, 0.2, 0.3, 0.4, 0.5,
+                                     0.6, 0.7, 0.8, 0.9, 0.95};
+    static const double pomdp[] = {1e-4, 2e-4, 5e-4, 1e-3, 2e-3,
+                                   5e-3, 1e-2, 2e-2, 3e-2};
+
+    if (strcmp(family, "thr") == 0) {
+        for (int i = 0; i <= 20; i++)
+            if (add_knob(c, family, 0.05 * i, err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    if (strcmp(family, "random") == 0) {
+        for (int i = 0; i <= 10; i++)
+            if (add_knob(c, family, 0.1 * i, err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    if (strcmp(family, "cascade") == 0) {
+        for (size_t i = 0; i < sizeof cascade / sizeof *cascade; i++)
+            if (add_knob(c, family, cascade[i], err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    if (strcmp(family, "pomdp") == 0) {
+        for (size_t i = 0; i < sizeof pomdp / sizeof *pomdp; i++)
+            if (add_knob(c, family, pomdp[i], err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    snprintf(err, errlen,
+             "unknown policy family '%s' (known: thr, random, cascade, "
+             "pomdp, agg)",
+             family);
+    return -1;
+}
+
+
+double
+sweep_agg_lambda(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[256];
+    double v = NAN;
+
+    if (f == NULL)
+        return NAN;
+    /* The magic line, then "lambda L" (router/agg.h). */
+    for (int i = 0; i < 4 && fgets(line, sizeof line, f); i++) {
+        char *end;
+        if (strncmp(line, "lambda ", 7) != 0)
+            continue;
+        double x = strtod(line + 7, &end);
+        if (end != line + 7 && isfinite(x))
+            v = x;
+        break;
+    }
+    fclose(f);
+    return v;
+}
+
+
+/*
+** Call each(c, item, position) for each comma-separated item of list; an
+** empty item is an error naming what.
+*/
+static int
+each_item(sweep_curve_t *c, const char *list, const char *what,
+          int (*each)(sweep_curve_t *, const char *, size_t, char *, size_t),
+          char *err, size_t errlen)
+{
+    char item[SWEEP_SPEC_MAX];
+    size_t pos = 0;
+    const char *p = list;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0) {
+            snprintf(err, errlen, "an empty %s in '%s'", what, list);
+            return -1;
+        }
+        if (len >= sizeof item) {
+            snprintf(err, errlen, "a %s longer than %zu bytes in '%.40s...'",
+                     what, sizeof item - 1, list);
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (each(c, item, pos++, err, errlen) < 0)
+            return -1;
+        if (comma == NULL)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+
+static int
+add_agg(sweep_curve_t *c, const char *file, size_t pos, char *err,
+        size_t errlen)
+{
+    char spec[SWEEP_SPEC_MAX + 8];
+    double lambda = sweep_agg_lambda(file);
+
+    snprintf(spec, sizeof spec, "agg:%s", file);
+    return sweep_curve_add(c, spec, isnan(lambda) ? (double)pos : lambda, err,
+                           errlen)
+               ? 0
+               : -1;
+}
+
+
+static int
+add_spec(sweep_curve_t *c, const char *spec, size_t pos, char *err,
+         size_t errlen)
+{
+    const char *colon = strchr(spec, ':');
+    double knob = (double)pos;
+
+    if (strcmp(spec, "weak") == 0)
+        knob = 0;
+    else if (strcmp(spec, "strong") == 0)
+        knob = 1;
+    else if (colon && colon[1]) {
+        char *end;
+        double v = strtod(colon + 1, &end);
+        if (*end == '\0' && isfinite(v))
+            knob = v;
+    }
+    return sweep_curve_add(c, spec, knob, err, errlen) ? 0 : -1;
+}
+
+
+int
+sweep_family_agg(sweep_curve_t *c, const char *list, char *err, size_t errlen)
+{
+    if (list == NULL || *list == '\0') {
+        snprintf(err, errlen,
+                 "agg needs trained policy files: --agg FILE,FILE,...");
+        return -1;
+    }
+    return each_item(c, list, "policy file", add_agg, err, errlen);
+}
+
+
+int
+sweep_curve_specs(sweep_curve_t *c, const char *list, char *err, size_t errlen)
+{
+    return each_item(c, list, "policy spec", add_spec, err, errlen);
+}
+
+
+int
+sweep_finish(sweep_t *s, char *err, size_t errlen)
+{
+    double w = s->weak.accuracy, st = s->strong.accuracy;
+    double scale = s->strong.strong;
+    metric_point_t *pts = NULL;
+
+    if (isnan(w) || isnan(st) || !(scale > 0)) {
+        snprintf(err, errlen,
+                 "the anchors are not measured (weak-only accuracy %g, "
+                 "strong-only accuracy %g and strong tokens per problem %g)",
+                 w, st, scale);
+        return -1;
+    }
+    s->weak.cost = metrics_cost_share(s->weak.strong, scale);
+    s->strong.cost = 1.0;
+    s->weak.pgr = metrics_pgr(w, w, st);
+    s->strong.pgr = metrics_pgr(st, w, st);
+    s->strong.delta_ibc = metrics_delta_ibc_point(1.0, st, w, st);
+    for (size_t i = 0; i < s->n_curves; i++) {
+        sweep_curve_t *c = &s->curves[i];
+        if (c->error[0])
+            continue;
+        free(c->frontier);
+        c->frontier = malloc((c->n + 2) * sizeof *c->frontier);
+        pts = malloc((c->n + 1) * sizeof *pts);
+        if (c->frontier == NULL || pts == NULL) {
+            snprintf(err, errlen, "out of memory");
+            free(pts);
+            return -1;
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            sweep_point_t *p = &c->points[k];
+            p->cost = metrics_cost_share(p->strong, scale);
+            p->pgr = metrics_pgr(p->accuracy, w, st);
+            p->delta_ibc = metrics_delta_ibc_point(p->cost, p->accuracy, w, st);
+            pts[k] = (metric_point_t){p->cost, p->accuracy};
+        }
+        c->n_frontier = metrics_frontier(pts, c->n, w, st, c->frontier);
+        for (size_t k = 0; k < c->n; k++) {
+            sweep_point_t *p = &c->points[k];
+            p->on_frontier = 0;
+            for (size_t v = 0; v < c->n_frontier; v++)
+                if (c->frontier[v].cost == p->cost &&
+                    c->frontier[v].accuracy == p->accuracy)
+                    p->on_frontier = 1;
+        }
+        metrics_summarise(pts, c->n, w, st, &c->summary);
+        free(pts);
+        pts = NULL;
+    }
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*
+** pomdp.h: TRIM-POMDP, routing as a partially observed decision process.
+**
+** Hidden state of the draft under decision:
+**   S0  the solution so far and this draft are correct
+**   S1  an earlier step was wrong (derailed; regenerating this one does not
+**       help unless the strong model repairs the derailment)
+**   S2  this draft is the first wrong step (regenerating it can fix it)
+** Actions: keep the draft, or regenerate the step with the strong model at
+** an expected cost of lambda x (strong tokens per step).  The solution ends
+** after step t with the measured hazard h[t]; the reward is 1 if it ends
+** correct.  The PRM's score of each draft is the observation, with
+** per-state likelihoods measured for Qwen2.5-Math-PRM-7B.
+**
+** After the action, the future depends on the past only through c, the
+** probability that the accepted prefix is correct: the next draft is S0
+** with probability c·p_weak, S2 with c·(1 - p_weak), S1 with 1 - c.  So the
+** belief DP collapses to one value function per step over c in [0,1]:
+**
+**   W_t(c)   = h_t c + (1 - h_t) E_o[ V_{t+1}(posterior(prior(c), o)) ]
+**   V_t(b)   = max( W_t(b0),  -lambda T_s + W_t(p_strong (b0 + b2) + rho b1) )
+**
+** solved backwards from the step limit on a fine grid of c with exact
+** expectations over the observation bins.  A solve takes milliseconds.
+** At run time a Bayes filter carries the belief from step to step: the
+** prior predicted from the previous step's action, updated with the draft's
+** score through its likelihood given the minimum previous score.
+*/
+#ifndef TRIM_POMDP_H
+#define TRIM_POMDP_H
+
+#include <stddef.h>
+
+#define POMDP_BINS      20 /* score bins of width 0.05 */
+#define POMDP_MAX_STEPS 64
+
+typedef enum { POMDP_S0 = 0, POMDP_S1 = 1, POMDP_S2 = 2 } pomdp_state_t;
+
+/* The measured world the policy plans in. */
+typedef struct pomdp_model {
+    double p_weak;        /* next-step accuracy of the weak model */
+    double p_strong;      /* ... of the strong model */
+    double repair;        /* P(a strong step repairs a derailed prefix) */
+    double strong_tokens; /* expected strong tokens per regenerated step */
+    int max_steps;        /* step limit: the solution ends by then */
+    double hazard[POMDP_MAX_STEPS]; /* P(ends after step t+1 | reached it) */
+    /* P(current score in bin j | min previous score in bin i, state s). */
+    double cond[3][POMDP_BINS][POMDP_BINS];
+    /* P(current score in bin j | state s), for planning. */
+    double marg[3][POMDP_BINS];
+} pomdp_model_t;
+
+typedef struct pomdp pomdp_t;
+
+/*
+** The default model: the TRIM release's measured accuracies (0.866 weak,
+** 0.9704 strong), solution-length hazard and strong tokens per step, and
+** the simulator's embedded fit of the Qwen2.5-Math-PRM-7B likelihoods.
+** Returns 0, or -1 with err.
+*/
+int pomdp_model_default(pomdp_model_t *m, char *err, size_t errlen);
+
+/*
+** Load a model from a calibration file in the format of
+** ../shared/data/calibration/qwen2.5-math-prm-7b.json (what `trim
+** calibrate` writes).  Returns 0, or -1 with a reason naming the file and
+** the field.
+*/
+int pomdp_model_load(const char *path, pomdp_model_t *m, char *err,
+                     size_t errlen);
+
+/* Check a model (probabilities in range, rows summing to 1).  0 or -1. */
+int pomdp_model_check(const pomdp_model_t *m, char *err, size_t errlen);
+
+/*
+** Solve the model for cost lambda per strong token.  Returns the solution
+** (free with pomdp_destroy) or NULL with err.
+*/
+pomdp_t *pomdp_solve(const pomdp_model_t *m, double lambda, char *err,
+                     size_t errlen);
+
+/* Free a solution and clear the pointer; NULL-safe. */
+void pomdp_destroy(pomdp_t **p);
+
+/* The model a solution was made from. */
+const pomdp_model_t *pomdp_model(const pomdp_t *p);
+
+/*
+** The prior over the next draft's state when the accepted prefix is correct
+** with probability c (1 before the first step): S0 c·p_weak, S1 1 - c,
+** S2 c·(1 - p_weak).  c is all a router carries from one step to the next.
+*/
+void pomdp_prior(const pomdp_model_t *m, double c, double out[3]);
+
+/*
+** Bayes update of prior with the draft's score: posterior (out) proportional
+** to prior(s) x P(score bin | min previous bin, s).  A prior that the score
+** rules out entirely falls back to the prior itself.
+*/
+void pomdp_update(const pomdp_model_t *m, const double prior[3], double score,
+                  double min_prev, double out[3]);
+
+/* Probability the accepted prefix is correct after acting on belief b. */
+double pomdp_after(const pomdp_model_t *m, const double b[3], int regenerate);
+
+/*
+** The values of keeping and regenerating at step step_index for posterior
+** b (expected reward minus lambda-weighted strong tokens, to the end).
+*/
+void pomdp_values(const pomdp_t *p, int step_index, const double b[3],
+                  double *keep, double *regenerate);
+
+/* The bin of a score in [0,1] (1 falls in the last bin). */
+int pomdp_bin(double score);
+
+#endif

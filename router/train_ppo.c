@@ -1,0 +1,356 @@
+/*
+** train_ppo.c: one PPO update of a TRIM-Agg model from logged episodes
+** (see train.h).
+**
+** The actor's two logits enter the loss only through their difference d,
+** so p(regenerate) = logistic(d), log pi(a) = log logistic(+-d), and every
+** per-sample gradient is a gradient in d, pushed as (-g, +g) onto the
+** (keep, regenerate) logits.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "train.h"
+
+/* Scratch for one update. */
+typedef struct work {
+    double *logp_old, *v_old, *adv, *ret;
+    size_t *idx;
+    float *trace_a, *trace_c;
+    double *grad_a, *grad_c;
+    adam_t adam_a, adam_c;
+} work_t;
+
+/* What the last epoch's minibatches add up. */
+typedef struct sums {
+    double policy, value, entropy;
+    size_t clipped, n;
+} sums_t;
+
+
+void
+ppo_opts_default(ppo_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 4;
+    o->minibatch = 64;
+    o->lr = 3e-4;
+    o->adam_eps = 1e-5;
+    o->clip = 0.2;
+    o->value_clip = 0.2;
+    o->gamma = 1.0;
+    o->gae_lambda = 0.95;
+    o->value_coef = 0.5;
+    o->entropy_coef = 0.01;
+    o->max_grad_norm = 0.5;
+    o->seed = 1;
+}
+
+
+/* log logistic(d), without overflow. */
+static double
+log_sigmoid(double d)
+{
+    return d < 0 ? d - log1p(exp(d)) : -log1p(exp(-d));
+}
+
+
+static double
+sigmoid(double d)
+{
+    return 1.0 / (1.0 + exp(-d));
+}
+
+
+/* Entropy of a Bernoulli(p) with logit d, in nats. */
+static double
+entropy_of(double d)
+{
+    double p = sigmoid(d);
+
+    return -(p * log_sigmoid(d) + (1.0 - p) * log_sigmoid(-d));
+}
+
+
+static double
+actor_d(const mlp_t *actor, const float *x, float *trace)
+{
+    const float *z = trace + mlp_trace_size(actor) - 2;
+
+    mlp_forward_trace(actor, x, trace);
+    return (double)z[1] - (double)z[0];
+}
+
+
+static double
+critic_v(const mlp_t *critic, const float *x, float *trace)
+{
+    mlp_forward_trace(critic, x, trace);
+    return (double)trace[mlp_trace_size(critic) - 1];
+}
+
+
+/* Check the batch; 0 or -1 with err. */
+static int
+check_batch(const agg_batch_t *b, char *err, size_t errlen)
+{
+    if (b->n == 0 || b->episodes == 0) {
+        snprintf(err, errlen, "no episodes to train on");
+        return -1;
+    }
+    if (!b->steps[b->n - 1].last) {
+        snprintf(err, errlen, "the batch ends inside an episode");
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const agg_step_t *s = &b->steps[i];
+        int ok = (s->action == 0 || s->action == 1) && s->prob > 0.0f &&
+                 s->prob <= 1.0f && isfinite(s->reward);
+        for (int k = 0; k < AGG_FEATURES; k++)
+            ok = ok && isfinite(s->x[k]);
+        if (!ok) {
+            snprintf(err, errlen,
+                     "step %zu of the batch has a bad action, "
+                     "probability, reward or feature",
+                     i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
+static void
+work_free(work_t *w)
+{
+    free(w->logp_old);
+    free(w->v_old);
+    free(w->adv);
+    free(w->ret);
+    free(w->idx);
+    free(w->trace_a);
+    free(w->trace_c);
+    free(w->grad_a);
+    free(w->grad_c);
+    adam_free(&w->adam_a);
+    adam_free(&w->adam_c);
+}
+
+
+static int
+work_alloc(work_t *w, const agg_model_t *m, size_t n, double eps)
+{
+    memset(w, 0, sizeof *w);
+    w->logp_old = calloc(n, sizeof *w->logp_old);
+    w->v_old = calloc(n, sizeof *w->v_old);
+    w->adv = calloc(n, sizeof *w->adv);
+    w->ret = calloc(n, sizeof *w->ret);
+    w->idx = calloc(n, sizeof *w->idx);
+    w->trace_a = calloc(mlp_trace_size(m->actor), sizeof *w->trace_a);
+    w->trace_c = calloc(mlp_trace_size(m->critic), sizeof *w->trace_c);
+    w->grad_a = calloc(m->actor->n_params, sizeof *w->grad_a);
+    w->grad_c = calloc(m->critic->n_params, sizeof *w->grad_c);
+    if (!w->logp_old || !w->v_old || !w->adv || !w->ret || !w->idx ||
+        !w->trace_a || !w->trace_c || !w->grad_a || !w->grad_c ||
+        adam_init(&w->adam_a, m->actor->n_params, eps) < 0 ||
+        adam_init(&w->adam_c, m->critic->n_params, eps) < 0) {
+        work_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+
+/*
+** Old values, then advantages by GAE over each episode (the value after an
+** episode's last step is 0), then returns = advantages + old values, then
+** the advantages normalised over the batch.
+*/
+static void
+advantages(const agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
+           work_t *w)
+{
+    double next_v = 0, next_adv = 0, sum = 0, sq = 0;
+    size_t n = b->n;
+
+    for (size_t i = 0; i < n; i++) {
+        w->v_old[i] = critic_v(m->critic, b->steps[i].x, w->trace_c);
+        w->logp_old[i] = log((double)b->steps[i].prob);
+    }
+    for (size_t k = n; k-- > 0;) {
+        const agg_step_t *s = &b->steps[k];
+        if (s->last)
+            next_v = next_adv = 0;
+        double delta = s->reward + o->gamma * next_v - w->v_old[k];
+        w->adv[k] = delta + o->gamma * o->gae_lambda * next_adv;
+        w->ret[k] = w->adv[k] + w->v_old[k];
+        next_v = w->v_old[k];
+        next_adv = w->adv[k];
+    }
+    for (size_t i = 0; i < n; i++)
+        sum += w->adv[i];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++)
+        sq += (w->adv[i] - mean) * (w->adv[i] - mean);
+    double sd = sqrt(sq / (double)n);
+    for (size_t i = 0; i < n; i++)
+        w->adv[i] = (w->adv[i] - mean) / (sd + 1e-8);
+}
+
+
+/* Loss gradients of one sample into the gradient sums; adds to *s. */
+static void
+one_sample(const agg_model_t *m, const agg_step_t *st, size_t i,
+           const ppo_opts_t *o, double scale, work_t *w, sums_t *s)
+{
+    double d = actor_d(m->actor, st->x, w->trace_a);
+    double p = sigmoid(d);
+    double logp = st->action ? log_sigmoid(d) : log_sigmoid(-d);
+    double ratio = exp(logp - w->logp_old[i]);
+    double A = w->adv[i];
+    double rc = ratio < 1 - o->clip   ? 1 - o->clip
+                : ratio > 1 + o->clip ? 1 + o->clip
+                                      : ratio;
+    double s1 = ratio * A, s2 = rc * A, gd = 0;
+
+    /* -min(s1, s2): the unclipped term carries the gradient when it is
+    ** the smaller; the clipped one is flat in d. */
+    if (s1 <= s2)
+        gd -= A * ratio * ((double)st->action - p);
+    /* - entropy_coef * H, with dH/dd = -d p (1 - p). */
+    gd += o->entropy_coef * d * p * (1.0 - p);
+    double ga[2] = {-gd * scale, gd * scale};
+    mlp_backward(m->actor, w->trace_a, ga, w->grad_a);
+
+    double v = critic_v(m->critic, st->x, w->trace_c), gv;
+    double l1 = (v - w->ret[i]) * (v - w->ret[i]);
+    if (o->value_clip > 0) {
+        double dv = v - w->v_old[i];
+        double vc = w->v_old[i] + (dv < -o->value_clip  ? -o->value_clip
+                                   : dv > o->value_clip ? o->value_clip
+                                                        : dv);
+        double l2 = (vc - w->ret[i]) * (vc - w->ret[i]);
+        if (l1 >= l2) {
+            gv = o->value_coef * (v - w->ret[i]);
+        } else {
+            gv = vc == v ? o->value_coef * (v - w->ret[i]) : 0;
+            l1 = l2;
+        }
+    } else {
+        gv = o->value_coef * (v - w->ret[i]);
+    }
+    gv *= scale;
+    mlp_backward(m->critic, w->trace_c, &gv, w->grad_c);
+
+    s->policy += -(s1 < s2 ? s1 : s2);
+    s->value += 0.5 * l1;
+    s->entropy += entropy_of(d);
+    s->clipped += fabs(ratio - 1) > o->clip;
+    s->n++;
+}
+
+
+/* Scale both gradients so their joint norm is at most max. */
+static void
+clip_grads(work_t *w, const agg_model_t *m, double max)
+{
+    double sq = 0;
+
+    for (size_t i = 0; i < m->actor->n_params; i++)
+        sq += w->grad_a[i] * w->grad_a[i];
+    for (size_t i = 0; i < m->critic->n_params; i++)
+        sq += w->grad_c[i] * w->grad_c[i];
+    double norm = sqrt(sq);
+    if (max <= 0 || norm <= max)
+        return;
+    double k = max / (norm + 1e-12);
+    for (size_t i = 0; i < m->actor->n_params; i++)
+        w->grad_a[i] *= k;
+    for (size_t i = 0; i < m->critic->n_params; i++)
+        w->grad_c[i] *= k;
+}
+
+
+/* Mean |log pi(a|s) - log behaviour| and the KL estimate over the batch. */
+static void
+ratio_stats(const agg_model_t *m, const agg_batch_t *b, work_t *w,
+            double *abs_log_ratio, double *kl)
+{
+    double sa = 0, sk = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        const agg_step_t *s = &b->steps[i];
+        double d = actor_d(m->actor, s->x, w->trace_a);
+        double lr =
+            (s->action ? log_sigmoid(d) : log_sigmoid(-d)) - w->logp_old[i];
+        sa += fabs(lr);
+        sk += exp(lr) - 1.0 - lr;
+    }
+    *abs_log_ratio = sa / (double)b->n;
+    *kl = sk / (double)b->n;
+}
+
+
+int
+ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
+           ppo_stats_t *st, char *err, size_t errlen)
+{
+    work_t w;
+    sums_t s = {0};
+    ppo_stats_t stats = {0};
+    size_t n = b->n, mb = o->minibatch > 0 ? (size_t)o->minibatch : 64;
+    rng_t rng = rng_seeded(hash_combine(o->seed, 0x70706fULL));
+    double kl;
+
+    if (check_batch(b, err, errlen) < 0)
+        return -1;
+    if (work_alloc(&w, m, n, o->adam_eps) < 0) {
+        snprintf(err, errlen, "out of memory for a batch of %zu steps", n);
+        return -1;
+    }
+    advantages(m, b, o, &w);
+    for (size_t i = 0; i < n; i++) {
+        w.idx[i] = i;
+        stats.mean_return += b->steps[i].reward;
+    }
+    stats.steps = n;
+    stats.episodes = b->episodes;
+    stats.mean_return /= (double)b->episodes;
+    ratio_stats(m, b, &w, &stats.start_log_ratio, &kl);
+
+    for (int e = 0; e < o->epochs; e++) {
+        memset(&s, 0, sizeof s);
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)rng_below(&rng, i + 1);
+            size_t t = w.idx[i];
+            w.idx[i] = w.idx[j];
+            w.idx[j] = t;
+        }
+        for (size_t start = 0; start < n; start += mb) {
+            size_t end = start + mb < n ? start + mb : n;
+            double scale = 1.0 / (double)(end - start);
+            memset(w.grad_a, 0, m->actor->n_params * sizeof *w.grad_a);
+            memset(w.grad_c, 0, m->critic->n_params * sizeof *w.grad_c);
+            for (size_t k = start; k < end; k++)
+                one_sample(m, &b->steps[w.idx[k]], w.idx[k], o, scale, &w, &s);
+            clip_grads(&w, m, o->max_grad_norm);
+            adam_step(&w.adam_a, m->actor->params, w.grad_a, o->lr);
+            adam_step(&w.adam_c, m->critic->params, w.grad_c, o->lr);
+        }
+    }
+    if (s.n > 0) {
+        stats.policy_loss = s.policy / (double)s.n;
+        stats.value_loss = s.value / (double)s.n;
+        stats.entropy = s.entropy / (double)s.n;
+        stats.clip_fraction = (double)s.clipped / (double)s.n;
+    }
+    double dummy;
+    ratio_stats(m, b, &w, &dummy, &stats.approx_kl);
+    if (st != NULL)
+        *st = stats;
+    work_free(&w);
+    return 0;
+}

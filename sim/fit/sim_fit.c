@@ -1,0 +1,927 @@
+/*
+** sim_fit.c: fit the simulator's physical parameters to a real TRIM-Thr
+** sweep, and print simulated sweeps beside it.
+**
+** It replays, in one process and without the cluster, exactly the control
+** loop the coordinator runs (same per-request seeds, same termination, same
+** token accounting: see coordinator/steps.c), so its numbers equal those of
+** `trim eval sweep` for the same parameters, seed and problems; only much
+** faster, and with the parameters settable.
+**
+** Rerun the fit that gave the defaults in params.c (about 15 minutes on
+** two cores in a Release build):
+**
+**   cmake -S . -B build-fit-rel -DCMAKE_BUILD_TYPE=Release
+**   cmake --build build-fit-rel --target sim_fit
+**   REF=../shared/data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl
+**   build-fit-rel/sim/sim_fit fit --thin 1 --accept-weight 10 \
+**       --seeds 101,102,103,104,105,106 --problems 1000 --reference $REF
+**
+** (--reference defaults to that path, relative to the repository).  It
+** starts from the current defaults (--set overrides them), minimises the
+** misfit (below) with Nelder-Mead (--iters per run, --restarts runs) over
+** the coordinates of fit_coords (17 numbers) and prints the best parameters
+** as the C lines of sim_params_default().  The defaults came from a chain
+** of such runs (each from the one before); params.c says which value was
+** then set by hand.  Other commands:
+**
+**   sim_fit sweep [--profile NAME] [--problems N] [--seed S] [--set K=V]...
+**       print the simulated sweep 0, 0.05, ..., 1 beside the reference,
+**       then regenerations by state and accuracy by problem class;
+**   sim_fit check [--seeds A,B,..] [--problems N] [--set K=V]...
+**       the six acceptance thresholds (0, 0.05, 0.3, 0.5, 0.9, 1) with the
+**       misfit; exit 1 when one is outside +-5 points of accuracy or +-25%
+**       of strong tokens per problem (on the mean over the seeds);
+**   sim_fit measure [--seed S] [--problems N]
+**       the next-step accuracies measured the way the TRIM release did;
+**   sim_fit params [--profile NAME] [--set K=V]...
+**       the parameters, by the names --set takes.
+**
+** --set takes a parameter name as printed by `sim_fit params` (e.g.
+** repair=0.4, class_share.hard=0.35); --threads N splits the problems.
+**
+** The misfit: over every threshold of the reference (--thin 1: the six and
+** every 0.1), the squared accuracy gap in units of 5 points plus the squared
+** log ratio of strong tokens per problem in units of log(1.25) (thresholds
+** above 0), the six acceptance thresholds weighted --accept-weight (4), the
+** others 1 (the real curve is one 500-problem run: its neighbouring points
+** differ by up to 7.6 points of pure noise, so the whole curve pins the
+** shape better than six points of it); plus, with
+** weight 0.25, the same log ratio for discarded draft tokens per problem.
+*/
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "sim.h"
+
+#define MAX_STEPS  30   /* the coordinator's default step limit */
+#define MAX_TOKENS 2048 /* the coordinator's per-call completion limit */
+#define MAX_POINTS 64
+#define SEED_SMALL 1 /* coordinator/steps.c: seeds per request */
+#define SEED_LARGE 2
+#define N_ACCEPT   6
+#define MAX_PARAMS 32
+
+static const double accept_thr[N_ACCEPT] = {0, 0.05, 0.3, 0.5, 0.9, 1};
+
+/* ------------------------------------------------------------ reference */
+
+typedef struct {
+    double thr, acc, strong, draft, discarded;
+} point_t;
+
+typedef struct {
+    int n;
+    point_t p[MAX_POINTS];
+} curve_t;
+
+static int
+load_reference(const char *path, curve_t *c)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    c->n = 0;
+    if (!f) {
+        fprintf(stderr, "sim_fit: cannot open %s\n", path);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) && c->n < MAX_POINTS) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        point_t *p = &c->p[c->n];
+        if (!j)
+            continue;
+        p->thr = json_number_value(json_object_get(j, "threshold"));
+        p->acc = json_number_value(json_object_get(j, "accuracy"));
+        p->strong = json_number_value(
+            json_object_get(j, "avg_target_tokens_per_question"));
+        p->draft = json_number_value(
+            json_object_get(j, "avg_draft_tokens_per_question"));
+        p->discarded = json_number_value(
+            json_object_get(j, "avg_discarded_draft_tokens_per_question"));
+        c->n++;
+        json_decref(j);
+    }
+    fclose(f);
+    return c->n > 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+typedef struct {
+    long correct, problems, strong, weak, discarded, calls;
+    long flagged[3]; /* regenerated drafts by their state */
+    long by_class[3], correct_by_class[3];
+} tally_t;
+
+static uint64_t
+step_seed(uint64_t problem_seed, int n_steps, int which)
+{
+    return hash_combine(hash_combine(problem_seed, (uint64_t)n_steps),
+                        (uint64_t)which);
+}
+
+/* The last \boxed{...} of the steps equals the answer (sim values need no
+** normalisation: integers and up to two decimals, no trailing zeros). */
+static int
+graded_correct(char **steps, int n, const char *answer)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        const char *b = strstr(steps[i], "\\boxed{"), *last = NULL;
+        while (b) {
+            last = b;
+            b = strstr(b + 1, "\\boxed{");
+        }
+        if (last) {
+            const char *s = last + 7, *e = strchr(s, '}');
+            size_t len = strlen(answer);
+            return e && (size_t)(e - s) == len && memcmp(s, answer, len) == 0;
+        }
+    }
+    return 0;
+}
+
+/*
+** One problem under TRIM-Thr with threshold thr (0: weak-only, 1:
+** strong-only, as in the sweeps), added to *t.
+*/
+static void
+solve(const sim_world_t *w, const sim_problem_t *p, uint64_t pseed, double thr,
+      tally_t *t)
+{
+    char *steps[MAX_STEPS + 1];
+    float scores[MAX_STEPS + 1];
+    sim_state_t states[MAX_STEPS + 1];
+    char err[256];
+    int n = 0, done = 0, cls = sim_problem_class(w, p->text), right;
+
+    while (!done) {
+        sim_step_t s;
+        int strong_only = thr >= 1, weak_only = thr <= 0;
+        sim_generate(w, strong_only ? SIM_STRONG : SIM_WEAK, p->text,
+                     (const char *const *)steps, (size_t)n, MAX_TOKENS,
+                     step_seed(pseed, n, strong_only ? SEED_LARGE : SEED_SMALL),
+                     &s, err, sizeof err);
+        if (strong_only) {
+            t->strong += s.completion_tokens;
+        } else if (weak_only) {
+            t->weak += s.completion_tokens;
+        } else {
+            steps[n] = s.text;
+            sim_score(w, p->text, (const char *const *)steps, (size_t)n + 1,
+                      scores, states, NULL, NULL, err, sizeof err);
+            if ((double)scores[n] < thr) {
+                t->discarded += s.completion_tokens;
+                t->calls++;
+                t->flagged[states[n]]++;
+                sim_step_clear(&s);
+                sim_generate(w, SIM_STRONG, p->text, (const char *const *)steps,
+                             (size_t)n, MAX_TOKENS,
+                             step_seed(pseed, n, SEED_LARGE), &s, err,
+                             sizeof err);
+                t->strong += s.completion_tokens;
+            } else {
+                t->weak += s.completion_tokens;
+            }
+        }
+        steps[n++] = s.text;
+        done = strstr(s.text, "\\boxed{") != NULL ||
+               s.finish != SIM_FINISH_STEP || n >= MAX_STEPS;
+    }
+    right = graded_correct(steps, n, p->answer);
+    t->correct += right;
+    t->problems++;
+    if (cls >= 0 && cls < 3) {
+        t->by_class[cls]++;
+        t->correct_by_class[cls] += right;
+    }
+    for (int i = 0; i < n; i++)
+        free(steps[i]);
+}
+
+typedef struct {
+    const sim_world_t *w;
+    const double *thr;
+    int n_thr;
+    uint64_t seed;
+    long from, to;
+    tally_t *out; /* n_thr */
+} job_t;
+
+static void *
+run_job(void *arg)
+{
+    job_t *j = arg;
+    for (long i = j->from; i < j->to; i++) {
+        sim_problem_t p;
+        uint64_t ps = sim_problem_seed(j->seed, (uint64_t)i);
+        if (sim_problem_make(j->w, j->seed, (uint64_t)i, &p) < 0)
+            continue;
+        for (int k = 0; k < j->n_thr; k++)
+            solve(j->w, &p, ps, j->thr[k], &j->out[k]);
+        sim_problem_clear(&p);
+    }
+    return NULL;
+}
+
+static int n_threads = 2;
+static double accept_weight = 4.0; /* misfit weight of the six points */
+
+/* Simulate problems [0, n) of seed at every threshold into out[]. */
+static int
+sweep(const sim_params_t *prm, const double *thr, int n_thr, uint64_t seed,
+      long n, tally_t *out)
+{
+    char err[256];
+    sim_world_t *w = sim_world_new(prm, NULL, err, sizeof err);
+    job_t jobs[16];
+    pthread_t th[16];
+    int nt = n_threads < 1 ? 1 : n_threads > 16 ? 16 : n_threads;
+
+    if (!w) {
+        fprintf(stderr, "sim_fit: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < nt; i++) {
+        jobs[i] = (job_t){w,
+                          thr,
+                          n_thr,
+                          seed,
+                          n * i / nt,
+                          n * (i + 1) / nt,
+                          calloc((size_t)n_thr, sizeof(tally_t))};
+        pthread_create(&th[i], NULL, run_job, &jobs[i]);
+    }
+    memset(out, 0, sizeof(tally_t) * (size_t)n_thr);
+    for (int i = 0; i < nt; i++) {
+        pthread_join(th[i], NULL);
+        for (int k = 0; k < n_thr; k++) {
+            out[k].correct += jobs[i].out[k].correct;
+            out[k].problems += jobs[i].out[k].problems;
+            out[k].strong += jobs[i].out[k].strong;
+            out[k].weak += jobs[i].out[k].weak;
+            out[k].discarded += jobs[i].out[k].discarded;
+            out[k].calls += jobs[i].out[k].calls;
+            for (int c = 0; c < 3; c++) {
+                out[k].flagged[c] += jobs[i].out[k].flagged[c];
+                out[k].by_class[c] += jobs[i].out[k].by_class[c];
+                out[k].correct_by_class[c] +=
+                    jobs[i].out[k].correct_by_class[c];
+            }
+        }
+        free(jobs[i].out);
+    }
+    sim_world_destroy(&w);
+    return 0;
+}
+
+/* ------------------------------------------------------------ parameters */
+
+typedef struct {
+    const char *name;
+    size_t offset;
+    double lo, hi;
+} pdef_t;
+
+#define PF(field) offsetof(sim_params_t, field)
+static const pdef_t pdefs[] = {
+    {"accuracy.weak", PF(accuracy[0]), 0.3, 0.999},
+    {"accuracy.strong", PF(accuracy[1]), 0.5, 0.9999},
+    {"tokens_per_step.weak", PF(tokens_per_step[0]), 1, 1e4},
+    {"tokens_per_step.strong", PF(tokens_per_step[1]), 1, 1e4},
+    {"critical_fraction", PF(critical_fraction), 0.01, 0.99},
+    {"critical_factor", PF(critical_factor), 1, 1000},
+    {"class_share.easy", PF(class_share[0]), 0, 1},
+    {"class_share.medium", PF(class_share[1]), 0, 1},
+    {"class_share.hard", PF(class_share[2]), 0, 1},
+    {"class_logit.easy", PF(class_logit[0]), -20, 20},
+    {"class_logit.medium", PF(class_logit[1]), -20, 20},
+    {"class_logit.hard", PF(class_logit[2]), -20, 20},
+    {"repair", PF(repair), 0, 1},
+    {"prm_blind.easy", PF(prm_blind[0]), 0, 1},
+    {"prm_blind.medium", PF(prm_blind[1]), 0, 1},
+    {"prm_blind.hard", PF(prm_blind[2]), 0, 1},
+    {"prm_noise.easy", PF(prm_noise[0]), 0, 1},
+    {"prm_noise.medium", PF(prm_noise[1]), 0, 1},
+    {"prm_noise.hard", PF(prm_noise[2]), 0, 1},
+    {"prm_sharpness", PF(prm_sharpness), 0.05, 20},
+    {"prm_shift.s0", PF(prm_shift[0]), -10, 10},
+    {"prm_shift.s1", PF(prm_shift[1]), -10, 10},
+    {"prm_shift.s2", PF(prm_shift[2]), -10, 10},
+    {"critical_tokens", PF(critical_tokens), 1, 4},
+    {"mean_steps", PF(mean_steps), 0, 29},
+};
+#define N_PDEFS ((int)(sizeof pdefs / sizeof pdefs[0]))
+
+static double *
+pfield(sim_params_t *p, int i)
+{
+    return (double *)((char *)p + pdefs[i].offset);
+}
+
+static int
+find_param(const char *name)
+{
+    for (int i = 0; i < N_PDEFS; i++)
+        if (strcmp(pdefs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int
+set_param(sim_params_t *p, const char *kv)
+{
+    char name[64];
+    const char *eq = strchr(kv, '=');
+    int i;
+    if (!eq || (size_t)(eq - kv) >= sizeof name) {
+        fprintf(stderr, "sim_fit: --set wants NAME=VALUE, not '%s'\n", kv);
+        return -1;
+    }
+    memcpy(name, kv, (size_t)(eq - kv));
+    name[eq - kv] = '\0';
+    if ((i = find_param(name)) < 0) {
+        fprintf(stderr, "sim_fit: no parameter '%s' (see sim_fit params)\n",
+                name);
+        return -1;
+    }
+    *pfield(p, i) = atof(eq + 1);
+    return 0;
+}
+
+static void
+print_params(const sim_params_t *p)
+{
+    for (int i = 0; i < N_PDEFS; i++)
+        printf("  %-24s %.6g\n", pdefs[i].name, *pfield((sim_params_t *)p, i));
+}
+
+/* ------------------------------------------------------------ misfit */
+
+typedef struct {
+    double thr[MAX_POINTS];
+    int n;
+    const curve_t *ref;
+    long problems;
+    int n_seeds;
+    uint64_t seeds[8];
+} target_t;
+
+static const point_t *
+ref_at(const curve_t *c, double thr)
+{
+    for (int i = 0; i < c->n; i++)
+        if (fabs(c->p[i].thr - thr) < 1e-6)
+            return &c->p[i];
+    return NULL;
+}
+
+static int
+is_accept(double thr)
+{
+    for (int i = 0; i < N_ACCEPT; i++)
+        if (fabs(accept_thr[i] - thr) < 1e-6)
+            return 1;
+    return 0;
+}
+
+/* Mean of the tallies over seeds: acc, strong/q, draft/q, discarded/q. */
+typedef struct {
+    double acc, strong, draft, discarded, calls;
+    double flagged[3], class_share[3], class_acc[3];
+} sim_point_t;
+
+static int
+simulate(const sim_params_t *p, const target_t *t, sim_point_t *out)
+{
+    tally_t tal[MAX_POINTS];
+    memset(out, 0, sizeof(sim_point_t) * (size_t)t->n);
+    for (int s = 0; s < t->n_seeds; s++) {
+        if (sweep(p, t->thr, t->n, t->seeds[s], t->problems, tal) < 0)
+            return -1;
+        for (int k = 0; k < t->n; k++) {
+            double q = (double)tal[k].problems * t->n_seeds;
+            out[k].acc += tal[k].correct / q;
+            out[k].strong += tal[k].strong / q;
+            out[k].draft += tal[k].weak / q;
+            out[k].discarded += tal[k].discarded / q;
+            out[k].calls += tal[k].calls / q;
+            for (int c = 0; c < 3; c++) {
+                out[k].flagged[c] += tal[k].flagged[c] / q;
+                out[k].class_share[c] += tal[k].by_class[c] / q;
+                out[k].class_acc[c] +=
+                    tal[k].by_class[c] ? (double)tal[k].correct_by_class[c] /
+                                             tal[k].by_class[c] / t->n_seeds
+                                       : 0;
+            }
+        }
+    }
+    return 0;
+}
+
+static double
+misfit_of(const target_t *t, const sim_point_t *sp)
+{
+    double f = 0;
+    for (int k = 0; k < t->n; k++) {
+        const point_t *r = ref_at(t->ref, t->thr[k]);
+        double wgt = is_accept(t->thr[k]) ? accept_weight : 1.0, a, s;
+        if (!r)
+            continue;
+        a = (sp[k].acc - r->acc) / 0.05;
+        f += wgt * a * a;
+        if (r->strong > 0 && sp[k].strong > 0) {
+            s = log(sp[k].strong / r->strong) / log(1.25);
+            f += wgt * s * s;
+        }
+        if (r->discarded > 0 && sp[k].discarded > 0) {
+            s = log(sp[k].discarded / r->discarded) / log(1.25);
+            f += 0.25 * s * s;
+        }
+    }
+    return f;
+}
+
+/* ------------------------------------------------------------ the search */
+
+/* The fitted coordinates: a transform of some fields to an unbounded x. */
+typedef enum { X_LOGIT, X_LOG, X_LIN, X_SHARES } xform_t;
+
+typedef struct {
+    const char *name; /* a pdefs name, or "class_share" for the simplex */
+    xform_t how;
+} coord_t;
+
+static const coord_t fit_coords[] = {
+    {"accuracy.weak", X_LOGIT},    {"accuracy.strong", X_LOGIT},
+    {"class_share", X_SHARES},     {"class_logit.easy", X_LIN},
+    {"class_logit.hard", X_LIN},   {"repair", X_LOGIT},
+    {"prm_blind.medium", X_LOGIT}, {"prm_blind.hard", X_LOGIT},
+    {"prm_noise.medium", X_LOGIT}, {"prm_noise.hard", X_LOGIT},
+    {"prm_sharpness", X_LOG},      {"prm_shift.s0", X_LIN},
+    {"prm_shift.s1", X_LIN},       {"prm_shift.s2", X_LIN},
+    {"critical_tokens", X_LOG},
+};
+#define N_COORDS ((int)(sizeof fit_coords / sizeof fit_coords[0]))
+
+static int n_dims; /* class_share takes two */
+
+static double
+clampd(double x, double lo, double hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+static void
+to_x(const sim_params_t *p, double *x)
+{
+    int d = 0;
+    for (int i = 0; i < N_COORDS; i++) {
+        const coord_t *c = &fit_coords[i];
+        if (c->how == X_SHARES) {
+            double e = clampd(p->class_share[0], 1e-4, 1);
+            double m = clampd(p->class_share[1], 1e-4, 1);
+            double h = clampd(p->class_share[2], 1e-4, 1);
+            x[d++] = log(e / m);
+            x[d++] = log(h / m);
+            continue;
+        }
+        double v = *pfield((sim_params_t *)p, find_param(c->name));
+        if (c->how == X_LOGIT) {
+            v = clampd(v, 1e-4, 1 - 1e-4);
+            x[d++] = log(v / (1 - v));
+        } else if (c->how == X_LOG) {
+            x[d++] = log(v);
+        } else {
+            x[d++] = v;
+        }
+    }
+    n_dims = d;
+}
+
+static void
+from_x(const double *x, sim_params_t *p)
+{
+    int d = 0;
+    for (int i = 0; i < N_COORDS; i++) {
+        const coord_t *c = &fit_coords[i];
+        if (c->how == X_SHARES) {
+            double e = exp(clampd(x[d], -30, 30)),
+                   h = exp(clampd(x[d + 1], -30, 30));
+            p->class_share[0] = e / (1 + e + h);
+            p->class_share[2] = h / (1 + e + h);
+            p->class_share[1] = 1 - p->class_share[0] - p->class_share[2];
+            d += 2;
+            continue;
+        }
+        int k = find_param(c->name);
+        double v = x[d++];
+        if (c->how == X_LOGIT)
+            v = 1 / (1 + exp(-clampd(v, -30, 30)));
+        else if (c->how == X_LOG)
+            v = exp(clampd(v, -30, 30));
+        *pfield(p, k) = clampd(v, pdefs[k].lo, pdefs[k].hi);
+    }
+}
+
+static long evals;
+
+static double
+objective(const double *x, const sim_params_t *base, const target_t *t)
+{
+    sim_params_t p = *base;
+    sim_point_t sp[MAX_POINTS];
+    from_x(x, &p);
+    evals++;
+    if (simulate(&p, t, sp) < 0)
+        return 1e30;
+    return misfit_of(t, sp);
+}
+
+/* Nelder-Mead from x (updated in place), simplex steps of size step. */
+static double
+nelder_mead(double *x, double step, int iters, const sim_params_t *base,
+            const target_t *t)
+{
+    int n = n_dims;
+    double s[MAX_PARAMS + 1][MAX_PARAMS], f[MAX_PARAMS + 1];
+    double c[MAX_PARAMS], xr[MAX_PARAMS], xe[MAX_PARAMS];
+
+    for (int i = 0; i <= n; i++) {
+        memcpy(s[i], x, sizeof(double) * (size_t)n);
+        if (i > 0)
+            s[i][i - 1] += step;
+        f[i] = objective(s[i], base, t);
+    }
+    for (int it = 0; it < iters; it++) {
+        int hi = 0, lo = 0, nh = 0;
+        double fr;
+        for (int i = 0; i <= n; i++) {
+            if (f[i] > f[hi])
+                hi = i;
+            if (f[i] < f[lo])
+                lo = i;
+        }
+        nh = lo;
+        for (int i = 0; i <= n; i++)
+            if (i != hi && f[i] > f[nh])
+                nh = i;
+        if (it % 10 == 0) {
+            printf("  iter %3d  evals %4ld  best misfit %.3f\n", it, evals,
+                   f[lo]);
+            fflush(stdout);
+        }
+        for (int d = 0; d < n; d++) {
+            c[d] = 0;
+            for (int i = 0; i <= n; i++)
+                if (i != hi)
+                    c[d] += s[i][d] / n;
+        }
+        for (int d = 0; d < n; d++)
+            xr[d] = c[d] + (c[d] - s[hi][d]);
+        fr = objective(xr, base, t);
+        if (fr < f[lo]) {
+            double fe;
+            for (int d = 0; d < n; d++)
+                xe[d] = c[d] + 2 * (c[d] - s[hi][d]);
+            fe = objective(xe, base, t);
+            if (fe < fr) {
+                memcpy(s[hi], xe, sizeof(double) * (size_t)n);
+                f[hi] = fe;
+            } else {
+                memcpy(s[hi], xr, sizeof(double) * (size_t)n);
+                f[hi] = fr;
+            }
+        } else if (fr < f[nh]) {
+            memcpy(s[hi], xr, sizeof(double) * (size_t)n);
+            f[hi] = fr;
+        } else {
+            double fc;
+            for (int d = 0; d < n; d++)
+                xe[d] = c[d] + 0.5 * (s[hi][d] - c[d]);
+            fc = objective(xe, base, t);
+            if (fc < f[hi]) {
+                memcpy(s[hi], xe, sizeof(double) * (size_t)n);
+                f[hi] = fc;
+            } else {
+                for (int i = 0; i <= n; i++) {
+                    if (i == lo)
+                        continue;
+                    for (int d = 0; d < n; d++)
+                        s[i][d] = s[lo][d] + 0.5 * (s[i][d] - s[lo][d]);
+                    f[i] = objective(s[i], base, t);
+                }
+            }
+        }
+    }
+    {
+        int lo = 0;
+        for (int i = 0; i <= n; i++)
+            if (f[i] < f[lo])
+                lo = i;
+        memcpy(x, s[lo], sizeof(double) * (size_t)n);
+        return f[lo];
+    }
+}
+
+/* ------------------------------------------------------------ output */
+
+static void
+print_table(const target_t *t, const sim_point_t *sp, int only_accept)
+{
+    printf("%-9s %8s %9s %9s %9s %6s | %8s %9s %9s %9s | %7s %7s\n",
+           "threshold", "accuracy", "strong/q", "draft/q", "discard/q", "calls",
+           "ref acc", "ref str/q", "ref drf/q", "ref dsc/q", "d acc", "d str");
+    for (int k = 0; k < t->n; k++) {
+        const point_t *r = ref_at(t->ref, t->thr[k]);
+        if (only_accept && !is_accept(t->thr[k]))
+            continue;
+        printf("%-9g %8.3f %9.1f %9.1f %9.1f %6.2f", t->thr[k], sp[k].acc,
+               sp[k].strong, sp[k].draft, sp[k].discarded, sp[k].calls);
+        if (r) {
+            printf(" | %8.3f %9.1f %9.1f %9.1f | %+6.1f", r->acc, r->strong,
+                   r->draft, r->discarded, 100 * (sp[k].acc - r->acc));
+            if (r->strong > 0)
+                printf(" %+6.1f%%", 100 * (sp[k].strong / r->strong - 1));
+            else
+                printf(" %7s", "-");
+        }
+        printf("\n");
+    }
+}
+
+static int
+check_accept(const target_t *t, const sim_point_t *sp)
+{
+    int ok = 1;
+    for (int k = 0; k < t->n; k++) {
+        const point_t *r = ref_at(t->ref, t->thr[k]);
+        if (!r || !is_accept(t->thr[k]))
+            continue;
+        if (fabs(sp[k].acc - r->acc) > 0.05)
+            ok = 0;
+        if (r->strong > 0 && fabs(sp[k].strong / r->strong - 1) > 0.25)
+            ok = 0;
+    }
+    return ok;
+}
+
+static void
+print_c(const sim_params_t *p)
+{
+    static const char *const cls[3] = {"SIM_EASY", "SIM_MEDIUM", "SIM_HARD"};
+    printf("    p->accuracy[SIM_WEAK] = %.4f;\n", p->accuracy[0]);
+    printf("    p->accuracy[SIM_STRONG] = %.4f;\n", p->accuracy[1]);
+    for (int k = 0; k < 3; k++)
+        printf("    p->class_share[%s] = %.4f;\n", cls[k], p->class_share[k]);
+    for (int k = 0; k < 3; k++)
+        printf("    p->class_logit[%s] = %.4f;\n", cls[k], p->class_logit[k]);
+    printf("    p->repair = %.4f;\n", p->repair);
+    for (int k = 0; k < 3; k++)
+        printf("    p->prm_blind[%s] = %.4f;\n", cls[k], p->prm_blind[k]);
+    for (int k = 0; k < 3; k++)
+        printf("    p->prm_noise[%s] = %.4f;\n", cls[k], p->prm_noise[k]);
+    printf("    p->prm_sharpness = %.4f;\n", p->prm_sharpness);
+    for (int k = 0; k < 3; k++)
+        printf("    p->prm_shift[SIM_S%d] = %.4f;\n", k, p->prm_shift[k]);
+    printf("    p->critical_tokens = %.4f;\n", p->critical_tokens);
+}
+
+/*
+** The next-step accuracy the way the TRIM release measured it (the
+** next_step_accuracy of qwen2.5-math-prm-7b.json): a full solution per
+** problem by one model alone; its first error is the first step the PRM
+** scores below 0.35; the accuracy is the geometric MLE, steps before a first
+** error / (those steps + solutions with one).  Also the true figure, from the
+** hidden states.
+*/
+static void
+measure_accuracy(const sim_params_t *prm, uint64_t seed, long n)
+{
+    char err[256];
+    sim_world_t *w = sim_world_new(prm, NULL, err, sizeof err);
+    if (!w) {
+        fprintf(stderr, "sim_fit: %s\n", err);
+        return;
+    }
+    for (int m = 0; m < 2; m++) {
+        long ok = 0, bad = 0, tok = 0, tbad = 0;
+        for (long i = 0; i < n; i++) {
+            sim_problem_t p;
+            char *steps[MAX_STEPS + 1];
+            float scores[MAX_STEPS + 1];
+            sim_state_t st[MAX_STEPS + 1];
+            int k = 0, done = 0;
+            uint64_t ps = sim_problem_seed(seed, (uint64_t)i);
+            if (sim_problem_make(w, seed, (uint64_t)i, &p) < 0)
+                continue;
+            while (!done) {
+                sim_step_t s;
+                sim_generate(w, (sim_model_t)m, p.text,
+                             (const char *const *)steps, (size_t)k, MAX_TOKENS,
+                             step_seed(ps, k, m ? SEED_LARGE : SEED_SMALL), &s,
+                             err, sizeof err);
+                steps[k++] = s.text;
+                done = strstr(s.text, "\\boxed{") != NULL ||
+                       s.finish != SIM_FINISH_STEP || k >= MAX_STEPS;
+            }
+            sim_score(w, p.text, (const char *const *)steps, (size_t)k, scores,
+                      st, NULL, NULL, err, sizeof err);
+            for (int j = 0; j < k; j++) {
+                if (scores[j] < 0.35f) {
+                    bad++;
+                    break;
+                }
+                ok++;
+            }
+            for (int j = 0; j < k; j++) {
+                if (st[j] != SIM_S0) {
+                    tbad++;
+                    break;
+                }
+                tok++;
+            }
+            for (int j = 0; j < k; j++)
+                free(steps[j]);
+            sim_problem_clear(&p);
+        }
+        printf("%s: next-step accuracy as the release measured it (first "
+               "PRM score < 0.35) %.4f; from the hidden states %.4f (set "
+               "%.4f)\n",
+               m ? "strong" : "weak", (double)ok / (ok + bad),
+               (double)tok / (tok + tbad), prm->accuracy[m]);
+    }
+    sim_world_destroy(&w);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void
+usage(void)
+{
+    fprintf(stderr,
+            "usage: sim_fit fit|sweep|check|params [--reference FILE] "
+            "[--profile NAME]\n"
+            "       [--problems N] [--seed S] [--seeds A,B,..] [--iters N]\n"
+            "       [--restarts N] [--threads N] [--set NAME=VALUE]...\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *cmd, *ref_path = "../shared/data/reference-runs/"
+                                 "trim-thr-math500-qwen1.5b-7b.jsonl";
+    const char *profile = "math500";
+    const char *sets[64];
+    int n_sets = 0, iters = 150, restarts = 3, thin = 0;
+    long problems = -1;
+    uint64_t seeds[8] = {101, 102, 103};
+    int n_seeds = -1;
+    curve_t ref;
+    target_t t = {0};
+    sim_params_t p;
+    sim_point_t sp[MAX_POINTS];
+
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    cmd = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            usage();
+            return 2;
+        }
+        if (strcmp(a, "--reference") == 0)
+            ref_path = v;
+        else if (strcmp(a, "--profile") == 0)
+            profile = v;
+        else if (strcmp(a, "--problems") == 0)
+            problems = atol(v);
+        else if (strcmp(a, "--seed") == 0) {
+            seeds[0] = strtoull(v, NULL, 10);
+            n_seeds = 1;
+        } else if (strcmp(a, "--seeds") == 0) {
+            char *end;
+            n_seeds = 0;
+            for (const char *s = v; *s && n_seeds < 8; s = end) {
+                seeds[n_seeds++] = strtoull(s, &end, 10);
+                if (*end == ',')
+                    end++;
+                else if (*end)
+                    break;
+            }
+        } else if (strcmp(a, "--accept-weight") == 0)
+            accept_weight = atof(v);
+        else if (strcmp(a, "--thin") == 0)
+            thin = atoi(v);
+        else if (strcmp(a, "--iters") == 0)
+            iters = atoi(v);
+        else if (strcmp(a, "--restarts") == 0)
+            restarts = atoi(v);
+        else if (strcmp(a, "--threads") == 0)
+            n_threads = atoi(v);
+        else if (strcmp(a, "--set") == 0 && n_sets < 64)
+            sets[n_sets++] = v;
+        else {
+            usage();
+            return 2;
+        }
+        i++;
+    }
+    if (sim_params_profile(profile, &p) < 0) {
+        fprintf(stderr, "sim_fit: no profile '%s'\n", profile);
+        return 2;
+    }
+    for (int i = 0; i < n_sets; i++)
+        if (set_param(&p, sets[i]) < 0)
+            return 2;
+    if (strcmp(cmd, "params") == 0) {
+        print_params(&p);
+        return 0;
+    }
+    if (strcmp(cmd, "measure") == 0) {
+        measure_accuracy(&p, n_seeds > 0 ? seeds[0] : 1,
+                         problems > 0 ? problems : 7500);
+        return 0;
+    }
+    if (load_reference(ref_path, &ref) < 0) {
+        fprintf(stderr, "sim_fit: no reference sweep in %s\n", ref_path);
+        return 1;
+    }
+    t.ref = &ref;
+    /* --thin 1: the acceptance thresholds and every 0.1 (faster fits). */
+    for (int i = 0; i < ref.n; i++) {
+        double x = ref.p[i].thr * 10;
+        if (!thin || is_accept(ref.p[i].thr) || fabs(x - round(x)) < 1e-6)
+            t.thr[t.n++] = ref.p[i].thr;
+    }
+    if (strcmp(cmd, "fit") == 0) {
+        t.problems = problems > 0 ? problems : 1000;
+        t.n_seeds = n_seeds > 0 ? n_seeds : 3;
+    } else {
+        t.problems = problems > 0 ? problems : 500;
+        t.n_seeds = n_seeds > 0 ? n_seeds : 1;
+        if (n_seeds < 0)
+            seeds[0] = 1;
+    }
+    memcpy(t.seeds, seeds, sizeof seeds);
+
+    if (strcmp(cmd, "sweep") == 0 || strcmp(cmd, "check") == 0) {
+        int ok;
+        if (strcmp(cmd, "check") == 0) {
+            t.n = 0;
+            for (int i = 0; i < N_ACCEPT; i++)
+                t.thr[t.n++] = accept_thr[i];
+        }
+        if (simulate(&p, &t, sp) < 0)
+            return 1;
+        printf("# %ld problems x %d seed(s), profile %s\n", t.problems,
+               t.n_seeds, profile);
+        print_table(&t, sp, 0);
+        printf("\n%-9s %22s | %26s\n", "threshold", "regenerated S0 S1 S2",
+               "accuracy easy medium hard");
+        for (int k = 0; k < t.n; k++)
+            printf("%-9g %8.2f %6.2f %6.2f | %8.3f %8.3f %8.3f\n", t.thr[k],
+                   sp[k].flagged[0], sp[k].flagged[1], sp[k].flagged[2],
+                   sp[k].class_acc[0], sp[k].class_acc[1], sp[k].class_acc[2]);
+        printf("class shares %.3f %.3f %.3f\n", sp[0].class_share[0],
+               sp[0].class_share[1], sp[0].class_share[2]);
+        ok = check_accept(&t, sp);
+        printf("misfit %.3f; acceptance (+-5 pts, +-25%% strong tokens at "
+               "0, 0.05, 0.3, 0.5, 0.9, 1): %s\n",
+               misfit_of(&t, sp), ok ? "pass" : "FAIL");
+        return ok || strcmp(cmd, "sweep") == 0 ? 0 : 1;
+    }
+    if (strcmp(cmd, "fit") == 0) {
+        double x[MAX_PARAMS], best;
+        to_x(&p, x);
+        best = objective(x, &p, &t);
+        printf("start misfit %.3f over %ld problems x %d seeds\n", best,
+               t.problems, t.n_seeds);
+        for (int r = 0; r < restarts; r++) {
+            best = nelder_mead(x, r == 0 ? 0.5 : 0.25, iters, &p, &t);
+            printf("restart %d: misfit %.3f after %ld evaluations\n", r, best,
+                   evals);
+            from_x(x, &p);
+            print_params(&p);
+            fflush(stdout);
+        }
+        from_x(x, &p);
+        simulate(&p, &t, sp);
+        print_table(&t, sp, 0);
+        printf("misfit %.3f; acceptance on the fit's mean: %s\n",
+               misfit_of(&t, sp), check_accept(&t, sp) ? "pass" : "FAIL");
+        printf("\nC (sim_params_default):\n");
+        print_c(&p);
+        return 0;
+    }
+    usage();
+    return 2;
+}

@@ -1,0 +1,136 @@
+/*
+** profile.c: named simulator profiles.
+**
+** A profile is a complete sim_params_t.  "math500" is the fit to the real
+** MATH-500 TRIM-Thr sweep (sim_params_default, params.c).  The two others
+** keep the same models (the same error rates on each class of problem), PRM
+** and step lengths and shift only the problem distribution (the models' mean
+** accuracy follows the mix), so a router trained on one profile can be
+** tested on another
+** (train/test generalisation, as the TRIM paper's AIME -> OlympiadBench /
+** Minerva experiments):
+**
+**   hard  half of the easy problems become hard ones, and solutions are
+**         longer (mean 10.5 steps instead of 8.02): a harder benchmark in
+**         the way AIME or OlympiadBench is harder than MATH-500;
+**   easy  half of the hard problems become easy ones, and solutions are
+**         shorter (mean 6 steps): a GSM8K-like benchmark.
+**
+** Their anchors on `sim_fit sweep --profile NAME` (500 problems, seed 1) are
+** in docs/sim-vs-real.md.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+typedef struct {
+    const char *name, *about;
+    void (*shift)(sim_params_t *p); /* from the defaults */
+} profile_t;
+
+static void
+profile_math500(sim_params_t *p)
+{
+    (void)p;
+}
+
+static void
+profile_hard(sim_params_t *p)
+{
+    sim_params_t from = *p;
+    double moved = 0.5 * p->class_share[SIM_EASY];
+    p->class_share[SIM_EASY] -= moved;
+    p->class_share[SIM_HARD] += moved;
+    p->mean_steps = 10.5;
+    sim_params_rebase(p, &from);
+}
+
+static void
+profile_easy(sim_params_t *p)
+{
+    sim_params_t from = *p;
+    double moved = 0.5 * p->class_share[SIM_HARD];
+    p->class_share[SIM_HARD] -= moved;
+    p->class_share[SIM_EASY] += moved;
+    p->mean_steps = 6.0;
+    sim_params_rebase(p, &from);
+}
+
+static const profile_t profiles[] = {
+    {"math500",
+     "fitted to the real Qwen2.5-1.5B/7B MATH-500 TRIM-Thr sweep (default)",
+     profile_math500},
+    {"hard",
+     "math500 with half of the easy problems made hard and 10.5 steps "
+     "per solution",
+     profile_hard},
+    {"easy",
+     "math500 with half of the hard problems made easy and 6 steps per "
+     "solution",
+     profile_easy},
+};
+
+#define N_PROFILES ((int)(sizeof profiles / sizeof profiles[0]))
+
+static const char *const names[N_PROFILES + 1] = {"math500", "hard", "easy",
+                                                  NULL};
+
+static const profile_t *
+find(const char *name)
+{
+    if (!name || !*name)
+        return &profiles[0];
+    for (int i = 0; i < N_PROFILES; i++)
+        if (strcmp(profiles[i].name, name) == 0)
+            return &profiles[i];
+    return NULL;
+}
+
+/* Fill *out with the named profile; see sim.h. */
+int
+sim_params_profile(const char *name, sim_params_t *out)
+{
+    const profile_t *p = find(name);
+    if (!p)
+        return -1;
+    sim_params_default(out);
+    p->shift(out);
+    return 0;
+}
+
+/* The known profile names, NULL-terminated; see sim.h. */
+const char *const *
+sim_profile_names(void)
+{
+    return names;
+}
+
+/* One line about a profile; NULL for an unknown name. */
+const char *
+sim_profile_about(const char *name)
+{
+    const profile_t *p = find(name);
+    return p ? p->about : NULL;
+}
+
+/* sim_params_profile, with the known names in err on an unknown one. */
+int
+sim_profile_resolve(const char *name, sim_params_t *out, char *err,
+                    size_t errlen)
+{
+    size_t used;
+    if (sim_params_profile(name, out) == 0)
+        return 0;
+    if (!err || errlen == 0)
+        return -1;
+    snprintf(err, errlen, "unknown simulator profile '%s' (known:", name);
+    for (int i = 0; i < N_PROFILES; i++) {
+        used = strlen(err);
+        snprintf(err + used, errlen - used, "%s %s", i ? "," : "",
+                 profiles[i].name);
+    }
+    used = strlen(err);
+    snprintf(err + used, errlen - used, ")");
+    return -1;
+}
