@@ -230,10 +230,12 @@ static const char eval_description[] =
     "report per policy its accuracy-cost points and CPT(50%), CPT(80%),\n"
     "CPT(95%), dIBC and APGR against the weak-only and strong-only anchors\n"
     "(definitions: docs/evaluation.md).  Families and their knob grids:\n"
-    "  thr      K = 0, 0.05, ..., 1 (0 runs as weak, 1 as strong)\n"
+    "  thr      K = 0, 0.01, 0.02, 0.05, 0.1, ..., 0.95, 1 (0 runs as\n"
+    "           weak, 1 as strong)\n"
     "  random   P = 0, 0.1, ..., 1\n"
-    "  cascade  K = 0.1, 0.2, ..., 0.9, 0.95\n"
-    "  pomdp    lambda = 1e-4, 2e-4, 5e-4, 1e-3, ..., 1e-2, 2e-2, 3e-2\n"
+    "  cascade  K = 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, ..., 0.9, 0.95\n"
+    "  pomdp    lambda = 3e-5, 1e-4, ..., 5e-3, 7e-3, 1e-2, 2e-2, 3e-2,\n"
+    "           on --pomdp-model's calibration (trim calibrate)\n"
     "  agg      one point per --agg file, its knob the file's lambda\n"
     "Without --policies, every family this build knows except agg runs (agg\n"
     "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
@@ -593,6 +595,7 @@ evaluate(int argc, char **argv)
     const char *families = "", *agg = "", *curve_env = "";
     const char *profile = "", *test_set = "", *train_set = "";
     const char *dir = "trim-eval", *db = "", *calibration = "";
+    const char *pomdp_model = "";
     const char *log_level = "warn";
     int64_t problems = 500, seed = 1;
     int json = 0, npos, rc = 1, n_curve_flags = 0, n_fam = 0;
@@ -619,6 +622,9 @@ evaluate(int argc, char **argv)
          "audit database, a run per point (default DIR/eval.db)"},
         {"calibration", FLAG_STRING, &calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
+        {"pomdp-model", FLAG_STRING, &pomdp_model, 0, 0,
+         "TRIM-POMDP model for the pomdp family, from trim calibrate "
+         "(default: the built-in one)"},
         {"json", FLAG_BOOL, &json, 0, 0,
          "print the results as one JSON document (DIR/eval.json)"},
         {"log-level", FLAG_STRING, &log_level, 0, 0,
@@ -709,7 +715,7 @@ evaluate(int argc, char **argv)
         }
         if (strcmp(fam[i], "agg") == 0
                 ? sweep_family_agg(c, agg, err, sizeof err)
-                : sweep_family(c, fam[i], err, sizeof err)) {
+                : sweep_family(c, fam[i], pomdp_model, err, sizeof err)) {
             snprintf(c->error, sizeof c->error, "%s", err);
         } else if (check_curve(c, &unknown) < 0 && !explicit && unknown) {
             /* The default set: a family this build does not have yet. */

@@ -5,8 +5,8 @@
 ** - strong tokens.  Positive debt means the run is under its target and
 ** should regenerate more; the bias it hands the policy (thr moves its
 ** threshold by it, random its probability, learned policies their
-** decision's margin) is the debt scaled by how many tokens one problem
-** typically costs, clamped to [-1, 1].  Because the bias follows the
+** decision's margin) is the debt over a fixed scale (budget.c says why
+** 10,000 tokens), clamped to [-1, 1].  Because the bias follows the
 ** accumulated error, the cumulative share converges on the target whatever
 ** the policy's own rate, the way an integral controller removes steady
 ** error; the scale sets how hard it pushes per token of debt.

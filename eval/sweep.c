@@ -97,53 +97,69 @@ sweep_curve_add(sweep_curve_t *c, const char *spec, double knob, char *err,
 }
 
 
-/* Add "name:%g" for knob; the anchors' specs at the ends for thr. */
+/*
+** Add "name:%g" for knob, with ":suffix" when suffix is set (pomdp's model
+** file); the anchors' specs at the ends for thr.
+*/
 static int
-add_knob(sweep_curve_t *c, const char *family, double knob, char *err,
-         size_t errlen)
+add_knob(sweep_curve_t *c, const char *family, double knob, const char *suffix,
+         char *err, size_t errlen)
 {
     char spec[SWEEP_SPEC_MAX];
+    int n;
 
     knob = round(knob * 1e9) / 1e9; /* 0.1 + 0.2 prints as 0.3 */
     if (strcmp(family, "thr") == 0 && knob <= 0)
-        snprintf(spec, sizeof spec, "weak");
+        n = snprintf(spec, sizeof spec, "weak");
     else if (strcmp(family, "thr") == 0 && knob >= 1)
-        snprintf(spec, sizeof spec, "strong");
+        n = snprintf(spec, sizeof spec, "strong");
+    else if (suffix != NULL && *suffix)
+        n = snprintf(spec, sizeof spec, "%s:%g:%s", family, knob, suffix);
     else
-        snprintf(spec, sizeof spec, "%s:%g", family, knob);
+        n = snprintf(spec, sizeof spec, "%s:%g", family, knob);
+    if (n < 0 || (size_t)n >= sizeof spec) {
+        snprintf(err, errlen, "policy spec longer than %d bytes: %s:%g:%.40s",
+                 SWEEP_SPEC_MAX - 1, family, knob, suffix ? suffix : "");
+        return -1;
+    }
     return sweep_curve_add(c, spec, knob, err, errlen) ? 0 : -1;
 }
 
 
 int
-sweep_family(sweep_curve_t *c, const char *family, char *err, size_t errlen)
+sweep_family(sweep_curve_t *c, const char *family, const char *pomdp_model,
+             char *err, size_t errlen)
 {
-    static const double cascade[] = {0.1, 0.2, 0.3, 0.4, 0.5,
-                                     0.6, 0.7, 0.8, 0.9, 0.95};
-    static const double pomdp[] = {1e-4, 2e-4, 5e-4, 1e-3, 2e-3,
-                                   5e-3, 1e-2, 2e-2, 3e-2};
+    /*
+    ** Each grid reaches down to a few percent of strong-only's tokens, so
+    ** every family is measured at low budgets too, where dIBC is decided.
+    */
+    static const double thr[] = {0,   0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25,
+                                 0.3, 0.35, 0.4,  0.45, 0.5, 0.55, 0.6, 0.65,
+                                 0.7, 0.75, 0.8,  0.85, 0.9, 0.95, 1};
+    static const double random[] = {0,   0.1, 0.2, 0.3, 0.4, 0.5,
+                                    0.6, 0.7, 0.8, 0.9, 1};
+    static const double cascade[] = {0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3,
+                                     0.4,   0.5,  0.6,  0.7,  0.8, 0.9, 0.95};
+    static const double pomdp[] = {3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3,
+                                   4e-3, 5e-3, 7e-3, 1e-2, 2e-2, 3e-2};
+    static const struct {
+        const char *name;
+        const double *knobs;
+        size_t n;
+    } grids[] = {
+        {"thr", thr, sizeof thr / sizeof *thr},
+        {"random", random, sizeof random / sizeof *random},
+        {"cascade", cascade, sizeof cascade / sizeof *cascade},
+        {"pomdp", pomdp, sizeof pomdp / sizeof *pomdp},
+    };
 
-    if (strcmp(family, "thr") == 0) {
-        for (int i = 0; i <= 20; i++)
-            if (add_knob(c, family, 0.05 * i, err, errlen) < 0)
-                return -1;
-        return 0;
-    }
-    if (strcmp(family, "random") == 0) {
-        for (int i = 0; i <= 10; i++)
-            if (add_knob(c, family, 0.1 * i, err, errlen) < 0)
-                return -1;
-        return 0;
-    }
-    if (strcmp(family, "cascade") == 0) {
-        for (size_t i = 0; i < sizeof cascade / sizeof *cascade; i++)
-            if (add_knob(c, family, cascade[i], err, errlen) < 0)
-                return -1;
-        return 0;
-    }
-    if (strcmp(family, "pomdp") == 0) {
-        for (size_t i = 0; i < sizeof pomdp / sizeof *pomdp; i++)
-            if (add_knob(c, family, pomdp[i], err, errlen) < 0)
+    for (size_t g = 0; g < sizeof grids / sizeof *grids; g++) {
+        if (strcmp(family, grids[g].name) != 0)
+            continue;
+        const char *suffix = strcmp(family, "pomdp") == 0 ? pomdp_model : NULL;
+        for (size_t i = 0; i < grids[g].n; i++)
+            if (add_knob(c, family, grids[g].knobs[i], suffix, err, errlen) < 0)
                 return -1;
         return 0;
     }

@@ -85,15 +85,19 @@ sweep_point_t *sweep_curve_add(sweep_curve_t *c, const char *spec, double knob,
 
 /*
 ** Fill curve c with the default knob grid of a policy family:
-**   thr      0, 0.05, ..., 1  (0 runs as "weak", 1 as "strong")
+**   thr      0, 0.01, 0.02, 0.05, 0.1, ..., 0.95, 1  (0 runs as "weak",
+**            1 as "strong")
 **   random   0, 0.1, ..., 1
-**   cascade  0.1, 0.2, ..., 0.9, 0.95
-**   pomdp    lambda 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 3e-2
-** Returns 0, or -1 with a reason in err (an unknown family; agg takes its
+**   cascade  0.001, 0.01, 0.02, 0.05, 0.1, 0.2, ..., 0.9, 0.95
+**   pomdp    lambda 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3,
+**            7e-3, 1e-2, 2e-2, 3e-2
+** pomdp_model, when not NULL or empty, is the calibration file every pomdp
+** spec names ("pomdp:L:FILE"); other families ignore it.  Returns 0, or -1
+** with a reason in err (an unknown family, a spec too long; agg takes its
 ** files from sweep_family_agg).
 */
-int sweep_family(sweep_curve_t *c, const char *family, char *err,
-                 size_t errlen);
+int sweep_family(sweep_curve_t *c, const char *family, const char *pomdp_model,
+                 char *err, size_t errlen);
 
 /*
 ** Fill curve c with one "agg:FILE" point per comma-separated file in list;

@@ -12,8 +12,8 @@
 **
 ** An actor network maps x to two logits (keep, regenerate); p(regenerate) is
 ** the logistic of their difference d.  A budget controller's bias b in
-** [-1, 1] is added as d + AGG_BIAS_SCALE * b, so b = 1 turns an even call
-** into p = 0.98 and the decision moves monotonically with b.  A critic
+** [-1, 1] is added as d + policy_bias_push(b, AGG_BIAS_SCALE): one logit at
+** b = 0.5, forcing either action at b = +-1, monotone in b.  A critic
 ** network (training only) maps x to the expected return from that step.
 **
 ** The policy file is text: a magic and version line, the lambda it was
@@ -41,7 +41,7 @@
 #define AGG_FEATURES      5
 #define AGG_MAGIC         "trim-agg"
 #define AGG_VERSION       1
-#define AGG_BIAS_SCALE    4.0f
+#define AGG_BIAS_SCALE    1.0
 #define AGG_TOKEN_SCALE   300.0f
 #define AGG_STEP_SCALE    30.0f
 #define AGG_FEATURE_NAMES "min_prev prod_prev score draft_tokens/300 step/30"
@@ -76,7 +76,7 @@ void agg_features_of(float min_prev, float prod_prev, float score,
 /* The actor's logit difference d = z(regenerate) - z(keep) for x. */
 float agg_logit(const agg_model_t *m, const float x[AGG_FEATURES]);
 
-/* p(regenerate) = logistic(d + AGG_BIAS_SCALE * bias). */
+/* p(regenerate) = logistic(d + policy_bias_push(bias, AGG_BIAS_SCALE)). */
 double agg_prob(float logit, float bias);
 
 /*

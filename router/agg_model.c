@@ -108,7 +108,7 @@ agg_logit(const agg_model_t *m, const float x[AGG_FEATURES])
 double
 agg_prob(float logit, float bias)
 {
-    double d = (double)logit + (double)AGG_BIAS_SCALE * (double)bias;
+    double d = (double)logit + policy_bias_push(bias, AGG_BIAS_SCALE);
 
     return 1.0 / (1.0 + exp(-d));
 }

@@ -136,3 +136,14 @@ policy_decide(const policy_t *p, const route_features_t *f, route_result_t *out)
     }
     return p->kind->decide(p, f, out);
 }
+
+
+double
+policy_bias_push(float bias, double scale)
+{
+    double m = fabs((double)bias);
+
+    if (m >= 1)
+        return bias > 0 ? HUGE_VAL : -HUGE_VAL;
+    return scale * (double)bias / (1 - m);
+}

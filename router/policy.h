@@ -77,4 +77,14 @@ policy_shape_t policy_shape(const policy_t *p);
 int policy_decide(const policy_t *p, const route_features_t *f,
                   route_result_t *out);
 
+/*
+** How far a budget bias b in [-1, 1] (route_features_t.bias) moves a
+** learned policy's decision margin, in the margin's units per scale:
+** scale x b / (1 - |b|).  Near 0 it nudges gently, so a small debt sends the
+** strong model to the next-best drafts rather than to whichever come along;
+** towards +-1 it grows without bound (+-HUGE_VAL at +-1), so a saturated
+** controller can force either action.  Monotone in b.
+*/
+double policy_bias_push(float bias, double scale);
+
 #endif

@@ -5,8 +5,8 @@
 ** Greedy by default: regenerate when p(regenerate) > 0.5.  In exploring
 ** runs the action is drawn with that probability from the step's own seed,
 ** so a training run is reproducible and any router decides alike.  The
-** budget controller's bias moves the logit difference by AGG_BIAS_SCALE per
-** unit, so a larger bias never regenerates less.  out->prob is the
+** budget controller's bias moves the logit difference (agg.h), so a larger
+** bias never regenerates less.  out->prob is the
 ** probability of the action taken under the (biased) distribution: what
 ** the audit records and the trainer's importance ratio needs.
 */

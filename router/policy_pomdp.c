@@ -15,9 +15,8 @@
 #include "policy_kinds.h"
 #include "pomdp.h"
 
-/* How far the budget controller's bias (in [-1,1]) moves the margin
-** between the two actions' values (expected reward, a fraction of one
-** correct answer). */
+/* The budget bias's push on the margin between the two actions' values
+** (expected reward, in correct answers) at b = 0.5 (policy_bias_push). */
 #define BIAS_SCALE 0.1
 
 
@@ -87,7 +86,7 @@ decide_pomdp(const policy_t *p, const route_features_t *f, route_result_t *out)
     pomdp_prior(m, c, prior);
     pomdp_update(m, prior, f->score, f->min_prev, post);
     pomdp_values(solved, (int)f->step_index, post, &keep, &regen);
-    out->regenerate = regen - keep + BIAS_SCALE * f->bias > 0;
+    out->regenerate = regen - keep + policy_bias_push(f->bias, BIAS_SCALE) > 0;
     out->prob = 1.0f;
     for (int s = 0; s < 3; s++)
         out->belief[s] = (float)post[s];

@@ -51,8 +51,8 @@ test_controller_on_a_scripted_stream(void **state)
     (void)state;
     /* A policy that on its own would regenerate too little, and one that
     ** would regenerate too much, both end at the target. */
-    double low = scripted_share(0.2, 0.05, 20000);
-    double high = scripted_share(0.2, 0.6, 20000);
+    double low = scripted_share(0.2, 0.05, 100000);
+    double high = scripted_share(0.2, 0.6, 100000);
     print_message("share: %.4f from below, %.4f from above (target 0.2)\n", low,
                   high);
     assert_true(fabs(low - 0.2) < 0.005);
@@ -90,21 +90,30 @@ test_run_held_at_a_share(void **state)
 {
     (void)state;
     char db[256];
-    const double targets[2] = {0.1, 0.25};
+    /* Below and above each policy's own share. */
+    const struct {
+        const char *policy;
+        double target;
+    } cases[] = {
+        {"thr:0.5", 0.1},
+        {"thr:0.5", 0.25},
+        {"pomdp:0.001", 0.05},
+        {"pomdp:0.001", 0.3},
+    };
 
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char flags[256];
         test_tmp_path(db, sizeof db, "share.db");
         snprintf(flags, sizeof flags,
-                 "--problems 2000 --seed 9 --policy thr:0.5 "
+                 "--problems 2000 --seed 9 --policy %s "
                  "--target-strong-share %g",
-                 targets[i]);
+                 cases[i].policy, cases[i].target);
         json_t *sum = run_trim(db, flags);
         double share =
             json_real_value(json_object_get(sum, "strong_token_share"));
-        print_message("target %.2f: share %.4f over 2000 problems\n",
-                      targets[i], share);
-        assert_true(fabs(share - targets[i]) <= 0.02);
+        print_message("%s, target %.2f: share %.4f over 2000 problems\n",
+                      cases[i].policy, cases[i].target, share);
+        assert_true(fabs(share - cases[i].target) <= 0.02);
         json_decref(sum);
         test_remove_db(db);
     }

@@ -402,16 +402,24 @@ test_sweep_grids(void **state)
     char err[256];
 
     sweep_curve_t *c = sweep_add_curve(s, "thr");
-    assert_int_equal(sweep_family(c, "thr", err, sizeof err), 0);
-    assert_int_equal(c->n, 21);
+    assert_int_equal(sweep_family(c, "thr", NULL, err, sizeof err), 0);
+    assert_int_equal(c->n, 23);
     assert_string_equal(c->points[0].spec, "weak");
-    assert_string_equal(c->points[6].spec, "thr:0.3");
-    assert_string_equal(c->points[20].spec, "strong");
+    assert_string_equal(c->points[1].spec, "thr:0.01");
+    assert_string_equal(c->points[8].spec, "thr:0.3");
+    assert_string_equal(c->points[22].spec, "strong");
     c = sweep_add_curve(s, "pomdp");
-    assert_int_equal(sweep_family(c, "pomdp", err, sizeof err), 0);
-    assert_string_equal(c->points[0].spec, "pomdp:0.0001");
+    assert_int_equal(sweep_family(c, "pomdp", NULL, err, sizeof err), 0);
+    assert_string_equal(c->points[1].spec, "pomdp:0.0001");
+    /* A calibration file rides on every pomdp spec, not on other kinds. */
+    c = sweep_add_curve(s, "pomdp2");
+    assert_int_equal(sweep_family(c, "pomdp", "m.json", err, sizeof err), 0);
+    assert_string_equal(c->points[1].spec, "pomdp:0.0001:m.json");
+    c = sweep_add_curve(s, "cascade");
+    assert_int_equal(sweep_family(c, "cascade", "m.json", err, sizeof err), 0);
+    assert_string_equal(c->points[0].spec, "cascade:0.001");
     c = sweep_add_curve(s, "x");
-    assert_int_equal(sweep_family(c, "nope", err, sizeof err), -1);
+    assert_int_equal(sweep_family(c, "nope", NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "unknown policy family 'nope'"));
     assert_int_equal(sweep_family_agg(c, "", err, sizeof err), -1);
     assert_int_equal(sweep_curve_specs(c, "thr:0.1,,weak", err, sizeof err),
@@ -495,7 +503,7 @@ test_trim_eval(void **state)
     json_t *thr = json_array_get(pol, 0), *bad = json_array_get(pol, 2);
     assert_string_equal(json_string_value(json_object_get(thr, "policy")),
                         "thr");
-    assert_int_equal(json_array_size(json_object_get(thr, "points")), 21);
+    assert_int_equal(json_array_size(json_object_get(thr, "points")), 23);
     json_t *sum = json_object_get(thr, "summary");
     double apgr = json_number_value(json_object_get(sum, "apgr"));
     assert_true(apgr > 0.5); /* thr beats the diagonal on the simulator */
