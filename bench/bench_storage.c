@@ -118,19 +118,6 @@ problems_for(long rows)
 }
 
 
-static void
-remove_db(const char *path)
-{
-    char p[600];
-
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
-
 static int
 exec(sqlite3 *db, const char *sql)
 {
@@ -179,7 +166,7 @@ prepare_db(const bench_t *b, const char *path)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    remove_db(path);
+    store_remove(path);
     if (store_migrate(path, err, sizeof err) < 0) {
         fprintf(stderr, "bench_storage: %s\n", err);
         return -1;
@@ -256,7 +243,7 @@ done:
     if (rc < 0)
         fprintf(stderr, "bench_storage: writer: %s\n", store_writer_error(w));
     store_writer_destroy(&w);
-    remove_db(path);
+    store_remove(path);
     return rc;
 }
 
@@ -344,7 +331,7 @@ done:
         fprintf(stderr, "bench_storage: raw: %s\n", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     sqlite3_close(db);
-    remove_db(path);
+    store_remove(path);
     return rate;
 }
 

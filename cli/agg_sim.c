@@ -11,6 +11,7 @@
 #include "agg_episodes.h"
 #include "hash.h"
 #include "local.h"
+#include "store.h"
 
 #define VAL_SEED_OFFSET 1000003
 #define SPEC_MAX        64 /* local_result_t.policy holds the spec */
@@ -20,19 +21,6 @@ typedef struct paths {
     char cur[320], spec[SPEC_MAX], explore_db[320], val_db[320];
     int made_dir;
 } paths_t;
-
-
-static void
-remove_db(const char *path)
-{
-    char p[400];
-
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
 
 
 /* The work folder and the files in it; 0 or -1 with err. */
@@ -74,8 +62,8 @@ paths_clean(paths_t *p)
     if (!p->made_dir)
         return;
     unlink(p->cur);
-    remove_db(p->explore_db);
-    remove_db(p->val_db);
+    store_remove(p->explore_db);
+    store_remove(p->val_db);
     rmdir(p->dir);
 }
 
@@ -88,7 +76,7 @@ run_sim(const char *spec, int explore, uint64_t seed, int64_t problems,
 {
     local_opts_t lo = {0};
 
-    remove_db(db);
+    store_remove(db);
     lo.policy = spec;
     lo.seed = seed;
     lo.problems = problems;
@@ -125,7 +113,7 @@ agg_sim_evaluate(const char *path, double lambda, uint64_t seed,
         return -1;
     }
     rc = run_sim(spec, 0, seed, problems, sim, db, &res, err, errlen);
-    remove_db(db);
+    store_remove(db);
     if (rc == 0)
         point_of(&res, lambda, pt);
     return rc;
@@ -155,7 +143,7 @@ improve(agg_model_t *m, const agg_sim_opts_t *o, const paths_t *p, int it,
         goto done;
     rc = 0;
 done:
-    remove_db(p->explore_db);
+    store_remove(p->explore_db);
     agg_batch_free(&batch);
     return rc;
 }

@@ -53,38 +53,6 @@ typedef struct fit {
     int failed;
 } fit_t;
 
-/* One problem's rows, in (step_index, kind) order. */
-typedef struct rows {
-    store_step_t *v;
-    char **text;
-    size_t n, cap;
-} rows_t;
-
-
-static int
-collect(void *ctx, const store_step_t *s)
-{
-    rows_t *r = ctx;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        store_step_t *v = realloc(r->v, cap * sizeof *v);
-        char **t = realloc(r->text, cap * sizeof *t);
-        if (v)
-            r->v = v;
-        if (t)
-            r->text = t;
-        if (!v || !t)
-            return 1;
-        r->cap = cap;
-    }
-    r->v[r->n] = *s;
-    r->text[r->n] = strdup(s->text ? s->text : "");
-    r->v[r->n].text = r->text[r->n];
-    r->n++;
-    return 0;
-}
-
-
 /*
 ** The hidden state of the last of n steps (exact, from the simulator), or
 ** -1 when the problem is not a simulated one.
@@ -118,15 +86,15 @@ static int
 fit_problem(void *ctx, const store_problem_t *p)
 {
     fit_t *f = ctx;
-    rows_t r = {0};
+    store_rows_t r = {0};
     const char *accepted[MAX_LEN + 1];
     size_t n = 0;
     int exact, first_error = -1;
 
     if (p->status != STORE_FINISHED || p->correct < 0)
         return 0;
-    if (store_each_step(f->reader, p->problem_id, collect, &r, f->err,
-                        sizeof f->err) < 0) {
+    if (store_each_step(f->reader, p->problem_id, store_rows_collect, &r,
+                        f->err, sizeof f->err) < 0) {
         f->failed = 1;
         return 1;
     }
@@ -195,10 +163,7 @@ fit_problem(void *ctx, const store_problem_t *p)
             }
         }
     }
-    for (size_t i = 0; i < r.n; i++)
-        free(r.text[i]);
-    free(r.text);
-    free(r.v);
+    store_rows_free(&r);
     return 0;
 }
 

@@ -18,12 +18,6 @@
 
 #include "log.h"
 
-/* The rows of one problem, in (step_index, kind) order. */
-typedef struct rows {
-    store_step_t *v;
-    char **texts; /* owned copies of v[i].text */
-    size_t n, cap;
-} rows_t;
 
 typedef struct recover_ctx {
     coord_t *c;
@@ -33,45 +27,6 @@ typedef struct recover_ctx {
     int64_t resumed;
     int failed; /* a read error stops the walk */
 } recover_ctx_t;
-
-
-static int
-collect_step(void *ctx, const store_step_t *s)
-{
-    rows_t *r = ctx;
-
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        store_step_t *v = realloc(r->v, cap * sizeof *v);
-        char **t = realloc(r->texts, cap * sizeof *t);
-        if (v)
-            r->v = v;
-        if (t)
-            r->texts = t;
-        if (!v || !t)
-            return 1;
-        r->cap = cap;
-    }
-    r->texts[r->n] = strdup(s->text ? s->text : "");
-    if (r->texts[r->n] == NULL)
-        return 1;
-    r->v[r->n] = *s;
-    r->v[r->n].text = r->texts[r->n];
-    r->v[r->n].policy = r->v[r->n].reason = r->v[r->n].belief = NULL;
-    r->v[r->n].decided_by = r->v[r->n].worker = NULL;
-    r->n++;
-    return 0;
-}
-
-
-static void
-rows_free(rows_t *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->texts[i]);
-    free(r->texts);
-    free(r->v);
-}
 
 
 /* The run of a recovered problem, loaded from the store on first sight. */
@@ -130,7 +85,7 @@ run_for(recover_ctx_t *x, int64_t run_id)
 ** with a reason in why when the rows do not make a step sequence.
 */
 static int
-replay_rows(cproblem_t *p, rows_t *r, char *why, size_t whylen)
+replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
 {
     size_t i = 0;
 
@@ -191,7 +146,7 @@ recover_problem(void *ctx, const store_problem_t *row)
 {
     recover_ctx_t *x = ctx;
     coord_t *c = x->c;
-    rows_t rows = {0};
+    store_rows_t rows = {0};
     char why[256], err[512];
     cproblem_t *p = calloc(1, sizeof *p);
 
@@ -212,7 +167,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         coord_free_problem(&p);
         return 0; /* logged; the rest recovers */
     }
-    if (store_each_step(x->reader, p->id, collect_step, &rows, err,
+    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, err,
                         sizeof err) < 0) {
         snprintf(x->err, x->errlen, "%s", err);
         x->failed = 1;
@@ -237,7 +192,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         p->weak_tokens = p->strong_tokens = 0;
         p->discarded_tokens = p->prm_tokens = 0;
     }
-    rows_free(&rows);
+    store_rows_free(&rows);
     if (c->admission.tail)
         c->admission.tail->next = p;
     else
@@ -256,7 +211,7 @@ oom:
              (long long)row->problem_id);
     x->failed = 1;
 fail:
-    rows_free(&rows);
+    store_rows_free(&rows);
     coord_free_problem(&p);
     return 1;
 }

@@ -432,6 +432,25 @@ is_unit_word(const char *w, size_t n)
 }
 
 
+/* The '{' that the '}' at s[close] closes, in *open; -1 when none does. */
+static int
+brace_opening(const char *s, size_t close, size_t *open)
+{
+    int depth = 0;
+
+    for (size_t k = close;; k--) {
+        if (s[k] == '}')
+            depth++;
+        else if (s[k] == '{' && --depth == 0) {
+            *open = k;
+            return 0;
+        }
+        if (k == 0)
+            return -1;
+    }
+}
+
+
 /* Where a trailing unit starts in s[0..n) ("\text{ cm}^2", "dollars"), or
 ** n when there is none.  *percent: the unit was "percent". */
 static size_t
@@ -444,32 +463,18 @@ unit_start(const char *s, size_t n, int *percent)
     if (e >= 2 && s[e - 2] == '^' && (gr_is_digit(s[e - 1])))
         e -= 2;
     else if (e > 0 && s[e - 1] == '}') {
-        size_t k = e - 1;
-        int depth = 0;
-        for (;; k--) { /* find the '{' opening it */
-            if (s[k] == '}')
-                depth++;
-            else if (s[k] == '{' && --depth == 0)
-                break;
-            if (k == 0)
-                return n;
-        }
+        size_t k;
+        if (brace_opening(s, e - 1, &k) < 0)
+            return n;
         size_t c = trim_end(s, k);
         if (c > 0 && s[c - 1] == '^')
             e = c - 1;
     }
     t = trim_end(s, e);
     if (t > 0 && s[t - 1] == '}') { /* \text{...} */
-        size_t k = t - 1;
-        int depth = 0;
-        for (;; k--) {
-            if (s[k] == '}')
-                depth++;
-            else if (s[k] == '{' && --depth == 0)
-                break;
-            if (k == 0)
-                return n;
-        }
+        size_t k;
+        if (brace_opening(s, t - 1, &k) < 0)
+            return n;
         size_t m = trim_end(s, k);
         if (m < 5 || memcmp(s + m - 5, "\\text", 5) != 0)
             return n;

@@ -142,3 +142,16 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
+
+void
+store_remove(const char *path)
+{
+    char side[4096];
+
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}

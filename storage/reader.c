@@ -372,3 +372,46 @@ done:
     store_reader_release(st, fresh);
     return rc;
 }
+
+
+int
+store_rows_collect(void *ctx, const store_step_t *s)
+{
+    store_rows_t *r = ctx;
+
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        store_step_t *v = realloc(r->v, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        r->v = v;
+        char **t = realloc(r->texts, cap * sizeof *t);
+        if (t == NULL)
+            return 1;
+        r->texts = t;
+        r->cap = cap;
+    }
+    char *text = strdup(s->text ? s->text : "");
+    if (text == NULL)
+        return 1;
+    store_step_t *row = &r->v[r->n];
+    *row = *s;
+    row->text = r->texts[r->n] = text;
+    row->policy = row->reason = row->belief = NULL;
+    row->decided_by = row->worker = NULL;
+    r->n++;
+    return 0;
+}
+
+
+void
+store_rows_free(store_rows_t *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->texts[i]);
+    free(r->texts);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}

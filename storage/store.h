@@ -108,6 +108,12 @@ typedef struct store_step {
 int store_migrate(const char *path, char *err, size_t errlen);
 
 /*
+** Delete the database at path with its -wal and -shm files, for scratch
+** databases; files that are not there are fine.
+*/
+void store_remove(const char *path);
+
+/*
 ** Read the next free run id and problem id (max + 1, or 1 in an empty
 ** database).  Returns 0, or -1 with a reason in err.
 */
@@ -273,5 +279,26 @@ int store_each_run(store_reader_t *r,
 int store_each_step(store_reader_t *r, int64_t problem_id,
                     int (*fn)(void *ctx, const store_step_t *s), void *ctx,
                     char *err, size_t errlen);
+
+/*
+** One problem's step rows kept beyond store_each_step's callback: each row
+** with an owned copy of its text (texts[i], which a caller may take and
+** set to NULL); the row's other strings are cleared.
+*/
+typedef struct store_rows {
+    store_step_t *v;
+    char **texts;
+    size_t n, cap;
+} store_rows_t;
+
+/*
+** A store_each_step callback appending the row to ctx, a store_rows_t
+** (zeroed at first).  Returns 0, or 1 (stopping the walk) when out of
+** memory.
+*/
+int store_rows_collect(void *ctx, const store_step_t *s);
+
+/* Free the rows and their texts and zero r; NULL-safe. */
+void store_rows_free(store_rows_t *r);
 
 #endif
