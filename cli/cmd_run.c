@@ -114,7 +114,8 @@ cmd_run(int argc, char **argv)
          "olympiadbench or minerva"},
         {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
         {"policy", FLAG_STRING, &policy, 0, 0,
-         "weak, strong, random:P or thr:K"},
+         "weak, strong, random:P, thr:K, pomdp:L[:FILE], agg:FILE or "
+         "cascade:K"},
         {"db", FLAG_STRING, &db, 0, 0, "audit database"},
         {"concurrency", FLAG_INT, &concurrency, 1, 1e6,
          "problems in flight at once"},
