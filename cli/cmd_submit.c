@@ -164,6 +164,7 @@ cmd_submit(int argc, char **argv)
 {
     const char *connect = "tcp://127.0.0.1:5555", *policy = "thr:0.5";
     const char *curve_secret = "", *server_key = "", *format = "auto";
+    const char *sim_profile = "math500";
     int64_t sim = 0, seed = 1, run = 0, timeout = 30000, chunk = 1000;
     int json = 0, explore = 0;
     int64_t max_strong = 0;
@@ -172,6 +173,9 @@ cmd_submit(int argc, char **argv)
         {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
         {"policy", FLAG_STRING, &policy, 0, 0, "policy of the new run"},
         {"sim", FLAG_INT, &sim, 0, 1e8, "submit N simulated problems"},
+        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+         "simulator profile of those problems: math500 (fitted), hard or "
+         "easy; the same as the workers'"},
         {"format", FLAG_STRING, &format, 0, 0,
          "layout of FILE.jsonl: auto, plain, math, gsm8k, aime, "
          "olympiadbench or minerva"},
@@ -248,7 +252,10 @@ cmd_submit(int argc, char **argv)
                                s.err, sizeof s.err) < 0)
             goto done;
     } else {
-        sim_world_t *world = sim_world_new(NULL, NULL, s.err, sizeof s.err);
+        sim_params_t params;
+        if (sim_profile_resolve(sim_profile, &params, s.err, sizeof s.err) < 0)
+            goto done;
+        sim_world_t *world = sim_world_new(&params, NULL, s.err, sizeof s.err);
         if (world == NULL)
             goto done;
         for (int64_t i = 0; i < sim && !s.failed; i++) {
