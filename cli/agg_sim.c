@@ -255,14 +255,12 @@ agg_train_sim(const agg_sim_opts_t *o, agg_sim_result_t *res, char *err,
     agg_model_t *m = NULL;
     agg_sim_point_t pt;
     uint64_t val_seed = o->seed + VAL_SEED_OFFSET;
-    adam_t adam = {0};
     int rc = -1, since = 0;
 
     memset(res, 0, sizeof *res);
     if (paths_make(&p, o->work_dir, err, errlen) < 0)
         return -1;
-    if ((m = agg_model_clone(o->start)) == NULL ||
-        adam_init(&adam, m->actor->n_params, 1e-8) < 0) {
+    if ((m = agg_model_clone(o->start)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -287,15 +285,8 @@ agg_train_sim(const agg_sim_opts_t *o, agg_sim_result_t *res, char *err,
     for (int it = 1; it <= o->iterations; it++) {
         ppo_stats_t st = {0};
         agg_read_info_t info = {0};
-        agg_es_info_t es = {0};
-        if (o->optimizer == AGG_OPT_ES) {
-            if (agg_es_step(m, &o->es, &adam, o->seed + (uint64_t)it,
-                            hash_combine(o->seed, (uint64_t)it), o->sim, p.dir,
-                            &es, err, errlen) < 0)
-                goto done;
-        } else if (improve(m, o, &p, it, &st, &info, err, errlen) < 0) {
+        if (improve(m, o, &p, it, &st, &info, err, errlen) < 0)
             goto done;
-        }
         if (agg_model_save(m, p.cur, err, errlen) < 0 ||
             agg_sim_evaluate(p.cur, o->lambda, val_seed, o->val_problems,
                              o->sim, p.val_db, &pt, err, errlen) < 0)
@@ -311,15 +302,7 @@ agg_train_sim(const agg_sim_opts_t *o, agg_sim_result_t *res, char *err,
         } else {
             since++;
         }
-        if (o->log && o->optimizer == AGG_OPT_ES) {
-            fprintf(o->log,
-                    "iter %3d  val acc %.4f  strong/problem %7.1f  objective "
-                    "%.4f%s  | es mean %.4f best %.4f\n",
-                    it, pt.accuracy, pt.strong_per_problem, pt.objective,
-                    better ? "  best" : "", es.mean_objective,
-                    es.best_objective);
-            fflush(o->log);
-        } else if (o->log) {
+        if (o->log) {
             fprintf(o->log,
                     "iter %3d  val acc %.4f  strong/problem %7.1f  objective "
                     "%.4f%s  | explore acc %.3f strong %.1f  kl %.4f  "
@@ -336,7 +319,6 @@ agg_train_sim(const agg_sim_opts_t *o, agg_sim_result_t *res, char *err,
         goto done;
     rc = 0;
 done:
-    adam_free(&adam);
     agg_model_destroy(&m);
     paths_clean(&p);
     return rc;

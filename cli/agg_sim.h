@@ -3,9 +3,8 @@
 **
 ** Each iteration solves a fresh set of simulated problems with the current
 ** policy exploring (local_run, a temporary audit database), reads the
-** episodes back (agg_episodes.h), makes one PPO update (train.h) -- or one
-** evolution-strategies step (agg_es.h) -- and evaluates the greedy policy on a
-*fixed validation set drawn from another
+** episodes back (agg_episodes.h), makes one PPO update (train.h) and
+** evaluates the greedy policy on a fixed validation set drawn from another
 ** seed.  The best policy by accuracy - lambda * strong tokens per problem
 ** on that set is kept and written; training stops after `iterations`, or
 ** when `patience` iterations in a row did not improve it.
@@ -16,11 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "agg_es.h"
 #include "sim.h"
 #include "train.h"
-
-typedef enum { AGG_OPT_PPO = 0, AGG_OPT_ES = 1 } agg_optimizer_t;
 
 typedef struct agg_sim_opts {
     double lambda;
@@ -40,13 +36,11 @@ typedef struct agg_sim_opts {
     const sim_params_t *sim; /* NULL: the default simulator */
     const char *work_dir;    /* keep runs here; NULL: a temporary folder,
                                 removed at the end */
-    agg_optimizer_t optimizer;
-    ppo_opts_t ppo;   /* lr and entropy_coef are the first
-                         iteration's; both decay linearly */
-    agg_es_opts_t es; /* with AGG_OPT_ES */
-    int calibrate;    /* at the end, shift the best policy's decision
-                         boundary to the best greedy validation objective */
-    FILE *log;        /* one line per iteration; NULL: quiet */
+    ppo_opts_t ppo;          /* lr and entropy_coef are the first
+                                iteration's; both decay linearly */
+    int calibrate;           /* at the end, shift the best policy's decision
+                                boundary to the best greedy validation objective */
+    FILE *log;               /* one line per iteration; NULL: quiet */
 } agg_sim_opts_t;
 
 typedef struct agg_sim_point {

@@ -25,12 +25,11 @@ static const char description[] =
 
 typedef struct train_args {
     int init, sim, no_calibrate;
-    const char *db, *in, *out, *profile, *work_dir, *log_level, *optimizer;
+    const char *db, *in, *out, *profile, *work_dir, *log_level;
     int64_t run, epochs, minibatch, seed, iterations, problems, val_problems;
     int64_t patience, hidden, layers;
-    double lambda, lr, clip, entropy, threshold, sharpness, es_sigma, es_lr;
+    double lambda, lr, clip, entropy, threshold, sharpness;
     double gae;
-    int64_t es_pairs;
 } train_args_t;
 
 
@@ -155,18 +154,6 @@ train_sim(const train_args_t *a, agg_model_t *m)
     o.sim = &params;
     o.work_dir = *a->work_dir ? a->work_dir : NULL;
     ppo_from_args(a, &o.ppo);
-    agg_es_opts_default(&o.es);
-    o.es.pairs = (int)a->es_pairs;
-    o.es.sigma = a->es_sigma;
-    o.es.lr = a->es_lr;
-    o.es.problems = a->problems;
-    if (strcmp(a->optimizer, "es") == 0) {
-        o.optimizer = AGG_OPT_ES;
-    } else if (strcmp(a->optimizer, "ppo") != 0) {
-        fprintf(stderr, "trim train: --optimizer %s: ppo or es\n",
-                a->optimizer);
-        return 2;
-    }
     o.calibrate = !a->no_calibrate;
     o.sweep = *a->in == '\0' && a->threshold < -1;
     o.sharpness = a->sharpness;
@@ -191,10 +178,6 @@ cmd_train(int argc, char **argv)
     train_args_t a = {0};
     a.db = a.in = a.out = a.profile = a.work_dir = "";
     a.log_level = "warn";
-    a.optimizer = "ppo";
-    a.es_pairs = 8;
-    a.es_sigma = 0.05;
-    a.es_lr = 0.02;
     a.lambda = -1;
     a.epochs = 4;
     a.minibatch = 64;
@@ -251,14 +234,6 @@ cmd_train(int argc, char **argv)
         {"no-calibrate", FLAG_BOOL, &a.no_calibrate, 0, 0,
          "--sim: keep the best policy's boundary as trained (default: "
          "shift it to the best greedy validation objective)"},
-        {"optimizer", FLAG_STRING, &a.optimizer, 0, 0,
-         "--sim: ppo, or es (evolution strategies on the objective)"},
-        {"es-pairs", FLAG_INT, &a.es_pairs, 1, 1000,
-         "--sim --optimizer es: antithetic pairs per step"},
-        {"es-sigma", FLAG_DOUBLE, &a.es_sigma, 1e-6, 10,
-         "--sim --optimizer es: perturbation scale"},
-        {"es-lr", FLAG_DOUBLE, &a.es_lr, 0, 10,
-         "--sim --optimizer es: Adam step size"},
         {"log-level", FLAG_STRING, &a.log_level, 0, 0,
          "debug, info, warn, error or off"},
     };
