@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "agg_episodes.h"
-#include "hash.h"
 #include "local.h"
 #include "store.h"
 
