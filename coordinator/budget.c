@@ -10,7 +10,7 @@
 ** whichever drafts are routed while the run is in debt, not to the worst.
 ** A large one leaves the share off target for longer.  Measured on 2,000
 ** simulated problems at targets 0.05 and 0.25 (thr:0.5 and pomdp:0.001):
-** scale 2,000 held the share but cost up to 10 points of accuracy against
+** scale 2,000 held the share but cost up to 11 points of accuracy against
 ** 10,000, which held every share within 1 point; 30,000 drifted up to 3.
 */
 #define DEFAULT_SCALE 10000.0
