@@ -126,6 +126,12 @@ typedef struct pool_queue {
     int64_t length;
 } pool_queue_t;
 
+/* Append p to the tail of q. */
+void pool_queue_push(pool_queue_t *q, cproblem_t *p);
+
+/* Take the head of q (p->next cleared), or NULL when q is empty. */
+cproblem_t *pool_queue_pop(pool_queue_t *q);
+
 /* A client waiting for an answer that depends on the writer or a run. */
 typedef struct pending {
     unsigned char id[PEER_ID_MAX];

@@ -151,10 +151,10 @@ coord_stats(const coord_t *c)
 }
 
 
-int64_t
-coord_put_step(coord_t *c, crun_t *run, const store_step_t *row)
+/* A writer ticket t for run's rows: remembered, or a fatal store error. */
+static int64_t
+took_ticket(coord_t *c, crun_t *run, int64_t t)
 {
-    int64_t t = store_writer_put_step(c->writer, row);
     if (t < 0) {
         tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
              store_writer_error(c->writer));
@@ -167,17 +167,16 @@ coord_put_step(coord_t *c, crun_t *run, const store_step_t *row)
 
 
 int64_t
+coord_put_step(coord_t *c, crun_t *run, const store_step_t *row)
+{
+    return took_ticket(c, run, store_writer_put_step(c->writer, row));
+}
+
+
+int64_t
 coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
 {
-    int64_t t = store_writer_put_problem(c->writer, row);
-    if (t < 0) {
-        tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
-             store_writer_error(c->writer));
-        c->fatal = 1;
-    } else if (run) {
-        run->last_ticket = t;
-    }
-    return t;
+    return took_ticket(c, run, store_writer_put_problem(c->writer, row));
 }
 
 
@@ -186,12 +185,7 @@ static void
 admit(coord_t *c)
 {
     while (c->admission.head && c->stats.in_flight < c->opts.concurrency) {
-        cproblem_t *p = c->admission.head;
-        c->admission.head = p->next;
-        if (c->admission.head == NULL)
-            c->admission.tail = NULL;
-        c->admission.length--;
-        p->next = NULL;
+        cproblem_t *p = pool_queue_pop(&c->admission);
         if (u64map_put(c->problems, (uint64_t)p->id, p) < 0) {
             tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",
                  (long long)p->id);
@@ -256,12 +250,7 @@ dispatch(coord_t *c)
             int slot = coord_pick_peer(c, (Trim__Role)role);
             if (slot < 0)
                 break;
-            cproblem_t *p = q->head;
-            q->head = p->next;
-            if (q->head == NULL)
-                q->tail = NULL;
-            q->length--;
-            p->next = NULL;
+            cproblem_t *p = pool_queue_pop(q);
             p->queued = 0;
             if (coord_add_request(c, slot, p) < 0) {
                 c->fatal = 1;

@@ -193,12 +193,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         p->discarded_tokens = p->prm_tokens = 0;
     }
     store_rows_free(&rows);
-    if (c->admission.tail)
-        c->admission.tail->next = p;
-    else
-        c->admission.head = p;
-    c->admission.tail = p;
-    c->admission.length++;
+    pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;
     c->stats.recovered++;

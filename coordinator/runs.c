@@ -153,12 +153,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     }
     c->next_problem_id++;
     p->stage = STAGE_QUEUED;
-    if (c->admission.tail)
-        c->admission.tail->next = p;
-    else
-        c->admission.head = p;
-    c->admission.tail = p;
-    c->admission.length++;
+    pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;
     run->t.problems++;

@@ -87,6 +87,13 @@ coord_enqueue(coord_t *c, cproblem_t *p)
     p->peer = -1;
     p->queued = 1;
     p->since_ms = clock_now_ms();
+    pool_queue_push(q, p);
+}
+
+
+void
+pool_queue_push(pool_queue_t *q, cproblem_t *p)
+{
     p->next = NULL;
     if (q->tail)
         q->tail->next = p;
@@ -94,6 +101,22 @@ coord_enqueue(coord_t *c, cproblem_t *p)
         q->head = p;
     q->tail = p;
     q->length++;
+}
+
+
+cproblem_t *
+pool_queue_pop(pool_queue_t *q)
+{
+    cproblem_t *p = q->head;
+
+    if (p == NULL)
+        return NULL;
+    q->head = p->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    q->length--;
+    p->next = NULL;
+    return p;
 }
 
 
