@@ -249,6 +249,31 @@ s_keep_strings(store_strbuf_t *b, const char **f[], size_t n)
 }
 
 
+/*
+** Run the one-row query q for id.  Returns 1 with *st on the row (release
+** it with store_reader_release(*st, *fresh)), 0 when there is no row, or -1
+** with err; on 0 and -1 the statement is already released.
+*/
+static int
+s_one_row(store_reader_t *r, store_query_t q, int64_t id, const char *what,
+          sqlite3_stmt **st, int *fresh, char *err, size_t errlen)
+{
+    int step;
+
+    *st = store_reader_stmt(r, q, fresh, err, errlen);
+    if (*st == NULL)
+        return -1;
+    sqlite3_bind_int64(*st, 1, id);
+    step = sqlite3_step(*st);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step != SQLITE_DONE)
+        store_conn_error(r->db, r->path, what, err, errlen);
+    store_reader_release(*st, *fresh);
+    return step == SQLITE_DONE ? 0 : -1;
+}
+
+
 int
 store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
                   char *err, size_t errlen)
@@ -256,29 +281,18 @@ store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
     const char **f[] = {&p->source, &p->text, &p->ground_truth,
                         &p->final_answer, &p->error};
     sqlite3_stmt *st;
-    int fresh, step, rc = -1;
+    int fresh, rc;
 
-    st = store_reader_stmt(r, STORE_Q_PROBLEM, &fresh, err, errlen);
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, problem_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = 0;
-        goto done;
-    }
-    if (step != SQLITE_ROW) {
-        store_conn_error(r->db, r->path, "reading a problem", err, errlen);
-        goto done;
-    }
+    rc = s_one_row(r, STORE_Q_PROBLEM, problem_id, "reading a problem", &st,
+                   &fresh, err, errlen);
+    if (rc != 1)
+        return rc;
     store_read_problem(st, p);
     if (s_keep_strings(&r->problem, f, sizeof f / sizeof f[0]) < 0) {
         snprintf(err, errlen, "%s: out of memory reading problem %lld", r->path,
                  (long long)problem_id);
-        goto done;
+        rc = -1;
     }
-    rc = 1;
-done:
     store_reader_release(st, fresh);
     return rc;
 }
@@ -319,29 +333,18 @@ store_get_run(store_reader_t *r, int64_t run_id, store_run_t *out, char *err,
 {
     const char **f[] = {&out->policy, &out->config};
     sqlite3_stmt *st;
-    int fresh, step, rc = -1;
+    int fresh, rc;
 
-    st = store_reader_stmt(r, STORE_Q_RUN, &fresh, err, errlen);
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, run_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = 0;
-        goto done;
-    }
-    if (step != SQLITE_ROW) {
-        store_conn_error(r->db, r->path, "reading a run", err, errlen);
-        goto done;
-    }
+    rc = s_one_row(r, STORE_Q_RUN, run_id, "reading a run", &st, &fresh, err,
+                   errlen);
+    if (rc != 1)
+        return rc;
     store_read_run(st, out);
     if (s_keep_strings(&r->run, f, sizeof f / sizeof f[0]) < 0) {
         snprintf(err, errlen, "%s: out of memory reading run %lld", r->path,
                  (long long)run_id);
-        goto done;
+        rc = -1;
     }
-    rc = 1;
-done:
     store_reader_release(st, fresh);
     return rc;
 }
