@@ -130,14 +130,11 @@ cmd_sim_server(int argc, char **argv)
         fprintf(stderr, "trim sim-server: --sim-profile: %s\n", err);
         return 2;
     }
-    if (o.model == SIM_SERVER_PRM) {
-        params.prm_base_us = base_ms * 1000.0;
-        params.prm_prefill_us = ms_per_token * 1000.0;
-    } else {
-        int m = o.model == SIM_SERVER_STRONG ? SIM_STRONG : SIM_WEAK;
-        params.base_us[m] = base_ms * 1000.0;
-        params.decode_us[m] = ms_per_token * 1000.0;
-    }
+    sim_params_latency(&params,
+                       o.model == SIM_SERVER_PRM      ? -1
+                       : o.model == SIM_SERVER_STRONG ? SIM_STRONG
+                                                      : SIM_WEAK,
+                       base_ms, ms_per_token);
     world = sim_world_new(&params, *calibration ? calibration : NULL, err,
                           sizeof err);
     if (world == NULL)

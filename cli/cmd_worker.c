@@ -202,14 +202,11 @@ cmd_worker(int argc, char **argv)
             fprintf(stderr, "trim worker: --sim-profile: %s\n", err);
             return 2;
         }
-        int m = role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG : SIM_WEAK;
-        if (role == TRIM__ROLE__ROLE_PRM) {
-            params.prm_base_us = base_ms * 1000.0;
-            params.prm_prefill_us = ms_per_token * 1000.0;
-        } else {
-            params.base_us[m] = base_ms * 1000.0;
-            params.decode_us[m] = ms_per_token * 1000.0;
-        }
+        sim_params_latency(&params,
+                           role == TRIM__ROLE__ROLE_PRM     ? -1
+                           : role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG
+                                                            : SIM_WEAK,
+                           base_ms, ms_per_token);
         world = sim_world_new(&params, *calibration ? calibration : NULL, err,
                               sizeof err);
         if (world == NULL)

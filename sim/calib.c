@@ -23,45 +23,45 @@ load_grid(const char *path, json_t *grid, const char *key,
           double out[SIM_BINS][SIM_BINS], char *err, size_t errlen)
 {
     if (!json_is_array(grid) || json_array_size(grid) != SIM_BINS) {
-        sim_errf(err, errlen,
-                 "%s: " GRID_PATH ".%s.grid must be an array of %d rows", path,
-                 key, SIM_BINS);
+        errf(err, errlen,
+             "%s: " GRID_PATH ".%s.grid must be an array of %d rows", path, key,
+             SIM_BINS);
         return -1;
     }
     for (int i = 0; i < SIM_BINS; i++) {
         json_t *row = json_array_get(grid, (size_t)i);
         double total = 0;
         if (!json_is_array(row) || json_array_size(row) != SIM_BINS) {
-            sim_errf(err, errlen,
-                     "%s: " GRID_PATH ".%s.grid[%d] must be an array of %d "
-                     "numbers",
-                     path, key, i, SIM_BINS);
+            errf(err, errlen,
+                 "%s: " GRID_PATH ".%s.grid[%d] must be an array of %d "
+                 "numbers",
+                 path, key, i, SIM_BINS);
             return -1;
         }
         for (int j = 0; j < SIM_BINS; j++) {
             json_t *x = json_array_get(row, (size_t)j);
             double v;
             if (!json_is_number(x)) {
-                sim_errf(err, errlen,
-                         "%s: " GRID_PATH ".%s.grid[%d][%d] is not a number",
-                         path, key, i, j);
+                errf(err, errlen,
+                     "%s: " GRID_PATH ".%s.grid[%d][%d] is not a number", path,
+                     key, i, j);
                 return -1;
             }
             v = json_number_value(x);
             if (!isfinite(v) || v < 0) {
-                sim_errf(err, errlen,
-                         "%s: " GRID_PATH ".%s.grid[%d][%d] = %g is negative",
-                         path, key, i, j, v);
+                errf(err, errlen,
+                     "%s: " GRID_PATH ".%s.grid[%d][%d] = %g is negative", path,
+                     key, i, j, v);
                 return -1;
             }
             out[i][j] = v;
             total += v;
         }
         if (!(total > 0)) {
-            sim_errf(err, errlen,
-                     "%s: " GRID_PATH ".%s.grid[%d] sums to zero: no score "
-                     "distribution for min-previous bin %d",
-                     path, key, i, i);
+            errf(err, errlen,
+                 "%s: " GRID_PATH ".%s.grid[%d] sums to zero: no score "
+                 "distribution for min-previous bin %d",
+                 path, key, i, i);
             return -1;
         }
     }
@@ -84,24 +84,24 @@ sim_calib_load(const char *path, double grid[3][SIM_BINS][SIM_BINS], char *err,
     root = json_load_file(path, 0, &jerr);
     if (!root) {
         if (jerr.line > 0) /* a syntax error: say where */
-            sim_errf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                     jerr.text);
+            errf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+                 jerr.text);
         else
-            sim_errf(err, errlen, "%s: %s", path, jerr.text);
+            errf(err, errlen, "%s: %s", path, jerr.text);
         return -1;
     }
     model = json_object_get(json_object_get(root, "observation_model"),
                             "math_train");
     if (!json_is_object(model)) {
-        sim_errf(err, errlen, "%s: missing object " GRID_PATH, path);
+        errf(err, errlen, "%s: missing object " GRID_PATH, path);
         goto out;
     }
     for (int s = 0; s < 3; s++) {
         json_t *state = json_object_get(model, state_key[s]);
         json_t *g = json_object_get(state, "grid");
         if (!g) {
-            sim_errf(err, errlen, "%s: missing " GRID_PATH ".%s.grid", path,
-                     state_key[s]);
+            errf(err, errlen, "%s: missing " GRID_PATH ".%s.grid", path,
+                 state_key[s]);
             goto out;
         }
         if (load_grid(path, g, state_key[s], grid[s], err, errlen) < 0)

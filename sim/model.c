@@ -166,11 +166,11 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 
     *out = (sim_step_t){0};
     if (model != SIM_WEAK && model != SIM_STRONG) {
-        sim_errf(err, errlen, "sim_generate: unknown model %d", (int)model);
+        errf(err, errlen, "sim_generate: unknown model %d", (int)model);
         return -1;
     }
     if (n_steps > 0 && !steps) {
-        sim_errf(err, errlen, "sim_generate: %zu steps but no array", n_steps);
+        errf(err, errlen, "sim_generate: %zu steps but no array", n_steps);
         return -1;
     }
     if (sim_text_parse(problem, &t, err, errlen) < 0)
@@ -188,7 +188,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     cap = (closing ? 0 : t.ops[n_steps].clause.n) + 2 * t.object.n + 300;
     text = malloc(cap);
     if (!text) {
-        sim_errf(err, errlen, "sim_generate: out of memory");
+        errf(err, errlen, "sim_generate: out of memory");
         return -1;
     }
     sim_buf_init(&b, text, cap);

@@ -73,17 +73,17 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
     long m;
 
     if (!text) {
-        sim_errf(err, errlen, "not a simulated problem: no text");
+        errf(err, errlen, "not a simulated problem: no text");
         return -1;
     }
     end = text + strlen(text);
     s = skip_space(text, end);
     m = sim_tmpl_match(sim_intro_template, s, end, &f);
     if (m < 0) {
-        sim_errf(err, errlen,
-                 "not a simulated problem: it does not open with "
-                 "\"NAME has N OBJECTS.\" (starts \"%.40s\")",
-                 s);
+        errf(err, errlen,
+             "not a simulated problem: it does not open with "
+             "\"NAME has N OBJECTS.\" (starts \"%.40s\")",
+             s);
         return -1;
     }
     t->name = f.name;
@@ -100,27 +100,27 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
 
         s = skip_space(s, end);
         if (s >= end) {
-            sim_errf(err, errlen,
-                     "not a simulated problem: it does not end with "
-                     "\"How many OBJECTS does NAME have now?\"");
+            errf(err, errlen,
+                 "not a simulated problem: it does not end with "
+                 "\"How many OBJECTS does NAME have now?\"");
             return -1;
         }
         m = sim_tmpl_match(sim_question_template, s, end, &q);
         if (m > 0) {
             s = skip_space(s + m, end);
             if (s != end) {
-                sim_errf(err, errlen,
-                         "not a simulated problem: text after the "
-                         "question (\"%.40s\")",
-                         s);
+                errf(err, errlen,
+                     "not a simulated problem: text after the "
+                     "question (\"%.40s\")",
+                     s);
                 return -1;
             }
             break;
         }
         if (t->n_ops == SIM_MAX_OPS) {
-            sim_errf(err, errlen,
-                     "not a simulated problem: more than %d operations",
-                     SIM_MAX_OPS);
+            errf(err, errlen,
+                 "not a simulated problem: more than %d operations",
+                 SIM_MAX_OPS);
             return -1;
         }
         for (int c = 0; c < sim_n_connectors; c++) {
@@ -134,10 +134,10 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
         op = &t->ops[t->n_ops];
         m = match_operation(s, end, op, &gender);
         if (m < 0) {
-            sim_errf(err, errlen,
-                     "not a simulated problem: sentence %d (\"%.40s\") is "
-                     "no known operation",
-                     t->n_ops + 2, s);
+            errf(err, errlen,
+                 "not a simulated problem: sentence %d (\"%.40s\") is "
+                 "no known operation",
+                 t->n_ops + 2, s);
             return -1;
         }
         if (t->n_ops == 0)
@@ -146,7 +146,7 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
         s += m;
     }
     if (t->n_ops == 0) {
-        sim_errf(err, errlen, "not a simulated problem: no operations");
+        errf(err, errlen, "not a simulated problem: no operations");
         return -1;
     }
     return 0;

@@ -75,8 +75,8 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
     double blind, noise, x, minprev = 1.0;
 
     if (n_steps > 0 && (!steps || !scores)) {
-        sim_errf(err, errlen, "sim_score: %zu steps but no %s array", n_steps,
-                 steps ? "scores" : "steps");
+        errf(err, errlen, "sim_score: %zu steps but no %s array", n_steps,
+             steps ? "scores" : "steps");
         return -1;
     }
     if (sim_text_parse(problem, &t, err, errlen) < 0)

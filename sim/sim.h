@@ -107,6 +107,14 @@ typedef struct sim_step {
 void sim_params_default(sim_params_t *p);
 
 /*
+** Set the latency model of one served model: model is SIM_WEAK or
+** SIM_STRONG (base_ms per call, ms_per_token per completion token), or -1
+** for the PRM (base_ms per call, ms_per_token per input token).
+*/
+void sim_params_latency(sim_params_t *p, int model, double base_ms,
+                        double ms_per_token);
+
+/*
 ** Fill *out with the named profile ("math500", "hard", "easy"; see
 ** profile.c).  NULL or "" means "math500".  Returns 0, or -1 when the name is
 ** not known (*out is then left alone).

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errf.h"
 #include "hash.h"
 #include "sim.h"
 
@@ -121,11 +122,6 @@ void sim_buf_putc(sim_buf_t *b, char c);
 void sim_buf_int(sim_buf_t *b, int64_t v);
 void sim_buf_value(sim_buf_t *b, int64_t hundredths);
 const char *sim_parse_value(const char *s, const char *end, int64_t *out);
-void sim_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 /* templates.c */
 void sim_tmpl_render(sim_buf_t *b, const char *fmt, const sim_fill_t *f);

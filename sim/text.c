@@ -124,15 +124,3 @@ sim_parse_value(const char *s, const char *end, int64_t *out)
         *out = -*out;
     return s;
 }
-
-/* Write a formatted message into err (if any); always NUL-terminated. */
-void
-sim_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}

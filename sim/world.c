@@ -162,7 +162,7 @@ sim_world_new(const sim_params_t *p, const char *calibration_path, char *err,
     }
     w = calloc(1, sizeof *w);
     if (!w) {
-        sim_errf(err, errlen, "sim world: out of memory");
+        errf(err, errlen, "sim world: out of memory");
         return NULL;
     }
     w->p = *p;

@@ -26,6 +26,7 @@
 ** A trailing "\n\n" in the text (servers that include the stop string) is
 ** removed.
 */
+#include "errf.h"
 #include "backend_openai.h"
 
 #include <stdarg.h>
@@ -39,17 +40,6 @@
 
 #define DELIMITER          "\n\n"
 #define DEFAULT_MAX_TOKENS 2048 /* when neither the request nor a cap says */
-
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 
 static tpl_t
@@ -156,13 +146,13 @@ finish_of(json_t *c0, const char *s, size_t len, int had_delimiter,
     json_t *stop;
 
     if (why == NULL)
-        return fail(err, errlen, "no choices[0].finish_reason in the response");
+        return errf(err, errlen, "no choices[0].finish_reason in the response");
     if (strcmp(why, "length") == 0) {
         *out = TRIM__FINISH__FINISH_LENGTH;
         return 0;
     }
     if (strcmp(why, "stop") != 0)
-        return fail(err, errlen, "unexpected finish_reason \"%.40s\"", why);
+        return errf(err, errlen, "unexpected finish_reason \"%.40s\"", why);
     stop = json_object_get(c0, "stop_reason");
     if (stop != NULL) /* vLLM */
         *out = json_is_string(stop) ? TRIM__FINISH__FINISH_STEP
@@ -191,7 +181,7 @@ parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
     int had_delimiter = 0;
 
     if (!json_is_string(tv))
-        return fail(err, errlen, "no choices[0].%s in the response",
+        return errf(err, errlen, "no choices[0].%s in the response",
                     chat ? "message.content" : "text");
     s = json_string_value(tv);
     len = json_string_length(tv);
@@ -200,13 +190,13 @@ parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
         had_delimiter = 1;
     }
     if (len > TRIM_MAX_TEXT) /* the wire's limit per text field */
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "the step is %zu bytes long, over the limit of %d", len,
                     TRIM_MAX_TEXT);
     if (finish_of(c0, s, len, had_delimiter, &r->finish, err, errlen) < 0)
         return -1;
     if ((r->text = malloc(len + 1)) == NULL)
-        return fail(err, errlen, "out of memory");
+        return errf(err, errlen, "out of memory");
     memcpy(r->text, s, len);
     r->text[len] = '\0';
     r->prompt_tokens =

@@ -2,6 +2,7 @@
 ** backend_pooling.c: the /pooling format for process reward models (see
 ** backend_pooling.h).
 */
+#include "errf.h"
 #include "backend_pooling.h"
 
 #include <math.h>
@@ -14,17 +15,6 @@
 #include "template.h"
 
 #define SLACK 1e-6 /* rounding a server may do around [0, 1] */
-
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 
 /* The input as chat messages: the server applies the PRM's template. */
@@ -100,19 +90,19 @@ parse_pooling(const http_backend_opts_t *o, const http_job_t *job, json_t *root,
 
     (void)o;
     if (!json_is_object(d0))
-        return fail(err, errlen, "no data[0] in the response");
+        return errf(err, errlen, "no data[0] in the response");
     if (!json_is_array(pairs)) /* some vLLM versions nest it */
         pairs = json_object_get(json_object_get(d0, "outputs"), "data");
     if (!json_is_array(pairs))
-        return fail(err, errlen, "no data[0].data array in the response");
+        return errf(err, errlen, "no data[0].data array in the response");
     n_pairs = json_array_size(pairs);
     if (n_pairs > n)
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "the PRM returned %zu scores for %zu steps (does the "
                     "input carry one step tag per step?)",
                     n_pairs, n);
     if ((r->scores = malloc((n ? n : 1) * sizeof *r->scores)) == NULL)
-        return fail(err, errlen, "out of memory");
+        return errf(err, errlen, "out of memory");
     pad = n - n_pairs; /* left truncation cut the leading steps */
     for (size_t i = 0; i < pad; i++)
         r->scores[i] = 1.0f;
@@ -120,13 +110,13 @@ parse_pooling(const http_backend_opts_t *o, const http_job_t *job, json_t *root,
         json_t *pair = json_array_get(pairs, i);
         json_t *pos = json_array_get(pair, 1);
         if (!json_is_number(pos))
-            return fail(err, errlen,
+            return errf(err, errlen,
                         "data[0].data[%zu] is not a [p_negative, p_positive] "
                         "pair",
                         i);
         double p = json_number_value(pos);
         if (!isfinite(p) || p < -SLACK || p > 1 + SLACK)
-            return fail(err, errlen,
+            return errf(err, errlen,
                         "data[0].data[%zu][1] = %g is not a probability", i, p);
         r->scores[pad + i] = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
     }

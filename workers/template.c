@@ -2,6 +2,7 @@
 ** template.c: rendering prompts for model servers and reading them back
 ** (see template.h).
 */
+#include "errf.h"
 #include "template.h"
 
 #include <stdarg.h>
@@ -224,16 +225,6 @@ tpl_prm_input(const tpl_t *t, const char *problem, const char *const *steps,
 
 /* ---- reading back ------------------------------------------------------- */
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 
 static char *
 dup_n(const char *s, size_t n)
@@ -318,7 +309,7 @@ read_assistant(const char *a, size_t len, tpl_parsed_t *out, char *err,
     size_t sl = strlen(SOLUTION);
 
     if (len < sl || memcmp(a, SOLUTION, sl) != 0)
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "the assistant turn does not start with \"Solution:\"");
     a += sl;
     if (end - a >= 2 && memcmp(a, DELIMITER, 2) == 0 && end - a == 2)
@@ -331,7 +322,7 @@ read_assistant(const char *a, size_t len, tpl_parsed_t *out, char *err,
     if (a >= end)
         return 0;
     return split_steps(a, end, DELIMITER, 1, out) < 0
-               ? fail(err, errlen, "out of memory")
+               ? errf(err, errlen, "out of memory")
                : 0;
 }
 
@@ -364,14 +355,14 @@ tpl_parse_prompt(const char *prompt, tpl_parsed_t *out, char *err,
         user = between(prompt, markup[k].user_open, markup[k].close, &ulen);
         assistant = between(prompt, markup[k].assistant_open, NULL, &alen);
         if (user == NULL || assistant == NULL)
-            return fail(err, errlen,
+            return errf(err, errlen,
                         "%s prompt without a user and an open "
                         "assistant turn",
                         kind_names[k]);
     } else {
         const char *sol = strstr(prompt, DELIMITER SOLUTION);
         if (sol == NULL)
-            return fail(err, errlen,
+            return errf(err, errlen,
                         "raw prompt without \"\\n\\nSolution:\" after the "
                         "question");
         user = prompt;
@@ -416,14 +407,14 @@ tpl_parse_prm(const char *input_or_user, const char *assistant,
         a = between(input_or_user, markup[TPL_CHATML].assistant_open,
                     markup[TPL_CHATML].close, &alen);
         if (user == NULL || a == NULL)
-            return fail(err, errlen,
+            return errf(err, errlen,
                         "PRM input without ChatML user and assistant turns");
     }
     out->problem = dup_n(user, ulen);
     if (out->problem == NULL ||
         split_steps(a, a + alen, TPL_STEP_TAG, 0, out) < 0) {
         tpl_parsed_clear(out);
-        return fail(err, errlen, "out of memory");
+        return errf(err, errlen, "out of memory");
     }
     return 0;
 }
