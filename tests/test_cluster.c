@@ -516,7 +516,7 @@ test_bad_peers_and_full_queue(void **state)
 {
     (void)state;
     cluster_t k;
-    char err[256], log[400], cmd[512];
+    char err[256], log[400], cmd[1400];
     int st;
 
     cluster_init(&k);
@@ -610,6 +610,36 @@ test_bad_peers_and_full_queue(void **state)
     int64_t run = submit_sim(&k, 40, 3, "thr:0.5");
     json_t *sum = wait_result(&k, spawn_wait(&k, run));
     assert_int_equal(jint(sum, "finished"), 40);
+    json_decref(sum);
+
+    /* A problems file: its bad line is reported by number and skipped, the
+    ** rest becomes a run (which the simulator fails: they are not
+    ** simulated problems, so they need model servers). */
+    char file[400], errlog[400];
+    path_in(&k, "problems.jsonl", file, sizeof file);
+    path_in(&k, "submit.err", errlog, sizeof errlog);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"id\":\"a\",\"problem\":\"What is 1+1?\",\"answer\":\"2\"}\n"
+          "not json\n"
+          "{\"id\":\"c\",\"problem\":\"What is 2+2?\",\"answer\":\"4\"}\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s submit --json --connect %s %s 2>%s",
+             test_bin(), k.endpoint, file, errlog);
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "problems"), 2);
+    run = jint(j, "run_id");
+    json_decref(j);
+    free(out);
+    assert_true(
+        test_file_contains(errlog, "problems.jsonl:2: not a JSON object"));
+    sum = wait_result(&k, spawn_wait(&k, run));
+    assert_int_equal(jint(sum, "problems"), 2);
+    assert_int_equal(jint(sum, "failed"), 2);
     json_decref(sum);
     cluster_stop(&k);
 }
