@@ -32,6 +32,7 @@
 
 #include "curve.h"
 #include "sock.h"
+#include "skip.h"
 #include "zap.h"
 
 #define MARKER  "PLAINTEXT-MARKER-42"
@@ -860,10 +861,8 @@ test_keygen_command(void **state)
     FILE *p;
     size_t n;
 
-    if (bin == NULL || access(bin, X_OK) != 0) {
-        print_message("trim binary not built (TRIM_BIN): skipped\n");
-        skip();
-    }
+    if (bin == NULL || access(bin, X_OK) != 0)
+        test_skip("the trim binary is not built (TRIM_BIN)");
     path_in(f, "cli", prefix);
     path_in(f, "cli.secret", sec);
     snprintf(cmd, sizeof cmd, "'%s' keygen '%s' 2>&1", bin, prefix);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "skip.h"
 #include "testutil.h"
 
 
@@ -269,21 +270,10 @@ static void
 test_run_benchmark_file(void **state)
 {
     (void)state;
-    const char *data = test_shared_data();
     char path[1024], db[512], cmd[2048], *out;
     int status;
 
-    if (data == NULL) {
-        printf("skipped: TRIM_SHARED_DATA is absent\n");
-        skip();
-    }
-    snprintf(path, sizeof path, "%s/benchmarks/aime24/test.jsonl", data);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        printf("skipped: %s is absent\n", path);
-        skip();
-    }
-    fclose(f);
+    test_data_path(path, sizeof path, "benchmarks/aime24/test.jsonl");
     test_tmp_path(db, sizeof db, "aime24.db");
     snprintf(cmd, sizeof cmd,
              "%s run --problems %s --db %s --json --no-progress "

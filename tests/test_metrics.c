@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "reference.h"
 #include "sweep.h"
+#include "skip.h"
 
 #define near(a, b, eps) assert_true(fabs((a) - (b)) < (eps))
 
@@ -180,7 +181,7 @@ test_summary_edges(void **state)
 ** The real TRIM-Thr sweep on MATH-500 (Qwen2.5-1.5B-Instruct drafting,
 ** Qwen2.5-7B-Instruct regenerating, Qwen2.5-Math-PRM-7B; 500 problems):
 ** threshold, accuracy, strong (target) tokens per question, copied from
-** ../shared/data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl (the
+** data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl (the
 ** TRIM release's thr_results/math500/summary.jsonl).  Threshold 0 is
 ** weak-only, 1 strong-only.
 */
@@ -237,29 +238,21 @@ test_math500_thr(void **state)
 }
 
 
-/* The same figures from the file itself, when the shared data is here. */
+/* The same figures from the file itself, in the repository's data/. */
 static void
 test_math500_thr_file(void **state)
 {
     (void)state;
-    const char *data = getenv("TRIM_SHARED_DATA");
     char path[1024], err[256];
     double rows[32][3];
     metrics_summary_t s, embedded;
     reference_t *ref;
 
-    if (data == NULL || *data == '\0') {
-        print_message("skipped: TRIM_SHARED_DATA is not set; the embedded "
-                      "copy of the sweep was checked above\n");
-        skip();
-    }
-    snprintf(path, sizeof path,
-             "%s/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl", data);
+    test_data_path(path, sizeof path,
+                   "reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl");
     ref = reference_load(path, err, sizeof err);
-    if (ref == NULL) {
-        print_message("skipped: %s\n", err);
-        skip();
-    }
+    if (ref == NULL)
+        fail_msg("%s", err);
     assert_int_equal(ref->n, 21);
     for (size_t i = 0; i < ref->n; i++) {
         rows[i][0] = ref->points[i].param;
@@ -469,10 +462,8 @@ test_trim_eval(void **state)
     char dir[] = "/tmp/test_metrics_evalXXXXXX", cmd[2048], path[512];
     struct stat st;
 
-    if (bin == NULL || *bin == '\0') {
-        print_message("skipped: TRIM_BIN is not set (run under ctest)\n");
-        skip();
-    }
+    if (bin == NULL || *bin == '\0')
+        test_skip("TRIM_BIN is not set (run the tests through ctest)");
     assert_non_null(mkdtemp(dir));
     snprintf(cmd, sizeof cmd,
              "%s eval --problems 20 --policies thr --curve "

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "policy.h"
 #include "pomdp.h"
+#include "skip.h"
 
 #define LO 2 /* the toy's two observation bins */
 #define HI 17
@@ -225,24 +226,12 @@ test_calibration_file(void **state)
 {
     (void)state;
     char err[512], path[512];
-    const char *data = getenv("TRIM_SHARED_DATA");
     pomdp_model_t m;
 
     assert_int_equal(
         pomdp_model_load("/nonexistent/calib.json", &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/calib.json"));
-    if (data == NULL) {
-        print_message("skipped the file part: TRIM_SHARED_DATA is unset\n");
-        return;
-    }
-    snprintf(path, sizeof path, "%s/calibration/qwen2.5-math-prm-7b.json",
-             data);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        print_message("skipped the file part: %s is absent\n", path);
-        return;
-    }
-    fclose(f);
+    test_data_path(path, sizeof path, "calibration/qwen2.5-math-prm-7b.json");
     assert_int_equal(pomdp_model_load(path, &m, err, sizeof err), 0);
     assert_true(fabs(m.p_weak - 0.866) < 1e-9);
     assert_true(fabs(m.p_strong - 0.9704) < 1e-9);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "skip.h"
 #include "testutil.h"
 
 
@@ -373,14 +374,9 @@ test_sweep_beside_reference(void **state)
     (void)state;
     char db[256], cmd[1024], ref[512], *out;
     int status;
-    const char *data = test_shared_data();
 
-    if (data == NULL) {
-        print_message("skipped: ../shared/data is absent, no reference run\n");
-        skip();
-    }
-    snprintf(ref, sizeof ref,
-             "%s/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl", data);
+    test_data_path(ref, sizeof ref,
+                   "reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl");
     test_tmp_path(db, sizeof db, "sweep.db");
     snprintf(cmd, sizeof cmd,
              "%s eval sweep --policy thr --from 0 --to 1 --by 0.5 "

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "sim.h"
+#include "skip.h"
 
 #define MAX_PATH_STEPS 40
 
@@ -789,29 +790,21 @@ test_prm_score_distribution(void **state)
 
 /* ---------------------------------------------------------- calibration */
 
-static char *
+/* The measured calibration in data/; skips the test when it is absent. */
+static const char *
 calibration_path(void)
 {
     static char path[4096];
-    const char *dir = getenv("TRIM_SHARED_DATA");
-    if (!dir)
-        return NULL;
-    snprintf(path, sizeof path, "%s/calibration/qwen2.5-math-prm-7b.json", dir);
-    return access(path, R_OK) == 0 ? path : NULL;
+    return test_data_path(path, sizeof path,
+                          "calibration/qwen2.5-math-prm-7b.json");
 }
 
 static json_t *
 load_calibration(void)
 {
-    char *path = calibration_path();
+    const char *path = calibration_path();
     json_error_t e;
-    json_t *root;
-    if (!path) {
-        printf("  skipped: TRIM_SHARED_DATA unset or "
-               "calibration/qwen2.5-math-prm-7b.json not readable\n");
-        return NULL;
-    }
-    root = json_load_file(path, 0, &e);
+    json_t *root = json_load_file(path, 0, &e);
     if (!root)
         fail_msg("%s:%d: %s", path, e.line, e.text);
     return root;
@@ -832,12 +825,7 @@ test_embedded_fit_matches_file(void **state)
 {
     (void)state;
     json_t *root = load_calibration();
-    sim_world_t *w;
-    if (!root) {
-        skip();
-        return;
-    }
-    w = world();
+    sim_world_t *w = world();
     for (int s = 0; s < 3; s++) {
         json_t *obj = state_obj(root, s);
         json_t *mprev = json_object_get(obj, "marginal_min_previous");
@@ -899,10 +887,7 @@ test_file_grids_exact(void **state)
     json_t *root = load_calibration();
     sim_world_t *w;
     char err[512];
-    if (!root) {
-        skip();
-        return;
-    }
+
     w = sim_world_new(NULL, calibration_path(), err, sizeof err);
     if (!w)
         fail_msg("%s", err);

@@ -9,9 +9,9 @@
 ** Threshold 0 runs weak-only and 1 strong-only, as in the reference.
 **
 ** The reference figures are embedded (from
-** shared/data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl), so the
-** check never skips; when TRIM_SHARED_DATA is set, a second test confirms
-** the embedded figures equal the file's.
+** data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl), so the check
+** needs no file; a second test confirms the embedded figures equal the
+** file's.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "skip.h"
 #include "testutil.h"
 
 #define PROBLEMS 1000 /* per threshold: the sweep's noise is ~1.5 points */
@@ -111,24 +112,14 @@ static void
 test_reference_is_the_file(void **state)
 {
     (void)state;
-    const char *dir = test_shared_data();
     char path[4096], line[4096];
     int found = 0;
     FILE *f;
 
-    if (dir == NULL) {
-        printf("  skipped: TRIM_SHARED_DATA unset\n");
-        skip();
-        return;
-    }
-    snprintf(path, sizeof path,
-             "%s/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl", dir);
+    test_data_path(path, sizeof path,
+                   "reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl");
     f = fopen(path, "r");
-    if (f == NULL) {
-        printf("  skipped: %s not readable\n", path);
-        skip();
-        return;
-    }
+    assert_non_null(f);
     while (fgets(line, sizeof line, f)) {
         json_error_t jerr;
         json_t *j = json_loads(line, 0, &jerr);

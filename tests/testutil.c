@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,17 +28,6 @@ test_bin(void)
     if (b == NULL || *b == '\0')
         fail_msg("TRIM_BIN is not set (run the tests through ctest)");
     return b;
-}
-
-
-const char *
-test_shared_data(void)
-{
-    const char *d = getenv("TRIM_SHARED_DATA");
-    struct stat st;
-    if (d == NULL || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
-        return NULL;
-    return d;
 }
 
 

@@ -11,9 +11,6 @@
 /* Path of the trim binary under test (env TRIM_BIN, set by ctest). */
 const char *test_bin(void);
 
-/* Shared data folder (env TRIM_SHARED_DATA), or NULL when absent. */
-const char *test_shared_data(void);
-
 /*
 ** Run a shell command and return everything it wrote to stdout (malloc'd);
 ** *status receives its exit code (-1 if it did not exit normally).
