@@ -3,10 +3,10 @@
 **
 **   bench_grade [--file PATH] [--seconds S]
 **
-** PATH defaults to $TRIM_SHARED_DATA/benchmarks/math500/test.jsonl (or
-** ../shared/data/... from the source tree).  Each of the 500 problems gives
-** three comparisons, graded round after round until S seconds (default 2)
-** have passed:
+** PATH defaults to $TRIM_DATA/benchmarks/math500/test.jsonl, or to
+** data/benchmarks/math500/test.jsonl from the repository root.  Each of the
+** 500 problems gives three comparisons, graded round after round until S
+** seconds (default 2) have passed:
 **
 **   same       the answer against itself, as a model's \boxed{} content
 **              comes back (string equality after normalisation);
@@ -94,14 +94,14 @@ int
 main(int argc, char **argv)
 {
     static set_t s;
-    const char *root = getenv("TRIM_SHARED_DATA");
+    const char *root = getenv("TRIM_DATA");
     char path[1024];
     double seconds = 2.0;
     const char *names[] = {"same", "other", "extracted"};
     double total_rate = 0;
 
     snprintf(path, sizeof path, "%s/benchmarks/math500/test.jsonl",
-             root && *root ? root : "../shared/data");
+             root && *root ? root : "data");
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--file") == 0)
             snprintf(path, sizeof path, "%s", argv[i + 1]);

@@ -4,7 +4,7 @@
 **   trim calibrate --db FILE [--run N] --out calibration.json
 **
 ** Reads a recorded run whose problems have a ground truth and writes a
-** calibration file in the format of ../shared/data/calibration/ (what
+** calibration file in the format of data/calibration/ (what
 ** `pomdp:LAMBDA:FILE` loads): next-step accuracies of the weak and strong
 ** models, the chance a strong step repairs a derailed solution, the PRM's
 ** score distribution per hidden state over (min previous score, score), the

@@ -26,7 +26,8 @@ static const char description[] =
     "strong tokens per problem, strong-token share, draft and discarded\n"
     "tokens per problem.  Threshold 0 runs weak-only and 1 strong-only.\n"
     "With --reference, a real sweep in the TRIM release's summary.jsonl\n"
-    "layout is printed next to each threshold.";
+    "layout is printed next to each threshold (from the repository root:\n"
+    "data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl).";
 
 typedef struct sweep_row {
     double threshold;

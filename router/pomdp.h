@@ -62,7 +62,7 @@ int pomdp_model_default(pomdp_model_t *m, char *err, size_t errlen);
 
 /*
 ** Load a model from a calibration file in the format of
-** ../shared/data/calibration/qwen2.5-math-prm-7b.json (what `trim
+** data/calibration/qwen2.5-math-prm-7b.json (what `trim
 ** calibrate` writes).  Returns 0, or -1 with a reason naming the file and
 ** the field.
 */

@@ -12,7 +12,7 @@
 #include "sim.h"
 
 /*
-** From ../shared/data/calibration/qwen2.5-math-prm-7b.json, the data files
+** From data/calibration/qwen2.5-math-prm-7b.json, the data files
 ** of the TRIM code release (github.com/Vansh28Kapoor/TRIM, MIT):
 ** solution_length.weak_and_strong.hazard_by_step[1..30], P(the solution
 ** ends after step t | it reached step t).

@@ -13,11 +13,11 @@
 **
 **   cmake -S . -B build-fit-rel -DCMAKE_BUILD_TYPE=Release
 **   cmake --build build-fit-rel --target sim_fit
-**   REF=../shared/data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl
+**   REF=data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl
 **   build-fit-rel/sim/sim_fit fit --thin 1 --accept-weight 10 \
 **       --seeds 101,102,103,104,105,106 --problems 1000 --reference $REF
 **
-** (--reference defaults to that path, relative to the repository).  It
+** (--reference defaults to that path, from the repository root).  It
 ** starts from the current defaults (--set overrides them), minimises the
 ** misfit (below) with Nelder-Mead (--iters per run, --restarts runs) over
 ** the coordinates of fit_coords (17 numbers) and prints the best parameters
@@ -774,7 +774,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-    const char *cmd, *ref_path = "../shared/data/reference-runs/"
+    const char *cmd, *ref_path = "data/reference-runs/"
                                  "trim-thr-math500-qwen1.5b-7b.jsonl";
     const char *profile = "math500";
     const char *sets[64];
