@@ -22,8 +22,8 @@
 
 #include "metrics.h"
 #include "reference.h"
-#include "sweep.h"
 #include "skip.h"
+#include "sweep.h"
 
 #define near(a, b, eps) assert_true(fabs((a) - (b)) < (eps))
 

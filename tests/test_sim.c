@@ -885,10 +885,8 @@ test_file_grids_exact(void **state)
 {
     (void)state;
     json_t *root = load_calibration();
-    sim_world_t *w;
     char err[512];
-
-    w = sim_world_new(NULL, calibration_path(), err, sizeof err);
+    sim_world_t *w = sim_world_new(NULL, calibration_path(), err, sizeof err);
     if (!w)
         fail_msg("%s", err);
     for (int s = 0; s < 3; s++) {
