@@ -21,6 +21,7 @@
 
 #include "hash.h"
 #include "policy.h"
+#include "pomdp_default.h"
 #include "train.h"
 
 #define N_FEATURES 4096
@@ -73,13 +74,16 @@ features(route_features_t *f, size_t n)
 }
 
 
-/* Time n decisions of spec; prints one line.  0, or -1 if it won't parse. */
+/*
+** Time n decisions of spec (pomdp: the default POMDP model); prints one
+** line.  0, or -1 if it won't parse.
+*/
 static int
-bench(const char *label, const char *spec, const route_features_t *f, size_t n,
-      int64_t *lat)
+bench(const char *label, const char *spec, const pomdp_model_t *pomdp,
+      const route_features_t *f, size_t n, int64_t *lat)
 {
     char err[512];
-    policy_t *p = policy_new(spec, err, sizeof err);
+    policy_t *p = policy_new(spec, pomdp, err, sizeof err);
     route_result_t r;
     int64_t regen = 0;
 
@@ -115,6 +119,7 @@ main(int argc, char **argv)
     int64_t *lat;
     char dir[] = "/tmp/trim-bench-router-XXXXXX", path[128], spec[160];
     char err[512];
+    pomdp_model_t pomdp;
     int rc = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -133,6 +138,10 @@ main(int argc, char **argv)
         goto done;
     }
     features(f, N_FEATURES);
+    if (pomdp_model_default(&pomdp, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_router: %s\n", err);
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/bench.agg", dir);
     agg_model_t *m = agg_model_new(2, 64, 8e-4, err, sizeof err);
     if (m == NULL) {
@@ -155,10 +164,10 @@ main(int argc, char **argv)
     printf("%zu decisions per policy, one at a time; clock read costs "
            "p50 %lld ns, p99 %lld ns (included below)\n",
            n, (long long)pct(lat, n, 0.5), (long long)pct(lat, n, 0.99));
-    bench("thr", "thr:0.5", f, n, lat);
+    bench("thr", "thr:0.5", &pomdp, f, n, lat);
     snprintf(spec, sizeof spec, "agg:%s", path);
-    bench("agg", spec, f, n, lat);
-    bench("pomdp", "pomdp:0.001", f, n, lat);
+    bench("agg", spec, &pomdp, f, n, lat);
+    bench("pomdp", "pomdp:0.001", &pomdp, f, n, lat);
     rc = 0;
 done:
     if (dir[sizeof dir - 7] != 'X') {

@@ -14,6 +14,7 @@
 #include "curve.h"
 #include "flags.h"
 #include "log.h"
+#include "pomdp_default.h"
 #include "signals.h"
 #include "store.h"
 #include "zap.h"
@@ -69,6 +70,7 @@ cmd_coordinator(int argc, char **argv)
     int npos, rc = 1;
     char err[512];
     curve_keys_t keys = {0};
+    pomdp_model_t pomdp;
     zap_t *zap = NULL;
     store_writer_t *writer = NULL;
     coord_t *coord = NULL;
@@ -116,6 +118,8 @@ cmd_coordinator(int argc, char **argv)
     if (writer == NULL)
         goto fail;
 
+    if (pomdp_model_default(&pomdp, err, sizeof err) < 0)
+        goto fail;
     coord_opts_t o = {0};
     o.endpoint = bind;
     o.db = db;
@@ -132,6 +136,7 @@ cmd_coordinator(int argc, char **argv)
     o.router_fallback = strcmp(fallback, "local") == 0 ? COORD_FALLBACK_LOCAL
                                                        : COORD_FALLBACK_WAIT;
     o.curve_keys = *curve_secret ? &keys : NULL;
+    o.pomdp_default = &pomdp;
     coord = coord_new(zctx, &o, writer, err, sizeof err);
     if (coord == NULL)
         goto fail;

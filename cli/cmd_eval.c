@@ -24,6 +24,7 @@
 #include "flags.h"
 #include "local.h"
 #include "policy.h"
+#include "pomdp_default.h"
 #include "sweep.h"
 
 
@@ -136,10 +137,13 @@ static int
 check_curve(sweep_curve_t *c, int *unknown_kind)
 {
     char err[EVAL_ERR_MAX];
+    pomdp_model_t pomdp;
 
     *unknown_kind = 0;
+    if (pomdp_model_default(&pomdp, c->error, sizeof c->error) < 0)
+        return -1;
     for (size_t k = 0; k < c->n; k++) {
-        policy_t *p = policy_new(c->points[k].spec, err, sizeof err);
+        policy_t *p = policy_new(c->points[k].spec, &pomdp, err, sizeof err);
         if (p == NULL) {
             snprintf(c->error, sizeof c->error, "%s", err);
             *unknown_kind = strncmp(err, "unknown policy", 14) == 0;

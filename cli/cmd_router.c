@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "flags.h"
+#include "pomdp_default.h"
 #include "signals.h"
 #include "service.h"
 #include "zap.h"
@@ -55,6 +56,7 @@ cmd_router(int argc, char **argv)
     int npos, curve_on, rc = 1;
     char err[512], host[64], default_name[128], server_pub[41];
     curve_keys_t keys = {0};
+    pomdp_model_t pomdp;
     router_service_t *r = NULL;
     zap_t *zap = NULL;
     void *zctx = NULL;
@@ -94,6 +96,8 @@ cmd_router(int argc, char **argv)
         if (zap == NULL)
             goto fail;
     }
+    if (pomdp_model_default(&pomdp, err, sizeof err) < 0)
+        goto fail;
     router_opts_t o = {0};
     o.endpoint = connect;
     o.pub_endpoint = *pub ? pub : NULL;
@@ -103,6 +107,7 @@ cmd_router(int argc, char **argv)
     o.liveness = (int)liveness;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
+    o.pomdp_default = &pomdp;
     r = router_service_new(zctx, &o, err, sizeof err);
     if (r == NULL)
         goto fail;

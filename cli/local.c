@@ -21,6 +21,7 @@
 #include "hash.h"
 #include "log.h"
 #include "policy.h"
+#include "pomdp_default.h"
 #include "problems.h"
 #include "service.h"
 #include "store.h"
@@ -35,6 +36,7 @@ typedef struct service_thread {
     void *zctx;
     atomic_int *stop;
     backend_t *backend; /* workers: made by start_services, owned until run */
+    const pomdp_model_t *pomdp; /* routers: the default POMDP model */
     Trim__Role role;
     uint32_t credit;
     char name[32];
@@ -54,6 +56,7 @@ service_main(void *arg)
         o.pub_endpoint = t->index == 0 ? FEED : NULL;
         o.name = t->name;
         o.credit = t->credit * 4;
+        o.pomdp_default = t->pomdp;
         router_service_t *r = router_service_new(t->zctx, &o, err, sizeof err);
         if (r == NULL) {
             tlog(TLOG_ERROR, t->name, "%s", err);
@@ -190,13 +193,15 @@ make_backend(const local_opts_t *o, const sim_world_t *world, Trim__Role role,
 
 static int
 start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
-               const local_opts_t *o, const sim_world_t *world, Trim__Role role,
-               int count, uint32_t credit, char *err, size_t errlen)
+               const local_opts_t *o, const sim_world_t *world,
+               const pomdp_model_t *pomdp, Trim__Role role, int count,
+               uint32_t credit, char *err, size_t errlen)
 {
     for (int i = 0; i < count; i++) {
         service_thread_t *s = &t[*n];
         s->zctx = zctx;
         s->stop = stop;
+        s->pomdp = pomdp;
         s->role = role;
         if (role != TRIM__ROLE__ROLE_ROUTER &&
             (s->backend = make_backend(o, world, role, credit, err, errlen)) ==
@@ -352,6 +357,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     char *config = NULL;
     policy_t *policy = NULL;
     file_problems_t fp = {0};
+    pomdp_model_t pomdp;
 
     memset(out, 0, sizeof *out);
     if (o.policy == NULL)
@@ -370,7 +376,9 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         o.concurrency = 256;
     if (o.max_steps <= 0)
         o.max_steps = 30;
-    policy = policy_new(o.policy, err, errlen);
+    if (pomdp_model_default(&pomdp, err, errlen) < 0)
+        goto done;
+    policy = policy_new(o.policy, &pomdp, err, errlen);
     if (policy == NULL)
         goto done;
     snprintf(out->policy, sizeof out->policy, "%s", policy_spec(policy));
@@ -410,6 +418,7 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
     co.top_p = 0.8f;
     co.max_queued = o.problems + 1;
     co.exit_when_done = 1;
+    co.pomdp_default = &pomdp;
     coord = coord_new(zctx, &co, writer, err, errlen);
     if (coord == NULL)
         goto done;
@@ -455,16 +464,16 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    if (start_services(threads, &n_threads, zctx, &stop, &o, world,
+    if (start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
                        TRIM__ROLE__ROLE_ROUTER, o.routers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
                        TRIM__ROLE__ROLE_SMALL, o.small_workers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
                        TRIM__ROLE__ROLE_PRM, o.prm_workers, o.credit, err,
                        errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world,
+        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
                        TRIM__ROLE__ROLE_LARGE, o.large_workers, o.credit, err,
                        errlen) < 0)
         goto done;

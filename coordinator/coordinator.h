@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pomdp.h"
 #include "store.h"
 
 /* What the coordinator does when no router answers in time. */
@@ -55,6 +56,9 @@ typedef struct coord_opts {
     int exit_when_done; /* coord_run returns once every problem has
                            finished, shutting the peers down */
     void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
+    const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
+                                           (policy_new); borrowed, must
+                                           outlive the coordinator; or NULL */
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */

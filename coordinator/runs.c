@@ -40,7 +40,8 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
         free(run);
         return NULL;
     }
-    run->policy = policy_new(o->policy ? o->policy : "", err, errlen);
+    run->policy = policy_new(o->policy ? o->policy : "", c->opts.pomdp_default,
+                             err, errlen);
     if (run->policy == NULL) {
         free(run);
         return NULL;

@@ -55,7 +55,8 @@ policy_no_arg(policy_t *p, const char *arg, char *err, size_t errlen)
 
 
 policy_t *
-policy_new(const char *spec, char *err, size_t errlen)
+policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
+           size_t errlen)
 {
     const char *colon;
     size_t namelen;
@@ -83,7 +84,10 @@ policy_new(const char *spec, char *err, size_t errlen)
         }
         p->kind = k;
         p->shape = k->shape;
-        if (k->init(p, colon ? colon + 1 : NULL, why, sizeof why) < 0) {
+        p->pomdp_default = pomdp_default;
+        int rc = k->init(p, colon ? colon + 1 : NULL, why, sizeof why);
+        p->pomdp_default = NULL; /* the caller's, not kept */
+        if (rc < 0) {
             snprintf(err, errlen, "policy '%s': %s", spec, why);
             policy_destroy(&p);
             return NULL;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pomdp.h"
+
 #define POLICY_MAX_BELIEF 8
 #define POLICY_REASON_MAX 128
 
@@ -56,10 +58,13 @@ typedef struct route_result {
 typedef struct policy policy_t;
 
 /*
-** Parse a spec into a policy.  Returns NULL with a reason in err naming the
-** spec and what is wrong with it.
+** Parse a spec into a policy.  pomdp_default is the model "pomdp:LAMBDA"
+** (no calibration file) plans in, borrowed for the call; NULL refuses such
+** a spec.  Returns NULL with a reason in err naming the spec and what is
+** wrong with it.
 */
-policy_t *policy_new(const char *spec, char *err, size_t errlen);
+policy_t *policy_new(const char *spec, const pomdp_model_t *pomdp_default,
+                     char *err, size_t errlen);
 
 /* Free a policy and clear the pointer; NULL-safe. */
 void policy_destroy(policy_t **p);

@@ -18,6 +18,8 @@ struct policy {
     double arg;                 /* the spec's number, for kinds with one */
     void *state;                /* what a kind loaded or solved, or NULL */
     char spec[POLICY_SPEC_MAX]; /* canonical form */
+    /* policy_new's default POMDP model, set during init only */
+    const pomdp_model_t *pomdp_default;
 };
 
 typedef struct policy_kind {

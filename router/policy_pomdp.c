@@ -1,17 +1,18 @@
 /*
 ** policy_pomdp.c: TRIM-POMDP as a policy kind (see pomdp.h).
 **
-** Spec "pomdp:LAMBDA" plans with the default model; "pomdp:LAMBDA:FILE"
-** with a calibration file (what `trim calibrate` writes).  The model is
-** solved once, when the spec is first parsed.  What a problem carries from
-** step to step is its belief: the posterior over S0/S1/S2 at this step (for
-** the audit) and c, the probability that the accepted prefix is correct,
-** from which the next step's prior follows.
+** Spec "pomdp:LAMBDA" plans with the default model policy_new was given;
+** "pomdp:LAMBDA:FILE" with a calibration file (what `trim calibrate`
+** writes).  The model is solved once, when the spec is first parsed.  What
+** a problem carries from step to step is its belief: the posterior over
+** S0/S1/S2 at this step (for the audit) and c, the probability that the
+** accepted prefix is correct, from which the next step's prior follows.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "policy_kinds.h"
 #include "pomdp.h"
 
@@ -51,15 +52,22 @@ init_pomdp(policy_t *p, const char *arg, char *err, size_t errlen)
     }
     if (colon != NULL)
         file = (char *)colon + 1;
-    m = malloc(sizeof *m);
-    if (m == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    const pomdp_model_t *model = p->pomdp_default;
+    if (file != NULL) {
+        m = malloc(sizeof *m);
+        if (m == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (pomdp_model_load(file, m, err, errlen) < 0)
+            goto done;
+        model = m;
+    } else if (model == NULL) {
+        return errf(err, errlen,
+                    "no default model here: give a calibration file (%s)",
+                    p->kind->usage);
     }
-    if ((file ? pomdp_model_load(file, m, err, errlen)
-              : pomdp_model_default(m, err, errlen)) < 0)
-        goto done;
-    p->state = pomdp_solve(m, lambda, err, errlen);
+    p->state = pomdp_solve(model, lambda, err, errlen);
     if (p->state == NULL)
         goto done;
     p->arg = lambda;

@@ -53,12 +53,17 @@ typedef struct pomdp_model {
 typedef struct pomdp pomdp_t;
 
 /*
-** The default model: the TRIM release's measured accuracies (0.866 weak,
-** 0.9704 strong), solution-length hazard and strong tokens per step, and
-** the simulator's embedded fit of the Qwen2.5-Math-PRM-7B likelihoods.
-** Returns 0, or -1 with err.
+** The TRIM release's measured world around the PRM likelihoods cond
+** (cond[s][i][j] = P(score bin j | min previous bin i, state s)): the
+** accuracies (0.866 weak, 0.9704 strong), the solution-length hazard, the
+** strong tokens per step and each state's distribution of the minimum
+** previous score.  `pomdp:LAMBDA` without a file plans in this world with
+** the simulator's embedded PRM fit as cond (cli/pomdp_default.c).  Returns
+** 0, or -1 with err.
 */
-int pomdp_model_default(pomdp_model_t *m, char *err, size_t errlen);
+int pomdp_model_release(pomdp_model_t *m,
+                        const double cond[3][POMDP_BINS][POMDP_BINS], char *err,
+                        size_t errlen);
 
 /*
 ** Load a model from a calibration file in the format of

@@ -1,6 +1,7 @@
 /*
 ** pomdp_model.c: the measured world TRIM-POMDP plans in (see pomdp.h):
-** the default model and loading one from a calibration file.
+** the TRIM release's around given PRM likelihoods, and loading one from a
+** calibration file.
 */
 #include "pomdp.h"
 
@@ -8,8 +9,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "sim.h"
 
 /*
 ** From data/calibration/qwen2.5-math-prm-7b.json, the data files
@@ -26,8 +25,8 @@ static const double default_hazard[30] = {
 
 /*
 ** Same file, observation_model.math_train.*.marginal_min_previous: how the
-** minimum previous score is distributed in each state, to turn the
-** simulator's conditional likelihoods into each state's marginal one.
+** minimum previous score is distributed in each state, to turn conditional
+** likelihoods into each state's marginal one.
 */
 static const double default_minprev[3][POMDP_BINS] = {
     {0.004523, 0.00586,  0.007125, 0.006509, 0.004641, 0.003412, 0.003307,
@@ -73,12 +72,10 @@ marginals(pomdp_model_t *m, const double w[3][POMDP_BINS])
 
 
 int
-pomdp_model_default(pomdp_model_t *m, char *err, size_t errlen)
+pomdp_model_release(pomdp_model_t *m,
+                    const double cond[3][POMDP_BINS][POMDP_BINS], char *err,
+                    size_t errlen)
 {
-    sim_world_t *w = sim_world_new(NULL, NULL, err, errlen);
-
-    if (w == NULL)
-        return -1;
     memset(m, 0, sizeof *m);
     /* Next-step accuracies of Qwen2.5-1.5B- and 7B-Instruct and the
     ** strong-only run's tokens per step (494.84 tokens over 8.02 steps per
@@ -90,10 +87,7 @@ pomdp_model_default(pomdp_model_t *m, char *err, size_t errlen)
     m->max_steps = 30;
     for (int t = 0; t < 30; t++)
         m->hazard[t] = default_hazard[t];
-    for (int s = 0; s < 3; s++)
-        for (int i = 0; i < POMDP_BINS; i++)
-            sim_world_score_pmf(w, (sim_state_t)s, i, m->cond[s][i]);
-    sim_world_destroy(&w);
+    memcpy(m->cond, cond, sizeof m->cond);
     marginals(m, default_minprev);
     return pomdp_model_check(m, err, errlen);
 }

@@ -23,6 +23,8 @@ struct router_service {
     /* Parsed policies by spec; a run uses one, a busy router a few. */
     policy_t *policies[POLICY_CACHE];
     size_t n_policies;
+    /* router_opts_t's model for "pomdp:LAMBDA", borrowed */
+    const pomdp_model_t *pomdp_default;
     uint64_t sequence; /* feed sequence number */
     uint64_t decisions;
     /* Reply buffers, grown to the largest batch seen. */
@@ -45,6 +47,7 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
         return NULL;
     }
     snprintf(r->name, sizeof r->name, "%s", o->name ? o->name : "router");
+    r->pomdp_default = o->pomdp_default;
     if (o->pub_endpoint != NULL) {
         r->pub = sock_new(zctx, ZMQ_PUB, err, errlen);
         if (r->pub == NULL)
@@ -109,7 +112,7 @@ policy_for(router_service_t *r, const char *spec, char *err, size_t errlen)
     for (size_t i = 0; i < r->n_policies; i++)
         if (strcmp(policy_spec(r->policies[i]), spec) == 0)
             return r->policies[i];
-    policy_t *p = policy_new(spec, err, errlen);
+    policy_t *p = policy_new(spec, r->pomdp_default, err, errlen);
     if (p == NULL)
         return NULL;
     if (strcmp(policy_spec(p), spec) != 0) {

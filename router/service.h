@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "curve.h"
+#include "pomdp.h"
 
 typedef struct router_opts {
     const char *endpoint;     /* coordinator address */
@@ -30,6 +31,9 @@ typedef struct router_opts {
     const curve_keys_t *curve; /* own key pair: CURVE to the coordinator and
                                   on the feed (needs a ZAP handler), or NULL */
     const char *server_key;    /* the coordinator's public key (Z85) */
+    const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
+                                           (policy_new); borrowed, must
+                                           outlive the service; or NULL */
 } router_opts_t;
 
 typedef struct router_service router_service_t;

@@ -217,6 +217,13 @@ store_each_unfinished(store_reader_t *r,
 }
 
 
+const char *
+store_unfinished_sql(void)
+{
+    return s_sql[STORE_Q_UNFINISHED];
+}
+
+
 /*
 ** Copy the n strings *f[0..n-1] (NULLs stay NULL) into b and point them at
 ** the copies, so they outlive the statement they came from.  Returns 0, or

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_testing.h" /* store_migrate_to (schema.c) */
 
 #define STORE_BUSY_MS          5000       /* busy_timeout on every connection */
 #define STORE_APP_ID           0x5452494d /* PRAGMA application_id: "TRIM" */
@@ -98,15 +99,6 @@ int store_conn_exec(sqlite3 *db, const char *sql, const char *path,
 /* Write "path: what: sqlite message" for the last error on db into err. */
 void store_conn_error(sqlite3 *db, const char *path, const char *what,
                       char *err, size_t errlen);
-
-/* ---- schema.c ------------------------------------------------------------ */
-
-/*
-** store_migrate, stopping at version (1..STORE_SCHEMA_VERSION) instead of
-** the current one; a file already past version is left as it is.  For tests
-** that need a database as an older build left it.  Returns 0, or -1 with err.
-*/
-int store_migrate_to(const char *path, int version, char *err, size_t errlen);
 
 /* ---- rows.c -------------------------------------------------------------- */
 

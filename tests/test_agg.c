@@ -115,7 +115,7 @@ assert_rejected(const char *path, const char *want)
     if (strstr(err, want) == NULL || strstr(err, path) == NULL)
         fail_msg("loading %s: wanted '%s' in: %s", path, want, err);
     snprintf(spec, sizeof spec, "agg:%s", path);
-    assert_null(policy_new(spec, err, sizeof err));
+    assert_null(policy_new(spec, NULL, err, sizeof err));
     assert_non_null(strstr(err, want));
 }
 
@@ -212,7 +212,7 @@ test_file_round_trip(void **state)
 
     /* as a policy */
     snprintf(spec, sizeof spec, "agg:%s", path);
-    policy_t *p = policy_new(spec, err, sizeof err);
+    policy_t *p = policy_new(spec, NULL, err, sizeof err);
     assert_non_null(p);
     assert_string_equal(policy_spec(p), spec);
     assert_int_equal(policy_shape(p), POLICY_ROUTED);
@@ -471,7 +471,7 @@ policy_from(agg_model_t *m, const char *name)
     test_tmp_path(path, sizeof path, name);
     assert_int_equal(agg_model_save(m, path, err, sizeof err), 0);
     snprintf(spec, sizeof spec, "agg:%s", path);
-    policy_t *p = policy_new(spec, err, sizeof err);
+    policy_t *p = policy_new(spec, NULL, err, sizeof err);
     assert_non_null(p);
     return p;
 }

@@ -34,7 +34,7 @@ test_parse_and_canonical_specs(void **state)
     char err[256];
     policy_t *p;
 
-    p = policy_new("thr:0.50", err, sizeof err);
+    p = policy_new("thr:0.50", NULL, err, sizeof err);
     assert_non_null(p);
     assert_string_equal(policy_spec(p), "thr:0.5");
     assert_int_equal(policy_shape(p), POLICY_ROUTED);
@@ -42,10 +42,10 @@ test_parse_and_canonical_specs(void **state)
     assert_null(p);
     policy_destroy(&p);
 
-    p = policy_new("weak", err, sizeof err);
+    p = policy_new("weak", NULL, err, sizeof err);
     assert_int_equal(policy_shape(p), POLICY_WEAK_ONLY);
     policy_destroy(&p);
-    p = policy_new("strong", err, sizeof err);
+    p = policy_new("strong", NULL, err, sizeof err);
     assert_int_equal(policy_shape(p), POLICY_STRONG_ONLY);
     policy_destroy(&p);
 
@@ -53,12 +53,12 @@ test_parse_and_canonical_specs(void **state)
                          "random:-1", "weak:1", "pomdp2", "thr:nan"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = '\0';
-        assert_null(policy_new(bad[i], err, sizeof err));
+        assert_null(policy_new(bad[i], NULL, err, sizeof err));
         assert_true(strlen(err) > 0);
     }
-    assert_null(policy_new("thr:2", err, sizeof err));
+    assert_null(policy_new("thr:2", NULL, err, sizeof err));
     assert_non_null(strstr(err, "thr:2"));
-    assert_null(policy_new("nope", err, sizeof err));
+    assert_null(policy_new("nope", NULL, err, sizeof err));
     assert_non_null(strstr(err, "unknown policy 'nope'"));
 }
 
@@ -69,7 +69,7 @@ test_thr_decides_on_the_current_score(void **state)
     (void)state;
     char err[256];
     route_result_t r;
-    policy_t *p = policy_new("thr:0.5", err, sizeof err);
+    policy_t *p = policy_new("thr:0.5", NULL, err, sizeof err);
 
     route_features_t f = features(0.49f, 1);
     assert_int_equal(policy_decide(p, &f, &r), 0);
@@ -89,7 +89,7 @@ test_thr_decides_on_the_current_score(void **state)
     assert_non_null(strstr(r.reason, "not in [0,1]"));
     policy_destroy(&p);
 
-    p = policy_new("thr:0", err, sizeof err);
+    p = policy_new("thr:0", NULL, err, sizeof err);
     f = features(0.0f, 1);
     policy_decide(p, &f, &r);
     assert_int_equal(r.regenerate, 0); /* nothing is below 0 */
@@ -104,8 +104,8 @@ test_anchors(void **state)
     char err[256];
     route_result_t r;
     route_features_t f = features(0.1f, 3);
-    policy_t *w = policy_new("weak", err, sizeof err);
-    policy_t *s = policy_new("strong", err, sizeof err);
+    policy_t *w = policy_new("weak", NULL, err, sizeof err);
+    policy_t *s = policy_new("strong", NULL, err, sizeof err);
 
     policy_decide(w, &f, &r);
     assert_int_equal(r.regenerate, 0);
@@ -122,7 +122,7 @@ test_random_rate_and_determinism(void **state)
     (void)state;
     char err[256];
     route_result_t r, again;
-    policy_t *p = policy_new("random:0.3", err, sizeof err);
+    policy_t *p = policy_new("random:0.3", NULL, err, sizeof err);
     int n = 20000, hits = 0;
 
     for (int i = 0; i < n; i++) {

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "policy.h"
 #include "pomdp.h"
+#include "pomdp_default.h"
 #include "skip.h"
 
 #define LO 2 /* the toy's two observation bins */
@@ -247,14 +248,20 @@ test_policy_kind(void **state)
     char err[512];
     route_result_t r, again;
     route_features_t f = {0};
+    pomdp_model_t m;
 
-    assert_null(policy_new("pomdp", err, sizeof err));
-    assert_null(policy_new("pomdp:-1", err, sizeof err));
+    assert_int_equal(pomdp_model_default(&m, err, sizeof err), 0);
+    assert_null(policy_new("pomdp", &m, err, sizeof err));
+    assert_null(policy_new("pomdp:-1", &m, err, sizeof err));
     assert_non_null(strstr(err, "pomdp:-1"));
-    assert_null(policy_new("pomdp:0.001:/no/such/file.json", err, sizeof err));
+    assert_null(
+        policy_new("pomdp:0.001:/no/such/file.json", &m, err, sizeof err));
     assert_non_null(strstr(err, "/no/such/file.json"));
+    /* Without a default model only a calibration file will do. */
+    assert_null(policy_new("pomdp:0.001", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "calibration file"));
 
-    policy_t *p = policy_new("pomdp:0.0005", err, sizeof err);
+    policy_t *p = policy_new("pomdp:0.0005", &m, err, sizeof err);
     assert_non_null(p);
     assert_string_equal(policy_spec(p), "pomdp:0.0005");
     f.score = 0.03f;

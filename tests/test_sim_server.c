@@ -22,8 +22,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "prompt.h"
 #include "sim.h"
-#include "template.h"
 #include "testutil.h"
 
 #define MAX_STEPS 48

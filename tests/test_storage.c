@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "store_internal.h" /* store_migrate_to, STORE_UNFINISHED_WHERE */
+#include "store_testing.h"
 
 typedef struct {
     char dir[64];
@@ -1279,11 +1279,7 @@ test_each_unfinished(void **state)
     assert_int_equal(seen.inner, 2 * 3);
 
     /* The query reads the partial index, not every problem. */
-    q_plan(t->path,
-           "SELECT " STORE_PROBLEM_COLUMNS
-           " FROM problems WHERE " STORE_UNFINISHED_WHERE
-           " ORDER BY problem_id",
-           plan, sizeof plan);
+    q_plan(t->path, store_unfinished_sql(), plan, sizeof plan);
     if (strstr(plan, "problems_unfinished") == NULL)
         fail_msg("plan does not use the partial index: %s", plan);
     store_reader_close(&r);

@@ -36,7 +36,7 @@
 
 #include "envelope.h"
 #include "http_backend.h"
-#include "template.h"
+#include "prompt.h"
 
 #define DELIMITER          "\n\n"
 #define DEFAULT_MAX_TOKENS 2048 /* when neither the request nor a cap says */

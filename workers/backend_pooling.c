@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "http_backend.h"
-#include "template.h"
+#include "prompt.h"
 
 #define SLACK 1e-6 /* rounding a server may do around [0, 1] */
 

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "template.h"
+#include "prompt.h"
 
 /* What /pooling gets: the rendered ChatML text, or chat messages. */
 typedef enum {

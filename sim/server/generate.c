@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "prompt.h"
 #include "server_internal.h"
-#include "template.h"
 
 /* vLLM's default max_tokens for /v1/completions. */
 #define COMPLETIONS_MAX_TOKENS 16

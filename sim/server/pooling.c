@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "prompt.h"
 #include "server_internal.h"
-#include "template.h"
 
 
 /*

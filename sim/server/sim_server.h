@@ -5,7 +5,7 @@
 ** POST /v1/completions and /v1/chat/completions) or the PRM (answering POST
 ** /pooling).  Every server also answers GET /health and GET /v1/models.  The
 ** request and response bodies have vLLM's shapes; prompts are read back with
-** the worker's own templates (template.h), so a prompt rendered by an HTTP
+** the workers' own templates (prompt/prompt.h), so a prompt rendered by an HTTP
 ** backend gets exactly the step the in-process simulator would write.
 **
 ** The latency model of the world really delays each response (a request

@@ -1,14 +1,15 @@
 /*
-** template.c: rendering prompts for model servers and reading them back
-** (see template.h).
+** prompt.c: rendering prompts for model servers and reading them back
+** (see prompt.h).
 */
-#include "errf.h"
-#include "template.h"
+#include "prompt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errf.h"
 
 const char TPL_DEFAULT_INSTRUCTION[] =
     "Solve the following math problem step by step, given in LaTeX format, "

@@ -1,6 +1,7 @@
 /*
-** template.h: the prompts a worker sends to model servers, and reading
-** them back.
+** prompt.h: the prompts workers send to model servers, and reading them
+** back; shared by workers/ (which render them) and the simulator's server
+** (which reads them).
 **
 ** A step request is a problem and the accepted steps.  For a completions
 ** server the worker renders the whole prompt itself; for a chat server it
@@ -19,8 +20,8 @@
 ** The parsers invert the renderers: `trim sim-server` reads prompts back
 ** into a problem and its steps to answer like the in-process simulator.
 */
-#ifndef TRIM_TEMPLATE_H
-#define TRIM_TEMPLATE_H
+#ifndef TRIM_PROMPT_H
+#define TRIM_PROMPT_H
 
 #include <stddef.h>
 
