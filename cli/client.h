@@ -42,13 +42,19 @@ typedef struct client client_t;
     }
 
 /* The flags of the user commands that ask a coordinator (submit, status,
-** wait); each command declares them in its own table. */
+** wait); each command declares them in its own table, the CURVE ones with
+** CLIENT_FLAGS_CURVE_OF. */
 typedef struct client_flags {
     const char *connect;      /* coordinator address */
     const char *curve_secret; /* this client's key pair file ("": no CURVE) */
     const char *server_key;   /* the coordinator's public key or its file */
     int64_t timeout_ms;       /* what it bounds is the command's */
 } client_flags_t;
+
+/* The CURVE flags of a user command, into the client_flags_t at cf. */
+#define CLIENT_FLAGS_CURVE_OF(cf)                                              \
+    CLIENT_FLAGS_CURVE(&(cf)->curve_secret, &(cf)->server_key, "client",       \
+                       "coordinator")
 
 /*
 ** Connect to endpoint; keys (may be NULL) turns CURVE on with server_key as

@@ -109,8 +109,7 @@ cmd_status(int argc, char **argv)
         {"timeout-ms", FLAG_INT, &cf.timeout_ms, 1, 3600000,
          "how long to wait for the answer"},
         {"json", FLAG_BOOL, &json, 0, 0, "print one JSON object"},
-        CLIENT_FLAGS_CURVE(&cf.curve_secret, &cf.server_key, "client",
-                           "coordinator"),
+        CLIENT_FLAGS_CURVE_OF(&cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
     char err[512];

@@ -195,8 +195,7 @@ parse_args(int argc, char **argv, submit_args_t *a)
          "a new run's per-problem strong-token cap (0: none)"},
         {"target-strong-share", FLAG_DOUBLE, &a->target_share, 0, 0.999,
          "a new run's strong-token share to hold (0: none)"},
-        CLIENT_FLAGS_CURVE(&a->cf.curve_secret, &a->cf.server_key, "client",
-                           "coordinator"),
+        CLIENT_FLAGS_CURVE_OF(&a->cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
     int npos, rc = cli_parse("submit", "[FLAGS] FILE.jsonl | --sim N",

@@ -90,8 +90,7 @@ cmd_wait(int argc, char **argv)
         {"timeout-ms", FLAG_INT, &cf.timeout_ms, 0, 1e12,
          "give up after this long (0: never)"},
         {"json", FLAG_BOOL, &json, 0, 0, "print the summary as JSON"},
-        CLIENT_FLAGS_CURVE(&cf.curve_secret, &cf.server_key, "client",
-                           "coordinator"),
+        CLIENT_FLAGS_CURVE_OF(&cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
     char err[512] = "";
