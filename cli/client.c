@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "errf.h"
 #include "sock.h"
 
 struct client {
@@ -28,7 +29,7 @@ client_new(const char *endpoint, const curve_keys_t *keys,
     client_t *c = calloc(1, sizeof *c);
 
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     /* Ids differ between runs of the command, so a stale reply from a
@@ -36,7 +37,7 @@ client_new(const char *endpoint, const curve_keys_t *keys,
     c->next_id = ((uint64_t)getpid() << 32) ^ (uint64_t)clock_wall_ms();
     c->zctx = zmq_ctx_new();
     if (c->zctx == NULL) {
-        snprintf(err, errlen, "cannot create a ZeroMQ context");
+        errf(err, errlen, "cannot create a ZeroMQ context");
         goto fail;
     }
     c->sock = sock_new(c->zctx, ZMQ_DEALER, err, errlen);
@@ -45,8 +46,8 @@ client_new(const char *endpoint, const curve_keys_t *keys,
     if (keys != NULL && curve_client(c->sock, keys, server_key, err, errlen))
         goto fail;
     if (zmq_connect(c->sock, endpoint) != 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", endpoint,
-                 zmq_strerror(errno));
+        errf(err, errlen, "cannot connect to %s: %s", endpoint,
+             zmq_strerror(errno));
         goto fail;
     }
     return c;
@@ -80,10 +81,8 @@ client_next_id(client_t *c)
 int
 client_send(client_t *c, Trim__Envelope *env, char *err, size_t errlen)
 {
-    if (sock_send_env(c->sock, NULL, 0, env) < 0) {
-        snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
-        return -1;
-    }
+    if (sock_send_env(c->sock, NULL, 0, env) < 0)
+        return errf(err, errlen, "cannot send: %s", zmq_strerror(errno));
     return 0;
 }
 
@@ -121,8 +120,7 @@ client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
-            return -1;
+            return errf(err, errlen, "poll: %s", zmq_strerror(errno));
         }
         if (rc == 0)
             return 0;
@@ -143,6 +141,55 @@ client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
         }
         env_free(&env);
     }
+}
+
+
+int
+client_call(client_t *c, Trim__Envelope *env, uint64_t id,
+            Trim__Envelope__BodyCase want, int timeout_ms,
+            Trim__Envelope **reply, char *err, size_t errlen)
+{
+    if (client_send(c, env, err, errlen) < 0)
+        return -1;
+    return client_recv(c, want, id, timeout_ms, reply, err, errlen);
+}
+
+
+int
+client_status(client_t *c, int timeout_ms, Trim__Envelope **reply, char *err,
+              size_t errlen)
+{
+    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    req.request_id = client_next_id(c);
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    return client_call(c, &env, req.request_id, TRIM__ENVELOPE__BODY_STATUS,
+                       timeout_ms, reply, err, errlen);
+}
+
+
+int
+client_open(const char *cmd, const client_flags_t *f, client_t **out)
+{
+    curve_keys_t keys = {0};
+    char server_public[41] = "", err[512];
+    int curve_on;
+
+    *out = NULL;
+    if (client_curve(cmd, f->curve_secret, f->server_key, &keys, server_public,
+                     &curve_on) < 0)
+        return 2;
+    /* The socket keeps its own copy of the keys. */
+    *out = client_new(f->connect, curve_on ? &keys : NULL, server_public, err,
+                      sizeof err);
+    curve_wipe(&keys);
+    if (*out == NULL) {
+        fprintf(stderr, "trim %s: %s\n", cmd, err);
+        return 1;
+    }
+    return 0;
 }
 
 

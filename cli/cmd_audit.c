@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "flags.h"
 #include "store.h"
 
 static const char description[] =
@@ -172,16 +171,12 @@ cmd_audit(int argc, char **argv)
     };
     const size_t n = sizeof flags / sizeof *flags;
     char err[512];
-    int npos, rc = 0;
+    int npos, rc = cli_parse("audit", "[FLAGS] [PROBLEM_ID]", description,
+                             flags, n, argc, argv, &npos);
 
-    switch (flags_parse("audit", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "audit", "[FLAGS] [PROBLEM_ID]", description, flags,
-                    n);
-        return 0;
-    case -1:
-        return 2;
-    }
+    if (rc != CLI_GO)
+        return rc;
+    rc = 0;
     if (npos > 1) {
         fprintf(stderr, "trim audit: one problem id at most, got '%s' too\n",
                 argv[2]);

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "flags.h"
+#include "errf.h"
 #include "pomdp.h"
 #include "sim.h"
 #include "store.h"
@@ -58,7 +58,8 @@ typedef struct fit {
 ** -1 when the problem is not a simulated one.
 */
 static int
-sim_state(const fit_t *f, const char *problem, const char **steps, size_t n)
+sim_state(const fit_t *f, const char *problem, const char *const *steps,
+          size_t n)
 {
     float scores[256];
     sim_state_t states[256];
@@ -82,14 +83,98 @@ observe(fit_t *f, int state, const store_step_t *s)
 }
 
 
+/* One problem's accepted steps and what labelling its rows needs. */
+typedef struct labels {
+    const store_problem_t *p;
+    const char *accepted[MAX_LEN + 1]; /* accepted steps' texts in order */
+    size_t n;
+    int exact;       /* a simulated problem: states from the simulator */
+    int first_error; /* otherwise, in a wrong solution: the first error */
+} labels_t;
+
+
+/*
+** The index among the n accepted steps of r of the first one the PRM scored
+** below FIRST_ERROR_SCORE, or the last one when none was.
+*/
+static int
+first_error_of(const store_rows_t *r, size_t n)
+{
+    for (size_t i = 0, k = 0; i < r->n; i++) {
+        if (!r->v[i].accepted)
+            continue;
+        if (!isnan(r->v[i].prm_score) && r->v[i].prm_score < FIRST_ERROR_SCORE)
+            return (int)k;
+        k++;
+    }
+    return (int)n - 1;
+}
+
+
+/*
+** The hidden state of step s and whether the prefix it was drafted on was
+** correct.  Returns -1 for a step that cannot be labelled.
+*/
+static int
+label_step(const fit_t *f, const labels_t *l, const store_step_t *s, int *state,
+           int *prefix_ok)
+{
+    size_t k = (size_t)s->step_index;
+    int correct = l->p->correct, first = l->first_error;
+
+    if (k > l->n || k >= MAX_LEN)
+        return -1;
+    if (l->exact) {
+        /* The prefix's own state, then this step's on top of it. */
+        const char *hist[MAX_LEN + 1];
+        memcpy(hist, l->accepted, k * sizeof *hist);
+        hist[k] = s->text;
+        *prefix_ok =
+            k == 0 || sim_state(f, l->p->text, l->accepted, k) == SIM_S0;
+        *state = sim_state(f, l->p->text, hist, k + 1);
+        return *state < 0 ? -1 : 0;
+    }
+    if (!s->accepted)
+        return -1; /* a discarded draft's truth is unknown */
+    *prefix_ok = correct || (int)k <= first;
+    *state = correct || (int)k < first ? SIM_S0
+             : (int)k == first         ? SIM_S2
+                                       : SIM_S1;
+    return 0;
+}
+
+
+/* Count labelled step s into the fit. */
+static void
+count_step(fit_t *f, const store_step_t *s, int state, int prefix_ok)
+{
+    if (s->kind == STORE_DRAFT) {
+        observe(f, state, s);
+        if (prefix_ok && state == SIM_S0)
+            f->weak_ok++;
+        else if (prefix_ok)
+            f->weak_bad++;
+        return;
+    }
+    f->strong_tokens += s->completion_tokens;
+    f->strong_steps++;
+    if (prefix_ok && state == SIM_S0)
+        f->strong_ok++;
+    else if (prefix_ok)
+        f->strong_bad++;
+    else
+        f->derailed++;
+    if (!prefix_ok && state == SIM_S0)
+        f->repaired++;
+}
+
+
 static int
 fit_problem(void *ctx, const store_problem_t *p)
 {
     fit_t *f = ctx;
     store_rows_t r = {0};
-    const char *accepted[MAX_LEN + 1];
-    size_t n = 0;
-    int exact, first_error = -1;
+    labels_t l = {.p = p, .first_error = -1};
 
     if (p->status != STORE_FINISHED || p->correct < 0)
         return 0;
@@ -102,66 +187,16 @@ fit_problem(void *ctx, const store_problem_t *p)
     if (p->steps >= 1 && p->steps <= MAX_LEN)
         f->lengths[p->steps]++;
     /* Accepted steps in order: they are the prefixes drafts were read in. */
-    for (size_t i = 0; i < r.n && n < MAX_LEN; i++)
+    for (size_t i = 0; i < r.n && l.n < MAX_LEN; i++)
         if (r.v[i].accepted)
-            accepted[n++] = r.v[i].text;
-    exact = n > 0 && sim_state(f, p->text, accepted, 1) >= 0;
-    if (!exact && !p->correct) {
-        for (size_t i = 0, k = 0; i < r.n; i++)
-            if (r.v[i].accepted) {
-                if (!isnan(r.v[i].prm_score) &&
-                    r.v[i].prm_score < FIRST_ERROR_SCORE) {
-                    first_error = (int)k;
-                    break;
-                }
-                k++;
-            }
-        if (first_error < 0)
-            first_error = (int)n - 1;
-    }
+            l.accepted[l.n++] = r.v[i].text;
+    l.exact = l.n > 0 && sim_state(f, p->text, l.accepted, 1) >= 0;
+    if (!l.exact && !p->correct)
+        l.first_error = first_error_of(&r, l.n);
     for (size_t i = 0; i < r.n; i++) {
-        const store_step_t *s = &r.v[i];
-        size_t k = (size_t)s->step_index;
         int state, prefix_ok;
-        if (k > n || k >= MAX_LEN)
-            continue;
-        if (exact) {
-            /* The prefix's own state, then this step's on top of it. */
-            const char *hist[MAX_LEN + 1];
-            memcpy(hist, accepted, k * sizeof *hist);
-            hist[k] = s->text;
-            prefix_ok = k == 0 || sim_state(f, p->text, accepted, k) == SIM_S0;
-            state = sim_state(f, p->text, hist, k + 1);
-        } else {
-            if (!s->accepted)
-                continue; /* a discarded draft's truth is unknown */
-            prefix_ok = p->correct || (int)k <= first_error;
-            state = p->correct || (int)k < first_error ? SIM_S0
-                    : (int)k == first_error            ? SIM_S2
-                                                       : SIM_S1;
-        }
-        if (state < 0)
-            continue;
-        if (s->kind == STORE_DRAFT) {
-            observe(f, state, s);
-            if (prefix_ok && state == SIM_S0)
-                f->weak_ok++;
-            else if (prefix_ok)
-                f->weak_bad++;
-        } else {
-            f->strong_tokens += s->completion_tokens;
-            f->strong_steps++;
-            if (prefix_ok) {
-                if (state == SIM_S0)
-                    f->strong_ok++;
-                else
-                    f->strong_bad++;
-            } else {
-                f->derailed++;
-                if (state == SIM_S0)
-                    f->repaired++;
-            }
-        }
+        if (label_step(f, &l, &r.v[i], &state, &prefix_ok) == 0)
+            count_step(f, &r.v[i], state, prefix_ok);
     }
     store_rows_free(&r);
     return 0;
@@ -271,29 +306,22 @@ cmd_calibrate(int argc, char **argv)
         {"out", FLAG_STRING, &out, 0, 0, "calibration file to write"},
     };
     const size_t n = sizeof flags / sizeof *flags;
-    fit_t *f = calloc(1, sizeof *f);
+    fit_t *f = NULL;
     sim_world_t *world = NULL;
-    int npos, rc = 1;
     pomdp_model_t check;
+    int npos, rc = cli_parse("calibrate", "--db FILE --out FILE", description,
+                             flags, n, argc, argv, &npos);
 
-    if (f == NULL)
-        return 1;
-    switch (flags_parse("calibrate", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "calibrate", "--db FILE --out FILE", description,
-                    flags, n);
-        free(f);
-        return 0;
-    case -1:
-        free(f);
-        return 2;
-    }
+    if (rc != CLI_GO)
+        return rc;
     if (npos > 0 || *out == '\0') {
         fprintf(stderr, "trim calibrate: give --out FILE (and no other "
                         "argument)\n");
-        free(f);
         return 2;
     }
+    rc = 1;
+    if ((f = calloc(1, sizeof *f)) == NULL)
+        return 1;
     world = sim_world_new(NULL, NULL, f->err, sizeof f->err);
     f->reader = world ? store_reader_open(db, f->err, sizeof f->err) : NULL;
     if (f->reader == NULL)
@@ -304,15 +332,15 @@ cmd_calibrate(int argc, char **argv)
         f->failed)
         goto done;
     if (f->weak_ok + f->weak_bad == 0 || f->labelled == 0) {
-        snprintf(f->err, sizeof f->err,
-                 "%s has no graded, finished problem with scored drafts to "
-                 "fit from",
-                 db);
+        errf(f->err, sizeof f->err,
+             "%s has no graded, finished problem with scored drafts to fit "
+             "from",
+             db);
         goto done;
     }
     json_t *j = to_json(f, db);
     if (j == NULL || json_dump_file(j, out, JSON_INDENT(1)) != 0) {
-        snprintf(f->err, sizeof f->err, "cannot write %s", out);
+        errf(f->err, sizeof f->err, "cannot write %s", out);
         json_decref(j);
         goto done;
     }

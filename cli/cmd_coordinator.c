@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "coordinator.h"
 #include "curve.h"
-#include "flags.h"
 #include "log.h"
 #include "pomdp_default.h"
 #include "signals.h"
@@ -27,136 +26,203 @@ static const char description[] =
     "listed in --curve-clients may connect.";
 
 
-int
-cmd_coordinator(int argc, char **argv)
-{
-    const char *bind = "tcp://0.0.0.0:5555", *db = "trim.db";
-    const char *fallback = "local", *log_level = "info";
-    const char *curve_secret = "", *curve_clients = "";
-    int64_t concurrency = 256, max_steps = 30, max_tokens = 2048;
-    int64_t heartbeat = 1000, liveness = 3, attempts = 3;
-    int64_t max_queued = 1000000, router_timeout = 2000;
-    double temperature = 0.7, top_p = 0.8;
-    const flag_t flags[] = {
-        {"bind", FLAG_STRING, &bind, 0, 0, "broker address to bind"},
-        {"db", FLAG_STRING, &db, 0, 0, "audit database"},
-        {"concurrency", FLAG_INT, &concurrency, 1, 1e6,
-         "problems in flight at once"},
-        {"max-queued", FLAG_INT, &max_queued, 1, 1e9,
-         "problems waiting or in flight before submissions are refused"},
-        {"max-steps", FLAG_INT, &max_steps, 1, 200, "step limit per problem"},
-        {"max-tokens", FLAG_INT, &max_tokens, 1, 1e6, "tokens per step"},
-        {"temperature", FLAG_DOUBLE, &temperature, 0, 5,
-         "sampling temperature"},
-        {"top-p", FLAG_DOUBLE, &top_p, 0, 1, "sampling top_p"},
-        {"heartbeat-ms", FLAG_INT, &heartbeat, 10, 600000,
-         "heartbeat interval"},
-        {"liveness", FLAG_INT, &liveness, 1, 100,
-         "missed heartbeats before a peer is dropped"},
-        {"max-attempts", FLAG_INT, &attempts, 1, 100,
-         "failed calls per request before the problem fails"},
-        {"router-timeout-ms", FLAG_INT, &router_timeout, 1, 3600000,
-         "a decision not back by then counts as the router failing"},
-        {"router-fallback", FLAG_STRING, &fallback, 0, 0,
-         "when the router fails: local (decide in-process) or wait"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this server's key pair (.secret file): turns CURVE on"},
-        {"curve-clients", FLAG_STRING, &curve_clients, 0, 0,
-         "file of client public keys allowed to connect"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
-    };
-    const size_t n = sizeof flags / sizeof *flags;
-    int npos, rc = 1;
-    char err[512];
-    curve_keys_t keys = {0};
-    pomdp_model_t pomdp;
-    zap_t *zap = NULL;
-    store_writer_t *writer = NULL;
-    coord_t *coord = NULL;
-    void *zctx = NULL;
+typedef struct coordinator_args {
+    const char *bind, *db, *fallback, *log_level, *curve_secret;
+    const char *curve_clients;
+    int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
+    int64_t attempts, max_queued, router_timeout;
+    double temperature, top_p;
+} coordinator_args_t;
 
-    switch (flags_parse("coordinator", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "coordinator", "[FLAGS]", description, flags, n);
-        return 0;
-    case -1:
+
+/* Parse and check the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, coordinator_args_t *a)
+{
+    const flag_t flags[] = {
+        {"bind", FLAG_STRING, &a->bind, 0, 0, "broker address to bind"},
+        {"db", FLAG_STRING, &a->db, 0, 0, "audit database"},
+        {"concurrency", FLAG_INT, &a->concurrency, 1, 1e6,
+         "problems in flight at once"},
+        {"max-queued", FLAG_INT, &a->max_queued, 1, 1e9,
+         "problems waiting or in flight before submissions are refused"},
+        {"max-steps", FLAG_INT, &a->max_steps, 1, 200,
+         "step limit per problem"},
+        {"max-tokens", FLAG_INT, &a->max_tokens, 1, 1e6, "tokens per step"},
+        {"temperature", FLAG_DOUBLE, &a->temperature, 0, 5,
+         "sampling temperature"},
+        {"top-p", FLAG_DOUBLE, &a->top_p, 0, 1, "sampling top_p"},
+        {"heartbeat-ms", FLAG_INT, &a->heartbeat, 10, 600000,
+         "heartbeat interval"},
+        {"liveness", FLAG_INT, &a->liveness, 1, 100,
+         "missed heartbeats before a peer is dropped"},
+        {"max-attempts", FLAG_INT, &a->attempts, 1, 100,
+         "failed calls per request before the problem fails"},
+        {"router-timeout-ms", FLAG_INT, &a->router_timeout, 1, 3600000,
+         "a decision not back by then counts as the router failing"},
+        {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
+         "when the router fails: local (decide in-process) or wait"},
+        {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
+         "this server's key pair (.secret file): turns CURVE on"},
+        {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
+         "file of client public keys allowed to connect"},
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
+    };
+    int rc = cli_parse("coordinator", "[FLAGS]", description, flags,
+                       sizeof flags / sizeof *flags, argc, argv, NULL);
+
+    if (rc != CLI_GO)
+        return rc;
+    if (cli_log_level("coordinator", a->log_level) < 0)
         return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim coordinator: unexpected argument '%s'\n",
-                argv[1]);
-        return 2;
-    }
-    if (cli_log_level("coordinator", log_level) < 0)
-        return 2;
-    if (strcmp(fallback, "local") != 0 && strcmp(fallback, "wait") != 0) {
+    if (strcmp(a->fallback, "local") != 0 && strcmp(a->fallback, "wait") != 0) {
         fprintf(stderr,
                 "trim coordinator: --router-fallback expects local "
                 "or wait, got '%s'\n",
-                fallback);
+                a->fallback);
         return 2;
     }
-    if (!*curve_secret != !*curve_clients) {
+    if (!*a->curve_secret != !*a->curve_clients) {
         fprintf(stderr, "trim coordinator: CURVE needs both --curve-secret "
                         "and --curve-clients (CURVE alone admits any "
                         "client)\n");
         return 2;
     }
-    atomic_int *stop = signals_stop_flag();
-    zctx = zmq_ctx_new();
-    if (*curve_secret) {
-        if (curve_load_secret(curve_secret, &keys, err, sizeof err) < 0)
-            goto fail;
-        zap = zap_start(zctx, curve_clients, "coordinator", err, sizeof err);
-        if (zap == NULL)
-            goto fail;
-    }
-    if (store_migrate(db, err, sizeof err) < 0)
-        goto fail;
-    writer = store_writer_new(db, NULL, err, sizeof err);
-    if (writer == NULL)
-        goto fail;
+    return CLI_GO;
+}
 
-    if (pomdp_model_default(&pomdp, err, sizeof err) < 0)
-        goto fail;
-    coord_opts_t o = {0};
-    o.endpoint = bind;
-    o.db = db;
-    o.concurrency = (int)concurrency;
-    o.max_steps = (int)max_steps;
-    o.max_tokens = (int)max_tokens;
-    o.temperature = (float)temperature;
-    o.top_p = (float)top_p;
-    o.heartbeat_ms = (int)heartbeat;
-    o.liveness = (int)liveness;
-    o.max_attempts = (int)attempts;
-    o.max_queued = max_queued;
-    o.router_timeout_ms = (int)router_timeout;
-    o.router_fallback = strcmp(fallback, "local") == 0 ? COORD_FALLBACK_LOCAL
-                                                       : COORD_FALLBACK_WAIT;
-    o.curve_keys = *curve_secret ? &keys : NULL;
-    o.pomdp_default = &pomdp;
-    coord = coord_new(zctx, &o, writer, err, sizeof err);
-    if (coord == NULL)
-        goto fail;
-    if (coord_recover(coord, err, sizeof err) < 0)
-        goto fail;
-    tlog(TLOG_INFO, "coordinator", "listening on %s%s, database %s", bind,
-         *curve_secret ? " (CURVE)" : "", db);
-    rc = coord_run(coord, stop, NULL, NULL) < 0 ? 1 : 0;
-    tlog(TLOG_INFO, "coordinator", "stopping");
-    goto done;
-fail:
-    fprintf(stderr, "trim coordinator: %s\n", err);
-done:
-    coord_destroy(&coord);
-    if (writer && store_writer_wait(writer, 0) < 0)
+
+/* The coordinator's options from the arguments (strings borrowed). */
+static void
+coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->endpoint = a->bind;
+    o->db = a->db;
+    o->concurrency = (int)a->concurrency;
+    o->max_steps = (int)a->max_steps;
+    o->max_tokens = (int)a->max_tokens;
+    o->temperature = (float)a->temperature;
+    o->top_p = (float)a->top_p;
+    o->heartbeat_ms = (int)a->heartbeat;
+    o->liveness = (int)a->liveness;
+    o->max_attempts = (int)a->attempts;
+    o->max_queued = a->max_queued;
+    o->router_timeout_ms = (int)a->router_timeout;
+    o->router_fallback = strcmp(a->fallback, "local") == 0
+                             ? COORD_FALLBACK_LOCAL
+                             : COORD_FALLBACK_WAIT;
+    o->curve_keys = keys;
+}
+
+
+/* What a running coordinator holds; coordinator_clear releases it. */
+typedef struct coordinator {
+    void *zctx;
+    curve_keys_t keys;
+    zap_t *zap;
+    store_writer_t *writer;
+    pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
+    coord_t *coord;
+} coordinator_t;
+
+
+/*
+** Open the coordinator of the arguments: CURVE keys and the allowed-keys
+** handler, the audit store, the broker socket, and the problems it
+** resumes.  0, or -1 with err.
+*/
+static int
+coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
+                 size_t errlen)
+{
+    coord_opts_t o;
+
+    c->zctx = zmq_ctx_new();
+    if (*a->curve_secret) {
+        if (curve_load_secret(a->curve_secret, &c->keys, err, errlen) < 0)
+            return -1;
+        c->zap =
+            zap_start(c->zctx, a->curve_clients, "coordinator", err, errlen);
+        if (c->zap == NULL)
+            return -1;
+    }
+    if (store_migrate(a->db, err, errlen) < 0)
+        return -1;
+    c->writer = store_writer_new(a->db, NULL, err, errlen);
+    if (c->writer == NULL)
+        return -1;
+    if (pomdp_model_default(&c->pomdp, err, errlen) < 0)
+        return -1;
+    coord_options(a, *a->curve_secret ? &c->keys : NULL, &o);
+    o.pomdp_default = &c->pomdp;
+    c->coord = coord_new(c->zctx, &o, c->writer, err, errlen);
+    if (c->coord == NULL)
+        return -1;
+    return coord_recover(c->coord, err, errlen);
+}
+
+
+/*
+** Close what c holds, in order: the coordinator, then the writer once its
+** last rows are committed.  Returns -1 when they could not be.
+*/
+static int
+coordinator_clear(coordinator_t *c)
+{
+    int rc = 0;
+
+    coord_destroy(&c->coord);
+    if (c->writer && store_writer_wait(c->writer, 0) < 0)
+        rc = -1;
+    store_writer_destroy(&c->writer);
+    zap_stop(&c->zap);
+    curve_wipe(&c->keys);
+    if (c->zctx)
+        zmq_ctx_term(c->zctx);
+    c->zctx = NULL;
+    return rc;
+}
+
+
+int
+cmd_coordinator(int argc, char **argv)
+{
+    coordinator_args_t a = {
+        .bind = "tcp://0.0.0.0:5555",
+        .db = "trim.db",
+        .fallback = "local",
+        .log_level = "info",
+        .curve_secret = "",
+        .curve_clients = "",
+        .concurrency = 256,
+        .max_steps = 30,
+        .max_tokens = 2048,
+        .heartbeat = 1000,
+        .liveness = 3,
+        .attempts = 3,
+        .max_queued = 1000000,
+        .router_timeout = 2000,
+        .temperature = 0.7,
+        .top_p = 0.8,
+    };
+    coordinator_t c = {0};
+    char err[512];
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != CLI_GO)
+        return rc;
+    atomic_int *stop = signals_stop_flag();
+    if (coordinator_open(&c, &a, err, sizeof err) < 0) {
+        fprintf(stderr, "trim coordinator: %s\n", err);
         rc = 1;
-    store_writer_destroy(&writer);
-    zap_stop(&zap);
-    curve_wipe(&keys);
-    if (zctx)
-        zmq_ctx_term(zctx);
+    } else {
+        tlog(TLOG_INFO, "coordinator", "listening on %s%s, database %s", a.bind,
+             *a.curve_secret ? " (CURVE)" : "", a.db);
+        rc = coord_run(c.coord, stop, NULL, NULL) < 0 ? 1 : 0;
+        tlog(TLOG_INFO, "coordinator", "stopping");
+    }
+    if (coordinator_clear(&c) < 0)
+        rc = 1;
     return rc;
 }

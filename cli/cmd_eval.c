@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "flags.h"
+#include "errf.h"
 #include "local.h"
 #include "policy.h"
 #include "pomdp_default.h"
@@ -145,7 +145,7 @@ check_curve(sweep_curve_t *c, int *unknown_kind)
     for (size_t k = 0; k < c->n; k++) {
         policy_t *p = policy_new(c->points[k].spec, &pomdp, err, sizeof err);
         if (p == NULL) {
-            snprintf(c->error, sizeof c->error, "%s", err);
+            errf(c->error, sizeof c->error, "%s", err);
             *unknown_kind = strncmp(err, "unknown policy", 14) == 0;
             return -1;
         }
@@ -162,21 +162,17 @@ make_dir(const char *dir, char *err, size_t errlen)
     char path[4096];
     size_t len = strlen(dir);
 
-    if (len == 0 || len >= sizeof path) {
-        snprintf(err, errlen, "bad output directory '%.200s'", dir);
-        return -1;
-    }
+    if (len == 0 || len >= sizeof path)
+        return errf(err, errlen, "bad output directory '%.200s'", dir);
     memcpy(path, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (path[i] != '/' && path[i] != '\0')
             continue;
         char c = path[i];
         path[i] = '\0';
-        if (mkdir(path, 0777) < 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create %.200s: %s", path,
-                     strerror(errno));
-            return -1;
-        }
+        if (mkdir(path, 0777) < 0 && errno != EEXIST)
+            return errf(err, errlen, "cannot create %.200s: %s", path,
+                        strerror(errno));
         path[i] = c;
     }
     return 0;
@@ -372,135 +368,147 @@ split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
 }
 
 
-static int
-evaluate(int argc, char **argv)
-{
-    const char *families = "", *agg = "", *curve_env = "";
-    const char *profile = "", *test_set = "", *train_set = "";
-    const char *dir = "trim-eval", *db = "", *calibration = "";
-    const char *pomdp_model = "";
-    const char *log_level = "warn";
-    int64_t problems = 500, seed = 1;
-    int json = 0, npos, rc = 1, n_curve_flags = 0, n_fam = 0;
-    const char *curve_flags[MAX_CURVES];
+typedef struct eval_args {
+    const char *families, *agg, *curve_env, *profile, *test_set, *train_set;
+    const char *dir, *db, *calibration, *pomdp_model, *log_level;
+    int64_t problems, seed;
+    int json;
+    const char *curves[MAX_CURVES]; /* the --curve values */
+    int n_curves;
+    int explicit_families; /* --policies named them */
     char fam[MAX_CURVES][SWEEP_NAME_MAX];
+    int n_fam;
+    sim_params_t test_params;
+    char dbpath[4096];
+} eval_args_t;
+
+
+/*
+** The simulator profiles to evaluate on and trained on, the families to
+** sweep (with agg when --agg is given).  CLI_GO, or 2 after printing why.
+*/
+static int
+check_args(eval_args_t *a)
+{
+    sim_params_t train_params;
+    char err[EVAL_ERR_MAX];
+
+    if (a->n_curves == 0 && *a->curve_env)
+        a->curves[a->n_curves++] = a->curve_env;
+    if (cli_log_level("eval", a->log_level) < 0)
+        return 2;
+    if (*a->test_set && *a->profile && strcmp(a->test_set, a->profile) != 0) {
+        fprintf(stderr,
+                "trim eval: --test-set %s and --sim-profile %s differ\n",
+                a->test_set, a->profile);
+        return 2;
+    }
+    if (*a->test_set)
+        a->profile = a->test_set;
+    if (*a->profile == '\0')
+        a->profile = "math500";
+    if (sim_profile_resolve(a->profile, &a->test_params, err, sizeof err) < 0 ||
+        (*a->train_set && sim_profile_resolve(a->train_set, &train_params, err,
+                                              sizeof err) < 0)) {
+        fprintf(stderr, "trim eval: %s\n", err);
+        return 2;
+    }
+    a->explicit_families = *a->families != '\0';
+    if (split_families(a->explicit_families ? a->families
+                       : a->n_curves        ? ""
+                                            : DEFAULT_FAMILIES,
+                       a->fam, &a->n_fam) < 0)
+        return 2;
+    if (*a->agg == '\0')
+        return CLI_GO;
+    int listed = 0;
+    for (int i = 0; i < a->n_fam; i++)
+        listed |= strcmp(a->fam[i], "agg") == 0;
+    if (a->explicit_families && !listed) {
+        fprintf(stderr, "trim eval: --agg given but --policies does not "
+                        "list agg\n");
+        return 2;
+    }
+    if (!listed && a->n_fam < MAX_CURVES)
+        snprintf(a->fam[a->n_fam++], SWEEP_NAME_MAX, "agg");
+    return CLI_GO;
+}
+
+
+/* Parse and check the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, eval_args_t *a)
+{
     const flag_t flags[] = {
-        {"policies", FLAG_STRING, &families, 0, 0,
+        {"policies", FLAG_STRING, &a->families, 0, 0,
          "families to sweep: thr,random,cascade,pomdp,agg "
          "(default: " DEFAULT_FAMILIES ", and agg with --agg)"},
-        {"agg", FLAG_STRING, &agg, 0, 0,
+        {"agg", FLAG_STRING, &a->agg, 0, 0,
          "trained policy files for agg, comma-separated, one point each"},
-        {"curve", FLAG_STRING, &curve_env, 0, 0,
+        {"curve", FLAG_STRING, &a->curve_env, 0, 0,
          "NAME=SPEC,SPEC,...: a custom curve (repeatable)"},
-        {"problems", FLAG_INT, &problems, 1, 1e7, "problems per point"},
-        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
-        {"sim-profile", FLAG_STRING, &profile, 0, 0,
+        {"problems", FLAG_INT, &a->problems, 1, 1e7, "problems per point"},
+        {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
+         "problem set and sampling seed"},
+        {"sim-profile", FLAG_STRING, &a->profile, 0, 0,
          "simulator profile to evaluate on (default math500; names below)"},
-        {"test-set", FLAG_STRING, &test_set, 0, 0, "the same as --sim-profile"},
-        {"train-set", FLAG_STRING, &train_set, 0, 0,
+        {"test-set", FLAG_STRING, &a->test_set, 0, 0,
+         "the same as --sim-profile"},
+        {"train-set", FLAG_STRING, &a->train_set, 0, 0,
          "simulator profile the --agg policies were trained on (recorded "
          "with the results)"},
-        {"out", FLAG_STRING, &dir, 0, 0, "directory for the result files"},
-        {"db", FLAG_STRING, &db, 0, 0,
+        {"out", FLAG_STRING, &a->dir, 0, 0, "directory for the result files"},
+        {"db", FLAG_STRING, &a->db, 0, 0,
          "audit database, a run per point (default DIR/eval.db)"},
-        {"calibration", FLAG_STRING, &calibration, 0, 0,
+        {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
-        {"pomdp-model", FLAG_STRING, &pomdp_model, 0, 0,
+        {"pomdp-model", FLAG_STRING, &a->pomdp_model, 0, 0,
          "TRIM-POMDP model for the pomdp family, from trim calibrate "
          "(default: the built-in one)"},
-        {"json", FLAG_BOOL, &json, 0, 0,
+        {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the results as one JSON document (DIR/eval.json)"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
-    const size_t nf = sizeof flags / sizeof *flags;
-    sim_params_t test_params, train_params;
-    eval_runs_t runs = {0};
-    sweep_t *s = NULL;
-    char err[EVAL_ERR_MAX], dbpath[4096];
-    char *doc = NULL;
-    int explicit_fail = 0;
+    int rc;
 
-    argc = take_curves(argc, argv, curve_flags, &n_curve_flags);
+    argc = take_curves(argc, argv, a->curves, &a->n_curves);
     if (argc < 0)
         return 2;
-    switch (flags_parse("eval", flags, nf, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "eval", "[FLAGS]  |  trim eval sweep [FLAGS]",
-                    eval_description, flags, nf);
+    rc = cli_parse("eval", "[FLAGS]  |  trim eval sweep [FLAGS]",
+                   eval_description, flags, sizeof flags / sizeof *flags, argc,
+                   argv, NULL);
+    if (rc == 0) { /* --help: the profiles too */
         printf("\nsimulator profiles:\n");
         for (const char *const *p = sim_profile_names(); *p; p++) {
             const char *about = sim_profile_about(*p);
             printf("  %-10s %s\n", *p, about ? about : "");
         }
-        return 0;
-    case -1:
-        return 2;
     }
-    if (npos > 0) {
-        fprintf(stderr, "trim eval: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (n_curve_flags == 0 && *curve_env)
-        curve_flags[n_curve_flags++] = curve_env;
-    if (cli_log_level("eval", log_level) < 0)
-        return 2;
-    if (*test_set && *profile && strcmp(test_set, profile) != 0) {
-        fprintf(stderr,
-                "trim eval: --test-set %s and --sim-profile %s differ\n",
-                test_set, profile);
-        return 2;
-    }
-    if (*test_set)
-        profile = test_set;
-    if (*profile == '\0')
-        profile = "math500";
-    if (sim_profile_resolve(profile, &test_params, err, sizeof err) < 0 ||
-        (*train_set &&
-         sim_profile_resolve(train_set, &train_params, err, sizeof err) < 0)) {
-        fprintf(stderr, "trim eval: %s\n", err);
-        return 2;
-    }
-    int explicit = *families != '\0';
-    if (split_families(explicit        ? families
-                       : n_curve_flags ? ""
-                                       : DEFAULT_FAMILIES,
-                       fam, &n_fam) < 0)
-        return 2;
-    if (*agg) {
-        int listed = 0;
-        for (int i = 0; i < n_fam; i++)
-            listed |= strcmp(fam[i], "agg") == 0;
-        if (explicit && !listed) {
-            fprintf(stderr, "trim eval: --agg given but --policies does not "
-                            "list agg\n");
-            return 2;
-        }
-        if (!listed && n_fam < MAX_CURVES)
-            snprintf(fam[n_fam++], SWEEP_NAME_MAX, "agg");
-    }
+    return rc == CLI_GO ? check_args(a) : rc;
+}
 
-    s = sweep_new();
-    if (s == NULL) {
-        fprintf(stderr, "trim eval: out of memory\n");
-        return 1;
-    }
-    s->problems = problems;
-    s->seed = (uint64_t)seed;
-    snprintf(s->test_set, sizeof s->test_set, "%s", profile);
-    snprintf(s->train_set, sizeof s->train_set, "%s", train_set);
-    for (int i = 0; i < n_fam; i++) {
-        sweep_curve_t *c = sweep_add_curve(s, fam[i]);
+
+/*
+** Add a curve per family to s, its specs checked.  A curve that cannot be
+** made keeps its reason (*failed set); a family this build does not know is
+** skipped when it was not asked for.  0, or -1 when out of memory.
+*/
+static int
+add_families(sweep_t *s, const eval_args_t *a, int *failed)
+{
+    char err[EVAL_ERR_MAX];
+
+    for (int i = 0; i < a->n_fam; i++) {
+        sweep_curve_t *c = sweep_add_curve(s, a->fam[i]);
         int unknown = 0;
-        if (c == NULL) {
-            fprintf(stderr, "trim eval: out of memory\n");
-            goto done;
-        }
-        if (strcmp(fam[i], "agg") == 0
-                ? sweep_family_agg(c, agg, err, sizeof err)
-                : sweep_family(c, fam[i], pomdp_model, err, sizeof err)) {
-            snprintf(c->error, sizeof c->error, "%s", err);
-        } else if (check_curve(c, &unknown) < 0 && !explicit && unknown) {
+        if (c == NULL)
+            return -1;
+        if (strcmp(a->fam[i], "agg") == 0
+                ? sweep_family_agg(c, a->agg, err, sizeof err)
+                : sweep_family(c, a->fam[i], a->pomdp_model, err, sizeof err)) {
+            errf(c->error, sizeof c->error, "%s", err);
+        } else if (check_curve(c, &unknown) < 0 && !a->explicit_families &&
+                   unknown) {
             /* The default set: a family this build does not have yet. */
             fprintf(stderr, "trim eval: skipping %s: %s\n", c->name, c->error);
             s->n_curves--;
@@ -509,11 +517,25 @@ evaluate(int argc, char **argv)
         }
         if (c->error[0]) {
             fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
-            explicit_fail = 1;
+            *failed = 1;
         }
     }
-    for (int i = 0; i < n_curve_flags; i++) {
-        const char *v = curve_flags[i], *eq = strchr(v, '=');
+    return 0;
+}
+
+
+/*
+** Add the --curve NAME=SPEC,... curves to s; one whose specs do not parse
+** keeps its reason (*failed set).  0, -1 when out of memory, or 2 after
+** printing why a value is malformed.
+*/
+static int
+add_custom_curves(sweep_t *s, const eval_args_t *a, int *failed)
+{
+    char err[EVAL_ERR_MAX];
+
+    for (int i = 0; i < a->n_curves; i++) {
+        const char *v = a->curves[i], *eq = strchr(v, '=');
         char name[SWEEP_NAME_MAX];
         int unknown;
         if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof name ||
@@ -522,84 +544,156 @@ evaluate(int argc, char **argv)
                     "trim eval: --curve '%s': expected NAME=SPEC,SPEC,... "
                     "with a name of 1 to %d bytes\n",
                     v, SWEEP_NAME_MAX - 1);
-            goto usage;
+            return 2;
         }
         snprintf(name, sizeof name, "%.*s", (int)(eq - v), v);
         sweep_curve_t *c = sweep_add_curve(s, name);
-        if (c == NULL) {
-            fprintf(stderr, "trim eval: out of memory\n");
-            goto done;
-        }
+        if (c == NULL)
+            return -1;
         if (sweep_curve_specs(c, eq + 1, err, sizeof err) < 0)
-            snprintf(c->error, sizeof c->error, "%s", err);
+            errf(c->error, sizeof c->error, "%s", err);
         else
             check_curve(c, &unknown);
         if (c->error[0]) {
             fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
-            explicit_fail = 1;
+            *failed = 1;
         }
     }
+    return 0;
+}
 
-    if (make_dir(dir, err, sizeof err) < 0) {
+
+/*
+** Measure the anchors and every point of s into DIR's database.  A curve
+** whose point fails keeps the reason (*failed set) and stops there.  0, or
+** the exit code after printing why.
+*/
+static int
+run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
+{
+    char err[EVAL_ERR_MAX];
+
+    if (make_dir(a->dir, err, sizeof err) < 0) {
         fprintf(stderr, "trim eval: %s\n", err);
-        goto done;
+        return 1;
     }
-    if (*db == '\0') {
-        snprintf(dbpath, sizeof dbpath, "%s/eval.db", dir);
-        db = dbpath;
+    if (*a->db == '\0') {
+        snprintf(a->dbpath, sizeof a->dbpath, "%s/eval.db", a->dir);
+        a->db = a->dbpath;
     }
-    runs.o.problems = problems;
-    runs.o.seed = (uint64_t)seed;
-    runs.o.db = db;
-    runs.o.calibration = *calibration ? calibration : NULL;
-    runs.o.sim = &test_params;
+    runs->o.problems = a->problems;
+    runs->o.seed = (uint64_t)a->seed;
+    runs->o.db = a->db;
+    runs->o.calibration = *a->calibration ? a->calibration : NULL;
+    runs->o.sim = &a->test_params;
     fprintf(stderr,
             "trim eval: %lld problems per point, seed %lld, test set %s, "
             "database %s\n",
-            (long long)problems, (long long)seed, profile, db);
-    if (measure(&runs, &s->weak, "anchor", 1, 2, err, sizeof err) < 0 ||
-        measure(&runs, &s->strong, "anchor", 2, 2, err, sizeof err) < 0) {
+            (long long)a->problems, (long long)a->seed, a->profile, a->db);
+    if (measure(runs, &s->weak, "anchor", 1, 2, err, sizeof err) < 0 ||
+        measure(runs, &s->strong, "anchor", 2, 2, err, sizeof err) < 0) {
         fprintf(stderr, "trim eval: the anchors: %s\n", err);
-        goto done;
+        return 1;
     }
     for (size_t i = 0; i < s->n_curves; i++) {
         sweep_curve_t *c = &s->curves[i];
         for (size_t k = 0; k < c->n && !c->error[0]; k++) {
             sweep_point_t *p = &c->points[k];
-            if (measure(&runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
-                snprintf(c->error, sizeof c->error, "%s: %s", p->spec, err);
+            if (measure(runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
+                errf(c->error, sizeof c->error, "%s: %s", p->spec, err);
                 fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
-                explicit_fail = 1;
+                *failed = 1;
             }
         }
     }
+    return 0;
+}
+
+
+/* Compute the figures, write DIR's files and print; the exit code. */
+static int
+report(sweep_t *s, const eval_args_t *a, int failed)
+{
+    char err[EVAL_ERR_MAX], *doc;
+    int wrote = 0;
+
     if (sweep_finish(s, err, sizeof err) < 0) {
         fprintf(stderr, "trim eval: %s\n", err);
-        goto done;
+        return 1;
     }
     doc = sweep_json(s);
     if (doc == NULL) {
         fprintf(stderr, "trim eval: out of memory\n");
-        goto done;
+        return 1;
     }
-    int wrote = 0;
-    wrote |= write_output(dir, "curves.csv", s, sweep_write_curves_csv, NULL);
-    wrote |= write_output(dir, "summary.csv", s, sweep_write_summary_csv, NULL);
-    wrote |= write_output(dir, "eval.json", s, NULL, doc);
-    wrote |= write_output(dir, "curves.svg", s, sweep_write_svg, NULL);
-    if (json)
+    wrote |=
+        write_output(a->dir, "curves.csv", s, sweep_write_curves_csv, NULL);
+    wrote |=
+        write_output(a->dir, "summary.csv", s, sweep_write_summary_csv, NULL);
+    wrote |= write_output(a->dir, "eval.json", s, NULL, doc);
+    wrote |= write_output(a->dir, "curves.svg", s, sweep_write_svg, NULL);
+    if (a->json)
         puts(doc);
     else
-        print_text(s, dir);
-    rc = wrote < 0 || explicit_fail ? 1 : 0;
-done:
+        print_text(s, a->dir);
     free(doc);
-    free(runs.done);
+    return wrote < 0 || failed ? 1 : 0;
+}
+
+
+/* Free the measured points x remembers and zero it. */
+static void
+eval_runs_clear(eval_runs_t *x)
+{
+    free(x->done);
+    memset(x, 0, sizeof *x);
+}
+
+
+static int
+evaluate(int argc, char **argv)
+{
+    eval_args_t a = {
+        .families = "",
+        .agg = "",
+        .curve_env = "",
+        .profile = "",
+        .test_set = "",
+        .train_set = "",
+        .dir = "trim-eval",
+        .db = "",
+        .calibration = "",
+        .pomdp_model = "",
+        .log_level = "warn",
+        .problems = 500,
+        .seed = 1,
+    };
+    eval_runs_t runs = {0};
+    sweep_t *s = NULL;
+    int failed = 0;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != CLI_GO)
+        return rc;
+    s = sweep_new();
+    if (s == NULL) {
+        fprintf(stderr, "trim eval: out of memory\n");
+        return 1;
+    }
+    s->problems = a.problems;
+    s->seed = (uint64_t)a.seed;
+    snprintf(s->test_set, sizeof s->test_set, "%s", a.profile);
+    snprintf(s->train_set, sizeof s->train_set, "%s", a.train_set);
+    if (add_families(s, &a, &failed) < 0 ||
+        (rc = add_custom_curves(s, &a, &failed)) < 0) {
+        fprintf(stderr, "trim eval: out of memory\n");
+        rc = 1;
+    } else if (rc == 0 && (rc = run_sweep(s, &a, &runs, &failed)) == 0) {
+        rc = report(s, &a, failed);
+    }
+    eval_runs_clear(&runs);
     sweep_destroy(&s);
     return rc;
-usage:
-    rc = 2;
-    goto done;
 }
 
 

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "flags.h"
 #include "local.h"
 #include "policy.h"
 #include "reference.h"
@@ -92,120 +91,145 @@ print_row(const sweep_row_t *r, const reference_t *ref, int json)
 }
 
 
+typedef struct sweep_args {
+    const char *kind, *ref_path, *db, *calibration, *log_level, *sim_profile;
+    double from, to, by;
+    int64_t problems, seed;
+    int json;
+} sweep_args_t;
+
+
+/* Parse and check the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, sweep_args_t *a)
+{
+    const flag_t flags[] = {
+        {"policy", FLAG_STRING, &a->kind, 0, 0, "policy family to sweep: thr"},
+        {"from", FLAG_DOUBLE, &a->from, 0, 1, "first threshold"},
+        {"to", FLAG_DOUBLE, &a->to, 0, 1, "last threshold"},
+        {"by", FLAG_DOUBLE, &a->by, 0.001, 1, "threshold step"},
+        {"problems", FLAG_INT, &a->problems, 1, 1e7, "problems per threshold"},
+        {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
+         "problem set and sampling seed"},
+        {"db", FLAG_STRING, &a->db, 0, 0, "audit database (a run per point)"},
+        {"reference", FLAG_STRING, &a->ref_path, 0, 0,
+         "real sweep to print beside (summary.jsonl layout)"},
+        {"calibration", FLAG_STRING, &a->calibration, 0, 0,
+         "PRM calibration grids (default: embedded fit)"},
+        {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
+         "simulator profile: math500 (fitted), hard or easy"},
+        {"json", FLAG_BOOL, &a->json, 0, 0, "one JSON object per threshold"},
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
+    };
+    int rc = cli_parse("eval sweep", "--policy thr [FLAGS]", description, flags,
+                       sizeof flags / sizeof *flags, argc, argv, NULL);
+
+    if (rc != CLI_GO)
+        return rc;
+    if (cli_log_level("eval", a->log_level) < 0)
+        return 2;
+    if (strcmp(a->kind, "thr") != 0) {
+        fprintf(stderr,
+                "trim eval sweep: --policy %s cannot be swept yet (thr can)\n",
+                a->kind);
+        return 2;
+    }
+    if (a->from > a->to) {
+        fprintf(stderr, "trim eval sweep: --from %g is above --to %g\n",
+                a->from, a->to);
+        return 2;
+    }
+    return CLI_GO;
+}
+
+
+/*
+** Solve o's problems with threshold r->threshold (0 runs as weak, 1 as
+** strong) and fill r's figures.  0, or -1 with err.
+*/
+static int
+measure_row(local_opts_t *o, sweep_row_t *r, char *err, size_t errlen)
+{
+    local_result_t res;
+
+    if (r->threshold <= 0)
+        snprintf(r->policy, sizeof r->policy, "weak");
+    else if (r->threshold >= 1)
+        snprintf(r->policy, sizeof r->policy, "strong");
+    else
+        snprintf(r->policy, sizeof r->policy, "thr:%g", r->threshold);
+    o->policy = r->policy;
+    o->progress = 0;
+    if (local_run(o, &res, err, errlen) < 0)
+        return -1;
+    double q = (double)res.stats.submitted;
+    int64_t all = res.stats.weak_tokens + res.stats.strong_tokens +
+                  res.stats.discarded_tokens;
+    r->accuracy =
+        res.stats.graded ? (double)res.stats.correct / res.stats.graded : 0.0;
+    r->strong = res.stats.strong_tokens / q;
+    r->share = all ? (double)res.stats.strong_tokens / all : 0.0;
+    r->draft = res.stats.weak_tokens / q;
+    r->discarded = res.stats.discarded_tokens / q;
+    r->failed = res.stats.failed;
+    return 0;
+}
+
+
 int
 cmd_eval_sweep(int argc, char **argv)
 {
-    const char *kind = "thr", *ref_path = "", *db = "trim-sweep.db";
-    const char *calibration = "", *log_level = "warn";
-    const char *sim_profile = "math500";
-    double from = 0, to = 1, by = 0.05;
-    int64_t problems = 500, seed = 1;
-    int json = 0, npos, rc = 1;
-    const flag_t flags[] = {
-        {"policy", FLAG_STRING, &kind, 0, 0, "policy family to sweep: thr"},
-        {"from", FLAG_DOUBLE, &from, 0, 1, "first threshold"},
-        {"to", FLAG_DOUBLE, &to, 0, 1, "last threshold"},
-        {"by", FLAG_DOUBLE, &by, 0.001, 1, "threshold step"},
-        {"problems", FLAG_INT, &problems, 1, 1e7, "problems per threshold"},
-        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
-        {"db", FLAG_STRING, &db, 0, 0, "audit database (a run per point)"},
-        {"reference", FLAG_STRING, &ref_path, 0, 0,
-         "real sweep to print beside (summary.jsonl layout)"},
-        {"calibration", FLAG_STRING, &calibration, 0, 0,
-         "PRM calibration grids (default: embedded fit)"},
-        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
-         "simulator profile: math500 (fitted), hard or easy"},
-        {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per threshold"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
+    sweep_args_t a = {
+        .kind = "thr",
+        .ref_path = "",
+        .db = "trim-sweep.db",
+        .calibration = "",
+        .log_level = "warn",
+        .sim_profile = "math500",
+        .to = 1,
+        .by = 0.05,
+        .problems = 500,
+        .seed = 1,
     };
-    const size_t n = sizeof flags / sizeof *flags;
     local_opts_t o = {0};
     reference_t *ref = NULL;
-    sweep_row_t *rows = NULL;
     char err[512], info[256];
+    int rc = parse_args(argc, argv, &a);
 
-    switch (flags_parse("eval sweep", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "eval sweep", "--policy thr [FLAGS]", description,
-                    flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim eval sweep: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (cli_log_level("eval", log_level) < 0)
-        return 2;
-    o.problems = problems;
-    o.seed = (uint64_t)seed;
-    o.db = db;
-    o.calibration = *calibration ? calibration : NULL;
-    o.sim_profile = sim_profile;
-    if (strcmp(kind, "thr") != 0) {
-        fprintf(stderr,
-                "trim eval sweep: --policy %s cannot be swept yet (thr can)\n",
-                kind);
-        return 2;
-    }
-    if (from > to) {
-        fprintf(stderr, "trim eval sweep: --from %g is above --to %g\n", from,
-                to);
-        return 2;
-    }
-    if (*ref_path &&
-        (ref = reference_load(ref_path, err, sizeof err)) == NULL) {
+    if (rc != CLI_GO)
+        return rc;
+    if (*a.ref_path &&
+        (ref = reference_load(a.ref_path, err, sizeof err)) == NULL) {
         fprintf(stderr, "trim eval sweep: %s\n", err);
         return 1;
     }
-    int points = (int)floor((to - from) / by + 1e-9) + 1;
-    rows = calloc((size_t)points, sizeof *rows);
-    if (rows == NULL)
-        goto done;
+    o.problems = a.problems;
+    o.seed = (uint64_t)a.seed;
+    o.db = a.db;
+    o.calibration = *a.calibration ? a.calibration : NULL;
+    o.sim_profile = a.sim_profile;
     snprintf(info, sizeof info,
              "TRIM-Thr sweep: %lld simulated problems (profile %s), seed "
              "%llu, database %s",
-             (long long)o.problems, sim_profile, (unsigned long long)o.seed,
+             (long long)o.problems, a.sim_profile, (unsigned long long)o.seed,
              o.db);
-    if (!json)
+    if (!a.json)
         print_text_header(ref, info);
-    for (int i = 0; i < points; i++) {
-        sweep_row_t *r = &rows[i];
-        local_result_t res;
-        /* Round to the step so 0.1 + 0.2 prints and matches as 0.3. */
-        r->threshold = round((from + i * by) * 1e6) / 1e6;
-        if (r->threshold <= 0)
-            snprintf(r->policy, sizeof r->policy, "weak");
-        else if (r->threshold >= 1)
-            snprintf(r->policy, sizeof r->policy, "strong");
-        else
-            snprintf(r->policy, sizeof r->policy, "thr:%g", r->threshold);
-        o.policy = r->policy;
-        o.progress = 0;
-        if (local_run(&o, &res, err, sizeof err) < 0) {
-            fprintf(stderr, "trim eval sweep: threshold %g: %s\n", r->threshold,
-                    err);
-            goto done;
-        }
-        double q = (double)res.stats.submitted;
-        int64_t all = res.stats.weak_tokens + res.stats.strong_tokens +
-                      res.stats.discarded_tokens;
-        r->accuracy = res.stats.graded
-                          ? (double)res.stats.correct / res.stats.graded
-                          : 0.0;
-        r->strong = res.stats.strong_tokens / q;
-        r->share = all ? (double)res.stats.strong_tokens / all : 0.0;
-        r->draft = res.stats.weak_tokens / q;
-        r->discarded = res.stats.discarded_tokens / q;
-        r->failed = res.stats.failed;
-        print_row(r, ref, json);
-        fflush(stdout);
-    }
+    int points = (int)floor((a.to - a.from) / a.by + 1e-9) + 1;
     rc = 0;
-done:
-    free(rows);
+    for (int i = 0; i < points && rc == 0; i++) {
+        sweep_row_t r = {0};
+        /* Round to the step so 0.1 + 0.2 prints and matches as 0.3. */
+        r.threshold = round((a.from + i * a.by) * 1e6) / 1e6;
+        if (measure_row(&o, &r, err, sizeof err) < 0) {
+            fprintf(stderr, "trim eval sweep: threshold %g: %s\n", r.threshold,
+                    err);
+            rc = 1;
+        } else {
+            print_row(&r, ref, a.json);
+            fflush(stdout);
+        }
+    }
     reference_destroy(&ref);
     return rc;
 }

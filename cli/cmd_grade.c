@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "flags.h"
+#include "errf.h"
 #include "grade.h"
 #include "problems.h"
 #include "store.h"
@@ -167,15 +167,11 @@ grade_object(tally_t *t, json_t *obj, long line, char *why, size_t whylen)
     const char *pred;
     int rc = -1;
 
-    if (tv == NULL || pv == NULL) {
-        snprintf(why, whylen, "needs \"answer\" and \"prediction\"");
-        return -1;
-    }
-    if ((truth = problems_truth_text(tv, NULL, reason, sizeof reason)) ==
-        NULL) {
-        snprintf(why, whylen, "\"answer\" %s", reason[0] ? reason : "is empty");
-        return -1;
-    }
+    if (tv == NULL || pv == NULL)
+        return errf(why, whylen, "needs \"answer\" and \"prediction\"");
+    if ((truth = problems_truth_text(tv, NULL, reason, sizeof reason)) == NULL)
+        return errf(why, whylen, "\"answer\" %s",
+                    reason[0] ? reason : "is empty");
     if (json_is_string(pv)) {
         pred = json_string_value(pv);
     } else if (json_is_integer(pv)) {
@@ -186,12 +182,11 @@ grade_object(tally_t *t, json_t *obj, long line, char *why, size_t whylen)
         snprintf(number, sizeof number, "%.17g", json_real_value(pv));
         pred = number;
     } else {
-        snprintf(why, whylen,
-                 "\"prediction\" is neither a string nor a number");
+        errf(why, whylen, "\"prediction\" is neither a string nor a number");
         goto done;
     }
     if ((answer = malloc(ANSWER_MAX)) == NULL) {
-        snprintf(why, whylen, "out of memory");
+        errf(why, whylen, "out of memory");
         goto done;
     }
     if (prediction_answer(pred, answer, ANSWER_MAX) < 0)
@@ -224,8 +219,8 @@ grade_file(tally_t *t, const char *path)
             continue;
         json_t *obj = json_loads(line, JSON_DECODE_ANY, &jerr);
         if (!json_is_object(obj)) {
-            snprintf(why, sizeof why, "not a JSON object (%s)",
-                     obj ? "another JSON value" : jerr.text);
+            errf(why, sizeof why, "not a JSON object (%s)",
+                 obj ? "another JSON value" : jerr.text);
             line_error(t, path, lineno, why);
         } else if (grade_object(t, obj, lineno, why, sizeof why) < 0) {
             line_error(t, path, lineno, why);
@@ -287,15 +282,11 @@ cmd_grade(int argc, char **argv)
     const size_t n = sizeof flags / sizeof *flags;
     tally_t t = {0};
     char err[512];
+    int rc = cli_parse("grade", "[FLAGS] FILE.jsonl | --db FILE", description,
+                       flags, n, argc, argv, &npos);
 
-    switch (flags_parse("grade", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "grade", "[FLAGS] FILE.jsonl | --db FILE",
-                    description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
+    if (rc != CLI_GO)
+        return rc;
     if ((npos == 1) == (*db != '\0') || npos > 1) {
         fprintf(stderr, "trim grade: give one JSONL file or --db FILE\n");
         return 2;
@@ -310,7 +301,7 @@ cmd_grade(int argc, char **argv)
             fprintf(stderr, "trim grade: %s\n", err);
             return 1;
         }
-        int rc = store_each_problem(r, run, grade_problem, &t, err, sizeof err);
+        rc = store_each_problem(r, run, grade_problem, &t, err, sizeof err);
         store_reader_close(&r);
         if (rc < 0) {
             fprintf(stderr, "trim grade: %s\n", err);

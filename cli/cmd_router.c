@@ -7,12 +7,10 @@
 */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
 #include "client.h"
-#include "flags.h"
 #include "pomdp_default.h"
 #include "signals.h"
 #include "service.h"
@@ -25,97 +23,100 @@ static const char description[] =
     "with this router's key and admits the keys in --curve-clients.";
 
 
+typedef struct router_args {
+    const char *connect, *pub, *name, *log_level, *curve_secret;
+    const char *server_key, *curve_clients;
+    int64_t credit, heartbeat, liveness;
+} router_args_t;
+
+
+/* Parse the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, router_args_t *a)
+{
+    const flag_t flags[] = {
+        CLIENT_FLAG_CONNECT(&a->connect),
+        {"pub", FLAG_STRING, &a->pub, 0, 0,
+         "where to publish decisions (empty: nowhere)"},
+        {"credit", FLAG_INT, &a->credit, 1, 65536, "scored steps held at once"},
+        {"name", FLAG_STRING, &a->name, 0, 0,
+         "name in logs and the audit (default router-HOST-PID)"},
+        {"heartbeat-ms", FLAG_INT, &a->heartbeat, 10, 600000,
+         "heartbeat interval"},
+        {"liveness", FLAG_INT, &a->liveness, 1, 100,
+         "missed heartbeats before reconnecting"},
+        CLIENT_FLAGS_CURVE(&a->curve_secret, &a->server_key, "router",
+                           "coordinator"),
+        {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
+         "public keys allowed to subscribe to the feed"},
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
+    };
+
+    return cli_parse("router", "[FLAGS]", description, flags,
+                     sizeof flags / sizeof *flags, argc, argv, NULL);
+}
+
+
 int
 cmd_router(int argc, char **argv)
 {
-    const char *connect = "tcp://127.0.0.1:5555", *pub = "tcp://0.0.0.0:5556";
-    const char *name = "", *log_level = "info", *curve_secret = "";
-    const char *server_key = "", *curve_clients = "";
-    int64_t credit = 1024, heartbeat = 1000, liveness = 3;
-    const flag_t flags[] = {
-        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
-        {"pub", FLAG_STRING, &pub, 0, 0,
-         "where to publish decisions (empty: nowhere)"},
-        {"credit", FLAG_INT, &credit, 1, 65536, "scored steps held at once"},
-        {"name", FLAG_STRING, &name, 0, 0,
-         "name in logs and the audit (default router-HOST-PID)"},
-        {"heartbeat-ms", FLAG_INT, &heartbeat, 10, 600000,
-         "heartbeat interval"},
-        {"liveness", FLAG_INT, &liveness, 1, 100,
-         "missed heartbeats before reconnecting"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this router's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the coordinator's public key, or its file"},
-        {"curve-clients", FLAG_STRING, &curve_clients, 0, 0,
-         "public keys allowed to subscribe to the feed"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
+    router_args_t a = {
+        .connect = CLIENT_CONNECT_DEFAULT,
+        .pub = "tcp://0.0.0.0:5556",
+        .name = "",
+        .log_level = "info",
+        .curve_secret = "",
+        .server_key = "",
+        .curve_clients = "",
+        .credit = 1024,
+        .heartbeat = 1000,
+        .liveness = 3,
     };
-    const size_t n = sizeof flags / sizeof *flags;
-    int npos, curve_on, rc = 1;
-    char err[512], host[64], default_name[128], server_pub[41];
+    int curve_on;
+    char err[512], default_name[128], server_pub[41];
     curve_keys_t keys = {0};
     pomdp_model_t pomdp;
+    router_opts_t o = {0};
     router_service_t *r = NULL;
     zap_t *zap = NULL;
     void *zctx = NULL;
+    int rc = parse_args(argc, argv, &a);
 
-    switch (flags_parse("router", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "router", "[FLAGS]", description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim router: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (cli_log_level("router", log_level) < 0 ||
-        client_curve("router", curve_secret, server_key, &keys, server_pub,
+    if (rc != CLI_GO)
+        return rc;
+    if (cli_log_level("router", a.log_level) < 0 ||
+        client_curve("router", a.curve_secret, a.server_key, &keys, server_pub,
                      &curve_on) < 0)
         return 2;
-    if (curve_on && *pub && !*curve_clients) {
+    if (curve_on && *a.pub && !*a.curve_clients) {
         fprintf(stderr, "trim router: with CURVE the feed needs "
                         "--curve-clients (CURVE alone admits any "
                         "subscriber)\n");
+        curve_wipe(&keys);
         return 2;
-    }
-    if (*name == '\0') {
-        gethostname(host, sizeof host);
-        host[sizeof host - 1] = '\0';
-        snprintf(default_name, sizeof default_name, "router-%s-%d", host,
-                 (int)getpid());
-        name = default_name;
     }
     atomic_int *stop = signals_stop_flag();
     zctx = zmq_ctx_new();
-    if (curve_on && *pub) {
-        zap = zap_start(zctx, curve_clients, "router", err, sizeof err);
-        if (zap == NULL)
-            goto fail;
-    }
-    if (pomdp_model_default(&pomdp, err, sizeof err) < 0)
-        goto fail;
-    router_opts_t o = {0};
-    o.endpoint = connect;
-    o.pub_endpoint = *pub ? pub : NULL;
-    o.name = name;
-    o.credit = (uint32_t)credit;
-    o.heartbeat_ms = (int)heartbeat;
-    o.liveness = (int)liveness;
+    o.endpoint = a.connect;
+    o.pub_endpoint = *a.pub ? a.pub : NULL;
+    o.name =
+        *a.name ? a.name
+                : cli_default_name("router", default_name, sizeof default_name);
+    o.credit = (uint32_t)a.credit;
+    o.heartbeat_ms = (int)a.heartbeat;
+    o.liveness = (int)a.liveness;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
     o.pomdp_default = &pomdp;
-    r = router_service_new(zctx, &o, err, sizeof err);
-    if (r == NULL)
-        goto fail;
-    rc = router_service_run(r, stop) < 0 ? 1 : 0;
-    goto done;
-fail:
-    fprintf(stderr, "trim router: %s\n", err);
-done:
+    rc = 1;
+    if ((curve_on && *a.pub &&
+         (zap = zap_start(zctx, a.curve_clients, "router", err, sizeof err)) ==
+             NULL) ||
+        pomdp_model_default(&pomdp, err, sizeof err) < 0 ||
+        (r = router_service_new(zctx, &o, err, sizeof err)) == NULL)
+        fprintf(stderr, "trim router: %s\n", err);
+    else
+        rc = router_service_run(r, stop) < 0 ? 1 : 0;
     router_service_destroy(&r);
     zap_stop(&zap);
     curve_wipe(&keys);

@@ -89,137 +89,178 @@ parse_problems(const char *arg, const char *format, int64_t *count)
 }
 
 
-int
-cmd_run(int argc, char **argv)
+typedef struct run_args {
+    const char *problems_arg, *format, *policy, *db, *calibration;
+    const char *sim_profile, *log_level;
+    int64_t seed, concurrency, max_steps, workers, max_strong;
+    double target_share;
+    int json, no_progress, explore, chat;
+    const char *url[3], *model[3]; /* small, large, prm */
+    http_flag_values_t hv;         /* the flags all three pools share */
+} run_args_t;
+
+
+/* Parse the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, run_args_t *a)
 {
-    const char *policy = "thr:0.5", *db = "trim.db", *calibration = "";
-    const char *sim_profile = "math500";
-    const char *log_level = "warn";
-    int64_t problems = 100, seed = 1, concurrency = 256, max_steps = 30;
-    const char *problems_arg = "100", *format = "auto";
-    int64_t workers = 1;
-    int64_t max_strong = 0;
-    double target_share = 0;
-    int explore = 0;
-    int json = 0, no_progress = 0, chat = 0, npos;
-    const char *small_url = "", *large_url = "", *prm_url = "";
-    const char *small_model = "", *large_model = "", *prm_model = "";
-    http_flag_values_t hv;
-    http_backend_opts_t shared, pool[3];
     const flag_t base[] = {
-        {"problems", FLAG_STRING, &problems_arg, 0, 0,
+        {"problems", FLAG_STRING, &a->problems_arg, 0, 0,
          "N simulated problems, or a JSONL file of problems"},
-        {"format", FLAG_STRING, &format, 0, 0,
+        {"format", FLAG_STRING, &a->format, 0, 0,
          "layout of a problems file: auto, plain, math, gsm8k, aime, "
          "olympiadbench or minerva"},
-        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
-        {"policy", FLAG_STRING, &policy, 0, 0,
+        {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
+         "problem set and sampling seed"},
+        {"policy", FLAG_STRING, &a->policy, 0, 0,
          "weak, strong, random:P, thr:K, pomdp:L[:FILE], agg:FILE or "
          "cascade:K"},
-        {"db", FLAG_STRING, &db, 0, 0, "audit database"},
-        {"concurrency", FLAG_INT, &concurrency, 1, 1e6,
+        {"db", FLAG_STRING, &a->db, 0, 0, "audit database"},
+        {"concurrency", FLAG_INT, &a->concurrency, 1, 1e6,
          "problems in flight at once"},
-        {"max-steps", FLAG_INT, &max_steps, 1, 200, "step limit per problem"},
-        {"calibration", FLAG_STRING, &calibration, 0, 0,
+        {"max-steps", FLAG_INT, &a->max_steps, 1, 200,
+         "step limit per problem"},
+        {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
-        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+        {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
          "simulator profile: math500 (fitted), hard or easy"},
-        {"workers", FLAG_INT, &workers, 1, 64, "workers per pool"},
-        {"json", FLAG_BOOL, &json, 0, 0,
+        {"workers", FLAG_INT, &a->workers, 1, 64, "workers per pool"},
+        {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
-        {"no-progress", FLAG_BOOL, &no_progress, 0, 0, "no progress bar"},
-        {"explore", FLAG_BOOL, &explore, 0, 0,
+        {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
+        {"explore", FLAG_BOOL, &a->explore, 0, 0,
          "learned policies sample their actions (training runs)"},
-        {"max-strong-tokens", FLAG_INT, &max_strong, 0, 1e12,
+        {"max-strong-tokens", FLAG_INT, &a->max_strong, 0, 1e12,
          "no strong step for a problem past this many strong tokens "
          "(0: no cap)"},
-        {"target-strong-share", FLAG_DOUBLE, &target_share, 0, 0.999,
+        {"target-strong-share", FLAG_DOUBLE, &a->target_share, 0, 0.999,
          "hold the run's strong-token share here (0: no controller)"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
-        {"small-url", FLAG_STRING, &small_url, 0, 0,
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
+        {"small-url", FLAG_STRING, &a->url[0], 0, 0,
          "weak model server, e.g. http://host:8001 (empty: simulator)"},
-        {"large-url", FLAG_STRING, &large_url, 0, 0,
+        {"large-url", FLAG_STRING, &a->url[1], 0, 0,
          "strong model server (empty: simulator)"},
-        {"prm-url", FLAG_STRING, &prm_url, 0, 0,
+        {"prm-url", FLAG_STRING, &a->url[2], 0, 0,
          "PRM server with /pooling (empty: simulator)"},
-        {"small-model", FLAG_STRING, &small_model, 0, 0,
+        {"small-model", FLAG_STRING, &a->model[0], 0, 0,
          "weak model's served name"},
-        {"large-model", FLAG_STRING, &large_model, 0, 0,
+        {"large-model", FLAG_STRING, &a->model[1], 0, 0,
          "strong model's served name"},
-        {"prm-model", FLAG_STRING, &prm_model, 0, 0, "PRM's served name"},
-        {"chat", FLAG_BOOL, &chat, 0, 0,
+        {"prm-model", FLAG_STRING, &a->model[2], 0, 0, "PRM's served name"},
+        {"chat", FLAG_BOOL, &a->chat, 0, 0,
          "small/large: /v1/chat/completions instead of /v1/completions"},
     };
     flag_t flags[MAX_FLAGS];
     size_t n = sizeof base / sizeof *base;
-    local_opts_t o = {0};
-    local_result_t res;
-    run_summary_t sum = {0};
-    char err[512];
 
     memcpy(flags, base, sizeof base);
-    http_flag_values_init(&hv);
-    n = http_flags_add(flags, n, MAX_FLAGS, &hv, HTTP_FLAGS_SHARED);
-    switch (flags_parse("run", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "run", "[FLAGS]", description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim run: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (parse_problems(problems_arg, format, &problems) < 0)
-        return 2;
-    if (cli_log_level("run", log_level) < 0 ||
-        http_flags_to_opts("run", &hv, &shared) < 0)
-        return 2;
-    o.small_http = pool_http(&shared, small_url, small_model, &pool[0]);
-    o.large_http = pool_http(&shared, large_url, large_model, &pool[1]);
-    o.prm_http = pool_http(&shared, prm_url, prm_model, &pool[2]);
-    o.chat = chat;
-    o.policy = policy;
-    o.seed = (uint64_t)seed;
-    o.problems = problems;
+    http_flag_values_init(&a->hv);
+    n = http_flags_add(flags, n, MAX_FLAGS, &a->hv, HTTP_FLAGS_SHARED);
+    return cli_parse("run", "[FLAGS]", description, flags, n, argc, argv, NULL);
+}
+
+
+/*
+** The cluster's options from the arguments; pool[3] receives the pools'
+** HTTP options (o points into it).  Prints why and returns -1 on a bad
+** value.
+*/
+static int
+plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
+{
+    http_backend_opts_t shared;
+    int64_t problems;
+
+    if (parse_problems(a->problems_arg, a->format, &problems) < 0 ||
+        cli_log_level("run", a->log_level) < 0 ||
+        http_flags_to_opts("run", &a->hv, &shared) < 0)
+        return -1;
+    memset(o, 0, sizeof *o);
+    o->small_http = pool_http(&shared, a->url[0], a->model[0], &pool[0]);
+    o->large_http = pool_http(&shared, a->url[1], a->model[1], &pool[1]);
+    o->prm_http = pool_http(&shared, a->url[2], a->model[2], &pool[2]);
+    o->chat = a->chat;
+    o->policy = a->policy;
+    o->seed = (uint64_t)a->seed;
+    o->problems = problems;
     if (problems == 0) {
-        o.problems_file = problems_arg;
-        o.problems_format = format;
+        o->problems_file = a->problems_arg;
+        o->problems_format = a->format;
     }
-    o.db = db;
-    o.concurrency = (int)concurrency;
-    o.max_steps = (int)max_steps;
-    o.calibration = *calibration ? calibration : NULL;
-    o.sim_profile = sim_profile;
-    o.small_workers = o.large_workers = o.prm_workers = (int)workers;
-    o.explore = explore;
-    o.max_strong_tokens = max_strong;
-    o.target_share = target_share;
-    int progress = !no_progress;
-    o.progress = progress && isatty(STDERR_FILENO);
+    o->db = a->db;
+    o->concurrency = (int)a->concurrency;
+    o->max_steps = (int)a->max_steps;
+    o->calibration = *a->calibration ? a->calibration : NULL;
+    o->sim_profile = a->sim_profile;
+    o->small_workers = o->large_workers = o->prm_workers = (int)a->workers;
+    o->explore = a->explore;
+    o->max_strong_tokens = a->max_strong;
+    o->target_share = a->target_share;
+    o->progress = !a->no_progress && isatty(STDERR_FILENO);
+    return 0;
+}
+
+
+/* The summary of a finished local run, as a coordinator reports a run. */
+static void
+run_status_of(const local_result_t *res, uint64_t seed, Trim__RunStatus *r)
+{
+    const coord_stats_t *st = &res->stats;
+
+    trim__run_status__init(r);
+    r->run_id = (uint64_t)res->run_id;
+    r->policy = (char *)res->policy;
+    r->seed = seed;
+    r->problems = (uint64_t)st->submitted;
+    r->finished = (uint64_t)st->finished;
+    r->failed = (uint64_t)st->failed;
+    r->correct = (uint64_t)st->correct;
+    r->graded = (uint64_t)st->graded;
+    r->steps = (uint64_t)st->steps;
+    r->routed_steps = (uint64_t)st->routed_steps;
+    r->regenerated_steps = (uint64_t)st->regenerated_steps;
+    r->weak_tokens = (uint64_t)st->weak_tokens;
+    r->strong_tokens = (uint64_t)st->strong_tokens;
+    r->discarded_tokens = (uint64_t)st->discarded_tokens;
+    r->prm_tokens = (uint64_t)st->prm_tokens;
+    r->elapsed_s = res->seconds;
+}
+
+
+int
+cmd_run(int argc, char **argv)
+{
+    run_args_t a = {
+        .problems_arg = "100",
+        .format = "auto",
+        .policy = "thr:0.5",
+        .db = "trim.db",
+        .calibration = "",
+        .sim_profile = "math500",
+        .log_level = "warn",
+        .seed = 1,
+        .concurrency = 256,
+        .max_steps = 30,
+        .workers = 1,
+        .url = {"", "", ""},
+        .model = {"", "", ""},
+    };
+    http_backend_opts_t pool[3];
+    local_opts_t o;
+    local_result_t res;
+    Trim__RunStatus summary;
+    char err[512];
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != CLI_GO)
+        return rc;
+    if (plan(&a, pool, &o) < 0)
+        return 2;
     if (local_run(&o, &res, err, sizeof err) < 0) {
         fprintf(stderr, "trim run: %s\n", err);
         return 1;
     }
-    sum.run_id = res.run_id;
-    sum.policy = res.policy;
-    sum.seed = o.seed;
-    sum.db = o.db;
-    sum.problems = res.stats.submitted;
-    sum.finished = res.stats.finished;
-    sum.failed = res.stats.failed;
-    sum.correct = res.stats.correct;
-    sum.graded = res.stats.graded;
-    sum.steps = res.stats.steps;
-    sum.routed_steps = res.stats.routed_steps;
-    sum.regenerated_steps = res.stats.regenerated_steps;
-    sum.weak_tokens = res.stats.weak_tokens;
-    sum.strong_tokens = res.stats.strong_tokens;
-    sum.discarded_tokens = res.stats.discarded_tokens;
-    sum.prm_tokens = res.stats.prm_tokens;
-    sum.seconds = res.seconds;
-    summary_print(&sum, json);
+    run_status_of(&res, o.seed, &summary);
+    summary_print(&summary, o.db, NULL, a.json);
     return 0;
 }

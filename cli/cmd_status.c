@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
-#include "flags.h"
+#include "errf.h"
 
 static const char description[] =
     "Ask a running coordinator for its queue depth, problems in flight,\n"
@@ -102,69 +102,37 @@ print_text(const Trim__Status *st, const char *endpoint)
 int
 cmd_status(int argc, char **argv)
 {
-    const char *connect = "tcp://127.0.0.1:5555", *curve_secret = "";
-    const char *server_key = "";
-    int64_t timeout = 5000;
+    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 5000};
     int json = 0;
     const flag_t flags[] = {
-        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
-        {"timeout-ms", FLAG_INT, &timeout, 1, 3600000,
+        CLIENT_FLAG_CONNECT(&cf.connect),
+        {"timeout-ms", FLAG_INT, &cf.timeout_ms, 1, 3600000,
          "how long to wait for the answer"},
         {"json", FLAG_BOOL, &json, 0, 0, "print one JSON object"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this client's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the coordinator's public key, or its file"},
+        CLIENT_FLAGS_CURVE_OF(&cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
-    int npos, curve_on, rc = 1;
-    char err[512], server_pub[41];
-    curve_keys_t keys = {0};
+    char err[512];
+    client_t *c = NULL;
     Trim__Envelope *reply = NULL;
+    int rc =
+        cli_parse("status", "[FLAGS]", description, flags, n, argc, argv, NULL);
 
-    switch (flags_parse("status", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "status", "[FLAGS]", description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim status: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (client_curve("status", curve_secret, server_key, &keys, server_pub,
-                     &curve_on) < 0)
-        return 2;
-    client_t *c = client_new(connect, curve_on ? &keys : NULL, server_pub, err,
-                             sizeof err);
-    if (c == NULL)
-        goto fail;
-    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
-    req.request_id = client_next_id(c);
-    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
-    env.status_request = &req;
-    if (client_send(c, &env, err, sizeof err) < 0)
-        goto fail;
-    int got = client_recv(c, TRIM__ENVELOPE__BODY_STATUS, req.request_id,
-                          (int)timeout, &reply, err, sizeof err);
+    if (rc != CLI_GO || (rc = client_open("status", &cf, &c)) != 0)
+        return rc;
+    int got = client_status(c, (int)cf.timeout_ms, &reply, err, sizeof err);
     if (got == 0)
-        snprintf(err, sizeof err, "no answer from %s within %lld ms", connect,
-                 (long long)timeout);
-    if (got <= 0)
-        goto fail;
-    if (json)
+        errf(err, sizeof err, "no answer from %s within %lld ms", cf.connect,
+             (long long)cf.timeout_ms);
+    if (got <= 0) {
+        fprintf(stderr, "trim status: %s\n", err);
+        rc = 1;
+    } else if (json) {
         print_json(reply->status);
-    else
-        print_text(reply->status, connect);
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "trim status: %s\n", err);
-done:
+    } else {
+        print_text(reply->status, cf.connect);
+    }
     env_free(&reply);
     client_destroy(&c);
-    curve_wipe(&keys);
     return rc;
 }

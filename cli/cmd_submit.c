@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
-#include "flags.h"
+#include "errf.h"
 #include "problems.h"
 #include "sim.h"
 
@@ -82,23 +82,20 @@ flush_chunk(submitter_t *s)
     sub.problems = s->ptrs;
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
     env.submit = &sub;
-    if (client_send(s->client, &env, s->err, sizeof s->err) < 0)
-        goto done;
-    int got =
-        client_recv(s->client, TRIM__ENVELOPE__BODY_SUBMIT_ACK, sub.request_id,
-                    s->timeout_ms, &reply, s->err, sizeof s->err);
+    int got = client_call(s->client, &env, sub.request_id,
+                          TRIM__ENVELOPE__BODY_SUBMIT_ACK, s->timeout_ms,
+                          &reply, s->err, sizeof s->err);
     if (got == 0) {
-        snprintf(s->err, sizeof s->err,
-                 "no acknowledgement within %d ms for %zu problems: they may "
-                 "or may not be recorded (see 'trim status')",
-                 s->timeout_ms, s->n);
+        errf(s->err, sizeof s->err,
+             "no acknowledgement within %d ms for %zu problems: they may or "
+             "may not be recorded (see 'trim status')",
+             s->timeout_ms, s->n);
         goto done;
     }
     if (got < 0)
         goto done;
     if (reply->submit_ack->error[0] != '\0') {
-        snprintf(s->err, sizeof s->err, "refused: %s",
-                 reply->submit_ack->error);
+        errf(s->err, sizeof s->err, "refused: %s", reply->submit_ack->error);
         goto done;
     }
     s->run_id = (int64_t)reply->submit_ack->run_id;
@@ -134,7 +131,7 @@ add_problem(submitter_t *s, const char *text, const char *truth,
     p->source = keep(s, source);
     p->seed = sim_problem_seed(s->seed, s->index++);
     if (!p->text || !p->ground_truth || !p->source) {
-        snprintf(s->err, sizeof s->err, "out of memory");
+        errf(s->err, sizeof s->err, "out of memory");
         s->failed = 1;
         return -1;
     }
@@ -159,156 +156,222 @@ on_file_problem(void *ctx, const problem_rec_t *r)
 }
 
 
-int
-cmd_submit(int argc, char **argv)
+typedef struct submit_args {
+    client_flags_t cf;
+    const char *policy, *format, *sim_profile;
+    const char *file; /* the JSONL file, or NULL with --sim */
+    int64_t sim, seed, run, chunk, max_strong;
+    double target_share;
+    int json, explore;
+} submit_args_t;
+
+
+/* Parse the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, submit_args_t *a)
 {
-    const char *connect = "tcp://127.0.0.1:5555", *policy = "thr:0.5";
-    const char *curve_secret = "", *server_key = "", *format = "auto";
-    const char *sim_profile = "math500";
-    int64_t sim = 0, seed = 1, run = 0, timeout = 30000, chunk = 1000;
-    int json = 0, explore = 0;
-    int64_t max_strong = 0;
-    double target_share = 0;
     const flag_t flags[] = {
-        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
-        {"policy", FLAG_STRING, &policy, 0, 0, "policy of the new run"},
-        {"sim", FLAG_INT, &sim, 0, 1e8, "submit N simulated problems"},
-        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+        CLIENT_FLAG_CONNECT(&a->cf.connect),
+        {"policy", FLAG_STRING, &a->policy, 0, 0, "policy of the new run"},
+        {"sim", FLAG_INT, &a->sim, 0, 1e8, "submit N simulated problems"},
+        {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
          "simulator profile of those problems: math500 (fitted), hard or "
          "easy; the same as the workers'"},
-        {"format", FLAG_STRING, &format, 0, 0,
+        {"format", FLAG_STRING, &a->format, 0, 0,
          "layout of FILE.jsonl: auto, plain, math, gsm8k, aime, "
          "olympiadbench or minerva"},
-        {"seed", FLAG_INT, &seed, 0, 9.2e18, "problem set and sampling seed"},
-        {"run", FLAG_INT, &run, 0, 9.2e18,
+        {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
+         "problem set and sampling seed"},
+        {"run", FLAG_INT, &a->run, 0, 9.2e18,
          "add to this run instead of opening a new one"},
-        {"chunk", FLAG_INT, &chunk, 1, TRIM_MAX_BATCH,
+        {"chunk", FLAG_INT, &a->chunk, 1, TRIM_MAX_BATCH,
          "problems per acknowledged message"},
-        {"timeout-ms", FLAG_INT, &timeout, 1, 3600000,
+        {"timeout-ms", FLAG_INT, &a->cf.timeout_ms, 1, 3600000,
          "how long to wait for each acknowledgement"},
-        {"json", FLAG_BOOL, &json, 0, 0, "print the result as JSON"},
-        {"explore", FLAG_BOOL, &explore, 0, 0,
+        {"json", FLAG_BOOL, &a->json, 0, 0, "print the result as JSON"},
+        {"explore", FLAG_BOOL, &a->explore, 0, 0,
          "a new run's learned policy samples its actions"},
-        {"max-strong-tokens", FLAG_INT, &max_strong, 0, 1e12,
+        {"max-strong-tokens", FLAG_INT, &a->max_strong, 0, 1e12,
          "a new run's per-problem strong-token cap (0: none)"},
-        {"target-strong-share", FLAG_DOUBLE, &target_share, 0, 0.999,
+        {"target-strong-share", FLAG_DOUBLE, &a->target_share, 0, 0.999,
          "a new run's strong-token share to hold (0: none)"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this client's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the coordinator's public key, or its file"},
+        CLIENT_FLAGS_CURVE_OF(&a->cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
-    int npos, curve_on, rc = 1;
-    char server_pub[41];
-    curve_keys_t keys = {0};
-    submitter_t s = {0};
-    long skipped = 0;
+    int npos, rc = cli_parse("submit", "[FLAGS] FILE.jsonl | --sim N",
+                             description, flags, n, argc, argv, &npos);
 
-    switch (flags_parse("submit", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "submit", "[FLAGS] FILE.jsonl | --sim N",
-                    description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if ((npos == 1) == (sim > 0) || npos > 1) {
+    if (rc != CLI_GO)
+        return rc;
+    if ((npos == 1) == (a->sim > 0) || npos > 1) {
         fprintf(stderr, "trim submit: give one JSONL file or --sim N\n");
         return 2;
     }
-    if (!problems_format_known(format)) {
+    if (!problems_format_known(a->format)) {
         fprintf(stderr,
                 "trim submit: --format: unknown layout '%s' (one of: %s)\n",
-                format, problems_formats());
+                a->format, problems_formats());
         return 2;
     }
-    if (client_curve("submit", curve_secret, server_key, &keys, server_pub,
-                     &curve_on) < 0)
-        return 2;
-    s.policy = policy;
-    s.seed = (uint64_t)seed;
-    s.explore = explore;
-    s.max_strong_tokens = max_strong;
-    s.target_share = target_share;
-    s.run_id = run;
-    s.timeout_ms = (int)timeout;
-    s.chunk = (size_t)chunk;
-    s.specs = calloc(s.chunk, sizeof *s.specs);
-    s.ptrs = calloc(s.chunk, sizeof *s.ptrs);
-    s.strings = calloc(s.chunk * 3, sizeof *s.strings);
+    a->file = npos == 1 ? argv[1] : NULL;
+    return CLI_GO;
+}
+
+
+/*
+** Set up s (zeroed, or with only its client set) for the arguments: the
+** new run's settings and room for a chunk.  Returns 0, or -1 with s->err.
+*/
+static int
+submitter_init(submitter_t *s, const submit_args_t *a)
+{
+    s->policy = a->policy;
+    s->seed = (uint64_t)a->seed;
+    s->explore = a->explore;
+    s->max_strong_tokens = a->max_strong;
+    s->target_share = a->target_share;
+    s->run_id = a->run;
+    s->timeout_ms = (int)a->cf.timeout_ms;
+    s->chunk = (size_t)a->chunk;
+    s->specs = calloc(s->chunk, sizeof *s->specs);
+    s->ptrs = calloc(s->chunk, sizeof *s->ptrs);
+    s->strings = calloc(s->chunk * 3, sizeof *s->strings);
     json_t *cfg =
         json_pack("{s:s, s:s, s:I}", "submitted_by", "trim submit", "source",
-                  npos ? argv[1] : "sim", "seed", (json_int_t)seed);
-    s.config = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+                  a->file ? a->file : "sim", "seed", (json_int_t)a->seed);
+    s->config = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
     json_decref(cfg);
-    s.client = client_new(connect, curve_on ? &keys : NULL, server_pub, s.err,
-                          sizeof s.err);
-    if (!s.specs || !s.ptrs || !s.strings || !s.client)
-        goto done;
-    if (npos == 1) {
-        file_ctx_t f = {&s, argv[1]};
-        if (problems_read_file(argv[1], format, on_file_problem, &f, &skipped,
-                               s.err, sizeof s.err) < 0)
-            goto done;
-    } else {
-        sim_params_t params;
-        if (sim_profile_resolve(sim_profile, &params, s.err, sizeof s.err) < 0)
-            goto done;
-        sim_world_t *world = sim_world_new(&params, NULL, s.err, sizeof s.err);
-        if (world == NULL)
-            goto done;
-        for (int64_t i = 0; i < sim && !s.failed; i++) {
-            sim_problem_t p = {0};
-            char source[64];
-            snprintf(source, sizeof source, "sim:%lld:%lld", (long long)seed,
-                     (long long)i);
-            if (sim_problem_make(world, (uint64_t)seed, (uint64_t)i, &p) < 0) {
-                snprintf(s.err, sizeof s.err, "out of memory");
-                s.failed = 1;
-            } else {
-                add_problem(&s, p.text, p.answer, source);
-            }
-            sim_problem_clear(&p);
+    if (!s->specs || !s->ptrs || !s->strings)
+        return errf(s->err, sizeof s->err, "out of memory");
+    return 0;
+}
+
+
+/*
+** Free what s holds (the texts of an unsent chunk, its buffers, the client)
+** and zero it; s may be zeroed already.
+*/
+static void
+submitter_clear(submitter_t *s)
+{
+    for (size_t i = 0; i < s->n_strings; i++)
+        free(s->strings[i]);
+    free(s->specs);
+    free(s->ptrs);
+    free(s->strings);
+    free(s->config);
+    client_destroy(&s->client);
+    memset(s, 0, sizeof *s);
+}
+
+
+/* Add the problems of a JSONL file; 0, or -1 with s->err. */
+static int
+add_file(submitter_t *s, const char *path, const char *format, long *skipped)
+{
+    file_ctx_t f = {s, path};
+
+    if (problems_read_file(path, format, on_file_problem, &f, skipped, s->err,
+                           sizeof s->err) < 0)
+        return -1;
+    return s->failed ? -1 : 0;
+}
+
+
+/* Add n problems of the simulator profile, set seed; 0, or -1 with s->err. */
+static int
+add_sim(submitter_t *s, const char *profile, uint64_t seed, int64_t n)
+{
+    sim_params_t params;
+    sim_world_t *world;
+
+    if (sim_profile_resolve(profile, &params, s->err, sizeof s->err) < 0)
+        return -1;
+    world = sim_world_new(&params, NULL, s->err, sizeof s->err);
+    if (world == NULL)
+        return -1;
+    for (int64_t i = 0; i < n && !s->failed; i++) {
+        sim_problem_t p = {0};
+        char source[64];
+        snprintf(source, sizeof source, "sim:%lld:%lld", (long long)seed,
+                 (long long)i);
+        if (sim_problem_make(world, seed, (uint64_t)i, &p) < 0) {
+            errf(s->err, sizeof s->err, "out of memory");
+            s->failed = 1;
+        } else {
+            add_problem(s, p.text, p.answer, source);
         }
-        sim_world_destroy(&world);
+        sim_problem_clear(&p);
     }
-    if (!s.failed)
-        flush_chunk(&s);
-    if (s.failed)
-        goto done;
-    if (s.submitted == 0) {
-        snprintf(s.err, sizeof s.err, "no problem to submit");
-        goto done;
-    }
+    sim_world_destroy(&world);
+    return s->failed ? -1 : 0;
+}
+
+
+static void
+report(const submitter_t *s, int json, long skipped)
+{
     if (json)
         printf("{\"run_id\":%lld,\"problems\":%lld,\"first_problem_id\":%lld,"
                "\"last_problem_id\":%lld,\"skipped_lines\":%ld}\n",
-               (long long)s.run_id, (long long)s.submitted,
-               (long long)s.first_id, (long long)s.last_id, skipped);
+               (long long)s->run_id, (long long)s->submitted,
+               (long long)s->first_id, (long long)s->last_id, skipped);
     else
         printf("run %lld: %lld problems recorded (ids %lld-%lld)%s\n",
-               (long long)s.run_id, (long long)s.submitted,
-               (long long)s.first_id, (long long)s.last_id,
+               (long long)s->run_id, (long long)s->submitted,
+               (long long)s->first_id, (long long)s->last_id,
                skipped ? ", some lines skipped (see above)" : "");
+}
+
+
+/* Say why the submission stopped, and what was recorded before. */
+static void
+report_failure(const submitter_t *s)
+{
+    fprintf(stderr, "trim submit: %s\n", s->err);
+    if (s->submitted > 0)
+        fprintf(stderr,
+                "trim submit: %lld problems were recorded in run %lld "
+                "before that (ids %lld-%lld)\n",
+                (long long)s->submitted, (long long)s->run_id,
+                (long long)s->first_id, (long long)s->last_id);
+}
+
+
+int
+cmd_submit(int argc, char **argv)
+{
+    submit_args_t a = {
+        .cf = {CLIENT_CONNECT_DEFAULT, "", "", 30000},
+        .policy = "thr:0.5",
+        .format = "auto",
+        .sim_profile = "math500",
+        .seed = 1,
+        .chunk = 1000,
+    };
+    submitter_t s = {0};
+    long skipped = 0;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != CLI_GO || (rc = client_open("submit", &a.cf, &s.client)) != 0)
+        return rc;
+    rc = 1;
+    if (submitter_init(&s, &a) < 0)
+        goto done;
+    if (a.file ? add_file(&s, a.file, a.format, &skipped) < 0
+               : add_sim(&s, a.sim_profile, (uint64_t)a.seed, a.sim) < 0)
+        goto done;
+    if (flush_chunk(&s) < 0)
+        goto done;
+    if (s.submitted == 0) {
+        errf(s.err, sizeof s.err, "no problem to submit");
+        goto done;
+    }
+    report(&s, a.json, skipped);
     rc = 0;
 done:
-    if (rc != 0) {
-        fprintf(stderr, "trim submit: %s\n", s.err);
-        if (s.submitted > 0)
-            fprintf(stderr,
-                    "trim submit: %lld problems were recorded in run %lld "
-                    "before that (ids %lld-%lld)\n",
-                    (long long)s.submitted, (long long)s.run_id,
-                    (long long)s.first_id, (long long)s.last_id);
-    }
-    for (size_t i = 0; i < s.n_strings; i++)
-        free(s.strings[i]);
-    free(s.specs);
-    free(s.ptrs);
-    free(s.strings);
-    free(s.config);
-    client_destroy(&s.client);
-    curve_wipe(&keys);
+    if (rc != 0)
+        report_failure(&s);
+    submitter_clear(&s);
     return rc;
 }

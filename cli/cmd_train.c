@@ -4,11 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agg_episodes.h"
-#include "agg_sim.h"
 #include "cli.h"
-#include "flags.h"
-#include "train.h"
+#include "local.h"
+#include "train_runs.h"
 
 static const char description[] =
     "Make or train a TRIM-Agg policy file (use it as --policy agg:FILE).\n"
@@ -125,12 +123,40 @@ done:
 }
 
 
+/*
+** The training loop's runner: a whole cluster in this process on the
+** simulator whose parameters ctx points to.
+*/
+static int
+run_on_sim(void *ctx, const char *spec, int explore, uint64_t seed,
+           int64_t problems, const char *db, agg_run_stats_t *out, char *err,
+           size_t errlen)
+{
+    local_opts_t lo = {0};
+    local_result_t res;
+
+    lo.policy = spec;
+    lo.seed = seed;
+    lo.problems = problems;
+    lo.db = db;
+    lo.sim = ctx;
+    lo.explore = explore;
+    if (local_run(&lo, &res, err, errlen) < 0)
+        return -1;
+    out->run_id = res.run_id;
+    out->problems = res.stats.submitted;
+    out->correct = res.stats.correct;
+    out->strong_tokens = res.stats.strong_tokens;
+    return 0;
+}
+
+
 /* --sim: the run-and-update loop. */
 static int
 train_sim(const train_args_t *a, agg_model_t *m)
 {
-    agg_sim_opts_t o = {0};
-    agg_sim_result_t res;
+    agg_loop_opts_t o = {0};
+    agg_loop_result_t res;
     sim_params_t params;
     char err[512];
 
@@ -143,6 +169,8 @@ train_sim(const train_args_t *a, agg_model_t *m)
         fprintf(stderr, ")\n");
         return 2;
     }
+    o.runner.run = run_on_sim;
+    o.runner.ctx = &params;
     o.lambda = m->lambda;
     o.out = a->out;
     o.start = m;
@@ -151,7 +179,6 @@ train_sim(const train_args_t *a, agg_model_t *m)
     o.problems = a->problems;
     o.val_problems = a->val_problems > 0 ? a->val_problems : a->problems;
     o.seed = (uint64_t)a->seed;
-    o.sim = &params;
     o.work_dir = *a->work_dir ? a->work_dir : NULL;
     ppo_from_args(a, &o.ppo);
     o.calibrate = !a->no_calibrate;
@@ -159,7 +186,7 @@ train_sim(const train_args_t *a, agg_model_t *m)
     o.sharpness = a->sharpness;
     o.init_seed = (uint64_t)a->seed;
     o.log = stdout;
-    if (agg_train_sim(&o, &res, err, sizeof err) < 0) {
+    if (agg_train_loop(&o, &res, err, sizeof err) < 0) {
         fprintf(stderr, "trim train: %s\n", err);
         return 1;
     }
@@ -172,121 +199,136 @@ train_sim(const train_args_t *a, agg_model_t *m)
 }
 
 
-int
-cmd_train(int argc, char **argv)
+/* --init: write the starting model. */
+static int
+train_init(const train_args_t *a, const agg_model_t *m)
 {
-    train_args_t a = {0};
-    a.db = a.in = a.out = a.profile = a.work_dir = "";
-    a.log_level = "warn";
-    a.lambda = -1;
-    a.epochs = 4;
-    a.minibatch = 64;
-    a.lr = 1e-3; /* the paper's 3e-4 learned 4x slower here (docs/agg.md) */
-    a.clip = 0.2;
-    a.entropy = 0.01;
-    a.gae = 0.95;
-    a.seed = 1;
-    a.iterations = 30;
-    a.problems = 2000;
-    a.patience = 8;
-    a.hidden = 64;
-    a.layers = 2;
-    a.threshold = -2; /* 0.5, or a sweep with --sim */
-    a.sharpness = 10;
+    char err[512];
+
+    if (agg_model_save(m, a->out, err, sizeof err) < 0) {
+        fprintf(stderr, "trim train: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s: %d hidden layers of %d, threshold %g, lambda %g\n",
+           a->out, m->actor->n_layers - 1, m->actor->size[1],
+           a->threshold < -1 ? 0.5 : a->threshold, m->lambda);
+    return 0;
+}
+
+
+/* Parse and check the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, train_args_t *a)
+{
     const flag_t flags[] = {
-        {"init", FLAG_BOOL, &a.init, 0, 0, "write a first policy"},
-        {"sim", FLAG_BOOL, &a.sim, 0, 0, "train on the simulator"},
-        {"db", FLAG_STRING, &a.db, 0, 0, "audit database of an exploring run"},
-        {"run", FLAG_INT, &a.run, 0, 9.2e18, "run id in --db (0: the latest)"},
-        {"lambda", FLAG_DOUBLE, &a.lambda, -1, 1,
+        {"init", FLAG_BOOL, &a->init, 0, 0, "write a first policy"},
+        {"sim", FLAG_BOOL, &a->sim, 0, 0, "train on the simulator"},
+        {"db", FLAG_STRING, &a->db, 0, 0, "audit database of an exploring run"},
+        {"run", FLAG_INT, &a->run, 0, 9.2e18, "run id in --db (0: the latest)"},
+        {"lambda", FLAG_DOUBLE, &a->lambda, -1, 1,
          "penalty per strong token (-1: --in's, or 0.0008)"},
-        {"in", FLAG_STRING, &a.in, 0, 0, "policy to start from"},
-        {"out", FLAG_STRING, &a.out, 0, 0, "policy file to write"},
-        {"epochs", FLAG_INT, &a.epochs, 1, 100, "PPO epochs per update"},
-        {"minibatch", FLAG_INT, &a.minibatch, 1, 1e6, "steps per PPO step"},
-        {"lr", FLAG_DOUBLE, &a.lr, 0, 1, "Adam step size"},
-        {"clip", FLAG_DOUBLE, &a.clip, 0.01, 1, "PPO ratio clip"},
-        {"entropy", FLAG_DOUBLE, &a.entropy, 0, 1, "entropy bonus"},
-        {"gae-lambda", FLAG_DOUBLE, &a.gae, 0, 1, "GAE lambda"},
-        {"seed", FLAG_INT, &a.seed, 0, 4e18,
+        {"in", FLAG_STRING, &a->in, 0, 0, "policy to start from"},
+        {"out", FLAG_STRING, &a->out, 0, 0, "policy file to write"},
+        {"epochs", FLAG_INT, &a->epochs, 1, 100, "PPO epochs per update"},
+        {"minibatch", FLAG_INT, &a->minibatch, 1, 1e6, "steps per PPO step"},
+        {"lr", FLAG_DOUBLE, &a->lr, 0, 1, "Adam step size"},
+        {"clip", FLAG_DOUBLE, &a->clip, 0.01, 1, "PPO ratio clip"},
+        {"entropy", FLAG_DOUBLE, &a->entropy, 0, 1, "entropy bonus"},
+        {"gae-lambda", FLAG_DOUBLE, &a->gae, 0, 1, "GAE lambda"},
+        {"seed", FLAG_INT, &a->seed, 0, 4e18,
          "seed (initial weights, shuffling, problem sets)"},
-        {"iterations", FLAG_INT, &a.iterations, 1, 10000, "--sim: at most"},
-        {"problems", FLAG_INT, &a.problems, 1, 1e7,
+        {"iterations", FLAG_INT, &a->iterations, 1, 10000, "--sim: at most"},
+        {"problems", FLAG_INT, &a->problems, 1, 1e7,
          "--sim: problems per exploring run"},
-        {"val-problems", FLAG_INT, &a.val_problems, 0, 1e7,
+        {"val-problems", FLAG_INT, &a->val_problems, 0, 1e7,
          "--sim: validation problems (0: as --problems)"},
-        {"patience", FLAG_INT, &a.patience, 0, 10000,
+        {"patience", FLAG_INT, &a->patience, 0, 10000,
          "--sim: stop after this many iterations without a better policy "
          "(0: never)"},
-        {"sim-profile", FLAG_STRING, &a.profile, 0, 0,
+        {"sim-profile", FLAG_STRING, &a->profile, 0, 0,
          "--sim: simulator profile (empty: the default)"},
-        {"work-dir", FLAG_STRING, &a.work_dir, 0, 0,
+        {"work-dir", FLAG_STRING, &a->work_dir, 0, 0,
          "--sim: folder for the runs (empty: a temporary one)"},
-        {"threshold", FLAG_DOUBLE, &a.threshold, -1, 1,
+        {"threshold", FLAG_DOUBLE, &a->threshold, -1, 1,
          "new policy: the threshold rule it starts as (-1: random; unset: "
          "0.5, or with --sim the best of a sweep on the validation set)"},
-        {"sharpness", FLAG_DOUBLE, &a.sharpness, 0, 1000,
+        {"sharpness", FLAG_DOUBLE, &a->sharpness, 0, 1000,
          "new policy: logit slope at the threshold"},
-        {"hidden", FLAG_INT, &a.hidden, 1, MLP_MAX_WIDTH,
+        {"hidden", FLAG_INT, &a->hidden, 1, MLP_MAX_WIDTH,
          "new policy: units per hidden layer"},
-        {"layers", FLAG_INT, &a.layers, 1, MLP_MAX_LAYERS - 1,
+        {"layers", FLAG_INT, &a->layers, 1, MLP_MAX_LAYERS - 1,
          "new policy: hidden layers"},
-        {"no-calibrate", FLAG_BOOL, &a.no_calibrate, 0, 0,
+        {"no-calibrate", FLAG_BOOL, &a->no_calibrate, 0, 0,
          "--sim: keep the best policy's boundary as trained (default: "
          "shift it to the best greedy validation objective)"},
-        {"log-level", FLAG_STRING, &a.log_level, 0, 0,
-         "debug, info, warn, error or off"},
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
-    size_t n = sizeof flags / sizeof *flags;
-    agg_model_t *m = NULL;
-    char err[512];
-    int npos, rc = 2;
+    int npos,
+        rc = cli_parse("train", "agg [--init | --db FILE | --sim] [FLAGS]",
+                       description, flags, sizeof flags / sizeof *flags, argc,
+                       argv, &npos);
 
-    switch (flags_parse("train", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "train", "agg [--init | --db FILE | --sim] [FLAGS]",
-                    description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
+    if (rc != CLI_GO)
+        return rc;
     if (npos != 1 || strcmp(argv[1], "agg") != 0) {
         fprintf(stderr, "trim train: say what to train: 'trim train agg' "
                         "(see --help)\n");
         return 2;
     }
-    if (a.init + a.sim + (*a.db != '\0') != 1) {
+    if (a->init + a->sim + (*a->db != '\0') != 1) {
         fprintf(stderr, "trim train: give exactly one of --init, --db FILE "
                         "or --sim\n");
         return 2;
     }
-    if (*a.out == '\0') {
+    if (*a->out == '\0') {
         fprintf(stderr, "trim train: --out FILE is needed\n");
         return 2;
     }
-    if (*a.db && *a.in == '\0') {
+    if (*a->db && *a->in == '\0') {
         fprintf(stderr, "trim train: --db needs --in, the policy the run "
                         "used (the update starts from it)\n");
         return 2;
     }
-    if (cli_log_level("train", a.log_level) < 0)
-        return 2;
+    return cli_log_level("train", a->log_level) < 0 ? 2 : CLI_GO;
+}
+
+
+int
+cmd_train(int argc, char **argv)
+{
+    train_args_t a = {
+        .db = "",
+        .in = "",
+        .out = "",
+        .profile = "",
+        .work_dir = "",
+        .log_level = "warn",
+        .lambda = -1,
+        .epochs = 4,
+        .minibatch = 64,
+        .lr = 1e-3, /* the paper's 3e-4 learned 4x slower here (docs/agg.md) */
+        .clip = 0.2,
+        .entropy = 0.01,
+        .gae = 0.95,
+        .seed = 1,
+        .iterations = 30,
+        .problems = 2000,
+        .patience = 8,
+        .hidden = 64,
+        .layers = 2,
+        .threshold = -2, /* 0.5, or a sweep with --sim */
+        .sharpness = 10,
+    };
+    agg_model_t *m = NULL;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != CLI_GO)
+        return rc;
     if ((m = start_model(&a)) == NULL)
         return 1;
-    if (a.init) {
-        rc = agg_model_save(m, a.out, err, sizeof err) < 0 ? 1 : 0;
-        if (rc)
-            fprintf(stderr, "trim train: %s\n", err);
-        else
-            printf("wrote %s: %d hidden layers of %d, threshold %g, lambda "
-                   "%g\n",
-                   a.out, m->actor->n_layers - 1, m->actor->size[1],
-                   a.threshold < -1 ? 0.5 : a.threshold, m->lambda);
-    } else if (*a.db) {
-        rc = train_db(&a, m);
-    } else {
-        rc = train_sim(&a, m);
-    }
+    rc = a.init  ? train_init(&a, m)
+         : *a.db ? train_db(&a, m)
+                 : train_sim(&a, m);
     agg_model_destroy(&m);
     return rc;
 }

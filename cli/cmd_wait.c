@@ -11,7 +11,7 @@
 #include "client.h"
 #include "clock.h"
 #include "envelope.h"
-#include "flags.h"
+#include "errf.h"
 #include "summary.h"
 
 #define RESEND_MS 2000
@@ -26,19 +26,12 @@ static const char description[] =
 static int64_t
 newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
 {
-    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT, *reply = NULL;
+    Trim__Envelope *reply = NULL;
     int64_t id = -1;
+    int got = client_status(c, timeout_ms, &reply, err, errlen);
 
-    req.request_id = client_next_id(c);
-    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
-    env.status_request = &req;
-    if (client_send(c, &env, err, errlen) < 0)
-        return -1;
-    int got = client_recv(c, TRIM__ENVELOPE__BODY_STATUS, req.request_id,
-                          timeout_ms, &reply, err, errlen);
     if (got == 0)
-        snprintf(err, errlen, "the coordinator did not answer");
+        errf(err, errlen, "the coordinator did not answer");
     if (got == 1)
         id =
             reply->status->n_runs ? (int64_t)reply->status->runs[0]->run_id : 0;
@@ -47,113 +40,77 @@ newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
 }
 
 
-int
-cmd_wait(int argc, char **argv)
+/*
+** Ask until run (0: the newest, once there is one) has finished, resending
+** the request every RESEND_MS until deadline.  Returns 0 with *reply, or -1
+** with err.
+*/
+static int
+wait_for(client_t *c, int64_t run, int64_t deadline, int64_t timeout,
+         Trim__Envelope **reply, char *err, size_t errlen)
 {
-    const char *connect = "tcp://127.0.0.1:5555", *curve_secret = "";
-    const char *server_key = "";
-    int64_t run = 0, timeout = 0;
-    int json = 0;
-    const flag_t flags[] = {
-        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
-        {"run", FLAG_INT, &run, 0, 9.2e18, "the run to wait for (0: newest)"},
-        {"timeout-ms", FLAG_INT, &timeout, 0, 1e12,
-         "give up after this long (0: never)"},
-        {"json", FLAG_BOOL, &json, 0, 0, "print the summary as JSON"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this client's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the coordinator's public key, or its file"},
-    };
-    const size_t n = sizeof flags / sizeof *flags;
-    int npos, curve_on, rc = 1;
-    char err[512] = "", server_pub[41];
-    curve_keys_t keys = {0};
-    Trim__Envelope *reply = NULL;
-    int64_t deadline = timeout ? clock_now_ms() + timeout : INT64_MAX;
-
-    switch (flags_parse("wait", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "wait", "[--run N] [FLAGS]", description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim wait: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (client_curve("wait", curve_secret, server_key, &keys, server_pub,
-                     &curve_on) < 0)
-        return 2;
-    client_t *c = client_new(connect, curve_on ? &keys : NULL, server_pub, err,
-                             sizeof err);
-    if (c == NULL)
-        goto fail;
-    while (run == 0) {
-        if (clock_now_ms() >= deadline)
-            goto timed_out;
-        run = newest_run(c, RESEND_MS, err, sizeof err);
+    while (run == 0 && clock_now_ms() < deadline) {
+        run = newest_run(c, RESEND_MS, err, errlen);
         if (run < 0)
             run = 0; /* not up yet: ask again */
-        else if (run == 0) {
-            snprintf(err, sizeof err, "the coordinator has no run yet");
-            goto fail;
-        }
+        else if (run == 0)
+            return errf(err, errlen, "the coordinator has no run yet");
     }
-    for (;;) {
+    while (clock_now_ms() < deadline) {
         Trim__WaitRequest req = TRIM__WAIT_REQUEST__INIT;
         Trim__Envelope env = TRIM__ENVELOPE__INIT;
-        if (clock_now_ms() >= deadline)
-            goto timed_out;
         req.request_id = client_next_id(c);
         req.run_id = (uint64_t)run;
         env.body_case = TRIM__ENVELOPE__BODY_WAIT_REQUEST;
         env.wait_request = &req;
-        if (client_send(c, &env, err, sizeof err) < 0)
-            goto fail;
-        int got =
-            client_recv(c, TRIM__ENVELOPE__BODY_WAIT_REPLY, req.request_id,
-                        RESEND_MS, &reply, err, sizeof err);
+        int got = client_call(c, &env, req.request_id,
+                              TRIM__ENVELOPE__BODY_WAIT_REPLY, RESEND_MS, reply,
+                              err, errlen);
         if (got < 0)
-            goto fail;
+            return -1;
+        if (got == 1 && (*reply)->wait_reply->error[0] != '\0')
+            return errf(err, errlen, "%s", (*reply)->wait_reply->error);
         if (got == 1)
-            break;
+            return 0;
     }
-    if (reply->wait_reply->error[0] != '\0') {
-        snprintf(err, sizeof err, "%s", reply->wait_reply->error);
-        goto fail;
+    return errf(err, errlen, "run %lld not finished within %lld ms",
+                (long long)run, (long long)timeout);
+}
+
+
+int
+cmd_wait(int argc, char **argv)
+{
+    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 0};
+    int64_t run = 0;
+    int json = 0;
+    const flag_t flags[] = {
+        CLIENT_FLAG_CONNECT(&cf.connect),
+        {"run", FLAG_INT, &run, 0, 9.2e18, "the run to wait for (0: newest)"},
+        {"timeout-ms", FLAG_INT, &cf.timeout_ms, 0, 1e12,
+         "give up after this long (0: never)"},
+        {"json", FLAG_BOOL, &json, 0, 0, "print the summary as JSON"},
+        CLIENT_FLAGS_CURVE_OF(&cf),
+    };
+    const size_t n = sizeof flags / sizeof *flags;
+    char err[512] = "";
+    client_t *c = NULL;
+    Trim__Envelope *reply = NULL;
+    int rc = cli_parse("wait", "[--run N] [FLAGS]", description, flags, n, argc,
+                       argv, NULL);
+
+    if (rc != CLI_GO || (rc = client_open("wait", &cf, &c)) != 0)
+        return rc;
+    int64_t deadline =
+        cf.timeout_ms ? clock_now_ms() + cf.timeout_ms : INT64_MAX;
+    if (wait_for(c, run, deadline, cf.timeout_ms, &reply, err, sizeof err) <
+        0) {
+        fprintf(stderr, "trim wait: %s\n", err);
+        rc = 1;
+    } else {
+        summary_print(reply->wait_reply->run, NULL, cf.connect, json);
     }
-    const Trim__RunStatus *r = reply->wait_reply->run;
-    run_summary_t s = {0};
-    s.run_id = (int64_t)r->run_id;
-    s.policy = r->policy;
-    s.seed = r->seed;
-    s.coordinator = connect;
-    s.problems = (int64_t)r->problems;
-    s.finished = (int64_t)r->finished;
-    s.failed = (int64_t)r->failed;
-    s.correct = (int64_t)r->correct;
-    s.graded = (int64_t)r->graded;
-    s.steps = (int64_t)r->steps;
-    s.routed_steps = (int64_t)r->routed_steps;
-    s.regenerated_steps = (int64_t)r->regenerated_steps;
-    s.weak_tokens = (int64_t)r->weak_tokens;
-    s.strong_tokens = (int64_t)r->strong_tokens;
-    s.discarded_tokens = (int64_t)r->discarded_tokens;
-    s.prm_tokens = (int64_t)r->prm_tokens;
-    s.seconds = r->elapsed_s;
-    summary_print(&s, json);
-    rc = 0;
-    goto done;
-timed_out:
-    snprintf(err, sizeof err, "run %lld not finished within %lld ms",
-             (long long)run, (long long)timeout);
-fail:
-    fprintf(stderr, "trim wait: %s\n", err);
-done:
     env_free(&reply);
     client_destroy(&c);
-    curve_wipe(&keys);
     return rc;
 }

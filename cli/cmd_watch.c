@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
-#include "flags.h"
+#include "errf.h"
 #include "signals.h"
 #include "sock.h"
 
@@ -52,62 +52,51 @@ print_decision(const Trim__RouteDecision *d, uint64_t seq, int json)
 }
 
 
-int
-cmd_watch(int argc, char **argv)
+/*
+** Connect a SUB socket to every address of the comma-separated feed,
+** with CURVE when keys is set.  Returns the socket, or NULL with err.
+*/
+static void *
+subscribe(void *zctx, const char *feed, const curve_keys_t *keys,
+          const char *server_pub, char *err, size_t errlen)
 {
-    const char *feed = "tcp://127.0.0.1:5556", *curve_secret = "";
-    const char *server_key = "";
-    int64_t count = 0;
-    int json = 0;
-    const flag_t flags[] = {
-        {"feed", FLAG_STRING, &feed, 0, 0,
-         "decision feed address(es) of the routers, comma-separated"},
-        {"count", FLAG_INT, &count, 0, 1e12,
-         "exit after this many decisions (0: run until interrupted)"},
-        {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per decision"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this client's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the router's public key, or its file"},
-    };
-    const size_t n = sizeof flags / sizeof *flags;
-    int npos, curve_on, rc = 1;
-    char err[512], server_pub[41], *addrs = NULL;
-    curve_keys_t keys = {0};
-    void *zctx = NULL, *sub = NULL;
-    uint64_t last_seq = 0, seen = 0;
+    void *sub = sock_new(zctx, ZMQ_SUB, err, errlen);
+    char *addrs = strdup(feed);
 
-    switch (flags_parse("watch", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "watch", "[FLAGS]", description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim watch: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    if (client_curve("watch", curve_secret, server_key, &keys, server_pub,
-                     &curve_on) < 0)
-        return 2;
-    atomic_int *stop = signals_stop_flag();
-    zctx = zmq_ctx_new();
-    sub = sock_new(zctx, ZMQ_SUB, err, sizeof err);
-    if (sub == NULL)
-        goto fail;
-    if (curve_on && curve_client(sub, &keys, server_pub, err, sizeof err) < 0)
+    if (sub == NULL || addrs == NULL ||
+        (keys && curve_client(sub, keys, server_pub, err, errlen) < 0))
         goto fail;
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    addrs = strdup(feed);
     for (char *save = NULL, *a = strtok_r(addrs, ",", &save); a;
          a = strtok_r(NULL, ",", &save)) {
         if (zmq_connect(sub, a) != 0) {
-            snprintf(err, sizeof err, "cannot connect to %s: %s", a,
-                     zmq_strerror(zmq_errno()));
+            errf(err, errlen, "cannot connect to %s: %s", a,
+                 zmq_strerror(zmq_errno()));
             goto fail;
         }
     }
+    free(addrs);
+    return sub;
+fail:
+    if (addrs == NULL)
+        errf(err, errlen, "out of memory");
+    free(addrs);
+    sock_close(&sub);
+    return NULL;
+}
+
+
+/*
+** Print the decisions that arrive on sub until stop is set or count of them
+** (0: no limit) are printed.  several_routers: the feed merges routers, so
+** sequence numbers have gaps.
+*/
+static void
+watch(void *sub, atomic_int *stop, int several_routers, int64_t count, int json)
+{
+    uint64_t last_seq = 0, seen = 0;
+    char err[256];
+
     while (!atomic_load(stop) && (count == 0 || seen < (uint64_t)count)) {
         zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 200) <= 0)
@@ -125,7 +114,7 @@ cmd_watch(int argc, char **argv)
         }
         const Trim__DecisionBatch *b = env->decisions;
         /* With one router, sequence numbers run without gaps. */
-        if (!strchr(feed, ',') && last_seq && b->sequence > last_seq + 1)
+        if (!several_routers && last_seq && b->sequence > last_seq + 1)
             fprintf(stderr,
                     "trim watch: %llu decision batches lost (feed "
                     "overrun or reconnect)\n",
@@ -138,14 +127,48 @@ cmd_watch(int argc, char **argv)
         fflush(stdout);
         env_free(&env);
     }
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "trim watch: %s\n", err);
-done:
-    free(addrs);
-    sock_close(&sub);
+}
+
+
+int
+cmd_watch(int argc, char **argv)
+{
+    const char *feed = "tcp://127.0.0.1:5556", *curve_secret = "";
+    const char *server_key = "";
+    int64_t count = 0;
+    int json = 0;
+    const flag_t flags[] = {
+        {"feed", FLAG_STRING, &feed, 0, 0,
+         "decision feed address(es) of the routers, comma-separated"},
+        {"count", FLAG_INT, &count, 0, 1e12,
+         "exit after this many decisions (0: run until interrupted)"},
+        {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per decision"},
+        CLIENT_FLAGS_CURVE(&curve_secret, &server_key, "client", "router"),
+    };
+    const size_t n = sizeof flags / sizeof *flags;
+    int curve_on;
+    char err[512], server_pub[41];
+    curve_keys_t keys = {0};
+    void *zctx, *sub;
+    int rc =
+        cli_parse("watch", "[FLAGS]", description, flags, n, argc, argv, NULL);
+
+    if (rc != CLI_GO)
+        return rc;
+    if (client_curve("watch", curve_secret, server_key, &keys, server_pub,
+                     &curve_on) < 0)
+        return 2;
+    atomic_int *stop = signals_stop_flag();
+    zctx = zmq_ctx_new();
+    sub = subscribe(zctx, feed, curve_on ? &keys : NULL, server_pub, err,
+                    sizeof err);
     curve_wipe(&keys);
+    if (sub == NULL)
+        fprintf(stderr, "trim watch: %s\n", err);
+    else
+        watch(sub, stop, strchr(feed, ',') != NULL, count, json);
+    rc = sub ? 0 : 1;
+    sock_close(&sub);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

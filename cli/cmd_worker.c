@@ -11,14 +11,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "backend_openai.h"
-#include "backend_pooling.h"
-#include "backend_sim.h"
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
-#include "flags.h"
 #include "http_flags.h"
+#include "pool_backend.h"
 #include "signals.h"
 #include "worker.h"
 
@@ -32,30 +29,6 @@ static const char description[] =
     "on as many connections; heartbeats go on while they run.";
 
 #define MAX_FLAGS 64
-
-
-/* The backend for pool role; NULL with a reason in err. */
-static backend_t *
-make_backend(const char *kind, Trim__Role role, const sim_world_t *world,
-             const http_backend_opts_t *http, uint32_t credit, char *err,
-             size_t errlen)
-{
-    backend_t *b = NULL;
-
-    if (strcmp(kind, "openai") == 0)
-        return backend_openai_new(http, credit, err, errlen);
-    if (strcmp(kind, "openai-chat") == 0)
-        return backend_openai_chat_new(http, credit, err, errlen);
-    if (strcmp(kind, "vllm-pooling") == 0)
-        return backend_pooling_new(http, credit, err, errlen);
-    b = backend_sim_new(world, role == TRIM__ROLE__ROLE_SMALL ? BACKEND_SIM_WEAK
-                               : role == TRIM__ROLE__ROLE_LARGE
-                                   ? BACKEND_SIM_STRONG
-                                   : BACKEND_SIM_PRM);
-    if (b == NULL)
-        snprintf(err, errlen, "out of memory");
-    return b;
-}
 
 
 /* 0 when backend kind can serve pool role; else prints why and -1. */
@@ -94,147 +67,163 @@ check_backend(const char *kind, Trim__Role role, const char *pool)
 }
 
 
-int
-cmd_worker(int argc, char **argv)
-{
-    const char *connect = "tcp://127.0.0.1:5555", *pool = "";
-    const char *backend_name = "sim", *name = "", *calibration = "";
-    const char *sim_profile = "math500";
-    const char *log_level = "info", *curve_secret = "", *server_key = "";
-    int64_t credit = 64, heartbeat = 1000, liveness = 3, reconnect = 32000;
-    double base_ms = 0, ms_per_token = 0;
+typedef struct worker_args {
+    const char *connect, *pool, *backend, *name, *calibration, *sim_profile;
+    const char *log_level, *curve_secret, *server_key;
+    int64_t credit, heartbeat, liveness, reconnect;
+    double base_ms, ms_per_token;
     http_flag_values_t hv;
-    http_backend_opts_t http;
+} worker_args_t;
+
+
+/* Parse the flags into *a; CLI_GO or the exit code. */
+static int
+parse_args(int argc, char **argv, worker_args_t *a)
+{
     const flag_t base[] = {
-        {"connect", FLAG_STRING, &connect, 0, 0, "coordinator address"},
-        {"pool", FLAG_STRING, &pool, 0, 0, "small, large or prm"},
-        {"backend", FLAG_STRING, &backend_name, 0, 0,
+        CLIENT_FLAG_CONNECT(&a->connect),
+        {"pool", FLAG_STRING, &a->pool, 0, 0, "small, large or prm"},
+        {"backend", FLAG_STRING, &a->backend, 0, 0,
          "sim, openai, openai-chat or vllm-pooling"},
-        {"credit", FLAG_INT, &credit, 1, 65536, "requests held at once"},
-        {"name", FLAG_STRING, &name, 0, 0,
+        {"credit", FLAG_INT, &a->credit, 1, 65536, "requests held at once"},
+        {"name", FLAG_STRING, &a->name, 0, 0,
          "name in logs and the audit (default POOL-HOST-PID)"},
-        {"heartbeat-ms", FLAG_INT, &heartbeat, 10, 600000,
+        {"heartbeat-ms", FLAG_INT, &a->heartbeat, 10, 600000,
          "heartbeat interval"},
-        {"liveness", FLAG_INT, &liveness, 1, 100,
+        {"liveness", FLAG_INT, &a->liveness, 1, 100,
          "missed heartbeats before reconnecting"},
-        {"reconnect-max-ms", FLAG_INT, &reconnect, 100, 3600000,
+        {"reconnect-max-ms", FLAG_INT, &a->reconnect, 100, 3600000,
          "longest wait between reconnection attempts"},
-        {"calibration", FLAG_STRING, &calibration, 0, 0,
+        {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "sim: PRM calibration grids (default: embedded fit)"},
-        {"sim-profile", FLAG_STRING, &sim_profile, 0, 0,
+        {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
          "sim: simulator profile, math500 (fitted), hard or easy; the same "
          "in every pool"},
-        {"sim-base-ms", FLAG_DOUBLE, &base_ms, 0, 600000,
+        {"sim-base-ms", FLAG_DOUBLE, &a->base_ms, 0, 600000,
          "sim: fixed latency per call"},
-        {"sim-ms-per-token", FLAG_DOUBLE, &ms_per_token, 0, 60000,
+        {"sim-ms-per-token", FLAG_DOUBLE, &a->ms_per_token, 0, 60000,
          "sim: latency per generated (PRM: input) token"},
-        {"curve-secret", FLAG_STRING, &curve_secret, 0, 0,
-         "this worker's key pair (.secret file)"},
-        {"curve-server-key", FLAG_STRING, &server_key, 0, 0,
-         "the coordinator's public key, or its file"},
-        {"log-level", FLAG_STRING, &log_level, 0, 0,
-         "debug, info, warn, error or off"},
+        CLIENT_FLAGS_CURVE(&a->curve_secret, &a->server_key, "worker",
+                           "coordinator"),
+        CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     flag_t flags[MAX_FLAGS];
     size_t n = sizeof base / sizeof *base;
-    int npos, curve_on, rc = 1;
-    char err[512], host[64], default_name[128], server_pub[41];
+
+    memcpy(flags, base, sizeof base);
+    http_flag_values_init(&a->hv);
+    n = http_flags_add(flags, n, MAX_FLAGS, &a->hv,
+                       HTTP_FLAGS_SERVER | HTTP_FLAGS_SHARED);
+    return cli_parse("worker", "--pool small|large|prm [FLAGS]", description,
+                     flags, n, argc, argv, NULL);
+}
+
+
+/*
+** Check the pool, the backend and its HTTP settings: *role and *http for
+** the worker.  Prints why and returns -1 when they do not fit.
+*/
+static int
+check_args(const worker_args_t *a, Trim__Role *role, http_backend_opts_t *http)
+{
+    int sim = strcmp(a->backend, "sim") == 0;
+    char err[512];
+
+    *role = env_role_parse(a->pool);
+    if (*role != TRIM__ROLE__ROLE_SMALL && *role != TRIM__ROLE__ROLE_LARGE &&
+        *role != TRIM__ROLE__ROLE_PRM) {
+        fprintf(stderr,
+                "trim worker: --pool expects small, large or prm, "
+                "got '%s'\n",
+                a->pool);
+        return -1;
+    }
+    if (check_backend(a->backend, *role, a->pool) < 0 ||
+        http_flags_to_opts("worker", &a->hv, http) < 0)
+        return -1;
+    if (!sim && *http->base_url == '\0') {
+        fprintf(stderr,
+                "trim worker: --backend %s needs --base-url "
+                "http://host:port\n",
+                a->backend);
+        return -1;
+    }
+    if (!sim && http_opts_check(http, err, sizeof err) < 0) {
+        fprintf(stderr, "trim worker: %s\n", err);
+        return -1;
+    }
+    return cli_log_level("worker", a->log_level);
+}
+
+
+int
+cmd_worker(int argc, char **argv)
+{
+    worker_args_t a = {
+        .connect = CLIENT_CONNECT_DEFAULT,
+        .pool = "",
+        .backend = "sim",
+        .name = "",
+        .calibration = "",
+        .sim_profile = "math500",
+        .log_level = "info",
+        .curve_secret = "",
+        .server_key = "",
+        .credit = 64,
+        .heartbeat = 1000,
+        .liveness = 3,
+        .reconnect = 32000,
+    };
+    Trim__Role role;
+    http_backend_opts_t http;
+    worker_opts_t o = {0};
+    char err[512], default_name[128], server_pub[41];
+    int curve_on;
     curve_keys_t keys = {0};
     sim_world_t *world = NULL;
     worker_t *w = NULL;
     void *zctx = NULL;
+    int rc = parse_args(argc, argv, &a);
 
-    memcpy(flags, base, sizeof base);
-    http_flag_values_init(&hv);
-    n = http_flags_add(flags, n, MAX_FLAGS, &hv,
-                       HTTP_FLAGS_SERVER | HTTP_FLAGS_SHARED);
-    switch (flags_parse("worker", flags, n, argc, argv, &npos)) {
-    case 1:
-        flags_usage(stdout, "worker", "--pool small|large|prm [FLAGS]",
-                    description, flags, n);
-        return 0;
-    case -1:
-        return 2;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "trim worker: unexpected argument '%s'\n", argv[1]);
-        return 2;
-    }
-    Trim__Role role = env_role_parse(pool);
-    if (role != TRIM__ROLE__ROLE_SMALL && role != TRIM__ROLE__ROLE_LARGE &&
-        role != TRIM__ROLE__ROLE_PRM) {
-        fprintf(stderr,
-                "trim worker: --pool expects small, large or prm, "
-                "got '%s'\n",
-                pool);
-        return 2;
-    }
-    if (check_backend(backend_name, role, pool) < 0 ||
-        http_flags_to_opts("worker", &hv, &http) < 0)
-        return 2;
-    if (strcmp(backend_name, "sim") != 0 && *http.base_url == '\0') {
-        fprintf(stderr,
-                "trim worker: --backend %s needs --base-url "
-                "http://host:port\n",
-                backend_name);
-        return 2;
-    }
-    if (strcmp(backend_name, "sim") != 0 &&
-        http_opts_check(&http, err, sizeof err) < 0) {
-        fprintf(stderr, "trim worker: %s\n", err);
-        return 2;
-    }
-    if (cli_log_level("worker", log_level) < 0 ||
-        client_curve("worker", curve_secret, server_key, &keys, server_pub,
+    if (rc != CLI_GO)
+        return rc;
+    if (check_args(&a, &role, &http) < 0 ||
+        client_curve("worker", a.curve_secret, a.server_key, &keys, server_pub,
                      &curve_on) < 0)
         return 2;
-    if (*name == '\0') {
-        gethostname(host, sizeof host);
-        host[sizeof host - 1] = '\0';
-        snprintf(default_name, sizeof default_name, "%s-%s-%d", pool, host,
-                 (int)getpid());
-        name = default_name;
+    if (strcmp(a.backend, "sim") == 0 &&
+        (rc = cli_sim_world("worker", a.sim_profile,
+                            role == TRIM__ROLE__ROLE_PRM     ? -1
+                            : role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG
+                                                             : SIM_WEAK,
+                            a.base_ms, a.ms_per_token, a.calibration,
+                            &world)) != 0)
+        goto done;
+    rc = 1;
+    backend_t *b = pool_backend_new(a.backend, role, world, &http,
+                                    (uint32_t)a.credit, err, sizeof err);
+    if (b == NULL) {
+        fprintf(stderr, "trim worker: %s\n", err);
+        goto done;
     }
-
-    if (strcmp(backend_name, "sim") == 0) {
-        sim_params_t params;
-        if (sim_profile_resolve(sim_profile, &params, err, sizeof err) < 0) {
-            fprintf(stderr, "trim worker: --sim-profile: %s\n", err);
-            return 2;
-        }
-        sim_params_latency(&params,
-                           role == TRIM__ROLE__ROLE_PRM     ? -1
-                           : role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG
-                                                            : SIM_WEAK,
-                           base_ms, ms_per_token);
-        world = sim_world_new(&params, *calibration ? calibration : NULL, err,
-                              sizeof err);
-        if (world == NULL)
-            goto fail;
-    }
-    backend_t *b = make_backend(backend_name, role, world, &http,
-                                (uint32_t)credit, err, sizeof err);
-    if (b == NULL)
-        goto fail;
     atomic_int *stop = signals_stop_flag();
     zctx = zmq_ctx_new();
-    worker_opts_t o = {0};
-    o.endpoint = connect;
+    o.endpoint = a.connect;
     o.role = role;
-    o.credit = (uint32_t)credit;
-    o.name = name;
-    o.heartbeat_ms = (int)heartbeat;
-    o.liveness = (int)liveness;
-    o.reconnect_max_ms = (int)reconnect;
+    o.credit = (uint32_t)a.credit;
+    o.name = *a.name
+                 ? a.name
+                 : cli_default_name(a.pool, default_name, sizeof default_name);
+    o.heartbeat_ms = (int)a.heartbeat;
+    o.liveness = (int)a.liveness;
+    o.reconnect_max_ms = (int)a.reconnect;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
     w = worker_new(zctx, &o, b, err, sizeof err);
     if (w == NULL)
-        goto fail;
-    rc = worker_run(w, stop) < 0 ? 1 : 0;
-    goto done;
-fail:
-    fprintf(stderr, "trim worker: %s\n", err);
+        fprintf(stderr, "trim worker: %s\n", err);
+    else
+        rc = worker_run(w, stop) < 0 ? 1 : 0;
 done:
     worker_destroy(&w);
     sim_world_destroy(&world);

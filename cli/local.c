@@ -13,15 +13,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "backend_openai.h"
-#include "backend_pooling.h"
-#include "backend_sim.h"
 #include "clock.h"
 #include "envelope.h"
+#include "errf.h"
 #include "hash.h"
 #include "log.h"
 #include "policy.h"
 #include "pomdp_default.h"
+#include "pool_backend.h"
 #include "problems.h"
 #include "service.h"
 #include "store.h"
@@ -167,25 +166,18 @@ make_backend(const local_opts_t *o, const sim_world_t *world, Trim__Role role,
         role == TRIM__ROLE__ROLE_SMALL   ? o->small_http
         : role == TRIM__ROLE__ROLE_LARGE ? o->large_http
                                          : o->prm_http;
-    backend_t *b;
+    const char *kind = http == NULL                   ? "sim"
+                       : role == TRIM__ROLE__ROLE_PRM ? "vllm-pooling"
+                       : o->chat                      ? "openai-chat"
+                                                      : "openai";
+    backend_t *b =
+        pool_backend_new(kind, role, world, http, credit, err, errlen);
 
-    if (http != NULL && role == TRIM__ROLE__ROLE_PRM)
-        b = backend_pooling_new(http, credit, err, errlen);
-    else if (http != NULL && o->chat)
-        b = backend_openai_chat_new(http, credit, err, errlen);
-    else if (http != NULL)
-        b = backend_openai_new(http, credit, err, errlen);
-    else if ((b = backend_sim_new(world, role == TRIM__ROLE__ROLE_SMALL
-                                             ? BACKEND_SIM_WEAK
-                                         : role == TRIM__ROLE__ROLE_LARGE
-                                             ? BACKEND_SIM_STRONG
-                                             : BACKEND_SIM_PRM)) == NULL)
-        snprintf(err, errlen, "out of memory");
     if (b == NULL && http != NULL) {
         char why[512];
         snprintf(why, sizeof why, "%s", err);
-        snprintf(err, errlen, "%s pool at %s: %s", env_role_name(role),
-                 http->base_url ? http->base_url : "(no URL)", why);
+        errf(err, errlen, "%s pool at %s: %s", env_role_name(role),
+             http->base_url ? http->base_url : "(no URL)", why);
     }
     return b;
 }
@@ -211,9 +203,8 @@ start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
         s->index = i;
         snprintf(s->name, sizeof s->name, "%s-%d", env_role_name(role), i + 1);
         if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
-            snprintf(err, errlen, "cannot start a thread for %s", s->name);
             backend_destroy(&s->backend);
-            return -1;
+            return errf(err, errlen, "cannot start a thread for %s", s->name);
         }
         s->started = 1;
         (*n)++;
@@ -273,8 +264,9 @@ keep_file_problem(void *ctx, const problem_rec_t *r)
 }
 
 
+/* Free the problems fp holds and zero it; safe on a zeroed one. */
 static void
-free_file_problems(file_problems_t *fp)
+file_problems_clear(file_problems_t *fp)
 {
     for (size_t i = 0; i < fp->n; i++) {
         free(fp->text[i]);
@@ -299,13 +291,11 @@ load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
     if (n < 0)
         return -1;
     if (fp->oom) {
-        snprintf(err, errlen, "out of memory reading %s", o->problems_file);
-        return -1;
+        return errf(err, errlen, "out of memory reading %s", o->problems_file);
     }
     if (fp->n == 0) {
-        snprintf(err, errlen, "no problem in %s (%ld lines skipped)",
-                 o->problems_file, skipped);
-        return -1;
+        return errf(err, errlen, "no problem in %s (%ld lines skipped)",
+                    o->problems_file, skipped);
     }
     return 0;
 }
@@ -320,10 +310,8 @@ submit_file_problems(coord_t *coord, int64_t run_id, const local_opts_t *o,
     size_t len = strlen(o->problems_file) + 24;
     char *source = malloc(len);
 
-    if (source == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (source == NULL)
+        return errf(err, errlen, "out of memory");
     for (size_t i = 0; i < fp->n; i++) {
         coord_problem_t cp = {0};
         snprintf(source, len, "%s:%d", o->problems_file, fp->line[i]);
@@ -341,185 +329,264 @@ submit_file_problems(coord_t *coord, int64_t run_id, const local_opts_t *o,
 }
 
 
-int
-local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
+/* What one local_run holds; local_clear releases it. */
+typedef struct local {
+    local_opts_t o; /* the caller's, with the defaults filled in */
+    sim_params_t sim;
+    pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
+    sim_world_t *world;
+    file_problems_t fp;
+    store_writer_t *writer;
+    void *zctx;
+    coord_t *coord;
+    char *config;
+    int64_t run_id;
+    service_thread_t *threads;
+    int n_threads;
+    atomic_int stop;
+} local_t;
+
+
+/* Fill in the options the caller left zero. */
+static void
+fill_defaults(local_opts_t *o)
 {
-    local_opts_t o = *in;
-    sim_params_t defaults;
-    sim_world_t *world = NULL;
-    store_writer_t *writer = NULL;
-    coord_t *coord = NULL;
-    void *zctx = NULL;
-    service_thread_t *threads = NULL;
-    int n_threads = 0, rc = -1;
-    atomic_int stop = 0;
-    int64_t run_id = 0;
-    char *config = NULL;
-    policy_t *policy = NULL;
-    file_problems_t fp = {0};
-    pomdp_model_t pomdp;
+    if (o->policy == NULL)
+        o->policy = "thr:0.5";
+    if (o->small_workers <= 0)
+        o->small_workers = 1;
+    if (o->large_workers <= 0)
+        o->large_workers = 1;
+    if (o->prm_workers <= 0)
+        o->prm_workers = 1;
+    if (o->routers <= 0)
+        o->routers = 1;
+    if (o->credit == 0)
+        o->credit = 256;
+    if (o->concurrency <= 0)
+        o->concurrency = 256;
+    if (o->max_steps <= 0)
+        o->max_steps = 30;
+}
 
-    memset(out, 0, sizeof *out);
-    if (o.policy == NULL)
-        o.policy = "thr:0.5";
-    if (o.small_workers <= 0)
-        o.small_workers = 1;
-    if (o.large_workers <= 0)
-        o.large_workers = 1;
-    if (o.prm_workers <= 0)
-        o.prm_workers = 1;
-    if (o.routers <= 0)
-        o.routers = 1;
-    if (o.credit == 0)
-        o.credit = 256;
-    if (o.concurrency <= 0)
-        o.concurrency = 256;
-    if (o.max_steps <= 0)
-        o.max_steps = 30;
-    if (pomdp_model_default(&pomdp, err, errlen) < 0)
-        goto done;
-    policy = policy_new(o.policy, &pomdp, err, errlen);
-    if (policy == NULL)
-        goto done;
-    snprintf(out->policy, sizeof out->policy, "%s", policy_spec(policy));
-    if (o.sim == NULL) {
-        if (sim_profile_resolve(o.sim_profile, &defaults, err, errlen) < 0)
-            goto done;
-        if (o.sim_profile == NULL || *o.sim_profile == '\0')
-            o.sim_profile = "math500";
-        o.sim = &defaults;
-    }
-    world = sim_world_new(o.sim, o.calibration, err, errlen);
-    if (world == NULL)
-        goto done;
-    if (o.problems_file != NULL) {
-        if (load_file_problems(&o, &fp, err, errlen) < 0)
-            goto done;
-        o.problems = (int64_t)fp.n;
-    }
-    if (store_migrate(o.db, err, errlen) < 0)
-        goto done;
-    writer = store_writer_new(o.db, NULL, err, errlen);
-    if (writer == NULL)
-        goto done;
-    zctx = zmq_ctx_new();
-    if (zctx == NULL) {
-        snprintf(err, errlen, "cannot create a ZeroMQ context");
-        goto done;
-    }
 
+/*
+** The policy's canonical spec into spec (the router parses it the same way,
+** so a bad one fails here, before anything starts).  0 or -1 with err.
+*/
+static int
+canonical_policy(const char *policy, const pomdp_model_t *pomdp, char *spec,
+                 size_t len, char *err, size_t errlen)
+{
+    policy_t *p = policy_new(policy, pomdp, err, errlen);
+
+    if (p == NULL)
+        return -1;
+    snprintf(spec, len, "%s", policy_spec(p));
+    policy_destroy(&p);
+    return 0;
+}
+
+
+/*
+** Plan the run: the simulated world, the problems of a file, the audit
+** store and the coordinator on its inproc socket.  0, or -1 with err.
+*/
+static int
+local_open(local_t *l, char *err, size_t errlen)
+{
+    local_opts_t *o = &l->o;
     coord_opts_t co = {0};
+
+    if (o->sim == NULL) {
+        if (sim_profile_resolve(o->sim_profile, &l->sim, err, errlen) < 0)
+            return -1;
+        if (o->sim_profile == NULL || *o->sim_profile == '\0')
+            o->sim_profile = "math500";
+        o->sim = &l->sim;
+    }
+    l->world = sim_world_new(o->sim, o->calibration, err, errlen);
+    if (l->world == NULL)
+        return -1;
+    if (o->problems_file != NULL) {
+        if (load_file_problems(o, &l->fp, err, errlen) < 0)
+            return -1;
+        o->problems = (int64_t)l->fp.n;
+    }
+    if (store_migrate(o->db, err, errlen) < 0)
+        return -1;
+    l->writer = store_writer_new(o->db, NULL, err, errlen);
+    if (l->writer == NULL)
+        return -1;
+    l->zctx = zmq_ctx_new();
+    if (l->zctx == NULL)
+        return errf(err, errlen, "cannot create a ZeroMQ context");
     co.endpoint = ENDPOINT;
-    co.db = o.db;
-    co.concurrency = o.concurrency;
-    co.max_steps = o.max_steps;
+    co.db = o->db;
+    co.concurrency = o->concurrency;
+    co.max_steps = o->max_steps;
     co.max_tokens = 2048;
     co.temperature = 0.7f;
     co.top_p = 0.8f;
-    co.max_queued = o.problems + 1;
+    co.max_queued = o->problems + 1;
     co.exit_when_done = 1;
-    co.pomdp_default = &pomdp;
-    coord = coord_new(zctx, &co, writer, err, errlen);
-    if (coord == NULL)
-        goto done;
+    co.pomdp_default = &l->pomdp;
+    l->coord = coord_new(l->zctx, &co, l->writer, err, errlen);
+    return l->coord ? 0 : -1;
+}
 
-    config = config_json(&o, out->policy);
-    coord_run_opts_t ro = {0};
-    ro.policy = out->policy;
-    ro.seed = o.seed;
-    ro.config = config;
-    ro.explore = o.explore;
-    ro.max_strong_tokens = o.max_strong_tokens;
-    ro.target_share = o.target_share;
-    run_id = coord_add_run(coord, &ro, err, errlen);
-    if (run_id < 0)
-        goto done;
-    if (o.problems_file != NULL &&
-        submit_file_problems(coord, run_id, &o, &fp, err, errlen) < 0)
-        goto done;
-    for (int64_t i = 0; o.problems_file == NULL && i < o.problems; i++) {
+
+/* Submit o->problems simulated problems, source "sim:SEED:I". */
+static int
+submit_sim_problems(local_t *l, char *err, size_t errlen)
+{
+    const local_opts_t *o = &l->o;
+
+    for (int64_t i = 0; i < o->problems; i++) {
         sim_problem_t sp = {0};
         coord_problem_t cp = {0};
         char source[64];
-        if (sim_problem_make(world, o.seed, (uint64_t)i, &sp) < 0) {
-            snprintf(err, errlen, "out of memory making problems");
-            goto done;
-        }
+        if (sim_problem_make(l->world, o->seed, (uint64_t)i, &sp) < 0)
+            return errf(err, errlen, "out of memory making problems");
         snprintf(source, sizeof source, "sim:%llu:%lld",
-                 (unsigned long long)o.seed, (long long)i);
-        cp.seed = sim_problem_seed(o.seed, (uint64_t)i);
+                 (unsigned long long)o->seed, (long long)i);
+        cp.seed = sim_problem_seed(o->seed, (uint64_t)i);
         cp.source = source;
         cp.text = sp.text;
         cp.ground_truth = sp.answer;
-        int64_t pid = coord_submit(coord, run_id, &cp, err, errlen);
+        int64_t pid = coord_submit(l->coord, l->run_id, &cp, err, errlen);
         sim_problem_clear(&sp);
         if (pid < 0)
-            goto done;
+            return -1;
     }
+    return 0;
+}
 
-    threads = calloc(
-        (size_t)(o.small_workers + o.large_workers + o.prm_workers + o.routers),
-        sizeof *threads);
-    if (threads == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
-                       TRIM__ROLE__ROLE_ROUTER, o.routers, o.credit, err,
-                       errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
-                       TRIM__ROLE__ROLE_SMALL, o.small_workers, o.credit, err,
-                       errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
-                       TRIM__ROLE__ROLE_PRM, o.prm_workers, o.credit, err,
-                       errlen) < 0 ||
-        start_services(threads, &n_threads, zctx, &stop, &o, world, &pomdp,
-                       TRIM__ROLE__ROLE_LARGE, o.large_workers, o.credit, err,
-                       errlen) < 0)
-        goto done;
 
+/* Open the run (policy spec, configuration) and submit its problems. */
+static int
+submit_run(local_t *l, const char *policy, char *err, size_t errlen)
+{
+    coord_run_opts_t ro = {0};
+
+    l->config = config_json(&l->o, policy);
+    ro.policy = policy;
+    ro.seed = l->o.seed;
+    ro.config = l->config;
+    ro.explore = l->o.explore;
+    ro.max_strong_tokens = l->o.max_strong_tokens;
+    ro.target_share = l->o.target_share;
+    l->run_id = coord_add_run(l->coord, &ro, err, errlen);
+    if (l->run_id < 0)
+        return -1;
+    if (l->o.problems_file != NULL)
+        return submit_file_problems(l->coord, l->run_id, &l->o, &l->fp, err,
+                                    errlen);
+    return submit_sim_problems(l, err, errlen);
+}
+
+
+/* Start the routers and the workers of the three pools in their threads. */
+static int
+start_cluster(local_t *l, char *err, size_t errlen)
+{
+    const local_opts_t *o = &l->o;
+    const struct {
+        Trim__Role role;
+        int count;
+    } pools[] = {
+        {TRIM__ROLE__ROLE_ROUTER, o->routers},
+        {TRIM__ROLE__ROLE_SMALL, o->small_workers},
+        {TRIM__ROLE__ROLE_PRM, o->prm_workers},
+        {TRIM__ROLE__ROLE_LARGE, o->large_workers},
+    };
+
+    l->threads = calloc((size_t)(o->small_workers + o->large_workers +
+                                 o->prm_workers + o->routers),
+                        sizeof *l->threads);
+    if (l->threads == NULL)
+        return errf(err, errlen, "out of memory");
+    for (size_t i = 0; i < sizeof pools / sizeof *pools; i++)
+        if (start_services(l->threads, &l->n_threads, l->zctx, &l->stop, o,
+                           l->world, &l->pomdp, pools[i].role, pools[i].count,
+                           o->credit, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+
+/*
+** Run the coordinator until every problem is done and every row committed;
+** out receives the figures.  0, or -1 with err.
+*/
+static int
+run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
+{
     int64_t start = clock_now_us();
-    int run_rc =
-        coord_run(coord, &stop, o.progress ? progress_bar : NULL, &start);
-    out->stats = *coord_stats(coord);
-    out->run_id = run_id;
-    if (run_rc < 0) {
-        snprintf(err, errlen, "the coordinator stopped: %s",
-                 store_writer_error(writer) ? store_writer_error(writer)
-                                            : "see the log above");
-        goto done;
+    int rc = coord_run(l->coord, &l->stop, l->o.progress ? progress_bar : NULL,
+                       &start);
+    const char *why = store_writer_error(l->writer);
+
+    out->stats = *coord_stats(l->coord);
+    out->run_id = l->run_id;
+    if (rc < 0)
+        return errf(err, errlen, "the coordinator stopped: %s",
+                    why ? why : "see the log above");
+    if (atomic_load(&l->stop))
+        return errf(err, errlen, "a service failed to start (see the log)");
+    if (store_writer_wait(l->writer, 0) < 0) {
+        why = store_writer_error(l->writer);
+        return errf(err, errlen, "audit store %s: %s", l->o.db,
+                    why ? why : "write failed");
     }
-    if (atomic_load(&stop)) {
-        snprintf(err, errlen, "a service failed to start (see the log)");
-        goto done;
-    }
-    if (store_writer_wait(writer, 0) < 0)
-        goto store_failed;
     /* The run is done when its last row is committed. */
     out->seconds = (double)(clock_now_us() - start) / 1e6;
-    out->rows = (uint64_t)store_writer_committed(writer);
-    rc = 0;
-    goto done;
+    out->rows = (uint64_t)store_writer_committed(l->writer);
+    return 0;
+}
 
-store_failed:
-    snprintf(err, errlen, "audit store %s: %s", o.db,
-             store_writer_error(writer) ? store_writer_error(writer)
-                                        : "write failed");
+
+/*
+** Stop and join the service threads, then free what l holds: the
+** coordinator before the ZeroMQ context, the writer after both.
+*/
+static void
+local_clear(local_t *l)
+{
+    atomic_store(&l->stop, 1);
+    for (int i = 0; i < l->n_threads; i++)
+        if (l->threads[i].started)
+            pthread_join(l->threads[i].thread, NULL);
+    free(l->threads);
+    coord_destroy(&l->coord);
+    if (l->zctx)
+        zmq_ctx_term(l->zctx);
+    store_writer_destroy(&l->writer);
+    sim_world_destroy(&l->world);
+    file_problems_clear(&l->fp);
+    free(l->config);
+    memset(l, 0, sizeof *l);
+}
+
+
+int
+local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
+{
+    local_t l = {0};
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    l.o = *in;
+    fill_defaults(&l.o);
+    if (pomdp_model_default(&l.pomdp, err, errlen) < 0 ||
+        canonical_policy(l.o.policy, &l.pomdp, out->policy, sizeof out->policy,
+                         err, errlen) < 0 ||
+        local_open(&l, err, errlen) < 0 ||
+        submit_run(&l, out->policy, err, errlen) < 0 ||
+        start_cluster(&l, err, errlen) < 0)
+        goto done;
+    rc = run_to_end(&l, out, err, errlen);
 done:
-    atomic_store(&stop, 1);
-    for (int i = 0; i < n_threads; i++)
-        if (threads[i].started)
-            pthread_join(threads[i].thread, NULL);
-    free(threads);
-    coord_destroy(&coord);
-    if (zctx)
-        zmq_ctx_term(zctx);
-    if (writer) {
-        store_writer_destroy(&writer);
-    }
-    sim_world_destroy(&world);
-    policy_destroy(&policy);
-    free_file_problems(&fp);
-    free(config);
+    local_clear(&l);
     return rc;
 }

@@ -8,42 +8,45 @@
 #include <stdlib.h>
 
 
-double
-summary_strong_share(const run_summary_t *s)
+/*
+** Strong tokens as a share of all generated tokens (accepted drafts, strong
+** steps and discarded drafts), the reference runs' target_token_frac.
+*/
+static double
+strong_share(const Trim__RunStatus *r)
 {
-    int64_t all = s->weak_tokens + s->strong_tokens + s->discarded_tokens;
-    return all > 0 ? (double)s->strong_tokens / (double)all : 0.0;
+    uint64_t all = r->weak_tokens + r->strong_tokens + r->discarded_tokens;
+    return all > 0 ? (double)r->strong_tokens / (double)all : 0.0;
 }
 
 
-double
-summary_accuracy(const run_summary_t *s)
+/* Accuracy over graded problems (0 when none is graded). */
+static double
+accuracy(const Trim__RunStatus *r)
 {
-    return s->graded > 0 ? (double)s->correct / (double)s->graded : 0.0;
+    return r->graded > 0 ? (double)r->correct / (double)r->graded : 0.0;
 }
 
 
 static void
-print_json(const run_summary_t *s)
+print_json(const Trim__RunStatus *r, const char *db, const char *coordinator)
 {
     json_t *j = json_pack(
         "{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I, s:f}",
-        "run_id", (json_int_t)s->run_id, "policy", s->policy, "seed",
-        (json_int_t)s->seed, s->db ? "db" : "coordinator",
-        s->db ? s->db : s->coordinator, "problems", (json_int_t)s->problems,
-        "finished", (json_int_t)s->finished, "failed", (json_int_t)s->failed,
-        "correct", (json_int_t)s->correct, "accuracy", summary_accuracy(s),
-        "steps", (json_int_t)s->steps, "routed_steps",
-        (json_int_t)s->routed_steps, "regenerated_steps",
-        (json_int_t)s->regenerated_steps, "weak_tokens",
-        (json_int_t)s->weak_tokens, "strong_tokens",
-        (json_int_t)s->strong_tokens, "discarded_tokens",
-        (json_int_t)s->discarded_tokens, "prm_tokens",
-        (json_int_t)s->prm_tokens, "strong_token_share",
-        summary_strong_share(s));
-    if (j != NULL && s->seconds >= 0)
-        json_object_set_new(j, "elapsed_s", json_real(s->seconds));
+        "run_id", (json_int_t)r->run_id, "policy", r->policy, "seed",
+        (json_int_t)r->seed, db ? "db" : "coordinator", db ? db : coordinator,
+        "problems", (json_int_t)r->problems, "finished",
+        (json_int_t)r->finished, "failed", (json_int_t)r->failed, "correct",
+        (json_int_t)r->correct, "accuracy", accuracy(r), "steps",
+        (json_int_t)r->steps, "routed_steps", (json_int_t)r->routed_steps,
+        "regenerated_steps", (json_int_t)r->regenerated_steps, "weak_tokens",
+        (json_int_t)r->weak_tokens, "strong_tokens",
+        (json_int_t)r->strong_tokens, "discarded_tokens",
+        (json_int_t)r->discarded_tokens, "prm_tokens",
+        (json_int_t)r->prm_tokens, "strong_token_share", strong_share(r));
+    if (j != NULL && r->elapsed_s >= 0)
+        json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     char *text =
         j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (text)
@@ -54,31 +57,31 @@ print_json(const run_summary_t *s)
 
 
 void
-summary_print(const run_summary_t *s, int json)
+summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
+              int json)
 {
     if (json) {
-        print_json(s);
+        print_json(r, db, coordinator);
         return;
     }
-    printf("run %lld   policy %s   seed %llu   %s %s\n", (long long)s->run_id,
-           s->policy, (unsigned long long)s->seed,
-           s->db ? "database" : "coordinator", s->db ? s->db : s->coordinator);
+    printf("run %lld   policy %s   seed %llu   %s %s\n", (long long)r->run_id,
+           r->policy, (unsigned long long)r->seed,
+           db ? "database" : "coordinator", db ? db : coordinator);
     printf("  problems            %lld (%lld finished, %lld failed)\n",
-           (long long)s->problems, (long long)s->finished,
-           (long long)s->failed);
+           (long long)r->problems, (long long)r->finished,
+           (long long)r->failed);
     printf("  accuracy            %.3f (%lld of %lld graded correct)\n",
-           summary_accuracy(s), (long long)s->correct, (long long)s->graded);
+           accuracy(r), (long long)r->correct, (long long)r->graded);
     printf("  steps               %lld accepted, %lld routed, %lld "
            "regenerated\n",
-           (long long)s->steps, (long long)s->routed_steps,
-           (long long)s->regenerated_steps);
+           (long long)r->steps, (long long)r->routed_steps,
+           (long long)r->regenerated_steps);
     printf("  tokens              weak %lld, strong %lld, discarded draft "
            "%lld, PRM input %lld\n",
-           (long long)s->weak_tokens, (long long)s->strong_tokens,
-           (long long)s->discarded_tokens, (long long)s->prm_tokens);
-    printf("  strong-token share  %.3f of generated tokens\n",
-           summary_strong_share(s));
-    if (s->seconds > 0)
+           (long long)r->weak_tokens, (long long)r->strong_tokens,
+           (long long)r->discarded_tokens, (long long)r->prm_tokens);
+    printf("  strong-token share  %.3f of generated tokens\n", strong_share(r));
+    if (r->elapsed_s > 0)
         printf("  elapsed             %.2f s (%.0f routed steps/s)\n",
-               s->seconds, (double)s->routed_steps / s->seconds);
+               r->elapsed_s, (double)r->routed_steps / r->elapsed_s);
 }

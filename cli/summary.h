@@ -1,33 +1,19 @@
 /*
-** summary.h: the end-of-run summary printed by `trim run` (text or JSON).
+** summary.h: the end-of-run summary printed by `trim run` and `trim wait`
+** (text or JSON).
 */
 #ifndef TRIM_SUMMARY_H
 #define TRIM_SUMMARY_H
 
-#include <stdint.h>
-
-typedef struct run_summary {
-    int64_t run_id;
-    const char *policy;
-    uint64_t seed;
-    const char *db;          /* the database, or NULL ... */
-    const char *coordinator; /* ... the coordinator that answered */
-    int64_t problems, finished, failed, correct, graded;
-    int64_t steps, routed_steps, regenerated_steps;
-    int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
-    double seconds; /* < 0 when unknown */
-} run_summary_t;
+#include "trim.pb-c.h"
 
 /*
-** Strong tokens as a share of all generated tokens (accepted drafts, strong
-** steps and discarded drafts), the reference runs' target_token_frac.
+** Print to stdout the summary of run r (the counters a coordinator reports
+** for a run, Trim__RunStatus): a readable block, or one JSON object on one
+** line.  It names the database db, or when db is NULL the coordinator that
+** answered.
 */
-double summary_strong_share(const run_summary_t *s);
-
-/* Accuracy over graded problems (0 when none is graded). */
-double summary_accuracy(const run_summary_t *s);
-
-/* Print to stdout: a readable block, or one JSON object on one line. */
-void summary_print(const run_summary_t *s, int json);
+void summary_print(const Trim__RunStatus *r, const char *db,
+                   const char *coordinator, int json);
 
 #endif

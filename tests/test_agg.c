@@ -1,6 +1,7 @@
 /*
 ** test_agg.c: TRIM-Agg: features, the policy file, the PPO trainer, greedy
-** and exploring decisions, and `trim train agg` end to end.
+** and exploring decisions, the training loop's runner contract, and `trim
+** train agg` end to end.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -18,6 +20,7 @@
 #include "policy.h"
 #include "testutil.h"
 #include "train.h"
+#include "train_runs.h"
 
 
 static agg_model_t *
@@ -586,6 +589,101 @@ run_cmd(const char *fmt, ...)
 }
 
 
+/* What the fake runner was asked, call by call. */
+typedef struct runner_log {
+    int calls;
+    char spec[2][128], db[2][256];
+    int explore[2];
+    uint64_t seed[2];
+    int64_t problems[2];
+} runner_log_t;
+
+
+/*
+** A runner without a cluster: validation runs get fixed figures, an
+** exploring run fails, as a cluster that cannot start would.
+*/
+static int
+fake_run(void *ctx, const char *spec, int explore, uint64_t seed,
+         int64_t problems, const char *db, agg_run_stats_t *out, char *err,
+         size_t errlen)
+{
+    runner_log_t *log = ctx;
+    int i = log->calls++;
+
+    if (i < 2) {
+        snprintf(log->spec[i], sizeof log->spec[i], "%s", spec);
+        snprintf(log->db[i], sizeof log->db[i], "%s", db);
+        log->explore[i] = explore;
+        log->seed[i] = seed;
+        log->problems[i] = problems;
+    }
+    if (explore) {
+        snprintf(err, errlen, "no cluster here");
+        return -1;
+    }
+    out->run_id = 1;
+    out->problems = problems;
+    out->correct = problems / 2;
+    out->strong_tokens = 100 * problems;
+    return 0;
+}
+
+
+static void
+test_train_loop_asks_its_runner(void **state)
+{
+    (void)state;
+    runner_log_t log = {0};
+    agg_model_t *start = small_model(0.5, 1), *m = NULL;
+    agg_loop_opts_t o = {0};
+    agg_loop_result_t res;
+    char out[256], err[512] = "";
+    struct stat st;
+
+    test_tmp_path(out, sizeof out, "loop.agg");
+    o.runner.run = fake_run;
+    o.runner.ctx = &log;
+    o.lambda = 1e-3;
+    o.out = out;
+    o.start = start;
+    o.iterations = 3;
+    o.problems = 30;
+    o.val_problems = 10;
+    o.seed = 7;
+    ppo_opts_default(&o.ppo);
+    assert_int_equal(agg_train_loop(&o, &res, err, sizeof err), -1);
+    assert_string_equal(err, "no cluster here");
+
+    /* First the start on the validation set (greedy, its own seed), then
+    ** an exploring run on the first training set. */
+    assert_int_equal(log.calls, 2);
+    assert_int_equal(log.explore[0], 0);
+    assert_int_equal(log.seed[0], 7 + 1000003);
+    assert_int_equal(log.problems[0], 10);
+    assert_int_equal(log.explore[1], 1);
+    assert_int_equal(log.seed[1], 8);
+    assert_int_equal(log.problems[1], 30);
+    assert_int_equal(strncmp(log.spec[0], "agg:", 4), 0);
+    assert_string_equal(log.spec[0], log.spec[1]);
+    assert_non_null(strstr(log.db[1], "explore.db"));
+
+    /* The start was written out before the failure; its objective is the
+    ** runner's figures: accuracy 0.5, 100 strong tokens per problem. */
+    assert_int_equal(agg_model_load(out, &m, err, sizeof err), 0);
+    assert_true(m->lambda == 1e-3);
+    agg_model_destroy(&m);
+    assert_true(fabs(res.initial.objective - (0.5 - 1e-3 * 100)) < 1e-9);
+
+    /* The temporary work folder (the spec is agg:DIR/cur.agg) is gone. */
+    char *slash = strrchr(log.spec[0], '/');
+    assert_non_null(slash);
+    *slash = '\0';
+    assert_int_not_equal(stat(log.spec[0] + 4, &st), 0);
+    agg_model_destroy(&start);
+}
+
+
 static void
 test_train_from_the_store(void **state)
 {
@@ -706,6 +804,7 @@ main(void)
         cmocka_unit_test(test_ppo_is_deterministic),
         cmocka_unit_test(test_greedy_is_argmax_explore_samples),
         cmocka_unit_test(test_bias_moves_decisions_monotonically),
+        cmocka_unit_test(test_train_loop_asks_its_runner),
         cmocka_unit_test(test_train_from_the_store),
         cmocka_unit_test(test_train_on_the_simulator_improves),
     };

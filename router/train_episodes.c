@@ -1,15 +1,15 @@
 /*
-** agg_episodes.c: reading TRIM-Agg episodes from the store (see
-** agg_episodes.h).
+** train_episodes.c: reading TRIM-Agg episodes from the audit store (see
+** train_runs.h).
 */
-#include "agg_episodes.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "store.h"
+#include "train_runs.h"
 
 typedef struct problem_ref {
     int64_t id;
@@ -158,85 +158,118 @@ add_episode(agg_batch_t *b, rows_t *r, int correct, double lambda,
 }
 
 
+/*
+** The run to read (run_id, 0: the latest) into in: its id, policy and
+** whether it held a share.  Fails on a run that did not explore.  0 or -1
+** with err.
+*/
+static int
+read_run(store_reader_t *r, const char *db, int64_t run_id, agg_read_info_t *in,
+         char *err, size_t errlen)
+{
+    store_run_t run;
+    store_summary_t sum;
+    int got;
+
+    if (run_id == 0) {
+        if (store_summary(r, 0, &sum, err, errlen) < 0)
+            return -1;
+        run_id = sum.run_id;
+    }
+    got = store_get_run(r, run_id, &run, err, errlen);
+    if (got == 0)
+        return errf(err, errlen, "%s: no run %lld", db, (long long)run_id);
+    if (got < 0)
+        return -1;
+    in->run_id = run_id;
+    snprintf(in->policy, sizeof in->policy, "%s", run.policy ? run.policy : "");
+    in->controller = run.target_share > 0;
+    if (!run.explore)
+        return errf(err, errlen,
+                    "%s: run %lld (%s) did not explore: train on a run made "
+                    "with trim run --explore",
+                    db, (long long)run_id, in->policy);
+    return 0;
+}
+
+
+/*
+** Add an episode to b for each usable problem of ps, counting episodes,
+** skipped problems, accuracy and strong tokens in in.  0 or -1 with err.
+*/
+static int
+read_problems(store_reader_t *r, const problems_t *ps, double lambda,
+              agg_batch_t *b, agg_read_info_t *in, char *err, size_t errlen)
+{
+    rows_t rows = {0};
+    int64_t strong = 0;
+    size_t correct = 0;
+    int rc = -1;
+
+    in->skipped = ps->unusable;
+    for (size_t i = 0; i < ps->n; i++) {
+        rows.n = rows.n_strong = 0;
+        rows.bad = 0;
+        if (store_each_step(r, ps->v[i].id, on_step, &rows, err, errlen) < 0)
+            goto done;
+        int added =
+            rows.oom ? -1
+                     : add_episode(b, &rows, ps->v[i].correct, lambda, &strong);
+        if (added < 0) {
+            errf(err, errlen, "out of memory");
+            goto done;
+        }
+        if (added) {
+            in->problems++;
+            correct += ps->v[i].correct != 0;
+        } else {
+            in->skipped++;
+        }
+    }
+    if (in->problems > 0) {
+        in->accuracy = (double)correct / (double)in->problems;
+        in->strong_per_problem = (double)strong / (double)in->problems;
+    }
+    rc = 0;
+done:
+    free(rows.v);
+    free(rows.strong);
+    return rc;
+}
+
+
 int
 agg_episodes_read(const char *db, int64_t run_id, double lambda, agg_batch_t *b,
                   agg_read_info_t *info, char *err, size_t errlen)
 {
     store_reader_t *r = store_reader_open(db, err, errlen);
     problems_t ps = {0};
-    rows_t rows = {0};
     agg_read_info_t in = {0};
-    store_run_t run;
-    store_summary_t sum;
-    int64_t strong = 0;
-    size_t correct = 0;
-    int rc = -1, got;
+    int rc = -1;
 
     if (r == NULL)
         return -1;
-    if (run_id == 0) {
-        if (store_summary(r, 0, &sum, err, errlen) < 0)
-            goto done;
-        run_id = sum.run_id;
-    }
-    got = store_get_run(r, run_id, &run, err, errlen);
-    if (got <= 0) {
-        if (got == 0)
-            snprintf(err, errlen, "%s: no run %lld", db, (long long)run_id);
-        goto done;
-    }
-    in.run_id = run_id;
-    snprintf(in.policy, sizeof in.policy, "%s", run.policy ? run.policy : "");
-    in.controller = run.target_share > 0;
-    if (!run.explore) {
-        snprintf(err, errlen,
-                 "%s: run %lld (%s) did not explore: train on a run made "
-                 "with trim run --explore",
-                 db, (long long)run_id, in.policy);
-        goto done;
-    }
-    if (store_each_problem(r, run_id, on_problem, &ps, err, errlen) < 0)
+    if (read_run(r, db, run_id, &in, err, errlen) < 0 ||
+        store_each_problem(r, in.run_id, on_problem, &ps, err, errlen) < 0)
         goto done;
     if (ps.oom) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto done;
     }
-    in.skipped = ps.unusable;
-    for (size_t i = 0; i < ps.n; i++) {
-        rows.n = rows.n_strong = 0;
-        rows.bad = 0;
-        if (store_each_step(r, ps.v[i].id, on_step, &rows, err, errlen) < 0)
-            goto done;
-        int added =
-            rows.oom ? -1
-                     : add_episode(b, &rows, ps.v[i].correct, lambda, &strong);
-        if (added < 0) {
-            snprintf(err, errlen, "out of memory");
-            goto done;
-        }
-        if (added) {
-            in.problems++;
-            correct += ps.v[i].correct != 0;
-        } else {
-            in.skipped++;
-        }
-    }
+    if (read_problems(r, &ps, lambda, b, &in, err, errlen) < 0)
+        goto done;
     if (in.problems == 0) {
-        snprintf(err, errlen,
-                 "%s: run %lld has no finished, graded problem "
-                 "with routed steps to learn from",
-                 db, (long long)run_id);
+        errf(err, errlen,
+             "%s: run %lld has no finished, graded problem with routed steps "
+             "to learn from",
+             db, (long long)in.run_id);
         goto done;
     }
-    in.accuracy = (double)correct / (double)in.problems;
-    in.strong_per_problem = (double)strong / (double)in.problems;
     if (info != NULL)
         *info = in;
     rc = 0;
 done:
     free(ps.v);
-    free(rows.v);
-    free(rows.strong);
     store_reader_close(&r);
     return rc;
 }
