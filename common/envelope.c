@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
+
 #define FAIL(...)                                                              \
     do {                                                                       \
-        snprintf(err, errlen, __VA_ARGS__);                                    \
+        errf(err, errlen, __VA_ARGS__);                                        \
         return -1;                                                             \
     } while (0)
 
@@ -223,13 +225,13 @@ unpack(ProtobufCAllocator *allocator, const void *data, size_t len, char *err,
     Trim__Envelope *env;
 
     if (len > TRIM_MAX_MESSAGE) {
-        snprintf(err, errlen, "message of %zu bytes (limit %d)", len,
-                 TRIM_MAX_MESSAGE);
+        errf(err, errlen, "message of %zu bytes (limit %d)", len,
+             TRIM_MAX_MESSAGE);
         return NULL;
     }
     env = trim__envelope__unpack(allocator, len, data);
     if (env == NULL) {
-        snprintf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
+        errf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
         return NULL;
     }
     if (validate(env, err, errlen) < 0) {

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "errf.h"
 #include "hash.h"
 #include "log.h"
 #include "sock.h"
@@ -104,11 +105,9 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
     long lineno = 0;
     int rc = -1;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open allowed client keys '%s': %s", path,
-                 strerror(errno));
-        return -1;
-    }
+    if (f == NULL)
+        return errf(err, errlen, "cannot open allowed client keys '%s': %s",
+                    path, strerror(errno));
     while (getline(&line, &cap, f) >= 0) {
         zap_key_t key;
         int got;
@@ -117,10 +116,10 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
         got = parse_key_line(line, key);
         if (got < 0) {
             /* The line is not quoted: it might be a pasted secret key. */
-            snprintf(err, errlen,
-                     "%s:%ld: not a 40-character Z85 public key or a "
-                     "'#' comment",
-                     path, lineno);
+            errf(err, errlen,
+                 "%s:%ld: not a 40-character Z85 public key or a "
+                 "'#' comment",
+                 path, lineno);
             goto done;
         }
         if (got == 0)
@@ -129,7 +128,7 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
             size_t n = alloc ? alloc * 2 : 16;
             zap_key_t *k = realloc(z->keys, n * sizeof *k);
             if (k == NULL) {
-                snprintf(err, errlen, "out of memory reading '%s'", path);
+                errf(err, errlen, "out of memory reading '%s'", path);
                 goto done;
             }
             z->keys = k;
@@ -138,7 +137,7 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
         memcpy(z->keys[z->n_keys++], key, sizeof key);
     }
     if (ferror(f)) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        errf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         goto done;
     }
     if (z->n_keys > 1)
@@ -332,10 +331,10 @@ zap_main(void *arg)
 
     if (rep != NULL && zmq_bind(rep, ZAP_ENDPOINT) != 0) {
         int e = errno;
-        snprintf(err, sizeof err, "cannot bind %s: %s%s", ZAP_ENDPOINT,
-                 zmq_strerror(e),
-                 e == EADDRINUSE ? " (this context already has a ZAP handler)"
-                                 : "");
+        errf(err, sizeof err, "cannot bind %s: %s%s", ZAP_ENDPOINT,
+             zmq_strerror(e),
+             e == EADDRINUSE ? " (this context already has a ZAP handler)"
+                             : "");
         sock_close(&rep);
     }
     report_start(z, rep != NULL ? 1 : -1, err);
@@ -379,7 +378,7 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
     zap_t *z = calloc(1, sizeof *z);
 
     if (z == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&z->mu, NULL);
@@ -391,11 +390,11 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
         goto fail;
     z->logged = u64map_new();
     if (z->logged == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (pthread_create(&z->thread, NULL, zap_main, z) != 0) {
-        snprintf(err, errlen, "cannot start the ZAP thread");
+        errf(err, errlen, "cannot start the ZAP thread");
         goto fail;
     }
     pthread_mutex_lock(&z->mu);
@@ -403,7 +402,7 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
         pthread_cond_wait(&z->cv, &z->mu);
     pthread_mutex_unlock(&z->mu);
     if (z->started < 0) {
-        snprintf(err, errlen, "%s", z->start_err);
+        errf(err, errlen, "%s", z->start_err);
         pthread_join(z->thread, NULL);
         goto fail;
     }

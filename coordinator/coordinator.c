@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "curve.h"
+#include "errf.h"
 #include "log.h"
 #include "sock.h"
 
@@ -34,7 +35,7 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     int one = 1;
 
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     c->opts = *o;
@@ -69,7 +70,7 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->in_arena = arena_new(1 << 20);
     if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->peer_index ||
         !c->logged_unknown || !c->arena || !c->in_arena) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (store_next_ids(c->db, &c->next_run_id, &c->next_problem_id, err,
@@ -82,15 +83,15 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     ** reconnecting peer that reuses an identity takes over the old one. */
     if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
         zmq_setsockopt(c->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one)) {
-        snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
+        errf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
         goto fail;
     }
     if (o->curve_keys != NULL &&
         curve_server(c->sock, o->curve_keys, err, errlen) < 0)
         goto fail;
     if (zmq_bind(c->sock, c->endpoint) != 0) {
-        snprintf(err, errlen, "cannot bind %s: %s", c->endpoint,
-                 zmq_strerror(errno));
+        errf(err, errlen, "cannot bind %s: %s", c->endpoint,
+             zmq_strerror(errno));
         goto fail;
     }
     return c;

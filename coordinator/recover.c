@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "log.h"
 
 
@@ -99,11 +100,9 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             else
                 strong = &r->v[i];
         }
-        if (index != p->n_steps) {
-            snprintf(why, whylen, "rows jump from step %d to step %d",
-                     p->n_steps, index);
-            return -1;
-        }
+        if (index != p->n_steps)
+            return errf(why, whylen, "rows jump from step %d to step %d",
+                        p->n_steps, index);
         if (draft != NULL && !draft->accepted) {
             p->discarded_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
@@ -132,9 +131,8 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             p->draft_latency_us = draft->latency_us;
             p->stage = STAGE_STRONG;
         } else {
-            snprintf(why, whylen, "step %d (row %zu) was never accepted", index,
-                     first);
-            return -1;
+            return errf(why, whylen, "step %d (row %zu) was never accepted",
+                        index, first);
         }
     }
     return 0;
@@ -169,7 +167,7 @@ recover_problem(void *ctx, const store_problem_t *row)
     }
     if (store_each_step(x->reader, p->id, store_rows_collect, &rows, err,
                         sizeof err) < 0) {
-        snprintf(x->err, x->errlen, "%s", err);
+        errf(x->err, x->errlen, "%s", err);
         x->failed = 1;
         goto fail;
     }
@@ -202,8 +200,8 @@ recover_problem(void *ctx, const store_problem_t *row)
     x->resumed++;
     return 0;
 oom:
-    snprintf(x->err, x->errlen, "out of memory recovering problem %lld",
-             (long long)row->problem_id);
+    errf(x->err, x->errlen, "out of memory recovering problem %lld",
+         (long long)row->problem_id);
     x->failed = 1;
 fail:
     store_rows_free(&rows);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "log.h"
 
 
@@ -29,14 +30,14 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     crun_t *run = calloc(1, sizeof *run);
 
     if (run == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     if (o->target_share < 0 || o->target_share >= 1 ||
         o->max_strong_tokens < 0) {
-        snprintf(err, errlen,
-                 "a strong-token share target must be in (0, 1) and a "
-                 "strong-token cap positive");
+        errf(err, errlen,
+             "a strong-token share target must be in (0, 1) and a "
+             "strong-token cap positive");
         free(run);
         return NULL;
     }
@@ -54,7 +55,7 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     run->max_strong_tokens = o->max_strong_tokens;
     run->budget = budget_make(o->target_share);
     if (u64map_put(c->runs, (uint64_t)id, run) < 0) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         policy_destroy(&run->policy);
         free(run);
         return NULL;
@@ -95,7 +96,7 @@ coord_add_run(coord_t *c, const coord_run_opts_t *o, char *err, size_t errlen)
     if (o->config && *o->config)
         row.config = o->config;
     if (store_writer_put_run(c->writer, &row) < 0) {
-        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
         c->fatal = 1;
         return -1;
     }
@@ -111,18 +112,14 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     store_problem_t row = {0};
     cproblem_t *p;
 
-    if (run == NULL) {
-        snprintf(err, errlen, "no run %lld", (long long)run_id);
-        return -1;
-    }
-    if (c->stats.queued + c->stats.in_flight >= c->opts.max_queued) {
-        snprintf(err, errlen,
-                 "queue full: %lld problems waiting or in flight (limit "
-                 "%lld); retry later",
-                 (long long)(c->stats.queued + c->stats.in_flight),
-                 (long long)c->opts.max_queued);
-        return -1;
-    }
+    if (run == NULL)
+        return errf(err, errlen, "no run %lld", (long long)run_id);
+    if (c->stats.queued + c->stats.in_flight >= c->opts.max_queued)
+        return errf(err, errlen,
+                    "queue full: %lld problems waiting or in flight (limit "
+                    "%lld); retry later",
+                    (long long)(c->stats.queued + c->stats.in_flight),
+                    (long long)c->opts.max_queued);
     p = calloc(1, sizeof *p);
     if (p == NULL)
         goto oom;
@@ -147,7 +144,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     row.correct = -1;
     row.created_ms = p->created_ms;
     if (coord_put_problem(c, run, &row) < 0) {
-        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
         coord_free_problem(&p);
         return -1;
     }
@@ -160,7 +157,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     run->finished_ms = 0;
     return p->id;
 oom:
-    snprintf(err, errlen, "out of memory");
+    errf(err, errlen, "out of memory");
     coord_free_problem(&p);
     return -1;
 }

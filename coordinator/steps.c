@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "grade.h"
 #include "hash.h"
 #include "log.h"
@@ -584,8 +585,8 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
             continue;
         }
         if (s->n_scores != (size_t)p->n_steps + 1) {
-            snprintf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
-                     p->n_steps + 1);
+            errf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
+                 p->n_steps + 1);
             coord_retry_or_fail(c, p, "PRM", why);
             continue;
         }

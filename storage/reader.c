@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_PROBLEM] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems WHERE problem_id = ?1",
@@ -56,17 +58,17 @@ store_reader_open(const char *path, char *err, size_t errlen)
     int v;
 
     if (r == NULL || (r->path = strdup(path)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory opening a reader", path);
+        errf(err, errlen, "%s: out of memory opening a reader", path);
         goto fail;
     }
     r->db = store_conn_open(path, STORE_CONN_READ, err, errlen);
     if (r->db == NULL || store_conn_version(r->db, path, &v, err, errlen) < 0)
         goto fail;
     if (v < STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "%s: schema version %d, expected %d (not a trim store, or "
-                 "not migrated yet)",
-                 path, v, STORE_SCHEMA_VERSION);
+        errf(err, errlen,
+             "%s: schema version %d, expected %d (not a trim store, or "
+             "not migrated yet)",
+             path, v, STORE_SCHEMA_VERSION);
         goto fail;
     }
     return r;
@@ -289,8 +291,8 @@ store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
         return rc;
     store_read_problem(st, p);
     if (s_keep_strings(&r->problem, f, sizeof f / sizeof f[0]) < 0) {
-        snprintf(err, errlen, "%s: out of memory reading problem %lld", r->path,
-                 (long long)problem_id);
+        errf(err, errlen, "%s: out of memory reading problem %lld", r->path,
+             (long long)problem_id);
         rc = -1;
     }
     store_reader_release(st, fresh);
@@ -341,8 +343,8 @@ store_get_run(store_reader_t *r, int64_t run_id, store_run_t *out, char *err,
         return rc;
     store_read_run(st, out);
     if (s_keep_strings(&r->run, f, sizeof f / sizeof f[0]) < 0) {
-        snprintf(err, errlen, "%s: out of memory reading run %lld", r->path,
-                 (long long)run_id);
+        errf(err, errlen, "%s: out of memory reading run %lld", r->path,
+             (long long)run_id);
         rc = -1;
     }
     store_reader_release(st, fresh);

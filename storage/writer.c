@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "log.h"
 
 #define DEFAULT_BATCH_ROWS 10000
@@ -112,13 +113,13 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     store_writer_t *w = calloc(1, sizeof *w);
 
     if (w == NULL) {
-        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        errf(err, errlen, "%s: out of memory starting the writer", path);
         return NULL;
     }
     w->notify_fd = -1; /* before any exit through s_free */
     w->commit_at = INT64_MAX;
     if ((w->path = strdup(path)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        errf(err, errlen, "%s: out of memory starting the writer", path);
         goto fail;
     }
     w->opts.batch_rows = DEFAULT_BATCH_ROWS;
@@ -144,13 +145,13 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     if (w->db == NULL || store_writer_prepare(w, err, errlen) < 0)
         goto fail;
     if (s_sync_init(w) < 0) {
-        snprintf(err, errlen, "%s: cannot create the writer's locks", path);
+        errf(err, errlen, "%s: cannot create the writer's locks", path);
         goto fail;
     }
     w->sync_ready = 1;
     /* From here on the connection belongs to the thread. */
     if (pthread_create(&w->thread, NULL, store_writer_main, w) != 0) {
-        snprintf(err, errlen, "%s: cannot start the writer thread", path);
+        errf(err, errlen, "%s: cannot start the writer thread", path);
         goto fail;
     }
     w->started = 1;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "http_engine.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
@@ -183,8 +184,8 @@ to_result(http_backend_t *h, http_outcome_t *oc, backend_result_t *r)
     }
     root = json_loadb(oc->body, oc->len, 0, &jerr);
     if (root == NULL) {
-        snprintf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
-                 jerr.line, jerr.column, jerr.text);
+        errf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
+             jerr.line, jerr.column, jerr.text);
         fail_result(h, r, why);
         return;
     }
@@ -281,6 +282,6 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
     }
     return &h->base;
 oom:
-    snprintf(err, errlen, "out of memory");
+    errf(err, errlen, "out of memory");
     return NULL;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "log.h"
 
 #define MAX_RETRY_AFTER_MS 600000 /* a longer Retry-After is cut to this */
@@ -605,7 +606,7 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     char *auth = NULL;
 
     if (e == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     e->epfd = -1;
@@ -625,14 +626,14 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     e->rng = (uint64_t)clock_now_us() ^ ((uint64_t)(uintptr_t)e << 16) ^
              0x9E3779B97F4A7C15ULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "cannot initialise libcurl");
+        errf(err, errlen, "cannot initialise libcurl");
         goto fail;
     }
     e->curl_ready = 1;
     e->url = strdup(url);
     e->name = strdup(name);
     if (e->url == NULL || e->name == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (http_key_load(o, &e->key, err, errlen) < 0)
@@ -659,7 +660,7 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
         e->headers = l;
     }
     if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        errf(err, errlen, "epoll_create1: %s", strerror(errno));
         goto fail;
     }
     if ((e->multi = curl_multi_init()) == NULL)
@@ -673,7 +674,7 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->max_in_flight);
     return e;
 oom:
-    snprintf(err, errlen, "out of memory");
+    errf(err, errlen, "out of memory");
 fail:
     http_engine_destroy(&e);
     return NULL;

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "errf.h"
 #include "log.h"
 #include "peer.h"
 
@@ -38,7 +39,7 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     peer_opts_t po = {0};
 
     if (w == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         backend_destroy(&backend);
         return NULL;
     }
