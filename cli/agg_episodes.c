@@ -162,7 +162,7 @@ int
 agg_episodes_read(const char *db, int64_t run_id, double lambda, agg_batch_t *b,
                   agg_read_info_t *info, char *err, size_t errlen)
 {
-    store_reader_t *r = store_reader_open(db, err, errlen);
+    store_reader_t *r = store_reader_new(db, err, errlen);
     problems_t ps = {0};
     rows_t rows = {0};
     agg_read_info_t in = {0};
@@ -237,6 +237,6 @@ done:
     free(ps.v);
     free(rows.v);
     free(rows.strong);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return rc;
 }

@@ -61,7 +61,7 @@ client_destroy(client_t **cp)
 {
     if (cp && *cp) {
         client_t *c = *cp;
-        sock_close(&c->sock);
+        sock_destroy(&c->sock);
         if (c->zctx)
             zmq_ctx_term(c->zctx);
         free(c);
@@ -141,7 +141,7 @@ client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
             *reply = env;
             return 1;
         }
-        env_free(&env);
+        env_destroy(&env);
     }
 }
 

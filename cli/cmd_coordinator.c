@@ -106,7 +106,7 @@ cmd_coordinator(int argc, char **argv)
     if (*curve_secret) {
         if (curve_load_secret(curve_secret, &keys, err, sizeof err) < 0)
             goto fail;
-        zap = zap_start(zctx, curve_clients, "coordinator", err, sizeof err);
+        zap = zap_new(zctx, curve_clients, "coordinator", err, sizeof err);
         if (zap == NULL)
             goto fail;
     }
@@ -149,8 +149,8 @@ done:
     if (writer && store_writer_wait(writer, 0) < 0)
         rc = 1;
     store_writer_destroy(&writer);
-    zap_stop(&zap);
-    curve_wipe(&keys);
+    zap_destroy(&zap);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

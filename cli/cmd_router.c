@@ -90,7 +90,7 @@ cmd_router(int argc, char **argv)
     atomic_int *stop = signals_stop_flag();
     zctx = zmq_ctx_new();
     if (curve_on && *pub) {
-        zap = zap_start(zctx, curve_clients, "router", err, sizeof err);
+        zap = zap_new(zctx, curve_clients, "router", err, sizeof err);
         if (zap == NULL)
             goto fail;
     }
@@ -112,8 +112,8 @@ fail:
     fprintf(stderr, "trim router: %s\n", err);
 done:
     router_service_destroy(&r);
-    zap_stop(&zap);
-    curve_wipe(&keys);
+    zap_destroy(&zap);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

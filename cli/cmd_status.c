@@ -163,8 +163,8 @@ cmd_status(int argc, char **argv)
 fail:
     fprintf(stderr, "trim status: %s\n", err);
 done:
-    env_free(&reply);
+    env_destroy(&reply);
     client_destroy(&c);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     return rc;
 }

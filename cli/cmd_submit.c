@@ -111,7 +111,7 @@ flush_chunk(submitter_t *s)
     s->submitted += (int64_t)reply->submit_ack->n_problem_ids;
     rc = 0;
 done:
-    env_free(&reply);
+    env_destroy(&reply);
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     s->n = s->n_strings = 0;
@@ -309,6 +309,6 @@ done:
     free(s.strings);
     free(s.config);
     client_destroy(&s.client);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     return rc;
 }

@@ -42,7 +42,7 @@ newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
     if (got == 1)
         id =
             reply->status->n_runs ? (int64_t)reply->status->runs[0]->run_id : 0;
-    env_free(&reply);
+    env_destroy(&reply);
     return id;
 }
 
@@ -152,8 +152,8 @@ timed_out:
 fail:
     fprintf(stderr, "trim wait: %s\n", err);
 done:
-    env_free(&reply);
+    env_destroy(&reply);
     client_destroy(&c);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     return rc;
 }

@@ -120,7 +120,7 @@ cmd_watch(int argc, char **argv)
             env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
         zmq_msg_close(&msg);
         if (env == NULL || env->body_case != TRIM__ENVELOPE__BODY_DECISIONS) {
-            env_free(&env);
+            env_destroy(&env);
             continue;
         }
         const Trim__DecisionBatch *b = env->decisions;
@@ -136,7 +136,7 @@ cmd_watch(int argc, char **argv)
              i++, seen++)
             print_decision(b->items[i], b->sequence, json);
         fflush(stdout);
-        env_free(&env);
+        env_destroy(&env);
     }
     rc = 0;
     goto done;
@@ -144,8 +144,8 @@ fail:
     fprintf(stderr, "trim watch: %s\n", err);
 done:
     free(addrs);
-    sock_close(&sub);
-    curve_wipe(&keys);
+    sock_destroy(&sub);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

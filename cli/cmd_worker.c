@@ -238,7 +238,7 @@ fail:
 done:
     worker_destroy(&w);
     sim_world_destroy(&world);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

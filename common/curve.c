@@ -98,7 +98,7 @@ curve_load_secret(const char *path, curve_keys_t *out, char *err, size_t errlen)
     int rc = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    curve_wipe(out);
+    curve_keys_clear(out);
     if (fd < 0)
         return errf(err, errlen, "cannot open secret key file '%s': %s", path,
                     strerror(errno));
@@ -124,7 +124,7 @@ curve_load_secret(const char *path, curve_keys_t *out, char *err, size_t errlen)
 done:
     close(fd);
     if (rc != 0)
-        curve_wipe(out);
+        curve_keys_clear(out);
     return rc;
 }
 
@@ -221,7 +221,7 @@ curve_write_keypair(const char *prefix, curve_keys_t *out, char *err,
     int sec_created = 0, pub_created = 0;
     int rc = -1;
 
-    curve_wipe(out);
+    curve_keys_clear(out);
     if ((size_t)snprintf(sec_path, sizeof sec_path, "%s.secret", prefix) >=
             sizeof sec_path ||
         (size_t)snprintf(pub_path, sizeof pub_path, "%s.public", prefix) >=
@@ -245,7 +245,7 @@ done:
             unlink(sec_path);
         if (pub_created)
             unlink(pub_path);
-        curve_wipe(out);
+        curve_keys_clear(out);
     }
     return rc;
 }
@@ -299,7 +299,7 @@ curve_fingerprint(const char *public_z85, char out[17])
 
 
 void
-curve_wipe(curve_keys_t *k)
+curve_keys_clear(curve_keys_t *k)
 {
     if (k != NULL)
         explicit_bzero(k, sizeof *k);

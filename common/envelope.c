@@ -259,7 +259,7 @@ env_unpack_in(arena_t *arena, const void *data, size_t len, char *err,
 
 
 void
-env_free(Trim__Envelope **env)
+env_destroy(Trim__Envelope **env)
 {
     if (env && *env) {
         trim__envelope__free_unpacked(*env, NULL);

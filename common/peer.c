@@ -60,13 +60,13 @@ open_socket(peer_t *p, char *err, size_t errlen)
         return -1;
     if (p->opts.curve != NULL &&
         curve_client(p->sock, &p->curve, p->server_key, err, errlen) < 0) {
-        sock_close(&p->sock);
+        sock_destroy(&p->sock);
         return -1;
     }
     if (zmq_connect(p->sock, p->endpoint) != 0) {
         errf(err, errlen, "cannot connect to %s: %s", p->endpoint,
              zmq_strerror(errno));
-        sock_close(&p->sock);
+        sock_destroy(&p->sock);
         return -1;
     }
     p->last_recv_ms = clock_now_ms();
@@ -120,12 +120,12 @@ peer_destroy(peer_t **pp)
 {
     if (pp && *pp) {
         peer_t *p = *pp;
-        sock_close(&p->sock);
+        sock_destroy(&p->sock);
         free(p->endpoint);
         free(p->name);
         free(p->backend);
         arena_destroy(&p->arena);
-        curve_wipe(&p->curve);
+        curve_keys_clear(&p->curve);
         free(p);
         *pp = NULL;
     }
@@ -165,7 +165,7 @@ schedule_reconnect(peer_t *p, const char *why, int delay_ms, int backoff)
 {
     tlog(TLOG_WARN, p->name, "%s; reconnecting to %s in %d ms", why,
          p->endpoint, delay_ms);
-    sock_close(&p->sock);
+    sock_destroy(&p->sock);
     p->reconnect_at_ms = clock_now_ms() + delay_ms;
     if (backoff && p->backoff_ms < p->opts.reconnect_max_ms) {
         p->backoff_ms *= 2;

@@ -42,7 +42,7 @@ sock_new(void *zctx, int type, char *err, size_t errlen)
 
 
 void
-sock_close(void **sock)
+sock_destroy(void **sock)
 {
     if (sock && *sock) {
         zmq_close(*sock);

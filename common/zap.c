@@ -2,7 +2,7 @@
 ** zap.c: the ZAP handler thread (see zap.h).
 **
 ** The thread owns its REP socket from creation to close.  It polls with a
-** short timeout so zap_stop() can end it through an atomic flag, and it also
+** short timeout so zap_destroy() can end it through an atomic flag, and it also
 ** ends when the context is terminated (ETERM), so zmq_ctx_term never waits
 ** on it.  A REP socket answers every request, even a malformed one: libzmq's
 ** own ZAP client is the only peer, and a request left unanswered would stall
@@ -28,7 +28,7 @@
 #include "u64map.h"
 
 #define ZAP_ENDPOINT    "inproc://zeromq.zap.01"
-#define ZAP_POLL_MS     50   /* how long zap_stop() may wait */
+#define ZAP_POLL_MS     50   /* how long zap_destroy() may wait */
 #define ZAP_FRAMES_MAX  8    /* request frames kept; the rest are drained */
 #define ZAP_LOGGED_MAX  4096 /* refused keys remembered for log-once */
 #define ZAP_ADDRESS_MAX 64   /* peer address characters shown in logs */
@@ -44,6 +44,7 @@ struct zap {
     u64map_t *logged; /* refusals already logged (thread only) */
     int logged_full;  /* the "not logging more" line was printed */
     pthread_t thread;
+    int running;        /* thread was created (join it) */
     pthread_mutex_t mu; /* guards started and start_err */
     pthread_cond_t cv;
     int started; /* 0 while binding, 1 serving, -1 failed */
@@ -310,7 +311,7 @@ done:
 }
 
 
-/* Tell zap_start() how binding went. */
+/* Tell zap_new() how binding went. */
 static void
 report_start(zap_t *z, int started, const char *err)
 {
@@ -335,7 +336,7 @@ zap_main(void *arg)
              zmq_strerror(e),
              e == EADDRINUSE ? " (this context already has a ZAP handler)"
                              : "");
-        sock_close(&rep);
+        sock_destroy(&rep);
     }
     report_start(z, rep != NULL ? 1 : -1, err);
     while (rep != NULL && !atomic_load(&z->stop)) {
@@ -352,28 +353,14 @@ zap_main(void *arg)
     */
     if (rep != NULL)
         zmq_unbind(rep, ZAP_ENDPOINT);
-    sock_close(&rep);
+    sock_destroy(&rep);
     return NULL;
 }
 
 
-/* Free everything but the thread; NULL-safe. */
-static void
-zap_free(zap_t *z)
-{
-    if (z == NULL)
-        return;
-    u64map_destroy(&z->logged);
-    free(z->keys);
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-    free(z);
-}
-
-
 zap_t *
-zap_start(void *zctx, const char *allowed_keys_path, const char *name,
-          char *err, size_t errlen)
+zap_new(void *zctx, const char *allowed_keys_path, const char *name, char *err,
+        size_t errlen)
 {
     zap_t *z = calloc(1, sizeof *z);
 
@@ -397,14 +384,14 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
         errf(err, errlen, "cannot start the ZAP thread");
         goto fail;
     }
+    z->running = 1;
     pthread_mutex_lock(&z->mu);
     while (z->started == 0)
         pthread_cond_wait(&z->cv, &z->mu);
     pthread_mutex_unlock(&z->mu);
     if (z->started < 0) {
         errf(err, errlen, "%s", z->start_err);
-        pthread_join(z->thread, NULL);
-        goto fail;
+        goto fail; /* the thread has ended: destroy joins it */
     }
     if (z->n_keys == 0)
         tlog(TLOG_WARN, z->component,
@@ -414,20 +401,29 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
          z->n_keys, z->n_keys == 1 ? "" : "s", allowed_keys_path);
     return z;
 fail:
-    zap_free(z);
+    zap_destroy(&z);
     return NULL;
 }
 
 
 void
-zap_stop(zap_t **z)
+zap_destroy(zap_t **zp)
 {
-    if (z == NULL || *z == NULL)
+    zap_t *z;
+
+    if (zp == NULL || *zp == NULL)
         return;
-    atomic_store(&(*z)->stop, 1);
-    pthread_join((*z)->thread, NULL);
-    zap_free(*z);
-    *z = NULL;
+    z = *zp;
+    if (z->running) {
+        atomic_store(&z->stop, 1);
+        pthread_join(z->thread, NULL);
+    }
+    u64map_destroy(&z->logged);
+    free(z->keys);
+    pthread_cond_destroy(&z->cv);
+    pthread_mutex_destroy(&z->mu);
+    free(z);
+    *zp = NULL;
 }
 
 

@@ -312,7 +312,7 @@ coord_answer_pending(coord_t *c)
 
 
 void
-coord_free_pending(coord_t *c)
+coord_pending_clear(coord_t *c)
 {
     for (size_t i = 0; i < c->n_pending; i++)
         free(c->pending[i].problem_ids);

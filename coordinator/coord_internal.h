@@ -219,8 +219,8 @@ crun_t *coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
 /* A problem of the run finished (or failed); updates totals and the run. */
 void coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row);
 
-/* Free every run. */
-void coord_free_runs(coord_t *c);
+/* Free a run and clear the pointer; NULL-safe. */
+void coord_run_destroy(crun_t **run);
 
 /* Fill a RunStatus (strings point into the run). */
 void coord_run_status(const crun_t *run, Trim__RunStatus *out);
@@ -234,8 +234,8 @@ int coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
 /* Answer the pending requests whose rows are now durable or runs done. */
 void coord_answer_pending(coord_t *c);
 
-/* Free the pending list. */
-void coord_free_pending(coord_t *c);
+/* Free the pending list and leave it empty (nobody is answered). */
+void coord_pending_clear(coord_t *c);
 
 /* ---- cascade.c ---------------------------------------------------------- */
 
@@ -289,7 +289,7 @@ void coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
 /* Append a recovered accepted step (text is taken over). 0 or -1. */
 int coord_push_step(cproblem_t *p, char *text, int finish);
 
-/* Free a problem's memory. */
-void coord_free_problem(cproblem_t **p);
+/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
+void coord_problem_destroy(cproblem_t **p);
 
 #endif

@@ -162,7 +162,7 @@ recover_problem(void *ctx, const store_problem_t *row)
     p->text_bytes = strlen(p->text);
     p->run = run_for(x, row->run_id);
     if (p->run == NULL) {
-        coord_free_problem(&p);
+        coord_problem_destroy(&p);
         return 0; /* logged; the rest recovers */
     }
     if (store_each_step(x->reader, p->id, store_rows_collect, &rows, err,
@@ -190,7 +190,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         p->weak_tokens = p->strong_tokens = 0;
         p->discarded_tokens = p->prm_tokens = 0;
     }
-    store_rows_free(&rows);
+    store_rows_clear(&rows);
     pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;
@@ -204,8 +204,8 @@ oom:
          (long long)row->problem_id);
     x->failed = 1;
 fail:
-    store_rows_free(&rows);
-    coord_free_problem(&p);
+    store_rows_clear(&rows);
+    coord_problem_destroy(&p);
     return 1;
 }
 
@@ -226,7 +226,7 @@ coord_recover(coord_t *c, char *err, size_t errlen)
     x.c = c;
     x.err = err;
     x.errlen = errlen;
-    x.reader = store_reader_open(c->db, err, errlen);
+    x.reader = store_reader_new(c->db, err, errlen);
     if (x.reader == NULL)
         return -1;
     /* Every run, so status and wait know finished ones too. */
@@ -236,7 +236,7 @@ coord_recover(coord_t *c, char *err, size_t errlen)
         store_each_unfinished(x.reader, recover_problem, &x, err, errlen) < 0 &&
         !x.failed)
         x.failed = 1;
-    store_reader_close(&x.reader);
+    store_reader_destroy(&x.reader);
     if (x.failed)
         return -1;
     if (x.resumed > 0)

@@ -23,6 +23,17 @@ coord_find_run(coord_t *c, int64_t run_id)
 }
 
 
+void
+coord_run_destroy(crun_t **runp)
+{
+    if (runp == NULL || *runp == NULL)
+        return;
+    policy_destroy(&(*runp)->policy);
+    free(*runp);
+    *runp = NULL;
+}
+
+
 crun_t *
 coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
                int64_t started_ms, char *err, size_t errlen)
@@ -38,14 +49,11 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
         errf(err, errlen,
              "a strong-token share target must be in (0, 1) and a "
              "strong-token cap positive");
-        free(run);
-        return NULL;
+        goto fail;
     }
     run->policy = policy_new(o->policy ? o->policy : "", err, errlen);
-    if (run->policy == NULL) {
-        free(run);
-        return NULL;
-    }
+    if (run->policy == NULL)
+        goto fail;
     run->id = id;
     run->spec = policy_spec(run->policy);
     run->shape = policy_shape(run->policy);
@@ -56,13 +64,14 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     run->budget = budget_make(o->target_share);
     if (u64map_put(c->runs, (uint64_t)id, run) < 0) {
         errf(err, errlen, "out of memory");
-        policy_destroy(&run->policy);
-        free(run);
-        return NULL;
+        goto fail;
     }
     if (id >= c->next_run_id)
         c->next_run_id = id + 1;
     return run;
+fail:
+    coord_run_destroy(&run);
+    return NULL;
 }
 
 
@@ -145,7 +154,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     row.created_ms = p->created_ms;
     if (coord_put_problem(c, run, &row) < 0) {
         errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
-        coord_free_problem(&p);
+        coord_problem_destroy(&p);
         return -1;
     }
     c->next_problem_id++;
@@ -158,7 +167,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     return p->id;
 oom:
     errf(err, errlen, "out of memory");
-    coord_free_problem(&p);
+    coord_problem_destroy(&p);
     return -1;
 }
 
@@ -220,19 +229,4 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->prm_tokens = (uint64_t)t->prm_tokens;
     out->done = t->problems > 0 && t->finished + t->failed == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
-}
-
-
-void
-coord_free_runs(coord_t *c)
-{
-    size_t pos = 0;
-    uint64_t id;
-    void *v;
-
-    while (u64map_next(c->runs, &pos, &id, &v)) {
-        crun_t *run = v;
-        policy_destroy(&run->policy);
-        free(run);
-    }
 }

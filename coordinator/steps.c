@@ -44,7 +44,7 @@ step_seed(const cproblem_t *p, int which)
 
 
 void
-coord_free_problem(cproblem_t **pp)
+coord_problem_destroy(cproblem_t **pp)
 {
     if (pp == NULL || *pp == NULL)
         return;
@@ -283,7 +283,7 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
     c->stats.in_flight--;
     p->stage = STAGE_DONE;
     u64map_del(c->problems, (uint64_t)p->id);
-    coord_free_problem(&p);
+    coord_problem_destroy(&p);
 }
 
 

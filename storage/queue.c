@@ -176,21 +176,24 @@ store_queue_recycle(store_queue_t *q, store_chunk_t *c)
 
 
 void
-store_chunks_free(store_chunk_t *c)
+store_chunks_destroy(store_chunk_t **list)
 {
+    store_chunk_t *c = *list;
+
     while (c != NULL) {
         store_chunk_t *next = c->next;
         free(c);
         c = next;
     }
+    *list = NULL;
 }
 
 
 void
 store_queue_clear(store_queue_t *q)
 {
-    store_chunks_free(q->head);
-    store_chunks_free(q->spare);
-    q->head = q->tail = q->spare = NULL;
+    store_chunks_destroy(&q->head);
+    store_chunks_destroy(&q->spare);
+    q->tail = NULL;
     q->nspare = q->rows = 0;
 }

@@ -52,7 +52,7 @@ static const char *const s_sql[STORE_Q_COUNT] = {
 
 
 store_reader_t *
-store_reader_open(const char *path, char *err, size_t errlen)
+store_reader_new(const char *path, char *err, size_t errlen)
 {
     store_reader_t *r = calloc(1, sizeof *r);
     int v;
@@ -73,13 +73,13 @@ store_reader_open(const char *path, char *err, size_t errlen)
     }
     return r;
 fail:
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return NULL;
 }
 
 
 void
-store_reader_close(store_reader_t **rp)
+store_reader_destroy(store_reader_t **rp)
 {
     store_reader_t *r;
 
@@ -410,7 +410,7 @@ store_rows_collect(void *ctx, const store_step_t *s)
 
 
 void
-store_rows_free(store_rows_t *r)
+store_rows_clear(store_rows_t *r)
 {
     if (r == NULL)
         return;

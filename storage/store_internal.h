@@ -199,10 +199,13 @@ store_chunk_t *store_queue_take(store_queue_t *q);
 /* Give back a chunk whose rows are written: kept as a spare, or freed. */
 void store_queue_recycle(store_queue_t *q, store_chunk_t *c);
 
-/* Free a list of chunks. */
-void store_chunks_free(store_chunk_t *c);
+/* Free a list of chunks and clear the caller's pointer; NULL-safe. */
+void store_chunks_destroy(store_chunk_t **list);
 
-/* Free the waiting rows and the spares. */
+/*
+** Free the waiting rows and the spares and leave q empty (max_spare kept),
+** ready for reuse; q is embedded in the writer, so this is its clear.
+*/
 void store_queue_clear(store_queue_t *q);
 
 /* ---- writer.c and writer_loop.c ----------------------------------------- */

@@ -47,7 +47,7 @@ store_writer_fail(store_writer_t *w, const char *fmt, ...)
     pthread_cond_broadcast(&w->done);
     store_notify_signal(w->notify_fd, w->path); /* under mu: see notify.c */
     pthread_mutex_unlock(&w->mu);
-    store_chunks_free(dropped);
+    store_chunks_destroy(&dropped);
 }
 
 
@@ -83,29 +83,6 @@ done:
 }
 
 
-/* Free everything of a writer whose thread is not running. */
-static void
-s_free(store_writer_t *w)
-{
-    for (int i = 0; i < 3; i++)
-        sqlite3_finalize(w->insert[i]);
-    sqlite3_finalize(w->begin);
-    sqlite3_finalize(w->commit);
-    sqlite3_close(w->db);
-    if (w->notify_fd >= 0)
-        close(w->notify_fd);
-    store_queue_clear(&w->queue);
-    if (w->sync_ready) {
-        pthread_cond_destroy(&w->done);
-        pthread_cond_destroy(&w->room);
-        pthread_cond_destroy(&w->wake);
-        pthread_mutex_destroy(&w->mu);
-    }
-    free(w->path);
-    free(w);
-}
-
-
 store_writer_t *
 store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
                  size_t errlen)
@@ -116,7 +93,7 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
         errf(err, errlen, "%s: out of memory starting the writer", path);
         return NULL;
     }
-    w->notify_fd = -1; /* before any exit through s_free */
+    w->notify_fd = -1; /* before any exit through destroy */
     w->commit_at = INT64_MAX;
     if ((w->path = strdup(path)) == NULL) {
         errf(err, errlen, "%s: out of memory starting the writer", path);
@@ -157,7 +134,7 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     w->started = 1;
     return w;
 fail:
-    s_free(w);
+    store_writer_destroy(&w);
     return NULL;
 }
 
@@ -319,6 +296,21 @@ store_writer_destroy(store_writer_t **wp)
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL); /* drains, commits, closes */
     }
-    s_free(w);
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(w->insert[i]);
+    sqlite3_finalize(w->begin);
+    sqlite3_finalize(w->commit);
+    sqlite3_close(w->db);
+    if (w->notify_fd >= 0)
+        close(w->notify_fd);
+    store_queue_clear(&w->queue);
+    if (w->sync_ready) {
+        pthread_cond_destroy(&w->done);
+        pthread_cond_destroy(&w->room);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->mu);
+    }
+    free(w->path);
+    free(w);
     *wp = NULL;
 }

@@ -67,9 +67,9 @@ test_generate_roundtrip(void **state)
     assert_int_equal(o->n_steps, 2);
     assert_string_equal(o->steps[1], "Step two.");
     assert_int_equal(o->seed, 7);
-    env_free(&out);
+    env_destroy(&out);
     assert_null(out);
-    env_free(&out); /* NULL-safe */
+    env_destroy(&out); /* NULL-safe */
 }
 
 
@@ -158,7 +158,7 @@ test_rejects_oversized_fields(void **state)
     key.step_index = 3;
     Trim__Envelope *ok = roundtrip(&env);
     assert_non_null(ok);
-    env_free(&ok);
+    env_destroy(&ok);
 
     /* An empty batch. */
     batch.n_items = 0;

@@ -108,9 +108,12 @@ list_unlink(list_t *l, call_t *c)
 }
 
 
+/* Free a call (on no list) and clear the pointer; NULL-safe. */
 static void
-call_free(http_engine_t *e, call_t *c)
+call_destroy(http_engine_t *e, call_t **cp)
 {
+    call_t *c = *cp;
+
     if (c == NULL)
         return;
     if (c->easy)
@@ -121,6 +124,7 @@ call_free(http_engine_t *e, call_t *c)
     free(c->resp);
     free(c->error);
     free(c);
+    *cp = NULL;
 }
 
 
@@ -693,15 +697,15 @@ http_engine_destroy(http_engine_t **ep)
     while ((c = e->active.head) != NULL) {
         curl_multi_remove_handle(e->multi, c->easy);
         list_unlink(&e->active, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
     while ((c = e->waiting.head) != NULL) {
         list_unlink(&e->waiting, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
     while ((c = e->done.head) != NULL) {
         list_unlink(&e->done, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
     if (e->multi)
         curl_multi_cleanup(e->multi);
@@ -710,7 +714,7 @@ http_engine_destroy(http_engine_t **ep)
     for (struct curl_slist *l = e->headers; l; l = l->next)
         explicit_bzero(l->data, strlen(l->data));
     curl_slist_free_all(e->headers);
-    http_key_free(&e->key);
+    http_key_destroy(&e->key);
     free(e->url);
     free(e->name);
     if (e->curl_ready)
@@ -822,7 +826,7 @@ http_engine_done(http_engine_t *e, http_outcome_t *out)
     c->user = NULL;
     c->resp = NULL;
     c->error = NULL;
-    call_free(e, c);
+    call_destroy(e, &c);
     return 1;
 }
 

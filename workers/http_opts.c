@@ -136,7 +136,7 @@ http_key_load(const http_backend_opts_t *o, char **key, char *err,
 
 
 void
-http_key_free(char **key)
+http_key_destroy(char **key)
 {
     if (key && *key) {
         explicit_bzero(*key, strlen(*key));
@@ -202,7 +202,7 @@ fail:
 
 
 void
-http_opts_free(http_backend_opts_t *o)
+http_opts_clear(http_backend_opts_t *o)
 {
     if (o == NULL)
         return;
