@@ -6,6 +6,8 @@
 **   runs.c         runs, submission, per-run totals, waiting for a run
 **   clients.c      Submit / Status / Wait requests from trim's clients
 **   steps.c        one problem's step machine: replies in, requests out
+**   cascade.c      the cascade policies' weak phase and judgement
+**   pool_queue.c   the queues of problems waiting for admission or a pool
 **   recover.c      resuming unfinished problems after a restart
 */
 #ifndef TRIM_COORD_INTERNAL_H
@@ -126,11 +128,19 @@ typedef struct pool_queue {
     int64_t length;
 } pool_queue_t;
 
-/* Append p to the tail of q. */
+/* ---- pool_queue.c ------------------------------------------------------- */
+
+/* Append p, which must be on no queue, to the tail of q. */
 void pool_queue_push(pool_queue_t *q, cproblem_t *p);
 
 /* Take the head of q (p->next cleared), or NULL when q is empty. */
 cproblem_t *pool_queue_pop(pool_queue_t *q);
+
+/*
+** Take p out of q wherever it stands (p->next cleared).  Returns 0, or -1
+** when p is not on q.  Walks the queue: not for the hot path.
+*/
+int pool_queue_remove(pool_queue_t *q, cproblem_t *p);
 
 /* A client waiting for an answer that depends on the writer or a run. */
 typedef struct pending {

@@ -28,6 +28,7 @@
 #include "grade.h"
 #include "hash.h"
 #include "log.h"
+#include "trim_assert.h"
 
 /* Seeds per request: the same problem and step always sample alike. */
 #define SEED_SMALL  1
@@ -85,39 +86,11 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 {
     pool_queue_t *q = &c->pools[stage_role(p->stage)];
 
+    TRIM_ASSERT(!p->queued); /* one queue at a time */
     p->peer = -1;
     p->queued = 1;
     p->since_ms = clock_now_ms();
     pool_queue_push(q, p);
-}
-
-
-void
-pool_queue_push(pool_queue_t *q, cproblem_t *p)
-{
-    p->next = NULL;
-    if (q->tail)
-        q->tail->next = p;
-    else
-        q->head = p;
-    q->tail = p;
-    q->length++;
-}
-
-
-cproblem_t *
-pool_queue_pop(pool_queue_t *q)
-{
-    cproblem_t *p = q->head;
-
-    if (p == NULL)
-        return NULL;
-    q->head = p->next;
-    if (q->head == NULL)
-        q->tail = NULL;
-    q->length--;
-    p->next = NULL;
-    return p;
 }
 
 
@@ -774,20 +747,10 @@ coord_check_routes(coord_t *c, int64_t now)
         const char *why = "no router answered in time";
         if (p->queued) {
             /* Waiting for any router at all: take it out of the queue. */
-            pool_queue_t *q = &c->pools[TRIM__ROLE__ROLE_ROUTER];
-            cproblem_t **link = &q->head, *prev = NULL;
-            while (*link && *link != p) {
-                prev = *link;
-                link = &(*link)->next;
-            }
-            if (*link == NULL)
-                continue;
-            *link = p->next;
-            if (q->tail == p)
-                q->tail = prev;
-            q->length--;
+            int found =
+                pool_queue_remove(&c->pools[TRIM__ROLE__ROLE_ROUTER], p) == 0;
+            TRIM_ASSERT(found); /* queued at ROUTE: in the router queue */
             p->queued = 0;
-            p->next = NULL;
             why = "no router connected";
         } else if (p->peer >= 0) {
             /* The router holds it: its late answer will be stale. */
