@@ -4,7 +4,11 @@
 **
 ** A call lives on exactly one of three lists: waiting (not started: new, or
 ** backing off before a retry), active (a transfer in libcurl) and done
-** (final outcome, not yet handed out).  Every transfer of a call reuses one
+** (final outcome, not yet handed out).  Each call records its list, and the
+** list operations check the links, the ends and the count with TRIM_ASSERT
+** (kept in release builds): a call on two lists, or freed while linked,
+** stops the process at the fault instead of corrupting memory later.  Every
+*transfer of a call reuses one
 ** easy handle; the connections live in the multi handle's cache, so
 ** keep-alive works across calls.
 */
@@ -22,14 +26,18 @@
 #include "clock.h"
 #include "errf.h"
 #include "log.h"
+#include "trim_assert.h"
 
 #define MAX_RETRY_AFTER_MS 600000 /* a longer Retry-After is cut to this */
 #define SERVER_MESSAGE     200    /* bytes of a server's error message kept */
 #define EPOLL_BATCH        64
 #define WHAT_MAX           512
 
+typedef struct list list_t;
+
 typedef struct call {
     struct call *prev, *next;
+    list_t *on; /* the list holding the call, NULL between lists */
     http_engine_t *engine;
     CURL *easy;
     char *body; /* the request */
@@ -46,10 +54,10 @@ typedef struct call {
     char errbuf[CURL_ERROR_SIZE];
 } call_t;
 
-typedef struct list {
+struct list {
     call_t *head, *tail;
     size_t n;
-} list_t;
+};
 
 struct http_engine {
     CURLM *multi;
@@ -78,9 +86,23 @@ struct http_engine {
 /* ---- lists ----------------------------------------------------------------
  */
 
+/* The ends agree with each other and with the count. */
+static void
+list_check_ends(const list_t *l)
+{
+    TRIM_ASSERT((l->head == NULL) == (l->n == 0));
+    TRIM_ASSERT((l->tail == NULL) == (l->n == 0));
+    TRIM_ASSERT(l->head == NULL || l->head->prev == NULL);
+    TRIM_ASSERT(l->tail == NULL || l->tail->next == NULL);
+}
+
+
 static void
 list_push(list_t *l, call_t *c)
 {
+    list_check_ends(l);
+    TRIM_ASSERT(c->on == NULL); /* on one list at a time */
+    c->on = l;
     c->next = NULL;
     c->prev = l->tail;
     if (l->tail)
@@ -95,6 +117,10 @@ list_push(list_t *l, call_t *c)
 static void
 list_unlink(list_t *l, call_t *c)
 {
+    list_check_ends(l);
+    TRIM_ASSERT(c->on == l);
+    TRIM_ASSERT(c->prev ? c->prev->next == c : l->head == c);
+    TRIM_ASSERT(c->next ? c->next->prev == c : l->tail == c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -104,6 +130,7 @@ list_unlink(list_t *l, call_t *c)
     else
         l->tail = c->prev;
     c->prev = c->next = NULL;
+    c->on = NULL;
     l->n--;
 }
 
@@ -116,6 +143,7 @@ call_destroy(http_engine_t *e, call_t **cp)
 
     if (c == NULL)
         return;
+    TRIM_ASSERT(c->on == NULL); /* unlinked first */
     if (c->easy)
         curl_easy_cleanup(c->easy);
     if (c->user && e->free_user)
@@ -592,6 +620,7 @@ read_finished(http_engine_t *e)
         CURLcode rc = m->data.result; /* m dies with remove_handle */
         call_t *c = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+        TRIM_ASSERT(c != NULL); /* every easy handle is a call's */
         curl_multi_remove_handle(e->multi, easy);
         list_unlink(&e->active, c);
         attempt_done(e, c, rc);
@@ -707,6 +736,7 @@ http_engine_destroy(http_engine_t **ep)
         list_unlink(&e->done, c);
         call_destroy(e, &c);
     }
+    TRIM_ASSERT(e->active.n == 0 && e->waiting.n == 0 && e->done.n == 0);
     if (e->multi)
         curl_multi_cleanup(e->multi);
     if (e->epfd >= 0)
