@@ -110,6 +110,34 @@ int store_migrate_to(const char *path, int version, char *err, size_t errlen);
 
 /* ---- rows.c -------------------------------------------------------------- */
 
+/* The kinds of record; also the index of the writer's INSERT statements. */
+typedef enum {
+    STORE_REC_RUN,
+    STORE_REC_PROBLEM,
+    STORE_REC_STEP
+} store_rec_type_t;
+
+/*
+** Where a record's strings are: the size of its struct and the byte offsets
+** of its const char * fields.  Queuing, copying and keeping a record's
+** strings walk this instead of naming each field again.
+*/
+typedef struct store_rec_layout {
+    size_t size;
+    const size_t *strings;
+    size_t n_strings;
+} store_rec_layout_t;
+
+/* The layout of records of this type. */
+const store_rec_layout_t *store_rec_layout(store_rec_type_t type);
+
+/* The string field at byte offset off of the record at rec. */
+static inline const char **
+store_rec_string(void *rec, size_t off)
+{
+    return (const char **)((char *)rec + off);
+}
+
 /* Text stored for the enums (NULL for STORE_NO_DECISION). */
 const char *store_kind_name(store_kind_t kind);
 const char *store_status_name(store_status_t status);
@@ -139,12 +167,6 @@ void store_read_step(sqlite3_stmt *st, store_step_t *s);
 /* ---- queue.c ------------------------------------------------------------- */
 
 #define STORE_CHUNK_BYTES (64 << 10) /* data bytes of an ordinary chunk */
-
-typedef enum {
-    STORE_REC_RUN,
-    STORE_REC_PROBLEM,
-    STORE_REC_STEP
-} store_rec_type_t;
 
 /* One queued row in a chunk: the record, then the strings it points to. */
 typedef struct store_rec {
