@@ -286,6 +286,13 @@ void coord_enqueue(coord_t *c, cproblem_t *p);
 /* Decide locally for route requests past the router timeout. */
 void coord_check_routes(coord_t *c, int64_t now_ms);
 
+/*
+** The audit row of p as it was submitted, with status (strings point into
+** p); finishing fills in the rest.
+*/
+void coord_problem_row(const cproblem_t *p, store_status_t status,
+                       store_problem_t *row);
+
 /* Write the problem's row and forget it; error NULL means it finished. */
 void coord_finish_problem(coord_t *c, cproblem_t *p, const char *error);
 

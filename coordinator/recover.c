@@ -61,18 +61,18 @@ run_for(recover_ctx_t *x, int64_t run_id)
     }
     /* Totals of what the run finished before the restart. */
     if (store_summary(x->reader, run_id, &sum, err, sizeof err) == 0) {
-        run->t.problems = sum.problems;
-        run->t.finished = sum.finished;
-        run->t.failed = sum.failed;
-        run->t.correct = sum.correct;
-        run->t.graded = sum.graded;
-        run->t.steps = sum.steps;
-        run->t.routed = sum.routed_steps;
-        run->t.regenerated = sum.regenerated_steps;
-        run->t.weak_tokens = sum.weak_tokens;
-        run->t.strong_tokens = sum.strong_tokens;
-        run->t.discarded_tokens = sum.discarded_tokens;
-        run->t.prm_tokens = sum.prm_tokens;
+        run->t = (totals_t){.problems = sum.problems,
+                            .finished = sum.finished,
+                            .failed = sum.failed,
+                            .correct = sum.correct,
+                            .graded = sum.graded,
+                            .steps = sum.steps,
+                            .routed = sum.routed_steps,
+                            .regenerated = sum.regenerated_steps,
+                            .weak_tokens = sum.weak_tokens,
+                            .strong_tokens = sum.strong_tokens,
+                            .discarded_tokens = sum.discarded_tokens,
+                            .prm_tokens = sum.prm_tokens};
         /* The controller resumes from the run's tokens so far. */
         budget_observe(&run->budget, sum.strong_tokens,
                        sum.weak_tokens + sum.discarded_tokens);

@@ -118,7 +118,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
              size_t errlen)
 {
     crun_t *run = coord_find_run(c, run_id);
-    store_problem_t row = {0};
+    store_problem_t row;
     cproblem_t *p;
 
     if (run == NULL)
@@ -143,15 +143,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     if (!p->source || !p->text || (in->ground_truth && !p->truth))
         goto oom;
     p->text_bytes = strlen(p->text);
-    row.problem_id = p->id;
-    row.run_id = run->id;
-    row.seed = p->seed;
-    row.source = p->source;
-    row.text = p->text;
-    row.ground_truth = p->truth;
-    row.status = STORE_QUEUED;
-    row.correct = -1;
-    row.created_ms = p->created_ms;
+    coord_problem_row(p, STORE_QUEUED, &row);
     if (coord_put_problem(c, run, &row) < 0) {
         errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
         coord_problem_destroy(&p);

@@ -212,22 +212,32 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
 /* ---- finishing ---------------------------------------------------------- */
 
 void
+coord_problem_row(const cproblem_t *p, store_status_t status,
+                  store_problem_t *row)
+{
+    memset(row, 0, sizeof *row);
+    row->problem_id = p->id;
+    row->run_id = p->run->id;
+    row->seed = p->seed;
+    row->source = p->source;
+    row->text = p->text;
+    row->ground_truth = p->truth;
+    row->status = status;
+    row->correct = -1;
+    row->created_ms = p->created_ms;
+}
+
+
+void
 coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
 {
-    store_problem_t row = {0};
+    store_problem_t row;
     char answer[1024] = "";
     int have_answer =
         grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
                             answer, sizeof answer) > 0;
-    row.problem_id = p->id;
-    row.run_id = p->run->id;
-    row.seed = p->seed;
-    row.source = p->source;
-    row.text = p->text;
-    row.ground_truth = p->truth;
-    row.status = error ? STORE_FAILED : STORE_FINISHED;
+    coord_problem_row(p, error ? STORE_FAILED : STORE_FINISHED, &row);
     row.final_answer = have_answer ? answer : NULL;
-    row.correct = -1;
     if (error == NULL && p->truth != NULL)
         row.correct = have_answer && grade_equal(answer, p->truth);
     row.steps = p->n_steps;
@@ -237,7 +247,6 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
     row.discarded_tokens = p->discarded_tokens;
     row.prm_tokens = p->prm_tokens;
     row.error = error;
-    row.created_ms = p->created_ms;
     row.finished_ms = clock_wall_ms();
     coord_put_problem(c, p->run, &row);
 

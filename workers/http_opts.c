@@ -5,6 +5,7 @@
 #include "http_opts.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,24 +179,40 @@ dup_field(const char **s)
 }
 
 
+/* The string fields a copy owns, by offset. */
+static const size_t s_owned[] = {
+    offsetof(http_backend_opts_t, base_url),
+    offsetof(http_backend_opts_t, model),
+    offsetof(http_backend_opts_t, system_prompt),
+    offsetof(http_backend_opts_t, instruction),
+    offsetof(http_backend_opts_t, api_key_env),
+    offsetof(http_backend_opts_t, api_key_file),
+    offsetof(http_backend_opts_t, pooling_task),
+};
+#define N_OWNED (sizeof s_owned / sizeof *s_owned)
+
+
+/* The i-th owned string field of o. */
+static const char **
+owned(http_backend_opts_t *o, size_t i)
+{
+    return (const char **)((char *)o + s_owned[i]);
+}
+
+
 int
 http_opts_copy(http_backend_opts_t *dst, const http_backend_opts_t *src)
 {
-    *dst = *src;
-    const char **fields[] = {&dst->base_url,      &dst->model,
-                             &dst->system_prompt, &dst->instruction,
-                             &dst->api_key_env,   &dst->api_key_file,
-                             &dst->pooling_task};
-    const size_t n = sizeof fields / sizeof *fields;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        if (dup_field(fields[i]) < 0)
+    *dst = *src;
+    for (i = 0; i < N_OWNED; i++)
+        if (dup_field(owned(dst, i)) < 0)
             goto fail;
     return 0;
 fail:
-    for (size_t k = 0; k < i; k++)
-        free((char *)*fields[k]);
+    while (i-- > 0)
+        free((char *)*owned(dst, i));
     memset(dst, 0, sizeof *dst);
     return -1;
 }
@@ -206,12 +223,7 @@ http_opts_clear(http_backend_opts_t *o)
 {
     if (o == NULL)
         return;
-    free((char *)o->base_url);
-    free((char *)o->model);
-    free((char *)o->system_prompt);
-    free((char *)o->instruction);
-    free((char *)o->api_key_env);
-    free((char *)o->api_key_file);
-    free((char *)o->pooling_task);
+    for (size_t i = 0; i < N_OWNED; i++)
+        free((char *)*owned(o, i));
     memset(o, 0, sizeof *o);
 }
