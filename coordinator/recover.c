@@ -112,13 +112,13 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
                 p->regenerated++;
             p->strong_tokens += strong->completion_tokens;
             if (coord_push_step(p, r->texts[strong - r->v], strong->finish))
-                return -1;
+                return errf(why, whylen, "out of memory");
             r->texts[strong - r->v] = NULL;
         } else if (draft != NULL && draft->accepted) {
             p->weak_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
             if (coord_push_step(p, r->texts[draft - r->v], draft->finish))
-                return -1;
+                return errf(why, whylen, "out of memory");
             r->texts[draft - r->v] = NULL;
         } else if (draft != NULL && i == r->n) {
             /* Sent to the large pool; the strong step never came back. */
@@ -139,17 +139,14 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
 }
 
 
-static int
-recover_problem(void *ctx, const store_problem_t *row)
+/* A problem as its row describes it, before replay; NULL when out of memory. */
+static cproblem_t *
+problem_from_row(const store_problem_t *row)
 {
-    recover_ctx_t *x = ctx;
-    coord_t *c = x->c;
-    store_rows_t rows = {0};
-    char why[256], err[512];
     cproblem_t *p = calloc(1, sizeof *p);
 
     if (p == NULL)
-        goto oom;
+        return NULL;
     p->id = row->problem_id;
     p->seed = row->seed;
     p->source = strdup(row->source ? row->source : "");
@@ -158,19 +155,52 @@ recover_problem(void *ctx, const store_problem_t *row)
     p->created_ms = row->created_ms;
     p->peer = -1;
     if (!p->source || !p->text || (row->ground_truth && !p->truth))
-        goto oom;
+        coord_problem_destroy(&p);
+    else
+        p->text_bytes = strlen(p->text);
+    return p;
+}
+
+
+/* Forget what replay rebuilt: the problem starts again at its first step. */
+static void
+start_over(cproblem_t *p)
+{
+    for (int i = 0; i < p->n_steps; i++)
+        free(p->steps[i]);
+    p->n_steps = 0;
     p->text_bytes = strlen(p->text);
+    free(p->draft);
+    p->draft = NULL;
+    p->stage = STAGE_QUEUED;
+    p->regenerated = 0;
+    p->weak_tokens = p->strong_tokens = 0;
+    p->discarded_tokens = p->prm_tokens = 0;
+}
+
+
+static int
+recover_problem(void *ctx, const store_problem_t *row)
+{
+    recover_ctx_t *x = ctx;
+    coord_t *c = x->c;
+    store_rows_t rows = {0};
+    char why[256];
+    cproblem_t *p = problem_from_row(row);
+
+    if (p == NULL) {
+        errf(x->err, x->errlen, "out of memory recovering problem %lld",
+             (long long)row->problem_id);
+        goto fail;
+    }
     p->run = run_for(x, row->run_id);
     if (p->run == NULL) {
         coord_problem_destroy(&p);
         return 0; /* logged; the rest recovers */
     }
-    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, err,
-                        sizeof err) < 0) {
-        errf(x->err, x->errlen, "%s", err);
-        x->failed = 1;
+    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, x->err,
+                        x->errlen) < 0)
         goto fail;
-    }
     /* A cascade's weak rows are written only with its decision, so a
     ** cascade starts over: the models are deterministic, and the rows it
     ** writes again are ignored by their key. */
@@ -179,16 +209,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         tlog(TLOG_ERROR, "coordinator",
              "recovery: problem %lld cannot resume (%s); it starts over",
              (long long)p->id, why);
-        for (int i = 0; i < p->n_steps; i++)
-            free(p->steps[i]);
-        p->n_steps = 0;
-        p->text_bytes = strlen(p->text);
-        free(p->draft);
-        p->draft = NULL;
-        p->stage = STAGE_QUEUED;
-        p->regenerated = 0;
-        p->weak_tokens = p->strong_tokens = 0;
-        p->discarded_tokens = p->prm_tokens = 0;
+        start_over(p);
     }
     store_rows_clear(&rows);
     pool_queue_push(&c->admission, p);
@@ -199,11 +220,8 @@ recover_problem(void *ctx, const store_problem_t *row)
         c->next_problem_id = p->id + 1;
     x->resumed++;
     return 0;
-oom:
-    errf(x->err, x->errlen, "out of memory recovering problem %lld",
-         (long long)row->problem_id);
-    x->failed = 1;
 fail:
+    x->failed = 1;
     store_rows_clear(&rows);
     coord_problem_destroy(&p);
     return 1;

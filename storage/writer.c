@@ -51,35 +51,31 @@ store_writer_fail(store_writer_t *w, const char *fmt, ...)
 }
 
 
+/* Create the writer's lock and condition variables; 0, or -1 with none. */
 static int
 s_sync_init(store_writer_t *w)
 {
     pthread_condattr_t attr;
-    int rc = -1;
+    int mu = -1, wake = -1, room = -1, done = -1;
 
     if (pthread_condattr_init(&attr) != 0)
         return -1;
     /* The writer sleeps until a deadline on the monotonic clock. */
-    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-        pthread_mutex_init(&w->mu, NULL) != 0)
-        goto done;
-    if (pthread_cond_init(&w->wake, &attr) != 0)
-        goto no_wake;
-    if (pthread_cond_init(&w->room, NULL) != 0)
-        goto no_room;
-    if (pthread_cond_init(&w->done, NULL) != 0)
-        goto no_done;
-    rc = 0;
-    goto done;
-no_done:
-    pthread_cond_destroy(&w->room);
-no_room:
-    pthread_cond_destroy(&w->wake);
-no_wake:
-    pthread_mutex_destroy(&w->mu);
-done:
+    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+        (mu = pthread_mutex_init(&w->mu, NULL)) == 0 &&
+        (wake = pthread_cond_init(&w->wake, &attr)) == 0 &&
+        (room = pthread_cond_init(&w->room, NULL)) == 0)
+        done = pthread_cond_init(&w->done, NULL);
     pthread_condattr_destroy(&attr);
-    return rc;
+    if (done == 0)
+        return 0;
+    if (room == 0)
+        pthread_cond_destroy(&w->room);
+    if (wake == 0)
+        pthread_cond_destroy(&w->wake);
+    if (mu == 0)
+        pthread_mutex_destroy(&w->mu);
+    return -1;
 }
 
 

@@ -628,6 +628,41 @@ read_finished(http_engine_t *e)
 }
 
 
+/*
+** The headers of every request: JSON both ways, no 100-continue round trip,
+** and the API key when there is one (the copy built for it is wiped).
+** Returns 0, or -1 when out of memory.
+*/
+static int
+add_headers(http_engine_t *e)
+{
+    static const char *const fixed[] = {"Content-Type: application/json",
+                                        "Accept: application/json", "Expect:"};
+    struct curl_slist *l;
+    char *auth;
+    size_t n;
+
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        if ((l = curl_slist_append(e->headers, fixed[i])) == NULL)
+            return -1;
+        e->headers = l;
+    }
+    if (e->key == NULL)
+        return 0;
+    n = strlen(e->key) + 32;
+    if ((auth = malloc(n)) == NULL)
+        return -1;
+    snprintf(auth, n, "Authorization: Bearer %s", e->key);
+    l = curl_slist_append(e->headers, auth);
+    explicit_bzero(auth, strlen(auth));
+    free(auth);
+    if (l == NULL)
+        return -1;
+    e->headers = l;
+    return 0;
+}
+
+
 /* ---- public ------------------------------------------------------------- */
 
 http_engine_t *
@@ -636,7 +671,6 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
                 size_t errlen)
 {
     http_engine_t *e = calloc(1, sizeof *e);
-    char *auth = NULL;
 
     if (e == NULL) {
         errf(err, errlen, "out of memory");
@@ -671,33 +705,18 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     }
     if (http_key_load(o, &e->key, err, errlen) < 0)
         goto fail;
-    const char *fixed[] = {"Content-Type: application/json",
-                           "Accept: application/json",
-                           "Expect:"}; /* no 100-continue round trip */
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
-        struct curl_slist *l = curl_slist_append(e->headers, fixed[i]);
-        if (l == NULL)
-            goto oom;
-        e->headers = l;
-    }
-    if (e->key != NULL) {
-        size_t n = strlen(e->key) + 32;
-        if ((auth = malloc(n)) == NULL)
-            goto oom;
-        snprintf(auth, n, "Authorization: Bearer %s", e->key);
-        struct curl_slist *l = curl_slist_append(e->headers, auth);
-        explicit_bzero(auth, strlen(auth));
-        free(auth);
-        if (l == NULL)
-            goto oom;
-        e->headers = l;
+    if (add_headers(e) < 0) {
+        errf(err, errlen, "out of memory");
+        goto fail;
     }
     if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         errf(err, errlen, "epoll_create1: %s", strerror(errno));
         goto fail;
     }
-    if ((e->multi = curl_multi_init()) == NULL)
-        goto oom;
+    if ((e->multi = curl_multi_init()) == NULL) {
+        errf(err, errlen, "out of memory");
+        goto fail;
+    }
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -706,8 +725,6 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
                       (long)e->max_in_flight);
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->max_in_flight);
     return e;
-oom:
-    errf(err, errlen, "out of memory");
 fail:
     http_engine_destroy(&e);
     return NULL;
