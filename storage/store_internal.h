@@ -289,6 +289,12 @@ int store_writer_prepare(store_writer_t *w, char *err, size_t errlen);
 void *store_writer_main(void *arg);
 
 /*
+** Finalize the writer's statements and close its connection (the last one
+** checkpoints the WAL); all left NULL, so a second call does nothing.
+*/
+void store_writer_close_db(store_writer_t *w);
+
+/*
 ** Mark the writer failed with a reason (the first reason wins), log it, drop
 ** what is queued, wake every producer and waiter so they return -1, and make
 ** the notify fd readable.  Call without holding mu.

@@ -292,11 +292,7 @@ store_writer_destroy(store_writer_t **wp)
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL); /* drains, commits, closes */
     }
-    for (int i = 0; i < 3; i++)
-        sqlite3_finalize(w->insert[i]);
-    sqlite3_finalize(w->begin);
-    sqlite3_finalize(w->commit);
-    sqlite3_close(w->db);
+    store_writer_close_db(w); /* closed already if the thread ran */
     if (w->notify_fd >= 0)
         close(w->notify_fd);
     store_queue_clear(&w->queue);

@@ -293,8 +293,8 @@ s_sleep(store_writer_t *w)
 }
 
 
-static void
-s_close(store_writer_t *w)
+void
+store_writer_close_db(store_writer_t *w)
 {
     for (int i = 0; i < 3; i++) {
         sqlite3_finalize(w->insert[i]);
@@ -340,6 +340,6 @@ store_writer_main(void *arg)
         if (stop && !took)
             break;
     }
-    s_close(w);
+    store_writer_close_db(w);
     return NULL;
 }
