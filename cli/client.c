@@ -62,7 +62,7 @@ client_destroy(client_t **cp)
 {
     if (cp && *cp) {
         client_t *c = *cp;
-        sock_close(&c->sock);
+        sock_destroy(&c->sock);
         if (c->zctx)
             zmq_ctx_term(c->zctx);
         free(c);
@@ -139,7 +139,7 @@ client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
             *reply = env;
             return 1;
         }
-        env_free(&env);
+        env_destroy(&env);
     }
 }
 
@@ -184,7 +184,7 @@ client_open(const char *cmd, const client_flags_t *f, client_t **out)
     /* The socket keeps its own copy of the keys. */
     *out = client_new(f->connect, curve_on ? &keys : NULL, server_public, err,
                       sizeof err);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     if (*out == NULL) {
         fprintf(stderr, "trim %s: %s\n", cmd, err);
         return 1;

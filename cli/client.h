@@ -82,7 +82,7 @@ int client_send(client_t *c, Trim__Envelope *env, char *err, size_t errlen);
 
 /*
 ** Wait up to timeout_ms for the reply of body kind want whose request_id is
-** id.  Returns 1 with *reply (free with env_free), 0 on timeout, -1 on a
+** id.  Returns 1 with *reply (free with env_destroy), 0 on timeout, -1 on a
 ** socket error (err set).
 */
 int client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,

@@ -193,7 +193,7 @@ cmd_audit(int argc, char **argv)
             return 2;
         }
     }
-    store_reader_t *r = store_reader_open(db, err, sizeof err);
+    store_reader_t *r = store_reader_new(db, err, sizeof err);
     if (r == NULL) {
         fprintf(stderr, "trim audit: %s\n", err);
         return 1;
@@ -208,6 +208,6 @@ cmd_audit(int argc, char **argv)
         fprintf(stderr, "trim audit: no problems in %s%s\n", db,
                 run ? " for that run" : "");
     }
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return rc;
 }

@@ -198,7 +198,7 @@ fit_problem(void *ctx, const store_problem_t *p)
         if (label_step(f, &l, &r.v[i], &state, &prefix_ok) == 0)
             count_step(f, &r.v[i], state, prefix_ok);
     }
-    store_rows_free(&r);
+    store_rows_clear(&r);
     return 0;
 }
 
@@ -323,7 +323,7 @@ cmd_calibrate(int argc, char **argv)
     if ((f = calloc(1, sizeof *f)) == NULL)
         return 1;
     world = sim_world_new(NULL, NULL, f->err, sizeof f->err);
-    f->reader = world ? store_reader_open(db, f->err, sizeof f->err) : NULL;
+    f->reader = world ? store_reader_new(db, f->err, sizeof f->err) : NULL;
     if (f->reader == NULL)
         goto done;
     f->world = world;
@@ -356,7 +356,7 @@ cmd_calibrate(int argc, char **argv)
 done:
     if (rc != 0)
         fprintf(stderr, "trim calibrate: %s\n", f->err);
-    store_reader_close(&f->reader);
+    store_reader_destroy(&f->reader);
     sim_world_destroy(&world);
     free(f);
     return rc;

@@ -142,8 +142,7 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     if (*a->curve_secret) {
         if (curve_load_secret(a->curve_secret, &c->keys, err, errlen) < 0)
             return -1;
-        c->zap =
-            zap_start(c->zctx, a->curve_clients, "coordinator", err, errlen);
+        c->zap = zap_new(c->zctx, a->curve_clients, "coordinator", err, errlen);
         if (c->zap == NULL)
             return -1;
     }
@@ -176,8 +175,8 @@ coordinator_clear(coordinator_t *c)
     if (c->writer && store_writer_wait(c->writer, 0) < 0)
         rc = -1;
     store_writer_destroy(&c->writer);
-    zap_stop(&c->zap);
-    curve_wipe(&c->keys);
+    zap_destroy(&c->zap);
+    curve_keys_clear(&c->keys);
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     c->zctx = NULL;

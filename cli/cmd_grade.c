@@ -296,13 +296,13 @@ cmd_grade(int argc, char **argv)
         if (grade_file(&t, argv[1]) < 0)
             return 1;
     } else {
-        store_reader_t *r = store_reader_open(db, err, sizeof err);
+        store_reader_t *r = store_reader_new(db, err, sizeof err);
         if (r == NULL) {
             fprintf(stderr, "trim grade: %s\n", err);
             return 1;
         }
         rc = store_each_problem(r, run, grade_problem, &t, err, sizeof err);
-        store_reader_close(&r);
+        store_reader_destroy(&r);
         if (rc < 0) {
             fprintf(stderr, "trim grade: %s\n", err);
             return 1;

@@ -46,6 +46,6 @@ cmd_keygen(int argc, char **argv)
     printf("fingerprint  %s\n", fp);
     printf("secret file  %s.secret (mode 0600; keep it private)\n", argv[1]);
     printf("public file  %s.public\n", argv[1]);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     return 0;
 }

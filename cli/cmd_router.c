@@ -92,7 +92,7 @@ cmd_router(int argc, char **argv)
         fprintf(stderr, "trim router: with CURVE the feed needs "
                         "--curve-clients (CURVE alone admits any "
                         "subscriber)\n");
-        curve_wipe(&keys);
+        curve_keys_clear(&keys);
         return 2;
     }
     atomic_int *stop = signals_stop_flag();
@@ -110,7 +110,7 @@ cmd_router(int argc, char **argv)
     o.pomdp_default = &pomdp;
     rc = 1;
     if ((curve_on && *a.pub &&
-         (zap = zap_start(zctx, a.curve_clients, "router", err, sizeof err)) ==
+         (zap = zap_new(zctx, a.curve_clients, "router", err, sizeof err)) ==
              NULL) ||
         pomdp_model_default(&pomdp, err, sizeof err) < 0 ||
         (r = router_service_new(zctx, &o, err, sizeof err)) == NULL)
@@ -118,8 +118,8 @@ cmd_router(int argc, char **argv)
     else
         rc = router_service_run(r, stop) < 0 ? 1 : 0;
     router_service_destroy(&r);
-    zap_stop(&zap);
-    curve_wipe(&keys);
+    zap_destroy(&zap);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

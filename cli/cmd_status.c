@@ -132,7 +132,7 @@ cmd_status(int argc, char **argv)
     } else {
         print_text(reply->status, cf.connect);
     }
-    env_free(&reply);
+    env_destroy(&reply);
     client_destroy(&c);
     return rc;
 }

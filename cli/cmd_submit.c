@@ -108,7 +108,7 @@ flush_chunk(submitter_t *s)
     s->submitted += (int64_t)reply->submit_ack->n_problem_ids;
     rc = 0;
 done:
-    env_free(&reply);
+    env_destroy(&reply);
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     s->n = s->n_strings = 0;

@@ -35,7 +35,7 @@ newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
     if (got == 1)
         id =
             reply->status->n_runs ? (int64_t)reply->status->runs[0]->run_id : 0;
-    env_free(&reply);
+    env_destroy(&reply);
     return id;
 }
 
@@ -110,7 +110,7 @@ cmd_wait(int argc, char **argv)
     } else {
         summary_print(reply->wait_reply->run, NULL, cf.connect, json);
     }
-    env_free(&reply);
+    env_destroy(&reply);
     client_destroy(&c);
     return rc;
 }

@@ -81,7 +81,7 @@ fail:
     if (addrs == NULL)
         errf(err, errlen, "out of memory");
     free(addrs);
-    sock_close(&sub);
+    sock_destroy(&sub);
     return NULL;
 }
 
@@ -109,7 +109,7 @@ watch(void *sub, atomic_int *stop, int several_routers, int64_t count, int json)
             env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
         zmq_msg_close(&msg);
         if (env == NULL || env->body_case != TRIM__ENVELOPE__BODY_DECISIONS) {
-            env_free(&env);
+            env_destroy(&env);
             continue;
         }
         const Trim__DecisionBatch *b = env->decisions;
@@ -125,7 +125,7 @@ watch(void *sub, atomic_int *stop, int several_routers, int64_t count, int json)
              i++, seen++)
             print_decision(b->items[i], b->sequence, json);
         fflush(stdout);
-        env_free(&env);
+        env_destroy(&env);
     }
 }
 
@@ -162,13 +162,13 @@ cmd_watch(int argc, char **argv)
     zctx = zmq_ctx_new();
     sub = subscribe(zctx, feed, curve_on ? &keys : NULL, server_pub, err,
                     sizeof err);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     if (sub == NULL)
         fprintf(stderr, "trim watch: %s\n", err);
     else
         watch(sub, stop, strchr(feed, ',') != NULL, count, json);
     rc = sub ? 0 : 1;
-    sock_close(&sub);
+    sock_destroy(&sub);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

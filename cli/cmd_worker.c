@@ -227,7 +227,7 @@ cmd_worker(int argc, char **argv)
 done:
     worker_destroy(&w);
     sim_world_destroy(&world);
-    curve_wipe(&keys);
+    curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "errf.h"
 #include "hash.h"
 
 #define FINGERPRINT_SEED 0x7472696d63757276ULL /* "trimcurv" */
@@ -61,8 +62,8 @@ read_key_fd(int fd, const char *what, const char *path, char out[41], char *err,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            snprintf(err, errlen, "cannot read %s key file '%s': %s", what,
-                     path, strerror(errno));
+            errf(err, errlen, "cannot read %s key file '%s': %s", what, path,
+                 strerror(errno));
             goto done;
         }
         if (n == 0)
@@ -75,11 +76,11 @@ read_key_fd(int fd, const char *what, const char *path, char out[41], char *err,
     while (start < len && isspace((unsigned char)buf[start]))
         start++;
     if (len - start != CURVE_KEY_Z85 || !curve_key_valid(buf + start)) {
-        snprintf(err, errlen,
-                 "%s key file '%s' does not hold a key: expected one line of "
-                 "40 Z85 characters%s",
-                 what, path,
-                 len == sizeof buf - 1 ? " (the file is too long)" : "");
+        errf(err, errlen,
+             "%s key file '%s' does not hold a key: expected one line of "
+             "40 Z85 characters%s",
+             what, path,
+             len == sizeof buf - 1 ? " (the file is too long)" : "");
         goto done;
     }
     memcpy(out, buf + start, CURVE_KEY_Z85 + 1);
@@ -97,36 +98,33 @@ curve_load_secret(const char *path, curve_keys_t *out, char *err, size_t errlen)
     int rc = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    curve_wipe(out);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open secret key file '%s': %s", path,
-                 strerror(errno));
-        return -1;
-    }
+    curve_keys_clear(out);
+    if (fd < 0)
+        return errf(err, errlen, "cannot open secret key file '%s': %s", path,
+                    strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "secret key file '%s' is not a regular file",
-                 path);
+        errf(err, errlen, "secret key file '%s' is not a regular file", path);
         goto done;
     }
     if (st.st_mode & 0077) {
-        snprintf(err, errlen,
-                 "permissions %04o for secret key file '%s' are too open: "
-                 "it must be readable by its owner only (chmod 600 '%s')",
-                 (unsigned)(st.st_mode & 07777), path, path);
+        errf(err, errlen,
+             "permissions %04o for secret key file '%s' are too open: "
+             "it must be readable by its owner only (chmod 600 '%s')",
+             (unsigned)(st.st_mode & 07777), path, path);
         goto done;
     }
     if (read_key_fd(fd, "secret", path, out->secret_z85, err, errlen) != 0)
         goto done;
     if (zmq_curve_public(out->public_z85, out->secret_z85) != 0) {
-        snprintf(err, errlen, "cannot derive the public key of '%s': %s", path,
-                 zmq_strerror(errno));
+        errf(err, errlen, "cannot derive the public key of '%s': %s", path,
+             zmq_strerror(errno));
         goto done;
     }
     rc = 0;
 done:
     close(fd);
     if (rc != 0)
-        curve_wipe(out);
+        curve_keys_clear(out);
     return rc;
 }
 
@@ -145,18 +143,15 @@ curve_load_public(const char *path_or_z85, char out[41], char *err,
             memcpy(out, path_or_z85, CURVE_KEY_Z85 + 1);
             return 0;
         }
-        snprintf(err, errlen,
-                 "public key '%s' is neither a key file (%s) nor a "
-                 "40-character Z85 key",
-                 path_or_z85, strerror(saved));
-        return -1;
+        return errf(err, errlen,
+                    "public key '%s' is neither a key file (%s) nor a "
+                    "40-character Z85 key",
+                    path_or_z85, strerror(saved));
     }
     fd = open(path_or_z85, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open public key file '%s': %s",
-                 path_or_z85, strerror(errno));
-        return -1;
-    }
+    if (fd < 0)
+        return errf(err, errlen, "cannot open public key file '%s': %s",
+                    path_or_z85, strerror(errno));
     rc = read_key_fd(fd, "public", path_or_z85, out, err, errlen);
     close(fd);
     return rc;
@@ -190,31 +185,28 @@ write_key_file(const char *path, const char *key, mode_t mode, int *created,
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 
     *created = 0;
-    if (fd < 0) {
-        if (errno == EEXIST)
-            snprintf(err, errlen,
-                     "'%s' already exists; refusing to overwrite a key "
-                     "(remove it or choose another prefix)",
-                     path);
-        else
-            snprintf(err, errlen, "cannot create '%s': %s", path,
-                     strerror(errno));
-        return -1;
-    }
+    if (fd < 0 && errno == EEXIST)
+        return errf(err, errlen,
+                    "'%s' already exists; refusing to overwrite a key "
+                    "(remove it or choose another prefix)",
+                    path);
+    if (fd < 0)
+        return errf(err, errlen, "cannot create '%s': %s", path,
+                    strerror(errno));
     *created = 1;
     memcpy(line, key, CURVE_KEY_Z85);
     line[CURVE_KEY_Z85] = '\n';
     /* fchmod: the mode must not depend on the caller's umask. */
     if (fchmod(fd, mode) != 0 || write_all(fd, line, sizeof line) != 0 ||
         fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        errf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
         goto done;
     }
     rc = 0;
 done:
     explicit_bzero(line, sizeof line);
     if (close(fd) != 0 && rc == 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        errf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
         rc = -1;
     }
     return rc;
@@ -229,18 +221,16 @@ curve_write_keypair(const char *prefix, curve_keys_t *out, char *err,
     int sec_created = 0, pub_created = 0;
     int rc = -1;
 
-    curve_wipe(out);
+    curve_keys_clear(out);
     if ((size_t)snprintf(sec_path, sizeof sec_path, "%s.secret", prefix) >=
             sizeof sec_path ||
         (size_t)snprintf(pub_path, sizeof pub_path, "%s.public", prefix) >=
-            sizeof pub_path) {
-        snprintf(err, errlen, "key prefix is too long");
-        return -1;
-    }
+            sizeof pub_path)
+        return errf(err, errlen, "key prefix is too long");
     if (zmq_curve_keypair(out->public_z85, out->secret_z85) != 0) {
-        snprintf(err, errlen, "cannot generate a CURVE key pair: %s",
-                 errno == ENOTSUP ? "libzmq was built without CURVE"
-                                  : zmq_strerror(errno));
+        errf(err, errlen, "cannot generate a CURVE key pair: %s",
+             errno == ENOTSUP ? "libzmq was built without CURVE"
+                              : zmq_strerror(errno));
         goto done;
     }
     if (write_key_file(sec_path, out->secret_z85, 0600, &sec_created, err,
@@ -255,7 +245,7 @@ done:
             unlink(sec_path);
         if (pub_created)
             unlink(pub_path);
-        curve_wipe(out);
+        curve_keys_clear(out);
     }
     return rc;
 }
@@ -268,11 +258,9 @@ curve_server(void *sock, const curve_keys_t *k, char *err, size_t errlen)
 
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k->secret_z85,
-                       CURVE_KEY_Z85) != 0) {
-        snprintf(err, errlen, "cannot make a CURVE server socket: %s",
-                 zmq_strerror(errno));
-        return -1;
-    }
+                       CURVE_KEY_Z85) != 0)
+        return errf(err, errlen, "cannot make a CURVE server socket: %s",
+                    zmq_strerror(errno));
     return 0;
 }
 
@@ -281,21 +269,17 @@ int
 curve_client(void *sock, const curve_keys_t *k, const char *server_public_z85,
              char *err, size_t errlen)
 {
-    if (!curve_key_valid(server_public_z85)) {
-        snprintf(err, errlen,
-                 "server public key is not a 40-character Z85 key");
-        return -1;
-    }
+    if (!curve_key_valid(server_public_z85))
+        return errf(err, errlen,
+                    "server public key is not a 40-character Z85 key");
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_public_z85,
                        CURVE_KEY_Z85) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, k->public_z85,
                        CURVE_KEY_Z85) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k->secret_z85,
-                       CURVE_KEY_Z85) != 0) {
-        snprintf(err, errlen, "cannot make a CURVE client socket: %s",
-                 zmq_strerror(errno));
-        return -1;
-    }
+                       CURVE_KEY_Z85) != 0)
+        return errf(err, errlen, "cannot make a CURVE client socket: %s",
+                    zmq_strerror(errno));
     return 0;
 }
 
@@ -315,7 +299,7 @@ curve_fingerprint(const char *public_z85, char out[17])
 
 
 void
-curve_wipe(curve_keys_t *k)
+curve_keys_clear(curve_keys_t *k)
 {
     if (k != NULL)
         explicit_bzero(k, sizeof *k);

@@ -19,7 +19,7 @@
 
 typedef struct curve_keys {
     char public_z85[41];
-    char secret_z85[41]; /* wipe with curve_wipe() when done */
+    char secret_z85[41]; /* wipe with curve_keys_clear() when done */
 } curve_keys_t;
 
 /*
@@ -54,7 +54,7 @@ int curve_write_keypair(const char *prefix, curve_keys_t *out, char *err,
 
 /*
 ** Make sock a CURVE server with k's secret key.  Call before bind or
-** connect.  Start the context's ZAP handler (zap_start) before the socket
+** connect.  Start the context's ZAP handler (zap_new) before the socket
 ** accepts connections, or any client key is admitted.  Returns 0, or -1
 ** with a reason in err.
 */
@@ -81,7 +81,10 @@ void curve_fingerprint(const char *public_z85, char out[17]);
 */
 int curve_key_valid(const char *s);
 
-/* Overwrite both keys in *k with zeros (NULL-safe). */
-void curve_wipe(curve_keys_t *k);
+/*
+** Overwrite both keys in *k with zeros, so an embedded key pair leaves no
+** secret behind; NULL-safe, idempotent.
+*/
+void curve_keys_clear(curve_keys_t *k);
 
 #endif

@@ -3,14 +3,9 @@
 */
 #include "envelope.h"
 
-#include <stdio.h>
 #include <string.h>
 
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        snprintf(err, errlen, __VA_ARGS__);                                    \
-        return -1;                                                             \
-    } while (0)
+#include "errf.h"
 
 
 int
@@ -29,12 +24,18 @@ env_pack(Trim__Envelope *env, zmq_msg_t *msg)
 }
 
 
+/* ---- validation ---------------------------------------------------------
+**
+** One check per body kind, found through a table indexed by the body case;
+** each names the first field over its limit.
+*/
+
 static int
 check_text(const char *s, size_t limit, const char *what, char *err,
            size_t errlen)
 {
     if (s != NULL && strlen(s) > limit)
-        FAIL("%s longer than %zu bytes", what, limit);
+        return errf(err, errlen, "%s longer than %zu bytes", what, limit);
     return 0;
 }
 
@@ -43,9 +44,9 @@ static int
 check_key(const Trim__Key *key, char *err, size_t errlen)
 {
     if (key == NULL)
-        FAIL("request without a key");
+        return errf(err, errlen, "request without a key");
     if (key->step_index >= TRIM_MAX_STEPS)
-        FAIL("step_index %u out of range", key->step_index);
+        return errf(err, errlen, "step_index %u out of range", key->step_index);
     return 0;
 }
 
@@ -57,7 +58,8 @@ check_history(const char *problem, char *const *steps, size_t n, char *err,
     if (check_text(problem, TRIM_MAX_TEXT, "problem", err, errlen) < 0)
         return -1;
     if (n > TRIM_MAX_STEPS)
-        FAIL("%zu steps in one history (limit %d)", n, TRIM_MAX_STEPS);
+        return errf(err, errlen, "%zu steps in one history (limit %d)", n,
+                    TRIM_MAX_STEPS);
     for (size_t i = 0; i < n; i++)
         if (check_text(steps[i], TRIM_MAX_TEXT, "step", err, errlen) < 0)
             return -1;
@@ -69,134 +71,233 @@ static int
 check_batch(size_t n, char *err, size_t errlen)
 {
     if (n == 0)
-        FAIL("empty batch");
+        return errf(err, errlen, "empty batch");
     if (n > TRIM_MAX_BATCH)
-        FAIL("batch of %zu items (limit %d)", n, TRIM_MAX_BATCH);
+        return errf(err, errlen, "batch of %zu items (limit %d)", n,
+                    TRIM_MAX_BATCH);
     return 0;
 }
 
 
 static int
+check_belief(size_t n, char *err, size_t errlen)
+{
+    if (n > 16)
+        return errf(err, errlen, "belief of %zu values (limit 16)", n);
+    return 0;
+}
+
+
+static int
+check_nothing(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    (void)env;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+
+static int
+check_ready(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__Ready *r = env->ready;
+
+    if (check_text(r->name, TRIM_MAX_NAME, "name", err, errlen) < 0 ||
+        check_text(r->version, TRIM_MAX_NAME, "version", err, errlen) < 0 ||
+        check_text(r->backend, TRIM_MAX_TEXT, "backend", err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+
+static int
+check_disconnect(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    return check_text(env->disconnect->reason, TRIM_MAX_TEXT, "reason", err,
+                      errlen);
+}
+
+
+static int
+check_generate(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__GenerateBatch *b = env->generate;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__GenerateStep *g = b->items[i];
+        if (check_key(g->key, err, errlen) < 0 ||
+            check_history(g->problem, g->steps, g->n_steps, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_step_results(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__StepResultBatch *b = env->step_results;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__StepResult *r = b->items[i];
+        if (check_key(r->key, err, errlen) < 0 ||
+            check_text(r->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
+            check_text(r->error, TRIM_MAX_TEXT, "error", err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_score(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__ScoreBatch *b = env->score;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__ScoreSteps *s = b->items[i];
+        if (check_key(s->key, err, errlen) < 0 ||
+            check_history(s->problem, s->steps, s->n_steps, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_step_scores(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__StepScoresBatch *b = env->step_scores;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__StepScores *s = b->items[i];
+        if (check_key(s->key, err, errlen) < 0 ||
+            check_text(s->error, TRIM_MAX_TEXT, "error", err, errlen) < 0)
+            return -1;
+        if (s->n_scores > TRIM_MAX_STEPS)
+            return errf(err, errlen, "%zu scores (limit %d)", s->n_scores,
+                        TRIM_MAX_STEPS);
+    }
+    return 0;
+}
+
+
+static int
+check_route(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__RouteBatch *b = env->route;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__ScoredStep *s = b->items[i];
+        if (check_key(s->key, err, errlen) < 0 ||
+            check_text(s->policy, TRIM_MAX_NAME, "policy", err, errlen) < 0 ||
+            check_belief(s->n_belief, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_decisions(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__DecisionBatch *b = env->decisions;
+
+    if (check_batch(b->n_items, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_items; i++) {
+        const Trim__RouteDecision *d = b->items[i];
+        if (check_key(d->key, err, errlen) < 0 ||
+            check_text(d->reason, TRIM_MAX_TEXT, "reason", err, errlen) < 0 ||
+            check_text(d->error, TRIM_MAX_TEXT, "error", err, errlen) < 0 ||
+            check_belief(d->n_belief, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_submit(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__Submit *s = env->submit;
+
+    if (check_text(s->policy, TRIM_MAX_NAME, "policy", err, errlen) < 0 ||
+        check_text(s->config, TRIM_MAX_TEXT, "config", err, errlen) < 0)
+        return -1;
+    if (s->n_problems > TRIM_MAX_BATCH)
+        return errf(err, errlen, "%zu problems in one submission (limit %d)",
+                    s->n_problems, TRIM_MAX_BATCH);
+    for (size_t i = 0; i < s->n_problems; i++) {
+        const Trim__ProblemSpec *p = s->problems[i];
+        if (check_text(p->text, TRIM_MAX_TEXT, "problem", err, errlen) < 0 ||
+            check_text(p->ground_truth, TRIM_MAX_TEXT, "ground truth", err,
+                       errlen) < 0 ||
+            check_text(p->source, TRIM_MAX_NAME * 4, "source", err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+
+static int
+check_submit_ack(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    return check_text(env->submit_ack->error, TRIM_MAX_TEXT, "error", err,
+                      errlen);
+}
+
+
+static int
+check_wait_reply(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    return check_text(env->wait_reply->error, TRIM_MAX_TEXT, "error", err,
+                      errlen);
+}
+
+
+/* The check of each body kind; a kind not here has no body we know. */
+static int (*const s_checks[])(const Trim__Envelope *, char *, size_t) = {
+    [TRIM__ENVELOPE__BODY_READY] = check_ready,
+    [TRIM__ENVELOPE__BODY_HEARTBEAT] = check_nothing,
+    [TRIM__ENVELOPE__BODY_DISCONNECT] = check_disconnect,
+    [TRIM__ENVELOPE__BODY_GENERATE] = check_generate,
+    [TRIM__ENVELOPE__BODY_STEP_RESULTS] = check_step_results,
+    [TRIM__ENVELOPE__BODY_SCORE] = check_score,
+    [TRIM__ENVELOPE__BODY_STEP_SCORES] = check_step_scores,
+    [TRIM__ENVELOPE__BODY_ROUTE] = check_route,
+    [TRIM__ENVELOPE__BODY_DECISIONS] = check_decisions,
+    [TRIM__ENVELOPE__BODY_SUBMIT] = check_submit,
+    [TRIM__ENVELOPE__BODY_SUBMIT_ACK] = check_submit_ack,
+    [TRIM__ENVELOPE__BODY_STATUS_REQUEST] = check_nothing,
+    [TRIM__ENVELOPE__BODY_STATUS] = check_nothing,
+    [TRIM__ENVELOPE__BODY_WAIT_REQUEST] = check_nothing,
+    [TRIM__ENVELOPE__BODY_WAIT_REPLY] = check_wait_reply,
+};
+
+
+static int
 validate(const Trim__Envelope *env, char *err, size_t errlen)
 {
-    size_t i;
+    size_t kind = (size_t)env->body_case;
 
     if (env->version != TRIM_PROTOCOL_VERSION)
-        FAIL("protocol version %u, expected %d", env->version,
-             TRIM_PROTOCOL_VERSION);
-    switch (env->body_case) {
-    case TRIM__ENVELOPE__BODY_READY:
-        if (check_text(env->ready->name, TRIM_MAX_NAME, "name", err, errlen) ||
-            check_text(env->ready->version, TRIM_MAX_NAME, "version", err,
-                       errlen) ||
-            check_text(env->ready->backend, TRIM_MAX_TEXT, "backend", err,
-                       errlen))
-            return -1;
-        return 0;
-    case TRIM__ENVELOPE__BODY_HEARTBEAT:
-        return 0;
-    case TRIM__ENVELOPE__BODY_DISCONNECT:
-        return check_text(env->disconnect->reason, TRIM_MAX_TEXT, "reason", err,
-                          errlen);
-    case TRIM__ENVELOPE__BODY_GENERATE:
-        if (check_batch(env->generate->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->generate->n_items; i++) {
-            const Trim__GenerateStep *g = env->generate->items[i];
-            if (check_key(g->key, err, errlen) < 0 ||
-                check_history(g->problem, g->steps, g->n_steps, err, errlen))
-                return -1;
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_STEP_RESULTS:
-        if (check_batch(env->step_results->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->step_results->n_items; i++) {
-            const Trim__StepResult *r = env->step_results->items[i];
-            if (check_key(r->key, err, errlen) < 0 ||
-                check_text(r->text, TRIM_MAX_TEXT, "text", err, errlen) ||
-                check_text(r->error, TRIM_MAX_TEXT, "error", err, errlen))
-                return -1;
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_SCORE:
-        if (check_batch(env->score->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->score->n_items; i++) {
-            const Trim__ScoreSteps *s = env->score->items[i];
-            if (check_key(s->key, err, errlen) < 0 ||
-                check_history(s->problem, s->steps, s->n_steps, err, errlen))
-                return -1;
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_STEP_SCORES:
-        if (check_batch(env->step_scores->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->step_scores->n_items; i++) {
-            const Trim__StepScores *s = env->step_scores->items[i];
-            if (check_key(s->key, err, errlen) < 0 ||
-                check_text(s->error, TRIM_MAX_TEXT, "error", err, errlen))
-                return -1;
-            if (s->n_scores > TRIM_MAX_STEPS)
-                FAIL("%zu scores (limit %d)", s->n_scores, TRIM_MAX_STEPS);
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_ROUTE:
-        if (check_batch(env->route->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->route->n_items; i++) {
-            const Trim__ScoredStep *s = env->route->items[i];
-            if (check_key(s->key, err, errlen) < 0 ||
-                check_text(s->policy, TRIM_MAX_NAME, "policy", err, errlen))
-                return -1;
-            if (s->n_belief > 16)
-                FAIL("belief of %zu values (limit 16)", s->n_belief);
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_DECISIONS:
-        if (check_batch(env->decisions->n_items, err, errlen) < 0)
-            return -1;
-        for (i = 0; i < env->decisions->n_items; i++) {
-            const Trim__RouteDecision *d = env->decisions->items[i];
-            if (check_key(d->key, err, errlen) < 0 ||
-                check_text(d->reason, TRIM_MAX_TEXT, "reason", err, errlen) ||
-                check_text(d->error, TRIM_MAX_TEXT, "error", err, errlen))
-                return -1;
-            if (d->n_belief > 16)
-                FAIL("belief of %zu values (limit 16)", d->n_belief);
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_SUBMIT:
-        if (check_text(env->submit->policy, TRIM_MAX_NAME, "policy", err,
-                       errlen) ||
-            check_text(env->submit->config, TRIM_MAX_TEXT, "config", err,
-                       errlen))
-            return -1;
-        if (env->submit->n_problems > TRIM_MAX_BATCH)
-            FAIL("%zu problems in one submission (limit %d)",
-                 env->submit->n_problems, TRIM_MAX_BATCH);
-        for (i = 0; i < env->submit->n_problems; i++) {
-            const Trim__ProblemSpec *s = env->submit->problems[i];
-            if (check_text(s->text, TRIM_MAX_TEXT, "problem", err, errlen) ||
-                check_text(s->ground_truth, TRIM_MAX_TEXT, "ground truth", err,
-                           errlen) ||
-                check_text(s->source, TRIM_MAX_NAME * 4, "source", err, errlen))
-                return -1;
-        }
-        return 0;
-    case TRIM__ENVELOPE__BODY_SUBMIT_ACK:
-        return check_text(env->submit_ack->error, TRIM_MAX_TEXT, "error", err,
-                          errlen);
-    case TRIM__ENVELOPE__BODY_STATUS_REQUEST:
-    case TRIM__ENVELOPE__BODY_STATUS:
-    case TRIM__ENVELOPE__BODY_WAIT_REQUEST:
-        return 0;
-    case TRIM__ENVELOPE__BODY_WAIT_REPLY:
-        return check_text(env->wait_reply->error, TRIM_MAX_TEXT, "error", err,
-                          errlen);
-    default:
-        FAIL("no message body");
-    }
+        return errf(err, errlen, "protocol version %u, expected %d",
+                    env->version, TRIM_PROTOCOL_VERSION);
+    if (kind >= sizeof s_checks / sizeof *s_checks || s_checks[kind] == NULL)
+        return errf(err, errlen, "no message body");
+    return s_checks[kind](env, err, errlen);
 }
 
 
@@ -223,13 +324,13 @@ unpack(ProtobufCAllocator *allocator, const void *data, size_t len, char *err,
     Trim__Envelope *env;
 
     if (len > TRIM_MAX_MESSAGE) {
-        snprintf(err, errlen, "message of %zu bytes (limit %d)", len,
-                 TRIM_MAX_MESSAGE);
+        errf(err, errlen, "message of %zu bytes (limit %d)", len,
+             TRIM_MAX_MESSAGE);
         return NULL;
     }
     env = trim__envelope__unpack(allocator, len, data);
     if (env == NULL) {
-        snprintf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
+        errf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
         return NULL;
     }
     if (validate(env, err, errlen) < 0) {
@@ -257,7 +358,7 @@ env_unpack_in(arena_t *arena, const void *data, size_t len, char *err,
 
 
 void
-env_free(Trim__Envelope **env)
+env_destroy(Trim__Envelope **env)
 {
     if (env && *env) {
         trim__envelope__free_unpacked(*env, NULL);

@@ -31,21 +31,21 @@ int env_pack(Trim__Envelope *env, zmq_msg_t *msg);
 
 /*
 ** Unpack and validate one frame.  Returns the envelope (free it with
-** env_free), or NULL with a one-line reason in err (errlen bytes).
+** env_destroy), or NULL with a one-line reason in err (errlen bytes).
 */
 Trim__Envelope *env_unpack(const void *data, size_t len, char *err,
                            size_t errlen);
 
 /*
 ** Like env_unpack, but every allocation comes from arena: the envelope lives
-** until the caller's next arena_reset and must not be passed to env_free.
+** until the caller's next arena_reset and must not be passed to env_destroy.
 ** This is the hot path; it saves a malloc and a free per field.
 */
 Trim__Envelope *env_unpack_in(arena_t *arena, const void *data, size_t len,
                               char *err, size_t errlen);
 
 /* Free an envelope from env_unpack and clear the pointer; NULL-safe. */
-void env_free(Trim__Envelope **env);
+void env_destroy(Trim__Envelope **env);
 
 /* Name of a role ("small", "large", "prm", "router", "unknown"). */
 const char *env_role_name(Trim__Role role);

@@ -22,12 +22,52 @@ env_name(const char *flag, char *out, size_t outlen)
 }
 
 
+/*
+** Parse text as the flag's number (an int64 or a finite double) within
+** [min, max] and store it; where names the source for errors.
+*/
+static int
+set_number(const char *cmd, const flag_t *f, const char *text,
+           const char *where)
+{
+    int is_int = f->type == FLAG_INT, bad;
+    long long i = 0;
+    double v;
+    char *end;
+
+    errno = 0;
+    if (is_int) {
+        i = strtoll(text, &end, 10);
+        v = (double)i;
+        bad = errno != 0; /* beyond int64 */
+    } else {
+        v = strtod(text, &end);
+        bad = !isfinite(v);
+    }
+    if (bad || *text == '\0' || *end != '\0' || v < f->min || v > f->max) {
+        if (is_int)
+            fprintf(stderr,
+                    "trim %s: %s expects an integer in [%.0f, %.0f], got "
+                    "'%s'\n",
+                    cmd, where, f->min, f->max, text);
+        else
+            fprintf(stderr,
+                    "trim %s: %s expects a number in [%g, %g], got '%s'\n", cmd,
+                    where, f->min, f->max, text);
+        return -1;
+    }
+    if (is_int)
+        *(int64_t *)f->value = i;
+    else
+        *(double *)f->value = v;
+    return 0;
+}
+
+
 /* Store text into the flag; where names the source for errors. */
 static int
 set_value(const char *cmd, const flag_t *f, const char *text, const char *where)
 {
-    char *end;
-
     switch (f->type) {
     case FLAG_STRING:
         *(const char **)f->value = text;
@@ -46,33 +86,9 @@ set_value(const char *cmd, const flag_t *f, const char *text, const char *where)
         fprintf(stderr, "trim %s: %s expects 1/0/true/false, got '%s'\n", cmd,
                 where, text);
         return -1;
-    case FLAG_INT: {
-        errno = 0;
-        long long v = strtoll(text, &end, 10);
-        if (*text == '\0' || *end != '\0' || errno != 0 || v < f->min ||
-            v > f->max) {
-            fprintf(stderr,
-                    "trim %s: %s expects an integer in [%.0f, %.0f], got "
-                    "'%s'\n",
-                    cmd, where, f->min, f->max, text);
-            return -1;
-        }
-        *(int64_t *)f->value = v;
-        return 0;
-    }
-    case FLAG_DOUBLE: {
-        double v = strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || !isfinite(v) || v < f->min ||
-            v > f->max) {
-            fprintf(stderr,
-                    "trim %s: %s expects a number in [%g, %g], got "
-                    "'%s'\n",
-                    cmd, where, f->min, f->max, text);
-            return -1;
-        }
-        *(double *)f->value = v;
-        return 0;
-    }
+    case FLAG_INT:
+    case FLAG_DOUBLE:
+        return set_number(cmd, f, text, where);
     }
     return -1;
 }

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "errf.h"
 #include "log.h"
 #include "sock.h"
 
@@ -59,13 +60,13 @@ open_socket(peer_t *p, char *err, size_t errlen)
         return -1;
     if (p->opts.curve != NULL &&
         curve_client(p->sock, &p->curve, p->server_key, err, errlen) < 0) {
-        sock_close(&p->sock);
+        sock_destroy(&p->sock);
         return -1;
     }
     if (zmq_connect(p->sock, p->endpoint) != 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", p->endpoint,
-                 zmq_strerror(errno));
-        sock_close(&p->sock);
+        errf(err, errlen, "cannot connect to %s: %s", p->endpoint,
+             zmq_strerror(errno));
+        sock_destroy(&p->sock);
         return -1;
     }
     p->last_recv_ms = clock_now_ms();
@@ -79,7 +80,7 @@ peer_new(void *zctx, const peer_opts_t *opts, char *err, size_t errlen)
     peer_t *p = calloc(1, sizeof *p);
 
     if (p == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     p->zctx = zctx;
@@ -102,7 +103,7 @@ peer_new(void *zctx, const peer_opts_t *opts, char *err, size_t errlen)
     p->arena = arena_new(64 << 10);
     if (p->endpoint == NULL || p->name == NULL || p->backend == NULL ||
         p->arena == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (open_socket(p, err, errlen) < 0)
@@ -119,12 +120,12 @@ peer_destroy(peer_t **pp)
 {
     if (pp && *pp) {
         peer_t *p = *pp;
-        sock_close(&p->sock);
+        sock_destroy(&p->sock);
         free(p->endpoint);
         free(p->name);
         free(p->backend);
         arena_destroy(&p->arena);
-        curve_wipe(&p->curve);
+        curve_keys_clear(&p->curve);
         free(p);
         *pp = NULL;
     }
@@ -164,7 +165,7 @@ schedule_reconnect(peer_t *p, const char *why, int delay_ms, int backoff)
 {
     tlog(TLOG_WARN, p->name, "%s; reconnecting to %s in %d ms", why,
          p->endpoint, delay_ms);
-    sock_close(&p->sock);
+    sock_destroy(&p->sock);
     p->reconnect_at_ms = clock_now_ms() + delay_ms;
     if (backoff && p->backoff_ms < p->opts.reconnect_max_ms) {
         p->backoff_ms *= 2;
@@ -190,7 +191,7 @@ peer_recv(peer_t *p, Trim__Envelope **out)
         p->backoff_ms = RECONNECT_MIN_MS;
         Trim__Envelope *env = NULL;
         if (extra)
-            snprintf(err, sizeof err, "multi-frame message");
+            errf(err, sizeof err, "multi-frame message");
         else
             env = env_unpack_in(p->arena, zmq_msg_data(&msg),
                                 zmq_msg_size(&msg), err, sizeof err);
@@ -213,8 +214,8 @@ peer_recv(peer_t *p, Trim__Envelope **out)
                      env->disconnect->reason);
                 p->finished = 1;
             } else {
-                snprintf(err, sizeof err, "coordinator disconnected us (%s)",
-                         env->disconnect->reason);
+                errf(err, sizeof err, "coordinator disconnected us (%s)",
+                     env->disconnect->reason);
                 schedule_reconnect(p, err, 0, 0);
             }
             arena_reset(p->arena);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "errf.h"
 
 
 void *
@@ -25,14 +26,14 @@ sock_new(void *zctx, int type, char *err, size_t errlen)
     int64_t maxmsg = TRIM_MAX_MESSAGE + TRIM_MAX_MESSAGE / 2;
 
     if (s == NULL) {
-        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        errf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
         return NULL;
     }
     if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
-        snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
+        errf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -41,7 +42,7 @@ sock_new(void *zctx, int type, char *err, size_t errlen)
 
 
 void
-sock_close(void **sock)
+sock_destroy(void **sock)
 {
     if (sock && *sock) {
         zmq_close(*sock);

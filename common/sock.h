@@ -20,7 +20,7 @@
 void *sock_new(void *zctx, int type, char *err, size_t errlen);
 
 /* Close a socket (NULL-safe) and clear the pointer. */
-void sock_close(void **sock);
+void sock_destroy(void **sock);
 
 /*
 ** Pack env and send it as one frame, preceded by an identity frame when id

@@ -1,11 +1,17 @@
 /*
 ** u64map.c: open-addressing hash map from u64 to pointer (see u64map.h).
+**
+** Two invariants keep every probe loop finite and every lookup right: the
+** capacity is a power of two (slots are masked, not divided), and the load
+** stays at most 1/2, so a probe run always ends at an empty slot.  They are
+** checked with TRIM_ASSERT where they could break (growing, putting).
 */
 #include "u64map.h"
 
 #include <stdlib.h>
 
 #include "hash.h"
+#include "trim_assert.h"
 
 struct u64map {
     uint64_t *keys; /* 0 marks an empty slot */
@@ -53,6 +59,7 @@ static int
 grow(u64map_t *m)
 {
     u64map_t bigger = {0};
+    size_t moved = 0;
 
     bigger.cap = m->cap * 2;
     bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
@@ -70,12 +77,15 @@ grow(u64map_t *m)
             s = (s + 1) & (bigger.cap - 1);
         bigger.keys[s] = m->keys[i];
         bigger.values[s] = m->values[i];
+        moved++;
     }
+    TRIM_ASSERT(moved == m->size); /* the count matches the keys */
     free(m->keys);
     free(m->values);
     m->keys = bigger.keys;
     m->values = bigger.values;
     m->cap = bigger.cap;
+    TRIM_ASSERT((m->cap & (m->cap - 1)) == 0); /* doubled: still a power */
     return 0;
 }
 
@@ -97,6 +107,7 @@ u64map_put(u64map_t *m, uint64_t key, void *value)
         m->size++;
     m->keys[s] = key;
     m->values[s] = value;
+    TRIM_ASSERT(m->size * 2 <= m->cap);
     return 0;
 }
 
@@ -132,6 +143,7 @@ u64map_del(u64map_t *m, uint64_t key)
             return NULL;
         s = (s + 1) & (m->cap - 1);
     }
+    TRIM_ASSERT(m->size > 0);
     value = m->values[s];
     /* Backward shift: pull later members of the probe run into the hole
     ** whenever the hole lies between their home slot and where they sit. */

@@ -2,7 +2,7 @@
 ** zap.c: the ZAP handler thread (see zap.h).
 **
 ** The thread owns its REP socket from creation to close.  It polls with a
-** short timeout so zap_stop() can end it through an atomic flag, and it also
+** short timeout so zap_destroy() can end it through an atomic flag, and it also
 ** ends when the context is terminated (ETERM), so zmq_ctx_term never waits
 ** on it.  A REP socket answers every request, even a malformed one: libzmq's
 ** own ZAP client is the only peer, and a request left unanswered would stall
@@ -21,13 +21,14 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "errf.h"
 #include "hash.h"
 #include "log.h"
 #include "sock.h"
 #include "u64map.h"
 
 #define ZAP_ENDPOINT    "inproc://zeromq.zap.01"
-#define ZAP_POLL_MS     50   /* how long zap_stop() may wait */
+#define ZAP_POLL_MS     50   /* how long zap_destroy() may wait */
 #define ZAP_FRAMES_MAX  8    /* request frames kept; the rest are drained */
 #define ZAP_LOGGED_MAX  4096 /* refused keys remembered for log-once */
 #define ZAP_ADDRESS_MAX 64   /* peer address characters shown in logs */
@@ -43,6 +44,7 @@ struct zap {
     u64map_t *logged; /* refusals already logged (thread only) */
     int logged_full;  /* the "not logging more" line was printed */
     pthread_t thread;
+    int running;        /* thread was created (join it) */
     pthread_mutex_t mu; /* guards started and start_err */
     pthread_cond_t cv;
     int started; /* 0 while binding, 1 serving, -1 failed */
@@ -104,11 +106,9 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
     long lineno = 0;
     int rc = -1;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open allowed client keys '%s': %s", path,
-                 strerror(errno));
-        return -1;
-    }
+    if (f == NULL)
+        return errf(err, errlen, "cannot open allowed client keys '%s': %s",
+                    path, strerror(errno));
     while (getline(&line, &cap, f) >= 0) {
         zap_key_t key;
         int got;
@@ -117,10 +117,10 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
         got = parse_key_line(line, key);
         if (got < 0) {
             /* The line is not quoted: it might be a pasted secret key. */
-            snprintf(err, errlen,
-                     "%s:%ld: not a 40-character Z85 public key or a "
-                     "'#' comment",
-                     path, lineno);
+            errf(err, errlen,
+                 "%s:%ld: not a 40-character Z85 public key or a "
+                 "'#' comment",
+                 path, lineno);
             goto done;
         }
         if (got == 0)
@@ -129,7 +129,7 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
             size_t n = alloc ? alloc * 2 : 16;
             zap_key_t *k = realloc(z->keys, n * sizeof *k);
             if (k == NULL) {
-                snprintf(err, errlen, "out of memory reading '%s'", path);
+                errf(err, errlen, "out of memory reading '%s'", path);
                 goto done;
             }
             z->keys = k;
@@ -138,7 +138,7 @@ load_keys(zap_t *z, const char *path, char *err, size_t errlen)
         memcpy(z->keys[z->n_keys++], key, sizeof key);
     }
     if (ferror(f)) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        errf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         goto done;
     }
     if (z->n_keys > 1)
@@ -311,7 +311,7 @@ done:
 }
 
 
-/* Tell zap_start() how binding went. */
+/* Tell zap_new() how binding went. */
 static void
 report_start(zap_t *z, int started, const char *err)
 {
@@ -332,11 +332,11 @@ zap_main(void *arg)
 
     if (rep != NULL && zmq_bind(rep, ZAP_ENDPOINT) != 0) {
         int e = errno;
-        snprintf(err, sizeof err, "cannot bind %s: %s%s", ZAP_ENDPOINT,
-                 zmq_strerror(e),
-                 e == EADDRINUSE ? " (this context already has a ZAP handler)"
-                                 : "");
-        sock_close(&rep);
+        errf(err, sizeof err, "cannot bind %s: %s%s", ZAP_ENDPOINT,
+             zmq_strerror(e),
+             e == EADDRINUSE ? " (this context already has a ZAP handler)"
+                             : "");
+        sock_destroy(&rep);
     }
     report_start(z, rep != NULL ? 1 : -1, err);
     while (rep != NULL && !atomic_load(&z->stop)) {
@@ -353,33 +353,19 @@ zap_main(void *arg)
     */
     if (rep != NULL)
         zmq_unbind(rep, ZAP_ENDPOINT);
-    sock_close(&rep);
+    sock_destroy(&rep);
     return NULL;
 }
 
 
-/* Free everything but the thread; NULL-safe. */
-static void
-zap_free(zap_t *z)
-{
-    if (z == NULL)
-        return;
-    u64map_destroy(&z->logged);
-    free(z->keys);
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-    free(z);
-}
-
-
 zap_t *
-zap_start(void *zctx, const char *allowed_keys_path, const char *name,
-          char *err, size_t errlen)
+zap_new(void *zctx, const char *allowed_keys_path, const char *name, char *err,
+        size_t errlen)
 {
     zap_t *z = calloc(1, sizeof *z);
 
     if (z == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&z->mu, NULL);
@@ -391,21 +377,21 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
         goto fail;
     z->logged = u64map_new();
     if (z->logged == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (pthread_create(&z->thread, NULL, zap_main, z) != 0) {
-        snprintf(err, errlen, "cannot start the ZAP thread");
+        errf(err, errlen, "cannot start the ZAP thread");
         goto fail;
     }
+    z->running = 1;
     pthread_mutex_lock(&z->mu);
     while (z->started == 0)
         pthread_cond_wait(&z->cv, &z->mu);
     pthread_mutex_unlock(&z->mu);
     if (z->started < 0) {
-        snprintf(err, errlen, "%s", z->start_err);
-        pthread_join(z->thread, NULL);
-        goto fail;
+        errf(err, errlen, "%s", z->start_err);
+        goto fail; /* the thread has ended: destroy joins it */
     }
     if (z->n_keys == 0)
         tlog(TLOG_WARN, z->component,
@@ -415,20 +401,29 @@ zap_start(void *zctx, const char *allowed_keys_path, const char *name,
          z->n_keys, z->n_keys == 1 ? "" : "s", allowed_keys_path);
     return z;
 fail:
-    zap_free(z);
+    zap_destroy(&z);
     return NULL;
 }
 
 
 void
-zap_stop(zap_t **z)
+zap_destroy(zap_t **zp)
 {
-    if (z == NULL || *z == NULL)
+    zap_t *z;
+
+    if (zp == NULL || *zp == NULL)
         return;
-    atomic_store(&(*z)->stop, 1);
-    pthread_join((*z)->thread, NULL);
-    zap_free(*z);
-    *z = NULL;
+    z = *zp;
+    if (z->running) {
+        atomic_store(&z->stop, 1);
+        pthread_join(z->thread, NULL);
+    }
+    u64map_destroy(&z->logged);
+    free(z->keys);
+    pthread_cond_destroy(&z->cv);
+    pthread_mutex_destroy(&z->mu);
+    free(z);
+    *zp = NULL;
 }
 
 

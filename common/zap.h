@@ -3,14 +3,14 @@
 **
 ** CURVE alone encrypts and proves the server's identity, but libzmq admits
 ** any client key unless a ZAP handler answers at inproc://zeromq.zap.01 in
-** the server socket's context.  zap_start() serves that endpoint in its own
+** the server socket's context.  zap_new() serves that endpoint in its own
 ** thread: a CURVE client whose public key is in the allowed-keys file gets
 ** 200 (its fingerprint becomes the message property "User-Id"); everything
 ** else gets 400 and is logged at WARN once per key, by fingerprint and peer
 ** address.
 **
 ** One ZAP handler per context: libzmq has one ZAP endpoint per context, so a
-** second zap_start() on the same context fails.  Start it before any CURVE
+** second zap_new() on the same context fails.  Start it before any CURVE
 ** server socket of the context binds, or early clients get in unchecked.
 */
 #ifndef TRIM_ZAP_H
@@ -33,15 +33,15 @@ typedef struct zap zap_t;
 ** log lines ("zap NAME: ...").  Returns the handler, or NULL with a reason in
 ** err.
 */
-zap_t *zap_start(void *zctx, const char *allowed_keys_path, const char *name,
-                 char *err, size_t errlen);
+zap_t *zap_new(void *zctx, const char *allowed_keys_path, const char *name,
+               char *err, size_t errlen);
 
 /*
 ** Stop the handler's thread (within about 50 ms), close its socket, free it
 ** and clear the pointer; NULL-safe.  After this, CURVE servers of the
 ** context admit any client again, so stop it only after closing them.
 */
-void zap_stop(zap_t **z);
+void zap_destroy(zap_t **z);
 
 /*
 ** Counts of ZAP requests admitted and refused so far.  Safe to call from any

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 
 
 int
@@ -62,17 +63,13 @@ coord_cascade_scores(coord_t *c, cproblem_t *p, const Trim__StepScores *s,
 {
     float mn = 1.0f, prod = 1.0f, mn_prev = 1.0f, prod_prev = 1.0f;
 
-    if (s->n_scores != (size_t)p->n_steps) {
-        snprintf(why, whylen, "%zu scores for a %d-step solution", s->n_scores,
-                 p->n_steps);
-        return -1;
-    }
+    if (s->n_scores != (size_t)p->n_steps)
+        return errf(why, whylen, "%zu scores for a %d-step solution",
+                    s->n_scores, p->n_steps);
     for (int k = 0; k < p->n_steps; k++) {
         float v = s->scores[k];
-        if (!(v >= 0.0f && v <= 1.0f)) {
-            snprintf(why, whylen, "score outside [0,1]");
-            return -1;
-        }
+        if (!(v >= 0.0f && v <= 1.0f))
+            return errf(why, whylen, "score outside [0,1]");
         p->meta[k].score = v;
         if (k + 1 < p->n_steps) {
             mn_prev = v < mn_prev ? v : mn_prev;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "log.h"
 #include "sock.h"
 
@@ -96,20 +97,20 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
 
     if (c->stats.queued + c->stats.in_flight + (int64_t)s->n_problems >
         c->opts.max_queued) {
-        snprintf(err, sizeof err,
-                 "queue full: %lld problems waiting or in flight, %zu more "
-                 "would pass the limit of %lld; retry later",
-                 (long long)(c->stats.queued + c->stats.in_flight),
-                 s->n_problems, (long long)c->opts.max_queued);
+        errf(err, sizeof err,
+             "queue full: %lld problems waiting or in flight, %zu more "
+             "would pass the limit of %lld; retry later",
+             (long long)(c->stats.queued + c->stats.in_flight), s->n_problems,
+             (long long)c->opts.max_queued);
         send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
         return;
     }
     for (size_t i = 0; i < s->n_problems; i++) {
         if (s->problems[i]->text[0] == '\0') {
-            snprintf(err, sizeof err,
-                     "problem %zu of the submission (%s) "
-                     "has no text",
-                     i + 1, s->problems[i]->source);
+            errf(err, sizeof err,
+                 "problem %zu of the submission (%s) "
+                 "has no text",
+                 i + 1, s->problems[i]->source);
             send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
             return;
         }
@@ -128,8 +129,8 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
             return;
         }
     } else if (coord_find_run(c, run_id) == NULL) {
-        snprintf(err, sizeof err, "no run %lld on this coordinator",
-                 (long long)run_id);
+        errf(err, sizeof err, "no run %lld on this coordinator",
+             (long long)run_id);
         send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
         return;
     }
@@ -177,8 +178,8 @@ on_wait(coord_t *c, const unsigned char *id, size_t idlen,
     char err[128];
 
     if (run == NULL) {
-        snprintf(err, sizeof err, "no run %llu on this coordinator",
-                 (unsigned long long)w->run_id);
+        errf(err, sizeof err, "no run %llu on this coordinator",
+             (unsigned long long)w->run_id);
         send_wait_reply(c, id, idlen, w->request_id, NULL, err);
         return;
     }
@@ -311,7 +312,7 @@ coord_answer_pending(coord_t *c)
 
 
 void
-coord_free_pending(coord_t *c)
+coord_pending_clear(coord_t *c)
 {
     for (size_t i = 0; i < c->n_pending; i++)
         free(c->pending[i].problem_ids);

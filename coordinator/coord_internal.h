@@ -6,6 +6,8 @@
 **   runs.c         runs, submission, per-run totals, waiting for a run
 **   clients.c      Submit / Status / Wait requests from trim's clients
 **   steps.c        one problem's step machine: replies in, requests out
+**   cascade.c      the cascade policies' weak phase and judgement
+**   pool_queue.c   the queues of problems waiting for admission or a pool
 **   recover.c      resuming unfinished problems after a restart
 */
 #ifndef TRIM_COORD_INTERNAL_H
@@ -126,11 +128,19 @@ typedef struct pool_queue {
     int64_t length;
 } pool_queue_t;
 
-/* Append p to the tail of q. */
+/* ---- pool_queue.c ------------------------------------------------------- */
+
+/* Append p, which must be on no queue, to the tail of q. */
 void pool_queue_push(pool_queue_t *q, cproblem_t *p);
 
 /* Take the head of q (p->next cleared), or NULL when q is empty. */
 cproblem_t *pool_queue_pop(pool_queue_t *q);
+
+/*
+** Take p out of q wherever it stands (p->next cleared).  Returns 0, or -1
+** when p is not on q.  Walks the queue: not for the hot path.
+*/
+int pool_queue_remove(pool_queue_t *q, cproblem_t *p);
 
 /* A client waiting for an answer that depends on the writer or a run. */
 typedef struct pending {
@@ -219,8 +229,8 @@ crun_t *coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
 /* A problem of the run finished (or failed); updates totals and the run. */
 void coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row);
 
-/* Free every run. */
-void coord_free_runs(coord_t *c);
+/* Free a run and clear the pointer; NULL-safe. */
+void coord_run_destroy(crun_t **run);
 
 /* Fill a RunStatus (strings point into the run). */
 void coord_run_status(const crun_t *run, Trim__RunStatus *out);
@@ -234,8 +244,8 @@ int coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
 /* Answer the pending requests whose rows are now durable or runs done. */
 void coord_answer_pending(coord_t *c);
 
-/* Free the pending list. */
-void coord_free_pending(coord_t *c);
+/* Free the pending list and leave it empty (nobody is answered). */
+void coord_pending_clear(coord_t *c);
 
 /* ---- cascade.c ---------------------------------------------------------- */
 
@@ -276,6 +286,13 @@ void coord_enqueue(coord_t *c, cproblem_t *p);
 /* Decide locally for route requests past the router timeout. */
 void coord_check_routes(coord_t *c, int64_t now_ms);
 
+/*
+** The audit row of p as it was submitted, with status (strings point into
+** p); finishing fills in the rest.
+*/
+void coord_problem_row(const cproblem_t *p, store_status_t status,
+                       store_problem_t *row);
+
 /* Write the problem's row and forget it; error NULL means it finished. */
 void coord_finish_problem(coord_t *c, cproblem_t *p, const char *error);
 
@@ -289,7 +306,7 @@ void coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
 /* Append a recovered accepted step (text is taken over). 0 or -1. */
 int coord_push_step(cproblem_t *p, char *text, int finish);
 
-/* Free a problem's memory. */
-void coord_free_problem(cproblem_t **p);
+/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
+void coord_problem_destroy(cproblem_t **p);
 
 #endif

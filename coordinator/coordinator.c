@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "curve.h"
+#include "errf.h"
 #include "log.h"
 #include "sock.h"
 
@@ -26,36 +27,67 @@
 #define PROGRESS_MS 100
 
 
+/* Fill in the defaults of the options left at 0, and cap max_steps. */
+static void
+apply_defaults(coord_opts_t *o)
+{
+    if (o->concurrency <= 0)
+        o->concurrency = 256;
+    if (o->max_steps <= 0)
+        o->max_steps = 30;
+    if (o->max_steps > TRIM_MAX_STEPS - 1)
+        o->max_steps = TRIM_MAX_STEPS - 1;
+    if (o->max_tokens <= 0)
+        o->max_tokens = 2048;
+    if (o->heartbeat_ms <= 0)
+        o->heartbeat_ms = 1000;
+    if (o->liveness <= 0)
+        o->liveness = 3;
+    if (o->max_attempts <= 0)
+        o->max_attempts = 3;
+    if (o->max_queued <= 0)
+        o->max_queued = 1000000;
+    if (o->router_timeout_ms <= 0)
+        o->router_timeout_ms = 2000;
+}
+
+
+/* Make the ROUTER socket (CURVE server if keys are set) and bind it. */
+static int
+open_socket(coord_t *c, void *zctx, char *err, size_t errlen)
+{
+    int one = 1;
+
+    c->sock = sock_new(zctx, ZMQ_ROUTER, err, errlen);
+    if (c->sock == NULL)
+        return -1;
+    /* Unroutable sends fail with EHOSTUNREACH instead of vanishing; a
+    ** reconnecting peer that reuses an identity takes over the old one. */
+    if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(c->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one))
+        return errf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
+    if (c->opts.curve_keys != NULL &&
+        curve_server(c->sock, c->opts.curve_keys, err, errlen) < 0)
+        return -1;
+    if (zmq_bind(c->sock, c->endpoint) != 0)
+        return errf(err, errlen, "cannot bind %s: %s", c->endpoint,
+                    zmq_strerror(errno));
+    return 0;
+}
+
+
 coord_t *
 coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
           size_t errlen)
 {
     coord_t *c = calloc(1, sizeof *c);
-    int one = 1;
 
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     c->opts = *o;
-    if (c->opts.concurrency <= 0)
-        c->opts.concurrency = 256;
-    if (c->opts.max_steps <= 0)
-        c->opts.max_steps = 30;
-    if (c->opts.max_steps > TRIM_MAX_STEPS - 1)
-        c->opts.max_steps = TRIM_MAX_STEPS - 1;
-    if (c->opts.max_tokens <= 0)
-        c->opts.max_tokens = 2048;
-    if (c->opts.heartbeat_ms <= 0)
-        c->opts.heartbeat_ms = 1000;
-    if (c->opts.liveness <= 0)
-        c->opts.liveness = 3;
-    if (c->opts.max_attempts <= 0)
-        c->opts.max_attempts = 3;
-    if (c->opts.max_queued <= 0)
-        c->opts.max_queued = 1000000;
-    if (c->opts.router_timeout_ms <= 0)
-        c->opts.router_timeout_ms = 2000;
+    apply_defaults(&c->opts);
     c->writer = writer;
     c->endpoint = strdup(o->endpoint);
     c->db = strdup(o->db);
@@ -69,30 +101,13 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->in_arena = arena_new(1 << 20);
     if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->peer_index ||
         !c->logged_unknown || !c->arena || !c->in_arena) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (store_next_ids(c->db, &c->next_run_id, &c->next_problem_id, err,
-                       errlen) < 0)
+                       errlen) < 0 ||
+        open_socket(c, zctx, err, errlen) < 0)
         goto fail;
-    c->sock = sock_new(zctx, ZMQ_ROUTER, err, errlen);
-    if (c->sock == NULL)
-        goto fail;
-    /* Unroutable sends fail with EHOSTUNREACH instead of vanishing; a
-    ** reconnecting peer that reuses an identity takes over the old one. */
-    if (zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
-        zmq_setsockopt(c->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one)) {
-        snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (o->curve_keys != NULL &&
-        curve_server(c->sock, o->curve_keys, err, errlen) < 0)
-        goto fail;
-    if (zmq_bind(c->sock, c->endpoint) != 0) {
-        snprintf(err, errlen, "cannot bind %s: %s", c->endpoint,
-                 zmq_strerror(errno));
-        goto fail;
-    }
     return c;
 fail:
     coord_destroy(&c);
@@ -103,28 +118,28 @@ fail:
 void
 coord_destroy(coord_t **cp)
 {
+    coord_t *c;
+    cproblem_t *p;
+    size_t pos;
+    uint64_t id;
+    void *v;
+
     if (cp == NULL || *cp == NULL)
         return;
-    coord_t *c = *cp;
-    sock_close(&c->sock);
-    while (c->admission.head) {
-        cproblem_t *p = c->admission.head;
-        c->admission.head = p->next;
-        coord_free_problem(&p);
-    }
+    c = *cp;
+    sock_destroy(&c->sock);
+    while ((p = pool_queue_pop(&c->admission)) != NULL)
+        coord_problem_destroy(&p);
     /* Problems in pool queues are in the map too: free each once. */
-    if (c->problems) {
-        size_t pos = 0;
-        uint64_t id;
-        void *v;
-        while (u64map_next(c->problems, &pos, &id, &v)) {
-            cproblem_t *p = v;
-            coord_free_problem(&p);
-        }
+    for (pos = 0; c->problems && u64map_next(c->problems, &pos, &id, &v);) {
+        p = v;
+        coord_problem_destroy(&p);
     }
     u64map_destroy(&c->problems);
-    if (c->runs)
-        coord_free_runs(c);
+    for (pos = 0; c->runs && u64map_next(c->runs, &pos, &id, &v);) {
+        crun_t *run = v;
+        coord_run_destroy(&run);
+    }
     u64map_destroy(&c->runs);
     u64map_destroy(&c->peer_index);
     u64map_destroy(&c->logged_unknown);
@@ -134,7 +149,7 @@ coord_destroy(coord_t **cp)
     for (int i = 0; i < c->n_names; i++)
         free(c->names[i]);
     free(c->names);
-    coord_free_pending(c);
+    coord_pending_clear(c);
     arena_destroy(&c->arena);
     arena_destroy(&c->in_arena);
     free(c->endpoint);
@@ -190,7 +205,7 @@ admit(coord_t *c)
             tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",
                  (long long)p->id);
             c->fatal = 1;
-            coord_free_problem(&p);
+            coord_problem_destroy(&p);
             return;
         }
         c->stats.queued--;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "hash.h"
 #include "log.h"
 #include "sock.h"
@@ -194,7 +195,7 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
     if (slot >= 0)
         c->peers[slot].last_recv_ms = now;
     if (extra)
-        snprintf(err, sizeof err, "a multi-frame message");
+        errf(err, sizeof err, "a multi-frame message");
     else
         env = env_unpack_in(c->in_arena, data, len, err, sizeof err);
     if (env == NULL) {
@@ -256,7 +257,7 @@ coord_send(coord_t *c, int slot, Trim__Envelope *env)
 
     if (sock_send_env(c->sock, p->id, p->idlen, env) < 0) {
         char why[128];
-        snprintf(why, sizeof why, "send failed: %s", zmq_strerror(errno));
+        errf(why, sizeof why, "send failed: %s", zmq_strerror(errno));
         drop_peer(c, slot, why);
         return -1;
     }

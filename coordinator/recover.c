@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "log.h"
 
 
@@ -60,18 +61,18 @@ run_for(recover_ctx_t *x, int64_t run_id)
     }
     /* Totals of what the run finished before the restart. */
     if (store_summary(x->reader, run_id, &sum, err, sizeof err) == 0) {
-        run->t.problems = sum.problems;
-        run->t.finished = sum.finished;
-        run->t.failed = sum.failed;
-        run->t.correct = sum.correct;
-        run->t.graded = sum.graded;
-        run->t.steps = sum.steps;
-        run->t.routed = sum.routed_steps;
-        run->t.regenerated = sum.regenerated_steps;
-        run->t.weak_tokens = sum.weak_tokens;
-        run->t.strong_tokens = sum.strong_tokens;
-        run->t.discarded_tokens = sum.discarded_tokens;
-        run->t.prm_tokens = sum.prm_tokens;
+        run->t = (totals_t){.problems = sum.problems,
+                            .finished = sum.finished,
+                            .failed = sum.failed,
+                            .correct = sum.correct,
+                            .graded = sum.graded,
+                            .steps = sum.steps,
+                            .routed = sum.routed_steps,
+                            .regenerated = sum.regenerated_steps,
+                            .weak_tokens = sum.weak_tokens,
+                            .strong_tokens = sum.strong_tokens,
+                            .discarded_tokens = sum.discarded_tokens,
+                            .prm_tokens = sum.prm_tokens};
         /* The controller resumes from the run's tokens so far. */
         budget_observe(&run->budget, sum.strong_tokens,
                        sum.weak_tokens + sum.discarded_tokens);
@@ -99,11 +100,9 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             else
                 strong = &r->v[i];
         }
-        if (index != p->n_steps) {
-            snprintf(why, whylen, "rows jump from step %d to step %d",
-                     p->n_steps, index);
-            return -1;
-        }
+        if (index != p->n_steps)
+            return errf(why, whylen, "rows jump from step %d to step %d",
+                        p->n_steps, index);
         if (draft != NULL && !draft->accepted) {
             p->discarded_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
@@ -113,13 +112,13 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
                 p->regenerated++;
             p->strong_tokens += strong->completion_tokens;
             if (coord_push_step(p, r->texts[strong - r->v], strong->finish))
-                return -1;
+                return errf(why, whylen, "out of memory");
             r->texts[strong - r->v] = NULL;
         } else if (draft != NULL && draft->accepted) {
             p->weak_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
             if (coord_push_step(p, r->texts[draft - r->v], draft->finish))
-                return -1;
+                return errf(why, whylen, "out of memory");
             r->texts[draft - r->v] = NULL;
         } else if (draft != NULL && i == r->n) {
             /* Sent to the large pool; the strong step never came back. */
@@ -132,12 +131,51 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             p->draft_latency_us = draft->latency_us;
             p->stage = STAGE_STRONG;
         } else {
-            snprintf(why, whylen, "step %d (row %zu) was never accepted", index,
-                     first);
-            return -1;
+            return errf(why, whylen, "step %d (row %zu) was never accepted",
+                        index, first);
         }
     }
     return 0;
+}
+
+
+/* A problem as its row describes it, before replay; NULL when out of memory. */
+static cproblem_t *
+problem_from_row(const store_problem_t *row)
+{
+    cproblem_t *p = calloc(1, sizeof *p);
+
+    if (p == NULL)
+        return NULL;
+    p->id = row->problem_id;
+    p->seed = row->seed;
+    p->source = strdup(row->source ? row->source : "");
+    p->text = strdup(row->text ? row->text : "");
+    p->truth = row->ground_truth ? strdup(row->ground_truth) : NULL;
+    p->created_ms = row->created_ms;
+    p->peer = -1;
+    if (!p->source || !p->text || (row->ground_truth && !p->truth))
+        coord_problem_destroy(&p);
+    else
+        p->text_bytes = strlen(p->text);
+    return p;
+}
+
+
+/* Forget what replay rebuilt: the problem starts again at its first step. */
+static void
+start_over(cproblem_t *p)
+{
+    for (int i = 0; i < p->n_steps; i++)
+        free(p->steps[i]);
+    p->n_steps = 0;
+    p->text_bytes = strlen(p->text);
+    free(p->draft);
+    p->draft = NULL;
+    p->stage = STAGE_QUEUED;
+    p->regenerated = 0;
+    p->weak_tokens = p->strong_tokens = 0;
+    p->discarded_tokens = p->prm_tokens = 0;
 }
 
 
@@ -147,32 +185,22 @@ recover_problem(void *ctx, const store_problem_t *row)
     recover_ctx_t *x = ctx;
     coord_t *c = x->c;
     store_rows_t rows = {0};
-    char why[256], err[512];
-    cproblem_t *p = calloc(1, sizeof *p);
+    char why[256];
+    cproblem_t *p = problem_from_row(row);
 
-    if (p == NULL)
-        goto oom;
-    p->id = row->problem_id;
-    p->seed = row->seed;
-    p->source = strdup(row->source ? row->source : "");
-    p->text = strdup(row->text ? row->text : "");
-    p->truth = row->ground_truth ? strdup(row->ground_truth) : NULL;
-    p->created_ms = row->created_ms;
-    p->peer = -1;
-    if (!p->source || !p->text || (row->ground_truth && !p->truth))
-        goto oom;
-    p->text_bytes = strlen(p->text);
-    p->run = run_for(x, row->run_id);
-    if (p->run == NULL) {
-        coord_free_problem(&p);
-        return 0; /* logged; the rest recovers */
-    }
-    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, err,
-                        sizeof err) < 0) {
-        snprintf(x->err, x->errlen, "%s", err);
-        x->failed = 1;
+    if (p == NULL) {
+        errf(x->err, x->errlen, "out of memory recovering problem %lld",
+             (long long)row->problem_id);
         goto fail;
     }
+    p->run = run_for(x, row->run_id);
+    if (p->run == NULL) {
+        coord_problem_destroy(&p);
+        return 0; /* logged; the rest recovers */
+    }
+    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, x->err,
+                        x->errlen) < 0)
+        goto fail;
     /* A cascade's weak rows are written only with its decision, so a
     ** cascade starts over: the models are deterministic, and the rows it
     ** writes again are ignored by their key. */
@@ -181,18 +209,9 @@ recover_problem(void *ctx, const store_problem_t *row)
         tlog(TLOG_ERROR, "coordinator",
              "recovery: problem %lld cannot resume (%s); it starts over",
              (long long)p->id, why);
-        for (int i = 0; i < p->n_steps; i++)
-            free(p->steps[i]);
-        p->n_steps = 0;
-        p->text_bytes = strlen(p->text);
-        free(p->draft);
-        p->draft = NULL;
-        p->stage = STAGE_QUEUED;
-        p->regenerated = 0;
-        p->weak_tokens = p->strong_tokens = 0;
-        p->discarded_tokens = p->prm_tokens = 0;
+        start_over(p);
     }
-    store_rows_free(&rows);
+    store_rows_clear(&rows);
     pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;
@@ -201,13 +220,10 @@ recover_problem(void *ctx, const store_problem_t *row)
         c->next_problem_id = p->id + 1;
     x->resumed++;
     return 0;
-oom:
-    snprintf(x->err, x->errlen, "out of memory recovering problem %lld",
-             (long long)row->problem_id);
-    x->failed = 1;
 fail:
-    store_rows_free(&rows);
-    coord_free_problem(&p);
+    x->failed = 1;
+    store_rows_clear(&rows);
+    coord_problem_destroy(&p);
     return 1;
 }
 
@@ -228,7 +244,7 @@ coord_recover(coord_t *c, char *err, size_t errlen)
     x.c = c;
     x.err = err;
     x.errlen = errlen;
-    x.reader = store_reader_open(c->db, err, errlen);
+    x.reader = store_reader_new(c->db, err, errlen);
     if (x.reader == NULL)
         return -1;
     /* Every run, so status and wait know finished ones too. */
@@ -238,7 +254,7 @@ coord_recover(coord_t *c, char *err, size_t errlen)
         store_each_unfinished(x.reader, recover_problem, &x, err, errlen) < 0 &&
         !x.failed)
         x.failed = 1;
-    store_reader_close(&x.reader);
+    store_reader_destroy(&x.reader);
     if (x.failed)
         return -1;
     if (x.resumed > 0)

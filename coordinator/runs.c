@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "log.h"
 
 
@@ -22,6 +23,17 @@ coord_find_run(coord_t *c, int64_t run_id)
 }
 
 
+void
+coord_run_destroy(crun_t **runp)
+{
+    if (runp == NULL || *runp == NULL)
+        return;
+    policy_destroy(&(*runp)->policy);
+    free(*runp);
+    *runp = NULL;
+}
+
+
 crun_t *
 coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
                int64_t started_ms, char *err, size_t errlen)
@@ -29,23 +41,20 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     crun_t *run = calloc(1, sizeof *run);
 
     if (run == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     if (o->target_share < 0 || o->target_share >= 1 ||
         o->max_strong_tokens < 0) {
-        snprintf(err, errlen,
-                 "a strong-token share target must be in (0, 1) and a "
-                 "strong-token cap positive");
-        free(run);
-        return NULL;
+        errf(err, errlen,
+             "a strong-token share target must be in (0, 1) and a "
+             "strong-token cap positive");
+        goto fail;
     }
     run->policy = policy_new(o->policy ? o->policy : "", c->opts.pomdp_default,
                              err, errlen);
-    if (run->policy == NULL) {
-        free(run);
-        return NULL;
-    }
+    if (run->policy == NULL)
+        goto fail;
     run->id = id;
     run->spec = policy_spec(run->policy);
     run->shape = policy_shape(run->policy);
@@ -55,14 +64,15 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     run->max_strong_tokens = o->max_strong_tokens;
     run->budget = budget_make(o->target_share);
     if (u64map_put(c->runs, (uint64_t)id, run) < 0) {
-        snprintf(err, errlen, "out of memory");
-        policy_destroy(&run->policy);
-        free(run);
-        return NULL;
+        errf(err, errlen, "out of memory");
+        goto fail;
     }
     if (id >= c->next_run_id)
         c->next_run_id = id + 1;
     return run;
+fail:
+    coord_run_destroy(&run);
+    return NULL;
 }
 
 
@@ -96,7 +106,7 @@ coord_add_run(coord_t *c, const coord_run_opts_t *o, char *err, size_t errlen)
     if (o->config && *o->config)
         row.config = o->config;
     if (store_writer_put_run(c->writer, &row) < 0) {
-        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
         c->fatal = 1;
         return -1;
     }
@@ -109,21 +119,17 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
              size_t errlen)
 {
     crun_t *run = coord_find_run(c, run_id);
-    store_problem_t row = {0};
+    store_problem_t row;
     cproblem_t *p;
 
-    if (run == NULL) {
-        snprintf(err, errlen, "no run %lld", (long long)run_id);
-        return -1;
-    }
-    if (c->stats.queued + c->stats.in_flight >= c->opts.max_queued) {
-        snprintf(err, errlen,
-                 "queue full: %lld problems waiting or in flight (limit "
-                 "%lld); retry later",
-                 (long long)(c->stats.queued + c->stats.in_flight),
-                 (long long)c->opts.max_queued);
-        return -1;
-    }
+    if (run == NULL)
+        return errf(err, errlen, "no run %lld", (long long)run_id);
+    if (c->stats.queued + c->stats.in_flight >= c->opts.max_queued)
+        return errf(err, errlen,
+                    "queue full: %lld problems waiting or in flight (limit "
+                    "%lld); retry later",
+                    (long long)(c->stats.queued + c->stats.in_flight),
+                    (long long)c->opts.max_queued);
     p = calloc(1, sizeof *p);
     if (p == NULL)
         goto oom;
@@ -138,18 +144,10 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     if (!p->source || !p->text || (in->ground_truth && !p->truth))
         goto oom;
     p->text_bytes = strlen(p->text);
-    row.problem_id = p->id;
-    row.run_id = run->id;
-    row.seed = p->seed;
-    row.source = p->source;
-    row.text = p->text;
-    row.ground_truth = p->truth;
-    row.status = STORE_QUEUED;
-    row.correct = -1;
-    row.created_ms = p->created_ms;
+    coord_problem_row(p, STORE_QUEUED, &row);
     if (coord_put_problem(c, run, &row) < 0) {
-        snprintf(err, errlen, "audit store: %s", store_writer_error(c->writer));
-        coord_free_problem(&p);
+        errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        coord_problem_destroy(&p);
         return -1;
     }
     c->next_problem_id++;
@@ -161,8 +159,8 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     run->finished_ms = 0;
     return p->id;
 oom:
-    snprintf(err, errlen, "out of memory");
-    coord_free_problem(&p);
+    errf(err, errlen, "out of memory");
+    coord_problem_destroy(&p);
     return -1;
 }
 
@@ -224,19 +222,4 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->prm_tokens = (uint64_t)t->prm_tokens;
     out->done = t->problems > 0 && t->finished + t->failed == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
-}
-
-
-void
-coord_free_runs(coord_t *c)
-{
-    size_t pos = 0;
-    uint64_t id;
-    void *v;
-
-    while (u64map_next(c->runs, &pos, &id, &v)) {
-        crun_t *run = v;
-        policy_destroy(&run->policy);
-        free(run);
-    }
 }

@@ -24,9 +24,11 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "grade.h"
 #include "hash.h"
 #include "log.h"
+#include "trim_assert.h"
 
 /* Seeds per request: the same problem and step always sample alike. */
 #define SEED_SMALL  1
@@ -43,7 +45,7 @@ step_seed(const cproblem_t *p, int which)
 
 
 void
-coord_free_problem(cproblem_t **pp)
+coord_problem_destroy(cproblem_t **pp)
 {
     if (pp == NULL || *pp == NULL)
         return;
@@ -84,39 +86,11 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 {
     pool_queue_t *q = &c->pools[stage_role(p->stage)];
 
+    TRIM_ASSERT(!p->queued); /* one queue at a time */
     p->peer = -1;
     p->queued = 1;
     p->since_ms = clock_now_ms();
     pool_queue_push(q, p);
-}
-
-
-void
-pool_queue_push(pool_queue_t *q, cproblem_t *p)
-{
-    p->next = NULL;
-    if (q->tail)
-        q->tail->next = p;
-    else
-        q->head = p;
-    q->tail = p;
-    q->length++;
-}
-
-
-cproblem_t *
-pool_queue_pop(pool_queue_t *q)
-{
-    cproblem_t *p = q->head;
-
-    if (p == NULL)
-        return NULL;
-    q->head = p->next;
-    if (q->head == NULL)
-        q->tail = NULL;
-    q->length--;
-    p->next = NULL;
-    return p;
 }
 
 
@@ -238,22 +212,32 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
 /* ---- finishing ---------------------------------------------------------- */
 
 void
+coord_problem_row(const cproblem_t *p, store_status_t status,
+                  store_problem_t *row)
+{
+    memset(row, 0, sizeof *row);
+    row->problem_id = p->id;
+    row->run_id = p->run->id;
+    row->seed = p->seed;
+    row->source = p->source;
+    row->text = p->text;
+    row->ground_truth = p->truth;
+    row->status = status;
+    row->correct = -1;
+    row->created_ms = p->created_ms;
+}
+
+
+void
 coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
 {
-    store_problem_t row = {0};
+    store_problem_t row;
     char answer[1024] = "";
     int have_answer =
         grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
                             answer, sizeof answer) > 0;
-    row.problem_id = p->id;
-    row.run_id = p->run->id;
-    row.seed = p->seed;
-    row.source = p->source;
-    row.text = p->text;
-    row.ground_truth = p->truth;
-    row.status = error ? STORE_FAILED : STORE_FINISHED;
+    coord_problem_row(p, error ? STORE_FAILED : STORE_FINISHED, &row);
     row.final_answer = have_answer ? answer : NULL;
-    row.correct = -1;
     if (error == NULL && p->truth != NULL)
         row.correct = have_answer && grade_equal(answer, p->truth);
     row.steps = p->n_steps;
@@ -263,7 +247,6 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
     row.discarded_tokens = p->discarded_tokens;
     row.prm_tokens = p->prm_tokens;
     row.error = error;
-    row.created_ms = p->created_ms;
     row.finished_ms = clock_wall_ms();
     coord_put_problem(c, p->run, &row);
 
@@ -282,7 +265,7 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
     c->stats.in_flight--;
     p->stage = STAGE_DONE;
     u64map_del(c->problems, (uint64_t)p->id);
-    coord_free_problem(&p);
+    coord_problem_destroy(&p);
 }
 
 
@@ -584,8 +567,8 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
             continue;
         }
         if (s->n_scores != (size_t)p->n_steps + 1) {
-            snprintf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
-                     p->n_steps + 1);
+            errf(why, sizeof why, "%zu scores for %d steps", s->n_scores,
+                 p->n_steps + 1);
             coord_retry_or_fail(c, p, "PRM", why);
             continue;
         }
@@ -773,20 +756,10 @@ coord_check_routes(coord_t *c, int64_t now)
         const char *why = "no router answered in time";
         if (p->queued) {
             /* Waiting for any router at all: take it out of the queue. */
-            pool_queue_t *q = &c->pools[TRIM__ROLE__ROLE_ROUTER];
-            cproblem_t **link = &q->head, *prev = NULL;
-            while (*link && *link != p) {
-                prev = *link;
-                link = &(*link)->next;
-            }
-            if (*link == NULL)
-                continue;
-            *link = p->next;
-            if (q->tail == p)
-                q->tail = prev;
-            q->length--;
+            int found =
+                pool_queue_remove(&c->pools[TRIM__ROLE__ROLE_ROUTER], p) == 0;
+            TRIM_ASSERT(found); /* queued at ROUTE: in the router queue */
             p->queued = 0;
-            p->next = NULL;
             why = "no router connected";
         } else if (p->peer >= 0) {
             /* The router holds it: its late answer will be stale. */

@@ -85,7 +85,7 @@ router_service_destroy(router_service_t **rp)
     if (rp && *rp) {
         router_service_t *r = *rp;
         peer_destroy(&r->peer);
-        sock_close(&r->pub);
+        sock_destroy(&r->pub);
         for (size_t i = 0; i < r->n_policies; i++)
             policy_destroy(&r->policies[i]);
         free(r->items);

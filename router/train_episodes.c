@@ -242,7 +242,7 @@ int
 agg_episodes_read(const char *db, int64_t run_id, double lambda, agg_batch_t *b,
                   agg_read_info_t *info, char *err, size_t errlen)
 {
-    store_reader_t *r = store_reader_open(db, err, errlen);
+    store_reader_t *r = store_reader_new(db, err, errlen);
     problems_t ps = {0};
     agg_read_info_t in = {0};
     int rc = -1;
@@ -270,6 +270,6 @@ agg_episodes_read(const char *db, int64_t run_id, double lambda, agg_batch_t *b,
     rc = 0;
 done:
     free(ps.v);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return rc;
 }

@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "errf.h"
+
 
 void
 store_conn_error(sqlite3 *db, const char *path, const char *what, char *err,
@@ -28,10 +30,10 @@ store_conn_error(sqlite3 *db, const char *path, const char *what, char *err,
     int rc = sqlite3_errcode(db);
 
     if (rc == SQLITE_NOTADB)
-        snprintf(err, errlen, "%s: not an SQLite database (%s)", path,
-                 sqlite3_errmsg(db));
+        errf(err, errlen, "%s: not an SQLite database (%s)", path,
+             sqlite3_errmsg(db));
     else
-        snprintf(err, errlen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
+        errf(err, errlen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
 }
 
 
@@ -63,8 +65,8 @@ s_wal(sqlite3 *db, const char *path, char *err, size_t errlen)
     }
     mode = (const char *)sqlite3_column_text(st, 0);
     if (mode == NULL || strcasecmp(mode, "wal") != 0) {
-        snprintf(err, errlen, "%s: journal_mode is %s, not wal", path,
-                 mode ? mode : "unknown");
+        errf(err, errlen, "%s: journal_mode is %s, not wal", path,
+             mode ? mode : "unknown");
         goto done;
     }
     rc = 0;
@@ -84,7 +86,7 @@ store_conn_open(const char *path, store_conn_mode_t mode, char *err,
     if (mode == STORE_CONN_READ) {
         /* SQLite says only "unable to open database file"; say why. */
         if (access(path, F_OK) != 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            errf(err, errlen, "%s: %s", path, strerror(errno));
             return NULL;
         }
         flags |= SQLITE_OPEN_READONLY;
@@ -93,7 +95,7 @@ store_conn_open(const char *path, store_conn_mode_t mode, char *err,
     }
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         if (db == NULL)
-            snprintf(err, errlen, "%s: out of memory opening", path);
+            errf(err, errlen, "%s: out of memory opening", path);
         else
             store_conn_error(db, path, "opening", err, errlen);
         goto fail;
@@ -131,10 +133,10 @@ store_conn_version(sqlite3 *db, const char *path, int *version, char *err,
     }
     *version = sqlite3_column_int(st, 0);
     if (*version > STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "%s: schema version %d is newer than this build's %d "
-                 "(written by a newer trim?)",
-                 path, *version, STORE_SCHEMA_VERSION);
+        errf(err, errlen,
+             "%s: schema version %d is newer than this build's %d "
+             "(written by a newer trim?)",
+             path, *version, STORE_SCHEMA_VERSION);
         goto done;
     }
     rc = 0;

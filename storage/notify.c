@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "log.h"
 
 
@@ -30,8 +31,8 @@ store_notify_open(const char *path, char *err, size_t errlen)
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
     if (fd < 0)
-        snprintf(err, errlen, "%s: cannot create the writer's notify fd: %s",
-                 path, strerror(errno));
+        errf(err, errlen, "%s: cannot create the writer's notify fd: %s", path,
+             strerror(errno));
     return fd;
 }
 

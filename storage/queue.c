@@ -27,27 +27,11 @@ s_len(const char *s)
 size_t
 store_rec_size(store_rec_type_t type, const void *rec)
 {
+    const store_rec_layout_t *l = store_rec_layout(type);
     size_t n = 0;
 
-    switch (type) {
-    case STORE_REC_RUN: {
-        const store_run_t *r = rec;
-        n = s_len(r->policy) + s_len(r->config);
-        break;
-    }
-    case STORE_REC_PROBLEM: {
-        const store_problem_t *p = rec;
-        n = s_len(p->source) + s_len(p->text) + s_len(p->ground_truth) +
-            s_len(p->final_answer) + s_len(p->error);
-        break;
-    }
-    case STORE_REC_STEP: {
-        const store_step_t *s = rec;
-        n = s_len(s->text) + s_len(s->policy) + s_len(s->reason) +
-            s_len(s->belief) + s_len(s->decided_by) + s_len(s->worker);
-        break;
-    }
-    }
+    for (size_t i = 0; i < l->n_strings; i++)
+        n += s_len(*(const char *const *)((const char *)rec + l->strings[i]));
     return ALIGN(sizeof(store_rec_t) + n);
 }
 
@@ -68,35 +52,18 @@ s_copy(char **at, const char *s)
 }
 
 
+/* Copy the record and its strings into r (sized by store_rec_size). */
 static void
 s_fill(store_rec_t *r, store_rec_type_t type, const void *rec)
 {
+    const store_rec_layout_t *l = store_rec_layout(type);
     char *at = r->strings;
 
     r->type = type;
-    switch (type) {
-    case STORE_REC_RUN:
-        r->u.run = *(const store_run_t *)rec;
-        r->u.run.policy = s_copy(&at, r->u.run.policy);
-        r->u.run.config = s_copy(&at, r->u.run.config);
-        break;
-    case STORE_REC_PROBLEM:
-        r->u.problem = *(const store_problem_t *)rec;
-        r->u.problem.source = s_copy(&at, r->u.problem.source);
-        r->u.problem.text = s_copy(&at, r->u.problem.text);
-        r->u.problem.ground_truth = s_copy(&at, r->u.problem.ground_truth);
-        r->u.problem.final_answer = s_copy(&at, r->u.problem.final_answer);
-        r->u.problem.error = s_copy(&at, r->u.problem.error);
-        break;
-    case STORE_REC_STEP:
-        r->u.step = *(const store_step_t *)rec;
-        r->u.step.text = s_copy(&at, r->u.step.text);
-        r->u.step.policy = s_copy(&at, r->u.step.policy);
-        r->u.step.reason = s_copy(&at, r->u.step.reason);
-        r->u.step.belief = s_copy(&at, r->u.step.belief);
-        r->u.step.decided_by = s_copy(&at, r->u.step.decided_by);
-        r->u.step.worker = s_copy(&at, r->u.step.worker);
-        break;
+    memcpy(&r->u, rec, l->size);
+    for (size_t i = 0; i < l->n_strings; i++) {
+        const char **f = store_rec_string(&r->u, l->strings[i]);
+        *f = s_copy(&at, *f);
     }
 }
 
@@ -176,21 +143,24 @@ store_queue_recycle(store_queue_t *q, store_chunk_t *c)
 
 
 void
-store_chunks_free(store_chunk_t *c)
+store_chunks_destroy(store_chunk_t **list)
 {
+    store_chunk_t *c = *list;
+
     while (c != NULL) {
         store_chunk_t *next = c->next;
         free(c);
         c = next;
     }
+    *list = NULL;
 }
 
 
 void
 store_queue_clear(store_queue_t *q)
 {
-    store_chunks_free(q->head);
-    store_chunks_free(q->spare);
-    q->head = q->tail = q->spare = NULL;
+    store_chunks_destroy(&q->head);
+    store_chunks_destroy(&q->spare);
+    q->tail = NULL;
     q->nspare = q->rows = 0;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_PROBLEM] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems WHERE problem_id = ?1",
@@ -50,34 +52,34 @@ static const char *const s_sql[STORE_Q_COUNT] = {
 
 
 store_reader_t *
-store_reader_open(const char *path, char *err, size_t errlen)
+store_reader_new(const char *path, char *err, size_t errlen)
 {
     store_reader_t *r = calloc(1, sizeof *r);
     int v;
 
     if (r == NULL || (r->path = strdup(path)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory opening a reader", path);
+        errf(err, errlen, "%s: out of memory opening a reader", path);
         goto fail;
     }
     r->db = store_conn_open(path, STORE_CONN_READ, err, errlen);
     if (r->db == NULL || store_conn_version(r->db, path, &v, err, errlen) < 0)
         goto fail;
     if (v < STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "%s: schema version %d, expected %d (not a trim store, or "
-                 "not migrated yet)",
-                 path, v, STORE_SCHEMA_VERSION);
+        errf(err, errlen,
+             "%s: schema version %d, expected %d (not a trim store, or "
+             "not migrated yet)",
+             path, v, STORE_SCHEMA_VERSION);
         goto fail;
     }
     return r;
 fail:
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return NULL;
 }
 
 
 void
-store_reader_close(store_reader_t **rp)
+store_reader_destroy(store_reader_t **rp)
 {
     store_reader_t *r;
 
@@ -162,28 +164,57 @@ done:
 
 
 /*
-** Call fn per problem row of query q (bound to id when id > 0).  what names
-** the scan in errors.
+** The callback of a scan, whichever kind of row it reads: one of the three
+** is set.
 */
+typedef struct s_each {
+    int (*problem)(void *ctx, const store_problem_t *p);
+    int (*step)(void *ctx, const store_step_t *s);
+    int (*run)(void *ctx, const store_run_t *run);
+    void *ctx;
+} s_each_t;
+
+
+/* Read the current row of st as its kind and hand it to the callback. */
 static int
-s_scan_problems(store_reader_t *r, store_query_t q, int64_t id,
-                int (*fn)(void *ctx, const store_problem_t *p), void *ctx,
-                const char *what, char *err, size_t errlen)
+s_each_row(sqlite3_stmt *st, const s_each_t *e)
 {
     store_problem_t p;
+    store_step_t s;
+    store_run_t run;
+
+    if (e->problem != NULL) {
+        store_read_problem(st, &p);
+        return e->problem(e->ctx, &p);
+    }
+    if (e->step != NULL) {
+        store_read_step(st, &s);
+        return e->step(e->ctx, &s);
+    }
+    store_read_run(st, &run);
+    return e->run(e->ctx, &run);
+}
+
+
+/*
+** Call e's callback per row of query q (id bound to ?1 when q has it) until
+** it returns non-zero.  what names the scan in errors.
+*/
+static int
+s_scan(store_reader_t *r, store_query_t q, int64_t id, const s_each_t *e,
+       const char *what, char *err, size_t errlen)
+{
     sqlite3_stmt *st;
     int fresh, step, rc = -1;
 
     st = store_reader_stmt(r, q, &fresh, err, errlen);
     if (st == NULL)
         return -1;
-    if (id > 0)
+    if (sqlite3_bind_parameter_count(st) > 0)
         sqlite3_bind_int64(st, 1, id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_read_problem(st, &p);
-        if (fn(ctx, &p) != 0)
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if (s_each_row(st, e) != 0)
             break;
-    }
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         store_conn_error(r->db, r->path, what, err, errlen);
         goto done;
@@ -201,9 +232,9 @@ store_each_problem(store_reader_t *r, int64_t run_id,
                    char *err, size_t errlen)
 {
     store_query_t q = run_id > 0 ? STORE_Q_PROBLEMS : STORE_Q_ALL_PROBLEMS;
+    s_each_t e = {.problem = fn, .ctx = ctx};
 
-    return s_scan_problems(r, q, run_id, fn, ctx, "reading problems", err,
-                           errlen);
+    return s_scan(r, q, run_id, &e, "reading problems", err, errlen);
 }
 
 
@@ -212,8 +243,10 @@ store_each_unfinished(store_reader_t *r,
                       int (*fn)(void *ctx, const store_problem_t *p), void *ctx,
                       char *err, size_t errlen)
 {
-    return s_scan_problems(r, STORE_Q_UNFINISHED, 0, fn, ctx,
-                           "reading unfinished problems", err, errlen);
+    s_each_t e = {.problem = fn, .ctx = ctx};
+
+    return s_scan(r, STORE_Q_UNFINISHED, 0, &e, "reading unfinished problems",
+                  err, errlen);
 }
 
 
@@ -225,18 +258,21 @@ store_unfinished_sql(void)
 
 
 /*
-** Copy the n strings *f[0..n-1] (NULLs stay NULL) into b and point them at
-** the copies, so they outlive the statement they came from.  Returns 0, or
-** -1 when out of memory (nothing changed).
+** Copy the strings of rec (a record of type) into b and point them at the
+** copies, so they outlive the statement they came from.  Returns 0, or -1
+** when out of memory (nothing changed).
 */
 static int
-s_keep_strings(store_strbuf_t *b, const char **f[], size_t n)
+s_keep_strings(store_strbuf_t *b, store_rec_type_t type, void *rec)
 {
+    const store_rec_layout_t *l = store_rec_layout(type);
     size_t need = 0, len;
     char *at;
 
-    for (size_t i = 0; i < n; i++)
-        need += *f[i] ? strlen(*f[i]) + 1 : 0;
+    for (size_t i = 0; i < l->n_strings; i++) {
+        const char *s = *store_rec_string(rec, l->strings[i]);
+        need += s ? strlen(s) + 1 : 0;
+    }
     if (need > b->cap) {
         char *buf = realloc(b->buf, need);
         if (buf == NULL)
@@ -245,11 +281,12 @@ s_keep_strings(store_strbuf_t *b, const char **f[], size_t n)
         b->cap = need;
     }
     at = b->buf;
-    for (size_t i = 0; i < n; i++) {
-        if (*f[i] == NULL)
+    for (size_t i = 0; i < l->n_strings; i++) {
+        const char **f = store_rec_string(rec, l->strings[i]);
+        if (*f == NULL)
             continue;
-        len = strlen(*f[i]) + 1;
-        *f[i] = memcpy(at, *f[i], len);
+        len = strlen(*f) + 1;
+        *f = memcpy(at, *f, len);
         at += len;
     }
     return 0;
@@ -257,27 +294,41 @@ s_keep_strings(store_strbuf_t *b, const char **f[], size_t n)
 
 
 /*
-** Run the one-row query q for id.  Returns 1 with *st on the row (release
-** it with store_reader_release(*st, *fresh)), 0 when there is no row, or -1
-** with err; on 0 and -1 the statement is already released.
+** Read the one row of query q for id into rec (a problem or a run, as type
+** says), its strings kept in b.  Returns 1, 0 when there is no row, or -1
+** with err; noun names the record in errors.
 */
 static int
-s_one_row(store_reader_t *r, store_query_t q, int64_t id, const char *what,
-          sqlite3_stmt **st, int *fresh, char *err, size_t errlen)
+s_get(store_reader_t *r, store_query_t q, int64_t id, store_rec_type_t type,
+      void *rec, store_strbuf_t *b, const char *noun, char *err, size_t errlen)
 {
-    int step;
+    char what[32];
+    sqlite3_stmt *st;
+    int fresh, step, rc;
 
-    *st = store_reader_stmt(r, q, fresh, err, errlen);
-    if (*st == NULL)
+    st = store_reader_stmt(r, q, &fresh, err, errlen);
+    if (st == NULL)
         return -1;
-    sqlite3_bind_int64(*st, 1, id);
-    step = sqlite3_step(*st);
-    if (step == SQLITE_ROW)
-        return 1;
-    if (step != SQLITE_DONE)
+    sqlite3_bind_int64(st, 1, id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (type == STORE_REC_PROBLEM)
+            store_read_problem(st, rec);
+        else
+            store_read_run(st, rec);
+        rc = 1;
+        if (s_keep_strings(b, type, rec) < 0)
+            rc = errf(err, errlen, "%s: out of memory reading %s %lld", r->path,
+                      noun, (long long)id);
+    } else if (step == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        snprintf(what, sizeof what, "reading a %s", noun);
         store_conn_error(r->db, r->path, what, err, errlen);
-    store_reader_release(*st, *fresh);
-    return step == SQLITE_DONE ? 0 : -1;
+        rc = -1;
+    }
+    store_reader_release(st, fresh);
+    return rc;
 }
 
 
@@ -285,23 +336,8 @@ int
 store_get_problem(store_reader_t *r, int64_t problem_id, store_problem_t *p,
                   char *err, size_t errlen)
 {
-    const char **f[] = {&p->source, &p->text, &p->ground_truth,
-                        &p->final_answer, &p->error};
-    sqlite3_stmt *st;
-    int fresh, rc;
-
-    rc = s_one_row(r, STORE_Q_PROBLEM, problem_id, "reading a problem", &st,
-                   &fresh, err, errlen);
-    if (rc != 1)
-        return rc;
-    store_read_problem(st, p);
-    if (s_keep_strings(&r->problem, f, sizeof f / sizeof f[0]) < 0) {
-        snprintf(err, errlen, "%s: out of memory reading problem %lld", r->path,
-                 (long long)problem_id);
-        rc = -1;
-    }
-    store_reader_release(st, fresh);
-    return rc;
+    return s_get(r, STORE_Q_PROBLEM, problem_id, STORE_REC_PROBLEM, p,
+                 &r->problem, "problem", err, errlen);
 }
 
 
@@ -310,27 +346,10 @@ store_each_step(store_reader_t *r, int64_t problem_id,
                 int (*fn)(void *ctx, const store_step_t *s), void *ctx,
                 char *err, size_t errlen)
 {
-    store_step_t s;
-    sqlite3_stmt *st;
-    int fresh, step, rc = -1;
+    s_each_t e = {.step = fn, .ctx = ctx};
 
-    st = store_reader_stmt(r, STORE_Q_STEPS, &fresh, err, errlen);
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, problem_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_read_step(st, &s);
-        if (fn(ctx, &s) != 0)
-            break;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        store_conn_error(r->db, r->path, "reading steps", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    store_reader_release(st, fresh);
-    return rc;
+    return s_scan(r, STORE_Q_STEPS, problem_id, &e, "reading steps", err,
+                  errlen);
 }
 
 
@@ -338,22 +357,8 @@ int
 store_get_run(store_reader_t *r, int64_t run_id, store_run_t *out, char *err,
               size_t errlen)
 {
-    const char **f[] = {&out->policy, &out->config};
-    sqlite3_stmt *st;
-    int fresh, rc;
-
-    rc = s_one_row(r, STORE_Q_RUN, run_id, "reading a run", &st, &fresh, err,
-                   errlen);
-    if (rc != 1)
-        return rc;
-    store_read_run(st, out);
-    if (s_keep_strings(&r->run, f, sizeof f / sizeof f[0]) < 0) {
-        snprintf(err, errlen, "%s: out of memory reading run %lld", r->path,
-                 (long long)run_id);
-        rc = -1;
-    }
-    store_reader_release(st, fresh);
-    return rc;
+    return s_get(r, STORE_Q_RUN, run_id, STORE_REC_RUN, out, &r->run, "run",
+                 err, errlen);
 }
 
 
@@ -361,26 +366,9 @@ int
 store_each_run(store_reader_t *r, int (*fn)(void *ctx, const store_run_t *run),
                void *ctx, char *err, size_t errlen)
 {
-    store_run_t run;
-    sqlite3_stmt *st;
-    int fresh, step, rc = -1;
+    s_each_t e = {.run = fn, .ctx = ctx};
 
-    st = store_reader_stmt(r, STORE_Q_RUNS, &fresh, err, errlen);
-    if (st == NULL)
-        return -1;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_read_run(st, &run);
-        if (fn(ctx, &run) != 0)
-            break;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        store_conn_error(r->db, r->path, "reading runs", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    store_reader_release(st, fresh);
-    return rc;
+    return s_scan(r, STORE_Q_RUNS, 0, &e, "reading runs", err, errlen);
 }
 
 
@@ -415,7 +403,7 @@ store_rows_collect(void *ctx, const store_step_t *s)
 
 
 void
-store_rows_free(store_rows_t *r)
+store_rows_clear(store_rows_t *r)
 {
     if (r == NULL)
         return;

@@ -8,12 +8,43 @@
 #include "store_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const s_kinds[] = {"draft", "strong"};
 static const char *const s_statuses[] = {"queued", "running", "finished",
                                          "failed"};
 static const char *const s_decisions[] = {"keep", "regenerate"};
+
+static const size_t s_run_strings[] = {offsetof(store_run_t, policy),
+                                       offsetof(store_run_t, config)};
+static const size_t s_problem_strings[] = {
+    offsetof(store_problem_t, source), offsetof(store_problem_t, text),
+    offsetof(store_problem_t, ground_truth),
+    offsetof(store_problem_t, final_answer), offsetof(store_problem_t, error)};
+static const size_t s_step_strings[] = {
+    offsetof(store_step_t, text),       offsetof(store_step_t, policy),
+    offsetof(store_step_t, reason),     offsetof(store_step_t, belief),
+    offsetof(store_step_t, decided_by), offsetof(store_step_t, worker)};
+
+#define LAYOUT(type, strings)                                                  \
+    {                                                                          \
+        sizeof(type), strings, sizeof strings / sizeof *strings                \
+    }
+
+static const store_rec_layout_t s_layouts[] = {
+    [STORE_REC_RUN] = LAYOUT(store_run_t, s_run_strings),
+    [STORE_REC_PROBLEM] = LAYOUT(store_problem_t, s_problem_strings),
+    [STORE_REC_STEP] = LAYOUT(store_step_t, s_step_strings),
+};
+
+
+const store_rec_layout_t *
+store_rec_layout(store_rec_type_t type)
+{
+    return &s_layouts[type];
+}
+
 
 /*
 ** Names outside the enums come out as "invalid": the CHECK constraints then

@@ -23,6 +23,8 @@
 
 #include <stdio.h>
 
+#include "errf.h"
+
 typedef int (*store_migration_fn)(sqlite3 *db, const char *path, char *err,
                                   size_t errlen);
 
@@ -206,23 +208,20 @@ s_check_owner(sqlite3 *db, const char *path, int version, char *err,
     if (s_int(db, "PRAGMA application_id", &app, path, "reading application_id",
               err, errlen) < 0)
         return -1;
-    if (app != 0 && app != STORE_APP_ID) {
-        snprintf(err, errlen, "%s: not a trim store (application_id 0x%08llx)",
-                 path, (unsigned long long)(uint32_t)app);
-        return -1;
-    }
+    if (app != 0 && app != STORE_APP_ID)
+        return errf(err, errlen,
+                    "%s: not a trim store (application_id 0x%08llx)", path,
+                    (unsigned long long)(uint32_t)app);
     if (version > 0)
         return 0;
     if (s_int(db, "SELECT count(*) FROM sqlite_schema", &objects, path,
               "reading the schema", err, errlen) < 0)
         return -1;
-    if (objects > 0) {
-        snprintf(err, errlen,
-                 "%s: not a trim store (%lld tables or indexes but no "
-                 "schema version); refusing to migrate",
-                 path, (long long)objects);
-        return -1;
-    }
+    if (objects > 0)
+        return errf(err, errlen,
+                    "%s: not a trim store (%lld tables or indexes but no "
+                    "schema version); refusing to migrate",
+                    path, (long long)objects);
     return 0;
 }
 
@@ -272,11 +271,9 @@ store_migrate_to(const char *path, int version, char *err, size_t errlen)
     sqlite3 *db;
     int v = 0, rc = -1;
 
-    if (version < 1 || version > STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: no schema version %d in this build", path,
-                 version);
-        return -1;
-    }
+    if (version < 1 || version > STORE_SCHEMA_VERSION)
+        return errf(err, errlen, "%s: no schema version %d in this build", path,
+                    version);
     db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
     if (db == NULL)
         return -1;
@@ -311,10 +308,10 @@ store_next_ids(const char *path, int64_t *next_run_id, int64_t *next_problem_id,
     if (store_conn_version(db, path, &v, err, errlen) < 0)
         goto done;
     if (v < STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "%s: schema version %d, expected %d (migrate it "
-                 "first)",
-                 path, v, STORE_SCHEMA_VERSION);
+        errf(err, errlen,
+             "%s: schema version %d, expected %d (migrate it "
+             "first)",
+             path, v, STORE_SCHEMA_VERSION);
         goto done;
     }
     /* One read transaction, so both ids come from the same snapshot. */

@@ -213,8 +213,8 @@ void store_writer_destroy(store_writer_t **w);
 typedef struct store_reader store_reader_t;
 
 /* Open read-only; NULL with a reason in err (missing file included). */
-store_reader_t *store_reader_open(const char *path, char *err, size_t errlen);
-void store_reader_close(store_reader_t **r);
+store_reader_t *store_reader_new(const char *path, char *err, size_t errlen);
+void store_reader_destroy(store_reader_t **r);
 
 /* Totals over the problems of a run (run_id 0: the latest run). */
 typedef struct store_summary {
@@ -298,7 +298,10 @@ typedef struct store_rows {
 */
 int store_rows_collect(void *ctx, const store_step_t *s);
 
-/* Free the rows and their texts and zero r; NULL-safe. */
-void store_rows_free(store_rows_t *r);
+/*
+** Free the rows and their texts and zero r, so the (embedded) rows can be
+** reused or dropped; NULL-safe, idempotent.
+*/
+void store_rows_clear(store_rows_t *r);
 
 #endif

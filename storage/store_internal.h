@@ -102,6 +102,34 @@ void store_conn_error(sqlite3 *db, const char *path, const char *what,
 
 /* ---- rows.c -------------------------------------------------------------- */
 
+/* The kinds of record; also the index of the writer's INSERT statements. */
+typedef enum {
+    STORE_REC_RUN,
+    STORE_REC_PROBLEM,
+    STORE_REC_STEP
+} store_rec_type_t;
+
+/*
+** Where a record's strings are: the size of its struct and the byte offsets
+** of its const char * fields.  Queuing, copying and keeping a record's
+** strings walk this instead of naming each field again.
+*/
+typedef struct store_rec_layout {
+    size_t size;
+    const size_t *strings;
+    size_t n_strings;
+} store_rec_layout_t;
+
+/* The layout of records of this type. */
+const store_rec_layout_t *store_rec_layout(store_rec_type_t type);
+
+/* The string field at byte offset off of the record at rec. */
+static inline const char **
+store_rec_string(void *rec, size_t off)
+{
+    return (const char **)((char *)rec + off);
+}
+
 /* Text stored for the enums (NULL for STORE_NO_DECISION). */
 const char *store_kind_name(store_kind_t kind);
 const char *store_status_name(store_status_t status);
@@ -131,12 +159,6 @@ void store_read_step(sqlite3_stmt *st, store_step_t *s);
 /* ---- queue.c ------------------------------------------------------------- */
 
 #define STORE_CHUNK_BYTES (64 << 10) /* data bytes of an ordinary chunk */
-
-typedef enum {
-    STORE_REC_RUN,
-    STORE_REC_PROBLEM,
-    STORE_REC_STEP
-} store_rec_type_t;
 
 /* One queued row in a chunk: the record, then the strings it points to. */
 typedef struct store_rec {
@@ -191,10 +213,13 @@ store_chunk_t *store_queue_take(store_queue_t *q);
 /* Give back a chunk whose rows are written: kept as a spare, or freed. */
 void store_queue_recycle(store_queue_t *q, store_chunk_t *c);
 
-/* Free a list of chunks. */
-void store_chunks_free(store_chunk_t *c);
+/* Free a list of chunks and clear the caller's pointer; NULL-safe. */
+void store_chunks_destroy(store_chunk_t **list);
 
-/* Free the waiting rows and the spares. */
+/*
+** Free the waiting rows and the spares and leave q empty (max_spare kept),
+** ready for reuse; q is embedded in the writer, so this is its clear.
+*/
 void store_queue_clear(store_queue_t *q);
 
 /* ---- writer.c and writer_loop.c ----------------------------------------- */
@@ -254,6 +279,12 @@ int store_writer_prepare(store_writer_t *w, char *err, size_t errlen);
 ** before returning.
 */
 void *store_writer_main(void *arg);
+
+/*
+** Finalize the writer's statements and close its connection (the last one
+** checkpoints the WAL); all left NULL, so a second call does nothing.
+*/
+void store_writer_close_db(store_writer_t *w);
 
 /*
 ** Mark the writer failed with a reason (the first reason wins), log it, drop

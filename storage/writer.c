@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "log.h"
 
 #define DEFAULT_BATCH_ROWS 10000
@@ -46,62 +47,35 @@ store_writer_fail(store_writer_t *w, const char *fmt, ...)
     pthread_cond_broadcast(&w->done);
     store_notify_signal(w->notify_fd, w->path); /* under mu: see notify.c */
     pthread_mutex_unlock(&w->mu);
-    store_chunks_free(dropped);
+    store_chunks_destroy(&dropped);
 }
 
 
+/* Create the writer's lock and condition variables; 0, or -1 with none. */
 static int
 s_sync_init(store_writer_t *w)
 {
     pthread_condattr_t attr;
-    int rc = -1;
+    int mu = -1, wake = -1, room = -1, done = -1;
 
     if (pthread_condattr_init(&attr) != 0)
         return -1;
     /* The writer sleeps until a deadline on the monotonic clock. */
-    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-        pthread_mutex_init(&w->mu, NULL) != 0)
-        goto done;
-    if (pthread_cond_init(&w->wake, &attr) != 0)
-        goto no_wake;
-    if (pthread_cond_init(&w->room, NULL) != 0)
-        goto no_room;
-    if (pthread_cond_init(&w->done, NULL) != 0)
-        goto no_done;
-    rc = 0;
-    goto done;
-no_done:
-    pthread_cond_destroy(&w->room);
-no_room:
-    pthread_cond_destroy(&w->wake);
-no_wake:
-    pthread_mutex_destroy(&w->mu);
-done:
+    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+        (mu = pthread_mutex_init(&w->mu, NULL)) == 0 &&
+        (wake = pthread_cond_init(&w->wake, &attr)) == 0 &&
+        (room = pthread_cond_init(&w->room, NULL)) == 0)
+        done = pthread_cond_init(&w->done, NULL);
     pthread_condattr_destroy(&attr);
-    return rc;
-}
-
-
-/* Free everything of a writer whose thread is not running. */
-static void
-s_free(store_writer_t *w)
-{
-    for (int i = 0; i < 3; i++)
-        sqlite3_finalize(w->insert[i]);
-    sqlite3_finalize(w->begin);
-    sqlite3_finalize(w->commit);
-    sqlite3_close(w->db);
-    if (w->notify_fd >= 0)
-        close(w->notify_fd);
-    store_queue_clear(&w->queue);
-    if (w->sync_ready) {
-        pthread_cond_destroy(&w->done);
+    if (done == 0)
+        return 0;
+    if (room == 0)
         pthread_cond_destroy(&w->room);
+    if (wake == 0)
         pthread_cond_destroy(&w->wake);
+    if (mu == 0)
         pthread_mutex_destroy(&w->mu);
-    }
-    free(w->path);
-    free(w);
+    return -1;
 }
 
 
@@ -112,13 +86,13 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     store_writer_t *w = calloc(1, sizeof *w);
 
     if (w == NULL) {
-        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        errf(err, errlen, "%s: out of memory starting the writer", path);
         return NULL;
     }
-    w->notify_fd = -1; /* before any exit through s_free */
+    w->notify_fd = -1; /* before any exit through destroy */
     w->commit_at = INT64_MAX;
     if ((w->path = strdup(path)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory starting the writer", path);
+        errf(err, errlen, "%s: out of memory starting the writer", path);
         goto fail;
     }
     w->opts.batch_rows = DEFAULT_BATCH_ROWS;
@@ -144,19 +118,19 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
     if (w->db == NULL || store_writer_prepare(w, err, errlen) < 0)
         goto fail;
     if (s_sync_init(w) < 0) {
-        snprintf(err, errlen, "%s: cannot create the writer's locks", path);
+        errf(err, errlen, "%s: cannot create the writer's locks", path);
         goto fail;
     }
     w->sync_ready = 1;
     /* From here on the connection belongs to the thread. */
     if (pthread_create(&w->thread, NULL, store_writer_main, w) != 0) {
-        snprintf(err, errlen, "%s: cannot start the writer thread", path);
+        errf(err, errlen, "%s: cannot start the writer thread", path);
         goto fail;
     }
     w->started = 1;
     return w;
 fail:
-    s_free(w);
+    store_writer_destroy(&w);
     return NULL;
 }
 
@@ -318,6 +292,17 @@ store_writer_destroy(store_writer_t **wp)
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL); /* drains, commits, closes */
     }
-    s_free(w);
+    store_writer_close_db(w); /* closed already if the thread ran */
+    if (w->notify_fd >= 0)
+        close(w->notify_fd);
+    store_queue_clear(&w->queue);
+    if (w->sync_ready) {
+        pthread_cond_destroy(&w->done);
+        pthread_cond_destroy(&w->room);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->mu);
+    }
+    free(w->path);
+    free(w);
     *wp = NULL;
 }

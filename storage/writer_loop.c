@@ -242,7 +242,7 @@ s_write(store_writer_t *w, store_chunk_t *list)
             s_prefetch(c, off + PREFETCH_AHEAD, r->size);
             if ((!w->in_txn && s_begin(w) < 0) || s_insert(w, r) < 0) {
                 c->next = list;
-                store_chunks_free(c);
+                store_chunks_destroy(&c);
                 return -1;
             }
             w->txn_rows++;
@@ -251,7 +251,7 @@ s_write(store_writer_t *w, store_chunk_t *list)
                  r->ticket >= w->commit_at) &&
                 s_commit(w) < 0) {
                 c->next = list;
-                store_chunks_free(c);
+                store_chunks_destroy(&c);
                 return -1;
             }
         }
@@ -293,8 +293,8 @@ s_sleep(store_writer_t *w)
 }
 
 
-static void
-s_close(store_writer_t *w)
+void
+store_writer_close_db(store_writer_t *w)
 {
     for (int i = 0; i < 3; i++) {
         sqlite3_finalize(w->insert[i]);
@@ -340,6 +340,6 @@ store_writer_main(void *arg)
         if (stop && !took)
             break;
     }
-    s_close(w);
+    store_writer_close_db(w);
     return NULL;
 }

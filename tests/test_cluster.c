@@ -588,7 +588,7 @@ test_bad_peers_and_full_queue(void **state)
     assert_int_equal(jint(s, "bad_messages"), 3);
     assert_int_equal(jint(s, "stale_replies"), 1);
     json_decref(s);
-    sock_close(&bad);
+    sock_destroy(&bad);
     zmq_ctx_term(zctx);
     /* Logged once for the peer (the first bad frame), not once a frame. */
     path_in(&k, "coordinator.log", log, sizeof log);

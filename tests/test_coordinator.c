@@ -114,7 +114,7 @@ recv_env(void *s, int timeout_ms)
         zmq_msg_close(&msg);
         assert_non_null(env);
         if (env->body_case == TRIM__ENVELOPE__BODY_HEARTBEAT) {
-            env_free(&env);
+            env_destroy(&env);
             continue;
         }
         return env;
@@ -197,7 +197,7 @@ test_credit_requeue_and_bad_peers(void **state)
             assert_int_equal(env->generate->items[i]->key->attempt, 0);
             held_ids[held++] = env->generate->items[i]->key->problem_id;
         }
-        env_free(&env);
+        env_destroy(&env);
     }
     assert_int_equal(held, 2);
     env = recv_env(a, 4 * HEARTBEAT_MS);
@@ -221,7 +221,7 @@ test_credit_requeue_and_bad_peers(void **state)
     assert_non_null(env);
     assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
     assert_non_null(strstr(env->disconnect->reason, "Ready"));
-    env_free(&env);
+    env_destroy(&env);
 
     /* A reply from A for a request that was never sent. */
     {
@@ -244,7 +244,7 @@ test_credit_requeue_and_bad_peers(void **state)
     int requeued = 0, fresh = 0, done = 0;
     while (done < PROBLEMS && (env = recv_env(b, 3000)) != NULL) {
         if (env->body_case == TRIM__ENVELOPE__BODY_DISCONNECT) {
-            env_free(&env);
+            env_destroy(&env);
             break;
         }
         assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_GENERATE);
@@ -260,7 +260,7 @@ test_credit_requeue_and_bad_peers(void **state)
         }
         done += (int)env->generate->n_items;
         answer_all(b, env->generate);
-        env_free(&env);
+        env_destroy(&env);
     }
     assert_int_equal(requeued, 2);
     assert_int_equal(fresh, 1);
@@ -275,9 +275,9 @@ test_credit_requeue_and_bad_peers(void **state)
     assert_int_equal(s->stale_replies, 1);
     assert_true(s->unknown_peers >= 1);
 
-    sock_close(&a);
-    sock_close(&b);
-    sock_close(&g);
+    sock_destroy(&a);
+    sock_destroy(&b);
+    sock_destroy(&g);
     coord_destroy(&t.coord);
     zmq_ctx_term(zctx);
     assert_int_equal(store_writer_wait(w, 0), 0);

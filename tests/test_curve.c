@@ -250,8 +250,8 @@ test_keypair_roundtrip(void **state)
     assert_non_null(strstr(err, lone_pub));
     assert_int_not_equal(access(lone_sec, F_OK), 0);
 
-    curve_wipe(&written);
-    curve_wipe(&loaded);
+    curve_keys_clear(&written);
+    curve_keys_clear(&loaded);
     assert_int_equal(loaded.secret_z85[0], 0);
 }
 
@@ -281,8 +281,8 @@ test_secret_permissions(void **state)
 
     assert_int_equal(chmod(sec, 0400), 0); /* owner read-only is fine */
     assert_int_equal(curve_load_secret(sec, &loaded, err, sizeof err), 0);
-    curve_wipe(&k);
-    curve_wipe(&loaded);
+    curve_keys_clear(&k);
+    curve_keys_clear(&loaded);
 }
 
 
@@ -335,7 +335,7 @@ test_malformed_keys(void **state)
     write_file(path, text, 0644);
     assert_int_equal(curve_load_public(path, pub, err, sizeof err), 0);
     assert_string_equal(pub, good.public_z85);
-    curve_wipe(&good);
+    curve_keys_clear(&good);
 }
 
 
@@ -357,8 +357,8 @@ test_fingerprint(void **state)
     assert_string_not_equal(fa, fb);
     assert_null(strstr(a.public_z85, fa));
     assert_null(strstr(a.secret_z85, fa));
-    curve_wipe(&a);
-    curve_wipe(&b);
+    curve_keys_clear(&a);
+    curve_keys_clear(&b);
 }
 
 
@@ -379,7 +379,7 @@ test_allowed_keys_file(void **state)
     snprintf(text, sizeof text, "# clients\n\n%s  # worker 1\nnonsense\n",
              a.public_z85);
     write_file(path, text, 0644);
-    z = zap_start(ctx, path, "t", err, sizeof err);
+    z = zap_new(ctx, path, "t", err, sizeof err);
     assert_null(z);
     snprintf(want, sizeof want, "%s:4:", path);
     assert_non_null(strstr(err, want));
@@ -387,36 +387,36 @@ test_allowed_keys_file(void **state)
 
     snprintf(text, sizeof text, "%s trailing\n", a.public_z85);
     write_file(path, text, 0644);
-    assert_null(zap_start(ctx, path, "t", err, sizeof err));
+    assert_null(zap_new(ctx, path, "t", err, sizeof err));
     snprintf(want, sizeof want, "%s:1:", path);
     assert_non_null(strstr(err, want));
 
     path_in(f, "no-such-list", text);
-    assert_null(zap_start(ctx, text, "t", err, sizeof err));
+    assert_null(zap_new(ctx, text, "t", err, sizeof err));
     assert_non_null(strstr(err, text));
 
     /* Comments, a commented-out key, blank lines: fine. */
     snprintf(text, sizeof text, "# c\n  \n#%s\n%s # worker 1\n", a.public_z85,
              a.public_z85);
     write_file(path, text, 0644);
-    z = zap_start(ctx, path, "t", err, sizeof err);
+    z = zap_new(ctx, path, "t", err, sizeof err);
     assert_non_null(z);
 
     /* One handler per context. */
-    assert_null(zap_start(ctx, path, "t2", err, sizeof err));
+    assert_null(zap_new(ctx, path, "t2", err, sizeof err));
     assert_non_null(strstr(err, "already has a ZAP handler"));
 
-    zap_stop(&z);
+    zap_destroy(&z);
     assert_null(z);
-    zap_stop(&z); /* NULL-safe */
+    zap_destroy(&z); /* NULL-safe */
 
     /* Terminating the context first must not hang; stop still works. */
-    z = zap_start(ctx, path, "t3", err, sizeof err);
+    z = zap_new(ctx, path, "t3", err, sizeof err);
     if (z == NULL)
         fail_msg("restart: %s", err);
     assert_int_equal(zmq_ctx_term(ctx), 0);
-    zap_stop(&z);
-    curve_wipe(&a);
+    zap_destroy(&z);
+    curve_keys_clear(&a);
 }
 
 
@@ -538,7 +538,7 @@ test_zap_admits_only_listed_keys(void **state)
     write_file(allowed, text, 0644);
     stderr_capture(f);
     void *ctx = zmq_ctx_new();
-    zap_t *z = zap_start(ctx, allowed, "test", err, sizeof err);
+    zap_t *z = zap_new(ctx, allowed, "test", err, sizeof err);
     assert_non_null(z);
     void *server = curve_router(ctx, &srv, endpoint);
 
@@ -577,7 +577,7 @@ test_zap_admits_only_listed_keys(void **state)
     assert_int_equal(
         recv_routed(server, 100, id, &idlen, buf, sizeof buf, NULL), -1);
     for (int i = 0; i < 3; i++)
-        sock_close(&more[i]);
+        sock_destroy(&more[i]);
 
     /* A NULL-mechanism server that asks ZAP: plain clients are refused. */
     char plain_ep[256];
@@ -592,12 +592,12 @@ test_zap_admits_only_listed_keys(void **state)
     assert_int_equal(wait_refused(z, 5), 5);
     assert_int_equal(recv_routed(plain, 100, id, &idlen, buf, sizeof buf, NULL),
                      -1);
-    sock_close(&cp);
-    sock_close(&plain);
-    sock_close(&cb);
-    sock_close(&ca);
-    sock_close(&server);
-    zap_stop(&z);
+    sock_destroy(&cp);
+    sock_destroy(&plain);
+    sock_destroy(&cb);
+    sock_destroy(&ca);
+    sock_destroy(&server);
+    zap_destroy(&z);
     assert_int_equal(zmq_ctx_term(ctx), 0);
     stderr_restore(f);
 
@@ -614,9 +614,9 @@ test_zap_admits_only_listed_keys(void **state)
     assert_null(strstr(log, b.secret_z85));
     assert_null(strstr(log, b.public_z85)); /* named by fingerprint */
     free(log);
-    curve_wipe(&srv);
-    curve_wipe(&a);
-    curve_wipe(&b);
+    curve_keys_clear(&srv);
+    curve_keys_clear(&a);
+    curve_keys_clear(&b);
 }
 
 
@@ -642,11 +642,11 @@ test_curve_without_zap_admits_anyone(void **state)
     assert_int_equal(
         recv_routed(server, WAIT_MS, id, &idlen, buf, sizeof buf, NULL), 2);
     assert_string_equal(buf, "in");
-    sock_close(&cb);
-    sock_close(&server);
+    sock_destroy(&cb);
+    sock_destroy(&server);
     assert_int_equal(zmq_ctx_term(ctx), 0);
-    curve_wipe(&srv);
-    curve_wipe(&b);
+    curve_keys_clear(&srv);
+    curve_keys_clear(&b);
 }
 
 
@@ -798,7 +798,7 @@ marker_on_wire(const fixture_t *f, int curve)
         path_in(f, "wire-allowed", allowed);
         snprintf(text, sizeof text, "%s\n", a.public_z85);
         write_file(allowed, text, 0644);
-        z = zap_start(ctx, allowed, "wire", err, sizeof err);
+        z = zap_new(ctx, allowed, "wire", err, sizeof err);
         assert_non_null(z);
     }
     void *server = curve_router(ctx, curve ? &srv : NULL, endpoint);
@@ -820,9 +820,9 @@ marker_on_wire(const fixture_t *f, int curve)
     assert_int_equal(recv_reply(client, WAIT_MS, buf, sizeof buf),
                      (int)strlen(MARKER));
 
-    sock_close(&client);
-    sock_close(&server);
-    zap_stop(&z);
+    sock_destroy(&client);
+    sock_destroy(&server);
+    zap_destroy(&z);
     assert_int_equal(zmq_ctx_term(ctx), 0);
     relay_stop(&r);
 
@@ -831,8 +831,8 @@ marker_on_wire(const fixture_t *f, int curve)
     for (size_t i = 0; i + strlen(MARKER) <= r.len && !found; i++)
         found = memcmp(r.rec + i, MARKER, strlen(MARKER)) == 0;
     free(r.rec);
-    curve_wipe(&srv);
-    curve_wipe(&a);
+    curve_keys_clear(&srv);
+    curve_keys_clear(&a);
     return found;
 }
 
@@ -882,7 +882,7 @@ test_keygen_command(void **state)
     out[n] = '\0';
     assert_int_not_equal(pclose(p), 0);
     assert_non_null(strstr(out, "already exists"));
-    curve_wipe(&k);
+    curve_keys_clear(&k);
 }
 
 

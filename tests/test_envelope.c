@@ -67,9 +67,9 @@ test_generate_roundtrip(void **state)
     assert_int_equal(o->n_steps, 2);
     assert_string_equal(o->steps[1], "Step two.");
     assert_int_equal(o->seed, 7);
-    env_free(&out);
+    env_destroy(&out);
     assert_null(out);
-    env_free(&out); /* NULL-safe */
+    env_destroy(&out); /* NULL-safe */
 }
 
 
@@ -158,7 +158,7 @@ test_rejects_oversized_fields(void **state)
     key.step_index = 3;
     Trim__Envelope *ok = roundtrip(&env);
     assert_non_null(ok);
-    env_free(&ok);
+    env_destroy(&ok);
 
     /* An empty batch. */
     batch.n_items = 0;
@@ -168,6 +168,315 @@ test_rejects_oversized_fields(void **state)
     assert_null(env_unpack(big, (size_t)TRIM_MAX_MESSAGE + 1, err, sizeof err));
     assert_non_null(strstr(err, "limit"));
     free(big);
+}
+
+
+/*
+** Pack env as a peer would and unpack it: NULL when accepted, else the
+** reason (a static buffer).
+*/
+static const char *
+verdict(Trim__Envelope *env)
+{
+    static char err[256];
+    size_t n;
+    uint8_t *buf;
+    Trim__Envelope *out;
+
+    env->version = TRIM_PROTOCOL_VERSION;
+    n = trim__envelope__get_packed_size(env);
+    buf = malloc(n ? n : 1);
+    assert_non_null(buf);
+    trim__envelope__pack(env, buf);
+    err[0] = '\0';
+    out = env_unpack(buf, n, err, sizeof err);
+    free(buf);
+    if (out != NULL) {
+        env_destroy(&out);
+        return NULL;
+    }
+    return err;
+}
+
+
+#define ACCEPTS(env) assert_null(verdict(env))
+#define REJECTS(env, reason)                                                   \
+    do {                                                                       \
+        const char *why = verdict(env);                                        \
+        assert_non_null(why);                                                  \
+        assert_string_equal(why, reason);                                      \
+    } while (0)
+
+
+/* A string of n 'x' (malloc'd). */
+static char *
+text_of(size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, 'x', n);
+    s[n] = '\0';
+    return s;
+}
+
+
+/*
+** Every message kind at and past each of its limits: the exact reason of
+** the first field over, and nothing refused at the limit itself.
+*/
+static void
+test_limits_per_kind(void **state)
+{
+    (void)state;
+    char *name_ok = text_of(TRIM_MAX_NAME),
+         *name_big = text_of(TRIM_MAX_NAME + 1);
+    char *text_ok = text_of(TRIM_MAX_TEXT),
+         *text_big = text_of(TRIM_MAX_TEXT + 1);
+    char *source_big = text_of(TRIM_MAX_NAME * 4 + 1);
+    char *steps[TRIM_MAX_STEPS + 1];
+    float floats[TRIM_MAX_STEPS + 1] = {0};
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    Trim__Key key = TRIM__KEY__INIT;
+
+    for (size_t i = 0; i <= TRIM_MAX_STEPS; i++)
+        steps[i] = "a step";
+
+    /* Ready: name and version are names, backend is text. */
+    Trim__Ready ready = TRIM__READY__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_READY;
+    env.ready = &ready;
+    ready.name = name_ok;
+    ready.version = name_ok;
+    ready.backend = text_ok;
+    ACCEPTS(&env);
+    ready.name = name_big;
+    REJECTS(&env, "name longer than 128 bytes");
+    ready.name = name_ok;
+    ready.version = name_big;
+    REJECTS(&env, "version longer than 128 bytes");
+    ready.version = name_ok;
+    ready.backend = text_big;
+    REJECTS(&env, "backend longer than 65536 bytes");
+
+    /* Heartbeat and the bodies without text: nothing to check. */
+    Trim__Heartbeat hb = TRIM__HEARTBEAT__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    ACCEPTS(&env);
+    Trim__StatusRequest sreq = TRIM__STATUS_REQUEST__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &sreq;
+    ACCEPTS(&env);
+    Trim__Status st = TRIM__STATUS__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS;
+    env.status = &st;
+    ACCEPTS(&env);
+    Trim__WaitRequest wreq = TRIM__WAIT_REQUEST__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_WAIT_REQUEST;
+    env.wait_request = &wreq;
+    ACCEPTS(&env);
+
+    /* One text field each. */
+    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+    env.disconnect = &d;
+    d.reason = text_ok;
+    ACCEPTS(&env);
+    d.reason = text_big;
+    REJECTS(&env, "reason longer than 65536 bytes");
+    Trim__SubmitAck ack = TRIM__SUBMIT_ACK__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT_ACK;
+    env.submit_ack = &ack;
+    ack.error = text_big;
+    REJECTS(&env, "error longer than 65536 bytes");
+    Trim__WaitReply wr = TRIM__WAIT_REPLY__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_WAIT_REPLY;
+    env.wait_reply = &wr;
+    wr.error = text_ok;
+    ACCEPTS(&env);
+    wr.error = text_big;
+    REJECTS(&env, "error longer than 65536 bytes");
+
+    /* Generate: the batch, the key, the history. */
+    Trim__GenerateStep g = TRIM__GENERATE_STEP__INIT;
+    Trim__GenerateStep *gs[TRIM_MAX_BATCH + 1];
+    Trim__GenerateBatch gb = TRIM__GENERATE_BATCH__INIT;
+    for (size_t i = 0; i <= TRIM_MAX_BATCH; i++)
+        gs[i] = &g;
+    env.body_case = TRIM__ENVELOPE__BODY_GENERATE;
+    env.generate = &gb;
+    gb.items = gs;
+    g.key = &key;
+    g.problem = "a problem";
+    g.steps = steps;
+    gb.n_items = TRIM_MAX_BATCH;
+    ACCEPTS(&env);
+    gb.n_items = 0;
+    REJECTS(&env, "empty batch");
+    gb.n_items = TRIM_MAX_BATCH + 1;
+    REJECTS(&env, "batch of 4097 items (limit 4096)");
+    gb.n_items = 1;
+    g.problem = text_ok;
+    g.n_steps = TRIM_MAX_STEPS;
+    ACCEPTS(&env);
+    g.key = NULL;
+    REJECTS(&env, "request without a key");
+    g.key = &key;
+    key.step_index = TRIM_MAX_STEPS;
+    REJECTS(&env, "step_index 256 out of range");
+    key.step_index = 0;
+    g.problem = text_big;
+    REJECTS(&env, "problem longer than 65536 bytes");
+    g.problem = text_ok;
+    g.n_steps = TRIM_MAX_STEPS + 1;
+    REJECTS(&env, "257 steps in one history (limit 256)");
+    g.n_steps = 2;
+    steps[1] = text_big;
+    REJECTS(&env, "step longer than 65536 bytes");
+    steps[1] = "a step";
+
+    /* Score: the same checks on a history to score. */
+    Trim__ScoreSteps sc = TRIM__SCORE_STEPS__INIT;
+    Trim__ScoreSteps *scs[1] = {&sc};
+    Trim__ScoreBatch sb = TRIM__SCORE_BATCH__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_SCORE;
+    env.score = &sb;
+    sb.items = scs;
+    sb.n_items = 1;
+    sc.key = &key;
+    sc.problem = text_ok;
+    sc.steps = steps;
+    sc.n_steps = 1;
+    ACCEPTS(&env);
+    sc.n_steps = TRIM_MAX_STEPS + 1;
+    REJECTS(&env, "257 steps in one history (limit 256)");
+    sc.n_steps = 1;
+    sc.key = NULL;
+    REJECTS(&env, "request without a key");
+    sc.key = &key;
+    sb.n_items = 0;
+    REJECTS(&env, "empty batch");
+
+    /* Step results: text and error. */
+    Trim__StepResult r = TRIM__STEP_RESULT__INIT;
+    Trim__StepResult *rs[1] = {&r};
+    Trim__StepResultBatch rb = TRIM__STEP_RESULT_BATCH__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_STEP_RESULTS;
+    env.step_results = &rb;
+    rb.items = rs;
+    rb.n_items = 1;
+    r.key = &key;
+    r.text = text_ok;
+    r.error = text_ok;
+    ACCEPTS(&env);
+    r.error = text_big;
+    REJECTS(&env, "error longer than 65536 bytes");
+    r.error = text_ok;
+    r.text = text_big;
+    REJECTS(&env, "text longer than 65536 bytes");
+
+    /* Step scores: error and the score count. */
+    Trim__StepScores ss = TRIM__STEP_SCORES__INIT;
+    Trim__StepScores *sss[1] = {&ss};
+    Trim__StepScoresBatch ssb = TRIM__STEP_SCORES_BATCH__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_STEP_SCORES;
+    env.step_scores = &ssb;
+    ssb.items = sss;
+    ssb.n_items = 1;
+    ss.key = &key;
+    ss.scores = floats;
+    ss.n_scores = TRIM_MAX_STEPS;
+    ACCEPTS(&env);
+    ss.n_scores = TRIM_MAX_STEPS + 1;
+    REJECTS(&env, "257 scores (limit 256)");
+    ss.n_scores = 1;
+    ss.error = text_big;
+    REJECTS(&env, "error longer than 65536 bytes");
+    ss.error = NULL;
+    ss.key = NULL;
+    REJECTS(&env, "request without a key");
+    ss.key = &key;
+
+    /* Route: the policy name and the belief. */
+    Trim__ScoredStep ro = TRIM__SCORED_STEP__INIT;
+    Trim__ScoredStep *ros[1] = {&ro};
+    Trim__RouteBatch rob = TRIM__ROUTE_BATCH__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_ROUTE;
+    env.route = &rob;
+    rob.items = ros;
+    rob.n_items = 1;
+    ro.key = &key;
+    ro.policy = name_ok;
+    ro.belief = floats;
+    ro.n_belief = 16;
+    ACCEPTS(&env);
+    ro.n_belief = 17;
+    REJECTS(&env, "belief of 17 values (limit 16)");
+    ro.n_belief = 0;
+    ro.policy = name_big;
+    REJECTS(&env, "policy longer than 128 bytes");
+
+    /* Decisions: reason, error and the belief. */
+    Trim__RouteDecision de = TRIM__ROUTE_DECISION__INIT;
+    Trim__RouteDecision *des[1] = {&de};
+    Trim__DecisionBatch deb = TRIM__DECISION_BATCH__INIT;
+    env.body_case = TRIM__ENVELOPE__BODY_DECISIONS;
+    env.decisions = &deb;
+    deb.items = des;
+    deb.n_items = 1;
+    de.key = &key;
+    de.reason = text_ok;
+    de.belief = floats;
+    de.n_belief = 16;
+    ACCEPTS(&env);
+    de.n_belief = 17;
+    REJECTS(&env, "belief of 17 values (limit 16)");
+    de.n_belief = 0;
+    de.error = text_big;
+    REJECTS(&env, "error longer than 65536 bytes");
+    de.error = NULL;
+    de.reason = text_big;
+    REJECTS(&env, "reason longer than 65536 bytes");
+
+    /* Submit: policy, config, the problem count and each problem. */
+    Trim__ProblemSpec ps = TRIM__PROBLEM_SPEC__INIT;
+    Trim__ProblemSpec *pss[TRIM_MAX_BATCH + 1];
+    Trim__Submit su = TRIM__SUBMIT__INIT;
+    for (size_t i = 0; i <= TRIM_MAX_BATCH; i++)
+        pss[i] = &ps;
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
+    env.submit = &su;
+    su.policy = name_ok;
+    su.config = text_ok;
+    su.problems = pss;
+    ACCEPTS(&env); /* no problems is fine */
+    su.n_problems = TRIM_MAX_BATCH;
+    ACCEPTS(&env);
+    su.n_problems = TRIM_MAX_BATCH + 1;
+    REJECTS(&env, "4097 problems in one submission (limit 4096)");
+    su.n_problems = 1;
+    ps.text = text_ok;
+    ps.ground_truth = text_ok;
+    ps.source = text_of(0);
+    ACCEPTS(&env);
+    free(ps.source);
+    ps.source = source_big;
+    REJECTS(&env, "source longer than 512 bytes");
+    ps.source = NULL;
+    ps.ground_truth = text_big;
+    REJECTS(&env, "ground truth longer than 65536 bytes");
+    ps.text = text_big;
+    REJECTS(&env, "problem longer than 65536 bytes");
+    su.config = text_big;
+    REJECTS(&env, "config longer than 65536 bytes");
+    su.policy = name_big;
+    REJECTS(&env, "policy longer than 128 bytes");
+
+    free(name_ok);
+    free(name_big);
+    free(text_ok);
+    free(text_big);
+    free(source_big);
 }
 
 
@@ -189,6 +498,7 @@ main(void)
         cmocka_unit_test(test_rejects_garbage),
         cmocka_unit_test(test_rejects_wrong_version_and_empty),
         cmocka_unit_test(test_rejects_oversized_fields),
+        cmocka_unit_test(test_limits_per_kind),
         cmocka_unit_test(test_role_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

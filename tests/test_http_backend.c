@@ -1311,7 +1311,7 @@ test_heartbeats_during_long_call(void **state)
     assert_non_null(env);
     assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_READY);
     assert_non_null(strstr(env->ready->backend, "vllm-pooling:"));
-    env_free(&env);
+    env_destroy(&env);
 
     /* One scoring request; the server takes 8 heartbeat intervals. */
     Trim__Key key = TRIM__KEY__INIT;
@@ -1356,7 +1356,7 @@ test_heartbeats_during_long_call(void **state)
             scores = env;
             continue;
         }
-        env_free(&env);
+        env_destroy(&env);
     }
     assert_non_null(scores);
     int64_t took = clock_now_ms() - sent;
@@ -1375,12 +1375,12 @@ test_heartbeats_during_long_call(void **state)
                 sc->scores[2] == 0.7f);
     assert_int_equal(sc->padded, 1);
     assert_true(sc->latency_us >= CALL_MS * 1000);
-    env_free(&scores);
+    env_destroy(&scores);
 
     atomic_store(&t.stop, 1);
     pthread_join(thread, NULL);
     worker_destroy(&t.w);
-    sock_close(&coord);
+    sock_destroy(&coord);
     zmq_ctx_term(zctx);
 }
 

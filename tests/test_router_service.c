@@ -124,7 +124,7 @@ test_decisions_are_answered_and_published(void **state)
     assert_int_equal(env->ready->role, TRIM__ROLE__ROLE_ROUTER);
     assert_int_equal(env->ready->credit, 64);
     assert_string_equal(env->ready->name, "router-t");
-    env_free(&env);
+    env_destroy(&env);
 
     /* An observer subscribes.  A subscription takes effect asynchronously,
     ** so probe until the feed delivers, then check the real batch. */
@@ -137,17 +137,17 @@ test_decisions_are_answered_and_published(void **state)
         send_route(coord, id, idlen, "thr:0.5", &probe, 1, 1000);
         env = recv_one(coord, 1, id, &idlen, 5000);
         assert_non_null(env);
-        env_free(&env);
+        env_destroy(&env);
         env = recv_one(sub, 0, NULL, NULL, 20);
         if (env) {
             seq = env->decisions->sequence;
-            env_free(&env);
+            env_destroy(&env);
         }
     }
     assert_true(seq > 0);
     while ((env = recv_one(sub, 0, NULL, NULL, 0)) != NULL) {
         seq = env->decisions->sequence; /* probes still in flight */
-        env_free(&env);
+        env_destroy(&env);
     }
 
     float scores[4] = {0.1f, 0.49f, 0.5f, 0.99f};
@@ -165,21 +165,21 @@ test_decisions_are_answered_and_published(void **state)
         assert_string_equal(d->error, "");
         assert_true(strlen(d->reason) > 0);
     }
-    env_free(&env);
+    env_destroy(&env);
     Trim__Envelope *pub = recv_one(sub, 0, NULL, NULL, 5000);
     assert_non_null(pub);
     assert_int_equal(pub->decisions->sequence, seq + 1);
     assert_int_equal(pub->decisions->n_items, 4);
     assert_int_equal(pub->decisions->items[0]->action,
                      TRIM__ACTION__ACTION_REGENERATE);
-    env_free(&pub);
+    env_destroy(&pub);
 
     /* A bad policy spec is answered with an error, not silence. */
     send_route(coord, id, idlen, "thr:7", scores, 1, 50);
     env = recv_one(coord, 1, id, &idlen, 5000);
     assert_non_null(env);
     assert_non_null(strstr(env->decisions->items[0]->error, "thr:7"));
-    env_free(&env);
+    env_destroy(&env);
 
     /* Shutdown: the coordinator says so and the service returns. */
     Trim__Disconnect d = TRIM__DISCONNECT__INIT;
@@ -192,8 +192,8 @@ test_decisions_are_answered_and_published(void **state)
     pthread_join(thread, NULL);
     assert_true(router_service_decisions(s.r) >= 6);
     router_service_destroy(&s.r);
-    sock_close(&sub);
-    sock_close(&coord);
+    sock_destroy(&sub);
+    sock_destroy(&coord);
     zmq_ctx_term(zctx);
 }
 

@@ -235,7 +235,7 @@ static store_reader_t *
 reader(const char *path)
 {
     char err[512];
-    store_reader_t *r = store_reader_open(path, err, sizeof err);
+    store_reader_t *r = store_reader_new(path, err, sizeof err);
 
     if (r == NULL)
         fail_msg("reader: %s", err);
@@ -428,7 +428,7 @@ test_migrate_v1_to_v2(void **state)
 
     make_v1(t->path);
     /* Readers refuse a file that is not migrated yet. */
-    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_null(store_reader_new(t->path, err, sizeof err));
     char expect[64];
     snprintf(expect, sizeof expect, "schema version 1, expected %d",
              STORE_SCHEMA_VERSION);
@@ -468,7 +468,7 @@ test_migrate_v1_to_v2(void **state)
     assert_int_equal(seen.status[0], STORE_RUNNING);
     assert_int_equal(seen.ids[1], 3);
     assert_int_equal(seen.status[1], STORE_QUEUED);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
 
     /* The migrated file takes new rows, seeds included. */
     store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
@@ -548,7 +548,7 @@ test_newer_refused(void **state)
 
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
     assert_non_null(strstr(err, "schema version 7"));
-    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_null(store_reader_new(t->path, err, sizeof err));
     assert_non_null(strstr(err, "schema version 7"));
     assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
 }
@@ -569,7 +569,7 @@ test_not_sqlite(void **state)
     assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
     assert_non_null(strstr(err, t->path));
     assert_non_null(strstr(err, "not an SQLite database"));
-    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_null(store_reader_new(t->path, err, sizeof err));
     assert_non_null(strstr(err, t->path));
     assert_non_null(strstr(err, "not an SQLite database"));
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
@@ -613,7 +613,7 @@ test_missing_and_bad_paths(void **state)
     char err[512], bad[256];
     int64_t a, b;
 
-    assert_null(store_reader_open(t->path, err, sizeof err));
+    assert_null(store_reader_new(t->path, err, sizeof err));
     assert_non_null(strstr(err, t->path));
     assert_non_null(strstr(err, "No such file"));
     assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
@@ -634,8 +634,8 @@ test_null_safe(void **state)
 
     store_writer_destroy(&w);
     store_writer_destroy(NULL);
-    store_reader_close(&r);
-    store_reader_close(NULL);
+    store_reader_destroy(&r);
+    store_reader_destroy(NULL);
 }
 
 
@@ -694,7 +694,7 @@ test_step_idempotent(void **state)
     assert_int_equal(seen.n, 1);
     assert_int_equal(seen.attempt[0], 1);
     assert_string_equal(seen.text[0], "first delivery");
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     assert_null(r);
 }
 
@@ -769,7 +769,7 @@ test_problem_update(void **state)
     assert_string_equal(got.text, p.text);
 
     assert_int_equal(store_get_problem(r, 6, &got, err, sizeof err), 0);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     store_writer_destroy(&w);
 
     /* The run's finish is an update too; the seed keeps its 64 bits. */
@@ -873,7 +873,7 @@ test_large_rows(void **state)
     assert_int_equal(
         store_each_step(r, 1, collect_step, &seen, err, sizeof err), 0);
     assert_int_equal(seen.n, 3000);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
 }
 
 
@@ -940,7 +940,7 @@ test_nan_and_null(void **state)
     assert_true(seen.null_ok[0]);
     assert_false(seen.nan_ok[1]);
     assert_false(seen.null_ok[1]);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
 }
 
 
@@ -989,7 +989,7 @@ test_step_roundtrip(void **state)
     assert_int_equal(o.decision, STORE_REGENERATE);
     assert_true(o.prm == 0.3125);
     assert_string_equal(o.belief, "{\"S0\":0.5}");
-    store_reader_close(&r);
+    store_reader_destroy(&r);
 }
 
 
@@ -1031,7 +1031,7 @@ test_step_order(void **state)
     assert_int_equal(
         store_each_step(r, 3, collect_step, &seen, err, sizeof err), 0);
     assert_int_equal(seen.n, 0);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
 }
 
 
@@ -1177,7 +1177,7 @@ test_summary(void **state)
     assert_int_equal(seen.inner_steps, 3);
     assert_int_equal(seen.inner_problems, 5 * 5 + 2 * 2);
 
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     store_writer_destroy(&w);
 }
 
@@ -1212,7 +1212,7 @@ test_problem_seed(void **state)
     assert_int_equal(store_get_problem(r, 1, &got, err, sizeof err), 1);
     assert_int_equal(got.status, STORE_FINISHED);
     assert_int_equal(got.seed, 0xfedcba9876543210ULL);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     store_writer_destroy(&w);
 }
 
@@ -1282,7 +1282,7 @@ test_each_unfinished(void **state)
     q_plan(t->path, store_unfinished_sql(), plan, sizeof plan);
     if (strstr(plan, "problems_unfinished") == NULL)
         fail_msg("plan does not use the partial index: %s", plan);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     store_writer_destroy(&w);
 }
 
@@ -1376,7 +1376,7 @@ test_runs(void **state)
     seen.stop_after = 1;
     assert_int_equal(store_each_run(r, collect_run, &seen, err, sizeof err), 0);
     assert_int_equal(seen.n, 1);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     store_writer_destroy(&w);
 }
 
@@ -1774,7 +1774,7 @@ static void *
 watch(void *arg)
 {
     watcher_t *c = arg;
-    store_reader_t *r = store_reader_open(c->path, c->err, sizeof c->err);
+    store_reader_t *r = store_reader_new(c->path, c->err, sizeof c->err);
     int64_t last = 0;
 
     if (r == NULL) {
@@ -1796,7 +1796,7 @@ watch(void *arg)
         last = s.problems;
         c->reads++;
     }
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     return NULL;
 }
 
@@ -1835,7 +1835,7 @@ test_reader_while_writing(void **state)
     char err[512];
     assert_int_equal(store_summary(r, 1, &s, err, sizeof err), 0);
     assert_int_equal(s.problems, 400);
-    store_reader_close(&r);
+    store_reader_destroy(&r);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"),
                      20 + 200 * 20);
 }

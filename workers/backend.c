@@ -26,7 +26,7 @@ void
 backend_destroy(backend_t **b)
 {
     if (b && *b) {
-        (*b)->free(*b);
+        (*b)->destroy(*b);
         *b = NULL;
     }
 }

@@ -62,11 +62,14 @@ struct backend {
     size_t (*collect)(backend_t *b, backend_result_t *out, size_t max);
     /* Requests submitted and not yet collected. */
     size_t (*pending)(backend_t *b);
-    /* Free everything; the worker calls it through backend_destroy. */
-    void (*free)(backend_t *b);
+    /* Free everything; called only through backend_destroy. */
+    void (*destroy)(backend_t *b);
 };
 
-/* Free a result's buffers; NULL-safe, idempotent. */
+/*
+** Free a result's buffers and zero them, so the (embedded) result can be
+** reused or dropped; NULL-safe, idempotent.
+*/
 void backend_result_clear(backend_result_t *r);
 
 /* Free a backend and clear the pointer; NULL-safe. */

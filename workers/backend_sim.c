@@ -215,7 +215,7 @@ sim_pending(backend_t *b)
 
 
 static void
-sim_free(backend_t *b)
+sim_destroy(backend_t *b)
 {
     sim_backend_t *s = (sim_backend_t *)b;
     for (size_t i = 0; i < s->n; i++)
@@ -244,6 +244,6 @@ backend_sim_new(const sim_world_t *w, backend_sim_model_t model)
     s->base.next_due_us = sim_next_due;
     s->base.collect = sim_collect;
     s->base.pending = sim_pending;
-    s->base.free = sim_free;
+    s->base.destroy = sim_destroy;
     return &s->base;
 }

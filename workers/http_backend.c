@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "http_engine.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
@@ -183,8 +184,8 @@ to_result(http_backend_t *h, http_outcome_t *oc, backend_result_t *r)
     }
     root = json_loadb(oc->body, oc->len, 0, &jerr);
     if (root == NULL) {
-        snprintf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
-                 jerr.line, jerr.column, jerr.text);
+        errf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
+             jerr.line, jerr.column, jerr.text);
         fail_result(h, r, why);
         return;
     }
@@ -227,7 +228,7 @@ hb_pending(backend_t *b)
 
 
 static void
-hb_free(backend_t *b)
+hb_destroy(backend_t *b)
 {
     http_backend_t *h = (http_backend_t *)b;
 
@@ -235,7 +236,7 @@ hb_free(backend_t *b)
     for (size_t i = h->ready_head; i < h->n_ready; i++)
         backend_result_clear(&h->ready[i]);
     free(h->ready);
-    http_opts_free(&h->opts);
+    http_opts_clear(&h->opts);
     free(h->name);
     free(h);
 }
@@ -259,7 +260,7 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
     h->base.next_due_us = hb_next_due;
     h->base.collect = hb_collect;
     h->base.pending = hb_pending;
-    h->base.free = hb_free;
+    h->base.destroy = hb_destroy;
     if (http_opts_copy(&h->opts, opts) < 0) {
         free(h);
         goto oom;
@@ -267,7 +268,7 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
     n = strlen(f->kind) + strlen(opts->base_url) + 2;
     if ((h->name = malloc(n)) == NULL ||
         (url = http_url_join(opts->base_url, f->path)) == NULL) {
-        hb_free(&h->base);
+        hb_destroy(&h->base);
         goto oom;
     }
     snprintf(h->name, n, "%s:%s", f->kind, opts->base_url);
@@ -276,11 +277,11 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
                                 free, err, errlen);
     free(url);
     if (h->engine == NULL) {
-        hb_free(&h->base);
+        hb_destroy(&h->base);
         return NULL;
     }
     return &h->base;
 oom:
-    snprintf(err, errlen, "out of memory");
+    errf(err, errlen, "out of memory");
     return NULL;
 }

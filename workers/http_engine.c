@@ -4,7 +4,11 @@
 **
 ** A call lives on exactly one of three lists: waiting (not started: new, or
 ** backing off before a retry), active (a transfer in libcurl) and done
-** (final outcome, not yet handed out).  Every transfer of a call reuses one
+** (final outcome, not yet handed out).  Each call records its list, and the
+** list operations check the links, the ends and the count with TRIM_ASSERT
+** (kept in release builds): a call on two lists, or freed while linked,
+** stops the process at the fault instead of corrupting memory later.  Every
+*transfer of a call reuses one
 ** easy handle; the connections live in the multi handle's cache, so
 ** keep-alive works across calls.
 */
@@ -20,15 +24,20 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "log.h"
+#include "trim_assert.h"
 
 #define MAX_RETRY_AFTER_MS 600000 /* a longer Retry-After is cut to this */
 #define SERVER_MESSAGE     200    /* bytes of a server's error message kept */
 #define EPOLL_BATCH        64
 #define WHAT_MAX           512
 
+typedef struct list list_t;
+
 typedef struct call {
     struct call *prev, *next;
+    list_t *on; /* the list holding the call, NULL between lists */
     http_engine_t *engine;
     CURL *easy;
     char *body; /* the request */
@@ -45,10 +54,10 @@ typedef struct call {
     char errbuf[CURL_ERROR_SIZE];
 } call_t;
 
-typedef struct list {
+struct list {
     call_t *head, *tail;
     size_t n;
-} list_t;
+};
 
 struct http_engine {
     CURLM *multi;
@@ -77,9 +86,23 @@ struct http_engine {
 /* ---- lists ----------------------------------------------------------------
  */
 
+/* The ends agree with each other and with the count. */
+static void
+list_check_ends(const list_t *l)
+{
+    TRIM_ASSERT((l->head == NULL) == (l->n == 0));
+    TRIM_ASSERT((l->tail == NULL) == (l->n == 0));
+    TRIM_ASSERT(l->head == NULL || l->head->prev == NULL);
+    TRIM_ASSERT(l->tail == NULL || l->tail->next == NULL);
+}
+
+
 static void
 list_push(list_t *l, call_t *c)
 {
+    list_check_ends(l);
+    TRIM_ASSERT(c->on == NULL); /* on one list at a time */
+    c->on = l;
     c->next = NULL;
     c->prev = l->tail;
     if (l->tail)
@@ -94,6 +117,10 @@ list_push(list_t *l, call_t *c)
 static void
 list_unlink(list_t *l, call_t *c)
 {
+    list_check_ends(l);
+    TRIM_ASSERT(c->on == l);
+    TRIM_ASSERT(c->prev ? c->prev->next == c : l->head == c);
+    TRIM_ASSERT(c->next ? c->next->prev == c : l->tail == c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -103,15 +130,20 @@ list_unlink(list_t *l, call_t *c)
     else
         l->tail = c->prev;
     c->prev = c->next = NULL;
+    c->on = NULL;
     l->n--;
 }
 
 
+/* Free a call (on no list) and clear the pointer; NULL-safe. */
 static void
-call_free(http_engine_t *e, call_t *c)
+call_destroy(http_engine_t *e, call_t **cp)
 {
+    call_t *c = *cp;
+
     if (c == NULL)
         return;
+    TRIM_ASSERT(c->on == NULL); /* unlinked first */
     if (c->easy)
         curl_easy_cleanup(c->easy);
     if (c->user && e->free_user)
@@ -120,6 +152,7 @@ call_free(http_engine_t *e, call_t *c)
     free(c->resp);
     free(c->error);
     free(c);
+    *cp = NULL;
 }
 
 
@@ -587,10 +620,46 @@ read_finished(http_engine_t *e)
         CURLcode rc = m->data.result; /* m dies with remove_handle */
         call_t *c = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+        TRIM_ASSERT(c != NULL); /* every easy handle is a call's */
         curl_multi_remove_handle(e->multi, easy);
         list_unlink(&e->active, c);
         attempt_done(e, c, rc);
     }
+}
+
+
+/*
+** The headers of every request: JSON both ways, no 100-continue round trip,
+** and the API key when there is one (the copy built for it is wiped).
+** Returns 0, or -1 when out of memory.
+*/
+static int
+add_headers(http_engine_t *e)
+{
+    static const char *const fixed[] = {"Content-Type: application/json",
+                                        "Accept: application/json", "Expect:"};
+    struct curl_slist *l;
+    char *auth;
+    size_t n;
+
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        if ((l = curl_slist_append(e->headers, fixed[i])) == NULL)
+            return -1;
+        e->headers = l;
+    }
+    if (e->key == NULL)
+        return 0;
+    n = strlen(e->key) + 32;
+    if ((auth = malloc(n)) == NULL)
+        return -1;
+    snprintf(auth, n, "Authorization: Bearer %s", e->key);
+    l = curl_slist_append(e->headers, auth);
+    explicit_bzero(auth, strlen(auth));
+    free(auth);
+    if (l == NULL)
+        return -1;
+    e->headers = l;
+    return 0;
 }
 
 
@@ -602,10 +671,9 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
                 size_t errlen)
 {
     http_engine_t *e = calloc(1, sizeof *e);
-    char *auth = NULL;
 
     if (e == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     e->epfd = -1;
@@ -625,45 +693,30 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     e->rng = (uint64_t)clock_now_us() ^ ((uint64_t)(uintptr_t)e << 16) ^
              0x9E3779B97F4A7C15ULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "cannot initialise libcurl");
+        errf(err, errlen, "cannot initialise libcurl");
         goto fail;
     }
     e->curl_ready = 1;
     e->url = strdup(url);
     e->name = strdup(name);
     if (e->url == NULL || e->name == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if (http_key_load(o, &e->key, err, errlen) < 0)
         goto fail;
-    const char *fixed[] = {"Content-Type: application/json",
-                           "Accept: application/json",
-                           "Expect:"}; /* no 100-continue round trip */
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
-        struct curl_slist *l = curl_slist_append(e->headers, fixed[i]);
-        if (l == NULL)
-            goto oom;
-        e->headers = l;
-    }
-    if (e->key != NULL) {
-        size_t n = strlen(e->key) + 32;
-        if ((auth = malloc(n)) == NULL)
-            goto oom;
-        snprintf(auth, n, "Authorization: Bearer %s", e->key);
-        struct curl_slist *l = curl_slist_append(e->headers, auth);
-        explicit_bzero(auth, strlen(auth));
-        free(auth);
-        if (l == NULL)
-            goto oom;
-        e->headers = l;
-    }
-    if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+    if (add_headers(e) < 0) {
+        errf(err, errlen, "out of memory");
         goto fail;
     }
-    if ((e->multi = curl_multi_init()) == NULL)
-        goto oom;
+    if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        errf(err, errlen, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    if ((e->multi = curl_multi_init()) == NULL) {
+        errf(err, errlen, "out of memory");
+        goto fail;
+    }
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -672,8 +725,6 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
                       (long)e->max_in_flight);
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->max_in_flight);
     return e;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     http_engine_destroy(&e);
     return NULL;
@@ -692,16 +743,17 @@ http_engine_destroy(http_engine_t **ep)
     while ((c = e->active.head) != NULL) {
         curl_multi_remove_handle(e->multi, c->easy);
         list_unlink(&e->active, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
     while ((c = e->waiting.head) != NULL) {
         list_unlink(&e->waiting, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
     while ((c = e->done.head) != NULL) {
         list_unlink(&e->done, c);
-        call_free(e, c);
+        call_destroy(e, &c);
     }
+    TRIM_ASSERT(e->active.n == 0 && e->waiting.n == 0 && e->done.n == 0);
     if (e->multi)
         curl_multi_cleanup(e->multi);
     if (e->epfd >= 0)
@@ -709,7 +761,7 @@ http_engine_destroy(http_engine_t **ep)
     for (struct curl_slist *l = e->headers; l; l = l->next)
         explicit_bzero(l->data, strlen(l->data));
     curl_slist_free_all(e->headers);
-    http_key_free(&e->key);
+    http_key_destroy(&e->key);
     free(e->url);
     free(e->name);
     if (e->curl_ready)
@@ -821,7 +873,7 @@ http_engine_done(http_engine_t *e, http_outcome_t *out)
     c->user = NULL;
     c->resp = NULL;
     c->error = NULL;
-    call_free(e, c);
+    call_destroy(e, &c);
     return 1;
 }
 

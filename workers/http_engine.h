@@ -103,7 +103,10 @@ size_t http_engine_pending(const http_engine_t *e);
 */
 void http_engine_redact(const http_engine_t *e, char *text);
 
-/* Free an outcome's buffers; NULL-safe, idempotent. */
+/*
+** Free an outcome's buffers and zero them, so the (embedded) outcome can
+** be reused or dropped; NULL-safe, idempotent.
+*/
 void http_outcome_clear(http_outcome_t *o);
 
 #endif

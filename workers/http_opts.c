@@ -5,9 +5,12 @@
 #include "http_opts.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errf.h"
 
 
 void
@@ -39,35 +42,25 @@ http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen)
 {
     const char *u = o->base_url;
 
-    if (!is_set(u)) {
-        snprintf(err, errlen, "no base URL (--base-url http://host:port)");
-        return -1;
-    }
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-        snprintf(err, errlen,
-                 "base URL '%s' must start with http:// or https://", u);
-        return -1;
-    }
-    if (strchr(u, ' ') != NULL || strchr(u, '\n') != NULL) {
-        snprintf(err, errlen, "base URL '%s' contains white space", u);
-        return -1;
-    }
-    if (is_set(o->api_key_env) && is_set(o->api_key_file)) {
-        snprintf(err, errlen,
-                 "give the API key by variable or by file, not both");
-        return -1;
-    }
+    if (!is_set(u))
+        return errf(err, errlen, "no base URL (--base-url http://host:port)");
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        return errf(err, errlen,
+                    "base URL '%s' must start with http:// or https://", u);
+    if (strchr(u, ' ') != NULL || strchr(u, '\n') != NULL)
+        return errf(err, errlen, "base URL '%s' contains white space", u);
+    if (is_set(o->api_key_env) && is_set(o->api_key_file))
+        return errf(err, errlen,
+                    "give the API key by variable or by file, not both");
     if (o->connect_timeout_ms <= 0 || o->request_timeout_ms <= 0 ||
         o->max_response_bytes == 0 || o->retries < 0 || o->backoff_ms < 0 ||
         o->backoff_max_ms < o->backoff_ms || o->cooldown_after < 0 ||
         o->cooldown_ms < 0 || o->low_speed_bytes < 0 || o->low_speed_s < 0 ||
-        o->max_tokens < 0 || o->truncate_tokens < 0) {
-        snprintf(err, errlen,
-                 "HTTP settings out of range (timeouts and the response "
-                 "cap must be positive, the backoff cap at least the "
-                 "backoff)");
-        return -1;
-    }
+        o->max_tokens < 0 || o->truncate_tokens < 0)
+        return errf(err, errlen,
+                    "HTTP settings out of range (timeouts and the response "
+                    "cap must be positive, the backoff cap at least the "
+                    "backoff)");
     return 0;
 }
 
@@ -95,18 +88,17 @@ key_from_file(const char *path, char *err, size_t errlen)
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
-        snprintf(err, errlen, "API key file %s: %s", path, strerror(errno));
+        errf(err, errlen, "API key file %s: %s", path, strerror(errno));
         return NULL;
     }
     if (fgets(line, sizeof line, f) == NULL) {
-        snprintf(err, errlen, "API key file %s is empty", path);
+        errf(err, errlen, "API key file %s is empty", path);
     } else {
         const char *k = trim_key(line);
         if (*k == '\0')
-            snprintf(err, errlen, "API key file %s: the first line is empty",
-                     path);
+            errf(err, errlen, "API key file %s: the first line is empty", path);
         else if ((key = strdup(k)) == NULL)
-            snprintf(err, errlen, "out of memory");
+            errf(err, errlen, "out of memory");
     }
     memset(line, 0, sizeof line);
     fclose(f);
@@ -128,18 +120,16 @@ http_key_load(const http_backend_opts_t *o, char **key, char *err,
     const char *v = getenv(o->api_key_env);
     char *copy = v ? strdup(v) : NULL;
     if (v == NULL || *v == '\0') {
-        snprintf(err, errlen, "API key variable %s is not set", o->api_key_env);
+        errf(err, errlen, "API key variable %s is not set", o->api_key_env);
         free(copy);
         return -1;
     }
-    if (copy == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (copy == NULL)
+        return errf(err, errlen, "out of memory");
     const char *k = trim_key(copy);
     if (*k == '\0' || (*key = strdup(k)) == NULL)
-        snprintf(err, errlen, "API key variable %s %s", o->api_key_env,
-                 *k == '\0' ? "is blank" : "cannot be copied (out of memory)");
+        errf(err, errlen, "API key variable %s %s", o->api_key_env,
+             *k == '\0' ? "is blank" : "cannot be copied (out of memory)");
     explicit_bzero(copy, strlen(copy));
     free(copy);
     return *key ? 0 : -1;
@@ -147,7 +137,7 @@ http_key_load(const http_backend_opts_t *o, char **key, char *err,
 
 
 void
-http_key_free(char **key)
+http_key_destroy(char **key)
 {
     if (key && *key) {
         explicit_bzero(*key, strlen(*key));
@@ -189,40 +179,51 @@ dup_field(const char **s)
 }
 
 
+/* The string fields a copy owns, by offset. */
+static const size_t s_owned[] = {
+    offsetof(http_backend_opts_t, base_url),
+    offsetof(http_backend_opts_t, model),
+    offsetof(http_backend_opts_t, system_prompt),
+    offsetof(http_backend_opts_t, instruction),
+    offsetof(http_backend_opts_t, api_key_env),
+    offsetof(http_backend_opts_t, api_key_file),
+    offsetof(http_backend_opts_t, pooling_task),
+};
+#define N_OWNED (sizeof s_owned / sizeof *s_owned)
+
+
+/* The i-th owned string field of o. */
+static const char **
+owned(http_backend_opts_t *o, size_t i)
+{
+    return (const char **)((char *)o + s_owned[i]);
+}
+
+
 int
 http_opts_copy(http_backend_opts_t *dst, const http_backend_opts_t *src)
 {
-    *dst = *src;
-    const char **fields[] = {&dst->base_url,      &dst->model,
-                             &dst->system_prompt, &dst->instruction,
-                             &dst->api_key_env,   &dst->api_key_file,
-                             &dst->pooling_task};
-    const size_t n = sizeof fields / sizeof *fields;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        if (dup_field(fields[i]) < 0)
+    *dst = *src;
+    for (i = 0; i < N_OWNED; i++)
+        if (dup_field(owned(dst, i)) < 0)
             goto fail;
     return 0;
 fail:
-    for (size_t k = 0; k < i; k++)
-        free((char *)*fields[k]);
+    while (i-- > 0)
+        free((char *)*owned(dst, i));
     memset(dst, 0, sizeof *dst);
     return -1;
 }
 
 
 void
-http_opts_free(http_backend_opts_t *o)
+http_opts_clear(http_backend_opts_t *o)
 {
     if (o == NULL)
         return;
-    free((char *)o->base_url);
-    free((char *)o->model);
-    free((char *)o->system_prompt);
-    free((char *)o->instruction);
-    free((char *)o->api_key_env);
-    free((char *)o->api_key_file);
-    free((char *)o->pooling_task);
+    for (size_t i = 0; i < N_OWNED; i++)
+        free((char *)*owned(o, i));
     memset(o, 0, sizeof *o);
 }

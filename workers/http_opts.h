@@ -78,7 +78,7 @@ int http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen);
 
 /*
 ** Read the API key named by o (api_key_env or api_key_file) into *key
-** (malloc'd; the caller wipes and frees it with http_key_free).  *key is
+** (malloc'd; the caller wipes and frees it with http_key_destroy).  *key is
 ** NULL when no source is configured.  Returns 0, or -1 with a reason in err
 ** that names the variable or file, never the key.
 */
@@ -86,7 +86,7 @@ int http_key_load(const http_backend_opts_t *o, char **key, char *err,
                   size_t errlen);
 
 /* Wipe and free a key from http_key_load; NULL-safe, clears the pointer. */
-void http_key_free(char **key);
+void http_key_destroy(char **key);
 
 /*
 ** base_url with a trailing "/" and "/v1" dropped, then path appended
@@ -99,9 +99,14 @@ char *http_url_join(const char *base_url, const char *path);
 /*
 ** Deep-copy *src into *dst (every string duplicated), so a backend owns its
 ** settings.  Returns 0, or -1 on allocation failure (*dst then holds
-** nothing to free).  http_opts_free frees what a copy holds.
+** nothing to free).
 */
 int http_opts_copy(http_backend_opts_t *dst, const http_backend_opts_t *src);
-void http_opts_free(http_backend_opts_t *o);
+
+/*
+** Free the strings a copy from http_opts_copy holds and zero *o, so the
+** (embedded) settings can be reused or dropped; NULL-safe, idempotent.
+*/
+void http_opts_clear(http_backend_opts_t *o);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "errf.h"
 #include "log.h"
 #include "peer.h"
 
@@ -38,7 +39,7 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     peer_opts_t po = {0};
 
     if (w == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         backend_destroy(&backend);
         return NULL;
     }
@@ -97,19 +98,31 @@ submit(worker_t *w, const backend_request_t *req)
 }
 
 
+/* What generation and scoring requests have in common. */
+static backend_request_t
+request(backend_job_t job, const Trim__Key *key, const char *problem,
+        char **steps, size_t n_steps, uint64_t seed)
+{
+    backend_request_t req = {0};
+
+    req.job = job;
+    req.key = *key;
+    req.problem = problem;
+    req.steps = (const char *const *)steps;
+    req.n_steps = n_steps;
+    req.seed = seed;
+    return req;
+}
+
+
 static void
 handle_generate(worker_t *w, const Trim__GenerateBatch *batch)
 {
     for (size_t i = 0; i < batch->n_items; i++) {
         const Trim__GenerateStep *g = batch->items[i];
-        backend_request_t req = {0};
-        req.job = BACKEND_GENERATE;
-        req.key = *g->key;
-        req.problem = g->problem;
-        req.steps = (const char *const *)g->steps;
-        req.n_steps = g->n_steps;
+        backend_request_t req = request(BACKEND_GENERATE, g->key, g->problem,
+                                        g->steps, g->n_steps, g->seed);
         req.max_tokens = (int)g->max_tokens;
-        req.seed = g->seed;
         req.temperature = g->temperature;
         req.top_p = g->top_p;
         submit(w, &req);
@@ -122,13 +135,8 @@ handle_score(worker_t *w, const Trim__ScoreBatch *batch)
 {
     for (size_t i = 0; i < batch->n_items; i++) {
         const Trim__ScoreSteps *s = batch->items[i];
-        backend_request_t req = {0};
-        req.job = BACKEND_SCORE;
-        req.key = *s->key;
-        req.problem = s->problem;
-        req.steps = (const char *const *)s->steps;
-        req.n_steps = s->n_steps;
-        req.seed = s->seed;
+        backend_request_t req = request(BACKEND_SCORE, s->key, s->problem,
+                                        s->steps, s->n_steps, s->seed);
         submit(w, &req);
     }
 }
