@@ -473,6 +473,22 @@ test_curve_admits_listed_keys_only(void **state)
 }
 
 
+/* How many lines of the file at path contain needle. */
+static int64_t
+count_lines(const char *path, const char *needle)
+{
+    char cmd[600];
+    int st;
+    snprintf(cmd, sizeof cmd, "grep -cF -- '%s' '%s'", needle, path);
+    char *out = test_capture(cmd, &st);
+    int64_t n = atoll(out);
+    free(out);
+    return n;
+}
+
+
+#define WAITING "waiting for a router (router fallback: wait)"
+
 static void
 test_router_fallback_wait(void **state)
 {
@@ -490,13 +506,21 @@ test_router_fallback_wait(void **state)
     int64_t run = cluster_submit_sim(&k, 60, 21, "thr:0.5");
     int waiter = cluster_spawn_wait(&k, run);
     cluster_wait_finished(&k, 10);
+    char log[400];
+    cluster_path(&k, "coordinator.log", log, sizeof log);
+    int64_t stalls = count_lines(log, WAITING);
     cluster_kill(&k, k.routers[0]);
-    /* Decisions stop: nothing finishes while no router is there. */
+    /* Decisions stop: nothing finishes while no router is there, even once
+    ** the coordinator says a decision is past the router timeout. */
     cluster_wait_pools(&k, 1, 1, 1, 0);
     json_t *st = cluster_status(&k);
     int64_t stalled = jint(st, "finished");
     json_decref(st);
-    cluster_pause_ms(600); /* two router timeouts */
+    for (int tries = 0; count_lines(log, WAITING) == stalls; tries++) {
+        if (tries == 500)
+            fail_msg("the coordinator never said it waits for a router");
+        cluster_pause_ms(20);
+    }
     st = cluster_status(&k);
     assert_int_equal(jint(st, "finished"), stalled);
     assert_int_equal(jint(st, "fallback_decisions"), 0);
