@@ -3,8 +3,8 @@
 **
 ** A small HTTP/1.1 server runs in threads of this process on 127.0.0.1
 ** (one thread per connection, keep-alive).  Each test scripts its replies
-** (status, extra headers, body, delay, hang up, truncate, a huge body, or
-** held until the test releases it or enough requests have arrived) and
+** (status, extra headers, body, hang up, truncate, a huge body, or held
+** until the test releases it or enough requests have arrived) and
 ** reads back what the backend sent (request line, headers, body, arrival
 ** time).  The backends are driven through their interface exactly as the
 ** worker does: poll_items, zmq_poll until next_due_us, collect.  The last
@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -80,7 +79,6 @@ typedef struct reply {
     const char *headers; /* extra header lines, each ending "\r\n" */
     const char *body;
     size_t huge;     /* > 0: a body of this many 'x' instead */
-    int delay_ms;    /* before answering */
     int hold;        /* answer only once the test calls release() */
     size_t wait_for; /* answer only once this many requests have arrived */
     int hangup;      /* close the connection without answering */
@@ -192,22 +190,6 @@ send_all(int fd, const char *p, size_t n)
             return -1;
         p += k;
         n -= (size_t)k;
-    }
-    return 0;
-}
-
-
-/* Sleep ms in short slices; 0, or -1 when the server is stopping. */
-static int
-nap(server_t *s, int ms)
-{
-    while (ms > 0) {
-        if (atomic_load(&s->stop))
-            return -1;
-        int k = ms < 10 ? ms : 10;
-        struct timespec ts = {0, k * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= k;
     }
     return 0;
 }
@@ -341,8 +323,7 @@ conn_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         memmove(buf, buf + need, len - (size_t)need);
         len -= (size_t)need;
-        int rc =
-            gate(s, &r) < 0 || nap(s, r.delay_ms) < 0 ? -1 : respond(fd, &r);
+        int rc = gate(s, &r) < 0 ? -1 : respond(fd, &r);
         reply_free(&r);
         if (rc < 0)
             break;
