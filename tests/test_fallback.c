@@ -10,7 +10,9 @@
 **               peer by hand over inproc://, so each way of losing the
 **               router happens at a known step: no router yet, a router
 **               that holds a request past the timeout (and answers late),
-**               a router that goes silent and is dropped, a new router.
+**               a router that goes silent and is dropped, a new router;
+**               and a cascade (whole-solution decision) with no router,
+**               whose malformed PRM answers are retried first.
 **   over TCP    coordinator, router and worker processes; the only router
 **               is killed with SIGKILL mid-run and a second one started
 **               later; the audit shows who decided what, in order, and the
@@ -208,23 +210,18 @@ answer_step(peer_t *p, Trim__Envelope *req)
 }
 
 
-/* Score the history: 0.9 for every accepted step, draft for the draft. */
+/* Answer a scoring request with these n scores (right or wrong). */
 static void
-answer_score(peer_t *p, Trim__Envelope *req, float draft)
+answer_scores(peer_t *p, Trim__Envelope *req, const float *scores, size_t n)
 {
-    const Trim__ScoreSteps *s = req->score->items[0];
-    float scores[16];
     Trim__StepScores r = TRIM__STEP_SCORES__INIT;
     Trim__StepScores *items[1] = {&r};
     Trim__StepScoresBatch b = TRIM__STEP_SCORES_BATCH__INIT;
     Trim__Envelope env = TRIM__ENVELOPE__INIT;
 
-    assert_int_equal(s->n_steps, s->key->step_index + 1);
-    for (size_t i = 0; i < s->n_steps; i++)
-        scores[i] = i + 1 == s->n_steps ? draft : 0.9f;
-    r.key = s->key;
-    r.n_scores = s->n_steps;
-    r.scores = scores;
+    r.key = req->score->items[0]->key;
+    r.n_scores = n;
+    r.scores = (float *)scores;
     r.input_tokens = 50;
     b.n_items = 1;
     b.items = items;
@@ -232,6 +229,20 @@ answer_score(peer_t *p, Trim__Envelope *req, float draft)
     env.step_scores = &b;
     send_env(p, &env);
     env_free(&req);
+}
+
+
+/* Score the history: 0.9 for every accepted step, draft for the draft. */
+static void
+answer_score(peer_t *p, Trim__Envelope *req, float draft)
+{
+    const Trim__ScoreSteps *s = req->score->items[0];
+    float scores[16];
+
+    assert_int_equal(s->n_steps, s->key->step_index + 1);
+    for (size_t i = 0; i < s->n_steps; i++)
+        scores[i] = i + 1 == s->n_steps ? draft : 0.9f;
+    answer_scores(p, req, scores, s->n_steps);
 }
 
 
@@ -258,6 +269,7 @@ answer_keep(peer_t *p, const Trim__Key *key)
 /* ---- in process --------------------------------------------------------- */
 
 typedef struct coord_thread {
+    store_writer_t *writer;
     coord_t *coord;
     atomic_int stop;
     int rc;
@@ -288,11 +300,72 @@ check_draft(sqlite3 *h, int k, const char *decided_by, const char *decision,
 }
 
 
+/*
+** A coordinator in its own thread, with the local fallback, one run of
+** policy and one problem (count to seven), and a small, a PRM and a large
+** peer joined; no router yet.
+*/
+static void
+start(coord_thread_t *t, pthread_t *thread, void *zctx, const char *db,
+      const char *policy, peer_t *small, peer_t *prm, peer_t *large)
+{
+    char err[512];
+
+    assert_int_equal(store_migrate(db, err, sizeof err), 0);
+    t->writer = store_writer_new(db, NULL, err, sizeof err);
+    assert_non_null(t->writer);
+    coord_opts_t o = {0};
+    o.endpoint = ENDPOINT;
+    o.db = db;
+    o.heartbeat_ms = HEARTBEAT_MS;
+    o.liveness = LIVENESS;
+    o.router_timeout_ms = ROUTER_TIMEOUT_MS;
+    o.router_fallback = COORD_FALLBACK_LOCAL;
+    o.exit_when_done = 1;
+    t->coord = coord_new(zctx, &o, t->writer, err, sizeof err);
+    assert_non_null(t->coord);
+    coord_run_opts_t ro = {0};
+    ro.policy = policy;
+    ro.seed = 1;
+    int64_t run = coord_add_run(t->coord, &ro, err, sizeof err);
+    assert_true(run > 0);
+    coord_problem_t p = {0};
+    p.seed = 1;
+    p.text = "Count from one to seven, one number a step.";
+    p.ground_truth = "7";
+    assert_true(coord_submit(t->coord, run, &p, err, sizeof err) > 0);
+    assert_int_equal(pthread_create(thread, NULL, coord_main, t), 0);
+    join(zctx, small, "small", TRIM__ROLE__ROLE_SMALL, 4);
+    join(zctx, prm, "prm", TRIM__ROLE__ROLE_PRM, 4);
+    join(zctx, large, "large", TRIM__ROLE__ROLE_LARGE, 4);
+}
+
+
+/*
+** Wait for the coordinator to finish its one problem, keep its counters in
+** stats, and close everything.
+*/
+static void
+finish(coord_thread_t *t, pthread_t thread, void *zctx, peer_t **all, size_t n,
+       coord_stats_t *stats)
+{
+    pthread_join(thread, NULL);
+    assert_int_equal(t->rc, 0);
+    *stats = *coord_stats(t->coord);
+    for (size_t i = 0; i < n; i++)
+        sock_close(&all[i]->s);
+    coord_destroy(&t->coord);
+    zmq_ctx_term(zctx);
+    assert_int_equal(store_writer_wait(t->writer, 0), 0);
+    store_writer_destroy(&t->writer);
+}
+
+
 static void
 test_fallback_in_process(void **state)
 {
     (void)state;
-    char db[256], err[512];
+    char db[256];
     void *zctx = zmq_ctx_new();
     coord_thread_t t = {0};
     pthread_t thread;
@@ -302,33 +375,7 @@ test_fallback_in_process(void **state)
     Trim__Envelope *req;
 
     test_tmp_path(db, sizeof db, "fallback.db");
-    assert_int_equal(store_migrate(db, err, sizeof err), 0);
-    store_writer_t *w = store_writer_new(db, NULL, err, sizeof err);
-    assert_non_null(w);
-    coord_opts_t o = {0};
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = LIVENESS;
-    o.router_timeout_ms = ROUTER_TIMEOUT_MS;
-    o.router_fallback = COORD_FALLBACK_LOCAL;
-    o.exit_when_done = 1;
-    t.coord = coord_new(zctx, &o, w, err, sizeof err);
-    assert_non_null(t.coord);
-    coord_run_opts_t ro = {0};
-    ro.policy = "thr:0.5";
-    ro.seed = 1;
-    int64_t run = coord_add_run(t.coord, &ro, err, sizeof err);
-    assert_true(run > 0);
-    coord_problem_t p = {0};
-    p.seed = 1;
-    p.text = "Count from one to seven, one number a step.";
-    p.ground_truth = "7";
-    assert_true(coord_submit(t.coord, run, &p, err, sizeof err) > 0);
-    assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
-    join(zctx, &small, "small", TRIM__ROLE__ROLE_SMALL, 4);
-    join(zctx, &prm, "prm", TRIM__ROLE__ROLE_PRM, 4);
-    join(zctx, &large, "large", TRIM__ROLE__ROLE_LARGE, 4);
+    start(&t, &thread, zctx, db, "thr:0.5", &small, &prm, &large);
 
     /* Step 0, no router has ever joined: after the timeout the draft
     ** (score 0.2 < 0.5) is regenerated by the local fallback. */
@@ -381,20 +428,13 @@ test_fallback_in_process(void **state)
         env_free(&req);
     }
 
-    pthread_join(thread, NULL);
-    assert_int_equal(t.rc, 0);
-    const coord_stats_t *s = coord_stats(t.coord);
-    assert_int_equal(s->finished, 1);
-    assert_int_equal(s->correct, 1);
-    assert_int_equal(s->fallbacks, 3);
-    assert_int_equal(s->stale_replies, 1); /* r1's late answer */
-    assert_int_equal(s->requeues, 1);      /* step 4, when r1 was dropped */
-    for (size_t i = 0; i < n; i++)
-        sock_close(&all[i]->s);
-    coord_destroy(&t.coord);
-    zmq_ctx_term(zctx);
-    assert_int_equal(store_writer_wait(w, 0), 0);
-    store_writer_destroy(&w);
+    coord_stats_t s;
+    finish(&t, thread, zctx, all, n, &s);
+    assert_int_equal(s.finished, 1);
+    assert_int_equal(s.correct, 1);
+    assert_int_equal(s.fallbacks, 3);
+    assert_int_equal(s.stale_replies, 1); /* r1's late answer */
+    assert_int_equal(s.requeues, 1);      /* step 4, when r1 was dropped */
 
     sqlite3 *h;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
@@ -420,6 +460,81 @@ test_fallback_in_process(void **state)
                                 "steps=7 AND regenerated_steps=2 AND "
                                 "strong_tokens=40 AND weak_tokens=50 AND "
                                 "discarded_tokens=20"),
+                     1);
+    sqlite3_close(h);
+    test_remove_db(db);
+}
+
+/*
+** A cascade whose router never comes: the PRM's malformed answers on the
+** whole weak solution are retried, and the local fallback decides on the
+** solution as the cascade would: below K, the strong model solves it again.
+*/
+static void
+test_cascade_fallback_in_process(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t = {0};
+    pthread_t thread;
+    peer_t small = {0}, prm = {0}, large = {0};
+    peer_t *all[] = {&small, &prm, &large};
+    const size_t n = sizeof all / sizeof *all;
+    const float scores[LAST_STEP + 1] = {0.9f, 0.8f, 0.3f, 0.9f,
+                                         0.9f, 0.7f, 0.9f};
+    float bad[LAST_STEP + 1];
+    Trim__Envelope *req;
+
+    test_tmp_path(db, sizeof db, "cascade-fallback.db");
+    start(&t, &thread, zctx, db, "cascade:0.5", &small, &prm, &large);
+    /* The weak model writes the whole solution, unscored. */
+    for (uint32_t k = 0; k <= LAST_STEP; k++)
+        answer_step(&small, expect(all, n, &small, k));
+    /* One score short, then one out of range: each is retried. */
+    req = expect(all, n, &prm, LAST_STEP + 1);
+    assert_int_equal(req->score->items[0]->n_steps, LAST_STEP + 1);
+    answer_scores(&prm, req, scores, LAST_STEP);
+    req = expect(all, n, &prm, LAST_STEP + 1);
+    assert_int_equal(req->score->items[0]->key->attempt, 1);
+    memcpy(bad, scores, sizeof bad);
+    bad[3] = 1.5f;
+    answer_scores(&prm, req, bad, LAST_STEP + 1);
+    req = expect(all, n, &prm, LAST_STEP + 1);
+    assert_int_equal(req->score->items[0]->key->attempt, 2);
+    answer_scores(&prm, req, scores, LAST_STEP + 1);
+    /* No router: the solution's score, 0.3, is below 0.5.  The strong
+    ** model solves the problem from the start. */
+    for (uint32_t k = 0; k <= LAST_STEP; k++)
+        answer_step(&large, expect(all, n, &large, k));
+
+    coord_stats_t s;
+    finish(&t, thread, zctx, all, n, &s);
+    assert_int_equal(s.finished, 1);
+    assert_int_equal(s.correct, 1);
+    assert_int_equal(s.fallbacks, 1);
+    assert_int_equal(s.retries, 2);
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    for (int k = 0; k <= LAST_STEP; k++)
+        check_draft(h, k, "fallback:local", "regenerate",
+                    "cascade: solution score 0.300 < 0.5 (no router "
+                    "connected)");
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps WHERE "
+                                "kind='draft' AND accepted=0 AND "
+                                "ABS(prm_score - 0.3) < 1e-6 AND "
+                                "step_index=2"),
+                     1);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps WHERE "
+                                "kind='strong' AND accepted=1"),
+                     LAST_STEP + 1);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM problems WHERE "
+                                "status='finished' AND correct=1 AND "
+                                "steps=7 AND regenerated_steps=7 AND "
+                                "strong_tokens=140 AND weak_tokens=0 AND "
+                                "discarded_tokens=70 AND prm_tokens=50"),
                      1);
     sqlite3_close(h);
     test_remove_db(db);
@@ -551,6 +666,7 @@ main(void)
     tlog_set_level(TLOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fallback_in_process),
+        cmocka_unit_test(test_cascade_fallback_in_process),
         cmocka_unit_test(test_fallback_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
