@@ -151,6 +151,19 @@ cluster_start_worker(cluster_t *k, const char *pool, const char *name,
 
 
 void
+cluster_start_one_each(cluster_t *k, const char *const *coord_extra,
+                       const char *small_ms, const char *small_credit)
+{
+    cluster_start_coordinator(k, coord_extra);
+    cluster_start_router(k, "router-1", NULL);
+    cluster_start_worker(k, "small", "small-1", small_ms, small_credit, NULL);
+    cluster_start_worker(k, "large", "large-1", "0", "16", NULL);
+    cluster_start_worker(k, "prm", "prm-1", "0", "16", NULL);
+    cluster_wait_pools(k, 1, 1, 1, 1);
+}
+
+
+void
 cluster_stop(cluster_t *k)
 {
     for (int i = 0; i < k->n_workers; i++)

@@ -50,6 +50,14 @@ int cluster_start_worker(cluster_t *k, const char *pool, const char *name,
                          const char *latency_ms, const char *credit,
                          const char *const *extra);
 
+/*
+** Start a coordinator (with coord_extra, may be NULL), router-1, and one
+** worker per pool (small-1 with small_ms latency and small_credit, large-1
+** and prm-1 at 0 ms and credit 16); wait until all have joined.
+*/
+void cluster_start_one_each(cluster_t *k, const char *const *coord_extra,
+                            const char *small_ms, const char *small_credit);
+
 /* SIGTERM every process still running and reap it (bounded). */
 void cluster_stop(cluster_t *k);
 

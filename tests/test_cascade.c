@@ -263,12 +263,7 @@ test_cascade_in_process_and_cluster(void **state)
     assert_true(jint(one, "strong_tokens") < jint(a->strong, "strong_tokens"));
 
     cluster_init(&k);
-    cluster_start_coordinator(&k, NULL);
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "0", "16", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    cluster_start_one_each(&k, NULL, "0", "16");
     int64_t run = cluster_submit_sim(&k, PROBLEMS, SEED, "cascade:0.5");
     assert_int_equal(run, 1);
     json_t *tcp = cluster_wait_result(&k, cluster_spawn_wait(&k, run));

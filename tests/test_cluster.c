@@ -199,13 +199,8 @@ test_bad_peers_and_full_queue(void **state)
     int st;
 
     cluster_init(&k);
-    cluster_start_coordinator(
-        &k, (const char *const[]){"--max-queued", "50", NULL});
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "0", "16", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    cluster_start_one_each(
+        &k, (const char *const[]){"--max-queued", "50", NULL}, "0", "16");
 
     /* A misbehaving peer over TCP. */
     void *zctx = zmq_ctx_new();
@@ -334,12 +329,7 @@ test_watch_prints_decisions(void **state)
     int st;
 
     cluster_init(&k);
-    cluster_start_coordinator(&k, NULL);
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "0", "16", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    cluster_start_one_each(&k, NULL, "0", "16");
     int watcher = cluster_spawn(&k, "watch.log", "watch", "--json", "--count",
                                 "5", "--feed", k.feed, (char *)NULL);
     /* The feed drops what is published before a subscriber joins, so keep
@@ -496,13 +486,9 @@ test_router_fallback_wait(void **state)
     cluster_t k;
 
     cluster_init(&k);
-    cluster_start_coordinator(
-        &k, (const char *const[]){"--router-fallback", "wait", NULL});
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "10", "4", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    cluster_start_one_each(
+        &k, (const char *const[]){"--router-fallback", "wait", NULL}, "10",
+        "4");
     int64_t run = cluster_submit_sim(&k, 60, 21, "thr:0.5");
     int waiter = cluster_spawn_wait(&k, run);
     cluster_wait_finished(&k, 10);

@@ -578,15 +578,11 @@ test_fallback_cluster(void **state)
     cluster_init(&k);
     /* Eight problems in flight: most are still queued when the router
     ** dies.  A generous timeout: a slow router is not a dead one. */
-    cluster_start_coordinator(
-        &k, (const char *const[]){"--router-fallback", "local",
-                                  "--router-timeout-ms", "1000",
-                                  "--concurrency", "8", NULL});
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "5", "8", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    cluster_start_one_each(&k,
+                           (const char *const[]){"--router-fallback", "local",
+                                                 "--router-timeout-ms", "1000",
+                                                 "--concurrency", "8", NULL},
+                           "5", "8");
     int64_t run = cluster_submit_sim(&k, PROBLEMS, 13, "thr:0.5");
     int waiter = cluster_spawn_wait(&k, run);
 
