@@ -180,7 +180,8 @@ struct coord {
     int64_t next_timer_ms;
     int64_t rate_ms[8]; /* routed-step samples for steps/s */
     int64_t rate_steps[8];
-    int fatal; /* a store failure stops the loop */
+    int fatal;             /* a store failure stops the loop */
+    int logged_route_wait; /* said that decisions wait for a router */
     coord_stats_t stats;
 };
 
@@ -283,7 +284,8 @@ int coord_add_request(coord_t *c, int slot, cproblem_t *p);
 /* Append p to the queue of the pool its stage waits on. */
 void coord_enqueue(coord_t *c, cproblem_t *p);
 
-/* Decide locally for route requests past the router timeout. */
+/* Decide locally for route requests past the router timeout (with the
+** wait fallback, say once per stall that they wait for a router). */
 void coord_check_routes(coord_t *c, int64_t now_ms);
 
 /*

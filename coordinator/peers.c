@@ -101,6 +101,18 @@ drop_peer(coord_t *c, int slot, const char *why)
 }
 
 
+static void
+send_heartbeat(coord_t *c, int slot)
+{
+    Trim__Heartbeat beat = TRIM__HEARTBEAT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    env.body_case = TRIM__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &beat;
+    coord_send(c, slot, &env);
+}
+
+
 /* Register a peer from its Ready; an identity seen before starts over. */
 static void
 on_ready(coord_t *c, const unsigned char *id, size_t idlen,
@@ -156,6 +168,10 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
     c->stats.credit[p->role] += p->credit;
     tlog(TLOG_INFO, "coordinator", "%s peer %s joined (credit %u, %s)",
          env_role_name(p->role), p->name, p->credit, r->backend);
+    /* Answer at once: a peer that started before this coordinator listened
+    ** has been counting the wait against our liveness since it started,
+    ** and would give up and reconnect before our first heartbeat. */
+    send_heartbeat(c, slot);
 }
 
 
@@ -280,13 +296,8 @@ coord_check_peers(coord_t *c, int64_t now)
             drop_peer(c, i, "silent past its liveness");
             continue;
         }
-        if (now - p->last_send_ms >= hb) {
-            Trim__Heartbeat beat = TRIM__HEARTBEAT__INIT;
-            Trim__Envelope env = TRIM__ENVELOPE__INIT;
-            env.body_case = TRIM__ENVELOPE__BODY_HEARTBEAT;
-            env.heartbeat = &beat;
-            coord_send(c, i, &env);
-        }
+        if (now - p->last_send_ms >= hb)
+            send_heartbeat(c, i);
     }
 }
 

@@ -689,6 +689,7 @@ coord_on_decisions(coord_t *c, int slot, const Trim__DecisionBatch *b)
     char decided_by[TRIM_MAX_NAME + 8];
 
     snprintf(decided_by, sizeof decided_by, "router:%s", c->peers[slot].name);
+    c->logged_route_wait = 0;
     for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
         const Trim__RouteDecision *d = b->items[i];
         cproblem_t *p = claim(c, slot, d->key, STAGE_ROUTE);
@@ -742,14 +743,23 @@ coord_check_routes(coord_t *c, int64_t now)
     cproblem_t *late[64];
     int n = 0;
 
-    if (c->opts.router_fallback != COORD_FALLBACK_LOCAL)
-        return;
     /* Collect first: deciding changes the map (problems finish). */
     while (u64map_next(c->problems, &pos, &key, &v) && n < 64) {
         cproblem_t *p = v;
         if (p->stage == STAGE_ROUTE &&
             now - p->since_ms >= c->opts.router_timeout_ms)
             late[n++] = p;
+    }
+    if (c->opts.router_fallback != COORD_FALLBACK_LOCAL) {
+        /* Once per stall: the next decision from a router ends it. */
+        if (n > 0 && !c->logged_route_wait) {
+            c->logged_route_wait = 1;
+            tlog(TLOG_WARN, "coordinator",
+                 "no decision within the %d ms router timeout; waiting for a "
+                 "router (router fallback: wait)",
+                 c->opts.router_timeout_ms);
+        }
+        return;
     }
     for (int i = 0; i < n; i++) {
         cproblem_t *p = late[i];

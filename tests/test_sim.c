@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,14 +32,6 @@ world(void)
     if (!w)
         fail_msg("sim_world_new: %s", err);
     return w;
-}
-
-static double
-now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
 /* The state the PRM gives the last of steps[0..n). */
@@ -1075,64 +1066,6 @@ test_not_a_simulated_problem(void **state)
 
 /* ----------------------------------------------------------------- cost */
 
-/* Per-call cost, printed (sanitizer builds are several times slower). */
-static void
-test_cost(void **state)
-{
-    (void)state;
-    sim_world_t *w = world();
-    sim_problem_t p[64];
-    const char *steps[64][MAX_PATH_STEPS];
-    int n[64];
-    char err[256];
-    long calls = 0;
-    double t0, gen_us, score_us;
-    float scores[MAX_PATH_STEPS];
-
-    for (int k = 0; k < 64; k++) {
-        assert_int_equal(sim_problem_make(w, 81, (uint64_t)k, &p[k]), 0);
-        n[k] = p[k].n_steps < 8 ? p[k].n_steps : 8;
-        for (int i = 0; i < n[k]; i++) {
-            sim_step_t s;
-            assert_int_equal(sim_generate(w, SIM_WEAK, p[k].text, steps[k],
-                                          (size_t)i, 0, 1, &s, err, sizeof err),
-                             0);
-            steps[k][i] = s.text;
-        }
-    }
-    t0 = now_us();
-    for (int r = 0; r < 40; r++) {
-        for (int k = 0; k < 64; k++) {
-            for (int i = 0; i < n[k]; i++) {
-                sim_step_t s;
-                sim_generate(w, (sim_model_t)(r & 1), p[k].text, steps[k],
-                             (size_t)i, 0, (uint64_t)r, &s, err, sizeof err);
-                sim_step_clear(&s);
-                calls++;
-            }
-        }
-    }
-    gen_us = (now_us() - t0) / calls;
-    t0 = now_us();
-    calls = 0;
-    for (int r = 0; r < 200; r++) {
-        for (int k = 0; k < 64; k++) {
-            sim_score(w, p[k].text, steps[k], (size_t)n[k], scores, NULL, NULL,
-                      NULL, err, sizeof err);
-            calls++;
-        }
-    }
-    score_us = (now_us() - t0) / calls;
-    printf("  cost: sim_generate %.2f us/call, sim_score (up to 8 steps) "
-           "%.2f us/call\n",
-           gen_us, score_us);
-    for (int k = 0; k < 64; k++) {
-        free_steps(steps[k], (size_t)n[k]);
-        sim_problem_clear(&p[k]);
-    }
-    sim_world_destroy(&w);
-}
-
 int
 main(void)
 {
@@ -1152,7 +1085,6 @@ main(void)
         cmocka_unit_test(test_file_grids_exact),
         cmocka_unit_test(test_malformed_calibration),
         cmocka_unit_test(test_not_a_simulated_problem),
-        cmocka_unit_test(test_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
 ** Every test runs the built trim binary as a server process and talks to it
 ** with libcurl: the vLLM response shapes of each endpoint, parity with the
 ** in-process simulator (same text, tokens and scores for the same seed),
-** each injected fault at its rate, the latency model under concurrency,
+** each injected fault at its rate, the latency slept,
 ** the request record, and the error shapes.
 */
 #include <setjmp.h>
@@ -1000,9 +1000,14 @@ test_fault_rate_deterministic(void **state)
 }
 
 
-/* The one timing check: latency is slept, but not serialised. */
+/*
+** The latency is slept: one request is answered no sooner than its latency
+** (a lower bound: a slow machine only makes it later), and four sent at once
+** are all answered.  That four take about one latency, not four, is a
+** figure: bench_sim prints it.
+*/
 static void
-test_latency_concurrent(void **state)
+test_latency(void **state)
 {
     (void)state;
     const char *extra[] = {"--base-ms", "300", "--threads", "4", NULL};
@@ -1018,7 +1023,6 @@ test_latency_concurrent(void **state)
     start_server(&sv, "weak", extra);
     url_of(&sv, "/v1/completions", url, sizeof url);
 
-    /* one request takes at least the base latency */
     double t0 = now_ms();
     http(url, body, strlen(body), 5000, &r[0]);
     double one = now_ms() - t0;
@@ -1026,18 +1030,15 @@ test_latency_concurrent(void **state)
     assert_true(one >= 295);
     resp_clear(&r[0]);
 
-    /* four at once take about one latency, not four */
     for (int i = 0; i < 4; i++) {
         e[i] = easy(url, body, strlen(body), 10000, &r[i], &h[i]);
         curl_multi_add_handle(m, e[i]);
     }
-    t0 = now_ms();
     do {
         curl_multi_perform(m, &running);
         if (running)
             curl_multi_poll(m, NULL, 0, 100, NULL);
     } while (running);
-    double four = now_ms() - t0;
     for (int i = 0; i < 4; i++) {
         finish_easy(e[i], &r[i]);
         assert_int_equal(r[i].status, 200);
@@ -1047,9 +1048,6 @@ test_latency_concurrent(void **state)
         resp_clear(&r[i]);
     }
     curl_multi_cleanup(m);
-    print_message("one request %.0f ms, four concurrent %.0f ms\n", one, four);
-    assert_true(four >= 295);
-    assert_true(four < 900);
     stop_server(&sv);
     free(body);
 }
@@ -1171,7 +1169,7 @@ main(void)
         cmocka_unit_test(test_endpoints_and_errors),
         cmocka_unit_test(test_faults_each_kind),
         cmocka_unit_test(test_fault_rate_deterministic),
-        cmocka_unit_test(test_latency_concurrent),
+        cmocka_unit_test(test_latency),
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_port_zero_and_sigint),
     };
