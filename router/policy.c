@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "policy_kinds.h"
 
 static const policy_kind_t *const kinds[] = {
@@ -36,19 +37,16 @@ policy_number_arg(policy_t *p, const char *arg, double lo, double hi, char *err,
     snprintf(p->spec, sizeof p->spec, "%s:%g", p->kind->name, v);
     return 0;
 bad:
-    snprintf(err, errlen, "needs a number in [%g, %g] after the colon (%s)", lo,
-             hi, p->kind->usage);
-    return -1;
+    return errf(err, errlen, "needs a number in [%g, %g] after the colon (%s)",
+                lo, hi, p->kind->usage);
 }
 
 
 int
 policy_no_arg(policy_t *p, const char *arg, char *err, size_t errlen)
 {
-    if (arg != NULL) {
-        snprintf(err, errlen, "takes no argument");
-        return -1;
-    }
+    if (arg != NULL)
+        return errf(err, errlen, "takes no argument");
     snprintf(p->spec, sizeof p->spec, "%s", p->kind->name);
     return 0;
 }
@@ -62,12 +60,12 @@ policy_new(const char *spec, char *err, size_t errlen)
     char why[POLICY_SPEC_MAX + 128];
 
     if (spec == NULL || *spec == '\0') {
-        snprintf(err, errlen, "empty policy spec");
+        errf(err, errlen, "empty policy spec");
         return NULL;
     }
     if (strlen(spec) >= POLICY_SPEC_MAX) {
-        snprintf(err, errlen, "policy spec longer than %d bytes",
-                 POLICY_SPEC_MAX - 1);
+        errf(err, errlen, "policy spec longer than %d bytes",
+             POLICY_SPEC_MAX - 1);
         return NULL;
     }
     colon = strchr(spec, ':');
@@ -78,21 +76,21 @@ policy_new(const char *spec, char *err, size_t errlen)
             continue;
         policy_t *p = calloc(1, sizeof *p);
         if (p == NULL) {
-            snprintf(err, errlen, "out of memory");
+            errf(err, errlen, "out of memory");
             return NULL;
         }
         p->kind = k;
         p->shape = k->shape;
         if (k->init(p, colon ? colon + 1 : NULL, why, sizeof why) < 0) {
-            snprintf(err, errlen, "policy '%s': %s", spec, why);
+            errf(err, errlen, "policy '%s': %s", spec, why);
             policy_destroy(&p);
             return NULL;
         }
         return p;
     }
-    snprintf(err, errlen, "unknown policy '%s' (known: %s)", spec,
-             "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
-             "agg:FILE");
+    errf(err, errlen, "unknown policy '%s' (known: %s)", spec,
+         "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
+         "agg:FILE");
     return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "agg.h"
+#include "errf.h"
 #include "hash.h"
 #include "policy_kinds.h"
 
@@ -25,11 +26,9 @@ init_agg(policy_t *p, const char *arg, char *err, size_t errlen)
 {
     agg_model_t *m;
 
-    if (arg == NULL || *arg == '\0') {
-        snprintf(err, errlen, "needs a policy file after the colon (%s)",
-                 p->kind->usage);
-        return -1;
-    }
+    if (arg == NULL || *arg == '\0')
+        return errf(err, errlen, "needs a policy file after the colon (%s)",
+                    p->kind->usage);
     if (agg_model_load(arg, &m, err, errlen) < 0)
         return -1;
     p->state = m;

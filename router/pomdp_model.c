@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
 #include "sim.h"
 
 /*
@@ -103,47 +104,38 @@ int
 pomdp_model_check(const pomdp_model_t *m, char *err, size_t errlen)
 {
     if (!(m->p_weak > 0 && m->p_weak < 1 && m->p_strong > 0 &&
-          m->p_strong <= 1 && m->repair >= 0 && m->repair <= 1)) {
-        snprintf(err, errlen, "accuracies must be in (0,1), repair in [0,1]");
-        return -1;
-    }
+          m->p_strong <= 1 && m->repair >= 0 && m->repair <= 1))
+        return errf(err, errlen,
+                    "accuracies must be in (0,1), repair in [0,1]");
     if (!(m->strong_tokens > 0) || m->max_steps < 1 ||
-        m->max_steps > POMDP_MAX_STEPS) {
-        snprintf(err, errlen,
-                 "strong tokens per step must be positive and "
-                 "the step limit in [1, %d]",
-                 POMDP_MAX_STEPS);
-        return -1;
-    }
+        m->max_steps > POMDP_MAX_STEPS)
+        return errf(err, errlen,
+                    "strong tokens per step must be positive and "
+                    "the step limit in [1, %d]",
+                    POMDP_MAX_STEPS);
     for (int t = 0; t < m->max_steps; t++)
-        if (!(m->hazard[t] >= 0 && m->hazard[t] <= 1)) {
-            snprintf(err, errlen, "hazard at step %d is not in [0,1]", t + 1);
-            return -1;
-        }
+        if (!(m->hazard[t] >= 0 && m->hazard[t] <= 1))
+            return errf(err, errlen, "hazard at step %d is not in [0,1]",
+                        t + 1);
     for (int s = 0; s < 3; s++) {
         double total = 0;
         for (int j = 0; j < POMDP_BINS; j++)
             total += m->marg[s][j];
-        if (fabs(total - 1) > 1e-3) {
-            snprintf(err, errlen, "%s score distribution sums to %g",
-                     state_keys[s], total);
-            return -1;
-        }
+        if (fabs(total - 1) > 1e-3)
+            return errf(err, errlen, "%s score distribution sums to %g",
+                        state_keys[s], total);
         for (int i = 0; i < POMDP_BINS; i++) {
             double row = 0;
             for (int j = 0; j < POMDP_BINS; j++) {
-                if (!(m->cond[s][i][j] >= 0)) {
-                    snprintf(err, errlen, "%s likelihood [%d][%d] is negative",
-                             state_keys[s], i, j);
-                    return -1;
-                }
+                if (!(m->cond[s][i][j] >= 0))
+                    return errf(err, errlen,
+                                "%s likelihood [%d][%d] is negative",
+                                state_keys[s], i, j);
                 row += m->cond[s][i][j];
             }
-            if (fabs(row - 1) > 1e-3) {
-                snprintf(err, errlen, "%s likelihood row %d sums to %g",
-                         state_keys[s], i, row);
-                return -1;
-            }
+            if (fabs(row - 1) > 1e-3)
+                return errf(err, errlen, "%s likelihood row %d sums to %g",
+                            state_keys[s], i, row);
         }
     }
     return 0;
@@ -155,11 +147,9 @@ static int
 get_number(json_t *v, const char *file, const char *what, double *out,
            char *err, size_t errlen)
 {
-    if (!json_is_number(v)) {
-        snprintf(err, errlen, "%s: %s %s", file, what,
-                 v ? "is not a number" : "is missing");
-        return -1;
-    }
+    if (!json_is_number(v))
+        return errf(err, errlen, "%s: %s %s", file, what,
+                    v ? "is not a number" : "is missing");
     *out = json_number_value(v);
     return 0;
 }
@@ -177,11 +167,10 @@ get_accuracy(json_t *acc, const char *const *names, const char *file,
         if (v != NULL)
             return get_number(v, file, *names, out, err, errlen);
     }
-    snprintf(err, errlen,
-             "%s: next_step_accuracy has no entry for the %s "
-             "model",
-             file, names[-1]);
-    return -1;
+    return errf(err, errlen,
+                "%s: next_step_accuracy has no entry for the %s "
+                "model",
+                file, names[-1]);
 }
 
 
@@ -199,11 +188,9 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
     int rc = -1;
 
     memset(m, 0, sizeof *m);
-    if (root == NULL) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                 jerr.text);
-        return -1;
-    }
+    if (root == NULL)
+        return errf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+                    jerr.text);
     json_t *obs = json_object_get(json_object_get(root, "observation_model"),
                                   "math_train");
     if (obs == NULL)
@@ -212,17 +199,17 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
         json_t *g =
             json_object_get(json_object_get(obs, state_keys[s]), "grid");
         if (!json_is_array(g) || json_array_size(g) != POMDP_BINS) {
-            snprintf(err, errlen,
-                     "%s: observation_model.%s.grid is not a "
-                     "%dx%d array",
-                     path, state_keys[s], POMDP_BINS, POMDP_BINS);
+            errf(err, errlen,
+                 "%s: observation_model.%s.grid is not a "
+                 "%dx%d array",
+                 path, state_keys[s], POMDP_BINS, POMDP_BINS);
             goto done;
         }
         for (int i = 0; i < POMDP_BINS; i++) {
             json_t *row = json_array_get(g, (size_t)i);
             if (!json_is_array(row) || json_array_size(row) != POMDP_BINS) {
-                snprintf(err, errlen, "%s: %s.grid[%d] is not %d numbers", path,
-                         state_keys[s], i, POMDP_BINS);
+                errf(err, errlen, "%s: %s.grid[%d] is not %d numbers", path,
+                     state_keys[s], i, POMDP_BINS);
                 goto done;
             }
             for (int j = 0; j < POMDP_BINS; j++) {
@@ -232,7 +219,7 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
                                &grid[s][i][j], err, errlen) < 0)
                     goto done;
                 if (grid[s][i][j] < 0) {
-                    snprintf(err, errlen, "%s: %s is negative", path, what);
+                    errf(err, errlen, "%s: %s is negative", path, what);
                     goto done;
                 }
             }
@@ -272,10 +259,10 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
     v = json_object_get(len, "max_steps");
     m->max_steps = json_is_integer(v) ? (int)json_integer_value(v) : 30;
     if (m->max_steps < 1 || m->max_steps > POMDP_MAX_STEPS) {
-        snprintf(err, errlen,
-                 "%s: solution_length max_steps %d is out of "
-                 "range",
-                 path, m->max_steps);
+        errf(err, errlen,
+             "%s: solution_length max_steps %d is out of "
+             "range",
+             path, m->max_steps);
         goto done;
     }
     for (int t = 0; t < m->max_steps; t++) {
@@ -299,7 +286,7 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
         goto done;
     m->strong_tokens = steps > 0 ? tokens / steps : 0;
     if (pomdp_model_check(m, what, sizeof what) < 0) {
-        snprintf(err, errlen, "%s: %s", path, what);
+        errf(err, errlen, "%s: %s", path, what);
         goto done;
     }
     rc = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "errf.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
@@ -41,7 +42,7 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     peer_opts_t po = {0};
 
     if (r == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(r->name, sizeof r->name, "%s", o->name ? o->name : "router");
@@ -52,8 +53,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
         if (o->curve != NULL && curve_server(r->pub, o->curve, err, errlen))
             goto fail;
         if (zmq_bind(r->pub, o->pub_endpoint) != 0) {
-            snprintf(err, errlen, "cannot bind decision feed %s: %s",
-                     o->pub_endpoint, zmq_strerror(errno));
+            errf(err, errlen, "cannot bind decision feed %s: %s",
+                 o->pub_endpoint, zmq_strerror(errno));
             goto fail;
         }
     }

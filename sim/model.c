@@ -165,14 +165,11 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     char *text;
 
     *out = (sim_step_t){0};
-    if (model != SIM_WEAK && model != SIM_STRONG) {
-        errf(err, errlen, "sim_generate: unknown model %d", (int)model);
-        return -1;
-    }
-    if (n_steps > 0 && !steps) {
-        errf(err, errlen, "sim_generate: %zu steps but no array", n_steps);
-        return -1;
-    }
+    if (model != SIM_WEAK && model != SIM_STRONG)
+        return errf(err, errlen, "sim_generate: unknown model %d", (int)model);
+    if (n_steps > 0 && !steps)
+        return errf(err, errlen, "sim_generate: %zu steps but no array",
+                    n_steps);
     if (sim_text_parse(problem, &t, err, errlen) < 0)
         return -1;
 
@@ -187,10 +184,8 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 
     cap = (closing ? 0 : t.ops[n_steps].clause.n) + 2 * t.object.n + 300;
     text = malloc(cap);
-    if (!text) {
-        errf(err, errlen, "sim_generate: out of memory");
-        return -1;
-    }
+    if (!text)
+        return errf(err, errlen, "sim_generate: out of memory");
     sim_buf_init(&b, text, cap);
     if (closing) {
         sim_buf_puts(&b, "So ");
