@@ -285,7 +285,8 @@ ratio_stats(const agg_model_t *m, const agg_batch_t *b, work_t *w,
         double lr =
             (s->action ? log_sigmoid(d) : log_sigmoid(-d)) - w->logp_old[i];
         sa += fabs(lr);
-        sk += exp(lr) - 1.0 - lr;
+        /* (r - 1) - log r; expm1 keeps the digits of r - 1 near r = 1 */
+        sk += expm1(lr) - lr;
     }
     *abs_log_ratio = sa / (double)b->n;
     *kl = sk / (double)b->n;
