@@ -100,8 +100,8 @@ policy_destroy(policy_t **pp)
 {
     if (pp && *pp) {
         policy_t *p = *pp;
-        if (p->state && p->kind->free_state)
-            p->kind->free_state(p->state);
+        if (p->state && p->kind->destroy_state)
+            p->kind->destroy_state(p->state);
         free(p);
         *pp = NULL;
     }

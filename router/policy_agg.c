@@ -72,7 +72,7 @@ decide_agg(const policy_t *p, const route_features_t *f, route_result_t *out)
 
 
 static void
-free_agg(void *state)
+destroy_agg(void *state)
 {
     agg_model_t *m = state;
 
@@ -82,4 +82,4 @@ free_agg(void *state)
 
 const policy_kind_t policy_kind_agg = {
     "agg",    POLICY_ROUTED, "agg:FILE, a policy file from trim train agg",
-    init_agg, decide_agg,    free_agg};
+    init_agg, decide_agg,    destroy_agg};

@@ -94,7 +94,7 @@ decide_pomdp(const policy_t *p, const route_features_t *f, route_result_t *out)
 
 
 static void
-free_pomdp(void *state)
+destroy_pomdp(void *state)
 {
     pomdp_t *p = state;
     pomdp_destroy(&p);
@@ -108,4 +108,4 @@ const policy_kind_t policy_kind_pomdp = {
     "one strong token against one correct answer",
     init_pomdp,
     decide_pomdp,
-    free_pomdp};
+    destroy_pomdp};
