@@ -380,40 +380,46 @@ pass_latex(const char *s, size_t n, gr_buf_t *o)
 }
 
 
+/* The end of a degree sign "^\circ" or "^{\circ}" at s[i] ('^'), or 0 when
+** there is none. */
+static size_t
+degree_end(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    int braced = 0;
+
+    while (j < n && s[j] == ' ')
+        j++;
+    if (j < n && s[j] == '{') {
+        braced = 1;
+        for (j++; j < n && s[j] == ' ';)
+            j++;
+    }
+    if (!(j + 5 <= n && memcmp(s + j, "\\circ", 5) == 0 &&
+          (j + 5 == n || !gr_is_alpha(s[j + 5]))))
+        return 0;
+    for (j += 5; j < n && s[j] == ' ';)
+        j++;
+    if (!braced)
+        return j;
+    return j < n && s[j] == '}' ? j + 1 : 0;
+}
+
+
 /* Pass 2: "^\circ", "^{\circ}" (and an empty "{}" before them) go. */
 static void
 pass_degrees(const char *s, size_t n, gr_buf_t *o)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '^') {
-            size_t j = i + 1;
-            int braced = 0;
-            while (j < n && s[j] == ' ')
-                j++;
-            if (j < n && s[j] == '{') {
-                braced = 1;
-                for (j++; j < n && s[j] == ' ';)
-                    j++;
-            }
-            if (j + 5 <= n && memcmp(s + j, "\\circ", 5) == 0 &&
-                (j + 5 == n || !gr_is_alpha(s[j + 5]))) {
-                j += 5;
-                while (j < n && s[j] == ' ')
-                    j++;
-                if (braced && j < n && s[j] == '}')
-                    j++;
-                else if (braced)
-                    goto keep;
-                if (o->len >= 2 && o->s[o->len - 2] == '{' &&
-                    o->s[o->len - 1] == '}')
-                    o->len -= 2;
-                o->s[o->len] = '\0';
-                i = j - 1;
-                continue;
-            }
+        size_t end = s[i] == '^' ? degree_end(s, n, i) : 0;
+        if (end == 0) {
+            gb_putc(o, s[i]);
+            continue;
         }
-    keep:
-        gb_putc(o, s[i]);
+        if (o->len >= 2 && o->s[o->len - 2] == '{' && o->s[o->len - 1] == '}')
+            o->len -= 2;
+        o->s[o->len] = '\0';
+        i = end - 1;
     }
 }
 
