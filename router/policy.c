@@ -127,11 +127,9 @@ policy_decide(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
     out->n_belief = 0;
     out->reason[0] = '\0';
-    if (p->shape == POLICY_ROUTED && !(f->score >= 0.0f && f->score <= 1.0f)) {
-        snprintf(out->reason, sizeof out->reason, "score %g is not in [0,1]",
-                 (double)f->score);
-        return -1;
-    }
+    if (p->shape == POLICY_ROUTED && !(f->score >= 0.0f && f->score <= 1.0f))
+        return errf(out->reason, sizeof out->reason, "score %g is not in [0,1]",
+                    (double)f->score);
     return p->kind->decide(p, f, out);
 }
 

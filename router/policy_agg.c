@@ -47,15 +47,11 @@ decide_agg(const policy_t *p, const route_features_t *f, route_result_t *out)
 
     agg_features(f, x);
     for (int i = 0; i < AGG_FEATURES; i++)
-        if (!isfinite(x[i])) {
-            snprintf(out->reason, sizeof out->reason,
-                     "agg: feature %d is not a finite number", i);
-            return -1;
-        }
-    if (!isfinite(f->bias)) {
-        snprintf(out->reason, sizeof out->reason, "agg: bias is not finite");
-        return -1;
-    }
+        if (!isfinite(x[i]))
+            return errf(out->reason, sizeof out->reason,
+                        "agg: feature %d is not a finite number", i);
+    if (!isfinite(f->bias))
+        return errf(out->reason, sizeof out->reason, "agg: bias is not finite");
     prob = agg_prob(agg_logit(m, x), f->bias);
     if (f->explore) {
         rng_t rng = rng_seeded(hash_combine(f->seed, AGG_SEED_TAG));

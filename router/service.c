@@ -194,7 +194,7 @@ handle_route(router_service_t *r, const Trim__RouteBatch *batch)
         f.explore = s->explore;
         const policy_t *p = policy_for(r, s->policy, err, sizeof err);
         if (p == NULL) {
-            snprintf(res->reason, sizeof res->reason, "%s", err);
+            errf(res->reason, sizeof res->reason, "%s", err);
             d->error = res->reason;
             continue;
         }
