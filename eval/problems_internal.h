@@ -33,7 +33,7 @@ typedef struct layout_owned {
 int layout_read(const layout_t *l, json_t *obj, problem_rec_t *rec,
                 layout_owned_t *own, char *why, size_t whylen);
 
-/* Free what layout_read allocated and zero *own; NULL-safe, idempotent.
+/* Free what layout_read allocated and zero *own; idempotent.
  * The record's strings go with it. */
 void layout_clear(layout_owned_t *own);
 

@@ -389,8 +389,6 @@ layout_read(const layout_t *l, json_t *obj, problem_rec_t *rec,
 void
 layout_clear(layout_owned_t *own)
 {
-    if (own == NULL)
-        return;
     free(own->text);
     free(own->truth);
     free(own->id);

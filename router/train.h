@@ -40,7 +40,7 @@ typedef struct agg_batch {
 /* Append a step (episodes counts steps with last set).  0 or -1 (memory). */
 int agg_batch_add(agg_batch_t *b, const agg_step_t *s);
 
-/* Free the steps and zero the batch; NULL-safe, idempotent. */
+/* Free the steps and zero the batch; idempotent. */
 void agg_batch_clear(agg_batch_t *b);
 
 typedef struct ppo_opts {
@@ -115,7 +115,7 @@ typedef struct adam {
 /* Adam state for n parameters; 0 or -1 (memory). */
 int adam_init(adam_t *a, size_t n, double eps);
 
-/* Free the moments and zero *a; NULL-safe, idempotent. */
+/* Free the moments and zero *a; idempotent. */
 void adam_clear(adam_t *a);
 
 /* One Adam step of size lr on params from grad. */

@@ -27,8 +27,6 @@ agg_batch_add(agg_batch_t *b, const agg_step_t *s)
 void
 agg_batch_clear(agg_batch_t *b)
 {
-    if (b == NULL)
-        return;
     free(b->steps);
     memset(b, 0, sizeof *b);
 }

@@ -74,8 +74,6 @@ adam_init(adam_t *a, size_t n, double eps)
 void
 adam_clear(adam_t *a)
 {
-    if (a == NULL)
-        return;
     free(a->m);
     free(a->v);
     memset(a, 0, sizeof *a);

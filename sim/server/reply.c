@@ -81,8 +81,6 @@ reply_error(reply_t *r, int status, const char *fmt, ...)
 void
 reply_clear(reply_t *r)
 {
-    if (r == NULL)
-        return;
     free(r->body);
     r->body = NULL;
     r->len = 0;

@@ -32,7 +32,7 @@ int reply_json(reply_t *r, int status, json_t *obj);
 void reply_error(reply_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Free the body and zero its length; NULL-safe, idempotent. */
+/* Free the body and zero its length; idempotent. */
 void reply_clear(reply_t *r);
 
 /* ---- request slots and sleeping ---------------------------------------- */
