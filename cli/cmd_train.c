@@ -118,7 +118,7 @@ train_db(const train_args_t *a, agg_model_t *m)
 done:
     if (rc != 0)
         fprintf(stderr, "trim train: %s\n", err);
-    agg_batch_free(&b);
+    agg_batch_clear(&b);
     return rc;
 }
 

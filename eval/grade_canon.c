@@ -163,43 +163,58 @@ canon_span(canon_t *cx, size_t from, size_t to)
 }
 
 
+/* Write the integer part at s[i]: its digits, and after 1 to 3 of them
+** its thousands groups without the commas (unless keep_commas).  Returns
+** the index after it. */
+static size_t
+put_integer(const char *s, size_t n, size_t i, int keep_commas, gr_buf_t *o)
+{
+    size_t j = i;
+
+    while (j < n && gr_is_digit(s[j]))
+        j++;
+    if (!keep_commas && j - i <= 3)
+        j = gr_skip_thousands(s, n, j);
+    for (size_t m = i; m < j; m++)
+        if (s[m] != ',')
+            gb_putc(o, s[m]);
+    return j;
+}
+
+
+/* Write the decimals from s[f] (after the '.') without trailing zeros,
+** nothing when all are zeros.  Returns the index after the digits. */
+static size_t
+put_decimals(const char *s, size_t n, size_t f, gr_buf_t *o)
+{
+    size_t e = f, last;
+
+    while (e < n && gr_is_digit(s[e]))
+        e++;
+    for (last = e; last > f && s[last - 1] == '0';)
+        last--;
+    if (last > f) { /* ".000" is the '0' already written */
+        gb_putc(o, '.');
+        gb_put(o, s + f, last - f);
+    }
+    return e;
+}
+
+
 /* Write the number at s[i] (a digit, or '.' before a digit) tidied:
 ** thousands separators (unless keep_commas), trailing zeros and a bare
 ** leading '.' fixed.  Returns the index after it. */
 static size_t
 put_number(const char *s, size_t n, size_t i, int keep_commas, gr_buf_t *o)
 {
-    size_t j = i, k;
+    size_t j = i;
 
-    if (s[i] == '.') {
+    if (s[i] == '.')
         gb_putc(o, '0');
-    } else {
-        while (j < n && gr_is_digit(s[j]))
-            j++;
-        k = j;
-        if (!keep_commas && j - i <= 3)
-            while (k + 3 < n && s[k] == ',' && gr_is_digit(s[k + 1]) &&
-                   gr_is_digit(s[k + 2]) && gr_is_digit(s[k + 3]) &&
-                   (k + 4 >= n || !gr_is_digit(s[k + 4])))
-                k += 4;
-        for (size_t m = i; m < k; m++)
-            if (s[m] != ',')
-                gb_putc(o, s[m]);
-        j = k;
-    }
-    if (j < n && s[j] == '.' && j + 1 < n && gr_is_digit(s[j + 1])) {
-        size_t f = j + 1, e = f;
-        while (e < n && gr_is_digit(s[e]))
-            e++;
-        size_t last = e;
-        while (last > f && s[last - 1] == '0')
-            last--;
-        if (last > f) { /* ".000" is the '0' already written */
-            gb_putc(o, '.');
-            gb_put(o, s + f, last - f);
-        }
-        return e;
-    }
+    else
+        j = put_integer(s, n, i, keep_commas, o);
+    if (j + 1 < n && s[j] == '.' && gr_is_digit(s[j + 1]))
+        return put_decimals(s, n, j + 1, o);
     if (j < n && s[j] == '.' &&
         (j + 1 == n || strchr(",)]}%\\", s[j + 1]) != NULL))
         return j + 1; /* "3." */

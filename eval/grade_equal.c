@@ -14,10 +14,10 @@ static int equal_span(const char *a, size_t an, const char *b, size_t bn,
                       int depth);
 
 
-/* Length of "x=", "f(x)=", "a_{1}=" or "x\in" at the start of s when the
-** rest is the answer, else 0. */
+/* The end of a name at the start of s[0..n): one or two letters, or a
+** control word ("\alpha"); 0 when there is none. */
 static size_t
-name_prefix(const char *s, size_t n)
+name_at(const char *s, size_t n)
 {
     size_t i = 0;
 
@@ -29,8 +29,16 @@ name_prefix(const char *s, size_t n)
         for (i = 1; i < n && gr_is_alpha(s[i]);)
             i++;
     }
-    if (i == 0)
-        return 0;
+    return i;
+}
+
+
+/* The end of what may follow a name ending at s[i]: a subscript ("_1",
+** "_{12}"), arguments "(x)" and primes; 0 when a brace or parenthesis is
+** not closed. */
+static size_t
+name_suffix(const char *s, size_t n, size_t i)
+{
     if (i + 1 < n && s[i] == '_') {
         if (s[i + 1] == '{') {
             size_t c = gr_match_brace(s, n, i + 1);
@@ -51,6 +59,19 @@ name_prefix(const char *s, size_t n)
     }
     while (i < n && s[i] == '\'')
         i++;
+    return i;
+}
+
+
+/* Length of "x=", "f(x)=", "a_{1}=" or "x\in" at the start of s when the
+** rest is the answer, else 0. */
+static size_t
+name_prefix(const char *s, size_t n)
+{
+    size_t i = name_at(s, n);
+
+    if (i == 0 || (i = name_suffix(s, n, i)) == 0)
+        return 0;
     if (i + 1 < n && s[i] == '=' && gr_count_top(s, n, '=') == 1)
         return i + 1;
     if (i + 3 < n && memcmp(s + i, "\\in", 3) == 0 && !gr_is_alpha(s[i + 3]))
@@ -204,30 +225,46 @@ is_paren_tuple(const gr_parts_t *p)
 }
 
 
+/* 1 if a and b compare element by element in order: tuples with the same
+** brackets, matrices of the same regular shape, or a bare list and a tuple
+** in parentheses. */
+static int
+ordered_pair(const gr_parts_t *a, const gr_parts_t *b)
+{
+    if (a->kind == GR_TUPLE && b->kind == GR_TUPLE)
+        return a->open == b->open && a->close == b->close;
+    if (a->kind == GR_MATRIX && b->kind == GR_MATRIX)
+        return a->rows == b->rows && a->cols == b->cols && a->cols > 0;
+    return (a->kind == GR_LIST && is_paren_tuple(b)) ||
+           (b->kind == GR_LIST && is_paren_tuple(a));
+}
+
+
+static int
+is_collection(const gr_parts_t *p)
+{
+    return p->kind == GR_SET || p->kind == GR_LIST;
+}
+
+
+/* 1 if p is a set of one element, which equals its element: "\{5\}". */
+static int
+is_singleton(const gr_parts_t *p)
+{
+    return p->kind == GR_SET && p->n == 1;
+}
+
+
 static int
 equal_parts(const gr_parts_t *a, const gr_parts_t *b, int depth)
 {
-    gr_kind_t ka = a->kind, kb = b->kind;
-    int unordered_a = ka == GR_SET || ka == GR_LIST;
-    int unordered_b = kb == GR_SET || kb == GR_LIST;
-
-    if (ka == GR_TUPLE && kb == GR_TUPLE)
-        return a->open == b->open && a->close == b->close &&
-               equal_ordered(a, b, depth);
-    if (ka == GR_MATRIX && kb == GR_MATRIX)
-        return a->rows == b->rows && a->cols == b->cols && a->cols > 0 &&
-               equal_ordered(a, b, depth);
-    if (unordered_a && unordered_b)
-        return equal_unordered(a, b, depth);
-    if (ka == GR_UNION && kb == GR_UNION)
-        return equal_unordered(a, b, depth);
-    if ((ka == GR_LIST && is_paren_tuple(b)) ||
-        (kb == GR_LIST && is_paren_tuple(a)))
+    if (ordered_pair(a, b))
         return equal_ordered(a, b, depth);
-    if (ka == GR_SET && a->n == 1 && kb == GR_ATOM)
-        return equal_span(a->el[0].s, a->el[0].n, b->el[0].s, b->el[0].n,
-                          depth + 1);
-    if (kb == GR_SET && b->n == 1 && ka == GR_ATOM)
+    if ((is_collection(a) && is_collection(b)) ||
+        (a->kind == GR_UNION && b->kind == GR_UNION))
+        return equal_unordered(a, b, depth);
+    if ((is_singleton(a) && b->kind == GR_ATOM) ||
+        (is_singleton(b) && a->kind == GR_ATOM))
         return equal_span(a->el[0].s, a->el[0].n, b->el[0].s, b->el[0].n,
                           depth + 1);
     return 0;

@@ -98,43 +98,63 @@ starts_ci(const char *s, size_t n, size_t i, const char *phrase)
 }
 
 
-/* Rule 2 on s[0..n): what follows the last "answer is" / "answer:". */
-static int
-rule_phrase(const char *s, size_t n, char *out, size_t outlen)
+/* Index just after the last "answer is" / "answer:" in s[0..n) that has
+** something after it, or n. */
+static size_t
+after_phrase(const char *s, size_t n)
 {
     static const char *const phrases[] = {"answer is", "answer:"};
-    size_t at = n, j, end;
 
-    for (size_t i = n; i-- > 0 && at == n;)
-        for (size_t k = 0; k < 2 && at == n; k++)
-            if (starts_ci(s, n, i, phrases[k]))
-                at = i + strlen(phrases[k]);
-    if (at == n)
-        return 0;
-    j = at;
-    while (j < n && (gr_is_space(s[j]) || s[j] == ':' || s[j] == '*'))
-        j++;
-    if (j < n && s[j] == '$') { /* "$X$" or "$$X$$" */
-        while (j < n && s[j] == '$')
-            j++;
-        end = j;
-        while (end < n && s[end] != '$')
+    for (size_t i = n; i-- > 0;)
+        for (size_t k = 0; k < 2; k++)
+            if (starts_ci(s, n, i, phrases[k]) && i + strlen(phrases[k]) < n)
+                return i + strlen(phrases[k]);
+    return n;
+}
+
+
+/* The answer after a phrase, from s[*j]: "$X$" (or "$$X$$"), "\(X\)",
+** "\[X\]", or up to the end of the line or of the sentence.  Moves *j to
+** where it starts and returns where it ends. */
+static size_t
+phrase_answer(const char *s, size_t n, size_t *j)
+{
+    size_t end;
+
+    if (*j < n && s[*j] == '$') {
+        while (*j < n && s[*j] == '$')
+            ++*j;
+        for (end = *j; end < n && s[end] != '$';)
             end++;
-    } else if (j + 1 < n && s[j] == '\\' &&
-               (s[j + 1] == '(' || s[j + 1] == '[')) {
-        char close = s[j + 1] == '(' ? ')' : ']';
-        j += 2;
-        end = j;
-        while (end + 1 < n && !(s[end] == '\\' && s[end + 1] == close))
+    } else if (*j + 1 < n && s[*j] == '\\' &&
+               (s[*j + 1] == '(' || s[*j + 1] == '[')) {
+        char close = s[*j + 1] == '(' ? ')' : ']';
+        *j += 2;
+        for (end = *j; end + 1 < n && !(s[end] == '\\' && s[end + 1] == close);)
             end++;
         if (end + 1 >= n)
             end = n;
-    } else { /* to the end of the line or of the sentence */
-        end = j;
+    } else {
+        end = *j;
         while (end < n && s[end] != '\n' &&
                !(s[end] == '.' && (end + 1 == n || gr_is_space(s[end + 1]))))
             end++;
     }
+    return end;
+}
+
+
+/* Rule 2 on s[0..n): what follows the last "answer is" / "answer:". */
+static int
+rule_phrase(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t j = after_phrase(s, n), end;
+
+    if (j == n)
+        return 0;
+    while (j < n && (gr_is_space(s[j]) || s[j] == ':' || s[j] == '*'))
+        j++;
+    end = phrase_answer(s, n, &j);
     return put_answer(s + j, end - j, out, outlen);
 }
 
@@ -155,45 +175,73 @@ rule_hash(const char *s, size_t n, char *out, size_t outlen)
 }
 
 
+/* The index after the digits from s[j]. */
+static size_t
+skip_digits(const char *s, size_t n, size_t j)
+{
+    while (j < n && gr_is_digit(s[j]))
+        j++;
+    return j;
+}
+
+
+/* 1 if a number starts at s[i]: a digit, or a '.' before one. */
+static int
+number_at(const char *s, size_t n, size_t i)
+{
+    return gr_is_digit(s[i]) ||
+           (s[i] == '.' && i + 1 < n && gr_is_digit(s[i + 1]));
+}
+
+
+/* The end of the number that starts at s[i]: its digits, thousands groups
+** (",ddd" not followed by another digit), decimals and a "/digits"
+** denominator. */
+static size_t
+number_end(const char *s, size_t n, size_t i)
+{
+    size_t j = gr_skip_thousands(s, n, skip_digits(s, n, i));
+
+    if (j + 1 < n && s[j] == '.' && gr_is_digit(s[j + 1]))
+        j = skip_digits(s, n, j + 1);
+    if (j + 1 < n && s[j] == '/' && gr_is_digit(s[j + 1]))
+        j = skip_digits(s, n, j + 1);
+    return j;
+}
+
+
+/* The start of the number at s[start] with its sign: a '-' before it that
+** does not follow a letter, a digit or ')' (where it would subtract). */
+static size_t
+with_sign(const char *s, size_t start)
+{
+    if (start > 0 && s[start - 1] == '-' &&
+        (start == 1 || !(gr_is_alpha(s[start - 2]) ||
+                         gr_is_digit(s[start - 2]) || s[start - 2] == ')')))
+        return start - 1;
+    return start;
+}
+
+
 /* Rule 4 on s[0..n): the last number, with its sign, thousands separators
 ** dropped and a "/digits" denominator kept. */
 static int
 rule_number(const char *s, size_t n, char *out, size_t outlen)
 {
-    size_t best = n, best_end = n, i = 0;
+    size_t best = n, best_end = n, i = 0, len = 0;
 
     while (i < n) {
-        size_t start = i, j = i;
-        if (!(gr_is_digit(s[i]) ||
-              (s[i] == '.' && i + 1 < n && gr_is_digit(s[i + 1])))) {
+        if (!number_at(s, n, i)) {
             i++;
             continue;
         }
-        while (j < n && gr_is_digit(s[j]))
-            j++;
-        /* thousands groups: ",ddd" not followed by another digit */
-        while (j + 3 < n && s[j] == ',' && gr_is_digit(s[j + 1]) &&
-               gr_is_digit(s[j + 2]) && gr_is_digit(s[j + 3]) &&
-               (j + 4 == n || !gr_is_digit(s[j + 4])))
-            j += 4;
-        if (j + 1 < n && s[j] == '.' && gr_is_digit(s[j + 1]))
-            for (j++; j < n && gr_is_digit(s[j]);)
-                j++;
-        if (j + 1 < n && s[j] == '/' && gr_is_digit(s[j + 1]))
-            for (j++; j < n && gr_is_digit(s[j]);)
-                j++;
-        if (start > 0 && s[start - 1] == '-' &&
-            (start == 1 || !(gr_is_alpha(s[start - 2]) ||
-                             gr_is_digit(s[start - 2]) || s[start - 2] == ')')))
-            start--;
-        best = start;
-        best_end = j;
-        i = j;
+        best_end = number_end(s, n, i);
+        best = with_sign(s, i);
+        i = best_end;
     }
     if (best == n)
         return 0;
     out[0] = '\0';
-    size_t len = 0;
     for (size_t k = best; k < best_end; k++) {
         if (s[k] == ',')
             continue;

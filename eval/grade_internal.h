@@ -75,6 +75,18 @@ gr_is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* The index after the thousands groups from s[j]: each ",ddd" that no
+** other digit follows. */
+static inline size_t
+gr_skip_thousands(const char *s, size_t n, size_t j)
+{
+    while (j + 3 < n && s[j] == ',' && gr_is_digit(s[j + 1]) &&
+           gr_is_digit(s[j + 2]) && gr_is_digit(s[j + 3]) &&
+           (j + 4 == n || !gr_is_digit(s[j + 4])))
+        j += 4;
+    return j;
+}
+
 static inline int
 gr_is_space(char c)
 {

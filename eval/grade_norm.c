@@ -299,6 +299,60 @@ put_comma(const char *s, size_t n, size_t i, gr_buf_t *o)
 }
 
 
+/* A UTF-8 symbol at s[i] (the sign for \le, \pi, ...) as LaTeX, or the byte
+** as it is.  Returns the index after what it consumed. */
+static size_t
+put_utf8(const char *s, size_t n, size_t i, gr_buf_t *o)
+{
+    for (size_t k = 0; k < sizeof symbols / sizeof *symbols; k++) {
+        size_t len = strlen(symbols[k].utf8);
+        if (i + len <= n && memcmp(s + i, symbols[k].utf8, len) == 0) {
+            gb_put(o, symbols[k].latex, strlen(symbols[k].latex));
+            return i + len;
+        }
+    }
+    gb_putc(o, s[i]);
+    return i + 1;
+}
+
+
+/* The control word or symbol at s[i] ('\\'), renamed, dropped or kept.
+** Returns the index after what it consumed. */
+static size_t
+put_control(const char *s, size_t n, size_t i, gr_buf_t *o)
+{
+    size_t j = i + 1;
+    const cw_t *w;
+
+    if (j >= n)
+        return j;
+    if (!gr_is_alpha(s[j])) {
+        put_symbol(s[j], o);
+        return j + 1;
+    }
+    while (j < n && gr_is_alpha(s[j]))
+        j++;
+    w = find_word(s + i + 1, j - i - 1);
+    if (w == NULL) {
+        gb_put(o, s + i, j - i);
+    } else if (w->action == CW_DROP) {
+        put_space(o);
+    } else if (w->action == CW_DELIM) {
+        while (j < n && s[j] == ' ')
+            j++;
+        if (j < n && s[j] == '.')
+            j++;
+    } else if (w->action == CW_RENAME) {
+        gb_put(o, w->to, strlen(w->to));
+    } else if (w->action == CW_ENV) {
+        j = put_env(s, n, j, w->name[0] == 'b', o);
+    } else {
+        gb_put(o, s + i, j - i);
+    }
+    return j;
+}
+
+
 /* Pass 1: control words and symbols, $, UTF-8 symbols, spacing. */
 static void
 pass_latex(const char *s, size_t n, gr_buf_t *o)
@@ -310,68 +364,45 @@ pass_latex(const char *s, size_t n, gr_buf_t *o)
         if (gr_is_space(c) || c == '~' || (c > 0 && c < ' ')) {
             put_space(o);
             i++;
-            continue;
-        }
-        if (c == ',') {
+        } else if (c == ',') {
             i = put_comma(s, n, i, o);
-            continue;
-        }
-        if (c == '$') {
+        } else if (c == '$') {
             i++;
-            continue;
-        }
-        if ((unsigned char)c >= 0x80) {
-            size_t k, len = 0;
-            for (k = 0; k < sizeof symbols / sizeof *symbols; k++) {
-                len = strlen(symbols[k].utf8);
-                if (i + len <= n && memcmp(s + i, symbols[k].utf8, len) == 0)
-                    break;
-            }
-            if (k < sizeof symbols / sizeof *symbols) {
-                gb_put(o, symbols[k].latex, strlen(symbols[k].latex));
-                i += len;
-            } else {
-                gb_putc(o, c);
-                i++;
-            }
-            continue;
-        }
-        if (c != '\\') {
+        } else if ((unsigned char)c >= 0x80) {
+            i = put_utf8(s, n, i, o);
+        } else if (c == '\\') {
+            i = put_control(s, n, i, o);
+        } else {
             gb_putc(o, c);
             i++;
-            continue;
         }
-        if (i + 1 >= n) {
-            i++;
-            continue;
-        }
-        if (!gr_is_alpha(s[i + 1])) {
-            put_symbol(s[i + 1], o);
-            i += 2;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < n && gr_is_alpha(s[j]))
-            j++;
-        const cw_t *w = find_word(s + i + 1, j - i - 1);
-        if (w == NULL) {
-            gb_put(o, s + i, j - i);
-        } else if (w->action == CW_DROP) {
-            put_space(o);
-        } else if (w->action == CW_DELIM) {
-            while (j < n && s[j] == ' ')
-                j++;
-            if (j < n && s[j] == '.')
-                j++;
-        } else if (w->action == CW_RENAME) {
-            gb_put(o, w->to, strlen(w->to));
-        } else if (w->action == CW_ENV) {
-            j = put_env(s, n, j, w->name[0] == 'b', o);
-        } else {
-            gb_put(o, s + i, j - i);
-        }
-        i = j;
     }
+}
+
+
+/* The end of a degree sign "^\circ" or "^{\circ}" at s[i] ('^'), or 0 when
+** there is none. */
+static size_t
+degree_end(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    int braced = 0;
+
+    while (j < n && s[j] == ' ')
+        j++;
+    if (j < n && s[j] == '{') {
+        braced = 1;
+        for (j++; j < n && s[j] == ' ';)
+            j++;
+    }
+    if (!(j + 5 <= n && memcmp(s + j, "\\circ", 5) == 0 &&
+          (j + 5 == n || !gr_is_alpha(s[j + 5]))))
+        return 0;
+    for (j += 5; j < n && s[j] == ' ';)
+        j++;
+    if (!braced)
+        return j;
+    return j < n && s[j] == '}' ? j + 1 : 0;
 }
 
 
@@ -380,35 +411,15 @@ static void
 pass_degrees(const char *s, size_t n, gr_buf_t *o)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '^') {
-            size_t j = i + 1;
-            int braced = 0;
-            while (j < n && s[j] == ' ')
-                j++;
-            if (j < n && s[j] == '{') {
-                braced = 1;
-                for (j++; j < n && s[j] == ' ';)
-                    j++;
-            }
-            if (j + 5 <= n && memcmp(s + j, "\\circ", 5) == 0 &&
-                (j + 5 == n || !gr_is_alpha(s[j + 5]))) {
-                j += 5;
-                while (j < n && s[j] == ' ')
-                    j++;
-                if (braced && j < n && s[j] == '}')
-                    j++;
-                else if (braced)
-                    goto keep;
-                if (o->len >= 2 && o->s[o->len - 2] == '{' &&
-                    o->s[o->len - 1] == '}')
-                    o->len -= 2;
-                o->s[o->len] = '\0';
-                i = j - 1;
-                continue;
-            }
+        size_t end = s[i] == '^' ? degree_end(s, n, i) : 0;
+        if (end == 0) {
+            gb_putc(o, s[i]);
+            continue;
         }
-    keep:
-        gb_putc(o, s[i]);
+        if (o->len >= 2 && o->s[o->len - 2] == '{' && o->s[o->len - 1] == '}')
+            o->len -= 2;
+        o->s[o->len] = '\0';
+        i = end - 1;
     }
 }
 
@@ -451,60 +462,97 @@ brace_opening(const char *s, size_t close, size_t *open)
 }
 
 
+/* Drop an exponent on a unit ("^2", "^{2}", "^{-1}") from the end *e of s;
+** -1 when a closing brace there has no opening one. */
+static int
+drop_exponent(const char *s, size_t *e)
+{
+    if (*e >= 2 && s[*e - 2] == '^' && gr_is_digit(s[*e - 1])) {
+        *e -= 2;
+    } else if (*e > 0 && s[*e - 1] == '}') {
+        size_t k, c;
+        if (brace_opening(s, *e - 1, &k) < 0)
+            return -1;
+        c = trim_end(s, k);
+        if (c > 0 && s[c - 1] == '^')
+            *e = c - 1;
+    }
+    return 0;
+}
+
+
+/* A unit "\text{ W }" ending just before s[t] (its '}'): where it starts
+** in *start, and in *percent whether W is "percent" or "%"; -1 when it is
+** not \text around a word. */
+static int
+text_unit(const char *s, size_t t, size_t *start, int *percent)
+{
+    size_t k, m, wl;
+    const char *w;
+
+    if (brace_opening(s, t - 1, &k) < 0)
+        return -1;
+    m = trim_end(s, k);
+    if (m < 5 || memcmp(s + m - 5, "\\text", 5) != 0)
+        return -1;
+    *start = m - 5;
+    w = s + k + 1;
+    wl = t - 1 - k - 1;
+    while (wl > 0 && *w == ' ')
+        w++, wl--;
+    while (wl > 0 && w[wl - 1] == ' ')
+        wl--;
+    if (wl == 0)
+        return -1;
+    *percent = (wl == 7 && strncasecmp(w, "percent", 7) == 0) ||
+               (wl == 1 && *w == '%');
+    return 0;
+}
+
+
+/* A unit word ending just before s[t], after a number, a brace or a space:
+** where it starts in *start, and in *percent whether it is "percent"; -1
+** when there is no known unit word there. */
+static int
+word_unit(const char *s, size_t t, size_t *start, int *percent)
+{
+    size_t k = t;
+
+    while (k > 0 && gr_is_alpha(s[k - 1]))
+        k--;
+    if (k == t || k == 0)
+        return -1;
+    if (!(s[k - 1] == ' ' || gr_is_digit(s[k - 1]) || s[k - 1] == '}'))
+        return -1;
+    if (t - k == 7 && strncasecmp(s + k, "percent", 7) == 0)
+        *percent = 1;
+    else if (!is_unit_word(s + k, t - k))
+        return -1;
+    *start = k;
+    return 0;
+}
+
+
 /* Where a trailing unit starts in s[0..n) ("\text{ cm}^2", "dollars"), or
 ** n when there is none.  *percent: the unit was "percent". */
 static size_t
 unit_start(const char *s, size_t n, int *percent)
 {
-    size_t e = trim_end(s, n), t, start;
+    size_t e = trim_end(s, n), t, start, p;
+    int rc;
 
     *percent = 0;
-    /* an exponent on the unit: "^2", "^{2}", "^{-1}" */
-    if (e >= 2 && s[e - 2] == '^' && (gr_is_digit(s[e - 1])))
-        e -= 2;
-    else if (e > 0 && s[e - 1] == '}') {
-        size_t k;
-        if (brace_opening(s, e - 1, &k) < 0)
-            return n;
-        size_t c = trim_end(s, k);
-        if (c > 0 && s[c - 1] == '^')
-            e = c - 1;
-    }
+    if (drop_exponent(s, &e) < 0)
+        return n;
     t = trim_end(s, e);
-    if (t > 0 && s[t - 1] == '}') { /* \text{...} */
-        size_t k;
-        if (brace_opening(s, t - 1, &k) < 0)
-            return n;
-        size_t m = trim_end(s, k);
-        if (m < 5 || memcmp(s + m - 5, "\\text", 5) != 0)
-            return n;
-        start = m - 5;
-        const char *w = s + k + 1;
-        size_t wl = t - 1 - k - 1;
-        while (wl > 0 && *w == ' ')
-            w++, wl--;
-        while (wl > 0 && w[wl - 1] == ' ')
-            wl--;
-        if (wl == 0)
-            return n;
-        *percent = (wl == 7 && strncasecmp(w, "percent", 7) == 0) ||
-                   (wl == 1 && *w == '%');
-    } else { /* a unit word after a number, a brace or a space */
-        size_t k = t;
-        while (k > 0 && gr_is_alpha(s[k - 1]))
-            k--;
-        if (k == t || k == 0)
-            return n;
-        if (!(s[k - 1] == ' ' || gr_is_digit(s[k - 1]) || s[k - 1] == '}'))
-            return n;
-        if (t - k == 7 && strncasecmp(s + k, "percent", 7) == 0)
-            *percent = 1;
-        else if (!is_unit_word(s + k, t - k))
-            return n;
-        start = k;
-    }
+    if (t > 0 && s[t - 1] == '}')
+        rc = text_unit(s, t, &start, percent);
+    else
+        rc = word_unit(s, t, &start, percent);
+    if (rc < 0)
+        return n;
     /* what is left must be a value: not empty, not ending in an operator */
-    size_t p = trim_end(s, start);
+    p = trim_end(s, start);
     if (p == 0 || strchr("+-*/=(,^_{", s[p - 1]) != NULL)
         return n;
     return start;

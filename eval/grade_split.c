@@ -185,6 +185,79 @@ expand_pm(gr_parts_t *p, size_t k)
 }
 
 
+/* Replace each element holding one \pm or \mp by its two values; an atom
+** that does so becomes a list. */
+static void
+expand_pms(gr_parts_t *p)
+{
+    for (size_t k = 0; k < p->n; k++) {
+        size_t before = p->n;
+        expand_pm(p, k);
+        if (p->n > before) {
+            if (p->kind == GR_ATOM)
+                p->kind = GR_LIST;
+            k++;
+        }
+    }
+}
+
+
+/* 1 if s[0..n) is a tuple or interval: "(a,b)", "[a,b)", ... as a whole. */
+static int
+is_tuple(const char *s, size_t n)
+{
+    return n >= 2 && (s[0] == '(' || s[0] == '[') &&
+           (s[n - 1] == ')' || s[n - 1] == ']') && closing(s, n) == n - 1 &&
+           gr_count_top(s + 1, n - 2, ',') > 0;
+}
+
+
+/* 1 if s[0..n) is a set "\{...\}" as a whole. */
+static int
+is_set(const char *s, size_t n)
+{
+    return n >= 4 && s[0] == '\\' && s[1] == '{' && s[n - 2] == '\\' &&
+           s[n - 1] == '}' && closing(s, n) == n - 1;
+}
+
+
+/* Split s[0..n) as a bare list, a union, a tuple or a set when it is one
+** (p stays one atom otherwise).  0, or -1 when there are too many
+** elements. */
+static int
+split_kind(const char *s, size_t n, gr_parts_t *p)
+{
+    gr_parts_t u;
+
+    if (gr_count_top(s, n, ',') > 0) {
+        if (split_at(s, n, ",", p) < 0)
+            return -1;
+        p->kind = GR_LIST;
+        return 0;
+    }
+    if (split_at(s, n, "\\cup", &u) < 0)
+        return -1;
+    if (u.n > 1) {
+        p->kind = GR_UNION;
+        p->n = u.n;
+        memcpy(p->el, u.el, u.n * sizeof *u.el);
+    } else if (is_tuple(s, n)) {
+        if (split_at(s + 1, n - 2, ",", p) < 0)
+            return -1;
+        p->kind = GR_TUPLE;
+        p->open = s[0];
+        p->close = s[n - 1];
+    } else if (is_set(s, n)) {
+        if (split_at(s + 2, n - 4, ",", p) < 0)
+            return -1;
+        p->kind = GR_SET;
+        if (p->n == 1 && p->el[0].n == 0)
+            p->n = 0;
+    }
+    return 0;
+}
+
+
 int
 gr_split(const char *s, size_t n, gr_parts_t *p)
 {
@@ -198,46 +271,9 @@ gr_split(const char *s, size_t n, gr_parts_t *p)
     p->el[0] = (gr_span_t){s, n};
     if ((rc = matrix(s, n, p)) != 0)
         return rc < 0 ? -1 : 0;
-    if (gr_count_top(s, n, ',') == 0) {
-        gr_parts_t u;
-        if (split_at(s, n, "\\cup", &u) < 0)
-            return -1;
-        if (u.n > 1) {
-            p->kind = GR_UNION;
-            p->n = u.n;
-            memcpy(p->el, u.el, u.n * sizeof *u.el);
-            return 0;
-        }
-    }
-    if (gr_count_top(s, n, ',') > 0) {
-        if (split_at(s, n, ",", p) < 0)
-            return -1;
-        p->kind = GR_LIST;
-    } else if (n >= 2 && (s[0] == '(' || s[0] == '[') &&
-               (s[n - 1] == ')' || s[n - 1] == ']') && closing(s, n) == n - 1 &&
-               gr_count_top(s + 1, n - 2, ',') > 0) {
-        if (split_at(s + 1, n - 2, ",", p) < 0)
-            return -1;
-        p->kind = GR_TUPLE;
-        p->open = s[0];
-        p->close = s[n - 1];
-    } else if (n >= 4 && s[0] == '\\' && s[1] == '{' && s[n - 2] == '\\' &&
-               s[n - 1] == '}' && closing(s, n) == n - 1) {
-        if (split_at(s + 2, n - 4, ",", p) < 0)
-            return -1;
-        p->kind = GR_SET;
-        if (p->n == 1 && p->el[0].n == 0)
-            p->n = 0;
-    }
+    if (split_kind(s, n, p) < 0)
+        return -1;
     if (p->kind == GR_ATOM || p->kind == GR_LIST || p->kind == GR_SET)
-        for (size_t k = 0; k < p->n; k++) {
-            size_t before = p->n;
-            expand_pm(p, k);
-            if (p->n > before) {
-                if (p->kind == GR_ATOM)
-                    p->kind = GR_LIST;
-                k++;
-            }
-        }
+        expand_pms(p);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "problems_internal.h"
 
 
@@ -26,15 +27,11 @@ problems_read_file(const char *path, const char *format,
     if (skipped)
         *skipped = 0;
     if (format != NULL && strcmp(format, "auto") != 0 &&
-        (fixed = layout_find(format)) == NULL) {
-        snprintf(err, errlen, "unknown format '%s' (one of: %s)", format,
-                 problems_formats());
-        return -1;
-    }
-    if ((f = fopen(path, "r")) == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
+        (fixed = layout_find(format)) == NULL)
+        return errf(err, errlen, "unknown format '%s' (one of: %s)", format,
+                    problems_formats());
+    if ((f = fopen(path, "r")) == NULL)
+        return errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
     while (getline(&line, &cap, f) >= 0) {
         json_error_t jerr;
         layout_owned_t own = {NULL, NULL, NULL};
@@ -56,14 +53,14 @@ problems_read_file(const char *path, const char *format,
         if (layout_read(l, obj, &rec, &own, why, sizeof why) < 0) {
             fprintf(stderr, "%s:%d: %s; skipped\n", path, lineno, why);
             bad++;
-            layout_release(&own);
+            layout_clear(&own);
             json_decref(obj);
             continue;
         }
         rec.line = lineno;
         count++;
         int stop = fn(ctx, &rec);
-        layout_release(&own);
+        layout_clear(&own);
         json_decref(obj);
         if (stop)
             break;

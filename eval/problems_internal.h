@@ -20,7 +20,7 @@ const layout_t *layout_find(const char *name);
 /* The layout a line's object is in (plain when nothing else fits). */
 const layout_t *layout_detect(json_t *obj);
 
-/* Strings a record owns until layout_release. */
+/* Strings a record owns until layout_clear. */
 typedef struct layout_owned {
     char *text, *truth, *id;
 } layout_owned_t;
@@ -33,7 +33,8 @@ typedef struct layout_owned {
 int layout_read(const layout_t *l, json_t *obj, problem_rec_t *rec,
                 layout_owned_t *own, char *why, size_t whylen);
 
-/* Free what layout_read allocated; the record's strings go with it. */
-void layout_release(layout_owned_t *own);
+/* Free what layout_read allocated and zero *own; idempotent.
+ * The record's strings go with it. */
+void layout_clear(layout_owned_t *own);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "grade.h"
 #include "problems_internal.h"
 
@@ -210,10 +211,10 @@ problems_truth_text(const json_t *value, int *n_answers, char *why,
     if (!json_is_array(value)) {
         out = scalar_truth(value, 1);
         if (out == NULL && !json_is_string(value) && !json_is_number(value))
-            snprintf(why, whylen,
-                     "is neither a string, a number nor a list of them");
+            errf(why, whylen,
+                 "is neither a string, a number nor a list of them");
         else if (out == NULL)
-            snprintf(why, whylen, "out of memory");
+            errf(why, whylen, "out of memory");
         else
             n = 1;
         goto done;
@@ -224,9 +225,9 @@ problems_truth_text(const json_t *value, int *n_answers, char *why,
     {
         char *text = scalar_truth(item, 0);
         if (text == NULL) {
-            snprintf(why, whylen,
-                     "item %zu of the list is neither a string nor a number",
-                     i + 1);
+            errf(why, whylen,
+                 "item %zu of the list is neither a string nor a number",
+                 i + 1);
             free(out);
             out = NULL;
             n = 0;
@@ -239,7 +240,7 @@ problems_truth_text(const json_t *value, int *n_answers, char *why,
             free(out);
             out = NULL;
             n = 0;
-            snprintf(why, whylen, "out of memory");
+            errf(why, whylen, "out of memory");
             goto done;
         }
         out = grown;
@@ -305,19 +306,16 @@ read_text(const layout_t *l, json_t *obj, problem_rec_t *rec,
 
     if (!json_is_string(text) || json_string_length(text) == 0) {
         key_list(l->text, keys, sizeof keys);
-        snprintf(why, whylen, "no problem text (a non-empty string in %s)",
-                 keys);
-        return -1;
+        return errf(why, whylen, "no problem text (a non-empty string in %s)",
+                    keys);
     }
     rec->text = json_string_value(text);
     if (strcmp(l->name, "olympiadbench") == 0 && json_is_string(context) &&
         json_string_length(context) > 0) {
         size_t a = json_string_length(context), b = json_string_length(text);
         own->text = malloc(a + b + 3);
-        if (own->text == NULL) {
-            snprintf(why, whylen, "out of memory");
-            return -1;
-        }
+        if (own->text == NULL)
+            return errf(why, whylen, "out of memory");
         memcpy(own->text, json_string_value(context), a);
         memcpy(own->text + a, "\n\n", 2);
         memcpy(own->text + a + 2, rec->text, b + 1);
@@ -339,30 +337,24 @@ read_truth(const layout_t *l, json_t *obj, problem_rec_t *rec,
         if (!l->need_truth)
             return 0;
         key_list(l->truth, keys, sizeof keys);
-        snprintf(why, whylen, "not a %s line: no answer in %s", l->name, keys);
-        return -1;
+        return errf(why, whylen, "not a %s line: no answer in %s", l->name,
+                    keys);
     }
     if (l->kind == TRUTH_HASH &&
-        !(json_is_string(v) && strstr(json_string_value(v), "####"))) {
-        snprintf(why, whylen, "not a %s line: \"%s\" has no \"#### N\"",
-                 l->name, key);
-        return -1;
-    }
+        !(json_is_string(v) && strstr(json_string_value(v), "####")))
+        return errf(why, whylen, "not a %s line: \"%s\" has no \"#### N\"",
+                    l->name, key);
     if (l->kind == TRUTH_BOXED &&
-        !(json_is_string(v) && has_box(json_string_value(v)))) {
-        snprintf(why, whylen, "not a %s line: \"%s\" has no \\boxed{} answer",
-                 l->name, key);
-        return -1;
-    }
+        !(json_is_string(v) && has_box(json_string_value(v))))
+        return errf(why, whylen,
+                    "not a %s line: \"%s\" has no \\boxed{} answer", l->name,
+                    key);
     own->truth = problems_truth_text(v, &rec->n_answers, reason, sizeof reason);
-    if (own->truth == NULL && reason[0] != '\0') {
-        snprintf(why, whylen, "\"%s\" %s", key, reason);
-        return -1;
-    }
-    if (own->truth == NULL && l->need_truth) {
-        snprintf(why, whylen, "not a %s line: \"%s\" is empty", l->name, key);
-        return -1;
-    }
+    if (own->truth == NULL && reason[0] != '\0')
+        return errf(why, whylen, "\"%s\" %s", key, reason);
+    if (own->truth == NULL && l->need_truth)
+        return errf(why, whylen, "not a %s line: \"%s\" is empty", l->name,
+                    key);
     rec->ground_truth = own->truth;
     return 0;
 }
@@ -395,7 +387,7 @@ layout_read(const layout_t *l, json_t *obj, problem_rec_t *rec,
 
 
 void
-layout_release(layout_owned_t *own)
+layout_clear(layout_owned_t *own)
 {
     free(own->text);
     free(own->truth);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 
 /* A number field, or NAN (and a message) when absent or not a number. */
 static double
@@ -39,8 +41,8 @@ reference_load(const char *path, char *err, size_t errlen)
     int lineno = 0;
 
     if (f == NULL) {
-        snprintf(err, errlen, "cannot read reference %s: %s", path,
-                 strerror(errno));
+        errf(err, errlen, "cannot read reference %s: %s", path,
+             strerror(errno));
         return NULL;
     }
     r = calloc(1, sizeof *r);
@@ -88,12 +90,12 @@ reference_load(const char *path, char *err, size_t errlen)
     free(line);
     fclose(f);
     if (r->n == 0) {
-        snprintf(err, errlen, "reference %s holds no valid line", path);
+        errf(err, errlen, "reference %s holds no valid line", path);
         reference_destroy(&r);
     }
     return r;
 oom:
-    snprintf(err, errlen, "out of memory reading %s", path);
+    errf(err, errlen, "out of memory reading %s", path);
     free(line);
     fclose(f);
     reference_destroy(&r);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 
 static void
 point_init(sweep_point_t *p)
@@ -75,15 +77,15 @@ sweep_curve_add(sweep_curve_t *c, const char *spec, double knob, char *err,
                 size_t errlen)
 {
     if (strlen(spec) >= SWEEP_SPEC_MAX) {
-        snprintf(err, errlen, "policy spec longer than %d bytes: %.40s...",
-                 SWEEP_SPEC_MAX - 1, spec);
+        errf(err, errlen, "policy spec longer than %d bytes: %.40s...",
+             SWEEP_SPEC_MAX - 1, spec);
         return NULL;
     }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 16;
         sweep_point_t *p = realloc(c->points, cap * sizeof *p);
         if (p == NULL) {
-            snprintf(err, errlen, "out of memory");
+            errf(err, errlen, "out of memory");
             return NULL;
         }
         c->points = p;
@@ -117,11 +119,10 @@ add_knob(sweep_curve_t *c, const char *family, double knob, const char *suffix,
         n = snprintf(spec, sizeof spec, "%s:%g:%s", family, knob, suffix);
     else
         n = snprintf(spec, sizeof spec, "%s:%g", family, knob);
-    if (n < 0 || (size_t)n >= sizeof spec) {
-        snprintf(err, errlen, "policy spec longer than %d bytes: %s:%g:%.40s",
-                 SWEEP_SPEC_MAX - 1, family, knob, suffix ? suffix : "");
-        return -1;
-    }
+    if (n < 0 || (size_t)n >= sizeof spec)
+        return errf(err, errlen,
+                    "policy spec longer than %d bytes: %s:%g:%.40s",
+                    SWEEP_SPEC_MAX - 1, family, knob, suffix ? suffix : "");
     return sweep_curve_add(c, spec, knob, err, errlen) ? 0 : -1;
 }
 
@@ -163,11 +164,10 @@ sweep_family(sweep_curve_t *c, const char *family, const char *pomdp_model,
                 return -1;
         return 0;
     }
-    snprintf(err, errlen,
-             "unknown policy family '%s' (known: thr, random, cascade, "
-             "pomdp, agg)",
-             family);
-    return -1;
+    return errf(err, errlen,
+                "unknown policy family '%s' (known: thr, random, cascade, "
+                "pomdp, agg)",
+                family);
 }
 
 
@@ -211,15 +211,11 @@ each_item(sweep_curve_t *c, const char *list, const char *what,
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0) {
-            snprintf(err, errlen, "an empty %s in '%s'", what, list);
-            return -1;
-        }
-        if (len >= sizeof item) {
-            snprintf(err, errlen, "a %s longer than %zu bytes in '%.40s...'",
-                     what, sizeof item - 1, list);
-            return -1;
-        }
+        if (len == 0)
+            return errf(err, errlen, "an empty %s in '%s'", what, list);
+        if (len >= sizeof item)
+            return errf(err, errlen, "a %s longer than %zu bytes in '%.40s...'",
+                        what, sizeof item - 1, list);
         memcpy(item, p, len);
         item[len] = '\0';
         if (each(c, item, pos++, err, errlen) < 0)
@@ -270,11 +266,9 @@ add_spec(sweep_curve_t *c, const char *spec, size_t pos, char *err,
 int
 sweep_family_agg(sweep_curve_t *c, const char *list, char *err, size_t errlen)
 {
-    if (list == NULL || *list == '\0') {
-        snprintf(err, errlen,
-                 "agg needs trained policy files: --agg FILE,FILE,...");
-        return -1;
-    }
+    if (list == NULL || *list == '\0')
+        return errf(err, errlen,
+                    "agg needs trained policy files: --agg FILE,FILE,...");
     return each_item(c, list, "policy file", add_agg, err, errlen);
 }
 
@@ -293,13 +287,11 @@ sweep_finish(sweep_t *s, char *err, size_t errlen)
     double scale = s->strong.strong;
     metric_point_t *pts = NULL;
 
-    if (isnan(w) || isnan(st) || !(scale > 0)) {
-        snprintf(err, errlen,
-                 "the anchors are not measured (weak-only accuracy %g, "
-                 "strong-only accuracy %g and strong tokens per problem %g)",
-                 w, st, scale);
-        return -1;
-    }
+    if (isnan(w) || isnan(st) || !(scale > 0))
+        return errf(err, errlen,
+                    "the anchors are not measured (weak-only accuracy %g, "
+                    "strong-only accuracy %g and strong tokens per problem %g)",
+                    w, st, scale);
     s->weak.cost = metrics_cost_share(s->weak.strong, scale);
     s->strong.cost = 1.0;
     s->weak.pgr = metrics_pgr(w, w, st);
@@ -313,7 +305,7 @@ sweep_finish(sweep_t *s, char *err, size_t errlen)
         c->frontier = malloc((c->n + 2) * sizeof *c->frontier);
         pts = malloc((c->n + 1) * sizeof *pts);
         if (c->frontier == NULL || pts == NULL) {
-            snprintf(err, errlen, "out of memory");
+            errf(err, errlen, "out of memory");
             free(pts);
             return -1;
         }

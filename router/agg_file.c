@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "hash.h"
 
 #define AGG_FILE_MAX       (64u << 20)
@@ -61,20 +62,20 @@ slurp(const char *path, size_t *len, char *err, size_t errlen)
     size_t n = 0, cap = 0;
 
     if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     for (;;) {
         if (cap - n < 4096) {
             cap = cap ? cap * 2 : 65536;
             if (cap > AGG_FILE_MAX + 4096u) {
-                snprintf(err, errlen, "%s: larger than %u MiB, not a policy",
-                         path, AGG_FILE_MAX >> 20);
+                errf(err, errlen, "%s: larger than %u MiB, not a policy", path,
+                     AGG_FILE_MAX >> 20);
                 goto fail;
             }
             char *b = realloc(buf, cap + 1);
             if (b == NULL) {
-                snprintf(err, errlen, "%s: out of memory", path);
+                errf(err, errlen, "%s: out of memory", path);
                 goto fail;
             }
             buf = b;
@@ -85,7 +86,7 @@ slurp(const char *path, size_t *len, char *err, size_t errlen)
             break;
     }
     if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
+        errf(err, errlen, "%s: read error", path);
         goto fail;
     }
     fclose(f);
@@ -128,13 +129,11 @@ parse_sizes(cursor_t *c, const char *name, int outputs, int *n_layers,
     size_t nlen = strlen(name);
     int n = 0;
 
-    if (line == NULL || strncmp(line, name, nlen) != 0 || line[nlen] != ' ') {
-        snprintf(c->err, c->errlen,
-                 "%s: line %d: expected '%s' and its layer "
-                 "sizes (truncated?)",
-                 c->path, line_no, name);
-        return -1;
-    }
+    if (line == NULL || strncmp(line, name, nlen) != 0 || line[nlen] != ' ')
+        return errf(c->err, c->errlen,
+                    "%s: line %d: expected '%s' and its layer "
+                    "sizes (truncated?)",
+                    c->path, line_no, name);
     for (q = line + nlen;;) {
         while (*q == ' ')
             q++;
@@ -142,37 +141,30 @@ parse_sizes(cursor_t *c, const char *name, int outputs, int *n_layers,
             break;
         long v = strtol(q, &end, 10);
         if (end == q || (*end != ' ' && *end != '\0') || v < 1 ||
-            v > MLP_MAX_WIDTH || n == MLP_MAX_LAYERS + 1) {
-            snprintf(c->err, c->errlen,
-                     "%s: line %d: bad %s layer sizes "
-                     "(2 to %d sizes, each 1 to %d)",
-                     c->path, line_no, name, MLP_MAX_LAYERS + 1, MLP_MAX_WIDTH);
-            return -1;
-        }
+            v > MLP_MAX_WIDTH || n == MLP_MAX_LAYERS + 1)
+            return errf(c->err, c->errlen,
+                        "%s: line %d: bad %s layer sizes "
+                        "(2 to %d sizes, each 1 to %d)",
+                        c->path, line_no, name, MLP_MAX_LAYERS + 1,
+                        MLP_MAX_WIDTH);
         size[n++] = (int)v;
         q = end;
     }
-    if (n < 2) {
-        snprintf(c->err, c->errlen,
-                 "%s: line %d: %s needs at least 2 layer "
-                 "sizes",
-                 c->path, line_no, name);
-        return -1;
-    }
-    if (size[0] != AGG_FEATURES) {
-        snprintf(c->err, c->errlen,
-                 "%s: line %d: %s takes %d inputs; "
-                 "TRIM-Agg has %d features (wrong layer sizes)",
-                 c->path, line_no, name, size[0], AGG_FEATURES);
-        return -1;
-    }
-    if (size[n - 1] != outputs) {
-        snprintf(c->err, c->errlen,
-                 "%s: line %d: %s has %d outputs, must "
-                 "have %d (wrong layer sizes)",
-                 c->path, line_no, name, size[n - 1], outputs);
-        return -1;
-    }
+    if (n < 2)
+        return errf(c->err, c->errlen,
+                    "%s: line %d: %s needs at least 2 layer "
+                    "sizes",
+                    c->path, line_no, name);
+    if (size[0] != AGG_FEATURES)
+        return errf(c->err, c->errlen,
+                    "%s: line %d: %s takes %d inputs; "
+                    "TRIM-Agg has %d features (wrong layer sizes)",
+                    c->path, line_no, name, size[0], AGG_FEATURES);
+    if (size[n - 1] != outputs)
+        return errf(c->err, c->errlen,
+                    "%s: line %d: %s has %d outputs, must "
+                    "have %d (wrong layer sizes)",
+                    c->path, line_no, name, size[n - 1], outputs);
     *n_layers = n - 1;
     return 0;
 }
@@ -190,7 +182,7 @@ parse_net(cursor_t *c, const char *name, int outputs)
         return NULL;
     m = mlp_new(n_layers, size, why, sizeof why);
     if (m == NULL) {
-        snprintf(c->err, c->errlen, "%s: %s: %s", c->path, name, why);
+        errf(c->err, c->errlen, "%s: %s: %s", c->path, name, why);
         return NULL;
     }
     for (size_t i = 0; i < m->n_params; i++) {
@@ -200,24 +192,24 @@ parse_net(cursor_t *c, const char *name, int outputs)
         errno = 0;
         double v = strtod(c->p, &end);
         if (end == c->p) {
-            snprintf(c->err, c->errlen,
-                     "%s: line %d: %s has %zu of its %zu "
-                     "parameters (truncated, or wrong layer sizes)",
-                     c->path, line_of(c), name, i, m->n_params);
+            errf(c->err, c->errlen,
+                 "%s: line %d: %s has %zu of its %zu "
+                 "parameters (truncated, or wrong layer sizes)",
+                 c->path, line_of(c), name, i, m->n_params);
             goto fail;
         }
         if (!isfinite(v) || fabs(v) > 3.0e38) {
-            snprintf(c->err, c->errlen,
-                     "%s: line %d: %s parameter %zu is not "
-                     "a finite number",
-                     c->path, line_of(c), name, i);
+            errf(c->err, c->errlen,
+                 "%s: line %d: %s parameter %zu is not "
+                 "a finite number",
+                 c->path, line_of(c), name, i);
             goto fail;
         }
         if (*end != ' ' && *end != '\n' && *end != '\0') {
-            snprintf(c->err, c->errlen,
-                     "%s: line %d: %s parameter %zu is not "
-                     "a number",
-                     c->path, line_of(c), name, i);
+            errf(c->err, c->errlen,
+                 "%s: line %d: %s parameter %zu is not "
+                 "a number",
+                 c->path, line_of(c), name, i);
             goto fail;
         }
         m->params[i] = (float)v;
@@ -228,10 +220,10 @@ parse_net(cursor_t *c, const char *name, int outputs)
     char *after;
     strtod(c->p, &after);
     if (after != c->p) {
-        snprintf(c->err, c->errlen,
-                 "%s: line %d: %s has more parameters "
-                 "than its layer sizes call for",
-                 c->path, line_of(c), name);
+        errf(c->err, c->errlen,
+             "%s: line %d: %s has more parameters "
+             "than its layer sizes call for",
+             c->path, line_of(c), name);
         goto fail;
     }
     return m;
@@ -250,29 +242,23 @@ check_tail(char *buf, size_t len, const char *path, char *err, size_t errlen)
 
     while ((q = strstr(q, key)) != NULL)
         tail = q++;
-    if (tail == NULL) {
-        snprintf(err, errlen, "%s: no checksum line at the end (truncated?)",
-                 path);
-        return -1;
-    }
+    if (tail == NULL)
+        return errf(err, errlen, "%s: no checksum line at the end (truncated?)",
+                    path);
     char *hex = tail + sizeof key - 1;
     errno = 0;
     unsigned long long want = strtoull(hex, &end, 16);
     if (end - hex != 16 || errno != 0 || (*end != '\n' && *end != '\0') ||
         (*end == '\n' && end + 1 != buf + len) ||
-        (*end == '\0' && end != buf + len)) {
-        snprintf(err, errlen,
-                 "%s: bad checksum line (truncated, or data "
-                 "after it)",
-                 path);
-        return -1;
-    }
+        (*end == '\0' && end != buf + len))
+        return errf(err, errlen,
+                    "%s: bad checksum line (truncated, or data "
+                    "after it)",
+                    path);
     size_t content = (size_t)(tail - buf) + 1;
-    if (agg_file_checksum(buf, content) != (uint64_t)want) {
-        snprintf(err, errlen, "%s: checksum mismatch (file damaged or edited)",
-                 path);
-        return -1;
-    }
+    if (agg_file_checksum(buf, content) != (uint64_t)want)
+        return errf(err, errlen,
+                    "%s: checksum mismatch (file damaged or edited)", path);
     buf[content] = '\0';
     return 0;
 }
@@ -285,25 +271,19 @@ check_head(const char *buf, const char *path, char *err, size_t errlen)
     size_t n = strlen(AGG_MAGIC);
     char *end;
 
-    if (strncmp(buf, AGG_MAGIC, n) != 0 || buf[n] != ' ') {
-        snprintf(err, errlen,
-                 "%s: not a TRIM-Agg policy file (bad magic; "
-                 "expected '%s %d' on the first line)",
-                 path, AGG_MAGIC, AGG_VERSION);
-        return -1;
-    }
+    if (strncmp(buf, AGG_MAGIC, n) != 0 || buf[n] != ' ')
+        return errf(err, errlen,
+                    "%s: not a TRIM-Agg policy file (bad magic; "
+                    "expected '%s %d' on the first line)",
+                    path, AGG_MAGIC, AGG_VERSION);
     long v = strtol(buf + n + 1, &end, 10);
-    if (end == buf + n + 1 || *end != '\n') {
-        snprintf(err, errlen, "%s: bad version on the first line", path);
-        return -1;
-    }
-    if (v != AGG_VERSION) {
-        snprintf(err, errlen,
-                 "%s: policy file version %ld; this build reads "
-                 "version %d",
-                 path, v, AGG_VERSION);
-        return -1;
-    }
+    if (end == buf + n + 1 || *end != '\n')
+        return errf(err, errlen, "%s: bad version on the first line", path);
+    if (v != AGG_VERSION)
+        return errf(err, errlen,
+                    "%s: policy file version %ld; this build reads "
+                    "version %d",
+                    path, v, AGG_VERSION);
     return 0;
 }
 
@@ -322,7 +302,7 @@ agg_model_load(const char *path, agg_model_t **out, char *err, size_t errlen)
     if (buf == NULL)
         return -1;
     if (len == 0) {
-        snprintf(err, errlen, "%s: empty file", path);
+        errf(err, errlen, "%s: empty file", path);
         goto done;
     }
     if (check_head(buf, path, err, errlen) < 0 ||
@@ -330,7 +310,7 @@ agg_model_load(const char *path, agg_model_t **out, char *err, size_t errlen)
         goto done;
     next_line(&c); /* the magic, checked */
     if ((m = calloc(1, sizeof *m)) == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
     line = next_line(&c);
@@ -338,30 +318,30 @@ agg_model_load(const char *path, agg_model_t **out, char *err, size_t errlen)
         m->lambda = strtod(line + 7, &end);
     if (line == NULL || strncmp(line, "lambda ", 7) != 0 || end == line + 7 ||
         *end != '\0' || !isfinite(m->lambda) || m->lambda < 0) {
-        snprintf(err, errlen,
-                 "%s: line 2: expected 'lambda L' with a "
-                 "finite L >= 0",
-                 path);
+        errf(err, errlen,
+             "%s: line 2: expected 'lambda L' with a "
+             "finite L >= 0",
+             path);
         goto done;
     }
     line = next_line(&c);
     snprintf(want, sizeof want, "features %d %s", AGG_FEATURES,
              AGG_FEATURE_NAMES);
     if (line == NULL || strcmp(line, want) != 0) {
-        snprintf(err, errlen,
-                 "%s: line 3: expected '%s' (a policy for "
-                 "other features, or damaged)",
-                 path, want);
+        errf(err, errlen,
+             "%s: line 3: expected '%s' (a policy for "
+             "other features, or damaged)",
+             path, want);
         goto done;
     }
     if ((m->actor = parse_net(&c, "actor", 2)) == NULL ||
         (m->critic = parse_net(&c, "critic", 1)) == NULL)
         goto done;
     if (*c.p != '\0') {
-        snprintf(err, errlen,
-                 "%s: line %d: unexpected text before the "
-                 "checksum",
-                 path, line_of(&c));
+        errf(err, errlen,
+             "%s: line %d: unexpected text before the "
+             "checksum",
+             path, line_of(&c));
         goto done;
     }
     *out = m;
@@ -403,10 +383,8 @@ agg_model_save(const agg_model_t *m, const char *path, char *err, size_t errlen)
     int fd = -1, rc = -1, bad, made = 0, n;
 
     f = open_memstream(&text, &len);
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
+    if (f == NULL)
+        return errf(err, errlen, "%s: out of memory", path);
     /* lambda in the shortest form that reads back exactly */
     char lam[32];
     snprintf(lam, sizeof lam, "%.15g", m->lambda);
@@ -417,33 +395,33 @@ agg_model_save(const agg_model_t *m, const char *path, char *err, size_t errlen)
     bad = write_net(f, "actor", m->actor) < 0 ||
           write_net(f, "critic", m->critic) < 0;
     if (fclose(f) != 0 || text == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
     if (bad) {
-        snprintf(err, errlen,
-                 "%s: not written: the model has a parameter "
-                 "that is not finite",
-                 path);
+        errf(err, errlen,
+             "%s: not written: the model has a parameter "
+             "that is not finite",
+             path);
         goto done;
     }
     n = snprintf(line, sizeof line, "checksum %016llx\n",
                  (unsigned long long)agg_file_checksum(text, len));
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
+        errf(err, errlen, "%s: path too long", path);
         goto done;
     }
     if ((fd = mkstemp(tmp)) < 0) {
-        snprintf(err, errlen,
-                 "%s: cannot create a temporary file beside it: "
-                 "%s",
-                 path, strerror(errno));
+        errf(err, errlen,
+             "%s: cannot create a temporary file beside it: "
+             "%s",
+             path, strerror(errno));
         goto done;
     }
     made = 1;
     fchmod(fd, 0644); /* mkstemp's 0600 would hide the policy from others */
     if ((o = fdopen(fd, "wb")) == NULL) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        errf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto done;
     }
     fd = -1; /* o owns it */
@@ -452,12 +430,12 @@ agg_model_save(const agg_model_t *m, const char *path, char *err, size_t errlen)
              fsync(fileno(o)) == 0;
     int saved = errno;
     if (fclose(o) != 0 || !ok) {
-        snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(saved));
+        errf(err, errlen, "%s: write failed: %s", tmp, strerror(saved));
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
-                 strerror(errno));
+        errf(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
+             strerror(errno));
         goto done;
     }
     made = 0;

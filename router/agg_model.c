@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "errf.h"
+
 
 agg_model_t *
 agg_model_new(int n_hidden, int width, double lambda, char *err, size_t errlen)
@@ -16,17 +18,17 @@ agg_model_new(int n_hidden, int width, double lambda, char *err, size_t errlen)
     agg_model_t *m;
 
     if (n_hidden < 0 || n_hidden > MLP_MAX_LAYERS - 1) {
-        snprintf(err, errlen, "%d hidden layers (0 to %d allowed)", n_hidden,
-                 MLP_MAX_LAYERS - 1);
+        errf(err, errlen, "%d hidden layers (0 to %d allowed)", n_hidden,
+             MLP_MAX_LAYERS - 1);
         return NULL;
     }
     if (!isfinite(lambda) || lambda < 0) {
-        snprintf(err, errlen, "lambda %g is not a number >= 0", lambda);
+        errf(err, errlen, "lambda %g is not a number >= 0", lambda);
         return NULL;
     }
     m = calloc(1, sizeof *m);
     if (m == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     m->lambda = lambda;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 #define MLP_BLOCK 16
 
 
@@ -44,14 +46,14 @@ mlp_new(int n_layers, const int *size, char *err, size_t errlen)
     size_t n = 0;
 
     if (n_layers < 1 || n_layers > MLP_MAX_LAYERS) {
-        snprintf(err, errlen, "%d layers (1 to %d allowed)", n_layers,
-                 MLP_MAX_LAYERS);
+        errf(err, errlen, "%d layers (1 to %d allowed)", n_layers,
+             MLP_MAX_LAYERS);
         return NULL;
     }
     for (int l = 0; l <= n_layers; l++)
         if (size[l] < 1 || size[l] > MLP_MAX_WIDTH) {
-            snprintf(err, errlen, "layer size %d (1 to %d allowed)", size[l],
-                     MLP_MAX_WIDTH);
+            errf(err, errlen, "layer size %d (1 to %d allowed)", size[l],
+                 MLP_MAX_WIDTH);
             return NULL;
         }
     for (int l = 0; l < n_layers; l++)
@@ -59,7 +61,7 @@ mlp_new(int n_layers, const int *size, char *err, size_t errlen)
     m = calloc(1, sizeof *m);
     if (m == NULL || (m->params = calloc(n, sizeof *m->params)) == NULL) {
         free(m);
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     m->n_layers = n_layers;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "policy_kinds.h"
 
 static const policy_kind_t *const kinds[] = {
@@ -36,19 +37,16 @@ policy_number_arg(policy_t *p, const char *arg, double lo, double hi, char *err,
     snprintf(p->spec, sizeof p->spec, "%s:%g", p->kind->name, v);
     return 0;
 bad:
-    snprintf(err, errlen, "needs a number in [%g, %g] after the colon (%s)", lo,
-             hi, p->kind->usage);
-    return -1;
+    return errf(err, errlen, "needs a number in [%g, %g] after the colon (%s)",
+                lo, hi, p->kind->usage);
 }
 
 
 int
 policy_no_arg(policy_t *p, const char *arg, char *err, size_t errlen)
 {
-    if (arg != NULL) {
-        snprintf(err, errlen, "takes no argument");
-        return -1;
-    }
+    if (arg != NULL)
+        return errf(err, errlen, "takes no argument");
     snprintf(p->spec, sizeof p->spec, "%s", p->kind->name);
     return 0;
 }
@@ -63,12 +61,12 @@ policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
     char why[POLICY_SPEC_MAX + 128];
 
     if (spec == NULL || *spec == '\0') {
-        snprintf(err, errlen, "empty policy spec");
+        errf(err, errlen, "empty policy spec");
         return NULL;
     }
     if (strlen(spec) >= POLICY_SPEC_MAX) {
-        snprintf(err, errlen, "policy spec longer than %d bytes",
-                 POLICY_SPEC_MAX - 1);
+        errf(err, errlen, "policy spec longer than %d bytes",
+             POLICY_SPEC_MAX - 1);
         return NULL;
     }
     colon = strchr(spec, ':');
@@ -79,7 +77,7 @@ policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
             continue;
         policy_t *p = calloc(1, sizeof *p);
         if (p == NULL) {
-            snprintf(err, errlen, "out of memory");
+            errf(err, errlen, "out of memory");
             return NULL;
         }
         p->kind = k;
@@ -88,15 +86,15 @@ policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
         int rc = k->init(p, colon ? colon + 1 : NULL, why, sizeof why);
         p->pomdp_default = NULL; /* the caller's, not kept */
         if (rc < 0) {
-            snprintf(err, errlen, "policy '%s': %s", spec, why);
+            errf(err, errlen, "policy '%s': %s", spec, why);
             policy_destroy(&p);
             return NULL;
         }
         return p;
     }
-    snprintf(err, errlen, "unknown policy '%s' (known: %s)", spec,
-             "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
-             "agg:FILE");
+    errf(err, errlen, "unknown policy '%s' (known: %s)", spec,
+         "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
+         "agg:FILE");
     return NULL;
 }
 
@@ -106,8 +104,8 @@ policy_destroy(policy_t **pp)
 {
     if (pp && *pp) {
         policy_t *p = *pp;
-        if (p->state && p->kind->free_state)
-            p->kind->free_state(p->state);
+        if (p->state && p->kind->destroy_state)
+            p->kind->destroy_state(p->state);
         free(p);
         *pp = NULL;
     }
@@ -133,11 +131,9 @@ policy_decide(const policy_t *p, const route_features_t *f, route_result_t *out)
 {
     out->n_belief = 0;
     out->reason[0] = '\0';
-    if (p->shape == POLICY_ROUTED && !(f->score >= 0.0f && f->score <= 1.0f)) {
-        snprintf(out->reason, sizeof out->reason, "score %g is not in [0,1]",
-                 (double)f->score);
-        return -1;
-    }
+    if (p->shape == POLICY_ROUTED && !(f->score >= 0.0f && f->score <= 1.0f))
+        return errf(out->reason, sizeof out->reason, "score %g is not in [0,1]",
+                    (double)f->score);
     return p->kind->decide(p, f, out);
 }
 

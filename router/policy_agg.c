@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "agg.h"
+#include "errf.h"
 #include "hash.h"
 #include "policy_kinds.h"
 
@@ -25,11 +26,9 @@ init_agg(policy_t *p, const char *arg, char *err, size_t errlen)
 {
     agg_model_t *m;
 
-    if (arg == NULL || *arg == '\0') {
-        snprintf(err, errlen, "needs a policy file after the colon (%s)",
-                 p->kind->usage);
-        return -1;
-    }
+    if (arg == NULL || *arg == '\0')
+        return errf(err, errlen, "needs a policy file after the colon (%s)",
+                    p->kind->usage);
     if (agg_model_load(arg, &m, err, errlen) < 0)
         return -1;
     p->state = m;
@@ -48,15 +47,11 @@ decide_agg(const policy_t *p, const route_features_t *f, route_result_t *out)
 
     agg_features(f, x);
     for (int i = 0; i < AGG_FEATURES; i++)
-        if (!isfinite(x[i])) {
-            snprintf(out->reason, sizeof out->reason,
-                     "agg: feature %d is not a finite number", i);
-            return -1;
-        }
-    if (!isfinite(f->bias)) {
-        snprintf(out->reason, sizeof out->reason, "agg: bias is not finite");
-        return -1;
-    }
+        if (!isfinite(x[i]))
+            return errf(out->reason, sizeof out->reason,
+                        "agg: feature %d is not a finite number", i);
+    if (!isfinite(f->bias))
+        return errf(out->reason, sizeof out->reason, "agg: bias is not finite");
     prob = agg_prob(agg_logit(m, x), f->bias);
     if (f->explore) {
         rng_t rng = rng_seeded(hash_combine(f->seed, AGG_SEED_TAG));
@@ -73,7 +68,7 @@ decide_agg(const policy_t *p, const route_features_t *f, route_result_t *out)
 
 
 static void
-free_agg(void *state)
+destroy_agg(void *state)
 {
     agg_model_t *m = state;
 
@@ -83,4 +78,4 @@ free_agg(void *state)
 
 const policy_kind_t policy_kind_agg = {
     "agg",    POLICY_ROUTED, "agg:FILE, a policy file from trim train agg",
-    init_agg, decide_agg,    free_agg};
+    init_agg, decide_agg,    destroy_agg};

@@ -3,7 +3,7 @@
 **
 ** A kind is one row: its name (the spec's prefix), its loop shape, how to
 ** read the text after "name:" into the policy, how to decide, and how to
-** free what it loaded.  Adding a policy means one row and one file.
+** destroy what it loaded.  Adding a policy means one row and one file.
 */
 #ifndef TRIM_POLICY_KINDS_H
 #define TRIM_POLICY_KINDS_H
@@ -35,7 +35,7 @@ typedef struct policy_kind {
     /* Decide (see policy_decide); 0 or -1 with the reason in out->reason. */
     int (*decide)(const policy_t *p, const route_features_t *f,
                   route_result_t *out);
-    void (*free_state)(void *state); /* NULL when init loads nothing */
+    void (*destroy_state)(void *state); /* NULL when init loads nothing */
 } policy_kind_t;
 
 /*

@@ -29,36 +29,28 @@ init_pomdp(policy_t *p, const char *arg, char *err, size_t errlen)
     double lambda;
     int rc = -1;
 
-    if (arg == NULL || *arg == '\0') {
-        snprintf(err, errlen, "needs a cost per strong token (%s)",
-                 p->kind->usage);
-        return -1;
-    }
+    if (arg == NULL || *arg == '\0')
+        return errf(err, errlen, "needs a cost per strong token (%s)",
+                    p->kind->usage);
     const char *colon = strchr(arg, ':');
     size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
-    if (n >= sizeof number) {
-        snprintf(err, errlen, "cost per strong token is too long");
-        return -1;
-    }
+    if (n >= sizeof number)
+        return errf(err, errlen, "cost per strong token is too long");
     memcpy(number, arg, n);
     number[n] = '\0';
     lambda = strtod(number, &end);
-    if (n == 0 || *end != '\0' || !(lambda >= 0 && lambda <= 1)) {
-        snprintf(err, errlen,
-                 "'%s' is not a cost per strong token in [0,1] "
-                 "(%s)",
-                 number, p->kind->usage);
-        return -1;
-    }
+    if (n == 0 || *end != '\0' || !(lambda >= 0 && lambda <= 1))
+        return errf(err, errlen,
+                    "'%s' is not a cost per strong token in [0,1] "
+                    "(%s)",
+                    number, p->kind->usage);
     if (colon != NULL)
         file = (char *)colon + 1;
     const pomdp_model_t *model = p->pomdp_default;
     if (file != NULL) {
         m = malloc(sizeof *m);
-        if (m == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (m == NULL)
+            return errf(err, errlen, "out of memory");
         if (pomdp_model_load(file, m, err, errlen) < 0)
             goto done;
         model = m;
@@ -109,7 +101,7 @@ decide_pomdp(const policy_t *p, const route_features_t *f, route_result_t *out)
 
 
 static void
-free_pomdp(void *state)
+destroy_pomdp(void *state)
 {
     pomdp_t *p = state;
     pomdp_destroy(&p);
@@ -123,4 +115,4 @@ const policy_kind_t policy_kind_pomdp = {
     "one strong token against one correct answer",
     init_pomdp,
     decide_pomdp,
-    free_pomdp};
+    destroy_pomdp};

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
+
 /*
 ** From data/calibration/qwen2.5-math-prm-7b.json, the data files
 ** of the TRIM code release (github.com/Vansh28Kapoor/TRIM, MIT):
@@ -97,47 +99,38 @@ int
 pomdp_model_check(const pomdp_model_t *m, char *err, size_t errlen)
 {
     if (!(m->p_weak > 0 && m->p_weak < 1 && m->p_strong > 0 &&
-          m->p_strong <= 1 && m->repair >= 0 && m->repair <= 1)) {
-        snprintf(err, errlen, "accuracies must be in (0,1), repair in [0,1]");
-        return -1;
-    }
+          m->p_strong <= 1 && m->repair >= 0 && m->repair <= 1))
+        return errf(err, errlen,
+                    "accuracies must be in (0,1), repair in [0,1]");
     if (!(m->strong_tokens > 0) || m->max_steps < 1 ||
-        m->max_steps > POMDP_MAX_STEPS) {
-        snprintf(err, errlen,
-                 "strong tokens per step must be positive and "
-                 "the step limit in [1, %d]",
-                 POMDP_MAX_STEPS);
-        return -1;
-    }
+        m->max_steps > POMDP_MAX_STEPS)
+        return errf(err, errlen,
+                    "strong tokens per step must be positive and "
+                    "the step limit in [1, %d]",
+                    POMDP_MAX_STEPS);
     for (int t = 0; t < m->max_steps; t++)
-        if (!(m->hazard[t] >= 0 && m->hazard[t] <= 1)) {
-            snprintf(err, errlen, "hazard at step %d is not in [0,1]", t + 1);
-            return -1;
-        }
+        if (!(m->hazard[t] >= 0 && m->hazard[t] <= 1))
+            return errf(err, errlen, "hazard at step %d is not in [0,1]",
+                        t + 1);
     for (int s = 0; s < 3; s++) {
         double total = 0;
         for (int j = 0; j < POMDP_BINS; j++)
             total += m->marg[s][j];
-        if (fabs(total - 1) > 1e-3) {
-            snprintf(err, errlen, "%s score distribution sums to %g",
-                     state_keys[s], total);
-            return -1;
-        }
+        if (fabs(total - 1) > 1e-3)
+            return errf(err, errlen, "%s score distribution sums to %g",
+                        state_keys[s], total);
         for (int i = 0; i < POMDP_BINS; i++) {
             double row = 0;
             for (int j = 0; j < POMDP_BINS; j++) {
-                if (!(m->cond[s][i][j] >= 0)) {
-                    snprintf(err, errlen, "%s likelihood [%d][%d] is negative",
-                             state_keys[s], i, j);
-                    return -1;
-                }
+                if (!(m->cond[s][i][j] >= 0))
+                    return errf(err, errlen,
+                                "%s likelihood [%d][%d] is negative",
+                                state_keys[s], i, j);
                 row += m->cond[s][i][j];
             }
-            if (fabs(row - 1) > 1e-3) {
-                snprintf(err, errlen, "%s likelihood row %d sums to %g",
-                         state_keys[s], i, row);
-                return -1;
-            }
+            if (fabs(row - 1) > 1e-3)
+                return errf(err, errlen, "%s likelihood row %d sums to %g",
+                            state_keys[s], i, row);
         }
     }
     return 0;
@@ -149,11 +142,9 @@ static int
 get_number(json_t *v, const char *file, const char *what, double *out,
            char *err, size_t errlen)
 {
-    if (!json_is_number(v)) {
-        snprintf(err, errlen, "%s: %s %s", file, what,
-                 v ? "is not a number" : "is missing");
-        return -1;
-    }
+    if (!json_is_number(v))
+        return errf(err, errlen, "%s: %s %s", file, what,
+                    v ? "is not a number" : "is missing");
     *out = json_number_value(v);
     return 0;
 }
@@ -171,129 +162,180 @@ get_accuracy(json_t *acc, const char *const *names, const char *file,
         if (v != NULL)
             return get_number(v, file, *names, out, err, errlen);
     }
-    snprintf(err, errlen,
-             "%s: next_step_accuracy has no entry for the %s "
-             "model",
-             file, names[-1]);
-    return -1;
+    return errf(err, errlen,
+                "%s: next_step_accuracy has no entry for the %s "
+                "model",
+                file, names[-1]);
 }
 
 
-int
-pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
+/* observation_model.<state s>.grid of obs into grid: POMDP_BINS rows of
+** POMDP_BINS counts >= 0, rows by the minimum previous score. */
+static int
+load_grid(json_t *obs, int s, const char *path,
+          double grid[POMDP_BINS][POMDP_BINS], char *err, size_t errlen)
+{
+    json_t *g = json_object_get(json_object_get(obs, state_keys[s]), "grid");
+    char what[160];
+
+    if (!json_is_array(g) || json_array_size(g) != POMDP_BINS)
+        return errf(err, errlen,
+                    "%s: observation_model.%s.grid is not a %dx%d array", path,
+                    state_keys[s], POMDP_BINS, POMDP_BINS);
+    for (int i = 0; i < POMDP_BINS; i++) {
+        json_t *row = json_array_get(g, (size_t)i);
+        if (!json_is_array(row) || json_array_size(row) != POMDP_BINS)
+            return errf(err, errlen, "%s: %s.grid[%d] is not %d numbers", path,
+                        state_keys[s], i, POMDP_BINS);
+        for (int j = 0; j < POMDP_BINS; j++) {
+            snprintf(what, sizeof what, "%s.grid[%d][%d]", state_keys[s], i, j);
+            if (get_number(json_array_get(row, (size_t)j), path, what,
+                           &grid[i][j], err, errlen) < 0)
+                return -1;
+            if (grid[i][j] < 0)
+                return errf(err, errlen, "%s: %s is negative", path, what);
+        }
+    }
+    return 0;
+}
+
+
+/* State s's likelihoods from its grid: each row normalised, a row never
+** seen gets the state's marginal.  Its row totals go to w. */
+static void
+conditionals(pomdp_model_t *m, int s, const double grid[POMDP_BINS][POMDP_BINS],
+             double w[POMDP_BINS])
+{
+    double total = 0;
+
+    for (int i = 0; i < POMDP_BINS; i++) {
+        w[i] = 0;
+        for (int j = 0; j < POMDP_BINS; j++)
+            w[i] += grid[i][j];
+    }
+    for (int k = 0; k < POMDP_BINS; k++)
+        total += w[k];
+    for (int i = 0; i < POMDP_BINS; i++)
+        for (int j = 0; j < POMDP_BINS; j++) {
+            double col = 0;
+            for (int k = 0; k < POMDP_BINS; k++)
+                col += grid[k][j];
+            m->cond[s][i][j] = w[i] > 0    ? grid[i][j] / w[i]
+                               : total > 0 ? col / total
+                                           : 1.0 / POMDP_BINS;
+        }
+}
+
+
+/* The observation model (math_train when there are several). */
+static int
+load_observation(json_t *root, const char *path, pomdp_model_t *m, char *err,
+                 size_t errlen)
+{
+    json_t *obs = json_object_get(json_object_get(root, "observation_model"),
+                                  "math_train");
+    double grid[POMDP_BINS][POMDP_BINS], w[3][POMDP_BINS];
+
+    if (obs == NULL)
+        obs = json_object_get(root, "observation_model");
+    for (int s = 0; s < 3; s++) {
+        if (load_grid(obs, s, path, grid, err, errlen) < 0)
+            return -1;
+        conditionals(m, s, grid, w[s]);
+    }
+    marginals(m, w);
+    return 0;
+}
+
+
+/* next_step_accuracy: the weak and strong models' accuracies, repair. */
+static int
+load_accuracy(json_t *root, const char *path, pomdp_model_t *m, char *err,
+              size_t errlen)
 {
     static const char *const weak_names[] = {"weak", "Qwen2.5-1.5B-Instruct",
                                              NULL};
     static const char *const strong_names[] = {"strong", "Qwen2.5-7B-Instruct",
                                                NULL};
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr), *v;
-    double grid[3][POMDP_BINS][POMDP_BINS], w[3][POMDP_BINS];
-    char what[160];
-    int rc = -1;
+    json_t *acc = json_object_get(root, "next_step_accuracy"), *v;
 
-    memset(m, 0, sizeof *m);
-    if (root == NULL) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                 jerr.text);
-        return -1;
-    }
-    json_t *obs = json_object_get(json_object_get(root, "observation_model"),
-                                  "math_train");
-    if (obs == NULL)
-        obs = json_object_get(root, "observation_model");
-    for (int s = 0; s < 3; s++) {
-        json_t *g =
-            json_object_get(json_object_get(obs, state_keys[s]), "grid");
-        if (!json_is_array(g) || json_array_size(g) != POMDP_BINS) {
-            snprintf(err, errlen,
-                     "%s: observation_model.%s.grid is not a "
-                     "%dx%d array",
-                     path, state_keys[s], POMDP_BINS, POMDP_BINS);
-            goto done;
-        }
-        for (int i = 0; i < POMDP_BINS; i++) {
-            json_t *row = json_array_get(g, (size_t)i);
-            if (!json_is_array(row) || json_array_size(row) != POMDP_BINS) {
-                snprintf(err, errlen, "%s: %s.grid[%d] is not %d numbers", path,
-                         state_keys[s], i, POMDP_BINS);
-                goto done;
-            }
-            for (int j = 0; j < POMDP_BINS; j++) {
-                snprintf(what, sizeof what, "%s.grid[%d][%d]", state_keys[s], i,
-                         j);
-                if (get_number(json_array_get(row, (size_t)j), path, what,
-                               &grid[s][i][j], err, errlen) < 0)
-                    goto done;
-                if (grid[s][i][j] < 0) {
-                    snprintf(err, errlen, "%s: %s is negative", path, what);
-                    goto done;
-                }
-            }
-        }
-        /* Conditionals per row; rows never seen get the state's marginal. */
-        for (int i = 0; i < POMDP_BINS; i++) {
-            double row = 0;
-            for (int j = 0; j < POMDP_BINS; j++)
-                row += grid[s][i][j];
-            w[s][i] = row;
-        }
-        for (int i = 0; i < POMDP_BINS; i++)
-            for (int j = 0; j < POMDP_BINS; j++) {
-                double col = 0;
-                for (int k = 0; k < POMDP_BINS; k++)
-                    col += grid[s][k][j];
-                double total = 0;
-                for (int k = 0; k < POMDP_BINS; k++)
-                    total += w[s][k];
-                m->cond[s][i][j] = w[s][i] > 0 ? grid[s][i][j] / w[s][i]
-                                   : total > 0 ? col / total
-                                               : 1.0 / POMDP_BINS;
-            }
-    }
-    marginals(m, w);
-
-    json_t *acc = json_object_get(root, "next_step_accuracy");
     if (get_accuracy(acc, weak_names, path, &m->p_weak, err, errlen) < 0 ||
         get_accuracy(acc, strong_names, path, &m->p_strong, err, errlen) < 0)
-        goto done;
+        return -1;
     v = json_object_get(acc, "repair");
     m->repair = json_is_number(v) ? json_number_value(v) : 0.0;
+    return 0;
+}
 
+
+/* solution_length.weak_and_strong: the step limit and the hazard of
+** ending after each step (1 at the limit). */
+static int
+load_hazard(json_t *root, const char *path, pomdp_model_t *m, char *err,
+            size_t errlen)
+{
     json_t *len = json_object_get(json_object_get(root, "solution_length"),
                                   "weak_and_strong");
     json_t *haz = json_object_get(len, "hazard_by_step");
-    v = json_object_get(len, "max_steps");
+    json_t *v = json_object_get(len, "max_steps");
+
     m->max_steps = json_is_integer(v) ? (int)json_integer_value(v) : 30;
-    if (m->max_steps < 1 || m->max_steps > POMDP_MAX_STEPS) {
-        snprintf(err, errlen,
-                 "%s: solution_length max_steps %d is out of "
-                 "range",
-                 path, m->max_steps);
-        goto done;
-    }
+    if (m->max_steps < 1 || m->max_steps > POMDP_MAX_STEPS)
+        return errf(err, errlen,
+                    "%s: solution_length max_steps %d is out of range", path,
+                    m->max_steps);
     for (int t = 0; t < m->max_steps; t++) {
-        char key[16];
+        char key[16], what[64];
         snprintf(key, sizeof key, "%d", t + 1);
         snprintf(what, sizeof what, "solution_length hazard_by_step.%d", t + 1);
         if (get_number(json_object_get(haz, key), path, what, &m->hazard[t],
                        err, errlen) < 0)
-            goto done;
+            return -1;
     }
     m->hazard[m->max_steps - 1] = 1.0;
+    return 0;
+}
 
+
+/* token_usage_math500: the strong model's tokens per step. */
+static int
+load_tokens(json_t *root, const char *path, pomdp_model_t *m, char *err,
+            size_t errlen)
+{
     json_t *tok = json_object_get(root, "token_usage_math500");
     double tokens, steps;
+
     if (get_number(json_object_get(tok, "strong_only_tokens_per_question"),
                    path, "token_usage strong_only_tokens_per_question", &tokens,
                    err, errlen) < 0 ||
         get_number(json_object_get(tok, "strong_only_steps_per_question"), path,
                    "token_usage strong_only_steps_per_question", &steps, err,
                    errlen) < 0)
-        goto done;
+        return -1;
     m->strong_tokens = steps > 0 ? tokens / steps : 0;
-    if (pomdp_model_check(m, what, sizeof what) < 0) {
-        snprintf(err, errlen, "%s: %s", path, what);
+    return 0;
+}
+
+
+int
+pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    char why[160];
+    int rc = -1;
+
+    memset(m, 0, sizeof *m);
+    if (root == NULL)
+        return errf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+                    jerr.text);
+    if (load_observation(root, path, m, err, errlen) < 0 ||
+        load_accuracy(root, path, m, err, errlen) < 0 ||
+        load_hazard(root, path, m, err, errlen) < 0 ||
+        load_tokens(root, path, m, err, errlen) < 0)
+        goto done;
+    if (pomdp_model_check(m, why, sizeof why) < 0) {
+        errf(err, errlen, "%s: %s", path, why);
         goto done;
     }
     rc = 0;

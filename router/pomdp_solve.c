@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 #define GRID 4096
 
 struct pomdp {
@@ -98,14 +100,14 @@ pomdp_solve(const pomdp_model_t *m, double lambda, char *err, size_t errlen)
     struct pomdp *p;
 
     if (!(lambda >= 0)) {
-        snprintf(err, errlen, "lambda must be >= 0");
+        errf(err, errlen, "lambda must be >= 0");
         return NULL;
     }
     if (pomdp_model_check(m, err, errlen) < 0)
         return NULL;
     p = calloc(1, sizeof *p);
     if (p == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     p->model = *m;

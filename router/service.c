@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "errf.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
@@ -43,7 +44,7 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     peer_opts_t po = {0};
 
     if (r == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(r->name, sizeof r->name, "%s", o->name ? o->name : "router");
@@ -55,8 +56,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
         if (o->curve != NULL && curve_server(r->pub, o->curve, err, errlen))
             goto fail;
         if (zmq_bind(r->pub, o->pub_endpoint) != 0) {
-            snprintf(err, errlen, "cannot bind decision feed %s: %s",
-                     o->pub_endpoint, zmq_strerror(errno));
+            errf(err, errlen, "cannot bind decision feed %s: %s",
+                 o->pub_endpoint, zmq_strerror(errno));
             goto fail;
         }
     }
@@ -196,7 +197,7 @@ handle_route(router_service_t *r, const Trim__RouteBatch *batch)
         f.explore = s->explore;
         const policy_t *p = policy_for(r, s->policy, err, sizeof err);
         if (p == NULL) {
-            snprintf(res->reason, sizeof res->reason, "%s", err);
+            errf(res->reason, sizeof res->reason, "%s", err);
             d->error = res->reason;
             continue;
         }

@@ -40,8 +40,8 @@ typedef struct agg_batch {
 /* Append a step (episodes counts steps with last set).  0 or -1 (memory). */
 int agg_batch_add(agg_batch_t *b, const agg_step_t *s);
 
-/* Free the steps and zero the batch; safe on a zeroed batch. */
-void agg_batch_free(agg_batch_t *b);
+/* Free the steps and zero the batch; idempotent. */
+void agg_batch_clear(agg_batch_t *b);
 
 typedef struct ppo_opts {
     int epochs;           /* passes over the batch (default 4) */
@@ -114,7 +114,9 @@ typedef struct adam {
 
 /* Adam state for n parameters; 0 or -1 (memory). */
 int adam_init(adam_t *a, size_t n, double eps);
-void adam_free(adam_t *a);
+
+/* Free the moments and zero *a; idempotent. */
+void adam_clear(adam_t *a);
 
 /* One Adam step of size lr on params from grad. */
 void adam_step(adam_t *a, float *params, const double *grad, double lr);

@@ -25,7 +25,7 @@ agg_batch_add(agg_batch_t *b, const agg_step_t *s)
 
 
 void
-agg_batch_free(agg_batch_t *b)
+agg_batch_clear(agg_batch_t *b)
 {
     free(b->steps);
     memset(b, 0, sizeof *b);

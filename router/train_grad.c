@@ -60,7 +60,7 @@ adam_init(adam_t *a, size_t n, double eps)
     a->m = calloc(n ? n : 1, sizeof *a->m);
     a->v = calloc(n ? n : 1, sizeof *a->v);
     if (a->m == NULL || a->v == NULL) {
-        adam_free(a);
+        adam_clear(a);
         return -1;
     }
     a->n = n;
@@ -72,7 +72,7 @@ adam_init(adam_t *a, size_t n, double eps)
 
 
 void
-adam_free(adam_t *a)
+adam_clear(adam_t *a)
 {
     free(a->m);
     free(a->v);

@@ -127,7 +127,7 @@ improve(agg_model_t *m, const agg_loop_opts_t *o, const paths_t *p, int it,
     rc = 0;
 done:
     store_remove(p->explore_db);
-    agg_batch_free(&batch);
+    agg_batch_clear(&batch);
     return rc;
 }
 

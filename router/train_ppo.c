@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "hash.h"
 #include "train.h"
 
@@ -97,34 +98,29 @@ critic_v(const mlp_t *critic, const float *x, float *trace)
 static int
 check_batch(const agg_batch_t *b, char *err, size_t errlen)
 {
-    if (b->n == 0 || b->episodes == 0) {
-        snprintf(err, errlen, "no episodes to train on");
-        return -1;
-    }
-    if (!b->steps[b->n - 1].last) {
-        snprintf(err, errlen, "the batch ends inside an episode");
-        return -1;
-    }
+    if (b->n == 0 || b->episodes == 0)
+        return errf(err, errlen, "no episodes to train on");
+    if (!b->steps[b->n - 1].last)
+        return errf(err, errlen, "the batch ends inside an episode");
     for (size_t i = 0; i < b->n; i++) {
         const agg_step_t *s = &b->steps[i];
         int ok = (s->action == 0 || s->action == 1) && s->prob > 0.0f &&
                  s->prob <= 1.0f && isfinite(s->reward);
         for (int k = 0; k < AGG_FEATURES; k++)
             ok = ok && isfinite(s->x[k]);
-        if (!ok) {
-            snprintf(err, errlen,
-                     "step %zu of the batch has a bad action, "
-                     "probability, reward or feature",
-                     i);
-            return -1;
-        }
+        if (!ok)
+            return errf(err, errlen,
+                        "step %zu of the batch has a bad action, "
+                        "probability, reward or feature",
+                        i);
     }
     return 0;
 }
 
 
+/* Free the buffers and zero *w; idempotent. */
 static void
-work_free(work_t *w)
+work_clear(work_t *w)
 {
     free(w->logp_old);
     free(w->v_old);
@@ -135,13 +131,15 @@ work_free(work_t *w)
     free(w->trace_c);
     free(w->grad_a);
     free(w->grad_c);
-    adam_free(&w->adam_a);
-    adam_free(&w->adam_c);
+    adam_clear(&w->adam_a);
+    adam_clear(&w->adam_c);
+    memset(w, 0, sizeof *w);
 }
 
 
+/* Buffers for a batch of n steps and both networks; 0 or -1 (memory). */
 static int
-work_alloc(work_t *w, const agg_model_t *m, size_t n, double eps)
+work_init(work_t *w, const agg_model_t *m, size_t n, double eps)
 {
     memset(w, 0, sizeof *w);
     w->logp_old = calloc(n, sizeof *w->logp_old);
@@ -157,7 +155,7 @@ work_alloc(work_t *w, const agg_model_t *m, size_t n, double eps)
         !w->trace_a || !w->trace_c || !w->grad_a || !w->grad_c ||
         adam_init(&w->adam_a, m->actor->n_params, eps) < 0 ||
         adam_init(&w->adam_c, m->critic->n_params, eps) < 0) {
-        work_free(w);
+        work_clear(w);
         return -1;
     }
     return 0;
@@ -287,7 +285,8 @@ ratio_stats(const agg_model_t *m, const agg_batch_t *b, work_t *w,
         double lr =
             (s->action ? log_sigmoid(d) : log_sigmoid(-d)) - w->logp_old[i];
         sa += fabs(lr);
-        sk += exp(lr) - 1.0 - lr;
+        /* (r - 1) - log r; expm1 keeps the digits of r - 1 near r = 1 */
+        sk += expm1(lr) - lr;
     }
     *abs_log_ratio = sa / (double)b->n;
     *kl = sk / (double)b->n;
@@ -307,10 +306,8 @@ ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
 
     if (check_batch(b, err, errlen) < 0)
         return -1;
-    if (work_alloc(&w, m, n, o->adam_eps) < 0) {
-        snprintf(err, errlen, "out of memory for a batch of %zu steps", n);
-        return -1;
-    }
+    if (work_init(&w, m, n, o->adam_eps) < 0)
+        return errf(err, errlen, "out of memory for a batch of %zu steps", n);
     advantages(m, b, o, &w);
     for (size_t i = 0; i < n; i++) {
         w.idx[i] = i;
@@ -351,6 +348,6 @@ ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
     ratio_stats(m, b, &w, &dummy, &stats.approx_kl);
     if (st != NULL)
         *st = stats;
-    work_free(&w);
+    work_clear(&w);
     return 0;
 }

@@ -22,48 +22,39 @@ static int
 load_grid(const char *path, json_t *grid, const char *key,
           double out[SIM_BINS][SIM_BINS], char *err, size_t errlen)
 {
-    if (!json_is_array(grid) || json_array_size(grid) != SIM_BINS) {
-        errf(err, errlen,
-             "%s: " GRID_PATH ".%s.grid must be an array of %d rows", path, key,
-             SIM_BINS);
-        return -1;
-    }
+    if (!json_is_array(grid) || json_array_size(grid) != SIM_BINS)
+        return errf(err, errlen,
+                    "%s: " GRID_PATH ".%s.grid must be an array of %d rows",
+                    path, key, SIM_BINS);
     for (int i = 0; i < SIM_BINS; i++) {
         json_t *row = json_array_get(grid, (size_t)i);
         double total = 0;
-        if (!json_is_array(row) || json_array_size(row) != SIM_BINS) {
-            errf(err, errlen,
-                 "%s: " GRID_PATH ".%s.grid[%d] must be an array of %d "
-                 "numbers",
-                 path, key, i, SIM_BINS);
-            return -1;
-        }
+        if (!json_is_array(row) || json_array_size(row) != SIM_BINS)
+            return errf(err, errlen,
+                        "%s: " GRID_PATH ".%s.grid[%d] must be an array of %d "
+                        "numbers",
+                        path, key, i, SIM_BINS);
         for (int j = 0; j < SIM_BINS; j++) {
             json_t *x = json_array_get(row, (size_t)j);
             double v;
-            if (!json_is_number(x)) {
-                errf(err, errlen,
-                     "%s: " GRID_PATH ".%s.grid[%d][%d] is not a number", path,
-                     key, i, j);
-                return -1;
-            }
+            if (!json_is_number(x))
+                return errf(err, errlen,
+                            "%s: " GRID_PATH ".%s.grid[%d][%d] is not a number",
+                            path, key, i, j);
             v = json_number_value(x);
-            if (!isfinite(v) || v < 0) {
-                errf(err, errlen,
-                     "%s: " GRID_PATH ".%s.grid[%d][%d] = %g is negative", path,
-                     key, i, j, v);
-                return -1;
-            }
+            if (!isfinite(v) || v < 0)
+                return errf(err, errlen,
+                            "%s: " GRID_PATH
+                            ".%s.grid[%d][%d] = %g is negative",
+                            path, key, i, j, v);
             out[i][j] = v;
             total += v;
         }
-        if (!(total > 0)) {
-            errf(err, errlen,
-                 "%s: " GRID_PATH ".%s.grid[%d] sums to zero: no score "
-                 "distribution for min-previous bin %d",
-                 path, key, i, i);
-            return -1;
-        }
+        if (!(total > 0))
+            return errf(err, errlen,
+                        "%s: " GRID_PATH ".%s.grid[%d] sums to zero: no score "
+                        "distribution for min-previous bin %d",
+                        path, key, i, i);
     }
     return 0;
 }
@@ -84,11 +75,9 @@ sim_calib_load(const char *path, double grid[3][SIM_BINS][SIM_BINS], char *err,
     root = json_load_file(path, 0, &jerr);
     if (!root) {
         if (jerr.line > 0) /* a syntax error: say where */
-            errf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                 jerr.text);
-        else
-            errf(err, errlen, "%s: %s", path, jerr.text);
-        return -1;
+            return errf(err, errlen, "%s:%d:%d: %s", path, jerr.line,
+                        jerr.column, jerr.text);
+        return errf(err, errlen, "%s: %s", path, jerr.text);
     }
     model = json_object_get(json_object_get(root, "observation_model"),
                             "math_train");

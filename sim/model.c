@@ -148,6 +148,63 @@ repairs(const sim_world_t *w, sim_model_t model, int64_t v, int64_t before,
            sim_unit(h, SIM_KEY_REPAIR) < w->p.repair;
 }
 
+/* The closing step: "So she ends up with 12 apples." and the boxed value. */
+static void
+put_closing(sim_buf_t *b, const sim_text_t *t, int64_t v)
+{
+    sim_buf_puts(b, "So ");
+    sim_buf_puts(b, sim_subject_pronoun[t->gender]);
+    sim_buf_puts(b, " ends up with ");
+    put_amount(b, t, v);
+    sim_buf_putc(b, '.');
+    put_boxed(b, v);
+}
+
+/*
+** Step n_steps (an operation of the problem) into b, from the value v the
+** steps so far reached: a repair back to the true value first when the
+** strong model makes one, then the operation's clause and its result, right
+** or wrong.  hp is the problem's hash, h the request's.  Returns whether
+** the step is critical.
+*/
+static int
+put_step(const sim_world_t *w, sim_model_t model, const sim_text_t *t,
+         size_t n_steps, int64_t v, uint64_t hp, uint64_t h, sim_buf_t *b)
+{
+    const sim_op_t *op = &t->ops[n_steps];
+    int critical = sim_step_critical(w, hp, n_steps);
+    int64_t truth[SIM_MAX_OPS], x, before;
+    sim_opkind_t shown;
+    size_t at;
+
+    sim_truth(t, truth);
+    before = n_steps ? truth[n_steps - 1] : t->initial;
+    if (repairs(w, model, v, before, h)) {
+        v = before;
+        sim_buf_puts(b, "Going back to the problem, ");
+        sim_buf_puts(b, sim_subject_pronoun[t->gender]);
+        sim_buf_puts(b, " had ");
+        put_amount(b, t, v);
+        sim_buf_puts(b, " before this. ");
+    }
+    x = step_result(w, model, t, truth, n_steps, v, sim_class_of(w, hp),
+                    critical, h, &shown);
+    at = b->len;
+    sim_buf_put(b, op->clause.s, op->clause.n);
+    if (b->p[at] >= 'a' && b->p[at] <= 'z')
+        b->p[at] = (char)(b->p[at] - 32);
+    sim_buf_puts(b, ", so ");
+    sim_buf_puts(b, sim_subject_pronoun[t->gender]);
+    sim_buf_puts(b, " now has ");
+    put_expression(b, shown, v, op);
+    sim_buf_puts(b, " = ");
+    put_amount(b, t, x);
+    sim_buf_putc(b, '.');
+    if (n_steps + 1 == (size_t)t->n_ops)
+        put_boxed(b, x);
+    return critical;
+}
+
 /* The simulated model writes the next step; see sim.h. */
 int
 sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
@@ -155,7 +212,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
              uint64_t seed, sim_step_t *out, char *err, size_t errlen)
 {
     sim_text_t t;
-    int64_t truth[SIM_MAX_OPS], v;
+    int64_t v;
     uint64_t hp, h;
     size_t plen, cap;
     int closing, tokens, critical = 0;
@@ -165,14 +222,11 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     char *text;
 
     *out = (sim_step_t){0};
-    if (model != SIM_WEAK && model != SIM_STRONG) {
-        errf(err, errlen, "sim_generate: unknown model %d", (int)model);
-        return -1;
-    }
-    if (n_steps > 0 && !steps) {
-        errf(err, errlen, "sim_generate: %zu steps but no array", n_steps);
-        return -1;
-    }
+    if (model != SIM_WEAK && model != SIM_STRONG)
+        return errf(err, errlen, "sim_generate: unknown model %d", (int)model);
+    if (n_steps > 0 && !steps)
+        return errf(err, errlen, "sim_generate: %zu steps but no array",
+                    n_steps);
     if (sim_text_parse(problem, &t, err, errlen) < 0)
         return -1;
 
@@ -187,51 +241,13 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 
     cap = (closing ? 0 : t.ops[n_steps].clause.n) + 2 * t.object.n + 300;
     text = malloc(cap);
-    if (!text) {
-        errf(err, errlen, "sim_generate: out of memory");
-        return -1;
-    }
+    if (!text)
+        return errf(err, errlen, "sim_generate: out of memory");
     sim_buf_init(&b, text, cap);
-    if (closing) {
-        sim_buf_puts(&b, "So ");
-        sim_buf_puts(&b, sim_subject_pronoun[t.gender]);
-        sim_buf_puts(&b, " ends up with ");
-        put_amount(&b, &t, v);
-        sim_buf_putc(&b, '.');
-        put_boxed(&b, v);
-    } else {
-        const sim_op_t *op = &t.ops[n_steps];
-        sim_opkind_t shown;
-        int64_t x, before;
-        size_t at;
-
-        critical = sim_step_critical(w, hp, n_steps);
-        sim_truth(&t, truth);
-        before = n_steps ? truth[n_steps - 1] : t.initial;
-        if (repairs(w, model, v, before, h)) {
-            v = before;
-            sim_buf_puts(&b, "Going back to the problem, ");
-            sim_buf_puts(&b, sim_subject_pronoun[t.gender]);
-            sim_buf_puts(&b, " had ");
-            put_amount(&b, &t, v);
-            sim_buf_puts(&b, " before this. ");
-        }
-        x = step_result(w, model, &t, truth, n_steps, v, sim_class_of(w, hp),
-                        critical, h, &shown);
-        at = b.len;
-        sim_buf_put(&b, op->clause.s, op->clause.n);
-        if (text[at] >= 'a' && text[at] <= 'z')
-            text[at] = (char)(text[at] - 32);
-        sim_buf_puts(&b, ", so ");
-        sim_buf_puts(&b, sim_subject_pronoun[t.gender]);
-        sim_buf_puts(&b, " now has ");
-        put_expression(&b, shown, v, op);
-        sim_buf_puts(&b, " = ");
-        put_amount(&b, &t, x);
-        sim_buf_putc(&b, '.');
-        if (n_steps + 1 == (size_t)t.n_ops)
-            put_boxed(&b, x);
-    }
+    if (closing)
+        put_closing(&b, &t, v);
+    else
+        critical = put_step(w, model, &t, n_steps, v, hp, h, &b);
 
     mean = closing ? p->tokens_per_step[model] * CLOSING_SHARE
                    : w->step_tokens[model][critical];

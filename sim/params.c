@@ -114,105 +114,81 @@ sim_params_check(const sim_params_t *p, char *err, size_t errlen)
 {
     static const char *const model[2] = {"weak", "strong"};
     for (int m = 0; m < 2; m++) {
-        if (!in_range(p->accuracy[m], 0, 1)) {
-            errf(err, errlen, "sim params: accuracy[%s] = %g not in [0,1]",
-                 model[m], p->accuracy[m]);
-            return -1;
-        }
-        if (!in_range(p->tokens_per_step[m], 1, 1e6)) {
-            errf(err, errlen,
-                 "sim params: tokens_per_step[%s] = %g not in [1,1e6]",
-                 model[m], p->tokens_per_step[m]);
-            return -1;
-        }
+        if (!in_range(p->accuracy[m], 0, 1))
+            return errf(err, errlen,
+                        "sim params: accuracy[%s] = %g not in [0,1]", model[m],
+                        p->accuracy[m]);
+        if (!in_range(p->tokens_per_step[m], 1, 1e6))
+            return errf(err, errlen,
+                        "sim params: tokens_per_step[%s] = %g not in [1,1e6]",
+                        model[m], p->tokens_per_step[m]);
         if (!in_range(p->base_us[m], 0, 1e12) ||
             !in_range(p->prefill_us[m], 0, 1e12) ||
-            !in_range(p->decode_us[m], 0, 1e12)) {
-            errf(err, errlen,
-                 "sim params: latency model of the %s model must be "
-                 "finite and >= 0",
-                 model[m]);
-            return -1;
-        }
+            !in_range(p->decode_us[m], 0, 1e12))
+            return errf(err, errlen,
+                        "sim params: latency model of the %s model must be "
+                        "finite and >= 0",
+                        model[m]);
     }
-    if (!in_range(p->critical_fraction, 0, 1)) {
-        errf(err, errlen, "sim params: critical_fraction = %g not in [0,1]",
-             p->critical_fraction);
-        return -1;
-    }
-    if (!in_range(p->critical_factor, 1e-9, 1e6)) {
-        errf(err, errlen, "sim params: critical_factor = %g not in (0,1e6]",
-             p->critical_factor);
-        return -1;
-    }
+    if (!in_range(p->critical_fraction, 0, 1))
+        return errf(err, errlen,
+                    "sim params: critical_fraction = %g not in [0,1]",
+                    p->critical_fraction);
+    if (!in_range(p->critical_factor, 1e-9, 1e6))
+        return errf(err, errlen,
+                    "sim params: critical_factor = %g not in (0,1e6]",
+                    p->critical_factor);
     {
         double total = 0;
         for (int k = 0; k < SIM_CLASSES; k++) {
-            if (!in_range(p->class_share[k], 0, 1)) {
-                errf(err, errlen,
-                     "sim params: class_share[%d] = %g not in [0,1]", k,
-                     p->class_share[k]);
-                return -1;
-            }
-            if (!in_range(p->class_logit[k], -20, 20)) {
-                errf(err, errlen,
-                     "sim params: class_logit[%d] = %g not in [-20,20]", k,
-                     p->class_logit[k]);
-                return -1;
-            }
-            if (!in_range(p->prm_noise[k], 0, 1)) {
-                errf(err, errlen, "sim params: prm_noise[%d] = %g not in [0,1]",
-                     k, p->prm_noise[k]);
-                return -1;
-            }
-            if (!in_range(p->prm_blind[k], 0, 1)) {
-                errf(err, errlen, "sim params: prm_blind[%d] = %g not in [0,1]",
-                     k, p->prm_blind[k]);
-                return -1;
-            }
+            if (!in_range(p->class_share[k], 0, 1))
+                return errf(err, errlen,
+                            "sim params: class_share[%d] = %g not in [0,1]", k,
+                            p->class_share[k]);
+            if (!in_range(p->class_logit[k], -20, 20))
+                return errf(err, errlen,
+                            "sim params: class_logit[%d] = %g not in [-20,20]",
+                            k, p->class_logit[k]);
+            if (!in_range(p->prm_noise[k], 0, 1))
+                return errf(err, errlen,
+                            "sim params: prm_noise[%d] = %g not in [0,1]", k,
+                            p->prm_noise[k]);
+            if (!in_range(p->prm_blind[k], 0, 1))
+                return errf(err, errlen,
+                            "sim params: prm_blind[%d] = %g not in [0,1]", k,
+                            p->prm_blind[k]);
             total += p->class_share[k];
         }
-        if (fabs(total - 1.0) > 1e-6) {
-            errf(err, errlen, "sim params: class_share sums to %g, not 1",
-                 total);
-            return -1;
-        }
+        if (fabs(total - 1.0) > 1e-6)
+            return errf(err, errlen,
+                        "sim params: class_share sums to %g, not 1", total);
     }
-    if (!in_range(p->repair, 0, 1)) {
-        errf(err, errlen, "sim params: repair = %g not in [0,1]", p->repair);
-        return -1;
-    }
+    if (!in_range(p->repair, 0, 1))
+        return errf(err, errlen, "sim params: repair = %g not in [0,1]",
+                    p->repair);
     for (int s = 0; s < 3; s++) {
-        if (!in_range(p->prm_shift[s], -20, 20)) {
-            errf(err, errlen,
-                 "sim params: prm_shift[S%d] = %g not in "
-                 "[-20,20]",
-                 s, p->prm_shift[s]);
-            return -1;
-        }
+        if (!in_range(p->prm_shift[s], -20, 20))
+            return errf(err, errlen,
+                        "sim params: prm_shift[S%d] = %g not in "
+                        "[-20,20]",
+                        s, p->prm_shift[s]);
     }
-    if (!in_range(p->prm_sharpness, 0.05, 20)) {
-        errf(err, errlen, "sim params: prm_sharpness = %g not in [0.05,20]",
-             p->prm_sharpness);
-        return -1;
-    }
-    if (!in_range(p->critical_tokens, 0.01, 100)) {
-        errf(err, errlen, "sim params: critical_tokens = %g not in [0.01,100]",
-             p->critical_tokens);
-        return -1;
-    }
-    if (!(p->mean_steps == 0 || in_range(p->mean_steps, 2.5, 29))) {
-        errf(err, errlen,
-             "sim params: mean_steps = %g is neither 0 nor in [2.5,29]",
-             p->mean_steps);
-        return -1;
-    }
+    if (!in_range(p->prm_sharpness, 0.05, 20))
+        return errf(err, errlen,
+                    "sim params: prm_sharpness = %g not in [0.05,20]",
+                    p->prm_sharpness);
+    if (!in_range(p->critical_tokens, 0.01, 100))
+        return errf(err, errlen,
+                    "sim params: critical_tokens = %g not in [0.01,100]",
+                    p->critical_tokens);
+    if (!(p->mean_steps == 0 || in_range(p->mean_steps, 2.5, 29)))
+        return errf(err, errlen,
+                    "sim params: mean_steps = %g is neither 0 nor in [2.5,29]",
+                    p->mean_steps);
     if (!in_range(p->prm_base_us, 0, 1e12) ||
-        !in_range(p->prm_prefill_us, 0, 1e12)) {
-        errf(err, errlen,
-             "sim params: PRM latency model must be finite and >= 0");
-        return -1;
-    }
+        !in_range(p->prm_prefill_us, 0, 1e12))
+        return errf(err, errlen,
+                    "sim params: PRM latency model must be finite and >= 0");
     return 0;
 }
 

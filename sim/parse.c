@@ -72,20 +72,16 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
     sim_fill_t f = {0};
     long m;
 
-    if (!text) {
-        errf(err, errlen, "not a simulated problem: no text");
-        return -1;
-    }
+    if (!text)
+        return errf(err, errlen, "not a simulated problem: no text");
     end = text + strlen(text);
     s = skip_space(text, end);
     m = sim_tmpl_match(sim_intro_template, s, end, &f);
-    if (m < 0) {
-        errf(err, errlen,
-             "not a simulated problem: it does not open with "
-             "\"NAME has N OBJECTS.\" (starts \"%.40s\")",
-             s);
-        return -1;
-    }
+    if (m < 0)
+        return errf(err, errlen,
+                    "not a simulated problem: it does not open with "
+                    "\"NAME has N OBJECTS.\" (starts \"%.40s\")",
+                    s);
     t->name = f.name;
     t->object = f.object;
     t->initial = f.nums[0] * SIM_ONE;
@@ -99,30 +95,24 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
         int gender = 0;
 
         s = skip_space(s, end);
-        if (s >= end) {
-            errf(err, errlen,
-                 "not a simulated problem: it does not end with "
-                 "\"How many OBJECTS does NAME have now?\"");
-            return -1;
-        }
+        if (s >= end)
+            return errf(err, errlen,
+                        "not a simulated problem: it does not end with "
+                        "\"How many OBJECTS does NAME have now?\"");
         m = sim_tmpl_match(sim_question_template, s, end, &q);
         if (m > 0) {
             s = skip_space(s + m, end);
-            if (s != end) {
-                errf(err, errlen,
-                     "not a simulated problem: text after the "
-                     "question (\"%.40s\")",
-                     s);
-                return -1;
-            }
+            if (s != end)
+                return errf(err, errlen,
+                            "not a simulated problem: text after the "
+                            "question (\"%.40s\")",
+                            s);
             break;
         }
-        if (t->n_ops == SIM_MAX_OPS) {
-            errf(err, errlen,
-                 "not a simulated problem: more than %d operations",
-                 SIM_MAX_OPS);
-            return -1;
-        }
+        if (t->n_ops == SIM_MAX_OPS)
+            return errf(err, errlen,
+                        "not a simulated problem: more than %d operations",
+                        SIM_MAX_OPS);
         for (int c = 0; c < sim_n_connectors; c++) {
             size_t n = strlen(sim_connectors[c]);
             if (*s == sim_connectors[c][0] && (size_t)(end - s) > n &&
@@ -133,22 +123,18 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
         }
         op = &t->ops[t->n_ops];
         m = match_operation(s, end, op, &gender);
-        if (m < 0) {
-            errf(err, errlen,
-                 "not a simulated problem: sentence %d (\"%.40s\") is "
-                 "no known operation",
-                 t->n_ops + 2, s);
-            return -1;
-        }
+        if (m < 0)
+            return errf(err, errlen,
+                        "not a simulated problem: sentence %d (\"%.40s\") is "
+                        "no known operation",
+                        t->n_ops + 2, s);
         if (t->n_ops == 0)
             t->gender = gender;
         t->n_ops++;
         s += m;
     }
-    if (t->n_ops == 0) {
-        errf(err, errlen, "not a simulated problem: no operations");
-        return -1;
-    }
+    if (t->n_ops == 0)
+        return errf(err, errlen, "not a simulated problem: no operations");
     return 0;
 }
 

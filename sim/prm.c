@@ -74,11 +74,9 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
     int on_track = 1, tokens;
     double blind, noise, x, minprev = 1.0;
 
-    if (n_steps > 0 && (!steps || !scores)) {
-        errf(err, errlen, "sim_score: %zu steps but no %s array", n_steps,
-             steps ? "scores" : "steps");
-        return -1;
-    }
+    if (n_steps > 0 && (!steps || !scores))
+        return errf(err, errlen, "sim_score: %zu steps but no %s array",
+                    n_steps, steps ? "scores" : "steps");
     if (sim_text_parse(problem, &t, err, errlen) < 0)
         return -1;
     sim_truth(&t, truth);

@@ -26,55 +26,47 @@
 
 typedef struct {
     const char *name, *about;
-    void (*shift)(sim_params_t *p); /* from the defaults */
+    /* From the defaults: half of class `from` becomes class `to`, and a
+     * solution takes mean_steps steps.  mean_steps 0 keeps the defaults. */
+    int from, to;
+    double mean_steps;
 } profile_t;
-
-static void
-profile_math500(sim_params_t *p)
-{
-    (void)p;
-}
-
-static void
-profile_hard(sim_params_t *p)
-{
-    sim_params_t from = *p;
-    double moved = 0.5 * p->class_share[SIM_EASY];
-    p->class_share[SIM_EASY] -= moved;
-    p->class_share[SIM_HARD] += moved;
-    p->mean_steps = 10.5;
-    sim_params_rebase(p, &from);
-}
-
-static void
-profile_easy(sim_params_t *p)
-{
-    sim_params_t from = *p;
-    double moved = 0.5 * p->class_share[SIM_HARD];
-    p->class_share[SIM_HARD] -= moved;
-    p->class_share[SIM_EASY] += moved;
-    p->mean_steps = 6.0;
-    sim_params_rebase(p, &from);
-}
 
 static const profile_t profiles[] = {
     {"math500",
-     "fitted to the real Qwen2.5-1.5B/7B MATH-500 TRIM-Thr sweep (default)",
-     profile_math500},
+     "fitted to the real Qwen2.5-1.5B/7B MATH-500 TRIM-Thr sweep "
+     "(default)",
+     0, 0, 0},
     {"hard",
      "math500 with half of the easy problems made hard and 10.5 steps "
      "per solution",
-     profile_hard},
+     SIM_EASY, SIM_HARD, 10.5},
     {"easy",
      "math500 with half of the hard problems made easy and 6 steps per "
      "solution",
-     profile_easy},
+     SIM_HARD, SIM_EASY, 6.0},
 };
 
 #define N_PROFILES ((int)(sizeof profiles / sizeof profiles[0]))
 
 static const char *const names[N_PROFILES + 1] = {"math500", "hard", "easy",
                                                   NULL};
+
+/* Move *p (the defaults) to profile pr. */
+static void
+shift(sim_params_t *p, const profile_t *pr)
+{
+    sim_params_t from = *p;
+    double moved;
+
+    if (pr->mean_steps == 0)
+        return;
+    moved = 0.5 * p->class_share[pr->from];
+    p->class_share[pr->from] -= moved;
+    p->class_share[pr->to] += moved;
+    p->mean_steps = pr->mean_steps;
+    sim_params_rebase(p, &from);
+}
 
 static const profile_t *
 find(const char *name)
@@ -95,7 +87,7 @@ sim_params_profile(const char *name, sim_params_t *out)
     if (!p)
         return -1;
     sim_params_default(out);
-    p->shift(out);
+    shift(out, p);
     return 0;
 }
 
@@ -119,18 +111,14 @@ int
 sim_profile_resolve(const char *name, sim_params_t *out, char *err,
                     size_t errlen)
 {
-    size_t used;
+    char known[128] = "";
+    size_t used = 0;
+
     if (sim_params_profile(name, out) == 0)
         return 0;
-    if (!err || errlen == 0)
-        return -1;
-    snprintf(err, errlen, "unknown simulator profile '%s' (known:", name);
-    for (int i = 0; i < N_PROFILES; i++) {
-        used = strlen(err);
-        snprintf(err + used, errlen - used, "%s %s", i ? "," : "",
-                 profiles[i].name);
-    }
-    used = strlen(err);
-    snprintf(err + used, errlen - used, ")");
-    return -1;
+    for (int i = 0; i < N_PROFILES && used < sizeof known; i++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                 i ? ", " : "", profiles[i].name);
+    return errf(err, errlen, "unknown simulator profile '%s' (known: %s)", name,
+                known);
 }

@@ -414,7 +414,7 @@ test_ppo_finds_the_best_bandit_policy(void **state)
         assert_int_equal(ppo_update(m, &b, &o, &st, err, sizeof err), 0);
         /* each batch comes from the model it updates: ratios start at 1 */
         assert_true(st.start_log_ratio < 1e-4);
-        agg_batch_free(&b);
+        agg_batch_clear(&b);
         v = bandit_value(m);
     }
     print_message("bandit: value %.4f -> %.4f (best 0.86125)\n", start, v);
@@ -436,7 +436,7 @@ test_ppo_finds_the_best_bandit_policy(void **state)
     assert_int_equal(agg_batch_add(&empty, &s0), 0);
     assert_int_equal(ppo_update(m, &empty, &o, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "probability"));
-    agg_batch_free(&empty);
+    agg_batch_clear(&empty);
     agg_model_destroy(&m);
 }
 
@@ -458,7 +458,7 @@ test_ppo_is_deterministic(void **state)
                         a->actor->n_params * sizeof(float));
     assert_memory_equal(a->critic->params, b->critic->params,
                         a->critic->n_params * sizeof(float));
-    agg_batch_free(&batch);
+    agg_batch_clear(&batch);
     agg_model_destroy(&a);
     agg_model_destroy(&b);
 }

@@ -229,19 +229,17 @@ run_job(void *arg)
     return NULL;
 }
 
-static int n_threads = 2;
-static double accept_weight = 4.0; /* misfit weight of the six points */
-
-/* Simulate problems [0, n) of seed at every threshold into out[]. */
+/* Simulate problems [0, n) of seed at every threshold into out[], on
+** threads threads. */
 static int
 sweep(const sim_params_t *prm, const double *thr, int n_thr, uint64_t seed,
-      long n, tally_t *out)
+      long n, int threads, tally_t *out)
 {
     char err[256];
     sim_world_t *w = sim_world_new(prm, NULL, err, sizeof err);
     job_t jobs[16];
     pthread_t th[16];
-    int nt = n_threads < 1 ? 1 : n_threads > 16 ? 16 : n_threads;
+    int nt = threads < 1 ? 1 : threads > 16 ? 16 : threads;
 
     if (!w) {
         fprintf(stderr, "sim_fit: %s\n", err);
@@ -321,7 +319,7 @@ static const pdef_t pdefs[] = {
 static double *
 pfield(sim_params_t *p, int i)
 {
-    return (double *)((char *)p + pdefs[i].offset);
+    return (void *)((char *)p + pdefs[i].offset);
 }
 
 static int
@@ -363,6 +361,7 @@ print_params(const sim_params_t *p)
 
 /* ------------------------------------------------------------ misfit */
 
+/* What a parameter set is simulated on and compared with. */
 typedef struct {
     double thr[MAX_POINTS];
     int n;
@@ -370,6 +369,8 @@ typedef struct {
     long problems;
     int n_seeds;
     uint64_t seeds[8];
+    int threads;          /* --threads */
+    double accept_weight; /* misfit weight of the six points */
 } target_t;
 
 static const point_t *
@@ -402,7 +403,8 @@ simulate(const sim_params_t *p, const target_t *t, sim_point_t *out)
     tally_t tal[MAX_POINTS];
     memset(out, 0, sizeof(sim_point_t) * (size_t)t->n);
     for (int s = 0; s < t->n_seeds; s++) {
-        if (sweep(p, t->thr, t->n, t->seeds[s], t->problems, tal) < 0)
+        if (sweep(p, t->thr, t->n, t->seeds[s], t->problems, t->threads, tal) <
+            0)
             return -1;
         for (int k = 0; k < t->n; k++) {
             double q = (double)tal[k].problems * t->n_seeds;
@@ -430,7 +432,7 @@ misfit_of(const target_t *t, const sim_point_t *sp)
     double f = 0;
     for (int k = 0; k < t->n; k++) {
         const point_t *r = ref_at(t->ref, t->thr[k]);
-        double wgt = is_accept(t->thr[k]) ? accept_weight : 1.0, a, s;
+        double wgt = is_accept(t->thr[k]) ? t->accept_weight : 1.0, a, s;
         if (!r)
             continue;
         a = (sp[k].acc - r->acc) / 0.05;
@@ -469,15 +471,14 @@ static const coord_t fit_coords[] = {
 };
 #define N_COORDS ((int)(sizeof fit_coords / sizeof fit_coords[0]))
 
-static int n_dims; /* class_share takes two */
-
 static double
 clampd(double x, double lo, double hi)
 {
     return x < lo ? lo : x > hi ? hi : x;
 }
 
-static void
+/* The coordinates of p in x; returns how many (class_share takes two). */
+static int
 to_x(const sim_params_t *p, double *x)
 {
     int d = 0;
@@ -501,7 +502,7 @@ to_x(const sim_params_t *p, double *x)
             x[d++] = v;
         }
     }
-    n_dims = d;
+    return d;
 }
 
 static void
@@ -529,104 +530,142 @@ from_x(const double *x, sim_params_t *p)
     }
 }
 
-static long evals;
+/* One search: the parameters it starts from and varies, what it fits. */
+typedef struct {
+    const sim_params_t *base;
+    const target_t *t;
+    int n_dims; /* coordinates (to_x) */
+    long evals; /* objective evaluations so far */
+} search_t;
 
 static double
-objective(const double *x, const sim_params_t *base, const target_t *t)
+objective(const double *x, search_t *se)
 {
-    sim_params_t p = *base;
+    sim_params_t p = *se->base;
     sim_point_t sp[MAX_POINTS];
     from_x(x, &p);
-    evals++;
-    if (simulate(&p, t, sp) < 0)
+    se->evals++;
+    if (simulate(&p, se->t, sp) < 0)
         return 1e30;
-    return misfit_of(t, sp);
+    return misfit_of(se->t, sp);
+}
+
+/* A Nelder-Mead simplex: n + 1 vertices and their misfits. */
+typedef struct {
+    int n;
+    double s[MAX_PARAMS + 1][MAX_PARAMS], f[MAX_PARAMS + 1];
+} simplex_t;
+
+/* Index of the best vertex (the first of equals). */
+static int
+best_vertex(const simplex_t *sx)
+{
+    int lo = 0;
+    for (int i = 0; i <= sx->n; i++)
+        if (sx->f[i] < sx->f[lo])
+            lo = i;
+    return lo;
+}
+
+/* The worst vertex in *hi and the worst of the others in *nh. */
+static void
+worst_vertices(const simplex_t *sx, int lo, int *hi, int *nh)
+{
+    *hi = 0;
+    for (int i = 0; i <= sx->n; i++)
+        if (sx->f[i] > sx->f[*hi])
+            *hi = i;
+    *nh = lo;
+    for (int i = 0; i <= sx->n; i++)
+        if (i != *hi && sx->f[i] > sx->f[*nh])
+            *nh = i;
+}
+
+/* out = c + k (c - from): reflection (k 1), expansion (2), contraction
+** (-0.5) of from through the centroid c. */
+static void
+through(const double *c, const double *from, double k, int n, double *out)
+{
+    for (int d = 0; d < n; d++)
+        out[d] = c[d] + k * (c[d] - from[d]);
+}
+
+static void
+replace(simplex_t *sx, int i, const double *x, double f)
+{
+    memcpy(sx->s[i], x, sizeof(double) * (size_t)sx->n);
+    sx->f[i] = f;
+}
+
+/* One Nelder-Mead step on the worst vertex hi (lo best, nh second
+** worst). */
+static void
+nm_step(simplex_t *sx, int lo, int hi, int nh, search_t *se)
+{
+    int n = sx->n;
+    double c[MAX_PARAMS], xr[MAX_PARAMS], xe[MAX_PARAMS], fr, fe;
+
+    for (int d = 0; d < n; d++) {
+        c[d] = 0;
+        for (int i = 0; i <= n; i++)
+            if (i != hi)
+                c[d] += sx->s[i][d] / n;
+    }
+    through(c, sx->s[hi], 1, n, xr);
+    fr = objective(xr, se);
+    if (fr < sx->f[lo]) {
+        through(c, sx->s[hi], 2, n, xe);
+        fe = objective(xe, se);
+        if (fe < fr)
+            replace(sx, hi, xe, fe);
+        else
+            replace(sx, hi, xr, fr);
+    } else if (fr < sx->f[nh]) {
+        replace(sx, hi, xr, fr);
+    } else {
+        through(c, sx->s[hi], -0.5, n, xe);
+        fe = objective(xe, se);
+        if (fe < sx->f[hi]) {
+            replace(sx, hi, xe, fe);
+            return;
+        }
+        for (int i = 0; i <= n; i++) { /* shrink towards the best */
+            if (i == lo)
+                continue;
+            for (int d = 0; d < n; d++)
+                sx->s[i][d] = sx->s[lo][d] + 0.5 * (sx->s[i][d] - sx->s[lo][d]);
+            sx->f[i] = objective(sx->s[i], se);
+        }
+    }
 }
 
 /* Nelder-Mead from x (updated in place), simplex steps of size step. */
 static double
-nelder_mead(double *x, double step, int iters, const sim_params_t *base,
-            const target_t *t)
+nelder_mead(double *x, double step, int iters, search_t *se)
 {
-    int n = n_dims;
-    double s[MAX_PARAMS + 1][MAX_PARAMS], f[MAX_PARAMS + 1];
-    double c[MAX_PARAMS], xr[MAX_PARAMS], xe[MAX_PARAMS];
+    simplex_t sx;
+    int lo, hi, nh;
 
-    for (int i = 0; i <= n; i++) {
-        memcpy(s[i], x, sizeof(double) * (size_t)n);
+    sx.n = se->n_dims;
+    for (int i = 0; i <= sx.n; i++) {
+        memcpy(sx.s[i], x, sizeof(double) * (size_t)sx.n);
         if (i > 0)
-            s[i][i - 1] += step;
-        f[i] = objective(s[i], base, t);
+            sx.s[i][i - 1] += step;
+        sx.f[i] = objective(sx.s[i], se);
     }
     for (int it = 0; it < iters; it++) {
-        int hi = 0, lo = 0, nh = 0;
-        double fr;
-        for (int i = 0; i <= n; i++) {
-            if (f[i] > f[hi])
-                hi = i;
-            if (f[i] < f[lo])
-                lo = i;
-        }
-        nh = lo;
-        for (int i = 0; i <= n; i++)
-            if (i != hi && f[i] > f[nh])
-                nh = i;
+        lo = best_vertex(&sx);
+        worst_vertices(&sx, lo, &hi, &nh);
         if (it % 10 == 0) {
-            printf("  iter %3d  evals %4ld  best misfit %.3f\n", it, evals,
-                   f[lo]);
+            printf("  iter %3d  evals %4ld  best misfit %.3f\n", it, se->evals,
+                   sx.f[lo]);
             fflush(stdout);
         }
-        for (int d = 0; d < n; d++) {
-            c[d] = 0;
-            for (int i = 0; i <= n; i++)
-                if (i != hi)
-                    c[d] += s[i][d] / n;
-        }
-        for (int d = 0; d < n; d++)
-            xr[d] = c[d] + (c[d] - s[hi][d]);
-        fr = objective(xr, base, t);
-        if (fr < f[lo]) {
-            double fe;
-            for (int d = 0; d < n; d++)
-                xe[d] = c[d] + 2 * (c[d] - s[hi][d]);
-            fe = objective(xe, base, t);
-            if (fe < fr) {
-                memcpy(s[hi], xe, sizeof(double) * (size_t)n);
-                f[hi] = fe;
-            } else {
-                memcpy(s[hi], xr, sizeof(double) * (size_t)n);
-                f[hi] = fr;
-            }
-        } else if (fr < f[nh]) {
-            memcpy(s[hi], xr, sizeof(double) * (size_t)n);
-            f[hi] = fr;
-        } else {
-            double fc;
-            for (int d = 0; d < n; d++)
-                xe[d] = c[d] + 0.5 * (s[hi][d] - c[d]);
-            fc = objective(xe, base, t);
-            if (fc < f[hi]) {
-                memcpy(s[hi], xe, sizeof(double) * (size_t)n);
-                f[hi] = fc;
-            } else {
-                for (int i = 0; i <= n; i++) {
-                    if (i == lo)
-                        continue;
-                    for (int d = 0; d < n; d++)
-                        s[i][d] = s[lo][d] + 0.5 * (s[i][d] - s[lo][d]);
-                    f[i] = objective(s[i], base, t);
-                }
-            }
-        }
+        nm_step(&sx, lo, hi, nh, se);
     }
-    {
-        int lo = 0;
-        for (int i = 0; i <= n; i++)
-            if (f[i] < f[lo])
-                lo = i;
-        memcpy(x, s[lo], sizeof(double) * (size_t)n);
-        return f[lo];
-    }
+    lo = best_vertex(&sx);
+    memcpy(x, sx.s[lo], sizeof(double) * (size_t)sx.n);
+    return sx.f[lo];
 }
 
 /* ------------------------------------------------------------ output */
@@ -771,157 +810,219 @@ usage(void)
             "       [--restarts N] [--threads N] [--set NAME=VALUE]...\n");
 }
 
+/* The command line, and what it leaves at the defaults (-1). */
+typedef struct {
+    const char *cmd, *ref_path, *profile;
+    const char *sets[64];
+    int n_sets, iters, restarts, thin, n_seeds;
+    long problems;
+    uint64_t seeds[8];
+} args_t;
+
+/* "A,B,..." into a->seeds (at most 8). */
+static void
+parse_seeds(const char *v, args_t *a)
+{
+    char *end;
+
+    a->n_seeds = 0;
+    for (const char *s = v; *s && a->n_seeds < 8; s = end) {
+        a->seeds[a->n_seeds++] = strtoull(s, &end, 10);
+        if (*end == ',')
+            end++;
+        else if (*end)
+            break;
+    }
+}
+
+/* One flag and its value into a (or t); -1 for an unknown flag. */
+static int
+parse_flag(const char *f, const char *v, args_t *a, target_t *t)
+{
+    if (strcmp(f, "--reference") == 0)
+        a->ref_path = v;
+    else if (strcmp(f, "--profile") == 0)
+        a->profile = v;
+    else if (strcmp(f, "--problems") == 0)
+        a->problems = atol(v);
+    else if (strcmp(f, "--seed") == 0) {
+        a->seeds[0] = strtoull(v, NULL, 10);
+        a->n_seeds = 1;
+    } else if (strcmp(f, "--seeds") == 0)
+        parse_seeds(v, a);
+    else if (strcmp(f, "--accept-weight") == 0)
+        t->accept_weight = atof(v);
+    else if (strcmp(f, "--thin") == 0)
+        a->thin = atoi(v);
+    else if (strcmp(f, "--iters") == 0)
+        a->iters = atoi(v);
+    else if (strcmp(f, "--restarts") == 0)
+        a->restarts = atoi(v);
+    else if (strcmp(f, "--threads") == 0)
+        t->threads = atoi(v);
+    else if (strcmp(f, "--set") == 0 && a->n_sets < 64)
+        a->sets[a->n_sets++] = v;
+    else
+        return -1;
+    return 0;
+}
+
+/* The command and its flags (each with a value); -1 when they are not. */
+static int
+parse_args(int argc, char **argv, args_t *a, target_t *t)
+{
+    *a = (args_t){.ref_path = "data/reference-runs/"
+                              "trim-thr-math500-qwen1.5b-7b.jsonl",
+                  .profile = "math500",
+                  .iters = 150,
+                  .restarts = 3,
+                  .problems = -1,
+                  .n_seeds = -1,
+                  .seeds = {101, 102, 103}};
+    t->threads = 2;
+    t->accept_weight = 4.0;
+    if (argc < 2)
+        return -1;
+    a->cmd = argv[1];
+    for (int i = 2; i < argc; i += 2)
+        if (i + 1 >= argc || parse_flag(argv[i], argv[i + 1], a, t) < 0)
+            return -1;
+    return 0;
+}
+
+/* The profile with the --set values; -1 (said) when one is wrong. */
+static int
+load_params(const args_t *a, sim_params_t *p)
+{
+    if (sim_params_profile(a->profile, p) < 0) {
+        fprintf(stderr, "sim_fit: no profile '%s'\n", a->profile);
+        return -1;
+    }
+    for (int i = 0; i < a->n_sets; i++)
+        if (set_param(p, a->sets[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The thresholds, problems and seeds cmd simulates, against ref. */
+static void
+set_target(args_t *a, const curve_t *ref, target_t *t)
+{
+    int fit = strcmp(a->cmd, "fit") == 0;
+
+    t->ref = ref;
+    t->n = 0;
+    if (strcmp(a->cmd, "check") == 0) {
+        for (int i = 0; i < N_ACCEPT; i++)
+            t->thr[t->n++] = accept_thr[i];
+    } else {
+        /* --thin 1: the acceptance thresholds and every 0.1 (faster). */
+        for (int i = 0; i < ref->n; i++) {
+            double x = ref->p[i].thr * 10;
+            if (!a->thin || is_accept(ref->p[i].thr) ||
+                fabs(x - round(x)) < 1e-6)
+                t->thr[t->n++] = ref->p[i].thr;
+        }
+    }
+    t->problems = a->problems > 0 ? a->problems : fit ? 1000 : 500;
+    t->n_seeds = a->n_seeds > 0 ? a->n_seeds : fit ? 3 : 1;
+    if (!fit && a->n_seeds < 0)
+        a->seeds[0] = 1;
+    memcpy(t->seeds, a->seeds, sizeof a->seeds);
+}
+
+/* sim_fit sweep and check: the simulated sweep beside the reference. */
+static int
+run_sweep(const args_t *a, const sim_params_t *p, const target_t *t)
+{
+    sim_point_t sp[MAX_POINTS];
+    int ok;
+
+    if (simulate(p, t, sp) < 0)
+        return 1;
+    printf("# %ld problems x %d seed(s), profile %s\n", t->problems, t->n_seeds,
+           a->profile);
+    print_table(t, sp, 0);
+    printf("\n%-9s %22s | %26s\n", "threshold", "regenerated S0 S1 S2",
+           "accuracy easy medium hard");
+    for (int k = 0; k < t->n; k++)
+        printf("%-9g %8.2f %6.2f %6.2f | %8.3f %8.3f %8.3f\n", t->thr[k],
+               sp[k].flagged[0], sp[k].flagged[1], sp[k].flagged[2],
+               sp[k].class_acc[0], sp[k].class_acc[1], sp[k].class_acc[2]);
+    printf("class shares %.3f %.3f %.3f\n", sp[0].class_share[0],
+           sp[0].class_share[1], sp[0].class_share[2]);
+    ok = check_accept(t, sp);
+    printf("misfit %.3f; acceptance (+-5 pts, +-25%% strong tokens at "
+           "0, 0.05, 0.3, 0.5, 0.9, 1): %s\n",
+           misfit_of(t, sp), ok ? "pass" : "FAIL");
+    return ok || strcmp(a->cmd, "sweep") == 0 ? 0 : 1;
+}
+
+/* sim_fit fit: Nelder-Mead restarts from p, then the fit's sweep and its
+** C lines. */
+static int
+run_fit(const args_t *a, sim_params_t *p, const target_t *t)
+{
+    search_t se = {p, t, 0, 0};
+    sim_point_t sp[MAX_POINTS];
+    double x[MAX_PARAMS], best;
+
+    se.n_dims = to_x(p, x);
+    best = objective(x, &se);
+    printf("start misfit %.3f over %ld problems x %d seeds\n", best,
+           t->problems, t->n_seeds);
+    for (int r = 0; r < a->restarts; r++) {
+        best = nelder_mead(x, r == 0 ? 0.5 : 0.25, a->iters, &se);
+        printf("restart %d: misfit %.3f after %ld evaluations\n", r, best,
+               se.evals);
+        from_x(x, p);
+        print_params(p);
+        fflush(stdout);
+    }
+    from_x(x, p);
+    simulate(p, t, sp);
+    print_table(t, sp, 0);
+    printf("misfit %.3f; acceptance on the fit's mean: %s\n", misfit_of(t, sp),
+           check_accept(t, sp) ? "pass" : "FAIL");
+    printf("\nC (sim_params_default):\n");
+    print_c(p);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-    const char *cmd, *ref_path = "data/reference-runs/"
-                                 "trim-thr-math500-qwen1.5b-7b.jsonl";
-    const char *profile = "math500";
-    const char *sets[64];
-    int n_sets = 0, iters = 150, restarts = 3, thin = 0;
-    long problems = -1;
-    uint64_t seeds[8] = {101, 102, 103};
-    int n_seeds = -1;
-    curve_t ref;
+    args_t a;
     target_t t = {0};
+    curve_t ref;
     sim_params_t p;
-    sim_point_t sp[MAX_POINTS];
 
-    if (argc < 2) {
+    if (parse_args(argc, argv, &a, &t) < 0) {
         usage();
         return 2;
     }
-    cmd = argv[1];
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) {
-            usage();
-            return 2;
-        }
-        if (strcmp(a, "--reference") == 0)
-            ref_path = v;
-        else if (strcmp(a, "--profile") == 0)
-            profile = v;
-        else if (strcmp(a, "--problems") == 0)
-            problems = atol(v);
-        else if (strcmp(a, "--seed") == 0) {
-            seeds[0] = strtoull(v, NULL, 10);
-            n_seeds = 1;
-        } else if (strcmp(a, "--seeds") == 0) {
-            char *end;
-            n_seeds = 0;
-            for (const char *s = v; *s && n_seeds < 8; s = end) {
-                seeds[n_seeds++] = strtoull(s, &end, 10);
-                if (*end == ',')
-                    end++;
-                else if (*end)
-                    break;
-            }
-        } else if (strcmp(a, "--accept-weight") == 0)
-            accept_weight = atof(v);
-        else if (strcmp(a, "--thin") == 0)
-            thin = atoi(v);
-        else if (strcmp(a, "--iters") == 0)
-            iters = atoi(v);
-        else if (strcmp(a, "--restarts") == 0)
-            restarts = atoi(v);
-        else if (strcmp(a, "--threads") == 0)
-            n_threads = atoi(v);
-        else if (strcmp(a, "--set") == 0 && n_sets < 64)
-            sets[n_sets++] = v;
-        else {
-            usage();
-            return 2;
-        }
-        i++;
-    }
-    if (sim_params_profile(profile, &p) < 0) {
-        fprintf(stderr, "sim_fit: no profile '%s'\n", profile);
+    if (load_params(&a, &p) < 0)
         return 2;
-    }
-    for (int i = 0; i < n_sets; i++)
-        if (set_param(&p, sets[i]) < 0)
-            return 2;
-    if (strcmp(cmd, "params") == 0) {
+    if (strcmp(a.cmd, "params") == 0) {
         print_params(&p);
         return 0;
     }
-    if (strcmp(cmd, "measure") == 0) {
-        measure_accuracy(&p, n_seeds > 0 ? seeds[0] : 1,
-                         problems > 0 ? problems : 7500);
+    if (strcmp(a.cmd, "measure") == 0) {
+        measure_accuracy(&p, a.n_seeds > 0 ? a.seeds[0] : 1,
+                         a.problems > 0 ? a.problems : 7500);
         return 0;
     }
-    if (load_reference(ref_path, &ref) < 0) {
-        fprintf(stderr, "sim_fit: no reference sweep in %s\n", ref_path);
+    if (strcmp(a.cmd, "fit") != 0 && strcmp(a.cmd, "sweep") != 0 &&
+        strcmp(a.cmd, "check") != 0) {
+        usage();
+        return 2;
+    }
+    if (load_reference(a.ref_path, &ref) < 0) {
+        fprintf(stderr, "sim_fit: no reference sweep in %s\n", a.ref_path);
         return 1;
     }
-    t.ref = &ref;
-    /* --thin 1: the acceptance thresholds and every 0.1 (faster fits). */
-    for (int i = 0; i < ref.n; i++) {
-        double x = ref.p[i].thr * 10;
-        if (!thin || is_accept(ref.p[i].thr) || fabs(x - round(x)) < 1e-6)
-            t.thr[t.n++] = ref.p[i].thr;
-    }
-    if (strcmp(cmd, "fit") == 0) {
-        t.problems = problems > 0 ? problems : 1000;
-        t.n_seeds = n_seeds > 0 ? n_seeds : 3;
-    } else {
-        t.problems = problems > 0 ? problems : 500;
-        t.n_seeds = n_seeds > 0 ? n_seeds : 1;
-        if (n_seeds < 0)
-            seeds[0] = 1;
-    }
-    memcpy(t.seeds, seeds, sizeof seeds);
-
-    if (strcmp(cmd, "sweep") == 0 || strcmp(cmd, "check") == 0) {
-        int ok;
-        if (strcmp(cmd, "check") == 0) {
-            t.n = 0;
-            for (int i = 0; i < N_ACCEPT; i++)
-                t.thr[t.n++] = accept_thr[i];
-        }
-        if (simulate(&p, &t, sp) < 0)
-            return 1;
-        printf("# %ld problems x %d seed(s), profile %s\n", t.problems,
-               t.n_seeds, profile);
-        print_table(&t, sp, 0);
-        printf("\n%-9s %22s | %26s\n", "threshold", "regenerated S0 S1 S2",
-               "accuracy easy medium hard");
-        for (int k = 0; k < t.n; k++)
-            printf("%-9g %8.2f %6.2f %6.2f | %8.3f %8.3f %8.3f\n", t.thr[k],
-                   sp[k].flagged[0], sp[k].flagged[1], sp[k].flagged[2],
-                   sp[k].class_acc[0], sp[k].class_acc[1], sp[k].class_acc[2]);
-        printf("class shares %.3f %.3f %.3f\n", sp[0].class_share[0],
-               sp[0].class_share[1], sp[0].class_share[2]);
-        ok = check_accept(&t, sp);
-        printf("misfit %.3f; acceptance (+-5 pts, +-25%% strong tokens at "
-               "0, 0.05, 0.3, 0.5, 0.9, 1): %s\n",
-               misfit_of(&t, sp), ok ? "pass" : "FAIL");
-        return ok || strcmp(cmd, "sweep") == 0 ? 0 : 1;
-    }
-    if (strcmp(cmd, "fit") == 0) {
-        double x[MAX_PARAMS], best;
-        to_x(&p, x);
-        best = objective(x, &p, &t);
-        printf("start misfit %.3f over %ld problems x %d seeds\n", best,
-               t.problems, t.n_seeds);
-        for (int r = 0; r < restarts; r++) {
-            best = nelder_mead(x, r == 0 ? 0.5 : 0.25, iters, &p, &t);
-            printf("restart %d: misfit %.3f after %ld evaluations\n", r, best,
-                   evals);
-            from_x(x, &p);
-            print_params(&p);
-            fflush(stdout);
-        }
-        from_x(x, &p);
-        simulate(&p, &t, sp);
-        print_table(&t, sp, 0);
-        printf("misfit %.3f; acceptance on the fit's mean: %s\n",
-               misfit_of(&t, sp), check_accept(&t, sp) ? "pass" : "FAIL");
-        printf("\nC (sim_params_default):\n");
-        print_c(&p);
-        return 0;
-    }
-    usage();
-    return 2;
+    set_target(&a, &ref, &t);
+    if (strcmp(a.cmd, "fit") == 0)
+        return run_fit(&a, &p, &t);
+    return run_sweep(&a, &p, &t);
 }

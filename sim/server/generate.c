@@ -135,8 +135,10 @@ handle_completions(sim_server_t *s, const json_t *req, reply_t *r)
                     "strings");
         return;
     }
-    if ((choices = json_array()) == NULL)
-        goto oom;
+    if ((choices = json_array()) == NULL) {
+        reply_error(r, 500, "out of memory");
+        return;
+    }
     for (i = 0; i < n; i++) {
         const json_t *pi =
             json_is_string(prompt) ? prompt : json_array_get(prompt, i);
@@ -157,15 +159,14 @@ handle_completions(sim_server_t *s, const json_t *req, reply_t *r)
         if (c == NULL || put_finish(c, st.finish) < 0 ||
             json_array_append_new(choices, c) < 0) {
             sim_step_clear(&st);
-            goto oom;
+            reply_error(r, 500, "out of memory");
+            goto fail;
         }
         sim_step_clear(&st);
     }
     reply_json(r, 200,
                envelope(s, "cmpl", "text_completion", choices, ptok, ctok));
     return;
-oom:
-    reply_error(r, 500, "out of memory");
 fail:
     json_decref(choices);
 }

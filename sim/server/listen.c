@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "server_internal.h"
 
 #define BACKLOG 512
@@ -73,21 +74,18 @@ listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
     int fd = -1, v6, rc, saved = 0, one = 1;
 
     if (split_bind(bind_addr, host, sizeof host, service, sizeof service, &v6) <
-        0) {
-        snprintf(err, errlen,
-                 "--bind '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
-                 "port in 0..65535",
-                 bind_addr);
-        return -1;
-    }
+        0)
+        return errf(err, errlen,
+                    "--bind '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
+                    "port in 0..65535",
+                    bind_addr);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host, service, &hints, &res)) != 0) {
-        snprintf(err, errlen, "--bind '%s': %s", bind_addr, gai_strerror(rc));
-        return -1;
-    }
+    if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
+        return errf(err, errlen, "--bind '%s': %s", bind_addr,
+                    gai_strerror(rc));
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
                     ai->ai_protocol);
@@ -104,11 +102,9 @@ listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
         fd = -1;
     }
     freeaddrinfo(res);
-    if (fd < 0) {
-        snprintf(err, errlen, "--bind '%s': %s", bind_addr,
-                 strerror(saved ? saved : EADDRNOTAVAIL));
-        return -1;
-    }
+    if (fd < 0)
+        return errf(err, errlen, "--bind '%s': %s", bind_addr,
+                    strerror(saved ? saved : EADDRNOTAVAIL));
     *port = bound_port(fd);
     snprintf(url, urllen, v6 ? "http://[%s]:%d" : "http://%s:%d", host, *port);
     return fd;

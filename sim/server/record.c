@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "server_internal.h"
 
 struct recorder {
@@ -18,11 +19,11 @@ recorder_new(const char *path, char *err, size_t errlen)
     recorder_t *r = calloc(1, sizeof *r);
 
     if (r == NULL) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     if ((r->f = fopen(path, "a")) == NULL) {
-        snprintf(err, errlen, "--record %s: cannot open for appending", path);
+        errf(err, errlen, "--record %s: cannot open for appending", path);
         free(r);
         return NULL;
     }

@@ -107,6 +107,18 @@ req_check_sampling(const json_t *req, reply_t *r)
 }
 
 
+/* A 400 for messages[i] whose content is neither text nor text parts. */
+static int
+bad_content(reply_t *r, size_t i)
+{
+    reply_error(r, 400,
+                "messages[%zu].content must be a string or a list of "
+                "{\"type\":\"text\",\"text\":...} parts",
+                i);
+    return -1;
+}
+
+
 int
 req_message_text(const json_t *msg, size_t i, char **out, reply_t *r)
 {
@@ -125,14 +137,14 @@ req_message_text(const json_t *msg, size_t i, char **out, reply_t *r)
         goto done;
     }
     if (!json_is_array(c))
-        goto bad;
+        return bad_content(r, i);
     json_array_foreach(c, k, part)
     {
         const json_t *t = json_object_get(part, "text");
         const json_t *type = json_object_get(part, "type");
         if (!json_is_string(t) || !json_is_string(type) ||
             strcmp(json_string_value(type), "text") != 0)
-            goto bad;
+            return bad_content(r, i);
         len += json_string_length(t);
     }
     if ((text = malloc(len + 1)) == NULL)
@@ -152,12 +164,6 @@ done:
         return -1;
     }
     return 0;
-bad:
-    reply_error(r, 400,
-                "messages[%zu].content must be a string or a list of "
-                "{\"type\":\"text\",\"text\":...} parts",
-                i);
-    return -1;
 }
 
 

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "errf.h"
 #include "log.h"
 #include "server_internal.h"
 
@@ -294,23 +295,16 @@ check_opts(const sim_server_opts_t *o, char *err, size_t errlen)
                         o->faults.fail_429, o->faults.malformed,
                         o->faults.truncate, o->faults.slow};
 
-    if ((int)o->model < 0 || o->model > SIM_SERVER_PRM) {
-        snprintf(err, errlen, "unknown model %d", (int)o->model);
-        return -1;
-    }
-    if (o->threads < 1) {
-        snprintf(err, errlen, "threads must be >= 1, got %d", o->threads);
-        return -1;
-    }
+    if ((int)o->model < 0 || o->model > SIM_SERVER_PRM)
+        return errf(err, errlen, "unknown model %d", (int)o->model);
+    if (o->threads < 1)
+        return errf(err, errlen, "threads must be >= 1, got %d", o->threads);
     for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-        if (!(p[i] >= 0 && p[i] <= 1)) {
-            snprintf(err, errlen, "fault rates must be in [0,1], got %g", p[i]);
-            return -1;
-        }
-    if (o->faults.slow_ms < 0 || o->faults.retry_after_s < 0) {
-        snprintf(err, errlen, "slow_ms and retry_after_s must be >= 0");
-        return -1;
-    }
+        if (!(p[i] >= 0 && p[i] <= 1))
+            return errf(err, errlen, "fault rates must be in [0,1], got %g",
+                        p[i]);
+    if (o->faults.slow_ms < 0 || o->faults.retry_after_s < 0)
+        return errf(err, errlen, "slow_ms and retry_after_s must be >= 0");
     return 0;
 }
 
@@ -324,8 +318,10 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
 
     if (check_opts(o, err, errlen) < 0)
         return NULL;
-    if ((s = calloc(1, sizeof *s)) == NULL)
-        goto oom;
+    if ((s = calloc(1, sizeof *s)) == NULL) {
+        errf(err, errlen, "out of memory");
+        return NULL;
+    }
     s->world = w;
     s->model = o->model;
     s->faults = o->faults;
@@ -337,10 +333,11 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
     s->served_name =
         strdup(o->served_name && *o->served_name ? o->served_name
                                                  : defaults[o->model]);
-    if (s->served_name == NULL)
-        goto oom;
-    if (slots_init(&s->slots, o->threads, &s->stopping) < 0)
-        goto oom;
+    if (s->served_name == NULL ||
+        slots_init(&s->slots, o->threads, &s->stopping) < 0) {
+        errf(err, errlen, "out of memory");
+        goto fail;
+    }
     s->slots_ready = 1;
     if (o->record_path && *o->record_path &&
         (s->rec = recorder_new(o->record_path, err, errlen)) == NULL)
@@ -358,12 +355,10 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
     if (s->mhd == NULL) {
-        snprintf(err, errlen, "cannot start the HTTP server on %s", s->url);
+        errf(err, errlen, "cannot start the HTTP server on %s", s->url);
         goto fail;
     }
     return s;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     sim_server_destroy(&s);
     return NULL;
@@ -399,7 +394,7 @@ sim_server_destroy(sim_server_t **sp)
     else if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->slots_ready)
-        slots_fini(&s->slots);
+        slots_clear(&s->slots);
     recorder_destroy(&s->rec);
     free(s->served_name);
     free(s);

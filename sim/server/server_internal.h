@@ -32,7 +32,7 @@ int reply_json(reply_t *r, int status, json_t *obj);
 void reply_error(reply_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Free the body; idempotent. */
+/* Free the body and zero its length; idempotent. */
 void reply_clear(reply_t *r);
 
 /* ---- request slots and sleeping ---------------------------------------- */
@@ -48,8 +48,8 @@ typedef struct slots {
 /* Initialise with n slots; stopping ends every wait when set. 0 or -1. */
 int slots_init(slots_t *s, int n, atomic_int *stopping);
 
-/* Free what slots_init made; no thread may be waiting. */
-void slots_fini(slots_t *s);
+/* Free what slots_init made; once, when no thread may be waiting. */
+void slots_clear(slots_t *s);
 
 /* Take a slot; returns 0, or -1 when the server is stopping. */
 int slots_take(slots_t *s);

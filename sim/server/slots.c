@@ -27,7 +27,7 @@ slots_init(slots_t *s, int n, atomic_int *stopping)
 
 
 void
-slots_fini(slots_t *s)
+slots_clear(slots_t *s)
 {
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
