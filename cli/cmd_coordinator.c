@@ -158,7 +158,7 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     c->coord = coord_new(c->zctx, &o, c->writer, err, errlen);
     if (c->coord == NULL)
         return -1;
-    return coord_recover(c->coord, err, errlen);
+    return coord_recover(c->coord, err, errlen) < 0 ? -1 : 0;
 }
 
 
