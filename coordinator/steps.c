@@ -631,7 +631,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
 {
     char belief_text[256], capped[POLICY_REASON_MAX + 96];
     store_step_t row;
-    size_t nb = n_belief < POLICY_MAX_BELIEF ? n_belief : POLICY_MAX_BELIEF;
+    size_t nb = n_belief;
     int64_t cap = p->run->max_strong_tokens;
 
     if (p->run->shape == POLICY_CASCADE) {
@@ -649,6 +649,11 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     }
     budget_observe(&p->run->budget, 0, p->draft_tokens);
 
+    /* Keep at most POLICY_MAX_BELIEF values of the belief.  A router that
+    ** sent none leaves belief NULL (protobuf-c), and memcpy from NULL is
+    ** undefined even for 0 bytes: hence nb > 0. */
+    if (nb > POLICY_MAX_BELIEF)
+        nb = POLICY_MAX_BELIEF;
     if (nb > 0)
         memcpy(p->belief, belief, nb * sizeof *p->belief);
     p->n_belief = nb;
