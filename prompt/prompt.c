@@ -19,9 +19,10 @@ const char TPL_DEFAULT_INSTRUCTION[] =
 const char TPL_QWEN_SYSTEM[] =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
-#define QUESTION  "\nQuestion: "
-#define SOLUTION  "Solution:"
-#define DELIMITER "\n\n"
+#define QUESTION_LABEL "Question: "
+#define QUESTION       "\n" QUESTION_LABEL
+#define SOLUTION       "Solution:"
+#define DELIMITER      "\n\n"
 
 static const char *const kind_names[] = {"chatml", "llama3", "raw"};
 
@@ -292,8 +293,9 @@ read_user(const char *user, size_t len, tpl_parsed_t *out)
             q = s + strlen(QUESTION);
             break;
         }
-    if (q == NULL && len >= 10 && memcmp(user, QUESTION + 1, 10) == 0)
-        q = user + 10;
+    if (q == NULL && len >= strlen(QUESTION_LABEL) &&
+        memcmp(user, QUESTION_LABEL, strlen(QUESTION_LABEL)) == 0)
+        q = user + strlen(QUESTION_LABEL);
     if (q == NULL)
         q = user;
     out->problem = dup_n(q, len - (size_t)(q - user));

@@ -171,8 +171,8 @@ on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
         epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL); /* may be closed: fine */
         return 0;
     }
-    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
-                (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
     ev.data.fd = s;
     if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) < 0 &&
         epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) < 0)
