@@ -337,7 +337,7 @@ done:
 
 
 static double
-median3(double *x)
+median3(const double *x)
 {
     double a = x[0], b = x[1], c = x[2];
 

@@ -285,7 +285,9 @@ conn_main(void *arg)
     char *buf = malloc(cap);
 
     free(a);
-    while (buf != NULL && !atomic_load(&s->stop)) {
+    if (buf == NULL)
+        goto done;
+    while (!atomic_load(&s->stop)) {
         char *end = NULL;
         buf[len] = '\0';
         end = strstr(buf, "\r\n\r\n");
@@ -328,6 +330,7 @@ conn_main(void *arg)
         if (rc < 0)
             break;
     }
+done:
     free(buf);
     close(fd);
     return NULL;

@@ -89,7 +89,7 @@ brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
         double value = -cost * a * mass + m->hazard[t] * correct;
         if (t + 1 < m->max_steps) {
             double go = 1 - m->hazard[t];
-            int bins[2] = {LO, HI};
+            const int bins[2] = {LO, HI};
             for (int k = 0; k < 2; k++) {
                 int o = bins[k];
                 world_t next;
@@ -122,7 +122,7 @@ test_dp_matches_enumeration(void **state)
         double cost = lambdas[li] * m.strong_tokens;
         double dp = 0, bf = 0, prior[3];
         pomdp_prior(&m, 1.0, prior);
-        int bins[2] = {LO, HI};
+        const int bins[2] = {LO, HI};
         for (int k = 0; k < 2; k++) {
             int o = bins[k];
             world_t x;
@@ -150,7 +150,7 @@ test_filter_matches_enumeration(void **state)
     pomdp_model_t m;
     toy_model(&m);
     /* Observations high, low, high with actions keep, regenerate. */
-    int obs[3] = {HI, LO, HI}, act[2] = {0, 1};
+    const int obs[3] = {HI, LO, HI}, act[2] = {0, 1};
 
     /* Enumeration over joint weights, as in brute(). */
     world_t x;

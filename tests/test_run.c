@@ -386,7 +386,7 @@ test_sweep_beside_reference(void **state)
     assert_int_equal(status, 0);
     /* One object per threshold: 0 (weak), 0.5, 1 (strong), each with the
     ** reference run's figures at that threshold. */
-    double expect_ref[3] = {0.364, 0.674, 0.73};
+    const double expect_ref[3] = {0.364, 0.674, 0.73};
     const char *expect_policy[3] = {"weak", "thr:0.5", "strong"};
     char *line = out;
     for (int i = 0; i < 3; i++) {

@@ -45,8 +45,11 @@ test_capture(const char *cmd, int *status)
         len += n;
         if (cap - len < 1024) {
             cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
+            char *grown = realloc(buf, cap);
+            if (grown == NULL)
+                free(buf);
+            assert_non_null(grown);
+            buf = grown;
         }
     }
     buf[len] = '\0';
