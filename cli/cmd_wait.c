@@ -22,6 +22,16 @@ static const char description[] =
     "waits for the newest run.";
 
 
+/* How long to wait for an answer: until the resend, or the deadline if
+** sooner. */
+static int
+answer_wait_ms(int64_t deadline)
+{
+    int64_t left = deadline - clock_now_ms();
+    return left < RESEND_MS ? (int)(left > 0 ? left : 0) : RESEND_MS;
+}
+
+
 /* The newest run's id, from a status request; 0 when there is none. */
 static int64_t
 newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
@@ -70,7 +80,7 @@ cmd_wait(int argc, char **argv)
     char err[512] = "", server_pub[41];
     curve_keys_t keys = {0};
     Trim__Envelope *reply = NULL;
-    int64_t deadline = timeout ? clock_now_ms() + timeout : INT64_MAX;
+    int64_t deadline;
 
     switch (flags_parse("wait", flags, n, argc, argv, &npos)) {
     case 1:
@@ -83,6 +93,7 @@ cmd_wait(int argc, char **argv)
         fprintf(stderr, "trim wait: unexpected argument '%s'\n", argv[1]);
         return 2;
     }
+    deadline = timeout ? clock_now_ms() + timeout : INT64_MAX;
     if (client_curve("wait", curve_secret, server_key, &keys, server_pub,
                      &curve_on) < 0)
         return 2;
@@ -93,7 +104,7 @@ cmd_wait(int argc, char **argv)
     while (run == 0) {
         if (clock_now_ms() >= deadline)
             goto timed_out;
-        run = newest_run(c, RESEND_MS, err, sizeof err);
+        run = newest_run(c, answer_wait_ms(deadline), err, sizeof err);
         if (run < 0)
             run = 0; /* not up yet: ask again */
         else if (run == 0) {
@@ -114,7 +125,7 @@ cmd_wait(int argc, char **argv)
             goto fail;
         int got =
             client_recv(c, TRIM__ENVELOPE__BODY_WAIT_REPLY, req.request_id,
-                        RESEND_MS, &reply, err, sizeof err);
+                        answer_wait_ms(deadline), &reply, err, sizeof err);
         if (got < 0)
             goto fail;
         if (got == 1)
@@ -147,8 +158,12 @@ cmd_wait(int argc, char **argv)
     rc = 0;
     goto done;
 timed_out:
-    snprintf(err, sizeof err, "run %lld not finished within %lld ms",
-             (long long)run, (long long)timeout);
+    if (run == 0)
+        snprintf(err, sizeof err, "no answer from %s within %lld ms", connect,
+                 (long long)timeout);
+    else
+        snprintf(err, sizeof err, "run %lld not finished within %lld ms",
+                 (long long)run, (long long)timeout);
 fail:
     fprintf(stderr, "trim wait: %s\n", err);
 done:
