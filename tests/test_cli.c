@@ -1,0 +1,402 @@
+/*
+** test_cli.c: the trim command's surface, through the binary.
+**
+** Dispatch and --version; every command's --help and its refusal of an
+** unknown flag; each bad invocation refused before anything starts, with
+** exit code 2 and a message naming the command and what is wrong; the
+** client commands against an address where nothing answers (bounded by
+** their --timeout-ms); and `trim status` in text beside its --json, with
+** `trim wait` on a run that does not finish, against a live coordinator.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "testutil.h"
+
+static char g_dir[64]; /* scratch directory; commands run inside it */
+
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/trim-cli-XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+
+/*
+** Run `trim ARGS` (formatted) in the scratch directory; *out and *err get
+** its stdout and stderr (malloc'd).  Returns its exit code.
+*/
+static int
+trim(char **out, char **err, const char *fmt, ...)
+{
+    char args[1024], cmd[2048];
+    va_list ap;
+    int st, st_err;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>stderr", g_dir, test_bin(),
+             args);
+    *out = test_capture(cmd, &st);
+    snprintf(cmd, sizeof cmd, "cat %s/stderr", g_dir);
+    *err = test_capture(cmd, &st_err);
+    return st;
+}
+
+
+/* Run it and check the exit code and that stderr holds message. */
+static void
+expect(int code, const char *message, const char *fmt, ...)
+{
+    char args[1024], *out, *err;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int rc = trim(&out, &err, "%s", args);
+    if (rc != code || strstr(err, message) == NULL)
+        fail_msg("trim %s: exit %d, stderr '%s'; want %d and '%s'", args, rc,
+                 err, code, message);
+    free(out);
+    free(err);
+}
+
+
+static void
+test_dispatch(void **state)
+{
+    (void)state;
+    char *out, *err;
+
+    assert_int_equal(trim(&out, &err, ""), 2);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "usage: trim COMMAND [FLAGS]\n"));
+    free(out);
+    free(err);
+    static const char *const help[] = {"--help", "help"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(trim(&out, &err, "%s", help[i]), 0);
+        assert_non_null(strstr(out, "usage: trim COMMAND [FLAGS]\n"));
+        assert_non_null(strstr(out, "\n  run          solve problems"));
+        assert_string_equal(err, "");
+        free(out);
+        free(err);
+    }
+    assert_int_equal(trim(&out, &err, "--version"), 0);
+    assert_int_equal(strncmp(out, "trim ", 5), 0);
+    assert_true(out[5] >= '0' && out[5] <= '9');
+    free(out);
+    free(err);
+    expect(2, "trim: unknown command 'nosuch' (see 'trim --help')\n",
+           "nosuch --help");
+}
+
+
+/* Every command `trim --help` lists has its own --help and refuses a flag
+** it does not know. */
+static void
+test_every_command_help(void **state)
+{
+    (void)state;
+    char *list, *err, *out, name[32], want[160];
+    int n = 0;
+
+    assert_int_equal(trim(&list, &err, "--help"), 0);
+    free(err);
+    const char *p = strstr(list, "commands:\n");
+    assert_non_null(p);
+    for (p = strchr(p, '\n') + 1; sscanf(p, "  %31s ", name) == 1 && *p == ' ';
+         p = strchr(p, '\n') + 1) {
+        n++;
+        assert_int_equal(trim(&out, &err, "%s --help", name), 0);
+        snprintf(want, sizeof want, "usage: trim %s ", name);
+        if (strncmp(out, want, strlen(want)) != 0)
+            fail_msg("trim %s --help printed '%.80s'", name, out);
+        free(out);
+        free(err);
+        if (strcmp(name, "keygen") == 0) /* takes no flags at all */
+            snprintf(want, sizeof want, "usage: trim keygen PREFIX");
+        else
+            snprintf(want, sizeof want,
+                     "trim %s: unknown flag --no-such-flag (see 'trim %s "
+                     "--help')",
+                     name, name);
+        expect(2, want, "%s --no-such-flag", name);
+    }
+    assert_int_equal(n, 15);
+    free(list);
+}
+
+
+static void
+test_bad_invocations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *message;
+    } cases[] = {
+        {"coordinator extra", "trim coordinator: unexpected argument 'extra'"},
+        {"coordinator --router-fallback maybe",
+         "trim coordinator: --router-fallback expects local or wait, got "
+         "'maybe'"},
+        {"coordinator --curve-secret x.secret",
+         "trim coordinator: CURVE needs both --curve-secret and "
+         "--curve-clients"},
+        {"coordinator --log-level loud",
+         "trim coordinator: --log-level expects debug, info, warn, error or "
+         "off, got 'loud'"},
+        {"worker extra", "trim worker: unexpected argument 'extra'"},
+        {"worker --pool medium",
+         "trim worker: --pool expects small, large or prm, got 'medium'"},
+        {"worker --pool prm --backend openai",
+         "trim worker: --backend openai generates steps: use it with --pool "
+         "small or large, not prm"},
+        {"worker --pool small --backend vllm-pooling",
+         "trim worker: --backend vllm-pooling scores steps: use it with "
+         "--pool prm, not small"},
+        {"worker --pool small --backend gpt",
+         "trim worker: --backend 'gpt' is not known (known: sim, openai, "
+         "openai-chat, vllm-pooling)"},
+        {"worker --pool small --backend openai",
+         "trim worker: --backend openai needs --base-url http://host:port"},
+        {"worker --pool small --backend openai --base-url ftp://x",
+         "trim worker: base URL 'ftp://x' must start with http:// or "
+         "https://"},
+        {"worker --pool small --backend openai-chat --base-url http://h:1 "
+         "--template nosuch",
+         "trim worker: --template expects chatml, llama3 or raw, got "
+         "'nosuch'"},
+        {"worker --pool prm --backend vllm-pooling --base-url http://h:1 "
+         "--prm-input nosuch",
+         "trim worker: --prm-input expects text or messages, got 'nosuch'"},
+        {"worker --pool small --backend openai --base-url http://h:1 "
+         "--backoff-ms 500 --backoff-max-ms 100",
+         "trim worker: --backoff-max-ms (100) is below --backoff-ms (500)"},
+        {"worker --pool small --sim-profile nosuch",
+         "trim worker: --sim-profile: unknown simulator profile 'nosuch'"},
+        {"worker --pool small --curve-secret a.secret",
+         "trim worker: CURVE needs both --curve-secret (this side's key "
+         "pair) and --curve-server-key (the server's public key)"},
+        {"router extra", "trim router: unexpected argument 'extra'"},
+        {"router --log-level loud", "trim router: --log-level expects"},
+        {"router --curve-server-key abc", "trim router: CURVE needs both"},
+        {"status extra", "trim status: unexpected argument 'extra'"},
+        {"status --curve-secret a.secret", "trim status: CURVE needs both"},
+        {"wait extra", "trim wait: unexpected argument 'extra'"},
+        {"wait --curve-server-key abc", "trim wait: CURVE needs both"},
+        {"watch extra", "trim watch: unexpected argument 'extra'"},
+        {"submit", "trim submit: give one JSONL file or --sim N"},
+        {"submit a.jsonl b.jsonl",
+         "trim submit: give one JSONL file or --sim N"},
+        {"submit --sim 3 a.jsonl",
+         "trim submit: give one JSONL file or --sim N"},
+        {"audit 1 2", "trim audit: one problem id at most, got '2' too"},
+        {"audit abc",
+         "trim audit: PROBLEM_ID must be a positive integer, got 'abc'"},
+        {"keygen", "usage: trim keygen PREFIX"},
+        {"keygen a b", "usage: trim keygen PREFIX"},
+        {"sim-server extra", "trim sim-server: unexpected argument 'extra'"},
+        {"sim-server --sim-model medium",
+         "trim sim-server: --sim-model expects weak, strong or prm, got "
+         "'medium'"},
+        {"sim-server --sim-model weak --sim-profile nosuch",
+         "trim sim-server: --sim-profile: unknown simulator profile "
+         "'nosuch'"},
+        {"calibrate extra",
+         "trim calibrate: give --out FILE (and no other argument)"},
+        {"train", "trim train: say what to train: 'trim train agg'"},
+        {"train bogus", "trim train: say what to train: 'trim train agg'"},
+        {"grade", "trim grade: give one JSONL file or --db FILE"},
+        {"eval sweep extra", "trim eval sweep: unexpected argument 'extra'"},
+        {"eval sweep --policy bogus",
+         "trim eval sweep: --policy bogus cannot be swept yet (thr can)"},
+        {"eval sweep --from 0.5 --to 0.1",
+         "trim eval sweep: --from 0.5 is above --to 0.1"},
+        {"run extra", "trim run: unexpected argument 'extra'"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect(2, cases[i].message, "%s", cases[i].args);
+}
+
+
+/* Failures found once the command runs: exit 1, the reason named. */
+static void
+test_failures_at_run_time(void **state)
+{
+    (void)state;
+    FILE *f;
+    char path[128];
+
+    snprintf(path, sizeof path, "%s/notes.txt", g_dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not json\n", f);
+    fclose(f);
+    expect(1,
+           "trim coordinator: cannot open secret key file "
+           "'/nonexistent.secret': No such file or directory",
+           "coordinator --curve-secret /nonexistent.secret --curve-clients "
+           "/nonexistent.txt");
+    expect(1, "trim worker: /nonexistent.json: unable to open",
+           "worker --pool small --calibration /nonexistent.json");
+    expect(1,
+           "trim router: cannot connect to bogus://x: Protocol not supported",
+           "router --connect bogus://x");
+    expect(1, "trim status: cannot connect to bogus://x",
+           "status --connect bogus://x");
+    expect(1, "trim audit: /nonexistent/x.db: No such file or directory",
+           "audit --db /nonexistent/x.db");
+    expect(1, "trim audit: notes.txt: not an SQLite database",
+           "audit --db notes.txt");
+    expect(1,
+           "notes.txt:1: not a JSON object (invalid token near 'not'); "
+           "skipped\ntrim submit: no problem to submit",
+           "submit notes.txt --connect tcp://127.0.0.1:9");
+    expect(1, "trim submit: cannot read /nonexistent.jsonl: No such file",
+           "submit /nonexistent.jsonl");
+    expect(1, "trim run: unknown policy 'nope:1' (known: weak, strong",
+           "run --policy nope:1 --problems 1 --db x.db");
+    expect(1, "trim sim-server: --bind '999.1.1.1:1': ",
+           "sim-server --sim-model weak --bind 999.1.1.1:1");
+}
+
+
+/* Nothing listens at the address: each client gives up at its timeout. */
+static void
+test_clients_without_coordinator(void **state)
+{
+    (void)state;
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", test_free_port());
+
+    expect(1, "trim status: no answer from",
+           "status --connect %s "
+           "--timeout-ms 200",
+           ep);
+    expect(1, "trim wait: no answer from", "wait --connect %s --timeout-ms 200",
+           ep);
+    expect(1,
+           "trim submit: no acknowledgement within 200 ms for 3 problems: "
+           "they may or may not be recorded (see 'trim status')",
+           "submit --sim 3 --connect %s --timeout-ms 200", ep);
+}
+
+
+static int64_t
+jint(json_t *j, const char *key)
+{
+    return json_integer_value(json_object_get(j, key));
+}
+
+
+/* `trim status` in text says what --json says; `trim wait` on a run that
+** cannot finish (no workers) gives up at its timeout. */
+static void
+test_status_and_wait(void **state)
+{
+    (void)state;
+    char ep[64], db[128], log[128], *out, *err, want[256];
+
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", test_free_port());
+    snprintf(db, sizeof db, "%s/c.db", g_dir);
+    snprintf(log, sizeof log, "%s/coordinator.log", g_dir);
+    char *argv[] = {(char *)test_bin(), "coordinator", "--bind", ep, "--db", db,
+                    "--max-queued",     "77",          NULL};
+    int coord = test_spawn(log, argv);
+
+    /* No run yet: wait says so (after the coordinator is up). */
+    expect(1, "trim wait: the coordinator has no run yet",
+           "wait --connect %s --timeout-ms 60000", ep);
+    assert_int_equal(trim(&out, &err,
+                          "submit --sim 3 --seed 2 --policy thr:0.4 "
+                          "--connect %s",
+                          ep),
+                     0);
+    assert_non_null(strstr(out, "run 1: 3 problems recorded (ids 1-3)"));
+    free(out);
+    free(err);
+    expect(1, "trim wait: run 1 not finished within 300 ms",
+           "wait --connect %s --run 1 --timeout-ms 300", ep);
+    expect(1, "trim wait: no run 9 on this coordinator",
+           "wait --connect %s --run 9 --timeout-ms 60000", ep);
+
+    assert_int_equal(trim(&out, &err, "status --json --connect %s", ep), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    free(out);
+    free(err);
+    assert_int_equal(trim(&out, &err, "status --connect %s", ep), 0);
+    snprintf(want, sizeof want, "coordinator %s\n", ep);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want,
+             "  queue %lld (limit 77), in flight %lld, finished 0, failed 0, ",
+             (long long)jint(j, "queued"), (long long)jint(j, "in_flight"));
+    assert_non_null(strstr(out, want));
+    assert_int_equal(jint(j, "queued") + jint(j, "in_flight"), 3);
+    assert_non_null(strstr(out, "\n  pool     peers   credit  outstanding"));
+    json_t *pools = json_object_get(j, "pools");
+    const char *name;
+    json_t *pool;
+    json_object_foreach(pools, name, pool)
+    {
+        snprintf(want, sizeof want, "\n  %-7s %6lld %8lld %12lld %8lld\n", name,
+                 (long long)jint(pool, "peers"),
+                 (long long)jint(pool, "credit"),
+                 (long long)jint(pool, "outstanding"),
+                 (long long)jint(pool, "queued"));
+        if (strstr(out, want) == NULL)
+            fail_msg("no row '%s' in:\n%s", want + 1, out);
+    }
+    assert_non_null(strstr(out, "\n  1     thr:0.4              3         0 "
+                                "      0     0.000    no\n"));
+    json_decref(j);
+    free(out);
+    free(err);
+
+    kill(coord, SIGTERM);
+    assert_int_equal(test_wait_child(coord, 30000), 0);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_command_help, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_invocations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failures_at_run_time, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_clients_without_coordinator, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_status_and_wait, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
