@@ -1,7 +1,8 @@
 /*
 ** test_eval_cli.c: `trim eval` through the binary: the text report against
 ** the files it writes, a spec shared by two curves measured once, a family
-** that fails alone, and every usage error with its exit code and message.
+** that fails alone, and every usage error with its exit code and message;
+** `trim eval sweep` in text beside a reference with bad lines.
 **
 ** test_metrics.c checks the JSON document and the metrics themselves; this
 ** file checks the command around them.
@@ -355,6 +356,95 @@ test_output_errors(void **state)
 }
 
 
+/*
+** `trim eval sweep` in text beside a reference with bad lines: each bad
+** line is named and skipped, a threshold the reference lacks shows "-",
+** and the figures are those of --json.
+*/
+static void
+test_sweep_text_and_reference(void **state)
+{
+    (void)state;
+    char path[128], *out, *err, *js, *jerr;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/ref.jsonl", g_dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"threshold\": 0.2, \"accuracy\": 0.61, "
+          "\"avg_target_tokens_per_question\": 120.5, "
+          "\"avg_draft_tokens_per_question\": 300, "
+          "\"avg_discarded_draft_tokens_per_question\": 50}\n"
+          "not json\n"
+          "{\"threshold\": 0.3}\n"
+          "{\"threshold\": 0.4, \"accuracy\": \"high\", "
+          "\"avg_target_tokens_per_question\": 1}\n",
+          f);
+    fclose(f);
+    const char *args = "sweep --policy thr --from 0.2 --to 0.4 --by 0.2 "
+                       "--problems 8 --reference ref.jsonl";
+    assert_int_equal(trim_eval(&out, &err, "%s --db t.db", args), 0);
+    assert_int_equal(trim_eval(&js, &jerr, "%s --db j.db --json", args), 0);
+    static const char *const skipped[] = {
+        "ref.jsonl:2: not a JSON object",
+        "ref.jsonl:3: \"accuracy\" is missing",
+        "ref.jsonl:4: \"accuracy\" is not a number"};
+    for (int i = 0; i < 3; i++)
+        assert_non_null(strstr(err, skipped[i]));
+    assert_true(has_line(out,
+                         "# TRIM-Thr sweep: 8 simulated problems (profile "
+                         "math500), seed 1, database t.db",
+                         ""));
+    assert_true(has_line(out, "threshold accuracy", "ref dsc/q"));
+
+    /* Each --json row, as a text row; with the reference only at 0.2. */
+    int rows = 0;
+    for (char *l = js; *l; rows++) {
+        char *nl = strchr(l, '\n'), prefix[128];
+        if (nl)
+            *nl = '\0';
+        json_t *j = json_loads(l, 0, NULL);
+        assert_non_null(j);
+        double thr = jnum(j, "threshold");
+        snprintf(
+            prefix, sizeof prefix, "%-9.3g %8.3f %10.1f %8.3f %9.1f %10.1f",
+            thr, jnum(j, "accuracy"), jnum(j, "strong_tokens_per_problem"),
+            jnum(j, "strong_token_share"), jnum(j, "draft_tokens_per_problem"),
+            jnum(j, "discarded_tokens_per_problem"));
+        const char *ref = thr < 0.3 ? "  |    0.610      120.5     300.0       "
+                                      "50.0"
+                                    : "  |        -";
+        if (!has_line(out, prefix, ref))
+            fail_msg("no row '%s%s' in:\n%s", prefix, ref, out);
+        assert_true(json_is_object(json_object_get(j, "reference")) ==
+                    (thr < 0.3));
+        json_decref(j);
+        l = nl ? nl + 1 : l + strlen(l);
+    }
+    assert_int_equal(rows, 2);
+    free(out);
+    free(err);
+    free(js);
+    free(jerr);
+
+    /* A reference with no usable line, and none at all. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not json\n", f);
+    fclose(f);
+    assert_int_equal(trim_eval(&out, &err, "%s", args), 1);
+    assert_non_null(strstr(
+        err, "trim eval sweep: reference ref.jsonl holds no valid line"));
+    free(out);
+    free(err);
+    assert_int_equal(trim_eval(&out, &err, "sweep --reference none.jsonl"), 1);
+    assert_non_null(strstr(err, "trim eval sweep: cannot read reference "
+                                "none.jsonl: No such file or directory"));
+    free(out);
+    free(err);
+}
+
+
 int
 main(void)
 {
@@ -365,6 +455,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_text_and_reference, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
