@@ -172,6 +172,8 @@ test_bad_invocations(void **state)
          "pair) and --curve-server-key (the server's public key)"},
         {"status --curve-secret /nonexistent.secret --curve-server-key x",
          "trim status: cannot open secret key file '/nonexistent.secret'"},
+        {"status --curve-secret . --curve-server-key x",
+         "trim status: secret key file '.' is not a regular file"},
         {"watch extra", "trim watch: unexpected argument 'extra'"},
         {"submit --sim 3 a.jsonl",
          "trim submit: give one JSONL file or --sim N"},
@@ -241,6 +243,10 @@ test_failures_at_run_time(void **state)
            "run --policy nope:1 --problems 1 --db x.db");
     expect(1, "trim sim-server: --bind '999.1.1.1:1': ",
            "sim-server --sim-model weak --bind 999.1.1.1:1");
+    expect(1,
+           "trim keygen: cannot create '/nonexistent/k.secret': No such "
+           "file or directory",
+           "keygen /nonexistent/k");
     expect(1, "trim train: missing.agg: cannot open: No such file",
            "train agg --db x.db --in missing.agg --out o.agg");
     expect(1,
