@@ -151,6 +151,16 @@ static const pair_t pairs[] = {
     {"\\sqrt[3]{-8}", "2", 0},
     {"\\binom{10}{7}", "120", 1},
     {"\\binom{4}{5}", "0", 1},
+    {"\\sin^{2}\\frac{\\pi}{4}", "\\frac12", 1}, /* a power on a function */
+    {"\\sin^2 x+\\cos^2 x", "1", 1},
+    {"\\alpha+\\beta", "\\beta+\\alpha", 1}, /* Greek letters as variables */
+    {"2\\theta", "\\theta+\\theta", 1},
+    {"\\sqrt[0]{8}", "1", 0},
+    {"\\fbox{5}", "5", 1},
+    {"\\textbf{yes}", "yes", 1},
+    {"\\begin{array}{cc}1&2\\end{array}", "\\begin{pmatrix}1&2\\end{pmatrix}",
+     1},
+    {"\\begin x", "\\begin x", 1},
     {"\\infty", "\\infty", 1},
     {"-\\infty", "\\infty", 0},
     {"2024^{4046}", "2024^{4046}", 1},
