@@ -1,12 +1,13 @@
 /*
 ** test_cli.c: the trim command's surface, through the binary.
 **
-** Dispatch, --help and --version; each bad invocation refused before
-** anything starts, with exit code 2 and a message naming the command and
-** what is wrong; failures found at run time (exit 1); the client commands
-** against an address where nothing answers (bounded by their --timeout-ms);
-** and `trim status` in text beside its --json, with `trim wait` on a run
-** that does not finish, against a live coordinator.
+** Dispatch, --help (the command's and each command's) and --version; each
+** bad invocation refused before anything starts, with exit code 2 and a
+** message naming the command and what is wrong; failures found at run time
+** (exit 1); the client commands against an address where nothing answers
+** (bounded by their --timeout-ms); and `trim status` in text beside its
+** --json, with `trim wait` on a run that does not finish, against a live
+** coordinator.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,10 +119,34 @@ test_dispatch(void **state)
            "trim status: unknown flag --no-such-flag (see 'trim status "
            "--help')\n",
            "status --no-such-flag");
-    assert_int_equal(trim(&out, &err, "keygen --help"), 0);
-    assert_int_equal(strncmp(out, "usage: trim keygen PREFIX\n", 26), 0);
-    free(out);
+}
+
+
+/* Every command `trim --help` lists answers its own --help with its usage. */
+static void
+test_every_command_help(void **state)
+{
+    (void)state;
+    char *list, *err, *out, name[32], want[64];
+    int n = 0;
+
+    assert_int_equal(trim(&list, &err, "--help"), 0);
     free(err);
+    const char *p = strstr(list, "commands:\n");
+    assert_non_null(p);
+    for (p = strchr(p, '\n') + 1; *p == ' ' && sscanf(p, "  %31s ", name) == 1;
+         p = strchr(p, '\n') + 1) {
+        n++;
+        assert_int_equal(trim(&out, &err, "%s --help", name), 0);
+        snprintf(want, sizeof want, "usage: trim %s ", name);
+        if (strncmp(out, want, strlen(want)) != 0)
+            fail_msg("trim %s --help printed '%.80s'", name, out);
+        assert_string_equal(err, "");
+        free(out);
+        free(err);
+    }
+    assert_int_equal(n, 15);
+    free(list);
 }
 
 
@@ -362,6 +387,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_command_help, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_invocations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_at_run_time, setup,
                                         teardown),
