@@ -5,8 +5,9 @@
 ** the joined string; /pooling takes a list of inputs and scores each as if
 ** sent alone; every malformed field is refused with 400 and a message
 ** naming it; the request record stays valid JSON for bodies and paths that
-** are not UTF-8.  test_sim_server.c covers the response shapes, parity with
-** the in-process simulator, faults and latency.
+** are not UTF-8; --bind refuses a malformed or busy address.
+** test_sim_server.c covers the response shapes, parity with the in-process
+** simulator, faults and latency.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -374,6 +380,50 @@ test_record_of_bytes_that_are_not_utf8(void **state)
 }
 
 
+/* --bind: a malformed address and a port already listening stop the
+** server at once (exit 1), naming the address. */
+static void
+test_bind_errors(void **state)
+{
+    (void)state;
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    char addr[64], want[128], cmd[512];
+    int st;
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ntohs(a.sin_port));
+
+    const char *cases[][2] = {
+        {addr, "Address already in use"},
+        {"[::1", "expected HOST:PORT (or [IPV6]:PORT) with a port in "
+                 "0..65535"},
+        {"[::1]:70000", "expected HOST:PORT"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s sim-server --sim-model weak --bind '%s' "
+                 "2>&1",
+                 test_bin(), cases[i][0]);
+        char *out = test_capture(cmd, &st);
+        snprintf(want, sizeof want, "trim sim-server: --bind '%s': %s",
+                 cases[i][0], cases[i][1]);
+        if (st != 1 || strstr(out, want) == NULL)
+            fail_msg("--bind %s: exit %d, '%s'; want 1 and '%s'", cases[i][0],
+                     st, out, want);
+        free(out);
+    }
+    close(fd);
+}
+
+
 int
 main(void)
 {
@@ -382,6 +432,7 @@ main(void)
         cmocka_unit_test(test_malformed_fields),
         cmocka_unit_test(test_pooling_lists),
         cmocka_unit_test(test_record_of_bytes_that_are_not_utf8),
+        cmocka_unit_test(test_bind_errors),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
