@@ -254,6 +254,9 @@ test_failures_at_run_time(void **state)
     expect(1,
            "trim router: cannot connect to bogus://x: Protocol not supported",
            "router --connect bogus://x");
+    expect(1,
+           "trim status: cannot connect to bogus://x: Protocol not supported",
+           "status --connect bogus://x");
     expect(1, "trim audit: /nonexistent/x.db: No such file or directory",
            "audit --db /nonexistent/x.db");
     expect(1, "trim audit: notes.txt: not an SQLite database",
