@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "testutil.h"
 
 static char g_dir[64];
 
@@ -33,8 +34,8 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trim-agg-file-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    test_scratch_dir(g_dir, sizeof g_dir, "agg-file");
+    return 0;
 }
 
 
@@ -42,9 +43,7 @@ static int
 teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_tree(g_dir);
 }
 
 
@@ -140,9 +139,7 @@ test_unreadable_and_oversized_files(void **state)
 
     /* An empty file. */
     snprintf(path, sizeof path, "%s/empty.agg", g_dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    close(fd);
+    test_write_file(path, "");
     assert_int_equal(agg_model_load(path, &m, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s: empty file", path);
     assert_string_equal(err, want);

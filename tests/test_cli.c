@@ -31,8 +31,8 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trim-cli-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    test_scratch_dir(g_dir, sizeof g_dir, "cli");
+    return 0;
 }
 
 
@@ -40,9 +40,7 @@ static int
 teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_tree(g_dir);
 }
 
 
@@ -236,14 +234,10 @@ static void
 test_failures_at_run_time(void **state)
 {
     (void)state;
-    FILE *f;
     char path[128];
 
     snprintf(path, sizeof path, "%s/notes.txt", g_dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("not json\n", f);
-    fclose(f);
+    test_write_file(path, "not json\n");
     expect(1,
            "trim coordinator: cannot open secret key file "
            "'/nonexistent.secret': No such file or directory",

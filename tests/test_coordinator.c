@@ -147,6 +147,32 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 }
 
 
+/*
+** A coordinator on ENDPOINT over a fresh store at db (its writer in *w),
+** with run 1 (policy weak) open.
+*/
+static coord_t *
+new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+{
+    char err[512];
+    coord_opts_t o = {0};
+
+    assert_int_equal(store_migrate(db, err, sizeof err), 0);
+    *w = store_writer_new(db, NULL, err, sizeof err);
+    assert_non_null(*w);
+    o.endpoint = ENDPOINT;
+    o.db = db;
+    o.heartbeat_ms = HEARTBEAT_MS;
+    o.liveness = 3;
+    o.exit_when_done = exit_when_done;
+    coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
+    assert_non_null(c);
+    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
+    assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    return c;
+}
+
+
 static void
 test_credit_requeue_and_bad_peers(void **state)
 {
@@ -155,23 +181,11 @@ test_credit_requeue_and_bad_peers(void **state)
     void *zctx = zmq_ctx_new();
     coord_thread_t t = {0};
     pthread_t thread;
+    store_writer_t *w;
+    const int64_t run = 1;
 
     test_tmp_path(db, sizeof db, "coord.db");
-    assert_int_equal(store_migrate(db, err, sizeof err), 0);
-    store_writer_t *w = store_writer_new(db, NULL, err, sizeof err);
-    assert_non_null(w);
-
-    coord_opts_t o = {0};
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
-    o.exit_when_done = 1;
-    t.coord = coord_new(zctx, &o, w, err, sizeof err);
-    assert_non_null(t.coord);
-    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-    int64_t run = coord_add_run(t.coord, &ro, err, sizeof err);
-    assert_int_equal(run, 1);
+    t.coord = new_coord(zctx, db, 1, &w);
     for (int i = 0; i < PROBLEMS; i++) {
         coord_problem_t p = {0};
         char text[64];
@@ -324,20 +338,10 @@ test_peer_announce_disconnect_and_misuse(void **state)
     void *zctx = zmq_ctx_new();
     coord_thread_t t = {0};
     pthread_t thread;
+    store_writer_t *w;
 
     test_tmp_path(db, sizeof db, "peers.db");
-    assert_int_equal(store_migrate(db, err, sizeof err), 0);
-    store_writer_t *w = store_writer_new(db, NULL, err, sizeof err);
-    assert_non_null(w);
-    coord_opts_t o = {0};
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
-    t.coord = coord_new(zctx, &o, w, err, sizeof err);
-    assert_non_null(t.coord);
-    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-    assert_int_equal(coord_add_run(t.coord, &ro, err, sizeof err), 1);
+    t.coord = new_coord(zctx, db, 0, &w);
     coord_problem_t p = {7, "test:1", "What is 0?", "0"};
     assert_int_equal(coord_submit(t.coord, 1, &p, err, sizeof err), 1);
     assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);

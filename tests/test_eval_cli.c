@@ -29,8 +29,8 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trim-eval-cli-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    test_scratch_dir(g_dir, sizeof g_dir, "eval-cli");
+    return 0;
 }
 
 
@@ -38,9 +38,7 @@ static int
 teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_tree(g_dir);
 }
 
 
@@ -310,13 +308,10 @@ test_output_errors(void **state)
     (void)state;
     char *out, *err, path[128];
     struct stat st;
-    FILE *f;
 
     /* A file where a directory must be made. */
     snprintf(path, sizeof path, "%s/plain", g_dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fclose(f);
+    test_write_file(path, "");
     assert_int_equal(trim_eval(&out, &err, "--curve a=weak --out plain/sub"),
                      1);
     assert_non_null(
@@ -366,21 +361,16 @@ test_sweep_text_and_reference(void **state)
 {
     (void)state;
     char path[128], *out, *err, *js, *jerr;
-    FILE *f;
 
     snprintf(path, sizeof path, "%s/ref.jsonl", g_dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"threshold\": 0.2, \"accuracy\": 0.61, "
-          "\"avg_target_tokens_per_question\": 120.5, "
-          "\"avg_draft_tokens_per_question\": 300, "
-          "\"avg_discarded_draft_tokens_per_question\": 50}\n"
-          "not json\n"
-          "{\"threshold\": 0.3}\n"
-          "{\"threshold\": 0.4, \"accuracy\": \"high\", "
-          "\"avg_target_tokens_per_question\": 1}\n",
-          f);
-    fclose(f);
+    test_write_file(path, "{\"threshold\": 0.2, \"accuracy\": 0.61, "
+                          "\"avg_target_tokens_per_question\": 120.5, "
+                          "\"avg_draft_tokens_per_question\": 300, "
+                          "\"avg_discarded_draft_tokens_per_question\": 50}\n"
+                          "not json\n"
+                          "{\"threshold\": 0.3}\n"
+                          "{\"threshold\": 0.4, \"accuracy\": \"high\", "
+                          "\"avg_target_tokens_per_question\": 1}\n");
     const char *args = "sweep --policy thr --from 0.2 --to 0.4 --by 0.2 "
                        "--problems 8 --reference ref.jsonl";
     assert_int_equal(trim_eval(&out, &err, "%s --db t.db", args), 0);
@@ -428,10 +418,7 @@ test_sweep_text_and_reference(void **state)
     free(jerr);
 
     /* A reference with no usable line, and none at all. */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("not json\n", f);
-    fclose(f);
+    test_write_file(path, "not json\n");
     assert_int_equal(trim_eval(&out, &err, "%s", args), 1);
     assert_non_null(strstr(
         err, "trim eval sweep: reference ref.jsonl holds no valid line"));

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "http_opts.h"
+#include "testutil.h"
 
 #define KEY_VAR "TRIM_TEST_HTTP_OPTS_KEY"
 
@@ -63,16 +64,6 @@ key_of(const http_backend_opts_t *o, char *err, size_t errlen)
 
 
 static void
-write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-
-static void
 test_api_key_sources(void **state)
 {
     (void)state;
@@ -85,17 +76,17 @@ test_api_key_sources(void **state)
     /* A file: its first line, blanks and line ending trimmed. */
     snprintf(path, sizeof path, "/tmp/trim-test-key-%d", (int)getpid());
     o.api_key_file = path;
-    write_file(path, " \tsk-secret \r\nsecond\n");
+    test_write_file(path, " \tsk-secret \r\nsecond\n");
     key = key_of(&o, err, sizeof err);
     assert_string_equal(key, "sk-secret");
     http_key_free(&key);
     assert_null(key);
     http_key_free(&key); /* NULL-safe */
-    write_file(path, "");
+    test_write_file(path, "");
     assert_null(key_of(&o, err, sizeof err));
     snprintf(want, sizeof want, "API key file %s is empty", path);
     assert_string_equal(err, want);
-    write_file(path, "  \nsk-secret\n");
+    test_write_file(path, "  \nsk-secret\n");
     assert_null(key_of(&o, err, sizeof err));
     snprintf(want, sizeof want, "API key file %s: the first line is empty",
              path);

@@ -234,8 +234,7 @@ test_resumes_from_last_accepted_step(void **state)
     sqlite3 *h;
     int64_t id[N_CUTS], at[N_CUTS];
 
-    snprintf(f.dir, sizeof f.dir, "/tmp/trim-recover-XXXXXX");
-    assert_non_null(mkdtemp(f.dir));
+    test_scratch_dir(f.dir, sizeof f.dir, "recover");
     path_in(&f, "ref.db", f.ref, sizeof f.ref);
     path_in(&f, "crashed.db", f.db, sizeof f.db);
     path_in(&f, "coordinator.log", f.log, sizeof f.log);
@@ -356,8 +355,7 @@ test_resumes_from_last_accepted_step(void **state)
 
     json_decref(ref);
     json_decref(done);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_remove_tree(f.dir), 0);
 }
 
 
@@ -369,7 +367,7 @@ static void
 test_refuses_foreign_stores(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/trim-recover-XXXXXX", path[128], cmd[512];
+    char dir[64], path[128], cmd[512];
     sqlite3 *h;
     static const struct {
         const char *name, *setup, *message;
@@ -383,7 +381,7 @@ test_refuses_foreign_stores(void **state)
          "schema version 99 is newer than this build's"},
     };
 
-    assert_non_null(mkdtemp(dir));
+    test_scratch_dir(dir, sizeof dir, "recover");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
         assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
@@ -406,8 +404,7 @@ test_refuses_foreign_stores(void **state)
                          0);
         sqlite3_close(h);
     }
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_remove_tree(dir), 0);
 }
 
 

@@ -34,8 +34,8 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/trim-sim-fit-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    test_scratch_dir(g_dir, sizeof g_dir, "sim-fit");
+    return 0;
 }
 
 
@@ -43,9 +43,7 @@ static int
 teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_tree(g_dir);
 }
 
 
@@ -348,10 +346,7 @@ test_usage_errors(void **state)
 
     write_reference("one.jsonl", &one, 1);
     snprintf(path, sizeof path, "%s/empty.jsonl", g_dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("not json\n", f);
-    fclose(f);
+    test_write_file(path, "not json\n");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = sim_fit(&out, "%s", cases[i].args);
         if (rc != cases[i].code || strstr(out, cases[i].message) == NULL)
