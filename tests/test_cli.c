@@ -7,7 +7,7 @@
 ** (exit 1); the client commands against an address where nothing answers
 ** (bounded by their --timeout-ms); and `trim status` in text beside its
 ** --json, with `trim wait` on a run that does not finish, against a live
-** coordinator.
+** coordinator; `trim run`'s progress bar on a terminal.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -379,6 +379,44 @@ test_status_and_wait(void **state)
 }
 
 
+/*
+** `trim run` draws its progress bar only on a terminal (script(1) gives it
+** one), redrawn in place and ended by a newline once every problem is
+** done; --no-progress and a pipe get none.
+*/
+static void
+test_progress_bar_on_a_terminal(void **state)
+{
+    (void)state;
+    char cmd[1024], bar[64];
+    int st;
+
+    memset(bar, '#', 30);
+    snprintf(bar + 30, sizeof bar - 30, "] 20/20 problems  acc ");
+    snprintf(cmd, sizeof cmd,
+             "cd %s && script -qec '%s run --problems 20 --db tty.db' "
+             "/dev/null",
+             g_dir, test_bin());
+    char *out = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    char *last = strstr(out, bar);
+    if (last == NULL || strncmp(out, "\r[", 2) != 0)
+        fail_msg("no progress bar in: %s", out);
+    assert_non_null(strstr(last, "steps/s \r\nrun 1 "));
+    free(out);
+
+    snprintf(cmd, sizeof cmd,
+             "cd %s && script -qec '%s run --problems 5 --db tty2.db "
+             "--no-progress' /dev/null",
+             g_dir, test_bin());
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    assert_null(strstr(out, "\r["));
+    assert_int_equal(strncmp(out, "run 1 ", 6), 0);
+    free(out);
+}
+
+
 int
 main(void)
 {
@@ -392,6 +430,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_clients_without_coordinator, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_and_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_bar_on_a_terminal, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,48 @@ test_failed_family(void **state)
 }
 
 
+/*
+** TRIM_CURVE stands for a --curve flag and --test-set for --sim-profile;
+** a pomdp family whose model file is missing and a curve with an empty
+** spec are reported and fail the command while the rest runs.
+*/
+static void
+test_variable_test_set_and_bad_specs(void **state)
+{
+    (void)state;
+    char *out, *err;
+
+    setenv("TRIM_CURVE", "env=weak,thr:0.5", 1);
+    int rc = trim_eval(&out, &err,
+                       "--problems 3 --test-set easy --json "
+                       "--out a");
+    unsetenv("TRIM_CURVE");
+    assert_int_equal(rc, 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "test_set")),
+                        "easy");
+    json_t *c = json_array_get(json_object_get(doc, "policies"), 0);
+    assert_string_equal(json_string_value(json_object_get(c, "policy")), "env");
+    assert_int_equal(json_array_size(json_object_get(c, "points")), 2);
+    json_decref(doc);
+    free(out);
+    free(err);
+
+    rc = trim_eval(&out, &err,
+                   "--problems 3 --policies pomdp --pomdp-model "
+                   "/nonexistent.json --curve 'x=thr:0.5,,weak' --out b");
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "pomdp: not evaluated: policy "
+                                "'pomdp:3e-05:/nonexistent.json'"));
+    assert_non_null(strstr(out, "x: not evaluated: an empty policy spec in "
+                                "'thr:0.5,,weak'"));
+    assert_non_null(strstr(err, "anchor 2/2 strong: accuracy"));
+    free(out);
+    free(err);
+}
+
+
 static void
 test_usage_errors(void **state)
 {
@@ -439,6 +481,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_text_report_matches_files, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_family, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_variable_test_set_and_bad_specs,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_errors, setup, teardown),
