@@ -7,7 +7,8 @@
 ** (exit 1); the client commands against an address where nothing answers
 ** (bounded by their --timeout-ms); and `trim status` in text beside its
 ** --json, with `trim wait` on a run that does not finish, against a live
-** coordinator; `trim run`'s progress bar on a terminal.
+** coordinator; `trim audit`'s trace of a POMDP run, a failed problem and a
+** cut PRM context; `trim run`'s progress bar on a terminal.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 
@@ -380,6 +382,59 @@ test_status_and_wait(void **state)
 
 
 /*
+** `trim audit` of a TRIM-POMDP run shows each decision's belief; a failed
+** problem shows its error, and a draft whose PRM context was cut says how
+** many steps the PRM did not see (the failure and the cut are written
+** into the store by hand: the simulator never produces them).
+*/
+static void
+test_audit_trace(void **state)
+{
+    (void)state;
+    char db[128], *out, *err;
+    sqlite3 *h;
+
+    snprintf(db, sizeof db, "%s/audit.db", g_dir);
+    assert_int_equal(trim(&out, &err,
+                          "run --policy pomdp:0.001 --problems 3 --db "
+                          "audit.db --no-progress"),
+                     0);
+    free(out);
+    free(err);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "UPDATE problems SET status = 'failed', "
+                                  "error = 'PRM failed 3 times at step 1' "
+                                  "WHERE problem_id = 2; UPDATE steps SET "
+                                  "prm_padded = 2 WHERE problem_id = 2 AND "
+                                  "step_index = 1 AND kind = 'draft'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+
+    assert_int_equal(trim(&out, &err, "audit --db audit.db 1"), 0);
+    assert_non_null(strstr(out, "policy pomdp:0.001  p=1.000  belief ["));
+    free(out);
+    free(err);
+    assert_int_equal(trim(&out, &err, "audit --db audit.db 2"), 0);
+    assert_non_null(strstr(out, "status failed\n"));
+    assert_non_null(strstr(out, "the PRM's context was full: it did not see "
+                                "the first 2 steps (scored 1.0)\n"));
+    assert_non_null(strstr(out, "\nfailed: PRM failed 3 times at step 1\n"));
+    free(out);
+    free(err);
+    assert_int_equal(trim(&out, &err, "audit --db audit.db"), 0);
+    assert_non_null(strstr(out, "\n2  failed    run=1  "));
+    free(out);
+    free(err);
+    expect(0, "trim audit: no problems in audit.db for that run",
+           "audit --db audit.db --run 7");
+    expect(1, "trim audit: no problem 99 in audit.db",
+           "audit --db audit.db 99");
+}
+
+
+/*
 ** `trim run` draws its progress bar only on a terminal (script(1) gives it
 ** one), redrawn in place and ended by a newline once every problem is
 ** done; --no-progress and a pipe get none.
@@ -430,6 +485,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_clients_without_coordinator, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_and_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_bar_on_a_terminal, setup,
                                         teardown),
     };
