@@ -202,6 +202,8 @@ test_bad_invocations(void **state)
         {"watch extra", "trim watch: unexpected argument 'extra'"},
         {"submit --sim 3 a.jsonl",
          "trim submit: give one JSONL file or --sim N"},
+        {"submit --sim 3 --format nosuch",
+         "trim submit: --format: unknown layout 'nosuch' (one of: "},
         {"audit 1 2", "trim audit: one problem id at most, got '2' too"},
         {"audit abc",
          "trim audit: PROBLEM_ID must be a positive integer, got 'abc'"},
@@ -375,6 +377,21 @@ test_status_and_wait(void **state)
     json_decref(j);
     free(out);
     free(err);
+
+    /* Submissions the coordinator refuses: nothing is recorded. */
+    expect(1, "trim submit: refused: no run 9 on this coordinator",
+           "submit --sim 3 --run 9 --connect %s", ep);
+    expect(1, "trim submit: refused: unknown policy 'nope:1'",
+           "submit --sim 3 --policy nope:1 --connect %s", ep);
+    /* In chunks of 50 with room for 74 more: the first is recorded, the
+    ** second refused, and the command says what went in. */
+    expect(1,
+           "trim submit: refused: queue full: 53 problems waiting or in "
+           "flight, 50 "
+           "more would pass the limit of 77; retry later\n"
+           "trim submit: 50 problems were recorded in run 2 before that "
+           "(ids 4-53)\n",
+           "submit --sim 100 --chunk 50 --connect %s", ep);
 
     kill(coord, SIGTERM);
     assert_int_equal(test_wait_child(coord, 30000), 0);
