@@ -387,8 +387,7 @@ test_status_and_wait(void **state)
     ** second refused, and the command says what went in. */
     expect(1,
            "trim submit: refused: queue full: 53 problems waiting or in "
-           "flight, 50 "
-           "more would pass the limit of 77; retry later\n"
+           "flight, 50 more would pass the limit of 77; retry later\n"
            "trim submit: 50 problems were recorded in run 2 before that "
            "(ids 4-53)\n",
            "submit --sim 100 --chunk 50 --connect %s", ep);
