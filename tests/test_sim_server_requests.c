@@ -227,19 +227,43 @@ test_malformed_fields(void **state)
 {
     (void)state;
     static const struct {
-        const char *body, *message;
+        const char *path, *body, *message;
     } cases[] = {
-        {"{\"model\":5,\"prompt\":\"x\"}", "'model' must be a string"},
-        {"{\"prompt\":\"x\",\"temperature\":\"hot\"}",
+        {"/v1/completions", "{\"model\":5,\"prompt\":\"x\"}",
+         "'model' must be a string"},
+        {"/v1/completions", "{\"prompt\":\"x\",\"temperature\":\"hot\"}",
          "'temperature' must be a number"},
-        {"{\"prompt\":\"x\",\"repetition_penalty\":[1]}",
+        {"/v1/completions", "{\"prompt\":\"x\",\"repetition_penalty\":[1]}",
          "'repetition_penalty' must be a number"},
-        {"{\"prompt\":\"x\",\"top_k\":1.5}", "'top_k' must be an integer"},
-        {"{\"prompt\":\"x\",\"n\":2}", "'n' must be in [1, 1], got 2"},
-        {"{\"prompt\":\"x\",\"stop\":[\"a\",3]}",
+        {"/v1/completions", "{\"prompt\":\"x\",\"top_k\":1.5}",
+         "'top_k' must be an integer"},
+        {"/v1/completions", "{\"prompt\":\"x\",\"n\":2}",
+         "'n' must be in [1, 1], got 2"},
+        {"/v1/completions", "{\"prompt\":\"x\",\"stop\":[\"a\",3]}",
          "'stop' must be a string or a list of strings"},
-        {"{\"prompt\":\"x\",\"stop\":{}}",
+        {"/v1/completions", "{\"prompt\":\"x\",\"stop\":{}}",
          "'stop' must be a string or a list of strings"},
+        {"/v1/chat/completions", "{\"messages\":[]}",
+         "'messages' must be a non-empty list"},
+        {"/v1/chat/completions", "{\"messages\":[{\"content\":\"x\"}]}",
+         "messages[0] needs a string 'role'"},
+        {"/v1/chat/completions",
+         "{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}",
+         "'messages' has no user message with the problem"},
+        {"/v1/chat/completions",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+         "\"continue_final_message\":true}",
+         "Cannot set both `continue_final_message` and "
+         "`add_generation_prompt` to True."},
+        {"/v1/chat/completions",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+         "\"continue_final_message\":true,\"add_generation_prompt\":false}",
+         "continue_final_message needs the last message to be the "
+         "assistant's"},
+        {"/v1/chat/completions",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+         "\"continue_final_message\":\"yes\"}",
+         "'continue_final_message' must be a boolean"},
     };
     server_t sv;
     char log[160], *reply;
@@ -247,7 +271,7 @@ test_malformed_fields(void **state)
     test_tmp_path(log, sizeof log, "fields.log");
     start(&sv, "weak", log, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        long st = request(&sv, "/v1/completions", cases[i].body, &reply);
+        long st = request(&sv, cases[i].path, cases[i].body, &reply);
         if (st != 400 || strstr(reply, cases[i].message) == NULL)
             fail_msg("%s: %ld %s; want 400 and '%s'", cases[i].body, st,
                      reply ? reply : "", cases[i].message);
