@@ -340,10 +340,15 @@ test_status_and_wait(void **state)
            "wait --connect %s --run 1 --timeout-ms 300", ep);
     expect(1, "trim wait: no run 9 on this coordinator",
            "wait --connect %s --run 9 --timeout-ms 60000", ep);
-    /* A second coordinator cannot take the address. */
+    /* A second coordinator cannot take the address, nor a router's feed. */
     snprintf(want, sizeof want,
              "trim coordinator: cannot bind %s: Address already in use", ep);
     expect(1, want, "coordinator --bind %s --db other.db", ep);
+    snprintf(want, sizeof want,
+             "trim router: cannot bind decision feed %s: Address already in "
+             "use",
+             ep);
+    expect(1, want, "router --connect %s --pub %s", ep, ep);
 
     assert_int_equal(trim(&out, &err, "status --json --connect %s", ep), 0);
     json_t *j = json_loads(out, 0, NULL);
