@@ -268,6 +268,42 @@ test_variable_test_set_and_bad_specs(void **state)
 }
 
 
+/*
+** Four curves made of the anchors' specs: nothing runs twice, each curve
+** gets its own marker shape in curves.svg (circle, square, diamond,
+** triangle), and names are escaped for XML.
+*/
+static void
+test_svg_of_four_curves(void **state)
+{
+    (void)state;
+    char *out, *err, path[128];
+
+    assert_int_equal(
+        trim_eval(&out, &err,
+                  "--problems 3 --curve 'a>1=weak,strong' "
+                  "--curve 'b\"2=strong,weak' --curve \"c'3=weak\" "
+                  "--curve d=strong --out svg"),
+        0);
+    int reused = 0;
+    for (const char *p = err; (p = strstr(p, "run above, reused")); p++)
+        reused++;
+    assert_int_equal(reused, 6);
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/svg/curves.svg", g_dir);
+    char *svg = slurp(path);
+    static const char *const want[] = {
+        "a&gt;1",      "b&quot;2", "c&apos;3",
+        "<circle ",    "<rect ",   "l4.5 4.5l-4.5 4.5l-4.5 -4.5z",
+        "l4.5 8l-9 0z"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (strstr(svg, want[i]) == NULL)
+            fail_msg("no '%s' in curves.svg", want[i]);
+    free(svg);
+}
+
+
 static void
 test_usage_errors(void **state)
 {
@@ -483,6 +519,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_family, setup, teardown),
         cmocka_unit_test_setup_teardown(test_variable_test_set_and_bad_specs,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_svg_of_four_curves, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_errors, setup, teardown),
