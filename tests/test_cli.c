@@ -99,15 +99,12 @@ test_dispatch(void **state)
     assert_non_null(strstr(err, "usage: trim COMMAND [FLAGS]\n"));
     free(out);
     free(err);
-    static const char *const help[] = {"--help", "help"};
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(trim(&out, &err, "%s", help[i]), 0);
-        assert_non_null(strstr(out, "usage: trim COMMAND [FLAGS]\n"));
-        assert_non_null(strstr(out, "\n  run          solve problems"));
-        assert_string_equal(err, "");
-        free(out);
-        free(err);
-    }
+    assert_int_equal(trim(&out, &err, "--help"), 0);
+    assert_non_null(strstr(out, "usage: trim COMMAND [FLAGS]\n"));
+    assert_non_null(strstr(out, "\n  run          solve problems"));
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
     assert_int_equal(trim(&out, &err, "--version"), 0);
     assert_int_equal(strncmp(out, "trim ", 5), 0);
     assert_true(out[5] >= '0' && out[5] <= '9');
@@ -122,31 +119,25 @@ test_dispatch(void **state)
 }
 
 
-/* Every command `trim --help` lists answers its own --help with its usage. */
+/* A command's --help: its synopsis, then each flag with its variable. */
 static void
-test_every_command_help(void **state)
+test_command_help(void **state)
 {
     (void)state;
-    char *list, *err, *out, name[32], want[64];
-    int n = 0;
+    char *out, *err;
 
-    assert_int_equal(trim(&list, &err, "--help"), 0);
+    assert_int_equal(trim(&out, &err, "worker --help"), 0);
+    assert_int_equal(strncmp(out,
+                             "usage: trim worker --pool small|large|prm "
+                             "[FLAGS]\n",
+                             48),
+                     0);
+    assert_non_null(strstr(out, "\n  --pool X "));
+    assert_non_null(strstr(out, "[TRIM_POOL]\n"));
+    assert_non_null(strstr(out, "[TRIM_BASE_URL]\n")); /* the HTTP flags */
+    assert_string_equal(err, "");
+    free(out);
     free(err);
-    const char *p = strstr(list, "commands:\n");
-    assert_non_null(p);
-    for (p = strchr(p, '\n') + 1; *p == ' ' && sscanf(p, "  %31s ", name) == 1;
-         p = strchr(p, '\n') + 1) {
-        n++;
-        assert_int_equal(trim(&out, &err, "%s --help", name), 0);
-        snprintf(want, sizeof want, "usage: trim %s ", name);
-        if (strncmp(out, want, strlen(want)) != 0)
-            fail_msg("trim %s --help printed '%.80s'", name, out);
-        assert_string_equal(err, "");
-        free(out);
-        free(err);
-    }
-    assert_int_equal(n, 15);
-    free(list);
 }
 
 
@@ -161,25 +152,16 @@ test_bad_invocations(void **state)
         {"coordinator --router-fallback maybe",
          "trim coordinator: --router-fallback expects local or wait, got "
          "'maybe'"},
-        {"coordinator --curve-secret x.secret",
-         "trim coordinator: CURVE needs both --curve-secret and "
-         "--curve-clients"},
         {"worker --pool medium",
          "trim worker: --pool expects small, large or prm, got 'medium'"},
         {"worker --pool prm --backend openai",
          "trim worker: --backend openai generates steps: use it with --pool "
          "small or large, not prm"},
-        {"worker --pool small --backend vllm-pooling",
-         "trim worker: --backend vllm-pooling scores steps: use it with "
-         "--pool prm, not small"},
         {"worker --pool small --backend gpt",
          "trim worker: --backend 'gpt' is not known (known: sim, openai, "
          "openai-chat, vllm-pooling)"},
         {"worker --pool small --backend openai",
          "trim worker: --backend openai needs --base-url http://host:port"},
-        {"worker --pool small --backend openai --base-url ftp://x",
-         "trim worker: base URL 'ftp://x' must start with http:// or "
-         "https://"},
         {"worker --pool small --backend openai-chat --base-url http://h:1 "
          "--template nosuch",
          "trim worker: --template expects chatml, llama3 or raw, got "
@@ -190,42 +172,27 @@ test_bad_invocations(void **state)
         {"worker --pool small --backend openai --base-url http://h:1 "
          "--backoff-ms 500 --backoff-max-ms 100",
          "trim worker: --backoff-max-ms (100) is below --backoff-ms (500)"},
-        {"worker --pool small --sim-profile nosuch",
-         "trim worker: --sim-profile: unknown simulator profile 'nosuch'"},
         {"wait --curve-server-key abc",
          "trim wait: CURVE needs both --curve-secret (this side's key "
          "pair) and --curve-server-key (the server's public key)"},
         {"status --curve-secret /nonexistent.secret --curve-server-key x",
          "trim status: cannot open secret key file '/nonexistent.secret'"},
-        {"status --curve-secret . --curve-server-key x",
-         "trim status: secret key file '.' is not a regular file"},
-        {"watch extra", "trim watch: unexpected argument 'extra'"},
         {"submit --sim 3 a.jsonl",
          "trim submit: give one JSONL file or --sim N"},
         {"submit --sim 3 --format nosuch",
          "trim submit: --format: unknown layout 'nosuch' (one of: "},
-        {"audit 1 2", "trim audit: one problem id at most, got '2' too"},
         {"audit abc",
          "trim audit: PROBLEM_ID must be a positive integer, got 'abc'"},
-        {"keygen", "usage: trim keygen PREFIX"},
         {"sim-server --sim-model medium",
          "trim sim-server: --sim-model expects weak, strong or prm, got "
          "'medium'"},
-        {"calibrate extra",
-         "trim calibrate: give --out FILE (and no other argument)"},
         {"train agg",
          "trim train: give exactly one of --init, --db FILE or --sim"},
-        {"train agg --init", "trim train: --out FILE is needed"},
-        {"train agg --db x.db --out o.agg",
-         "trim train: --db needs --in, the policy the run used"},
         {"train agg --sim --out o.agg --sim-profile nosuch",
          "trim train: unknown simulator profile 'nosuch' (known: math500, "
          "hard, easy)"},
-        {"grade", "trim grade: give one JSONL file or --db FILE"},
         {"eval sweep --policy bogus",
          "trim eval sweep: --policy bogus cannot be swept yet (thr can)"},
-        {"eval sweep --from 0.5 --to 0.1",
-         "trim eval sweep: --from 0.5 is above --to 0.1"},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -250,35 +217,22 @@ test_failures_at_run_time(void **state)
     expect(1, "trim worker: /nonexistent.json: unable to open",
            "worker --pool small --calibration /nonexistent.json");
     expect(1,
-           "trim router: cannot connect to bogus://x: Protocol not supported",
-           "router --connect bogus://x");
-    expect(1,
            "trim status: cannot connect to bogus://x: Protocol not supported",
            "status --connect bogus://x");
-    expect(1, "trim audit: /nonexistent/x.db: No such file or directory",
-           "audit --db /nonexistent/x.db");
     expect(1, "trim audit: notes.txt: not an SQLite database",
            "audit --db notes.txt");
     expect(1,
            "notes.txt:1: not a JSON object (invalid token near 'not'); "
            "skipped\ntrim submit: no problem to submit",
            "submit notes.txt --connect tcp://127.0.0.1:9");
-    expect(1, "trim submit: cannot read /nonexistent.jsonl: No such file",
-           "submit /nonexistent.jsonl");
     expect(1, "trim run: unknown policy 'nope:1' (known: weak, strong",
            "run --policy nope:1 --problems 1 --db x.db");
-    expect(1, "trim sim-server: --bind '999.1.1.1:1': ",
-           "sim-server --sim-model weak --bind 999.1.1.1:1");
     expect(1,
            "trim keygen: cannot create '/nonexistent/k.secret': No such "
            "file or directory",
            "keygen /nonexistent/k");
     expect(1, "trim train: missing.agg: cannot open: No such file",
            "train agg --db x.db --in missing.agg --out o.agg");
-    expect(1,
-           "trim train: /nonexistent/o.agg: cannot create a temporary file "
-           "beside it",
-           "train agg --init --out /nonexistent/o.agg");
 }
 
 
@@ -448,8 +402,6 @@ test_audit_trace(void **state)
     assert_non_null(strstr(out, "\n2  failed    run=1  "));
     free(out);
     free(err);
-    expect(0, "trim audit: no problems in audit.db for that run",
-           "audit --db audit.db --run 7");
     expect(1, "trim audit: no problem 99 in audit.db",
            "audit --db audit.db 99");
 }
@@ -498,8 +450,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_command_help, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_command_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_invocations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_at_run_time, setup,
                                         teardown),

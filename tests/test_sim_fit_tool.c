@@ -328,13 +328,11 @@ test_usage_errors(void **state)
         const char *message;
     } cases[] = {
         {"", 2, "usage: sim_fit fit|sweep|check|params"},
-        {"params --seed", 2, "usage: sim_fit"},
         {"params --bogus 1", 2, "usage: sim_fit"},
         {"params --set repair", 2,
          "sim_fit: --set wants NAME=VALUE, not 'repair'"},
         {"params --set nosuch=1", 2,
          "sim_fit: no parameter 'nosuch' (see sim_fit params)"},
-        {"params --profile nosuch", 2, "sim_fit: no profile 'nosuch'"},
         {"sweep --reference /nonexistent.jsonl", 1,
          "sim_fit: cannot open /nonexistent.jsonl"},
         {"sweep --reference empty.jsonl", 1,
