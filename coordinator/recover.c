@@ -42,7 +42,10 @@ run_for(recover_ctx_t *x, int64_t run_id)
 
     if (run != NULL)
         return run;
-    if (store_get_run(x->reader, run_id, &row, err, sizeof err) != 1) {
+    int found = store_get_run(x->reader, run_id, &row, err, sizeof err);
+    if (found == 0)
+        errf(err, sizeof err, "not in the store");
+    if (found != 1) {
         tlog(TLOG_ERROR, "coordinator", "recovery: run %lld: %s",
              (long long)run_id, err);
         return NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "pomdp.h"
 #include "testutil.h"
@@ -67,11 +68,65 @@ test_fit_and_plan_with_it(void **state)
 }
 
 
+/*
+** A run of problems the simulator did not make (real benchmarks, real
+** models) has no hidden states: each accepted draft is labelled from the
+** grade and the PRM's first low score instead, and discarded drafts, whose
+** truth is unknown, are left out.  Made here by renaming a simulated run's
+** problems; the count of labelled drafts shows which rule was used.
+*/
+static void
+test_fit_without_hidden_states(void **state)
+{
+    (void)state;
+    char db[256], out[256], cmd[1024], err[512], want[128];
+    int st;
+    pomdp_model_t m;
+    sqlite3 *h;
+
+    test_tmp_path(db, sizeof db, "benchmark.db");
+    test_tmp_path(out, sizeof out, "benchmark.json");
+    snprintf(cmd, sizeof cmd,
+             "%s run --no-progress --json --db %s --problems 60 --seed 6 "
+             "--policy thr:0.5",
+             test_bin(), db);
+    free(test_capture(cmd, &st));
+    assert_int_equal(st, 0);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "UPDATE problems SET text = 'Benchmark "
+                                  "question ' || problem_id",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t accepted = sql_int(h, "SELECT count(*) FROM steps WHERE kind = "
+                                  "'draft' AND accepted = 1 AND prm_score IS "
+                                  "NOT NULL");
+    int64_t all = sql_int(h, "SELECT count(*) FROM steps WHERE kind = 'draft' "
+                             "AND prm_score IS NOT NULL");
+    sqlite3_close(h);
+    assert_true(accepted < all); /* some drafts were discarded */
+
+    snprintf(cmd, sizeof cmd, "%s calibrate --db %s --out %s", test_bin(), db,
+             out);
+    char *text = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    snprintf(want, sizeof want, ": 60 problems, %lld labelled drafts;",
+             (long long)accepted);
+    if (strstr(text, want) == NULL)
+        fail_msg("want '%s' in: %s", want, text);
+    free(text);
+    assert_int_equal(pomdp_model_load(out, &m, err, sizeof err), 0);
+    assert_true(m.p_weak > 0.5 && m.p_weak < 1);
+    test_remove_db(db);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_and_plan_with_it),
+        cmocka_unit_test(test_fit_without_hidden_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,32 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 }
 
 
+/*
+** A coordinator on ENDPOINT over a fresh store at db (its writer in *w),
+** with run 1 (policy weak) open.
+*/
+static coord_t *
+new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+{
+    char err[512];
+    coord_opts_t o = {0};
+
+    assert_int_equal(store_migrate(db, err, sizeof err), 0);
+    *w = store_writer_new(db, NULL, err, sizeof err);
+    assert_non_null(*w);
+    o.endpoint = ENDPOINT;
+    o.db = db;
+    o.heartbeat_ms = HEARTBEAT_MS;
+    o.liveness = 3;
+    o.exit_when_done = exit_when_done;
+    coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
+    assert_non_null(c);
+    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
+    assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    return c;
+}
+
+
 static void
 test_credit_requeue_and_bad_peers(void **state)
 {
@@ -155,23 +181,11 @@ test_credit_requeue_and_bad_peers(void **state)
     void *zctx = zmq_ctx_new();
     coord_thread_t t = {0};
     pthread_t thread;
+    store_writer_t *w;
+    const int64_t run = 1;
 
     test_tmp_path(db, sizeof db, "coord.db");
-    assert_int_equal(store_migrate(db, err, sizeof err), 0);
-    store_writer_t *w = store_writer_new(db, NULL, err, sizeof err);
-    assert_non_null(w);
-
-    coord_opts_t o = {0};
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
-    o.exit_when_done = 1;
-    t.coord = coord_new(zctx, &o, w, err, sizeof err);
-    assert_non_null(t.coord);
-    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-    int64_t run = coord_add_run(t.coord, &ro, err, sizeof err);
-    assert_int_equal(run, 1);
+    t.coord = new_coord(zctx, db, 1, &w);
     for (int i = 0; i < PROBLEMS; i++) {
         coord_problem_t p = {0};
         char text[64];
@@ -296,12 +310,113 @@ test_credit_requeue_and_bad_peers(void **state)
 }
 
 
+/* The first GenerateBatch s receives: its one item's attempt (-1: none). */
+static int
+next_attempt(void *s)
+{
+    Trim__Envelope *env = recv_env(s, 3000);
+    int attempt = -1;
+    if (env && env->body_case == TRIM__ENVELOPE__BODY_GENERATE &&
+        env->generate->n_items == 1)
+        attempt = (int)env->generate->items[0]->key->attempt;
+    env_destroy(&env);
+    return attempt;
+}
+
+
+/*
+** A peer's life: announcing again while holding a request gives it back
+** (as a requeue), and so does a Disconnect; an impossible announce, a
+** multi-frame message and a message peers never send are each refused and
+** counted, and change nothing else.
+*/
+static void
+test_peer_announce_disconnect_and_misuse(void **state)
+{
+    (void)state;
+    char db[256], err[512];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t = {0};
+    pthread_t thread;
+    store_writer_t *w;
+
+    test_tmp_path(db, sizeof db, "peers.db");
+    t.coord = new_coord(zctx, db, 0, &w);
+    coord_problem_t p = {7, "test:1", "What is 0?", "0"};
+    assert_int_equal(coord_submit(t.coord, 1, &p, err, sizeof err), 1);
+    assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
+
+    void *a = dealer(zctx);
+    send_ready(a, "peer-a", 4);
+    assert_int_equal(next_attempt(a), 0);
+    send_ready(a, "peer-a", 4); /* again, holding the request */
+    assert_int_equal(next_attempt(a), 1);
+
+    /* Refused and counted: a peer with no credit, two frames at once, and
+    ** a Generate, which only the coordinator sends. */
+    void *b = dealer(zctx);
+    send_ready(b, "peer-b", 0);
+    send_heartbeat(b); /* answered once the Ready was refused */
+    Trim__Envelope *e = recv_env(b, 3000);
+    assert_non_null(e);
+    assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
+    env_destroy(&e);
+    assert_int_equal(zmq_send(a, "one", 3, ZMQ_SNDMORE), 3);
+    assert_int_equal(zmq_send(a, "two", 3, 0), 3);
+    {
+        Trim__Key key = TRIM__KEY__INIT;
+        Trim__GenerateStep item = TRIM__GENERATE_STEP__INIT;
+        Trim__GenerateStep *items[1] = {&item};
+        Trim__GenerateBatch gb = TRIM__GENERATE_BATCH__INIT;
+        Trim__Envelope env = TRIM__ENVELOPE__INIT;
+        item.key = &key;
+        gb.n_items = 1;
+        gb.items = items;
+        env.body_case = TRIM__ENVELOPE__BODY_GENERATE;
+        env.generate = &gb;
+        send_env(a, &env);
+    }
+
+    /* A says goodbye holding the request; C gets it, a third attempt. */
+    {
+        Trim__Disconnect bye = TRIM__DISCONNECT__INIT;
+        Trim__Envelope env = TRIM__ENVELOPE__INIT;
+        bye.reason = "leaving";
+        env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+        env.disconnect = &bye;
+        send_env(a, &env);
+    }
+    void *c = dealer(zctx);
+    send_ready(c, "peer-c", 4);
+    assert_int_equal(next_attempt(c), 2);
+
+    atomic_store(&t.stop, 1);
+    pthread_join(thread, NULL);
+    assert_int_equal(t.rc, 0);
+    const coord_stats_t *s = coord_stats(t.coord);
+    assert_int_equal(s->requeues, 2);
+    assert_int_equal(s->bad_messages, 3);
+    assert_int_equal(s->peers[TRIM__ROLE__ROLE_SMALL], 1); /* C alone */
+    assert_int_equal(s->credit[TRIM__ROLE__ROLE_SMALL], 4);
+
+    sock_destroy(&a);
+    sock_destroy(&b);
+    sock_destroy(&c);
+    coord_destroy(&t.coord);
+    zmq_ctx_term(zctx);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    store_writer_destroy(&w);
+    test_remove_db(db);
+}
+
+
 int
 main(void)
 {
     tlog_set_level(TLOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credit_requeue_and_bad_peers),
+        cmocka_unit_test(test_peer_announce_disconnect_and_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,13 +63,17 @@ static const char grade_input[] =
     "{\"answer\": \"(1,2)\", \"prediction\": \"[1,2]\"}\n"
     "{\"answer\": \"10\\\\%\", \"prediction\": \"0.1\"}\n"
     "{\"answer\": \"5\", \"prediction\": \"The result is 5\"}\n"
-    "{\"answer\": \"\\\\text{Evelyn}\", \"prediction\": \"Evelyn\"}\n";
+    "{\"answer\": \"\\\\text{Evelyn}\", \"prediction\": \"Evelyn\"}\n"
+    "{\"answer\": \"27\", \"prediction\": 27}\n"
+    "{\"answer\": \"\\\\frac14\", \"prediction\": 0.25}\n"
+    "{\"answer\": \"3\", \"prediction\": true}\n";
 
 /* line -> 1 equal, 0 not equal, -1 malformed */
-static const int verdicts[] = {1, 1, 1, -1, 1, 0, -1, 0, 1, 1, 1};
-static const char *const extracted[] = {"0.5",         "27", "18",    NULL,
-                                        "(3,4),(1,2)", "11", NULL,    "[1,2]",
-                                        "0.1",         "5",  "Evelyn"};
+static const int verdicts[] = {1, 1, 1, -1, 1, 0, -1, 0, 1, 1, 1, 1, 1, -1};
+/* What was extracted (a number given as the prediction: its text). */
+static const char *const extracted[] = {
+    "0.5",   "27",  "18", NULL,     "(3,4),(1,2)", "11",   NULL,
+    "[1,2]", "0.1", "5",  "Evelyn", "27",          "0.25", NULL};
 #define N_LINES (sizeof verdicts / sizeof *verdicts)
 
 
@@ -107,7 +111,7 @@ test_grade_file_json(void **state)
                      graded);
     assert_int_equal(json_integer_value(json_object_get(total, "equal")),
                      equal);
-    assert_int_equal(json_integer_value(json_object_get(total, "skipped")), 2);
+    assert_int_equal(json_integer_value(json_object_get(total, "skipped")), 3);
     json_decref(arr);
 }
 
@@ -132,7 +136,10 @@ test_grade_file_text(void **state)
     assert_non_null(strstr(out, where));
     snprintf(where, sizeof where, "%s:7: ", path);
     assert_non_null(strstr(out, where));
-    assert_non_null(strstr(out, "total: 9 graded, 7 equal"));
+    snprintf(where, sizeof where,
+             "%s:14: \"prediction\" is neither a string nor a number", path);
+    assert_non_null(strstr(out, where));
+    assert_non_null(strstr(out, "total: 11 graded, 9 equal"));
     free(out);
 
     /* usage errors */

@@ -229,3 +229,32 @@ test_file_contains(const char *path, const char *needle)
     free(out);
     return found;
 }
+
+
+void
+test_scratch_dir(char *out, size_t outlen, const char *prefix)
+{
+    snprintf(out, outlen, "/tmp/trim-%s-XXXXXX", prefix);
+    if (mkdtemp(out) == NULL)
+        fail_msg("cannot make a directory like %s", out);
+}
+
+
+int
+test_remove_tree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+
+void
+test_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        fail_msg("cannot write %s", path);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}

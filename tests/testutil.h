@@ -46,6 +46,17 @@ int test_free_port(void);
 /* 1 if the file at path contains needle. */
 int test_file_contains(const char *path, const char *needle);
 
+/*
+** A fresh, empty directory /tmp/trim-PREFIX-XXXXXX, its path in out; fails
+** the test if it cannot be made.  test_remove_tree removes a directory with
+** everything in it; 0, or -1 when that failed.
+*/
+void test_scratch_dir(char *out, size_t outlen, const char *prefix);
+int test_remove_tree(const char *dir);
+
+/* Write text to path (created or truncated); fails the test if it cannot. */
+void test_write_file(const char *path, const char *text);
+
 /* Run a query (printf-style) that yields one integer; fails the test if not. */
 int64_t sql_int(sqlite3 *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

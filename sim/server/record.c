@@ -32,25 +32,6 @@ recorder_new(const char *path, char *err, size_t errlen)
 }
 
 
-/* A JSON string of possibly non-UTF-8 text: invalid bytes become '?'. */
-static json_t *
-safe_string(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    char *c = strdup(s);
-    if (c == NULL)
-        return NULL;
-    for (char *p = c; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(c);
-    free(c);
-    return j;
-}
-
-
 void
 recorder_write(recorder_t *r, const char *method, const char *path,
                const char *body, size_t len)
@@ -63,8 +44,8 @@ recorder_write(recorder_t *r, const char *method, const char *path,
     line = json_object();
     b = body ? json_stringn(body, len) : json_null();
     if (line == NULL ||
-        json_object_set_new(line, "method", safe_string(method)) < 0 ||
-        json_object_set_new(line, "path", safe_string(path)) < 0 ||
+        json_object_set_new(line, "method", reply_string(method)) < 0 ||
+        json_object_set_new(line, "path", reply_string(path)) < 0 ||
         json_object_set_new(line, "body", b ? b : json_null()) < 0)
         goto done;
     if (body != NULL && b == NULL &&

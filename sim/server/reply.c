@@ -72,8 +72,9 @@ reply_error(reply_t *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *e = json_pack("{s:{s:s, s:s, s:n, s:i}}", "error", "message", msg,
-                          "type", error_type(status), "param", "code", status);
+    json_t *e = json_pack("{s:{s:o, s:s, s:n, s:i}}", "error", "message",
+                          reply_string(msg), "type", error_type(status),
+                          "param", "code", status);
     reply_json(r, status, e);
 }
 
@@ -84,4 +85,22 @@ reply_clear(reply_t *r)
     free(r->body);
     r->body = NULL;
     r->len = 0;
+}
+
+
+json_t *
+reply_string(const char *text)
+{
+    json_t *j = json_string(text);
+    if (j != NULL)
+        return j;
+    char *c = strdup(text);
+    if (c == NULL)
+        return NULL;
+    for (char *p = c; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(c);
+    free(c);
+    return j;
 }

@@ -35,6 +35,13 @@ void reply_error(reply_t *r, int status, const char *fmt, ...)
 /* Free the body and zero its length; idempotent. */
 void reply_clear(reply_t *r);
 
+/*
+** A JSON string of text that may quote a request (its path, say): bytes
+** that are not UTF-8, which JSON cannot carry, become '?'.  NULL when out
+** of memory.
+*/
+json_t *reply_string(const char *text);
+
 /* ---- request slots and sleeping ---------------------------------------- */
 
 /* At most n requests compute and sleep at once; the rest wait their turn. */
