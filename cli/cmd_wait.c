@@ -46,8 +46,8 @@ newest_run(client_t *c, int timeout_ms, char *err, size_t errlen)
 ** with err.
 */
 static int
-wait_for(client_t *c, int64_t run, int64_t deadline, int64_t timeout,
-         Trim__Envelope **reply, char *err, size_t errlen)
+wait_for(client_t *c, const char *addr, int64_t run, int64_t deadline,
+         int64_t timeout, Trim__Envelope **reply, char *err, size_t errlen)
 {
     while (run == 0 && clock_now_ms() < deadline) {
         run = newest_run(c, RESEND_MS, err, errlen);
@@ -56,6 +56,9 @@ wait_for(client_t *c, int64_t run, int64_t deadline, int64_t timeout,
         else if (run == 0)
             return errf(err, errlen, "the coordinator has no run yet");
     }
+    if (run == 0)
+        return errf(err, errlen, "no answer from %s within %lld ms", addr,
+                    (long long)timeout);
     while (clock_now_ms() < deadline) {
         Trim__WaitRequest req = TRIM__WAIT_REQUEST__INIT;
         Trim__Envelope env = TRIM__ENVELOPE__INIT;
@@ -103,8 +106,8 @@ cmd_wait(int argc, char **argv)
         return rc;
     int64_t deadline =
         cf.timeout_ms ? clock_now_ms() + cf.timeout_ms : INT64_MAX;
-    if (wait_for(c, run, deadline, cf.timeout_ms, &reply, err, sizeof err) <
-        0) {
+    if (wait_for(c, cf.connect, run, deadline, cf.timeout_ms, &reply, err,
+                 sizeof err) < 0) {
         fprintf(stderr, "trim wait: %s\n", err);
         rc = 1;
     } else {
