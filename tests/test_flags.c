@@ -111,7 +111,7 @@ test_every_kind_from_the_command_line(void **state)
     int npos;
 
     /* Defaults stand when nothing is given. */
-    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, NULL), 0);
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, (char *)NULL), 0);
     assert_string_equal(d.name, "alpha");
     assert_int_equal(d.count, 3);
     assert_true(d.ratio == 0.5);
@@ -135,20 +135,23 @@ test_every_kind_from_the_command_line(void **state)
     char arg[32];
     for (int i = 0; i < 3; i++) {
         snprintf(arg, sizeof arg, "--verbose=%s", on[i]);
-        assert_int_equal(parse(&d, err, sizeof err, pos, &npos, arg, NULL), 0);
+        assert_int_equal(
+            parse(&d, err, sizeof err, pos, &npos, arg, (char *)NULL), 0);
         assert_int_equal(d.verbose, 1);
         snprintf(arg, sizeof arg, "--verbose=%s", off[i]);
-        assert_int_equal(
-            parse(&d, err, sizeof err, pos, &npos, "--verbose", arg, NULL), 0);
+        assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--verbose",
+                               arg, (char *)NULL),
+                         0);
         assert_int_equal(d.verbose, 0);
     }
 
     /* A string may be empty, and may start with dashes after "=". */
-    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--name=", NULL),
-                     0);
+    assert_int_equal(
+        parse(&d, err, sizeof err, pos, &npos, "--name=", (char *)NULL), 0);
     assert_string_equal(d.name, "");
     assert_int_equal(
-        parse(&d, err, sizeof err, pos, &npos, "--name", "--x", NULL), 0);
+        parse(&d, err, sizeof err, pos, &npos, "--name", "--x", (char *)NULL),
+        0);
     assert_string_equal(d.name, "--x");
 }
 
@@ -165,7 +168,7 @@ test_positional_arguments(void **state)
     ** "-x" are positional; after "--" everything is. */
     assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "one",
                            "--max-count", "7", "-", "-x", "two", "--",
-                           "--ratio", "0.9", NULL),
+                           "--ratio", "0.9", (char *)NULL),
                      0);
     assert_int_equal(d.count, 7);
     assert_true(d.ratio == 0.5); /* after "--": not a flag */
@@ -189,7 +192,7 @@ test_environment_twins(void **state)
     setenv("TRIM_RATIO", "0.75", 1);
     setenv("TRIM_VERBOSE", "yes", 1);
     setenv("TRIM_NAME", "from-env", 1);
-    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, NULL), 0);
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, (char *)NULL), 0);
     assert_int_equal(d.count, 42);
     assert_true(d.ratio == 0.75);
     assert_int_equal(d.verbose, 1);
@@ -197,7 +200,7 @@ test_environment_twins(void **state)
 
     /* The command line wins over the variable. */
     assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--max-count", "5",
-                           "--verbose=no", NULL),
+                           "--verbose=no", (char *)NULL),
                      0);
     assert_int_equal(d.count, 5);
     assert_int_equal(d.verbose, 0);
@@ -206,13 +209,14 @@ test_environment_twins(void **state)
     /* A bad variable is refused by its own name, even when the command
     ** line sets the flag too. */
     setenv("TRIM_MAX_COUNT", "lots", 1);
-    assert_int_equal(
-        parse(&d, err, sizeof err, pos, &npos, "--max-count", "5", NULL), -1);
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--max-count", "5",
+                           (char *)NULL),
+                     -1);
     assert_string_equal(err, "trim demo: TRIM_MAX_COUNT expects an integer in "
                              "[1, 100], got 'lots'\n");
     setenv("TRIM_VERBOSE", "maybe", 1);
     unsetenv("TRIM_MAX_COUNT");
-    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, NULL), -1);
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, (char *)NULL), -1);
     assert_string_equal(
         err, "trim demo: TRIM_VERBOSE expects 1/0/true/false, got 'maybe'\n");
 }
@@ -261,7 +265,7 @@ test_bad_values_name_the_flag(void **state)
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = parse(&d, err, sizeof err, pos, &npos, cases[i].args[0],
-                       cases[i].args[1], cases[i].args[2], NULL);
+                       cases[i].args[1], cases[i].args[2], (char *)NULL);
         if (rc != -1 || strcmp(err, cases[i].message) != 0)
             fail_msg("%s %s: rc %d, message '%s', want '%s'", cases[i].args[0],
                      cases[i].args[1] ? cases[i].args[1] : "", rc, err,
@@ -281,15 +285,16 @@ test_help(void **state)
     int npos;
 
     /* --help wins wherever it is, even after a flag with a value... */
-    assert_int_equal(
-        parse(&d, err, sizeof err, pos, &npos, "--name", "x", "--help", NULL),
-        1);
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--name", "x",
+                           "--help", (char *)NULL),
+                     1);
     /* ...but not once a bad flag has been refused, nor after "--". */
+    assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--ratio=2",
+                           "--help", (char *)NULL),
+                     -1);
     assert_int_equal(
-        parse(&d, err, sizeof err, pos, &npos, "--ratio=2", "--help", NULL),
-        -1);
-    assert_int_equal(
-        parse(&d, err, sizeof err, pos, &npos, "--", "--help", NULL), 0);
+        parse(&d, err, sizeof err, pos, &npos, "--", "--help", (char *)NULL),
+        0);
     assert_int_equal(npos, 1);
     assert_string_equal(pos[0], "--help");
 }

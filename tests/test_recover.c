@@ -258,13 +258,14 @@ test_resumes_from_last_accepted_step(void **state)
     snprintf(f.endpoint, sizeof f.endpoint, "tcp://127.0.0.1:%d",
              test_free_port());
     start(&f, "coordinator.log", "coordinator", "--bind", f.endpoint, "--db",
-          f.db, "--heartbeat-ms", "100", "--log-level", "info", NULL);
+          f.db, "--heartbeat-ms", "100", "--log-level", "info", (char *)NULL);
     start(&f, "router.log", "router", "--connect", f.endpoint, "--pub", "",
-          "--name", "router-r", "--heartbeat-ms", "100", NULL);
+          "--name", "router-r", "--heartbeat-ms", "100", (char *)NULL);
     static const char *const pools[] = {"small", "large", "prm"};
     for (int i = 0; i < 3; i++)
         start(&f, "workers.log", "worker", "--pool", pools[i], "--connect",
-              f.endpoint, "--heartbeat-ms", "100", "--sim-base-ms", "0", NULL);
+              f.endpoint, "--heartbeat-ms", "100", "--sim-base-ms", "0",
+              (char *)NULL);
     snprintf(cmd, sizeof cmd,
              "%s wait --json --connect %s --run 1 --timeout-ms 120000",
              test_bin(), f.endpoint);

@@ -164,7 +164,7 @@ test_sweep_equals_trim_run(void **state)
         double want[4] = {sim[i].acc, sim[i].strong, sim[i].draft,
                           sim[i].discarded};
         /* Half a unit of the table's last digit. */
-        double tol[4] = {0.00051, 0.051, 0.051, 0.051};
+        const double tol[4] = {0.00051, 0.051, 0.051, 0.051};
         for (int k = 0; k < 4; k++)
             if (fabs(got[k] - want[k]) > tol[k])
                 fail_msg("%s, column %d: sim_fit %.4f, trim run %.4f",

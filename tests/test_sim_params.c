@@ -95,7 +95,7 @@ test_bad_fields_are_named(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         sim_params_t p;
         sim_params_default(&p);
-        *(double *)((char *)&p + cases[i].offset) = cases[i].value;
+        memcpy((char *)&p + cases[i].offset, &cases[i].value, sizeof(double));
         err[0] = '\0';
         sim_world_t *w = sim_world_new(&p, NULL, err, sizeof err);
         if (w != NULL ||

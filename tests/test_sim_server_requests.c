@@ -161,7 +161,7 @@ test_chat_content_parts(void **state)
     char log[160], *text, *prm, *a, *b;
 
     test_tmp_path(log, sizeof log, "weak.log");
-    start(&sv, "weak", log, NULL);
+    start(&sv, "weak", log, (char *)NULL);
     problem(1, 1, &text, &prm);
 
     /* The problem as one string, and cut into three text parts. */
@@ -269,7 +269,7 @@ test_malformed_fields(void **state)
     char log[160], *reply;
 
     test_tmp_path(log, sizeof log, "fields.log");
-    start(&sv, "weak", log, NULL);
+    start(&sv, "weak", log, (char *)NULL);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         long st = request(&sv, cases[i].path, cases[i].body, &reply);
         if (st != 400 || strstr(reply, cases[i].message) == NULL)
@@ -303,7 +303,7 @@ test_pooling_lists(void **state)
     char log[160], *text[2], *prm[2], *single[2], *both;
 
     test_tmp_path(log, sizeof log, "prm.log");
-    start(&sv, "prm", log, NULL);
+    start(&sv, "prm", log, (char *)NULL);
 
     /* Two inputs at once score as each alone. */
     for (int i = 0; i < 2; i++) {
@@ -369,7 +369,7 @@ test_record_of_bytes_that_are_not_utf8(void **state)
 
     test_tmp_path(log, sizeof log, "record.log");
     test_tmp_path(rec, sizeof rec, "record.jsonl");
-    start(&sv, "weak", log, "--record", rec, NULL);
+    start(&sv, "weak", log, "--record", rec, (char *)NULL);
     assert_int_equal(request(&sv, "/v1/completions", latin1, &reply), 400);
     free(reply);
     /* The 404 quotes the path: its bad byte replaced, not a 500. */
