@@ -67,20 +67,6 @@ teardown(void **state)
 }
 
 
-/* Read and empty the capture file f into a malloc'd string. */
-static char *
-drain(FILE *f)
-{
-    long n = ftell(f);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    rewind(f);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return s;
-}
-
-
 /*
 ** Run `trim ARGS` in this process: args is split at spaces into the
 ** command's argv.  *out and *err get what it printed (malloc'd).  Returns
@@ -103,25 +89,12 @@ run(const char *args, char **out, char **err)
             fn = commands[i].fn;
     assert_non_null(fn);
 
-    FILE *o = tmpfile(), *e = tmpfile();
-    assert_non_null(o);
-    assert_non_null(e);
-    fflush(stdout);
-    fflush(stderr);
-    int so = dup(1), se = dup(2);
-    dup2(fileno(o), 1);
-    dup2(fileno(e), 2);
+    test_redirect_t o, e;
+    test_redirect_begin(&o, 1);
+    test_redirect_begin(&e, 2);
     int rc = fn(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(so, 1);
-    dup2(se, 2);
-    close(so);
-    close(se);
-    fseek(o, 0, SEEK_END);
-    fseek(e, 0, SEEK_END);
-    *out = drain(o);
-    *err = drain(e);
+    *err = test_redirect_end(&e);
+    *out = test_redirect_end(&o);
     return rc;
 }
 
