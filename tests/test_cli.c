@@ -1,14 +1,13 @@
 /*
 ** test_cli.c: the trim command's surface, through the binary.
 **
-** Dispatch, --help (the command's and each command's) and --version; each
-** bad invocation refused before anything starts, with exit code 2 and a
-** message naming the command and what is wrong; failures found at run time
-** (exit 1); the client commands against an address where nothing answers
-** (bounded by their --timeout-ms); and `trim status` in text beside its
-** --json, with `trim wait` on a run that does not finish, against a live
-** coordinator; `trim audit`'s trace of a POMDP run, a failed problem and a
-** cut PRM context; `trim run`'s progress bar on a terminal.
+** Dispatch, --help and --version; the client commands against an address
+** where nothing answers (bounded by their --timeout-ms); `trim status` in
+** text beside its --json, with `trim wait` on a run that does not finish
+** and submissions the coordinator refuses, against a live coordinator;
+** `trim audit`'s trace of a POMDP run, a failed problem and a cut PRM
+** context; `trim run`'s progress bar on a terminal.  Each command's --help,
+** argument checks and start-up failures are test_cli_args.c's.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,127 +111,6 @@ test_dispatch(void **state)
     free(err);
     expect(2, "trim: unknown command 'nosuch' (see 'trim --help')\n",
            "nosuch --help");
-    expect(2,
-           "trim status: unknown flag --no-such-flag (see 'trim status "
-           "--help')\n",
-           "status --no-such-flag");
-}
-
-
-/* A command's --help: its synopsis, then each flag with its variable. */
-static void
-test_command_help(void **state)
-{
-    (void)state;
-    char *out, *err;
-
-    assert_int_equal(trim(&out, &err, "worker --help"), 0);
-    assert_int_equal(strncmp(out,
-                             "usage: trim worker --pool small|large|prm "
-                             "[FLAGS]\n",
-                             48),
-                     0);
-    assert_non_null(strstr(out, "\n  --pool X "));
-    assert_non_null(strstr(out, "[TRIM_POOL]\n"));
-    assert_non_null(strstr(out, "[TRIM_BASE_URL]\n")); /* the HTTP flags */
-    assert_string_equal(err, "");
-    free(out);
-    free(err);
-}
-
-
-/* Refused before anything starts: exit 2, the command and the fault named. */
-static void
-test_bad_invocations(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *args, *message;
-    } cases[] = {
-        {"coordinator --router-fallback maybe",
-         "trim coordinator: --router-fallback expects local or wait, got "
-         "'maybe'"},
-        {"worker --pool medium",
-         "trim worker: --pool expects small, large or prm, got 'medium'"},
-        {"worker --pool prm --backend openai",
-         "trim worker: --backend openai generates steps: use it with --pool "
-         "small or large, not prm"},
-        {"worker --pool small --backend gpt",
-         "trim worker: --backend 'gpt' is not known (known: sim, openai, "
-         "openai-chat, vllm-pooling)"},
-        {"worker --pool small --backend openai",
-         "trim worker: --backend openai needs --base-url http://host:port"},
-        {"worker --pool small --backend openai-chat --base-url http://h:1 "
-         "--template nosuch",
-         "trim worker: --template expects chatml, llama3 or raw, got "
-         "'nosuch'"},
-        {"worker --pool prm --backend vllm-pooling --base-url http://h:1 "
-         "--prm-input nosuch",
-         "trim worker: --prm-input expects text or messages, got 'nosuch'"},
-        {"worker --pool small --backend openai --base-url http://h:1 "
-         "--backoff-ms 500 --backoff-max-ms 100",
-         "trim worker: --backoff-max-ms (100) is below --backoff-ms (500)"},
-        {"wait --curve-server-key abc",
-         "trim wait: CURVE needs both --curve-secret (this side's key "
-         "pair) and --curve-server-key (the server's public key)"},
-        {"status --curve-secret /nonexistent.secret --curve-server-key x",
-         "trim status: cannot open secret key file '/nonexistent.secret'"},
-        {"submit --sim 3 a.jsonl",
-         "trim submit: give one JSONL file or --sim N"},
-        {"submit --sim 3 --format nosuch",
-         "trim submit: --format: unknown layout 'nosuch' (one of: "},
-        {"audit abc",
-         "trim audit: PROBLEM_ID must be a positive integer, got 'abc'"},
-        {"sim-server --sim-model medium",
-         "trim sim-server: --sim-model expects weak, strong or prm, got "
-         "'medium'"},
-        {"train agg",
-         "trim train: give exactly one of --init, --db FILE or --sim"},
-        {"train agg --sim --out o.agg --sim-profile nosuch",
-         "trim train: unknown simulator profile 'nosuch' (known: math500, "
-         "hard, easy)"},
-        {"eval sweep --policy bogus",
-         "trim eval sweep: --policy bogus cannot be swept yet (thr can)"},
-    };
-
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        expect(2, cases[i].message, "%s", cases[i].args);
-}
-
-
-/* Failures found once the command runs: exit 1, the reason named. */
-static void
-test_failures_at_run_time(void **state)
-{
-    (void)state;
-    char path[128];
-
-    snprintf(path, sizeof path, "%s/notes.txt", g_dir);
-    test_write_file(path, "not json\n");
-    expect(1,
-           "trim coordinator: cannot open secret key file "
-           "'/nonexistent.secret': No such file or directory",
-           "coordinator --curve-secret /nonexistent.secret --curve-clients "
-           "/nonexistent.txt");
-    expect(1, "trim worker: /nonexistent.json: unable to open",
-           "worker --pool small --calibration /nonexistent.json");
-    expect(1,
-           "trim status: cannot connect to bogus://x: Protocol not supported",
-           "status --connect bogus://x");
-    expect(1, "trim audit: notes.txt: not an SQLite database",
-           "audit --db notes.txt");
-    expect(1,
-           "notes.txt:1: not a JSON object (invalid token near 'not'); "
-           "skipped\ntrim submit: no problem to submit",
-           "submit notes.txt --connect tcp://127.0.0.1:9");
-    expect(1, "trim run: unknown policy 'nope:1' (known: weak, strong",
-           "run --policy nope:1 --problems 1 --db x.db");
-    expect(1,
-           "trim keygen: cannot create '/nonexistent/k.secret': No such "
-           "file or directory",
-           "keygen /nonexistent/k");
-    expect(1, "trim train: missing.agg: cannot open: No such file",
-           "train agg --db x.db --in missing.agg --out o.agg");
 }
 
 
@@ -450,10 +328,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_command_help, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_invocations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failures_at_run_time, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(test_clients_without_coordinator, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_and_wait, setup, teardown),

@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "flags.h"
+#include "testutil.h"
 
 /* The flags of an imaginary command "demo", one of each kind. */
 typedef struct demo {
@@ -72,7 +72,7 @@ parse(demo_t *d, char *err, size_t errlen, char **pos, int *npos, ...)
     int argc = 0;
     flag_t f[N_FLAGS];
     va_list ap;
-    FILE *cap = tmpfile();
+    test_redirect_t cap;
 
     demo_flags(d, f);
     argv[argc++] = "demo";
@@ -82,20 +82,12 @@ parse(demo_t *d, char *err, size_t errlen, char **pos, int *npos, ...)
     va_end(ap);
     argv[argc] = NULL;
 
-    assert_non_null(cap);
-    fflush(stderr);
-    int saved = dup(2);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(cap), 2) >= 0);
     *npos = -1;
+    test_redirect_begin(&cap, 2);
     int rc = flags_parse("demo", f, N_FLAGS, argc, argv, npos);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(cap);
-    size_t n = fread(err, 1, errlen - 1, cap);
-    err[n] = '\0';
-    fclose(cap);
+    char *text = test_redirect_end(&cap);
+    snprintf(err, errlen, "%s", text);
+    free(text);
     for (int i = 0; rc == 0 && i < *npos; i++)
         pos[i] = argv[i + 1];
     return rc;

@@ -40,27 +40,18 @@ static long
 read_as(const char *format, const char *text, long *skipped, char *log,
         size_t loglen, char *path, size_t pathlen)
 {
-    char logpath[64], err[256];
+    char err[256];
     int n = 0;
+    test_redirect_t r;
 
     snprintf(path, pathlen, "/tmp/trim-layout-%d.jsonl", (int)getpid());
-    snprintf(logpath, sizeof logpath, "/tmp/trim-layout-%d.log", (int)getpid());
     test_write_file(path, text);
-    fflush(stderr);
-    int saved = dup(2);
-    FILE *l = fopen(logpath, "w+");
-    assert_non_null(l);
-    dup2(fileno(l), 2);
+    test_redirect_begin(&r, 2);
     long got =
         problems_read_file(path, format, count, &n, skipped, err, sizeof err);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(l);
-    size_t k = fread(log, 1, loglen - 1, l);
-    log[k] = '\0';
-    fclose(l);
-    unlink(logpath);
+    char *reported = test_redirect_end(&r);
+    snprintf(log, loglen, "%s", reported);
+    free(reported);
     unlink(path);
     assert_int_equal(got, n);
     return got;

@@ -258,3 +258,35 @@ test_write_file(const char *path, const char *text)
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
 }
+
+
+void
+test_redirect_begin(test_redirect_t *r, int fd)
+{
+    fflush(stdout);
+    fflush(stderr);
+    r->fd = fd;
+    r->file = tmpfile();
+    r->saved = dup(fd);
+    assert_non_null(r->file);
+    assert_true(r->saved >= 0);
+    assert_true(dup2(fileno(r->file), fd) >= 0);
+}
+
+
+char *
+test_redirect_end(test_redirect_t *r)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(r->saved, r->fd);
+    close(r->saved);
+    fseek(r->file, 0, SEEK_END);
+    long n = ftell(r->file);
+    char *text = malloc((size_t)n + 1);
+    assert_non_null(text);
+    rewind(r->file);
+    text[fread(text, 1, (size_t)n, r->file)] = '\0';
+    fclose(r->file);
+    return text;
+}

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sqlite3.h>
 
 /* Path of the trim binary under test (env TRIM_BIN, set by ctest). */
@@ -56,6 +57,17 @@ int test_remove_tree(const char *dir);
 
 /* Write text to path (created or truncated); fails the test if it cannot. */
 void test_write_file(const char *path, const char *text);
+
+/*
+** Send fd (1 or 2) to a temporary file until test_redirect_end, which puts
+** it back and returns what was written to it (malloc'd).
+*/
+typedef struct test_redirect {
+    int fd, saved;
+    FILE *file;
+} test_redirect_t;
+void test_redirect_begin(test_redirect_t *r, int fd);
+char *test_redirect_end(test_redirect_t *r);
 
 /* Run a query (printf-style) that yields one integer; fails the test if not. */
 int64_t sql_int(sqlite3 *h, const char *fmt, ...)
