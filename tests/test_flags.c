@@ -113,7 +113,7 @@ test_every_kind_from_the_command_line(void **state)
     /* "--flag value" and "--flag=value"; a bool alone is 1. */
     assert_int_equal(parse(&d, err, sizeof err, pos, &npos, "--name", "beta",
                            "--max-count=100", "--ratio", "0.25", "--verbose",
-                           NULL),
+                           (char *)NULL),
                      0);
     assert_string_equal(d.name, "beta");
     assert_int_equal(d.count, 100);
