@@ -174,7 +174,7 @@ parse_sizes(cursor_t *c, const char *name, int outputs, int *n_layers,
 static mlp_t *
 parse_net(cursor_t *c, const char *name, int outputs)
 {
-    int n_layers, size[MLP_MAX_LAYERS + 1];
+    int n_layers = 0, size[MLP_MAX_LAYERS + 1];
     char why[128];
     mlp_t *m;
 

@@ -303,7 +303,7 @@ load_tokens(json_t *root, const char *path, pomdp_model_t *m, char *err,
             size_t errlen)
 {
     json_t *tok = json_object_get(root, "token_usage_math500");
-    double tokens, steps;
+    double tokens = 0, steps = 0;
 
     if (get_number(json_object_get(tok, "strong_only_tokens_per_question"),
                    path, "token_usage strong_only_tokens_per_question", &tokens,
