@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "cluster.h"
 #include "skip.h"
 #include "testutil.h"
 
@@ -44,7 +45,7 @@ run_trim(const char *db, const char *flags)
 
 
 static int64_t
-jint(json_t *j, const char *key)
+summary_int(json_t *j, const char *key)
 {
     json_t *v = json_object_get(j, key);
     if (!json_is_integer(v))
@@ -68,7 +69,7 @@ static void
 check_consistency(const char *db, json_t *sum, int expect_routed)
 {
     sqlite3 *h;
-    long long run = (long long)jint(sum, "run_id");
+    long long run = (long long)summary_int(sum, "run_id");
 
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);
@@ -76,7 +77,7 @@ check_consistency(const char *db, json_t *sum, int expect_routed)
     /* Every problem finished. */
     assert_int_equal(
         sql_int(h, "SELECT COUNT(*) FROM problems WHERE run_id=%lld", run),
-        jint(sum, "problems"));
+        summary_int(sum, "problems"));
     assert_int_equal(sql_int(h,
                              "SELECT COUNT(*) FROM problems WHERE run_id=%lld "
                              "AND status <> 'finished'",
@@ -166,17 +167,17 @@ check_consistency(const char *db, json_t *sum, int expect_routed)
         0);
 
     /* The summary's figures are what SQL over the database gives. */
-    assert_int_equal(jint(sum, "correct"),
+    assert_int_equal(summary_int(sum, "correct"),
                      sql_int(h,
                              "SELECT COUNT(*) FROM problems WHERE run_id=%lld "
                              "AND correct=1",
                              run));
-    assert_int_equal(jint(sum, "steps"),
+    assert_int_equal(summary_int(sum, "steps"),
                      sql_int(h,
                              "SELECT SUM(steps) FROM problems WHERE "
                              "run_id=%lld",
                              run));
-    assert_int_equal(jint(sum, "regenerated_steps"),
+    assert_int_equal(summary_int(sum, "regenerated_steps"),
                      sql_int(h,
                              "SELECT SUM(regenerated_steps) FROM problems "
                              "WHERE run_id=%lld",
@@ -193,15 +194,16 @@ check_consistency(const char *db, json_t *sum, int expect_routed)
                            "SELECT SUM(discarded_tokens) FROM problems WHERE "
                            "run_id=%lld",
                            run);
-    assert_int_equal(jint(sum, "weak_tokens"), weak);
-    assert_int_equal(jint(sum, "strong_tokens"), strong);
-    assert_int_equal(jint(sum, "discarded_tokens"), disc);
-    assert_int_equal(jint(sum, "prm_tokens"),
+    assert_int_equal(summary_int(sum, "weak_tokens"), weak);
+    assert_int_equal(summary_int(sum, "strong_tokens"), strong);
+    assert_int_equal(summary_int(sum, "discarded_tokens"), disc);
+    assert_int_equal(summary_int(sum, "prm_tokens"),
                      sql_int(h,
                              "SELECT SUM(prm_tokens) FROM problems WHERE "
                              "run_id=%lld",
                              run));
-    double acc = (double)jint(sum, "correct") / (double)jint(sum, "problems");
+    double acc = (double)summary_int(sum, "correct") /
+                 (double)summary_int(sum, "problems");
     assert_true(fabs(jreal(sum, "accuracy") - acc) < 1e-9);
     double share = (double)strong / (double)(weak + strong + disc);
     assert_true(fabs(jreal(sum, "strong_token_share") - share) < 1e-6);
@@ -223,14 +225,16 @@ test_run_200_problems_is_consistent(void **state)
     test_tmp_path(db, sizeof db, "run200.db");
     json_t *sum = run_trim(db, "--problems 200 --seed 7 --policy thr:0.5");
 
-    assert_int_equal(jint(sum, "problems"), 200);
-    assert_int_equal(jint(sum, "finished"), 200);
-    assert_int_equal(jint(sum, "failed"), 0);
+    assert_int_equal(summary_int(sum, "problems"), 200);
+    assert_int_equal(summary_int(sum, "finished"), 200);
+    assert_int_equal(summary_int(sum, "failed"), 0);
     /* thr:0.5 regenerates some drafts and keeps most. */
-    assert_true(jint(sum, "regenerated_steps") > 0);
-    assert_true(jint(sum, "regenerated_steps") < jint(sum, "steps"));
+    assert_true(summary_int(sum, "regenerated_steps") > 0);
+    assert_true(summary_int(sum, "regenerated_steps") <
+                summary_int(sum, "steps"));
     /* Every accepted step came from a routed draft. */
-    assert_int_equal(jint(sum, "routed_steps"), jint(sum, "steps"));
+    assert_int_equal(summary_int(sum, "routed_steps"),
+                     summary_int(sum, "steps"));
     check_consistency(db, sum, 1);
     json_decref(sum);
     test_remove_db(db);
@@ -249,23 +253,10 @@ test_same_seed_same_run(void **state)
     const char *keys[] = {"correct",     "steps",         "regenerated_steps",
                           "weak_tokens", "strong_tokens", "discarded_tokens"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        assert_int_equal(jint(ja, keys[i]), jint(jb, keys[i]));
+        assert_int_equal(summary_int(ja, keys[i]), summary_int(jb, keys[i]));
 
     /* Step by step, the same texts and decisions. */
-    sqlite3 *h;
-    char sql[1024];
-    assert_int_equal(sqlite3_open(a, &h), SQLITE_OK);
-    snprintf(sql, sizeof sql, "ATTACH '%s' AS b", b);
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps"),
-                     sql_int(h, "SELECT COUNT(*) FROM b.steps"));
-    assert_int_equal(
-        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index, kind, "
-                   "text, decision, prm_score FROM steps EXCEPT SELECT "
-                   "problem_id, step_index, kind, text, decision, prm_score "
-                   "FROM b.steps)"),
-        0);
-    sqlite3_close(h);
+    cluster_same_steps(a, b);
     json_decref(ja);
     json_decref(jb);
     test_remove_db(a);
@@ -281,19 +272,19 @@ test_anchor_policies(void **state)
     test_tmp_path(db, sizeof db, "anchors.db");
 
     json_t *weak = run_trim(db, "--problems 50 --policy weak");
-    assert_int_equal(jint(weak, "strong_tokens"), 0);
-    assert_int_equal(jint(weak, "routed_steps"), 0);
-    assert_true(jint(weak, "weak_tokens") > 0);
+    assert_int_equal(summary_int(weak, "strong_tokens"), 0);
+    assert_int_equal(summary_int(weak, "routed_steps"), 0);
+    assert_true(summary_int(weak, "weak_tokens") > 0);
     check_consistency(db, weak, 0);
 
     json_t *strong = run_trim(db, "--problems 50 --policy strong");
-    assert_int_equal(jint(strong, "weak_tokens"), 0);
-    assert_int_equal(jint(strong, "discarded_tokens"), 0);
-    assert_true(jint(strong, "strong_tokens") > 0);
+    assert_int_equal(summary_int(strong, "weak_tokens"), 0);
+    assert_int_equal(summary_int(strong, "discarded_tokens"), 0);
+    assert_true(summary_int(strong, "strong_tokens") > 0);
     check_consistency(db, strong, 0);
 
     /* The same problems: the strong model solves more of them. */
-    assert_true(jint(strong, "correct") > jint(weak, "correct"));
+    assert_true(summary_int(strong, "correct") > summary_int(weak, "correct"));
     json_decref(weak);
     json_decref(strong);
     test_remove_db(db);
