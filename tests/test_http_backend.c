@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "sock.h"
+#include "testutil.h"
 #include "worker.h"
 
 #define MAX_SCRIPT 32
@@ -799,8 +800,9 @@ test_finish_reasons(void **state)
         /* servers without stop_reason */
         {"\"text\":\"x = 5\",\"finish_reason\":\"stop\"",
          TRIM__FINISH__FINISH_STEP, "x = 5"},
+        /* (the coordinator, not the backend, ends on \boxed{}) */
         {"\"text\":\"so \\\\boxed{5}\",\"finish_reason\":\"stop\"",
-         TRIM__FINISH__FINISH_END, "so \\boxed{5}"},
+         TRIM__FINISH__FINISH_STEP, "so \\boxed{5}"},
         {"\"text\":\"\",\"finish_reason\":\"stop\"", TRIM__FINISH__FINISH_END,
          ""},
         /* the stop string included in the text is removed */
@@ -840,11 +842,12 @@ test_finish_reasons(void **state)
     assert_int_equal(r.prompt_tokens, (int)(strlen(chatml_prompt) + 3) / 4);
     backend_result_clear(&r);
 
-    /* A finish the step loop cannot read is an error. */
-    script(s, (reply_t){.body = "{\"choices\":[{\"text\":\"x\","
-                                "\"finish_reason\":\"abort\"}]}"});
+    /* A finish the step loop cannot read is an error, after retries. */
+    set_fallback(s, (reply_t){.body = "{\"choices\":[{\"text\":\"x\","
+                                      "\"finish_reason\":\"abort\"}]}"});
     call_once(b, &req, &r);
-    expect_error(&r, "unexpected finish_reason \"abort\"");
+    expect_error(&r, "the server ended the call with finish_reason "
+                     "\"abort\" (3 attempts)");
     backend_result_clear(&r);
     backend_destroy(&b);
 }
@@ -859,6 +862,7 @@ test_prm_padding(void **state)
     char err[256];
 
     test_opts(&o, s);
+    o.retries = 0; /* a refused answer would be retried: one attempt each */
     backend_t *b = backend_pooling_new(&o, 4, err, sizeof err);
     assert_non_null(b);
     backend_request_t req = score_request(1);
@@ -897,7 +901,7 @@ test_prm_padding(void **state)
     call_once(b, &req, &r);
     expect_error(&r, "no data[0] in the response");
     backend_result_clear(&r);
-    assert_int_equal(n_requests(s), 5); /* none of them retried */
+    assert_int_equal(n_requests(s), 5);
     backend_destroy(&b);
 }
 
@@ -1000,7 +1004,8 @@ test_timeout(void **state)
     backend_request_t req = gen_request(1, 2);
     call_once(b, &req, &r);
     snprintf(want, sizeof want,
-             "POST %s/v1/completions: timed out after 200 ms (2 attempts)",
+             "POST %s/v1/completions: request timed out after 200 ms waiting "
+             "for the response (request timeout, new connection) (2 attempts)",
              s->url);
     assert_non_null(r.error);
     assert_string_equal(r.error, want);
@@ -1047,14 +1052,26 @@ test_connection_refused(void **state)
 }
 
 
+/* The arrival gap between requests i and i + 1 is at least ms. */
+static void
+expect_gap(server_t *s, size_t i, int64_t ms)
+{
+    int64_t gap = request_at(s, i + 1) - request_at(s, i);
+    if (gap < ms * 1000)
+        fail_msg("requests %zu and %zu came %lld us apart, under %lld ms", i,
+                 i + 1, (long long)gap, (long long)ms);
+}
+
+
 static void
 test_bad_bodies(void **state)
 {
     server_t *s = *state;
+    /* HTTP 200 with an answer that cannot be used. */
     static const struct {
         reply_t reply;
         const char *error;
-    } cases[] = {
+    } bad[] = {
         {{.body = "{\"choices\": [{\"text\": \"x\""},
          "response is not JSON (line 1 col "},
         {{.body = COMPLETION_OK, .truncate = 1}, "response truncated ("},
@@ -1064,6 +1081,12 @@ test_bad_bodies(void **state)
         {{.body = "[1, 2]"}, "response is not a JSON object"},
         {{.body = ""}, "response is not JSON (line 1 col "},
         {{.huge = 20u << 20}, "response larger than 4194304 bytes"},
+    };
+    /* The server's word on the request itself. */
+    static const struct {
+        reply_t reply;
+        const char *error;
+    } refused[] = {
         {{.status = 400,
           .body = "{\"error\":{\"message\":\"max_tokens must "
                   "be at least 1\",\"code\":400}}"},
@@ -1071,22 +1094,50 @@ test_bad_bodies(void **state)
         {{.status = 404, .body = "<html>not found</html>"},
          "HTTP 404: <html>not found</html>"},
     };
-    const size_t n = sizeof cases / sizeof *cases;
     http_backend_opts_t o;
     backend_result_t r;
     char err[256];
+    size_t sent = 0;
 
     test_opts(&o, s);
+    o.backoff_ms = o.backoff_max_ms = 60; /* each wait 30..60 ms */
     backend_t *b = backend_openai_new(&o, 4, err, sizeof err);
     assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        script(s, cases[i].reply);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        /* Two bad answers, then a good one: the backend retries after a
+        ** backoff, as after a 5xx, and the call succeeds; the coordinator
+        ** never sees the bad answers. */
+        script(s, bad[i].reply);
+        script(s, bad[i].reply);
         backend_request_t req = gen_request(i, 2);
         call_once(b, &req, &r);
-        expect_error(&r, cases[i].error);
+        if (r.error != NULL)
+            fail_msg("case %zu: %s", i, r.error);
+        assert_string_equal(r.text, "Step C");
+        backend_result_clear(&r);
+        assert_int_equal(n_requests(s), sent + 3);
+        expect_gap(s, sent, 30);
+        expect_gap(s, sent + 1, 30);
+        sent += 3;
+
+        /* Bad every time: the last reason, after every attempt. */
+        set_fallback(s, bad[i].reply);
+        call_once(b, &req, &r);
+        expect_error(&r, bad[i].error);
+        expect_error(&r, "(3 attempts)");
         assert_null(r.text);
+        backend_result_clear(&r);
+        assert_int_equal(n_requests(s), sent + 3);
+        sent += 3;
+        set_fallback(s, (reply_t){.body = COMPLETION_OK});
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         /* Not retried by the backend: the coordinator decides. */
-        assert_int_equal(n_requests(s), i + 1);
+        script(s, refused[i].reply);
+        backend_request_t req = gen_request(i, 2);
+        call_once(b, &req, &r);
+        expect_error(&r, refused[i].error);
+        assert_int_equal(n_requests(s), ++sent);
         backend_result_clear(&r);
     }
     /* The backend still works after all that. */
@@ -1255,6 +1306,287 @@ test_cooldown(void **state)
     backend_destroy(&b);
 }
 
+/* ---- each server's way of saying why it stopped (docs/servers.md) ------ */
+
+/* A completions response with choice c (its fields) in the given server's
+** outer shape. */
+static void
+shape(char *out, size_t outlen, const char *outer, const char *c)
+{
+    snprintf(out, outlen,
+             "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",%s"
+             "\"choices\":[{\"index\":0,%s}],\"usage\":{\"prompt_tokens\":5,"
+             "\"completion_tokens\":2,\"total_tokens\":7}}",
+             outer, c);
+}
+
+
+static void
+test_server_stop_fields(void **state)
+{
+    server_t *s = *state;
+    static const char vllm[] = "\"model\":\"m\",";
+    static const char sglang[] = "\"model\":\"m\",\"metadata\":{"
+                                 "\"weight_version\":\"default\"},";
+    static const char tgi[] = "\"model\":\"m\",\"system_fingerprint\":"
+                              "\"3.0.0-native\",";
+    static const char llama[] = "\"model\":\"m\",\"system_fingerprint\":"
+                                "\"b5000-abc\",";
+    static const char llama_eos[] = "\"model\":\"m\",\"__verbose\":{"
+                                    "\"stop_type\":\"eos\",\"stopping_word\":"
+                                    "\"\"},";
+    static const char llama_word[] = "\"model\":\"m\",\"__verbose\":{"
+                                     "\"stop_type\":\"word\",\"stopping_word\":"
+                                     "\"\\n\\n\"},";
+    static const char ollama[] = "\"model\":\"m\",\"system_fingerprint\":"
+                                 "\"fp_ollama\",";
+    static const struct {
+        const char *server, *outer, *choice;
+        Trim__Finish finish;
+    } ok[] = {
+        {"vLLM step", vllm,
+         "\"text\":\"x = 5\",\"finish_reason\":\"stop\",\"stop_reason\":"
+         "\"\\n\\n\"",
+         TRIM__FINISH__FINISH_STEP},
+        {"vLLM EOS", vllm,
+         "\"text\":\"x = 5\",\"finish_reason\":\"stop\",\"stop_reason\":null",
+         TRIM__FINISH__FINISH_END},
+        {"vLLM repetition", vllm,
+         "\"text\":\"x = 5\",\"finish_reason\":\"repetition\","
+         "\"stop_reason\":null",
+         TRIM__FINISH__FINISH_LENGTH},
+        {"SGLang step", sglang,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"stop\","
+         "\"matched_stop\":\"\\n\\n\"",
+         TRIM__FINISH__FINISH_STEP},
+        {"SGLang EOS", sglang,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"stop\","
+         "\"matched_stop\":151645",
+         TRIM__FINISH__FINISH_END},
+        {"SGLang length", sglang,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"length\","
+         "\"matched_stop\":null",
+         TRIM__FINISH__FINISH_LENGTH},
+        {"TGI stop sequence", tgi,
+         "\"text\":\"x = 5\\n\\n\",\"logprobs\":null,\"finish_reason\":"
+         "\"stop_sequence\"",
+         TRIM__FINISH__FINISH_STEP},
+        {"TGI EOS", tgi,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":"
+         "\"eos_token\"",
+         TRIM__FINISH__FINISH_END},
+        {"llama.cpp --verbose EOS", llama_eos,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"stop\"",
+         TRIM__FINISH__FINISH_END},
+        {"llama.cpp --verbose step", llama_word,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"stop\"",
+         TRIM__FINISH__FINISH_STEP},
+        /* The server does not say which stop: a step, unless empty. */
+        {"llama.cpp", llama,
+         "\"text\":\"x = 5\",\"logprobs\":null,\"finish_reason\":\"stop\"",
+         TRIM__FINISH__FINISH_STEP},
+        {"Ollama", ollama, "\"text\":\"x = 5\",\"finish_reason\":\"stop\"",
+         TRIM__FINISH__FINISH_STEP},
+        {"Ollama empty", ollama, "\"text\":\"\",\"finish_reason\":\"stop\"",
+         TRIM__FINISH__FINISH_END},
+    };
+    /* Unusable: retried by the backend, then an error. */
+    static const struct {
+        const char *server, *outer, *choice, *error;
+    } bad[] = {
+        {"SGLang abort", sglang,
+         "\"text\":\"x\",\"finish_reason\":\"abort\",\"matched_stop\":null",
+         "finish_reason \"abort\""},
+        {"vLLM error", vllm,
+         "\"text\":\"x\",\"finish_reason\":\"error\",\"stop_reason\":null",
+         "finish_reason \"error\""},
+        {"SGLang NaN", sglang,
+         "\"text\":\"x\",\"finish_reason\":\"stop\",\"matched_stop\":"
+         "\"NaN happened\"",
+         "stopped at \"NaN happened\", not at the step delimiter"},
+        {"Ollama, no reason", ollama, "\"text\":\"x\",\"finish_reason\":null",
+         "no choices[0].finish_reason"},
+    };
+    http_backend_opts_t o;
+    backend_result_t r;
+    char err[256], body[1024];
+
+    test_opts(&o, s);
+    backend_t *b = backend_openai_new(&o, 4, err, sizeof err);
+    assert_non_null(b);
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        shape(body, sizeof body, ok[i].outer, ok[i].choice);
+        script(s, (reply_t){.body = body});
+        backend_request_t req = gen_request(i, 2);
+        call_once(b, &req, &r);
+        if (r.error != NULL)
+            fail_msg("%s: %s", ok[i].server, r.error);
+        if (r.finish != ok[i].finish)
+            fail_msg("%s: finish %d, want %d", ok[i].server, (int)r.finish,
+                     (int)ok[i].finish);
+        /* every text is "x = 5" (delimiter removed) but the empty one */
+        assert_string_equal(
+            r.text, strstr(ok[i].choice, "\"text\":\"\",") ? "" : "x = 5");
+        backend_result_clear(&r);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        size_t before = n_requests(s);
+        shape(body, sizeof body, bad[i].outer, bad[i].choice);
+        set_fallback(s, (reply_t){.body = body});
+        backend_request_t req = gen_request(i, 2);
+        call_once(b, &req, &r);
+        expect_error(&r, bad[i].error);
+        assert_int_equal(n_requests(s), before + 3);
+        backend_result_clear(&r);
+    }
+    backend_destroy(&b);
+
+    /* The chat format reads the same fields (SGLang's chat choice). */
+    set_fallback(s, (reply_t){.body = COMPLETION_OK});
+    script(s, (reply_t){.body = "{\"choices\":[{\"index\":0,\"message\":{"
+                                "\"role\":\"assistant\",\"content\":\"x = 5\"},"
+                                "\"finish_reason\":\"stop\",\"matched_stop\":"
+                                "151645}]}"});
+    b = backend_openai_chat_new(&o, 4, err, sizeof err);
+    assert_non_null(b);
+    backend_request_t req = gen_request(1, 2);
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    assert_int_equal(r.finish, TRIM__FINISH__FINISH_END);
+    backend_result_clear(&r);
+    backend_destroy(&b);
+}
+
+
+static void
+test_abort_retried(void **state)
+{
+    server_t *s = *state;
+    http_backend_opts_t o;
+    backend_result_t r;
+    char err[256];
+
+    /* SGLang answers 200 with finish_reason "abort" when it drops a request
+    ** (/abort_request, a scheduler reset): another attempt, after a backoff,
+    ** not a failed call for the coordinator. */
+    test_opts(&o, s);
+    o.backoff_ms = o.backoff_max_ms = 60;
+    script(s, (reply_t){.body = "{\"choices\":[{\"index\":0,\"text\":\"\","
+                                "\"finish_reason\":\"abort\",\"matched_stop\":"
+                                "null}]}"});
+    backend_t *b = backend_openai_new(&o, 4, err, sizeof err);
+    assert_non_null(b);
+    backend_request_t req = gen_request(1, 2);
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    assert_string_equal(r.text, "Step C");
+    assert_int_equal(r.finish, TRIM__FINISH__FINISH_STEP);
+    assert_int_equal(n_requests(s), 2);
+    expect_gap(s, 0, 30);
+    backend_result_clear(&r);
+    backend_destroy(&b);
+}
+
+
+/* How many times needle occurs in text. */
+static int
+count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+
+static void
+test_timeout_names_the_limit(void **state)
+{
+    server_t *s = *state;
+    http_backend_opts_t o;
+    backend_result_t r;
+    test_redirect_t log;
+    char err[256], want[512];
+
+    test_opts(&o, s);
+    o.retries = 0;
+    o.request_timeout_ms = 200; /* the connect timeout stays 5000 */
+    o.cooldown_after = 1;
+    o.cooldown_ms = 10;
+    backend_t *b = backend_openai_new(&o, 1, err, sizeof err);
+    assert_non_null(b);
+    /* One call opens the connection; the next goes out on it, and the
+    ** server sits on it until the request timeout. */
+    backend_request_t req = gen_request(1, 2);
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    backend_result_clear(&r);
+    script(s, (reply_t){.hold = 1, .body = COMPLETION_OK});
+    tlog_set_level(TLOG_WARN);
+    test_redirect_begin(&log, 2);
+    call_once(b, &req, &r);
+    char *text = test_redirect_end(&log);
+    tlog_set_level(TLOG_ERROR);
+    release(s);
+    assert_int_equal(n_connections(s), 1);
+    snprintf(want, sizeof want,
+             "POST %s/v1/completions: request timed out after 200 ms waiting "
+             "for the response (request timeout, reused connection)",
+             s->url);
+    assert_non_null(r.error);
+    assert_string_equal(r.error, want);
+    /* The cooldown's WARN names it the same way. */
+    if (strstr(text, "(last: request timed out after 200 ms waiting for the "
+                     "response (request timeout, reused connection))") == NULL)
+        fail_msg("no cooldown WARN naming the request timeout in: %s", text);
+    assert_null(strstr(text, "connect timed out"));
+    free(text);
+    backend_result_clear(&r);
+    backend_destroy(&b);
+}
+
+
+static void
+test_cooldown_warns_once(void **state)
+{
+    server_t *s = *state;
+    enum { N = 8 };
+    http_backend_opts_t o;
+    backend_result_t r[N];
+    test_redirect_t log;
+    char err[256];
+
+    /* N calls in flight all fail together: one cooldown, one WARN (the
+    ** failures that land during the cooldown start no other). */
+    test_opts(&o, s);
+    o.retries = 0;
+    o.cooldown_after = 2;
+    o.cooldown_ms = 300;
+    set_fallback(s, (reply_t){.status = 503, .body = "busy", .wait_for = N});
+    backend_t *b = backend_openai_new(&o, N, err, sizeof err);
+    assert_non_null(b);
+    tlog_set_level(TLOG_WARN);
+    test_redirect_begin(&log, 2);
+    for (int i = 0; i < N; i++) {
+        backend_request_t req = gen_request((uint64_t)i, 2);
+        assert_int_equal(b->submit(b, &req), 0);
+    }
+    size_t got = drive(b, r, N, 10000);
+    char *text = test_redirect_end(&log);
+    tlog_set_level(TLOG_ERROR);
+    assert_int_equal(got, N);
+    for (int i = 0; i < N; i++) {
+        expect_error(&r[i], "HTTP 503: busy");
+        backend_result_clear(&r[i]);
+    }
+    if (count_of(text, "failed calls in a row") != 1)
+        fail_msg("%d cooldown WARNs for one cooldown:\n%s",
+                 count_of(text, "failed calls in a row"), text);
+    free(text);
+    backend_destroy(&b);
+}
+
+
 /* ---- heartbeats during a long call ------------------------------------- */
 
 typedef struct worker_thread {
@@ -1416,6 +1748,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, server_setup, server_teardown)
+        /* clang-format off */
+        T(test_server_stop_fields),      T(test_abort_retried),
+        T(test_timeout_names_the_limit), T(test_cooldown_warns_once),
         T(test_openai_request),    T(test_chat_request),
         T(test_pooling_request),   T(test_finish_reasons),
         T(test_prm_padding),       T(test_retry_500_then_success),
@@ -1424,6 +1759,7 @@ main(void)
         T(test_bad_bodies),        T(test_hangup_retried),
         T(test_api_key),           T(test_many_in_flight),
         T(test_cooldown),          T(test_heartbeats_during_long_call),
+    /* clang-format on */
 #undef T
     };
     /* A proxy from the environment must not sit between us and 127.0.0.1. */

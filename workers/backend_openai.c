@@ -3,28 +3,37 @@
 ** backend_openai.h).
 **
 ** How a response ends the step (the step loop needs STEP: more steps
-** follow, END: the solution is complete, LENGTH: cut by max_tokens):
+** follow, END: the solution is complete, LENGTH: cut short).  Each server
+** says it its own way; docs/servers.md lists what each one sends, with the
+** source files read:
 **
-**   finish_reason  stop_reason            result
-**   "length"       any                    LENGTH
-**   "stop"         a string ("\n\n")      STEP: our delimiter matched
-**   "stop"         an integer             END: a stop token id; we send no
-**                                         stop ids, so it is one of the
-**                                         model's end-of-sequence tokens
-**                                         that vLLM lists as stop ids (e.g.
-**                                         Qwen's <|endoftext|>)
-**   "stop"         null                   END: end of sequence
-**   "stop"         (absent: not vLLM)     STEP if the text ended with the
-**                                         delimiter or is non-empty without
-**                                         "\boxed{"; END if it is empty or
-**                                         holds "\boxed{" (llama.cpp, Ollama
-**                                         and TGI do not say which stop
-**                                         fired; the coordinator ends on
-**                                         "\boxed{" anyway, like TRIM)
-**   other                                 error ("unexpected finish_reason")
+**   finish_reason      which stop                        result
+**   "length"                                             LENGTH
+**   "repetition"       (vLLM: a repeating pattern cut)   LENGTH
+**   "stop_sequence"    (TGI: a stop string)              STEP
+**   "eos_token"        (TGI: end of sequence)            END
+**   "stop"             stop_reason (vLLM) or matched_stop (SGLang):
+**                        "\n\n", our delimiter          STEP
+**                        another string                  error
+**                        an integer (a stop token id:    END
+**                        we send none, so the model's
+**                        end of sequence) or null
+**                      __verbose.stop_type (llama.cpp
+**                      run with --verbose): "word"       STEP
+**                        "eos"                           END
+**                      none of these (llama.cpp, Ollama, TGI's EOS):
+**                        text ended with "\n\n"         STEP
+**                        empty text                      END
+**                        other text                      STEP: the server
+**                                      does not say; an end of sequence
+**                                      comes back as an empty next step,
+**                                      and the coordinator ends on
+**                                      "\boxed{" itself
+**   "abort", "error",                                    error: retried
+**   anything else                                        with backoff
 **
-** A trailing "\n\n" in the text (servers that include the stop string) is
-** removed.
+** Every error is an unusable answer, retried by the engine.  A trailing
+** "\n\n" in the text (servers that include the stop string) is removed.
 */
 #include "errf.h"
 #include "backend_openai.h"
@@ -137,32 +146,67 @@ build_chat(const http_backend_opts_t *o, const backend_request_t *req,
 }
 
 
-/* The finish of choice c0 whose text (delimiter removed) is s[0..len). */
+/* A stop field naming what stopped the step: vLLM's stop_reason, SGLang's
+** matched_stop (see the table at the top). */
 static int
-finish_of(json_t *c0, const char *s, size_t len, int had_delimiter,
+finish_of_match(json_t *match, Trim__Finish *out, char *err, size_t errlen)
+{
+    if (json_is_string(match)) {
+        if (strcmp(json_string_value(match), DELIMITER) != 0)
+            return errf(err, errlen,
+                        "stopped at \"%.40s\", not at the step delimiter",
+                        json_string_value(match));
+        *out = TRIM__FINISH__FINISH_STEP;
+        return 0;
+    }
+    if (json_is_integer(match) || json_is_null(match)) {
+        *out = TRIM__FINISH__FINISH_END;
+        return 0;
+    }
+    return errf(err, errlen, "unreadable stop_reason/matched_stop");
+}
+
+
+/* How choice c0, whose text (delimiter removed) is len bytes, ended. */
+static int
+finish_of(json_t *root, json_t *c0, size_t len, int had_delimiter,
           Trim__Finish *out, char *err, size_t errlen)
 {
     const char *why = json_string_value(json_object_get(c0, "finish_reason"));
-    json_t *stop;
+    json_t *match = json_object_get(c0, "stop_reason");
+    const char *stop_type = json_string_value(
+        json_object_get(json_object_get(root, "__verbose"), "stop_type"));
 
     if (why == NULL)
         return errf(err, errlen, "no choices[0].finish_reason in the response");
-    if (strcmp(why, "length") == 0) {
+    if (strcmp(why, "length") == 0 || strcmp(why, "repetition") == 0) {
         *out = TRIM__FINISH__FINISH_LENGTH;
         return 0;
     }
-    if (strcmp(why, "stop") != 0)
-        return errf(err, errlen, "unexpected finish_reason \"%.40s\"", why);
-    stop = json_object_get(c0, "stop_reason");
-    if (stop != NULL) /* vLLM */
-        *out = json_is_string(stop) ? TRIM__FINISH__FINISH_STEP
-                                    : TRIM__FINISH__FINISH_END;
-    else if (had_delimiter)
+    if (strcmp(why, "stop_sequence") == 0) {
         *out = TRIM__FINISH__FINISH_STEP;
-    else if (len == 0 || strstr(s, "\\boxed{") != NULL)
+        return 0;
+    }
+    if (strcmp(why, "eos_token") == 0) {
         *out = TRIM__FINISH__FINISH_END;
-    else
+        return 0;
+    }
+    if (strcmp(why, "stop") != 0)
+        return errf(err, errlen,
+                    "the server ended the call with "
+                    "finish_reason \"%.40s\"",
+                    why);
+    if (match == NULL)
+        match = json_object_get(c0, "matched_stop");
+    if (match != NULL)
+        return finish_of_match(match, out, err, errlen);
+    if (stop_type != NULL && strcmp(stop_type, "eos") == 0)
+        *out = TRIM__FINISH__FINISH_END;
+    else if (stop_type != NULL && strcmp(stop_type, "word") == 0)
         *out = TRIM__FINISH__FINISH_STEP;
+    else
+        *out = had_delimiter || len > 0 ? TRIM__FINISH__FINISH_STEP
+                                        : TRIM__FINISH__FINISH_END;
     return 0;
 }
 
@@ -193,7 +237,7 @@ parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
         return errf(err, errlen,
                     "the step is %zu bytes long, over the limit of %d", len,
                     TRIM_MAX_TEXT);
-    if (finish_of(c0, s, len, had_delimiter, &r->finish, err, errlen) < 0)
+    if (finish_of(root, c0, len, had_delimiter, &r->finish, err, errlen) < 0)
         return -1;
     if ((r->text = malloc(len + 1)) == NULL)
         return errf(err, errlen, "out of memory");

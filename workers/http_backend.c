@@ -145,56 +145,68 @@ hb_next_due(backend_t *b)
 }
 
 
-/* A failure of this call: "POST URL: why", key redacted. */
+/* Free a job and what was parsed into it (the engine's free_user). */
 static void
-fail_result(http_backend_t *h, backend_result_t *r, const char *why)
+job_free(void *p)
 {
-    const char *url = http_engine_url(h->engine);
-    size_t n = strlen(url) + strlen(why) + 16;
+    http_job_t *job = p;
 
-    backend_result_clear(r);
-    r->finish = TRIM__FINISH__FINISH_ERROR;
-    r->n_scores = 0;
-    r->padded = 0;
-    if ((r->error = malloc(n)) != NULL) {
-        snprintf(r->error, n, "POST %s: %s", url, why);
-        http_engine_redact(h->engine, r->error);
-    }
+    backend_result_clear(&job->result);
+    free(job);
 }
 
 
-/* Turn a finished call into a result. */
-static void
-to_result(http_backend_t *h, http_outcome_t *oc, backend_result_t *r)
+/*
+** The engine's body check: parse a 2xx answer into job->result with the
+** format's parser.  Any failure (not JSON, not an object, or the parser's
+** own) makes the engine retry the call.
+*/
+static int
+check_body(void *ctx, void *user, const char *body, size_t len, char *why,
+           size_t whylen)
 {
-    const http_job_t *job = oc->user;
-    char why[512];
+    http_backend_t *h = ctx;
+    http_job_t *job = user;
     json_error_t jerr;
-    json_t *root;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    int rc = -1;
 
-    memset(r, 0, sizeof *r);
-    r->job = job->job;
-    r->key = job->key;
-    r->latency_us = oc->latency_us;
+    backend_result_clear(&job->result); /* an earlier attempt's */
+    job->result.job = job->job;
+    job->result.key = job->key;
+    if (root == NULL)
+        errf(why, whylen, "response is not JSON (line %d col %d: %s)",
+             jerr.line, jerr.column, jerr.text);
+    else if (!json_is_object(root))
+        errf(why, whylen, "response is not a JSON object");
+    else
+        rc = h->fmt->parse(&h->opts, job, root, &job->result, why, whylen);
+    json_decref(root);
+    if (rc < 0)
+        backend_result_clear(&job->result);
+    return rc < 0 ? -1 : 0;
+}
+
+
+/* Turn a finished call into a result (what check_body parsed, or the
+** engine's final error). */
+static void
+to_result(http_outcome_t *oc, backend_result_t *r)
+{
+    http_job_t *job = oc->user;
+
     if (oc->error != NULL) {
+        memset(r, 0, sizeof *r);
         r->finish = TRIM__FINISH__FINISH_ERROR;
         r->error = oc->error;
         oc->error = NULL;
-        return;
+    } else {
+        *r = job->result;
+        memset(&job->result, 0, sizeof job->result);
     }
-    root = json_loadb(oc->body, oc->len, 0, &jerr);
-    if (root == NULL) {
-        errf(why, sizeof why, "response is not JSON (line %d col %d: %s)",
-             jerr.line, jerr.column, jerr.text);
-        fail_result(h, r, why);
-        return;
-    }
-    if (!json_is_object(root)) {
-        fail_result(h, r, "response is not a JSON object");
-    } else if (h->fmt->parse(&h->opts, job, root, r, why, sizeof why) < 0) {
-        fail_result(h, r, why);
-    }
-    json_decref(root);
+    r->job = job->job;
+    r->key = job->key;
+    r->latency_us = oc->latency_us;
 }
 
 
@@ -211,8 +223,8 @@ hb_collect(backend_t *b, backend_result_t *out, size_t max)
         return k;
     http_engine_drive(h->engine);
     while (k < max && http_engine_done(h->engine, &oc)) {
-        to_result(h, &oc, &out[k++]);
-        free(oc.user);
+        to_result(&oc, &out[k++]);
+        job_free(oc.user);
         http_outcome_clear(&oc);
     }
     return k;
@@ -274,12 +286,13 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
     snprintf(h->name, n, "%s:%s", f->kind, opts->base_url);
     h->base.name = h->name;
     h->engine = http_engine_new(&h->opts, url, h->name, credit ? credit : 1,
-                                free, err, errlen);
+                                job_free, err, errlen);
     free(url);
     if (h->engine == NULL) {
         hb_destroy(&h->base);
         return NULL;
     }
+    http_engine_set_check(h->engine, check_body, h);
     return &h->base;
 oom:
     errf(err, errlen, "out of memory");

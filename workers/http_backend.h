@@ -5,8 +5,10 @@
 ** turn a request into a JSON body and a JSON response into a result.
 ** backend_openai.c and backend_pooling.c define the formats; this layer
 ** does the rest of the backend interface (backend.h): queueing, driving the
-** engine from poll_items/next_due_us/collect, turning failures into error
-** results that say what failed ("POST URL: ...").
+** engine from poll_items/next_due_us/collect, parsing each 2xx answer as
+** the engine's body check (so a malformed, truncated, empty or otherwise
+** unusable answer is retried with backoff inside the worker), turning
+** failures into error results that say what failed ("POST URL: ...").
 */
 #ifndef TRIM_HTTP_BACKEND_H
 #define TRIM_HTTP_BACKEND_H
@@ -23,7 +25,8 @@ typedef struct http_job {
     backend_job_t job;
     Trim__Key key;
     size_t n_steps;
-    size_t input_bytes; /* prompt size, for token estimates */
+    size_t input_bytes;      /* prompt size, for token estimates */
+    backend_result_t result; /* parsed from the accepted answer */
 } http_job_t;
 
 typedef struct http_format {
@@ -40,6 +43,9 @@ typedef struct http_format {
     ** Fill r (text/finish/tokens or scores/padded/input tokens) from a 2xx
     ** response body.  Returns 0, or -1 with what is wrong in err (without
     ** the "POST URL: " prefix); r's buffers are then freed by the caller.
+    ** Every -1 is an unusable answer: the engine retries the call with
+    ** backoff, as after a 5xx, and only the last failure becomes the
+    ** result's error.
     */
     int (*parse)(const http_backend_opts_t *o, const http_job_t *job,
                  json_t *root, backend_result_t *r, char *err, size_t errlen);

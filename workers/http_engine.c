@@ -74,6 +74,8 @@ struct http_engine {
     int cooldown_after;
     long cooldown_ms;
     unsigned max_in_flight;
+    http_check_fn check; /* judges 2xx bodies; NULL: all are good */
+    void *check_ctx;
     list_t waiting, active, done;
     int64_t timer_due_us;      /* libcurl's timer; INT64_MAX unset */
     int64_t cooldown_until_us; /* no new transfers before this */
@@ -293,11 +295,17 @@ server_message(const char *body, size_t len, char *out, size_t outlen)
 }
 
 
-/* Failures worth another attempt: the server or the network, not us. */
+/*
+** Failures worth another attempt: the server or the network, not us.  A
+** body cut short or over the size cap is a bad answer, retried like a 5xx.
+*/
 static int
-transient(CURLcode rc)
+transient(const call_t *c, CURLcode rc)
 {
     switch (rc) {
+    case CURLE_WRITE_ERROR:
+        return c->too_large;
+    case CURLE_PARTIAL_FILE:
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_OPERATION_TIMEDOUT:
@@ -314,6 +322,50 @@ transient(CURLcode rc)
 }
 
 
+/*
+** Which limit a timed-out attempt hit, and where it was.  Whether the
+** request went out is read from the bytes sent (CURLINFO_REQUEST_SIZE), not
+** from the connect time, which is 0 on a reused connection too.
+*/
+static void
+describe_timeout(const http_engine_t *e, const call_t *c, const char *detail,
+                 char *out, size_t outlen)
+{
+    long sent = 0, header_bytes = 0, connects = 0;
+    curl_off_t got = 0;
+    const char *conn;
+
+    curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &sent);
+    curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &header_bytes);
+    curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(c->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+    conn = connects == 0 ? "reused connection" : "new connection";
+    if (strstr(detail, "too slow") != NULL)
+        snprintf(out, outlen,
+                 "stalled: under %ld bytes/s for %ld s (low-speed limit, %s)",
+                 e->low_speed_bytes, e->low_speed_s, conn);
+    else if (sent == 0 && e->connect_timeout_ms <= e->request_timeout_ms)
+        snprintf(out, outlen,
+                 "connect timed out after %ld ms (connect timeout)",
+                 e->connect_timeout_ms);
+    else if (sent == 0)
+        snprintf(out, outlen,
+                 "request timed out after %ld ms while connecting (request "
+                 "timeout)",
+                 e->request_timeout_ms);
+    else if (header_bytes == 0)
+        snprintf(out, outlen,
+                 "request timed out after %ld ms waiting for the response "
+                 "(request timeout, %s)",
+                 e->request_timeout_ms, conn);
+    else
+        snprintf(out, outlen,
+                 "request timed out after %ld ms reading the response, %lld "
+                 "bytes in (request timeout, %s)",
+                 e->request_timeout_ms, (long long)got, conn);
+}
+
+
 /* What a failed transfer (not an HTTP status) means, in words. */
 static void
 describe(const http_engine_t *e, const call_t *c, CURLcode rc, char *out,
@@ -321,7 +373,6 @@ describe(const http_engine_t *e, const call_t *c, CURLcode rc, char *out,
 {
     const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
     long oserr = 0;
-    curl_off_t connected = 0;
 
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
@@ -332,18 +383,7 @@ describe(const http_engine_t *e, const call_t *c, CURLcode rc, char *out,
             snprintf(out, outlen, "cannot connect (%s)", detail);
         return;
     case CURLE_OPERATION_TIMEDOUT:
-        curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
-        if (strstr(detail, "too slow") != NULL)
-            snprintf(out, outlen, "too slow: under %ld bytes/s for %ld s",
-                     e->low_speed_bytes, e->low_speed_s);
-        else if (connected == 0)
-            snprintf(out, outlen, "connect timed out after %ld ms",
-                     e->connect_timeout_ms < e->request_timeout_ms
-                         ? e->connect_timeout_ms
-                         : e->request_timeout_ms);
-        else
-            snprintf(out, outlen, "timed out after %ld ms",
-                     e->request_timeout_ms);
+        describe_timeout(e, c, detail, out, outlen);
         return;
     case CURLE_COULDNT_RESOLVE_HOST:
         snprintf(out, outlen, "cannot resolve the host (%s)", detail);
@@ -403,11 +443,16 @@ backoff_ms(http_engine_t *e, int attempts)
 }
 
 
-/* One more failed attempt in a row; pause new calls after too many. */
+/*
+** One more failed attempt in a row; pause new calls after too many.  The
+** attempts that were already in flight when a cooldown began end during it;
+** they neither start another cooldown nor log it again.
+*/
 static void
 note_failure(http_engine_t *e, const char *what)
 {
-    if (e->cooldown_after <= 0 || ++e->failures < e->cooldown_after)
+    if (e->cooldown_after <= 0 || clock_now_us() < e->cooldown_until_us ||
+        ++e->failures < e->cooldown_after)
         return;
     e->failures = 0;
     e->cooldown_until_us = clock_now_us() + (int64_t)e->cooldown_ms * 1000;
@@ -541,22 +586,27 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     char text[WHAT_MAX + SERVER_MESSAGE + 64];
     long status = 0;
     curl_off_t total_us = 0, retry_after_s = 0;
-    int retry;
+    int retry, http_error = 0;
 
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     c->status = status;
     c->latency_us = (int64_t)total_us;
+    msg[0] = '\0';
     if (rc == CURLE_OK && status >= 200 && status < 300) {
-        e->failures = 0;
         if (c->resp == NULL && (c->resp = strdup("")) == NULL) {
             finish(e, c, final_error(e, "out of memory"));
             return;
         }
-        finish(e, c, NULL);
-        return;
-    }
-    if (rc == CURLE_OK) {
+        if (e->check == NULL || e->check(e->check_ctx, c->user, c->resp,
+                                         c->resp_len, what, sizeof what) == 0) {
+            e->failures = 0;
+            finish(e, c, NULL);
+            return;
+        }
+        retry = 1; /* an unusable answer: like a 5xx */
+    } else if (rc == CURLE_OK) {
+        http_error = 1;
         retry = status == 429 || status >= 500;
         server_message(c->resp, c->resp_len, msg, sizeof msg);
         if (retry)
@@ -565,9 +615,8 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
             e->failures = 0; /* the server is up and answering */
         snprintf(what, sizeof what, "HTTP %ld", status);
     } else {
-        retry = transient(rc);
+        retry = transient(c, rc);
         describe(e, c, rc, what, sizeof what);
-        msg[0] = '\0';
     }
     if (retry) {
         snprintf(text, sizeof text, "%s%s%s", what, *msg ? ": " : "", msg);
@@ -591,7 +640,7 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     }
     /* The final word: "HTTP 503 after 4 attempts: msg", "connection
     ** refused (4 attempts)", "HTTP 400: msg". */
-    if (rc == CURLE_OK) {
+    if (http_error) {
         char tries[48] = "";
         if (c->attempts > 1)
             snprintf(tries, sizeof tries, " after %d attempts", c->attempts);
@@ -768,6 +817,14 @@ http_engine_destroy(http_engine_t **ep)
         curl_global_cleanup();
     free(e);
     *ep = NULL;
+}
+
+
+void
+http_engine_set_check(http_engine_t *e, http_check_fn check, void *ctx)
+{
+    e->check = check;
+    e->check_ctx = ctx;
 }
 
 

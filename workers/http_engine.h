@@ -18,12 +18,14 @@
 ** (CURLMOPT_TIMERFUNCTION) when due.  Connections are reused (keep-alive);
 ** at most max_in_flight transfers run at once, one connection each.
 **
-** Retries happen inside: connection errors, timeouts, HTTP 5xx and 429 are
-** tried again after an exponential backoff with jitter (or the server's
-** Retry-After), up to opts->retries times; after opts->cooldown_after
-** consecutive failed attempts no new transfer starts for opts->cooldown_ms
-** (queued calls wait; they do not fail).  Only the final outcome of a call
-** comes out of http_engine_done.
+** Retries happen inside: connection errors, timeouts, HTTP 5xx and 429, and
+** 2xx answers whose body is unusable (truncated, too large, or refused by
+** the body check, http_engine_set_check) are tried again after an
+** exponential backoff with jitter (or the server's Retry-After), up to
+** opts->retries times; after opts->cooldown_after consecutive failed
+** attempts no new transfer starts for opts->cooldown_ms (queued calls wait;
+** they do not fail), with one WARN per cooldown.  Only the final outcome of
+** a call comes out of http_engine_done.
 */
 #ifndef TRIM_HTTP_ENGINE_H
 #define TRIM_HTTP_ENGINE_H
@@ -64,6 +66,22 @@ http_engine_t *http_engine_new(const http_backend_opts_t *opts, const char *url,
 
 /* Abort every call, free everything and clear the pointer; NULL-safe. */
 void http_engine_destroy(http_engine_t **e);
+
+/*
+** Judges a 2xx body: returns 0 to accept it, or -1 with what is wrong in
+** why (without the "POST URL: " prefix).  user is the call's, so a check
+** may leave what it parsed there; it is called once per 2xx attempt and
+** must drop what it left from an earlier attempt itself.
+*/
+typedef int (*http_check_fn)(void *ctx, void *user, const char *body,
+                             size_t len, char *why, size_t whylen);
+
+/*
+** Check every 2xx body with check(ctx, ...) before the call ends.  A body
+** it refuses is retried like a 5xx (backoff, cooldown count); after the last
+** attempt the call fails with "POST URL: WHY (N attempts)".
+*/
+void http_engine_set_check(http_engine_t *e, http_check_fn check, void *ctx);
 
 /* The URL the engine posts to. */
 const char *http_engine_url(const http_engine_t *e);
