@@ -47,8 +47,9 @@ typedef struct http_backend_opts {
                                   short. */
     size_t max_response_bytes; /* larger bodies fail; default 4 MiB */
 
-    /* Retries: connection errors, timeouts, HTTP 5xx and 429 are retried
-    ** (Retry-After honoured); other 4xx and bad bodies are not. */
+    /* Retries: connection errors, timeouts, HTTP 5xx and 429, and 2xx
+    ** answers that cannot be used are retried (Retry-After honoured); other
+    ** 4xx are not. */
     int retries;         /* after the first attempt; default 3 */
     long backoff_ms;     /* first retry's delay, doubling; default 500 */
     long backoff_max_ms; /* default 20000 */
