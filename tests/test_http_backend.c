@@ -1488,17 +1488,6 @@ test_abort_retried(void **state)
 }
 
 
-/* How many times needle occurs in text. */
-static int
-count_of(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    return n;
-}
-
-
 static void
 test_timeout_names_the_limit(void **state)
 {
@@ -1579,9 +1568,9 @@ test_cooldown_warns_once(void **state)
         expect_error(&r[i], "HTTP 503: busy");
         backend_result_clear(&r[i]);
     }
-    if (count_of(text, "failed calls in a row") != 1)
-        fail_msg("%d cooldown WARNs for one cooldown:\n%s",
-                 count_of(text, "failed calls in a row"), text);
+    const char *warn = strstr(text, "failed calls in a row");
+    if (warn == NULL || strstr(warn + 1, "failed calls in a row") != NULL)
+        fail_msg("not one cooldown WARN for one cooldown:\n%s", text);
     free(text);
     backend_destroy(&b);
 }
