@@ -710,6 +710,9 @@ test_pooling_request(void **state)
     o.model = "prm";
     o.pooling_task = "token_classify";
     o.truncate_tokens = 4096;
+    /* The input is counted first (/tokenize, same root), then scored. */
+    script(s, (reply_t){.body = "{\"count\":77,\"max_model_len\":4096,"
+                                "\"tokens\":[]}"});
     script(s, (reply_t){.body = "{\"object\":\"list\",\"data\":[{\"index\":0,"
                                 "\"object\":\"pooling\",\"data\":[[0.1,0.9],"
                                 "[0.25,0.75],[0.5,0.5]]}],\"usage\":{"
@@ -718,8 +721,14 @@ test_pooling_request(void **state)
     assert_non_null(b);
     backend_request_t req = score_request(9);
     call_once(b, &req, &r);
-    assert_true(request_head_has(s, 0, "POST /pooling HTTP/1.1\r\n"));
+    assert_true(request_head_has(s, 0, "POST /tokenize HTTP/1.1\r\n"));
     json_t *j = request_json(s, 0);
+    assert_string_equal(jstr(j, "model"), "prm");
+    assert_string_equal(jstr(j, "prompt"), prm_input);
+    assert_int_equal(json_object_size(j), 2);
+    json_decref(j);
+    assert_true(request_head_has(s, 1, "POST /pooling HTTP/1.1\r\n"));
+    j = request_json(s, 1);
     assert_string_equal(jstr(j, "model"), "prm");
     assert_string_equal(jstr(j, "input"), prm_input);
     assert_string_equal(jstr(j, "task"), "token_classify");
@@ -745,7 +754,7 @@ test_pooling_request(void **state)
     b = backend_pooling_new(&o, 4, err, sizeof err);
     assert_non_null(b);
     call_once(b, &req, &r);
-    j = request_json(s, 1);
+    j = request_json(s, 2);
     json_t *m = json_object_get(j, "messages");
     assert_int_equal(json_array_size(m), 3);
     assert_string_equal(jstr(json_array_get(m, 0), "role"), "system");
@@ -769,7 +778,7 @@ test_pooling_request(void **state)
     backend_request_t wrong = gen_request(10, 1);
     call_once(b, &wrong, &r);
     expect_error(&r, "cannot generate");
-    assert_int_equal(n_requests(s), 2);
+    assert_int_equal(n_requests(s), 3);
     backend_result_clear(&r);
     backend_destroy(&b);
 }
@@ -854,7 +863,7 @@ test_finish_reasons(void **state)
 
 
 static void
-test_prm_padding(void **state)
+test_prm_rows(void **state)
 {
     server_t *s = *state;
     http_backend_opts_t o;
@@ -867,17 +876,21 @@ test_prm_padding(void **state)
     assert_non_null(b);
     backend_request_t req = score_request(1);
 
-    /* Left truncation: two pairs for three steps. */
+    /* Missing rows: which step a row scores is unknown, so no score at
+    ** all, never 1.0 in their place (vLLM cuts an input on the right, so
+    ** the rows that came would be the first steps', not the last). */
     script(s, (reply_t){.body = "{\"data\":[{\"data\":[[0.1,0.9],[0.2,0.8]]}],"
                                 "\"usage\":{\"prompt_tokens\":4096}}"});
     call_once(b, &req, &r);
-    assert_null(r.error);
-    assert_int_equal(r.n_scores, 3);
-    assert_true(r.scores[0] == 1.0f);
-    assert_true(r.scores[1] == 0.9f);
-    assert_true(r.scores[2] == 0.8f);
-    assert_int_equal(r.padded, 1);
-    assert_int_equal(r.input_tokens, 4096);
+    expect_error(&r, "the PRM returned 2 scores for 3 steps (was its input "
+                     "cut to truncate_prompt_tokens?)");
+    assert_int_equal(r.n_scores, 0);
+    assert_null(r.scores);
+    backend_result_clear(&r);
+    script(s, (reply_t){.body = "{\"data\":[{\"data\":[]}]}"});
+    call_once(b, &req, &r);
+    expect_error(&r, "the PRM returned 0 scores for 3 steps");
+    assert_int_equal(r.n_scores, 0);
     backend_result_clear(&r);
 
     /* More pairs than steps: an error, not a guess. */
@@ -893,7 +906,9 @@ test_prm_padding(void **state)
     call_once(b, &req, &r);
     expect_error(&r, "data[0].data[0] is not a [p_negative, p_positive] pair");
     backend_result_clear(&r);
-    script(s, (reply_t){.body = "{\"data\":[{\"data\":[[0.1,7]]}]}"});
+    script(s, (reply_t){
+                  .body =
+                      "{\"data\":[{\"data\":[[0.1,7],[0.5,0.5],[0.5,0.5]]}]}"});
     call_once(b, &req, &r);
     expect_error(&r, "data[0].data[0][1] = 7 is not a probability");
     backend_result_clear(&r);
@@ -901,7 +916,74 @@ test_prm_padding(void **state)
     call_once(b, &req, &r);
     expect_error(&r, "no data[0] in the response");
     backend_result_clear(&r);
-    assert_int_equal(n_requests(s), 5);
+    assert_int_equal(n_requests(s), 6);
+    backend_destroy(&b);
+}
+
+/*
+** With truncate_prompt_tokens trim fits the input itself: /tokenize counts
+** it, leading steps are dropped until it fits, the newest step always
+** stays, and the rows map to the steps sent.
+*/
+static void
+test_prm_fit(void **state)
+{
+    server_t *s = *state;
+    http_backend_opts_t o;
+    backend_result_t r;
+    char err[256];
+
+    test_opts(&o, s);
+    o.truncate_tokens = 100;
+    backend_t *b = backend_pooling_new(&o, 4, err, sizeof err);
+    assert_non_null(b);
+    backend_request_t req = score_request(3);
+
+    /* All three steps are 150 tokens; the newest alone 90 fits; the last
+    ** two 120 do not: one step is sent, two were not seen. */
+    script(s, (reply_t){.body = "{\"count\":150}"});
+    script(s, (reply_t){.body = "{\"count\":90}"});
+    script(s, (reply_t){.body = "{\"count\":120}"});
+    script(s, (reply_t){.body = "{\"data\":[{\"data\":[[0.3,0.7]]}]}"});
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    assert_int_equal(r.n_scores, 3);
+    assert_true(r.scores[0] == 1.0f && r.scores[1] == 1.0f &&
+                r.scores[2] == 0.7f);
+    assert_int_equal(r.padded, 2);
+    backend_result_clear(&r);
+    assert_int_equal(n_requests(s), 4);
+    const char *tags[] = {"Step A<extra_0>Step B<extra_0>Step C<extra_0>",
+                          "assistant\nStep C<extra_0><|im_end|>",
+                          "assistant\nStep B<extra_0>Step C<extra_0>"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(request_head_has(s, i, "POST /tokenize HTTP/1.1\r\n"));
+        json_t *j = request_json(s, i);
+        assert_non_null(strstr(jstr(j, "prompt"), tags[i]));
+        json_decref(j);
+    }
+    assert_true(request_head_has(s, 3, "POST /pooling HTTP/1.1\r\n"));
+    json_t *j = request_json(s, 3);
+    assert_non_null(
+        strstr(jstr(j, "input"), "assistant\nStep C<extra_0><|im_end|>"));
+    assert_int_equal(jint(j, "truncate_prompt_tokens"), 100);
+    json_decref(j);
+
+    /* Not even the newest step fits: an error that says so, no scores. */
+    script(s, (reply_t){.body = "{\"count\":150}"});
+    script(s, (reply_t){.body = "{\"count\":120}"});
+    call_once(b, &req, &r);
+    expect_error(&r, "the problem and the newest step alone are 120 tokens, "
+                     "more than truncate_prompt_tokens = 100");
+    assert_int_equal(r.n_scores, 0);
+    backend_result_clear(&r);
+    assert_int_equal(n_requests(s), 6);
+
+    /* A server without /tokenize: the error names it. */
+    script(s, (reply_t){.status = 404, .body = "{\"detail\":\"Not Found\"}"});
+    call_once(b, &req, &r);
+    expect_error(&r, "/tokenize");
+    backend_result_clear(&r);
     backend_destroy(&b);
 }
 
@@ -1636,8 +1718,8 @@ test_heartbeats_during_long_call(void **state)
     test_opts(&o, s);
     /* The call lasts until the test has seen the worker beat BEATS times. */
     set_fallback(s, (reply_t){.hold = 1,
-                              .body = "{\"data\":[{\"data\":[[0.4,0.6],"
-                                      "[0.3,0.7]]}]}"});
+                              .body = "{\"data\":[{\"data\":[[0.5,0.5],"
+                                      "[0.4,0.6],[0.3,0.7]]}]}"});
     backend_t *b = backend_pooling_new(&o, 4, err, sizeof err);
     assert_non_null(b);
     worker_opts_t wo = {0};
@@ -1713,14 +1795,14 @@ test_heartbeats_during_long_call(void **state)
     assert_int_equal(n_requests(s), 1);
     assert_int_equal(readys, 0); /* never took the coordinator for dead */
 
-    /* The result on the wire, with the padded leading step. */
+    /* The result on the wire. */
     Trim__StepScores *sc = scores->step_scores->items[0];
     assert_int_equal(sc->key->problem_id, 42);
     assert_string_equal(sc->error, "");
     assert_int_equal(sc->n_scores, 3);
-    assert_true(sc->scores[0] == 1.0f && sc->scores[1] == 0.6f &&
+    assert_true(sc->scores[0] == 0.5f && sc->scores[1] == 0.6f &&
                 sc->scores[2] == 0.7f);
-    assert_int_equal(sc->padded, 1);
+    assert_int_equal(sc->padded, 0);
     assert_true(sc->latency_us > 0);
     env_destroy(&scores);
 
@@ -1742,7 +1824,8 @@ main(void)
         T(test_timeout_names_the_limit), T(test_cooldown_warns_once),
         T(test_openai_request),    T(test_chat_request),
         T(test_pooling_request),   T(test_finish_reasons),
-        T(test_prm_padding),       T(test_retry_500_then_success),
+        T(test_prm_rows),          T(test_prm_fit),
+        T(test_retry_500_then_success),
         T(test_retries_exhausted), T(test_429_retry_after),
         T(test_timeout),           T(test_connection_refused),
         T(test_bad_bodies),        T(test_hangup_retried),

@@ -13,16 +13,21 @@
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 
+#include "sim.h"
 #include "testutil.h"
 
 typedef struct server {
@@ -513,6 +518,193 @@ test_server_killed_mid_run(void **state)
 }
 
 
+/*
+** The score the simulated PRM gives the newest of steps[0..n) when it is
+** sent all but the first dropped of them: what trim must store for it.
+*/
+static float
+sim_prm_score(const sim_world_t *w, const char *problem,
+              const char *const *steps, size_t n, size_t dropped)
+{
+    float scores[256];
+    char err[256];
+
+    assert_true(dropped < n && n - dropped <= 256);
+    if (sim_score(w, problem, steps + dropped, n - dropped, scores, NULL, NULL,
+                  NULL, err, sizeof err) < 0)
+        fail_msg("sim_score: %s", err);
+    return scores[n - dropped - 1];
+}
+
+
+/*
+** A PRM cuts its input to truncate_prompt_tokens by keeping the first
+** tokens (the sim-server as vLLM).  trim fits the input first, so every
+** stored draft score is the one the PRM gave that step, and the audit
+** counts the leading steps the PRM did not see.
+*/
+static void
+test_prm_truncation_scores_each_step(void **state)
+{
+    (void)state;
+    world_t w;
+    char db[400], err[256];
+    int st;
+    sim_params_t params;
+    sqlite3 *h;
+    sqlite3_stmt *q, *hist;
+
+    world_init(&w, NULL);
+    snprintf(db, sizeof db, "%s/truncate.db", w.dir);
+    json_t *sum =
+        run_http(&w, db, "--problems 50 --seed 3 --truncate-tokens 230", &st);
+    assert_int_equal(st, 0);
+    assert_non_null(sum);
+    json_decref(sum);
+    world_stop(&w);
+    check_outcomes(db, 50);
+
+    assert_int_equal(sim_profile_resolve("math500", &params, err, sizeof err),
+                     0);
+    sim_world_t *sw = sim_world_new(&params, NULL, err, sizeof err);
+    assert_non_null(sw);
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    /* Only a problem whose first step alone is too long may fail. */
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM problems WHERE "
+                                "status='failed' AND error NOT LIKE '%%the "
+                                "problem and the newest step alone are%%'"),
+                     0);
+    assert_int_equal(
+        sqlite3_prepare_v2(h,
+                           "SELECT p.text, s.problem_id, s.step_index, "
+                           "s.text, s.prm_score, s.prm_padded FROM steps s "
+                           "JOIN problems p USING (problem_id) WHERE "
+                           "s.kind = 'draft'",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT text FROM steps WHERE "
+                                        "problem_id = ? AND accepted = 1 AND "
+                                        "step_index < ? ORDER BY step_index",
+                                        -1, &hist, NULL),
+                     SQLITE_OK);
+    int drafts = 0, wrong = 0, unseen = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        char *steps[256];
+        size_t n = 0;
+        int k = sqlite3_column_int(q, 2);
+        sqlite3_bind_int64(hist, 1, sqlite3_column_int64(q, 1));
+        sqlite3_bind_int(hist, 2, k);
+        while (sqlite3_step(hist) == SQLITE_ROW && n < 255)
+            steps[n++] = strdup((const char *)sqlite3_column_text(hist, 0));
+        sqlite3_reset(hist);
+        assert_int_equal(n, (size_t)k); /* the history the PRM was sent */
+        steps[n++] = strdup((const char *)sqlite3_column_text(q, 3));
+        int dropped = sqlite3_column_int(q, 5);
+        float want =
+            sim_prm_score(sw, (const char *)sqlite3_column_text(q, 0),
+                          (const char *const *)steps, n, (size_t)dropped);
+        double got = sqlite3_column_double(q, 4);
+        drafts++;
+        wrong += fabs(got - want) > 1e-6;
+        unseen += dropped > 0;
+        for (size_t i = 0; i < n; i++)
+            free(steps[i]);
+    }
+    sqlite3_finalize(hist);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    sim_world_destroy(&sw);
+    printf("# --truncate-tokens 230, 50 problems: %d of %d draft scores "
+           "misattributed; %d drafts scored without leading steps\n",
+           wrong, drafts, unseen);
+    assert_true(drafts > 300);
+    assert_int_equal(wrong, 0);
+    assert_true(unseen > 0); /* the limit did bite */
+}
+
+
+/* A PRM stand-in whose every answer has no score rows. */
+static enum MHD_Result
+no_rows(void *cls, struct MHD_Connection *c, const char *url,
+        const char *method, const char *version, const char *upload,
+        size_t *upload_size, void **con_cls)
+{
+    static const char body[] = "{\"object\":\"list\",\"data\":[{\"index\":0,"
+                               "\"object\":\"pooling\",\"data\":[]}]}";
+    (void)cls;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload;
+    if (*con_cls == NULL) { /* headers only so far */
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) { /* the body: read and ignored */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+
+/*
+** A PRM answering with an empty data[0].data scores nothing: every problem
+** fails with the reason once its attempts are used up, and no draft is
+** kept on a score it never got.
+*/
+static void
+test_prm_missing_rows_fail_the_problem(void **state)
+{
+    (void)state;
+    world_t w;
+    char db[400], cmd[2048];
+    int st, port = test_free_port();
+    struct sockaddr_in addr = {0};
+
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct MHD_Daemon *prm = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, no_rows,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+    assert_non_null(prm);
+    world_init(&w, NULL);
+    snprintf(db, sizeof db, "%s/norows.db", w.dir);
+    snprintf(cmd, sizeof cmd,
+             "%s run --json --no-progress --db %s --problems 5 --seed 2 "
+             "--retries 1 --backoff-ms 10 --small-url %s --large-url %s "
+             "--prm-url http://127.0.0.1:%d",
+             test_bin(), db, w.weak.url, w.strong.url, port);
+    char *out = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    json_t *sum = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(sum);
+    assert_int_equal(jint(sum, "failed"), 5);
+    json_decref(sum);
+    world_stop(&w);
+    MHD_stop_daemon(prm);
+    check_outcomes(db, 5);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM problems WHERE error "
+                                "NOT LIKE '%%the PRM returned 0 scores for 1 "
+                                "steps%%'"),
+                     0);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps"), 0);
+    sqlite3_close(h);
+}
+
+
 int
 main(void)
 {
@@ -526,6 +718,8 @@ main(void)
         cmocka_unit_test(test_connection_refused_fails_with_reason),
         cmocka_unit_test(test_request_bodies_as_documented),
         cmocka_unit_test(test_server_killed_mid_run),
+        cmocka_unit_test(test_prm_truncation_scores_each_step),
+        cmocka_unit_test(test_prm_missing_rows_fail_the_problem),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -609,17 +609,17 @@ test_chat(void **state)
 }
 
 
-/* Scores of a /pooling reply's item 0 equal scores[first..n). */
+/* The pairs of a /pooling reply's item 0 are those of scores[0..n). */
 static void
-check_pairs(const json_t *j, const float *scores, size_t first, size_t n)
+check_pairs(const json_t *j, const float *scores, size_t n)
 {
     const json_t *item = json_array_get(json_object_get(j, "data"), 0);
     const json_t *pairs = json_object_get(item, "data");
     assert_string_equal(str_at(item, "object"), "pooling");
     assert_int_equal(int_at(item, "index"), 0);
-    assert_int_equal(json_array_size(pairs), n - first);
-    for (size_t i = first; i < n; i++) {
-        const json_t *pr = json_array_get(pairs, i - first);
+    assert_int_equal(json_array_size(pairs), n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *pr = json_array_get(pairs, i);
         assert_int_equal(json_array_size(pr), 2);
         double p = json_number_value(json_array_get(pr, 1));
         double q = json_number_value(json_array_get(pr, 0));
@@ -663,7 +663,7 @@ test_pooling(void **state)
         assert_string_equal(str_at(j, "object"), "list");
         assert_string_equal(str_at(j, "model"), "sim-prm");
         assert_true(strncmp(str_at(j, "id"), "pool-", 5) == 0);
-        check_pairs(j, scores, 0, c.n);
+        check_pairs(j, scores, c.n);
         check_usage(j, tokens, 0);
         json_decref(j);
         resp_clear(&r);
@@ -677,12 +677,13 @@ test_pooling(void **state)
                            c.problem.text, "role", "assistant", "content", a),
                  &r);
         assert_int_equal(r.status, 200);
-        check_pairs(j, scores, 0, c.n);
+        check_pairs(j, scores, c.n);
         json_decref(j);
         resp_clear(&r);
 
-        /* left truncation: cutting exactly the tokens of the problem and
-        ** the first two steps drops their two pairs */
+        /* truncation keeps the first tokens, as vLLM's does for pooling
+        ** models: a limit of exactly the tokens of the problem and the
+        ** first two steps keeps their two pairs, the later ones are lost */
         float scratch[MAX_STEPS];
         int upto2;
         assert_true(c.n >= 3);
@@ -690,25 +691,44 @@ test_pooling(void **state)
                                    (const char *const *)c.steps, 2, scratch,
                                    NULL, &upto2, NULL, err, sizeof err),
                          0);
-        int limit = tokens - upto2;
         j = post(&sv, "/pooling",
                  json_pack("{s:s, s:i}", "input", input,
-                           "truncate_prompt_tokens", limit),
+                           "truncate_prompt_tokens", upto2),
                  &r);
         assert_int_equal(r.status, 200);
-        check_pairs(j, scores, 2, c.n);
+        check_pairs(j, scores, 2);
         assert_int_equal(int_at(json_object_get(j, "usage"), "prompt_tokens"),
-                         limit);
+                         upto2);
         json_decref(j);
         resp_clear(&r);
 
-        /* one token more keeps the second step's pair */
+        /* one token fewer loses the second step's pair too */
         j = post(&sv, "/pooling",
                  json_pack("{s:s, s:i}", "input", input,
-                           "truncate_prompt_tokens", limit + 1),
+                           "truncate_prompt_tokens", upto2 - 1),
                  &r);
         assert_int_equal(r.status, 200);
-        check_pairs(j, scores, 1, c.n);
+        check_pairs(j, scores, 1);
+        json_decref(j);
+        resp_clear(&r);
+
+        /* /tokenize counts what the truncation counts, text or messages */
+        j = post(&sv, "/tokenize",
+                 json_pack("{s:s, s:s}", "model", "sim-prm", "prompt", input),
+                 &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(int_at(j, "count"), tokens);
+        assert_int_equal(json_array_size(json_object_get(j, "tokens")),
+                         (size_t)tokens);
+        json_decref(j);
+        resp_clear(&r);
+        j = post(&sv, "/tokenize",
+                 json_pack("{s:[{s:s, s:s}, {s:s, s:s}]}", "messages", "role",
+                           "user", "content", c.problem.text, "role",
+                           "assistant", "content", a),
+                 &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(int_at(j, "count"), tokens);
         json_decref(j);
         resp_clear(&r);
 

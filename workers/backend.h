@@ -39,8 +39,8 @@ typedef struct backend_result {
     Trim__Finish finish;
     float *scores; /* SCORE: one per step (malloc'd) */
     size_t n_scores;
-    size_t padded; /* SCORE: leading steps the PRM did not score (its input
-                      was cut on the left), given 1.0 */
+    size_t padded; /* SCORE: leading steps the PRM was not sent (dropped
+                      to fit its input), given 1.0 */
     int input_tokens;
     int64_t latency_us;
     char *error; /* non-NULL: the call failed (malloc'd) */

@@ -5,10 +5,13 @@
 ** "<extra_0>" after every step; what the TRIM release sends) or the chat
 ** messages for the server to template; optionally "task" (vLLM >= 0.11
 ** wants "token_classify") and "truncate_prompt_tokens".  Step i's score is
-** data[0].data[i][1] (data[0].outputs.data is accepted too).  A truncated
-** input (cut on the left) yields fewer pairs than steps: the missing leading
-** steps get 1.0 and the result counts them in padded.  More pairs than
-** steps is an error.
+** data[0].data[i][1] (data[0].outputs.data is accepted too); any other
+** number of pairs than steps sent is an error.
+**
+** With truncate_prompt_tokens set, the input is first fitted to it with the
+** server's POST /tokenize: leading steps are dropped (never the newest), the
+** result gives them 1.0 and counts them in padded.  See backend_pooling.c
+** for why (vLLM keeps the first tokens of a cut input).
 */
 #ifndef TRIM_BACKEND_POOLING_H
 #define TRIM_BACKEND_POOLING_H

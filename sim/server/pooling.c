@@ -5,9 +5,14 @@
 ** a list of strings: one data item each) or chat "messages" (the last user
 ** message is the problem, the last assistant message the steps each
 ** followed by "<extra_0>").  Each step gets the pair [1-p, p].  With
-** truncate_prompt_tokens the input is cut from the left like vLLM does:
-** steps whose "<extra_0>" falls in the cut part lose their pair, so fewer
-** pairs than steps come back.
+** truncate_prompt_tokens the input keeps its first tokens, as vLLM does for
+** pooling models (its tokenizer truncates on the right): steps whose
+** "<extra_0>" falls after the limit lose their pair, so fewer pairs than
+** steps come back, the last steps' missing.
+**
+** POST /tokenize counts an input's tokens as vLLM's does ({"prompt"} or
+** {"messages"} in, {"count", "max_model_len", "tokens"} out), with the same
+** count the truncation uses, so a client can fit its input first.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +21,29 @@
 #include "prompt.h"
 #include "server_internal.h"
 
+/* What /tokenize reports as max_model_len: the simulator has no context
+** limit; this is Qwen2.5-Math-PRM-7B's. */
+#define SIM_MAX_MODEL_LEN 4096
+
 
 /*
-** How many leading steps lose their pair when the input of tokens tokens is
-** cut to limit: those whose tag ends within the first tokens - limit.
+** How many steps keep their pair when the input is cut to its first limit
+** tokens: those whose tag ends within them.
 */
 static size_t
-truncated_steps(sim_server_t *s, const tpl_parsed_t *p, int tokens,
-                int64_t limit, float *scratch)
+kept_steps(sim_server_t *s, const tpl_parsed_t *p, int tokens, int64_t limit,
+           float *scratch)
 {
     const char *const *steps = (const char *const *)p->steps;
     size_t k = 0;
     int prefix;
 
     if (limit <= 0 || tokens <= limit)
-        return 0;
+        return p->n_steps;
     while (k < p->n_steps &&
            sim_score(s->world, p->problem, steps, k + 1, scratch, NULL, &prefix,
                      NULL, NULL, 0) == 0 &&
-           prefix <= tokens - limit)
+           prefix <= limit)
         k++;
     return k;
 }
@@ -55,7 +64,7 @@ score_one(sim_server_t *s, const char *text, const char *user,
     int tokens;
     int64_t latency;
     json_t *pairs = NULL, *item = NULL;
-    size_t cut;
+    size_t kept;
 
     if ((text ? tpl_parse_prm(text, NULL, &p, err, sizeof err)
               : tpl_parse_prm(user, assistant, &p, err, sizeof err)) < 0) {
@@ -75,9 +84,12 @@ score_one(sim_server_t *s, const char *text, const char *user,
     }
     if (latency > r->delay_us)
         r->delay_us = latency;
-    scratch = malloc((p.n_steps + 1) * sizeof *scratch);
-    cut = scratch ? truncated_steps(s, &p, tokens, limit, scratch) : 0;
-    for (size_t i = cut; i < p.n_steps; i++)
+    if ((scratch = malloc((p.n_steps + 1) * sizeof *scratch)) == NULL) {
+        reply_error(r, 500, "out of memory");
+        goto done;
+    }
+    kept = kept_steps(s, &p, tokens, limit, scratch);
+    for (size_t i = 0; i < kept; i++)
         if (json_array_append_new(pairs,
                                   json_pack("[f, f]", 1.0 - (double)scores[i],
                                             (double)scores[i])) < 0) {
@@ -212,4 +224,76 @@ handle_pooling(sim_server_t *s, const json_t *req, reply_t *r)
                          "data", data, "usage", "prompt_tokens",
                          (json_int_t)ptok, "total_tokens", (json_int_t)ptok,
                          "completion_tokens", 0));
+}
+
+
+/* The PRM input of a /tokenize request ("prompt" or "messages") into *p. */
+static int
+tokenize_input(const json_t *req, tpl_parsed_t *p, reply_t *r)
+{
+    const json_t *prompt = json_object_get(req, "prompt");
+    const json_t *msgs = json_object_get(req, "messages");
+    char *user = NULL, *assistant = NULL, err[512];
+    int rc = -1;
+
+    if (json_is_string(prompt)) {
+        rc = tpl_parse_prm(json_string_value(prompt), NULL, p, err, sizeof err);
+    } else if (!json_is_array(msgs)) {
+        reply_error(r, 400, "'prompt' (a string) or 'messages' is required");
+        return -1;
+    } else if (last_role(msgs, "user", &user, r) < 0 ||
+               last_role(msgs, "assistant", &assistant, r) < 0) {
+        goto done;
+    } else if (user == NULL) {
+        reply_error(r, 400, "'messages' has no user message with the problem");
+        goto done;
+    } else {
+        rc =
+            tpl_parse_prm(user, assistant ? assistant : "", p, err, sizeof err);
+    }
+    if (rc < 0)
+        reply_error(r, 400,
+                    "the simulator counts the tokens of PRM inputs only: %s",
+                    err);
+done:
+    free(user);
+    free(assistant);
+    return rc;
+}
+
+
+void
+handle_tokenize(sim_server_t *s, const json_t *req, reply_t *r)
+{
+    tpl_parsed_t p = {0};
+    float *scores = NULL;
+    char err[512];
+    int tokens;
+    json_t *ids = NULL;
+
+    if (req_check_model(s, req, r) < 0 || tokenize_input(req, &p, r) < 0)
+        return;
+    if ((scores = malloc((p.n_steps + 1) * sizeof *scores)) == NULL ||
+        (ids = json_array()) == NULL) {
+        reply_error(r, 500, "out of memory");
+        goto done;
+    }
+    /* The count the pooling endpoint truncates by. */
+    if (sim_score(s->world, p.problem, (const char *const *)p.steps, p.n_steps,
+                  scores, NULL, &tokens, NULL, err, sizeof err) < 0) {
+        reply_error(r, 400, "the input is not a simulated problem: %s", err);
+        goto done;
+    }
+    for (int i = 0; i < tokens; i++) /* ids the simulator does not have */
+        if (json_array_append_new(ids, json_integer(i)) < 0) {
+            reply_error(r, 500, "out of memory");
+            goto done;
+        }
+    reply_json(r, 200,
+               json_pack("{s:i, s:i, s:O}", "count", tokens, "max_model_len",
+                         SIM_MAX_MODEL_LEN, "tokens", ids));
+done:
+    json_decref(ids);
+    free(scores);
+    tpl_parsed_clear(&p);
 }

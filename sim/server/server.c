@@ -43,6 +43,7 @@ static const struct route {
     {"/v1/completions", "POST", handle_completions},
     {"/v1/chat/completions", "POST", handle_chat},
     {"/pooling", "POST", handle_pooling},
+    {"/tokenize", "POST", handle_tokenize},
 };
 
 /* Queue r on the connection; the body's ownership moves to MHD. */

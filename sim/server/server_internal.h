@@ -136,6 +136,7 @@ struct sim_server {
 void handle_completions(sim_server_t *s, const json_t *req, reply_t *r);
 void handle_chat(sim_server_t *s, const json_t *req, reply_t *r);
 void handle_pooling(sim_server_t *s, const json_t *req, reply_t *r);
+void handle_tokenize(sim_server_t *s, const json_t *req, reply_t *r);
 
 /* GET /v1/models: the one served model. */
 void handle_models(sim_server_t *s, reply_t *r);
