@@ -20,19 +20,16 @@
 **
 ** Prints figures; asserts nothing.
 */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_proc.h"
 #include "clock.h"
 #include "envelope.h"
 #include "sock.h"
@@ -45,21 +42,6 @@
 #define MAX_SOCKETS 64
 #define STATUS_WAIT 600000 /* ms: the old code takes minutes per batch */
 #define MAX_PIDS    5
-
-
-static int
-free_port(void)
-{
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
-}
 
 
 /* Resident set size of pid in MiB, from /proc/PID/status. */
@@ -98,25 +80,6 @@ cpu_s(pid_t pid)
                &ut, &st) != 2)
         return -1.0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-
-static pid_t
-spawn(const char *log, const char *const argv[])
-{
-    fflush(NULL); /* or the child would write our buffered output again */
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
 }
 
 
@@ -238,22 +201,23 @@ main(int argc, char **argv)
     }
     snprintf(db, sizeof db, "%s/bench.db", dir);
     snprintf(log, sizeof log, "%s/coordinator.log", dir);
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", free_port());
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d",
+             bench_free_port());
 
-    const char *coord[] = {
+    char *coord[] = {
         TRIM_BIN_PATH, "coordinator", "--bind", endpoint, "--db", db, NULL};
-    pid_t pid = pids[n_pids++] = spawn(log, coord);
+    pid_t pid = pids[n_pids++] = bench_spawn(log, coord);
     snprintf(wlog, sizeof wlog, "%s/peers.log", dir);
     if (problems > 0) {
-        const char *pools[3] = {"small", "large", "prm"};
-        const char *router[] = {TRIM_BIN_PATH, "router", "--connect", endpoint,
-                                "--pub",       "",       NULL};
-        pids[n_pids++] = spawn(wlog, router);
+        char *pools[3] = {"small", "large", "prm"};
+        char *router[] = {TRIM_BIN_PATH, "router", "--connect", endpoint,
+                          "--pub",       "",       NULL};
+        pids[n_pids++] = bench_spawn(wlog, router);
         for (int i = 0; i < 3; i++) {
-            const char *w[] = {TRIM_BIN_PATH,   "worker", "--pool",   pools[i],
-                               "--connect",     endpoint, "--credit", "8",
-                               "--sim-base-ms", "5",      NULL};
-            pids[n_pids++] = spawn(wlog, w);
+            char *w[] = {TRIM_BIN_PATH,   "worker", "--pool",   pools[i],
+                         "--connect",     endpoint, "--credit", "8",
+                         "--sim-base-ms", "5",      NULL};
+            pids[n_pids++] = bench_spawn(wlog, w);
         }
     }
 
