@@ -19,20 +19,17 @@
 **
 ** Prints figures; asserts nothing.
 */
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_proc.h"
 #include "clock.h"
 
 #ifndef TRIM_BIN_PATH
@@ -44,40 +41,6 @@ typedef struct bench_cluster {
     pid_t pids[16];
     int n;
 } bench_cluster_t;
-
-
-static int
-free_port(void)
-{
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-
-static pid_t
-spawn(const char *log, char *const argv[])
-{
-    fflush(NULL); /* or the child would write our buffered output again */
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 
 /* Run a trim command line and return its stdout (malloc'd). */
@@ -110,18 +73,18 @@ start(bench_cluster_t *k, const char *small_ms, const char *credit,
     }
     snprintf(k->db, sizeof k->db, "%s/bench.db", k->dir);
     snprintf(k->endpoint, sizeof k->endpoint, "tcp://127.0.0.1:%d",
-             free_port());
+             bench_free_port());
     snprintf(log, sizeof log, "%s/coordinator.log", k->dir);
     char *coord[] = {TRIM_BIN_PATH,   "coordinator", "--bind",
                      k->endpoint,     "--db",        k->db,
                      "--concurrency", "2048",        "--log-level",
                      "warn",          NULL};
-    k->pids[k->n++] = spawn(log, coord);
+    k->pids[k->n++] = bench_spawn(log, coord);
     snprintf(log, sizeof log, "%s/router.log", k->dir);
     char *router[] = {TRIM_BIN_PATH, "router", "--connect",
                       k->endpoint,   "--pub",  "",
                       "--log-level", "warn",   NULL};
-    k->pids[k->n++] = spawn(log, router);
+    k->pids[k->n++] = bench_spawn(log, router);
     const char *pools[3] = {"small", "large", "prm"};
     for (int p = 0; p < 3; p++) {
         int count = p == 0 ? small_workers : 1;
@@ -140,7 +103,7 @@ start(bench_cluster_t *k, const char *small_ms, const char *credit,
                          "--log-level",
                          "warn",
                          NULL};
-            k->pids[k->n++] = spawn(log, w);
+            k->pids[k->n++] = bench_spawn(log, w);
         }
     }
     /* Wait for every pool to announce itself (bounded). */
@@ -239,7 +202,8 @@ static void
 raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
 {
     char endpoint[64], msg[100] = {0}, buf[128];
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", free_port());
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d",
+             bench_free_port());
     fflush(NULL);
     pid_t child = fork();
     if (child == 0)

@@ -223,6 +223,7 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     st.fallback_decisions = (uint64_t)c->stats.fallbacks;
     st.stale_replies = (uint64_t)c->stats.stale_replies;
     st.unknown_peers = (uint64_t)c->stats.unknown_peers;
+    st.peer_names = (uint64_t)c->n_names;
     for (int role = 1; role < ROLE_COUNT; role++) {
         Trim__PoolStatus *ps = &pools[role - 1];
         trim__pool_status__init(ps);

@@ -19,11 +19,22 @@
 #include "budget.h"
 #include "coordinator.h"
 #include "envelope.h"
+#include "log_limit.h"
 #include "policy.h"
 #include "u64map.h"
 
 #define ROLE_COUNT  5 /* indexed by Trim__Role */
 #define PEER_ID_MAX 256
+
+/* Kinds of peer events whose log lines are rate-limited (peers.c). */
+enum {
+    PEER_LOG_READY,   /* joins, announces again, refused announces */
+    PEER_LOG_DROP,    /* peers dropped for silence, send failure, goodbye */
+    PEER_LOG_UNKNOWN, /* messages from identities that never announced */
+    PEER_LOG_BAD,     /* bad frames and messages peers do not send */
+    PEER_LOG_STALE,   /* replies for requests not outstanding */
+    PEER_LOG_KINDS
+};
 
 /* Where a problem is in its step loop; each stage waits on one pool. */
 typedef enum {
@@ -116,7 +127,6 @@ typedef struct cpeer {
     uint32_t abandoned;   /* of those, given up on (late replies) */
     const char *name;     /* interned */
     int64_t last_recv_ms, last_send_ms;
-    int logged_bad; /* one log line per peer for bad frames */
     /* The batch being built for this peer in the current loop turn. */
     void **out; /* item pointers (arena memory) */
     size_t n_out, cap_out;
@@ -168,10 +178,12 @@ struct coord {
     /* Peers. */
     cpeer_t *peers;
     int n_peers, cap_peers;
-    u64map_t *peer_index;     /* idkey -> slot + 1 */
-    u64map_t *logged_unknown; /* idkeys already logged (bounded) */
-    char **names;             /* interned peer names */
+    u64map_t *peer_index; /* idkey -> slot + 1 */
+    log_limit_t *peer_logs[PEER_LOG_KINDS];
+    char **names; /* interned peer names (peers.c: coord_intern) */
     int n_names, cap_names;
+    u64map_t *name_index; /* hash of a name -> index in names + 1 */
+    int names_limit;      /* sweep unused names when n_names reaches it */
     /* Clients waiting on the writer or on a run. */
     pending_t *pending;
     size_t n_pending, cap_pending;
@@ -196,6 +208,13 @@ double coord_rate(const coord_t *c);
 
 /* ---- peers.c ------------------------------------------------------------ */
 
+/* Make the peer registry's maps and log limiters.  0, or -1 (memory). */
+int coord_peers_init(coord_t *c);
+
+/* Free the peers, their names and limiters (logging what the limiters held
+** back); NULL members are fine, so this undoes a partial coord_peers_init. */
+void coord_peers_free(coord_t *c);
+
 /* Handle one frame from the socket (identity, payload). */
 void coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
                     const void *data, size_t len, int extra_frames);
@@ -206,13 +225,24 @@ void coord_check_peers(coord_t *c, int64_t now_ms);
 /* The live peer of a role with the most free credit, or -1. */
 int coord_pick_peer(coord_t *c, Trim__Role role);
 
+/*
+** Whether a log line about an event of kind (PEER_LOG_*) from peer slot is
+** due: the first of each window per peer identity and kind (log_limit.h).
+*/
+int coord_peer_log_due(coord_t *c, int kind, int slot);
+
 /* Send one envelope to a peer; a dead route drops the peer. 0 or -1. */
 int coord_send(coord_t *c, int slot, Trim__Envelope *env);
 
 /* Tell every live peer the cluster is shutting down. */
 void coord_shutdown_peers(coord_t *c);
 
-/* An interned copy of s, alive as long as the coordinator. */
+/*
+** An interned copy of s.  It stays valid while a live peer, an in-flight
+** problem's draft_worker, or a cascade's weak step (cstep_meta_t.worker)
+** points at it: a later coord_intern may free names none of those hold.
+** Any other holder must copy the name (or be added to sweep_names).
+*/
 const char *coord_intern(coord_t *c, const char *s);
 
 /* ---- runs.c ------------------------------------------------------------- */

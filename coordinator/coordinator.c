@@ -95,12 +95,10 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->opts.db = c->db;
     c->runs = u64map_new();
     c->problems = u64map_new();
-    c->peer_index = u64map_new();
-    c->logged_unknown = u64map_new();
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
-    if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->peer_index ||
-        !c->logged_unknown || !c->arena || !c->in_arena) {
+    if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->arena ||
+        !c->in_arena || coord_peers_init(c) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
     }
@@ -141,14 +139,7 @@ coord_destroy(coord_t **cp)
         coord_run_destroy(&run);
     }
     u64map_destroy(&c->runs);
-    u64map_destroy(&c->peer_index);
-    u64map_destroy(&c->logged_unknown);
-    for (int i = 0; i < c->n_peers; i++)
-        free(c->peers[i].out);
-    free(c->peers);
-    for (int i = 0; i < c->n_names; i++)
-        free(c->names[i]);
-    free(c->names);
+    coord_peers_free(c);
     coord_pending_clear(c);
     arena_destroy(&c->arena);
     arena_destroy(&c->in_arena);

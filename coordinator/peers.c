@@ -5,8 +5,14 @@
 ** its route fails, or it announces itself again.  Any frame from a peer is a
 ** sign of life.  Frames from identities that never sent Ready get a
 ** Disconnect telling them to announce themselves (a coordinator restart
-** looks like this to its workers).  Malformed frames are counted, logged
-** once per peer, and dropped.
+** looks like this to its workers).  Malformed frames are counted and dropped.
+**
+** Nothing a peer sends can grow the coordinator without bound: at most
+** MAX_PEERS peers are live at once (more announces are refused), names that
+** no peer or row-to-be-written holds are freed (sweep_names), and log lines
+** about peers go through one limiter per kind of event: a peer's first
+** event of each kind in a 10 s window is logged, the rest are counted and
+** summed up in one line per window.
 */
 #include "coord_internal.h"
 
@@ -21,16 +27,181 @@
 #include "log.h"
 #include "sock.h"
 
-#define MAX_CREDIT         65536
-#define MAX_LOGGED_UNKNOWN 1024
+#define MAX_CREDIT    65536
+#define MAX_PEERS     1024  /* live peers at once; more Readys are refused */
+#define NAMES_SLACK   1024  /* names kept past those in use before a sweep */
+#define LOG_WINDOW_MS 10000 /* per peer and kind: one log line a window */
+#define LOG_SOURCES   256   /* peers with lines of their own, per window */
+
+
+int
+coord_peers_init(coord_t *c)
+{
+    static const char *const what[PEER_LOG_KINDS] = {
+        [PEER_LOG_READY] = "Ready",
+        [PEER_LOG_DROP] = "peer drops",
+        [PEER_LOG_UNKNOWN] = "messages from unknown peers",
+        [PEER_LOG_BAD] = "bad messages",
+        [PEER_LOG_STALE] = "stale replies",
+    };
+
+    c->peer_index = u64map_new();
+    c->name_index = u64map_new();
+    c->names_limit = NAMES_SLACK;
+    if (c->peer_index == NULL || c->name_index == NULL)
+        return -1;
+    for (int k = 0; k < PEER_LOG_KINDS; k++) {
+        c->peer_logs[k] =
+            log_limit_new("coordinator", what[k], LOG_WINDOW_MS, LOG_SOURCES);
+        if (c->peer_logs[k] == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+
+void
+coord_peers_free(coord_t *c)
+{
+    for (int k = 0; k < PEER_LOG_KINDS; k++)
+        log_limit_destroy(&c->peer_logs[k]);
+    u64map_destroy(&c->peer_index);
+    u64map_destroy(&c->name_index);
+    for (int i = 0; i < c->n_peers; i++)
+        free(c->peers[i].out);
+    free(c->peers);
+    c->peers = NULL;
+    c->n_peers = c->cap_peers = 0;
+    for (int i = 0; i < c->n_names; i++)
+        free(c->names[i]);
+    free(c->names);
+    c->names = NULL;
+    c->n_names = c->cap_names = 0;
+}
+
+
+/* ---- names -------------------------------------------------------------- */
+
+static uint64_t
+name_key(const char *s)
+{
+    uint64_t k = hash_bytes(0x6e616d65, s, strlen(s));
+    return k ? k : 1;
+}
+
+
+/* The next key of a probe sequence (keys that collide take the next one). */
+static uint64_t
+next_key(uint64_t k)
+{
+    return k + 1 ? k + 1 : 1;
+}
+
+
+/*
+** The index in c->names of the name s, or -1 with *free_key set to where s
+** would go in c->name_index.  The index is rebuilt whole by each sweep and
+** never loses a single key, so a probe sequence has no holes.
+*/
+static int
+find_name(const coord_t *c, const char *s, uint64_t *free_key)
+{
+    for (uint64_t k = name_key(s);; k = next_key(k)) {
+        void *v = u64map_get(c->name_index, k);
+        if (v == NULL) {
+            *free_key = k;
+            return -1;
+        }
+        int i = (int)((intptr_t)v - 1);
+        if (strcmp(c->names[i], s) == 0)
+            return i;
+    }
+}
+
+
+static int
+hold(u64map_t *held, const char *name)
+{
+    return name == NULL
+               ? 0
+               : u64map_put(held, (uint64_t)(uintptr_t)name, (void *)1);
+}
+
+
+/*
+** Free the names nothing holds any more, so that peers announcing themselves
+** under ever new names cannot grow the table.  The holders are exactly
+** these: live peers, the draft of each problem in flight, and the weak steps
+** of a cascade in its first phase (their rows are written when the solution
+** is judged; after a regenerate the meta is never read again).  Problems
+** waiting for admission have never had a draft.  Pointers are compared,
+** never followed.  Any failure leaves every name in place.
+*/
+static void
+sweep_names(coord_t *c)
+{
+    u64map_t *held = u64map_new(), *index = u64map_new();
+    int failed = held == NULL || index == NULL, kept = 0;
+    size_t pos = 0;
+    uint64_t id;
+    void *v;
+
+    for (int i = 0; i < c->n_peers && !failed; i++)
+        if (c->peers[i].alive)
+            failed = hold(held, c->peers[i].name) < 0;
+    while (!failed && u64map_next(c->problems, &pos, &id, &v)) {
+        const cproblem_t *p = v;
+        failed = hold(held, p->draft_worker) < 0;
+        if (p->run->shape == POLICY_CASCADE && !p->cascade_strong)
+            for (int k = 0; k < p->n_steps && !failed; k++)
+                failed = hold(held, p->meta[k].worker) < 0;
+    }
+    /* The new index first, so that nothing is freed if it fails. */
+    for (int i = 0; i < c->n_names && !failed; i++) {
+        if (u64map_get(held, (uint64_t)(uintptr_t)c->names[i]) == NULL)
+            continue;
+        uint64_t k = name_key(c->names[i]);
+        while (u64map_get(index, k) != NULL)
+            k = next_key(k);
+        failed = u64map_put(index, k, (void *)(intptr_t)(++kept)) < 0;
+    }
+    if (failed) {
+        /* Try again once the table has grown by half. */
+        c->names_limit = c->n_names + c->n_names / 2 + 1;
+        goto done;
+    }
+    kept = 0;
+    for (int i = 0; i < c->n_names; i++) {
+        if (u64map_get(held, (uint64_t)(uintptr_t)c->names[i]) != NULL)
+            c->names[kept++] = c->names[i];
+        else
+            free(c->names[i]);
+    }
+    c->n_names = kept;
+    u64map_destroy(&c->name_index);
+    c->name_index = index;
+    index = NULL;
+    /* Sweeping again only after as many new names as kept ones (and the
+    ** problems in flight) keeps the cost per new name constant. */
+    c->names_limit = 2 * kept + (int)c->stats.in_flight + NAMES_SLACK;
+done:
+    u64map_destroy(&held);
+    u64map_destroy(&index);
+}
 
 
 const char *
 coord_intern(coord_t *c, const char *s)
 {
-    for (int i = 0; i < c->n_names; i++)
-        if (strcmp(c->names[i], s) == 0)
-            return c->names[i];
+    uint64_t key = 0; /* set by find_name when it returns -1 */
+    int i = find_name(c, s, &key);
+
+    if (i >= 0)
+        return c->names[i];
+    if (c->n_names >= c->names_limit) {
+        sweep_names(c);
+        find_name(c, s, &key); /* the index may be new */
+    }
     if (c->n_names == c->cap_names) {
         int cap = c->cap_names ? c->cap_names * 2 : 16;
         char **n = realloc(c->names, (size_t)cap * sizeof *n);
@@ -40,10 +211,30 @@ coord_intern(coord_t *c, const char *s)
         c->cap_names = cap;
     }
     char *copy = strdup(s);
-    if (copy == NULL)
+    if (copy == NULL || u64map_put(c->name_index, key,
+                                   (void *)(intptr_t)(c->n_names + 1)) < 0) {
+        free(copy);
         return "?";
+    }
     c->names[c->n_names++] = copy;
     return copy;
+}
+
+
+/* ---- peers -------------------------------------------------------------- */
+
+/* Whether a line about an event of this kind from this identity is due. */
+static int
+may_log(coord_t *c, int kind, uint64_t idkey)
+{
+    return log_limit_allow(c->peer_logs[kind], idkey, clock_now_ms());
+}
+
+
+int
+coord_peer_log_due(coord_t *c, int kind, int slot)
+{
+    return may_log(c, kind, c->peers[slot].idkey);
 }
 
 
@@ -85,10 +276,12 @@ drop_peer(coord_t *c, int slot, const char *why)
     u64map_del(c->peer_index, peer->idkey);
     c->stats.peers[peer->role]--;
     c->stats.credit[peer->role] -= peer->credit;
-    /* Items batched for it this turn are in the problems' state too. */
+    /* Items batched for it this turn are in the problems' state too; a
+    ** peer holding nothing (every request adds to outstanding) needs no walk
+    ** over the problems, which keeps a flood of Readys cheap. */
     peer->n_out = 0;
     peer->out_bytes = 0;
-    while (u64map_next(c->problems, &pos, &key, &v)) {
+    while (peer->outstanding > 0 && u64map_next(c->problems, &pos, &key, &v)) {
         cproblem_t *p = v;
         if (p->peer == slot && !p->queued) {
             p->peer = -1;
@@ -96,8 +289,9 @@ drop_peer(coord_t *c, int slot, const char *why)
             requeued++;
         }
     }
-    tlog(TLOG_WARN, "coordinator", "dropped %s peer %s (%s); requeued %d",
-         env_role_name(peer->role), peer->name, why, requeued);
+    if (may_log(c, PEER_LOG_DROP, peer->idkey))
+        tlog(TLOG_WARN, "coordinator", "dropped %s peer %s (%s); requeued %d",
+             env_role_name(peer->role), peer->name, why, requeued);
 }
 
 
@@ -113,21 +307,56 @@ send_heartbeat(coord_t *c, int slot)
 }
 
 
+/* Tell an identity that is not (or no longer) a peer why. */
+static void
+send_disconnect(coord_t *c, const unsigned char *id, size_t idlen,
+                const char *reason)
+{
+    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    d.reason = (char *)reason;
+    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+    env.disconnect = &d;
+    sock_send_env(c->sock, id, idlen, &env);
+}
+
+
+static int
+live_peers(const coord_t *c)
+{
+    int n = 0;
+    for (int role = 0; role < ROLE_COUNT; role++)
+        n += c->stats.peers[role];
+    return n;
+}
+
+
 /* Register a peer from its Ready; an identity seen before starts over. */
 static void
 on_ready(coord_t *c, const unsigned char *id, size_t idlen,
          const Trim__Ready *r, int64_t now)
 {
     int slot = find_peer(c, id, idlen);
+    int log = may_log(c, PEER_LOG_READY, id_key(id, idlen));
 
     if (slot >= 0)
         drop_peer(c, slot, "announced itself again");
     if (r->role < TRIM__ROLE__ROLE_SMALL || r->role > TRIM__ROLE__ROLE_ROUTER ||
         r->credit == 0) {
-        tlog(TLOG_WARN, "coordinator",
-             "refused peer %s: role %d, credit %u is not a valid announce",
-             r->name, (int)r->role, r->credit);
+        if (log)
+            tlog(TLOG_WARN, "coordinator",
+                 "refused peer %s: role %d, credit %u is not a valid announce",
+                 r->name, (int)r->role, r->credit);
         c->stats.bad_messages++;
+        return;
+    }
+    if (live_peers(c) >= MAX_PEERS) {
+        if (log)
+            tlog(TLOG_WARN, "coordinator",
+                 "refused peer %s: %d peers are live, the most there may be",
+                 r->name, MAX_PEERS);
+        send_disconnect(c, id, idlen, "too many peers");
         return;
     }
     for (slot = 0; slot < c->n_peers; slot++)
@@ -166,8 +395,9 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
     u64map_put(c->peer_index, p->idkey, (void *)(intptr_t)(slot + 1));
     c->stats.peers[p->role]++;
     c->stats.credit[p->role] += p->credit;
-    tlog(TLOG_INFO, "coordinator", "%s peer %s joined (credit %u, %s)",
-         env_role_name(p->role), p->name, p->credit, r->backend);
+    if (log)
+        tlog(TLOG_INFO, "coordinator", "%s peer %s joined (credit %u, %s)",
+             env_role_name(p->role), p->name, p->credit, r->backend);
     /* Answer at once: a peer that started before this coordinator listened
     ** has been counting the wait against our liveness since it started,
     ** and would give up and reconnect before our first heartbeat. */
@@ -175,27 +405,19 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
-/* Tell an unannounced identity to announce itself; log it once. */
+/* Tell an unannounced identity to announce itself. */
 static void
 on_unknown(coord_t *c, const unsigned char *id, size_t idlen, const char *what)
 {
-    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
     uint64_t key = id_key(id, idlen);
 
     c->stats.unknown_peers++;
-    if (u64map_size(c->logged_unknown) < MAX_LOGGED_UNKNOWN &&
-        u64map_get(c->logged_unknown, key) == NULL) {
-        u64map_put(c->logged_unknown, key, (void *)1);
+    if (may_log(c, PEER_LOG_UNKNOWN, key))
         tlog(TLOG_WARN, "coordinator",
              "%s from an unknown peer (id %016llx); asked it to announce "
              "itself",
              what, (unsigned long long)key);
-    }
-    d.reason = "unknown peer: send Ready";
-    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
-    env.disconnect = &d;
-    sock_send_env(c->sock, id, idlen, &env);
+    send_disconnect(c, id, idlen, "unknown peer: send Ready");
 }
 
 
@@ -217,13 +439,7 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
     if (env == NULL) {
         c->stats.bad_messages++;
         uint64_t key = id_key(id, idlen);
-        int first =
-            slot >= 0 ? !c->peers[slot].logged_bad++
-                      : (u64map_size(c->logged_unknown) < MAX_LOGGED_UNKNOWN &&
-                         u64map_get(c->logged_unknown, key) == NULL);
-        if (slot < 0 && first)
-            u64map_put(c->logged_unknown, key, (void *)1);
-        if (first)
+        if (may_log(c, PEER_LOG_BAD, key))
             tlog(TLOG_WARN, "coordinator",
                  "dropped a bad frame from %s (id %016llx): %s",
                  slot >= 0 ? c->peers[slot].name : "an unknown peer",
@@ -255,7 +471,7 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
             break;
         default:
             c->stats.bad_messages++;
-            if (!c->peers[slot].logged_bad++)
+            if (coord_peer_log_due(c, PEER_LOG_BAD, slot))
                 tlog(TLOG_WARN, "coordinator",
                      "dropped a message of type %d from %s: peers do not "
                      "send it",
@@ -287,6 +503,9 @@ coord_check_peers(coord_t *c, int64_t now)
 {
     int64_t hb = c->opts.heartbeat_ms;
     int64_t dead_after = hb * c->opts.liveness;
+
+    for (int k = 0; k < PEER_LOG_KINDS; k++)
+        log_limit_tick(c->peer_logs[k], now);
 
     for (int i = 0; i < c->n_peers; i++) {
         cpeer_t *p = &c->peers[i];

@@ -374,7 +374,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
             peer->outstanding--;
             return NULL;
         }
-        if (!peer->logged_bad++)
+        if (coord_peer_log_due(c, PEER_LOG_STALE, slot))
             tlog(TLOG_WARN, "coordinator",
                  "dropped a reply from %s for problem %llu step %u attempt "
                  "%u that is not outstanding",

@@ -1,0 +1,18 @@
+/*
+** bench_proc.h: processes and ports for the benchmarks that start trim.
+*/
+#ifndef TRIM_BENCH_PROC_H
+#define TRIM_BENCH_PROC_H
+
+#include <sys/types.h>
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int bench_free_port(void);
+
+/*
+** Start argv[0] (a path) with argv, its stdout and stderr appended to log.
+** Returns the child's pid (an exec failure makes it exit 127).
+*/
+pid_t bench_spawn(const char *log, char *const argv[]);
+
+#endif
