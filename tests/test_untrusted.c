@@ -7,7 +7,8 @@
 ** Disconnect with the reason, a WaitRequest for run 0 the newest run;
 ** `trim submit` reports a line over a limit as FILE:LINE and records the
 ** rest, and sends a chunk early rather than past the frame limit.  `trim
-** audit` prints problem and step text with its control characters escaped.
+** audit` and the coordinator's log print text with its control characters
+** escaped.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -349,6 +350,33 @@ test_audit_escapes_control_characters(void **state)
 }
 
 
+/* Peer names reach the coordinator's log escaped. */
+static void
+test_log_escapes_peer_names(void **state)
+{
+    (void)state;
+    void *zctx = zmq_ctx_new(), *s = dealer(zctx);
+    Trim__Ready ready = TRIM__READY__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+    char log[400];
+
+    ready.role = TRIM__ROLE__ROLE_PRM;
+    ready.credit = 1;
+    ready.name = "evil\x1b[2J\r";
+    env.body_case = TRIM__ENVELOPE__BODY_READY;
+    env.ready = &ready;
+    assert_int_equal(sock_send_env(s, NULL, 0, &env), 0);
+    /* The coordinator answers a Ready after logging the join. */
+    assert_int_equal(zmq_poll(&item, 1, REPLY_MS), 1);
+    cluster_path(&g_k, "coordinator.log", log, sizeof log);
+    assert_true(test_file_contains(log, "prm peer evil\\x1b[2J\\r joined"));
+    assert_false(test_file_contains(log, "\x1b"));
+    sock_destroy(&s);
+    zmq_ctx_term(zctx);
+}
+
+
 int
 main(void)
 {
@@ -359,6 +387,7 @@ main(void)
         cmocka_unit_test(test_submit_skips_lines_over_a_limit),
         cmocka_unit_test(test_submit_chunks_fit_the_frame),
         cmocka_unit_test(test_audit_escapes_control_characters),
+        cmocka_unit_test(test_log_escapes_peer_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
