@@ -280,14 +280,14 @@ void
 coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
                  const void *data, size_t len, const char *why)
 {
-    Trim__Envelope *env = NULL, out = TRIM__ENVELOPE__INIT;
+    Trim__Envelope *env, out = TRIM__ENVELOPE__INIT;
     Trim__Disconnect d = TRIM__DISCONNECT__INIT;
     char err[512];
 
-    /* Decoded again without the checks, to learn what the sender asked.  A
-    ** frame that is not even an Envelope cannot be answered usefully. */
-    if (len <= TRIM_MAX_MESSAGE)
-        env = trim__envelope__unpack(NULL, len, data);
+    /* Decoded again without the checks, to learn what the sender asked
+    ** (libzmq has cut frames past ZMQ_MAXMSGSIZE already).  A frame that is
+    ** not even an Envelope cannot be answered usefully. */
+    env = trim__envelope__unpack(NULL, len, data);
     if (env == NULL)
         return;
     if (env->version != TRIM_PROTOCOL_VERSION) {

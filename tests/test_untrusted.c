@@ -102,7 +102,8 @@ repeat(char c, size_t n)
 
 /*
 ** One problem over the text limit sinks its Submit, and the client hears
-** which one at once instead of waiting on silence; nothing is recorded.
+** which one at once instead of waiting on silence; so does a Submit past
+** the frame limit.  Nothing is recorded.
 */
 static void
 test_invalid_submit_is_answered(void **state)
@@ -133,6 +134,35 @@ test_invalid_submit_is_answered(void **state)
                         "invalid Submit, nothing recorded: problems[1]: text "
                         "of 65537 bytes (limit 65536) (source set.jsonl:2)");
     env_destroy(&reply);
+
+    /* A Submit past the frame limit (but under libzmq's cut-off) too. */
+    Trim__ProblemSpec *many[150];
+    char *text = repeat('z', 60000);
+    for (size_t i = 0; i < 150; i++)
+        many[i] = &ok;
+    ok.text = text;
+    sub.request_id = 78;
+    sub.n_problems = 150;
+    sub.problems = many;
+    size_t n = trim__envelope__get_packed_size(&env);
+    uint8_t *frame = malloc(n);
+    assert_non_null(frame);
+    env.version = TRIM_PROTOCOL_VERSION;
+    trim__envelope__pack(&env, frame);
+    assert_int_equal(zmq_send(s, frame, n, 0), (int)n);
+    free(frame);
+    free(text);
+    reply = next_reply(s);
+    assert_int_equal(reply->body_case, TRIM__ENVELOPE__BODY_SUBMIT_ACK);
+    assert_int_equal(reply->submit_ack->request_id, 78);
+    char want[160];
+    snprintf(want, sizeof want,
+             "invalid Submit, nothing recorded: message of %zu bytes (limit "
+             "%d)",
+             n, TRIM_MAX_MESSAGE);
+    assert_string_equal(reply->submit_ack->error, want);
+    env_destroy(&reply);
+
     json_t *st = cluster_status(&g_k);
     assert_non_null(st);
     assert_int_equal(json_array_size(json_object_get(st, "runs")), 0);
