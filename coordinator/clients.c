@@ -108,10 +108,8 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
     }
     for (size_t i = 0; i < s->n_problems; i++) {
         if (s->problems[i]->text[0] == '\0') {
-            errf(err, sizeof err,
-                 "problem %zu of the submission (%s) "
-                 "has no text",
-                 i + 1, s->problems[i]->source);
+            errf(err, sizeof err, "problems[%zu]: empty text (source %s)", i,
+                 s->problems[i]->source);
             send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
             return;
         }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -525,6 +526,44 @@ test_role_names(void **state)
 }
 
 
+/*
+** docs/protocol.md, written for implementers in other languages, gives each
+** limit's value in a table row "| `NAME` | VALUE |": the header's value.
+*/
+static void
+test_protocol_doc_matches(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        long value;
+    } limits[] = {
+        {"TRIM_PROTOCOL_VERSION", TRIM_PROTOCOL_VERSION},
+        {"TRIM_MAX_MESSAGE", TRIM_MAX_MESSAGE},
+        {"TRIM_MAX_TEXT", TRIM_MAX_TEXT},
+        {"TRIM_MAX_NAME", TRIM_MAX_NAME},
+        {"TRIM_MAX_SOURCE", TRIM_MAX_SOURCE},
+        {"TRIM_MAX_STEPS", TRIM_MAX_STEPS},
+        {"TRIM_MAX_BATCH", TRIM_MAX_BATCH},
+        {"TRIM_MAX_BELIEF", TRIM_MAX_BELIEF},
+    };
+    FILE *f = fopen(TRIM_SOURCE_DIR "/docs/protocol.md", "r");
+    char *doc = calloc(1, 1 << 20), row[128];
+
+    assert_non_null(f);
+    assert_non_null(doc);
+    fread(doc, 1, (1 << 20) - 1, f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        snprintf(row, sizeof row, "| `%s` | %ld |", limits[i].name,
+                 limits[i].value);
+        if (strstr(doc, row) == NULL)
+            fail_msg("docs/protocol.md has no row '%s'", row);
+    }
+    free(doc);
+}
+
+
 int
 main(void)
 {
@@ -536,6 +575,7 @@ main(void)
         cmocka_unit_test(test_limits_per_kind),
         cmocka_unit_test(test_submit_names_the_problem),
         cmocka_unit_test(test_role_names),
+        cmocka_unit_test(test_protocol_doc_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
