@@ -135,6 +135,13 @@ client_recv(client_t *c, Trim__Envelope__BodyCase want, uint64_t id,
         zmq_msg_close(&msg);
         if (env == NULL)
             continue;
+        if (env->body_case == TRIM__ENVELOPE__BODY_DISCONNECT) {
+            /* The coordinator refuses us (another protocol version). */
+            errf(err, errlen, "the coordinator disconnected us: %s",
+                 env->disconnect->reason);
+            env_destroy(&env);
+            return -1;
+        }
         if (env->body_case == want && reply_id(env) == id) {
             *reply = env;
             return 1;

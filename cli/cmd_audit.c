@@ -10,13 +10,18 @@
 #include <string.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "store.h"
 
 static const char description[] =
     "Without PROBLEM_ID, list the problems (of run N, or of every run): one\n"
     "line each, starting with the problem id.  With PROBLEM_ID, print its\n"
     "route trace: every draft with its PRM score, the decision and its\n"
-    "reason, the strong step where it was regenerated, and the outcome.";
+    "reason, the strong step where it was regenerated, and the outcome.\n"
+    "Control characters in the recorded text are printed escaped (\\x1b).";
+
+/* Room for a short recorded string (a name, an answer) once escaped. */
+#define SHOWN 1024
 
 static const char *const status_names[] = {"queued", "running", "finished",
                                            "failed"};
@@ -35,12 +40,14 @@ static int
 print_problem_line(void *ctx, const store_problem_t *p)
 {
     int64_t *count = ctx;
+    char answer[SHOWN];
     (*count)++;
     printf("%lld  %-8s  run=%lld  steps=%d  regenerated=%d  strong_tokens=%lld"
            "  answer=%s\n",
            (long long)p->problem_id, outcome(p), (long long)p->run_id, p->steps,
            p->regenerated_steps, (long long)p->strong_tokens,
-           p->final_answer ? p->final_answer : "-");
+           p->final_answer ? esc_str(answer, sizeof answer, p->final_answer)
+                           : "-");
     return 0;
 }
 
@@ -50,11 +57,7 @@ static void
 print_block(const char *label, const char *text)
 {
     printf("    %-9s", label);
-    for (const char *s = text; *s; s++) {
-        putchar(*s);
-        if (*s == '\n' && s[1])
-            printf("             ");
-    }
+    esc_fputs(text, "\n             ", stdout);
     putchar('\n');
 }
 
@@ -66,12 +69,14 @@ static int
 print_step(void *ctx, const store_step_t *s)
 {
     (void)ctx;
+    char worker[SHOWN], by[SHOWN], policy[SHOWN], belief[SHOWN];
     const char *finish =
         s->finish >= 0 && s->finish <= 2 ? finish_names[s->finish] : "?";
     if (s->kind == STORE_DRAFT) {
         printf("step %d  draft  (%d tokens, %s, attempt %d, %s)%s\n",
                s->step_index, s->completion_tokens, finish, s->attempt,
-               s->worker ? s->worker : "?", s->accepted ? "" : "  DISCARDED");
+               s->worker ? esc_str(worker, sizeof worker, s->worker) : "?",
+               s->accepted ? "" : "  DISCARDED");
         print_block("text", s->text);
         if (!isnan(s->prm_score) && isnan(s->min_prev_score)) {
             printf("    %-9sscore %.3f  (%d input tokens)\n", "prm",
@@ -89,12 +94,13 @@ print_step(void *ctx, const store_step_t *s)
         if (s->decision != STORE_NO_DECISION) {
             printf("    %-9s%s  by %s  policy %s", "decision",
                    s->decision == STORE_REGENERATE ? "REGENERATE" : "keep",
-                   s->decided_by ? s->decided_by : "?",
-                   s->policy ? s->policy : "?");
+                   s->decided_by ? esc_str(by, sizeof by, s->decided_by) : "?",
+                   s->policy ? esc_str(policy, sizeof policy, s->policy) : "?");
             if (!isnan(s->action_prob))
                 printf("  p=%.3f", s->action_prob);
             if (s->belief)
-                printf("  belief %s", s->belief);
+                printf("  belief %s",
+                       esc_str(belief, sizeof belief, s->belief));
             printf("\n");
             if (s->reason)
                 print_block("reason", s->reason);
@@ -102,7 +108,7 @@ print_step(void *ctx, const store_step_t *s)
     } else {
         printf("step %d  strong (%d tokens, %s, attempt %d, %s)%s\n",
                s->step_index, s->completion_tokens, finish, s->attempt,
-               s->worker ? s->worker : "?",
+               s->worker ? esc_str(worker, sizeof worker, s->worker) : "?",
                s->decided_by ? "  strong-only" : "  replaces the draft");
         print_block("text", s->text);
     }
@@ -114,7 +120,7 @@ static int
 print_trace(store_reader_t *r, int64_t id, const char *db)
 {
     store_problem_t p;
-    char err[512];
+    char err[512], source[SHOWN], answer[SHOWN], truth[SHOWN];
     int found = store_get_problem(r, id, &p, err, sizeof err);
 
     if (found < 0) {
@@ -128,33 +134,32 @@ print_trace(store_reader_t *r, int64_t id, const char *db)
     }
     printf("problem %lld  run %lld  source %s  status %s\n",
            (long long)p.problem_id, (long long)p.run_id,
-           p.source ? p.source : "-", status_names[p.status]);
+           p.source ? esc_str(source, sizeof source, p.source) : "-",
+           status_names[p.status]);
     print_block("question", p.text);
     printf("\n");
     /* The problem's strings live in the reader until its next call. */
-    char *answer = p.final_answer ? strdup(p.final_answer) : NULL;
-    char *truth = p.ground_truth ? strdup(p.ground_truth) : NULL;
+    esc_str(answer, sizeof answer, p.final_answer ? p.final_answer : "(none)");
+    esc_str(truth, sizeof truth, p.ground_truth ? p.ground_truth : "(unknown)");
     char *error = p.error ? strdup(p.error) : NULL;
     store_problem_t totals = p;
     if (store_each_step(r, id, print_step, NULL, err, sizeof err) < 0) {
         fprintf(stderr, "trim audit: %s\n", err);
-        free(answer);
-        free(truth);
         free(error);
         return 1;
     }
-    printf("\nfinal answer %s  ground truth %s  -> %s\n",
-           answer ? answer : "(none)", truth ? truth : "(unknown)",
+    printf("\nfinal answer %s  ground truth %s  -> %s\n", answer, truth,
            outcome(&totals));
     printf("steps %d, regenerated %d; tokens weak %lld, strong %lld, "
            "discarded %lld, PRM input %lld\n",
            totals.steps, totals.regenerated_steps,
            (long long)totals.weak_tokens, (long long)totals.strong_tokens,
            (long long)totals.discarded_tokens, (long long)totals.prm_tokens);
-    if (error)
-        printf("failed: %s\n", error);
-    free(answer);
-    free(truth);
+    if (error) {
+        fputs("failed: ", stdout);
+        esc_fputs(error, NULL, stdout);
+        putchar('\n');
+    }
     free(error);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "envelope.h"
 #include "errf.h"
+#include "escape.h"
 
 static const char description[] =
     "Ask a running coordinator for its queue depth, problems in flight,\n"
@@ -89,8 +90,10 @@ print_text(const Trim__Status *st, const char *endpoint)
            "finished", "failed", "accuracy", "done");
     for (size_t i = 0; i < st->n_runs; i++) {
         const Trim__RunStatus *r = st->runs[i];
+        char policy[4 * TRIM_MAX_NAME + 4];
         printf("  %-5llu %-12s %9llu %9llu %7llu %9.3f %5s\n",
-               (unsigned long long)r->run_id, r->policy,
+               (unsigned long long)r->run_id,
+               esc_str(policy, sizeof policy, r->policy),
                (unsigned long long)r->problems, (unsigned long long)r->finished,
                (unsigned long long)r->failed,
                r->graded ? (double)r->correct / (double)r->graded : 0.0,
@@ -125,7 +128,8 @@ cmd_status(int argc, char **argv)
         errf(err, sizeof err, "no answer from %s within %lld ms", cf.connect,
              (long long)cf.timeout_ms);
     if (got <= 0) {
-        fprintf(stderr, "trim status: %s\n", err);
+        char shown[4 * sizeof err];
+        fprintf(stderr, "trim status: %s\n", esc_str(shown, sizeof shown, err));
         rc = 1;
     } else if (json) {
         print_json(reply->status);

@@ -6,7 +6,10 @@
 **
 ** Problems go in chunks; the coordinator acknowledges each chunk only once
 ** it is committed to its database, so what this command reports as
-** submitted survives a coordinator crash.
+** submitted survives a coordinator crash.  A chunk is one Submit, all or
+** nothing: so a line over a field limit is reported and skipped before it
+** is sent, and a chunk is sent early when one more problem would take it
+** past the frame size limit.
 */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "client.h"
 #include "envelope.h"
 #include "errf.h"
+#include "escape.h"
 #include "problems.h"
 #include "sim.h"
 
@@ -39,6 +43,8 @@ typedef struct submitter {
     int64_t run_id; /* 0 until the first chunk opens the run */
     int timeout_ms;
     size_t chunk;
+    size_t room;  /* bytes of problems one Submit frame can carry */
+    size_t bytes; /* their size in the chunk being built */
     Trim__ProblemSpec *specs;
     Trim__ProblemSpec **ptrs;
     char **strings; /* owned texts of the chunk being built */
@@ -112,9 +118,25 @@ done:
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     s->n = s->n_strings = 0;
+    s->bytes = 0;
     if (rc < 0)
         s->failed = 1;
     return rc;
+}
+
+
+/* Bytes a problem adds to a Submit: its field tag, length and body. */
+static size_t
+problem_wire_size(const char *text, const char *truth, const char *source)
+{
+    Trim__ProblemSpec p = TRIM__PROBLEM_SPEC__INIT;
+
+    p.text = (char *)text;
+    p.ground_truth = (char *)(truth ? truth : "");
+    p.has_ground_truth = truth != NULL;
+    p.source = (char *)source;
+    p.seed = UINT64_MAX; /* the longest varint */
+    return 1 + 5 + trim__problem_spec__get_packed_size(&p);
 }
 
 
@@ -122,8 +144,13 @@ static int
 add_problem(submitter_t *s, const char *text, const char *truth,
             const char *source)
 {
-    Trim__ProblemSpec *p = &s->specs[s->n];
+    size_t size = problem_wire_size(text, truth, source);
+    Trim__ProblemSpec *p;
 
+    if (s->n > 0 && s->bytes + size > s->room && flush_chunk(s) < 0)
+        return -1;
+    p = &s->specs[s->n];
+    s->bytes += size;
     trim__problem_spec__init(p);
     p->text = keep(s, text);
     p->has_ground_truth = truth != NULL;
@@ -143,15 +170,27 @@ add_problem(submitter_t *s, const char *text, const char *truth,
 typedef struct file_ctx {
     submitter_t *s;
     const char *path;
+    long skipped; /* lines over a field limit */
 } file_ctx_t;
 
 
+/* Add one problem of the file, or report its line and skip it. */
 static int
 on_file_problem(void *ctx, const problem_rec_t *r)
 {
     file_ctx_t *f = ctx;
-    char source[512];
+    Trim__ProblemSpec spec = TRIM__PROBLEM_SPEC__INIT;
+    char source[TRIM_MAX_SOURCE + 1], why[128];
+
     snprintf(source, sizeof source, "%s:%d", f->path, r->line);
+    spec.text = (char *)r->text;
+    spec.ground_truth = (char *)r->ground_truth;
+    spec.source = source;
+    if (env_check_problem(&spec, why, sizeof why) < 0) {
+        fprintf(stderr, "%s:%d: %s; skipped\n", f->path, r->line, why);
+        f->skipped++;
+        return 0;
+    }
     return add_problem(f->s, r->text, r->ground_truth, source) < 0;
 }
 
@@ -219,6 +258,26 @@ parse_args(int argc, char **argv, submit_args_t *a)
 
 
 /*
+** The most bytes of a Submit frame that are not its problems: the
+** envelope and the run's settings, with the longest ids.
+*/
+static size_t
+submit_header_size(const submitter_t *s)
+{
+    Trim__Submit sub = TRIM__SUBMIT__INIT;
+
+    sub.request_id = sub.run_id = sub.seed = UINT64_MAX;
+    sub.policy = (char *)s->policy;
+    sub.config = s->config ? s->config : "";
+    sub.explore = 1;
+    sub.max_strong_tokens = UINT64_MAX;
+    sub.target_share = 1;
+    /* version (2 bytes), body tag (1) and length (5) around it */
+    return 8 + trim__submit__get_packed_size(&sub);
+}
+
+
+/*
 ** Set up s (zeroed, or with only its client set) for the arguments: the
 ** new run's settings and room for a chunk.  Returns 0, or -1 with s->err.
 */
@@ -243,6 +302,7 @@ submitter_init(submitter_t *s, const submit_args_t *a)
     json_decref(cfg);
     if (!s->specs || !s->ptrs || !s->strings)
         return errf(s->err, sizeof s->err, "out of memory");
+    s->room = TRIM_MAX_MESSAGE - submit_header_size(s);
     return 0;
 }
 
@@ -269,11 +329,12 @@ submitter_clear(submitter_t *s)
 static int
 add_file(submitter_t *s, const char *path, const char *format, long *skipped)
 {
-    file_ctx_t f = {s, path};
+    file_ctx_t f = {s, path, 0};
 
     if (problems_read_file(path, format, on_file_problem, &f, skipped, s->err,
                            sizeof s->err) < 0)
         return -1;
+    *skipped += f.skipped;
     return s->failed ? -1 : 0;
 }
 
@@ -328,7 +389,8 @@ report(const submitter_t *s, int json, long skipped)
 static void
 report_failure(const submitter_t *s)
 {
-    fprintf(stderr, "trim submit: %s\n", s->err);
+    char shown[4 * sizeof s->err];
+    fprintf(stderr, "trim submit: %s\n", esc_str(shown, sizeof shown, s->err));
     if (s->submitted > 0)
         fprintf(stderr,
                 "trim submit: %lld problems were recorded in run %lld "

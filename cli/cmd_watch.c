@@ -16,6 +16,7 @@
 #include "client.h"
 #include "envelope.h"
 #include "errf.h"
+#include "escape.h"
 #include "signals.h"
 #include "sock.h"
 
@@ -45,10 +46,11 @@ print_decision(const Trim__RouteDecision *d, uint64_t seq, int json)
         json_decref(j);
         return;
     }
-    printf("problem %-6llu step %-3u attempt %u  %-10s p=%.3f  %s\n",
+    printf("problem %-6llu step %-3u attempt %u  %-10s p=%.3f  ",
            (unsigned long long)d->key->problem_id, d->key->step_index,
-           d->key->attempt, action, (double)d->prob,
-           d->error[0] ? d->error : d->reason);
+           d->key->attempt, action, (double)d->prob);
+    esc_fputs(d->error[0] ? d->error : d->reason, NULL, stdout);
+    putchar('\n');
 }
 
 

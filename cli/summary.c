@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "envelope.h"
+#include "escape.h"
+
 
 /*
 ** Strong tokens as a share of all generated tokens (accepted drafts, strong
@@ -64,9 +67,11 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
         print_json(r, db, coordinator);
         return;
     }
+    char policy[4 * TRIM_MAX_NAME + 4];
     printf("run %lld   policy %s   seed %llu   %s %s\n", (long long)r->run_id,
-           r->policy, (unsigned long long)r->seed,
-           db ? "database" : "coordinator", db ? db : coordinator);
+           esc_str(policy, sizeof policy, r->policy),
+           (unsigned long long)r->seed, db ? "database" : "coordinator",
+           db ? db : coordinator);
     printf("  problems            %lld (%lld finished, %lld failed)\n",
            (long long)r->problems, (long long)r->finished,
            (long long)r->failed);

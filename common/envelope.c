@@ -3,6 +3,7 @@
 */
 #include "envelope.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "errf.h"
@@ -34,9 +35,22 @@ static int
 check_text(const char *s, size_t limit, const char *what, char *err,
            size_t errlen)
 {
-    if (s != NULL && strlen(s) > limit)
-        return errf(err, errlen, "%s longer than %zu bytes", what, limit);
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (n > limit)
+        return errf(err, errlen, "%s of %zu bytes (limit %zu)", what, n, limit);
     return 0;
+}
+
+
+/* Put "NAME[i]: " before the reason in err: which item of a batch failed. */
+static int
+in_item(char *err, size_t errlen, const char *name, size_t i)
+{
+    char why[256];
+
+    snprintf(why, sizeof why, "%s", err);
+    return errf(err, errlen, "%s[%zu]: %s", name, i, why);
 }
 
 
@@ -46,7 +60,8 @@ check_key(const Trim__Key *key, char *err, size_t errlen)
     if (key == NULL)
         return errf(err, errlen, "request without a key");
     if (key->step_index >= TRIM_MAX_STEPS)
-        return errf(err, errlen, "step_index %u out of range", key->step_index);
+        return errf(err, errlen, "step_index %u out of range (limit %d)",
+                    key->step_index, TRIM_MAX_STEPS - 1);
     return 0;
 }
 
@@ -62,7 +77,7 @@ check_history(const char *problem, char *const *steps, size_t n, char *err,
                     TRIM_MAX_STEPS);
     for (size_t i = 0; i < n; i++)
         if (check_text(steps[i], TRIM_MAX_TEXT, "step", err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "steps", i);
     return 0;
 }
 
@@ -82,8 +97,9 @@ check_batch(size_t n, char *err, size_t errlen)
 static int
 check_belief(size_t n, char *err, size_t errlen)
 {
-    if (n > 16)
-        return errf(err, errlen, "belief of %zu values (limit 16)", n);
+    if (n > TRIM_MAX_BELIEF)
+        return errf(err, errlen, "belief of %zu values (limit %d)", n,
+                    TRIM_MAX_BELIEF);
     return 0;
 }
 
@@ -130,7 +146,7 @@ check_generate(const Trim__Envelope *env, char *err, size_t errlen)
         const Trim__GenerateStep *g = b->items[i];
         if (check_key(g->key, err, errlen) < 0 ||
             check_history(g->problem, g->steps, g->n_steps, err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "items", i);
     }
     return 0;
 }
@@ -148,7 +164,7 @@ check_step_results(const Trim__Envelope *env, char *err, size_t errlen)
         if (check_key(r->key, err, errlen) < 0 ||
             check_text(r->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
             check_text(r->error, TRIM_MAX_TEXT, "error", err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "items", i);
     }
     return 0;
 }
@@ -165,7 +181,7 @@ check_score(const Trim__Envelope *env, char *err, size_t errlen)
         const Trim__ScoreSteps *s = b->items[i];
         if (check_key(s->key, err, errlen) < 0 ||
             check_history(s->problem, s->steps, s->n_steps, err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "items", i);
     }
     return 0;
 }
@@ -182,10 +198,12 @@ check_step_scores(const Trim__Envelope *env, char *err, size_t errlen)
         const Trim__StepScores *s = b->items[i];
         if (check_key(s->key, err, errlen) < 0 ||
             check_text(s->error, TRIM_MAX_TEXT, "error", err, errlen) < 0)
-            return -1;
-        if (s->n_scores > TRIM_MAX_STEPS)
-            return errf(err, errlen, "%zu scores (limit %d)", s->n_scores,
-                        TRIM_MAX_STEPS);
+            return in_item(err, errlen, "items", i);
+        if (s->n_scores > TRIM_MAX_STEPS) {
+            errf(err, errlen, "%zu scores (limit %d)", s->n_scores,
+                 TRIM_MAX_STEPS);
+            return in_item(err, errlen, "items", i);
+        }
     }
     return 0;
 }
@@ -203,7 +221,7 @@ check_route(const Trim__Envelope *env, char *err, size_t errlen)
         if (check_key(s->key, err, errlen) < 0 ||
             check_text(s->policy, TRIM_MAX_NAME, "policy", err, errlen) < 0 ||
             check_belief(s->n_belief, err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "items", i);
     }
     return 0;
 }
@@ -222,8 +240,20 @@ check_decisions(const Trim__Envelope *env, char *err, size_t errlen)
             check_text(d->reason, TRIM_MAX_TEXT, "reason", err, errlen) < 0 ||
             check_text(d->error, TRIM_MAX_TEXT, "error", err, errlen) < 0 ||
             check_belief(d->n_belief, err, errlen) < 0)
-            return -1;
+            return in_item(err, errlen, "items", i);
     }
+    return 0;
+}
+
+
+int
+env_check_problem(const Trim__ProblemSpec *p, char *err, size_t errlen)
+{
+    if (check_text(p->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
+        check_text(p->ground_truth, TRIM_MAX_TEXT, "ground_truth", err,
+                   errlen) < 0 ||
+        check_text(p->source, TRIM_MAX_SOURCE, "source", err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -241,11 +271,16 @@ check_submit(const Trim__Envelope *env, char *err, size_t errlen)
                     s->n_problems, TRIM_MAX_BATCH);
     for (size_t i = 0; i < s->n_problems; i++) {
         const Trim__ProblemSpec *p = s->problems[i];
-        if (check_text(p->text, TRIM_MAX_TEXT, "problem", err, errlen) < 0 ||
-            check_text(p->ground_truth, TRIM_MAX_TEXT, "ground truth", err,
-                       errlen) < 0 ||
-            check_text(p->source, TRIM_MAX_NAME * 4, "source", err, errlen) < 0)
-            return -1;
+        char why[160];
+        if (env_check_problem(p, why, sizeof why) == 0)
+            continue;
+        /* The source (a file and line) helps a person find the problem;
+        ** it goes last, where a cut loses the least. */
+        if (p->source != NULL && p->source[0] != '\0' &&
+            strlen(p->source) <= TRIM_MAX_SOURCE)
+            return errf(err, errlen, "problems[%zu]: %s (source %s)", i, why,
+                        p->source);
+        return errf(err, errlen, "problems[%zu]: %s", i, why);
     }
     return 0;
 }

@@ -3,8 +3,10 @@
 **
 ** Packing writes straight into a ZeroMQ message; unpacking validates what a
 ** peer may not send us: another protocol version, a missing body, text over
-** the field limits, batches over the item limit.  A message that fails is the
-** caller's to count and drop; nothing here logs.
+** the field limits, batches over the item limit.  The reason names the
+** field, and in a batch the item ("items[3]: ...", "problems[2]: ...").  A
+** message that fails is the caller's to count and drop (or answer); nothing
+** here logs.
 */
 #ifndef TRIM_ENVELOPE_H
 #define TRIM_ENVELOPE_H
@@ -21,6 +23,8 @@
 #define TRIM_MAX_STEPS        256        /* steps in one history */
 #define TRIM_MAX_BATCH        4096       /* items in one batch */
 #define TRIM_MAX_NAME         128        /* peer names, policy specs */
+#define TRIM_MAX_SOURCE       512        /* a problem's source */
+#define TRIM_MAX_BELIEF       16         /* values in a policy's belief */
 
 /*
 ** Pack env (its version is set here) into a fresh ZeroMQ message *msg, which
@@ -43,6 +47,13 @@ Trim__Envelope *env_unpack(const void *data, size_t len, char *err,
 */
 Trim__Envelope *env_unpack_in(arena_t *arena, const void *data, size_t len,
                               char *err, size_t errlen);
+
+/*
+** Check one problem of a Submit against the field limits, as env_unpack
+** does for each: 0, or -1 with the field, its size and the limit in err.
+** Clients check before sending, so one problem cannot sink a batch.
+*/
+int env_check_problem(const Trim__ProblemSpec *p, char *err, size_t errlen);
 
 /* Free an envelope from env_unpack and clear the pointer; NULL-safe. */
 void env_destroy(Trim__Envelope **env);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
+
 /* The only process-wide setting in trim: written once by main(). */
 static tlog_level_t g_threshold = TLOG_INFO;
 
@@ -39,7 +41,7 @@ tlog_parse_level(const char *name, tlog_level_t *level)
 void
 tlog(tlog_level_t level, const char *component, const char *fmt, ...)
 {
-    char line[1024];
+    char line[1024], msg[1024];
     struct timespec ts;
     struct tm tm;
     va_list ap;
@@ -55,9 +57,11 @@ tlog(tlog_level_t level, const char *component, const char *fmt, ...)
         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
         ts.tv_nsec / 1000000, level_names[level], component);
     va_start(ap, fmt);
-    if (n > 0 && (size_t)n < sizeof line)
-        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages quote peer names and errors from outside: escaped. */
+    if (n > 0 && (size_t)n < sizeof line)
+        esc_str(line + n, sizeof line - (size_t)n, msg);
     /* One fputs per line keeps lines from different threads whole. */
     n = (int)strlen(line);
     if (n >= (int)sizeof line - 1)

@@ -5,9 +5,10 @@
 ** every problem it added are committed: the acknowledgement waits in the
 ** pending list until the writer's durable ticket passes the submission's
 ** last row.  Wait is answered once its run has finished and the run's last
-** row is committed.  Status is answered at once from memory.  Clients never
-** announce themselves; they are identified by their socket identity only
-** for the reply.
+** row is committed (run 0: the newest).  Status is answered at once from
+** memory.  A Submit that fails validation is answered too, with the reason,
+** so a client never waits on silence.  Clients never announce themselves;
+** they are identified by their socket identity only for the reply.
 */
 #include "coord_internal.h"
 
@@ -107,10 +108,8 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
     }
     for (size_t i = 0; i < s->n_problems; i++) {
         if (s->problems[i]->text[0] == '\0') {
-            errf(err, sizeof err,
-                 "problem %zu of the submission (%s) "
-                 "has no text",
-                 i + 1, s->problems[i]->source);
+            errf(err, sizeof err, "problems[%zu]: empty text (source %s)", i,
+                 s->problems[i]->source);
             send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
             return;
         }
@@ -170,16 +169,33 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
+/* The newest run this coordinator holds (the first of Status), or NULL. */
+static crun_t *
+newest_run(coord_t *c)
+{
+    for (int64_t rid = c->next_run_id - 1; rid > 0; rid--) {
+        crun_t *run = coord_find_run(c, rid);
+        if (run != NULL)
+            return run;
+    }
+    return NULL;
+}
+
+
 static void
 on_wait(coord_t *c, const unsigned char *id, size_t idlen,
         const Trim__WaitRequest *w)
 {
-    crun_t *run = coord_find_run(c, (int64_t)w->run_id);
+    crun_t *run =
+        w->run_id ? coord_find_run(c, (int64_t)w->run_id) : newest_run(c);
     char err[128];
 
     if (run == NULL) {
-        errf(err, sizeof err, "no run %llu on this coordinator",
-             (unsigned long long)w->run_id);
+        if (w->run_id == 0)
+            errf(err, sizeof err, "no run on this coordinator yet");
+        else
+            errf(err, sizeof err, "no run %llu on this coordinator",
+                 (unsigned long long)w->run_id);
         send_wait_reply(c, id, idlen, w->request_id, NULL, err);
         return;
     }
@@ -256,6 +272,36 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     env.body_case = TRIM__ENVELOPE__BODY_STATUS;
     env.status = &st;
     reply(c, id, idlen, &env);
+}
+
+
+void
+coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
+                 const void *data, size_t len, const char *why)
+{
+    Trim__Envelope *env, out = TRIM__ENVELOPE__INIT;
+    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    char err[512];
+
+    /* Decoded again without the checks, to learn what the sender asked
+    ** (libzmq has cut frames past ZMQ_MAXMSGSIZE already).  A frame that is
+    ** not even an Envelope cannot be answered usefully. */
+    env = trim__envelope__unpack(NULL, len, data);
+    if (env == NULL)
+        return;
+    if (env->version != TRIM_PROTOCOL_VERSION) {
+        /* Reconnecting would not help, so shutdown is set. */
+        d.reason = (char *)why;
+        d.shutdown = 1;
+        out.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+        out.disconnect = &d;
+        reply(c, id, idlen, &out);
+    } else if (env->body_case == TRIM__ENVELOPE__BODY_SUBMIT) {
+        errf(err, sizeof err, "invalid Submit, nothing recorded: %s", why);
+        send_ack(c, id, idlen, env->submit->request_id,
+                 (int64_t)env->submit->run_id, NULL, 0, err);
+    }
+    trim__envelope__free_unpacked(env, NULL);
 }
 
 

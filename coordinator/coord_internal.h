@@ -272,6 +272,14 @@ void coord_run_status(const crun_t *run, Trim__RunStatus *out);
 int coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
                     const Trim__Envelope *env);
 
+/*
+** Answer a frame that failed validation (why) when its sender can act on
+** the answer: another protocol version gets a Disconnect, an invalid Submit
+** a SubmitAck naming the problem at fault.  Anything else gets nothing.
+*/
+void coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
+                      const void *data, size_t len, const char *why);
+
 /* Answer the pending requests whose rows are now durable or runs done. */
 void coord_answer_pending(coord_t *c);
 

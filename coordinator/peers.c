@@ -437,6 +437,8 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
     else
         env = env_unpack_in(c->in_arena, data, len, err, sizeof err);
     if (env == NULL) {
+        if (!extra)
+            coord_on_refused(c, id, idlen, data, len, err);
         c->stats.bad_messages++;
         uint64_t key = id_key(id, idlen);
         if (may_log(c, PEER_LOG_BAD, key))

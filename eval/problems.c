@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "errf.h"
+#include "escape.h"
 #include "problems_internal.h"
 
 
@@ -19,7 +20,7 @@ problems_read_file(const char *path, const char *format,
 {
     const layout_t *fixed = NULL;
     FILE *f = NULL;
-    char *line = NULL, why[512];
+    char *line = NULL, why[512], shown[4 * sizeof why]; /* why, escaped */
     size_t cap = 0;
     long count = 0, bad = 0;
     int lineno = 0;
@@ -44,14 +45,17 @@ problems_read_file(const char *path, const char *format,
         obj = json_loads(line, JSON_DECODE_ANY, &jerr);
         if (!json_is_object(obj)) {
             fprintf(stderr, "%s:%d: not a JSON object (%s); skipped\n", path,
-                    lineno, obj ? "another JSON value" : jerr.text);
+                    lineno,
+                    obj ? "another JSON value"
+                        : esc_str(shown, sizeof shown, jerr.text));
             bad++;
             json_decref(obj);
             continue;
         }
         const layout_t *l = fixed ? fixed : layout_detect(obj);
         if (layout_read(l, obj, &rec, &own, why, sizeof why) < 0) {
-            fprintf(stderr, "%s:%d: %s; skipped\n", path, lineno, why);
+            fprintf(stderr, "%s:%d: %s; skipped\n", path, lineno,
+                    esc_str(shown, sizeof shown, why));
             bad++;
             layout_clear(&own);
             json_decref(obj);

@@ -230,7 +230,13 @@ test_credit_requeue_and_bad_peers(void **state)
         size_t n = trim__envelope__pack(&bad, buf);
         assert_int_equal(zmq_send(g, buf, n, 0), (int)n);
     }
-    send_heartbeat(g); /* valid, but G never announced itself */
+    send_heartbeat(g);       /* valid, but G never announced itself */
+    env = recv_env(g, 2000); /* the wrong version is told why */
+    assert_non_null(env);
+    assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
+    assert_non_null(strstr(env->disconnect->reason, "protocol version 8"));
+    assert_true(env->disconnect->shutdown);
+    env_destroy(&env);
     env = recv_env(g, 2000);
     assert_non_null(env);
     assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);

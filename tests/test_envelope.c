@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,7 +233,7 @@ test_limits_per_kind(void **state)
          *name_big = text_of(TRIM_MAX_NAME + 1);
     char *text_ok = text_of(TRIM_MAX_TEXT),
          *text_big = text_of(TRIM_MAX_TEXT + 1);
-    char *source_big = text_of(TRIM_MAX_NAME * 4 + 1);
+    char *source_big = text_of(TRIM_MAX_SOURCE + 1);
     char *steps[TRIM_MAX_STEPS + 1];
     float floats[TRIM_MAX_STEPS + 1] = {0};
     Trim__Envelope env = TRIM__ENVELOPE__INIT;
@@ -250,13 +251,13 @@ test_limits_per_kind(void **state)
     ready.backend = text_ok;
     ACCEPTS(&env);
     ready.name = name_big;
-    REJECTS(&env, "name longer than 128 bytes");
+    REJECTS(&env, "name of 129 bytes (limit 128)");
     ready.name = name_ok;
     ready.version = name_big;
-    REJECTS(&env, "version longer than 128 bytes");
+    REJECTS(&env, "version of 129 bytes (limit 128)");
     ready.version = name_ok;
     ready.backend = text_big;
-    REJECTS(&env, "backend longer than 65536 bytes");
+    REJECTS(&env, "backend of 65537 bytes (limit 65536)");
 
     /* Heartbeat and the bodies without text: nothing to check. */
     Trim__Heartbeat hb = TRIM__HEARTBEAT__INIT;
@@ -283,19 +284,19 @@ test_limits_per_kind(void **state)
     d.reason = text_ok;
     ACCEPTS(&env);
     d.reason = text_big;
-    REJECTS(&env, "reason longer than 65536 bytes");
+    REJECTS(&env, "reason of 65537 bytes (limit 65536)");
     Trim__SubmitAck ack = TRIM__SUBMIT_ACK__INIT;
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT_ACK;
     env.submit_ack = &ack;
     ack.error = text_big;
-    REJECTS(&env, "error longer than 65536 bytes");
+    REJECTS(&env, "error of 65537 bytes (limit 65536)");
     Trim__WaitReply wr = TRIM__WAIT_REPLY__INIT;
     env.body_case = TRIM__ENVELOPE__BODY_WAIT_REPLY;
     env.wait_reply = &wr;
     wr.error = text_ok;
     ACCEPTS(&env);
     wr.error = text_big;
-    REJECTS(&env, "error longer than 65536 bytes");
+    REJECTS(&env, "error of 65537 bytes (limit 65536)");
 
     /* Generate: the batch, the key, the history. */
     Trim__GenerateStep g = TRIM__GENERATE_STEP__INIT;
@@ -320,19 +321,19 @@ test_limits_per_kind(void **state)
     g.n_steps = TRIM_MAX_STEPS;
     ACCEPTS(&env);
     g.key = NULL;
-    REJECTS(&env, "request without a key");
+    REJECTS(&env, "items[0]: request without a key");
     g.key = &key;
     key.step_index = TRIM_MAX_STEPS;
-    REJECTS(&env, "step_index 256 out of range");
+    REJECTS(&env, "items[0]: step_index 256 out of range (limit 255)");
     key.step_index = 0;
     g.problem = text_big;
-    REJECTS(&env, "problem longer than 65536 bytes");
+    REJECTS(&env, "items[0]: problem of 65537 bytes (limit 65536)");
     g.problem = text_ok;
     g.n_steps = TRIM_MAX_STEPS + 1;
-    REJECTS(&env, "257 steps in one history (limit 256)");
+    REJECTS(&env, "items[0]: 257 steps in one history (limit 256)");
     g.n_steps = 2;
     steps[1] = text_big;
-    REJECTS(&env, "step longer than 65536 bytes");
+    REJECTS(&env, "items[0]: steps[1]: step of 65537 bytes (limit 65536)");
     steps[1] = "a step";
 
     /* Score: the same checks on a history to score. */
@@ -349,10 +350,10 @@ test_limits_per_kind(void **state)
     sc.n_steps = 1;
     ACCEPTS(&env);
     sc.n_steps = TRIM_MAX_STEPS + 1;
-    REJECTS(&env, "257 steps in one history (limit 256)");
+    REJECTS(&env, "items[0]: 257 steps in one history (limit 256)");
     sc.n_steps = 1;
     sc.key = NULL;
-    REJECTS(&env, "request without a key");
+    REJECTS(&env, "items[0]: request without a key");
     sc.key = &key;
     sb.n_items = 0;
     REJECTS(&env, "empty batch");
@@ -370,10 +371,10 @@ test_limits_per_kind(void **state)
     r.error = text_ok;
     ACCEPTS(&env);
     r.error = text_big;
-    REJECTS(&env, "error longer than 65536 bytes");
+    REJECTS(&env, "items[0]: error of 65537 bytes (limit 65536)");
     r.error = text_ok;
     r.text = text_big;
-    REJECTS(&env, "text longer than 65536 bytes");
+    REJECTS(&env, "items[0]: text of 65537 bytes (limit 65536)");
 
     /* Step scores: error and the score count. */
     Trim__StepScores ss = TRIM__STEP_SCORES__INIT;
@@ -388,13 +389,13 @@ test_limits_per_kind(void **state)
     ss.n_scores = TRIM_MAX_STEPS;
     ACCEPTS(&env);
     ss.n_scores = TRIM_MAX_STEPS + 1;
-    REJECTS(&env, "257 scores (limit 256)");
+    REJECTS(&env, "items[0]: 257 scores (limit 256)");
     ss.n_scores = 1;
     ss.error = text_big;
-    REJECTS(&env, "error longer than 65536 bytes");
+    REJECTS(&env, "items[0]: error of 65537 bytes (limit 65536)");
     ss.error = NULL;
     ss.key = NULL;
-    REJECTS(&env, "request without a key");
+    REJECTS(&env, "items[0]: request without a key");
     ss.key = &key;
 
     /* Route: the policy name and the belief. */
@@ -411,10 +412,10 @@ test_limits_per_kind(void **state)
     ro.n_belief = 16;
     ACCEPTS(&env);
     ro.n_belief = 17;
-    REJECTS(&env, "belief of 17 values (limit 16)");
+    REJECTS(&env, "items[0]: belief of 17 values (limit 16)");
     ro.n_belief = 0;
     ro.policy = name_big;
-    REJECTS(&env, "policy longer than 128 bytes");
+    REJECTS(&env, "items[0]: policy of 129 bytes (limit 128)");
 
     /* Decisions: reason, error and the belief. */
     Trim__RouteDecision de = TRIM__ROUTE_DECISION__INIT;
@@ -430,13 +431,13 @@ test_limits_per_kind(void **state)
     de.n_belief = 16;
     ACCEPTS(&env);
     de.n_belief = 17;
-    REJECTS(&env, "belief of 17 values (limit 16)");
+    REJECTS(&env, "items[0]: belief of 17 values (limit 16)");
     de.n_belief = 0;
     de.error = text_big;
-    REJECTS(&env, "error longer than 65536 bytes");
+    REJECTS(&env, "items[0]: error of 65537 bytes (limit 65536)");
     de.error = NULL;
     de.reason = text_big;
-    REJECTS(&env, "reason longer than 65536 bytes");
+    REJECTS(&env, "items[0]: reason of 65537 bytes (limit 65536)");
 
     /* Submit: policy, config, the problem count and each problem. */
     Trim__ProblemSpec ps = TRIM__PROBLEM_SPEC__INIT;
@@ -461,22 +462,57 @@ test_limits_per_kind(void **state)
     ACCEPTS(&env);
     free(ps.source);
     ps.source = source_big;
-    REJECTS(&env, "source longer than 512 bytes");
+    REJECTS(&env, "problems[0]: source of 513 bytes (limit 512)");
     ps.source = NULL;
     ps.ground_truth = text_big;
-    REJECTS(&env, "ground truth longer than 65536 bytes");
+    REJECTS(&env, "problems[0]: ground_truth of 65537 bytes (limit 65536)");
     ps.text = text_big;
-    REJECTS(&env, "problem longer than 65536 bytes");
+    REJECTS(&env, "problems[0]: text of 65537 bytes (limit 65536)");
     su.config = text_big;
-    REJECTS(&env, "config longer than 65536 bytes");
+    REJECTS(&env, "config of 65537 bytes (limit 65536)");
     su.policy = name_big;
-    REJECTS(&env, "policy longer than 128 bytes");
+    REJECTS(&env, "policy of 129 bytes (limit 128)");
 
     free(name_ok);
     free(name_big);
     free(text_ok);
     free(text_big);
     free(source_big);
+}
+
+
+/*
+** An invalid Submit names the problem that sinks it: index, field, size,
+** limit and (when it is within its own limit) the source.  The check of
+** one problem alone, env_check_problem, gives the same reason.
+*/
+static void
+test_submit_names_the_problem(void **state)
+{
+    (void)state;
+    char *text_big = text_of(TRIM_MAX_TEXT + 1), why[256];
+    Trim__ProblemSpec ok = TRIM__PROBLEM_SPEC__INIT, bad = ok;
+    Trim__ProblemSpec *ps[3] = {&ok, &bad, &ok};
+    Trim__Submit su = TRIM__SUBMIT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    ok.text = "What is 1+1?";
+    ok.source = "set.jsonl:1";
+    bad.text = text_big;
+    bad.source = "set.jsonl:7";
+    su.problems = ps;
+    su.n_problems = 3;
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
+    env.submit = &su;
+    REJECTS(&env, "problems[1]: text of 65537 bytes (limit 65536) (source "
+                  "set.jsonl:7)");
+    assert_int_equal(env_check_problem(&bad, why, sizeof why), -1);
+    assert_string_equal(why, "text of 65537 bytes (limit 65536)");
+    assert_int_equal(env_check_problem(&ok, why, sizeof why), 0);
+    bad.text = "fine";
+    bad.source = text_big; /* the source is not quoted when it is too long */
+    REJECTS(&env, "problems[1]: source of 65537 bytes (limit 512)");
+    free(text_big);
 }
 
 
@@ -490,6 +526,44 @@ test_role_names(void **state)
 }
 
 
+/*
+** docs/protocol.md, written for implementers in other languages, gives each
+** limit's value in a table row "| `NAME` | VALUE |": the header's value.
+*/
+static void
+test_protocol_doc_matches(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        long value;
+    } limits[] = {
+        {"TRIM_PROTOCOL_VERSION", TRIM_PROTOCOL_VERSION},
+        {"TRIM_MAX_MESSAGE", TRIM_MAX_MESSAGE},
+        {"TRIM_MAX_TEXT", TRIM_MAX_TEXT},
+        {"TRIM_MAX_NAME", TRIM_MAX_NAME},
+        {"TRIM_MAX_SOURCE", TRIM_MAX_SOURCE},
+        {"TRIM_MAX_STEPS", TRIM_MAX_STEPS},
+        {"TRIM_MAX_BATCH", TRIM_MAX_BATCH},
+        {"TRIM_MAX_BELIEF", TRIM_MAX_BELIEF},
+    };
+    FILE *f = fopen(TRIM_SOURCE_DIR "/docs/protocol.md", "r");
+    char *doc = calloc(1, 1 << 20), row[128];
+
+    assert_non_null(f);
+    assert_non_null(doc);
+    fread(doc, 1, (1 << 20) - 1, f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        snprintf(row, sizeof row, "| `%s` | %ld |", limits[i].name,
+                 limits[i].value);
+        if (strstr(doc, row) == NULL)
+            fail_msg("docs/protocol.md has no row '%s'", row);
+    }
+    free(doc);
+}
+
+
 int
 main(void)
 {
@@ -499,7 +573,9 @@ main(void)
         cmocka_unit_test(test_rejects_wrong_version_and_empty),
         cmocka_unit_test(test_rejects_oversized_fields),
         cmocka_unit_test(test_limits_per_kind),
+        cmocka_unit_test(test_submit_names_the_problem),
         cmocka_unit_test(test_role_names),
+        cmocka_unit_test(test_protocol_doc_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,130 @@
+/*
+** escape.c: control characters and stray bytes made visible (escape.h).
+*/
+#include "escape.h"
+
+#include <string.h>
+
+#define ESC_MAX 7 /* longest escape of one character: "\u009f" */
+
+
+/*
+** Bytes of the valid UTF-8 sequence of two to four bytes at s, or 0 when
+** there is none: a stray continuation byte, an overlong form, a surrogate,
+** a value past U+10FFFF (the well-formed table of Unicode §3.9).  s is
+** NUL-terminated, and NUL is no continuation byte, so reading stops there.
+*/
+static size_t
+utf8_len(const unsigned char *s)
+{
+    unsigned lo = 0x80, hi = 0xbf; /* the second byte's range */
+    size_t n;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : lo;
+        hi = s[0] == 0xed ? 0x9f : hi;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        lo = s[0] == 0xf0 ? 0x90 : lo;
+        hi = s[0] == 0xf4 ? 0x8f : hi;
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+
+/*
+** The character at s (not NUL) as it is printed, into out (ESC_MAX + 1
+** bytes); *used gets how many bytes of s it took.  Returns its length.
+*/
+static size_t
+esc_char(const unsigned char *s, size_t *used, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n;
+
+    *used = 1;
+    if (s[0] >= 0x20 && s[0] < 0x7f) {
+        out[0] = (char)s[0];
+        return 1;
+    }
+    if (s[0] == '\n' || s[0] == '\r' || s[0] == '\t') {
+        out[0] = '\\';
+        out[1] = s[0] == '\n' ? 'n' : s[0] == '\r' ? 'r' : 't';
+        return 2;
+    }
+    n = s[0] < 0x80 ? 0 : utf8_len(s);
+    if (n == 0) { /* C0, DEL, or a byte that is not UTF-8 */
+        memcpy(out, "\\x", 2);
+        out[2] = hex[s[0] >> 4];
+        out[3] = hex[s[0] & 15];
+        return 4;
+    }
+    *used = n;
+    if (s[0] == 0xc2 && s[1] < 0xa0) { /* C1: U+0080 to U+009F */
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[s[1] >> 4];
+        out[5] = hex[s[1] & 15];
+        return 6;
+    }
+    memcpy(out, s, n);
+    return n;
+}
+
+
+void
+esc_fputs(const char *s, const char *newline, FILE *f)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char buf[ESC_MAX + 1];
+    size_t used, n;
+
+    while (*p) {
+        if (*p == '\n' && newline != NULL) {
+            fputs(newline, f);
+            p++;
+            continue;
+        }
+        n = esc_char(p, &used, buf);
+        fwrite(buf, 1, n, f);
+        p += used;
+    }
+}
+
+
+const char *
+esc_str(char *out, size_t outlen, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    char buf[ESC_MAX + 1];
+    size_t at = 0, used, n;
+    size_t cut = 0; /* end of the last character that leaves room for "..." */
+
+    while (*p) {
+        n = esc_char(p, &used, buf);
+        if (at + n >= outlen) {
+            at = cut;
+            if (at + 3 < outlen) {
+                memcpy(out + at, "...", 3);
+                at += 3;
+            }
+            break;
+        }
+        memcpy(out + at, buf, n);
+        at += n;
+        p += used;
+        if (at + 3 < outlen)
+            cut = at;
+    }
+    out[at] = '\0';
+    return out;
+}
