@@ -214,8 +214,9 @@ void coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
 void coord_check_peers(coord_t *c, int64_t now_ms);
 
 /*
-** The live peer of a role with the most free credit, not in quarantine, or
-** -1; slot avoid only when no other peer of the role has free credit.
+** The live peer of a role with the most free credit, or -1; slot avoid only
+** when no other peer of the role has free credit, and a quarantined peer
+** only when every live peer of the role is quarantined.
 */
 int coord_pick_peer(coord_t *c, Trim__Role role, int avoid);
 

@@ -306,14 +306,23 @@ coord_check_peers(coord_t *c, int64_t now)
 int
 coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
 {
-    int best = -1, fallback = -1;
-    int64_t best_free = 0, now = clock_now_ms();
+    int best = -1, fallback = -1, spare = -1, healthy = 0;
+    int64_t best_free = 0, spare_free = 0, now = clock_now_ms();
 
     for (int i = 0; i < c->n_peers; i++) {
         cpeer_t *p = &c->peers[i];
-        if (!p->alive || p->role != role || p->quarantine_until_ms > now)
+        if (!p->alive || p->role != role)
             continue;
         int64_t free_credit = (int64_t)p->credit - p->outstanding;
+        if (p->quarantine_until_ms > now) {
+            /* Asked only when all of the pool is quarantined. */
+            if (free_credit > spare_free) {
+                spare = i;
+                spare_free = free_credit;
+            }
+            continue;
+        }
+        healthy = 1;
         if (free_credit > 0 && i == avoid) {
             fallback = i;
         } else if (free_credit > best_free) {
@@ -321,6 +330,8 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
             best_free = free_credit;
         }
     }
+    if (!healthy)
+        return spare;
     return best >= 0 ? best : fallback;
 }
 

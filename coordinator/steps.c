@@ -17,7 +17,8 @@
 ** timeout for routers.  Past it the request goes to another peer with
 ** attempt + 1, a model call counted like an error reply; the late answer,
 ** if one comes, is stale.  A peer that misses QUARANTINE_AFTER of them
-** without an answer in between gets no work for a while.
+** without an answer in between gets no work for a while, unless all of its
+** pool is quarantined (a slow router alone is better than none).
 **
 ** The audit row of a draft is written once its fate is known (kept or
 ** discarded, with the score and the decision); a strong step's row when it
@@ -789,7 +790,7 @@ missed_deadline(coord_t *c, int slot, int64_t now)
     c->stats.quarantines++;
     tlog(TLOG_WARN, "coordinator",
          "quarantined %s peer %s: %d requests in a row past their %lld ms "
-         "deadline; no work for it for %lld s",
+         "deadline; no work for it for %lld s while its pool has others",
          env_role_name(peer->role), peer->name, peer->missed,
          (long long)deadline_ms(c, peer), (long long)(ms / 1000));
 }
