@@ -99,27 +99,6 @@ wait_all_finished(cluster_t *k, int64_t run)
 }
 
 
-/* One accepted row per step of every problem: nothing lost, nothing twice. */
-static void
-check_steps(const char *db)
-{
-    sqlite3 *h;
-    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    assert_int_equal(
-        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index FROM "
-                   "steps WHERE accepted=1 GROUP BY 1, 2 HAVING COUNT(*) <> "
-                   "1)"),
-        0);
-    assert_int_equal(
-        sql_int(h, "SELECT COUNT(*) FROM problems p WHERE p.steps <> (SELECT "
-                   "COUNT(*) FROM steps s WHERE s.problem_id=p.problem_id "
-                   "AND s.accepted=1)"),
-        0);
-    sqlite3_close(h);
-}
-
-
 /* Lines of the coordinator's log that contain needle ("" for all). */
 static int
 log_count(const cluster_t *k, const char *needle)
@@ -284,7 +263,7 @@ test_mute_peer_is_bypassed_and_quarantined(void **state)
                                 "attempt>1"),
                      0);
     sqlite3_close(h);
-    check_steps(k.db);
+    cluster_check_steps(k.db);
 }
 
 
@@ -318,7 +297,7 @@ test_stopped_only_worker(void **state)
     assert_int_equal(jint(res, "failed"), 0);
     json_decref(res);
     cluster_stop(&k);
-    check_steps(k.db);
+    cluster_check_steps(k.db);
 }
 
 
@@ -546,7 +525,7 @@ test_worker_cut_off_by_the_network(void **state)
     pthread_join(r.thread, NULL);
     close(r.listener);
     cluster_stop(&k);
-    check_steps(k.db);
+    cluster_check_steps(k.db);
 }
 
 
