@@ -30,7 +30,7 @@ typedef struct coordinator_args {
     const char *bind, *db, *fallback, *log_level, *curve_secret;
     const char *curve_clients;
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
-    int64_t attempts, max_queued, router_timeout;
+    int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
 } coordinator_args_t;
 
@@ -60,6 +60,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "failed calls per request before the problem fails"},
         {"router-timeout-ms", FLAG_INT, &a->router_timeout, 1, 3600000,
          "a decision not back by then counts as the router failing"},
+        {"request-deadline-ms", FLAG_INT, &a->deadline, 0, 8.64e7,
+         "a model request not answered by then goes to another worker; 0: "
+         "the deadline each worker states (HTTP timeouts and retries), 10 "
+         "min if none"},
         {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
          "when the router fails: local (decide in-process) or wait"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
@@ -109,6 +113,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     o->max_attempts = (int)a->attempts;
     o->max_queued = a->max_queued;
     o->router_timeout_ms = (int)a->router_timeout;
+    o->request_deadline_ms = (int)a->deadline;
     o->router_fallback = strcmp(a->fallback, "local") == 0
                              ? COORD_FALLBACK_LOCAL
                              : COORD_FALLBACK_WAIT;

@@ -92,7 +92,7 @@ parse_problems(const char *arg, const char *format, int64_t *count)
 typedef struct run_args {
     const char *problems_arg, *format, *policy, *db, *calibration;
     const char *sim_profile, *log_level;
-    int64_t seed, concurrency, max_steps, workers, max_strong;
+    int64_t seed, concurrency, max_steps, workers, max_strong, deadline;
     double target_share;
     int json, no_progress, explore, chat;
     const char *url[3], *model[3]; /* small, large, prm */
@@ -125,6 +125,10 @@ parse_args(int argc, char **argv, run_args_t *a)
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
          "simulator profile: math500 (fitted), hard or easy"},
         {"workers", FLAG_INT, &a->workers, 1, 64, "workers per pool"},
+        {"request-deadline-ms", FLAG_INT, &a->deadline, 0, 8.64e7,
+         "a model request not answered by then goes to another worker; 0: "
+         "the deadline each worker states (HTTP timeouts and retries), 10 "
+         "min if none"},
         {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
         {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
@@ -196,6 +200,7 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
     o->explore = a->explore;
     o->max_strong_tokens = a->max_strong;
     o->target_share = a->target_share;
+    o->request_deadline_ms = (int)a->deadline;
     o->progress = !a->no_progress && isatty(STDERR_FILENO);
     return 0;
 }

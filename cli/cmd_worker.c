@@ -219,6 +219,9 @@ cmd_worker(int argc, char **argv)
     o.reconnect_max_ms = (int)a.reconnect;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
+    /* The simulator answers within its latency model: no deadline stated. */
+    o.deadline_ms =
+        strcmp(a.backend, "sim") == 0 ? 0 : http_opts_deadline_ms(&http);
     w = worker_new(zctx, &o, b, err, sizeof err);
     if (w == NULL)
         fprintf(stderr, "trim worker: %s\n", err);

@@ -38,6 +38,7 @@ typedef struct service_thread {
     const pomdp_model_t *pomdp; /* routers: the default POMDP model */
     Trim__Role role;
     uint32_t credit;
+    uint32_t deadline_ms; /* workers: announced per-request deadline */
     char name[32];
     int index;
 } service_thread_t;
@@ -73,6 +74,7 @@ service_main(void *arg)
     o.role = t->role;
     o.credit = t->credit;
     o.name = t->name;
+    o.deadline_ms = t->deadline_ms;
     worker_t *w = worker_new(t->zctx, &o, b, err, sizeof err);
     if (w == NULL) {
         tlog(TLOG_ERROR, t->name, "%s", err);
@@ -158,14 +160,20 @@ config_json(const local_opts_t *o, const char *policy)
 
 /* The backend of one worker of pool role: its model server, or the
 ** simulator.  NULL with a reason in err. */
+static const http_backend_opts_t *
+pool_http_opts(const local_opts_t *o, Trim__Role role)
+{
+    return role == TRIM__ROLE__ROLE_SMALL   ? o->small_http
+           : role == TRIM__ROLE__ROLE_LARGE ? o->large_http
+                                            : o->prm_http;
+}
+
+
 static backend_t *
 make_backend(const local_opts_t *o, const sim_world_t *world, Trim__Role role,
              uint32_t credit, char *err, size_t errlen)
 {
-    const http_backend_opts_t *http =
-        role == TRIM__ROLE__ROLE_SMALL   ? o->small_http
-        : role == TRIM__ROLE__ROLE_LARGE ? o->large_http
-                                         : o->prm_http;
+    const http_backend_opts_t *http = pool_http_opts(o, role);
     const char *kind = http == NULL                   ? "sim"
                        : role == TRIM__ROLE__ROLE_PRM ? "vllm-pooling"
                        : o->chat                      ? "openai-chat"
@@ -200,6 +208,8 @@ start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
                 NULL)
             return -1;
         s->credit = credit;
+        if (role != TRIM__ROLE__ROLE_ROUTER && pool_http_opts(o, role) != NULL)
+            s->deadline_ms = http_opts_deadline_ms(pool_http_opts(o, role));
         s->index = i;
         snprintf(s->name, sizeof s->name, "%s-%d", env_role_name(role), i + 1);
         if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
@@ -431,6 +441,7 @@ local_open(local_t *l, char *err, size_t errlen)
     co.max_queued = o->problems + 1;
     co.exit_when_done = 1;
     co.pomdp_default = &l->pomdp;
+    co.request_deadline_ms = o->request_deadline_ms;
     l->coord = coord_new(l->zctx, &co, l->writer, err, errlen);
     return l->coord ? 0 : -1;
 }

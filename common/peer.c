@@ -46,6 +46,7 @@ send_ready(peer_t *p)
     ready.name = p->name;
     ready.version = TRIM_VERSION;
     ready.backend = p->backend;
+    ready.deadline_ms = p->opts.deadline_ms;
     env.body_case = TRIM__ENVELOPE__BODY_READY;
     env.ready = &ready;
     return peer_send(p, &env);

@@ -33,6 +33,8 @@ typedef struct peer_opts {
     int reconnect_max_ms;      /* backoff cap; default 32000 */
     const curve_keys_t *curve; /* own key pair for CURVE, or NULL */
     const char *server_key;    /* the coordinator's public key (Z85) */
+    uint32_t deadline_ms;      /* longest answer to one request, sent in Ready;
+                                  0: not stated */
 } peer_opts_t;
 
 typedef struct peer_stats {

@@ -93,6 +93,10 @@ typedef struct cproblem {
     int failures;          /* error replies for the current request */
     int peer;              /* slot holding the request, -1 if none */
     int64_t since_ms;      /* when the current stage began waiting */
+    int64_t sent_ms;       /* when the request went to peer */
+    int expired_on;        /* slot + 1 of the peer that let the request
+                              pass its deadline (not asked again if
+                              another can take it); 0: none */
     struct cproblem *next; /* queue link */
     int64_t created_ms;
     /* The draft under consideration. */
@@ -131,6 +135,12 @@ typedef struct cpeer {
     void **out; /* item pointers (arena memory) */
     size_t n_out, cap_out;
     size_t out_bytes; /* rough payload size, to cap messages */
+
+    /* Request deadlines (steps.c). */
+    uint32_t deadline_ms;        /* per request, from its Ready; 0: none */
+    int missed;                  /* deadlines missed since its last answer */
+    int quarantines;             /* in a row; each lasts twice the last */
+    int64_t quarantine_until_ms; /* gets no work before this */
 } cpeer_t;
 
 typedef struct pool_queue {
@@ -222,8 +232,12 @@ void coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
 /* Heartbeats out, expired peers dropped; run a few times per interval. */
 void coord_check_peers(coord_t *c, int64_t now_ms);
 
-/* The live peer of a role with the most free credit, or -1. */
-int coord_pick_peer(coord_t *c, Trim__Role role);
+/*
+** The live peer of a role with the most free credit, or -1; slot avoid only
+** when no other peer of the role has free credit, and a quarantined peer
+** only when every live peer of the role is quarantined.
+*/
+int coord_pick_peer(coord_t *c, Trim__Role role, int avoid);
 
 /*
 ** Whether a log line about an event of kind (PEER_LOG_*) from peer slot is
@@ -322,9 +336,14 @@ int coord_add_request(coord_t *c, int slot, cproblem_t *p);
 /* Append p to the queue of the pool its stage waits on. */
 void coord_enqueue(coord_t *c, cproblem_t *p);
 
-/* Decide locally for route requests past the router timeout (with the
-** wait fallback, say once per stall that they wait for a router). */
-void coord_check_routes(coord_t *c, int64_t now_ms);
+/*
+** Requests past their deadline go to another peer with attempt + 1 (or fail
+** the problem after max_attempts), the late answer ignored; a peer that
+** keeps missing them is quarantined.  Decisions past the router timeout
+** are made locally with the local fallback (with the wait fallback, say
+** once per stall that they wait for a router).
+*/
+void coord_check_deadlines(coord_t *c, int64_t now_ms);
 
 /*
 ** The audit row of p as it was submitted, with status (strings point into

@@ -253,7 +253,8 @@ dispatch(coord_t *c)
     for (int role = 1; role < ROLE_COUNT; role++) {
         pool_queue_t *q = &c->pools[role];
         while (q->head) {
-            int slot = coord_pick_peer(c, (Trim__Role)role);
+            int slot =
+                coord_pick_peer(c, (Trim__Role)role, q->head->expired_on - 1);
             if (slot < 0)
                 break;
             cproblem_t *p = pool_queue_pop(q);
@@ -359,7 +360,7 @@ coord_run(coord_t *c, const atomic_int *stop,
         int64_t now = clock_now_ms();
         if (now >= c->next_timer_ms) {
             coord_check_peers(c, now);
-            coord_check_routes(c, now);
+            coord_check_deadlines(c, now);
             sample_rate(c, now);
             c->next_timer_ms = now + interval;
         }

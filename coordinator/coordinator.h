@@ -53,6 +53,10 @@ typedef struct coord_opts {
     int router_timeout_ms; /* a decision not back by then counts as the
                               router failing (default 2000) */
     coord_fallback_t router_fallback;
+    /* A small, large or prm request not answered by then goes to another
+    ** peer: the smaller of this and the peer's stated deadline; 0: the
+    ** peer's, or 10 min if it states none. */
+    int request_deadline_ms;
     int exit_when_done; /* coord_run returns once every problem has
                            finished, shutting the peers down */
     void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
@@ -82,6 +86,8 @@ typedef struct coord_stats {
     int64_t prm_tokens;       /* PRM input tokens */
     int64_t requeues;         /* requests resent after a peer died */
     int64_t retries;          /* requests resent after an error reply */
+    int64_t expired;          /* requests past their deadline, resent */
+    int64_t quarantines;      /* peers given no work for missing them */
     int64_t fallbacks;        /* decisions made locally, no router */
     int64_t stale_replies;    /* replies for no outstanding request */
     int64_t bad_messages;     /* frames that failed validation */

@@ -390,6 +390,7 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
     p->role = r->role;
     p->credit = r->credit > MAX_CREDIT ? MAX_CREDIT : r->credit;
     p->name = coord_intern(c, r->name[0] ? r->name : "unnamed");
+    p->deadline_ms = r->deadline_ms;
     p->last_recv_ms = now;
     p->last_send_ms = now;
     u64map_put(c->peer_index, p->idkey, (void *)(intptr_t)(slot + 1));
@@ -524,22 +525,35 @@ coord_check_peers(coord_t *c, int64_t now)
 
 
 int
-coord_pick_peer(coord_t *c, Trim__Role role)
+coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
 {
-    int best = -1;
-    int64_t best_free = 0;
+    int best = -1, fallback = -1, spare = -1, healthy = 0;
+    int64_t best_free = 0, spare_free = 0, now = clock_now_ms();
 
     for (int i = 0; i < c->n_peers; i++) {
         cpeer_t *p = &c->peers[i];
         if (!p->alive || p->role != role)
             continue;
         int64_t free_credit = (int64_t)p->credit - p->outstanding;
-        if (free_credit > best_free) {
+        if (p->quarantine_until_ms > now) {
+            /* Asked only when all of the pool is quarantined. */
+            if (free_credit > spare_free) {
+                spare = i;
+                spare_free = free_credit;
+            }
+            continue;
+        }
+        healthy = 1;
+        if (free_credit > 0 && i == avoid) {
+            fallback = i;
+        } else if (free_credit > best_free) {
             best = i;
             best_free = free_credit;
         }
     }
-    return best;
+    if (!healthy)
+        return spare;
+    return best >= 0 ? best : fallback;
 }
 
 

@@ -12,6 +12,14 @@
 ** and dropped.  Error replies are retried with attempt + 1 up to
 ** max_attempts, then the problem fails with the reason.
 **
+** Every request has a deadline (coord_check_deadlines): the peer's stated
+** one for the model pools, capped by request_deadline_ms, and the router
+** timeout for routers.  Past it the request goes to another peer with
+** attempt + 1, a model call counted like an error reply; the late answer,
+** if one comes, is stale.  A peer that misses QUARANTINE_AFTER of them
+** without an answer in between gets no work for a while, unless all of its
+** pool is quarantined (a slow router alone is better than none).
+**
 ** The audit row of a draft is written once its fate is known (kept or
 ** discarded, with the score and the decision); a strong step's row when it
 ** arrives; the problem's row when it finishes.
@@ -34,6 +42,11 @@
 #define SEED_SMALL  1
 #define SEED_LARGE  2
 #define SEED_ROUTER 3
+
+/* Request deadlines (coord_check_deadlines). */
+#define DEFAULT_DEADLINE_MS 600000 /* a peer that states none */
+#define QUARANTINE_AFTER    3      /* deadlines missed in a row */
+#define QUARANTINE_MS       30000  /* the first quarantine */
 
 
 static uint64_t
@@ -205,6 +218,8 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
     peer->out_bytes += p->text_bytes + 64;
     peer->outstanding++;
     p->peer = slot;
+    p->sent_ms = clock_now_ms();
+    p->expired_on = 0;
     return 0;
 }
 
@@ -384,6 +399,8 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
     }
     if (peer->outstanding > 0)
         peer->outstanding--;
+    peer->missed = 0;
+    peer->quarantines = 0;
     p->peer = -1;
     return p;
 }
@@ -739,35 +756,111 @@ decide_locally(coord_t *c, cproblem_t *p, const char *why)
 }
 
 
+/* The deadline of a request held by peer. */
+static int64_t
+deadline_ms(const coord_t *c, const cpeer_t *peer)
+{
+    int64_t d = peer->deadline_ms, cap = c->opts.request_deadline_ms;
+
+    if (peer->role == TRIM__ROLE__ROLE_ROUTER)
+        return c->opts.router_timeout_ms;
+    if (d == 0 || (cap > 0 && cap < d))
+        d = cap;
+    return d > 0 ? d : DEFAULT_DEADLINE_MS;
+}
+
+
+/*
+** Peer slot let a request pass its deadline: its late answer will be stale,
+** and after QUARANTINE_AFTER in a row it gets no work for QUARANTINE_MS,
+** doubling with each quarantine in a row (logged once each).
+*/
+static void
+missed_deadline(coord_t *c, int slot, int64_t now)
+{
+    cpeer_t *peer = &c->peers[slot];
+
+    peer->abandoned++;
+    if (++peer->missed < QUARANTINE_AFTER || peer->quarantine_until_ms > now)
+        return;
+    int shift = peer->quarantines < 5 ? peer->quarantines : 5;
+    int64_t ms = (int64_t)QUARANTINE_MS << shift;
+    peer->quarantines++;
+    peer->quarantine_until_ms = now + ms;
+    c->stats.quarantines++;
+    tlog(TLOG_WARN, "coordinator",
+         "quarantined %s peer %s: %d requests in a row past their %lld ms "
+         "deadline; no work for it for %lld s while its pool has others",
+         env_role_name(peer->role), peer->name, peer->missed,
+         (long long)deadline_ms(c, peer), (long long)(ms / 1000));
+}
+
+
+/*
+** p's request passed its deadline at peer slot: ask another peer.  A model
+** call counts as failed (max_attempts bounds a request no peer answers in
+** time); a decision, with the wait fallback, waits for a router.
+*/
+static void
+expire(coord_t *c, cproblem_t *p, int slot)
+{
+    char who[64], why[TRIM_MAX_NAME + 64];
+    const cpeer_t *peer = &c->peers[slot];
+
+    c->stats.expired++;
+    if (p->stage == STAGE_ROUTE) {
+        coord_requeue(c, p);
+        return;
+    }
+    snprintf(who, sizeof who, "%s pool", env_role_name(peer->role));
+    snprintf(why, sizeof why, "no answer from %s within %lld ms", peer->name,
+             (long long)deadline_ms(c, peer));
+    coord_retry_or_fail(c, p, who, why);
+}
+
+
 void
-coord_check_routes(coord_t *c, int64_t now)
+coord_check_deadlines(coord_t *c, int64_t now)
 {
     size_t pos = 0;
     uint64_t key;
     void *v;
-    cproblem_t *late[64];
-    int n = 0;
+    cproblem_t *late[256];
+    int n = 0, route_late = 0;
+    int local = c->opts.router_fallback == COORD_FALLBACK_LOCAL;
 
-    /* Collect first: deciding changes the map (problems finish). */
-    while (u64map_next(c->problems, &pos, &key, &v) && n < 64) {
+    /* Collect first: acting changes the map (problems finish). */
+    while (u64map_next(c->problems, &pos, &key, &v) && n < 256) {
         cproblem_t *p = v;
-        if (p->stage == STAGE_ROUTE &&
-            now - p->since_ms >= c->opts.router_timeout_ms)
+        int route_expired = p->stage == STAGE_ROUTE &&
+                            now - p->since_ms >= c->opts.router_timeout_ms;
+        route_late |= route_expired;
+        if (local && route_expired)
+            late[n++] = p;
+        else if (!p->queued && p->peer >= 0 &&
+                 now - p->sent_ms >= deadline_ms(c, &c->peers[p->peer]))
             late[n++] = p;
     }
-    if (c->opts.router_fallback != COORD_FALLBACK_LOCAL) {
-        /* Once per stall: the next decision from a router ends it. */
-        if (n > 0 && !c->logged_route_wait) {
-            c->logged_route_wait = 1;
-            tlog(TLOG_WARN, "coordinator",
-                 "no decision within the %d ms router timeout; waiting for a "
-                 "router (router fallback: wait)",
-                 c->opts.router_timeout_ms);
-        }
-        return;
+    /* Once per stall: the next decision from a router ends it. */
+    if (!local && route_late && !c->logged_route_wait) {
+        c->logged_route_wait = 1;
+        tlog(TLOG_WARN, "coordinator",
+             "no decision within the %d ms router timeout; waiting for a "
+             "router (router fallback: wait)",
+             c->opts.router_timeout_ms);
     }
     for (int i = 0; i < n; i++) {
         cproblem_t *p = late[i];
+        int slot = p->peer;
+        if (slot >= 0) {
+            missed_deadline(c, slot, now);
+            p->expired_on = slot + 1;
+            p->peer = -1;
+        }
+        if (!local || p->stage != STAGE_ROUTE) {
+            expire(c, p, slot);
+            continue;
+        }
         const char *why = "no router answered in time";
         if (p->queued) {
             /* Waiting for any router at all: take it out of the queue. */
@@ -776,10 +869,6 @@ coord_check_routes(coord_t *c, int64_t now)
             TRIM_ASSERT(found); /* queued at ROUTE: in the router queue */
             p->queued = 0;
             why = "no router connected";
-        } else if (p->peer >= 0) {
-            /* The router holds it: its late answer will be stale. */
-            c->peers[p->peer].abandoned++;
-            p->peer = -1;
         }
         p->attempt++;
         decide_locally(c, p, why);

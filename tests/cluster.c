@@ -349,3 +349,19 @@ cluster_same_steps(const char *a, const char *b)
         0);
     sqlite3_close(h);
 }
+
+
+void
+cluster_check_steps(const char *db)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    sql_check_one_accepted(h);
+    assert_int_equal(
+        sql_int(h, "SELECT COUNT(*) FROM problems p WHERE p.steps <> (SELECT "
+                   "COUNT(*) FROM steps s WHERE s.problem_id=p.problem_id "
+                   "AND s.accepted=1)"),
+        0);
+    sqlite3_close(h);
+}

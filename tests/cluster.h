@@ -104,6 +104,12 @@ json_t *cluster_wait_result(cluster_t *k, int pid);
 json_t *cluster_local_run(const cluster_t *k, const char *name, int n, int seed,
                           const char *policy, char *db, size_t dblen);
 
+/*
+** Fail unless every problem's accepted steps are one row per step index and
+** as many as its row says: nothing lost, nothing twice.
+*/
+void cluster_check_steps(const char *db);
+
 /* Fail unless two databases hold the same steps, row for row. */
 void cluster_same_steps(const char *a, const char *b);
 

@@ -37,11 +37,7 @@ check_database(const char *db, int64_t run, int64_t problems)
                              (long long)run),
                      problems);
     /* One accepted row per step index, 0..n-1, n = the problem's steps. */
-    assert_int_equal(
-        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index FROM "
-                   "steps WHERE accepted=1 GROUP BY 1, 2 HAVING COUNT(*) <> "
-                   "1)"),
-        0);
+    sql_check_one_accepted(h);
     assert_int_equal(
         sql_int(h,
                 "SELECT COUNT(*) FROM problems p WHERE p.run_id=%lld AND "

@@ -165,11 +165,7 @@ check_outcomes(const char *db, int64_t problems)
                                 "error = '')"),
                      0);
     /* Accepted steps 0..n-1, one per index, for every finished problem. */
-    assert_int_equal(
-        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index FROM "
-                   "steps WHERE accepted=1 GROUP BY 1, 2 HAVING COUNT(*) <> "
-                   "1)"),
-        0);
+    sql_check_one_accepted(h);
     assert_int_equal(
         sql_int(h, "SELECT COUNT(*) FROM problems p WHERE "
                    "p.status='finished' AND (p.steps <> (SELECT COUNT(*) FROM "

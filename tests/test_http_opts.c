@@ -4,7 +4,8 @@
 ** The settings check names what is wrong; the key is read from a file's
 ** first line or a variable, blanks around it trimmed, and an empty source
 ** refused by its name (never printing the key); base URLs lose a trailing
-** "/" and "/v1" before the endpoint is appended.
+** "/" and "/v1" before the endpoint is appended.  The deadline a worker
+** states adds up every attempt, backoff and cooldown.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,6 +137,31 @@ test_url_join_and_copy(void **state)
 }
 
 
+static void
+test_deadline_adds_up_every_attempt(void **state)
+{
+    (void)state;
+    http_backend_opts_t o;
+
+    http_opts_default(&o);
+    o.request_timeout_ms = 1000;
+    o.retries = 3;
+    o.backoff_ms = 100;
+    o.backoff_max_ms = 300;
+    o.cooldown_after = 0;
+    /* 4 attempts; backoffs 100, 200, then capped at 300. */
+    assert_int_equal(http_opts_deadline_ms(&o), 4 * 1000 + 100 + 200 + 300);
+    o.cooldown_after = 5;
+    o.cooldown_ms = 50;
+    assert_int_equal(http_opts_deadline_ms(&o), 4 * 1050 + 100 + 200 + 300);
+    o.retries = 0;
+    assert_int_equal(http_opts_deadline_ms(&o), 1050);
+    o.request_timeout_ms = 86400000; /* a day per attempt, 100 retries */
+    o.retries = 100;
+    assert_int_equal(http_opts_deadline_ms(&o), UINT32_MAX);
+}
+
+
 int
 main(void)
 {
@@ -143,6 +169,7 @@ main(void)
         cmocka_unit_test(test_check_names_the_fault),
         cmocka_unit_test(test_api_key_sources),
         cmocka_unit_test(test_url_join_and_copy),
+        cmocka_unit_test(test_deadline_adds_up_every_attempt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

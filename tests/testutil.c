@@ -107,6 +107,17 @@ sql_int(sqlite3 *h, const char *fmt, ...)
 }
 
 
+void
+sql_check_one_accepted(sqlite3 *h)
+{
+    assert_int_equal(
+        sql_int(h, "SELECT COUNT(*) FROM (SELECT problem_id, step_index FROM "
+                   "steps WHERE accepted=1 GROUP BY 1, 2 HAVING COUNT(*) <> "
+                   "1)"),
+        0);
+}
+
+
 /*
 ** Children still running when the test process exits (a failed assertion
 ** skips the test's own clean-up) are killed, so no cluster outlives its

@@ -73,4 +73,7 @@ char *test_redirect_end(test_redirect_t *r);
 int64_t sql_int(sqlite3 *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Fail unless the audit store h holds one accepted step per step index. */
+void sql_check_one_accepted(sqlite3 *h);
+
 #endif

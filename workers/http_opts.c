@@ -37,6 +37,24 @@ is_set(const char *s)
 }
 
 
+uint32_t
+http_opts_deadline_ms(const http_backend_opts_t *o)
+{
+    long long ms = 0, backoff = o->backoff_ms;
+    long cooldown = o->cooldown_after > 0 ? o->cooldown_ms : 0;
+
+    for (int i = 0; i <= o->retries && ms < UINT32_MAX; i++) {
+        if (i > 0) {
+            ms += backoff < o->backoff_max_ms ? backoff : o->backoff_max_ms;
+            if (backoff < o->backoff_max_ms)
+                backoff *= 2;
+        }
+        ms += o->request_timeout_ms + cooldown;
+    }
+    return ms < UINT32_MAX ? (uint32_t)ms : UINT32_MAX;
+}
+
+
 int
 http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen)
 {

@@ -10,6 +10,7 @@
 #define TRIM_HTTP_OPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "prompt.h"
 
@@ -76,6 +77,16 @@ void http_opts_default(http_backend_opts_t *o);
 ** at most one key source.  Returns 0, or -1 with a reason in err.
 */
 int http_opts_check(const http_backend_opts_t *o, char *err, size_t errlen);
+
+/*
+** The longest one call can take under o, every retry included: each
+** attempt to its request timeout, each backoff to its cap, and a cooldown
+** before each attempt.  A worker announces it as its per-request deadline.
+** (A server's Retry-After longer than backoff_max_ms can push an answer past
+** it; the coordinator then gives the request to another worker.)  Capped
+** at UINT32_MAX, the most Ready can say.
+*/
+uint32_t http_opts_deadline_ms(const http_backend_opts_t *o);
 
 /*
 ** Read the API key named by o (api_key_env or api_key_file) into *key

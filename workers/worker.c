@@ -57,6 +57,7 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     po.reconnect_max_ms = o->reconnect_max_ms;
     po.curve = o->curve;
     po.server_key = o->server_key;
+    po.deadline_ms = o->deadline_ms;
     w->peer = peer_new(zctx, &po, err, errlen);
     if (w->peer == NULL)
         worker_destroy(&w);

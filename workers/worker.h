@@ -28,6 +28,8 @@ typedef struct worker_opts {
     int reconnect_max_ms;
     const curve_keys_t *curve; /* own key pair for CURVE, or NULL */
     const char *server_key;    /* the coordinator's public key (Z85) */
+    uint32_t deadline_ms;      /* longest answer to one request (announced);
+                                  0: not stated */
 } worker_opts_t;
 
 typedef struct worker worker_t;
