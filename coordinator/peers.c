@@ -349,6 +349,9 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
                  "refused peer %s: role %d, credit %u is not a valid announce",
                  r->name, (int)r->role, r->credit);
         c->stats.bad_messages++;
+        send_disconnect(c, id, idlen,
+                        r->credit == 0 ? "credit 0: announce at least 1"
+                                       : "unknown role");
         return;
     }
     if (live_peers(c) >= MAX_PEERS) {
