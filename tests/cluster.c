@@ -141,7 +141,8 @@ cluster_start_worker(cluster_t *k, const char *pool, const char *name,
     snprintf(log, sizeof log, "%s.log", name);
     args_add(&a, "worker", "--pool", pool, "--connect", k->endpoint, "--name",
              name, "--heartbeat-ms", CLUSTER_HB, "--reconnect-max-ms", "400",
-             "--credit", credit, "--sim-base-ms", latency_ms, (char *)NULL);
+             "--credit", credit, "--sim-base-ms", latency_ms, "--drain-ms",
+             "2000", (char *)NULL);
     args_extend(&a, extra);
     assert_true(k->n_workers < 16);
     int pid = spawn_args(k, log, &a);
