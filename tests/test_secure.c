@@ -247,20 +247,6 @@ wait_answers(const char *endpoint, const char *flags)
 }
 
 
-/* How many lines of the file at path contain needle. */
-static int64_t
-count_lines(const char *path, const char *needle)
-{
-    char cmd[800];
-    int st;
-    snprintf(cmd, sizeof cmd, "grep -cF -- '%s' '%s'", needle, path);
-    char *out = test_capture(cmd, &st);
-    int64_t n = atoll(out);
-    free(out);
-    return n;
-}
-
-
 static void
 test_insecure_is_logged_at_every_start(void **state)
 {
@@ -280,7 +266,7 @@ test_insecure_is_logged_at_every_start(void **state)
         int pid = start_coordinator(dir, bind, "--insecure", NULL, NULL, NULL);
         wait_answers(local, "");
         test_stop_child(pid, SIGTERM);
-        assert_int_equal(count_lines(log, warn), start);
+        assert_int_equal(test_count_lines(log, warn), start);
     }
 
     /* With CURVE the same address needs no flag and logs no warning. */
@@ -302,8 +288,8 @@ test_insecure_is_logged_at_every_start(void **state)
              dir, dir);
     wait_answers(local, flags);
     test_stop_child(pid, SIGTERM);
-    assert_int_equal(count_lines(log, "--insecure"), 2);
-    assert_int_equal(count_lines(log, "(CURVE)"), 1);
+    assert_int_equal(test_count_lines(log, "--insecure"), 2);
+    assert_int_equal(test_count_lines(log, "(CURVE)"), 1);
 
     /* The router's feed: started with --insecure, it says so. */
     char feed[64], rlog[320];
@@ -379,22 +365,6 @@ start_draining_cluster(cluster_t *k, const char *latency, const char *drain)
 }
 
 
-/* SIGTERM pid and wait for its exit code (bounded); drop it from k. */
-static int
-terminate(cluster_t *k, int pid)
-{
-    kill(pid, SIGTERM);
-    int rc = test_wait_child(pid, 30000);
-    for (int i = 0; i < k->n_workers; i++)
-        if (k->workers[i] == pid)
-            k->workers[i] = -1;
-    for (int i = 0; i < k->n_routers; i++)
-        if (k->routers[i] == pid)
-            k->routers[i] = -1;
-    return rc;
-}
-
-
 static void
 test_sigterm_finishes_calls_in_flight(void **state)
 {
@@ -405,7 +375,7 @@ test_sigterm_finishes_calls_in_flight(void **state)
     int small = start_draining_cluster(&k, "1500", "60000");
     cluster_path(&k, "coordinator.log", clog, sizeof clog);
     cluster_path(&k, "small-1.log", wlog, sizeof wlog);
-    assert_int_equal(terminate(&k, small), 0);
+    assert_int_equal(cluster_signal(&k, small, SIGTERM), 0);
     assert_true(
         test_file_contains(wlog, "asked to stop: finishing 4 calls in flight"));
     /* (Requests for the next steps may have reached it while it drained:
@@ -426,7 +396,7 @@ test_sigterm_finishes_calls_in_flight(void **state)
     sqlite3_close(h);
 
     /* A router says goodbye too. */
-    assert_int_equal(terminate(&k, k.routers[0]), 0);
+    assert_int_equal(cluster_signal(&k, k.routers[0], SIGTERM), 0);
     wait_log(clog, "dropped router peer router-1 (it disconnected: router "
                    "stopping)");
     cluster_stop(&k);
@@ -444,7 +414,7 @@ test_sigterm_hands_back_unfinished_calls(void **state)
     int small = start_draining_cluster(&k, "60000", "300");
     cluster_path(&k, "coordinator.log", clog, sizeof clog);
     cluster_path(&k, "small-1.log", wlog, sizeof wlog);
-    assert_int_equal(terminate(&k, small), 0);
+    assert_int_equal(cluster_signal(&k, small, SIGTERM), 0);
     wait_log(clog, "dropped small peer small-1 (it disconnected: worker "
                    "stopping: 4 calls unfinished after the drain, 0 "
                    "requests not started); requeued 4");
