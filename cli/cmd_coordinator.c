@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pomdp_default.h"
 #include "signals.h"
+#include "sock.h"
 #include "store.h"
 #include "zap.h"
 
@@ -23,7 +24,8 @@ static const char description[] =
     "routers and the user commands connect to, keep the queue and the audit\n"
     "database, and resume unfinished problems found there.  With\n"
     "--curve-secret every connection is encrypted and only the client keys\n"
-    "listed in --curve-clients may connect.";
+    "listed in --curve-clients may connect.  Without CURVE it binds only\n"
+    "loopback addresses, unless --insecure says otherwise.";
 
 
 typedef struct coordinator_args {
@@ -32,6 +34,7 @@ typedef struct coordinator_args {
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
+    int insecure;
 } coordinator_args_t;
 
 
@@ -70,10 +73,13 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "this server's key pair (.secret file): turns CURVE on"},
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "file of client public keys allowed to connect"},
+        {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
+         "allow --bind beyond loopback without CURVE (logged at every start)"},
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     int rc = cli_parse("coordinator", "[FLAGS]", description, flags,
                        sizeof flags / sizeof *flags, argc, argv, NULL);
+    char err[512];
 
     if (rc != CLI_GO)
         return rc;
@@ -90,6 +96,11 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
         fprintf(stderr, "trim coordinator: CURVE needs both --curve-secret "
                         "and --curve-clients (CURVE alone admits any "
                         "client)\n");
+        return 2;
+    }
+    if (sock_check_listen("coordinator", "--bind", a->bind, *a->curve_secret,
+                          a->insecure, err, sizeof err) < 0) {
+        fprintf(stderr, "trim coordinator: %s\n", err);
         return 2;
     }
     return CLI_GO;
@@ -193,7 +204,7 @@ int
 cmd_coordinator(int argc, char **argv)
 {
     coordinator_args_t a = {
-        .bind = "tcp://0.0.0.0:5555",
+        .bind = "tcp://127.0.0.1:5555",
         .db = "trim.db",
         .fallback = "local",
         .log_level = "info",

@@ -14,19 +14,22 @@
 #include "pomdp_default.h"
 #include "signals.h"
 #include "service.h"
+#include "sock.h"
 #include "zap.h"
 
 static const char description[] =
     "Serve routing decisions: connect to the coordinator, decide keep or\n"
     "regenerate for each scored draft with the policy its run names, and\n"
     "publish every decision on --pub.  With CURVE, the feed is encrypted\n"
-    "with this router's key and admits the keys in --curve-clients.";
+    "with this router's key and admits the keys in --curve-clients; without\n"
+    "it, --pub binds only loopback addresses unless --insecure is given.";
 
 
 typedef struct router_args {
     const char *connect, *pub, *name, *log_level, *curve_secret;
     const char *server_key, *curve_clients;
     int64_t credit, heartbeat, liveness;
+    int insecure;
 } router_args_t;
 
 
@@ -49,6 +52,8 @@ parse_args(int argc, char **argv, router_args_t *a)
                            "coordinator"),
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "public keys allowed to subscribe to the feed"},
+        {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
+         "allow --pub beyond loopback without CURVE (logged at every start)"},
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
 
@@ -62,7 +67,7 @@ cmd_router(int argc, char **argv)
 {
     router_args_t a = {
         .connect = CLIENT_CONNECT_DEFAULT,
-        .pub = "tcp://0.0.0.0:5556",
+        .pub = "tcp://127.0.0.1:5556",
         .name = "",
         .log_level = "info",
         .curve_secret = "",
@@ -92,6 +97,12 @@ cmd_router(int argc, char **argv)
         fprintf(stderr, "trim router: with CURVE the feed needs "
                         "--curve-clients (CURVE alone admits any "
                         "subscriber)\n");
+        curve_keys_clear(&keys);
+        return 2;
+    }
+    if (*a.pub && sock_check_listen("router", "--pub", a.pub, curve_on,
+                                    a.insecure, err, sizeof err) < 0) {
+        fprintf(stderr, "trim router: %s\n", err);
         curve_keys_clear(&keys);
         return 2;
     }

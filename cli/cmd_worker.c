@@ -26,7 +26,10 @@ static const char description[] =
     "model server) or a model server over HTTP: openai (/v1/completions,\n"
     "prompt rendered here) or openai-chat (/v1/chat/completions) for small\n"
     "and large, vllm-pooling (/pooling) for prm.  --credit calls run at once\n"
-    "on as many connections; heartbeats go on while they run.";
+    "on as many connections; heartbeats go on while they run.  On SIGTERM or\n"
+    "SIGINT it starts nothing new, sends what its calls in flight return\n"
+    "for up to --drain-ms, then tells the coordinator it is leaving, which\n"
+    "requeues the rest at once; a second signal cuts the drain short.";
 
 #define MAX_FLAGS 64
 
@@ -70,7 +73,7 @@ check_backend(const char *kind, Trim__Role role, const char *pool)
 typedef struct worker_args {
     const char *connect, *pool, *backend, *name, *calibration, *sim_profile;
     const char *log_level, *curve_secret, *server_key;
-    int64_t credit, heartbeat, liveness, reconnect;
+    int64_t credit, heartbeat, liveness, reconnect, drain;
     double base_ms, ms_per_token;
     http_flag_values_t hv;
 } worker_args_t;
@@ -94,6 +97,8 @@ parse_args(int argc, char **argv, worker_args_t *a)
          "missed heartbeats before reconnecting"},
         {"reconnect-max-ms", FLAG_INT, &a->reconnect, 100, 3600000,
          "longest wait between reconnection attempts"},
+        {"drain-ms", FLAG_INT, &a->drain, 0, 86400000,
+         "on a stop, how long calls in flight may take to finish"},
         {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "sim: PRM calibration grids (default: embedded fit)"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
@@ -173,6 +178,7 @@ cmd_worker(int argc, char **argv)
         .heartbeat = 1000,
         .liveness = 3,
         .reconnect = 32000,
+        .drain = 30000,
     };
     Trim__Role role;
     http_backend_opts_t http;
@@ -217,6 +223,7 @@ cmd_worker(int argc, char **argv)
     o.heartbeat_ms = (int)a.heartbeat;
     o.liveness = (int)a.liveness;
     o.reconnect_max_ms = (int)a.reconnect;
+    o.drain_ms = (int)a.drain;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
     /* The simulator answers within its latency model: no deadline stated. */

@@ -13,7 +13,7 @@ static void
 on_signal(int sig)
 {
     (void)sig;
-    atomic_store(&g_stop, 1);
+    atomic_fetch_add(&g_stop, 1);
 }
 
 

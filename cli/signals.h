@@ -7,9 +7,11 @@
 #include <stdatomic.h>
 
 /*
-** Install handlers for SIGINT and SIGTERM that set the returned flag, which
-** the service loops poll.  A signal handler can only reach static storage,
-** so the flag is the one process-wide variable of the services.
+** Install handlers for SIGINT and SIGTERM that count the signals in the
+** returned flag, which the service loops poll: 1 asks for a graceful stop
+** (a worker drains its calls in flight), 2 or more for a prompt one.  A
+** signal handler can only reach static storage, so the flag is the one
+** process-wide variable of the services.
 */
 atomic_int *signals_stop_flag(void);
 

@@ -269,6 +269,25 @@ peer_tick(peer_t *p)
 
 
 int
+peer_goodbye(peer_t *p, const char *reason, int linger_ms)
+{
+    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    if (p->sock == NULL || p->finished)
+        return -1;
+    d.reason = (char *)reason;
+    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+    env.disconnect = &d;
+    if (peer_send(p, &env) < 0)
+        return -1;
+    /* sock_new's linger is 0, which would drop the goodbye on close. */
+    zmq_setsockopt(p->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    return 0;
+}
+
+
+int
 peer_finished(const peer_t *p)
 {
     return p->finished;

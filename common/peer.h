@@ -80,6 +80,15 @@ int peer_recv(peer_t *p, Trim__Envelope **env);
 */
 int peer_tick(peer_t *p);
 
+/*
+** Say goodbye before the caller destroys the peer: send a Disconnect with
+** reason, so the coordinator requeues at once whatever this peer still
+** holds, and let the socket's close wait up to linger_ms for it (and the
+** replies queued before it) to leave.  Returns 0, or -1 when it could not be
+** queued (no connection: the coordinator then notices by liveness).
+*/
+int peer_goodbye(peer_t *p, const char *reason, int linger_ms);
+
 /* 1 once the coordinator has said the cluster is shutting down. */
 int peer_finished(const peer_t *p);
 

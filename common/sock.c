@@ -3,13 +3,16 @@
 */
 #include "sock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "envelope.h"
 #include "errf.h"
+#include "log.h"
 
 
 void *
@@ -111,4 +114,62 @@ sock_recv(void *sock, int with_id, unsigned char *id, size_t *idlen,
         *extra = 1;
     }
     return 1;
+}
+
+
+int
+sock_endpoint_is_local(const char *endpoint)
+{
+    char host[128];
+    const char *h, *colon;
+    size_t n;
+
+    if (strncmp(endpoint, "ipc://", 6) == 0 ||
+        strncmp(endpoint, "inproc://", 9) == 0)
+        return 1;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 0;
+    h = endpoint + 6;
+    colon = strrchr(h, ':'); /* the port follows the last colon */
+    if (colon == NULL || colon == h)
+        return 0;
+    n = (size_t)(colon - h);
+    if (h[0] == '[') { /* [IPv6] */
+        if (n < 2 || h[n - 1] != ']')
+            return 0;
+        h++;
+        n -= 2;
+    }
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+
+int
+sock_check_listen(const char *who, const char *flag, const char *endpoint,
+                  int curve_on, int insecure, char *err, size_t errlen)
+{
+    if (curve_on || sock_endpoint_is_local(endpoint))
+        return 0;
+    if (!insecure)
+        return errf(err, errlen,
+                    "refusing to listen on %s (%s) in plaintext: it is not a "
+                    "loopback address, and without CURVE any host that "
+                    "reaches it is let in; turn CURVE on (trim keygen, "
+                    "--curve-secret) or pass --insecure",
+                    endpoint, flag);
+    tlog(TLOG_WARN, who,
+         "--insecure: listening on %s (%s) in plaintext; any host that "
+         "reaches it is let in, unencrypted and unauthenticated",
+         endpoint, flag);
+    return 0;
 }

@@ -41,4 +41,22 @@ int sock_send_env(void *sock, const void *id, size_t idlen,
 int sock_recv(void *sock, int with_id, unsigned char *id, size_t *idlen,
               zmq_msg_t *payload, int *extra);
 
+/*
+** 1 when endpoint can be reached from this machine only: ipc://, inproc://,
+** or tcp:// on a literal loopback address (127.0.0.0/8, [::1], localhost).
+** A wildcard (*, 0.0.0.0), any other address and any interface or host
+** name count as reachable from the network: 0.
+*/
+int sock_endpoint_is_local(const char *endpoint);
+
+/*
+** The rule for every socket trim listens on: plaintext beyond loopback only
+** when the operator asked for it.  Returns 0 when endpoint (given by the
+** command-line flag `flag`) may be bound: curve_on, a local endpoint, or
+** insecure, which is then logged as a WARN under who.  Otherwise -1 with err
+** naming the address, the flag, and the two ways out.
+*/
+int sock_check_listen(const char *who, const char *flag, const char *endpoint,
+                      int curve_on, int insecure, char *err, size_t errlen);
+
 #endif

@@ -37,7 +37,7 @@ typedef enum {
 } coord_fallback_t;
 
 typedef struct coord_opts {
-    const char *endpoint; /* where to bind, e.g. tcp://0.0.0.0:5555 */
+    const char *endpoint; /* where to bind, e.g. tcp://127.0.0.1:5555 */
     const char *db;       /* the audit database (writer and recovery) */
     int concurrency;      /* problems in flight at once (default 256) */
     int max_steps;        /* step limit per problem (default 30) */

@@ -464,7 +464,9 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
         case TRIM__ENVELOPE__BODY_HEARTBEAT:
             break;
         case TRIM__ENVELOPE__BODY_DISCONNECT:
-            drop_peer(c, slot, "it disconnected");
+            errf(err, sizeof err, "it disconnected: %s",
+                 env->disconnect->reason);
+            drop_peer(c, slot, err);
             break;
         case TRIM__ENVELOPE__BODY_STEP_RESULTS:
             coord_on_step_results(c, slot, env->step_results);

@@ -16,6 +16,7 @@
 #include "sock.h"
 
 #define POLICY_CACHE 32
+#define GOODBYE_MS   1000 /* how long the goodbye may take to leave */
 
 struct router_service {
     peer_t *peer;
@@ -252,5 +253,10 @@ router_service_run(router_service_t *r, const atomic_int *stop)
                      (int)env->body_case);
         }
     }
+    /* Decisions are made as requests arrive, so nothing is in flight: tell
+    ** the coordinator at once, so it sends scored steps elsewhere (or
+    ** decides locally) instead of waiting out this router's liveness. */
+    if (!peer_finished(r->peer))
+        peer_goodbye(r->peer, "router stopping", GOODBYE_MS);
     return 0;
 }

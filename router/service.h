@@ -47,7 +47,8 @@ router_service_t *router_service_new(void *zctx, const router_opts_t *opts,
 
 /*
 ** Serve until *stop becomes non-zero or the coordinator shuts the cluster
-** down.  Returns 0, or -1 on a fatal socket error.
+** down; on a stop, tell the coordinator with a Disconnect.  Returns 0, or
+** -1 on a fatal socket error.
 */
 int router_service_run(router_service_t *r, const atomic_int *stop);
 

@@ -141,7 +141,8 @@ cluster_start_worker(cluster_t *k, const char *pool, const char *name,
     snprintf(log, sizeof log, "%s.log", name);
     args_add(&a, "worker", "--pool", pool, "--connect", k->endpoint, "--name",
              name, "--heartbeat-ms", CLUSTER_HB, "--reconnect-max-ms", "400",
-             "--credit", credit, "--sim-base-ms", latency_ms, (char *)NULL);
+             "--credit", credit, "--sim-base-ms", latency_ms, "--drain-ms",
+             "2000", (char *)NULL);
     args_extend(&a, extra);
     assert_true(k->n_workers < 16);
     int pid = spawn_args(k, log, &a);
@@ -177,9 +178,16 @@ cluster_stop(cluster_t *k)
 void
 cluster_kill(cluster_t *k, int pid)
 {
+    assert_int_equal(cluster_signal(k, pid, SIGKILL), 128 + SIGKILL);
+}
+
+
+int
+cluster_signal(cluster_t *k, int pid, int sig)
+{
     assert_true(pid > 0);
-    kill(pid, SIGKILL);
-    assert_int_equal(test_wait_child(pid, 10000), 128 + SIGKILL);
+    kill(pid, sig);
+    int rc = test_wait_child(pid, 30000);
     for (int i = 0; i < k->n_workers; i++)
         if (k->workers[i] == pid)
             k->workers[i] = -1;
@@ -188,6 +196,7 @@ cluster_kill(cluster_t *k, int pid)
             k->routers[i] = -1;
     if (k->coord == pid)
         k->coord = -1;
+    return rc;
 }
 
 

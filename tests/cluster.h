@@ -64,6 +64,12 @@ void cluster_stop(cluster_t *k);
 /* SIGKILL pid and reap it; the slot holding it in k becomes -1. */
 void cluster_kill(cluster_t *k, int pid);
 
+/*
+** Send sig to pid and reap it (bounded); the slot holding it in k becomes
+** -1.  Its exit code, 128 + signal if killed, or -1 on timeout.
+*/
+int cluster_signal(cluster_t *k, int pid, int sig);
+
 /* `trim status --json`, or NULL when the coordinator does not answer. */
 json_t *cluster_status(const cluster_t *k);
 

@@ -242,6 +242,19 @@ test_file_contains(const char *path, const char *needle)
 }
 
 
+int64_t
+test_count_lines(const char *path, const char *needle)
+{
+    char cmd[1024];
+    int status;
+    snprintf(cmd, sizeof cmd, "grep -cF -- '%s' '%s'", needle, path);
+    char *out = test_capture(cmd, &status);
+    int64_t n = atoll(out);
+    free(out);
+    return n;
+}
+
+
 void
 test_scratch_dir(char *out, size_t outlen, const char *prefix)
 {

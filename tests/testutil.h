@@ -47,6 +47,9 @@ int test_free_port(void);
 /* 1 if the file at path contains needle. */
 int test_file_contains(const char *path, const char *needle);
 
+/* How many lines of the file at path contain needle. */
+int64_t test_count_lines(const char *path, const char *needle);
+
 /*
 ** A fresh, empty directory /tmp/trim-PREFIX-XXXXXX, its path in out; fails
 ** the test if it cannot be made.  test_remove_tree removes a directory with

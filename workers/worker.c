@@ -16,13 +16,16 @@
 
 #define MAX_POLL    64
 #define REPLY_BATCH 1024 /* results per reply message */
+#define GOODBYE_MS  1000 /* how long the goodbye may take to leave */
 
 struct worker {
     peer_t *peer;
     backend_t *backend;
     Trim__Role role;
     char name[TRIM_MAX_NAME];
+    int drain_ms;
     uint64_t completed;
+    uint64_t in_flight; /* handed to the backend, result not yet sent */
     backend_result_t results[REPLY_BATCH];
     /* Reply messages are built here, pointing into results. */
     Trim__Key keys[REPLY_BATCH];
@@ -45,6 +48,7 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     }
     w->backend = backend;
     w->role = o->role;
+    w->drain_ms = o->drain_ms;
     snprintf(w->name, sizeof w->name, "%s",
              o->name ? o->name : env_role_name(o->role));
     po.endpoint = o->endpoint;
@@ -96,6 +100,8 @@ submit(worker_t *w, const backend_request_t *req)
     if (w->backend->submit(w->backend, req) < 0)
         tlog(TLOG_ERROR, w->name, "backend refused problem %llu step %u",
              (unsigned long long)req->key.problem_id, req->key.step_index);
+    else
+        w->in_flight++;
 }
 
 
@@ -202,6 +208,7 @@ send_results(worker_t *w, size_t n)
     for (size_t i = 0; i < n; i++)
         backend_result_clear(&w->results[i]);
     w->completed += n;
+    w->in_flight -= n;
 }
 
 
@@ -222,13 +229,76 @@ poll_timeout(worker_t *w, int peer_ms)
 }
 
 
+/* Hand the requests of a work message to the backend. */
+static void
+handle(worker_t *w, const Trim__Envelope *env)
+{
+    if (env->body_case == TRIM__ENVELOPE__BODY_GENERATE &&
+        w->role != TRIM__ROLE__ROLE_PRM)
+        handle_generate(w, env->generate);
+    else if (env->body_case == TRIM__ENVELOPE__BODY_SCORE &&
+             w->role == TRIM__ROLE__ROLE_PRM)
+        handle_score(w, env->score);
+    else
+        tlog(TLOG_WARN, w->name,
+             "ignored a message of type %d not meant for a %s worker",
+             (int)env->body_case, env_role_name(w->role));
+}
+
+
+/* Requests in a work message (left to the coordinator while draining). */
+static size_t
+requests_in(const Trim__Envelope *env)
+{
+    if (env->body_case == TRIM__ENVELOPE__BODY_GENERATE)
+        return env->generate->n_items;
+    if (env->body_case == TRIM__ENVELOPE__BODY_SCORE)
+        return env->score->n_items;
+    return 0;
+}
+
+
+/*
+** Tell the coordinator this worker is leaving and why: it requeues what
+** the worker still holds at once, and logs the reason.
+*/
+static void
+say_goodbye(worker_t *w, size_t held)
+{
+    char reason[256];
+
+    errf(reason, sizeof reason,
+         "worker stopping: %llu calls unfinished after the drain, %zu "
+         "requests not started",
+         (unsigned long long)w->in_flight, held);
+    tlog(TLOG_INFO, w->name, "%s", reason);
+    peer_goodbye(w->peer, reason, GOODBYE_MS);
+}
+
+
 int
 worker_run(worker_t *w, const atomic_int *stop)
 {
     zmq_pollitem_t items[MAX_POLL];
     Trim__Envelope *env;
+    int64_t drain_end = -1; /* ms; -1 until asked to stop */
+    size_t held = 0;        /* requests that arrived while draining */
 
-    while (!atomic_load(stop) && !peer_finished(w->peer)) {
+    while (!peer_finished(w->peer)) {
+        if (atomic_load(stop) && drain_end < 0) {
+            drain_end = clock_now_ms() + w->drain_ms;
+            if (w->in_flight > 0)
+                tlog(TLOG_INFO, w->name,
+                     "asked to stop: finishing %llu calls in flight (at most "
+                     "%d ms)",
+                     (unsigned long long)w->in_flight, w->drain_ms);
+        }
+        if (drain_end >= 0 &&
+            (w->in_flight == 0 || clock_now_ms() >= drain_end ||
+             atomic_load(stop) > 1 || peer_socket(w->peer) == NULL)) {
+            say_goodbye(w, held);
+            break;
+        }
         int peer_ms = peer_tick(w->peer);
         int n = 0;
         void *s = peer_socket(w->peer);
@@ -243,16 +313,10 @@ worker_run(worker_t *w, const atomic_int *stop)
             return -1;
         }
         while (peer_recv(w->peer, &env) == 1) {
-            if (env->body_case == TRIM__ENVELOPE__BODY_GENERATE &&
-                w->role != TRIM__ROLE__ROLE_PRM)
-                handle_generate(w, env->generate);
-            else if (env->body_case == TRIM__ENVELOPE__BODY_SCORE &&
-                     w->role == TRIM__ROLE__ROLE_PRM)
-                handle_score(w, env->score);
+            if (drain_end >= 0)
+                held += requests_in(env);
             else
-                tlog(TLOG_WARN, w->name,
-                     "ignored a message of type %d not meant for a %s worker",
-                     (int)env->body_case, env_role_name(w->role));
+                handle(w, env);
         }
         size_t got;
         while ((got = w->backend->collect(w->backend, w->results,

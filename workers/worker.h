@@ -7,6 +7,12 @@
 ** zmq_poll waits on the coordinator socket, the backend's descriptors and the
 ** backend's next due time, so heartbeats keep flowing during long model
 ** calls.
+**
+** Asked to stop, a worker drains: it starts nothing new, sends the results
+** of the calls it has in flight as they finish (for at most drain_ms), then
+** says goodbye with a Disconnect, so the coordinator requeues at once what
+** it still holds (unfinished calls, requests that arrived meanwhile)
+** instead of waiting out the worker's liveness.
 */
 #ifndef TRIM_WORKER_H
 #define TRIM_WORKER_H
@@ -26,6 +32,7 @@ typedef struct worker_opts {
     int heartbeat_ms;
     int liveness;
     int reconnect_max_ms;
+    int drain_ms; /* after a stop, wait this long for calls in flight */
     const curve_keys_t *curve; /* own key pair for CURVE, or NULL */
     const char *server_key;    /* the coordinator's public key (Z85) */
     uint32_t deadline_ms;      /* longest answer to one request (announced);
@@ -42,8 +49,10 @@ worker_t *worker_new(void *zctx, const worker_opts_t *opts, backend_t *backend,
                      char *err, size_t errlen);
 
 /*
-** Serve until *stop is non-zero or the coordinator shuts the cluster down.
-** Returns 0, or -1 on a fatal socket error.
+** Serve until the coordinator shuts the cluster down, or *stop becomes
+** non-zero; then drain (see above), cut short when *stop reaches 2 (a
+** second signal) or the coordinator is out of reach.  Returns 0, or -1 on a
+** fatal socket error.
 */
 int worker_run(worker_t *w, const atomic_int *stop);
 
