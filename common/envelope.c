@@ -352,6 +352,52 @@ arena_free_cb(void *data, void *ptr)
 }
 
 
+/*
+** 1 if m or a message inside it holds a field number 0.  protobuf-c reads
+** one written as a two-byte tag (0x82 0x00) as an unknown field and packs it
+** back as a one-byte tag that it and every other parser refuse, so a frame
+** carrying one would not survive being sent on.  Field 0 is not valid
+** protobuf: such a frame is refused here.
+*/
+static int
+has_field_zero(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return 1;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *field = (const char *)m + f->offset;
+        const char *quantifier = (const char *)m + f->quantifier_offset;
+        ProtobufCMessage *const *items, *sub;
+        uint32_t which;
+        size_t n;
+
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            memcpy(&items, field, sizeof items);
+            memcpy(&n, quantifier, sizeof n);
+            for (size_t k = 0; k < n; k++)
+                if (has_field_zero(items[k]))
+                    return 1;
+            continue;
+        }
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            memcpy(&which, quantifier, sizeof which);
+            if (which != f->id) /* another member of the oneof */
+                continue;
+        }
+        memcpy(&sub, field, sizeof sub);
+        if (sub != NULL && has_field_zero(sub))
+            return 1;
+    }
+    return 0;
+}
+
+
 static Trim__Envelope *
 unpack(ProtobufCAllocator *allocator, const void *data, size_t len, char *err,
        size_t errlen)
@@ -366,6 +412,12 @@ unpack(ProtobufCAllocator *allocator, const void *data, size_t len, char *err,
     env = trim__envelope__unpack(allocator, len, data);
     if (env == NULL) {
         errf(err, errlen, "not a valid protobuf Envelope (%zu bytes)", len);
+        return NULL;
+    }
+    if (has_field_zero(&env->base)) {
+        errf(err, errlen,
+             "not a valid protobuf Envelope (%zu bytes): field number 0", len);
+        trim__envelope__free_unpacked(env, allocator);
         return NULL;
     }
     if (validate(env, err, errlen) < 0) {

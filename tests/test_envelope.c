@@ -105,6 +105,55 @@ test_rejects_garbage(void **state)
 }
 
 
+/*
+** Field number 0 written as a two-byte tag (0x82 0x00, wire type 2), found
+** by fuzz_envelope: protobuf-c kept it as an unknown field and packed it
+** back as a tag nobody reads, so the frame we accepted could not be sent
+** on.  It is refused at the top and inside a batch item, by both
+** unpackers; an unknown field with a real number (a newer peer's) is not.
+*/
+static void
+test_rejects_field_zero(void **state)
+{
+    (void)state;
+    char err[256];
+    arena_t *arena = arena_new(4096);
+    /* version 1, heartbeat {}, field 0 of length 1 */
+    const unsigned char top[] = {0x08, 0x01, 0x1a, 0x00,
+                                 0x82, 0x00, 0x01, 0x07};
+    /* version 1, disconnect {reason "x", field 0 ""} */
+    const unsigned char member[] = {0x08, 0x01, 0x22, 0x06, 0x0a,
+                                    0x01, 0x78, 0x82, 0x00, 0x00};
+    /* version 1, generate {items {key {problem_id 1}, field 0 ""}} */
+    const unsigned char item[] = {0x08, 0x01, 0x2a, 0x09, 0x0a, 0x07, 0x0a,
+                                  0x02, 0x08, 0x01, 0x82, 0x00, 0x00};
+    /* version 1, heartbeat {}, field 99 of length 1 */
+    const unsigned char newer[] = {0x08, 0x01, 0x1a, 0x00,
+                                   0x9a, 0x06, 0x01, 0x07};
+    const struct {
+        const unsigned char *frame;
+        size_t len;
+    } bad[] = {{top, sizeof top}, {member, sizeof member}, {item, sizeof item}};
+    Trim__Envelope *env;
+
+    assert_non_null(arena);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        assert_null(env_unpack(bad[i].frame, bad[i].len, err, sizeof err));
+        assert_non_null(strstr(err, "field number 0"));
+        err[0] = '\0';
+        assert_null(
+            env_unpack_in(arena, bad[i].frame, bad[i].len, err, sizeof err));
+        assert_non_null(strstr(err, "field number 0"));
+    }
+    env = env_unpack(newer, sizeof newer, err, sizeof err);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_HEARTBEAT);
+    env_destroy(&env);
+    arena_destroy(&arena);
+}
+
+
 static void
 test_rejects_wrong_version_and_empty(void **state)
 {
@@ -570,6 +619,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_roundtrip),
         cmocka_unit_test(test_rejects_garbage),
+        cmocka_unit_test(test_rejects_field_zero),
         cmocka_unit_test(test_rejects_wrong_version_and_empty),
         cmocka_unit_test(test_rejects_oversized_fields),
         cmocka_unit_test(test_limits_per_kind),

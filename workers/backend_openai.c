@@ -268,13 +268,12 @@ parse_chat(const http_backend_opts_t *o, const http_job_t *job, json_t *root,
 }
 
 
-static const http_format_t completion_format = {
-    "openai", "/v1/completions", BACKEND_GENERATE, build_completion,
-    parse_completion};
+const http_format_t completion_format = {"openai", "/v1/completions",
+                                         BACKEND_GENERATE, build_completion,
+                                         parse_completion};
 
-static const http_format_t chat_format = {"openai-chat", "/v1/chat/completions",
-                                          BACKEND_GENERATE, build_chat,
-                                          parse_chat};
+const http_format_t chat_format = {"openai-chat", "/v1/chat/completions",
+                                   BACKEND_GENERATE, build_chat, parse_chat};
 
 
 backend_t *

@@ -135,8 +135,8 @@ parse_pooling(const http_backend_opts_t *o, const http_job_t *job, json_t *root,
 }
 
 
-static const http_format_t pooling_format = {
-    "vllm-pooling", "/pooling", BACKEND_SCORE, build_pooling, parse_pooling};
+const http_format_t pooling_format = {"vllm-pooling", "/pooling", BACKEND_SCORE,
+                                      build_pooling, parse_pooling};
 
 
 /* ---- fitting the input to truncate_prompt_tokens ---------------------------

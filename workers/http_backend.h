@@ -82,4 +82,7 @@ json_t *http_real(float x);
 ** set fails. */
 int http_set(json_t *obj, const char *key, json_t *value);
 
+/* The formats (backend_openai.c, backend_pooling.c), for backend_testing.c. */
+extern const http_format_t completion_format, chat_format, pooling_format;
+
 #endif

@@ -19,6 +19,7 @@
 #include "errf.h"
 #include "log.h"
 #include "server_internal.h"
+#include "sim_server_testing.h"
 
 #define DEFAULT_MAX_BODY (8u << 20)
 #define CONNECTION_LIMIT 1024
@@ -307,6 +308,30 @@ check_opts(const sim_server_opts_t *o, char *err, size_t errlen)
     if (o->faults.slow_ms < 0 || o->faults.retry_after_s < 0)
         return errf(err, errlen, "slow_ms and retry_after_s must be >= 0");
     return 0;
+}
+
+
+int
+sim_server_answer(const sim_world_t *w, sim_server_model_t model,
+                  const char *path, const char *body, size_t len, char **reply,
+                  size_t *reply_len)
+{
+    static char *const names[] = {"sim-weak", "sim-strong", "sim-prm"};
+    sim_server_t s = {.world = w, .model = model, .served_name = names[model]};
+    conn_t st = {.body = (char *)body, .len = len};
+    reply_t r = {0};
+    const struct route *rt = NULL;
+
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (strcmp(path, routes[i].path) == 0 && routes[i].handle != NULL)
+            rt = &routes[i];
+    if (rt == NULL)
+        reply_error(&r, 404, "Not Found: %s", path);
+    else
+        run_post(&s, rt, &st, &r);
+    *reply = r.body;
+    *reply_len = r.len;
+    return r.status;
 }
 
 
