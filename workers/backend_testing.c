@@ -1,6 +1,6 @@
 /*
 ** backend_testing.c: a response body through a format's parser (see
-** backend_testing.h), as http_backend.c's to_result reads it.
+** backend_testing.h), as the HTTP backend's body check reads it.
 */
 #include "backend_testing.h"
 
@@ -20,9 +20,6 @@ backend_parse_response(const char *kind, const char *body, size_t len,
     const http_format_t *f = NULL;
     http_backend_opts_t o;
     http_job_t job;
-    json_error_t jerr;
-    json_t *root;
-    int rc;
 
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
         if (strcmp(kind, formats[i]->kind) == 0)
@@ -34,15 +31,5 @@ backend_parse_response(const char *kind, const char *body, size_t len,
     job.job = f->job;
     job.n_steps = n_steps;
     job.input_bytes = 1000;
-    memset(r, 0, sizeof *r);
-    r->job = f->job;
-    if ((root = json_loadb(body, len, 0, &jerr)) == NULL)
-        return errf(err, errlen, "response is not JSON (line %d col %d: %s)",
-                    jerr.line, jerr.column, jerr.text);
-    if (!json_is_object(root))
-        rc = errf(err, errlen, "response is not a JSON object");
-    else
-        rc = f->parse(&o, &job, root, r, err, errlen);
-    json_decref(root);
-    return rc;
+    return http_parse_body(f, &o, &job, body, len, r, err, errlen);
 }

@@ -156,10 +156,35 @@ job_free(void *p)
 }
 
 
+int
+http_parse_body(const http_format_t *f, const http_backend_opts_t *o,
+                const http_job_t *job, const char *body, size_t len,
+                backend_result_t *r, char *why, size_t whylen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    int rc = -1;
+
+    memset(r, 0, sizeof *r);
+    r->job = job->job;
+    r->key = job->key;
+    if (root == NULL)
+        errf(why, whylen, "response is not JSON (line %d col %d: %s)",
+             jerr.line, jerr.column, jerr.text);
+    else if (!json_is_object(root))
+        errf(why, whylen, "response is not a JSON object");
+    else
+        rc = f->parse(o, job, root, r, why, whylen);
+    json_decref(root);
+    if (rc < 0)
+        backend_result_clear(r);
+    return rc < 0 ? -1 : 0;
+}
+
+
 /*
-** The engine's body check: parse a 2xx answer into job->result with the
-** format's parser.  Any failure (not JSON, not an object, or the parser's
-** own) makes the engine retry the call.
+** The engine's body check: parse a 2xx answer into job->result.  Any
+** failure makes the engine retry the call.
 */
 static int
 check_body(void *ctx, void *user, const char *body, size_t len, char *why,
@@ -167,24 +192,10 @@ check_body(void *ctx, void *user, const char *body, size_t len, char *why,
 {
     http_backend_t *h = ctx;
     http_job_t *job = user;
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    int rc = -1;
 
     backend_result_clear(&job->result); /* an earlier attempt's */
-    job->result.job = job->job;
-    job->result.key = job->key;
-    if (root == NULL)
-        errf(why, whylen, "response is not JSON (line %d col %d: %s)",
-             jerr.line, jerr.column, jerr.text);
-    else if (!json_is_object(root))
-        errf(why, whylen, "response is not a JSON object");
-    else
-        rc = h->fmt->parse(&h->opts, job, root, &job->result, why, whylen);
-    json_decref(root);
-    if (rc < 0)
-        backend_result_clear(&job->result);
-    return rc < 0 ? -1 : 0;
+    return http_parse_body(h->fmt, &h->opts, job, body, len, &job->result, why,
+                           whylen);
 }
 
 

@@ -62,6 +62,15 @@ backend_t *http_backend_new(const http_format_t *f,
                             char *err, size_t errlen);
 
 /*
+** Parse a 2xx body of the call job with f's parser into r (zeroed first;
+** freed again on failure).  Returns 0, or -1 with what is wrong in why:
+** not JSON, not an object, or the parser's own reason.
+*/
+int http_parse_body(const http_format_t *f, const http_backend_opts_t *o,
+                    const http_job_t *job, const char *body, size_t len,
+                    backend_result_t *r, char *why, size_t whylen);
+
+/*
 ** usage.<field> of a response, or, when the server sent no usage, an
 ** estimate of bytes/4 (the usual bytes per token of BPE tokenizers on
 ** English and LaTeX; every server in the reference sends usage, so this is
