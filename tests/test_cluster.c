@@ -459,20 +459,6 @@ test_curve_admits_listed_keys_only(void **state)
 }
 
 
-/* How many lines of the file at path contain needle. */
-static int64_t
-count_lines(const char *path, const char *needle)
-{
-    char cmd[600];
-    int st;
-    snprintf(cmd, sizeof cmd, "grep -cF -- '%s' '%s'", needle, path);
-    char *out = test_capture(cmd, &st);
-    int64_t n = atoll(out);
-    free(out);
-    return n;
-}
-
-
 #define WAITING "waiting for a router (router fallback: wait)"
 
 static void
@@ -490,7 +476,7 @@ test_router_fallback_wait(void **state)
     cluster_wait_finished(&k, 10);
     char log[400];
     cluster_path(&k, "coordinator.log", log, sizeof log);
-    int64_t stalls = count_lines(log, WAITING);
+    int64_t stalls = test_count_lines(log, WAITING);
     cluster_kill(&k, k.routers[0]);
     /* Decisions stop: nothing finishes while no router is there, even once
     ** the coordinator says a decision is past the router timeout. */
@@ -498,7 +484,7 @@ test_router_fallback_wait(void **state)
     json_t *st = cluster_status(&k);
     int64_t stalled = jint(st, "finished");
     json_decref(st);
-    for (int tries = 0; count_lines(log, WAITING) == stalls; tries++) {
+    for (int tries = 0; test_count_lines(log, WAITING) == stalls; tries++) {
         if (tries == 500)
             fail_msg("the coordinator never said it waits for a router");
         cluster_pause_ms(20);
