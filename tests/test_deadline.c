@@ -363,7 +363,7 @@ relay_main(void *arg)
         if (p[0].revents & POLLIN) {
             int a = accept(r->listener, NULL, NULL);
             int b = socket(AF_INET, SOCK_STREAM, 0);
-            if (a >= 0 && b >= 0 && n < RELAY_FDS &&
+            if (a >= 0 && b >= 0 && n + 2 <= RELAY_FDS &&
                 connect(b, (struct sockaddr *)&r->up, sizeof r->up) == 0) {
                 fd[n++] = a;
                 fd[n++] = b;

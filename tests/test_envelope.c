@@ -252,9 +252,9 @@ verdict(Trim__Envelope *env)
 #define ACCEPTS(env) assert_null(verdict(env))
 #define REJECTS(env, reason)                                                   \
     do {                                                                       \
-        const char *why = verdict(env);                                        \
-        assert_non_null(why);                                                  \
-        assert_string_equal(why, reason);                                      \
+        const char *got_ = verdict(env);                                       \
+        assert_non_null(got_);                                                 \
+        assert_string_equal(got_, reason);                                     \
     } while (0)
 
 

@@ -1517,6 +1517,8 @@ test_server_stop_fields(void **state)
         set_fallback(s, (reply_t){.body = body});
         backend_request_t req = gen_request(i, 2);
         call_once(b, &req, &r);
+        if (r.error == NULL)
+            fail_msg("%s: accepted an unusable answer", bad[i].server);
         expect_error(&r, bad[i].error);
         assert_int_equal(n_requests(s), before + 3);
         backend_result_clear(&r);

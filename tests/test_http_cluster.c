@@ -258,7 +258,7 @@ run_with_weak_faults(const char *const *fault, const char *run_flags,
     check_outcomes(db, 30);
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);
-    retried = sql_int(h, "SELECT COUNT(*) FROM steps WHERE attempt > 0");
+    retried = (int)sql_int(h, "SELECT COUNT(*) FROM steps WHERE attempt > 0");
     if (reason != NULL && jint(sum, "failed") > 0) {
         assert_int_equal(sql_int(h,
                                  "SELECT COUNT(*) FROM problems WHERE "

@@ -178,10 +178,10 @@ test_ready_flood_from_two_identities(void **state)
         }
     }
     for (int d = 0; d < 2; d++) {
-        Trim__Envelope *st = status_after(flood[d], 1 + (uint64_t)d);
+        Trim__Envelope *reply = status_after(flood[d], 1 + (uint64_t)d);
         /* Not 40,000 names: those of replaced peers were freed. */
-        assert_true(st->status->peer_names <= NAMES_BOUND);
-        env_destroy(&st);
+        assert_true(reply->status->peer_names <= NAMES_BOUND);
+        env_destroy(&reply);
     }
     sock_destroy(&flood[0]);
     sock_destroy(&flood[1]);

@@ -316,8 +316,10 @@ sim_server_answer(const sim_world_t *w, sim_server_model_t model,
                   const char *path, const char *body, size_t len, char **reply,
                   size_t *reply_len)
 {
-    static char *const names[] = {"sim-weak", "sim-strong", "sim-prm"};
-    sim_server_t s = {.world = w, .model = model, .served_name = names[model]};
+    static const char *const names[] = {"sim-weak", "sim-strong", "sim-prm"};
+    char served[16];
+    snprintf(served, sizeof served, "%s", names[model]);
+    sim_server_t s = {.world = w, .model = model, .served_name = served};
     conn_t st = {.body = (char *)body, .len = len};
     reply_t r = {0};
     const struct route *rt = NULL;
