@@ -44,6 +44,14 @@ int cmd_train(int argc, char **argv);
             "debug, info, warn, error or off"                                  \
     }
 
+/* --health-file of the services that are the coordinator's peers. */
+#define CLI_FLAG_HEALTH_FILE(value)                                            \
+    {                                                                          \
+        "health-file", FLAG_STRING, (value), 0, 0,                             \
+            "touch this file about once a second while the coordinator "       \
+            "is heard (for a healthcheck on its age; default: none)"           \
+    }
+
 /*
 ** Parse argv with flags_parse.  After --help, print the usage ("trim CMD
 ** SYNOPSIS", the description, the flags) and return 0; on a bad flag return

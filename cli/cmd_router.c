@@ -27,7 +27,7 @@ static const char description[] =
 
 typedef struct router_args {
     const char *connect, *pub, *name, *log_level, *curve_secret;
-    const char *server_key, *curve_clients;
+    const char *server_key, *curve_clients, *health_file;
     int64_t credit, heartbeat, liveness;
     int insecure;
 } router_args_t;
@@ -54,6 +54,7 @@ parse_args(int argc, char **argv, router_args_t *a)
          "public keys allowed to subscribe to the feed"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
          "allow --pub beyond loopback without CURVE (logged at every start)"},
+        CLI_FLAG_HEALTH_FILE(&a->health_file),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
 
@@ -73,6 +74,7 @@ cmd_router(int argc, char **argv)
         .curve_secret = "",
         .server_key = "",
         .curve_clients = "",
+        .health_file = "",
         .credit = 1024,
         .heartbeat = 1000,
         .liveness = 3,
@@ -119,6 +121,7 @@ cmd_router(int argc, char **argv)
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
     o.pomdp_default = &pomdp;
+    o.health_file = a.health_file;
     rc = 1;
     if ((curve_on && *a.pub &&
          (zap = zap_new(zctx, a.curve_clients, "router", err, sizeof err)) ==

@@ -72,7 +72,7 @@ check_backend(const char *kind, Trim__Role role, const char *pool)
 
 typedef struct worker_args {
     const char *connect, *pool, *backend, *name, *calibration, *sim_profile;
-    const char *log_level, *curve_secret, *server_key;
+    const char *log_level, *curve_secret, *server_key, *health_file;
     int64_t credit, heartbeat, liveness, reconnect, drain;
     double base_ms, ms_per_token;
     http_flag_values_t hv;
@@ -110,6 +110,7 @@ parse_args(int argc, char **argv, worker_args_t *a)
          "sim: latency per generated (PRM: input) token"},
         CLIENT_FLAGS_CURVE(&a->curve_secret, &a->server_key, "worker",
                            "coordinator"),
+        CLI_FLAG_HEALTH_FILE(&a->health_file),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     flag_t flags[MAX_FLAGS];
@@ -174,6 +175,7 @@ cmd_worker(int argc, char **argv)
         .log_level = "info",
         .curve_secret = "",
         .server_key = "",
+        .health_file = "",
         .credit = 64,
         .heartbeat = 1000,
         .liveness = 3,
@@ -226,6 +228,7 @@ cmd_worker(int argc, char **argv)
     o.drain_ms = (int)a.drain;
     o.curve = curve_on ? &keys : NULL;
     o.server_key = server_pub;
+    o.health_file = a.health_file;
     /* The simulator answers within its latency model: no deadline stated. */
     o.deadline_ms =
         strcmp(a.backend, "sim") == 0 ? 0 : http_opts_deadline_ms(&http);

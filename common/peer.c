@@ -207,6 +207,7 @@ peer_recv(peer_t *p, Trim__Envelope **out)
         }
         switch (env->body_case) {
         case TRIM__ENVELOPE__BODY_HEARTBEAT:
+            p->stats.heard++;
             arena_reset(p->arena);
             continue;
         case TRIM__ENVELOPE__BODY_DISCONNECT:
@@ -222,6 +223,7 @@ peer_recv(peer_t *p, Trim__Envelope **out)
             arena_reset(p->arena);
             return 0;
         default:
+            p->stats.heard++;
             p->stats.received++;
             *out = env;
             return 1;

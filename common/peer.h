@@ -37,7 +37,11 @@ typedef struct peer_opts {
                                   0: not stated */
 } peer_opts_t;
 
+/* How long a goodbye (peer_goodbye's linger_ms) may take to leave. */
+#define PEER_GOODBYE_MS 1000
+
 typedef struct peer_stats {
+    uint64_t heard;    /* heartbeats and work messages from the coordinator */
     uint64_t received; /* work messages handed to the caller */
     uint64_t sent;
     uint64_t malformed; /* frames from the coordinator that were dropped */

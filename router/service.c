@@ -10,18 +10,19 @@
 
 #include "envelope.h"
 #include "errf.h"
+#include "health.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
 #include "sock.h"
 
 #define POLICY_CACHE 32
-#define GOODBYE_MS   1000 /* how long the goodbye may take to leave */
 
 struct router_service {
     peer_t *peer;
     void *pub; /* decision feed, or NULL */
     char name[TRIM_MAX_NAME];
+    health_t health;
     /* Parsed policies by spec; a run uses one, a busy router a few. */
     policy_t *policies[POLICY_CACHE];
     size_t n_policies;
@@ -50,6 +51,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     }
     snprintf(r->name, sizeof r->name, "%s", o->name ? o->name : "router");
     r->pomdp_default = o->pomdp_default;
+    r->health.path = o->health_file;
+    r->health.name = r->name;
     if (o->pub_endpoint != NULL) {
         r->pub = sock_new(zctx, ZMQ_PUB, err, errlen);
         if (r->pub == NULL)
@@ -252,11 +255,12 @@ router_service_run(router_service_t *r, const atomic_int *stop)
                 tlog(TLOG_WARN, r->name, "ignored a message of type %d",
                      (int)env->body_case);
         }
+        health_beat(&r->health, peer_stats(r->peer)->heard);
     }
     /* Decisions are made as requests arrive, so nothing is in flight: tell
     ** the coordinator at once, so it sends scored steps elsewhere (or
     ** decides locally) instead of waiting out this router's liveness. */
     if (!peer_finished(r->peer))
-        peer_goodbye(r->peer, "router stopping", GOODBYE_MS);
+        peer_goodbye(r->peer, "router stopping", PEER_GOODBYE_MS);
     return 0;
 }

@@ -34,6 +34,8 @@ typedef struct router_opts {
     const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
                                            (policy_new); borrowed, must
                                            outlive the service; or NULL */
+    const char *health_file; /* touched while connected (health.h), or
+                                NULL */
 } router_opts_t;
 
 typedef struct router_service router_service_t;

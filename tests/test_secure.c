@@ -5,7 +5,8 @@
 ** with --insecure (logged at every start), CURVE allowed anywhere; and what
 ** a SIGTERMed worker or router does: finish or hand back its calls in
 ** flight within --drain-ms and tell the coordinator with a Disconnect, so
-** its requests are requeued at once and the reason is logged.  The
+** its requests are requeued at once and the reason is logged; and that
+** --health-file is touched only while the coordinator is heard.  The
 ** processes are real and talk over TCP on 127.0.0.1 only: the one
 ** "non-loopback" address bound here is the interface name `lo`, which the
 ** check counts as reachable from the network (it does not resolve names)
@@ -428,6 +429,47 @@ test_sigterm_hands_back_unfinished_calls(void **state)
 }
 
 
+/* Wait (bounded) until the file at path exists. */
+static void
+wait_file(const char *path)
+{
+    for (int tries = 0; tries < 500 && access(path, F_OK) != 0; tries++)
+        cluster_pause_ms(20);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+
+/*
+** --health-file is touched only while the coordinator is heard: not by a
+** worker whose coordinator is not there (it gives up on it and
+** reconnects), then by it and by a router once the coordinator answers.
+*/
+static void
+test_health_file_only_while_heard(void **state)
+{
+    (void)state;
+    cluster_t k;
+    char wfile[400], rfile[400], wlog[400];
+
+    cluster_init(&k);
+    cluster_path(&k, "small-1.health", wfile, sizeof wfile);
+    cluster_path(&k, "router-1.health", rfile, sizeof rfile);
+    cluster_path(&k, "small-1.log", wlog, sizeof wlog);
+    const char *const small[] = {"--health-file", wfile, NULL};
+    const char *const router[] = {"--health-file", rfile, NULL};
+    cluster_start_worker(&k, "small", "small-1", "0", "4", small);
+    wait_log(wlog, "coordinator silent");
+    assert_int_not_equal(access(wfile, F_OK), 0);
+
+    cluster_start_coordinator(&k, NULL);
+    cluster_start_router(&k, "router-1", router);
+    wait_file(wfile);
+    wait_file(rfile);
+    cluster_stop(&k);
+    assert_int_equal(test_remove_tree(k.dir), 0);
+}
+
+
 int
 main(void)
 {
@@ -439,6 +481,7 @@ main(void)
         cmocka_unit_test(test_insecure_is_logged_at_every_start),
         cmocka_unit_test(test_sigterm_finishes_calls_in_flight),
         cmocka_unit_test(test_sigterm_hands_back_unfinished_calls),
+        cmocka_unit_test(test_health_file_only_while_heard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,12 @@
 #include "clock.h"
 #include "envelope.h"
 #include "errf.h"
+#include "health.h"
 #include "log.h"
 #include "peer.h"
 
 #define MAX_POLL    64
 #define REPLY_BATCH 1024 /* results per reply message */
-#define GOODBYE_MS  1000 /* how long the goodbye may take to leave */
 
 struct worker {
     peer_t *peer;
@@ -24,6 +24,7 @@ struct worker {
     Trim__Role role;
     char name[TRIM_MAX_NAME];
     int drain_ms;
+    health_t health;
     uint64_t completed;
     uint64_t in_flight; /* handed to the backend, result not yet sent */
     backend_result_t results[REPLY_BATCH];
@@ -51,6 +52,8 @@ worker_new(void *zctx, const worker_opts_t *o, backend_t *backend, char *err,
     w->drain_ms = o->drain_ms;
     snprintf(w->name, sizeof w->name, "%s",
              o->name ? o->name : env_role_name(o->role));
+    w->health.path = o->health_file;
+    w->health.name = w->name;
     po.endpoint = o->endpoint;
     po.role = o->role;
     po.credit = o->credit ? o->credit : 1;
@@ -272,7 +275,7 @@ say_goodbye(worker_t *w, size_t held)
          "requests not started",
          (unsigned long long)w->in_flight, held);
     tlog(TLOG_INFO, w->name, "%s", reason);
-    peer_goodbye(w->peer, reason, GOODBYE_MS);
+    peer_goodbye(w->peer, reason, PEER_GOODBYE_MS);
 }
 
 
@@ -318,6 +321,7 @@ worker_run(worker_t *w, const atomic_int *stop)
             else
                 handle(w, env);
         }
+        health_beat(&w->health, peer_stats(w->peer)->heard);
         size_t got;
         while ((got = w->backend->collect(w->backend, w->results,
                                           REPLY_BATCH)) > 0)

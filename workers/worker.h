@@ -37,6 +37,8 @@ typedef struct worker_opts {
     const char *server_key;    /* the coordinator's public key (Z85) */
     uint32_t deadline_ms;      /* longest answer to one request (announced);
                                   0: not stated */
+    const char *health_file;   /* touched while connected (health.h), or
+                                  NULL */
 } worker_opts_t;
 
 typedef struct worker worker_t;
