@@ -2,7 +2,8 @@
 """The compose cluster's promises, read from `docker-compose config`.
 
 docker/docker-compose.yml must stay valid and secure by default: CURVE on
-every ZeroMQ service with its keys made by the one-shot `keys` service, no
+every ZeroMQ service with its keys made by the one-shot `keys` service,
+each service's secret key in a volume no other service mounts, no
 --insecure anywhere, every long-running service with a healthcheck, a
 read-only root, every capability dropped, and a stop grace period longer
 than a worker's drain.  Needs no Docker engine: `docker-compose config`
@@ -23,6 +24,21 @@ def seconds(text):
     for n, unit in re.findall(r"([0-9.]+)(ms|h|m|s)", str(text)):
         total += float(n) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
     return total
+
+
+def mounts(service):
+    """(source, target, read_only) of a service's volumes, in either of the
+    forms docker-compose v1 and v2 print."""
+    out = []
+    for v in service.get("volumes") or []:
+        if isinstance(v, dict):
+            out.append((v.get("source"), v.get("target"),
+                        bool(v.get("read_only"))))
+        else:
+            parts = str(v).split(":")
+            out.append((parts[0], parts[1] if len(parts) > 1 else parts[0],
+                        len(parts) > 2 and "ro" in parts[2].split(",")))
+    return out
 
 
 def main():
@@ -56,8 +72,17 @@ def main():
                   f"{name}: stop_grace_period")
         speaks_zmq = name != "keys" and not name.startswith("sim-")
         if speaks_zmq:
-            check(env.get("TRIM_CURVE_SECRET", "").startswith("/keys/"),
-                  f"{name}: TRIM_CURVE_SECRET")
+            secret = [m for m in mounts(s) if m[1] == "/secret"]
+            check(env.get("TRIM_CURVE_SECRET", "").startswith("/secret/"),
+                  f"{name}: TRIM_CURVE_SECRET in its own /secret")
+            check(len(secret) == 1 and secret[0][2],
+                  f"{name}: one secret volume, read-only, at /secret")
+            check(all(m[2] for m in mounts(s) if m[1] == "/keys"),
+                  f"{name}: /keys read-only")
+            for other, o in services.items():
+                if other not in (name, "keys") and secret:
+                    check(all(m[0] != secret[0][0] for m in mounts(o)),
+                          f"{other} mounts {name}'s secret volume")
             check("keys" in (s.get("depends_on") or {}) or
                   "coordinator" in (s.get("depends_on") or {}),
                   f"{name}: waits for the keys")
@@ -65,6 +90,12 @@ def main():
             check(seconds(s.get("stop_grace_period", "10s")) >
                   int(env["TRIM_DRAIN_MS"]) / 1000,
                   f"{name}: stop_grace_period longer than TRIM_DRAIN_MS")
+        if name in ("router", "small", "large", "prm"):
+            hc = " ".join(str(a) for a in
+                          (s.get("healthcheck") or {}).get("test") or [])
+            health = env.get("TRIM_HEALTH_FILE", "")
+            check(health and health in hc,
+                  f"{name}: a healthcheck on its own TRIM_HEALTH_FILE")
         if name in ("coordinator", "router"):
             check(env.get("TRIM_CURVE_CLIENTS", "").startswith("/keys/"),
                   f"{name}: TRIM_CURVE_CLIENTS")
