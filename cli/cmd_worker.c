@@ -230,8 +230,9 @@ cmd_worker(int argc, char **argv)
     o.server_key = server_pub;
     o.health_file = a.health_file;
     /* The simulator answers within its latency model: no deadline stated. */
-    o.deadline_ms =
-        strcmp(a.backend, "sim") == 0 ? 0 : http_opts_deadline_ms(&http);
+    o.deadline_ms = strcmp(a.backend, "sim") == 0
+                        ? 0
+                        : pool_backend_deadline_ms(role, &http);
     w = worker_new(zctx, &o, b, err, sizeof err);
     if (w == NULL)
         fprintf(stderr, "trim worker: %s\n", err);

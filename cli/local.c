@@ -158,8 +158,7 @@ config_json(const local_opts_t *o, const char *policy)
 }
 
 
-/* The backend of one worker of pool role: its model server, or the
-** simulator.  NULL with a reason in err. */
+/* The HTTP settings of pool role's model server; NULL: the simulator. */
 static const http_backend_opts_t *
 pool_http_opts(const local_opts_t *o, Trim__Role role)
 {
@@ -169,6 +168,8 @@ pool_http_opts(const local_opts_t *o, Trim__Role role)
 }
 
 
+/* The backend of one worker of pool role: its model server, or the
+** simulator.  NULL with a reason in err. */
 static backend_t *
 make_backend(const local_opts_t *o, const sim_world_t *world, Trim__Role role,
              uint32_t credit, char *err, size_t errlen)
@@ -209,7 +210,8 @@ start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
             return -1;
         s->credit = credit;
         if (role != TRIM__ROLE__ROLE_ROUTER && pool_http_opts(o, role) != NULL)
-            s->deadline_ms = http_opts_deadline_ms(pool_http_opts(o, role));
+            s->deadline_ms =
+                pool_backend_deadline_ms(role, pool_http_opts(o, role));
         s->index = i;
         snprintf(s->name, sizeof s->name, "%s-%d", env_role_name(role), i + 1);
         if (pthread_create(&s->thread, NULL, service_main, s) != 0) {

@@ -32,3 +32,11 @@ pool_backend_new(const char *kind, Trim__Role role, const sim_world_t *world,
         errf(err, errlen, "out of memory");
     return b;
 }
+
+
+uint32_t
+pool_backend_deadline_ms(Trim__Role role, const http_backend_opts_t *http)
+{
+    return role == TRIM__ROLE__ROLE_PRM ? backend_pooling_deadline_ms(http)
+                                        : http_opts_deadline_ms(http);
+}

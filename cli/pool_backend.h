@@ -24,4 +24,12 @@ backend_t *pool_backend_new(const char *kind, Trim__Role role,
                             const http_backend_opts_t *http, uint32_t credit,
                             char *err, size_t errlen);
 
+/*
+** The per-request deadline a worker of pool role on the HTTP backend http
+** announces: a PRM worker's calls include the /tokenize calls of fitting
+** (backend_pooling_deadline_ms), the others' are one call each.
+*/
+uint32_t pool_backend_deadline_ms(Trim__Role role,
+                                  const http_backend_opts_t *http);
+
 #endif

@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "log.h"
+#include "pooling_fit.h"
 #include "sock.h"
 #include "testutil.h"
 #include "worker.h"
@@ -979,12 +980,103 @@ test_prm_fit(void **state)
     backend_result_clear(&r);
     assert_int_equal(n_requests(s), 6);
 
-    /* A server without /tokenize: the error names it. */
+    /* An answer without a count is retried with backoff, as a 5xx. */
+    script(s, (reply_t){.body = "{\"tokens\":[1,2]}"});
+    script(s, (reply_t){.body = "{\"count\":50}"});
+    script(s, (reply_t){.body = "{\"data\":[{\"data\":[[0.1,0.9],[0.2,0.8],"
+                                "[0.3,0.7]]}]}"});
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    assert_int_equal(r.n_scores, 3);
+    assert_int_equal(r.padded, 0);
+    backend_result_clear(&r);
+    assert_int_equal(n_requests(s), 9);
+
+    /* A server without /tokenize: the error names it and the flag. */
     script(s, (reply_t){.status = 404, .body = "{\"detail\":\"Not Found\"}"});
     call_once(b, &req, &r);
     expect_error(&r, "/tokenize");
+    expect_error(&r, "--truncate-tokens 0 turns that off");
     backend_result_clear(&r);
     backend_destroy(&b);
+
+    /* Chat messages are counted without a generation prompt (vLLM's
+    ** TokenizeChatRequest adds one by default; /pooling adds none). */
+    o.prm_input = HTTP_PRM_MESSAGES;
+    b = backend_pooling_new(&o, 4, err, sizeof err);
+    assert_non_null(b);
+    script(s, (reply_t){.body = "{\"count\":50}"});
+    script(s, (reply_t){.body = "{\"data\":[{\"data\":[[0.1,0.9],[0.2,0.8],"
+                                "[0.3,0.7]]}]}"});
+    call_once(b, &req, &r);
+    assert_null(r.error);
+    backend_result_clear(&r);
+    json_t *t = request_json(s, n_requests(s) - 2);
+    assert_true(json_is_array(json_object_get(t, "messages")));
+    assert_true(json_is_false(json_object_get(t, "add_generation_prompt")));
+    json_decref(t);
+    backend_destroy(&b);
+}
+
+
+/* Tokens of a toy input without its first d steps: step i costs (i % 5 + 1)
+** tokens per byte, so the bytes estimate is off, in both directions. */
+static int
+toy_tokens(const char *const *steps, size_t n, size_t d, size_t *bytes)
+{
+    int tokens = 20;
+
+    *bytes = 40;
+    for (size_t i = d; i < n; i++) {
+        size_t len = strlen(steps[i]) + strlen(TPL_STEP_TAG);
+        tokens += (int)(len * (i % 5 + 1));
+        *bytes += len;
+    }
+    return tokens;
+}
+
+
+/*
+** The search for the leading steps to drop ends within
+** pooling_fit_max_probes counts for every history length and limit, with
+** the largest window that fits, or FIT_NONE exactly when the newest step
+** alone does not.
+*/
+static void
+test_fit_search(void **state)
+{
+    (void)state;
+    static const char *const text[] = {
+        "a", "bbbbbbbbbbbb", "cc", "ddddddd", "eeeeeeeeeeeeeeeeeeeeeeeee", "f"};
+    const char *steps[TRIM_MAX_STEPS];
+    size_t bytes;
+
+    for (size_t i = 0; i < TRIM_MAX_STEPS; i++)
+        steps[i] = text[(i * 7) % 6];
+    assert_int_equal(pooling_fit_max_probes(TRIM_MAX_STEPS), 11);
+    for (size_t n = 1; n <= TRIM_MAX_STEPS; n = n < 40 ? n + 1 : n * 2) {
+        int all = toy_tokens(steps, n, 0, &bytes);
+        for (int limit = 20; limit <= all + 1; limit += n < 40 ? 3 : 97) {
+            fit_search_t s;
+            int rc, probes = 0;
+            fit_search_init(&s, n);
+            do {
+                int tokens = toy_tokens(steps, n, s.probe, &bytes);
+                rc = fit_search_count(&s, tokens, bytes, limit, steps);
+                probes++;
+            } while (rc == FIT_NEXT && probes <= 64);
+            assert_true(probes <= pooling_fit_max_probes(n));
+            size_t best = 0; /* the fewest steps to drop */
+            while (best < n && toy_tokens(steps, n, best, &bytes) > limit)
+                best++;
+            if (best >= n) {
+                assert_int_equal(rc, FIT_NONE);
+            } else {
+                assert_int_equal(rc, FIT_DONE);
+                assert_int_equal(s.hi, best);
+            }
+        }
+    }
 }
 
 /* ---- failures and retries ------------------------------------------------ */
@@ -1826,7 +1918,7 @@ main(void)
         T(test_timeout_names_the_limit), T(test_cooldown_warns_once),
         T(test_openai_request),    T(test_chat_request),
         T(test_pooling_request),   T(test_finish_reasons),
-        T(test_prm_rows),          T(test_prm_fit),
+        T(test_prm_rows),          T(test_prm_fit), T(test_fit_search),
         T(test_retry_500_then_success),
         T(test_retries_exhausted), T(test_429_retry_after),
         T(test_timeout),           T(test_connection_refused),

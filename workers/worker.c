@@ -296,9 +296,12 @@ worker_run(worker_t *w, const atomic_int *stop)
                      "%d ms)",
                      (unsigned long long)w->in_flight, w->drain_ms);
         }
+        /* The backend's pending, not in_flight: a request a backend lost
+        ** (out of memory, logged there) must not hold the drain. */
         if (drain_end >= 0 &&
-            (w->in_flight == 0 || clock_now_ms() >= drain_end ||
-             atomic_load(stop) > 1 || peer_socket(w->peer) == NULL)) {
+            (w->backend->pending(w->backend) == 0 ||
+             clock_now_ms() >= drain_end || atomic_load(stop) > 1 ||
+             peer_socket(w->peer) == NULL)) {
             say_goodbye(w, held);
             break;
         }
