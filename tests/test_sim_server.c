@@ -723,12 +723,23 @@ test_pooling(void **state)
         json_decref(j);
         resp_clear(&r);
         j = post(&sv, "/tokenize",
+                 json_pack("{s:[{s:s, s:s}, {s:s, s:s}], s:b}", "messages",
+                           "role", "user", "content", c.problem.text, "role",
+                           "assistant", "content", a, "add_generation_prompt",
+                           0),
+                 &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(int_at(j, "count"), tokens);
+        json_decref(j);
+        resp_clear(&r);
+        /* as vLLM's, messages get the generation prompt by default */
+        j = post(&sv, "/tokenize",
                  json_pack("{s:[{s:s, s:s}, {s:s, s:s}]}", "messages", "role",
                            "user", "content", c.problem.text, "role",
                            "assistant", "content", a),
                  &r);
         assert_int_equal(r.status, 200);
-        assert_int_equal(int_at(j, "count"), tokens);
+        assert_int_equal(int_at(j, "count"), tokens + 3);
         json_decref(j);
         resp_clear(&r);
 

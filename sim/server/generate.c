@@ -172,24 +172,6 @@ fail:
 }
 
 
-/* A boolean field with a default; 0, or -1 with a 400 in r. */
-static int
-req_bool(const json_t *req, const char *key, int def, int *out, reply_t *r)
-{
-    const json_t *v = json_object_get(req, key);
-    if (v == NULL || json_is_null(v)) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_boolean(v)) {
-        reply_error(r, 400, "'%s' must be a boolean", key);
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 0;
-}
-
-
 /*
 ** The user's text (the last user message) and the assistant's open turn
 ** (the last message when continuing; a fresh "Solution:\n\n" otherwise).

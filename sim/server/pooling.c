@@ -12,7 +12,9 @@
 **
 ** POST /tokenize counts an input's tokens as vLLM's does ({"prompt"} or
 ** {"messages"} in, {"count", "max_model_len", "tokens"} out), with the same
-** count the truncation uses, so a client can fit its input first.
+** count the truncation uses, so a client can fit its input first.  Like
+** vLLM's, it adds the generation prompt ("<|im_start|>assistant\n") to
+** "messages" unless add_generation_prompt is false.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,9 @@
 /* What /tokenize reports as max_model_len: the simulator has no context
 ** limit; this is Qwen2.5-Math-PRM-7B's. */
 #define SIM_MAX_MODEL_LEN 4096
+
+/* Tokens of ChatML's generation prompt, "<|im_start|>assistant\n". */
+#define SIM_GENERATION_PROMPT_TOKENS 3
 
 
 /*
@@ -268,10 +273,12 @@ handle_tokenize(sim_server_t *s, const json_t *req, reply_t *r)
     tpl_parsed_t p = {0};
     float *scores = NULL;
     char err[512];
-    int tokens;
+    int tokens, add_gen;
     json_t *ids = NULL;
 
-    if (req_check_model(s, req, r) < 0 || tokenize_input(req, &p, r) < 0)
+    if (req_check_model(s, req, r) < 0 ||
+        req_bool(req, "add_generation_prompt", 1, &add_gen, r) < 0 ||
+        tokenize_input(req, &p, r) < 0)
         return;
     if ((scores = malloc((p.n_steps + 1) * sizeof *scores)) == NULL ||
         (ids = json_array()) == NULL) {
@@ -284,6 +291,8 @@ handle_tokenize(sim_server_t *s, const json_t *req, reply_t *r)
         reply_error(r, 400, "the input is not a simulated problem: %s", err);
         goto done;
     }
+    if (add_gen && json_object_get(req, "messages") != NULL)
+        tokens += SIM_GENERATION_PROMPT_TOKENS;
     for (int i = 0; i < tokens; i++) /* ids the simulator does not have */
         if (json_array_append_new(ids, json_integer(i)) < 0) {
             reply_error(r, 500, "out of memory");

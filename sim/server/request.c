@@ -29,6 +29,23 @@ req_check_model(sim_server_t *s, const json_t *req, reply_t *r)
 
 
 int
+req_bool(const json_t *req, const char *key, int def, int *out, reply_t *r)
+{
+    const json_t *v = json_object_get(req, key);
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        reply_error(r, 400, "'%s' must be a boolean", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+
+int
 req_int(const json_t *req, const char *key, int64_t def, int64_t min,
         int64_t max, int64_t *out, reply_t *r)
 {

@@ -136,6 +136,9 @@ struct sim_server {
 void handle_completions(sim_server_t *s, const json_t *req, reply_t *r);
 void handle_chat(sim_server_t *s, const json_t *req, reply_t *r);
 void handle_pooling(sim_server_t *s, const json_t *req, reply_t *r);
+/* POST /tokenize: the token count of a PRM input, as pooling counts it
+** (messages: plus the generation prompt unless add_generation_prompt is
+** false, as vLLM's chat template adds it). */
 void handle_tokenize(sim_server_t *s, const json_t *req, reply_t *r);
 
 /* GET /v1/models: the one served model. */
@@ -155,6 +158,9 @@ int req_check_model(sim_server_t *s, const json_t *req, reply_t *r);
 */
 int req_int(const json_t *req, const char *key, int64_t def, int64_t min,
             int64_t max, int64_t *out, reply_t *r);
+
+/* An optional boolean field with a default; 0, or -1 with a 400 in r. */
+int req_bool(const json_t *req, const char *key, int def, int *out, reply_t *r);
 
 /*
 ** Check that the optional sampling fields have the right types (numbers,
