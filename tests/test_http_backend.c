@@ -1267,6 +1267,9 @@ test_bad_bodies(void **state)
          "HTTP 400: max_tokens must be at least 1"},
         {{.status = 404, .body = "<html>not found</html>"},
          "HTTP 404: <html>not found</html>"},
+        /* a 4xx too large to read is a 4xx all the same */
+        {{.status = 400, .huge = 20u << 20},
+         "response larger than 4194304 bytes"},
     };
     http_backend_opts_t o;
     backend_result_t r;

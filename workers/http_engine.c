@@ -297,14 +297,17 @@ server_message(const char *body, size_t len, char *out, size_t outlen)
 
 /*
 ** Failures worth another attempt: the server or the network, not us.  A
-** body cut short or over the size cap is a bad answer, retried like a 5xx.
+** body cut short or over the size cap is a bad answer, retried like a 5xx,
+** unless its status (when one came) says the request itself was refused.
 */
 static int
 transient(const call_t *c, CURLcode rc)
 {
     switch (rc) {
     case CURLE_WRITE_ERROR:
-        return c->too_large;
+        return c->too_large &&
+               (c->status == 0 || (c->status >= 200 && c->status < 300) ||
+                c->status == 429 || c->status >= 500);
     case CURLE_PARTIAL_FILE:
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
