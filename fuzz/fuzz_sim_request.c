@@ -13,7 +13,8 @@
 #include "sim_server_testing.h"
 
 static const char *const paths[] = {"/v1/completions", "/v1/chat/completions",
-                                    "/pooling"};
+                                    "/pooling", "/tokenize"};
+#define N_PATHS (sizeof paths / sizeof *paths)
 
 
 int
@@ -30,9 +31,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (world == NULL &&
         (world = sim_world_new(NULL, NULL, err, sizeof err)) == NULL)
         abort();
-    status = sim_server_answer(world, (sim_server_model_t)((data[0] / 3) % 3),
-                               paths[data[0] % 3], (const char *)data + 1,
-                               size - 1, &reply, &len);
+    status =
+        sim_server_answer(world, (sim_server_model_t)((data[0] / N_PATHS) % 3),
+                          paths[data[0] % N_PATHS], (const char *)data + 1,
+                          size - 1, &reply, &len);
     if (status < 200 || status > 599 || reply == NULL ||
         (j = json_loadb(reply, len, 0, NULL)) == NULL)
         abort();

@@ -34,6 +34,10 @@ typedef struct conn {
 
 typedef void (*post_handler_t)(sim_server_t *s, const json_t *req, reply_t *r);
 
+/* The served model names by sim_server_model_t, unless --served-name. */
+static const char *const default_names[] = {"sim-weak", "sim-strong",
+                                            "sim-prm"};
+
 static const struct route {
     const char *path;
     const char *method;    /* "GET" also answers HEAD */
@@ -316,10 +320,7 @@ sim_server_answer(const sim_world_t *w, sim_server_model_t model,
                   const char *path, const char *body, size_t len, char **reply,
                   size_t *reply_len)
 {
-    static const char *const names[] = {"sim-weak", "sim-strong", "sim-prm"};
-    char served[16];
-    snprintf(served, sizeof served, "%s", names[model]);
-    sim_server_t s = {.world = w, .model = model, .served_name = served};
+    sim_server_t s = {.world = w, .model = model};
     conn_t st = {.body = (char *)body, .len = len};
     reply_t r = {0};
     const struct route *rt = NULL;
@@ -327,10 +328,14 @@ sim_server_answer(const sim_world_t *w, sim_server_model_t model,
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(path, routes[i].path) == 0 && routes[i].handle != NULL)
             rt = &routes[i];
-    if (rt == NULL)
+    if ((int)model < 0 || model > SIM_SERVER_PRM)
+        reply_error(&r, 400, "unknown model %d", (int)model);
+    else if (rt == NULL)
         reply_error(&r, 404, "Not Found: %s", path);
-    else
+    else {
+        s.served_name = default_names[model];
         run_post(&s, rt, &st, &r);
+    }
     *reply = r.body;
     *reply_len = r.len;
     return r.status;
@@ -341,7 +346,6 @@ sim_server_t *
 sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
                size_t errlen)
 {
-    static const char *const defaults[] = {"sim-weak", "sim-strong", "sim-prm"};
     sim_server_t *s = NULL;
 
     if (check_opts(o, err, errlen) < 0)
@@ -358,10 +362,11 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
     atomic_init(&s->stopping, 0);
     atomic_init(&s->n_inference, 0);
     atomic_init(&s->n_ids, 0);
-    s->served_name =
+    s->own_name =
         strdup(o->served_name && *o->served_name ? o->served_name
-                                                 : defaults[o->model]);
-    if (s->served_name == NULL ||
+                                                 : default_names[o->model]);
+    s->served_name = s->own_name;
+    if (s->own_name == NULL ||
         slots_init(&s->slots, o->threads, &s->stopping) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
@@ -424,7 +429,7 @@ sim_server_destroy(sim_server_t **sp)
     if (s->slots_ready)
         slots_clear(&s->slots);
     recorder_destroy(&s->rec);
-    free(s->served_name);
+    free(s->own_name);
     free(s);
     *sp = NULL;
 }

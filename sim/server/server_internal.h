@@ -114,7 +114,8 @@ int listen_on(const char *bind, int *port, char *url, size_t urllen, char *err,
 struct sim_server {
     const sim_world_t *world;
     sim_server_model_t model;
-    char *served_name;
+    const char *served_name; /* what "model" must say */
+    char *own_name;          /* sim_server_new's copy of it, freed with s */
     sim_server_faults_t faults;
     size_t max_body;
     struct MHD_Daemon *mhd;

@@ -12,7 +12,8 @@
 /*
 ** Answer a POST of body (len bytes, any bytes) to path as a server of model
 ** on world w does, with its default served name, no faults and no latency
-** slept.  Returns the HTTP status (404 for a path it does not serve); *reply
+** slept.  Returns the HTTP status (404 for a path it does not serve, 400 for
+** a model out of range); *reply
 ** gets the response body (malloc'd, the caller frees it; NULL when empty)
 ** and *reply_len its length.
 */
