@@ -66,6 +66,12 @@ int cli_parse(const char *cmd, const char *synopsis, const char *description,
 int cli_log_level(const char *cmd, const char *value);
 
 /*
+** Print "trim CMD: ERR" to stderr, ERR's control characters escaped (it may
+** carry what a server or a file said); an ERR over 512 bytes is cut.
+*/
+void cli_error(const char *cmd, const char *err);
+
+/*
 ** A service's default name "PREFIX-HOST-PID", written into buf.  Returns
 ** buf.
 */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "log.h"
 
 
@@ -79,4 +80,13 @@ cli_sim_world(const char *cmd, const char *profile, int model, double base_ms,
         return 1;
     }
     return 0;
+}
+
+
+void
+cli_error(const char *cmd, const char *err)
+{
+    char shown[4 * 512 + 1];
+
+    fprintf(stderr, "trim %s: %s\n", cmd, esc_str(shown, sizeof shown, err));
 }

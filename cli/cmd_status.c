@@ -128,8 +128,7 @@ cmd_status(int argc, char **argv)
         errf(err, sizeof err, "no answer from %s within %lld ms", cf.connect,
              (long long)cf.timeout_ms);
     if (got <= 0) {
-        char shown[4 * sizeof err];
-        fprintf(stderr, "trim status: %s\n", esc_str(shown, sizeof shown, err));
+        cli_error("status", err);
         rc = 1;
     } else if (json) {
         print_json(reply->status);

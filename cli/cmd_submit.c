@@ -20,7 +20,6 @@
 #include "client.h"
 #include "envelope.h"
 #include "errf.h"
-#include "escape.h"
 #include "problems.h"
 #include "sim.h"
 
@@ -389,8 +388,7 @@ report(const submitter_t *s, int json, long skipped)
 static void
 report_failure(const submitter_t *s)
 {
-    char shown[4 * sizeof s->err];
-    fprintf(stderr, "trim submit: %s\n", esc_str(shown, sizeof shown, s->err));
+    cli_error("submit", s->err);
     if (s->submitted > 0)
         fprintf(stderr,
                 "trim submit: %lld problems were recorded in run %lld "

@@ -12,7 +12,6 @@
 #include "clock.h"
 #include "envelope.h"
 #include "errf.h"
-#include "escape.h"
 #include "summary.h"
 
 #define RESEND_MS 2000
@@ -109,8 +108,7 @@ cmd_wait(int argc, char **argv)
         cf.timeout_ms ? clock_now_ms() + cf.timeout_ms : INT64_MAX;
     if (wait_for(c, cf.connect, run, deadline, cf.timeout_ms, &reply, err,
                  sizeof err) < 0) {
-        char shown[4 * sizeof err];
-        fprintf(stderr, "trim wait: %s\n", esc_str(shown, sizeof shown, err));
+        cli_error("wait", err);
         rc = 1;
     } else {
         summary_print(reply->wait_reply->run, NULL, cf.connect, json);
