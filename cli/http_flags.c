@@ -89,7 +89,9 @@ http_flags_add(flag_t *t, size_t n, size_t cap, http_flag_values_t *v,
         {"prm-input", FLAG_STRING, &v->prm_input, 0, 0,
          "PRM: send the rendered text or chat messages (text|messages)"},
         {"truncate-tokens", FLAG_INT, &v->truncate_tokens, 0, 1e7,
-         "PRM: truncate_prompt_tokens (0: not sent)"},
+         "PRM: fit the input to N tokens (counted with the server's POST "
+         "/tokenize, leading steps dropped) and send truncate_prompt_tokens; "
+         "0: neither"},
     };
     const size_t ns = sizeof server / sizeof *server;
     const size_t nh = sizeof shared / sizeof *shared;

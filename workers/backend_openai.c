@@ -25,10 +25,11 @@
 **                        text ended with "\n\n"         STEP
 **                        empty text                      END
 **                        other text                      STEP: the server
-**                                      does not say; an end of sequence
-**                                      comes back as an empty next step,
-**                                      and the coordinator ends on
-**                                      "\boxed{" itself
+**                                      does not say.  The coordinator
+**                                      ends a solution at a step with
+**                                      "\boxed{"; otherwise the next call
+**                                      usually comes back empty (END),
+**                                      and --max-steps bounds the rest
 **   "abort", "error",                                    error: retried
 **   anything else                                        with backoff
 **

@@ -66,7 +66,9 @@ typedef struct http_backend_opts {
     const char *pooling_task; /* "task" (e.g. "token_classify" for vLLM
                                  >= 0.11); NULL or "": not sent */
     http_prm_input_t prm_input;
-    int truncate_tokens; /* "truncate_prompt_tokens"; 0: not sent */
+    int truncate_tokens; /* > 0: fit the input to it with POST /tokenize
+                            (pooling_fit.h) and send it as
+                            "truncate_prompt_tokens"; 0: neither */
 } http_backend_opts_t;
 
 /* Fill *o with the defaults above (base_url NULL). */
