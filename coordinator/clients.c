@@ -279,8 +279,7 @@ void
 coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
                  const void *data, size_t len, const char *why)
 {
-    Trim__Envelope *env, out = TRIM__ENVELOPE__INIT;
-    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    Trim__Envelope *env;
     char err[512];
 
     /* Decoded again without the checks, to learn what the sender asked
@@ -291,11 +290,7 @@ coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
         return;
     if (env->version != TRIM_PROTOCOL_VERSION) {
         /* Reconnecting would not help, so shutdown is set. */
-        d.reason = (char *)why;
-        d.shutdown = 1;
-        out.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
-        out.disconnect = &d;
-        reply(c, id, idlen, &out);
+        coord_send_disconnect(c, id, idlen, why, 1);
     } else if (env->body_case == TRIM__ENVELOPE__BODY_SUBMIT) {
         errf(err, sizeof err, "invalid Submit, nothing recorded: %s", why);
         send_ack(c, id, idlen, env->submit->request_id,

@@ -92,6 +92,8 @@ typedef struct coord_stats {
     int64_t stale_replies;    /* replies for no outstanding request */
     int64_t bad_messages;     /* frames that failed validation */
     int64_t unknown_peers;    /* messages from peers that never announced */
+    int64_t peers_evicted;    /* idle peers that made room in a full table */
+    int64_t peers_refused;    /* announces refused: the table was full */
     int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */

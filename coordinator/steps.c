@@ -401,6 +401,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
         peer->outstanding--;
     peer->missed = 0;
     peer->quarantines = 0;
+    peer->answered = 1;
     p->peer = -1;
     return p;
 }
