@@ -240,6 +240,8 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     st.stale_replies = (uint64_t)c->stats.stale_replies;
     st.unknown_peers = (uint64_t)c->stats.unknown_peers;
     st.peer_names = (uint64_t)c->n_names;
+    st.expired = (uint64_t)c->stats.expired;
+    st.quarantines = (uint64_t)c->stats.quarantines;
     for (int role = 1; role < ROLE_COUNT; role++) {
         Trim__PoolStatus *ps = &pools[role - 1];
         trim__pool_status__init(ps);
