@@ -182,6 +182,7 @@ struct coord {
     void *sock; /* ROUTER */
     store_writer_t *writer;
     int64_t next_problem_id, next_run_id;
+    int64_t newest_run_id; /* the highest run id in runs; 0: none yet */
     /* Runs and problems. */
     u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
