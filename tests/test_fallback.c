@@ -609,6 +609,78 @@ test_wait_fallback_slow_router(void **state)
 
 
 /*
+** A router that never answers a decision, with credit 1, is quarantined
+** once the decision goes elsewhere; when its quarantine ends (30 s) the
+** credit that request held comes back, so once it is the only router it
+** decides again.  Its credit used to stay held for its whole life: with
+** the wait fallback nothing was decided any more.
+*/
+static void
+test_quarantine_end_gives_credit_back(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t = {0};
+    pthread_t thread;
+    peer_t small = {0}, prm = {0}, large = {0}, r1 = {0}, r2 = {0};
+    peer_t *all[] = {&small, &prm, &large, &r1, &r2};
+    const size_t n = sizeof all / sizeof *all;
+    Trim__Envelope *req;
+
+    test_tmp_path(db, sizeof db, "fallback-credit.db");
+    start(&t, &thread, zctx, db, "thr:0.5", COORD_FALLBACK_WAIT, &small, &prm,
+          &large);
+    join(zctx, &r1, "r1", TRIM__ROLE__ROLE_ROUTER, 1);
+
+    /* Step 0: r1 never answers; past the timeout r2 decides, then leaves. */
+    answer_step(&small, expect(all, n, &small, 0));
+    answer_score(&prm, expect(all, n, &prm, 0), 0.9f);
+    Trim__Envelope *never = expect(all, n, &r1, 0);
+    join(zctx, &r2, "r2", TRIM__ROLE__ROLE_ROUTER, 1);
+    req = expect(all, n, &r2, 0);
+    answer_keep(&r2, request_key(req));
+    env_destroy(&req);
+    Trim__Disconnect bye = TRIM__DISCONNECT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    bye.reason = "leaving";
+    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
+    env.disconnect = &bye;
+    send_env(&r2, &env);
+    r2.live = 0;
+
+    /* Step 1: r1 is the only router, quarantined, its credit held by the
+    ** request it let pass: the decision waits for the quarantine's end. */
+    answer_step(&small, expect(all, n, &small, 1));
+    answer_score(&prm, expect(all, n, &prm, 1), 0.9f);
+    idle(all, n, 28000);
+    for (uint32_t k = 1; k <= LAST_STEP; k++) {
+        if (k > 1) {
+            answer_step(&small, expect(all, n, &small, k));
+            answer_score(&prm, expect(all, n, &prm, k), 0.9f);
+        }
+        req = expect(all, n, &r1, k);
+        answer_keep(&r1, request_key(req));
+        env_destroy(&req);
+    }
+    env_destroy(&never);
+
+    coord_stats_t s;
+    finish(&t, thread, zctx, all, n, &s);
+    assert_int_equal(s.finished, 1);
+    assert_int_equal(s.expired, 1);
+    assert_int_equal(s.quarantines, 1);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    check_draft(h, 0, "router:r2", "keep", "kept by the test router");
+    check_draft(h, 1, "router:r1", "keep", "kept by the test router");
+    sqlite3_close(h);
+    test_remove_db(db);
+}
+
+
+/*
 ** A cascade whose router never comes: the PRM's malformed answers on the
 ** whole weak solution are retried, and the local fallback decides on the
 ** solution as the cascade would: below K, the strong model solves it again.
@@ -807,6 +879,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fallback_in_process),
         cmocka_unit_test(test_wait_fallback_slow_router),
+        cmocka_unit_test(test_quarantine_end_gives_credit_back),
         cmocka_unit_test(test_cascade_fallback_in_process),
         cmocka_unit_test(test_fallback_cluster),
     };
