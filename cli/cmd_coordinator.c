@@ -63,10 +63,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "failed calls per request before the problem fails"},
         {"router-timeout-ms", FLAG_INT, &a->router_timeout, 1, 3600000,
          "a decision not back by then counts as the router failing"},
-        {"request-deadline-ms", FLAG_INT, &a->deadline, 0, 8.64e7,
-         "a model request not answered by then goes to another worker; 0: "
-         "the deadline each worker states (HTTP timeouts and retries), 10 "
-         "min if none"},
+        {"request-deadline-ms", FLAG_INT, &a->deadline, 1, 8.64e7,
+         "a model request not answered by then goes to another worker: the "
+         "deadline each worker states (HTTP timeouts and retries), at most "
+         "this (and this if it states none)"},
         {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
          "when the router fails: local (decide in-process) or wait"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
@@ -218,6 +218,7 @@ cmd_coordinator(int argc, char **argv)
         .attempts = 3,
         .max_queued = 1000000,
         .router_timeout = 2000,
+        .deadline = COORD_REQUEST_DEADLINE_MS,
         .temperature = 0.7,
         .top_p = 0.8,
     };

@@ -125,10 +125,10 @@ parse_args(int argc, char **argv, run_args_t *a)
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
          "simulator profile: math500 (fitted), hard or easy"},
         {"workers", FLAG_INT, &a->workers, 1, 64, "workers per pool"},
-        {"request-deadline-ms", FLAG_INT, &a->deadline, 0, 8.64e7,
-         "a model request not answered by then goes to another worker; 0: "
-         "the deadline each worker states (HTTP timeouts and retries), 10 "
-         "min if none"},
+        {"request-deadline-ms", FLAG_INT, &a->deadline, 1, 8.64e7,
+         "a model request not answered by then goes to another worker: the "
+         "deadline each worker states (HTTP timeouts and retries), at most "
+         "this (and this if it states none)"},
         {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
         {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
@@ -247,6 +247,7 @@ cmd_run(int argc, char **argv)
         .concurrency = 256,
         .max_steps = 30,
         .workers = 1,
+        .deadline = COORD_REQUEST_DEADLINE_MS,
         .url = {"", "", ""},
         .model = {"", "", ""},
     };

@@ -43,7 +43,8 @@ print_json(const Trim__Status *st)
                       (json_int_t)r->graded, "done", r->done));
     }
     json_t *j = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+        "{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:o, s:o}",
         "queued", (json_int_t)st->queued, "in_flight",
         (json_int_t)st->in_flight, "finished", (json_int_t)st->finished,
         "failed", (json_int_t)st->failed, "max_queued",
@@ -52,7 +53,9 @@ print_json(const Trim__Status *st)
         (json_int_t)st->requeues, "fallback_decisions",
         (json_int_t)st->fallback_decisions, "stale_replies",
         (json_int_t)st->stale_replies, "unknown_peers",
-        (json_int_t)st->unknown_peers, "pools", pools, "runs", runs);
+        (json_int_t)st->unknown_peers, "expired", (json_int_t)st->expired,
+        "quarantines", (json_int_t)st->quarantines, "pools", pools, "runs",
+        runs);
     char *s = json_dumps(j, JSON_COMPACT);
     puts(s ? s : "{}");
     free(s);
@@ -69,9 +72,10 @@ print_text(const Trim__Status *st, const char *endpoint)
            (unsigned long long)st->queued, (unsigned long long)st->max_queued,
            (unsigned long long)st->in_flight, (unsigned long long)st->finished,
            (unsigned long long)st->failed, st->steps_per_s);
-    printf("  requeued %llu, router fallbacks %llu, bad messages %llu, "
-           "stale replies %llu\n",
-           (unsigned long long)st->requeues,
+    printf("  requeued %llu, expired %llu, quarantines %llu, router "
+           "fallbacks %llu, bad messages %llu, stale replies %llu\n",
+           (unsigned long long)st->requeues, (unsigned long long)st->expired,
+           (unsigned long long)st->quarantines,
            (unsigned long long)st->fallback_decisions,
            (unsigned long long)st->bad_messages,
            (unsigned long long)st->stale_replies);

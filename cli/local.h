@@ -41,7 +41,7 @@ typedef struct local_opts {
     ** Problems still come from the simulator unless problems_file is set. */
     const http_backend_opts_t *small_http, *large_http, *prm_http;
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
-    int request_deadline_ms; /* coord_opts_t's; 0: the workers' own */
+    int request_deadline_ms; /* coord_opts_t's ceiling; 0: the default */
 } local_opts_t;
 
 typedef struct local_result {

@@ -249,6 +249,8 @@ check_decisions(const Trim__Envelope *env, char *err, size_t errlen)
 int
 env_check_problem(const Trim__ProblemSpec *p, char *err, size_t errlen)
 {
+    if (p->text == NULL || p->text[0] == '\0')
+        return errf(err, errlen, "empty text");
     if (check_text(p->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
         check_text(p->ground_truth, TRIM_MAX_TEXT, "ground_truth", err,
                    errlen) < 0 ||
@@ -269,19 +271,9 @@ check_submit(const Trim__Envelope *env, char *err, size_t errlen)
     if (s->n_problems > TRIM_MAX_BATCH)
         return errf(err, errlen, "%zu problems in one submission (limit %d)",
                     s->n_problems, TRIM_MAX_BATCH);
-    for (size_t i = 0; i < s->n_problems; i++) {
-        const Trim__ProblemSpec *p = s->problems[i];
-        char why[160];
-        if (env_check_problem(p, why, sizeof why) == 0)
-            continue;
-        /* The source (a file and line) helps a person find the problem;
-        ** it goes last, where a cut loses the least. */
-        if (p->source != NULL && p->source[0] != '\0' &&
-            strlen(p->source) <= TRIM_MAX_SOURCE)
-            return errf(err, errlen, "problems[%zu]: %s (source %s)", i, why,
-                        p->source);
-        return errf(err, errlen, "problems[%zu]: %s", i, why);
-    }
+    for (size_t i = 0; i < s->n_problems; i++)
+        if (env_check_problem(s->problems[i], err, errlen) < 0)
+            return in_item(err, errlen, "problems", i);
     return 0;
 }
 

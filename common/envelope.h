@@ -49,8 +49,9 @@ Trim__Envelope *env_unpack_in(arena_t *arena, const void *data, size_t len,
                               char *err, size_t errlen);
 
 /*
-** Check one problem of a Submit against the field limits, as env_unpack
-** does for each: 0, or -1 with the field, its size and the limit in err.
+** Check one problem of a Submit as env_unpack does for each: a non-empty
+** text and every field within its limit.  0, or -1 with the reason in err
+** (the field, its size and the limit, or "empty text").
 ** Clients check before sending, so one problem cannot sink a batch.
 */
 int env_check_problem(const Trim__ProblemSpec *p, char *err, size_t errlen);

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#define ESC_MAX 7 /* longest escape of one character: "\u009f" */
+#define ESC_MAX 6 /* longest a character prints: "\u202e" (UTF-8: 4) */
 
 
 /*
@@ -43,6 +43,21 @@ utf8_len(const unsigned char *s)
 
 
 /*
+** Whether code point u reorders or hides text around it on a terminal: the
+** bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the
+** directional marks (U+200E, U+200F, U+061C), the line and paragraph
+** separators (U+2028, U+2029) and the byte order mark (U+FEFF).
+*/
+static int
+is_format_control(unsigned long u)
+{
+    return (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
+           u == 0x200e || u == 0x200f || u == 0x061c || u == 0x2028 ||
+           u == 0x2029 || u == 0xfeff;
+}
+
+
+/*
 ** The character at s (not NUL) as it is printed, into out (ESC_MAX + 1
 ** bytes); *used gets how many bytes of s it took.  Returns its length.
 */
@@ -50,6 +65,7 @@ static size_t
 esc_char(const unsigned char *s, size_t *used, char *out)
 {
     static const char hex[] = "0123456789abcdef";
+    unsigned long u = 0; /* the code point of a two- or three-byte form */
     size_t n;
 
     *used = 1;
@@ -70,10 +86,14 @@ esc_char(const unsigned char *s, size_t *used, char *out)
         return 4;
     }
     *used = n;
-    if (s[0] == 0xc2 && s[1] < 0xa0) { /* C1: U+0080 to U+009F */
-        memcpy(out, "\\u00", 4);
-        out[4] = hex[s[1] >> 4];
-        out[5] = hex[s[1] & 15];
+    if (n == 2)
+        u = (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+    else if (n == 3)
+        u = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+    if ((u >= 0x80 && u <= 0x9f) || is_format_control(u)) { /* C1 too */
+        memcpy(out, "\\u", 2);
+        for (int i = 0; i < 4; i++)
+            out[2 + i] = hex[(u >> (12 - 4 * i)) & 15];
         return 6;
     }
     memcpy(out, s, n);
@@ -84,7 +104,7 @@ esc_char(const unsigned char *s, size_t *used, char *out)
 void
 esc_fputs(const char *s, const char *newline, FILE *f)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
     char buf[ESC_MAX + 1];
     size_t used, n;
 

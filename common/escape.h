@@ -6,9 +6,12 @@
 ** CR that lets later text overwrite the line, C1 controls (U+0080 to
 ** U+009F; 0x9b alone is CSI on some terminals) and bytes that are not
 ** UTF-8.  Escaping makes each visible instead: \n \r \t for those three,
-** \xHH for the other C0 bytes, DEL and bytes that are not UTF-8, \u00HH for
-** a C1 control.  Valid UTF-8 passes unchanged, and so does the backslash
-** (LaTeX is full of them), so escaped output is for reading, not parsing.
+** \xHH for the other C0 bytes, DEL and bytes that are not UTF-8, \uXXXX for
+** a C1 control and for the Unicode format controls that reorder or hide
+** text (bidi embeddings, overrides, isolates and marks, U+2028, U+2029,
+** U+FEFF: a "Trojan Source" line reads otherwise than it is).  Other valid
+** UTF-8 passes unchanged, and so does the backslash (LaTeX is full of
+** them), so escaped output is for reading, not parsing.
 */
 #ifndef TRIM_ESCAPE_H
 #define TRIM_ESCAPE_H
@@ -18,7 +21,8 @@
 
 /*
 ** Write s to f escaped.  A newline becomes the string newline (an indent
-** after it, say), or "\n" escaped when newline is NULL.
+** after it, say), or "\n" escaped when newline is NULL.  A NULL s writes
+** nothing, as esc_str gives "" for it.
 */
 void esc_fputs(const char *s, const char *newline, FILE *f);
 

@@ -15,8 +15,10 @@ struct log_limit {
     char component[32], what[64];
     int64_t window_ms;
     size_t max_sources;
-    int64_t start_ms;  /* when the current window began; 0: not yet */
+    int started;       /* a window is in progress */
+    int64_t start_ms;  /* when it began */
     u64map_t *seen;    /* source -> events this window, as an integer */
+    intptr_t zero;     /* events from source 0 (no map key) this window */
     int64_t held;      /* events held back this window */
     int64_t held_from; /* tracked sources with an event held back */
     int64_t untracked; /* events from sources past max_sources */
@@ -57,14 +59,8 @@ end_window(log_limit_t *l, int64_t now_ms)
              "suppressed %lld %s from %lld peer%s in the last %lld s",
              (long long)held, l->what, (long long)l->held_from,
              l->held_from == 1 ? "" : "s", (long long)secs);
-    if (u64map_size(l->seen) > 0) {
-        /* A new map rather than deleting while iterating. */
-        u64map_t *fresh = u64map_new();
-        if (fresh != NULL) {
-            u64map_destroy(&l->seen);
-            l->seen = fresh;
-        }
-    }
+    u64map_clear(l->seen);
+    l->zero = 0;
     l->held = l->held_from = l->untracked = 0;
     l->start_ms = now_ms;
     return held;
@@ -87,7 +83,8 @@ log_limit_destroy(log_limit_t **lp)
 int64_t
 log_limit_tick(log_limit_t *l, int64_t now_ms)
 {
-    if (l->start_ms == 0) {
+    if (!l->started) {
+        l->started = 1;
         l->start_ms = now_ms;
         return 0;
     }
@@ -97,16 +94,26 @@ log_limit_tick(log_limit_t *l, int64_t now_ms)
 }
 
 
+/* Set source's count of events this window.  0, or -1 (memory). */
+static int
+set_count(log_limit_t *l, uint64_t source, intptr_t n)
+{
+    if (source == 0) { /* the map takes no key 0 */
+        l->zero = n;
+        return 0;
+    }
+    return u64map_put(l->seen, source, (void *)n);
+}
+
+
 int
 log_limit_allow(log_limit_t *l, uint64_t source, int64_t now_ms)
 {
-    uint64_t key = source ? source : 1; /* the map takes no key 0 */
-
     log_limit_tick(l, now_ms);
-    intptr_t n = (intptr_t)u64map_get(l->seen, key);
+    intptr_t n = source ? (intptr_t)u64map_get(l->seen, source) : l->zero;
     if (n == 0) {
-        if (u64map_size(l->seen) < l->max_sources &&
-            u64map_put(l->seen, key, (void *)1) == 0)
+        size_t tracked = u64map_size(l->seen) + (l->zero > 0);
+        if (tracked < l->max_sources && set_count(l, source, 1) == 0)
             return 1;
         l->untracked++;
         l->held++;
@@ -115,7 +122,7 @@ log_limit_allow(log_limit_t *l, uint64_t source, int64_t now_ms)
     if (n == 1)
         l->held_from++;
     if (n < INTPTR_MAX)
-        u64map_put(l->seen, key, (void *)(n + 1));
+        set_count(l, source, n + 1);
     l->held++;
     return 0;
 }

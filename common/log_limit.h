@@ -31,12 +31,13 @@ log_limit_t *log_limit_new(const char *component, const char *what,
 
 /*
 ** Log the summary of the window in progress, if anything was held back, free
-** the limiter and clear the pointer; NULL-safe.
+** the limiter and clear the pointer; NULL-safe.  Allocates nothing.
 */
 void log_limit_destroy(log_limit_t **l);
 
 /*
-** Whether an event from source (any value) at now_ms may be logged: 1 for
+** Whether an event from source (any value, 0 too) at now_ms may be logged: 1
+*for
 ** the first from this source in the window, else 0 and the event is counted
 ** as held back.  Ends the window first when it is over (log_limit_tick).
 */

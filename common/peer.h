@@ -89,7 +89,10 @@ int peer_tick(peer_t *p);
 ** reason, so the coordinator requeues at once whatever this peer still
 ** holds, and let the socket's close wait up to linger_ms for it (and the
 ** replies queued before it) to leave.  Returns 0, or -1 when it could not be
-** queued (no connection: the coordinator then notices by liveness).
+** queued (no connection: the coordinator then notices by liveness) or need
+** not be: after peer_finished(), the coordinator has said goodbye itself.
+** A linger the socket refuses is ignored: the goodbye may then be lost,
+** and the coordinator notices by liveness.
 */
 int peer_goodbye(peer_t *p, const char *reason, int linger_ms);
 

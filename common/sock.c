@@ -5,10 +5,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "envelope.h"
 #include "errf.h"
@@ -117,6 +118,26 @@ sock_recv(void *sock, int with_id, unsigned char *id, size_t *idlen,
 }
 
 
+/*
+** Whether name is a network interface flagged loopback.  libzmq binds a
+** tcp:// name that is no address literal to that interface's address (it
+** resolves no host names for a bind, so "localhost" fails there).
+*/
+static int
+is_loopback_interface(const char *name)
+{
+    struct ifaddrs *all, *i;
+    int yes = 0;
+
+    if (getifaddrs(&all) != 0)
+        return 0;
+    for (i = all; i != NULL && !yes; i = i->ifa_next)
+        yes = strcmp(i->ifa_name, name) == 0 && (i->ifa_flags & IFF_LOOPBACK);
+    freeifaddrs(all);
+    return yes;
+}
+
+
 int
 sock_endpoint_is_local(const char *endpoint)
 {
@@ -144,13 +165,13 @@ sock_endpoint_is_local(const char *endpoint)
         return 0;
     memcpy(host, h, n);
     host[n] = '\0';
-    if (strcasecmp(host, "localhost") == 0)
-        return 1;
     struct in_addr a4;
     struct in6_addr a6;
     if (inet_pton(AF_INET, host, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return is_loopback_interface(host);
 }
 
 

@@ -42,10 +42,12 @@ int sock_recv(void *sock, int with_id, unsigned char *id, size_t *idlen,
               zmq_msg_t *payload, int *extra);
 
 /*
-** 1 when endpoint can be reached from this machine only: ipc://, inproc://,
-** or tcp:// on a literal loopback address (127.0.0.0/8, [::1], localhost).
-** A wildcard (*, 0.0.0.0), any other address and any interface or host
-** name count as reachable from the network: 0.
+** 1 when endpoint, bound, can be reached from this machine only: ipc://,
+** inproc://, or tcp:// on a loopback address (127.0.0.0/8, [::1]) or a
+** loopback interface ("lo"), which is how libzmq reads a bind address: a
+** name is an interface, never resolved as a host (binding "localhost"
+** fails).  A wildcard (*, 0.0.0.0), any other address, another interface
+** and any other name count as reachable from the network: 0.
 */
 int sock_endpoint_is_local(const char *endpoint);
 

@@ -9,6 +9,7 @@
 #include "u64map.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "hash.h"
 #include "trim_assert.h"
@@ -183,6 +184,15 @@ u64map_next(const u64map_t *m, size_t *pos, uint64_t *key, void **value)
         }
     }
     return 0;
+}
+
+
+void
+u64map_clear(u64map_t *m)
+{
+    memset(m->keys, 0, m->cap * sizeof *m->keys);
+    memset(m->values, 0, m->cap * sizeof *m->values);
+    m->size = 0;
 }
 
 

@@ -37,6 +37,9 @@ void *u64map_del(u64map_t *m, uint64_t key);
 */
 int u64map_next(const u64map_t *m, size_t *pos, uint64_t *key, void **value);
 
+/* Remove every key, keeping the capacity (no allocation). */
+void u64map_clear(u64map_t *m);
+
 /* Number of keys. */
 size_t u64map_size(const u64map_t *m);
 

@@ -106,14 +106,6 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
         send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
         return;
     }
-    for (size_t i = 0; i < s->n_problems; i++) {
-        if (s->problems[i]->text[0] == '\0') {
-            errf(err, sizeof err, "problems[%zu]: empty text (source %s)", i,
-                 s->problems[i]->source);
-            send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
-            return;
-        }
-    }
     if (run_id == 0) {
         coord_run_opts_t o = {0};
         o.policy = s->policy;
@@ -169,25 +161,12 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
-/* The newest run this coordinator holds (the first of Status), or NULL. */
-static crun_t *
-newest_run(coord_t *c)
-{
-    for (int64_t rid = c->next_run_id - 1; rid > 0; rid--) {
-        crun_t *run = coord_find_run(c, rid);
-        if (run != NULL)
-            return run;
-    }
-    return NULL;
-}
-
-
 static void
 on_wait(coord_t *c, const unsigned char *id, size_t idlen,
         const Trim__WaitRequest *w)
 {
     crun_t *run =
-        w->run_id ? coord_find_run(c, (int64_t)w->run_id) : newest_run(c);
+        coord_find_run(c, w->run_id ? (int64_t)w->run_id : c->newest_run_id);
     char err[128];
 
     if (run == NULL) {
@@ -240,6 +219,8 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     st.stale_replies = (uint64_t)c->stats.stale_replies;
     st.unknown_peers = (uint64_t)c->stats.unknown_peers;
     st.peer_names = (uint64_t)c->n_names;
+    st.expired = (uint64_t)c->stats.expired;
+    st.quarantines = (uint64_t)c->stats.quarantines;
     for (int role = 1; role < ROLE_COUNT; role++) {
         Trim__PoolStatus *ps = &pools[role - 1];
         trim__pool_status__init(ps);
@@ -258,7 +239,7 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     st.n_pools = ROLE_COUNT - 1;
     st.pools = pool_ptrs;
     /* The most recent runs, newest first. */
-    for (int64_t rid = c->next_run_id - 1; rid > 0 && n_runs < STATUS_RUNS;
+    for (int64_t rid = c->newest_run_id; rid > 0 && n_runs < STATUS_RUNS;
          rid--) {
         const crun_t *run = coord_find_run(c, rid);
         if (run == NULL)
@@ -279,8 +260,7 @@ void
 coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
                  const void *data, size_t len, const char *why)
 {
-    Trim__Envelope *env, out = TRIM__ENVELOPE__INIT;
-    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
+    Trim__Envelope *env;
     char err[512];
 
     /* Decoded again without the checks, to learn what the sender asked
@@ -291,11 +271,7 @@ coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
         return;
     if (env->version != TRIM_PROTOCOL_VERSION) {
         /* Reconnecting would not help, so shutdown is set. */
-        d.reason = (char *)why;
-        d.shutdown = 1;
-        out.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
-        out.disconnect = &d;
-        reply(c, id, idlen, &out);
+        coord_send_disconnect(c, id, idlen, why, 1);
     } else if (env->body_case == TRIM__ENVELOPE__BODY_SUBMIT) {
         errf(err, sizeof err, "invalid Submit, nothing recorded: %s", why);
         send_ack(c, id, idlen, env->submit->request_id,

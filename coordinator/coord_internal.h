@@ -130,6 +130,8 @@ typedef struct cpeer {
     uint32_t outstanding; /* requests sent and not answered */
     uint32_t abandoned;   /* of those, given up on (late replies) */
     const char *name;     /* interned */
+    uint64_t joined;      /* order of announces: older peers are lower */
+    int answered;         /* it has answered a request (claim) */
     int64_t last_recv_ms, last_send_ms;
     /* The batch being built for this peer in the current loop turn. */
     void **out; /* item pointers (arena memory) */
@@ -180,6 +182,7 @@ struct coord {
     void *sock; /* ROUTER */
     store_writer_t *writer;
     int64_t next_problem_id, next_run_id;
+    int64_t newest_run_id; /* the highest run id in runs; 0: none yet */
     /* Runs and problems. */
     u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
@@ -189,6 +192,7 @@ struct coord {
     cpeer_t *peers;
     int n_peers, cap_peers;
     u64map_t *peer_index; /* idkey -> slot + 1 */
+    uint64_t peer_joins;  /* announces accepted, for cpeer_t.joined */
     log_limit_t *peer_logs[PEER_LOG_KINDS];
     char **names; /* interned peer names (peers.c: coord_intern) */
     int n_names, cap_names;
@@ -229,7 +233,8 @@ void coord_peers_free(coord_t *c);
 void coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
                     const void *data, size_t len, int extra_frames);
 
-/* Heartbeats out, expired peers dropped; run a few times per interval. */
+/* Heartbeats out, expired peers dropped, the log limiters' windows ended
+** (summing up what they held back); run a few times per interval. */
 void coord_check_peers(coord_t *c, int64_t now_ms);
 
 /*
@@ -247,6 +252,13 @@ int coord_peer_log_due(coord_t *c, int kind, int slot);
 
 /* Send one envelope to a peer; a dead route drops the peer. 0 or -1. */
 int coord_send(coord_t *c, int slot, Trim__Envelope *env);
+
+/*
+** Send a Disconnect with reason to an identity (a peer or not); shutdown
+** tells it not to come back.  A failed send is ignored.
+*/
+void coord_send_disconnect(coord_t *c, const unsigned char *id, size_t idlen,
+                           const char *reason, int shutdown);
 
 /* Tell every live peer the cluster is shutting down. */
 void coord_shutdown_peers(coord_t *c);

@@ -49,6 +49,8 @@ apply_defaults(coord_opts_t *o)
         o->max_queued = 1000000;
     if (o->router_timeout_ms <= 0)
         o->router_timeout_ms = 2000;
+    if (o->request_deadline_ms <= 0)
+        o->request_deadline_ms = COORD_REQUEST_DEADLINE_MS;
 }
 
 

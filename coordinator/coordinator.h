@@ -30,6 +30,14 @@
 #include "pomdp.h"
 #include "store.h"
 
+/*
+** The default ceiling on a model request's deadline: 30 min, above the
+** ~20.4 min a worker states with the default HTTP options (its timeouts,
+** retries, backoffs and cooldowns added up), so that only a peer stating
+** more, or a hostile one (up to 2^32 - 1 ms, ~49 days), is cut.
+*/
+#define COORD_REQUEST_DEADLINE_MS 1800000
+
 /* What the coordinator does when no router answers in time. */
 typedef enum {
     COORD_FALLBACK_WAIT = 0, /* keep waiting for a router */
@@ -54,8 +62,8 @@ typedef struct coord_opts {
                               router failing (default 2000) */
     coord_fallback_t router_fallback;
     /* A small, large or prm request not answered by then goes to another
-    ** peer: the smaller of this and the peer's stated deadline; 0: the
-    ** peer's, or 10 min if it states none. */
+    ** peer: the smaller of this ceiling and the peer's stated deadline
+    ** (this when it states none); 0: COORD_REQUEST_DEADLINE_MS. */
     int request_deadline_ms;
     int exit_when_done; /* coord_run returns once every problem has
                            finished, shutting the peers down */
@@ -92,6 +100,8 @@ typedef struct coord_stats {
     int64_t stale_replies;    /* replies for no outstanding request */
     int64_t bad_messages;     /* frames that failed validation */
     int64_t unknown_peers;    /* messages from peers that never announced */
+    int64_t peers_evicted;    /* idle peers that made room in a full table */
+    int64_t peers_refused;    /* announces refused: the table was full */
     int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */

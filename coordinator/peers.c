@@ -5,10 +5,13 @@
 ** its route fails, or it announces itself again.  Any frame from a peer is a
 ** sign of life.  Frames from identities that never sent Ready get a
 ** Disconnect telling them to announce themselves (a coordinator restart
-** looks like this to its workers).  Malformed frames are counted and dropped.
+** looks like this to its workers).  Malformed frames are counted and dropped;
+** those a sender can act on are answered first (coord_on_refused: another
+** protocol version, an invalid Submit).
 **
 ** Nothing a peer sends can grow the coordinator without bound: at most
-** MAX_PEERS peers are live at once (more announces are refused), names that
+** MAX_PEERS peers are live at once (past that a newcomer evicts the oldest
+** peer that has never answered and holds nothing, or is refused), names that
 ** no peer or row-to-be-written holds are freed (sweep_names), and log lines
 ** about peers go through one limiter per kind of event: a peer's first
 ** event of each kind in a 10 s window is logged, the rest are counted and
@@ -28,7 +31,7 @@
 #include "sock.h"
 
 #define MAX_CREDIT    65536
-#define MAX_PEERS     1024  /* live peers at once; more Readys are refused */
+#define MAX_PEERS     1024  /* live peers at once (make_room) */
 #define NAMES_SLACK   1024  /* names kept past those in use before a sweep */
 #define LOG_WINDOW_MS 10000 /* per peer and kind: one log line a window */
 #define LOG_SOURCES   256   /* peers with lines of their own, per window */
@@ -307,15 +310,15 @@ send_heartbeat(coord_t *c, int slot)
 }
 
 
-/* Tell an identity that is not (or no longer) a peer why. */
-static void
-send_disconnect(coord_t *c, const unsigned char *id, size_t idlen,
-                const char *reason)
+void
+coord_send_disconnect(coord_t *c, const unsigned char *id, size_t idlen,
+                      const char *reason, int shutdown)
 {
     Trim__Disconnect d = TRIM__DISCONNECT__INIT;
     Trim__Envelope env = TRIM__ENVELOPE__INIT;
 
     d.reason = (char *)reason;
+    d.shutdown = shutdown != 0;
     env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
     env.disconnect = &d;
     sock_send_env(c->sock, id, idlen, &env);
@@ -329,6 +332,45 @@ live_peers(const coord_t *c)
     for (int role = 0; role < ROLE_COUNT; role++)
         n += c->stats.peers[role];
     return n;
+}
+
+
+/*
+** The peer table is full: evict the peer that announced itself first of
+** those that have never answered a request and hold none, so that a flood
+** of Readys cannot lock real workers out (an evicted peer that is real
+** announces itself again).  Returns 0, or -1 when every peer has answered
+** or holds work: the newcomer (name) is refused.
+*/
+static int
+make_room(coord_t *c, const unsigned char *id, size_t idlen, const char *name,
+          int log)
+{
+    int old = -1;
+
+    for (int i = 0; i < c->n_peers; i++) {
+        const cpeer_t *p = &c->peers[i];
+        if (p->alive && !p->answered && p->outstanding == 0 &&
+            (old < 0 || p->joined < c->peers[old].joined))
+            old = i;
+    }
+    if (old < 0) {
+        c->stats.peers_refused++;
+        if (log)
+            tlog(TLOG_WARN, "coordinator",
+                 "refused peer %s: %d peers are live, the most there may be, "
+                 "and each has answered or holds work",
+                 name, MAX_PEERS);
+        coord_send_disconnect(c, id, idlen, "too many peers", 0);
+        return -1;
+    }
+    c->stats.peers_evicted++;
+    coord_send_disconnect(c, c->peers[old].id, c->peers[old].idlen,
+                          "evicted: the peer table is full and this peer "
+                          "never answered; announce again",
+                          0);
+    drop_peer(c, old, "evicted for a newcomer: the peer table is full");
+    return 0;
 }
 
 
@@ -349,19 +391,15 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
                  "refused peer %s: role %d, credit %u is not a valid announce",
                  r->name, (int)r->role, r->credit);
         c->stats.bad_messages++;
-        send_disconnect(c, id, idlen,
-                        r->credit == 0 ? "credit 0: announce at least 1"
-                                       : "unknown role");
+        /* Announcing again the same way would be refused the same way. */
+        coord_send_disconnect(c, id, idlen,
+                              r->credit == 0 ? "credit 0: announce at least 1"
+                                             : "unknown role",
+                              1);
         return;
     }
-    if (live_peers(c) >= MAX_PEERS) {
-        if (log)
-            tlog(TLOG_WARN, "coordinator",
-                 "refused peer %s: %d peers are live, the most there may be",
-                 r->name, MAX_PEERS);
-        send_disconnect(c, id, idlen, "too many peers");
+    if (live_peers(c) >= MAX_PEERS && make_room(c, id, idlen, r->name, log) < 0)
         return;
-    }
     for (slot = 0; slot < c->n_peers; slot++)
         if (!c->peers[slot].alive)
             break;
@@ -394,6 +432,7 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
     p->credit = r->credit > MAX_CREDIT ? MAX_CREDIT : r->credit;
     p->name = coord_intern(c, r->name[0] ? r->name : "unnamed");
     p->deadline_ms = r->deadline_ms;
+    p->joined = ++c->peer_joins;
     p->last_recv_ms = now;
     p->last_send_ms = now;
     u64map_put(c->peer_index, p->idkey, (void *)(intptr_t)(slot + 1));
@@ -421,7 +460,7 @@ on_unknown(coord_t *c, const unsigned char *id, size_t idlen, const char *what)
              "%s from an unknown peer (id %016llx); asked it to announce "
              "itself",
              what, (unsigned long long)key);
-    send_disconnect(c, id, idlen, "unknown peer: send Ready");
+    coord_send_disconnect(c, id, idlen, "unknown peer: send Ready", 0);
 }
 
 
@@ -565,14 +604,8 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
 void
 coord_shutdown_peers(coord_t *c)
 {
-    Trim__Disconnect d = TRIM__DISCONNECT__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
-
-    d.reason = "run complete";
-    d.shutdown = 1;
-    env.body_case = TRIM__ENVELOPE__BODY_DISCONNECT;
-    env.disconnect = &d;
     for (int i = 0; i < c->n_peers; i++)
         if (c->peers[i].alive)
-            sock_send_env(c->sock, c->peers[i].id, c->peers[i].idlen, &env);
+            coord_send_disconnect(c, c->peers[i].id, c->peers[i].idlen,
+                                  "run complete", 1);
 }

@@ -69,6 +69,8 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
     }
     if (id >= c->next_run_id)
         c->next_run_id = id + 1;
+    if (id > c->newest_run_id)
+        c->newest_run_id = id;
     return run;
 fail:
     coord_run_destroy(&run);

@@ -13,12 +13,16 @@
 ** max_attempts, then the problem fails with the reason.
 **
 ** Every request has a deadline (coord_check_deadlines): the peer's stated
-** one for the model pools, capped by request_deadline_ms, and the router
-** timeout for routers.  Past it the request goes to another peer with
-** attempt + 1, a model call counted like an error reply; the late answer,
-** if one comes, is stale.  A peer that misses QUARANTINE_AFTER of them
-** without an answer in between gets no work for a while, unless all of its
-** pool is quarantined (a slow router alone is better than none).
+** one for the model pools, capped by request_deadline_ms (always set), and
+** the router timeout for routers.  Past it the request goes to another peer
+** with attempt + 1, a model call counted like an error reply; the late
+** answer, if one comes, is stale.  With the wait fallback a decision stays
+** with its router when no other router could take it: a slow router alone
+** is still the only one that can decide.  A peer that misses
+** QUARANTINE_AFTER deadlines without an answer in between, or whose whole
+** credit is held by requests past their deadline, gets no work for a while
+** (unless all of its pool is quarantined); when that ends, the credit of
+** the requests it never answered is given back.
 **
 ** The audit row of a draft is written once its fate is known (kept or
 ** discarded, with the score and the decision); a strong step's row when it
@@ -44,9 +48,8 @@
 #define SEED_ROUTER 3
 
 /* Request deadlines (coord_check_deadlines). */
-#define DEFAULT_DEADLINE_MS 600000 /* a peer that states none */
-#define QUARANTINE_AFTER    3      /* deadlines missed in a row */
-#define QUARANTINE_MS       30000  /* the first quarantine */
+#define QUARANTINE_AFTER 3     /* deadlines missed in a row */
+#define QUARANTINE_MS    30000 /* the first quarantine */
 
 
 static uint64_t
@@ -347,12 +350,12 @@ coord_start_problem(coord_t *c, cproblem_t *p)
 
 
 /*
-** An error reply: try again with attempt + 1, or fail the problem once
-** max_attempts calls have failed.
+** A failed call (an error reply or a missed deadline): try again with
+** attempt + 1, or fail the problem once max_attempts calls have failed.
+** Returns 1 when the request is queued again.
 */
-void
-coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
-                    const char *error)
+static int
+fail_call(coord_t *c, cproblem_t *p, const char *who, const char *error)
 {
     char reason[512];
 
@@ -361,11 +364,20 @@ coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
         snprintf(reason, sizeof reason, "%s failed %d times at step %d: %s",
                  who, p->failures, p->n_steps, error);
         coord_finish_problem(c, p, reason);
-        return;
+        return 0;
     }
     p->attempt++;
-    c->stats.retries++;
     coord_enqueue(c, p);
+    return 1;
+}
+
+
+void
+coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
+                    const char *error)
+{
+    if (fail_call(c, p, who, error))
+        c->stats.retries++;
 }
 
 
@@ -401,6 +413,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
         peer->outstanding--;
     peer->missed = 0;
     peer->quarantines = 0;
+    peer->answered = 1;
     p->peer = -1;
     return p;
 }
@@ -764,16 +777,16 @@ deadline_ms(const coord_t *c, const cpeer_t *peer)
 
     if (peer->role == TRIM__ROLE__ROLE_ROUTER)
         return c->opts.router_timeout_ms;
-    if (d == 0 || (cap > 0 && cap < d))
-        d = cap;
-    return d > 0 ? d : DEFAULT_DEADLINE_MS;
+    /* What a peer states is never trusted past the ceiling. */
+    return d > 0 && d < cap ? d : cap;
 }
 
 
 /*
-** Peer slot let a request pass its deadline: its late answer will be stale,
-** and after QUARANTINE_AFTER in a row it gets no work for QUARANTINE_MS,
-** doubling with each quarantine in a row (logged once each).
+** Peer slot let a request pass its deadline: its late answer will be stale.
+** After QUARANTINE_AFTER in a row, or once such requests hold all of its
+** credit (it could get no other request to miss), it gets no work for
+** QUARANTINE_MS, doubling with each quarantine in a row (logged once each).
 */
 static void
 missed_deadline(coord_t *c, int slot, int64_t now)
@@ -781,7 +794,8 @@ missed_deadline(coord_t *c, int slot, int64_t now)
     cpeer_t *peer = &c->peers[slot];
 
     peer->abandoned++;
-    if (++peer->missed < QUARANTINE_AFTER || peer->quarantine_until_ms > now)
+    if ((++peer->missed < QUARANTINE_AFTER && peer->abandoned < peer->credit) ||
+        peer->quarantine_until_ms > now)
         return;
     int shift = peer->quarantines < 5 ? peer->quarantines : 5;
     int64_t ms = (int64_t)QUARANTINE_MS << shift;
@@ -797,6 +811,43 @@ missed_deadline(coord_t *c, int slot, int64_t now)
 
 
 /*
+** Whether a router other than slot could take a decision: live and not
+** quarantined.  Without one, a decision waits for the router holding it.
+*/
+static int
+other_router(const coord_t *c, int slot, int64_t now)
+{
+    for (int i = 0; i < c->n_peers; i++) {
+        const cpeer_t *r = &c->peers[i];
+        if (i != slot && r->alive && r->role == TRIM__ROLE__ROLE_ROUTER &&
+            r->quarantine_until_ms <= now)
+            return 1;
+    }
+    return 0;
+}
+
+
+/*
+** Give back the credit of the requests each peer let pass their deadline
+** once its quarantine is over: if it is still alive it gets work again.
+** Their late answers, if any come, are stale and counted as such only.
+*/
+static void
+end_quarantines(coord_t *c, int64_t now)
+{
+    for (int i = 0; i < c->n_peers; i++) {
+        cpeer_t *peer = &c->peers[i];
+        if (!peer->alive || peer->abandoned == 0 ||
+            peer->quarantine_until_ms == 0 || peer->quarantine_until_ms > now)
+            continue;
+        peer->outstanding -= peer->abandoned;
+        peer->abandoned = 0;
+        peer->quarantine_until_ms = 0;
+    }
+}
+
+
+/*
 ** p's request passed its deadline at peer slot: ask another peer.  A model
 ** call counts as failed (max_attempts bounds a request no peer answers in
 ** time); a decision, with the wait fallback, waits for a router.
@@ -807,15 +858,17 @@ expire(coord_t *c, cproblem_t *p, int slot)
     char who[64], why[TRIM_MAX_NAME + 64];
     const cpeer_t *peer = &c->peers[slot];
 
+    /* Counted as expired only: not a requeue (a peer lost) nor a retry. */
     c->stats.expired++;
     if (p->stage == STAGE_ROUTE) {
-        coord_requeue(c, p);
+        p->attempt++;
+        coord_enqueue(c, p);
         return;
     }
     snprintf(who, sizeof who, "%s pool", env_role_name(peer->role));
     snprintf(why, sizeof why, "no answer from %s within %lld ms", peer->name,
              (long long)deadline_ms(c, peer));
-    coord_retry_or_fail(c, p, who, why);
+    fail_call(c, p, who, why);
 }
 
 
@@ -838,9 +891,12 @@ coord_check_deadlines(coord_t *c, int64_t now)
         if (local && route_expired)
             late[n++] = p;
         else if (!p->queued && p->peer >= 0 &&
-                 now - p->sent_ms >= deadline_ms(c, &c->peers[p->peer]))
+                 now - p->sent_ms >= deadline_ms(c, &c->peers[p->peer]) &&
+                 (local || p->stage != STAGE_ROUTE ||
+                  other_router(c, p->peer, now)))
             late[n++] = p;
     }
+    end_quarantines(c, now);
     /* Once per stall: the next decision from a router ends it. */
     if (!local && route_late && !c->logged_route_wait) {
         c->logged_route_wait = 1;

@@ -175,6 +175,10 @@ test_bad_invocations(void **state)
         const char *args, *message;
     } cases[] = {
         {"coordinator extra", "trim coordinator: unexpected argument 'extra'"},
+        /* A deadline ceiling always applies: there is no "none". */
+        {"coordinator --request-deadline-ms 0",
+         "trim coordinator: --request-deadline-ms expects an integer in [1, "
+         "86400000], got '0'"},
         {"coordinator --router-fallback maybe",
          "trim coordinator: --router-fallback expects local or wait, got "
          "'maybe'"},

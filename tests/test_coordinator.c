@@ -366,6 +366,7 @@ test_peer_announce_disconnect_and_misuse(void **state)
     assert_non_null(e);
     assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
     assert_non_null(strstr(e->disconnect->reason, "credit 0"));
+    assert_true(e->disconnect->shutdown); /* the same again is refused */
     env_destroy(&e);
     assert_int_equal(zmq_send(a, "one", 3, ZMQ_SNDMORE), 3);
     assert_int_equal(zmq_send(a, "two", 3, 0), 3);

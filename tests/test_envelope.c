@@ -494,6 +494,7 @@ test_limits_per_kind(void **state)
     Trim__Submit su = TRIM__SUBMIT__INIT;
     for (size_t i = 0; i <= TRIM_MAX_BATCH; i++)
         pss[i] = &ps;
+    ps.text = "What is 1+1?";
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
     env.submit = &su;
     su.policy = name_ok;
@@ -531,9 +532,9 @@ test_limits_per_kind(void **state)
 
 
 /*
-** An invalid Submit names the problem that sinks it: index, field, size,
-** limit and (when it is within its own limit) the source.  The check of
-** one problem alone, env_check_problem, gives the same reason.
+** An invalid Submit names the problem that sinks it: index, then the
+** reason the check of one problem alone, env_check_problem, gives (field,
+** size and limit, or an empty text).
 */
 static void
 test_submit_names_the_problem(void **state)
@@ -553,14 +554,18 @@ test_submit_names_the_problem(void **state)
     su.n_problems = 3;
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
     env.submit = &su;
-    REJECTS(&env, "problems[1]: text of 65537 bytes (limit 65536) (source "
-                  "set.jsonl:7)");
+    REJECTS(&env, "problems[1]: text of 65537 bytes (limit 65536)");
     assert_int_equal(env_check_problem(&bad, why, sizeof why), -1);
     assert_string_equal(why, "text of 65537 bytes (limit 65536)");
     assert_int_equal(env_check_problem(&ok, why, sizeof why), 0);
     bad.text = "fine";
-    bad.source = text_big; /* the source is not quoted when it is too long */
+    bad.source = text_big;
     REJECTS(&env, "problems[1]: source of 65537 bytes (limit 512)");
+    bad.source = "set.jsonl:7";
+    bad.text = "";
+    REJECTS(&env, "problems[1]: empty text");
+    assert_int_equal(env_check_problem(&bad, why, sizeof why), -1);
+    assert_string_equal(why, "empty text");
     free(text_big);
 }
 

@@ -81,6 +81,64 @@ test_stream_with_newline(void **state)
 }
 
 
+/* Bidi and other format controls reorder or hide text: each is escaped. */
+static void
+test_escapes_format_controls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\xe2\x80\xaa", "\\u202a"},
+        {"\xe2\x80\xae", "\\u202e"},
+        {"\xe2\x81\xa6", "\\u2066"},
+        {"\xe2\x81\xa9", "\\u2069"},
+        {"\xe2\x80\x8e", "\\u200e"},
+        {"\xe2\x80\x8f", "\\u200f"},
+        {"\xe2\x80\xa8", "\\u2028"},
+        {"\xe2\x80\xa9", "\\u2029"},
+        {"\xef\xbb\xbf", "\\ufeff"},
+        {"\xd8\x9c", "\\u061c"},
+        /* Their neighbours are ordinary text. */
+        {"\xe2\x80\xa7", "\xe2\x80\xa7"},
+        {"\xe2\x80\xaf", "\xe2\x80\xaf"},
+        {"\xe2\x81\xa5", "\xe2\x81\xa5"},
+        {"\xe2\x81\xaa", "\xe2\x81\xaa"},
+        {"\xd8\x9b", "\xd8\x9b"},
+    };
+    char out[64], want[64];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(want, sizeof want, "a%sb", cases[i].out);
+        char in[64];
+        snprintf(in, sizeof in, "a%sb", cases[i].in);
+        assert_string_equal(esc_str(out, sizeof out, in), want);
+    }
+    /* A "Trojan Source" line: the override cannot flip what is shown. */
+    assert_string_equal(
+        esc_str(out, sizeof out, "x = 1; \xe2\x80\xae// y\xe2\x81\xa6"),
+        "x = 1; \\u202e// y\\u2066");
+}
+
+
+static void
+test_stream_null(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    assert_non_null(f);
+    esc_fputs("<", NULL, f);
+    esc_fputs(NULL, NULL, f);
+    esc_fputs(">", NULL, f);
+    fclose(f);
+    assert_string_equal(buf, "<>");
+    free(buf);
+}
+
+
 int
 main(void)
 {
@@ -88,6 +146,8 @@ main(void)
         cmocka_unit_test(test_escapes_controls_keeps_utf8),
         cmocka_unit_test(test_cut_at_a_character),
         cmocka_unit_test(test_stream_with_newline),
+        cmocka_unit_test(test_escapes_format_controls),
+        cmocka_unit_test(test_stream_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

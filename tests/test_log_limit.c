@@ -74,12 +74,38 @@ test_sources_past_the_limit_are_counted(void **state)
 }
 
 
+/* Source 0 is a source like any other, and a clock may start at 0. */
+static void
+test_source_zero_and_clock_zero(void **state)
+{
+    (void)state;
+    log_limit_t *l = log_limit_new("test", "Ready", 10000, 8);
+    assert_non_null(l);
+
+    assert_int_equal(log_limit_allow(l, 0, 0), 1); /* the window starts */
+    assert_int_equal(log_limit_allow(l, 1, 0), 1); /* not source 0's line */
+    assert_int_equal(log_limit_allow(l, 0, 5000), 0);
+    assert_int_equal(log_limit_allow(l, 1, 5000), 0);
+
+    test_redirect_t r;
+    test_redirect_begin(&r, 2);
+    assert_int_equal(log_limit_tick(l, 10000), 2); /* 10 s after 0 */
+    char *out = test_redirect_end(&r);
+    assert_non_null(
+        strstr(out, "suppressed 2 Ready from 2 peers in the last 10 s"));
+    free(out);
+    assert_int_equal(log_limit_allow(l, 0, 10001), 1);
+    log_limit_destroy(&l);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_event_per_source_and_window),
         cmocka_unit_test(test_sources_past_the_limit_are_counted),
+        cmocka_unit_test(test_source_zero_and_clock_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

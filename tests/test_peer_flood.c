@@ -6,7 +6,7 @@
 ** themselves tens of thousands of times under fresh names while a run is in
 ** flight, and more identities announcing themselves than a coordinator
 ** keeps.  The log stays a few lines, the name table stays bounded, the run
-** finishes, and the peer table refuses what is over its limit.
+** finishes, and a full peer table makes room by evicting idle peers.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,10 +81,38 @@ recv_env(void *s, int timeout_ms)
 }
 
 
+/* Answer each request of g on s with a step of our own. */
+static void
+answer_generate(void *s, const Trim__GenerateBatch *g)
+{
+    Trim__StepResult *r = calloc(g->n_items, sizeof *r);
+    Trim__StepResult **items = calloc(g->n_items, sizeof *items);
+    Trim__StepResultBatch b = TRIM__STEP_RESULT_BATCH__INIT;
+    Trim__Envelope out = TRIM__ENVELOPE__INIT;
+
+    assert_true(r && items);
+    for (size_t i = 0; i < g->n_items; i++) {
+        trim__step_result__init(&r[i]);
+        r[i].key = g->items[i]->key;
+        r[i].text = "a step from a flooding peer";
+        r[i].completion_tokens = 6;
+        r[i].finish = TRIM__FINISH__FINISH_STEP;
+        items[i] = &r[i];
+    }
+    b.n_items = g->n_items;
+    b.items = items;
+    out.body_case = TRIM__ENVELOPE__BODY_STEP_RESULTS;
+    out.step_results = &b;
+    assert_int_equal(sock_send_env(s, NULL, 0, &out), 0);
+    free(items);
+    free(r);
+}
+
+
 /*
-** Answer every draft request waiting on s with a step of our own, so that
-** problems hold our name as their draft's worker after we are gone (the
-** next Ready replaces us).  Heartbeats are dropped.
+** Answer every draft request waiting on s, so that problems hold our name
+** as their draft's worker after we are gone (the next Ready replaces us).
+** Heartbeats are dropped.
 */
 static void
 answer_drafts(void *s)
@@ -92,29 +120,8 @@ answer_drafts(void *s)
     Trim__Envelope *in;
 
     while ((in = recv_env(s, 0)) != NULL) {
-        if (in->body_case == TRIM__ENVELOPE__BODY_GENERATE) {
-            Trim__GenerateBatch *g = in->generate;
-            Trim__StepResult *r = calloc(g->n_items, sizeof *r);
-            Trim__StepResult **items = calloc(g->n_items, sizeof *items);
-            Trim__StepResultBatch b = TRIM__STEP_RESULT_BATCH__INIT;
-            Trim__Envelope out = TRIM__ENVELOPE__INIT;
-            assert_true(r && items);
-            for (size_t i = 0; i < g->n_items; i++) {
-                trim__step_result__init(&r[i]);
-                r[i].key = g->items[i]->key;
-                r[i].text = "a step from a flooding peer";
-                r[i].completion_tokens = 6;
-                r[i].finish = TRIM__FINISH__FINISH_STEP;
-                items[i] = &r[i];
-            }
-            b.n_items = g->n_items;
-            b.items = items;
-            out.body_case = TRIM__ENVELOPE__BODY_STEP_RESULTS;
-            out.step_results = &b;
-            assert_int_equal(sock_send_env(s, NULL, 0, &out), 0);
-            free(items);
-            free(r);
-        }
+        if (in->body_case == TRIM__ENVELOPE__BODY_GENERATE)
+            answer_generate(s, in->generate);
         env_destroy(&in);
     }
 }
@@ -225,44 +232,94 @@ test_ready_flood_from_two_identities(void **state)
 }
 
 
+/* The next envelope on s other than a Heartbeat (NULL if none). */
+static Trim__Envelope *
+recv_not_heartbeat(void *s, int timeout_ms)
+{
+    Trim__Envelope *env;
+
+    while ((env = recv_env(s, timeout_ms)) != NULL &&
+           env->body_case == TRIM__ENVELOPE__BODY_HEARTBEAT)
+        env_destroy(&env);
+    return env;
+}
+
+
+/*
+** More identities announce themselves than the table keeps, none of them
+** ever answering: each newcomer past MAX_PEERS evicts the oldest of them
+** (told so, free to come back), never a worker that has answered, so a
+** real worker is not locked out by a flood.  Before, newcomers were
+** refused "too many peers" while the idle flooders kept the table full.
+*/
 static void
-test_peer_table_is_capped(void **state)
+test_full_table_evicts_idle_peers(void **state)
 {
     (void)state;
     cluster_t k;
-    enum { N = MAX_PEERS + 8 };
+    enum { N = MAX_PEERS + 8, EVICTED = N + 1 - MAX_PEERS };
     static void *socks[N];
     char name[64];
 
     cluster_init(&k);
-    /* Peers stay live for 10 s without a heartbeat: long enough for all of
-    ** them to be live at once. */
+    /* Peers stay live for 100 s without a heartbeat: long enough for all
+    ** of them to be live at once. */
     cluster_start_coordinator(&k,
                               (const char *const[]){"--liveness", "100", NULL});
     void *zctx = zmq_ctx_new();
     assert_int_equal(zmq_ctx_set(zctx, ZMQ_MAX_SOCKETS, N + 16), 0);
+    void *client = dealer(zctx, k.endpoint);
+
+    /* A real worker, the oldest peer, answers a draft; the step then waits
+    ** for a PRM that never comes, so no peer gets work after that.  Its
+    ** Status comes after its answer was handled (one socket, in order). */
+    void *real = dealer(zctx, k.endpoint);
+    send_ready(real, "real-worker");
+    cluster_submit_sim(&k, 1, 3, "thr:0.5");
+    Trim__Envelope *env = recv_not_heartbeat(real, 30000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+    answer_generate(real, env->generate);
+    env_destroy(&env);
+    env = status_after(real, 1);
+    env_destroy(&env);
+
     for (int i = 0; i < N; i++) {
         socks[i] = dealer(zctx, k.endpoint);
         snprintf(name, sizeof name, "many-%d", i);
         send_ready(socks[i], name);
     }
-    /* Each Ready is answered at once: a heartbeat when the peer joined, a
-    ** Disconnect when it was refused. */
-    int joined = 0, refused = 0;
+    /* Every Ready is taken: a heartbeat at once, none refused. */
     for (int i = 0; i < N; i++) {
-        Trim__Envelope *env = recv_env(socks[i], 30000);
+        env = recv_env(socks[i], 30000);
         assert_non_null(env);
-        if (env->body_case == TRIM__ENVELOPE__BODY_HEARTBEAT) {
-            joined++;
-        } else {
-            assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
-            assert_string_equal(env->disconnect->reason, "too many peers");
-            refused++;
-        }
+        assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_HEARTBEAT);
         env_destroy(&env);
     }
-    assert_int_equal(joined, MAX_PEERS);
-    assert_int_equal(refused, N - MAX_PEERS);
+    env = status_after(client, 2);
+    assert_int_equal(env->status->pools[0]->peers, MAX_PEERS);
+    env_destroy(&env);
+    /* EVICTED flooders, the oldest idle peers, are told so. */
+    int evicted = 0;
+    int64_t until = clock_now_ms() + 30000;
+    while (evicted < EVICTED && clock_now_ms() < until) {
+        for (int i = 0; i < N; i++) {
+            env = recv_not_heartbeat(socks[i], 0);
+            if (env == NULL)
+                continue;
+            assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
+            assert_non_null(strstr(env->disconnect->reason, "evicted"));
+            assert_false(env->disconnect->shutdown);
+            evicted++;
+            env_destroy(&env);
+        }
+        cluster_pause_ms(10);
+    }
+    assert_int_equal(evicted, EVICTED);
+    env = recv_not_heartbeat(real, 0); /* the worker that answered stays */
+    assert_null(env);
+    sock_destroy(&client);
+    sock_destroy(&real);
     for (int i = 0; i < N; i++)
         sock_destroy(&socks[i]);
     zmq_ctx_term(zctx);
@@ -275,7 +332,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_flood_from_two_identities),
-        cmocka_unit_test(test_peer_table_is_capped),
+        cmocka_unit_test(test_full_table_evicts_idle_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,10 +8,12 @@
 ** its requests are requeued at once and the reason is logged; and that
 ** --health-file is touched only while the coordinator is heard.  The
 ** processes are real and talk over TCP on 127.0.0.1 only: the one
-** "non-loopback" address bound here is the interface name `lo`, which the
-** check counts as reachable from the network (it does not resolve names)
-** while the socket stays on 127.0.0.1.
+** address beyond loopback bound here, the wildcard of --insecure, is bound
+** in a network namespace of the test's own with nothing but `lo` in it
+** (needs root: skipped otherwise), so no other host can reach it.
 */
+#define _GNU_SOURCE /* unshare */
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "skip.h"
 #include "sock.h"
 #include "testutil.h"
 
@@ -36,8 +39,9 @@ test_local_endpoints(void **state)
 {
     (void)state;
     const char *local[] = {
-        "tcp://127.0.0.1:5555", "tcp://127.9.8.7:1",    "tcp://localhost:5555",
-        "tcp://LOCALHOST:5555", "tcp://[::1]:5555",     "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:5555", "tcp://127.9.8.7:1",
+        "tcp://lo:5555", /* the loopback interface, as libzmq binds it */
+        "tcp://[::1]:5555",     "tcp://127.0.0.1:*",
         "ipc:///tmp/trim.sock", "inproc://coordinator",
     };
     const char *network[] = {
@@ -46,7 +50,9 @@ test_local_endpoints(void **state)
         "tcp://[::]:5555",
         "tcp://10.0.0.1:5555",
         "tcp://128.0.0.1:5555",
-        "tcp://lo:5555",
+        "tcp://localhost:5555", /* libzmq resolves no names for a bind */
+        "tcp://LOCALHOST:5555",
+        "tcp://LO:5555", /* interface names are case-sensitive */
         "tcp://eth0:5555",
         "tcp://localhost.example.org:5555",
         "tcp://127.0.0.1.example.org:5555",
@@ -189,11 +195,11 @@ test_plaintext_beyond_loopback_is_refused(void **state)
     char cmd[1024];
     int st;
     snprintf(cmd, sizeof cmd,
-             "TRIM_BIND=tcp://lo:%d %s coordinator --db %s 2>&1", port,
+             "TRIM_BIND=tcp://0.0.0.0:%d %s coordinator --db %s 2>&1", port,
              test_bin(), db);
     out = test_capture(cmd, &st);
     assert_int_equal(st, 2);
-    assert_non_null(strstr(out, "refusing to listen on tcp://lo:"));
+    assert_non_null(strstr(out, "refusing to listen on tcp://0.0.0.0:"));
     free(out);
 
     /* The router's decision feed. */
@@ -248,16 +254,36 @@ wait_answers(const char *endpoint, const char *flags)
 }
 
 
+/*
+** Move this process, and so every process it starts from now on, into a
+** network namespace of its own whose only interface is loopback: a
+** wildcard bound there is reachable from this machine only.  The tests
+** after the caller run there too, which they can (127.0.0.1 only).
+*/
+static void
+enter_private_network(void)
+{
+    int st = 1;
+
+    if (geteuid() == 0 && unshare(CLONE_NEWNET) == 0)
+        free(test_capture("ip link set lo up 2>&1", &st));
+    if (st != 0)
+        test_skip("needs root and iproute2 for a network namespace of its "
+                  "own, to bind a wildcard address that no host can reach");
+}
+
+
 static void
 test_insecure_is_logged_at_every_start(void **state)
 {
     (void)state;
     char dir[256], log[320], bind[64], local[64], warn[160];
-    int port = test_free_port();
 
+    enter_private_network();
+    int port = test_free_port();
     test_scratch_dir(dir, sizeof dir, "secure");
     snprintf(log, sizeof log, "%s/coordinator.log", dir);
-    snprintf(bind, sizeof bind, "tcp://lo:%d", port);
+    snprintf(bind, sizeof bind, "tcp://*:%d", port);
     snprintf(local, sizeof local, "tcp://127.0.0.1:%d", port);
     snprintf(warn, sizeof warn,
              "WARN coordinator: --insecure: listening on %s (--bind) in "
@@ -294,7 +320,7 @@ test_insecure_is_logged_at_every_start(void **state)
 
     /* The router's feed: started with --insecure, it says so. */
     char feed[64], rlog[320];
-    snprintf(feed, sizeof feed, "tcp://lo:%d", test_free_port());
+    snprintf(feed, sizeof feed, "tcp://*:%d", test_free_port());
     snprintf(rlog, sizeof rlog, "%s/router.log", dir);
     char *argv[] = {
         (char *)test_bin(), "router", "--connect", local, "--pub", feed,

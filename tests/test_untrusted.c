@@ -132,7 +132,18 @@ test_invalid_submit_is_answered(void **state)
     assert_int_equal(reply->submit_ack->n_problem_ids, 0);
     assert_string_equal(reply->submit_ack->error,
                         "invalid Submit, nothing recorded: problems[1]: text "
-                        "of 65537 bytes (limit 65536) (source set.jsonl:2)");
+                        "of 65537 bytes (limit 65536)");
+    env_destroy(&reply);
+
+    /* An empty problem is refused the same way, by its index. */
+    bad.text = "";
+    sub.request_id = 76;
+    assert_int_equal(sock_send_env(s, NULL, 0, &env), 0);
+    reply = next_reply(s);
+    assert_int_equal(reply->body_case, TRIM__ENVELOPE__BODY_SUBMIT_ACK);
+    assert_string_equal(reply->submit_ack->error,
+                        "invalid Submit, nothing recorded: problems[1]: "
+                        "empty text");
     env_destroy(&reply);
 
     /* A Submit past the frame limit (but under libzmq's cut-off) too. */
