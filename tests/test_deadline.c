@@ -463,7 +463,7 @@ test_worker_cut_off_by_the_network(void **state)
     netcut_t *n = &g_net;
     cluster_t k;
     relay_t r = {0};
-    char relay_at[64];
+    char relay_at[400];
 
     if (n->made == 0)
         test_skip("needs root and iproute2 to make a network namespace "
@@ -491,7 +491,7 @@ test_worker_cut_off_by_the_network(void **state)
     char log[400];
     snprintf(relay_at, sizeof relay_at, "tcp://%s:%d", n->host_ip, port);
     cluster_path(&k, "small-ns.log", log, sizeof log);
-    char cmd[1024];
+    char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "exec %s netns exec %s %s worker --pool small --connect %s "
              "--name small-ns --heartbeat-ms %s --liveness %s --credit %s "
