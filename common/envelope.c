@@ -254,7 +254,8 @@ env_check_problem(const Trim__ProblemSpec *p, char *err, size_t errlen)
     if (check_text(p->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
         check_text(p->ground_truth, TRIM_MAX_TEXT, "ground_truth", err,
                    errlen) < 0 ||
-        check_text(p->source, TRIM_MAX_SOURCE, "source", err, errlen) < 0)
+        check_text(p->source, TRIM_MAX_SOURCE, "source", err, errlen) < 0 ||
+        check_text(p->key_id, TRIM_MAX_NAME, "key_id", err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -294,6 +295,83 @@ check_wait_reply(const Trim__Envelope *env, char *err, size_t errlen)
 }
 
 
+static int
+check_step_push(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__StepPush *b = env->step_push;
+
+    if (check_batch(b->n_steps, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_steps; i++) {
+        const Trim__AcceptedStep *s = b->steps[i];
+        if (s->step_index >= TRIM_MAX_STEPS)
+            return errf(err, errlen,
+                        "steps[%zu]: step_index %u out of range "
+                        "(limit %d)",
+                        i, s->step_index, TRIM_MAX_STEPS - 1);
+        if (check_text(s->text, TRIM_MAX_TEXT, "text", err, errlen) < 0 ||
+            check_text(s->decided_by, TRIM_MAX_NAME, "decided_by", err,
+                       errlen) < 0 ||
+            check_text(s->reason, TRIM_MAX_TEXT, "reason", err, errlen) < 0)
+            return in_item(err, errlen, "steps", i);
+    }
+    return 0;
+}
+
+
+static int
+check_problems_done(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__ProblemsDone *b = env->problems_done;
+
+    if (check_batch(b->n_results, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n_results; i++) {
+        const Trim__ProblemResult *r = b->results[i];
+        if (check_text(r->error, TRIM_MAX_TEXT, "error", err, errlen) < 0 ||
+            check_text(r->final_answer, TRIM_MAX_TEXT, "final_answer", err,
+                       errlen) < 0)
+            return in_item(err, errlen, "results", i);
+    }
+    return 0;
+}
+
+
+static int
+check_cancel(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__Cancel *c = env->cancel;
+
+    if (check_batch(c->n_problem_ids, err, errlen) < 0)
+        return -1;
+    return check_text(c->reason, TRIM_MAX_NAME * 4, "reason", err, errlen);
+}
+
+
+static int
+check_cancel_ack(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    if (env->cancel_ack->n_cancelled > TRIM_MAX_BATCH)
+        return errf(err, errlen, "%zu cancelled ids (limit %d)",
+                    env->cancel_ack->n_cancelled, TRIM_MAX_BATCH);
+    return 0;
+}
+
+
+static int
+check_watch(const Trim__Envelope *env, char *err, size_t errlen)
+{
+    const Trim__Watch *w = env->watch;
+
+    if (check_batch(w->n_problem_ids, err, errlen) < 0)
+        return -1;
+    if (w->n_from_step != w->n_problem_ids)
+        return errf(err, errlen, "%zu from_step values for %zu problem_ids",
+                    w->n_from_step, w->n_problem_ids);
+    return 0;
+}
+
+
 /* The check of each body kind; a kind not here has no body we know. */
 static int (*const s_checks[])(const Trim__Envelope *, char *, size_t) = {
     [TRIM__ENVELOPE__BODY_READY] = check_ready,
@@ -311,6 +389,11 @@ static int (*const s_checks[])(const Trim__Envelope *, char *, size_t) = {
     [TRIM__ENVELOPE__BODY_STATUS] = check_nothing,
     [TRIM__ENVELOPE__BODY_WAIT_REQUEST] = check_nothing,
     [TRIM__ENVELOPE__BODY_WAIT_REPLY] = check_wait_reply,
+    [TRIM__ENVELOPE__BODY_STEP_PUSH] = check_step_push,
+    [TRIM__ENVELOPE__BODY_PROBLEMS_DONE] = check_problems_done,
+    [TRIM__ENVELOPE__BODY_CANCEL] = check_cancel,
+    [TRIM__ENVELOPE__BODY_CANCEL_ACK] = check_cancel_ack,
+    [TRIM__ENVELOPE__BODY_WATCH] = check_watch,
 };
 
 

@@ -17,7 +17,7 @@
 #include "arena.h"
 #include "trim.pb-c.h"
 
-#define TRIM_PROTOCOL_VERSION 1
+#define TRIM_PROTOCOL_VERSION 2
 #define TRIM_MAX_MESSAGE      (8 << 20)  /* bytes per frame (ZMQ_MAXMSGSIZE) */
 #define TRIM_MAX_TEXT         (64 << 10) /* bytes per text field */
 #define TRIM_MAX_STEPS        256        /* steps in one history */

@@ -234,7 +234,7 @@ test_credit_requeue_and_bad_peers(void **state)
     env = recv_env(g, 2000); /* the wrong version is told why */
     assert_non_null(env);
     assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_DISCONNECT);
-    assert_non_null(strstr(env->disconnect->reason, "protocol version 8"));
+    assert_non_null(strstr(env->disconnect->reason, "protocol version 9"));
     assert_true(env->disconnect->shutdown);
     env_destroy(&env);
     env = recv_env(g, 2000);

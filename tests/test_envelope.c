@@ -118,17 +118,17 @@ test_rejects_field_zero(void **state)
     (void)state;
     char err[256];
     arena_t *arena = arena_new(4096);
-    /* version 1, heartbeat {}, field 0 of length 1 */
-    const unsigned char top[] = {0x08, 0x01, 0x1a, 0x00,
+    /* version 2, heartbeat {}, field 0 of length 1 */
+    const unsigned char top[] = {0x08, 0x02, 0x1a, 0x00,
                                  0x82, 0x00, 0x01, 0x07};
-    /* version 1, disconnect {reason "x", field 0 ""} */
-    const unsigned char member[] = {0x08, 0x01, 0x22, 0x06, 0x0a,
+    /* version 2, disconnect {reason "x", field 0 ""} */
+    const unsigned char member[] = {0x08, 0x02, 0x22, 0x06, 0x0a,
                                     0x01, 0x78, 0x82, 0x00, 0x00};
-    /* version 1, generate {items {key {problem_id 1}, field 0 ""}} */
-    const unsigned char item[] = {0x08, 0x01, 0x2a, 0x09, 0x0a, 0x07, 0x0a,
+    /* version 2, generate {items {key {problem_id 1}, field 0 ""}} */
+    const unsigned char item[] = {0x08, 0x02, 0x2a, 0x09, 0x0a, 0x07, 0x0a,
                                   0x02, 0x08, 0x01, 0x82, 0x00, 0x00};
-    /* version 1, heartbeat {}, field 99 of length 1 */
-    const unsigned char newer[] = {0x08, 0x01, 0x1a, 0x00,
+    /* version 2, heartbeat {}, field 99 of length 1 */
+    const unsigned char newer[] = {0x08, 0x02, 0x1a, 0x00,
                                    0x9a, 0x06, 0x01, 0x07};
     const struct {
         const unsigned char *frame;
