@@ -11,9 +11,10 @@
 #include "cli.h"
 #include "client.h"
 #include "gateway.h"
+#include "listen.h"
 #include "log.h"
+#include "metrics_serve.h"
 #include "signals.h"
-#include "sock.h"
 
 #define MAX_ROUTES 64
 
@@ -29,7 +30,7 @@ static const char description[] =
 
 typedef struct gateway_args {
     client_flags_t cf;
-    const char *listen, *api_keys, *log_level, *routes_env;
+    const char *listen, *api_keys, *log_level, *routes_env, *metrics_listen;
     const char *routes[MAX_ROUTES];
     int n_routes;
     int64_t max_body, max_concurrent, max_per_key, seed, heartbeat_ms;
@@ -95,7 +96,8 @@ parse_args(int argc, char **argv, gateway_args_t *a)
         {"heartbeat-ms", FLAG_INT, &a->heartbeat_ms, 10, 60000,
          "how often the coordinator is asked whether it is there"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --listen beyond loopback (plain HTTP)"},
+         "allow --listen and --metrics-listen beyond loopback (plain HTTP)"},
+        CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
         CLIENT_FLAGS_CURVE_OF(&a->cf),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
@@ -135,6 +137,14 @@ parse_routes(gateway_args_t *a, gateway_route_t *out, char *env_copy)
 }
 
 
+/* /readyz: the coordinator answered within the last few heartbeats. */
+static int
+gateway_readyz(void *ctx, char *reason, size_t reasonlen)
+{
+    return gateway_ready(ctx, reason, reasonlen) ? 0 : -1;
+}
+
+
 /* Room for a thread and two descriptors per connection. */
 static void
 raise_fd_limit(void)
@@ -159,6 +169,7 @@ cmd_gateway(int argc, char **argv)
         .api_keys = "",
         .log_level = "info",
         .routes_env = "",
+        .metrics_listen = "",
         .max_body = 1 << 20,
         .max_concurrent = 1024,
         .max_per_key = 256,
@@ -167,8 +178,9 @@ cmd_gateway(int argc, char **argv)
     gateway_route_t routes[MAX_ROUTES];
     gateway_config_t cfg;
     gateway_t *g = NULL;
+    metrics_serve_t metrics = {0};
     curve_keys_t keys = {0};
-    char server_public[41] = "", err[640], endpoint[300], *env_copy = NULL;
+    char server_public[41] = "", err[640], *env_copy = NULL;
     int curve_on = 0, n, rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -180,10 +192,8 @@ cmd_gateway(int argc, char **argv)
         free(env_copy);
         return 2;
     }
-    /* HTTP has no CURVE: only loopback unless --insecure. */
-    snprintf(endpoint, sizeof endpoint, "tcp://%s", a.listen);
-    if (sock_check_listen("gateway", "--listen", endpoint, 0, a.insecure, err,
-                          sizeof err) < 0) {
+    if (listen_check("gateway", "--listen", a.listen, a.insecure, err,
+                     sizeof err) < 0) {
         cli_error("gateway", err);
         free(env_copy);
         return 2;
@@ -208,11 +218,20 @@ cmd_gateway(int argc, char **argv)
     cfg.seed = (uint64_t)a.seed;
     cfg.heartbeat_ms = (int)a.heartbeat_ms;
     atomic_int *stop = signals_stop_flag();
-    g = gateway_new(&cfg, err, sizeof err);
+    if (metrics_serve_open(&metrics, "gateway", a.metrics_listen, err,
+                           sizeof err) == 0) {
+        cfg.metrics = metrics.registry;
+        g = gateway_new(&cfg, err, sizeof err);
+    }
     curve_keys_clear(&keys);
     free(env_copy);
-    if (g == NULL) {
+    if (g == NULL ||
+        metrics_serve_start(&metrics, "gateway", a.metrics_listen, a.insecure,
+                            gateway_readyz, g, err, sizeof err) < 0) {
         cli_error("gateway", err);
+        prom_http_destroy(&metrics.http);
+        gateway_destroy(&g);
+        metrics_serve_close(&metrics);
         return 1;
     }
     printf("gateway listening on http://%.*s:%d (coordinator %s)\n",
@@ -224,6 +243,8 @@ cmd_gateway(int argc, char **argv)
         nanosleep(&ts, NULL); /* a signal cuts it short */
     }
     tlog(TLOG_INFO, "gateway", "stopping");
+    prom_http_destroy(&metrics.http); /* it asks the gateway */
     gateway_destroy(&g);
+    metrics_serve_close(&metrics);
     return 0;
 }

@@ -12,6 +12,7 @@ struct gateway {
     size_t n_routes;
     gw_keys_t *keys;
     upstream_t *upstream;
+    gw_metrics_t *metrics;
     gw_http_t *http;
 };
 
@@ -81,8 +82,8 @@ gateway_new(const gateway_config_t *cfg, char *err, size_t errlen)
     ho.max_concurrent_per_key = cfg->max_concurrent_per_key;
     ho.seed = cfg->seed;
     ho.upstream = g->upstream;
-    ho.observe = cfg->observe;
-    ho.observe_cls = cfg->observe_cls;
+    g->metrics = gw_metrics_new(cfg->metrics, g->routes, g->n_routes);
+    ho.metrics = g->metrics;
     if ((g->http = gw_http_new(&ho, err, errlen)) == NULL)
         goto fail;
     return g;
@@ -128,6 +129,7 @@ gateway_destroy(gateway_t **gp)
         ** coordinator thread sends what is left and stops. */
         gw_http_destroy(&g->http);
         upstream_destroy(&g->upstream);
+        gw_metrics_destroy(&g->metrics);
         gw_keys_destroy(&g->keys);
         free(g->routes);
         free(g);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "curve.h"
+#include "prom.h"
 
 typedef struct gateway gateway_t;
 
@@ -52,14 +53,6 @@ typedef struct gateway_stats {
     int64_t coordinator_up; /* 1 when the coordinator answered lately */
 } gateway_stats_t;
 
-/*
-** Called once per answered request (on the request's thread): its route
-** ("" for none), HTTP status and duration.  The metrics exporter counts
-** these; cls is the config's observe_cls.
-*/
-typedef void (*gateway_observe_fn)(void *cls, const char *route, int status,
-                                   double seconds);
-
 typedef struct gateway_config {
     const char *listen;       /* HOST:PORT, port 0: any free port */
     const char *connect;      /* the coordinator's endpoint */
@@ -73,8 +66,7 @@ typedef struct gateway_config {
     int max_concurrent_per_key; /* ... and per API key */
     uint64_t seed;              /* problem seeds derive from it */
     int heartbeat_ms;           /* coordinator liveness probe interval */
-    gateway_observe_fn observe; /* may be NULL */
-    void *observe_cls;
+    prom_registry_t *metrics;   /* trim_gateway_* go here; may be NULL */
 } gateway_config_t;
 
 /* Fill *cfg with the defaults of `trim gateway`'s flags. */

@@ -158,6 +158,27 @@ int upstream_reachable(upstream_t *u);
 /* Problems submitted and cancelled so far. */
 void upstream_counts(upstream_t *u, int64_t *submitted, int64_t *cancelled);
 
+/* ---- metrics (metrics.c) ------------------------------------------------- */
+
+typedef struct gw_metrics gw_metrics_t;
+
+/* The gateway's series in r; NULL when r is NULL (every update then a
+** no-op) or out of memory.  routes must outlive it. */
+gw_metrics_t *gw_metrics_new(prom_registry_t *r, const gateway_route_t *routes,
+                             size_t n);
+
+/* Free (the series stay the registry's); NULL-safe, clears the pointer. */
+void gw_metrics_destroy(gw_metrics_t **m);
+
+/* One answered request: its route's index (n_routes or more: none), HTTP
+** status and duration. */
+void gw_metrics_request(gw_metrics_t *m, size_t route, int status,
+                        double seconds);
+
+/* Requests in flight and streams open went up or down by delta. */
+void gw_metrics_in_flight(gw_metrics_t *m, int delta);
+void gw_metrics_streams(gw_metrics_t *m, int delta);
+
 /* ---- the HTTP side (http.c) ---------------------------------------------- */
 
 typedef struct gw_http gw_http_t;
@@ -171,8 +192,7 @@ typedef struct gw_http_opts {
     int max_concurrent, max_concurrent_per_key;
     uint64_t seed;
     upstream_t *upstream;
-    gateway_observe_fn observe;
-    void *observe_cls;
+    gw_metrics_t *metrics; /* may be NULL */
 } gw_http_opts_t;
 
 /* Bind and start serving; NULL with err. */

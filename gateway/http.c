@@ -19,7 +19,6 @@
 */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +34,7 @@
 #include "clock.h"
 #include "errf.h"
 #include "hash.h"
+#include "listen.h"
 #include "log.h"
 #include "envelope.h"
 #include "trim.pb-c.h"
@@ -49,7 +48,7 @@
 struct gw_http {
     gw_http_opts_t o;
     struct MHD_Daemon *mhd;
-    int port;
+    int fd, port;             /* the listening socket */
     int stop_efd;             /* readable once the gateway stops */
     _Atomic uint64_t counter; /* requests seen: seeds of unseeded ones */
     _Atomic int64_t requests, streams;
@@ -69,7 +68,7 @@ typedef struct conn {
     int slot;     /* holds an in-flight slot for key `key` */
     int key;      /* key index, -1: no keys configured */
     int64_t t0_us;
-    const char *route; /* for the metrics: a route's name, or "" */
+    size_t route; /* for the metrics: a route's index, or n_routes */
     int status;
 } conn_t;
 
@@ -196,6 +195,7 @@ take_slot(gw_http_t *h, conn_t *st, const char **which)
         h->in_flight++;
         h->per_key[k]++;
         st->slot = 1;
+        gw_metrics_in_flight(h->o.metrics, 1);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
@@ -212,6 +212,7 @@ give_slot(gw_http_t *h, conn_t *st)
     pthread_mutex_lock(&h->mu);
     h->in_flight--;
     h->per_key[k]--;
+    gw_metrics_in_flight(h->o.metrics, -1);
     pthread_mutex_unlock(&h->mu);
     st->slot = 0;
 }
@@ -477,6 +478,7 @@ free_stream(void *cls)
 
     upstream_release(s->h->o.upstream, s->job);
     s->h->streams--;
+    gw_metrics_streams(s->h->o.metrics, -1);
     gw_request_clear(&s->req);
     free(s->buf);
     free(s);
@@ -525,6 +527,7 @@ answer_stream(gw_http_t *h, conn_t *st, struct MHD_Connection *c,
     s->created = (int64_t)time(NULL);
     make_id(s->id, sizeof s->id, &s->req, j);
     h->streams++;
+    gw_metrics_streams(h->o.metrics, 1);
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
                                              read_stream, s, free_stream);
     if (resp == NULL) {
@@ -613,7 +616,7 @@ serve(gw_http_t *h, conn_t *st, struct MHD_Connection *c, int chat)
         gw_request_clear(&req);
         return ret;
     }
-    st->route = route->name;
+    st->route = index;
     spec.text = req.problem;
     if (env_check_problem(&spec, err, sizeof err) < 0) {
         ret = send_error(st, c, 400, "invalid_request_error", NULL, "%s: %s",
@@ -733,7 +736,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         *con_cls = st;
         st->h = h;
         st->key = -1;
-        st->route = "";
+        st->route = h->o.n_routes;
         st->t0_us = clock_now_us();
         return first_call(h, st, c, url, method);
     }
@@ -767,9 +770,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     give_slot(h, st);
     h->requests++;
-    if (h->o.observe)
-        h->o.observe(h->o.observe_cls, st->route, st->status,
-                     (double)(clock_now_us() - st->t0_us) / 1e6);
+    gw_metrics_request(h->o.metrics, st->route, st->status,
+                       (double)(clock_now_us() - st->t0_us) / 1e6);
     free(st->body);
     free(st);
     *con_cls = NULL;
@@ -788,59 +790,11 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 
-/* Resolve "HOST:PORT" or "[V6]:PORT" into *out; 0, or -1 with err. */
-static int
-resolve_listen(const char *listen, struct sockaddr_storage *out, int *v6,
-               char *err, size_t errlen)
-{
-    char host[256];
-    const char *port;
-    struct addrinfo hints = {0}, *res = NULL;
-    size_t hl;
-    int rc;
-
-    if (listen[0] == '[') {
-        const char *close = strchr(listen, ']');
-        if (close == NULL || close[1] != ':')
-            goto bad;
-        hl = (size_t)(close - listen - 1);
-        memcpy(host, listen + 1, hl < sizeof host ? hl : 0);
-        port = close + 2;
-    } else {
-        const char *colon = strrchr(listen, ':');
-        if (colon == NULL)
-            goto bad;
-        hl = (size_t)(colon - listen);
-        memcpy(host, listen, hl < sizeof host ? hl : 0);
-        port = colon + 1;
-    }
-    if (hl == 0 || hl >= sizeof host || *port == '\0' ||
-        strspn(port, "0123456789") != strlen(port) || atol(port) > 65535)
-        goto bad;
-    host[hl] = '\0';
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-        return errf(err, errlen, "--listen %s: %s", listen, gai_strerror(rc));
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    *v6 = res->ai_family == AF_INET6;
-    freeaddrinfo(res);
-    return 0;
-bad:
-    return errf(err, errlen,
-                "--listen '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
-                "port in 0..65535",
-                listen);
-}
-
-
 gw_http_t *
 gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen)
 {
     gw_http_t *h = calloc(1, sizeof *h);
-    struct sockaddr_storage addr = {0};
-    const union MHD_DaemonInfo *info;
-    int v6 = 0;
+    char url[300];
 
     if (h == NULL) {
         errf(err, errlen, "out of memory");
@@ -848,33 +802,30 @@ gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen)
     }
     h->o = *o;
     pthread_mutex_init(&h->mu, NULL);
+    h->fd = -1;
     h->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     h->per_key = calloc((size_t)n_keys(h) + 1, sizeof *h->per_key);
     if (h->stop_efd < 0 || h->per_key == NULL) {
         errf(err, errlen, "out of memory or file descriptors");
         goto fail;
     }
-    if (resolve_listen(o->listen, &addr, &v6, err, errlen) < 0)
+    h->fd = listen_on(o->listen, "--listen", &h->port, url, sizeof url, err,
+                      errlen);
+    if (h->fd < 0)
         goto fail;
     h->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-            MHD_USE_POLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
-        0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &addr,
+            MHD_USE_POLL | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(2 * o->max_concurrent + 256),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, h, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     if (h->mhd == NULL) {
-        errf(err, errlen,
-             "--listen %s: cannot start the HTTP server (the "
-             "port may be in use)",
-             o->listen);
+        errf(err, errlen, "cannot start the HTTP server on %s", url);
         goto fail;
     }
-    info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : 0;
     return h;
 fail:
     gw_http_destroy(&h);
@@ -911,7 +862,9 @@ gw_http_destroy(gw_http_t **hp)
             /* cannot fail on a fresh eventfd */
         }
         if (h->mhd)
-            MHD_stop_daemon(h->mhd);
+            MHD_stop_daemon(h->mhd); /* closes the listening socket too */
+        else if (h->fd >= 0)
+            close(h->fd);
         if (h->stop_efd >= 0)
             close(h->stop_efd);
         free(h->per_key);
