@@ -36,6 +36,7 @@ static const struct {
     {"worker", cmd_worker},
     {"router", cmd_router},
     {"submit", cmd_submit},
+    {"gateway", cmd_gateway},
     {"status", cmd_status},
     {"wait", cmd_wait},
     {"watch", cmd_watch},

@@ -791,6 +791,39 @@ test_openai_client(void **state)
 }
 
 
+/* Bad flags and key files stop the start, saying where. */
+static void
+test_start_up_errors(void **state)
+{
+    char bad[400], cmd[1200];
+    int st;
+
+    (void)state;
+    cluster_path(&K, "bad-keys", bad, sizeof bad);
+    test_write_file(bad, "# keys\nalice sk-1\nbob\n");
+    snprintf(cmd, sizeof cmd,
+             "%s gateway --listen 127.0.0.1:0 --api-keys %s "
+             "2>&1",
+             test_bin(), bad);
+    char *out = test_capture(cmd, &st);
+    assert_int_not_equal(st, 0);
+    assert_non_null(strstr(out, ":3: expected \"ID KEY\", found no key"));
+    assert_null(strstr(out, "sk-1"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s gateway --listen 0.0.0.0:0 2>&1", test_bin());
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(out, "--insecure"));
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "%s gateway --listen 127.0.0.1:0 --route trim 2>&1", test_bin());
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(out, "NAME=POLICY"));
+    free(out);
+}
+
+
 int
 main(void)
 {
@@ -802,8 +835,7 @@ main(void)
         cmocka_unit_test(test_concurrency_limits),
         cmocka_unit_test(test_disconnect_cancels),
         cmocka_unit_test(test_openai_client),
+        cmocka_unit_test(test_start_up_errors),
     };
-    if (getenv("TF"))
-        cmocka_set_test_filter(getenv("TF"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
