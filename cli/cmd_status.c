@@ -35,24 +35,25 @@ print_json(const Trim__Status *st)
         const Trim__RunStatus *r = st->runs[i];
         json_array_append_new(
             runs,
-            json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "run_id",
+            json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "run_id",
                       (json_int_t)r->run_id, "policy", r->policy, "problems",
                       (json_int_t)r->problems, "finished",
                       (json_int_t)r->finished, "failed", (json_int_t)r->failed,
-                      "correct", (json_int_t)r->correct, "graded",
-                      (json_int_t)r->graded, "done", r->done));
+                      "cancelled", (json_int_t)r->cancelled, "correct",
+                      (json_int_t)r->correct, "graded", (json_int_t)r->graded,
+                      "done", r->done));
     }
     json_t *j = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:o, s:o}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:o, s:o}",
         "queued", (json_int_t)st->queued, "in_flight",
         (json_int_t)st->in_flight, "finished", (json_int_t)st->finished,
-        "failed", (json_int_t)st->failed, "max_queued",
-        (json_int_t)st->max_queued, "steps_per_s", st->steps_per_s,
-        "bad_messages", (json_int_t)st->bad_messages, "requeues",
-        (json_int_t)st->requeues, "fallback_decisions",
-        (json_int_t)st->fallback_decisions, "stale_replies",
-        (json_int_t)st->stale_replies, "unknown_peers",
+        "failed", (json_int_t)st->failed, "cancelled",
+        (json_int_t)st->cancelled, "max_queued", (json_int_t)st->max_queued,
+        "steps_per_s", st->steps_per_s, "bad_messages",
+        (json_int_t)st->bad_messages, "requeues", (json_int_t)st->requeues,
+        "fallback_decisions", (json_int_t)st->fallback_decisions,
+        "stale_replies", (json_int_t)st->stale_replies, "unknown_peers",
         (json_int_t)st->unknown_peers, "expired", (json_int_t)st->expired,
         "quarantines", (json_int_t)st->quarantines, "pools", pools, "runs",
         runs);
@@ -68,10 +69,11 @@ print_text(const Trim__Status *st, const char *endpoint)
 {
     printf("coordinator %s\n", endpoint);
     printf("  queue %llu (limit %llu), in flight %llu, finished %llu, "
-           "failed %llu, %.0f routed steps/s\n",
+           "failed %llu, cancelled %llu, %.0f routed steps/s\n",
            (unsigned long long)st->queued, (unsigned long long)st->max_queued,
            (unsigned long long)st->in_flight, (unsigned long long)st->finished,
-           (unsigned long long)st->failed, st->steps_per_s);
+           (unsigned long long)st->failed, (unsigned long long)st->cancelled,
+           st->steps_per_s);
     printf("  requeued %llu, expired %llu, quarantines %llu, router "
            "fallbacks %llu, bad messages %llu, stale replies %llu\n",
            (unsigned long long)st->requeues, (unsigned long long)st->expired,
@@ -90,16 +92,16 @@ print_text(const Trim__Status *st, const char *endpoint)
     }
     if (st->n_runs == 0)
         return;
-    printf("\n  %-5s %-12s %9s %9s %7s %9s %5s\n", "run", "policy", "problems",
-           "finished", "failed", "accuracy", "done");
+    printf("\n  %-5s %-12s %9s %9s %7s %9s %9s %5s\n", "run", "policy",
+           "problems", "finished", "failed", "cancelled", "accuracy", "done");
     for (size_t i = 0; i < st->n_runs; i++) {
         const Trim__RunStatus *r = st->runs[i];
         char policy[4 * TRIM_MAX_NAME + 4];
-        printf("  %-5llu %-12s %9llu %9llu %7llu %9.3f %5s\n",
+        printf("  %-5llu %-12s %9llu %9llu %7llu %9llu %9.3f %5s\n",
                (unsigned long long)r->run_id,
                esc_str(policy, sizeof policy, r->policy),
                (unsigned long long)r->problems, (unsigned long long)r->finished,
-               (unsigned long long)r->failed,
+               (unsigned long long)r->failed, (unsigned long long)r->cancelled,
                r->graded ? (double)r->correct / (double)r->graded : 0.0,
                r->done ? "yes" : "no");
     }

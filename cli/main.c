@@ -27,6 +27,8 @@ static const struct {
     {"grade", cmd_grade, "grade answers against ground truths"},
     {"keygen", cmd_keygen, "write a CURVE key pair for encrypted TCP"},
     {"sim-server", cmd_sim_server, "serve the simulator over HTTP like vLLM"},
+    {"sim-problems", cmd_sim_problems,
+     "print problems the simulator can solve (to submit)"},
     {"train", cmd_train, "train a learned routing policy (train agg)"},
 };
 

@@ -48,6 +48,9 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator)
         (json_int_t)r->strong_tokens, "discarded_tokens",
         (json_int_t)r->discarded_tokens, "prm_tokens",
         (json_int_t)r->prm_tokens, "strong_token_share", strong_share(r));
+    if (j != NULL)
+        json_object_set_new(j, "cancelled",
+                            json_integer((json_int_t)r->cancelled));
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     char *text =
@@ -72,9 +75,10 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
            esc_str(policy, sizeof policy, r->policy),
            (unsigned long long)r->seed, db ? "database" : "coordinator",
            db ? db : coordinator);
-    printf("  problems            %lld (%lld finished, %lld failed)\n",
-           (long long)r->problems, (long long)r->finished,
-           (long long)r->failed);
+    printf("  problems            %lld (%lld finished, %lld failed, %lld "
+           "cancelled)\n",
+           (long long)r->problems, (long long)r->finished, (long long)r->failed,
+           (long long)r->cancelled);
     printf("  accuracy            %.3f (%lld of %lld graded correct)\n",
            accuracy(r), (long long)r->correct, (long long)r->graded);
     printf("  steps               %lld accepted, %lld routed, %lld "

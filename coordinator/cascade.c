@@ -46,12 +46,14 @@ coord_cascade_keep_draft(coord_t *c, cproblem_t *p)
     m->latency_us = p->draft_latency_us;
     m->worker = p->draft_worker;
     m->score = NAN;
+    /* Its push is made once the solution is judged (coord_cascade_decide). */
+    caccept_t a = {0};
+    a.tokens = p->draft_tokens;
+    a.prompt_tokens = p->draft_prompt_tokens;
     char *text = p->draft;
     p->draft = NULL;
-    if (coord_push_step(p, text, p->draft_finish) < 0) {
-        free(text);
+    if (coord_push_step(p, text, p->draft_finish, &a) < 0)
         return -1;
-    }
     (void)c;
     return 0;
 }
@@ -133,6 +135,15 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         p->weak_tokens += weak;
         c->stats.weak_tokens += weak;
         c->stats.steps += p->n_steps;
+        /* The weak steps are final now: push them. */
+        for (int k = 0; k < p->n_steps; k++) {
+            caccept_t *a = &p->acc[k];
+            a->score = isnan(p->meta[k].score) ? -1.0f : p->meta[k].score;
+            a->routed = 1;
+            a->prm_tokens = k + 1 == p->n_steps ? p->draft_prm_tokens : 0;
+            a->why = coord_why(decided_by, reason);
+            coord_notify_step(c, p, k);
+        }
         coord_finish_problem(c, p, NULL);
         return;
     }
@@ -142,11 +153,9 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
     p->regenerated += p->n_steps;
     c->stats.regenerated_steps += p->n_steps;
     prom_counter_add(p->run->m_regenerated, (uint64_t)p->n_steps);
-    for (int k = 0; k < p->n_steps; k++)
-        free(p->steps[k]);
-    p->n_steps = 0;
-    p->text_bytes = strlen(p->text);
-    p->last_finish = 0;
+    coord_drop_steps(p);
+    free(p->decision);
+    p->decision = coord_why(decided_by, reason);
     p->cascade_strong = 1;
     p->stage = STAGE_STRONG;
     p->attempt = 0;

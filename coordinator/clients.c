@@ -69,8 +69,8 @@ send_wait_reply(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
-static pending_t *
-add_pending(coord_t *c, const unsigned char *id, size_t idlen)
+pending_t *
+coord_add_pending(coord_t *c, const unsigned char *id, size_t idlen)
 {
     if (c->n_pending == c->cap_pending) {
         size_t cap = c->cap_pending ? c->cap_pending * 2 : 16;
@@ -92,9 +92,10 @@ static void
 on_submit(coord_t *c, const unsigned char *id, size_t idlen,
           const Trim__Submit *s)
 {
-    char err[512];
+    char err[512], why[256];
     int64_t run_id = (int64_t)s->run_id;
     uint64_t *ids = NULL;
+    int client = 0;
 
     if (c->stats.queued + c->stats.in_flight + (int64_t)s->n_problems >
         c->opts.max_queued) {
@@ -104,6 +105,26 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
              (long long)(c->stats.queued + c->stats.in_flight), s->n_problems,
              (long long)c->opts.max_queued);
         send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
+        return;
+    }
+    /* On the built-in simulator, text it did not generate can only fail:
+    ** refuse it now, saying what to send instead. */
+    for (size_t i = 0; i < s->n_problems; i++) {
+        if (!coord_sim_refuses(c, s->problems[i]->text, why, sizeof why))
+            continue;
+        const char *tag = "not a simulated problem: ";
+        const char *r =
+            strncmp(why, tag, strlen(tag)) ? why : why + strlen(tag);
+        errf(err, sizeof err,
+             "problems[%zu]: the built-in simulator solves only problems it "
+             "generated (print some with `trim sim-problems`); this text is "
+             "not one: %s",
+             i, r);
+        send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
+        return;
+    }
+    if (s->notify && (client = coord_client(c, id, idlen)) == 0) {
+        send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, "out of memory");
         return;
     }
     if (run_id == 0) {
@@ -137,6 +158,7 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
         p.source = ps->source;
         p.text = ps->text;
         p.ground_truth = ps->has_ground_truth ? ps->ground_truth : NULL;
+        p.key_id = ps->key_id;
         int64_t pid = coord_submit(c, run_id, &p, err, sizeof err);
         if (pid < 0) {
             /* Only a store failure gets here: the coordinator stops. */
@@ -144,8 +166,10 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
             return;
         }
         ids[i] = (uint64_t)pid;
+        if (client > 0)
+            coord_set_client(c, coord_find_problem(c, pid), client);
     }
-    pending_t *pa = add_pending(c, id, idlen);
+    pending_t *pa = coord_add_pending(c, id, idlen);
     if (pa == NULL) {
         free(ids);
         return;
@@ -187,7 +211,7 @@ on_wait(coord_t *c, const unsigned char *id, size_t idlen,
             return;
         }
     }
-    pending_t *p = add_pending(c, id, idlen);
+    pending_t *p = coord_add_pending(c, id, idlen);
     if (p == NULL)
         return;
     p->is_wait = 1;
@@ -211,6 +235,7 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
     st.in_flight = (uint64_t)c->stats.in_flight;
     st.finished = (uint64_t)c->stats.finished;
     st.failed = (uint64_t)c->stats.failed;
+    st.cancelled = (uint64_t)c->stats.cancelled;
     st.max_queued = (uint64_t)c->opts.max_queued;
     st.steps_per_s = coord_rate(c);
     st.bad_messages = (uint64_t)c->stats.bad_messages;
@@ -256,6 +281,32 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
+/* Cancel: answered at once with the ids it cancelled, after the pushes of
+** their ends (so a notify client has every result when the ack comes). */
+static void
+on_cancel(coord_t *c, const unsigned char *id, size_t idlen,
+          const Trim__Cancel *r)
+{
+    Trim__CancelAck ack = TRIM__CANCEL_ACK__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    uint64_t *done =
+        calloc(r->n_problem_ids ? r->n_problem_ids : 1, sizeof *done);
+
+    if (done == NULL)
+        return;
+    for (size_t i = 0; i < r->n_problem_ids && !c->fatal; i++)
+        if (coord_cancel(c, (int64_t)r->problem_ids[i], r->reason))
+            done[ack.n_cancelled++] = r->problem_ids[i];
+    coord_flush_pushes(c);
+    ack.request_id = r->request_id;
+    ack.cancelled = done;
+    env.body_case = TRIM__ENVELOPE__BODY_CANCEL_ACK;
+    env.cancel_ack = &ack;
+    reply(c, id, idlen, &env);
+    free(done);
+}
+
+
 void
 coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
                  const void *data, size_t len, const char *why)
@@ -295,6 +346,12 @@ coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
     case TRIM__ENVELOPE__BODY_WAIT_REQUEST:
         on_wait(c, id, idlen, env->wait_request);
         return 1;
+    case TRIM__ENVELOPE__BODY_CANCEL:
+        on_cancel(c, id, idlen, env->cancel);
+        return 1;
+    case TRIM__ENVELOPE__BODY_WATCH:
+        coord_on_watch(c, id, idlen, env->watch);
+        return 1;
     default:
         return 0;
     }
@@ -311,7 +368,12 @@ coord_answer_pending(coord_t *c)
         pending_t *p = &c->pending[i];
         crun_t *run = coord_find_run(c, p->run_id);
         int answered = 0;
-        if (!p->is_wait) {
+        if (p->is_watch) {
+            if (durable >= p->ticket) {
+                coord_watch_ended(c, p);
+                answered = 1;
+            }
+        } else if (!p->is_wait) {
             if (durable >= p->ticket) {
                 send_ack(c, p->id, p->idlen, p->request_id, p->run_id,
                          p->problem_ids, p->n_ids, NULL);

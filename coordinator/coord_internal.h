@@ -4,11 +4,13 @@
 **   coordinator.c  the loop, the socket, dispatch of batches, timers
 **   peers.c        the peer registry: announce, credit, liveness, requeue
 **   runs.c         runs, submission, per-run totals, waiting for a run
-**   clients.c      Submit / Status / Wait requests from trim's clients
+**   clients.c      Submit / Status / Wait / Cancel requests from clients
 **   steps.c        one problem's step machine: replies in, requests out
 **   cascade.c      the cascade policies' weak phase and judgement
 **   pool_queue.c   the queues of problems waiting for admission or a pool
 **   recover.c      resuming unfinished problems after a restart
+**   notify.c       pushes to notify clients (StepPush, ProblemsDone), Watch
+**   cancel.c       Cancel: dropping a problem's queued and in-flight work
 */
 #ifndef TRIM_COORD_INTERNAL_H
 #define TRIM_COORD_INTERNAL_H
@@ -48,7 +50,7 @@ typedef enum {
 
 /* Totals kept per run and for the whole coordinator. */
 typedef struct totals {
-    int64_t problems, finished, failed, correct, graded;
+    int64_t problems, finished, failed, cancelled, correct, graded;
     int64_t steps, routed, regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
 } totals_t;
@@ -79,12 +81,24 @@ typedef struct cstep_meta {
     float score;        /* its PRM score once the solution is scored */
 } cstep_meta_t;
 
+/*
+** What the push of an accepted step says besides its text (AcceptedStep),
+** kept beside each accepted step so that a Watch can push it again.
+*/
+typedef struct caccept {
+    float score; /* the draft's PRM score; -1 when none was asked */
+    int32_t tokens, prompt_tokens, discarded_tokens, prm_tokens;
+    uint8_t strong, routed, finish;
+    char *why; /* "decided_by\0reason\0", owned; NULL: neither */
+} caccept_t;
+
 typedef struct cproblem {
     int64_t id;
     uint64_t seed;
     crun_t *run;
     char *source, *text, *truth; /* owned; truth may be NULL */
     char **steps;                /* accepted steps, owned */
+    caccept_t *acc;              /* parallel to steps (cap_steps) */
     int n_steps, cap_steps;
     size_t text_bytes; /* problem and accepted steps, for batching */
     int last_finish;   /* finish of the last accepted step */
@@ -120,6 +134,12 @@ typedef struct cproblem {
     /* Totals for the problem row. */
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
+    int32_t first_prompt_tokens; /* of the problem's first model call */
+    int client;     /* notify client slot + 1 (notify.c); 0: none */
+    char *decision; /* "decided_by\0reason\0" of the regenerate decision a
+                       strong step follows (cascade: its whole strong
+                       phase), owned; or NULL */
+    char *key_id;   /* who submitted it (audit only), owned; or NULL */
 } cproblem_t;
 
 typedef struct cpeer {
@@ -145,7 +165,27 @@ typedef struct cpeer {
     int missed;                  /* deadlines missed since its last answer */
     int quarantines;             /* in a row; each lasts twice the last */
     int64_t quarantine_until_ms; /* gets no work before this */
+    int sim; /* its backend is the built-in simulator (Ready.backend) */
 } cpeer_t;
+
+/*
+** A client that asked for pushes (Submit.notify, Watch), and what it is
+** sent this loop turn: the items live in coord.push_arena until the turn's
+** coord_flush_pushes.  Slots are shared by every problem pushing to the
+** same identity and freed once none does and nothing is waiting to go.
+*/
+typedef struct cclient {
+    unsigned char id[PEER_ID_MAX];
+    size_t idlen; /* 0: a free slot */
+    uint64_t idkey;
+    int64_t refs; /* problems whose pushes go here */
+    Trim__AcceptedStep **steps;
+    size_t n_steps, cap_steps;
+    Trim__ProblemResult **results;
+    size_t n_results, cap_results;
+    size_t out_bytes; /* rough size of what waits, to cap messages */
+    int dirty;        /* on coord.dirty this turn */
+} cclient_t;
 
 typedef struct pool_queue {
     cproblem_t *head, *tail;
@@ -174,6 +214,7 @@ typedef struct pending {
     int64_t run_id;
     int64_t ticket;        /* answer once this ticket is durable */
     int is_wait;           /* WaitRequest (else a SubmitAck) */
+    int is_watch;          /* Watch of ended problems (problem_ids) */
     uint64_t *problem_ids; /* SubmitAck: the ids, owned */
     size_t n_ids;
 } pending_t;
@@ -188,7 +229,9 @@ struct coord {
     /* Runs and problems. */
     u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
-    pool_queue_t admission; /* submitted, not started */
+    pool_queue_t admission; /* submitted, not started; may hold cancelled
+                               problems (stage DONE), skipped by admit */
+    u64map_t *queued;       /* id -> cproblem_t* of those in admission */
     pool_queue_t pools[ROLE_COUNT];
     /* Peers. */
     cpeer_t *peers;
@@ -210,6 +253,15 @@ struct coord {
     int64_t rate_steps[8];
     int fatal;             /* a store failure stops the loop */
     int logged_route_wait; /* said that decisions wait for a router */
+    int64_t last_ticket;   /* the newest writer ticket taken */
+    /* Notify clients (notify.c). */
+    cclient_t *clients;
+    int n_clients, cap_clients;
+    u64map_t *client_index; /* idkey -> slot + 1 */
+    int *dirty;             /* slots with pushes waiting this turn */
+    int n_dirty, cap_dirty;
+    arena_t *push_arena;    /* this turn's pushes, reset per flush */
+    store_reader_t *reader; /* for Watch of ended problems; lazily */
     coord_stats_t stats;
     struct coord_metrics *metrics; /* NULL without opts.metrics */
 };
@@ -326,6 +378,9 @@ int coord_on_client(coord_t *c, const unsigned char *id, size_t idlen,
 void coord_on_refused(coord_t *c, const unsigned char *id, size_t idlen,
                       const void *data, size_t len, const char *why);
 
+/* A new pending entry for the client id (zeroed), or NULL (memory). */
+pending_t *coord_add_pending(coord_t *c, const unsigned char *id, size_t idlen);
+
 /* Answer the pending requests whose rows are now durable or runs done. */
 void coord_answer_pending(coord_t *c);
 
@@ -394,8 +449,72 @@ void coord_finish_problem(coord_t *c, cproblem_t *p, const char *error);
 void coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
                          const char *error);
 
-/* Append a recovered accepted step (text is taken over). 0 or -1. */
-int coord_push_step(cproblem_t *p, char *text, int finish);
+/*
+** Append an accepted step (text is taken over) with what its push says (a
+** may be NULL: zeros, score -1; a->why is taken over too).  Does not push
+** it.  0 or -1 (memory; text and a->why are then freed).
+*/
+int coord_push_step(cproblem_t *p, char *text, int finish, caccept_t *a);
+
+/* Free p's accepted steps and their push data; p has none left. */
+void coord_drop_steps(cproblem_t *p);
+
+/* Write p's row with status and error and forget p (any stage). */
+void coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
+                       const char *error);
+
+/* The queue p's stage waits on. */
+pool_queue_t *coord_stage_queue(coord_t *c, const cproblem_t *p);
+
+/* "decided_by\0reason\0" (either may be NULL), malloc'd; NULL if memory. */
+char *coord_why(const char *decided_by, const char *reason);
+
+/* ---- notify.c ----------------------------------------------------------- */
+
+/* The slot + 1 of the client with this identity, made if new; 0: memory. */
+int coord_client(coord_t *c, const unsigned char *id, size_t idlen);
+
+/* Make client (slot + 1, or 0 for none) the one p pushes to. */
+void coord_set_client(coord_t *c, cproblem_t *p, int client);
+
+/* Push p's accepted step index to its client, if it has one. */
+void coord_notify_step(coord_t *c, const cproblem_t *p, int index);
+
+/* p ended with row: push its ProblemResult and let go of its client. */
+void coord_notify_end(coord_t *c, cproblem_t *p, const store_problem_t *row);
+
+/* Send this turn's pushes, each client's steps before its results. */
+void coord_flush_pushes(coord_t *c);
+
+/* Watch: re-attach the sender and push again (clients.c dispatches). */
+void coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
+                    const Trim__Watch *w);
+
+/* A pending Watch of ended problems, now durable: push their results. */
+void coord_watch_ended(coord_t *c, const pending_t *p);
+
+/* Free every client slot and the pushes not sent. */
+void coord_clients_free(coord_t *c);
+
+/* The problem with this id, queued or in flight; NULL if not in memory. */
+cproblem_t *coord_find_problem(coord_t *c, int64_t id);
+
+/* ---- cancel.c ----------------------------------------------------------- */
+
+/*
+** Cancel problem id with reason: its queued or in-flight work is dropped,
+** a request a peer holds is abandoned (its late reply is stale and frees
+** the credit), its row is written as cancelled.  Returns 1 if it was
+** cancelled, 0 when it is not in memory (ended, or unknown).
+*/
+int coord_cancel(coord_t *c, int64_t id, const char *reason);
+
+/*
+** Whether text is refused at Submit: every live small-pool peer runs the
+** built-in simulator (and there is one), and it cannot parse text.  1 with
+** the reason in why, else 0.
+*/
+int coord_sim_refuses(coord_t *c, const char *text, char *why, size_t whylen);
 
 /* Free a problem (on no queue) and clear the pointer; NULL-safe. */
 void coord_problem_destroy(cproblem_t **p);

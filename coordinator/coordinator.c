@@ -97,10 +97,14 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->opts.db = c->db;
     c->runs = u64map_new();
     c->problems = u64map_new();
+    c->queued = u64map_new();
+    c->client_index = u64map_new();
+    c->push_arena = arena_new(1 << 16);
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
-    if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->arena ||
-        !c->in_arena || coord_peers_init(c) < 0 || coord_metrics_init(c) < 0) {
+    if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->queued ||
+        !c->client_index || !c->push_arena || !c->arena || !c->in_arena ||
+        coord_peers_init(c) < 0 || coord_metrics_init(c) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
     }
@@ -136,6 +140,11 @@ coord_destroy(coord_t **cp)
         coord_problem_destroy(&p);
     }
     u64map_destroy(&c->problems);
+    u64map_destroy(&c->queued);
+    coord_clients_free(c);
+    u64map_destroy(&c->client_index);
+    arena_destroy(&c->push_arena);
+    store_reader_destroy(&c->reader);
     for (pos = 0; c->runs && u64map_next(c->runs, &pos, &id, &v);) {
         crun_t *run = v;
         coord_run_destroy(&run);
@@ -168,8 +177,10 @@ took_ticket(coord_t *c, crun_t *run, int64_t t)
         tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
              store_writer_error(c->writer));
         c->fatal = 1;
-    } else if (run) {
-        run->last_ticket = t;
+    } else {
+        c->last_ticket = t;
+        if (run)
+            run->last_ticket = t;
     }
     return t;
 }
@@ -195,6 +206,11 @@ admit(coord_t *c)
 {
     while (c->admission.head && c->stats.in_flight < c->opts.concurrency) {
         cproblem_t *p = pool_queue_pop(&c->admission);
+        if (p->stage == STAGE_DONE) { /* cancelled while queued */
+            coord_problem_destroy(&p);
+            continue;
+        }
+        u64map_del(c->queued, (uint64_t)p->id);
         if (u64map_put(c->problems, (uint64_t)p->id, p) < 0) {
             tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",
                  (long long)p->id);
@@ -342,7 +358,8 @@ coord_rate(const coord_t *c)
 static int
 all_done(const coord_t *c)
 {
-    return c->stats.finished + c->stats.failed == c->stats.submitted &&
+    return c->stats.finished + c->stats.failed + c->stats.cancelled ==
+               c->stats.submitted &&
            c->n_pending == 0;
 }
 
@@ -376,6 +393,7 @@ coord_run(coord_t *c, const atomic_int *stop,
         dispatch(c);
         if (c->n_pending > 0)
             coord_answer_pending(c);
+        coord_flush_pushes(c);
         if (c->opts.exit_when_done && all_done(c))
             break;
         int64_t wait = c->next_timer_ms - now;

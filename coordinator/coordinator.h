@@ -83,11 +83,14 @@ typedef struct coord_problem {
     const char *source; /* where it came from, e.g. "sim:1:17" */
     const char *text;
     const char *ground_truth; /* NULL when unknown */
+    const char *key_id;       /* who submitted it, for the audit; NULL or
+                                 "" when nobody said */
 } coord_problem_t;
 
 typedef struct coord_stats {
     int64_t submitted, finished, failed, correct, graded;
-    int64_t queued; /* waiting to start */
+    int64_t cancelled; /* problems cancelled by their client */
+    int64_t queued;    /* waiting to start */
     int64_t in_flight;
     int64_t steps;        /* accepted steps */
     int64_t routed_steps; /* drafts that got a decision */

@@ -432,6 +432,7 @@ on_ready(coord_t *c, const unsigned char *id, size_t idlen,
     p->credit = r->credit > MAX_CREDIT ? MAX_CREDIT : r->credit;
     p->name = coord_intern(c, r->name[0] ? r->name : "unnamed");
     p->deadline_ms = r->deadline_ms;
+    p->sim = strncmp(r->backend, "sim", 3) == 0;
     p->joined = ++c->peer_joins;
     p->last_recv_ms = now;
     p->last_send_ms = now;

@@ -12,6 +12,7 @@
 */
 #include "coord_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ run_for(recover_ctx_t *x, int64_t run_id)
         run->t = (totals_t){.problems = sum.problems,
                             .finished = sum.finished,
                             .failed = sum.failed,
+                            .cancelled = sum.cancelled,
                             .correct = sum.correct,
                             .graded = sum.graded,
                             .steps = sum.steps,
@@ -81,6 +83,33 @@ run_for(recover_ctx_t *x, int64_t run_id)
                        sum.weak_tokens + sum.discarded_tokens);
     }
     return run;
+}
+
+
+/*
+** What the push of a recovered step says (AcceptedStep), from its rows: the
+** draft (NULL if none) and the strong step that replaced it (NULL if kept).
+** A draft with a decision that no anchor made was routed.
+*/
+static caccept_t
+accepted_as(const store_step_t *draft, const store_step_t *strong)
+{
+    const store_step_t *decided = draft ? draft : strong;
+    const store_step_t *took = strong ? strong : draft;
+    caccept_t a = {0};
+
+    a.routed = draft != NULL && draft->decision != STORE_NO_DECISION &&
+               !(draft->decided_by && strcmp(draft->decided_by, "anchor") == 0);
+    a.score =
+        a.routed && !isnan(draft->prm_score) ? (float)draft->prm_score : -1.0f;
+    a.strong = strong != NULL;
+    a.tokens = took->completion_tokens;
+    a.prompt_tokens = took->prompt_tokens;
+    a.discarded_tokens = strong && draft ? draft->completion_tokens : 0;
+    a.prm_tokens = draft ? draft->prm_tokens : 0;
+    if (decided->decided_by || decided->reason)
+        a.why = coord_why(decided->decided_by, decided->reason);
+    return a;
 }
 
 
@@ -110,17 +139,21 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             p->discarded_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
         }
+        if (first == 0)
+            p->first_prompt_tokens = r->v[0].prompt_tokens;
         if (strong != NULL) {
             if (draft != NULL)
                 p->regenerated++;
             p->strong_tokens += strong->completion_tokens;
-            if (coord_push_step(p, r->texts[strong - r->v], strong->finish))
+            caccept_t a = accepted_as(draft, strong);
+            if (coord_push_step(p, r->texts[strong - r->v], strong->finish, &a))
                 return errf(why, whylen, "out of memory");
             r->texts[strong - r->v] = NULL;
         } else if (draft != NULL && draft->accepted) {
             p->weak_tokens += draft->completion_tokens;
             p->prm_tokens += draft->prm_tokens;
-            if (coord_push_step(p, r->texts[draft - r->v], draft->finish))
+            caccept_t a = accepted_as(draft, NULL);
+            if (coord_push_step(p, r->texts[draft - r->v], draft->finish, &a))
                 return errf(why, whylen, "out of memory");
             r->texts[draft - r->v] = NULL;
         } else if (draft != NULL && i == r->n) {
@@ -132,6 +165,10 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
             p->draft_finish = draft->finish;
             p->draft_attempt = (uint32_t)draft->attempt;
             p->draft_latency_us = draft->latency_us;
+            p->draft_prm_tokens = draft->prm_tokens;
+            p->score =
+                isnan(draft->prm_score) ? -1.0f : (float)draft->prm_score;
+            p->decision = coord_why(draft->decided_by, draft->reason);
             p->stage = STAGE_STRONG;
         } else {
             return errf(why, whylen, "step %d (row %zu) was never accepted",
@@ -169,13 +206,13 @@ problem_from_row(const store_problem_t *row)
 static void
 start_over(cproblem_t *p)
 {
-    for (int i = 0; i < p->n_steps; i++)
-        free(p->steps[i]);
-    p->n_steps = 0;
-    p->text_bytes = strlen(p->text);
+    coord_drop_steps(p);
     free(p->draft);
     p->draft = NULL;
     p->stage = STAGE_QUEUED;
+    free(p->decision);
+    p->decision = NULL;
+    p->first_prompt_tokens = 0;
     p->regenerated = 0;
     p->weak_tokens = p->strong_tokens = 0;
     p->discarded_tokens = p->prm_tokens = 0;
@@ -215,6 +252,11 @@ recover_problem(void *ctx, const store_problem_t *row)
         start_over(p);
     }
     store_rows_clear(&rows);
+    if (u64map_put(c->queued, (uint64_t)p->id, p) < 0) {
+        errf(x->err, x->errlen, "out of memory recovering problem %lld",
+             (long long)p->id);
+        goto fail;
+    }
     pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;

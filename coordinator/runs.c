@@ -142,14 +142,18 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     p->source = strdup(in->source ? in->source : "");
     p->text = in->text ? strdup(in->text) : NULL;
     p->truth = in->ground_truth ? strdup(in->ground_truth) : NULL;
+    p->key_id = in->key_id && *in->key_id ? strdup(in->key_id) : NULL;
     p->peer = -1;
     p->created_ms = clock_wall_ms();
-    if (!p->source || !p->text || (in->ground_truth && !p->truth))
+    if (!p->source || !p->text || (in->ground_truth && !p->truth) ||
+        (in->key_id && *in->key_id && !p->key_id) ||
+        u64map_put(c->queued, (uint64_t)p->id, p) < 0)
         goto oom;
     p->text_bytes = strlen(p->text);
     coord_problem_row(p, STORE_QUEUED, &row);
     if (coord_put_problem(c, run, &row) < 0) {
         errf(err, errlen, "audit store: %s", store_writer_error(c->writer));
+        u64map_del(c->queued, (uint64_t)p->id);
         coord_problem_destroy(&p);
         return -1;
     }
@@ -163,6 +167,8 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     return p->id;
 oom:
     errf(err, errlen, "out of memory");
+    if (p != NULL)
+        u64map_del(c->queued, (uint64_t)p->id);
     coord_problem_destroy(&p);
     return -1;
 }
@@ -175,6 +181,8 @@ coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row)
 
     if (row->status == STORE_FAILED) {
         t->failed++;
+    } else if (row->status == STORE_CANCELLED) {
+        t->cancelled++;
     } else {
         t->finished++;
         if (row->correct >= 0) {
@@ -188,7 +196,7 @@ coord_run_account(coord_t *c, crun_t *run, const store_problem_t *row)
     t->strong_tokens += row->strong_tokens;
     t->discarded_tokens += row->discarded_tokens;
     t->prm_tokens += row->prm_tokens;
-    if (t->finished + t->failed == t->problems) {
+    if (t->finished + t->failed + t->cancelled == t->problems) {
         store_run_t r;
         run->finished_ms = clock_wall_ms();
         run_row(run, &r); /* the first write's config stays */
@@ -223,6 +231,8 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_tokens = (uint64_t)t->strong_tokens;
     out->discarded_tokens = (uint64_t)t->discarded_tokens;
     out->prm_tokens = (uint64_t)t->prm_tokens;
-    out->done = t->problems > 0 && t->finished + t->failed == t->problems;
+    out->cancelled = (uint64_t)t->cancelled;
+    out->done = t->problems > 0 &&
+                t->finished + t->failed + t->cancelled == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
 }

@@ -61,14 +61,44 @@ step_seed(const cproblem_t *p, int which)
 
 
 void
+coord_drop_steps(cproblem_t *p)
+{
+    for (int i = 0; i < p->n_steps; i++) {
+        free(p->steps[i]);
+        free(p->acc[i].why);
+    }
+    p->n_steps = 0;
+    p->text_bytes = p->text ? strlen(p->text) : 0;
+    p->last_finish = 0;
+}
+
+
+char *
+coord_why(const char *decided_by, const char *reason)
+{
+    size_t a = decided_by ? strlen(decided_by) : 0;
+    size_t b = reason ? strlen(reason) : 0;
+    char *why = malloc(a + b + 2);
+
+    if (why == NULL)
+        return NULL;
+    memcpy(why, decided_by ? decided_by : "", a + 1);
+    memcpy(why + a + 1, reason ? reason : "", b + 1);
+    return why;
+}
+
+
+void
 coord_problem_destroy(cproblem_t **pp)
 {
     if (pp == NULL || *pp == NULL)
         return;
     cproblem_t *p = *pp;
-    for (int i = 0; i < p->n_steps; i++)
-        free(p->steps[i]);
+    coord_drop_steps(p);
     free(p->steps);
+    free(p->acc);
+    free(p->decision);
+    free(p->key_id);
     free(p->meta);
     free(p->draft);
     free(p->source);
@@ -97,10 +127,17 @@ stage_role(stage_t s)
 }
 
 
+pool_queue_t *
+coord_stage_queue(coord_t *c, const cproblem_t *p)
+{
+    return &c->pools[stage_role(p->stage)];
+}
+
+
 void
 coord_enqueue(coord_t *c, cproblem_t *p)
 {
-    pool_queue_t *q = &c->pools[stage_role(p->stage)];
+    pool_queue_t *q = coord_stage_queue(c, p);
 
     TRIM_ASSERT(!p->queued); /* one queue at a time */
     p->peer = -1;
@@ -241,6 +278,7 @@ coord_problem_row(const cproblem_t *p, store_status_t status,
     row->source = p->source;
     row->text = p->text;
     row->ground_truth = p->truth;
+    row->key_id = p->key_id;
     row->status = status;
     row->correct = -1;
     row->created_ms = p->created_ms;
@@ -250,14 +288,22 @@ coord_problem_row(const cproblem_t *p, store_status_t status,
 void
 coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
 {
+    coord_end_problem(c, p, error ? STORE_FAILED : STORE_FINISHED, error);
+}
+
+
+void
+coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
+                  const char *error)
+{
     store_problem_t row;
     char answer[1024] = "";
     int have_answer =
         grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
                             answer, sizeof answer) > 0;
-    coord_problem_row(p, error ? STORE_FAILED : STORE_FINISHED, &row);
+    coord_problem_row(p, status, &row);
     row.final_answer = have_answer ? answer : NULL;
-    if (error == NULL && p->truth != NULL)
+    if (status == STORE_FINISHED && p->truth != NULL)
         row.correct = have_answer && grade_equal(answer, p->truth);
     row.steps = p->n_steps;
     row.regenerated_steps = p->regenerated;
@@ -268,8 +314,13 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
     row.error = error;
     row.finished_ms = clock_wall_ms();
     coord_put_problem(c, p->run, &row);
+    coord_notify_end(c, p, &row);
 
-    if (error) {
+    if (status == STORE_CANCELLED) {
+        c->stats.cancelled++;
+        tlog(TLOG_INFO, "coordinator", "problem %lld cancelled: %s",
+             (long long)p->id, error);
+    } else if (error) {
         c->stats.failed++;
         tlog(TLOG_WARN, "coordinator", "problem %lld failed: %s",
              (long long)p->id, error);
@@ -281,6 +332,15 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
         }
     }
     coord_run_account(c, p->run, &row);
+    if (u64map_get(c->queued, (uint64_t)p->id) == p) {
+        /* Never admitted (cancelled): admit skips and frees it. */
+        c->stats.queued--;
+        u64map_del(c->queued, (uint64_t)p->id);
+        p->stage = STAGE_DONE;
+        free(p->text); /* only the husk waits for admit */
+        p->text = NULL;
+        return;
+    }
     c->stats.in_flight--;
     p->stage = STAGE_DONE;
     u64map_del(c->problems, (uint64_t)p->id);
@@ -289,16 +349,29 @@ coord_finish_problem(coord_t *c, cproblem_t *p, const char *error)
 
 
 int
-coord_push_step(cproblem_t *p, char *text, int finish)
+coord_push_step(cproblem_t *p, char *text, int finish, caccept_t *a)
 {
     if (p->n_steps == p->cap_steps) {
         int cap = p->cap_steps ? p->cap_steps * 2 : 8;
         char **s = realloc(p->steps, (size_t)cap * sizeof *s);
-        if (s == NULL)
+        if (s != NULL)
+            p->steps = s;
+        caccept_t *m = s ? realloc(p->acc, (size_t)cap * sizeof *m) : NULL;
+        if (m == NULL) {
+            free(text);
+            free(a ? a->why : NULL);
             return -1;
-        p->steps = s;
+        }
+        p->acc = m;
         p->cap_steps = cap;
     }
+    if (a != NULL) {
+        p->acc[p->n_steps] = *a;
+    } else {
+        memset(&p->acc[p->n_steps], 0, sizeof *p->acc);
+        p->acc[p->n_steps].score = -1.0f;
+    }
+    p->acc[p->n_steps].finish = (uint8_t)finish;
     p->steps[p->n_steps++] = text;
     p->text_bytes += strlen(text) + 2;
     p->last_finish = finish;
@@ -318,17 +391,17 @@ solution_done(const coord_t *c, const cproblem_t *p)
 
 
 /*
-** Append an accepted step (text is taken over) and either finish the problem
-** or start the next step.
+** Append an accepted step (text and a->why are taken over), push it to the
+** problem's client, and either finish the problem or start the next step.
 */
 static void
-accept_step(coord_t *c, cproblem_t *p, char *text, int finish)
+accept_step(coord_t *c, cproblem_t *p, char *text, int finish, caccept_t *a)
 {
-    if (coord_push_step(p, text, finish) < 0) {
-        free(text);
+    if (coord_push_step(p, text, finish, a) < 0) {
         coord_finish_problem(c, p, "out of memory");
         return;
     }
+    coord_notify_step(c, p, p->n_steps - 1);
     c->stats.steps++;
     if (solution_done(c, p)) {
         coord_finish_problem(c, p, NULL);
@@ -442,16 +515,36 @@ draft_row(const cproblem_t *p, store_step_t *row)
 }
 
 
-/* The draft becomes the next accepted step. */
+/*
+** The draft becomes the next accepted step; routed: a decision was made on
+** it (its score and PRM tokens count), by decided_by for reason.
+*/
 static void
-keep_draft(coord_t *c, cproblem_t *p)
+keep_draft(coord_t *c, cproblem_t *p, int routed, const char *decided_by,
+           const char *reason)
 {
     char *text = p->draft;
+    caccept_t a = {0};
 
+    a.score = routed ? p->score : -1.0f;
+    a.tokens = p->draft_tokens;
+    a.prompt_tokens = p->draft_prompt_tokens;
+    a.prm_tokens = routed ? p->draft_prm_tokens : 0;
+    a.routed = (uint8_t)routed;
+    a.why = coord_why(decided_by, reason);
     p->draft = NULL;
     p->weak_tokens += p->draft_tokens;
     c->stats.weak_tokens += p->draft_tokens;
-    accept_step(c, p, text, p->draft_finish);
+    accept_step(c, p, text, p->draft_finish, &a);
+}
+
+
+/* The first model call's prompt tokens are the problem's (ProblemResult). */
+static void
+note_prompt(cproblem_t *p, uint32_t prompt_tokens)
+{
+    if (p->n_steps == 0 && p->first_prompt_tokens == 0)
+        p->first_prompt_tokens = (int32_t)prompt_tokens;
 }
 
 
@@ -464,6 +557,7 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
         coord_retry_or_fail(c, p, "small model", r->error);
         return;
     }
+    note_prompt(p, r->prompt_tokens);
     free(p->draft);
     p->draft = strdup(r->text);
     if (p->draft == NULL) {
@@ -500,7 +594,7 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
         row.decided_by = "anchor";
         row.accepted = 1;
         coord_put_step(c, p->run, &row);
-        keep_draft(c, p);
+        keep_draft(c, p, 0, row.decided_by, row.reason);
         return;
     }
     p->stage = STAGE_SCORE;
@@ -518,6 +612,7 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
         coord_retry_or_fail(c, p, "large model", r->error);
         return;
     }
+    note_prompt(p, r->prompt_tokens);
     char *text = strdup(r->text);
     if (text == NULL) {
         coord_finish_problem(c, p, "out of memory");
@@ -547,12 +642,31 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     budget_observe(&p->run->budget, r->completion_tokens, 0);
     p->strong_tokens += r->completion_tokens;
     c->stats.strong_tokens += r->completion_tokens;
-    if (p->run->shape == POLICY_ROUTED) {
+    /* What the push says: the decision it follows (a routed regenerate),
+    ** the anchor (strong-only), or a cascade's strong phase. */
+    caccept_t a = {0};
+    int routed = p->run->shape == POLICY_ROUTED;
+    a.strong = 1;
+    a.score = routed ? p->score : -1.0f;
+    a.routed = (uint8_t)routed;
+    a.tokens = (int32_t)r->completion_tokens;
+    a.prompt_tokens = (int32_t)r->prompt_tokens;
+    a.discarded_tokens = routed ? p->draft_tokens : 0;
+    a.prm_tokens = routed ? p->draft_prm_tokens : 0;
+    if (p->run->shape == POLICY_STRONG_ONLY) {
+        a.why = coord_why(row.decided_by, row.reason);
+    } else if (p->decision != NULL) {
+        a.why = p->decision;
+        p->decision = NULL;
+        if (p->run->shape == POLICY_CASCADE) /* kept for the whole phase */
+            p->decision = coord_why(a.why, a.why + strlen(a.why) + 1);
+    }
+    if (routed) {
         p->regenerated++;
         c->stats.regenerated_steps++;
         prom_counter_add(p->run->m_regenerated, 1);
     }
-    accept_step(c, p, text, r->finish);
+    accept_step(c, p, text, r->finish, &a);
 }
 
 
@@ -713,11 +827,13 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
         c->stats.discarded_tokens += p->draft_tokens;
         free(p->draft);
         p->draft = NULL;
+        free(p->decision);
+        p->decision = coord_why(decided_by, reason);
         p->stage = STAGE_STRONG;
         p->attempt = 0;
         coord_enqueue(c, p);
     } else {
-        keep_draft(c, p);
+        keep_draft(c, p, 1, decided_by, reason);
     }
 }
 

@@ -24,11 +24,12 @@ finish_reason(const gw_result_t *r)
 }
 
 
-/* Tokens of the accepted steps: drafts kept plus strong steps. */
+/* Tokens of the accepted steps: drafts kept (weak_tokens counts only
+** those; discarded drafts are discarded_tokens) plus strong steps. */
 static uint64_t
 completion_tokens(const gw_result_t *r)
 {
-    return r->weak_tokens - r->discarded_tokens + r->strong_tokens;
+    return r->weak_tokens + r->strong_tokens;
 }
 
 

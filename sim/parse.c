@@ -138,6 +138,15 @@ sim_text_parse(const char *text, sim_text_t *t, char *err, size_t errlen)
     return 0;
 }
 
+int
+sim_problem_check(const char *text, char *err, size_t errlen)
+{
+    sim_text_t t;
+
+    return sim_text_parse(text, &t, err, errlen);
+}
+
+
 /*
 ** The value a step wrote: the number after its last "= ", or failing that
 ** the one in "\boxed{...}".  Returns 0 with *value in hundredths, or -1 when

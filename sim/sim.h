@@ -180,6 +180,12 @@ uint64_t sim_problem_seed(uint64_t seed, uint64_t index);
 void sim_problem_clear(sim_problem_t *p);
 
 /*
+** Whether the simulator can solve text: 0 when it is a problem it generated
+** (of any world), or -1 with "not a simulated problem: ..." in err.
+*/
+int sim_problem_check(const char *text, char *err, size_t errlen);
+
+/*
 ** The difficulty class the world gives a problem text (a hash of the text
 ** against the class shares), or -1 when it is not a simulated problem.
 */

@@ -39,6 +39,7 @@ static const char *const s_sql[STORE_Q_COUNT] = {
         "SELECT (SELECT id FROM r), count(*),"
         " coalesce(sum(status = 'finished'), 0),"
         " coalesce(sum(status = 'failed'), 0),"
+        " coalesce(sum(status = 'cancelled'), 0),"
         " coalesce(sum(correct = 1), 0), coalesce(sum(correct >= 0), 0),"
         " coalesce(sum(steps), 0), coalesce(sum(regenerated_steps), 0),"
         " coalesce(sum(weak_tokens), 0), coalesce(sum(strong_tokens), 0),"
@@ -147,15 +148,16 @@ store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
     s->problems = sqlite3_column_int64(st, 1);
     s->finished = sqlite3_column_int64(st, 2);
     s->failed = sqlite3_column_int64(st, 3);
-    s->correct = sqlite3_column_int64(st, 4);
-    s->graded = sqlite3_column_int64(st, 5);
-    s->steps = sqlite3_column_int64(st, 6);
-    s->regenerated_steps = sqlite3_column_int64(st, 7);
-    s->routed_steps = sqlite3_column_int64(st, 12);
-    s->weak_tokens = sqlite3_column_int64(st, 8);
-    s->strong_tokens = sqlite3_column_int64(st, 9);
-    s->discarded_tokens = sqlite3_column_int64(st, 10);
-    s->prm_tokens = sqlite3_column_int64(st, 11);
+    s->cancelled = sqlite3_column_int64(st, 4);
+    s->correct = sqlite3_column_int64(st, 5);
+    s->graded = sqlite3_column_int64(st, 6);
+    s->steps = sqlite3_column_int64(st, 7);
+    s->regenerated_steps = sqlite3_column_int64(st, 8);
+    s->routed_steps = sqlite3_column_int64(st, 13);
+    s->weak_tokens = sqlite3_column_int64(st, 9);
+    s->strong_tokens = sqlite3_column_int64(st, 10);
+    s->discarded_tokens = sqlite3_column_int64(st, 11);
+    s->prm_tokens = sqlite3_column_int64(st, 12);
     rc = 0;
 done:
     store_reader_release(st, fresh);
@@ -390,13 +392,21 @@ store_rows_collect(void *ctx, const store_step_t *s)
         r->cap = cap;
     }
     char *text = strdup(s->text ? s->text : "");
-    if (text == NULL)
+    char *reason = s->reason ? strdup(s->reason) : NULL;
+    char *decided_by = s->decided_by ? strdup(s->decided_by) : NULL;
+    if (text == NULL || (s->reason && !reason) ||
+        (s->decided_by && !decided_by)) {
+        free(text);
+        free(reason);
+        free(decided_by);
         return 1;
+    }
     store_step_t *row = &r->v[r->n];
     *row = *s;
     row->text = r->texts[r->n] = text;
-    row->policy = row->reason = row->belief = NULL;
-    row->decided_by = row->worker = NULL;
+    row->reason = reason;
+    row->decided_by = decided_by;
+    row->policy = row->belief = row->worker = NULL;
     r->n++;
     return 0;
 }
@@ -407,8 +417,11 @@ store_rows_clear(store_rows_t *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         free(r->texts[i]);
+        free((char *)r->v[i].reason);
+        free((char *)r->v[i].decided_by);
+    }
     free(r->texts);
     free(r->v);
     memset(r, 0, sizeof *r);

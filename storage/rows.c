@@ -13,15 +13,18 @@
 
 static const char *const s_kinds[] = {"draft", "strong"};
 static const char *const s_statuses[] = {"queued", "running", "finished",
-                                         "failed"};
+                                         "failed", "cancelled"};
 static const char *const s_decisions[] = {"keep", "regenerate"};
 
 static const size_t s_run_strings[] = {offsetof(store_run_t, policy),
                                        offsetof(store_run_t, config)};
 static const size_t s_problem_strings[] = {
-    offsetof(store_problem_t, source), offsetof(store_problem_t, text),
+    offsetof(store_problem_t, source),
+    offsetof(store_problem_t, text),
     offsetof(store_problem_t, ground_truth),
-    offsetof(store_problem_t, final_answer), offsetof(store_problem_t, error)};
+    offsetof(store_problem_t, final_answer),
+    offsetof(store_problem_t, error),
+    offsetof(store_problem_t, key_id)};
 static const size_t s_step_strings[] = {
     offsetof(store_step_t, text),       offsetof(store_step_t, policy),
     offsetof(store_step_t, reason),     offsetof(store_step_t, belief),
@@ -60,7 +63,7 @@ store_kind_name(store_kind_t kind)
 const char *
 store_status_name(store_status_t status)
 {
-    return (unsigned)status < 4 ? s_statuses[status] : "invalid";
+    return (unsigned)status < 5 ? s_statuses[status] : "invalid";
 }
 
 
@@ -146,6 +149,7 @@ store_bind_problem(sqlite3_stmt *st, const store_problem_t *p)
     rc |= sqlite3_bind_int64(st, 16, p->created_ms);
     rc |= sqlite3_bind_int64(st, 17, p->finished_ms);
     rc |= sqlite3_bind_int64(st, 18, (sqlite3_int64)p->seed);
+    rc |= s_text(st, 19, p->key_id);
     return rc;
 }
 
@@ -222,7 +226,7 @@ store_read_problem(sqlite3_stmt *st, store_problem_t *p)
     p->text = c_text(st, 3);
     p->ground_truth = c_text(st, 4);
     p->status =
-        (store_status_t)s_lookup(c_text(st, 5), s_statuses, 4, STORE_QUEUED);
+        (store_status_t)s_lookup(c_text(st, 5), s_statuses, 5, STORE_QUEUED);
     p->final_answer = c_text(st, 6);
     p->correct = sqlite3_column_int(st, 7);
     p->steps = sqlite3_column_int(st, 8);
@@ -235,6 +239,7 @@ store_read_problem(sqlite3_stmt *st, store_problem_t *p)
     p->created_ms = sqlite3_column_int64(st, 15);
     p->finished_ms = sqlite3_column_int64(st, 16);
     p->seed = (uint64_t)sqlite3_column_int64(st, 17);
+    p->key_id = c_text(st, 18);
 }
 
 

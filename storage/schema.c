@@ -8,7 +8,8 @@
 ** two processes migrating the same file at once do the work once.
 **
 ** Enumerations are stored as text (status 'queued'/'running'/'finished'/
-** 'failed', kind 'draft'/'strong', decision 'keep'/'regenerate' or NULL for
+** 'failed'/'cancelled', kind 'draft'/'strong', decision 'keep'/'regenerate' or
+*NULL for
 ** no decision) with CHECK constraints, so the audit reads without a decoder
 ** ring.  Timestamps are INTEGER milliseconds since the epoch (0 = not yet),
 ** latencies INTEGER microseconds.  runs.seed and problems.seed hold the
@@ -170,8 +171,64 @@ s_v4(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
-static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {s_v1, s_v2,
-                                                                    s_v3, s_v4};
+/*
+** v5, for the gateway: a problem may end cancelled (its client went away
+** or asked), and records who submitted it (key_id: an API key's id, never
+** the key; NULL when none).  SQLite cannot change a CHECK constraint in
+** place, so problems is rebuilt as its documentation says (a new table, the
+** rows copied, the old one dropped, the new one renamed, the indexes made
+** again) with foreign keys off (store_migrate_to), and steps' reference
+** to problems names the new table once it is renamed.
+*/
+static const char s_v5_sql[] =
+    "CREATE TABLE problems_v5 (\n"
+    "  problem_id        INTEGER PRIMARY KEY CHECK (problem_id > 0),\n"
+    "  run_id            INTEGER NOT NULL REFERENCES runs (run_id),\n"
+    "  source            TEXT,\n"
+    "  text              TEXT,\n"
+    "  ground_truth      TEXT,\n"
+    "  status            TEXT NOT NULL CHECK (status IN\n"
+    "                      ('queued', 'running', 'finished', 'failed',\n"
+    "                       'cancelled')),\n"
+    "  final_answer      TEXT,\n"
+    "  correct           INTEGER NOT NULL CHECK (correct IN (-1, 0, 1)),\n"
+    "  steps             INTEGER NOT NULL,\n"
+    "  regenerated_steps INTEGER NOT NULL,\n"
+    "  weak_tokens       INTEGER NOT NULL,\n"
+    "  strong_tokens     INTEGER NOT NULL,\n"
+    "  discarded_tokens  INTEGER NOT NULL,\n"
+    "  prm_tokens        INTEGER NOT NULL,\n"
+    "  error             TEXT,\n"
+    "  created_ms        INTEGER NOT NULL,\n"
+    "  finished_ms       INTEGER NOT NULL DEFAULT 0,\n"
+    "  seed              INTEGER NOT NULL DEFAULT 0,\n"
+    "  key_id            TEXT\n"
+    ") STRICT;\n"
+    "INSERT INTO problems_v5 (problem_id, run_id, source, text, ground_truth,"
+    " status, final_answer, correct, steps, regenerated_steps, weak_tokens,"
+    " strong_tokens, discarded_tokens, prm_tokens, error, created_ms,"
+    " finished_ms, seed)\n"
+    "  SELECT problem_id, run_id, source, text, ground_truth, status,"
+    " final_answer, correct, steps, regenerated_steps, weak_tokens,"
+    " strong_tokens, discarded_tokens, prm_tokens, error, created_ms,"
+    " finished_ms, seed FROM problems;\n"
+    "DROP TABLE problems;\n"
+    "ALTER TABLE problems_v5 RENAME TO problems;\n"
+    "CREATE INDEX problems_by_run ON problems (run_id);\n"
+    "CREATE INDEX problems_unfinished ON problems (problem_id)\n"
+    "  WHERE " STORE_UNFINISHED_WHERE ";\n";
+
+
+static int
+s_v5(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v5_sql, path, "migrating to schema v5", err,
+                           errlen);
+}
+
+
+static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
+    s_v1, s_v2, s_v3, s_v4, s_v5};
 
 
 /* Run a query that returns one integer into *out. */
@@ -277,6 +334,12 @@ store_migrate_to(const char *path, int version, char *err, size_t errlen)
     db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
     if (db == NULL)
         return -1;
+    /* Off outside any transaction (SQLite ignores it inside one), so that
+    ** a migration may rebuild a table others refer to (v5). */
+    if (store_conn_exec(db, "PRAGMA foreign_keys=OFF", path,
+                        "turning foreign keys off to migrate", err,
+                        errlen) < 0)
+        goto done;
     do {
         if (s_step(db, path, version, &v, err, errlen) < 0)
             goto done;

@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -30,7 +30,8 @@ typedef enum {
     STORE_QUEUED = 0,
     STORE_RUNNING = 1,
     STORE_FINISHED = 2,
-    STORE_FAILED = 3
+    STORE_FAILED = 3,
+    STORE_CANCELLED = 4 /* its client cancelled it (error: the reason) */
 } store_status_t;
 
 typedef enum {
@@ -72,6 +73,8 @@ typedef struct store_problem {
     int64_t created_ms;       /* kept from the first write of the problem */
     int64_t finished_ms;      /* 0 until finished */
     uint64_t seed;            /* sampling seed; kept from the first write */
+    const char *key_id;       /* who submitted it (an API key's id), NULL when
+                                 none; kept from the first write */
 } store_problem_t;
 
 /* One generated step: a draft (routed or not) or a strong regeneration. */
@@ -227,6 +230,7 @@ void store_reader_destroy(store_reader_t **r);
 typedef struct store_summary {
     int64_t run_id;
     int64_t problems, finished, failed, correct, graded;
+    int64_t cancelled;
     int64_t steps, regenerated_steps;
     int64_t routed_steps; /* drafts decided by a router or the fallback,
                              in finished and unfinished problems alike */
@@ -290,7 +294,8 @@ int store_each_step(store_reader_t *r, int64_t problem_id,
 /*
 ** One problem's step rows kept beyond store_each_step's callback: each row
 ** with an owned copy of its text (texts[i], which a caller may take and
-** set to NULL); the row's other strings are cleared.
+** set to NULL), its reason and decided_by (owned by r; copy to keep); the
+** row's other strings are cleared.
 */
 typedef struct store_rows {
     store_step_t *v;

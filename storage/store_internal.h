@@ -48,7 +48,8 @@
 #define STORE_PROBLEM_COLUMNS                                                  \
     "problem_id, run_id, source, text, ground_truth, status, final_answer, "   \
     "correct, steps, regenerated_steps, weak_tokens, strong_tokens, "          \
-    "discarded_tokens, prm_tokens, error, created_ms, finished_ms, seed"
+    "discarded_tokens, prm_tokens, error, created_ms, finished_ms, seed, "     \
+    "key_id"
 
 /*
 ** The problems a restarted coordinator resumes.  Part of schema v2: the

@@ -29,11 +29,11 @@ static const char s_insert_run[] =
 
 /*
 ** A problem is written when queued and again when it ends; the second write
-** keeps what only the first one knows (created_ms, seed, the text).
+** keeps what only the first one knows (created_ms, seed, the text, key_id).
 */
 static const char s_insert_problem[] =
     "INSERT INTO problems (" STORE_PROBLEM_COLUMNS ") "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT (problem_id) DO UPDATE SET "
     "status = excluded.status, final_answer = excluded.final_answer, "
     "correct = excluded.correct, steps = excluded.steps, "

@@ -210,7 +210,7 @@ test_status_and_wait(void **state)
             fail_msg("no row '%s' in:\n%s", want + 1, out);
     }
     assert_non_null(strstr(out, "\n  1     thr:0.4              3         0 "
-                                "      0     0.000    no\n"));
+                                "      0         0     0.000    no\n"));
     json_decref(j);
     free(out);
     free(err);

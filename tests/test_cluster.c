@@ -283,9 +283,9 @@ test_bad_peers_and_full_queue(void **state)
     assert_int_equal(jint(sum, "finished"), 40);
     json_decref(sum);
 
-    /* A problems file: its bad line is reported by number and skipped, the
-    ** rest becomes a run (which the simulator fails: they are not
-    ** simulated problems, so they need model servers). */
+    /* A problems file: its bad line is reported by number and skipped; the
+    ** rest is refused whole, naming the first problem the simulator (every
+    ** small worker's backend) cannot solve and what to send instead. */
     char file[400], errlog[400];
     cluster_path(&k, "problems.jsonl", file, sizeof file);
     cluster_path(&k, "submit.err", errlog, sizeof errlog);
@@ -299,18 +299,35 @@ test_bad_peers_and_full_queue(void **state)
     snprintf(cmd, sizeof cmd, "%s submit --json --connect %s %s 2>%s",
              test_bin(), k.endpoint, file, errlog);
     out = test_capture(cmd, &st);
-    assert_int_equal(st, 0);
-    json_t *j = json_loads(out, 0, NULL);
-    assert_non_null(j);
-    assert_int_equal(jint(j, "problems"), 2);
-    run = jint(j, "run_id");
-    json_decref(j);
+    assert_int_not_equal(st, 0);
     free(out);
     assert_true(
         test_file_contains(errlog, "problems.jsonl:2: not a JSON object"));
+    assert_true(test_file_contains(
+        errlog, "problems[0]: the built-in simulator solves only problems it "
+                "generated (print some with `trim sim-problems`); this text "
+                "is not one: it does not open with"));
+
+    /* What it says to do works: its problems, written to a file (as the
+    ** --json lines) and given to trim submit. */
+    cluster_path(&k, "sim.jsonl", file, sizeof file);
+    snprintf(cmd, sizeof cmd,
+             "%s sim-problems --count 7 --seed 3 --json > %s && %s submit "
+             "--json --connect %s %s 2>%s",
+             test_bin(), file, test_bin(), k.endpoint, file, errlog);
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "problems"), 7);
+    run = jint(j, "run_id");
+    json_decref(j);
+    free(out);
     sum = cluster_wait_result(&k, cluster_spawn_wait(&k, run));
-    assert_int_equal(jint(sum, "problems"), 2);
-    assert_int_equal(jint(sum, "failed"), 2);
+    assert_int_equal(jint(sum, "problems"), 7);
+    assert_int_equal(jint(sum, "finished"), 7);
+    assert_int_equal(jint(sum, "failed"), 0);
+    assert_int_equal(jint(sum, "cancelled"), 0);
     json_decref(sum);
     cluster_stop(&k);
 }

@@ -460,8 +460,8 @@ check_against_store(json_t *usage, json_t *trim, int64_t pid)
 {
     sqlite3 *h = db();
     int64_t accepted = sql_int(h,
-                               "SELECT weak_tokens - discarded_tokens + "
-                               "strong_tokens FROM problems WHERE "
+                               "SELECT weak_tokens + strong_tokens FROM "
+                               "problems WHERE "
                                "problem_id = %lld",
                                (long long)pid);
     int64_t summed = sql_int(h,
@@ -541,6 +541,8 @@ test_completions_and_models(void **state)
     json_t *trim = json_object_get(j, "trim");
     assert_string_equal(json_string_value(json_object_get(trim, "policy")),
                         "pomdp:0.004");
+    wait_status(jint(trim, "problem_id"),
+                "finished"); /* rows commit after the push */
     char *stored = stored_answer(jint(trim, "problem_id"));
     assert_string_equal(
         json_string_value(json_object_get(
@@ -702,7 +704,8 @@ test_disconnect_cancels(void **state)
     close(fd);
     wait_status(pid, "cancelled");
     assert_true(metric(&OPEN, "trim_gateway_requests_total{route=\"trim\","
-                              "code=\"499\"}") >= 2);
+                              "code=\"499\"}") >=
+                1); /* the whole one: a stream had sent its 200 */
 }
 
 
@@ -762,6 +765,7 @@ test_openai_client(void **state)
 
     json_t *trim = json_object_get(whole, "trim");
     int64_t pid = jint(trim, "problem_id");
+    wait_status(pid, "finished");
     char *stored = stored_answer(pid);
     assert_string_equal(json_string_value(json_object_get(whole, "content")),
                         stored);
@@ -773,16 +777,19 @@ test_openai_client(void **state)
     trim = json_object_get(stream, "trim");
     pid = jint(trim, "problem_id");
     assert_true(pid > 0);
+    wait_status(pid, "finished");
     stored = stored_answer(pid);
     assert_string_equal(json_string_value(json_object_get(stream, "content")),
                         stored);
     assert_string_equal(json_string_value(json_object_get(stream, "role")),
                         "assistant");
     check_against_store(json_object_get(stream, "usage"), trim, pid);
-    /* The first step came while the problem was still running. */
-    assert_string_equal(
-        json_string_value(json_object_get(stream, "status_at_first_step")),
-        "running");
+    /* The first step came while the problem had not ended: its row was
+    ** still "queued" or "running" (the store records the end only). */
+    const char *then =
+        json_string_value(json_object_get(stream, "status_at_first_step"));
+    if (strcmp(then, "queued") != 0 && strcmp(then, "running") != 0)
+        fail_msg("the first step came when the problem was %s", then);
     assert_true(jint(stream, "chunks") >= 3 + jint(trim, "steps") - 1);
     free(stored);
     json_decref(whole);

@@ -194,7 +194,7 @@ fixture_init(fixture_t *f, int chat, int trace, int include_usage)
                               .correct = -1,
                               .steps = 2,
                               .regenerated = 1,
-                              .weak_tokens = 22,
+                              .weak_tokens = 10,
                               .strong_tokens = 7,
                               .discarded_tokens = 12,
                               .prm_tokens = 50,
@@ -247,7 +247,7 @@ test_chat_answer_shape(void **state)
     json_t *u = json_object_get(j, "usage");
     assert_int_equal(json_integer_value(json_object_get(u, "prompt_tokens")),
                      30);
-    /* accepted tokens: 22 drafted - 12 discarded + 7 strong */
+    /* accepted tokens: 10 kept drafts + 7 strong (12 discarded) */
     assert_int_equal(
         json_integer_value(json_object_get(u, "completion_tokens")), 17);
     assert_int_equal(json_integer_value(json_object_get(u, "total_tokens")),

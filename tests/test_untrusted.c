@@ -246,6 +246,16 @@ test_wait_for_run_zero_is_the_newest(void **state)
 }
 
 
+/* A problem the simulator generated (`trim sim-problems --seed 7`): the
+** cluster's workers refuse any other text at Submit. */
+#define SIM_TEXT                                                               \
+    "Kofi has 105 shells. He gives away 37 shells. After that, his "           \
+    "collection of shells grows to 3 times its size. After that, he splits "   \
+    "his shells into 2 equal piles and keeps one pile. Then he divides his "   \
+    "shells equally into 2 packs and keeps one of them. After that, he "       \
+    "gives away 17 shells. How many shells does Kofi have now?"
+
+
 /* `trim submit --json FILE` in the cluster's directory: exit code, stdout. */
 static char *
 submit_file(const char *file, const char *errlog, int *status)
@@ -276,12 +286,12 @@ test_submit_skips_lines_over_a_limit(void **state)
     FILE *f = fopen(file, "w");
     assert_non_null(f);
     fprintf(f,
-            "{\"id\":\"a\",\"problem\":\"What is 1+1?\",\"answer\":\"2\"}\n"
+            "{\"id\":\"a\",\"problem\":\"" SIM_TEXT "\",\"answer\":\"34\"}\n"
             "{\"id\":\"b\",\"problem\":\"%s\",\"answer\":\"2\"}\n"
-            "{\"id\":\"c\",\"problem\":\"What is 2+2?\",\"answer\":\"4\"}\n"
+            "{\"id\":\"c\",\"problem\":\"" SIM_TEXT "\",\"answer\":\"34\"}\n"
             "{\"id\":\"d\",\"problem\":\"%s\",\"answer\":\"2\"}\n"
-            "{\"id\":\"e\",\"problem\":\"What is 3+3?\",\"answer\":\"%s\"}\n"
-            "{\"id\":\"f\",\"problem\":\"What is 4+4?\",\"answer\":\"8\"}\n",
+            "{\"id\":\"e\",\"problem\":\"" SIM_TEXT "\",\"answer\":\"%s\"}\n"
+            "{\"id\":\"f\",\"problem\":\"" SIM_TEXT "\",\"answer\":\"34\"}\n",
             mid, huge, mid);
     fclose(f);
     free(mid);
@@ -315,7 +325,7 @@ test_submit_chunks_fit_the_frame(void **state)
 {
     (void)state;
     char file[400], errlog[400];
-    char *text = repeat('z', 60000);
+    char *text = repeat(' ', 60000); /* after the question: still one */
     int st;
 
     cluster_path(&g_k, "big.jsonl", file, sizeof file);
@@ -323,8 +333,8 @@ test_submit_chunks_fit_the_frame(void **state)
     FILE *f = fopen(file, "w");
     assert_non_null(f);
     for (int i = 0; i < 150; i++)
-        fprintf(f, "{\"id\":\"%d\",\"problem\":\"%d %s\",\"answer\":\"1\"}\n",
-                i, i, text);
+        fprintf(f, "{\"id\":\"%d\",\"problem\":\"%s%s\",\"answer\":\"1\"}\n", i,
+                SIM_TEXT, text);
     fclose(f);
     free(text);
     char *out = submit_file(file, errlog, &st);
