@@ -43,6 +43,10 @@
 #define MAX_ORPHANS       100000
 #define QUIET_HEARTBEATS  5 /* a problem this quiet is watched again */
 #define DOWN_HEARTBEATS   3 /* no answer this long: not ready */
+/* Submits of a route waiting for their ack at once: requests that come
+** meanwhile gather into the next one, so a busy gateway sends few large
+** Submits (each costs the coordinator a commit) rather than many small. */
+#define MAX_UNACKED 2
 
 typedef enum { OP_SUBMIT, OP_RELEASE } op_kind_t;
 
@@ -64,6 +68,7 @@ typedef struct sent {
 typedef struct route_state {
     uint64_t run_id;       /* 0 until the first Submit is acknowledged */
     int opening;           /* a Submit with run_id 0 is out */
+    int unacked;           /* its Submits waiting for their ack */
     gw_job_t *head, *tail; /* jobs to submit, in order */
 } route_state_t;
 
@@ -184,6 +189,8 @@ add_sent(upstream_t *u)
 static void
 forget_sent(upstream_t *u, size_t i)
 {
+    if (u->sent[i].sent_ms > 0)
+        u->rs[u->sent[i].route].unacked--;
     free(u->sent[i].jobs);
     u->sent[i] = u->sent[--u->n_sent];
 }
@@ -297,6 +304,7 @@ submit_some(upstream_t *u, size_t r)
             jobs[i]->where = JOB_AT_NONE;
             refuse(jobs[i], 503, "cannot send to the coordinator");
         }
+        s->sent_ms = 0; /* never out: not unacked */
         forget_sent(u, u->n_sent - 1);
     } else {
         for (size_t i = 0; i < n; i++)
@@ -304,6 +312,7 @@ submit_some(upstream_t *u, size_t r)
         u->n_submitted += (int64_t)n;
         if (rs->run_id == 0)
             rs->opening = 1;
+        rs->unacked++;
     }
     free(specs);
     free(ptrs);
@@ -316,7 +325,8 @@ submit_pending(upstream_t *u)
 {
     for (size_t r = 0; r < u->n_routes; r++) {
         route_state_t *rs = &u->rs[r];
-        while (rs->head && !(rs->run_id == 0 && rs->opening))
+        while (rs->head && rs->unacked < MAX_UNACKED &&
+               !(rs->run_id == 0 && rs->opening))
             if (!submit_some(u, r))
                 break;
     }

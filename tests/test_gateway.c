@@ -621,6 +621,27 @@ test_keys_and_body_limit(void **state)
     expect_error(http(GUARDED.port, "POST", "/v1/chat/completions", big,
                       "sk-bob-9876543210"),
                  413, "invalid_request_error", "request_too_large", "4096");
+    /* A served request records the key's id, never the key. */
+    const char *text = problem();
+    char *body = chat_body("trim", text, 0);
+    r = http(GUARDED.port, "POST", "/v1/chat/completions", body,
+             "sk-alice-0123456789");
+    free(body);
+    if (r.status != 200)
+        fail_msg("status %ld: %s", r.status, r.body);
+    free(r.body);
+    int64_t pid = problem_of(text);
+    wait_status(pid, "finished");
+    sqlite3 *h = db();
+    assert_int_equal(sql_int(h,
+                             "SELECT count(*) FROM problems WHERE problem_id "
+                             "= %lld AND key_id = 'alice'",
+                             (long long)pid),
+                     1);
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM problems WHERE key_id "
+                                "LIKE '%%sk-%%' OR text LIKE '%%sk-alice%%'"),
+                     0);
+    sqlite3_close(h);
     /* Keys never reach the logs. */
     char log[400];
     cluster_path(&K, "gateway-guarded.log", log, sizeof log);
