@@ -743,6 +743,25 @@ test_notify_and_cancel(void **state)
                              (unsigned long long)ids[1]),
                      1);
     sqlite3_close(h);
+
+    /* trim audit shows the key id and the cancelled status with why. */
+    char cmd[600], want[128];
+    int code;
+    snprintf(cmd, sizeof cmd, "%s audit --db %s", test_bin(), db);
+    char *out = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    snprintf(want, sizeof want, "%llu  cancelled  run=1",
+             (unsigned long long)ids[2]);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "  key=key-7  answer=0\n"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s audit --db %s %llu", test_bin(), db,
+             (unsigned long long)ids[0]);
+    out = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(out, "status cancelled  key key-7\n"));
+    assert_non_null(strstr(out, "\ncancelled: client went away\n"));
+    free(out);
     test_remove_db(db);
 }
 
