@@ -43,6 +43,7 @@ static const struct {
     {"grade", cmd_grade},
     {"keygen", cmd_keygen},
     {"sim-server", cmd_sim_server},
+    {"sim-problems", cmd_sim_problems},
     {"train", cmd_train},
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)

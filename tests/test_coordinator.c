@@ -149,11 +149,13 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 
 
 /*
-** A coordinator on ENDPOINT over a fresh store at db (its writer in *w),
-** with run 1 (policy weak) open.
+** A coordinator on ENDPOINT over the store at db (its writer in *w), at
+** most concurrency problems in flight (0: the default); recover resumes
+** what the store holds, else run 1 (policy weak) is opened.
 */
 static coord_t *
-new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
+           int recover, store_writer_t **w)
 {
     char err[512];
     coord_opts_t o = {0};
@@ -166,11 +168,24 @@ new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
     o.heartbeat_ms = HEARTBEAT_MS;
     o.liveness = 3;
     o.exit_when_done = exit_when_done;
+    o.concurrency = concurrency;
     coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
     assert_non_null(c);
-    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-    assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    if (recover) {
+        assert_true(coord_recover(c, err, sizeof err) >= 0);
+    } else {
+        coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
+        assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    }
     return c;
+}
+
+
+/* A fresh coordinator with run 1 (policy weak) open. */
+static coord_t *
+new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+{
+    return make_coord(zctx, db, exit_when_done, 0, 0, w);
 }
 
 
@@ -547,31 +562,13 @@ send_watch(void *s, uint64_t *ids, uint32_t *from, size_t n)
 }
 
 
-/* A coordinator thread on a fresh store at db, run 1 "weak", concurrency. */
+/* make_coord, run in a thread. */
 static void
 start_coord(coord_thread_t *t, pthread_t *thread, void *zctx, const char *db,
             int concurrency, store_writer_t **w, int recover)
 {
-    char err[512];
-    coord_opts_t o = {0};
-
-    assert_int_equal(store_migrate(db, err, sizeof err), 0);
-    *w = store_writer_new(db, NULL, err, sizeof err);
-    assert_non_null(*w);
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
-    o.concurrency = concurrency;
     memset(t, 0, sizeof *t);
-    t->coord = coord_new(zctx, &o, *w, err, sizeof err);
-    assert_non_null(t->coord);
-    if (recover) {
-        assert_true(coord_recover(t->coord, err, sizeof err) >= 0);
-    } else {
-        coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-        assert_int_equal(coord_add_run(t->coord, &ro, err, sizeof err), 1);
-    }
+    t->coord = make_coord(zctx, db, 0, concurrency, recover, w);
     assert_int_equal(pthread_create(thread, NULL, coord_main, t), 0);
 }
 
