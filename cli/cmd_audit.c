@@ -24,7 +24,7 @@ static const char description[] =
 #define SHOWN 1024
 
 static const char *const status_names[] = {"queued", "running", "finished",
-                                           "failed"};
+                                           "failed", "cancelled"};
 
 
 static const char *
@@ -40,12 +40,13 @@ static int
 print_problem_line(void *ctx, const store_problem_t *p)
 {
     int64_t *count = ctx;
-    char answer[SHOWN];
+    char answer[SHOWN], key[SHOWN];
     (*count)++;
     printf("%lld  %-8s  run=%lld  steps=%d  regenerated=%d  strong_tokens=%lld"
-           "  answer=%s\n",
+           "  key=%s  answer=%s\n",
            (long long)p->problem_id, outcome(p), (long long)p->run_id, p->steps,
            p->regenerated_steps, (long long)p->strong_tokens,
+           p->key_id ? esc_str(key, sizeof key, p->key_id) : "-",
            p->final_answer ? esc_str(answer, sizeof answer, p->final_answer)
                            : "-");
     return 0;
@@ -120,7 +121,7 @@ static int
 print_trace(store_reader_t *r, int64_t id, const char *db)
 {
     store_problem_t p;
-    char err[512], source[SHOWN], answer[SHOWN], truth[SHOWN];
+    char err[512], source[SHOWN], answer[SHOWN], truth[SHOWN], key[SHOWN];
     int found = store_get_problem(r, id, &p, err, sizeof err);
 
     if (found < 0) {
@@ -132,10 +133,11 @@ print_trace(store_reader_t *r, int64_t id, const char *db)
                 db);
         return 1;
     }
-    printf("problem %lld  run %lld  source %s  status %s\n",
+    printf("problem %lld  run %lld  source %s  status %s  key %s\n",
            (long long)p.problem_id, (long long)p.run_id,
            p.source ? esc_str(source, sizeof source, p.source) : "-",
-           status_names[p.status]);
+           status_names[p.status],
+           p.key_id ? esc_str(key, sizeof key, p.key_id) : "-");
     print_block("question", p.text);
     printf("\n");
     /* The problem's strings live in the reader until its next call. */
@@ -156,7 +158,7 @@ print_trace(store_reader_t *r, int64_t id, const char *db)
            (long long)totals.weak_tokens, (long long)totals.strong_tokens,
            (long long)totals.discarded_tokens, (long long)totals.prm_tokens);
     if (error) {
-        fputs("failed: ", stdout);
+        fputs(p.status == STORE_CANCELLED ? "cancelled: " : "failed: ", stdout);
         esc_fputs(error, NULL, stdout);
         putchar('\n');
     }

@@ -270,7 +270,7 @@ test_audit_trace(void **state)
     free(out);
     free(err);
     assert_int_equal(trim(&out, &err, "audit --db audit.db 2"), 0);
-    assert_non_null(strstr(out, "status failed\n"));
+    assert_non_null(strstr(out, "status failed  key -\n"));
     assert_non_null(strstr(out, "the PRM's context was full: it did not see "
                                 "the first 2 steps (scored 1.0)\n"));
     assert_non_null(strstr(out, "\nfailed: PRM failed 3 times at step 1\n"));

@@ -528,6 +528,183 @@ test_router_fallback_wait(void **state)
 }
 
 
+/*
+** A client that submits with notify gets every accepted step of its
+** problems, in step order and before the problem's end, with what the
+** audit store holds for that step (text, tokens, who wrote it, the draft's
+** score), and each end with the totals of the problem's row.
+*/
+static void
+test_notify_matches_audit(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    cluster_t k;
+    char cmd[700], err[256];
+    int st;
+
+    cluster_init(&k);
+    cluster_start_one_each(&k, NULL, "0", "16");
+    snprintf(cmd, sizeof cmd, "%s sim-problems --count %d --seed 5 --json",
+             test_bin(), N);
+    char *lines = test_capture(cmd, &st);
+    assert_int_equal(st, 0);
+    Trim__ProblemSpec specs[N], *ps[N];
+    json_t *objs[N];
+    char *line = lines;
+    for (int i = 0; i < N; i++) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        objs[i] = json_loads(line, 0, NULL);
+        assert_non_null(objs[i]);
+        trim__problem_spec__init(&specs[i]);
+        specs[i].text =
+            (char *)json_string_value(json_object_get(objs[i], "text"));
+        specs[i].seed = (uint64_t)i;
+        specs[i].key_id = "notify-test";
+        ps[i] = &specs[i];
+        line = nl + 1;
+    }
+    void *zctx = zmq_ctx_new();
+    void *c = sock_new(zctx, ZMQ_DEALER, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(zmq_connect(c, k.endpoint), 0);
+    Trim__Submit sub = TRIM__SUBMIT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    sub.request_id = 1;
+    sub.policy = "thr:0.5";
+    sub.notify = 1;
+    sub.n_problems = N;
+    sub.problems = ps;
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
+    env.submit = &sub;
+    assert_int_equal(sock_send_env(c, NULL, 0, &env), 0);
+    for (int i = 0; i < N; i++)
+        json_decref(objs[i]);
+    free(lines);
+
+    /* Collect until every problem has ended (bounded). */
+    int next[N + 1] = {0}, ended = 0, regenerated = 0;
+    int64_t run = 0, first = 0;
+    sqlite3 *h = NULL;
+    Trim__Envelope *pushes[4096];
+    int n_pushes = 0;
+    for (int tries = 0; ended < N && tries < 600; tries++) {
+        zmq_pollitem_t item = {c, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        assert_true(zmq_msg_recv(&msg, c, 0) >= 0);
+        Trim__Envelope *e =
+            env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
+        zmq_msg_close(&msg);
+        assert_non_null(e);
+        if (e->body_case == TRIM__ENVELOPE__BODY_SUBMIT_ACK) {
+            assert_string_equal(e->submit_ack->error, "");
+            run = (int64_t)e->submit_ack->run_id;
+            first = (int64_t)e->submit_ack->problem_ids[0];
+        } else if (e->body_case == TRIM__ENVELOPE__BODY_STEP_PUSH) {
+            for (size_t i = 0; i < e->step_push->n_steps; i++) {
+                const Trim__AcceptedStep *s = e->step_push->steps[i];
+                int slot = (int)(s->problem_id % (N + 1));
+                assert_int_equal(s->step_index, next[slot]); /* in order */
+                next[slot]++;
+                regenerated += s->strong;
+            }
+        } else {
+            assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+            for (size_t i = 0; i < e->problems_done->n_results; i++) {
+                const Trim__ProblemResult *r = e->problems_done->results[i];
+                assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
+                /* Every step came before the end. */
+                assert_int_equal(r->steps, next[r->problem_id % (N + 1)]);
+                ended++;
+            }
+        }
+        assert_true(n_pushes < 4096);
+        pushes[n_pushes++] = e;
+    }
+    assert_int_equal(ended, N);
+    assert_true(regenerated > 0); /* thr:0.5 regenerates some steps */
+
+    /* Once the run is recorded, each push matches the audit store. */
+    json_t *sum = cluster_wait_result(&k, cluster_spawn_wait(&k, run));
+    json_decref(sum);
+    assert_int_equal(sqlite3_open_v2(k.db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < n_pushes; i++) {
+        const Trim__Envelope *e = pushes[i];
+        for (size_t j = 0; e->body_case == TRIM__ENVELOPE__BODY_STEP_PUSH &&
+                           j < e->step_push->n_steps;
+             j++) {
+            const Trim__AcceptedStep *s = e->step_push->steps[j];
+            sqlite3_stmt *q;
+            assert_int_equal(
+                sqlite3_prepare_v2(
+                    h,
+                    "SELECT text, completion_tokens, prompt_tokens, kind, "
+                    "finish FROM steps WHERE problem_id = ?1 AND "
+                    "step_index = ?2 AND accepted = 1",
+                    -1, &q, NULL),
+                SQLITE_OK);
+            sqlite3_bind_int64(q, 1, (int64_t)s->problem_id);
+            sqlite3_bind_int(q, 2, (int)s->step_index);
+            assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+            assert_string_equal((const char *)sqlite3_column_text(q, 0),
+                                s->text);
+            assert_int_equal(sqlite3_column_int(q, 1), s->tokens);
+            assert_int_equal(sqlite3_column_int(q, 2), s->prompt_tokens);
+            assert_string_equal((const char *)sqlite3_column_text(q, 3),
+                                s->strong ? "strong" : "draft");
+            assert_int_equal(sqlite3_column_int(q, 4), s->finish);
+            sqlite3_finalize(q);
+            /* The draft's score and decision, kept or replaced. */
+            assert_true(s->routed);
+            assert_int_equal(
+                sql_int(h,
+                        "SELECT COUNT(*) FROM steps WHERE problem_id = %llu "
+                        "AND step_index = %u AND kind = 'draft' AND "
+                        "abs(prm_score - %.9g) < 1e-6 AND decided_by = '%s' "
+                        "AND prm_tokens = %u AND (%d = 0 OR "
+                        "completion_tokens = %u)",
+                        (unsigned long long)s->problem_id, s->step_index,
+                        (double)s->score, s->decided_by, s->prm_tokens,
+                        (int)s->strong, s->discarded_tokens),
+                1);
+        }
+        for (size_t j = 0; e->body_case == TRIM__ENVELOPE__BODY_PROBLEMS_DONE &&
+                           j < e->problems_done->n_results;
+             j++) {
+            const Trim__ProblemResult *r = e->problems_done->results[j];
+            assert_int_equal(
+                sql_int(h,
+                        "SELECT COUNT(*) FROM problems WHERE problem_id = "
+                        "%llu AND run_id = %lld AND steps = %u AND "
+                        "regenerated_steps = %u AND weak_tokens = %llu AND "
+                        "strong_tokens = %llu AND discarded_tokens = %llu "
+                        "AND prm_tokens = %llu AND key_id = 'notify-test' "
+                        "AND status = 'finished'",
+                        (unsigned long long)r->problem_id, (long long)run,
+                        r->steps, r->regenerated,
+                        (unsigned long long)r->weak_tokens,
+                        (unsigned long long)r->strong_tokens,
+                        (unsigned long long)r->discarded_tokens,
+                        (unsigned long long)r->prm_tokens),
+                1);
+        }
+    }
+    assert_true(first > 0);
+    sqlite3_close(h);
+    for (int i = 0; i < n_pushes; i++)
+        env_destroy(&pushes[i]);
+    sock_destroy(&c);
+    zmq_ctx_term(zctx);
+    cluster_stop(&k);
+}
+
+
 int
 main(void)
 {
@@ -537,6 +714,7 @@ main(void)
         cmocka_unit_test(test_router_fallback_wait),
         cmocka_unit_test(test_bad_peers_and_full_queue),
         cmocka_unit_test(test_watch_prints_decisions),
+        cmocka_unit_test(test_notify_matches_audit),
         cmocka_unit_test(test_curve_admits_listed_keys_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
 ** A coordinator runs in its own thread on inproc://; the test connects
 ** DEALER sockets and speaks the wire protocol by hand, so it can misbehave:
 ** hold requests and go silent, send garbage, a wrong protocol version, a
-** message before announcing itself, and a reply for a request never sent.
+** message before announcing itself, and a reply for a request never sent;
+** and plays a notify client: pushes, Cancel and Watch.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,11 +149,13 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 
 
 /*
-** A coordinator on ENDPOINT over a fresh store at db (its writer in *w),
-** with run 1 (policy weak) open.
+** A coordinator on ENDPOINT over the store at db (its writer in *w), at
+** most concurrency problems in flight (0: the default); recover resumes
+** what the store holds, else run 1 (policy weak) is opened.
 */
 static coord_t *
-new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
+           int recover, store_writer_t **w)
 {
     char err[512];
     coord_opts_t o = {0};
@@ -165,11 +168,24 @@ new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
     o.heartbeat_ms = HEARTBEAT_MS;
     o.liveness = 3;
     o.exit_when_done = exit_when_done;
+    o.concurrency = concurrency;
     coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
     assert_non_null(c);
-    coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
-    assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    if (recover) {
+        assert_true(coord_recover(c, err, sizeof err) >= 0);
+    } else {
+        coord_run_opts_t ro = {"weak", 1, "{}", 0, 0, 0};
+        assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
+    }
     return c;
+}
+
+
+/* A fresh coordinator with run 1 (policy weak) open. */
+static coord_t *
+new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
+{
+    return make_coord(zctx, db, exit_when_done, 0, 0, w);
 }
 
 
@@ -417,6 +433,408 @@ test_peer_announce_disconnect_and_misuse(void **state)
 }
 
 
+/* ---- clients: notify pushes, Cancel, Watch ------------------------------ */
+
+/* Next envelope a client socket receives within timeout_ms, or NULL. */
+static Trim__Envelope *
+client_recv(void *s, int timeout_ms)
+{
+    char err[256];
+    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+
+    if (zmq_poll(&item, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_true(zmq_msg_recv(&msg, s, 0) >= 0);
+    Trim__Envelope *env =
+        env_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
+    zmq_msg_close(&msg);
+    if (env == NULL)
+        fail_msg("a client got a bad frame: %s", err);
+    return env;
+}
+
+
+/* The next envelope of kind body on client s (failing on another). */
+static Trim__Envelope *
+client_expect(void *s, Trim__Envelope__BodyCase body)
+{
+    Trim__Envelope *env = client_recv(s, 5000);
+    if (env == NULL)
+        fail_msg("no message of kind %d within 5 s", (int)body);
+    if (env->body_case != body)
+        fail_msg("got a message of kind %d, expected %d", (int)env->body_case,
+                 (int)body);
+    return env;
+}
+
+
+/* Submit n problems "Problem I" to run 1 with notify, key id key; their
+** ids go into ids. */
+static void
+submit_notify(void *s, int n, const char *key, uint64_t *ids)
+{
+    Trim__ProblemSpec specs[8], *ps[8];
+    Trim__Submit sub = TRIM__SUBMIT__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    char texts[8][32];
+
+    assert_true(n <= 8);
+    for (int i = 0; i < n; i++) {
+        trim__problem_spec__init(&specs[i]);
+        snprintf(texts[i], sizeof texts[i], "Problem %d", i);
+        specs[i].text = texts[i];
+        specs[i].ground_truth = "0";
+        specs[i].has_ground_truth = 1;
+        specs[i].key_id = (char *)key;
+        ps[i] = &specs[i];
+    }
+    sub.request_id = 5;
+    sub.run_id = 1;
+    sub.notify = 1;
+    sub.n_problems = (size_t)n;
+    sub.problems = ps;
+    env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
+    env.submit = &sub;
+    send_env(s, &env);
+    Trim__Envelope *ack = client_expect(s, TRIM__ENVELOPE__BODY_SUBMIT_ACK);
+    assert_string_equal(ack->submit_ack->error, "");
+    assert_int_equal(ack->submit_ack->n_problem_ids, n);
+    for (int i = 0; i < n; i++)
+        ids[i] = ack->submit_ack->problem_ids[i];
+    env_destroy(&ack);
+}
+
+
+/* Peer s answers the request key with text (prompt 5 and 7 tokens). */
+static void
+answer_key(void *s, const Trim__Key *key, const char *text, Trim__Finish fin)
+{
+    Trim__StepResult res = TRIM__STEP_RESULT__INIT, *resp = &res;
+    Trim__StepResultBatch batch = TRIM__STEP_RESULT_BATCH__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    res.key = (Trim__Key *)key;
+    res.text = (char *)text;
+    res.prompt_tokens = 5;
+    res.completion_tokens = 7;
+    res.finish = fin;
+    batch.n_items = 1;
+    batch.items = &resp;
+    env.body_case = TRIM__ENVELOPE__BODY_STEP_RESULTS;
+    env.step_results = &batch;
+    send_env(s, &env);
+}
+
+
+/* The one request of the next GenerateBatch peer s gets (a copy). */
+static Trim__Key
+next_key(void *s)
+{
+    Trim__Envelope *env = recv_env(s, 5000);
+    Trim__Key k = TRIM__KEY__INIT;
+    assert_non_null(env);
+    assert_int_equal(env->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+    assert_int_equal(env->generate->n_items, 1);
+    k.problem_id = env->generate->items[0]->key->problem_id;
+    k.step_index = env->generate->items[0]->key->step_index;
+    k.role = env->generate->items[0]->key->role;
+    k.attempt = env->generate->items[0]->key->attempt;
+    env_destroy(&env);
+    return k;
+}
+
+
+static void
+send_watch(void *s, uint64_t *ids, uint32_t *from, size_t n)
+{
+    Trim__Watch w = TRIM__WATCH__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    w.request_id = 9;
+    w.n_problem_ids = w.n_from_step = n;
+    w.problem_ids = ids;
+    w.from_step = from;
+    env.body_case = TRIM__ENVELOPE__BODY_WATCH;
+    env.watch = &w;
+    send_env(s, &env);
+}
+
+
+/* make_coord, run in a thread. */
+static void
+start_coord(coord_thread_t *t, pthread_t *thread, void *zctx, const char *db,
+            int concurrency, store_writer_t **w, int recover)
+{
+    memset(t, 0, sizeof *t);
+    t->coord = make_coord(zctx, db, 0, concurrency, recover, w);
+    assert_int_equal(pthread_create(thread, NULL, coord_main, t), 0);
+}
+
+
+static void
+stop_coord(coord_thread_t *t, pthread_t thread, store_writer_t **w)
+{
+    atomic_store(&t->stop, 1);
+    pthread_join(thread, NULL);
+    assert_int_equal(t->rc, 0);
+    coord_destroy(&t->coord);
+    assert_int_equal(store_writer_wait(*w, 0), 0);
+    store_writer_destroy(w);
+}
+
+
+/*
+** Cancel a problem a peer holds and one waiting for admission: each is
+** recorded as cancelled with the reason and no step row, its notify client
+** gets END_CANCELLED before the CancelAck (which leaves out an unknown id),
+** the peer's late answer is stale and gives its credit back, and the
+** problem waiting for that credit finishes, its step pushed before its end
+** with what the audit holds.  A Watch of the ended problems answers from
+** the store, and of an id never issued with END_UNKNOWN.
+*/
+static void
+test_notify_and_cancel(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t;
+    pthread_t thread;
+    store_writer_t *w;
+    uint64_t ids[3];
+
+    test_tmp_path(db, sizeof db, "cancel.db");
+    start_coord(&t, &thread, zctx, db, 2, &w, 0);
+    void *client = dealer(zctx);
+    submit_notify(client, 3, "key-7", ids);
+
+    /* A holds the first problem; the second waits for its credit, the
+    ** third for admission (concurrency 2). */
+    void *a = dealer(zctx);
+    send_ready(a, "peer-a", 1);
+    Trim__Key held = next_key(a);
+    assert_int_equal(held.problem_id, ids[0]);
+
+    {
+        uint64_t cancel_ids[3] = {ids[0], ids[2], 424242};
+        Trim__Cancel cancel = TRIM__CANCEL__INIT;
+        Trim__Envelope env = TRIM__ENVELOPE__INIT;
+        cancel.request_id = 11;
+        cancel.n_problem_ids = 3;
+        cancel.problem_ids = cancel_ids;
+        cancel.reason = "client went away";
+        env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
+        env.cancel = &cancel;
+        send_env(client, &env);
+    }
+    Trim__Envelope *e =
+        client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->n_results, 2);
+    for (int i = 0; i < 2; i++) {
+        const Trim__ProblemResult *r = e->problems_done->results[i];
+        assert_int_equal(r->problem_id, ids[2 * i]);
+        assert_int_equal(r->end, TRIM__PROBLEM_END__END_CANCELLED);
+        assert_string_equal(r->error, "client went away");
+        assert_int_equal(r->correct, -1);
+        assert_int_equal(r->steps, 0);
+    }
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    assert_int_equal(e->cancel_ack->request_id, 11);
+    assert_int_equal(e->cancel_ack->n_cancelled, 2);
+    assert_int_equal(e->cancel_ack->cancelled[0], ids[0]);
+    assert_int_equal(e->cancel_ack->cancelled[1], ids[2]);
+    env_destroy(&e);
+
+    /* The late answer is stale; its credit goes to the second problem. */
+    answer_key(a, &held, "Too late. \\boxed{0}", TRIM__FINISH__FINISH_END);
+    Trim__Key k = next_key(a);
+    assert_int_equal(k.problem_id, ids[1]);
+    answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_int_equal(e->step_push->n_steps, 1);
+    const Trim__AcceptedStep *s = e->step_push->steps[0];
+    assert_int_equal(s->problem_id, ids[1]);
+    assert_int_equal(s->step_index, 0);
+    assert_string_equal(s->text, "So \\boxed{0}.");
+    assert_false(s->strong);
+    assert_false(s->routed);
+    assert_true(s->score == -1.0f);
+    assert_string_equal(s->decided_by, "anchor");
+    assert_string_equal(s->reason, "weak-only: always keep");
+    assert_int_equal(s->tokens, 7);
+    assert_int_equal(s->prompt_tokens, 5);
+    assert_int_equal(s->finish, TRIM__FINISH__FINISH_END);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->n_results, 1);
+    const Trim__ProblemResult *r = e->problems_done->results[0];
+    assert_int_equal(r->problem_id, ids[1]);
+    assert_int_equal(r->run_id, 1);
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
+    assert_string_equal(r->final_answer, "0");
+    assert_int_equal(r->correct, 1);
+    assert_int_equal(r->steps, 1);
+    assert_int_equal(r->weak_tokens, 7);
+    assert_int_equal(r->prompt_tokens, 5);
+    assert_int_equal(r->finish, TRIM__FINISH__FINISH_END);
+    env_destroy(&e);
+
+    /* Ended problems answer from the store; an unknown id says so. */
+    uint64_t watch_ids[3] = {ids[0], ids[1], 777777};
+    uint32_t from[3] = {0, 0, 0};
+    send_watch(client, watch_ids, from, 3);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->n_results, 1);
+    assert_int_equal(e->problems_done->results[0]->problem_id, 777777);
+    assert_int_equal(e->problems_done->results[0]->end,
+                     TRIM__PROBLEM_END__END_UNKNOWN);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->n_results, 2);
+    r = e->problems_done->results[0];
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_CANCELLED);
+    assert_string_equal(r->error, "client went away");
+    r = e->problems_done->results[1];
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
+    assert_int_equal(r->weak_tokens, 7);
+    assert_int_equal(r->prompt_tokens, 5);
+    assert_string_equal(r->final_answer, "0");
+    env_destroy(&e);
+
+    const coord_stats_t *st = coord_stats(t.coord);
+    assert_int_equal(st->cancelled, 2);
+    assert_int_equal(st->finished, 1);
+    assert_int_equal(st->stale_replies, 1);
+    assert_int_equal(st->queued + st->in_flight, 0);
+    sock_destroy(&a);
+    sock_destroy(&client);
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM problems WHERE "
+                             "status = 'cancelled' AND error = 'client "
+                             "went away' AND problem_id IN (%llu, %llu)",
+                             (unsigned long long)ids[0],
+                             (unsigned long long)ids[2]),
+                     2);
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM steps WHERE problem_id "
+                             "IN (%llu, %llu)",
+                             (unsigned long long)ids[0],
+                             (unsigned long long)ids[2]),
+                     0);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM problems WHERE "
+                                "key_id = 'key-7'"),
+                     3);
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(*) FROM steps WHERE "
+                             "problem_id = %llu AND text = 'So "
+                             "\\boxed{0}.' AND completion_tokens = 7 AND "
+                             "prompt_tokens = 5 AND accepted = 1",
+                             (unsigned long long)ids[1]),
+                     1);
+    sqlite3_close(h);
+
+    /* trim audit shows the key id and the cancelled status with why. */
+    char cmd[600], want[128];
+    int code;
+    snprintf(cmd, sizeof cmd, "%s audit --db %s", test_bin(), db);
+    char *out = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    snprintf(want, sizeof want, "%llu  cancelled  run=1",
+             (unsigned long long)ids[2]);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "  key=key-7  answer=0\n"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s audit --db %s %llu", test_bin(), db,
+             (unsigned long long)ids[0]);
+    out = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(out, "status cancelled  key key-7\n"));
+    assert_non_null(strstr(out, "\ncancelled: client went away\n"));
+    free(out);
+    test_remove_db(db);
+}
+
+
+/*
+** After a restart the coordinator knows no notify client: a Watch makes
+** the sender one again, re-pushes the recovered steps from from_step with
+** what the audit holds, and pushes what follows, then the end.
+*/
+static void
+test_watch_after_restart(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t;
+    pthread_t thread;
+    store_writer_t *w;
+    uint64_t id;
+
+    test_tmp_path(db, sizeof db, "watch.db");
+    start_coord(&t, &thread, zctx, db, 0, &w, 0);
+    void *client = dealer(zctx);
+    submit_notify(client, 1, "", &id);
+    void *a = dealer(zctx);
+    send_ready(a, "peer-a", 1);
+    Trim__Key k = next_key(a);
+    answer_key(a, &k, "First step.", TRIM__FINISH__FINISH_STEP);
+    Trim__Envelope *e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_string_equal(e->step_push->steps[0]->text, "First step.");
+    env_destroy(&e);
+    k = next_key(a); /* step 1, held when the coordinator stops */
+    assert_int_equal(k.step_index, 1);
+    stop_coord(&t, thread, &w);
+    sock_destroy(&a);
+    sock_destroy(&client);
+
+    start_coord(&t, &thread, zctx, db, 0, &w, 1);
+    client = dealer(zctx);
+    uint32_t from = 0;
+    send_watch(client, &id, &from, 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_int_equal(e->step_push->n_steps, 1);
+    const Trim__AcceptedStep *s = e->step_push->steps[0];
+    assert_int_equal(s->problem_id, id);
+    assert_int_equal(s->step_index, 0);
+    assert_string_equal(s->text, "First step.");
+    assert_int_equal(s->tokens, 7);
+    assert_int_equal(s->prompt_tokens, 5);
+    assert_string_equal(s->decided_by, "anchor");
+    assert_string_equal(s->reason, "weak-only: always keep");
+    assert_int_equal(s->finish, TRIM__FINISH__FINISH_STEP);
+    env_destroy(&e);
+    a = dealer(zctx);
+    send_ready(a, "peer-a", 1);
+    k = next_key(a);
+    assert_int_equal(k.step_index, 1);
+    answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_int_equal(e->step_push->steps[0]->step_index, 1);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    const Trim__ProblemResult *r = e->problems_done->results[0];
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
+    assert_int_equal(r->steps, 2);
+    assert_int_equal(r->weak_tokens, 14);
+    assert_int_equal(r->prompt_tokens, 5);
+    env_destroy(&e);
+    sock_destroy(&a);
+    sock_destroy(&client);
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+    test_remove_db(db);
+}
+
+
 int
 main(void)
 {
@@ -424,6 +842,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credit_requeue_and_bad_peers),
         cmocka_unit_test(test_peer_announce_disconnect_and_misuse),
+        cmocka_unit_test(test_notify_and_cancel),
+        cmocka_unit_test(test_watch_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
