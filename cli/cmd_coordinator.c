@@ -13,6 +13,7 @@
 #include "coordinator.h"
 #include "curve.h"
 #include "log.h"
+#include "metrics_serve.h"
 #include "pomdp_default.h"
 #include "signals.h"
 #include "sock.h"
@@ -30,7 +31,7 @@ static const char description[] =
 
 typedef struct coordinator_args {
     const char *bind, *db, *fallback, *log_level, *curve_secret;
-    const char *curve_clients;
+    const char *curve_clients, *metrics_listen;
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
@@ -74,7 +75,9 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "file of client public keys allowed to connect"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --bind beyond loopback without CURVE (logged at every start)"},
+         "allow --bind beyond loopback without CURVE, and "
+         "--metrics-listen beyond loopback (logged at every start)"},
+        CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     int rc = cli_parse("coordinator", "[FLAGS]", description, flags,
@@ -140,7 +143,16 @@ typedef struct coordinator {
     store_writer_t *writer;
     pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
     coord_t *coord;
+    metrics_serve_t metrics; /* --metrics-listen */
 } coordinator_t;
+
+
+/* /readyz: the coordinator's own answer (coord_ready). */
+static int
+coordinator_ready(void *ctx, char *reason, size_t reasonlen)
+{
+    return coord_ready(ctx, reason, reasonlen);
+}
 
 
 /*
@@ -153,7 +165,14 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
                  size_t errlen)
 {
     coord_opts_t o;
+    store_writer_opts_t wo = {0};
 
+    if (metrics_serve_open(&c->metrics, "coordinator", a->metrics_listen, err,
+                           errlen) < 0)
+        return -1;
+    wo.commit_seconds = prom_histogram(
+        c->metrics.registry, "trim_audit_commit_duration_seconds",
+        "Time the audit writer's COMMITs take, in seconds", NULL, NULL, 0);
     c->zctx = zmq_ctx_new();
     if (*a->curve_secret) {
         if (curve_load_secret(a->curve_secret, &c->keys, err, errlen) < 0)
@@ -164,17 +183,20 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     }
     if (store_migrate(a->db, err, errlen) < 0)
         return -1;
-    c->writer = store_writer_new(a->db, NULL, err, errlen);
+    c->writer = store_writer_new(a->db, &wo, err, errlen);
     if (c->writer == NULL)
         return -1;
     if (pomdp_model_default(&c->pomdp, err, errlen) < 0)
         return -1;
     coord_options(a, *a->curve_secret ? &c->keys : NULL, &o);
     o.pomdp_default = &c->pomdp;
+    o.metrics = c->metrics.registry;
     c->coord = coord_new(c->zctx, &o, c->writer, err, errlen);
-    if (c->coord == NULL)
+    if (c->coord == NULL || coord_recover(c->coord, err, errlen) < 0)
         return -1;
-    return coord_recover(c->coord, err, errlen) < 0 ? -1 : 0;
+    return metrics_serve_start(&c->metrics, "coordinator", a->metrics_listen,
+                               a->insecure, coordinator_ready, c->coord, err,
+                               errlen);
 }
 
 
@@ -187,6 +209,7 @@ coordinator_clear(coordinator_t *c)
 {
     int rc = 0;
 
+    prom_http_destroy(&c->metrics.http); /* it reads the coordinator */
     coord_destroy(&c->coord);
     if (c->writer && store_writer_wait(c->writer, 0) < 0)
         rc = -1;
@@ -196,6 +219,7 @@ coordinator_clear(coordinator_t *c)
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     c->zctx = NULL;
+    metrics_serve_close(&c->metrics); /* the writer observed into it */
     return rc;
 }
 
@@ -210,6 +234,7 @@ cmd_coordinator(int argc, char **argv)
         .log_level = "info",
         .curve_secret = "",
         .curve_clients = "",
+        .metrics_listen = "",
         .concurrency = 256,
         .max_steps = 30,
         .max_tokens = 2048,

@@ -128,6 +128,7 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
     budget_observe(&p->run->budget, 0, weak);
     c->stats.routed_steps++;
     p->run->t.routed++;
+    prom_counter_add(p->run->m_routed, 1);
     if (!regenerate) {
         p->weak_tokens += weak;
         c->stats.weak_tokens += weak;
@@ -140,6 +141,7 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
     c->stats.discarded_tokens += weak;
     p->regenerated += p->n_steps;
     c->stats.regenerated_steps += p->n_steps;
+    prom_counter_add(p->run->m_regenerated, (uint64_t)p->n_steps);
     for (int k = 0; k < p->n_steps; k++)
         free(p->steps[k]);
     p->n_steps = 0;

@@ -66,6 +66,7 @@ typedef struct crun {
     int explore;               /* learned policies sample their actions */
     int64_t max_strong_tokens; /* per-problem cap, 0 for none */
     budget_t budget;           /* strong-token share controller (maybe off) */
+    prom_counter_t *m_routed, *m_regenerated; /* by policy; NULL: no metrics */
 } crun_t;
 
 /* A weak step of a cascade's first phase, kept until the decision. */
@@ -94,6 +95,7 @@ typedef struct cproblem {
     int peer;              /* slot holding the request, -1 if none */
     int64_t since_ms;      /* when the current stage began waiting */
     int64_t sent_ms;       /* when the request went to peer */
+    int64_t sent_us;       /* the same in microseconds, for its latency */
     int expired_on;        /* slot + 1 of the peer that let the request
                               pass its deadline (not asked again if
                               another can take it); 0: none */
@@ -209,6 +211,7 @@ struct coord {
     int fatal;             /* a store failure stops the loop */
     int logged_route_wait; /* said that decisions wait for a router */
     coord_stats_t stats;
+    struct coord_metrics *metrics; /* NULL without opts.metrics */
 };
 
 /* ---- coordinator.c ------------------------------------------------------ */
@@ -219,6 +222,23 @@ int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /* Routed steps per second over the last few seconds. */
 double coord_rate(const coord_t *c);
+
+/* ---- coord_metrics.c ---------------------------------------------------- */
+
+typedef struct coord_metrics coord_metrics_t;
+
+/* Register the series in opts.metrics (none without it).  0, or -1. */
+int coord_metrics_init(coord_t *c);
+void coord_metrics_free(coord_t *c);
+
+/* The run's per-policy series (NULL without metrics). */
+void coord_metrics_run(coord_t *c, crun_t *run);
+
+/* A reply came from a peer of role for a request sent at sent_us. */
+void coord_metrics_reply(coord_t *c, Trim__Role role, int64_t sent_us);
+
+/* Mirror the stats, the share and the readiness into the series (a tick). */
+void coord_metrics_publish(coord_t *c, int64_t now_ms);
 
 /* ---- peers.c ------------------------------------------------------------ */
 

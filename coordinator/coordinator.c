@@ -100,7 +100,7 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
     if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->arena ||
-        !c->in_arena || coord_peers_init(c) < 0) {
+        !c->in_arena || coord_peers_init(c) < 0 || coord_metrics_init(c) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
     }
@@ -147,6 +147,7 @@ coord_destroy(coord_t **cp)
     arena_destroy(&c->in_arena);
     free(c->endpoint);
     free(c->db);
+    coord_metrics_free(c);
     free(c);
     *cp = NULL;
 }
@@ -364,6 +365,7 @@ coord_run(coord_t *c, const atomic_int *stop,
             coord_check_peers(c, now);
             coord_check_deadlines(c, now);
             sample_rate(c, now);
+            coord_metrics_publish(c, now);
             c->next_timer_ms = now + interval;
         }
         if (progress && now >= next_progress) {
@@ -392,6 +394,7 @@ coord_run(coord_t *c, const atomic_int *stop,
     }
     if (progress)
         progress(ctx, &c->stats);
+    coord_metrics_publish(c, clock_now_ms());
     if (c->opts.exit_when_done)
         coord_shutdown_peers(c);
     return c->fatal ? -1 : 0;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "pomdp.h"
+#include "prom.h"
 #include "store.h"
 
 /*
@@ -71,6 +72,9 @@ typedef struct coord_opts {
     const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
                                            (policy_new); borrowed, must
                                            outlive the coordinator; or NULL */
+    prom_registry_t *metrics; /* the trim_* series (docs/metrics.md) go
+                                 here; borrowed, must outlive the
+                                 coordinator; NULL: none */
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */
@@ -161,6 +165,16 @@ int coord_run(coord_t *c, const atomic_int *stop,
 
 /* Current counters. */
 const coord_stats_t *coord_stats(const coord_t *c);
+
+/*
+** Whether the coordinator can do its job, for /readyz: its loop runs, the
+** audit store takes rows, and every pool it needs (small, large, prm, and
+** router unless decisions fall back locally) has a live peer.  Returns 0,
+** or -1 with a one-line reason.  Any thread may call it (it reads what the
+** loop published at its last tick); it says "not started" without
+** opts.metrics.
+*/
+int coord_ready(const coord_t *c, char *reason, size_t reasonlen);
 
 /* Close the socket, free every problem and clear the pointer; NULL-safe. */
 void coord_destroy(coord_t **c);

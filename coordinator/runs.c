@@ -57,6 +57,7 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
         goto fail;
     run->id = id;
     run->spec = policy_spec(run->policy);
+    coord_metrics_run(c, run);
     run->shape = policy_shape(run->policy);
     run->seed = o->seed;
     run->started_ms = started_ms;

@@ -221,7 +221,8 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
     peer->out_bytes += p->text_bytes + 64;
     peer->outstanding++;
     p->peer = slot;
-    p->sent_ms = clock_now_ms();
+    p->sent_us = clock_now_us();
+    p->sent_ms = p->sent_us / 1000;
     p->expired_on = 0;
     return 0;
 }
@@ -415,6 +416,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
     peer->quarantines = 0;
     peer->answered = 1;
     p->peer = -1;
+    coord_metrics_reply(c, peer->role, p->sent_us);
     return p;
 }
 
@@ -548,6 +550,7 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     if (p->run->shape == POLICY_ROUTED) {
         p->regenerated++;
         c->stats.regenerated_steps++;
+        prom_counter_add(p->run->m_regenerated, 1);
     }
     accept_step(c, p, text, r->finish);
 }
@@ -703,6 +706,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     coord_put_step(c, p->run, &row);
     c->stats.routed_steps++;
     p->run->t.routed++;
+    prom_counter_add(p->run->m_routed, 1);
     p->failures = 0;
     if (regenerate) {
         p->discarded_tokens += p->draft_tokens;

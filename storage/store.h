@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prom.h"
+
 #define STORE_SCHEMA_VERSION 4
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
@@ -129,6 +131,8 @@ typedef struct store_writer_opts {
     int batch_ms;   /* ... or after this long (default 100) */
     int queue_rows; /* producers block when this many are waiting
                        (default 100000) */
+    prom_histogram_t *commit_seconds; /* observes each COMMIT's duration;
+                                         NULL: none (borrowed) */
 } store_writer_opts_t;
 
 /*
@@ -201,6 +205,9 @@ const char *store_writer_error(const store_writer_t *w);
 
 /* Rows committed so far. */
 int64_t store_writer_committed(const store_writer_t *w);
+
+/* Rows queued and not yet committed (a short lock; any thread). */
+int64_t store_writer_backlog(const store_writer_t *w);
 
 /*
 ** Commit what is queued, stop the thread, close the database, free the

@@ -104,6 +104,8 @@ store_writer_new(const char *path, const store_writer_opts_t *opts, char *err,
         w->opts.batch_ms = opts->batch_ms;
     if (opts != NULL && opts->queue_rows > 0)
         w->opts.queue_rows = opts->queue_rows;
+    if (opts != NULL)
+        w->opts.commit_seconds = opts->commit_seconds;
     /*
     ** Keep enough spare chunks for a full queue of ~500-byte rows: the writer
     ** takes a full queue at once while producers fill the next one, and
@@ -272,6 +274,19 @@ store_writer_committed(const store_writer_t *w)
 
     pthread_mutex_lock(&m->mu);
     n = m->committed;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+
+int64_t
+store_writer_backlog(const store_writer_t *w)
+{
+    store_writer_t *m = (store_writer_t *)w;
+    int64_t n;
+
+    pthread_mutex_lock(&m->mu);
+    n = m->issued - m->durable;
     pthread_mutex_unlock(&m->mu);
     return n;
 }

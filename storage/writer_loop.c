@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "prom.h"
 
 static const char s_insert_run[] =
     "INSERT INTO runs (" STORE_RUN_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?) "
@@ -123,10 +124,14 @@ s_begin(store_writer_t *w)
 static int
 s_commit(store_writer_t *w)
 {
+    int64_t start_us = clock_now_us();
+
     if (s_run(w->commit) < 0) {
         s_fail(w, "committing");
         return -1;
     }
+    prom_histogram_observe(w->opts.commit_seconds,
+                           (double)(clock_now_us() - start_us) / 1e6);
     w->in_txn = 0;
     if (w->commit_at <= w->txn_last)
         w->commit_at = INT64_MAX; /* done; flush_to is read again later */

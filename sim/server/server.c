@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "errf.h"
+#include "listen.h"
 #include "log.h"
 #include "server_internal.h"
 #include "sim_server_testing.h"
@@ -375,8 +376,8 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
     if (o->record_path && *o->record_path &&
         (s->rec = recorder_new(o->record_path, err, errlen)) == NULL)
         goto fail;
-    s->listen_fd = listen_on(o->bind ? o->bind : "127.0.0.1:8000", &s->port,
-                             s->url, sizeof s->url, err, errlen);
+    s->listen_fd = listen_on(o->bind ? o->bind : "127.0.0.1:8000", "--bind",
+                             &s->port, s->url, sizeof s->url, err, errlen);
     if (s->listen_fd < 0)
         goto fail;
     s->mhd = MHD_start_daemon(

@@ -100,15 +100,6 @@ void recorder_write(recorder_t *r, const char *method, const char *path,
 /* Close the file and free the recorder; NULL-safe, clears the pointer. */
 void recorder_destroy(recorder_t **r);
 
-/* ---- listening ---------------------------------------------------------- */
-
-/*
-** Bind and listen on "HOST:PORT".  Returns the socket with the bound port in
-** *port and "http://HOST:PORT" in url, or -1 with err.
-*/
-int listen_on(const char *bind, int *port, char *url, size_t urllen, char *err,
-              size_t errlen);
-
 /* ---- the server --------------------------------------------------------- */
 
 struct sim_server {

@@ -1,16 +1,19 @@
 /*
-** listen.c: the listening socket for "HOST:PORT" (see server_internal.h).
+** listen.c: the listening socket for "HOST:PORT" (see listen.h).
 */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "errf.h"
-#include "server_internal.h"
+#include "listen.h"
+#include "log.h"
+#include "sock.h"
 
 #define BACKLOG 512
 
@@ -66,8 +69,8 @@ bound_port(int fd)
 
 
 int
-listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
-          size_t errlen)
+listen_on(const char *bind_addr, const char *flag, int *port, char *url,
+          size_t urllen, char *err, size_t errlen)
 {
     char host[256], service[16];
     struct addrinfo hints, *res = NULL, *ai;
@@ -76,15 +79,15 @@ listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
     if (split_bind(bind_addr, host, sizeof host, service, sizeof service, &v6) <
         0)
         return errf(err, errlen,
-                    "--bind '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
+                    "%s '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
                     "port in 0..65535",
-                    bind_addr);
+                    flag, bind_addr);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
-        return errf(err, errlen, "--bind '%s': %s", bind_addr,
+        return errf(err, errlen, "%s '%s': %s", flag, bind_addr,
                     gai_strerror(rc));
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -103,9 +106,33 @@ listen_on(const char *bind_addr, int *port, char *url, size_t urllen, char *err,
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return errf(err, errlen, "--bind '%s': %s", bind_addr,
+        return errf(err, errlen, "%s '%s': %s", flag, bind_addr,
                     strerror(saved ? saved : EADDRNOTAVAIL));
     *port = bound_port(fd);
     snprintf(url, urllen, v6 ? "http://[%s]:%d" : "http://%s:%d", host, *port);
     return fd;
+}
+
+
+int
+listen_check(const char *who, const char *flag, const char *bind, int insecure,
+             char *err, size_t errlen)
+{
+    char endpoint[300];
+
+    if (strrchr(bind, ':') == NULL)
+        return errf(err, errlen, "%s '%s': expected HOST:PORT", flag, bind);
+    snprintf(endpoint, sizeof endpoint, "tcp://%s", bind);
+    if (sock_endpoint_is_local(endpoint))
+        return 0;
+    if (!insecure)
+        return errf(err, errlen,
+                    "refusing to listen on %s (%s): it is not a loopback "
+                    "address, and any host that reaches it is let in; use "
+                    "127.0.0.1 or pass --insecure",
+                    bind, flag);
+    tlog(TLOG_WARN, who,
+         "--insecure: listening on %s (%s), reachable from other hosts", bind,
+         flag);
+    return 0;
 }

@@ -1,0 +1,47 @@
+/*
+** metrics_serve.h: --metrics-listen for the long-running commands.
+**
+** A command opens the registry first (its components register their
+** series while they are built), then starts the endpoint once what its
+** /readyz asks about exists, and closes both at the end: the endpoint
+** before the components it reads, the registry last.
+*/
+#ifndef TRIM_METRICS_SERVE_H
+#define TRIM_METRICS_SERVE_H
+
+#include <stddef.h>
+
+#include "prom_http.h"
+
+#define CLI_FLAG_METRICS_LISTEN(value)                                         \
+    {                                                                          \
+        "metrics-listen", FLAG_STRING, (value), 0, 0,                          \
+            "serve /metrics, /healthz and /readyz on HOST:PORT (loopback "     \
+            "unless --insecure; default: off)"                                 \
+    }
+
+typedef struct metrics_serve {
+    prom_registry_t *registry; /* NULL when --metrics-listen is off */
+    prom_http_t *http;
+} metrics_serve_t;
+
+/*
+** With listen set (non-empty), a registry holding trim_build_info for role
+** and the start time; without, nothing.  0, or -1 with err (memory).
+*/
+int metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
+                       char *err, size_t errlen);
+
+/*
+** Serve m's registry on listen (no-op without a registry), /readyz asking
+** ready(ctx) (NULL: always ready).  0, or -1 with err (address refused or
+** in use).
+*/
+int metrics_serve_start(metrics_serve_t *m, const char *role,
+                        const char *listen, int insecure, prom_ready_fn ready,
+                        void *ctx, char *err, size_t errlen);
+
+/* Stop the endpoint, then free the registry. */
+void metrics_serve_close(metrics_serve_t *m);
+
+#endif
