@@ -24,6 +24,7 @@ int cmd_coordinator(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_router(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_watch(int argc, char **argv);

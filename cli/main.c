@@ -19,6 +19,7 @@ static const struct {
     {"worker", cmd_worker, "serve one pool of a cluster (small, large, prm)"},
     {"router", cmd_router, "serve routing decisions to a cluster"},
     {"submit", cmd_submit, "submit problems to a running cluster"},
+    {"gateway", cmd_gateway, "serve the OpenAI API in front of a cluster"},
     {"status", cmd_status, "show what a running cluster is doing"},
     {"wait", cmd_wait, "wait for a run to finish, then summarise it"},
     {"watch", cmd_watch, "print routing decisions live"},
