@@ -25,7 +25,7 @@ ONE_SHOT = {"keys", "cli"}
 # Services that run no trim: the Prometheus image.
 NOT_TRIM = {"prometheus"}
 # The cli service runs any user command.
-USER_COMMANDS = ("submit", "status", "wait", "watch", "audit", "sim-problems")
+USER_COMMANDS = ("submit", "status", "wait", "watch", "audit")
 METRICS_PORT = "9100"
 
 

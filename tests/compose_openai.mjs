@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(process.env.OPENAI_MODULE_DIR + "/");
-const OpenAI = require("openai");
+const mod = require("openai");
+const OpenAI = mod.OpenAI || mod.default || mod;
 
 const [baseURL, file] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: baseURL + "/v1", apiKey: "none" });
