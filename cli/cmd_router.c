@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "metrics_serve.h"
 #include "pomdp_default.h"
 #include "signals.h"
 #include "service.h"
@@ -27,7 +28,7 @@ static const char description[] =
 
 typedef struct router_args {
     const char *connect, *pub, *name, *log_level, *curve_secret;
-    const char *server_key, *curve_clients, *health_file;
+    const char *server_key, *curve_clients, *health_file, *metrics_listen;
     int64_t credit, heartbeat, liveness;
     int insecure;
 } router_args_t;
@@ -53,13 +54,23 @@ parse_args(int argc, char **argv, router_args_t *a)
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "public keys allowed to subscribe to the feed"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --pub beyond loopback without CURVE (logged at every start)"},
+         "allow --pub beyond loopback without CURVE, and --metrics-listen "
+         "beyond loopback (logged at every start)"},
         CLI_FLAG_HEALTH_FILE(&a->health_file),
+        CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
 
     return cli_parse("router", "[FLAGS]", description, flags,
                      sizeof flags / sizeof *flags, argc, argv, NULL);
+}
+
+
+/* /readyz: connected to a coordinator (router_service_ready). */
+static int
+router_ready(void *ctx, char *reason, size_t reasonlen)
+{
+    return router_service_ready(ctx, reason, reasonlen);
 }
 
 
@@ -75,6 +86,7 @@ cmd_router(int argc, char **argv)
         .server_key = "",
         .curve_clients = "",
         .health_file = "",
+        .metrics_listen = "",
         .credit = 1024,
         .heartbeat = 1000,
         .liveness = 3,
@@ -87,6 +99,7 @@ cmd_router(int argc, char **argv)
     router_service_t *r = NULL;
     zap_t *zap = NULL;
     void *zctx = NULL;
+    metrics_serve_t metrics = {0};
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -127,11 +140,18 @@ cmd_router(int argc, char **argv)
          (zap = zap_new(zctx, a.curve_clients, "router", err, sizeof err)) ==
              NULL) ||
         pomdp_model_default(&pomdp, err, sizeof err) < 0 ||
-        (r = router_service_new(zctx, &o, err, sizeof err)) == NULL)
+        metrics_serve_open(&metrics, "router", a.metrics_listen, err,
+                           sizeof err) < 0 ||
+        (o.metrics = metrics.registry,
+         (r = router_service_new(zctx, &o, err, sizeof err)) == NULL) ||
+        metrics_serve_start(&metrics, "router", a.metrics_listen, a.insecure,
+                            router_ready, r, err, sizeof err) < 0)
         fprintf(stderr, "trim router: %s\n", err);
     else
         rc = router_service_run(r, stop) < 0 ? 1 : 0;
+    prom_http_destroy(&metrics.http); /* it reads the service */
     router_service_destroy(&r);
+    metrics_serve_close(&metrics);
     zap_destroy(&zap);
     curve_keys_clear(&keys);
     if (zctx)

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "envelope.h"
 #include "http_flags.h"
+#include "metrics_serve.h"
 #include "pool_backend.h"
 #include "signals.h"
 #include "worker.h"
@@ -73,7 +74,9 @@ check_backend(const char *kind, Trim__Role role, const char *pool)
 typedef struct worker_args {
     const char *connect, *pool, *backend, *name, *calibration, *sim_profile;
     const char *log_level, *curve_secret, *server_key, *health_file;
+    const char *metrics_listen;
     int64_t credit, heartbeat, liveness, reconnect, drain;
+    int insecure;
     double base_ms, ms_per_token;
     http_flag_values_t hv;
 } worker_args_t;
@@ -111,6 +114,9 @@ parse_args(int argc, char **argv, worker_args_t *a)
         CLIENT_FLAGS_CURVE(&a->curve_secret, &a->server_key, "worker",
                            "coordinator"),
         CLI_FLAG_HEALTH_FILE(&a->health_file),
+        CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
+        {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
+         "allow --metrics-listen beyond loopback (logged at every start)"},
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     flag_t flags[MAX_FLAGS];
@@ -162,6 +168,19 @@ check_args(const worker_args_t *a, Trim__Role *role, http_backend_opts_t *http)
 }
 
 
+/* /readyz: the model server answered the last call (trim_backend_up is 1);
+** the simulator is always ready.  ctx is the gauge, or NULL. */
+static int
+worker_ready(void *ctx, char *reason, size_t reasonlen)
+{
+    if (ctx == NULL || prom_gauge_value(ctx) != 0)
+        return 0;
+    snprintf(reason, reasonlen,
+             "the last call to the model server failed (see the log)");
+    return -1;
+}
+
+
 int
 cmd_worker(int argc, char **argv)
 {
@@ -176,6 +195,7 @@ cmd_worker(int argc, char **argv)
         .curve_secret = "",
         .server_key = "",
         .health_file = "",
+        .metrics_listen = "",
         .credit = 64,
         .heartbeat = 1000,
         .liveness = 3,
@@ -191,6 +211,8 @@ cmd_worker(int argc, char **argv)
     sim_world_t *world = NULL;
     worker_t *w = NULL;
     void *zctx = NULL;
+    metrics_serve_t metrics = {0};
+    prom_gauge_t *up = NULL;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -208,10 +230,28 @@ cmd_worker(int argc, char **argv)
                             &world)) != 0)
         goto done;
     rc = 1;
+    if (metrics_serve_open(&metrics, "worker", a.metrics_listen, err,
+                           sizeof err) < 0) {
+        fprintf(stderr, "trim worker: %s\n", err);
+        goto done;
+    }
+    http.metrics = metrics.registry;
+    http.metrics_pool = a.pool;
     backend_t *b = pool_backend_new(a.backend, role, world, &http,
                                     (uint32_t)a.credit, err, sizeof err);
     if (b == NULL) {
         fprintf(stderr, "trim worker: %s\n", err);
+        goto done;
+    }
+    if (strcmp(a.backend, "sim") != 0) {
+        const char *pool[] = {"pool", a.pool, NULL};
+        up = prom_gauge(metrics.registry, "trim_backend_up",
+                        HTTP_BACKEND_UP_HELP, pool);
+    }
+    if (metrics_serve_start(&metrics, "worker", a.metrics_listen, a.insecure,
+                            worker_ready, up, err, sizeof err) < 0) {
+        fprintf(stderr, "trim worker: %s\n", err);
+        backend_destroy(&b);
         goto done;
     }
     atomic_int *stop = signals_stop_flag();
@@ -239,10 +279,12 @@ cmd_worker(int argc, char **argv)
     else
         rc = worker_run(w, stop) < 0 ? 1 : 0;
 done:
+    prom_http_destroy(&metrics.http);
     worker_destroy(&w);
     sim_world_destroy(&world);
     curve_keys_clear(&keys);
     if (zctx)
         zmq_ctx_term(zctx);
+    metrics_serve_close(&metrics);
     return rc;
 }

@@ -4,10 +4,12 @@
 #include "service.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "envelope.h"
 #include "errf.h"
 #include "health.h"
@@ -26,6 +28,14 @@ struct router_service {
     /* Parsed policies by spec; a run uses one, a busy router a few. */
     policy_t *policies[POLICY_CACHE];
     size_t n_policies;
+    /* Their decisions_total series, keep and regenerate (NULL: none). */
+    prom_counter_t *keeps[POLICY_CACHE], *regenerates[POLICY_CACHE];
+    prom_registry_t *metrics;
+    prom_histogram_t *decision_seconds;
+    /* For readiness: when the coordinator was last heard (monotonic ms). */
+    uint64_t heard;
+    _Atomic int64_t heard_ms;
+    int64_t live_ms; /* heard within this long: connected */
     /* router_opts_t's model for "pomdp:LAMBDA", borrowed */
     const pomdp_model_t *pomdp_default;
     uint64_t sequence; /* feed sequence number */
@@ -53,6 +63,14 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     r->pomdp_default = o->pomdp_default;
     r->health.path = o->health_file;
     r->health.name = r->name;
+    r->metrics = o->metrics;
+    r->decision_seconds = prom_histogram(
+        o->metrics, "trim_router_decision_duration_seconds",
+        "Time a policy takes to decide one scored step, in seconds", NULL, NULL,
+        0);
+    atomic_init(&r->heard_ms, INT64_MIN / 2);
+    r->live_ms = (int64_t)(o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000) *
+                 (o->liveness > 0 ? o->liveness : 3);
     if (o->pub_endpoint != NULL) {
         r->pub = sock_new(zctx, ZMQ_PUB, err, errlen);
         if (r->pub == NULL)
@@ -110,22 +128,55 @@ router_service_decisions(const router_service_t *r)
 }
 
 
-/* The parsed policy for spec, parsing it on first use; NULL with err. */
-static const policy_t *
+int
+router_service_ready(const router_service_t *r, char *reason, size_t reasonlen)
+{
+    int64_t heard_ms = atomic_load(&((router_service_t *)r)->heard_ms);
+
+    if (clock_now_ms() - heard_ms <= r->live_ms)
+        return 0;
+    snprintf(reason, reasonlen,
+             "not connected: the coordinator was not heard in the last %lld "
+             "ms",
+             (long long)r->live_ms);
+    return -1;
+}
+
+
+/* The decisions_total series of the policy in cache slot i. */
+static void
+policy_series(router_service_t *r, size_t i)
+{
+    const char *help = "Decisions the router made, by policy and action";
+    const char *keep[] = {"policy", policy_spec(r->policies[i]), "action",
+                          "keep", NULL};
+    const char *regen[] = {"policy", policy_spec(r->policies[i]), "action",
+                           "regenerate", NULL};
+
+    r->keeps[i] =
+        prom_counter(r->metrics, "trim_router_decisions_total", help, keep);
+    r->regenerates[i] =
+        prom_counter(r->metrics, "trim_router_decisions_total", help, regen);
+}
+
+
+/* The cache slot of the parsed policy for spec, parsing it on first use;
+** -1 with err. */
+static int
 policy_for(router_service_t *r, const char *spec, char *err, size_t errlen)
 {
     for (size_t i = 0; i < r->n_policies; i++)
         if (strcmp(policy_spec(r->policies[i]), spec) == 0)
-            return r->policies[i];
+            return (int)i;
     policy_t *p = policy_new(spec, r->pomdp_default, err, errlen);
     if (p == NULL)
-        return NULL;
+        return -1;
     if (strcmp(policy_spec(p), spec) != 0) {
         /* Non-canonical spelling: look again under the canonical name. */
         for (size_t i = 0; i < r->n_policies; i++)
             if (strcmp(policy_spec(r->policies[i]), policy_spec(p)) == 0) {
                 policy_destroy(&p);
-                return r->policies[i];
+                return (int)i;
             }
     }
     if (r->n_policies == POLICY_CACHE) {
@@ -134,8 +185,9 @@ policy_for(router_service_t *r, const char *spec, char *err, size_t errlen)
             policy_destroy(&r->policies[i]);
         r->n_policies = 0;
     }
-    r->policies[r->n_policies++] = p;
-    return p;
+    r->policies[r->n_policies] = p;
+    policy_series(r, r->n_policies);
+    return (int)r->n_policies++;
 }
 
 
@@ -199,16 +251,22 @@ handle_route(router_service_t *r, const Trim__RouteBatch *batch)
         f.seed = s->seed;
         f.bias = s->bias;
         f.explore = s->explore;
-        const policy_t *p = policy_for(r, s->policy, err, sizeof err);
-        if (p == NULL) {
+        int slot = policy_for(r, s->policy, err, sizeof err);
+        if (slot < 0) {
             errf(res->reason, sizeof res->reason, "%s", err);
             d->error = res->reason;
             continue;
         }
-        if (policy_decide(p, &f, res) < 0) {
+        int64_t start_us = r->decision_seconds ? clock_now_us() : 0;
+        if (policy_decide(r->policies[slot], &f, res) < 0) {
             d->error = res->reason;
             continue;
         }
+        if (r->decision_seconds)
+            prom_histogram_observe(r->decision_seconds,
+                                   (double)(clock_now_us() - start_us) / 1e6);
+        prom_counter_add(
+            res->regenerate ? r->regenerates[slot] : r->keeps[slot], 1);
         d->action = res->regenerate ? TRIM__ACTION__ACTION_REGENERATE
                                     : TRIM__ACTION__ACTION_KEEP;
         d->prob = res->prob;
@@ -256,6 +314,10 @@ router_service_run(router_service_t *r, const atomic_int *stop)
                      (int)env->body_case);
         }
         health_beat(&r->health, peer_stats(r->peer)->heard);
+        if (peer_stats(r->peer)->heard != r->heard) {
+            r->heard = peer_stats(r->peer)->heard;
+            atomic_store(&r->heard_ms, clock_now_ms());
+        }
     }
     /* Decisions are made as requests arrive, so nothing is in flight: tell
     ** the coordinator at once, so it sends scored steps elsewhere (or

@@ -20,6 +20,7 @@
 
 #include "curve.h"
 #include "pomdp.h"
+#include "prom.h"
 
 typedef struct router_opts {
     const char *endpoint;     /* coordinator address */
@@ -34,8 +35,10 @@ typedef struct router_opts {
     const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
                                            (policy_new); borrowed, must
                                            outlive the service; or NULL */
-    const char *health_file; /* touched while connected (health.h), or
-                                NULL */
+    const char *health_file;  /* touched while connected (health.h), or
+                                 NULL */
+    prom_registry_t *metrics; /* trim_router_* series go here; borrowed,
+                                 must outlive the service; or NULL */
 } router_opts_t;
 
 typedef struct router_service router_service_t;
@@ -56,6 +59,14 @@ int router_service_run(router_service_t *r, const atomic_int *stop);
 
 /* Decisions made so far. */
 uint64_t router_service_decisions(const router_service_t *r);
+
+/*
+** For /readyz: 0 when the coordinator was heard (a heartbeat or work)
+** within the last liveness heartbeats, else -1 with a reason.  Any thread
+** may call it while the service exists.
+*/
+int router_service_ready(const router_service_t *r, char *reason,
+                         size_t reasonlen);
 
 /* Close sockets, free everything and clear the pointer; NULL-safe. */
 void router_service_destroy(router_service_t **r);

@@ -3,11 +3,15 @@
 
 docker/docker-compose.yml must stay valid and secure by default: CURVE on
 every ZeroMQ service with its keys made by the one-shot `keys` service,
-each service's secret key in a volume no other service mounts, no
---insecure anywhere, every long-running service with a healthcheck, a
-read-only root, every capability dropped, and a stop grace period longer
-than a worker's drain.  Needs no Docker engine: `docker-compose config`
-only reads and resolves the file.  Usage: compose_config.py REPO [COMPOSE]
+each service's secret key in a volume no other service mounts, --insecure
+only where CURVE is on (it then allows only the plaintext HTTP listeners),
+nothing published beyond 127.0.0.1, every long-running service with a
+healthcheck, a read-only root, every capability dropped, and a stop grace
+period longer than a worker's drain.  Every trim service serves metrics
+that docker/prometheus.yml scrapes, and with TRIM (the built binary) every
+TRIM_* variable is a flag of the service's command.  Needs no Docker
+engine: `docker-compose config` only reads and resolves the file.
+Usage: compose_config.py REPO [COMPOSE [TRIM]]
 """
 import re
 import subprocess
@@ -15,7 +19,14 @@ import sys
 
 import yaml
 
+import trim_names
+
 ONE_SHOT = {"keys", "cli"}
+# Services that run no trim: the Prometheus image.
+NOT_TRIM = {"prometheus"}
+# The cli service runs any user command.
+USER_COMMANDS = ("submit", "status", "wait", "watch", "audit")
+METRICS_PORT = "9100"
 
 
 def seconds(text):
@@ -44,6 +55,7 @@ def mounts(service):
 def main():
     repo = sys.argv[1]
     compose = sys.argv[2] if len(sys.argv) > 2 else "docker-compose"
+    trim = sys.argv[3] if len(sys.argv) > 3 else None
     out = subprocess.run(
         [compose, "-f", f"{repo}/docker/docker-compose.yml", "--profile",
          "cli", "config"],
@@ -61,7 +73,8 @@ def main():
         env = s.get("environment") or {}
         check(s.get("read_only") is True, f"{name}: read_only")
         check(s.get("cap_drop") == ["ALL"], f"{name}: cap_drop [ALL]")
-        check("TRIM_INSECURE" not in env, f"{name}: TRIM_INSECURE")
+        check("TRIM_INSECURE" not in env or "TRIM_CURVE_SECRET" in env,
+              f"{name}: TRIM_INSECURE without CURVE")
         check(all("--insecure" not in str(a) for a in s.get("command") or []),
               f"{name}: --insecure")
         if name not in ONE_SHOT:
@@ -70,7 +83,29 @@ def main():
                   f"{name}: healthcheck")
             check(seconds(s.get("stop_grace_period", "10s")) >= 10,
                   f"{name}: stop_grace_period")
-        speaks_zmq = name != "keys" and not name.startswith("sim-")
+        for port in s.get("ports") or []:
+            check(str(port.get("host_ip", "") if isinstance(port, dict)
+                      else port).startswith("127.0.0.1"),
+                  f"{name}: published beyond 127.0.0.1: {port}")
+        if trim and name not in NOT_TRIM and name != "keys":
+            commands = list(USER_COMMANDS) if name == "cli" else \
+                [(s.get("command") or ["coordinator"])[0]]
+            # A healthcheck running trim reads the variables too.
+            test = (s.get("healthcheck") or {}).get("test") or []
+            if "trim" in test:
+                commands.append(test[test.index("trim") + 1])
+            known = set()
+            for c in commands:
+                try:
+                    known.update(trim_names.flags(trim, c).values())
+                except ValueError as e:
+                    failures.append(f"{name}: {e}")
+            for var in env:
+                check(not var.startswith("TRIM_") or var in known,
+                      f"{name}: {var} is no flag of trim "
+                      f"{'/'.join(commands)}")
+        speaks_zmq = (name != "keys" and not name.startswith("sim-") and
+                      name not in NOT_TRIM)
         if speaks_zmq:
             secret = [m for m in mounts(s) if m[1] == "/secret"]
             check(env.get("TRIM_CURVE_SECRET", "").startswith("/secret/"),
@@ -109,11 +144,29 @@ def main():
     after = (services["coordinator"].get("depends_on") or {}).get("keys", {})
     check(after.get("condition") == "service_completed_successfully",
           "coordinator: after keys")
-    for port in (services["coordinator"].get("ports") or []) + \
-            (services["router"].get("ports") or []):
-        check(str(port.get("host_ip", "") if isinstance(port, dict)
-                  else port).startswith("127.0.0.1"),
-              f"published beyond 127.0.0.1: {port}")
+    # Every long-running trim service serves metrics on the port that
+    # Prometheus scrapes, under its service name, and only those.
+    exporters = set()
+    for name, s in services.items():
+        if name in ONE_SHOT or name in NOT_TRIM or name.startswith("sim-"):
+            continue
+        exporters.add(name)
+        listen = (s.get("environment") or {}).get("TRIM_METRICS_LISTEN", "")
+        check(listen == f"0.0.0.0:{METRICS_PORT}",
+              f"{name}: TRIM_METRICS_LISTEN 0.0.0.0:{METRICS_PORT}")
+    with open(f"{repo}/docker/prometheus.yml", encoding="utf-8") as f:
+        prom = yaml.safe_load(f)
+    scraped = set()
+    for job in prom["scrape_configs"]:
+        for sd in job.get("dns_sd_configs") or []:
+            check(sd.get("type") == "A" and
+                  str(sd.get("port")) == METRICS_PORT,
+                  f"prometheus.yml: {job['job_name']}: type A, port "
+                  f"{METRICS_PORT}")
+            scraped.update(sd.get("names") or [])
+    check(scraped == exporters,
+          f"prometheus.yml scrapes {sorted(scraped)}, the services "
+          f"with metrics are {sorted(exporters)}")
     if failures:
         sys.exit("docker/docker-compose.yml: " + "; ".join(failures))
     print(f"compose config: {len(services)} services checked")

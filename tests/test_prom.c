@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "prom.h"
 #include "prom_http.h"
+#include "testutil.h"
 
 
 static void
@@ -179,51 +179,15 @@ test_process_and_default_buckets(void **state)
 
 /* ---- the HTTP endpoint -------------------------------------------------- */
 
-typedef struct body {
-    char text[4096];
-    size_t len;
-} body_t;
-
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    body_t *b = ctx;
-    size_t k = size * n;
-
-    if (b->len + k >= sizeof b->text)
-        return 0;
-    memcpy(b->text + b->len, p, k);
-    b->len += k;
-    b->text[b->len] = '\0';
-    return k;
-}
-
-
-/* GET (or another method) port/path: the status, body into b, content type
+/* GET (or another method) port/path: the status; body into b, content type
 ** into type. */
 static long
-get(int port, const char *method, const char *path, body_t *b, char *type,
-    size_t typelen)
+get(int port, const char *method, const char *path, char *b, char *type)
 {
     char url[128];
-    long status = 0;
-    char *ct = NULL;
-    CURL *c = curl_easy_init();
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    memset(b, 0, sizeof *b);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(type, typelen, "%s", ct ? ct : "");
-    curl_easy_cleanup(c);
-    return status;
+    return test_http(method, url, b, 4096, type, 128);
 }
 
 
@@ -238,7 +202,7 @@ ready_when_flag(void *ctx, char *reason, size_t reasonlen)
 
 
 static void
-test_http(void **state)
+test_endpoint(void **state)
 {
     prom_registry_t *r = prom_registry_new();
     int ready = 0;
@@ -249,7 +213,7 @@ test_http(void **state)
                           .ready_ctx = &ready};
     char err[256], type[128];
     prom_http_t *h;
-    body_t b;
+    char b[4096];
 
     (void)state;
     prom_counter_add(prom_counter(r, "t_x_total", "X.", NULL), 5);
@@ -258,19 +222,19 @@ test_http(void **state)
     int port = prom_http_port(h);
     assert_true(port > 0);
 
-    assert_int_equal(get(port, "GET", "/metrics", &b, type, sizeof type), 200);
+    assert_int_equal(get(port, "GET", "/metrics", b, type), 200);
     assert_string_equal(type, "text/plain; version=0.0.4; charset=utf-8");
-    assert_string_equal(b.text, "# HELP t_x_total X.\n# TYPE t_x_total "
-                                "counter\nt_x_total 5\n");
-    assert_int_equal(get(port, "GET", "/healthz", &b, type, sizeof type), 200);
-    assert_string_equal(b.text, "ok\n");
-    assert_int_equal(get(port, "GET", "/readyz", &b, type, sizeof type), 503);
-    assert_string_equal(b.text, "no peer in pool large\n");
+    assert_string_equal(b, "# HELP t_x_total X.\n# TYPE t_x_total "
+                           "counter\nt_x_total 5\n");
+    assert_int_equal(get(port, "GET", "/healthz", b, type), 200);
+    assert_string_equal(b, "ok\n");
+    assert_int_equal(get(port, "GET", "/readyz", b, type), 503);
+    assert_string_equal(b, "no peer in pool large\n");
     ready = 1;
-    assert_int_equal(get(port, "GET", "/readyz", &b, type, sizeof type), 200);
-    assert_string_equal(b.text, "ready\n");
-    assert_int_equal(get(port, "GET", "/nope", &b, type, sizeof type), 404);
-    assert_int_equal(get(port, "POST", "/metrics", &b, type, sizeof type), 405);
+    assert_int_equal(get(port, "GET", "/readyz", b, type), 200);
+    assert_string_equal(b, "ready\n");
+    assert_int_equal(get(port, "GET", "/nope", b, type), 404);
+    assert_int_equal(get(port, "POST", "/metrics", b, type), 405);
     prom_http_destroy(&h);
     assert_null(h);
 
@@ -294,11 +258,8 @@ main(void)
         cmocka_unit_test(test_gauge_values),
         cmocka_unit_test(test_null_is_noop),
         cmocka_unit_test(test_process_and_default_buckets),
-        cmocka_unit_test(test_http),
+        cmocka_unit_test(test_endpoint),
     };
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

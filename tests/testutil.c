@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
+
 
 const char *
 test_bin(void)
@@ -313,4 +315,50 @@ test_redirect_end(test_redirect_t *r)
     text[fread(text, 1, (size_t)n, r->file)] = '\0';
     fclose(r->file);
     return text;
+}
+
+
+typedef struct http_body {
+    char *buf;
+    size_t len, cap;
+} http_body_t;
+
+
+static size_t
+on_http_body(char *p, size_t size, size_t n, void *ctx)
+{
+    http_body_t *b = ctx;
+    size_t k = size * n, room = b->cap - 1 - b->len;
+
+    memcpy(b->buf + b->len, p, k < room ? k : room);
+    b->len += k < room ? k : room;
+    b->buf[b->len] = '\0';
+    return k;
+}
+
+
+long
+test_http(const char *method, const char *url, char *body, size_t bodylen,
+          char *type, size_t typelen)
+{
+    http_body_t b = {body, 0, bodylen};
+    long status = 0;
+    char *ct = NULL;
+    CURL *c = curl_easy_init();
+
+    assert_non_null(c);
+    body[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_http_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (type)
+        snprintf(type, typelen, "%s", ct ? ct : "");
+    curl_easy_cleanup(c);
+    return status;
 }

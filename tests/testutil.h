@@ -44,6 +44,15 @@ void test_stop_child(int pid, int sig);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int test_free_port(void);
 
+/*
+** One HTTP request (method "GET", "POST", ...; no body) to url, with a
+** 10 s limit: the body (cut at bodylen - 1 bytes, NUL-terminated) into
+** body and the Content-Type into type (may be NULL).  Returns the status,
+** or 0 when no answer came (nothing listening, say).
+*/
+long test_http(const char *method, const char *url, char *body, size_t bodylen,
+               char *type, size_t typelen);
+
 /* 1 if the file at path contains needle. */
 int test_file_contains(const char *path, const char *needle);
 

@@ -28,6 +28,19 @@
 #include "log.h"
 #include "trim_assert.h"
 
+/* Why an attempt failed, for trim_backend_{errors,retries}_total{kind}. */
+enum {
+    HTTP_CONNECT,
+    HTTP_TIMEOUT,
+    HTTP_429,
+    HTTP_4XX,
+    HTTP_5XX,
+    HTTP_MALFORMED,
+    HTTP_KINDS
+};
+static const char *const http_kinds[HTTP_KINDS] = {
+    "connect", "timeout", "http_429", "http_4xx", "http_5xx", "malformed"};
+
 #define MAX_RETRY_AFTER_MS 600000 /* a longer Retry-After is cut to this */
 #define SERVER_MESSAGE     200    /* bytes of a server's error message kept */
 #define EPOLL_BATCH        64
@@ -82,6 +95,11 @@ struct http_engine {
     int failures;              /* consecutive failed attempts */
     uint64_t rng;
     int curl_ready; /* curl_global_init succeeded */
+    /* trim_backend_* series of the pool (NULL: no metrics) */
+    prom_counter_t *m_requests;
+    prom_histogram_t *m_seconds;
+    prom_gauge_t *m_up;
+    prom_counter_t *m_errors[HTTP_KINDS], *m_retries[HTTP_KINDS];
 };
 
 
@@ -589,12 +607,14 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     char text[WHAT_MAX + SERVER_MESSAGE + 64];
     long status = 0;
     curl_off_t total_us = 0, retry_after_s = 0;
-    int retry, http_error = 0;
+    int retry, http_error = 0, kind;
 
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     c->status = status;
     c->latency_us = (int64_t)total_us;
+    prom_counter_add(e->m_requests, 1);
+    prom_histogram_observe(e->m_seconds, (double)total_us / 1e6);
     msg[0] = '\0';
     if (rc == CURLE_OK && status >= 200 && status < 300) {
         if (c->resp == NULL && (c->resp = strdup("")) == NULL) {
@@ -604,13 +624,16 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
         if (e->check == NULL || e->check(e->check_ctx, c->user, c->resp,
                                          c->resp_len, what, sizeof what) == 0) {
             e->failures = 0;
+            prom_gauge_set(e->m_up, 1);
             finish(e, c, NULL);
             return;
         }
         retry = 1; /* an unusable answer: like a 5xx */
+        kind = HTTP_MALFORMED;
     } else if (rc == CURLE_OK) {
         http_error = 1;
         retry = status == 429 || status >= 500;
+        kind = status == 429 ? HTTP_429 : status < 500 ? HTTP_4XX : HTTP_5XX;
         server_message(c->resp, c->resp_len, msg, sizeof msg);
         if (retry)
             curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after_s);
@@ -620,7 +643,13 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     } else {
         retry = transient(c, rc);
         describe(e, c, rc, what, sizeof what);
+        kind = rc == CURLE_OPERATION_TIMEDOUT ? HTTP_TIMEOUT
+               : rc == CURLE_WRITE_ERROR || rc == CURLE_PARTIAL_FILE
+                   ? HTTP_MALFORMED
+                   : HTTP_CONNECT;
     }
+    prom_counter_add(e->m_errors[kind], 1);
+    prom_gauge_set(e->m_up, kind == HTTP_4XX); /* a 4xx: it is up */
     if (retry) {
         snprintf(text, sizeof text, "%s%s%s", what, *msg ? ": " : "", msg);
         http_engine_redact(e, text);
@@ -636,6 +665,7 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
                 wait = ra;
         }
         c->not_before_us = clock_now_us() + wait * 1000;
+        prom_counter_add(e->m_retries[kind], 1);
         tlog(TLOG_DEBUG, e->name, "POST %s: %s; retry %d of %d in %lld ms",
              e->url, what, c->attempts, e->retries, (long long)wait);
         list_push(&e->waiting, c);
@@ -715,6 +745,42 @@ add_headers(http_engine_t *e)
 }
 
 
+/* The engine's trim_backend_* series (none without o->metrics). */
+static void
+register_metrics(http_engine_t *e, const http_backend_opts_t *o)
+{
+    const char *pool[] = {"pool", o->metrics_pool ? o->metrics_pool : "", NULL};
+
+    if (o->metrics == NULL)
+        return;
+    e->m_requests = prom_counter(o->metrics, "trim_backend_requests_total",
+                                 "HTTP requests made to the model server "
+                                 "(attempts, retries included)",
+                                 pool);
+    e->m_seconds = prom_histogram(
+        o->metrics, "trim_backend_request_duration_seconds",
+        "Time from sending an HTTP request to the model server to the last "
+        "byte of its answer, in seconds",
+        pool, NULL, 0);
+    for (int k = 0; k < HTTP_KINDS; k++) {
+        const char *labels[] = {"pool", pool[1], "kind", http_kinds[k], NULL};
+        e->m_errors[k] = prom_counter(
+            o->metrics, "trim_backend_errors_total",
+            "Failed requests to the model server, by kind", labels);
+        e->m_retries[k] =
+            prom_counter(o->metrics, "trim_backend_retries_total",
+                         "Failed requests to the model server tried again, "
+                         "by kind",
+                         labels);
+    }
+    e->m_up =
+        prom_gauge(o->metrics, "trim_backend_up", HTTP_BACKEND_UP_HELP, pool);
+    if (prom_gauge_value(e->m_up) == 0 &&
+        prom_histogram_count(e->m_seconds) == 0)
+        prom_gauge_set(e->m_up, 1); /* nothing failed yet */
+}
+
+
 /* ---- public ------------------------------------------------------------- */
 
 http_engine_t *
@@ -776,6 +842,7 @@ http_engine_new(const http_backend_opts_t *o, const char *url, const char *name,
     curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       (long)e->max_in_flight);
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->max_in_flight);
+    register_metrics(e, o);
     return e;
 fail:
     http_engine_destroy(&e);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prom.h"
 #include "prompt.h"
 
 /* What /pooling gets: the rendered ChatML text, or chat messages. */
@@ -69,7 +70,19 @@ typedef struct http_backend_opts {
     int truncate_tokens; /* > 0: fit the input to it with POST /tokenize
                             (pooling_fit.h) and send it as
                             "truncate_prompt_tokens"; 0: neither */
+
+    /* Metrics (docs/metrics.md): trim_backend_* series labelled
+    ** pool=metrics_pool go to metrics (borrowed; NULL: none). */
+    prom_registry_t *metrics;
+    const char *metrics_pool;
 } http_backend_opts_t;
+
+/* The help of trim_backend_up{pool}: 1 while the last attempt to reach the
+** model server succeeded (and before any), 0 after a failed one; a worker's
+** /readyz reads it. */
+#define HTTP_BACKEND_UP_HELP                                                   \
+    "1 when the last call to the model server succeeded (or none was "         \
+    "made), 0 after a failed one"
 
 /* Fill *o with the defaults above (base_url NULL). */
 void http_opts_default(http_backend_opts_t *o);
