@@ -248,8 +248,8 @@ cmd_worker(int argc, char **argv)
         up = prom_gauge(metrics.registry, "trim_backend_up",
                         HTTP_BACKEND_UP_HELP, pool);
     }
-    if (metrics_serve_start(&metrics, "worker", a.metrics_listen, a.insecure,
-                            worker_ready, up, err, sizeof err) < 0) {
+    if (metrics_serve_start(&metrics, a.insecure, worker_ready, up, err,
+                            sizeof err) < 0) {
         fprintf(stderr, "trim worker: %s\n", err);
         backend_destroy(&b);
         goto done;
