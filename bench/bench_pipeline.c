@@ -4,6 +4,10 @@
 ** zero-latency simulator, every row written to a fresh SQLite file).
 **
 **   bench_pipeline [--problems N] [--runs R] [--concurrency C] [--policy P]
+**                  [--metrics 1]
+**
+** --metrics 1 gives the coordinator a metrics registry (what
+** --metrics-listen does), to see what its series cost.
 **
 ** Prints each run and the median.  A figure, not a test: nothing here fails
 ** on speed.
@@ -16,6 +20,7 @@
 
 #include "local.h"
 #include "log.h"
+#include "prom.h"
 
 
 static int
@@ -54,7 +59,7 @@ int
 main(int argc, char **argv)
 {
     local_opts_t o = {0};
-    int runs = 3;
+    int runs = 3, metrics = 0;
     double rates[32], cpu_us[32];
     char dir[] = "/tmp/trim-bench-XXXXXX", db[64], err[512];
 
@@ -73,6 +78,8 @@ main(int argc, char **argv)
             o.concurrency = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--policy") == 0)
             o.policy = argv[i + 1];
+        else if (strcmp(argv[i], "--metrics") == 0)
+            metrics = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "bench_pipeline: unknown flag %s\n", argv[i]);
             return 2;
@@ -86,9 +93,14 @@ main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    if (metrics && (o.metrics = prom_registry_new()) == NULL) {
+        fprintf(stderr, "bench_pipeline: out of memory\n");
+        return 1;
+    }
     printf("whole pipeline in one process: %lld problems, policy %s, "
-           "concurrency %d\n",
-           (long long)o.problems, o.policy, o.concurrency);
+           "concurrency %d, metrics %s\n",
+           (long long)o.problems, o.policy, o.concurrency,
+           metrics ? "on" : "off");
     for (int r = 0; r < runs; r++) {
         local_result_t res;
         snprintf(db, sizeof db, "%s/run%d.db", dir, r);
@@ -113,5 +125,6 @@ main(int argc, char **argv)
            "routed step (all threads)\n",
            rates[runs / 2], cpu_us[runs / 2]);
     rmdir(dir);
+    prom_registry_destroy(&o.metrics);
     return 0;
 }

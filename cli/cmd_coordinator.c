@@ -194,9 +194,8 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     c->coord = coord_new(c->zctx, &o, c->writer, err, errlen);
     if (c->coord == NULL || coord_recover(c->coord, err, errlen) < 0)
         return -1;
-    return metrics_serve_start(&c->metrics, "coordinator", a->metrics_listen,
-                               a->insecure, coordinator_ready, c->coord, err,
-                               errlen);
+    return metrics_serve_start(&c->metrics, a->insecure, coordinator_ready,
+                               c->coord, err, errlen);
 }
 
 

@@ -121,6 +121,12 @@ cmd_router(int argc, char **argv)
         curve_keys_clear(&keys);
         return 2;
     }
+    if (metrics_serve_open(&metrics, "router", a.metrics_listen, err,
+                           sizeof err) < 0) {
+        fprintf(stderr, "trim router: %s\n", err);
+        curve_keys_clear(&keys);
+        return 1;
+    }
     atomic_int *stop = signals_stop_flag();
     zctx = zmq_ctx_new();
     o.endpoint = a.connect;
@@ -135,17 +141,15 @@ cmd_router(int argc, char **argv)
     o.server_key = server_pub;
     o.pomdp_default = &pomdp;
     o.health_file = a.health_file;
+    o.metrics = metrics.registry;
     rc = 1;
     if ((curve_on && *a.pub &&
          (zap = zap_new(zctx, a.curve_clients, "router", err, sizeof err)) ==
              NULL) ||
         pomdp_model_default(&pomdp, err, sizeof err) < 0 ||
-        metrics_serve_open(&metrics, "router", a.metrics_listen, err,
-                           sizeof err) < 0 ||
-        (o.metrics = metrics.registry,
-         (r = router_service_new(zctx, &o, err, sizeof err)) == NULL) ||
-        metrics_serve_start(&metrics, "router", a.metrics_listen, a.insecure,
-                            router_ready, r, err, sizeof err) < 0)
+        (r = router_service_new(zctx, &o, err, sizeof err)) == NULL ||
+        metrics_serve_start(&metrics, a.insecure, router_ready, r, err,
+                            sizeof err) < 0)
         fprintf(stderr, "trim router: %s\n", err);
     else
         rc = router_service_run(r, stop) < 0 ? 1 : 0;

@@ -181,6 +181,22 @@ worker_ready(void *ctx, char *reason, size_t reasonlen)
 }
 
 
+/* Serve --metrics-listen (no-op when off) now that the backend registered
+** its series; /readyz reads its trim_backend_up.  0, or -1 with err. */
+static int
+serve_metrics(metrics_serve_t *m, const worker_args_t *a, char *err,
+              size_t errlen)
+{
+    const char *pool[] = {"pool", a->pool, NULL};
+    prom_gauge_t *up = NULL;
+
+    if (strcmp(a->backend, "sim") != 0)
+        up = prom_gauge(m->registry, "trim_backend_up", HTTP_BACKEND_UP_HELP,
+                        pool);
+    return metrics_serve_start(m, a->insecure, worker_ready, up, err, errlen);
+}
+
+
 int
 cmd_worker(int argc, char **argv)
 {
@@ -212,7 +228,6 @@ cmd_worker(int argc, char **argv)
     worker_t *w = NULL;
     void *zctx = NULL;
     metrics_serve_t metrics = {0};
-    prom_gauge_t *up = NULL;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -230,26 +245,15 @@ cmd_worker(int argc, char **argv)
                             &world)) != 0)
         goto done;
     rc = 1;
+    backend_t *b = NULL;
     if (metrics_serve_open(&metrics, "worker", a.metrics_listen, err,
-                           sizeof err) < 0) {
-        fprintf(stderr, "trim worker: %s\n", err);
-        goto done;
+                           sizeof err) == 0) {
+        http.metrics = metrics.registry;
+        http.metrics_pool = a.pool;
+        b = pool_backend_new(a.backend, role, world, &http, (uint32_t)a.credit,
+                             err, sizeof err);
     }
-    http.metrics = metrics.registry;
-    http.metrics_pool = a.pool;
-    backend_t *b = pool_backend_new(a.backend, role, world, &http,
-                                    (uint32_t)a.credit, err, sizeof err);
-    if (b == NULL) {
-        fprintf(stderr, "trim worker: %s\n", err);
-        goto done;
-    }
-    if (strcmp(a.backend, "sim") != 0) {
-        const char *pool[] = {"pool", a.pool, NULL};
-        up = prom_gauge(metrics.registry, "trim_backend_up",
-                        HTTP_BACKEND_UP_HELP, pool);
-    }
-    if (metrics_serve_start(&metrics, "worker", a.metrics_listen, a.insecure,
-                            worker_ready, up, err, sizeof err) < 0) {
+    if (b == NULL || serve_metrics(&metrics, &a, err, sizeof err) < 0) {
         fprintf(stderr, "trim worker: %s\n", err);
         backend_destroy(&b);
         goto done;

@@ -41,7 +41,8 @@ typedef struct local_opts {
     ** Problems still come from the simulator unless problems_file is set. */
     const http_backend_opts_t *small_http, *large_http, *prm_http;
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
-    int request_deadline_ms; /* coord_opts_t's ceiling; 0: the default */
+    int request_deadline_ms;  /* coord_opts_t's ceiling; 0: the default */
+    prom_registry_t *metrics; /* the coordinator's series; NULL: none */
 } local_opts_t;
 
 typedef struct local_result {

@@ -13,6 +13,8 @@ metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 {
     m->registry = NULL;
     m->http = NULL;
+    m->role = role;
+    m->listen = listen;
     if (listen == NULL || *listen == '\0')
         return 0;
     if ((m->registry = prom_registry_new()) == NULL)
@@ -23,12 +25,11 @@ metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 
 
 int
-metrics_serve_start(metrics_serve_t *m, const char *role, const char *listen,
-                    int insecure, prom_ready_fn ready, void *ctx, char *err,
-                    size_t errlen)
+metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
+                    void *ctx, char *err, size_t errlen)
 {
-    prom_http_opts_t o = {.listen = listen,
-                          .who = role,
+    prom_http_opts_t o = {.listen = m->listen,
+                          .who = m->role,
                           .insecure = insecure,
                           .registry = m->registry,
                           .ready = ready,

@@ -23,6 +23,7 @@
 typedef struct metrics_serve {
     prom_registry_t *registry; /* NULL when --metrics-listen is off */
     prom_http_t *http;
+    const char *role, *listen; /* borrowed from metrics_serve_open */
 } metrics_serve_t;
 
 /*
@@ -33,12 +34,11 @@ int metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
                        char *err, size_t errlen);
 
 /*
-** Serve m's registry on listen (no-op without a registry), /readyz asking
-** ready(ctx) (NULL: always ready).  0, or -1 with err (address refused or
-** in use).
+** Serve m's registry on the address given to open (no-op without a
+** registry), /readyz asking ready(ctx) (NULL: always ready).  0, or -1 with
+** err (address refused or in use).
 */
-int metrics_serve_start(metrics_serve_t *m, const char *role,
-                        const char *listen, int insecure, prom_ready_fn ready,
+int metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
                         void *ctx, char *err, size_t errlen);
 
 /* Stop the endpoint, then free the registry. */

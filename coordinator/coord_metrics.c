@@ -16,8 +16,7 @@
 #include "clock.h"
 #include "coord_internal.h"
 
-#define SHARE_WINDOW_MS 60000
-#define SHARE_SAMPLES   61 /* one a second over the window, and now */
+#define SHARE_SAMPLES 61 /* one a second over the last minute, and now */
 
 /* What coord_ready reports; a role (1..4) means no live peer in that pool. */
 enum { STATE_READY = 0, STATE_NOT_STARTED = -1, STATE_STORE_FAILED = -2 };

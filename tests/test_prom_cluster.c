@@ -87,6 +87,20 @@ check_promtool(const cluster_t *k, int port)
 }
 
 
+/* router-1 and one worker per pool (small-1 with small_extra and
+** small_credit); returns once all have joined. */
+static void
+start_peers(cluster_t *k, const char *const *router_extra,
+            const char *const *small_extra, const char *small_credit)
+{
+    cluster_start_router(k, "router-1", router_extra);
+    cluster_start_worker(k, "small", "small-1", "0", small_credit, small_extra);
+    cluster_start_worker(k, "large", "large-1", "0", "16", NULL);
+    cluster_start_worker(k, "prm", "prm-1", "0", "16", NULL);
+    cluster_wait_pools(k, 1, 1, 1, 1);
+}
+
+
 static void
 test_coordinator_ready_with_every_pool(void **state)
 {
@@ -105,10 +119,7 @@ test_coordinator_ready_with_every_pool(void **state)
     wait_http(mport, "/readyz", 503, "no live peer in the small pool");
     assert_int_equal(get(mport, "/nope", b, sizeof b), 404);
 
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "0", "16", NULL);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
+    start_peers(&k, NULL, NULL, "16");
     wait_http(mport, "/readyz", 200, "ready");
     assert_int_equal(get(mport, "/healthz", b, sizeof b), 200);
     cluster_stop(&k);
@@ -210,11 +221,7 @@ test_prometheus_scrapes_the_run(void **state)
     const char *const router[] = {"--metrics-listen", listen[1], NULL};
     const char *const small[] = {"--metrics-listen", listen[2], NULL};
     cluster_start_coordinator(&k, coord);
-    cluster_start_router(&k, "router-1", router);
-    cluster_start_worker(&k, "small", "small-1", "0", "16", small);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    start_peers(&k, router, small, "16");
     wait_http(ports[0], "/readyz", 200, "ready");
     wait_http(ports[1], "/readyz", 200, "ready");
     wait_http(ports[2], "/readyz", 200, "ready");
@@ -263,11 +270,7 @@ test_worker_with_dead_model_server_is_not_ready(void **state)
         "--backend",    "openai", "--base-url",       url,    "--retries", "1",
         "--backoff-ms", "10",     "--metrics-listen", listen, NULL};
     cluster_start_coordinator(&k, NULL);
-    cluster_start_router(&k, "router-1", NULL);
-    cluster_start_worker(&k, "small", "small-1", "0", "4", small);
-    cluster_start_worker(&k, "large", "large-1", "0", "16", NULL);
-    cluster_start_worker(&k, "prm", "prm-1", "0", "16", NULL);
-    cluster_wait_pools(&k, 1, 1, 1, 1);
+    start_peers(&k, NULL, small, "4");
     /* No call has failed yet. */
     wait_http(mport, "/readyz", 200, "ready");
 

@@ -599,6 +599,24 @@ start_waiting(http_engine_t *e)
 }
 
 
+/* What kind of failure (HTTP_*) an attempt that ended with rc and status
+** is: a 2xx here is a body that could not be used. */
+static int
+failure_kind(CURLcode rc, long status)
+{
+    if (rc == CURLE_OK)
+        return status >= 200 && status < 300 ? HTTP_MALFORMED
+               : status == 429               ? HTTP_429
+               : status < 500                ? HTTP_4XX
+                                             : HTTP_5XX;
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return HTTP_TIMEOUT;
+    /* cut short (PARTIAL_FILE) or over the size cap (WRITE_ERROR) */
+    return rc == CURLE_WRITE_ERROR || rc == CURLE_PARTIAL_FILE ? HTTP_MALFORMED
+                                                               : HTTP_CONNECT;
+}
+
+
 /* One transfer of c ended with rc: finish the call or schedule a retry. */
 static void
 attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
@@ -629,11 +647,9 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
             return;
         }
         retry = 1; /* an unusable answer: like a 5xx */
-        kind = HTTP_MALFORMED;
     } else if (rc == CURLE_OK) {
         http_error = 1;
         retry = status == 429 || status >= 500;
-        kind = status == 429 ? HTTP_429 : status < 500 ? HTTP_4XX : HTTP_5XX;
         server_message(c->resp, c->resp_len, msg, sizeof msg);
         if (retry)
             curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after_s);
@@ -643,11 +659,8 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     } else {
         retry = transient(c, rc);
         describe(e, c, rc, what, sizeof what);
-        kind = rc == CURLE_OPERATION_TIMEDOUT ? HTTP_TIMEOUT
-               : rc == CURLE_WRITE_ERROR || rc == CURLE_PARTIAL_FILE
-                   ? HTTP_MALFORMED
-                   : HTTP_CONNECT;
     }
+    kind = failure_kind(rc, status);
     prom_counter_add(e->m_errors[kind], 1);
     prom_gauge_set(e->m_up, kind == HTTP_4XX); /* a 4xx: it is up */
     if (retry) {
