@@ -225,9 +225,8 @@ cmd_gateway(int argc, char **argv)
     }
     curve_keys_clear(&keys);
     free(env_copy);
-    if (g == NULL ||
-        metrics_serve_start(&metrics, "gateway", a.metrics_listen, a.insecure,
-                            gateway_readyz, g, err, sizeof err) < 0) {
+    if (g == NULL || metrics_serve_start(&metrics, a.insecure, gateway_readyz,
+                                         g, err, sizeof err) < 0) {
         cli_error("gateway", err);
         prom_http_destroy(&metrics.http);
         gateway_destroy(&g);
