@@ -349,15 +349,21 @@ requeue_front(upstream_t *u, size_t r, gw_job_t **jobs, size_t n)
 }
 
 
-/* The problem index a refusal names ("problems[3]: ..."), or -1. */
+/*
+** The problem index a refusal names ("problems[3]: why"), or -1; *why is
+** set past the prefix (the index means nothing to the HTTP client).
+*/
 static long
-refused_index(const char *error, size_t n)
+refused_index(const char *error, size_t n, const char **why)
 {
     unsigned long i;
     int used = 0;
 
-    if (sscanf(error, "problems[%lu]:%n", &i, &used) == 1 && used > 0 && i < n)
+    if (sscanf(error, "problems[%lu]:%n", &i, &used) == 1 && used > 0 &&
+        i < n) {
+        *why = error + used + (error[used] == ' ');
         return (long)i;
+    }
     return -1;
 }
 
@@ -381,7 +387,8 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
     if (s->run_id == 0)
         rs->opening = 0;
     if (a->error[0] != '\0') {
-        long bad = refused_index(a->error, s->n);
+        const char *why = a->error;
+        long bad = refused_index(a->error, s->n, &why);
         if (s->run_id != 0 && strncmp(a->error, "no run", 6) == 0) {
             tlog(TLOG_INFO, "gateway", "route %s: %s; opening a new run",
                  u->routes[s->route].name, a->error);
@@ -390,7 +397,7 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
             requeue_front(u, s->route, s->jobs, s->n);
         } else if (bad >= 0) {
             /* One problem sank the batch: refuse it, send the rest again. */
-            refuse(s->jobs[bad], 400, a->error);
+            refuse(s->jobs[bad], 400, why);
             gw_job_t *j = s->jobs[bad];
             memmove(s->jobs + bad, s->jobs + bad + 1,
                     (s->n - (size_t)bad - 1) * sizeof *s->jobs);
