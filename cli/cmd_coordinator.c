@@ -5,6 +5,7 @@
 ** every unfinished problem found in the database, and serves until SIGINT
 ** or SIGTERM.
 */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -144,14 +145,25 @@ typedef struct coordinator {
     pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
     coord_t *coord;
     metrics_serve_t metrics; /* --metrics-listen */
+    atomic_int recovered;    /* set once coord is built and has recovered */
 } coordinator_t;
 
 
-/* /readyz: the coordinator's own answer (coord_ready). */
+/*
+** /readyz: "recovering" until the coordinator has resumed what the store
+** holds (the endpoint serves /healthz during that, so a long recovery is
+** not mistaken for a hung process), then the coordinator's own answer.
+*/
 static int
 coordinator_ready(void *ctx, char *reason, size_t reasonlen)
 {
-    return coord_ready(ctx, reason, reasonlen);
+    coordinator_t *c = ctx;
+
+    if (!atomic_load(&c->recovered)) {
+        snprintf(reason, reasonlen, "recovering");
+        return -1;
+    }
+    return coord_ready(c->coord, reason, reasonlen);
 }
 
 
@@ -173,6 +185,9 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     wo.commit_seconds = prom_histogram(
         c->metrics.registry, "trim_audit_commit_duration_seconds",
         "Time the audit writer's COMMITs take, in seconds", NULL, NULL, 0);
+    if (metrics_serve_start(&c->metrics, a->insecure, coordinator_ready, c, err,
+                            errlen) < 0)
+        return -1;
     c->zctx = zmq_ctx_new();
     if (*a->curve_secret) {
         if (curve_load_secret(a->curve_secret, &c->keys, err, errlen) < 0)
@@ -194,8 +209,8 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     c->coord = coord_new(c->zctx, &o, c->writer, err, errlen);
     if (c->coord == NULL || coord_recover(c->coord, err, errlen) < 0)
         return -1;
-    return metrics_serve_start(&c->metrics, a->insecure, coordinator_ready,
-                               c->coord, err, errlen);
+    atomic_store(&c->recovered, 1);
+    return 0;
 }
 
 
@@ -208,7 +223,7 @@ coordinator_clear(coordinator_t *c)
 {
     int rc = 0;
 
-    prom_http_destroy(&c->metrics.http); /* it reads the coordinator */
+    metrics_serve_stop(&c->metrics); /* it reads the coordinator */
     coord_destroy(&c->coord);
     if (c->writer && store_writer_wait(c->writer, 0) < 0)
         rc = -1;

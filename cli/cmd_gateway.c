@@ -228,7 +228,7 @@ cmd_gateway(int argc, char **argv)
     if (g == NULL || metrics_serve_start(&metrics, a.insecure, gateway_readyz,
                                          g, err, sizeof err) < 0) {
         cli_error("gateway", err);
-        prom_http_destroy(&metrics.http);
+        metrics_serve_stop(&metrics);
         gateway_destroy(&g);
         metrics_serve_close(&metrics);
         return 1;
@@ -242,7 +242,7 @@ cmd_gateway(int argc, char **argv)
         nanosleep(&ts, NULL); /* a signal cuts it short */
     }
     tlog(TLOG_INFO, "gateway", "stopping");
-    prom_http_destroy(&metrics.http); /* it asks the gateway */
+    metrics_serve_stop(&metrics); /* it asks the gateway */
     gateway_destroy(&g);
     metrics_serve_close(&metrics);
     return 0;

@@ -153,7 +153,7 @@ cmd_router(int argc, char **argv)
         fprintf(stderr, "trim router: %s\n", err);
     else
         rc = router_service_run(r, stop) < 0 ? 1 : 0;
-    prom_http_destroy(&metrics.http); /* it reads the service */
+    metrics_serve_stop(&metrics); /* it reads the service */
     router_service_destroy(&r);
     metrics_serve_close(&metrics);
     zap_destroy(&zap);

@@ -283,7 +283,7 @@ cmd_worker(int argc, char **argv)
     else
         rc = worker_run(w, stop) < 0 ? 1 : 0;
 done:
-    prom_http_destroy(&metrics.http);
+    metrics_serve_stop(&metrics);
     worker_destroy(&w);
     sim_world_destroy(&world);
     curve_keys_clear(&keys);

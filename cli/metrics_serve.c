@@ -43,8 +43,15 @@ metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
 
 
 void
-metrics_serve_close(metrics_serve_t *m)
+metrics_serve_stop(metrics_serve_t *m)
 {
     prom_http_destroy(&m->http);
+}
+
+
+void
+metrics_serve_close(metrics_serve_t *m)
+{
+    metrics_serve_stop(m);
     prom_registry_destroy(&m->registry);
 }

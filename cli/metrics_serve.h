@@ -41,6 +41,12 @@ int metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 int metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
                         void *ctx, char *err, size_t errlen);
 
+/*
+** Stop the endpoint (no-op when not started): before destroying what its
+** /readyz asks about.  The registry stays, for metrics_serve_close.
+*/
+void metrics_serve_stop(metrics_serve_t *m);
+
 /* Stop the endpoint, then free the registry. */
 void metrics_serve_close(metrics_serve_t *m);
 

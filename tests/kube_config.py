@@ -62,6 +62,20 @@ def main():
     check(workloads.get("coordinator", {}).get("kind") == "StatefulSet" and
           workloads["coordinator"]["spec"].get("volumeClaimTemplates"),
           "the coordinator: a StatefulSet with a volume claim")
+    coord = workloads.get("coordinator", {}).get("spec", {})
+    governing = services.get(coord.get("serviceName"), {}).get("spec", {})
+    check(governing.get("clusterIP") == "None",
+          "the coordinator: serviceName names a headless Service")
+    check(coord.get("podManagementPolicy") == "Parallel",
+          "the coordinator: podManagementPolicy Parallel (a rollout must "
+          "not wait for a readiness that needs the workers)")
+    startup = [c.get("startupProbe") or {}
+               for c in coord.get("template", {}).get("spec", {})
+               .get("containers", [])]
+    check(startup and (startup[0].get("httpGet") or {}).get("path") ==
+          "/healthz" and startup[0].get("failureThreshold", 0) >= 30,
+          "the coordinator: a startupProbe on /healthz that allows a long "
+          "recovery")
     for pool in ("small", "large", "prm", "gateway", "router"):
         check(workloads.get(pool, {}).get("kind") == "Deployment",
               f"{pool}: a Deployment")
