@@ -291,6 +291,30 @@ done:
 }
 
 
+const char *
+prom_label_value(prom_label_values_t *v, const char *value)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->seen[i], value) == 0)
+            return value;
+    if (v->n == PROM_LABEL_VALUES || (v->seen[v->n] = strdup(value)) == NULL)
+        return "other";
+    v->n++;
+    return value;
+}
+
+
+void
+prom_label_values_clear(prom_label_values_t *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        free(v->seen[i]);
+    v->n = 0;
+}
+
+
 prom_counter_t *
 prom_counter(prom_registry_t *r, const char *name, const char *help,
              const char *const *labels)

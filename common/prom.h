@@ -61,6 +61,26 @@ prom_histogram_t *prom_histogram(prom_registry_t *r, const char *name,
 extern const double prom_latency_buckets[];
 extern const size_t prom_latency_nbuckets;
 
+/*
+** A label whose values a client chooses (a run's policy spec) would make a
+** series per value without end.  prom_label_value passes the first
+** PROM_LABEL_VALUES distinct values through and maps every later one to
+** "other" (also when memory runs out).  One set per label; not thread-safe
+** (the loop that makes the series owns it).  Zero-initialise; clear frees.
+*/
+#define PROM_LABEL_VALUES 32
+
+typedef struct prom_label_values {
+    char *seen[PROM_LABEL_VALUES];
+    size_t n;
+} prom_label_values_t;
+
+/* value itself (borrowed, as given) or "other"; see above. */
+const char *prom_label_value(prom_label_values_t *v, const char *value);
+
+/* Forget the values seen and free them (NULL-safe). */
+void prom_label_values_clear(prom_label_values_t *v);
+
 /* Add n to a counter. */
 void prom_counter_add(prom_counter_t *c, uint64_t n);
 

@@ -35,6 +35,7 @@ struct coord_metrics {
     int64_t at_ms[SHARE_SAMPLES], strong_tokens[SHARE_SAMPLES];
     int64_t all_tokens[SHARE_SAMPLES];
     int n_samples, next_sample;
+    prom_label_values_t policies; /* the policy label's values, capped */
     _Atomic int state; /* STATE_READY, STATE_NOT_STARTED, STATE_STORE_FAILED or
                           a role */
 };
@@ -113,6 +114,8 @@ coord_metrics_init(coord_t *c)
 void
 coord_metrics_free(coord_t *c)
 {
+    if (c->metrics)
+        prom_label_values_clear(&c->metrics->policies);
     free(c->metrics);
     c->metrics = NULL;
 }
@@ -121,7 +124,11 @@ coord_metrics_free(coord_t *c)
 void
 coord_metrics_run(coord_t *c, crun_t *run)
 {
-    const char *policy[] = {"policy", run->spec, NULL};
+    if (c->metrics == NULL)
+        return;
+    /* A client picks the spec (thr:0.1001, ...): cap the label's values. */
+    const char *policy[] = {
+        "policy", prom_label_value(&c->metrics->policies, run->spec), NULL};
 
     run->m_routed = prom_counter(c->opts.metrics, "trim_steps_routed_total",
                                  "Drafts that got a routing decision, by "

@@ -31,6 +31,7 @@ struct router_service {
     /* Their decisions_total series, keep and regenerate (NULL: none). */
     prom_counter_t *keeps[POLICY_CACHE], *regenerates[POLICY_CACHE];
     prom_registry_t *metrics;
+    prom_label_values_t policy_labels; /* capped: a client picks the spec */
     prom_histogram_t *decision_seconds;
     /* For readiness: when the coordinator was last heard (monotonic ms). */
     uint64_t heard;
@@ -47,6 +48,12 @@ struct router_service {
     route_result_t *results;
     size_t cap;
 };
+
+
+/* A decision takes microseconds: buckets from 1 us to 10 ms. */
+static const double decision_buckets[] = {1e-6,   2.5e-6, 5e-6,   1e-5, 2.5e-5,
+                                          5e-5,   1e-4,   2.5e-4, 5e-4, 1e-3,
+                                          2.5e-3, 5e-3,   1e-2};
 
 
 router_service_t *
@@ -66,8 +73,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
     r->metrics = o->metrics;
     r->decision_seconds = prom_histogram(
         o->metrics, "trim_router_decision_duration_seconds",
-        "Time a policy takes to decide one scored step, in seconds", NULL, NULL,
-        0);
+        "Time a policy takes to decide one scored step, in seconds", NULL,
+        decision_buckets, sizeof decision_buckets / sizeof *decision_buckets);
     atomic_init(&r->heard_ms, INT64_MIN / 2);
     r->live_ms = (int64_t)(o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000) *
                  (o->liveness > 0 ? o->liveness : 3);
@@ -111,6 +118,7 @@ router_service_destroy(router_service_t **rp)
         sock_destroy(&r->pub);
         for (size_t i = 0; i < r->n_policies; i++)
             policy_destroy(&r->policies[i]);
+        prom_label_values_clear(&r->policy_labels);
         free(r->items);
         free(r->item_ptrs);
         free(r->keys);
@@ -148,10 +156,12 @@ static void
 policy_series(router_service_t *r, size_t i)
 {
     const char *help = "Decisions the router made, by policy and action";
-    const char *keep[] = {"policy", policy_spec(r->policies[i]), "action",
-                          "keep", NULL};
-    const char *regen[] = {"policy", policy_spec(r->policies[i]), "action",
-                           "regenerate", NULL};
+    const char *spec =
+        r->metrics
+            ? prom_label_value(&r->policy_labels, policy_spec(r->policies[i]))
+            : "";
+    const char *keep[] = {"policy", spec, "action", "keep", NULL};
+    const char *regen[] = {"policy", spec, "action", "regenerate", NULL};
 
     r->keeps[i] =
         prom_counter(r->metrics, "trim_router_decisions_total", help, keep);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,27 @@ test_process_and_default_buckets(void **state)
 }
 
 
+/* A client-chosen label keeps its first PROM_LABEL_VALUES values, then
+** "other". */
+static void
+test_label_values_capped(void **state)
+{
+    prom_label_values_t v = {0};
+    char value[32];
+
+    (void)state;
+    for (int i = 0; i < PROM_LABEL_VALUES; i++) {
+        snprintf(value, sizeof value, "thr:0.%d", i);
+        assert_string_equal(prom_label_value(&v, value), value);
+    }
+    assert_string_equal(prom_label_value(&v, "thr:0.999"), "other");
+    assert_string_equal(prom_label_value(&v, "thr:0.0"), "thr:0.0");
+    prom_label_values_clear(&v);
+    assert_string_equal(prom_label_value(&v, "thr:0.999"), "thr:0.999");
+    prom_label_values_clear(&v);
+}
+
+
 /* ---- the HTTP endpoint -------------------------------------------------- */
 
 /* GET (or another method) port/path: the status; body into b, content type
@@ -194,7 +216,7 @@ get(int port, const char *method, const char *path, char *b, char *type)
 static int
 ready_when_flag(void *ctx, char *reason, size_t reasonlen)
 {
-    if (*(int *)ctx)
+    if (atomic_load((atomic_int *)ctx))
         return 0;
     snprintf(reason, reasonlen, "no peer in pool large");
     return -1;
@@ -205,7 +227,7 @@ static void
 test_endpoint(void **state)
 {
     prom_registry_t *r = prom_registry_new();
-    int ready = 0;
+    atomic_int ready = 0;
     prom_http_opts_t o = {.listen = "127.0.0.1:0",
                           .who = "test",
                           .registry = r,
@@ -230,7 +252,7 @@ test_endpoint(void **state)
     assert_string_equal(b, "ok\n");
     assert_int_equal(get(port, "GET", "/readyz", b, type), 503);
     assert_string_equal(b, "no peer in pool large\n");
-    ready = 1;
+    atomic_store(&ready, 1);
     assert_int_equal(get(port, "GET", "/readyz", b, type), 200);
     assert_string_equal(b, "ready\n");
     assert_int_equal(get(port, "GET", "/nope", b, type), 404);
@@ -258,6 +280,7 @@ main(void)
         cmocka_unit_test(test_gauge_values),
         cmocka_unit_test(test_null_is_noop),
         cmocka_unit_test(test_process_and_default_buckets),
+        cmocka_unit_test(test_label_values_capped),
         cmocka_unit_test(test_endpoint),
     };
 
