@@ -36,7 +36,7 @@ typedef struct coordinator_args {
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
-    int insecure;
+    int insecure, http_insecure;
 } coordinator_args_t;
 
 
@@ -76,9 +76,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "file of client public keys allowed to connect"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --bind beyond loopback without CURVE, and "
-         "--metrics-listen beyond loopback (logged at every start)"},
+         "allow --bind beyond loopback without CURVE (logged at every "
+         "start)"},
         CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
+        CLI_FLAG_HTTP_INSECURE(&a->http_insecure),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     int rc = cli_parse("coordinator", "[FLAGS]", description, flags,
@@ -185,8 +186,8 @@ coordinator_open(coordinator_t *c, const coordinator_args_t *a, char *err,
     wo.commit_seconds = prom_histogram(
         c->metrics.registry, "trim_audit_commit_duration_seconds",
         "Time the audit writer's COMMITs take, in seconds", NULL, NULL, 0);
-    if (metrics_serve_start(&c->metrics, a->insecure, coordinator_ready, c, err,
-                            errlen) < 0)
+    if (metrics_serve_start(&c->metrics, a->http_insecure, coordinator_ready, c,
+                            err, errlen) < 0)
         return -1;
     c->zctx = zmq_ctx_new();
     if (*a->curve_secret) {

@@ -25,8 +25,8 @@ static const char description[] =
     "'model' names, answered whole or streamed step by step.  --route\n"
     "NAME=POLICY[,max-strong-tokens=N][,target-share=X] is repeatable\n"
     "(TRIM_ROUTE: routes separated by ';'; default trim=thr:0.5).  Plain\n"
-    "HTTP: --listen beyond loopback needs --insecure (put TLS in front).\n"
-    "See docs/gateway.md.";
+    "HTTP: --listen beyond loopback needs --http-insecure (put TLS in\n"
+    "front).  See docs/gateway.md.";
 
 typedef struct gateway_args {
     client_flags_t cf;
@@ -34,7 +34,7 @@ typedef struct gateway_args {
     const char *routes[MAX_ROUTES];
     int n_routes;
     int64_t max_body, max_concurrent, max_per_key, seed, heartbeat_ms;
-    int insecure;
+    int http_insecure;
 } gateway_args_t;
 
 
@@ -95,8 +95,9 @@ parse_args(int argc, char **argv, gateway_args_t *a)
          "problem seeds derive from it and the request's seed"},
         {"heartbeat-ms", FLAG_INT, &a->heartbeat_ms, 10, 60000,
          "how often the coordinator is asked whether it is there"},
-        {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --listen and --metrics-listen beyond loopback (plain HTTP)"},
+        {"http-insecure", FLAG_BOOL, &a->http_insecure, 0, 0,
+         "allow --listen and --metrics-listen beyond loopback (plain HTTP; "
+         "logged at every start)"},
         CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
         CLIENT_FLAGS_CURVE_OF(&a->cf),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
@@ -192,7 +193,7 @@ cmd_gateway(int argc, char **argv)
         free(env_copy);
         return 2;
     }
-    if (listen_check("gateway", "--listen", a.listen, a.insecure, err,
+    if (listen_check("gateway", "--listen", a.listen, a.http_insecure, err,
                      sizeof err) < 0) {
         cli_error("gateway", err);
         free(env_copy);
@@ -225,8 +226,9 @@ cmd_gateway(int argc, char **argv)
     }
     curve_keys_clear(&keys);
     free(env_copy);
-    if (g == NULL || metrics_serve_start(&metrics, a.insecure, gateway_readyz,
-                                         g, err, sizeof err) < 0) {
+    if (g == NULL ||
+        metrics_serve_start(&metrics, a.http_insecure, gateway_readyz, g, err,
+                            sizeof err) < 0) {
         cli_error("gateway", err);
         metrics_serve_stop(&metrics);
         gateway_destroy(&g);

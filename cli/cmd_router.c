@@ -30,7 +30,7 @@ typedef struct router_args {
     const char *connect, *pub, *name, *log_level, *curve_secret;
     const char *server_key, *curve_clients, *health_file, *metrics_listen;
     int64_t credit, heartbeat, liveness;
-    int insecure;
+    int insecure, http_insecure;
 } router_args_t;
 
 
@@ -54,10 +54,11 @@ parse_args(int argc, char **argv, router_args_t *a)
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
          "public keys allowed to subscribe to the feed"},
         {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --pub beyond loopback without CURVE, and --metrics-listen "
-         "beyond loopback (logged at every start)"},
+         "allow --pub beyond loopback without CURVE (logged at every "
+         "start)"},
         CLI_FLAG_HEALTH_FILE(&a->health_file),
         CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
+        CLI_FLAG_HTTP_INSECURE(&a->http_insecure),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
 
@@ -148,7 +149,7 @@ cmd_router(int argc, char **argv)
              NULL) ||
         pomdp_model_default(&pomdp, err, sizeof err) < 0 ||
         (r = router_service_new(zctx, &o, err, sizeof err)) == NULL ||
-        metrics_serve_start(&metrics, a.insecure, router_ready, r, err,
+        metrics_serve_start(&metrics, a.http_insecure, router_ready, r, err,
                             sizeof err) < 0)
         fprintf(stderr, "trim router: %s\n", err);
     else

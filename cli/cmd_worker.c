@@ -76,7 +76,7 @@ typedef struct worker_args {
     const char *log_level, *curve_secret, *server_key, *health_file;
     const char *metrics_listen;
     int64_t credit, heartbeat, liveness, reconnect, drain;
-    int insecure;
+    int http_insecure;
     double base_ms, ms_per_token;
     http_flag_values_t hv;
 } worker_args_t;
@@ -115,8 +115,7 @@ parse_args(int argc, char **argv, worker_args_t *a)
                            "coordinator"),
         CLI_FLAG_HEALTH_FILE(&a->health_file),
         CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
-        {"insecure", FLAG_BOOL, &a->insecure, 0, 0,
-         "allow --metrics-listen beyond loopback (logged at every start)"},
+        CLI_FLAG_HTTP_INSECURE(&a->http_insecure),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     flag_t flags[MAX_FLAGS];
@@ -193,7 +192,8 @@ serve_metrics(metrics_serve_t *m, const worker_args_t *a, char *err,
     if (strcmp(a->backend, "sim") != 0)
         up = prom_gauge(m->registry, "trim_backend_up", HTTP_BACKEND_UP_HELP,
                         pool);
-    return metrics_serve_start(m, a->insecure, worker_ready, up, err, errlen);
+    return metrics_serve_start(m, a->http_insecure, worker_ready, up, err,
+                               errlen);
 }
 
 

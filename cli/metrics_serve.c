@@ -25,12 +25,12 @@ metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 
 
 int
-metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
+metrics_serve_start(metrics_serve_t *m, int http_insecure, prom_ready_fn ready,
                     void *ctx, char *err, size_t errlen)
 {
     prom_http_opts_t o = {.listen = m->listen,
                           .who = m->role,
-                          .insecure = insecure,
+                          .insecure = http_insecure,
                           .registry = m->registry,
                           .ready = ready,
                           .ready_ctx = ctx};

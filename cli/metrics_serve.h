@@ -17,7 +17,15 @@
     {                                                                          \
         "metrics-listen", FLAG_STRING, (value), 0, 0,                          \
             "serve /metrics, /healthz and /readyz on HOST:PORT (loopback "     \
-            "unless --insecure; default: off)"                                 \
+            "unless --http-insecure; default: off)"                            \
+    }
+
+/* --http-insecure: plain HTTP listeners beyond loopback; never ZeroMQ. */
+#define CLI_FLAG_HTTP_INSECURE(value)                                          \
+    {                                                                          \
+        "http-insecure", FLAG_BOOL, (value), 0, 0,                             \
+            "allow the plain HTTP listeners (--metrics-listen) beyond "        \
+            "loopback (logged at every start); --insecure does not"            \
     }
 
 typedef struct metrics_serve {
@@ -35,11 +43,13 @@ int metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 
 /*
 ** Serve m's registry on the address given to open (no-op without a
-** registry), /readyz asking ready(ctx) (NULL: always ready).  0, or -1 with
+** registry), beyond loopback only with http_insecure, /readyz asking
+** ready(ctx) (NULL: always ready).  0, or -1 with
 ** err (address refused or in use).
 */
-int metrics_serve_start(metrics_serve_t *m, int insecure, prom_ready_fn ready,
-                        void *ctx, char *err, size_t errlen);
+int metrics_serve_start(metrics_serve_t *m, int http_insecure,
+                        prom_ready_fn ready, void *ctx, char *err,
+                        size_t errlen);
 
 /*
 ** Stop the endpoint (no-op when not started): before destroying what its

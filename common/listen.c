@@ -129,10 +129,11 @@ listen_check(const char *who, const char *flag, const char *bind, int insecure,
         return errf(err, errlen,
                     "refusing to listen on %s (%s): it is not a loopback "
                     "address, and any host that reaches it is let in; use "
-                    "127.0.0.1 or pass --insecure",
+                    "127.0.0.1 or pass --http-insecure",
                     bind, flag);
     tlog(TLOG_WARN, who,
-         "--insecure: listening on %s (%s), reachable from other hosts", bind,
-         flag);
+         "--http-insecure: listening on %s (%s), plain HTTP reachable "
+         "from other hosts",
+         bind, flag);
     return 0;
 }

@@ -17,9 +17,10 @@ int listen_on(const char *bind, const char *flag, int *port, char *url,
 
 /*
 ** The rule for plaintext HTTP listeners: a loopback address (127.0.0.0/8,
-** [::1]) only, unless insecure, which is then logged as a WARN under who.
-** Returns 0 when bind may be used, else -1 with err naming the address, the
-** flag and --insecure.
+** [::1]) only, unless insecure (--http-insecure, distinct from the
+** ZeroMQ --insecure), which is then logged as a WARN under who.  Returns 0
+** when bind may be used, else -1 with err naming the address, the flag and
+** --http-insecure.
 */
 int listen_check(const char *who, const char *flag, const char *bind,
                  int insecure, char *err, size_t errlen);

@@ -3,8 +3,9 @@
 
 docker/docker-compose.yml must stay valid and secure by default: CURVE on
 every ZeroMQ service with its keys made by the one-shot `keys` service,
-each service's secret key in a volume no other service mounts, --insecure
-only where CURVE is on (it then allows only the plaintext HTTP listeners),
+each service's secret key in a volume no other service mounts, no
+--insecure / TRIM_INSECURE anywhere (plaintext HTTP listeners take
+--http-insecure, which never opens ZeroMQ in plaintext),
 nothing published beyond 127.0.0.1, every long-running service with a
 healthcheck, a read-only root, every capability dropped, and a stop grace
 period longer than a worker's drain.  Every trim service serves metrics
@@ -73,8 +74,7 @@ def main():
         env = s.get("environment") or {}
         check(s.get("read_only") is True, f"{name}: read_only")
         check(s.get("cap_drop") == ["ALL"], f"{name}: cap_drop [ALL]")
-        check("TRIM_INSECURE" not in env or "TRIM_CURVE_SECRET" in env,
-              f"{name}: TRIM_INSECURE without CURVE")
+        check("TRIM_INSECURE" not in env, f"{name}: TRIM_INSECURE")
         check(all("--insecure" not in str(a) for a in s.get("command") or []),
               f"{name}: --insecure")
         if name not in ONE_SHOT:

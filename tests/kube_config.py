@@ -10,7 +10,7 @@ of them; liveness probes /healthz and readiness /readyz on the
 --metrics-listen port; selectors match their pod labels; each Service
 selects pods that have the ports it targets, and each tcp:// address a
 container connects to is a Service's port; the secrets are copied mode
-0600 before trim reads them; each HorizontalPodAutoscaler scales an
+0600 before trim reads them; no TRIM_INSECURE or --insecure anywhere; each HorizontalPodAutoscaler scales an
 existing Deployment on a metric trim exports, with the pool label of that
 Deployment; the Prometheus adapter example names only exported metrics.
 Usage: kube_config.py REPO TRIM
@@ -108,6 +108,7 @@ def main():
             except ValueError as e:
                 failures.append(f"{where}: {e}")
                 continue
+            check("--insecure" not in args, f"{where}: --insecure")
             for a in args[1:]:
                 if a.startswith("--"):
                     check(a.split("=", 1)[0] in known,
@@ -115,6 +116,7 @@ def main():
             env = {}
             for e in c.get("env") or []:
                 env[e["name"]] = str(e.get("value", ""))
+                check(e["name"] != "TRIM_INSECURE", f"{where}: TRIM_INSECURE")
                 check(not e["name"].startswith("TRIM_") or
                       e["name"] in known.values(),
                       f"{where}: {e['name']} is no flag of trim {args[0]}")

@@ -841,7 +841,7 @@ test_start_up_errors(void **state)
     snprintf(cmd, sizeof cmd, "%s gateway --listen 0.0.0.0:0 2>&1", test_bin());
     out = test_capture(cmd, &st);
     assert_int_equal(st, 2);
-    assert_non_null(strstr(out, "--insecure"));
+    assert_non_null(strstr(out, "--http-insecure"));
     free(out);
     snprintf(cmd, sizeof cmd,
              "%s gateway --listen 127.0.0.1:0 --route trim 2>&1", test_bin());

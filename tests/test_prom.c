@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prom.h"
 #include "prom_http.h"
@@ -264,11 +265,35 @@ test_endpoint(void **state)
     o.listen = "0.0.0.0:0";
     assert_null(prom_http_new(&o, err, sizeof err));
     assert_non_null(strstr(err, "--metrics-listen"));
-    assert_non_null(strstr(err, "--insecure"));
+    assert_non_null(strstr(err, "--http-insecure"));
     o.listen = "127.0.0.1";
     assert_null(prom_http_new(&o, err, sizeof err));
     assert_non_null(strstr(err, "HOST:PORT"));
     prom_registry_destroy(&r);
+}
+
+
+/* --insecure (ZeroMQ) does not open plain HTTP beyond loopback: that takes
+** --http-insecure, and the refusal comes before the database is opened. */
+static void
+test_insecure_is_not_http_insecure(void **state)
+{
+    char dir[256], cmd[1024], *out;
+    int st;
+
+    (void)state;
+    test_scratch_dir(dir, sizeof dir, "prom-insecure");
+    snprintf(cmd, sizeof cmd,
+             "%s coordinator --db %s/trim.db --bind tcp://127.0.0.1:%d "
+             "--insecure --metrics-listen 0.0.0.0:0 2>&1",
+             test_bin(), dir, test_free_port());
+    out = test_capture(cmd, &st);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "refusing to listen on 0.0.0.0:0"));
+    assert_non_null(strstr(out, "--http-insecure"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/trim.db", dir);
+    assert_int_equal(access(cmd, F_OK), -1);
 }
 
 
@@ -282,6 +307,7 @@ main(void)
         cmocka_unit_test(test_process_and_default_buckets),
         cmocka_unit_test(test_label_values_capped),
         cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_insecure_is_not_http_insecure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
