@@ -30,6 +30,7 @@ struct coord_metrics {
     prom_counter_t *weak, *strong, *discarded, *prm;
     prom_counter_t *by_router, *by_fallback;
     prom_gauge_t *peers[ROLE_COUNT], *pool_queued[ROLE_COUNT];
+    prom_gauge_t *pool_outstanding[ROLE_COUNT];
     prom_histogram_t *latency[ROLE_COUNT];
     /* (strong, weak + strong) tokens sampled once a second, a ring */
     int64_t at_ms[SHARE_SAMPLES], strong_tokens[SHARE_SAMPLES];
@@ -98,6 +99,10 @@ coord_metrics_init(coord_t *c)
         m->pool_queued[role] = prom_gauge(
             r, "trim_pool_queued_requests",
             "Requests waiting for a peer of the pool to have credit", pool);
+        m->pool_outstanding[role] = prom_gauge(
+            r, "trim_pool_outstanding_requests",
+            "Requests sent to the pool's live peers and not answered yet",
+            pool);
     }
     m->requeues =
         prom_counter(r, "trim_requeues_total",
@@ -215,9 +220,15 @@ coord_metrics_publish(coord_t *c, int64_t now)
     prom_counter_set(m->requeues, (uint64_t)s->requeues);
     prom_counter_set(m->retries, (uint64_t)s->retries);
     prom_gauge_set(m->share, strong_share(m, s, now));
+    int64_t outstanding[ROLE_COUNT] = {0};
+    for (int i = 0; i < c->n_peers; i++)
+        if (c->peers[i].alive && c->peers[i].role > 0 &&
+            c->peers[i].role < ROLE_COUNT)
+            outstanding[c->peers[i].role] += c->peers[i].outstanding;
     for (int role = 1; role < ROLE_COUNT; role++) {
         prom_gauge_set(m->peers[role], s->peers[role]);
         prom_gauge_set(m->pool_queued[role], (double)c->pools[role].length);
+        prom_gauge_set(m->pool_outstanding[role], (double)outstanding[role]);
     }
     prom_gauge_set(m->audit_rows, (double)store_writer_backlog(c->writer));
     atomic_store(&m->state, readiness(c));

@@ -11,8 +11,9 @@ of them; liveness probes /healthz and readiness /readyz on the
 selects pods that have the ports it targets, and each tcp:// address a
 container connects to is a Service's port; the secrets are copied mode
 0600 before trim reads them; no TRIM_INSECURE or --insecure anywhere; each HorizontalPodAutoscaler scales an
-existing Deployment on a metric trim exports, with the pool label of that
-Deployment; the Prometheus adapter example names only exported metrics.
+existing Deployment on a metric the Prometheus adapter example serves, with
+the pool label of that Deployment, and that example reads only exported
+metrics.
 Usage: kube_config.py REPO TRIM
 """
 import os
@@ -183,6 +184,21 @@ def main():
                   for p in services[host]["spec"]["ports"]),
               f"{where}: {address} is no Service's port")
 
+    # The adapter's rules: each serves (as) a sum of metrics trim exports.
+    rules = [yaml.safe_load(d["data"]["config.yaml"]) for f, d in docs
+             if f == "prometheus-adapter.yaml" and d.get("kind") == "ConfigMap"]
+    check(rules, "prometheus-adapter.yaml: the adapter's rule")
+    served = set()
+    for r in rules:
+        for rule in r.get("externalRules") or []:
+            used = set(re.findall(r"\btrim_[a-z0-9_]+",
+                                  rule["seriesQuery"] + " " +
+                                  rule.get("metricsQuery", "")))
+            bad = trim_names.unknown_metrics(used, names, histograms)
+            check(used and not bad,
+                  f"prometheus-adapter.yaml: {sorted(bad)} not exported")
+            served.add((rule.get("name") or {}).get("as"))
+
     hpas = [d for f, d in docs if d.get("kind") == "HorizontalPodAutoscaler"]
     check({h["spec"]["scaleTargetRef"]["name"] for h in hpas} ==
           {"small", "large", "prm"}, "an autoscaler for each worker pool")
@@ -200,23 +216,13 @@ def main():
                         pool = e["value"]
         for m in h["spec"]["metrics"]:
             metric = (m.get(m["type"].lower()) or {}).get("metric") or {}
-            check(metric.get("name") in names,
+            check(metric.get("name") in served,
                   f"HPA {h['metadata']['name']}: {metric.get('name')} is no "
-                  f"metric trim exports")
+                  f"metric the adapter's rule serves")
             want = (metric.get("selector") or {}).get("matchLabels") or {}
             check(want.get("pool") == pool,
                   f"HPA {h['metadata']['name']}: pool {want.get('pool')}, "
                   f"the Deployment's is {pool}")
-
-    rules = [yaml.safe_load(d["data"]["config.yaml"]) for f, d in docs
-             if f == "prometheus-adapter.yaml" and d.get("kind") == "ConfigMap"]
-    check(rules, "prometheus-adapter.yaml: the adapter's rule")
-    for r in rules:
-        for rule in r.get("externalRules") or []:
-            used = set(re.findall(r"\btrim_[a-z0-9_]+", rule["seriesQuery"]))
-            bad = trim_names.unknown_metrics(used, names, histograms)
-            check(used and not bad,
-                  f"prometheus-adapter.yaml: {sorted(bad)} not exported")
 
     if failures:
         sys.exit("deploy/kubernetes: " + "; ".join(failures))
