@@ -6,14 +6,19 @@
 ** coordinator shuts the cluster down).  The coordinator may come and go:
 ** the worker reconnects with backoff and announces itself again.
 */
+#include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "client.h"
 #include "envelope.h"
+#include "errf.h"
 #include "http_flags.h"
 #include "metrics_serve.h"
 #include "pool_backend.h"
@@ -167,32 +172,98 @@ check_args(const worker_args_t *a, Trim__Role *role, http_backend_opts_t *http)
 }
 
 
-/* /readyz: the model server answered the last call (trim_backend_up is 1);
-** the simulator is always ready.  ctx is the gauge, or NULL. */
+/* At most one /health probe per this long; each is bounded by the next. */
+#define PROBE_EVERY_MS   2000
+#define PROBE_TIMEOUT_MS 1000
+
+/* /readyz of an HTTP backend: its trim_backend_up and a probe of the model
+** server's /health. */
+typedef struct worker_probe {
+    prom_gauge_t *up; /* NULL: the simulator, always ready */
+    char *url;        /* BASE_URL/health (vLLM's, and trim sim-server's) */
+    _Atomic int64_t next_ms; /* no probe before this (monotonic) */
+} worker_probe_t;
+
+
+/* CURLOPT_WRITEFUNCTION: the probe's body is not needed. */
+static size_t
+discard(char *data, size_t size, size_t n, void *ctx)
+{
+    (void)data;
+    (void)ctx;
+    return size * n;
+}
+
+
+/* 1 when GET url got any HTTP answer within PROBE_TIMEOUT_MS. */
+static int
+health_answers(const char *url)
+{
+    CURL *h = curl_easy_init();
+    long status = 0;
+
+    if (h == NULL)
+        return 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROBE_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    return status != 0;
+}
+
+
+/*
+** /readyz, on the HTTP thread: ready while the model server answered the
+** last call (trim_backend_up).  Before the first call, or after one that
+** got no answer, ask its /health (at most once per PROBE_EVERY_MS, so
+** scrapes wait at most PROBE_TIMEOUT_MS now and then); an answer sets the
+** gauge, so a server that comes back turns the worker ready without work.
+*/
 static int
 worker_ready(void *ctx, char *reason, size_t reasonlen)
 {
-    if (ctx == NULL || prom_gauge_value(ctx) != 0)
+    worker_probe_t *p = ctx;
+    int64_t now = clock_now_ms(), due = atomic_load(&p->next_ms);
+
+    if (p->up == NULL || prom_gauge_value(p->up) != 0)
         return 0;
+    if (now >= due &&
+        atomic_compare_exchange_strong(&p->next_ms, &due,
+                                       now + PROBE_EVERY_MS) &&
+        health_answers(p->url)) {
+        prom_gauge_set(p->up, 1);
+        return 0;
+    }
     snprintf(reason, reasonlen,
-             "the last call to the model server failed (see the log)");
+             "the model server does not answer (the last call or GET %s "
+             "got no answer; see the log)",
+             p->url);
     return -1;
 }
 
 
 /* Serve --metrics-listen (no-op when off) now that the backend registered
-** its series; /readyz reads its trim_backend_up.  0, or -1 with err. */
+** its series; /readyz reads its trim_backend_up and probes (p).  0, or -1
+** with err. */
 static int
-serve_metrics(metrics_serve_t *m, const worker_args_t *a, char *err,
+serve_metrics(metrics_serve_t *m, const worker_args_t *a,
+              const http_backend_opts_t *http, worker_probe_t *p, char *err,
               size_t errlen)
 {
     const char *pool[] = {"pool", a->pool, NULL};
-    prom_gauge_t *up = NULL;
 
-    if (strcmp(a->backend, "sim") != 0)
-        up = prom_gauge(m->registry, "trim_backend_up", HTTP_BACKEND_UP_HELP,
-                        pool);
-    return metrics_serve_start(m, a->http_insecure, worker_ready, up, err,
+    if (m->registry == NULL)
+        return 0;
+    if (strcmp(a->backend, "sim") != 0) {
+        p->up = prom_gauge(m->registry, "trim_backend_up", HTTP_BACKEND_UP_HELP,
+                           pool);
+        if ((p->url = http_url_join(http->base_url, "/health")) == NULL)
+            return errf(err, errlen, "out of memory");
+    }
+    return metrics_serve_start(m, a->http_insecure, worker_ready, p, err,
                                errlen);
 }
 
@@ -228,6 +299,7 @@ cmd_worker(int argc, char **argv)
     worker_t *w = NULL;
     void *zctx = NULL;
     metrics_serve_t metrics = {0};
+    worker_probe_t probe = {0};
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -253,7 +325,8 @@ cmd_worker(int argc, char **argv)
         b = pool_backend_new(a.backend, role, world, &http, (uint32_t)a.credit,
                              err, sizeof err);
     }
-    if (b == NULL || serve_metrics(&metrics, &a, err, sizeof err) < 0) {
+    if (b == NULL ||
+        serve_metrics(&metrics, &a, &http, &probe, err, sizeof err) < 0) {
         fprintf(stderr, "trim worker: %s\n", err);
         backend_destroy(&b);
         goto done;
@@ -290,5 +363,6 @@ done:
     if (zctx)
         zmq_ctx_term(zctx);
     metrics_serve_close(&metrics);
+    free(probe.url);
     return rc;
 }

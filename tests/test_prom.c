@@ -13,12 +13,15 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "prom.h"
 #include "prom_http.h"
 #include "testutil.h"
@@ -294,6 +297,82 @@ test_insecure_is_not_http_insecure(void **state)
     free(out);
     snprintf(cmd, sizeof cmd, "%s/trim.db", dir);
     assert_int_equal(access(cmd, F_OK), -1);
+    test_remove_tree(dir);
+}
+
+
+/* GET url until it answers want or deadline_ms passes (no event tells of a
+** readiness change); the last status. */
+static long
+wait_status(const char *url, long want, int deadline_ms, char *b)
+{
+    int64_t end = clock_now_ms() + deadline_ms;
+    long st;
+
+    while ((st = test_http("GET", url, b, 4096, NULL, 0)) != want &&
+           clock_now_ms() < end) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return st;
+}
+
+
+/* A worker whose model server is down is not ready, before any call; once
+** the server is up it turns ready by probing its /health, with no work
+** (there is no coordinator at all). */
+static void
+test_worker_ready_follows_model_server(void **state)
+{
+    char dir[256], log[320], base[64], mlisten[64], url[128], connect[64];
+    char b[4096];
+    int model_port = test_free_port(), metrics_port = test_free_port();
+
+    (void)state;
+    test_scratch_dir(dir, sizeof dir, "prom-ready");
+    snprintf(log, sizeof log, "%s/worker.log", dir);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", model_port);
+    snprintf(mlisten, sizeof mlisten, "127.0.0.1:%d", metrics_port);
+    snprintf(connect, sizeof connect, "tcp://127.0.0.1:%d", test_free_port());
+    char *const worker[] = {(char *)test_bin(),
+                            "worker",
+                            "--connect",
+                            connect,
+                            "--pool",
+                            "small",
+                            "--backend",
+                            "openai",
+                            "--base-url",
+                            base,
+                            "--metrics-listen",
+                            mlisten,
+                            NULL};
+    int wpid = test_spawn(log, worker);
+
+    snprintf(url, sizeof url, "http://%s/healthz", mlisten);
+    assert_int_equal(wait_status(url, 200, 20000, b), 200);
+    snprintf(url, sizeof url, "http://%s/readyz", mlisten);
+    assert_int_equal(test_http("GET", url, b, sizeof b, NULL, 0), 503);
+    assert_non_null(strstr(b, "/health"));
+
+    char bind[64];
+    snprintf(bind, sizeof bind, "127.0.0.1:%d", model_port);
+    snprintf(log, sizeof log, "%s/model.log", dir);
+    char *const model[] = {
+        (char *)test_bin(), "sim-server", "--sim-model", "weak",
+        "--bind",           bind,         NULL};
+    int mpid = test_spawn(log, model);
+    assert_int_equal(wait_status(url, 200, 20000, b), 200);
+    assert_string_equal(b, "ready\n");
+    snprintf(url, sizeof url, "http://%s/metrics", mlisten);
+    assert_int_equal(test_http("GET", url, b, sizeof b, NULL, 0), 200);
+    assert_non_null(strstr(b, "trim_backend_up{pool=\"small\"} 1\n"));
+    assert_int_equal(test_http("GET", url, b, sizeof b, NULL, 0), 200);
+    assert_non_null(
+        strstr(b, "trim_backend_requests_total{pool=\"small\"} 0\n"));
+    test_stop_child(wpid, SIGTERM);
+    test_stop_child(mpid, SIGTERM);
+    test_remove_tree(dir);
 }
 
 
@@ -308,6 +387,7 @@ main(void)
         cmocka_unit_test(test_label_values_capped),
         cmocka_unit_test(test_endpoint),
         cmocka_unit_test(test_insecure_is_not_http_insecure),
+        cmocka_unit_test(test_worker_ready_follows_model_server),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -662,7 +662,7 @@ attempt_done(http_engine_t *e, call_t *c, CURLcode rc)
     }
     kind = failure_kind(rc, status);
     prom_counter_add(e->m_errors[kind], 1);
-    prom_gauge_set(e->m_up, kind == HTTP_4XX); /* a 4xx: it is up */
+    prom_gauge_set(e->m_up, status != 0); /* any HTTP answer: it is up */
     if (retry) {
         snprintf(text, sizeof text, "%s%s%s", what, *msg ? ": " : "", msg);
         http_engine_redact(e, text);
@@ -786,11 +786,10 @@ register_metrics(http_engine_t *e, const http_backend_opts_t *o)
                          "by kind",
                          labels);
     }
+    /* 0 until the model server answers a call (or the worker's /readyz
+    ** probe of its /health). */
     e->m_up =
         prom_gauge(o->metrics, "trim_backend_up", HTTP_BACKEND_UP_HELP, pool);
-    if (prom_gauge_value(e->m_up) == 0 &&
-        prom_histogram_count(e->m_seconds) == 0)
-        prom_gauge_set(e->m_up, 1); /* nothing failed yet */
 }
 
 

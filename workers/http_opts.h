@@ -81,8 +81,8 @@ typedef struct http_backend_opts {
 ** model server succeeded (and before any), 0 after a failed one; a worker's
 ** /readyz reads it. */
 #define HTTP_BACKEND_UP_HELP                                                   \
-    "1 when the last call to the model server succeeded (or none was "         \
-    "made), 0 after a failed one"
+    "1 when the model server answered the last call or health probe (any "     \
+    "HTTP status), 0 before the first answer and after no answer came"
 
 /* Fill *o with the defaults above (base_url NULL). */
 void http_opts_default(http_backend_opts_t *o);
