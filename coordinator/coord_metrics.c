@@ -27,6 +27,7 @@ static const char *const pool_names[ROLE_COUNT] = {NULL, "small", "large",
 struct coord_metrics {
     prom_gauge_t *queued, *in_flight, *share, *audit_rows;
     prom_counter_t *finished, *failed, *cancelled, *requeues, *retries;
+    prom_counter_t *steps;
     prom_counter_t *weak, *strong, *discarded, *prm;
     prom_counter_t *by_router, *by_fallback;
     prom_gauge_t *peers[ROLE_COUNT], *pool_queued[ROLE_COUNT];
@@ -63,6 +64,9 @@ coord_metrics_init(coord_t *c)
                              "Problems that failed", NULL);
     m->cancelled = prom_counter(r, "trim_problems_cancelled_total",
                                 "Problems cancelled by their client", NULL);
+    m->steps =
+        prom_counter(r, "trim_steps_total",
+                     "Steps accepted into solutions, by any model", NULL);
     const char *role_weak[] = {"role", "weak", NULL};
     const char *role_strong[] = {"role", "strong", NULL};
     const char *role_discarded[] = {"role", "discarded", NULL};
@@ -211,6 +215,7 @@ coord_metrics_publish(coord_t *c, int64_t now)
     prom_counter_set(m->finished, (uint64_t)s->finished);
     prom_counter_set(m->failed, (uint64_t)s->failed);
     prom_counter_set(m->cancelled, (uint64_t)s->cancelled);
+    prom_counter_set(m->steps, (uint64_t)s->steps);
     prom_counter_set(m->weak, (uint64_t)s->weak_tokens);
     prom_counter_set(m->strong, (uint64_t)s->strong_tokens);
     prom_counter_set(m->discarded, (uint64_t)s->discarded_tokens);

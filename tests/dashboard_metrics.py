@@ -22,10 +22,12 @@ import yaml
 import trim_names
 
 # One metric per promise of the dashboard (issue 12).
-MUST_SHOW = ("trim_steps_routed_total", "trim_steps_regenerated_total",
+MUST_SHOW = ("trim_steps_total", "trim_steps_routed_total",
+             "trim_steps_regenerated_total",
              "trim_strong_token_share_ratio",
              "trim_pool_request_duration_seconds_bucket",
-             "trim_pool_queued_requests", "trim_backend_errors_total")
+             "trim_pool_queued_requests", "trim_pool_outstanding_requests",
+             "trim_backend_errors_total")
 
 
 def exprs(node):
