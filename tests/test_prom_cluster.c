@@ -65,6 +65,25 @@ wait_http(int port, const char *path, long status, const char *needle)
 }
 
 
+/* Poll port's /metrics (bounded, as wait_http) until series (`name{labels}`)
+** is there with a value other than 0. */
+static void
+wait_nonzero(int port, const char *series)
+{
+    static char b[65536];
+    char zero[256];
+
+    snprintf(zero, sizeof zero, "%s 0\n", series);
+    for (int ms = 0; ms < POLL_LIMIT_MS; ms += 50) {
+        if (get(port, "/metrics", b, sizeof b) == 200 && strstr(b, series) &&
+            !strstr(b, zero))
+            return;
+        cluster_pause_ms(50);
+    }
+    fail_msg("%s on port %d: still 0 or missing", series, port);
+}
+
+
 /* Fail unless `promtool check metrics` accepts what port/metrics serves. */
 static void
 check_promtool(const cluster_t *k, int port)
@@ -239,6 +258,8 @@ test_prometheus_scrapes_the_run(void **state)
                 (double)jint(sum, "routed_steps"));
     wait_promql(web, "sum(trim_steps_regenerated_total)",
                 (double)jint(sum, "regenerated_steps"));
+    wait_promql(web, "trim_steps_total", (double)jint(sum, "steps"));
+    wait_promql(web, "trim_pool_outstanding_requests{pool=\"small\"}", 0);
     wait_promql(web, "trim_tokens_total{role=\"strong\"}",
                 (double)jint(sum, "strong_tokens"));
     wait_promql(web, "trim_tokens_total{role=\"weak\"}",
@@ -271,11 +292,13 @@ test_worker_with_dead_model_server_is_not_ready(void **state)
         "--backoff-ms", "10",     "--metrics-listen", listen, NULL};
     cluster_start_coordinator(&k, NULL);
     start_peers(&k, NULL, small, "4");
-    /* No call has failed yet. */
-    wait_http(mport, "/readyz", 200, "ready");
+    /* Not ready before any call: its probe of /health got no answer. */
+    wait_http(mport, "/readyz", 503, "the model server does not answer");
 
     cluster_submit_sim(&k, 1, 1, "thr:0.5");
-    wait_http(mport, "/readyz", 503, "the last call to the model server");
+    wait_nonzero(mport,
+                 "trim_backend_errors_total{pool=\"small\",kind=\"connect\"}");
+    wait_http(mport, "/readyz", 503, "the model server does not answer");
     assert_int_equal(get(mport, "/metrics", b, sizeof b), 200);
     assert_non_null(strstr(b, "trim_backend_up{pool=\"small\"} 0\n"));
     assert_non_null(strstr(b, "trim_backend_retries_total{pool=\"small\","
