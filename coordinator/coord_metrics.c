@@ -16,7 +16,8 @@
 #include "clock.h"
 #include "coord_internal.h"
 
-#define SHARE_SAMPLES 61 /* one a second over the last minute, and now */
+#define SHARE_WINDOW_MS 60000
+#define SHARE_SAMPLES   62 /* >= 1 s apart: more than the window holds */
 
 /* What coord_ready reports; a role (1..4) means no live peer in that pool. */
 enum { STATE_READY = 0, STATE_NOT_STARTED = -1, STATE_STORE_FAILED = -2 };
@@ -158,8 +159,8 @@ coord_metrics_reply(coord_t *c, Trim__Role role, int64_t sent_us)
 }
 
 
-/* The strong share since the oldest sample of the window, and a new sample
-** when a second has passed since the last. */
+/* The strong share since the oldest sample at most SHARE_WINDOW_MS old, and
+** a new sample when a second has passed since the last. */
 static double
 strong_share(coord_metrics_t *m, const coord_stats_t *s, int64_t now)
 {
@@ -175,9 +176,12 @@ strong_share(coord_metrics_t *m, const coord_stats_t *s, int64_t now)
         if (m->n_samples < SHARE_SAMPLES)
             m->n_samples++;
     }
+    /* Samples are >= 1 s apart, so the window holds at most 61 of them; the
+    ** newest is within a second of now and always counts. */
+    last = (m->next_sample + SHARE_SAMPLES - 1) % SHARE_SAMPLES;
     oldest = (m->next_sample + SHARE_SAMPLES - m->n_samples) % SHARE_SAMPLES;
-    /* A sample older than the window (the loop stalled) still counts: the
-    ** share is then over a little more than a minute. */
+    while (m->at_ms[oldest] < now - SHARE_WINDOW_MS && oldest != last)
+        oldest = (oldest + 1) % SHARE_SAMPLES;
     if (all == m->all_tokens[oldest])
         return NAN;
     return (double)(strong - m->strong_tokens[oldest]) /
