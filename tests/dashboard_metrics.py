@@ -2,8 +2,9 @@
 """docker/grafana/trim-dashboard.json asks only for metrics trim exports.
 
 Every PromQL expression in the dashboard (each panel target's `expr`) names
-only trim_* metrics that the C sources register or docs/metrics.md lists (a
-histogram's _bucket, _sum and _count series count as the histogram), and
+only trim_* metrics that the C sources register (trim_names.py: the name
+argument of prom_counter, prom_gauge, prom_histogram; a histogram's
+_bucket, _sum and _count series count as the histogram), and
 the dashboard covers what it promises: steps, regenerations, the strong
 share, latency by pool, queue depth and errors.  With promtool (Debian's
 prometheus package) every expression is also parsed as PromQL.

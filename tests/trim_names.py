@@ -1,7 +1,8 @@
 """What trim itself says it accepts and exports, for the deployment tests
 (compose_config.py, dashboard_metrics.py, kube_config.py): the flags of a
 command and their TRIM_* twins, asked of the built binary, and the metric
-names registered in the C sources or listed in docs/metrics.md."""
+names the C sources register (the name argument of prom_counter,
+prom_gauge and prom_histogram)."""
 import functools
 import os
 import re
@@ -29,14 +30,39 @@ def flags(trim, command):
     return found
 
 
+# A registration: prom_counter(REGISTRY, "trim_name", ...), and the same for
+# prom_gauge and prom_histogram.
+CALL = re.compile(r"\bprom_(counter|gauge|histogram)\s*\(")
+NAME = re.compile(r'\s*"(trim_[a-z0-9_]+)"')
+
+
+def registrations(text):
+    """(kind, name) of each prom_counter/prom_gauge/prom_histogram call in C
+    text whose name argument (the second) is a trim_* string literal."""
+    for m in CALL.finditer(text):
+        i, depth = m.end(), 0
+        while i < len(text):  # to the end of the first argument
+            if text[i] in "([":
+                depth += 1
+            elif text[i] in ")]":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif text[i] == "," and depth == 0:
+                break
+            i += 1
+        name = NAME.match(text, i + 1) if text[i:i + 1] == "," else None
+        if name:
+            yield m.group(1), name.group(1)
+
+
 def metric_names(repo):
     """(names, histograms): every trim_* metric name trim registers, and
     those of them that are histograms (whose series add _bucket, _sum and
-    _count).  A name counts when it is a C string literal in the sources or
-    is in docs/metrics.md; a histogram when the literal follows
-    prom_histogram( or its docs/metrics.md line says histogram."""
+    _count): the name argument of each prom_counter, prom_gauge and
+    prom_histogram call in the C sources.  Nothing else counts (not other
+    literals, not the docs)."""
     names, histograms = set(), set()
-    literal = re.compile(r'"(trim_[a-z0-9_]+)"')
     for top in SOURCE_DIRS:
         for dirpath, _, files in os.walk(os.path.join(repo, top)):
             for f in files:
@@ -44,20 +70,10 @@ def metric_names(repo):
                     continue
                 with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
                     text = fh.read()
-                for m in literal.finditer(text):
-                    names.add(m.group(1))
-                for m in re.finditer(r"prom_histogram\s*\(", text):
-                    first = literal.search(text, m.end(), m.end() + 400)
-                    if first:
-                        histograms.add(first.group(1))
-    doc = os.path.join(repo, "docs", "metrics.md")
-    if os.path.exists(doc):
-        with open(doc, encoding="utf-8") as fh:
-            for line in fh:
-                found = re.findall(r"\b(trim_[a-z0-9_]+)", line)
-                names.update(found)
-                if "histogram" in line and found:
-                    histograms.add(found[0])
+                for kind, name in registrations(text):
+                    names.add(name)
+                    if kind == "histogram":
+                        histograms.add(name)
     return names, histograms
 
 
