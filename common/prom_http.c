@@ -140,11 +140,14 @@ prom_http_new(const prom_http_opts_t *o, char *err, size_t errlen)
                       sizeof h->url, err, errlen);
     if (h->fd < 0)
         goto fail;
-    /* one internal thread, a few connections: scrapes are rare and small */
+    /* One internal thread, a few connections: scrapes are rare and small.
+    ** PROM_HTTP_PER_IP keeps one client (a stuck scraper, a flood) from
+    ** taking every connection from Prometheus and the probes. */
     h->mhd = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-        MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+        MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)PROM_HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     if (h->mhd == NULL) {
         errf(err, errlen, "cannot start the metrics endpoint on %s", h->url);

@@ -17,6 +17,9 @@
 
 #include "prom.h"
 
+/* Connections one address may hold at once (of 64); more are closed. */
+#define PROM_HTTP_PER_IP 8
+
 /* 0 when ready; else -1 with a one-line reason in reason (reasonlen > 0). */
 typedef int (*prom_ready_fn)(void *ctx, char *reason, size_t reasonlen);
 

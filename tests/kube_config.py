@@ -13,7 +13,7 @@ container connects to is a Service's port; the secrets are copied mode
 0600 before trim reads them; no TRIM_INSECURE or --insecure anywhere; each HorizontalPodAutoscaler scales an
 existing Deployment on a metric the Prometheus adapter example serves, with
 the pool label of that Deployment, and that example reads only exported
-metrics.
+metrics; a NetworkPolicy admits the metrics port only from a namespace.
 Usage: kube_config.py REPO TRIM
 """
 import os
@@ -198,6 +198,26 @@ def main():
             check(used and not bad,
                   f"prometheus-adapter.yaml: {sorted(bad)} not exported")
             served.add((rule.get("name") or {}).get("as"))
+
+    # The metrics port: only from the monitoring namespace, on every pod.
+    metrics_rules = [r for f, d in docs if d.get("kind") == "NetworkPolicy"
+                     and d["spec"]["podSelector"].get("matchLabels") ==
+                     {"app.kubernetes.io/name": "trim"}
+                     for r in d["spec"].get("ingress") or []
+                     if any(p.get("port") == 9100 for p in r.get("ports", []))]
+    check(len(metrics_rules) == 1 and all(
+        "namespaceSelector" in s for s in metrics_rules[0].get("from", [0])),
+          "a NetworkPolicy admitting port 9100 of every trim pod only from "
+          "a namespace selector")
+    admitted = {p.get("port") for f, d in docs if d.get("kind") ==
+                "NetworkPolicy" for r in d["spec"].get("ingress") or []
+                for p in r.get("ports", [])}
+    for wname, w in workloads.items():
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            for p in c.get("ports") or []:
+                check(p["containerPort"] in admitted,
+                      f"{wname}: port {p['containerPort']} is not admitted "
+                      f"by the NetworkPolicy")
 
     hpas = [d for f, d in docs if d.get("kind") == "HorizontalPodAutoscaler"]
     check({h["spec"]["scaleTargetRef"]["name"] for h in hpas} ==

@@ -12,12 +12,15 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,6 +279,54 @@ test_endpoint(void **state)
 }
 
 
+/* GET url until it answers want or deadline_ms passes (no event tells of a
+** readiness change); the last status. */
+static long
+wait_status(const char *url, long want, int deadline_ms, char *b)
+{
+    int64_t end = clock_now_ms() + deadline_ms;
+    long st;
+
+    while ((st = test_http("GET", url, b, 4096, NULL, 0)) != want &&
+           clock_now_ms() < end) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return st;
+}
+
+
+/* One address holds at most PROM_HTTP_PER_IP connections: the next is
+** closed unanswered, and a freed one can be used again. */
+static void
+test_connections_per_address(void **state)
+{
+    prom_registry_t *r = prom_registry_new();
+    prom_http_opts_t o = {.listen = "127.0.0.1:0", .registry = r};
+    char err[256], url[64], b[4096];
+    int fds[PROM_HTTP_PER_IP];
+    struct sockaddr_in a = {.sin_family = AF_INET};
+
+    (void)state;
+    prom_http_t *h = prom_http_new(&o, err, sizeof err);
+    assert_non_null(h);
+    a.sin_port = htons((uint16_t)prom_http_port(h));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < PROM_HTTP_PER_IP; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", prom_http_port(h));
+    /* The idle ones were accepted first (the backlog is in order). */
+    assert_int_equal(test_http("GET", url, b, sizeof b, NULL, 0), 0);
+    for (int i = 0; i < PROM_HTTP_PER_IP; i++)
+        close(fds[i]);
+    assert_int_equal(wait_status(url, 200, 10000, b), 200);
+    prom_http_destroy(&h);
+    prom_registry_destroy(&r);
+}
+
+
 /* --insecure (ZeroMQ) does not open plain HTTP beyond loopback: that takes
 ** --http-insecure, and the refusal comes before the database is opened. */
 static void
@@ -298,23 +349,6 @@ test_insecure_is_not_http_insecure(void **state)
     snprintf(cmd, sizeof cmd, "%s/trim.db", dir);
     assert_int_equal(access(cmd, F_OK), -1);
     test_remove_tree(dir);
-}
-
-
-/* GET url until it answers want or deadline_ms passes (no event tells of a
-** readiness change); the last status. */
-static long
-wait_status(const char *url, long want, int deadline_ms, char *b)
-{
-    int64_t end = clock_now_ms() + deadline_ms;
-    long st;
-
-    while ((st = test_http("GET", url, b, 4096, NULL, 0)) != want &&
-           clock_now_ms() < end) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return st;
 }
 
 
@@ -386,6 +420,7 @@ main(void)
         cmocka_unit_test(test_process_and_default_buckets),
         cmocka_unit_test(test_label_values_capped),
         cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_connections_per_address),
         cmocka_unit_test(test_insecure_is_not_http_insecure),
         cmocka_unit_test(test_worker_ready_follows_model_server),
     };
