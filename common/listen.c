@@ -13,7 +13,6 @@
 #include "errf.h"
 #include "listen.h"
 #include "log.h"
-#include "sock.h"
 
 #define BACKLOG 512
 
@@ -53,6 +52,22 @@ split_bind(const char *bind, char *host, size_t hostlen, char *port,
 }
 
 
+/* The addresses listen_on tries for host and port into *res: getaddrinfo's
+** return (0 or an EAI_ code). */
+static int
+resolve(const char *host, const char *port, struct addrinfo **res)
+{
+    struct addrinfo hints;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    *res = NULL;
+    return getaddrinfo(host, port, &hints, res);
+}
+
+
 /* The port a bound socket has. */
 static int
 bound_port(int fd)
@@ -73,7 +88,7 @@ listen_on(const char *bind_addr, const char *flag, int *port, char *url,
           size_t urllen, char *err, size_t errlen)
 {
     char host[256], service[16];
-    struct addrinfo hints, *res = NULL, *ai;
+    struct addrinfo *res, *ai;
     int fd = -1, v6, rc, saved = 0, one = 1;
 
     if (split_bind(bind_addr, host, sizeof host, service, sizeof service, &v6) <
@@ -82,11 +97,7 @@ listen_on(const char *bind_addr, const char *flag, int *port, char *url,
                     "%s '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
                     "port in 0..65535",
                     flag, bind_addr);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
+    if ((rc = resolve(host, service, &res)) != 0)
         return errf(err, errlen, "%s '%s': %s", flag, bind_addr,
                     gai_strerror(rc));
     for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -114,16 +125,46 @@ listen_on(const char *bind_addr, const char *flag, int *port, char *url,
 }
 
 
+/*
+** 1 when host resolves, and only to loopback addresses (127.0.0.0/8, ::1):
+** the addresses listen_on may bind, not the text, decide (a host name
+** could name any address).
+*/
+static int
+resolves_to_loopback(const char *host, const char *port)
+{
+    struct addrinfo *res, *ai;
+    int loopback = resolve(host, port, &res) == 0;
+
+    for (ai = res; ai != NULL && loopback; ai = ai->ai_next) {
+        const struct sockaddr_in *v4 = (const void *)ai->ai_addr;
+        if (ai->ai_family == AF_INET)
+            loopback = ntohl(v4->sin_addr.s_addr) >> 24 == 127;
+        else if (ai->ai_family == AF_INET6)
+            loopback = IN6_IS_ADDR_LOOPBACK(
+                &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+        else
+            loopback = 0;
+    }
+    if (res != NULL)
+        freeaddrinfo(res);
+    return loopback;
+}
+
+
 int
 listen_check(const char *who, const char *flag, const char *bind, int insecure,
              char *err, size_t errlen)
 {
-    char endpoint[300];
+    char host[256], port[16];
+    int v6;
 
-    if (strrchr(bind, ':') == NULL)
-        return errf(err, errlen, "%s '%s': expected HOST:PORT", flag, bind);
-    snprintf(endpoint, sizeof endpoint, "tcp://%s", bind);
-    if (sock_endpoint_is_local(endpoint))
+    if (split_bind(bind, host, sizeof host, port, sizeof port, &v6) < 0)
+        return errf(err, errlen,
+                    "%s '%s': expected HOST:PORT (or [IPV6]:PORT) with a "
+                    "port in 0..65535",
+                    flag, bind);
+    if (resolves_to_loopback(host, port))
         return 0;
     if (!insecure)
         return errf(err, errlen,

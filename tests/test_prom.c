@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "listen.h"
 #include "prom.h"
 #include "prom_http.h"
 #include "testutil.h"
@@ -296,6 +297,33 @@ wait_status(const char *url, long want, int deadline_ms, char *b)
 }
 
 
+/* Plain HTTP beyond loopback needs --http-insecure; what the address
+** resolves to decides, not how it is written. */
+static void
+test_listen_check_resolves(void **state)
+{
+    const char *loopback[] = {"127.0.0.1:0", "127.0.0.2:9100", "[::1]:0",
+                              "localhost:0"};
+    const char *beyond[] = {"0.0.0.0:0", "[::]:0"};
+    char err[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof loopback / sizeof *loopback; i++)
+        assert_int_equal(
+            listen_check("t", "--listen", loopback[i], 0, err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof beyond / sizeof *beyond; i++) {
+        assert_int_equal(
+            listen_check("t", "--listen", beyond[i], 0, err, sizeof err), -1);
+        assert_non_null(strstr(err, "--http-insecure"));
+        assert_int_equal(
+            listen_check("t", "--listen", beyond[i], 1, err, sizeof err), 0);
+    }
+    assert_int_equal(
+        listen_check("t", "--listen", "localhost", 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "HOST:PORT"));
+}
+
+
 /* One address holds at most PROM_HTTP_PER_IP connections: the next is
 ** closed unanswered, and a freed one can be used again. */
 static void
@@ -420,6 +448,7 @@ main(void)
         cmocka_unit_test(test_process_and_default_buckets),
         cmocka_unit_test(test_label_values_capped),
         cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_listen_check_resolves),
         cmocka_unit_test(test_connections_per_address),
         cmocka_unit_test(test_insecure_is_not_http_insecure),
         cmocka_unit_test(test_worker_ready_follows_model_server),
