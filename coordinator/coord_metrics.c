@@ -22,9 +22,6 @@
 /* What coord_ready reports; a role (1..4) means no live peer in that pool. */
 enum { STATE_READY = 0, STATE_NOT_STARTED = -1, STATE_STORE_FAILED = -2 };
 
-static const char *const pool_names[ROLE_COUNT] = {NULL, "small", "large",
-                                                   "prm", "router"};
-
 struct coord_metrics {
     prom_gauge_t *queued, *in_flight, *share, *audit_rows;
     prom_counter_t *finished, *failed, *cancelled, *requeues, *retries;
@@ -94,7 +91,7 @@ coord_metrics_init(coord_t *c)
                           "over the last 60 s; NaN when there were none",
                           NULL);
     for (int role = 1; role < ROLE_COUNT; role++) {
-        const char *pool[] = {"pool", pool_names[role], NULL};
+        const char *pool[] = {"pool", env_role_name(role), NULL};
         m->latency[role] = prom_histogram(
             r, "trim_pool_request_duration_seconds",
             "Time from sending a request to a pool to its reply, in seconds",
@@ -261,7 +258,7 @@ coord_ready(const coord_t *c, char *reason, size_t reasonlen)
         break;
     default:
         snprintf(reason, reasonlen, "no live peer in the %s pool",
-                 pool_names[state]);
+                 env_role_name(state));
     }
     return -1;
 }
