@@ -44,8 +44,8 @@ int metrics_serve_open(metrics_serve_t *m, const char *role, const char *listen,
 /*
 ** Serve m's registry on the address given to open (no-op without a
 ** registry), beyond loopback only with http_insecure, /readyz asking
-** ready(ctx) (NULL: always ready).  0, or -1 with
-** err (address refused or in use).
+** ready(ctx) (NULL: always ready).  0, or -1 with err (address refused or
+** in use).
 */
 int metrics_serve_start(metrics_serve_t *m, int http_insecure,
                         prom_ready_fn ready, void *ctx, char *err,
