@@ -70,7 +70,8 @@ struct gw_job {
     char *text;   /* the problem */
     uint64_t seed;
     char key_id[GW_KEY_ID_MAX + 1];
-    int efd; /* eventfd: written whenever the fields below change */
+    int efd; /* eventfd: written whenever the fields below change; -1 in
+             ** an orphan */
 
     pthread_mutex_t mu; /* guards the fields below */
     gw_job_state_t state;
@@ -89,14 +90,19 @@ struct gw_job {
     gw_job_t *next;   /* in a route's list of jobs to submit */
 };
 
-/* A new job for text (copied); NULL when out of memory. */
+/* A new job for text (copied), with its eventfd; NULL when out of memory
+** or file descriptors. */
 gw_job_t *job_new(size_t route, const char *text, uint64_t seed,
                   const char *key_id);
+
+/* A placeholder for pushes about problem_id that beat its Submit's ack:
+** no text and no eventfd (nobody waits on it); NULL when out of memory. */
+gw_job_t *job_new_orphan(uint64_t problem_id);
 
 /* Free a job, its steps and its eventfd; NULL-safe, clears the pointer. */
 void job_destroy(gw_job_t **j);
 
-/* Wake the request thread waiting on j. */
+/* Wake the request thread waiting on j (an orphan: nobody, a no-op). */
 void job_wake(gw_job_t *j);
 
 /*
