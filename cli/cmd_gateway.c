@@ -228,10 +228,8 @@ cmd_gateway(int argc, char **argv)
     if (g == NULL || metrics_serve_start(&metrics, a.insecure, gateway_readyz,
                                          g, err, sizeof err) < 0) {
         cli_error("gateway", err);
-        prom_http_destroy(&metrics.http);
-        gateway_destroy(&g);
-        metrics_serve_close(&metrics);
-        return 1;
+        rc = 1;
+        goto done;
     }
     printf("gateway listening on http://%.*s:%d (coordinator %s)\n",
            (int)(strrchr(a.listen, ':') - a.listen), a.listen, gateway_port(g),
@@ -242,8 +240,10 @@ cmd_gateway(int argc, char **argv)
         nanosleep(&ts, NULL); /* a signal cuts it short */
     }
     tlog(TLOG_INFO, "gateway", "stopping");
+    rc = 0;
+done:
     prom_http_destroy(&metrics.http); /* it asks the gateway */
     gateway_destroy(&g);
     metrics_serve_close(&metrics);
-    return 0;
+    return rc;
 }

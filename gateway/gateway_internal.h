@@ -181,8 +181,11 @@ void gw_metrics_destroy(gw_metrics_t **m);
 void gw_metrics_request(gw_metrics_t *m, size_t route, int status,
                         double seconds);
 
-/* Requests in flight and streams open went up or down by delta. */
+/* trim_gateway_requests_in_flight went up or down by delta (NULL m: a
+** no-op). */
 void gw_metrics_in_flight(gw_metrics_t *m, int delta);
+
+/* trim_gateway_streams_open went up or down by delta (NULL m: a no-op). */
 void gw_metrics_streams(gw_metrics_t *m, int delta);
 
 /* ---- the HTTP side (http.c) ---------------------------------------------- */
@@ -210,6 +213,7 @@ gw_http_t *gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen);
 */
 void gw_http_destroy(gw_http_t **h);
 
+/* The TCP port it listens on (the one bound when --listen gave port 0). */
 int gw_http_port(const gw_http_t *h);
 
 /* In-flight requests and open streams now, requests answered so far. */
