@@ -70,8 +70,9 @@ struct gw_job {
     char *text;   /* the problem */
     uint64_t seed;
     char key_id[GW_KEY_ID_MAX + 1];
-    int efd; /* eventfd: written whenever the fields below change; -1 in
-             ** an orphan */
+    int stream; /* woken at each step; else only at the end or a refusal */
+    int efd;    /* eventfd: written whenever the fields below change; -1 in
+                ** an orphan */
 
     pthread_mutex_t mu; /* guards the fields below */
     gw_job_state_t state;

@@ -636,6 +636,7 @@ serve(gw_http_t *h, conn_t *st, struct MHD_Connection *c, int chat)
         return send_error(st, c, 503, "server_error", NULL,
                           "the gateway is out of memory or file descriptors");
     }
+    j->stream = req.stream;
     if (upstream_submit(h->o.upstream, j) < 0) {
         job_destroy(&j);
         gw_request_clear(&req);

@@ -457,7 +457,7 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
         u64map_put(u->problems, pid, j);
         if (j->released)
             drop_job(u, j);
-        else
+        else if (j->stream || j->state == JOB_ENDED) /* ended: adopted */
             job_wake(j);
     }
     forget_sent(u, k);
@@ -512,7 +512,8 @@ on_step_push(upstream_t *u, const Trim__StepPush *p)
         s.finish = a->finish;
         if (job_add_step(j, &s) == 1 && !j->orphan) {
             j->heard_ms = now;
-            job_wake(j);
+            if (j->stream) /* a whole answer waits for the end only */
+                job_wake(j);
         }
     }
 }
@@ -864,12 +865,15 @@ static int
 post(upstream_t *u, op_kind_t kind, gw_job_t *j)
 {
     uint64_t one = 1;
-    int rc = 0;
+    int rc = 0, wake = 0;
 
     pthread_mutex_lock(&u->mu);
     if (u->stopping && kind == OP_SUBMIT) {
         rc = -1;
     } else {
+        /* Only the first op of an inbox wakes the thread: it takes the
+        ** whole inbox after reading the eventfd. */
+        wake = u->n_ops == 0;
         if (u->n_ops == u->cap_ops) {
             size_t cap = u->cap_ops ? u->cap_ops * 2 : 64;
             op_t *p = realloc(u->ops, cap * sizeof *p);
@@ -883,7 +887,7 @@ post(upstream_t *u, op_kind_t kind, gw_job_t *j)
         u->ops[u->n_ops++] = (op_t){kind, j};
     }
     pthread_mutex_unlock(&u->mu);
-    if (rc == 0 && write(u->inbox_efd, &one, sizeof one) < 0) {
+    if (wake && write(u->inbox_efd, &one, sizeof one) < 0) {
         /* the counter is full: the thread is awake anyway */
     }
     return rc;
