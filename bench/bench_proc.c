@@ -5,9 +5,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -42,4 +45,55 @@ bench_spawn(const char *log, char *const argv[])
         _exit(127);
     }
     return pid;
+}
+
+
+char *
+bench_run(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    size_t len = 0, cap = 1 << 16, n;
+    char *out = malloc(cap);
+
+    while (f && out && (n = fread(out + len, 1, cap - len - 1, f)) > 0)
+        len += n;
+    if (out)
+        out[len] = '\0';
+    if (f)
+        pclose(f);
+    return out;
+}
+
+
+void
+bench_pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+
+int
+bench_wait_pools(const char *trim, const char *endpoint)
+{
+    const char *names[4] = {"small", "large", "prm", "router"};
+    char cmd[256];
+
+    snprintf(cmd, sizeof cmd, "%s status --json --timeout-ms 1000 --connect %s",
+             trim, endpoint);
+    for (int tries = 0; tries < 200; tries++) {
+        char *out = bench_run(cmd);
+        json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+        json_t *pools = json_object_get(j, "pools");
+        int ready = j != NULL;
+        for (int i = 0; i < 4 && ready; i++)
+            ready = json_integer_value(json_object_get(
+                        json_object_get(pools, names[i]), "peers")) > 0;
+        json_decref(j);
+        free(out);
+        if (ready)
+            return 0;
+        bench_pause_ms(50);
+    }
+    return -1;
 }
