@@ -398,33 +398,11 @@ load(bench_t *b, int clients, int total, int stream, double *lat, double *secs,
 }
 
 
-/* CPU seconds process pid used so far (user + system), or 0. */
-static double
-cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    unsigned long ut = 0, st = 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    if (p == NULL || sscanf(p + 2,
-                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-                            "%*u %lu %lu",
-                            &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-
 static double
 through_gateway(bench_t *b, int clients, int total)
 {
     double *lat = calloc((size_t)total, sizeof *lat), secs;
-    double gw0 = cpu_s(b->gateway), self0 = cpu_s(getpid());
+    double gw0 = bench_cpu_s(b->gateway), self0 = bench_cpu_s(getpid());
     int errors = load(b, clients, total, 0, lat, &secs, NULL);
     double p50 = pct(lat, total, 0.5);
     printf("gateway, %3d clients   %6d problems  %8.0f problems/s  p50 %7.2f "
@@ -433,8 +411,8 @@ through_gateway(bench_t *b, int clients, int total)
     /* Both share the machine's cores with the cluster. */
     printf(
         "    cpu per problem: gateway %.0f us, this load generator %.0f us\n",
-        (cpu_s(b->gateway) - gw0) * 1e6 / total,
-        (cpu_s(getpid()) - self0) * 1e6 / total);
+        (bench_cpu_s(b->gateway) - gw0) * 1e6 / total,
+        (bench_cpu_s(getpid()) - self0) * 1e6 / total);
     free(lat);
     return p50;
 }

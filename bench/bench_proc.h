@@ -19,6 +19,10 @@ pid_t bench_spawn(const char *log, char *const argv[]);
 ** of memory). */
 char *bench_run(const char *cmd);
 
+/* User + system CPU seconds process pid used so far, from /proc/PID/stat;
+** -1 when it cannot be read. */
+double bench_cpu_s(pid_t pid);
+
 /* Sleep ms milliseconds. */
 void bench_pause_ms(int ms);
 
