@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -41,24 +40,6 @@ typedef struct bench_cluster {
     pid_t pids[16];
     int n;
 } bench_cluster_t;
-
-
-/* Run a trim command line and return its stdout (malloc'd). */
-static char *
-run(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    size_t len = 0, cap = 1 << 16;
-    char *out = malloc(cap);
-    size_t n;
-    while (f && out && (n = fread(out + len, 1, cap - len - 1, f)) > 0)
-        len += n;
-    if (out)
-        out[len] = '\0';
-    if (f)
-        pclose(f);
-    return out;
-}
 
 
 static void
@@ -106,31 +87,12 @@ start(bench_cluster_t *k, const char *small_ms, const char *credit,
             k->pids[k->n++] = bench_spawn(log, w);
         }
     }
-    /* Wait for every pool to announce itself (bounded). */
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "%s status --json --timeout-ms 1000 --connect %s",
-             TRIM_BIN_PATH, k->endpoint);
-    for (int tries = 0; tries < 200; tries++) {
-        char *out = run(cmd);
-        json_t *j = json_loads(out, 0, NULL);
-        json_t *pools_j = json_object_get(j, "pools");
-        int ready = j != NULL;
-        const char *names[4] = {"small", "large", "prm", "router"};
-        for (int i = 0; i < 4 && ready; i++)
-            ready = json_integer_value(json_object_get(
-                        json_object_get(pools_j, names[i]), "peers")) > 0;
-        json_decref(j);
-        free(out);
-        if (ready)
-            return;
-        struct timespec ts = {0, 50000000L};
-        nanosleep(&ts, NULL);
+    if (bench_wait_pools(TRIM_BIN_PATH, k->endpoint) < 0) {
+        fprintf(stderr,
+                "bench_cluster: the cluster did not come up (logs in %s)\n",
+                k->dir);
+        exit(1);
     }
-    fprintf(stderr,
-            "bench_cluster: the cluster did not come up (logs in "
-            "%s)\n",
-            k->dir);
-    exit(1);
 }
 
 
@@ -157,7 +119,7 @@ solve(bench_cluster_t *k, int n, int64_t *steps_out)
              "%s submit --connect %s --sim %d --seed 3 --json >/dev/null && "
              "%s wait --connect %s --json",
              TRIM_BIN_PATH, k->endpoint, n, TRIM_BIN_PATH, k->endpoint);
-    char *out = run(cmd);
+    char *out = bench_run(cmd);
     json_t *j = json_loads(out, 0, NULL);
     free(out);
     if (j == NULL) {

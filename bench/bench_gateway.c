@@ -9,7 +9,8 @@
 **    submits with notify and waits for the ProblemsDone), and through the
 **    gateway with one client: the p50 difference is what the gateway adds.
 ** 3. Problems/s and p50/p99 latency through the gateway with 1, 64 and 512
-**    concurrent clients (libcurl multi, keep-alive), N problems each.
+**    concurrent clients (libcurl multi, keep-alive), N problems each, and
+**    the CPU time per problem of the gateway and of this load generator.
 ** 4. N streaming requests opened at once against a small pool of 200 ms a
 **    step, so they are held open together: errors and the most streams the
 **    gateway reported open (trim_gateway_streams_open).
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -46,30 +46,6 @@ typedef struct bench {
     char **texts; /* simulated problems */
     int n_texts, next;
 } bench_t;
-
-
-static void
-pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-
-static char *
-run(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    size_t len = 0, cap = 1 << 16, n;
-    char *out = malloc(cap);
-    while (f && out && (n = fread(out + len, 1, cap - len - 1, f)) > 0)
-        len += n;
-    if (out)
-        out[len] = '\0';
-    if (f)
-        pclose(f);
-    return out;
-}
 
 
 static pid_t
@@ -97,31 +73,17 @@ static void
 wait_up(bench_t *b)
 {
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "%s status --json --timeout-ms 1000 --connect %s",
-             TRIM_BIN_PATH, b->endpoint);
-    for (int tries = 0; tries < 200; tries++) {
-        char *out = run(cmd);
-        json_t *j = json_loads(out, 0, NULL);
-        json_t *pools_j = json_object_get(j, "pools");
-        int ready = j != NULL;
-        const char *names[4] = {"small", "large", "prm", "router"};
-        for (int i = 0; i < 4 && ready; i++)
-            ready = json_integer_value(json_object_get(
-                        json_object_get(pools_j, names[i]), "peers")) > 0;
-        json_decref(j);
-        free(out);
-        if (ready) {
-            snprintf(cmd, sizeof cmd,
-                     "curl -sf http://%s/readyz >/dev/null 2>&1", b->metrics);
-            for (int k = 0; k < 200 && system(cmd) != 0; k++)
-                pause_ms(50);
-            return;
-        }
-        pause_ms(50);
+
+    if (bench_wait_pools(TRIM_BIN_PATH, b->endpoint) < 0) {
+        fprintf(stderr,
+                "bench_gateway: the cluster did not come up (logs in %s)\n",
+                b->dir);
+        exit(1);
     }
-    fprintf(stderr, "bench_gateway: the cluster did not come up (logs in %s)\n",
-            b->dir);
-    exit(1);
+    snprintf(cmd, sizeof cmd, "curl -sf http://%s/readyz >/dev/null 2>&1",
+             b->metrics);
+    for (int k = 0; k < 200 && system(cmd) != 0; k++)
+        bench_pause_ms(50);
 }
 
 
@@ -252,7 +214,7 @@ batch(bench_t *b, int n)
              "%s submit --connect %s --sim %d --seed 5 --json >/dev/null && "
              "%s wait --connect %s --json",
              TRIM_BIN_PATH, b->endpoint, n, TRIM_BIN_PATH, b->endpoint);
-    char *out = run(cmd);
+    char *out = bench_run(cmd);
     json_t *j = json_loads(out, 0, NULL);
     free(out);
     double secs = json_real_value(json_object_get(j, "elapsed_s"));
@@ -414,7 +376,7 @@ load(bench_t *b, int clients, int total, int stream, double *lat, double *secs,
                      "curl -s http://%s/metrics | awk "
                      "'/^trim_gateway_streams_open /{print $2}'",
                      b->metrics);
-            char *out = run(cmd);
+            char *out = bench_run(cmd);
             double v = atof(out);
             if (v > *peak_streams)
                 *peak_streams = v;
@@ -440,11 +402,17 @@ static double
 through_gateway(bench_t *b, int clients, int total)
 {
     double *lat = calloc((size_t)total, sizeof *lat), secs;
+    double gw0 = bench_cpu_s(b->gateway), self0 = bench_cpu_s(getpid());
     int errors = load(b, clients, total, 0, lat, &secs, NULL);
     double p50 = pct(lat, total, 0.5);
     printf("gateway, %3d clients   %6d problems  %8.0f problems/s  p50 %7.2f "
            "ms  p99 %7.2f ms  errors %d\n",
            clients, total, total / secs, p50, pct(lat, total, 0.99), errors);
+    /* Both share the machine's cores with the cluster. */
+    printf(
+        "    cpu per problem: gateway %.0f us, this load generator %.0f us\n",
+        (bench_cpu_s(b->gateway) - gw0) * 1e6 / total,
+        (bench_cpu_s(getpid()) - self0) * 1e6 / total);
     free(lat);
     return p50;
 }
@@ -483,7 +451,7 @@ main(int argc, char **argv)
     kill(b.small, SIGTERM);
     waitpid(b.small, NULL, 0);
     b.small = start_small(&b, "200");
-    pause_ms(500); /* the coordinator notices the old worker gone */
+    bench_pause_ms(500); /* the coordinator notices the old worker gone */
     wait_up(&b);
     double *lat = calloc((size_t)streams, sizeof *lat), secs, peak = 0;
     int errors = load(&b, streams, streams, 1, lat, &secs, &peak);

@@ -61,28 +61,6 @@ rss_mib(pid_t pid)
 }
 
 
-/* User + system CPU seconds of pid, from /proc/PID/stat. */
-static double
-cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    unsigned long ut = 0, st = 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    /* Fields 14 and 15, counted after the ")" closing the command name. */
-    char *p = strrchr(buf, ')');
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &ut, &st) != 2)
-        return -1.0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-
 /* Throw away everything waiting on s (heartbeats, requests). */
 static void
 drain(void *s)
@@ -251,7 +229,7 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    double rss0 = rss_mib(pid), cpu0 = cpu_s(pid), cpu_prev = cpu0;
+    double rss0 = rss_mib(pid), cpu0 = bench_cpu_s(pid), cpu_prev = cpu0;
     int64_t t0 = clock_now_ms(), t_prev = t0;
     printf("trim coordinator flooded with %ld Ready under fresh names from "
            "%d identities\n",
@@ -277,7 +255,7 @@ main(int argc, char **argv)
                     kill(pids[j], SIGKILL);
                 return 1;
             }
-        double cpu = cpu_s(pid);
+        double cpu = bench_cpu_s(pid);
         int64_t t = clock_now_ms();
         printf("  %10ld %12.2f %10.2f %10.1f\n", sent, cpu - cpu_prev,
                (double)(t - t_prev) / 1000.0, rss_mib(pid));
@@ -285,7 +263,7 @@ main(int argc, char **argv)
         cpu_prev = cpu;
         t_prev = t;
     }
-    double rss1 = rss_mib(pid), cpu1 = cpu_s(pid);
+    double rss1 = rss_mib(pid), cpu1 = bench_cpu_s(pid);
     printf("  after:  RSS %.1f MiB, CPU %.2f s (%.2f us a message), wall "
            "%.1f s\n",
            rss1, cpu1, (cpu1 - cpu0) * 1e6 / (double)messages,

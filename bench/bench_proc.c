@@ -5,9 +5,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -42,4 +46,77 @@ bench_spawn(const char *log, char *const argv[])
         _exit(127);
     }
     return pid;
+}
+
+
+char *
+bench_run(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    size_t len = 0, cap = 1 << 16, n;
+    char *out = malloc(cap);
+
+    while (f && out && (n = fread(out + len, 1, cap - len - 1, f)) > 0)
+        len += n;
+    if (out)
+        out[len] = '\0';
+    if (f)
+        pclose(f);
+    return out;
+}
+
+
+void
+bench_pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+
+int
+bench_wait_pools(const char *trim, const char *endpoint)
+{
+    const char *names[4] = {"small", "large", "prm", "router"};
+    char cmd[256];
+
+    snprintf(cmd, sizeof cmd, "%s status --json --timeout-ms 1000 --connect %s",
+             trim, endpoint);
+    for (int tries = 0; tries < 200; tries++) {
+        char *out = bench_run(cmd);
+        json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+        json_t *pools = json_object_get(j, "pools");
+        int ready = j != NULL;
+        for (int i = 0; i < 4 && ready; i++)
+            ready = json_integer_value(json_object_get(
+                        json_object_get(pools, names[i]), "peers")) > 0;
+        json_decref(j);
+        free(out);
+        if (ready)
+            return 0;
+        bench_pause_ms(50);
+    }
+    return -1;
+}
+
+
+/* User + system CPU seconds of pid, from /proc/PID/stat. */
+double
+bench_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long ut = 0, st = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15, counted after the ")" closing the command name. */
+    char *p = strrchr(buf, ')');
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
+        return -1.0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

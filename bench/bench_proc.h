@@ -15,4 +15,22 @@ int bench_free_port(void);
 */
 pid_t bench_spawn(const char *log, char *const argv[]);
 
+/* Run a shell command line and return its stdout (malloc'd; NULL when out
+** of memory). */
+char *bench_run(const char *cmd);
+
+/* User + system CPU seconds process pid used so far, from /proc/PID/stat;
+** -1 when it cannot be read. */
+double bench_cpu_s(pid_t pid);
+
+/* Sleep ms milliseconds. */
+void bench_pause_ms(int ms);
+
+/*
+** Wait (about 10 s at most) until `trim status` of the coordinator at
+** endpoint shows a peer in every pool (small, large, prm, router); trim is
+** the binary's path.  0 when they are, -1 when they never were.
+*/
+int bench_wait_pools(const char *trim, const char *endpoint);
+
 #endif

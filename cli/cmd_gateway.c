@@ -230,10 +230,8 @@ cmd_gateway(int argc, char **argv)
         metrics_serve_start(&metrics, a.http_insecure, gateway_readyz, g, err,
                             sizeof err) < 0) {
         cli_error("gateway", err);
-        metrics_serve_stop(&metrics);
-        gateway_destroy(&g);
-        metrics_serve_close(&metrics);
-        return 1;
+        rc = 1;
+        goto done;
     }
     printf("gateway listening on http://%.*s:%d (coordinator %s)\n",
            (int)(strrchr(a.listen, ':') - a.listen), a.listen, gateway_port(g),
@@ -244,8 +242,10 @@ cmd_gateway(int argc, char **argv)
         nanosleep(&ts, NULL); /* a signal cuts it short */
     }
     tlog(TLOG_INFO, "gateway", "stopping");
+    rc = 0;
+done:
     metrics_serve_stop(&metrics); /* it asks the gateway */
     gateway_destroy(&g);
     metrics_serve_close(&metrics);
-    return 0;
+    return rc;
 }

@@ -70,7 +70,9 @@ struct gw_job {
     char *text;   /* the problem */
     uint64_t seed;
     char key_id[GW_KEY_ID_MAX + 1];
-    int efd; /* eventfd: written whenever the fields below change */
+    int stream; /* woken at each step; else only at the end or a refusal */
+    int efd;    /* eventfd: written whenever the fields below change; -1 in
+                ** an orphan */
 
     pthread_mutex_t mu; /* guards the fields below */
     gw_job_state_t state;
@@ -89,14 +91,19 @@ struct gw_job {
     gw_job_t *next;   /* in a route's list of jobs to submit */
 };
 
-/* A new job for text (copied); NULL when out of memory. */
+/* A new job for text (copied), with its eventfd; NULL when out of memory
+** or file descriptors. */
 gw_job_t *job_new(size_t route, const char *text, uint64_t seed,
                   const char *key_id);
+
+/* A placeholder for pushes about problem_id that beat its Submit's ack:
+** no text and no eventfd (nobody waits on it); NULL when out of memory. */
+gw_job_t *job_new_orphan(uint64_t problem_id);
 
 /* Free a job, its steps and its eventfd; NULL-safe, clears the pointer. */
 void job_destroy(gw_job_t **j);
 
-/* Wake the request thread waiting on j. */
+/* Wake the request thread waiting on j (an orphan: nobody, a no-op). */
 void job_wake(gw_job_t *j);
 
 /*
@@ -175,8 +182,11 @@ void gw_metrics_destroy(gw_metrics_t **m);
 void gw_metrics_request(gw_metrics_t *m, size_t route, int status,
                         double seconds);
 
-/* Requests in flight and streams open went up or down by delta. */
+/* trim_gateway_requests_in_flight went up or down by delta (NULL m: a
+** no-op). */
 void gw_metrics_in_flight(gw_metrics_t *m, int delta);
+
+/* trim_gateway_streams_open went up or down by delta (NULL m: a no-op). */
 void gw_metrics_streams(gw_metrics_t *m, int delta);
 
 /* ---- the HTTP side (http.c) ---------------------------------------------- */
@@ -204,6 +214,7 @@ gw_http_t *gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen);
 */
 void gw_http_destroy(gw_http_t **h);
 
+/* The TCP port it listens on (the one bound when --listen gave port 0). */
 int gw_http_port(const gw_http_t *h);
 
 /* In-flight requests and open streams now, requests answered so far. */

@@ -631,7 +631,13 @@ serve(gw_http_t *h, conn_t *st, struct MHD_Connection *c, int chat)
     }
     j = job_new(index, req.problem, problem_seed(h, &req),
                 st->key >= 0 ? gw_keys_id(h->o.keys, st->key) : "");
-    if (j == NULL || upstream_submit(h->o.upstream, j) < 0) {
+    if (j == NULL) {
+        gw_request_clear(&req);
+        return send_error(st, c, 503, "server_error", NULL,
+                          "the gateway is out of memory or file descriptors");
+    }
+    j->stream = req.stream;
+    if (upstream_submit(h->o.upstream, j) < 0) {
         job_destroy(&j);
         gw_request_clear(&req);
         return send_error(st, c, 503, "server_error", NULL,
@@ -770,7 +776,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     give_slot(h, st);
     h->requests++;
-    gw_metrics_request(h->o.metrics, st->route, st->status,
+    /* No answer sent: the client closed first (nginx's 499). */
+    gw_metrics_request(h->o.metrics, st->route, st->status ? st->status : 499,
                        (double)(clock_now_us() - st->t0_us) / 1e6);
     free(st->body);
     free(st);

@@ -12,8 +12,9 @@
 #include "gateway_internal.h"
 
 
-gw_job_t *
-job_new(size_t route, const char *text, uint64_t seed, const char *key_id)
+/* A job with no text and no eventfd yet. */
+static gw_job_t *
+job_alloc(void)
 {
     gw_job_t *j = calloc(1, sizeof *j);
 
@@ -21,10 +22,21 @@ job_new(size_t route, const char *text, uint64_t seed, const char *key_id)
         return NULL;
     j->efd = -1;
     pthread_mutex_init(&j->mu, NULL);
+    j->result.correct = -1;
+    return j;
+}
+
+
+gw_job_t *
+job_new(size_t route, const char *text, uint64_t seed, const char *key_id)
+{
+    gw_job_t *j = job_alloc();
+
+    if (j == NULL)
+        return NULL;
     j->route = route;
     j->seed = seed;
     snprintf(j->key_id, sizeof j->key_id, "%s", key_id ? key_id : "");
-    j->result.correct = -1;
     if (text != NULL && (j->text = strdup(text)) == NULL)
         goto fail;
     if ((j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
@@ -33,6 +45,19 @@ job_new(size_t route, const char *text, uint64_t seed, const char *key_id)
 fail:
     job_destroy(&j);
     return NULL;
+}
+
+
+gw_job_t *
+job_new_orphan(uint64_t problem_id)
+{
+    gw_job_t *j = job_alloc();
+
+    if (j != NULL) {
+        j->orphan = 1;
+        j->problem_id = problem_id;
+    }
+    return j;
 }
 
 
@@ -71,7 +96,7 @@ job_wake(gw_job_t *j)
     uint64_t one = 1;
 
     /* The counter cannot overflow in practice; a full one still wakes. */
-    if (write(j->efd, &one, sizeof one) < 0) {
+    if (j->efd >= 0 && write(j->efd, &one, sizeof one) < 0) {
     }
 }
 

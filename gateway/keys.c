@@ -99,7 +99,7 @@ add(gw_keys_t *k, const char *id, size_t idlen, const char *key, size_t keylen,
         if (k->n > 0)
             memcpy(p, k->keys, (size_t)k->n * sizeof *p);
         if (k->keys)
-            memset(k->keys, 0, (size_t)k->cap * sizeof *k->keys);
+            explicit_bzero(k->keys, (size_t)k->cap * sizeof *k->keys);
         free(k->keys);
         k->keys = p;
         k->cap = cap;
@@ -164,7 +164,7 @@ gw_keys_load(const char *path, char *err, size_t errlen)
         if (parse_line(k, line, where, err, errlen) < 0)
             goto fail;
     }
-    memset(line, 0, sizeof line);
+    explicit_bzero(line, sizeof line);
     if (k->n == 0) {
         errf(err, errlen, "--api-keys %s: no keys (lines \"ID KEY\")", path);
         goto fail;
@@ -172,7 +172,7 @@ gw_keys_load(const char *path, char *err, size_t errlen)
     fclose(f);
     return k;
 fail:
-    memset(line, 0, sizeof line);
+    explicit_bzero(line, sizeof line);
     if (f)
         fclose(f);
     gw_keys_destroy(&k);
@@ -186,7 +186,7 @@ gw_keys_destroy(gw_keys_t **kp)
     if (kp && *kp) {
         gw_keys_t *k = *kp;
         if (k->keys)
-            memset(k->keys, 0, (size_t)k->cap * sizeof *k->keys);
+            explicit_bzero(k->keys, (size_t)k->cap * sizeof *k->keys);
         free(k->keys);
         free(k);
         *kp = NULL;

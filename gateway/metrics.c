@@ -5,8 +5,9 @@
 ** status as they first occur; they are few, so they are kept in a small
 ** table looked up under a mutex rather than asked of the registry (whose
 ** lookup takes its own mutex and compares label strings) per request.
-** route is a route's name, or "" when the request named none that exists,
-** so clients cannot grow the label set.
+** route is a route's name, or "none" when the request named none that
+** exists, so clients cannot grow the label set (not "": Prometheus reads
+** an empty label as an absent one).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,10 @@
 #include "gateway_internal.h"
 
 #define MAX_SERIES 512
+#define NO_ROUTE   "none" /* the route label of a request that named none */
 
 typedef struct series {
-    const char *route; /* the gateway's route name, or "" */
+    const char *route; /* the gateway's route name, or NO_ROUTE */
     int status;
     prom_counter_t *counter;
 } series_t;
@@ -47,7 +49,8 @@ gw_metrics_new(prom_registry_t *r, const gateway_route_t *routes, size_t n)
     pthread_mutex_init(&m->mu, NULL);
     m->durations = calloc(n + 1, sizeof *m->durations);
     for (size_t i = 0; m->durations && i <= n; i++) {
-        const char *labels[] = {"route", i < n ? routes[i].name : "", NULL};
+        const char *labels[] = {"route", i < n ? routes[i].name : NO_ROUTE,
+                                NULL};
         m->durations[i] = prom_histogram(
             r, "trim_gateway_request_duration_seconds",
             "Time from a request's headers to its last byte (a stream's "
@@ -107,7 +110,7 @@ gw_metrics_request(gw_metrics_t *m, size_t route, int status, double seconds)
 {
     if (m == NULL)
         return;
-    const char *name = route < m->n_routes ? m->routes[route].name : "";
+    const char *name = route < m->n_routes ? m->routes[route].name : NO_ROUTE;
     prom_counter_add(requests_counter(m, name, status), 1);
     prom_histogram_observe(
         m->durations ? m->durations[route < m->n_routes ? route : m->n_routes]

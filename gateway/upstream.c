@@ -14,8 +14,11 @@
 ** dropped) gets the jobs again with run_id 0.
 **
 ** The coordinator may push a problem's steps before the Submit's
-** acknowledgement (the ack waits for the commit): pushes for an unknown
-** problem are kept in an orphan placeholder that the ack adopts.  A
+** acknowledgement (the ack waits for the commit): while a Submit is
+** unacknowledged, pushes for an unknown problem are kept in an orphan
+** placeholder that the ack adopts; otherwise nobody can claim them and
+** they are dropped, as are pushes for a problem the gateway cancelled
+** (its END_CANCELLED comes after the client went).  A
 ** problem heard nothing from for a while, and every problem after the
 ** coordinator comes back from silence, is watched again (Watch) from the
 ** next step expected, so a restarted coordinator resumes the streams;
@@ -38,11 +41,12 @@
 
 #include "gateway_internal.h"
 
-#define SUBMIT_TIMEOUT_MS 10000 /* an unacknowledged Submit fails (503) */
-#define ORPHAN_TTL_MS     60000 /* pushes nobody claims are dropped */
-#define MAX_ORPHANS       100000
-#define QUIET_HEARTBEATS  5 /* a problem this quiet is watched again */
-#define DOWN_HEARTBEATS   3 /* no answer this long: not ready */
+#define SUBMIT_TIMEOUT_MS  10000  /* an unacknowledged Submit fails (503) */
+#define ORPHAN_TTL_MS      60000  /* pushes nobody claims are dropped */
+#define MAX_ORPHANS        100000 /* and as many cancelled ids remembered */
+#define QUIET_HEARTBEATS   5      /* a problem this quiet is watched again */
+#define DOWN_HEARTBEATS    3      /* no answer this long: not ready */
+#define SHUTDOWN_LINGER_MS 1000   /* for the last Cancel to leave */
 /* Submits of a route waiting for their ack at once: requests that come
 ** meanwhile gather into the next one, so a busy gateway sends few large
 ** Submits (each costs the coordinator a commit) rather than many small. */
@@ -90,10 +94,12 @@ struct upstream {
     /* The thread's own. */
     u64map_t *problems; /* problem id -> job or orphan */
     size_t n_orphans;
+    u64map_t *cancelled; /* problem id -> ms cancelled, until its end */
     sent_t *sent;
     size_t n_sent, cap_sent;
     uint64_t *cancels; /* problem ids to cancel in the next Cancel */
     size_t n_cancels, cap_cancels;
+    const char *cancel_reason; /* of the next Cancel */
     uint64_t next_id;
     int64_t last_status_ms, last_tick_ms;
     int silent; /* the coordinator missed DOWN_HEARTBEATS */
@@ -118,8 +124,36 @@ send_env(upstream_t *u, Trim__Envelope *env)
 
 
 static void
-queue_cancel(upstream_t *u, uint64_t problem_id)
+flush_cancels(upstream_t *u)
 {
+    Trim__Cancel c = TRIM__CANCEL__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    for (size_t at = 0; at < u->n_cancels; at += TRIM_MAX_BATCH) {
+        size_t n = u->n_cancels - at;
+        c.request_id = ++u->next_id;
+        c.n_problem_ids = n < TRIM_MAX_BATCH ? n : TRIM_MAX_BATCH;
+        c.problem_ids = u->cancels + at;
+        c.reason = (char *)u->cancel_reason;
+        env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
+        env.cancel = &c;
+        if (send_env(u, &env) == 0)
+            u->n_cancelled += (int64_t)c.n_problem_ids;
+    }
+    u->n_cancels = 0;
+}
+
+
+/* Cancel problem_id in the next Cancel, saying why (a static string; a
+** Cancel carries one reason, so one for another reason goes first). */
+static void
+queue_cancel(upstream_t *u, uint64_t problem_id, const char *why)
+{
+    if (u64map_size(u->cancelled) < MAX_ORPHANS)
+        u64map_put(u->cancelled, problem_id, (void *)(uintptr_t)clock_now_ms());
+    if (u->n_cancels > 0 && u->cancel_reason != why)
+        flush_cancels(u);
+    u->cancel_reason = why;
     if (u->n_cancels == u->cap_cancels) {
         size_t cap = u->cap_cancels ? u->cap_cancels * 2 : 64;
         uint64_t *p = realloc(u->cancels, cap * sizeof *p);
@@ -132,27 +166,6 @@ queue_cancel(upstream_t *u, uint64_t problem_id)
 }
 
 
-static void
-flush_cancels(upstream_t *u)
-{
-    Trim__Cancel c = TRIM__CANCEL__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
-
-    for (size_t at = 0; at < u->n_cancels; at += TRIM_MAX_BATCH) {
-        size_t n = u->n_cancels - at;
-        c.request_id = ++u->next_id;
-        c.n_problem_ids = n < TRIM_MAX_BATCH ? n : TRIM_MAX_BATCH;
-        c.problem_ids = u->cancels + at;
-        c.reason = "the client went away";
-        env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
-        env.cancel = &c;
-        if (send_env(u, &env) == 0)
-            u->n_cancelled += (int64_t)c.n_problem_ids;
-    }
-    u->n_cancels = 0;
-}
-
-
 /* Free a job given back; cancel its problem unless it ended. */
 static void
 drop_job(upstream_t *u, gw_job_t *j)
@@ -160,7 +173,7 @@ drop_job(upstream_t *u, gw_job_t *j)
     if (j->where == JOB_AT_MAP) {
         u64map_del(u->problems, j->problem_id);
         if (j->state != JOB_ENDED)
-            queue_cancel(u, j->problem_id);
+            queue_cancel(u, j->problem_id, "the client went away");
     }
     job_destroy(&j);
 }
@@ -379,7 +392,8 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
     if (k == u->n_sent) {
         /* Acknowledged after it timed out: nobody waits for these. */
         for (size_t i = 0; i < a->n_problem_ids; i++)
-            queue_cancel(u, a->problem_ids[i]);
+            queue_cancel(u, a->problem_ids[i],
+                         "acknowledged after the gateway gave up on it");
         return;
     }
     sent_t *s = &u->sent[k];
@@ -443,7 +457,7 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
         u64map_put(u->problems, pid, j);
         if (j->released)
             drop_job(u, j);
-        else
+        else if (j->stream || j->state == JOB_ENDED) /* ended: adopted */
             job_wake(j);
     }
     forget_sent(u, k);
@@ -452,18 +466,20 @@ on_submit_ack(upstream_t *u, const Trim__SubmitAck *a)
 
 /* ---- pushes ------------------------------------------------------------ */
 
-/* The job of a pushed problem, or a new orphan for it (NULL: none). */
+/*
+** The job of a pushed problem, or a new orphan for it when a Submit that
+** may claim it is unacknowledged; NULL: nobody wants the push.
+*/
 static gw_job_t *
 pushed_job(upstream_t *u, uint64_t pid)
 {
     gw_job_t *j = u64map_get(u->problems, pid);
 
-    if (j != NULL || pid == 0 || u->n_orphans >= MAX_ORPHANS)
+    if (j != NULL || pid == 0 || u->n_sent == 0 ||
+        u->n_orphans >= MAX_ORPHANS || u64map_get(u->cancelled, pid) != NULL)
         return j;
-    if ((j = job_new(0, NULL, 0, NULL)) == NULL)
+    if ((j = job_new_orphan(pid)) == NULL)
         return NULL;
-    j->orphan = 1;
-    j->problem_id = pid;
     j->heard_ms = clock_now_ms();
     if (u64map_put(u->problems, pid, j) < 0) {
         job_destroy(&j);
@@ -496,7 +512,8 @@ on_step_push(upstream_t *u, const Trim__StepPush *p)
         s.finish = a->finish;
         if (job_add_step(j, &s) == 1 && !j->orphan) {
             j->heard_ms = now;
-            job_wake(j);
+            if (j->stream) /* a whole answer waits for the end only */
+                job_wake(j);
         }
     }
 }
@@ -507,8 +524,10 @@ on_problems_done(upstream_t *u, const Trim__ProblemsDone *d)
 {
     for (size_t i = 0; i < d->n_results; i++) {
         const Trim__ProblemResult *p = d->results[i];
-        gw_job_t *j = pushed_job(u, p->problem_id);
         gw_result_t r = {0};
+        if (u64map_del(u->cancelled, p->problem_id) != NULL)
+            continue; /* its client is gone */
+        gw_job_t *j = pushed_job(u, p->problem_id);
         if (j == NULL)
             continue;
         r.end = p->end;
@@ -612,6 +631,29 @@ send_watch(upstream_t *u, gw_job_t **jobs, size_t n)
 }
 
 
+/* Forget cancelled ids whose end never came within ORPHAN_TTL_MS. */
+static void
+forget_cancelled(upstream_t *u, int64_t now)
+{
+    uint64_t key, *stale = NULL;
+    size_t pos = 0, n = 0;
+    void *value;
+
+    while (u64map_next(u->cancelled, &pos, &key, &value)) {
+        if (now - (int64_t)(uintptr_t)value <= ORPHAN_TTL_MS)
+            continue;
+        uint64_t *p = realloc(stale, (n + 1) * sizeof *p);
+        if (p == NULL)
+            break;
+        stale = p;
+        stale[n++] = key;
+    }
+    for (size_t i = 0; i < n; i++)
+        u64map_del(u->cancelled, stale[i]);
+    free(stale);
+}
+
+
 /*
 ** Watch the problems still running that were quiet for a while, or all of
 ** them when the coordinator just came back; drop stale orphans.
@@ -657,6 +699,7 @@ watch_and_sweep(upstream_t *u, int all, int64_t now)
     }
     free(stale);
     free(batch);
+    forget_cancelled(u, now);
 }
 
 
@@ -762,10 +805,14 @@ shut_down(upstream_t *u)
     while (u64map_next(u->problems, &pos, &key, &value)) {
         gw_job_t *j = value;
         if (!j->orphan && j->state != JOB_ENDED)
-            queue_cancel(u, key);
+            queue_cancel(u, key, "the gateway is stopping");
         job_destroy(&j);
     }
     u64map_clear(u->problems);
+    /* The socket is closed right after: let the Cancel out first (sock.c
+    ** sets no linger, right for every other message). */
+    zmq_setsockopt(u->sock, ZMQ_LINGER, &(int){SHUTDOWN_LINGER_MS},
+                   sizeof(int));
     flush_cancels(u);
     for (size_t k = 0; k < u->n_sent; k++) {
         for (size_t i = 0; i < u->sent[k].n; i++)
@@ -818,12 +865,15 @@ static int
 post(upstream_t *u, op_kind_t kind, gw_job_t *j)
 {
     uint64_t one = 1;
-    int rc = 0;
+    int rc = 0, wake = 0;
 
     pthread_mutex_lock(&u->mu);
     if (u->stopping && kind == OP_SUBMIT) {
         rc = -1;
     } else {
+        /* Only the first op of an inbox wakes the thread: it takes the
+        ** whole inbox after reading the eventfd. */
+        wake = u->n_ops == 0;
         if (u->n_ops == u->cap_ops) {
             size_t cap = u->cap_ops ? u->cap_ops * 2 : 64;
             op_t *p = realloc(u->ops, cap * sizeof *p);
@@ -837,7 +887,7 @@ post(upstream_t *u, op_kind_t kind, gw_job_t *j)
         u->ops[u->n_ops++] = (op_t){kind, j};
     }
     pthread_mutex_unlock(&u->mu);
-    if (rc == 0 && write(u->inbox_efd, &one, sizeof one) < 0) {
+    if (wake && write(u->inbox_efd, &one, sizeof one) < 0) {
         /* the counter is full: the thread is awake anyway */
     }
     return rc;
@@ -912,8 +962,10 @@ upstream_new(const upstream_opts_t *o, char *err, size_t errlen)
     u->routes = calloc(o->n_routes, sizeof *u->routes);
     u->rs = calloc(o->n_routes, sizeof *u->rs);
     u->problems = u64map_new();
+    u->cancelled = u64map_new();
     u->next_id = ((uint64_t)getpid() << 32) ^ (uint64_t)clock_wall_ms();
-    if (u->inbox_efd < 0 || !u->routes || !u->rs || !u->problems) {
+    if (u->inbox_efd < 0 || !u->routes || !u->rs || !u->problems ||
+        !u->cancelled) {
         errf(err, errlen, "out of memory or file descriptors");
         goto fail;
     }
@@ -965,6 +1017,7 @@ upstream_destroy(upstream_t **up)
         if (u->zctx)
             zmq_ctx_term(u->zctx);
         u64map_destroy(&u->problems);
+        u64map_destroy(&u->cancelled);
         free(u->sent);
         free(u->cancels);
         free(u->rs);

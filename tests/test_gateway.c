@@ -730,6 +730,25 @@ test_disconnect_cancels(void **state)
 }
 
 
+/* A gateway stopped while a request is open cancels its problem. */
+static void
+test_stop_cancels(void **state)
+{
+    const char *text = problem();
+    gw_t g = start_gateway("gateway-stopped.log", NULL);
+    int fd = raw_connect(g.port);
+    char *body = chat_body("trim", text, 1);
+
+    (void)state;
+    raw_post(fd, "/v1/chat/completions", body);
+    free(body);
+    raw_read_until(fd, "\"delta\":{\"content\"");
+    assert_int_equal(cluster_signal(&K, g.pid, SIGTERM), 0);
+    close(fd);
+    wait_status(problem_of(text), "cancelled");
+}
+
+
 static void
 test_openai_client(void **state)
 {
@@ -862,6 +881,7 @@ main(void)
         cmocka_unit_test(test_keys_and_body_limit),
         cmocka_unit_test(test_concurrency_limits),
         cmocka_unit_test(test_disconnect_cancels),
+        cmocka_unit_test(test_stop_cancels),
         cmocka_unit_test(test_openai_client),
         cmocka_unit_test(test_start_up_errors),
     };
