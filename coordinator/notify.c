@@ -370,8 +370,12 @@ coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
         int64_t pid = (int64_t)w->problem_ids[i];
         cproblem_t *p = pid > 0 ? coord_find_problem(c, pid) : NULL;
         if (p != NULL && p->stage != STAGE_DONE) {
+            /* from_step is the client's word: compared unsigned, so a
+            ** huge one pushes nothing again instead of indexing out. */
+            int n = final_steps(p);
+            int k = w->from_step[i] < (uint32_t)n ? (int)w->from_step[i] : n;
             coord_set_client(c, p, client);
-            for (int k = (int)w->from_step[i]; k < final_steps(p); k++)
+            for (; k < n; k++)
                 coord_notify_step(c, p, k);
         } else if (pid <= 0 || pid >= c->next_problem_id) {
             push_result(c, client - 1, pid, NULL, 0, 0,

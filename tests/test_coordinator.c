@@ -766,7 +766,8 @@ test_notify_and_cancel(void **state)
 /*
 ** After a restart the coordinator knows no notify client: a Watch makes
 ** the sender one again, re-pushes the recovered steps from from_step with
-** what the audit holds, and pushes what follows, then the end.
+** what the audit holds (none for a from_step past them, however large),
+** and pushes what follows, then the end.
 */
 static void
 test_watch_after_restart(void **state)
@@ -798,7 +799,10 @@ test_watch_after_restart(void **state)
 
     start_coord(&t, &thread, zctx, db, 0, &w, 1);
     client = dealer(zctx);
-    uint32_t from = 0;
+    /* A from_step past every step (and past INT32_MAX) pushes nothing. */
+    uint32_t from = 0x80000000u;
+    send_watch(client, &id, &from, 1);
+    from = 0;
     send_watch(client, &id, &from, 1);
     e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_int_equal(e->step_push->n_steps, 1);
