@@ -151,6 +151,8 @@ typedef struct cpeer {
     uint32_t credit;
     uint32_t outstanding; /* requests sent and not answered */
     uint32_t abandoned;   /* of those, given up on (late replies) */
+    uint32_t cancelled;   /* of those, dropped by a Cancel (late replies;
+                             no sign of a slow peer) */
     const char *name;     /* interned */
     uint64_t joined;      /* order of announces: older peers are lower */
     int answered;         /* it has answered a request (claim) */
@@ -229,8 +231,10 @@ struct coord {
     /* Runs and problems. */
     u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
-    pool_queue_t admission; /* submitted, not started; may hold cancelled
-                               problems (stage DONE), skipped by admit */
+    pool_queue_t admission; /* submitted, not started; may hold husks of
+                               cancelled problems (stage DONE, owning
+                               nothing) that admit frees */
+    int64_t husks;          /* how many */
     u64map_t *queued;       /* id -> cproblem_t* of those in admission */
     pool_queue_t pools[ROLE_COUNT];
     /* Peers. */
@@ -265,6 +269,17 @@ struct coord {
     coord_stats_t stats;
     struct coord_metrics *metrics; /* NULL without opts.metrics */
 };
+
+/* ---- problems (steps.c) ------------------------------------------------- */
+
+/* The problem with this id, queued or in flight; NULL if not in memory. */
+cproblem_t *coord_find_problem(coord_t *c, int64_t id);
+
+/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
+void coord_problem_destroy(cproblem_t **p);
+
+/* Free what p owns, leaving the struct (its id and queue link). */
+void coord_problem_empty(cproblem_t *p);
 
 /* ---- coordinator.c ------------------------------------------------------ */
 
@@ -496,9 +511,6 @@ void coord_watch_ended(coord_t *c, const pending_t *p);
 /* Free every client slot and the pushes not sent. */
 void coord_clients_free(coord_t *c);
 
-/* The problem with this id, queued or in flight; NULL if not in memory. */
-cproblem_t *coord_find_problem(coord_t *c, int64_t id);
-
 /* ---- cancel.c ----------------------------------------------------------- */
 
 /*
@@ -509,14 +521,5 @@ cproblem_t *coord_find_problem(coord_t *c, int64_t id);
 */
 int coord_cancel(coord_t *c, int64_t id, const char *reason);
 
-/*
-** Whether text is refused at Submit: every live small-pool peer runs the
-** built-in simulator (and there is one), and it cannot parse text.  1 with
-** the reason in why, else 0.
-*/
-int coord_sim_refuses(coord_t *c, const char *text, char *why, size_t whylen);
-
-/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
-void coord_problem_destroy(cproblem_t **p);
 
 #endif

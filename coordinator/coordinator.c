@@ -200,16 +200,45 @@ coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
 }
 
 
+/*
+** Free the husks of problems cancelled while waiting for admission.  Run
+** once they outnumber the problems still waiting, so the walk costs each
+** cancel O(1) on average and a saturated coordinator (admitting nothing)
+** keeps at most as many husks as it has problems waiting.
+*/
+static void
+drop_husks(coord_t *c)
+{
+    pool_queue_t keep = {0};
+    cproblem_t *p;
+
+    while ((p = pool_queue_pop(&c->admission)) != NULL) {
+        if (p->stage == STAGE_DONE)
+            coord_problem_destroy(&p);
+        else
+            pool_queue_push(&keep, p);
+    }
+    c->admission = keep;
+    c->husks = 0;
+}
+
+
 /* Start queued problems while there is room in flight. */
 static void
 admit(coord_t *c)
 {
-    while (c->admission.head && c->stats.in_flight < c->opts.concurrency) {
-        cproblem_t *p = pool_queue_pop(&c->admission);
-        if (p->stage == STAGE_DONE) { /* cancelled while queued */
+    if (c->husks > c->stats.queued)
+        drop_husks(c);
+    while (c->admission.head) {
+        if (c->admission.head->stage == STAGE_DONE) { /* a husk */
+            cproblem_t *p = pool_queue_pop(&c->admission);
             coord_problem_destroy(&p);
+            c->husks--;
             continue;
         }
+        if (c->stats.in_flight >= c->opts.concurrency)
+            break;
+        cproblem_t *p = pool_queue_pop(&c->admission);
         u64map_del(c->queued, (uint64_t)p->id);
         if (u64map_put(c->problems, (uint64_t)p->id, p) < 0) {
             tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",

@@ -337,14 +337,6 @@ coord_clients_free(coord_t *c)
 }
 
 
-cproblem_t *
-coord_find_problem(coord_t *c, int64_t id)
-{
-    cproblem_t *p = u64map_get(c->problems, (uint64_t)id);
-    return p ? p : u64map_get(c->queued, (uint64_t)id);
-}
-
-
 /* ---- Watch -------------------------------------------------------------- */
 
 /* Steps a push may show: a cascade's weak steps are final only once judged. */

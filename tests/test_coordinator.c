@@ -66,17 +66,27 @@ send_env(void *s, Trim__Envelope *env)
 }
 
 
+/* Announce a small-pool peer; deadline_ms 0: the coordinator's own. */
 static void
-send_ready(void *s, const char *name, uint32_t credit)
+send_ready_deadline(void *s, const char *name, uint32_t credit,
+                    uint32_t deadline_ms)
 {
     Trim__Ready r = TRIM__READY__INIT;
     Trim__Envelope env = TRIM__ENVELOPE__INIT;
     r.role = TRIM__ROLE__ROLE_SMALL;
     r.credit = credit;
     r.name = (char *)name;
+    r.deadline_ms = deadline_ms;
     env.body_case = TRIM__ENVELOPE__BODY_READY;
     env.ready = &r;
     send_env(s, &env);
+}
+
+
+static void
+send_ready(void *s, const char *name, uint32_t credit)
+{
+    send_ready_deadline(s, name, credit, 0);
 }
 
 
@@ -547,6 +557,22 @@ next_key(void *s)
 
 
 static void
+send_cancel(void *s, uint64_t *ids, size_t n)
+{
+    Trim__Cancel cancel = TRIM__CANCEL__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    cancel.request_id = 11;
+    cancel.n_problem_ids = n;
+    cancel.problem_ids = ids;
+    cancel.reason = "client went away";
+    env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    send_env(s, &env);
+}
+
+
+static void
 send_watch(void *s, uint64_t *ids, uint32_t *from, size_t n)
 {
     Trim__Watch w = TRIM__WATCH__INIT;
@@ -617,18 +643,8 @@ test_notify_and_cancel(void **state)
     Trim__Key held = next_key(a);
     assert_int_equal(held.problem_id, ids[0]);
 
-    {
-        uint64_t cancel_ids[3] = {ids[0], ids[2], 424242};
-        Trim__Cancel cancel = TRIM__CANCEL__INIT;
-        Trim__Envelope env = TRIM__ENVELOPE__INIT;
-        cancel.request_id = 11;
-        cancel.n_problem_ids = 3;
-        cancel.problem_ids = cancel_ids;
-        cancel.reason = "client went away";
-        env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
-        env.cancel = &cancel;
-        send_env(client, &env);
-    }
+    uint64_t cancel_ids[3] = {ids[0], ids[2], 424242};
+    send_cancel(client, cancel_ids, 3);
     Trim__Envelope *e =
         client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     assert_int_equal(e->problems_done->n_results, 2);
@@ -764,6 +780,66 @@ test_notify_and_cancel(void **state)
 
 
 /*
+** A request dropped by a Cancel says nothing about its peer: with one of
+** its two credits held by a cancelled problem, peer A missing one deadline
+** is not quarantined (it was, when cancels counted as missed deadlines and
+** "every credit held by missed requests" fired), and the expired request
+** goes to peer B.
+*/
+static void
+test_cancel_spares_peer(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t;
+    pthread_t thread;
+    store_writer_t *w;
+    uint64_t ids[2];
+
+    test_tmp_path(db, sizeof db, "spare.db");
+    start_coord(&t, &thread, zctx, db, 0, &w, 0);
+    void *client = dealer(zctx);
+    void *a = dealer(zctx);
+    send_ready_deadline(a, "peer-a", 2, 300);
+    submit_notify(client, 2, "", ids);
+    Trim__Envelope *e;
+    size_t held = 0;
+    while (held < 2) {
+        e = recv_env(a, 5000);
+        assert_non_null(e);
+        assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+        held += e->generate->n_items;
+        env_destroy(&e);
+    }
+    send_cancel(client, &ids[0], 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    env_destroy(&e);
+
+    /* A stays alive (heartbeats) and silent; B takes the expired one. */
+    void *b = dealer(zctx);
+    send_ready(b, "peer-b", 1);
+    int64_t until = clock_now_ms() + 5000;
+    while ((e = recv_env(b, 1)) == NULL && clock_now_ms() < until)
+        assert_null(recv_env(a, 20));
+    assert_non_null(e);
+    assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+    assert_int_equal(e->generate->items[0]->key->problem_id, ids[1]);
+    env_destroy(&e);
+    assert_int_equal(coord_stats(t.coord)->expired, 1);
+    assert_int_equal(coord_stats(t.coord)->quarantines, 0);
+    sock_destroy(&a);
+    sock_destroy(&b);
+    sock_destroy(&client);
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+    test_remove_db(db);
+}
+
+
+/*
 ** After a restart the coordinator knows no notify client: a Watch makes
 ** the sender one again, re-pushes the recovered steps from from_step with
 ** what the audit holds (none for a from_step past them, however large),
@@ -847,6 +923,7 @@ main(void)
         cmocka_unit_test(test_credit_requeue_and_bad_peers),
         cmocka_unit_test(test_peer_announce_disconnect_and_misuse),
         cmocka_unit_test(test_notify_and_cancel),
+        cmocka_unit_test(test_cancel_spares_peer),
         cmocka_unit_test(test_watch_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
