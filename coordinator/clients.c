@@ -8,9 +8,9 @@
 ** row is committed (run 0: the newest).  Status is answered at once from
 ** memory.  A Submit that fails validation is answered too, with the reason,
 ** so a client never waits on silence; so is one of text the built-in
-** simulator could never solve, when it is all the small pool runs.  Clients
-*never announce themselves;
-** they are identified by their socket identity only for the reply.
+** simulator could never solve, when it is all the small pool runs.
+** Clients never announce themselves; they are identified by their socket
+** identity only for the reply.
 */
 #include "coord_internal.h"
 
