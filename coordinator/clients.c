@@ -300,28 +300,24 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
-/* Cancel: answered at once with the ids it cancelled, after the pushes of
-** their ends (so a notify client has every result when the ack comes). */
+/* Cancel: answered with the ids it cancelled once their rows are durable,
+** after the pushes of their ends (so a notify client has every result when
+** the ack comes); notify.c queues it behind them. */
 static void
 on_cancel(coord_t *c, const unsigned char *id, size_t idlen,
           const Trim__Cancel *r)
 {
-    Trim__CancelAck ack = TRIM__CANCEL_ACK__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
     uint64_t *done =
         calloc(r->n_problem_ids ? r->n_problem_ids : 1, sizeof *done);
+    size_t n = 0;
 
     if (done == NULL)
         return;
     for (size_t i = 0; i < r->n_problem_ids && !c->fatal; i++)
         if (coord_cancel(c, (int64_t)r->problem_ids[i], r->reason))
-            done[ack.n_cancelled++] = r->problem_ids[i];
-    coord_flush_pushes(c);
-    ack.request_id = r->request_id;
-    ack.cancelled = done;
-    env.body_case = TRIM__ENVELOPE__BODY_CANCEL_ACK;
-    env.cancel_ack = &ack;
-    reply(c, id, idlen, &env);
+            done[n++] = r->problem_ids[i];
+    if (coord_push_cancel_ack(c, id, idlen, r->request_id, done, n) < 0)
+        tlog(TLOG_ERROR, "coordinator", "cancel: out of memory for its ack");
     free(done);
 }
 
@@ -383,14 +379,15 @@ coord_answer_pending(coord_t *c)
     int64_t durable = store_writer_durable(c->writer);
     size_t keep = 0;
 
+    c->more = 0;
     for (size_t i = 0; i < c->n_pending; i++) {
         pending_t *p = &c->pending[i];
         crun_t *run = coord_find_run(c, p->run_id);
         int answered = 0;
         if (p->is_watch) {
             if (durable >= p->ticket) {
-                coord_watch_ended(c, p);
-                answered = 1;
+                answered = coord_watch_ended(c, p);
+                c->more |= !answered;
             }
         } else if (!p->is_wait) {
             if (durable >= p->ticket) {

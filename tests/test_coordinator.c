@@ -556,6 +556,27 @@ next_key(void *s)
 }
 
 
+/*
+** sql (a count, with one %llu for id) over a read-only connection to db:
+** what is committed, as a reader after a crash would see it.
+*/
+static int64_t
+committed(const char *db, const char *sql, uint64_t id)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    int64_t n = sql_int(h, sql, (unsigned long long)id);
+    sqlite3_close(h);
+    return n;
+}
+
+#define ENDED_ROW                                                              \
+    "SELECT COUNT(*) FROM problems WHERE problem_id = %llu AND status IN "     \
+    "('finished', 'failed', 'cancelled')"
+#define STEP_ROWS "SELECT COUNT(*) FROM steps WHERE problem_id = %llu"
+
+
 static void
 send_cancel(void *s, uint64_t *ids, size_t n)
 {
@@ -614,7 +635,8 @@ stop_coord(coord_thread_t *t, pthread_t thread, store_writer_t **w)
 /*
 ** Cancel a problem a peer holds and one waiting for admission: each is
 ** recorded as cancelled with the reason and no step row, its notify client
-** gets END_CANCELLED before the CancelAck (which leaves out an unknown id),
+** gets END_CANCELLED before the CancelAck (every push only once its row is
+** committed) (which leaves out an unknown id),
 ** the peer's late answer is stale and gives its credit back, and the
 ** problem waiting for that credit finishes, its step pushed before its end
 ** with what the audit holds.  A Watch of the ended problems answers from
@@ -655,6 +677,7 @@ test_notify_and_cancel(void **state)
         assert_string_equal(r->error, "client went away");
         assert_int_equal(r->correct, -1);
         assert_int_equal(r->steps, 0);
+        assert_int_equal(committed(db, ENDED_ROW, r->problem_id), 1);
     }
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
@@ -683,11 +706,13 @@ test_notify_and_cancel(void **state)
     assert_int_equal(s->tokens, 7);
     assert_int_equal(s->prompt_tokens, 5);
     assert_int_equal(s->finish, TRIM__FINISH__FINISH_END);
+    assert_int_equal(committed(db, STEP_ROWS, ids[1]), 1);
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     assert_int_equal(e->problems_done->n_results, 1);
     const Trim__ProblemResult *r = e->problems_done->results[0];
     assert_int_equal(r->problem_id, ids[1]);
+    assert_int_equal(committed(db, ENDED_ROW, ids[1]), 1);
     assert_int_equal(r->run_id, 1);
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_string_equal(r->final_answer, "0");
@@ -703,17 +728,14 @@ test_notify_and_cancel(void **state)
     uint32_t from[3] = {0, 0, 0};
     send_watch(client, watch_ids, from, 3);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
-    assert_int_equal(e->problems_done->n_results, 1);
-    assert_int_equal(e->problems_done->results[0]->problem_id, 777777);
-    assert_int_equal(e->problems_done->results[0]->end,
-                     TRIM__PROBLEM_END__END_UNKNOWN);
-    env_destroy(&e);
-    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
-    assert_int_equal(e->problems_done->n_results, 2);
+    assert_int_equal(e->problems_done->n_results, 3);
     r = e->problems_done->results[0];
+    assert_int_equal(r->problem_id, 777777);
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_UNKNOWN);
+    r = e->problems_done->results[1];
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_CANCELLED);
     assert_string_equal(r->error, "client went away");
-    r = e->problems_done->results[1];
+    r = e->problems_done->results[2];
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_int_equal(r->weak_tokens, 7);
     assert_int_equal(r->prompt_tokens, 5);
@@ -866,6 +888,7 @@ test_watch_after_restart(void **state)
     answer_key(a, &k, "First step.", TRIM__FINISH__FINISH_STEP);
     Trim__Envelope *e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_string_equal(e->step_push->steps[0]->text, "First step.");
+    assert_int_equal(committed(db, STEP_ROWS, id), 1);
     env_destroy(&e);
     k = next_key(a); /* step 1, held when the coordinator stops */
     assert_int_equal(k.step_index, 1);
@@ -899,9 +922,11 @@ test_watch_after_restart(void **state)
     answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
     e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_int_equal(e->step_push->steps[0]->step_index, 1);
+    assert_int_equal(committed(db, STEP_ROWS, id), 2);
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     const Trim__ProblemResult *r = e->problems_done->results[0];
+    assert_int_equal(committed(db, ENDED_ROW, id), 1);
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_int_equal(r->steps, 2);
     assert_int_equal(r->weak_tokens, 14);
