@@ -131,6 +131,7 @@ typedef struct cproblem {
     cstep_meta_t *meta;
     int cap_meta;
     int cascade_strong; /* the weak solution was discarded */
+    int cascade_kept;   /* the weak solution was kept (its rows written) */
     /* Totals for the problem row. */
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
@@ -283,6 +284,13 @@ void coord_problem_destroy(cproblem_t **p);
 
 /* Free what p owns, leaving the struct (its id and queue link). */
 void coord_problem_empty(cproblem_t *p);
+
+/*
+** How many of p's accepted steps are final: written to the audit and shown
+** to its client.  A cascade's weak steps are only once the solution is
+** judged and kept; until then none.
+*/
+int coord_final_steps(const cproblem_t *p);
 
 /* ---- coordinator.c ------------------------------------------------------ */
 

@@ -424,15 +424,6 @@ coord_clients_free(coord_t *c)
 
 /* ---- Watch -------------------------------------------------------------- */
 
-/* Steps a push may show: a cascade's weak steps are final only once judged. */
-static int
-final_steps(const cproblem_t *p)
-{
-    return p->run->shape == POLICY_CASCADE && !p->cascade_strong ? 0
-                                                                 : p->n_steps;
-}
-
-
 void
 coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
                const Trim__Watch *w)
@@ -449,7 +440,7 @@ coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
         if (p != NULL && p->stage != STAGE_DONE) {
             /* from_step is the client's word: compared unsigned, so a
             ** huge one pushes nothing again instead of indexing out. */
-            int n = final_steps(p);
+            int n = coord_final_steps(p);
             int k = w->from_step[i] < (uint32_t)n ? (int)w->from_step[i] : n;
             coord_set_client(c, p, client);
             for (; k < n; k++)

@@ -96,6 +96,16 @@ coord_find_problem(coord_t *c, int64_t id)
 }
 
 
+int
+coord_final_steps(const cproblem_t *p)
+{
+    if (p->run->shape == POLICY_CASCADE && !p->cascade_strong &&
+        !p->cascade_kept)
+        return 0;
+    return p->n_steps;
+}
+
+
 void
 coord_problem_empty(cproblem_t *p)
 {
@@ -318,14 +328,17 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
 {
     store_problem_t row;
     char answer[1024] = "";
-    int have_answer =
-        grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
-                            answer, sizeof answer) > 0;
+    /* Only steps with rows count, and a cancelled problem has no answer:
+    ** its last step need not be one. */
+    int n = coord_final_steps(p);
+    int have_answer = status != STORE_CANCELLED &&
+                      grade_extract_steps((const char *const *)p->steps,
+                                          (size_t)n, answer, sizeof answer) > 0;
     coord_problem_row(p, status, &row);
     row.final_answer = have_answer ? answer : NULL;
     if (status == STORE_FINISHED && p->truth != NULL)
         row.correct = have_answer && grade_equal(answer, p->truth);
-    row.steps = p->n_steps;
+    row.steps = n;
     row.regenerated_steps = p->regenerated;
     row.weak_tokens = p->weak_tokens;
     row.strong_tokens = p->strong_tokens;
