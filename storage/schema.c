@@ -7,14 +7,14 @@
 ** the file exactly as it was.  The version is re-read inside the transaction:
 ** two processes migrating the same file at once do the work once.
 **
-** Enumerations are stored as text (status 'queued'/'running'/'finished'/
-** 'failed'/'cancelled', kind 'draft'/'strong', decision 'keep'/'regenerate'
-** or NULL for no decision) with CHECK constraints, so the audit reads
-** without a decoder ring.  Timestamps are INTEGER milliseconds since the epoch
-*(0 = not yet),
-** latencies INTEGER microseconds.  runs.seed and problems.seed hold the
-** uint64 seed's bits as a signed 64-bit integer.  NULL text means the writer
-** passed NULL; NULL REAL means NAN (not scored, not applicable).
+** Enumerations are stored as text with CHECK constraints (status
+** 'queued', 'running', 'finished', 'failed' or 'cancelled'; kind 'draft'
+** or 'strong'; decision 'keep', 'regenerate' or NULL for none), so the
+** audit reads without a decoder ring.  Timestamps are INTEGER milliseconds
+** since the epoch (0 = not yet), latencies INTEGER microseconds.
+** runs.seed and problems.seed hold the uint64 seed's bits as a signed
+** 64-bit integer.  NULL text means the writer passed NULL; NULL REAL means
+** NAN (not scored, not applicable).
 **
 ** A migration, once released, never changes: a database at version k must
 ** mean the same schema wherever it was made.  Change the schema by adding
