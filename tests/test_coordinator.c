@@ -806,7 +806,8 @@ test_notify_and_cancel(void **state)
 ** its two credits held by a cancelled problem, peer A missing one deadline
 ** is not quarantined (it was, when cancels counted as missed deadlines and
 ** "every credit held by missed requests" fired), and the expired request
-** goes to peer B.
+** goes to peer B.  Cancelled after a step, the problem records no final
+** answer (its last step is no answer, whatever number it holds).
 */
 static void
 test_cancel_spares_peer(void **state)
@@ -849,9 +850,27 @@ test_cancel_spares_peer(void **state)
     assert_non_null(e);
     assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_GENERATE);
     assert_int_equal(e->generate->items[0]->key->problem_id, ids[1]);
+    Trim__Key k = *e->generate->items[0]->key;
     env_destroy(&e);
     assert_int_equal(coord_stats(t.coord)->expired, 1);
     assert_int_equal(coord_stats(t.coord)->quarantines, 0);
+
+    /* Cancelled after a step with a number in it: no final answer. */
+    answer_key(b, &k, "Half of 10 is 5.", TRIM__FINISH__FINISH_STEP);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    env_destroy(&e);
+    k = next_key(b);
+    send_cancel(client, &ids[1], 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->results[0]->steps, 1);
+    assert_string_equal(e->problems_done->results[0]->final_answer, "");
+    env_destroy(&e);
+    assert_int_equal(committed(db,
+                               "SELECT COUNT(*) FROM problems WHERE "
+                               "problem_id = %llu AND final_answer IS NULL "
+                               "AND steps = 1",
+                               ids[1]),
+                     1);
     sock_destroy(&a);
     sock_destroy(&b);
     sock_destroy(&client);
