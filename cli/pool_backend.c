@@ -18,10 +18,16 @@ pool_backend_new(const char *kind, Trim__Role role, const sim_world_t *world,
 {
     backend_t *b;
 
-    if (strcmp(kind, "openai") == 0)
-        return backend_openai_new(http, credit, err, errlen);
-    if (strcmp(kind, "openai-chat") == 0)
-        return backend_openai_chat_new(http, credit, err, errlen);
+    if (strncmp(kind, "openai", 6) == 0) {
+        /* The coordinator checks Submits against the simulator when the
+        ** small pool runs it, over HTTP (`trim sim-server`) too. */
+        http_backend_opts_t o = *http;
+        o.identify = role == TRIM__ROLE__ROLE_SMALL;
+        if (strcmp(kind, "openai") == 0)
+            return backend_openai_new(&o, credit, err, errlen);
+        if (strcmp(kind, "openai-chat") == 0)
+            return backend_openai_chat_new(&o, credit, err, errlen);
+    }
     if (strcmp(kind, "vllm-pooling") == 0)
         return backend_pooling_new(http, credit, err, errlen);
     b = backend_sim_new(world, role == TRIM__ROLE__ROLE_SMALL ? BACKEND_SIM_WEAK

@@ -1,23 +1,20 @@
 /*
-** cancel.c: dropping a problem its client gave up on, and the simulator
-** check at Submit.
+** cancel.c: dropping a problem its client gave up on.
 **
 ** A cancelled problem stops wherever it stands.  Waiting for admission, it
-** is marked done and left on the admission queue for admit to free (the
-** queue is singly linked; a walk per cancel would cost the whole queue).
-** Waiting in a pool's queue, it is taken out.  Held by a peer, the request
-** is abandoned as a missed deadline abandons one: the peer's credit stays
-** taken until its reply comes, which then matches no problem, counts as
-** stale and gives the credit back (claim in steps.c).  Its row is written
+** is marked done and emptied, and its husk left on the admission queue for
+** admit to free (the queue is singly linked; a walk per cancel would cost
+** the whole queue).  Waiting in a pool's queue, it is taken out.  Held by a
+** peer, the request is dropped: the peer's credit stays taken until its
+** reply comes, which then matches no problem, counts as stale and gives the
+** credit back (claim in steps.c).  Unlike a request abandoned at its
+** deadline it says nothing about the peer, so it is counted apart
+** (cpeer_t.cancelled) and no quarantine looks at it.  Its row is written
 ** with status cancelled and the reason, its notify client gets its
 ** ProblemResult, and no step row follows: nothing is left to write one.
 */
 #include "coord_internal.h"
 
-#include <string.h>
-
-#include "errf.h"
-#include "sim.h"
 #include "trim_assert.h"
 
 
@@ -33,27 +30,10 @@ coord_cancel(coord_t *c, int64_t id, const char *reason)
         TRIM_ASSERT(found); /* queued: in its stage's queue */
         p->queued = 0;
     } else if (p->peer >= 0) {
-        c->peers[p->peer].abandoned++;
+        c->peers[p->peer].cancelled++;
         p->peer = -1;
     }
     coord_end_problem(c, p, STORE_CANCELLED,
                       reason && *reason ? reason : "cancelled by its client");
     return 1;
-}
-
-
-int
-coord_sim_refuses(coord_t *c, const char *text, char *why, size_t whylen)
-{
-    int sims = 0;
-
-    for (int i = 0; i < c->n_peers; i++) {
-        const cpeer_t *peer = &c->peers[i];
-        if (!peer->alive || peer->role != TRIM__ROLE__ROLE_SMALL)
-            continue;
-        if (!peer->sim)
-            return 0;
-        sims++;
-    }
-    return sims > 0 && sim_problem_check(text, why, whylen) < 0;
 }

@@ -136,6 +136,7 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         c->stats.weak_tokens += weak;
         c->stats.steps += p->n_steps;
         /* The weak steps are final now: push them. */
+        p->cascade_kept = 1;
         for (int k = 0; k < p->n_steps; k++) {
             caccept_t *a = &p->acc[k];
             a->score = isnan(p->meta[k].score) ? -1.0f : p->meta[k].score;

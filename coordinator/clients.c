@@ -7,8 +7,10 @@
 ** last row.  Wait is answered once its run has finished and the run's last
 ** row is committed (run 0: the newest).  Status is answered at once from
 ** memory.  A Submit that fails validation is answered too, with the reason,
-** so a client never waits on silence.  Clients never announce themselves;
-** they are identified by their socket identity only for the reply.
+** so a client never waits on silence; so is one of text the built-in
+** simulator could never solve, when it is all the small pool runs.
+** Clients never announce themselves; they are identified by their socket
+** identity only for the reply.
 */
 #include "coord_internal.h"
 
@@ -18,6 +20,7 @@
 
 #include "errf.h"
 #include "log.h"
+#include "sim.h"
 #include "sock.h"
 
 #define STATUS_RUNS 20 /* most recent runs listed by status */
@@ -88,11 +91,33 @@ coord_add_pending(coord_t *c, const unsigned char *id, size_t idlen)
 }
 
 
+/*
+** Whether text is refused at Submit: every live small-pool peer runs the
+** built-in simulator (and there is one), and it cannot parse text.  1 with
+** sim_problem_check's reason in why, else 0.
+*/
+static int
+sim_refuses(coord_t *c, const char *text, char *why, size_t whylen)
+{
+    int sims = 0;
+
+    for (int i = 0; i < c->n_peers; i++) {
+        const cpeer_t *peer = &c->peers[i];
+        if (!peer->alive || peer->role != TRIM__ROLE__ROLE_SMALL)
+            continue;
+        if (!peer->sim)
+            return 0;
+        sims++;
+    }
+    return sims > 0 && sim_problem_check(text, why, whylen) < 0;
+}
+
+
 static void
 on_submit(coord_t *c, const unsigned char *id, size_t idlen,
           const Trim__Submit *s)
 {
-    char err[512], why[256];
+    char err[512], why[256], hint[480];
     int64_t run_id = (int64_t)s->run_id;
     uint64_t *ids = NULL;
     int client = 0;
@@ -110,16 +135,10 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
     /* On the built-in simulator, text it did not generate can only fail:
     ** refuse it now, saying what to send instead. */
     for (size_t i = 0; i < s->n_problems; i++) {
-        if (!coord_sim_refuses(c, s->problems[i]->text, why, sizeof why))
+        if (!sim_refuses(c, s->problems[i]->text, why, sizeof why))
             continue;
-        const char *tag = "not a simulated problem: ";
-        const char *r =
-            strncmp(why, tag, strlen(tag)) ? why : why + strlen(tag);
-        errf(err, sizeof err,
-             "problems[%zu]: the built-in simulator solves only problems it "
-             "generated (print some with `trim sim-problems`); this text is "
-             "not one: %s",
-             i, r);
+        errf(err, sizeof err, "problems[%zu]: %s", i,
+             sim_refusal(why, hint, sizeof hint));
         send_ack(c, id, idlen, s->request_id, run_id, NULL, 0, err);
         return;
     }
@@ -281,28 +300,24 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
 }
 
 
-/* Cancel: answered at once with the ids it cancelled, after the pushes of
-** their ends (so a notify client has every result when the ack comes). */
+/* Cancel: answered with the ids it cancelled once their rows are durable,
+** after the pushes of their ends (so a notify client has every result when
+** the ack comes); notify.c queues it behind them. */
 static void
 on_cancel(coord_t *c, const unsigned char *id, size_t idlen,
           const Trim__Cancel *r)
 {
-    Trim__CancelAck ack = TRIM__CANCEL_ACK__INIT;
-    Trim__Envelope env = TRIM__ENVELOPE__INIT;
     uint64_t *done =
         calloc(r->n_problem_ids ? r->n_problem_ids : 1, sizeof *done);
+    size_t n = 0;
 
     if (done == NULL)
         return;
     for (size_t i = 0; i < r->n_problem_ids && !c->fatal; i++)
         if (coord_cancel(c, (int64_t)r->problem_ids[i], r->reason))
-            done[ack.n_cancelled++] = r->problem_ids[i];
-    coord_flush_pushes(c);
-    ack.request_id = r->request_id;
-    ack.cancelled = done;
-    env.body_case = TRIM__ENVELOPE__BODY_CANCEL_ACK;
-    env.cancel_ack = &ack;
-    reply(c, id, idlen, &env);
+            done[n++] = r->problem_ids[i];
+    if (coord_push_cancel_ack(c, id, idlen, r->request_id, done, n) < 0)
+        tlog(TLOG_ERROR, "coordinator", "cancel: out of memory for its ack");
     free(done);
 }
 
@@ -364,14 +379,15 @@ coord_answer_pending(coord_t *c)
     int64_t durable = store_writer_durable(c->writer);
     size_t keep = 0;
 
+    c->more = 0;
     for (size_t i = 0; i < c->n_pending; i++) {
         pending_t *p = &c->pending[i];
         crun_t *run = coord_find_run(c, p->run_id);
         int answered = 0;
         if (p->is_watch) {
             if (durable >= p->ticket) {
-                coord_watch_ended(c, p);
-                answered = 1;
+                answered = coord_watch_ended(c, p);
+                c->more |= !answered;
             }
         } else if (!p->is_wait) {
             if (durable >= p->ticket) {

@@ -131,6 +131,7 @@ typedef struct cproblem {
     cstep_meta_t *meta;
     int cap_meta;
     int cascade_strong; /* the weak solution was discarded */
+    int cascade_kept;   /* the weak solution was kept (its rows written) */
     /* Totals for the problem row. */
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
@@ -151,6 +152,8 @@ typedef struct cpeer {
     uint32_t credit;
     uint32_t outstanding; /* requests sent and not answered */
     uint32_t abandoned;   /* of those, given up on (late replies) */
+    uint32_t cancelled;   /* of those, dropped by a Cancel (late replies;
+                             no sign of a slow peer) */
     const char *name;     /* interned */
     uint64_t joined;      /* order of announces: older peers are lower */
     int answered;         /* it has answered a request (claim) */
@@ -168,23 +171,26 @@ typedef struct cpeer {
     int sim; /* its backend is the built-in simulator (Ready.backend) */
 } cpeer_t;
 
+/* A push waiting for its rows to be durable (notify.c). */
+typedef struct cpush {
+    int64_t ticket; /* sent once the writer's durable ticket reaches it */
+    int kind;       /* PUSH_STEP, PUSH_RESULT, PUSH_CANCEL_ACK */
+    size_t bytes;   /* rough size, to cap messages */
+    void *msg;      /* the protobuf struct and its strings: one malloc */
+} cpush_t;
+
 /*
-** A client that asked for pushes (Submit.notify, Watch), and what it is
-** sent this loop turn: the items live in coord.push_arena until the turn's
-** coord_flush_pushes.  Slots are shared by every problem pushing to the
-** same identity and freed once none does and nothing is waiting to go.
+** A client that asked for pushes (Submit.notify, Watch) or a Cancel, and
+** what waits to be sent to it, in order.  Slots are shared by every problem
+** pushing to the same identity and freed once none does and nothing waits.
 */
 typedef struct cclient {
     unsigned char id[PEER_ID_MAX];
     size_t idlen; /* 0: a free slot */
     uint64_t idkey;
     int64_t refs; /* problems whose pushes go here */
-    Trim__AcceptedStep **steps;
-    size_t n_steps, cap_steps;
-    Trim__ProblemResult **results;
-    size_t n_results, cap_results;
-    size_t out_bytes; /* rough size of what waits, to cap messages */
-    int dirty;        /* on coord.dirty this turn */
+    cpush_t *queue;
+    size_t n_queue, cap_queue;
 } cclient_t;
 
 typedef struct pool_queue {
@@ -215,8 +221,9 @@ typedef struct pending {
     int64_t ticket;        /* answer once this ticket is durable */
     int is_wait;           /* WaitRequest (else a SubmitAck) */
     int is_watch;          /* Watch of ended problems (problem_ids) */
-    uint64_t *problem_ids; /* SubmitAck: the ids, owned */
+    uint64_t *problem_ids; /* SubmitAck, Watch: the ids, owned */
     size_t n_ids;
+    size_t n_done; /* Watch: ids answered so far */
 } pending_t;
 
 struct coord {
@@ -229,8 +236,10 @@ struct coord {
     /* Runs and problems. */
     u64map_t *runs;         /* id -> crun_t* */
     u64map_t *problems;     /* id -> cproblem_t*, in flight only */
-    pool_queue_t admission; /* submitted, not started; may hold cancelled
-                               problems (stage DONE), skipped by admit */
+    pool_queue_t admission; /* submitted, not started; may hold husks of
+                               cancelled problems (stage DONE, owning
+                               nothing) that admit frees */
+    int64_t husks;          /* how many */
     u64map_t *queued;       /* id -> cproblem_t* of those in admission */
     pool_queue_t pools[ROLE_COUNT];
     /* Peers. */
@@ -258,13 +267,30 @@ struct coord {
     cclient_t *clients;
     int n_clients, cap_clients;
     u64map_t *client_index; /* idkey -> slot + 1 */
-    int *dirty;             /* slots with pushes waiting this turn */
-    int n_dirty, cap_dirty;
-    arena_t *push_arena;    /* this turn's pushes, reset per flush */
+    void **push_batch;      /* 2 * TRIM_MAX_BATCH: a message's items */
+    int more;               /* work left for the next turn: do not sleep */
     store_reader_t *reader; /* for Watch of ended problems; lazily */
     coord_stats_t stats;
     struct coord_metrics *metrics; /* NULL without opts.metrics */
 };
+
+/* ---- problems (steps.c) ------------------------------------------------- */
+
+/* The problem with this id, queued or in flight; NULL if not in memory. */
+cproblem_t *coord_find_problem(coord_t *c, int64_t id);
+
+/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
+void coord_problem_destroy(cproblem_t **p);
+
+/* Free what p owns, leaving the struct (its id and queue link). */
+void coord_problem_empty(cproblem_t *p);
+
+/*
+** How many of p's accepted steps are final: written to the audit and shown
+** to its client.  A cascade's weak steps are only once the solution is
+** judged and kept; until then none.
+*/
+int coord_final_steps(const cproblem_t *p);
 
 /* ---- coordinator.c ------------------------------------------------------ */
 
@@ -483,21 +509,31 @@ void coord_notify_step(coord_t *c, const cproblem_t *p, int index);
 /* p ended with row: push its ProblemResult and let go of its client. */
 void coord_notify_end(coord_t *c, cproblem_t *p, const store_problem_t *row);
 
-/* Send this turn's pushes, each client's steps before its results. */
+/* Send each client's pushes whose rows are durable, in order (steps of a
+** message before its results); ask the writer to commit if some wait. */
 void coord_flush_pushes(coord_t *c);
 
 /* Watch: re-attach the sender and push again (clients.c dispatches). */
 void coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
                     const Trim__Watch *w);
 
-/* A pending Watch of ended problems, now durable: push their results. */
-void coord_watch_ended(coord_t *c, const pending_t *p);
+/*
+** A pending Watch of ended problems, now durable: push the results of the
+** next few (their store lookups run on the loop's thread).  1 when every id
+** is answered, 0 while some are left for later turns.
+*/
+int coord_watch_ended(coord_t *c, pending_t *p);
+
+/*
+** Queue the CancelAck of request_id (ids: the problems it cancelled) for
+** the client id, to go after the pushes queued before it, once the rows
+** written so far are durable.  0, or -1 (memory: not queued).
+*/
+int coord_push_cancel_ack(coord_t *c, const unsigned char *id, size_t idlen,
+                          uint64_t request_id, const uint64_t *ids, size_t n);
 
 /* Free every client slot and the pushes not sent. */
 void coord_clients_free(coord_t *c);
-
-/* The problem with this id, queued or in flight; NULL if not in memory. */
-cproblem_t *coord_find_problem(coord_t *c, int64_t id);
 
 /* ---- cancel.c ----------------------------------------------------------- */
 
@@ -509,14 +545,5 @@ cproblem_t *coord_find_problem(coord_t *c, int64_t id);
 */
 int coord_cancel(coord_t *c, int64_t id, const char *reason);
 
-/*
-** Whether text is refused at Submit: every live small-pool peer runs the
-** built-in simulator (and there is one), and it cannot parse text.  1 with
-** the reason in why, else 0.
-*/
-int coord_sim_refuses(coord_t *c, const char *text, char *why, size_t whylen);
-
-/* Free a problem (on no queue) and clear the pointer; NULL-safe. */
-void coord_problem_destroy(cproblem_t **p);
 
 #endif

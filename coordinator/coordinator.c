@@ -99,11 +99,10 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->problems = u64map_new();
     c->queued = u64map_new();
     c->client_index = u64map_new();
-    c->push_arena = arena_new(1 << 16);
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
     if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->queued ||
-        !c->client_index || !c->push_arena || !c->arena || !c->in_arena ||
+        !c->client_index || !c->arena || !c->in_arena ||
         coord_peers_init(c) < 0 || coord_metrics_init(c) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
@@ -143,7 +142,6 @@ coord_destroy(coord_t **cp)
     u64map_destroy(&c->queued);
     coord_clients_free(c);
     u64map_destroy(&c->client_index);
-    arena_destroy(&c->push_arena);
     store_reader_destroy(&c->reader);
     for (pos = 0; c->runs && u64map_next(c->runs, &pos, &id, &v);) {
         crun_t *run = v;
@@ -200,16 +198,45 @@ coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
 }
 
 
+/*
+** Free the husks of problems cancelled while waiting for admission.  Run
+** once they outnumber the problems still waiting, so the walk costs each
+** cancel O(1) on average and a saturated coordinator (admitting nothing)
+** keeps at most as many husks as it has problems waiting.
+*/
+static void
+drop_husks(coord_t *c)
+{
+    pool_queue_t keep = {0};
+    cproblem_t *p;
+
+    while ((p = pool_queue_pop(&c->admission)) != NULL) {
+        if (p->stage == STAGE_DONE)
+            coord_problem_destroy(&p);
+        else
+            pool_queue_push(&keep, p);
+    }
+    c->admission = keep;
+    c->husks = 0;
+}
+
+
 /* Start queued problems while there is room in flight. */
 static void
 admit(coord_t *c)
 {
-    while (c->admission.head && c->stats.in_flight < c->opts.concurrency) {
-        cproblem_t *p = pool_queue_pop(&c->admission);
-        if (p->stage == STAGE_DONE) { /* cancelled while queued */
+    if (c->husks > c->stats.queued)
+        drop_husks(c);
+    while (c->admission.head) {
+        if (c->admission.head->stage == STAGE_DONE) { /* a husk */
+            cproblem_t *p = pool_queue_pop(&c->admission);
             coord_problem_destroy(&p);
+            c->husks--;
             continue;
         }
+        if (c->stats.in_flight >= c->opts.concurrency)
+            break;
+        cproblem_t *p = pool_queue_pop(&c->admission);
         u64map_del(c->queued, (uint64_t)p->id);
         if (u64map_put(c->problems, (uint64_t)p->id, p) < 0) {
             tlog(TLOG_ERROR, "coordinator", "out of memory admitting %lld",
@@ -396,7 +423,7 @@ coord_run(coord_t *c, const atomic_int *stop,
         coord_flush_pushes(c);
         if (c->opts.exit_when_done && all_done(c))
             break;
-        int64_t wait = c->next_timer_ms - now;
+        int64_t wait = c->more ? 0 : c->next_timer_ms - now;
         if (progress && next_progress - now < wait)
             wait = next_progress - now;
         if (zmq_poll(items, 2, wait < 0 ? 0 : (long)wait) < 0) {

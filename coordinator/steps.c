@@ -88,12 +88,27 @@ coord_why(const char *decided_by, const char *reason)
 }
 
 
-void
-coord_problem_destroy(cproblem_t **pp)
+cproblem_t *
+coord_find_problem(coord_t *c, int64_t id)
 {
-    if (pp == NULL || *pp == NULL)
-        return;
-    cproblem_t *p = *pp;
+    cproblem_t *p = u64map_get(c->problems, (uint64_t)id);
+    return p ? p : u64map_get(c->queued, (uint64_t)id);
+}
+
+
+int
+coord_final_steps(const cproblem_t *p)
+{
+    if (p->run->shape == POLICY_CASCADE && !p->cascade_strong &&
+        !p->cascade_kept)
+        return 0;
+    return p->n_steps;
+}
+
+
+void
+coord_problem_empty(cproblem_t *p)
+{
     coord_drop_steps(p);
     free(p->steps);
     free(p->acc);
@@ -104,7 +119,22 @@ coord_problem_destroy(cproblem_t **pp)
     free(p->source);
     free(p->text);
     free(p->truth);
-    free(p);
+    p->steps = NULL;
+    p->acc = NULL;
+    p->decision = p->key_id = p->draft = NULL;
+    p->meta = NULL;
+    p->source = p->text = p->truth = NULL;
+    p->cap_steps = p->cap_meta = 0;
+}
+
+
+void
+coord_problem_destroy(cproblem_t **pp)
+{
+    if (pp == NULL || *pp == NULL)
+        return;
+    coord_problem_empty(*pp);
+    free(*pp);
     *pp = NULL;
 }
 
@@ -298,14 +328,17 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
 {
     store_problem_t row;
     char answer[1024] = "";
-    int have_answer =
-        grade_extract_steps((const char *const *)p->steps, (size_t)p->n_steps,
-                            answer, sizeof answer) > 0;
+    /* Only steps with rows count, and a cancelled problem has no answer:
+    ** its last step need not be one. */
+    int n = coord_final_steps(p);
+    int have_answer = status != STORE_CANCELLED &&
+                      grade_extract_steps((const char *const *)p->steps,
+                                          (size_t)n, answer, sizeof answer) > 0;
     coord_problem_row(p, status, &row);
     row.final_answer = have_answer ? answer : NULL;
     if (status == STORE_FINISHED && p->truth != NULL)
         row.correct = have_answer && grade_equal(answer, p->truth);
-    row.steps = p->n_steps;
+    row.steps = n;
     row.regenerated_steps = p->regenerated;
     row.weak_tokens = p->weak_tokens;
     row.strong_tokens = p->strong_tokens;
@@ -333,12 +366,13 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
     }
     coord_run_account(c, p->run, &row);
     if (u64map_get(c->queued, (uint64_t)p->id) == p) {
-        /* Never admitted (cancelled): admit skips and frees it. */
+        /* Never admitted (cancelled): only the husk stays on the admission
+        ** queue, for admit to free. */
         c->stats.queued--;
         u64map_del(c->queued, (uint64_t)p->id);
         p->stage = STAGE_DONE;
-        free(p->text); /* only the husk waits for admit */
-        p->text = NULL;
+        coord_problem_empty(p);
+        c->husks++;
         return;
     }
     c->stats.in_flight--;
@@ -469,9 +503,15 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
         key->step_index != (uint32_t)p->n_steps || key->attempt != p->attempt ||
         key->role != peer->role) {
         c->stats.stale_replies++;
+        /* A late answer to a request we gave up on or whose problem was
+        ** cancelled frees its credit. */
         if (peer->abandoned > 0) {
-            /* A late answer to a request we gave up on frees its credit. */
             peer->abandoned--;
+            peer->outstanding--;
+            return NULL;
+        }
+        if (peer->cancelled > 0) {
+            peer->cancelled--;
             peer->outstanding--;
             return NULL;
         }

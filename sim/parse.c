@@ -6,6 +6,7 @@
 ** plain scanning against the sentence templates (no regex, no allocation):
 ** it runs on every simulated call.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "sim_internal.h"
@@ -144,6 +145,21 @@ sim_problem_check(const char *text, char *err, size_t errlen)
     sim_text_t t;
 
     return sim_text_parse(text, &t, err, errlen);
+}
+
+
+const char *
+sim_refusal(const char *err, char *out, size_t outlen)
+{
+    static const char tag[] = "not a simulated problem: ";
+
+    if (strncmp(err, tag, sizeof tag - 1) != 0)
+        return err;
+    snprintf(out, outlen,
+             "the built-in simulator solves only problems it generated "
+             "(print some with `trim sim-problems`); this text is not one: %s",
+             err + sizeof tag - 1);
+    return out;
 }
 
 

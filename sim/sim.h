@@ -186,6 +186,14 @@ void sim_problem_clear(sim_problem_t *p);
 int sim_problem_check(const char *text, char *err, size_t errlen);
 
 /*
+** What to tell whoever sent text the simulator refused with err (from
+** sim_problem_check or a model call): for "not a simulated problem: WHY",
+** the whole message with the way to get problems it solves, written to out
+** (cut to outlen) and returned; any other err is returned as it is.
+*/
+const char *sim_refusal(const char *err, char *out, size_t outlen);
+
+/*
 ** The difficulty class the world gives a problem text (a hash of the text
 ** against the class shares), or -1 when it is not a simulated problem.
 */

@@ -7,14 +7,14 @@
 ** the file exactly as it was.  The version is re-read inside the transaction:
 ** two processes migrating the same file at once do the work once.
 **
-** Enumerations are stored as text (status 'queued'/'running'/'finished'/
-** 'failed'/'cancelled', kind 'draft'/'strong', decision 'keep'/'regenerate' or
-*NULL for
-** no decision) with CHECK constraints, so the audit reads without a decoder
-** ring.  Timestamps are INTEGER milliseconds since the epoch (0 = not yet),
-** latencies INTEGER microseconds.  runs.seed and problems.seed hold the
-** uint64 seed's bits as a signed 64-bit integer.  NULL text means the writer
-** passed NULL; NULL REAL means NAN (not scored, not applicable).
+** Enumerations are stored as text with CHECK constraints (status
+** 'queued', 'running', 'finished', 'failed' or 'cancelled'; kind 'draft'
+** or 'strong'; decision 'keep', 'regenerate' or NULL for none), so the
+** audit reads without a decoder ring.  Timestamps are INTEGER milliseconds
+** since the epoch (0 = not yet), latencies INTEGER microseconds.
+** runs.seed and problems.seed hold the uint64 seed's bits as a signed
+** 64-bit integer.  NULL text means the writer passed NULL; NULL REAL means
+** NAN (not scored, not applicable).
 **
 ** A migration, once released, never changes: a database at version k must
 ** mean the same schema wherever it was made.  Change the schema by adding
@@ -302,8 +302,21 @@ s_step(sqlite3 *db, const char *path, int target, int *current, char *err,
         s_check_owner(db, path, v, err, errlen) < 0)
         goto fail;
     if (v < target) {
+        int64_t broken;
         if (migrations[v](db, path, err, errlen) < 0)
             goto fail;
+        /* Foreign keys are off while migrating (a rebuilt table would
+        ** break them midway): check the result before it commits. */
+        if (s_int(db, "SELECT count(*) FROM pragma_foreign_key_check", &broken,
+                  path, "checking foreign keys", err, errlen) < 0)
+            goto fail;
+        if (broken > 0) {
+            errf(err, errlen,
+                 "%s: migrating to schema v%d would leave %lld rows whose "
+                 "foreign key points nowhere; nothing changed",
+                 path, v + 1, (long long)broken);
+            goto fail;
+        }
         v++;
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
         if (store_conn_exec(db, sql, path, "setting user_version", err,
@@ -337,8 +350,7 @@ store_migrate_to(const char *path, int version, char *err, size_t errlen)
     /* Off outside any transaction (SQLite ignores it inside one), so that
     ** a migration may rebuild a table others refer to (v5). */
     if (store_conn_exec(db, "PRAGMA foreign_keys=OFF", path,
-                        "turning foreign keys off to migrate", err,
-                        errlen) < 0)
+                        "turning foreign keys off to migrate", err, errlen) < 0)
         goto done;
     do {
         if (s_step(db, path, version, &v, err, errlen) < 0)

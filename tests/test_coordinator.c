@@ -66,17 +66,27 @@ send_env(void *s, Trim__Envelope *env)
 }
 
 
+/* Announce a small-pool peer; deadline_ms 0: the coordinator's own. */
 static void
-send_ready(void *s, const char *name, uint32_t credit)
+send_ready_deadline(void *s, const char *name, uint32_t credit,
+                    uint32_t deadline_ms)
 {
     Trim__Ready r = TRIM__READY__INIT;
     Trim__Envelope env = TRIM__ENVELOPE__INIT;
     r.role = TRIM__ROLE__ROLE_SMALL;
     r.credit = credit;
     r.name = (char *)name;
+    r.deadline_ms = deadline_ms;
     env.body_case = TRIM__ENVELOPE__BODY_READY;
     env.ready = &r;
     send_env(s, &env);
+}
+
+
+static void
+send_ready(void *s, const char *name, uint32_t credit)
+{
+    send_ready_deadline(s, name, credit, 0);
 }
 
 
@@ -546,6 +556,43 @@ next_key(void *s)
 }
 
 
+/*
+** sql (a count, with one %llu for id) over a read-only connection to db:
+** what is committed, as a reader after a crash would see it.
+*/
+static int64_t
+committed(const char *db, const char *sql, uint64_t id)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    int64_t n = sql_int(h, sql, (unsigned long long)id);
+    sqlite3_close(h);
+    return n;
+}
+
+#define ENDED_ROW                                                              \
+    "SELECT COUNT(*) FROM problems WHERE problem_id = %llu AND status IN "     \
+    "('finished', 'failed', 'cancelled')"
+#define STEP_ROWS "SELECT COUNT(*) FROM steps WHERE problem_id = %llu"
+
+
+static void
+send_cancel(void *s, uint64_t *ids, size_t n)
+{
+    Trim__Cancel cancel = TRIM__CANCEL__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    cancel.request_id = 11;
+    cancel.n_problem_ids = n;
+    cancel.problem_ids = ids;
+    cancel.reason = "client went away";
+    env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    send_env(s, &env);
+}
+
+
 static void
 send_watch(void *s, uint64_t *ids, uint32_t *from, size_t n)
 {
@@ -588,7 +635,8 @@ stop_coord(coord_thread_t *t, pthread_t thread, store_writer_t **w)
 /*
 ** Cancel a problem a peer holds and one waiting for admission: each is
 ** recorded as cancelled with the reason and no step row, its notify client
-** gets END_CANCELLED before the CancelAck (which leaves out an unknown id),
+** gets END_CANCELLED before the CancelAck (every push only once its row is
+** committed) (which leaves out an unknown id),
 ** the peer's late answer is stale and gives its credit back, and the
 ** problem waiting for that credit finishes, its step pushed before its end
 ** with what the audit holds.  A Watch of the ended problems answers from
@@ -617,18 +665,8 @@ test_notify_and_cancel(void **state)
     Trim__Key held = next_key(a);
     assert_int_equal(held.problem_id, ids[0]);
 
-    {
-        uint64_t cancel_ids[3] = {ids[0], ids[2], 424242};
-        Trim__Cancel cancel = TRIM__CANCEL__INIT;
-        Trim__Envelope env = TRIM__ENVELOPE__INIT;
-        cancel.request_id = 11;
-        cancel.n_problem_ids = 3;
-        cancel.problem_ids = cancel_ids;
-        cancel.reason = "client went away";
-        env.body_case = TRIM__ENVELOPE__BODY_CANCEL;
-        env.cancel = &cancel;
-        send_env(client, &env);
-    }
+    uint64_t cancel_ids[3] = {ids[0], ids[2], 424242};
+    send_cancel(client, cancel_ids, 3);
     Trim__Envelope *e =
         client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     assert_int_equal(e->problems_done->n_results, 2);
@@ -639,6 +677,7 @@ test_notify_and_cancel(void **state)
         assert_string_equal(r->error, "client went away");
         assert_int_equal(r->correct, -1);
         assert_int_equal(r->steps, 0);
+        assert_int_equal(committed(db, ENDED_ROW, r->problem_id), 1);
     }
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
@@ -667,11 +706,13 @@ test_notify_and_cancel(void **state)
     assert_int_equal(s->tokens, 7);
     assert_int_equal(s->prompt_tokens, 5);
     assert_int_equal(s->finish, TRIM__FINISH__FINISH_END);
+    assert_int_equal(committed(db, STEP_ROWS, ids[1]), 1);
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     assert_int_equal(e->problems_done->n_results, 1);
     const Trim__ProblemResult *r = e->problems_done->results[0];
     assert_int_equal(r->problem_id, ids[1]);
+    assert_int_equal(committed(db, ENDED_ROW, ids[1]), 1);
     assert_int_equal(r->run_id, 1);
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_string_equal(r->final_answer, "0");
@@ -687,17 +728,14 @@ test_notify_and_cancel(void **state)
     uint32_t from[3] = {0, 0, 0};
     send_watch(client, watch_ids, from, 3);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
-    assert_int_equal(e->problems_done->n_results, 1);
-    assert_int_equal(e->problems_done->results[0]->problem_id, 777777);
-    assert_int_equal(e->problems_done->results[0]->end,
-                     TRIM__PROBLEM_END__END_UNKNOWN);
-    env_destroy(&e);
-    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
-    assert_int_equal(e->problems_done->n_results, 2);
+    assert_int_equal(e->problems_done->n_results, 3);
     r = e->problems_done->results[0];
+    assert_int_equal(r->problem_id, 777777);
+    assert_int_equal(r->end, TRIM__PROBLEM_END__END_UNKNOWN);
+    r = e->problems_done->results[1];
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_CANCELLED);
     assert_string_equal(r->error, "client went away");
-    r = e->problems_done->results[1];
+    r = e->problems_done->results[2];
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_int_equal(r->weak_tokens, 7);
     assert_int_equal(r->prompt_tokens, 5);
@@ -764,9 +802,89 @@ test_notify_and_cancel(void **state)
 
 
 /*
+** A request dropped by a Cancel says nothing about its peer: with one of
+** its two credits held by a cancelled problem, peer A missing one deadline
+** is not quarantined (it was, when cancels counted as missed deadlines and
+** "every credit held by missed requests" fired), and the expired request
+** goes to peer B.  Cancelled after a step, the problem records no final
+** answer (its last step is no answer, whatever number it holds).
+*/
+static void
+test_cancel_spares_peer(void **state)
+{
+    (void)state;
+    char db[256];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t;
+    pthread_t thread;
+    store_writer_t *w;
+    uint64_t ids[2];
+
+    test_tmp_path(db, sizeof db, "spare.db");
+    start_coord(&t, &thread, zctx, db, 0, &w, 0);
+    void *client = dealer(zctx);
+    void *a = dealer(zctx);
+    send_ready_deadline(a, "peer-a", 2, 300);
+    submit_notify(client, 2, "", ids);
+    Trim__Envelope *e;
+    size_t held = 0;
+    while (held < 2) {
+        e = recv_env(a, 5000);
+        assert_non_null(e);
+        assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+        held += e->generate->n_items;
+        env_destroy(&e);
+    }
+    send_cancel(client, &ids[0], 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    env_destroy(&e);
+
+    /* A stays alive (heartbeats) and silent; B takes the expired one. */
+    void *b = dealer(zctx);
+    send_ready(b, "peer-b", 1);
+    int64_t until = clock_now_ms() + 5000;
+    while ((e = recv_env(b, 1)) == NULL && clock_now_ms() < until)
+        assert_null(recv_env(a, 20));
+    assert_non_null(e);
+    assert_int_equal(e->body_case, TRIM__ENVELOPE__BODY_GENERATE);
+    assert_int_equal(e->generate->items[0]->key->problem_id, ids[1]);
+    Trim__Key k = *e->generate->items[0]->key;
+    env_destroy(&e);
+    assert_int_equal(coord_stats(t.coord)->expired, 1);
+    assert_int_equal(coord_stats(t.coord)->quarantines, 0);
+
+    /* Cancelled after a step with a number in it: no final answer. */
+    answer_key(b, &k, "Half of 10 is 5.", TRIM__FINISH__FINISH_STEP);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    env_destroy(&e);
+    k = next_key(b);
+    send_cancel(client, &ids[1], 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->results[0]->steps, 1);
+    assert_string_equal(e->problems_done->results[0]->final_answer, "");
+    env_destroy(&e);
+    assert_int_equal(committed(db,
+                               "SELECT COUNT(*) FROM problems WHERE "
+                               "problem_id = %llu AND final_answer IS NULL "
+                               "AND steps = 1",
+                               ids[1]),
+                     1);
+    sock_destroy(&a);
+    sock_destroy(&b);
+    sock_destroy(&client);
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+    test_remove_db(db);
+}
+
+
+/*
 ** After a restart the coordinator knows no notify client: a Watch makes
 ** the sender one again, re-pushes the recovered steps from from_step with
-** what the audit holds, and pushes what follows, then the end.
+** what the audit holds (none for a from_step past them, however large),
+** and pushes what follows, then the end.
 */
 static void
 test_watch_after_restart(void **state)
@@ -789,6 +907,7 @@ test_watch_after_restart(void **state)
     answer_key(a, &k, "First step.", TRIM__FINISH__FINISH_STEP);
     Trim__Envelope *e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_string_equal(e->step_push->steps[0]->text, "First step.");
+    assert_int_equal(committed(db, STEP_ROWS, id), 1);
     env_destroy(&e);
     k = next_key(a); /* step 1, held when the coordinator stops */
     assert_int_equal(k.step_index, 1);
@@ -798,7 +917,10 @@ test_watch_after_restart(void **state)
 
     start_coord(&t, &thread, zctx, db, 0, &w, 1);
     client = dealer(zctx);
-    uint32_t from = 0;
+    /* A from_step past every step (and past INT32_MAX) pushes nothing. */
+    uint32_t from = 0x80000000u;
+    send_watch(client, &id, &from, 1);
+    from = 0;
     send_watch(client, &id, &from, 1);
     e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_int_equal(e->step_push->n_steps, 1);
@@ -819,9 +941,11 @@ test_watch_after_restart(void **state)
     answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
     e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_int_equal(e->step_push->steps[0]->step_index, 1);
+    assert_int_equal(committed(db, STEP_ROWS, id), 2);
     env_destroy(&e);
     e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
     const Trim__ProblemResult *r = e->problems_done->results[0];
+    assert_int_equal(committed(db, ENDED_ROW, id), 1);
     assert_int_equal(r->end, TRIM__PROBLEM_END__END_FINISHED);
     assert_int_equal(r->steps, 2);
     assert_int_equal(r->weak_tokens, 14);
@@ -843,6 +967,7 @@ main(void)
         cmocka_unit_test(test_credit_requeue_and_bad_peers),
         cmocka_unit_test(test_peer_announce_disconnect_and_misuse),
         cmocka_unit_test(test_notify_and_cancel),
+        cmocka_unit_test(test_cancel_spares_peer),
         cmocka_unit_test(test_watch_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

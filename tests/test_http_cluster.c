@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <sqlite3.h>
 
+#include "cluster.h"
 #include "sim.h"
 #include "testutil.h"
 
@@ -66,6 +67,25 @@ healthy(const char *url)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     return code == 200;
+}
+
+
+/* A response body kept in a fixed buffer (the rest dropped). */
+typedef struct keep {
+    char *buf;
+    size_t cap, *len;
+} keep_t;
+
+
+static size_t
+keep(char *p, size_t size, size_t n, void *ctx)
+{
+    keep_t *k = ctx;
+    size_t bytes = size * n, room = k->cap - 1 - *k->len;
+    memcpy(k->buf + *k->len, p, bytes < room ? bytes : room);
+    *k->len += bytes < room ? bytes : room;
+    k->buf[*k->len] = '\0';
+    return bytes;
 }
 
 
@@ -139,13 +159,6 @@ run_http(world_t *w, const char *db, const char *flags, int *status)
     json_t *j = json_loads(out, 0, NULL);
     free(out);
     return j;
-}
-
-
-static int64_t
-jint(json_t *j, const char *key)
-{
-    return json_integer_value(json_object_get(j, key));
 }
 
 
@@ -701,6 +714,76 @@ test_prm_missing_rows_fail_the_problem(void **state)
 }
 
 
+/*
+** A cluster whose small pool is an openai worker on a `trim sim-server`:
+** the worker learns from /v1/models that it talks to the simulator and
+** says so in its Ready, so a Submit of text the simulator never generated
+** is refused at once with what to send instead (not failed later as a
+** model error after retries), and the sim-server's own 400 says the same.
+*/
+static void
+test_sim_server_text_check(void **state)
+{
+    (void)state;
+    world_t w;
+    cluster_t k;
+    char cmd[1200], file[400], errlog[400];
+    int st;
+
+    memset(&w, 0, sizeof w);
+    snprintf(w.dir, sizeof w.dir, "/tmp/trim-http-XXXXXX");
+    assert_non_null(mkdtemp(w.dir));
+    start_server(&w, &w.weak, "weak", NULL);
+    cluster_init(&k);
+    cluster_start_coordinator(&k, NULL);
+    const char *extra[] = {"--backend", "openai", "--base-url", w.weak.url,
+                           NULL};
+    cluster_start_worker(&k, "small", "small-1", "0", "4", extra);
+    cluster_wait_pools(&k, 1, 0, 0, 0);
+
+    cluster_path(&k, "problems.jsonl", file, sizeof file);
+    cluster_path(&k, "submit.err", errlog, sizeof errlog);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"problem\":\"What is 1+1?\",\"answer\":\"2\"}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s submit --json --connect %s %s 2>%s",
+             test_bin(), k.endpoint, file, errlog);
+    char *out = test_capture(cmd, &st);
+    assert_int_not_equal(st, 0);
+    free(out);
+    assert_true(test_file_contains(
+        errlog, "problems[0]: the built-in simulator solves only problems it "
+                "generated (print some with `trim sim-problems`)"));
+    cluster_stop(&k);
+
+    char url[128], body[4096] = "";
+    size_t got = 0;
+    long code = 0;
+    struct curl_slist *hdr =
+        curl_slist_append(NULL, "Content-Type: application/json");
+    CURL *h = curl_easy_init();
+    snprintf(url, sizeof url, "%s/v1/completions", w.weak.url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                     "{\"prompt\": \"<|im_start|>user\\nQuestion: What is "
+                     "1+1?<|im_end|>\\n<|im_start|>assistant\\nSolution:"
+                     "\\n\\n\"}");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+    keep_t kept = {body, sizeof body, &got};
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &kept);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    assert_int_equal(code, 400);
+    assert_non_null(strstr(body, "print some with `trim sim-problems`"));
+    test_stop_child(w.weak.pid, SIGTERM);
+}
+
+
 int
 main(void)
 {
@@ -716,6 +799,7 @@ main(void)
         cmocka_unit_test(test_server_killed_mid_run),
         cmocka_unit_test(test_prm_truncation_scores_each_step),
         cmocka_unit_test(test_prm_missing_rows_fail_the_problem),
+        cmocka_unit_test(test_sim_server_text_check),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -798,7 +798,7 @@ test_endpoints_and_errors(void **state)
     const json_t *m = json_array_get(json_object_get(j, "data"), 0);
     assert_string_equal(str_at(m, "id"), "qwen-sim");
     assert_string_equal(str_at(m, "object"), "model");
-    assert_string_equal(str_at(m, "owned_by"), "trim");
+    assert_string_equal(str_at(m, "owned_by"), "trim-sim");
     json_decref(j);
     resp_clear(&r);
 

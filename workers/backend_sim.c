@@ -94,20 +94,11 @@ heap_pop(sim_backend_t *s, pending_t *out)
 static void
 fail_result(backend_result_t *r, const char *err)
 {
-    static const char tag[] = "not a simulated problem: ";
     char why[512];
 
     /* Say what to send instead: the simulator's own problems. */
-    if (strncmp(err, tag, sizeof tag - 1) == 0) {
-        snprintf(why, sizeof why,
-                 "the built-in simulator solves only problems it generated "
-                 "(print some with `trim sim-problems`); this text is not "
-                 "one: %s",
-                 err + sizeof tag - 1);
-        err = why;
-    }
     r->finish = TRIM__FINISH__FINISH_ERROR;
-    r->error = strdup(err);
+    r->error = strdup(sim_refusal(err, why, sizeof why));
 }
 
 

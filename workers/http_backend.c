@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
+
 #include "errf.h"
 #include "http_engine.h"
 
@@ -265,6 +268,63 @@ hb_destroy(backend_t *b)
 }
 
 
+/* A /v1/models body, kept up to MODELS_BYTES. */
+#define MODELS_BYTES 65536
+typedef struct body {
+    char buf[MODELS_BYTES];
+    size_t len;
+} body_t;
+
+
+static size_t
+keep_body(char *p, size_t size, size_t n, void *ctx)
+{
+    body_t *b = ctx;
+    size_t bytes = size * n;
+    if (bytes > sizeof b->buf - 1 - b->len)
+        return 0; /* too long for a model list: not a sim-server */
+    memcpy(b->buf + b->len, p, bytes);
+    b->len += bytes;
+    return bytes;
+}
+
+
+/*
+** Whether base_url is a `trim sim-server`: its GET /v1/models answers
+** within 2 s with a first model owned_by "trim-sim".  Any failure: no.
+*/
+static int
+is_sim_server(const char *base_url)
+{
+    char *url = http_url_join(base_url, "/v1/models");
+    body_t *b = calloc(1, sizeof *b);
+    CURL *c = curl_easy_init();
+    long code = 0;
+    int yes = 0;
+
+    if (url && b && c) {
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    }
+    if (code == 200) {
+        json_t *j = json_loadb(b->buf, b->len, 0, NULL);
+        json_t *m = json_array_get(json_object_get(j, "data"), 0);
+        const char *owner = json_string_value(json_object_get(m, "owned_by"));
+        yes = owner != NULL && strcmp(owner, "trim-sim") == 0;
+        json_decref(j);
+    }
+    curl_easy_cleanup(c);
+    free(b);
+    free(url);
+    return yes;
+}
+
+
 backend_t *
 http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
                  uint32_t credit, char *err, size_t errlen)
@@ -288,13 +348,15 @@ http_backend_new(const http_format_t *f, const http_backend_opts_t *opts,
         free(h);
         goto oom;
     }
-    n = strlen(f->kind) + strlen(opts->base_url) + 2;
+    const char *kind =
+        opts->identify && is_sim_server(opts->base_url) ? "sim-http" : f->kind;
+    n = strlen(kind) + strlen(opts->base_url) + 2;
     if ((h->name = malloc(n)) == NULL ||
         (url = http_url_join(opts->base_url, f->path)) == NULL) {
         hb_destroy(&h->base);
         goto oom;
     }
-    snprintf(h->name, n, "%s:%s", f->kind, opts->base_url);
+    snprintf(h->name, n, "%s:%s", kind, opts->base_url);
     h->base.name = h->name;
     h->engine = http_engine_new(&h->opts, url, h->name, credit ? credit : 1,
                                 job_free, err, errlen);

@@ -71,6 +71,12 @@ typedef struct http_backend_opts {
                             (pooling_fit.h) and send it as
                             "truncate_prompt_tokens"; 0: neither */
 
+    /* At start, GET /v1/models once (2 s at most, failure ignored): a
+    ** `trim sim-server` (owned_by "trim-sim") names the backend
+    ** "sim-http:BASE_URL", which tells the coordinator that the pool runs
+    ** the simulator (its Submit check then applies). */
+    int identify;
+
     /* Metrics (docs/metrics.md): trim_backend_* series labelled
     ** pool=metrics_pool go to metrics (borrowed; NULL: none). */
     prom_registry_t *metrics;

@@ -53,7 +53,9 @@ generate(sim_server_t *s, const char *prompt, const char *user,
                       out, err, sizeof err);
     tpl_parsed_clear(&p);
     if (rc < 0) {
-        reply_error(r, 400, "%s is not a simulated problem: %s", where, err);
+        char hint[600];
+        reply_error(r, 400, "%s: %s", where,
+                    sim_refusal(err, hint, sizeof hint));
         return -1;
     }
     return 0;

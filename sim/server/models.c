@@ -36,5 +36,5 @@ handle_models(sim_server_t *s, reply_t *r)
                json_pack("{s:s, s:[{s:s, s:s, s:I, s:s, s:s}]}", "object",
                          "list", "data", "id", s->served_name, "object",
                          "model", "created", (json_int_t)time(NULL), "owned_by",
-                         "trim", "root", s->served_name));
+                         "trim-sim", "root", s->served_name));
 }
