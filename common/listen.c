@@ -178,3 +178,14 @@ listen_check(const char *who, const char *flag, const char *bind, int insecure,
          bind, flag);
     return 0;
 }
+
+
+void
+listen_mhd_log(void *who, const char *fmt, va_list ap)
+{
+    char line[512];
+
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    tlog(TLOG_DEBUG, (const char *)who, "libmicrohttpd: %s", line);
+}

@@ -5,6 +5,7 @@
 #ifndef TRIM_LISTEN_H
 #define TRIM_LISTEN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -24,5 +25,12 @@ int listen_on(const char *bind, const char *flag, int *port, char *url,
 */
 int listen_check(const char *who, const char *flag, const char *bind,
                  int insecure, char *err, size_t errlen);
+
+/*
+** A libmicrohttpd logger (MHD_OPTION_EXTERNAL_LOGGER): each message becomes
+** one DEBUG line "libmicrohttpd: ..." under who, the logger's closure (a
+** const char * that outlives the server).
+*/
+void listen_mhd_log(void *who, const char *fmt, va_list ap);
 
 #endif

@@ -109,18 +109,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 
-static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    prom_http_t *h = cls;
-    char line[512];
-
-    vsnprintf(line, sizeof line, fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    tlog(TLOG_DEBUG, h->who, "metrics endpoint: %s", line);
-}
-
-
 prom_http_t *
 prom_http_new(const prom_http_opts_t *o, char *err, size_t errlen)
 {
@@ -148,7 +136,7 @@ prom_http_new(const prom_http_opts_t *o, char *err, size_t errlen)
         NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
         MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)PROM_HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, listen_mhd_log, h->who, MHD_OPTION_END);
     if (h->mhd == NULL) {
         errf(err, errlen, "cannot start the metrics endpoint on %s", h->url);
         goto fail;

@@ -785,18 +785,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 
-static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char line[512];
-
-    (void)cls;
-    vsnprintf(line, sizeof line, fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    tlog(TLOG_DEBUG, "gateway", "libmicrohttpd: %s", line);
-}
-
-
 gw_http_t *
 gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen)
 {
@@ -828,7 +816,7 @@ gw_http_new(const gw_http_opts_t *o, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(2 * o->max_concurrent + 256),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, listen_mhd_log, "gateway", MHD_OPTION_END);
     if (h->mhd == NULL) {
         errf(err, errlen, "cannot start the HTTP server on %s", url);
         goto fail;

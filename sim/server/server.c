@@ -282,18 +282,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 
-static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char line[512];
-
-    (void)cls;
-    vsnprintf(line, sizeof line, fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    tlog(TLOG_DEBUG, "sim-server", "libmicrohttpd: %s", line);
-}
-
-
 /* Check the options; 0, or -1 with err. */
 static int
 check_opts(const sim_server_opts_t *o, char *err, size_t errlen)
@@ -387,7 +375,8 @@ sim_server_new(const sim_world_t *w, const sim_server_opts_t *o, char *err,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, listen_mhd_log, "sim-server",
+        MHD_OPTION_END);
     if (s->mhd == NULL) {
         errf(err, errlen, "cannot start the HTTP server on %s", s->url);
         goto fail;
