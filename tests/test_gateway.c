@@ -444,7 +444,9 @@ stored_answer(int64_t pid)
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         size_t n = strlen(t) + (len ? 2 : 0);
-        out = realloc(out, len + n + 1);
+        char *grown = realloc(out, len + n + 1);
+        assert_non_null(grown);
+        out = grown;
         snprintf(out + len, n + 1, "%s%s", len ? "\n\n" : "", t);
         len += n;
     }
