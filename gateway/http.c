@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "errf.h"
 #include "hash.h"
+#include "http_body.h"
 #include "listen.h"
 #include "log.h"
 #include "envelope.h"
@@ -700,30 +701,9 @@ first_call(gw_http_t *h, conn_t *st, struct MHD_Connection *c, const char *url,
 static void
 gather(gw_http_t *h, conn_t *st, const char *data, size_t n)
 {
-    if (st->too_big)
-        return;
-    if (st->len + n > h->o.max_body_bytes) {
-        st->too_big = 1;
-        free(st->body);
-        st->body = NULL;
-        st->len = st->cap = 0;
-        return;
-    }
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        char *b = realloc(st->body, cap);
-        if (b == NULL) {
-            st->too_big = 1;
-            return;
-        }
-        st->body = b;
-        st->cap = cap;
-    }
-    memcpy(st->body + st->len, data, n);
-    st->len += n;
-    st->body[st->len] = '\0';
+    if (!st->too_big && http_body_append(&st->body, &st->len, &st->cap, data, n,
+                                         h->o.max_body_bytes) < 0)
+        st->too_big = 1; /* over the limit, or we cannot hold it */
 }
 
 

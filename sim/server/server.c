@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "errf.h"
+#include "http_body.h"
 #include "listen.h"
 #include "log.h"
 #include "server_internal.h"
@@ -186,30 +187,9 @@ dispatch(sim_server_t *s, struct MHD_Connection *c, const char *url,
 static void
 gather(sim_server_t *s, conn_t *st, const char *data, size_t n)
 {
-    if (st->too_big)
-        return;
-    if (st->len + n > s->max_body) {
-        st->too_big = 1;
-        free(st->body);
-        st->body = NULL;
-        st->len = st->cap = 0;
-        return;
-    }
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        char *b = realloc(st->body, cap);
-        if (b == NULL) {
-            st->too_big = 1; /* answered as too large: we cannot hold it */
-            return;
-        }
-        st->body = b;
-        st->cap = cap;
-    }
-    memcpy(st->body + st->len, data, n);
-    st->len += n;
-    st->body[st->len] = '\0';
+    if (!st->too_big && http_body_append(&st->body, &st->len, &st->cap, data, n,
+                                         s->max_body) < 0)
+        st->too_big = 1; /* over the limit, or we cannot hold it */
 }
 
 
