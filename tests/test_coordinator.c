@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -179,7 +180,18 @@ make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
     o.liveness = 3;
     o.exit_when_done = exit_when_done;
     o.concurrency = concurrency;
+    /* A restarted coordinator binds the inproc name its predecessor held;
+    ** libzmq frees the name only once its reaper thread has closed the old
+    ** socket, and nothing signals that: try again, bounded (5 s). */
     coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
+    for (int tries = 0; c == NULL && strstr(err, "in use") && tries < 500;
+         tries++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        c = coord_new(zctx, &o, *w, err, sizeof err);
+    }
+    if (c == NULL)
+        fprintf(stderr, "coord_new: %s\n", err);
     assert_non_null(c);
     if (recover) {
         assert_true(coord_recover(c, err, sizeof err) >= 0);
