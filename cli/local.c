@@ -355,9 +355,10 @@ typedef struct local {
     int64_t run_id;
     service_thread_t *threads;
     int n_threads;
-    atomic_int stop;
-    int interrupted;  /* *o.interrupt was seen */
-    int64_t start_us; /* when the coordinator started */
+    atomic_int stop;       /* the service threads' */
+    atomic_int coord_stop; /* the coordinator's loop */
+    int interrupted;       /* *o.interrupt was seen */
+    int64_t start_us;      /* when the coordinator started */
 } local_t;
 
 
@@ -541,9 +542,11 @@ start_cluster(local_t *l, char *err, size_t errlen)
 
 
 /*
-** coord_run's tick, ten times a second: an interrupt stops the whole
-** cluster at once (workers drop their calls in flight: a resume redoes
-** those steps), then the progress bar.
+** coord_run's tick, ten times a second: the progress bar, and the stop of
+** the coordinator when a service failed or an interrupt came.  The
+** coordinator stops first and shuts its peers down; local_clear then stops
+** the threads (at once after an interrupt: workers drop their calls in
+** flight, and a resume redoes those steps).
 */
 static void
 tick(void *ctx, const coord_stats_t *s)
@@ -552,11 +555,12 @@ tick(void *ctx, const coord_stats_t *s)
 
     if (l->o.interrupt && atomic_load(l->o.interrupt) && !l->interrupted) {
         l->interrupted = 1;
-        atomic_store(&l->stop, 2);
         if (l->o.progress)
             fputc('\n', stderr);
     }
-    if (l->o.progress && !l->interrupted)
+    if (l->interrupted || atomic_load(&l->stop))
+        atomic_store(&l->coord_stop, 1);
+    else if (l->o.progress)
         progress_bar(&l->start_us, s);
 }
 
@@ -569,7 +573,7 @@ static int
 run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
 {
     l->start_us = clock_now_us();
-    int rc = coord_run(l->coord, &l->stop, tick, l);
+    int rc = coord_run(l->coord, &l->coord_stop, tick, l);
     const char *why = store_writer_error(l->writer);
 
     out->stats = *coord_stats(l->coord);
@@ -599,8 +603,7 @@ run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
 static void
 local_clear(local_t *l)
 {
-    int running = 0; /* a prompt stop (2) already asked stays prompt */
-    atomic_compare_exchange_strong(&l->stop, &running, 1);
+    atomic_store(&l->stop, l->interrupted ? 2 : 1);
     for (int i = 0; i < l->n_threads; i++)
         if (l->threads[i].started)
             pthread_join(l->threads[i].thread, NULL);
