@@ -239,6 +239,7 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
               int json)
 {
     char err[512], policy[512], quoted[1024];
+    int servers = 0; /* model servers over HTTP: their flags are not kept */
     store_run_t row;
     store_summary_t s;
     Trim__RunStatus st;
@@ -247,6 +248,7 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
 
     if (rc == 1) {
         snprintf(policy, sizeof policy, "%s", row.policy ? row.policy : "");
+        servers = row.config && strstr(row.config, "\"servers\":");
         rc = store_summary(reader, run_id, &s, err, sizeof err) < 0 ? -1 : 1;
     }
     store_reader_destroy(&reader);
@@ -282,11 +284,15 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
             "trim run: interrupted (%s): %" PRId64 " of %" PRId64
             " problems of run %" PRId64 " finished and recorded in %s; %" PRId64
             " left queued or half-way, their accepted steps kept\n"
-            "trim run: finish it with: trim run --resume %" PRId64 " --db %s\n",
+            "trim run: finish it with: trim run --resume %" PRId64
+            " --db %s%s\n",
             sig == SIGINT    ? "SIGINT"
             : sig == SIGTERM ? "SIGTERM"
                              : "signal",
             done, s.problems, run_id, db, s.problems - done, run_id,
-            shell_word(db, quoted, sizeof quoted));
+            shell_word(db, quoted, sizeof quoted),
+            servers ? " (and the HTTP flags it had, an API key's say: the "
+                      "servers' URLs and models are recorded)"
+                    : "");
     return 0;
 }
