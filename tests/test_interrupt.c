@@ -28,7 +28,7 @@
 #include "cluster.h"
 #include "testutil.h"
 
-#define PROBLEMS "300"
+#define PROBLEMS "1000"
 #define SEED     "5"
 #define WAIT_MS  60000
 
@@ -151,11 +151,60 @@ outcomes(const char *db)
 }
 
 
-/* Start `trim run` on the run both tests interrupt; its pid. */
+/*
+** The run both tests interrupt, left alone once for reference: its store
+** and its summary.
+*/
+static struct {
+    char dir[256], db[300];
+    json_t *whole;
+} g_ref;
+
+
 static int
-spawn_run(const char *db, const char *log)
+setup_reference(void **state)
 {
-    /* Two problems in flight: slow enough to be caught half-way. */
+    char args[512];
+
+    (void)state;
+    test_scratch_dir(g_ref.dir, sizeof g_ref.dir, "interrupt-ref");
+    snprintf(g_ref.db, sizeof g_ref.db, "%s/ref.db", g_ref.dir);
+    snprintf(args, sizeof args,
+             "run --problems " PROBLEMS " --seed " SEED
+             " --db %s --json --no-progress",
+             g_ref.db);
+    g_ref.whole = trim_json(args, 0);
+    return 0;
+}
+
+
+static int
+teardown_reference(void **state)
+{
+    (void)state;
+    json_decref(g_ref.whole);
+    return test_remove_tree(g_ref.dir);
+}
+
+
+/* The run to interrupt (pid) in folder dir, its store and its output. */
+typedef struct run_case {
+    char dir[256], db[300], log[300];
+    int pid;
+} run_case_t;
+
+
+/*
+** Start the run and wait until it is under way.  One problem at a time,
+** and ten times as many as it waits for: the coordinator is still solving
+** when the signal comes, however far the audit rows lag behind it.
+*/
+static void
+run_case_start(run_case_t *k, const char *prefix)
+{
+    test_scratch_dir(k->dir, sizeof k->dir, prefix);
+    snprintf(k->db, sizeof k->db, "%s/run.db", k->dir);
+    snprintf(k->log, sizeof k->log, "%s/run.log", k->dir);
     char *argv[] = {(char *)test_bin(),
                     "run",
                     "--problems",
@@ -163,39 +212,35 @@ spawn_run(const char *db, const char *log)
                     "--seed",
                     SEED,
                     "--concurrency",
-                    "2",
+                    "1",
                     "--db",
-                    (char *)db,
+                    k->db,
                     "--json",
                     "--no-progress",
                     NULL};
-    return test_spawn(log, argv);
+    k->pid = test_spawn(k->log, argv);
+    wait_for_finished(k->db, 10);
 }
 
 
-/* The same run left alone, for reference: its summary. */
-static json_t *
-uninterrupted(const char *db)
+/* Resume run 1 to the end: its totals must be the run left alone's. */
+static void
+run_case_resume(run_case_t *k, const char *flags)
 {
     char args[512];
 
     snprintf(args, sizeof args,
-             "run --problems " PROBLEMS " --seed " SEED
-             " --db %s --json --no-progress",
-             db);
-    return trim_json(args, 0);
+             "run --resume 1 %s --db %s --json --no-progress", flags, k->db);
+    json_t *resumed = trim_json(args, 0);
+    assert_same_totals(g_ref.whole, resumed);
+    json_decref(resumed);
 }
 
 
-/* Resume run 1 of db to the end; its summary. */
-static json_t *
-resume(const char *db)
+static void
+run_case_end(run_case_t *k)
 {
-    char args[512];
-
-    snprintf(args, sizeof args, "run --resume 1 --db %s --json --no-progress",
-             db);
-    return trim_json(args, 0);
+    assert_int_equal(test_remove_tree(k->dir), 0);
 }
 
 
@@ -203,67 +248,71 @@ static void
 test_run_interrupt_and_resume(void **state)
 {
     (void)state;
-    char dir[256], ref[300], db[300], log[300], cmd[700];
+    run_case_t k;
+    char cmd[700], needle[64];
+    int status;
 
-    test_scratch_dir(dir, sizeof dir, "interrupt");
-    snprintf(ref, sizeof ref, "%s/ref.db", dir);
-    snprintf(db, sizeof db, "%s/run.db", dir);
-    snprintf(log, sizeof log, "%s/run.log", dir);
-    json_t *whole = uninterrupted(ref);
-
-    int pid = spawn_run(db, log);
-    wait_for_finished(db, 10);
-    kill(pid, SIGINT);
-    assert_int_equal(test_wait_child(pid, WAIT_MS), 130);
+    run_case_start(&k, "interrupt");
+    kill(k.pid, SIGINT);
+    assert_int_equal(test_wait_child(k.pid, WAIT_MS), 130);
 
     /* It said what it recorded and how to finish. */
-    snprintf(cmd, sizeof cmd, "trim run --resume 1 --db %s", db);
-    assert_true(test_file_contains(log, "interrupted (SIGINT)"));
-    assert_true(test_file_contains(log, cmd));
-    assert_true(test_file_contains(log, "problems of run 1 finished"));
-    int64_t done = finished_in(db);
-    assert_true(done >= 10 && done < 300);
+    snprintf(cmd, sizeof cmd, "trim run --resume 1 --db %s", k.db);
+    assert_true(test_file_contains(k.log, "interrupted (SIGINT)"));
+    assert_true(test_file_contains(k.log, cmd));
+    assert_true(test_file_contains(k.log, "problems of run 1 finished"));
+    int64_t done = finished_in(k.db);
+    assert_true(done >= 10 && done < 1000);
     /* The partial summary counts exactly what the store holds. */
-    char needle[64];
     snprintf(needle, sizeof needle, "\"finished\":%lld", (long long)done);
-    assert_true(test_file_contains(log, needle));
+    assert_true(test_file_contains(k.log, needle));
 
-    /* A flag that contradicts the record is refused. */
-    int status;
+    /* A flag that contradicts the record is refused, and so is a run that
+    ** is not there; neither touches the store. */
     snprintf(cmd, sizeof cmd, "%s run --resume 1 --db %s --seed 6 2>&1",
-             test_bin(), db);
+             test_bin(), k.db);
     char *out = test_capture(cmd, &status);
     assert_int_equal(status, 2);
-    assert_non_null(strstr(out, "--seed '6' conflicts with the run's "
-                                "recorded '5'"));
+    assert_non_null(
+        strstr(out, "--seed '6' conflicts with the run's recorded '5'"));
     free(out);
-    snprintf(cmd, sizeof cmd, "%s run --resume 2 --db %s 2>&1", test_bin(), db);
+    snprintf(cmd, sizeof cmd, "%s run --resume 2 --db %s 2>&1", test_bin(),
+             k.db);
     out = test_capture(cmd, &status);
     assert_int_equal(status, 2);
     assert_non_null(strstr(out, "no such run"));
     free(out);
-    assert_int_equal(finished_in(db), done); /* refusals touched nothing */
+    assert_int_equal(finished_in(k.db), done);
 
-    /* Resumed (the same seed, restated, is no conflict): the same answers
-    ** and totals as the run left alone. */
-    snprintf(cmd, sizeof cmd,
-             "run --resume 1 --seed " SEED " --concurrency 64 --db %s --json "
-             "--no-progress",
-             db);
-    json_t *resumed = trim_json(cmd, 0);
-    assert_same_totals(whole, resumed);
-    char *a = outcomes(ref), *b = outcomes(db);
+    /* Resumed (the same seed restated is no conflict; concurrency may
+    ** change): the same answers and totals as the run left alone. */
+    run_case_resume(&k, "--seed " SEED " --concurrency 64");
+    char *a = outcomes(g_ref.db), *b = outcomes(k.db);
     assert_string_equal(a, b);
     free(a);
     free(b);
-
     /* A finished run resumes to the same summary, running nothing. */
-    json_t *again = resume(db);
-    assert_same_totals(whole, again);
-    json_decref(again);
-    json_decref(resumed);
-    json_decref(whole);
-    assert_int_equal(test_remove_tree(dir), 0);
+    run_case_resume(&k, "");
+    run_case_end(&k);
+}
+
+
+/* Fail unless SQLite finds the database at path whole. */
+static void
+assert_integrity(const char *path)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
 }
 
 
@@ -271,46 +320,22 @@ static void
 test_second_signal_exits_at_once(void **state)
 {
     (void)state;
-    char dir[256], ref[300], db[300], log[300];
+    run_case_t k;
 
-    test_scratch_dir(dir, sizeof dir, "interrupt2");
-    snprintf(ref, sizeof ref, "%s/ref.db", dir);
-    snprintf(db, sizeof db, "%s/run.db", dir);
-    snprintf(log, sizeof log, "%s/run.log", dir);
-    json_t *whole = uninterrupted(ref);
-
-    int pid = spawn_run(db, log);
-    wait_for_finished(db, 10);
+    run_case_start(&k, "interrupt2");
     /* Two different signals are never merged into one: the second one
     ** handled ends the process before the first's orderly stop (which
     ** waits for the coordinator's next tick) can finish. */
-    kill(pid, SIGTERM);
-    kill(pid, SIGINT);
-    int rc = test_wait_child(pid, WAIT_MS);
+    kill(k.pid, SIGTERM);
+    kill(k.pid, SIGINT);
+    int rc = test_wait_child(k.pid, WAIT_MS);
     assert_true(rc == 130 || rc == 143);
-    assert_true(test_file_contains(log, "second interrupt, exiting now"));
-    assert_false(test_file_contains(log, "finish it with"));
-
+    assert_true(test_file_contains(k.log, "second interrupt, exiting now"));
+    assert_false(test_file_contains(k.log, "finish it with"));
     /* The store is whole, and the run finishes as if never cut. */
-    sqlite3 *h;
-    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    char *ok = NULL;
-    sqlite3_stmt *st;
-    assert_int_equal(
-        sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    ok = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    assert_string_equal(ok, "ok");
-    free(ok);
-    json_t *resumed = resume(db);
-    assert_same_totals(whole, resumed);
-    json_decref(resumed);
-    json_decref(whole);
-    assert_int_equal(test_remove_tree(dir), 0);
+    assert_integrity(k.db);
+    run_case_resume(&k, "");
+    run_case_end(&k);
 }
 
 
@@ -436,5 +461,5 @@ main(void)
         cmocka_unit_test(test_eval_interrupt_writes_what_finished),
         cmocka_unit_test(test_train_interrupt_cleans_up),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_reference, teardown_reference);
 }
