@@ -291,3 +291,18 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->prm_us = sqlite3_column_int64(st, 24);
     s->route_us = sqlite3_column_int64(st, 25);
 }
+
+
+void
+store_read_step_context(sqlite3_stmt *st, store_step_context_t *row)
+{
+    int k = sqlite3_column_count(st) - 5; /* the context columns' first */
+
+    store_read_step(st, &row->step);
+    row->run_id = sqlite3_column_int64(st, k);
+    row->run_policy = c_text(st, k + 1);
+    row->source = c_text(st, k + 2);
+    row->status = (store_status_t)s_lookup(c_text(st, k + 3), s_statuses, 5,
+                                           STORE_QUEUED);
+    row->correct = sqlite3_column_int(st, k + 4);
+}

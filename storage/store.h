@@ -40,6 +40,14 @@ typedef enum {
     STORE_REGENERATE = 1
 } store_decision_t;
 
+/*
+** The text the store holds for each enum value ("draft", "finished",
+** "regenerate"...); NULL for STORE_NO_DECISION, "invalid" out of range.
+*/
+const char *store_kind_name(store_kind_t kind);
+const char *store_status_name(store_status_t status);
+const char *store_decision_name(store_decision_t decision);
+
 /* One run: a set of problems solved under one policy and configuration. */
 typedef struct store_run {
     int64_t run_id;
@@ -306,6 +314,41 @@ int store_each_run(store_reader_t *r,
 int store_each_step(store_reader_t *r, int64_t problem_id,
                     int (*fn)(void *ctx, const store_step_t *s), void *ctx,
                     char *err, size_t errlen);
+
+/*
+** Problem ids are global across runs; a problem's place in its run is its
+** rank by problem_id among the run's problems, from 1.
+**
+** store_problem_at finds the nth problem (from 1) of a run: 1 with its id in
+** *problem_id, 0 when the run has fewer, -1 with err.
+** store_problem_rank gives the place of problem_id in run_id: 1 with it in
+** *nth, 0 when the problem is not in that run, -1 with err.
+*/
+int store_problem_at(store_reader_t *r, int64_t run_id, int64_t nth,
+                     int64_t *problem_id, char *err, size_t errlen);
+int store_problem_rank(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                       int64_t *nth, char *err, size_t errlen);
+
+/* A step row with the problem and run it belongs to, for exports. */
+typedef struct store_step_context {
+    store_step_t step;
+    int64_t run_id;
+    const char *run_policy; /* the run's policy spec */
+    const char *source;     /* the problem's */
+    store_status_t status;  /* the problem's */
+    int correct;            /* the problem's: 1, 0, -1 not graded */
+} store_step_context_t;
+
+/*
+** Call fn once per step row of run_id's problems (run_id 0: every run), in
+** (problem_id, step_index, kind) order, one row in memory at a time however
+** many there are.  The record is valid only during the call; fn returns
+** non-zero to stop.  Returns 0, or -1 with err.
+*/
+int store_each_step_context(store_reader_t *r, int64_t run_id,
+                            int (*fn)(void *ctx,
+                                      const store_step_context_t *row),
+                            void *ctx, char *err, size_t errlen);
 
 /*
 ** One problem's step rows kept beyond store_each_step's callback: each row

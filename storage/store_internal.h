@@ -135,10 +135,6 @@ store_rec_string(void *rec, size_t off)
     return (const char **)((char *)rec + off);
 }
 
-/* Text stored for the enums (NULL for STORE_NO_DECISION). */
-const char *store_kind_name(store_kind_t kind);
-const char *store_status_name(store_status_t status);
-const char *store_decision_name(store_decision_t decision);
 
 /*
 ** Bind a record to the parameters of st, an INSERT over the matching
@@ -161,6 +157,13 @@ int store_bind_score(sqlite3_stmt *st, const store_step_t *s);
 void store_read_run(sqlite3_stmt *st, store_run_t *run);
 void store_read_problem(sqlite3_stmt *st, store_problem_t *p);
 void store_read_step(sqlite3_stmt *st, store_step_t *s);
+
+/*
+** A step row followed by its problem's and run's context columns (the
+** reader's STORE_Q_CONTEXT: run_id, the run's policy, source, status,
+** correct), as store_read_step leaves them.
+*/
+void store_read_step_context(sqlite3_stmt *st, store_step_context_t *row);
 
 /* ---- queue.c ------------------------------------------------------------- */
 
@@ -325,6 +328,10 @@ typedef enum {
     STORE_Q_RUNS,         /* every run */
     STORE_Q_STEPS,        /* the steps of a problem */
     STORE_Q_SUMMARY,      /* totals over a run */
+    STORE_Q_NTH,          /* the nth problem of a run */
+    STORE_Q_RANK,         /* a problem's place in its run */
+    STORE_Q_CONTEXT,      /* every step row with its problem and run */
+    STORE_Q_CONTEXT_RUN,  /* the same for one run */
     STORE_Q_COUNT
 } store_query_t;
 
