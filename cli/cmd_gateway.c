@@ -31,6 +31,7 @@ static const char description[] =
 typedef struct gateway_args {
     client_flags_t cf;
     const char *listen, *api_keys, *log_level, *routes_env, *metrics_listen;
+    const char *prices; /* price book, "": no dollars */
     const char *routes[MAX_ROUTES];
     int n_routes;
     int64_t max_body, max_concurrent, max_per_key, seed, heartbeat_ms;
@@ -95,6 +96,9 @@ parse_args(int argc, char **argv, gateway_args_t *a)
          "problem seeds derive from it and the request's seed"},
         {"heartbeat-ms", FLAG_INT, &a->heartbeat_ms, 10, 60000,
          "how often the coordinator is asked whether it is there"},
+        {"prices", FLAG_STRING, &a->prices, 0, 0,
+         "price book: each answer's trim object gains \"usd\" "
+         "(docs/roi.md)"},
         {"http-insecure", FLAG_BOOL, &a->http_insecure, 0, 0,
          "allow --listen and --metrics-listen beyond loopback (plain HTTP; "
          "logged at every start)"},
@@ -171,6 +175,7 @@ cmd_gateway(int argc, char **argv)
         .log_level = "info",
         .routes_env = "",
         .metrics_listen = "",
+        .prices = "",
         .max_body = 1 << 20,
         .max_concurrent = 1024,
         .max_per_key = 256,
@@ -179,6 +184,7 @@ cmd_gateway(int argc, char **argv)
     gateway_route_t routes[MAX_ROUTES];
     gateway_config_t cfg;
     gateway_t *g = NULL;
+    prices_t *prices = NULL;
     metrics_serve_t metrics = {0};
     curve_keys_t keys = {0};
     char server_public[41] = "", err[640], *env_copy = NULL;
@@ -204,6 +210,14 @@ cmd_gateway(int argc, char **argv)
         free(env_copy);
         return 2;
     }
+    if (*a.prices &&
+        (prices = prices_load(a.prices, err, sizeof err)) == NULL) {
+        cli_error("gateway", err);
+        free(env_copy);
+        return 1;
+    }
+    for (int i = 0; i < n; i++)
+        routes[i].prices = prices;
     raise_fd_limit();
     gateway_config_defaults(&cfg);
     cfg.listen = a.listen;
@@ -247,5 +261,6 @@ done:
     metrics_serve_stop(&metrics); /* it asks the gateway */
     gateway_destroy(&g);
     metrics_serve_close(&metrics);
+    prices_destroy(&prices);
     return rc;
 }

@@ -92,6 +92,7 @@ parse_problems(const char *arg, const char *format, int64_t *count)
 typedef struct run_args {
     const char *problems_arg, *format, *policy, *db, *calibration;
     const char *sim_profile, *log_level;
+    const char *prices; /* price book, "": no dollars */
     int64_t seed, concurrency, max_steps, workers, max_strong, deadline;
     double target_share;
     int json, no_progress, explore, chat;
@@ -116,6 +117,8 @@ parse_args(int argc, char **argv, run_args_t *a)
          "weak, strong, random:P, thr:K, pomdp:L[:FILE], agg:FILE or "
          "cascade:K"},
         {"db", FLAG_STRING, &a->db, 0, 0, "audit database"},
+        {"prices", FLAG_STRING, &a->prices, 0, 0,
+         "price book: the summary shows dollars (docs/roi.md)"},
         {"concurrency", FLAG_INT, &a->concurrency, 1, 1e6,
          "problems in flight at once"},
         {"max-steps", FLAG_INT, &a->max_steps, 1, 200,
@@ -240,6 +243,7 @@ cmd_run(int argc, char **argv)
         .format = "auto",
         .policy = "thr:0.5",
         .db = "trim.db",
+        .prices = "",
         .calibration = "",
         .sim_profile = "math500",
         .log_level = "warn",
@@ -255,6 +259,8 @@ cmd_run(int argc, char **argv)
     local_opts_t o;
     local_result_t res;
     Trim__RunStatus summary;
+    prices_t *prices = NULL;
+    cost_usd_t usd;
     char err[512];
     int rc = parse_args(argc, argv, &a);
 
@@ -262,11 +268,19 @@ cmd_run(int argc, char **argv)
         return rc;
     if (plan(&a, pool, &o) < 0)
         return 2;
-    if (local_run(&o, &res, err, sizeof err) < 0) {
-        fprintf(stderr, "trim run: %s\n", err);
-        return 1;
-    }
+    if (*a.prices && (prices = prices_load(a.prices, err, sizeof err)) == NULL)
+        goto fail;
+    if (local_run(&o, &res, err, sizeof err) < 0)
+        goto fail;
     run_status_of(&res, o.seed, &summary);
-    summary_print(&summary, o.db, NULL, a.json);
+    if (prices &&
+        summary_store_usd(o.db, res.run_id, prices, &usd, err, sizeof err) < 0)
+        goto fail;
+    summary_print(&summary, o.db, NULL, a.json, prices, prices ? &usd : NULL);
+    prices_destroy(&prices);
     return 0;
+fail:
+    fprintf(stderr, "trim run: %s\n", err);
+    prices_destroy(&prices);
+    return 1;
 }

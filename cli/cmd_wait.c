@@ -87,12 +87,18 @@ cmd_wait(int argc, char **argv)
     client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 0};
     int64_t run = 0;
     int json = 0;
+    const char *prices_path = "";
+    prices_t *prices = NULL;
+    cost_usage_t usage;
+    cost_usd_t usd;
     const flag_t flags[] = {
         CLIENT_FLAG_CONNECT(&cf.connect),
         {"run", FLAG_INT, &run, 0, 9.2e18, "the run to wait for (0: newest)"},
         {"timeout-ms", FLAG_INT, &cf.timeout_ms, 0, 1e12,
          "give up after this long (0: never)"},
         {"json", FLAG_BOOL, &json, 0, 0, "print the summary as JSON"},
+        {"prices", FLAG_STRING, &prices_path, 0, 0,
+         "price book: the summary shows dollars (docs/roi.md)"},
         CLIENT_FLAGS_CURVE_OF(&cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
@@ -102,8 +108,17 @@ cmd_wait(int argc, char **argv)
     int rc = cli_parse("wait", "[--run N] [FLAGS]", description, flags, n, argc,
                        argv, NULL);
 
-    if (rc != CLI_GO || (rc = client_open("wait", &cf, &c)) != 0)
+    if (rc != CLI_GO)
         return rc;
+    if (*prices_path &&
+        (prices = prices_load(prices_path, err, sizeof err)) == NULL) {
+        cli_error("wait", err);
+        return 1;
+    }
+    if ((rc = client_open("wait", &cf, &c)) != 0) {
+        prices_destroy(&prices);
+        return rc;
+    }
     int64_t deadline =
         cf.timeout_ms ? clock_now_ms() + cf.timeout_ms : INT64_MAX;
     if (wait_for(c, cf.connect, run, deadline, cf.timeout_ms, &reply, err,
@@ -111,8 +126,13 @@ cmd_wait(int argc, char **argv)
         cli_error("wait", err);
         rc = 1;
     } else {
-        summary_print(reply->wait_reply->run, NULL, cf.connect, json);
+        summary_usage(reply->wait_reply->run, &usage);
+        if (prices)
+            prices_cost(prices, &usage, &usd);
+        summary_print(reply->wait_reply->run, NULL, cf.connect, json, prices,
+                      prices ? &usd : NULL);
     }
+    prices_destroy(&prices);
     env_destroy(&reply);
     client_destroy(&c);
     return rc;

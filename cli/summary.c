@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "envelope.h"
 #include "escape.h"
@@ -31,8 +32,24 @@ accuracy(const Trim__RunStatus *r)
 }
 
 
+void
+summary_usage(const Trim__RunStatus *r, cost_usage_t *u)
+{
+    memset(u, 0, sizeof *u);
+    u->input[COST_WEAK] = (int64_t)r->weak_prompt_tokens;
+    u->cached[COST_WEAK] = (int64_t)r->weak_cached_tokens;
+    u->output[COST_WEAK] = (int64_t)(r->weak_tokens + r->discarded_tokens);
+    u->input[COST_STRONG] = (int64_t)r->strong_prompt_tokens;
+    u->cached[COST_STRONG] = (int64_t)r->strong_cached_tokens;
+    u->output[COST_STRONG] = (int64_t)r->strong_tokens;
+    u->input[COST_PRM] = (int64_t)r->prm_tokens;
+    u->cached[COST_PRM] = (int64_t)r->prm_cached_tokens;
+}
+
+
 static void
-print_json(const Trim__RunStatus *r, const char *db, const char *coordinator)
+print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
+           const prices_t *p, const cost_usd_t *usd)
 {
     json_t *j = json_pack(
         "{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, "
@@ -53,6 +70,12 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator)
                             json_integer((json_int_t)r->cancelled));
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
+    if (j != NULL && usd != NULL)
+        json_object_set_new(
+            j, "usd",
+            json_pack("{s:f, s:f, s:f, s:f, s:s}", "total", usd->total, "weak",
+                      usd->role[COST_WEAK], "strong", usd->role[COST_STRONG],
+                      "prm", usd->role[COST_PRM], "prices", p->source));
     char *text =
         j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (text)
@@ -64,10 +87,10 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator)
 
 void
 summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
-              int json)
+              int json, const prices_t *p, const cost_usd_t *usd)
 {
     if (json) {
-        print_json(r, db, coordinator);
+        print_json(r, db, coordinator, p, usd);
         return;
     }
     char policy[4 * TRIM_MAX_NAME + 4];
@@ -93,4 +116,27 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
     if (r->elapsed_s > 0)
         printf("  elapsed             %.2f s (%.0f routed steps/s)\n",
                r->elapsed_s, (double)r->routed_steps / r->elapsed_s);
+    if (usd != NULL)
+        printf("  dollars             $%.6g: weak $%.6g, strong $%.6g, PRM "
+               "$%.6g; $%.6g per problem (prices %s)\n",
+               usd->total, usd->role[COST_WEAK], usd->role[COST_STRONG],
+               usd->role[COST_PRM],
+               r->problems ? usd->total / (double)r->problems : 0.0, p->source);
+}
+
+
+int
+summary_store_usd(const char *db, int64_t run_id, const prices_t *p,
+                  cost_usd_t *out, char *err, size_t errlen)
+{
+    store_reader_t *r = store_reader_new(db, err, errlen);
+    cost_usage_t u;
+    int rc = -1;
+
+    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, errlen) == 0) {
+        prices_cost(p, &u, out);
+        rc = 0;
+    }
+    store_reader_destroy(&r);
+    return rc;
 }

@@ -132,7 +132,7 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         }
         row.worker = m->worker;
         row.created_ms = clock_wall_ms();
-        coord_put_step(c, p->run, &row);
+        coord_put_step(c, p, &row);
         weak += m->tokens;
     }
     budget_observe(&p->run->budget, 0, weak);

@@ -49,10 +49,24 @@ typedef enum {
 } stage_t;
 
 /* Totals kept per run and for the whole coordinator. */
+/*
+** Prompt tokens sent per kind of call ([STORE_DRAFT], [STORE_STRONG]) and
+** the prefix-cache estimate of cost/prices.h: a call's prompt extends the
+** previous call's of its kind in the problem, so min(prompt, previous) of
+** it could have been cached; the same for the PRM's input.  For dollars
+** in ProblemResult and RunStatus (docs/roi.md).
+*/
+typedef struct cusage {
+    int64_t prompt[2], cached[2], prm_cached;
+    int32_t last_prompt[2], last_prm; /* a problem's latest rows (unused in
+                                         a run's totals) */
+} cusage_t;
+
 typedef struct totals {
     int64_t problems, finished, failed, cancelled, correct, graded;
     int64_t steps, routed, regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
+    cusage_t usage;
 } totals_t;
 
 typedef struct crun {
@@ -141,6 +155,7 @@ typedef struct cproblem {
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
     int32_t first_prompt_tokens; /* of the problem's first model call */
+    cusage_t usage;              /* its rows so far (coord_usage_add) */
     int client;     /* notify client slot + 1 (notify.c); 0: none */
     char *decision; /* "decided_by\0reason\0" of the regenerate decision a
                        strong step follows (cascade: its whole strong
@@ -299,8 +314,16 @@ int coord_final_steps(const cproblem_t *p);
 
 /* ---- coordinator.c ------------------------------------------------------ */
 
-/* Record a row; a store failure stops the loop.  Returns the ticket or -1. */
-int64_t coord_put_step(coord_t *c, crun_t *run, const store_step_t *row);
+/* Record a row of problem p (its usage and its run's counted); a store
+** failure stops the loop.  Returns the ticket or -1. */
+int64_t coord_put_step(coord_t *c, cproblem_t *p, const store_step_t *row);
+
+/*
+** Add row, a step of one problem, to that problem's usage u; returns what
+** it added (for the run's totals).  coord_put_step calls it; recovery and
+** Watch replay a problem's rows through it.
+*/
+cusage_t coord_usage_add(cusage_t *u, const store_step_t *row);
 
 /*
 ** Record the PRM score of p's strong step at step_index, once the next
@@ -308,6 +331,7 @@ int64_t coord_put_step(coord_t *c, crun_t *run, const store_step_t *row);
 */
 int64_t coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
                         double score);
+
 int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /* Routed steps per second over the last few seconds. */

@@ -19,6 +19,7 @@
 
 #include "errf.h"
 #include "log.h"
+#include "prices.h"
 
 
 typedef struct recover_ctx {
@@ -32,6 +33,30 @@ typedef struct recover_ctx {
 
 
 /* The run of a recovered problem, loaded from the store on first sight. */
+/*
+** The prompt tokens run run_id's rows sent so far (cost_usage_run's
+** estimate, the one coord_usage_add keeps up), into *u; left zero when the
+** store cannot say (the run's dollars then miss what came before).
+*/
+static void
+recover_usage(store_reader_t *r, int64_t run_id, cusage_t *u)
+{
+    cost_usage_t cu;
+    char err[256];
+
+    if (cost_usage_run(r, run_id, 0, &cu, err, sizeof err) < 0) {
+        tlog(TLOG_WARN, "coordinator", "recovery: run %lld: %s",
+             (long long)run_id, err);
+        return;
+    }
+    u->prompt[STORE_DRAFT] = cu.input[COST_WEAK];
+    u->cached[STORE_DRAFT] = cu.cached[COST_WEAK];
+    u->prompt[STORE_STRONG] = cu.input[COST_STRONG];
+    u->cached[STORE_STRONG] = cu.cached[COST_STRONG];
+    u->prm_cached = cu.cached[COST_PRM];
+}
+
+
 static crun_t *
 run_for(recover_ctx_t *x, int64_t run_id)
 {
@@ -78,6 +103,7 @@ run_for(recover_ctx_t *x, int64_t run_id)
                             .strong_tokens = sum.strong_tokens,
                             .discarded_tokens = sum.discarded_tokens,
                             .prm_tokens = sum.prm_tokens};
+        recover_usage(x->reader, run_id, &run->t.usage);
         /* The controller resumes from the run's tokens so far. */
         budget_observe(&run->budget, sum.strong_tokens,
                        sum.weak_tokens + sum.discarded_tokens);
@@ -122,6 +148,8 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
 {
     size_t i = 0;
 
+    for (size_t k = 0; k < r->n; k++)
+        coord_usage_add(&p->usage, &r->v[k]);
     while (i < r->n) {
         const store_step_t *draft = NULL, *strong = NULL;
         int32_t index = r->v[i].step_index;
@@ -216,6 +244,7 @@ start_over(cproblem_t *p)
     p->regenerated = 0;
     p->weak_tokens = p->strong_tokens = 0;
     p->discarded_tokens = p->prm_tokens = 0;
+    memset(&p->usage, 0, sizeof p->usage);
 }
 
 

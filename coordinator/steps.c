@@ -660,7 +660,7 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
         row.action_prob = 1.0;
         row.decided_by = "anchor";
         row.accepted = 1;
-        coord_put_step(c, p->run, &row);
+        coord_put_step(c, p, &row);
         keep_draft(c, p, 0, row.decided_by, row.reason);
         return;
     }
@@ -706,7 +706,7 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.queue_us = p->queue_us;
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
-    coord_put_step(c, p->run, &row);
+    coord_put_step(c, p, &row);
     budget_observe(&p->run->budget, r->completion_tokens, 0);
     p->strong_tokens += r->completion_tokens;
     c->stats.strong_tokens += r->completion_tokens;
@@ -890,7 +890,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     row.belief = nb ? belief_text : NULL;
     row.decided_by = decided_by;
     row.accepted = !regenerate;
-    coord_put_step(c, p->run, &row);
+    coord_put_step(c, p, &row);
     c->stats.routed_steps++;
     p->run->t.routed++;
     prom_counter_add(p->run->m_routed, 1);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "curve.h"
+#include "prices.h"
 #include "prom.h"
 
 typedef struct gateway gateway_t;
@@ -33,6 +34,9 @@ typedef struct gateway_route {
     char policy[GATEWAY_POLICY_MAX + 1];
     uint64_t max_strong_tokens; /* per-problem cap; 0: none */
     double target_share;        /* strong-token share to hold; 0: none */
+    const prices_t *prices;     /* its answers' trim object gains "usd"
+                                   (borrowed; outlives the gateway); NULL:
+                                   none */
 } gateway_route_t;
 
 /*

@@ -61,6 +61,9 @@ typedef struct gw_result {
     uint64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
     uint64_t prompt_tokens;
     int finish; /* Trim__Finish of its last accepted step */
+    /* Every call's prompt tokens and their cached estimate, for dollars. */
+    uint64_t weak_prompt_tokens, weak_cached_tokens;
+    uint64_t strong_prompt_tokens, strong_cached_tokens, prm_cached_tokens;
 } gw_result_t;
 
 /* Everything an answer shows. */

@@ -65,6 +65,27 @@ trace(const gw_answer_t *a)
 }
 
 
+/* The problem's dollars under p (cost/prices.h; docs/roi.md). */
+static json_t *
+usd_object(const gw_result_t *r, const prices_t *p)
+{
+    cost_usage_t u = {
+        .input = {(int64_t)r->weak_prompt_tokens,
+                  (int64_t)r->strong_prompt_tokens, (int64_t)r->prm_tokens},
+        .cached = {(int64_t)r->weak_cached_tokens,
+                   (int64_t)r->strong_cached_tokens,
+                   (int64_t)r->prm_cached_tokens},
+        .output = {(int64_t)(r->weak_tokens + r->discarded_tokens),
+                   (int64_t)r->strong_tokens, 0}};
+    cost_usd_t d;
+
+    prices_cost(p, &u, &d);
+    return json_pack("{s:f, s:f, s:f, s:f}", "total", d.total, "weak",
+                     d.role[COST_WEAK], "strong", d.role[COST_STRONG], "prm",
+                     d.role[COST_PRM]);
+}
+
+
 /* The trim object: what routing did for this problem. */
 static json_t *
 trim_object(const gw_answer_t *a)
@@ -84,6 +105,8 @@ trim_object(const gw_answer_t *a)
 
     if (o && a->req->trace)
         json_object_set_new(o, "trace", trace(a));
+    if (o && a->route->prices)
+        json_object_set_new(o, "usd", usd_object(r, a->route->prices));
     return o;
 }
 

@@ -542,6 +542,11 @@ on_problems_done(upstream_t *u, const Trim__ProblemsDone *d)
         r.prm_tokens = p->prm_tokens;
         r.prompt_tokens = p->prompt_tokens;
         r.finish = p->finish;
+        r.weak_prompt_tokens = p->weak_prompt_tokens;
+        r.weak_cached_tokens = p->weak_cached_tokens;
+        r.strong_prompt_tokens = p->strong_prompt_tokens;
+        r.strong_cached_tokens = p->strong_cached_tokens;
+        r.prm_cached_tokens = p->prm_cached_tokens;
         job_end(j, &r);
         if (!j->orphan)
             job_wake(j);

@@ -3,6 +3,7 @@
 ** (gateway/gateway_testing.h), without a network.
 */
 #include <setjmp.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +263,7 @@ test_chat_answer_shape(void **state)
     assert_string_equal(
         json_string_value(json_object_get(trim, "final_answer")), "4");
     assert_null(json_object_get(trim, "trace"));
+    assert_null(json_object_get(trim, "usd")); /* no price book */
     json_decref(j);
 
     fixture_init(&f, 1, 1, 0);
@@ -372,8 +374,8 @@ test_completion_shapes(void **state)
 static void
 test_error_and_models(void **state)
 {
-    gateway_route_t routes[2] = {{"trim", "thr:0.5", 0, 0},
-                                 {"trim-cheap", "pomdp:0.004", 0, 0}};
+    gateway_route_t routes[2] = {{"trim", "thr:0.5", 0, 0, NULL},
+                                 {"trim-cheap", "pomdp:0.004", 0, 0, NULL}};
     json_t *j, *e;
 
     (void)state;
@@ -427,10 +429,55 @@ test_route_specs(void **state)
 }
 
 
+/*
+** With a price book the trim object carries the problem's dollars, priced
+** by prices_cost: weak $1/M in, $0.5/M cached, $2/M out; strong 10x; PRM
+** $1/M.  Weak: (100-40)*1 + 40*0.5 + (10+12)*2 = 124 micro-dollars;
+** strong: (50-20)*10 + 20*5 + 7*20 = 540; PRM: (50-30)*1 + 30*0 = 20.
+*/
+static void
+test_answer_dollars(void **state)
+{
+    fixture_t f;
+    char err[256];
+    prices_t *p = prices_parse(
+        "{\"models\": {\"w\": {\"input_usd_per_mtok\": 1,"
+        " \"cached_input_usd_per_mtok\": 0.5, \"output_usd_per_mtok\": 2},"
+        " \"s\": {\"input_usd_per_mtok\": 10, \"cached_input_usd_per_mtok\":"
+        " 5, \"output_usd_per_mtok\": 20}, \"p\": {\"input_usd_per_mtok\":"
+        " 1, \"cached_input_usd_per_mtok\": 0, \"output_usd_per_mtok\": 0}},"
+        " \"roles\": {\"weak\": \"w\", \"strong\": \"s\", \"prm\": \"p\"}}",
+        "book", err, sizeof err);
+
+    (void)state;
+    assert_non_null(p);
+    fixture_init(&f, 1, 0, 0);
+    f.route.prices = p;
+    f.result.weak_prompt_tokens = 100;
+    f.result.weak_cached_tokens = 40;
+    f.result.strong_prompt_tokens = 50;
+    f.result.strong_cached_tokens = 20;
+    f.result.prm_cached_tokens = 30;
+    json_t *j = load(gw_render_answer(&f.a));
+    json_t *usd = json_object_get(json_object_get(j, "trim"), "usd");
+    assert_true(fabs(json_real_value(json_object_get(usd, "weak")) - 124e-6) <
+                1e-12);
+    assert_true(fabs(json_real_value(json_object_get(usd, "strong")) - 540e-6) <
+                1e-12);
+    assert_true(fabs(json_real_value(json_object_get(usd, "prm")) - 20e-6) <
+                1e-12);
+    assert_true(fabs(json_real_value(json_object_get(usd, "total")) - 684e-6) <
+                1e-12);
+    json_decref(j);
+    prices_destroy(&p);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answer_dollars),
         cmocka_unit_test(test_single_user_message_passes_unchanged),
         cmocka_unit_test(test_earlier_messages_come_first),
         cmocka_unit_test(test_completions_prompt),
