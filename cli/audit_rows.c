@@ -171,6 +171,7 @@ row_json(const col_t *cols, size_t n, const void *rec)
 }
 
 
+/* The header, without its line end (the caller may add columns). */
 static void
 row_csv_header(FILE *f, const col_t *cols, size_t n)
 {
@@ -179,7 +180,6 @@ row_csv_header(FILE *f, const col_t *cols, size_t n)
             fputc(',', f);
         fputs(cols[i].name, f);
     }
-    fputs("\r\n", f);
 }
 
 
@@ -206,21 +206,49 @@ row_csv(FILE *f, const col_t *cols, size_t n, const void *rec)
             break;
         }
     }
-    fputs("\r\n", f);
+}
+
+
+/* ",x" with 17 digits, or "," alone for NAN. */
+static void
+csv_real(FILE *f, double x)
+{
+    fputc(',', f);
+    if (!isnan(x))
+        fprintf(f, "%.17g", x);
+}
+
+
+json_t *
+audit_usd_json(const cost_usd_t *usd)
+{
+    return json_pack("{s:f, s:f, s:f, s:f}", "total", usd->total, "weak",
+                     usd->role[COST_WEAK], "strong", usd->role[COST_STRONG],
+                     "prm", usd->role[COST_PRM]);
 }
 
 
 json_t *
 audit_problem_json(const audit_problem_t *ap)
 {
-    return row_json(s_problem_cols, N_COLS(s_problem_cols), ap);
+    json_t *o = row_json(s_problem_cols, N_COLS(s_problem_cols), ap);
+
+    if (o != NULL && ap->usd != NULL &&
+        json_object_set_new(o, "usd", audit_usd_json(ap->usd)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 
 void
-audit_problem_csv_header(FILE *f)
+audit_problem_csv_header(FILE *f, int usd)
 {
     row_csv_header(f, s_problem_cols, N_COLS(s_problem_cols));
+    if (usd)
+        fputs(",usd_weak,usd_strong,usd_prm,usd_total", f);
+    fputs("\r\n", f);
 }
 
 
@@ -228,25 +256,45 @@ void
 audit_problem_csv(FILE *f, const audit_problem_t *ap)
 {
     row_csv(f, s_problem_cols, N_COLS(s_problem_cols), ap);
+    if (ap->usd != NULL) {
+        csv_real(f, ap->usd->role[COST_WEAK]);
+        csv_real(f, ap->usd->role[COST_STRONG]);
+        csv_real(f, ap->usd->role[COST_PRM]);
+        csv_real(f, ap->usd->total);
+    }
+    fputs("\r\n", f);
 }
 
 
 json_t *
-audit_step_json(const store_step_context_t *row)
+audit_step_json(const store_step_context_t *row, double usd)
 {
-    return row_json(s_step_cols, N_COLS(s_step_cols), row);
+    json_t *o = row_json(s_step_cols, N_COLS(s_step_cols), row);
+
+    if (o != NULL && !isnan(usd) &&
+        json_object_set_new(o, "usd", json_real(usd)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 
 void
-audit_step_csv_header(FILE *f)
+audit_step_csv_header(FILE *f, int usd)
 {
     row_csv_header(f, s_step_cols, N_COLS(s_step_cols));
+    if (usd)
+        fputs(",usd", f);
+    fputs("\r\n", f);
 }
 
 
 void
-audit_step_csv(FILE *f, const store_step_context_t *row)
+audit_step_csv(FILE *f, const store_step_context_t *row, const double *usd)
 {
     row_csv(f, s_step_cols, N_COLS(s_step_cols), row);
+    if (usd != NULL)
+        csv_real(f, *usd);
+    fputs("\r\n", f);
 }

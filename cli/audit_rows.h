@@ -17,14 +17,16 @@
 
 #include <jansson.h>
 
+#include "prices.h"
 #include "store.h"
 
 /* A problem as the audit lists it: its row, its place in its run, the
 ** run's policy. */
 typedef struct audit_problem {
     store_problem_t p;
-    int64_t nth;        /* its place in its run, from 1 */
-    const char *policy; /* its run's policy spec */
+    int64_t nth;           /* its place in its run, from 1 */
+    const char *policy;    /* its run's policy spec */
+    const cost_usd_t *usd; /* its dollars under a price book; NULL: none */
 } audit_problem_t;
 
 /*
@@ -33,21 +35,37 @@ typedef struct audit_problem {
 */
 const char *audit_outcome(const store_problem_t *p);
 
+/* Dollars as JSON: {"total", "weak", "strong", "prm"}; NULL: no memory. */
+json_t *audit_usd_json(const cost_usd_t *usd);
+
 /*
 ** A problem as a JSON object (without its text: the caller adds it where
-** wanted), or NULL when out of memory.  The caller owns it.
+** wanted), with "usd" when ap->usd is set, or NULL when out of memory.  The
+** caller owns it.
 */
 json_t *audit_problem_json(const audit_problem_t *ap);
 
-/* The CSV header line of problems, and one problem as a CSV record. */
-void audit_problem_csv_header(FILE *f);
+/*
+** The CSV header line of problems (with usd: the columns usd_weak,
+** usd_strong, usd_prm, usd_total too), and one problem as a CSV record (the
+** same columns when ap->usd is set).
+*/
+void audit_problem_csv_header(FILE *f, int usd);
 void audit_problem_csv(FILE *f, const audit_problem_t *ap);
 
-/* A step row with its context as a JSON object, or NULL (out of memory). */
-json_t *audit_step_json(const store_step_context_t *row);
+/*
+** A step row with its context as a JSON object, with "usd" (the row's
+** dollars) when usd is not NAN; NULL when out of memory.
+*/
+json_t *audit_step_json(const store_step_context_t *row, double usd);
 
-/* The CSV header line of step rows, and one step row as a CSV record. */
-void audit_step_csv_header(FILE *f);
-void audit_step_csv(FILE *f, const store_step_context_t *row);
+/*
+** The CSV header line of step rows (with usd: a last column "usd"), and one
+** step row as a CSV record (that column when usd is not NULL; NAN leaves it
+** empty).
+*/
+void audit_step_csv_header(FILE *f, int usd);
+void audit_step_csv(FILE *f, const store_step_context_t *row,
+                    const double *usd);
 
 #endif

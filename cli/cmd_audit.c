@@ -19,6 +19,7 @@
 #include "audit_rows.h"
 #include "cli.h"
 #include "escape.h"
+#include "prices.h"
 #include "store.h"
 
 static const char description[] =
@@ -37,7 +38,9 @@ static const char description[] =
     "{\"problem\", \"steps\"}; --csv prints a header line and one record\n"
     "per problem or per step (RFC 4180).  The columns are those of\n"
     "`trim export` and docs/audit-schema.md.  In text, control characters\n"
-    "of the recorded text are printed escaped (\\x1b).";
+    "of the recorded text are printed escaped (\\x1b).\n"
+    "--prices FILE (a price book, docs/roi.md) adds dollars: per problem in\n"
+    "the list, per step and per problem in a trace.";
 
 /* Room for a short recorded string (a name, an answer) once escaped. */
 #define SHOWN 1024
@@ -61,7 +64,24 @@ typedef struct list {
     runs_t runs;
     out_t out;
     int64_t count;
+    store_reader_t *r;
+    const prices_t *prices; /* NULL: no dollars */
+    char err[512];          /* why the callback stopped the scan */
 } list_t;
+
+
+/* The dollars of problem id (all its rows) under prices.  0, or -1 with err. */
+static int
+problem_usd(store_reader_t *r, const prices_t *prices, int64_t id,
+            cost_usd_t *usd, char *err, size_t errlen)
+{
+    cost_usage_t u;
+
+    if (cost_usage_run(r, 0, id, &u, err, errlen) < 0)
+        return -1;
+    prices_cost(prices, &u, usd);
+    return 0;
+}
 
 
 static int
@@ -135,29 +155,37 @@ print_problem_line(void *ctx, const store_problem_t *p)
 {
     list_t *l = ctx;
     run_info_t *run = find_run(&l->runs, p->run_id);
-    audit_problem_t ap = {*p, 0, run ? run->policy : NULL};
-    char answer[SHOWN], key[SHOWN], policy[SHOWN];
+    audit_problem_t ap = {*p, 0, run ? run->policy : NULL, NULL};
+    char answer[SHOWN], key[SHOWN], policy[SHOWN], usd_text[32] = "";
+    cost_usd_t usd;
 
     /* Problems come in id order, so a run's come in its own order too. */
     if (run != NULL)
         ap.nth = ++run->seen;
+    if (l->prices != NULL) {
+        if (problem_usd(l->r, l->prices, p->problem_id, &usd, l->err,
+                        sizeof l->err) < 0)
+            return 1;
+        ap.usd = &usd;
+        snprintf(usd_text, sizeof usd_text, " %10.6f", usd.total);
+    }
     if (l->out == OUT_JSON)
         return print_json(audit_problem_json(&ap), l->count++ ? ",\n" : "[\n");
     if (l->out == OUT_CSV) {
         if (l->count++ == 0)
-            audit_problem_csv_header(stdout);
+            audit_problem_csv_header(stdout, l->prices != NULL);
         audit_problem_csv(stdout, &ap);
         return 0;
     }
     if (l->count++ == 0)
-        printf("%-7s %-4s %-5s %-14s %-9s %5s %5s %10s  %-8s %s\n", "id", "run",
-               "#", "policy", "outcome", "steps", "regen", "strong_tok", "key",
-               "answer");
-    printf("%-7lld %-4lld %-5lld %-14s %-9s %5d %5d %10lld  %-8s %s\n",
+        printf("%-7s %-4s %-5s %-14s %-9s %5s %5s %10s%s  %-8s %s\n", "id",
+               "run", "#", "policy", "outcome", "steps", "regen", "strong_tok",
+               l->prices ? "        usd" : "", "key", "answer");
+    printf("%-7lld %-4lld %-5lld %-14s %-9s %5d %5d %10lld%s  %-8s %s\n",
            (long long)p->problem_id, (long long)p->run_id, (long long)ap.nth,
            ap.policy ? esc_str(policy, sizeof policy, ap.policy) : "?",
            audit_outcome(p), p->steps, p->regenerated_steps,
-           (long long)p->strong_tokens,
+           (long long)p->strong_tokens, usd_text,
            p->key_id ? esc_str(key, sizeof key, p->key_id) : "-",
            p->final_answer ? esc_str(answer, sizeof answer, p->final_answer)
                            : "-");
@@ -246,7 +274,34 @@ typedef struct trace {
     out_t out;
     store_step_context_t ctx; /* the problem's context for every row */
     int64_t count;
+    const prices_t *prices;
+    double *usd; /* dollars of each row, in row order (cost_each_step) */
+    size_t n_usd, cap_usd;
 } trace_t;
+
+
+/* A cost_each_step callback: append the row's dollars to the trace's. */
+static int
+add_step_usd(void *ctx, int32_t step_index, store_kind_t kind,
+             const cost_usage_t *u)
+{
+    trace_t *t = ctx;
+    cost_usd_t usd;
+
+    (void)step_index;
+    (void)kind;
+    if (t->n_usd == t->cap_usd) {
+        size_t cap = t->cap_usd ? t->cap_usd * 2 : 32;
+        double *v = realloc(t->usd, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        t->usd = v;
+        t->cap_usd = cap;
+    }
+    prices_cost(t->prices, u, &usd);
+    t->usd[t->n_usd++] = usd.total;
+    return 0;
+}
 
 
 static int
@@ -257,11 +312,16 @@ print_step(void *ctx, const store_step_t *s)
     const char *finish =
         s->finish >= 0 && s->finish <= 2 ? finish_names[s->finish] : "?";
 
+    /* cost_each_step walks the rows in this same order. */
+    const double *usd = (size_t)t->count < t->n_usd ? &t->usd[t->count] : NULL;
+
     t->ctx.step = *s;
     if (t->out == OUT_JSON)
-        return print_json(audit_step_json(&t->ctx), t->count++ ? "," : "");
+        return print_json(audit_step_json(&t->ctx, usd ? *usd : NAN),
+                          t->count++ ? "," : "");
+    t->count++;
     if (t->out == OUT_CSV) {
-        audit_step_csv(stdout, &t->ctx);
+        audit_step_csv(stdout, &t->ctx, t->prices ? usd : NULL);
         return 0;
     }
     if (s->kind == STORE_DRAFT) {
@@ -280,6 +340,8 @@ print_step(void *ctx, const store_step_t *s)
         print_strong_score(s);
     }
     print_timings(s);
+    if (usd != NULL)
+        printf("    %-9s$%.6f\n", "cost", *usd);
     return 0;
 }
 
@@ -303,7 +365,7 @@ print_trace_head(const audit_problem_t *ap)
 
 
 static void
-print_trace_tail(const store_problem_t *p)
+print_trace_tail(const store_problem_t *p, const cost_usd_t *usd)
 {
     char answer[SHOWN], truth[SHOWN];
 
@@ -318,6 +380,10 @@ print_trace_tail(const store_problem_t *p)
            p->steps, p->regenerated_steps, (long long)p->weak_tokens,
            (long long)p->strong_tokens, (long long)p->discarded_tokens,
            (long long)p->prm_tokens);
+    if (usd != NULL)
+        printf("dollars %.6f: weak %.6f, strong %.6f, PRM %.6f\n", usd->total,
+               usd->role[COST_WEAK], usd->role[COST_STRONG],
+               usd->role[COST_PRM]);
     if (p->error) {
         fputs(p->status == STORE_CANCELLED ? "cancelled: " : "failed: ",
               stdout);
@@ -368,13 +434,15 @@ resolve(store_reader_t *r, const char *db, int64_t run, int64_t id,
 
 
 static int
-print_trace(store_reader_t *r, int64_t id, const char *db, out_t out)
+print_trace(store_reader_t *r, int64_t id, const char *db, out_t out,
+            const prices_t *prices)
 {
     audit_problem_t ap = {0};
     store_run_t run;
-    trace_t t = {.out = out};
+    trace_t t = {.out = out, .prices = prices};
+    cost_usd_t usd;
     char err[512];
-    int found = store_get_problem(r, id, &ap.p, err, sizeof err);
+    int rc = 1, found = store_get_problem(r, id, &ap.p, err, sizeof err);
 
     if (found == 0) {
         fprintf(stderr, "trim audit: no problem %lld in %s\n", (long long)id,
@@ -384,10 +452,14 @@ print_trace(store_reader_t *r, int64_t id, const char *db, out_t out)
     /* ap.p's strings stay in r's problem buffer: these calls use others. */
     if (found < 0 ||
         store_problem_rank(r, ap.p.run_id, id, &ap.nth, err, sizeof err) < 0 ||
-        (found = store_get_run(r, ap.p.run_id, &run, err, sizeof err)) < 0) {
+        (found = store_get_run(r, ap.p.run_id, &run, err, sizeof err)) < 0 ||
+        (prices != NULL &&
+         (problem_usd(r, prices, id, &usd, err, sizeof err) < 0 ||
+          cost_each_step(r, id, add_step_usd, &t, err, sizeof err) < 0))) {
         cli_error("audit", err);
-        return 1;
+        goto done;
     }
+    ap.usd = prices ? &usd : NULL;
     ap.policy = found ? run.policy : NULL;
     t.ctx.run_id = ap.p.run_id;
     t.ctx.run_policy = ap.policy;
@@ -400,30 +472,34 @@ print_trace(store_reader_t *r, int64_t id, const char *db, out_t out)
                             ap.p.text ? json_string(ap.p.text) : json_null());
         if (print_json(pj, "{\"problem\":") != 0) {
             fprintf(stderr, "trim audit: out of memory\n");
-            return 1;
+            goto done;
         }
         fputs(",\"steps\":[", stdout);
     } else if (out == OUT_CSV) {
-        audit_step_csv_header(stdout);
+        audit_step_csv_header(stdout, prices != NULL);
     } else {
         print_trace_head(&ap);
     }
     if (store_each_step(r, id, print_step, &t, err, sizeof err) < 0) {
         cli_error("audit", err);
-        return 1;
+        goto done;
     }
     if (out == OUT_JSON)
         fputs("]}\n", stdout);
     else if (out == OUT_TEXT)
-        print_trace_tail(&ap.p);
-    return 0;
+        print_trace_tail(&ap.p, ap.usd);
+    rc = 0;
+done:
+    free(t.usd);
+    return rc;
 }
 
 
 static int
-print_list(store_reader_t *r, int64_t run, const char *db, out_t out)
+print_list(store_reader_t *r, int64_t run, const char *db, out_t out,
+           const prices_t *prices)
 {
-    list_t l = {.out = out};
+    list_t l = {.out = out, .r = r, .prices = prices};
     char err[512];
     int rc = 0;
 
@@ -431,6 +507,9 @@ print_list(store_reader_t *r, int64_t run, const char *db, out_t out)
         store_each_problem(r, run, print_problem_line, &l, err, sizeof err) <
             0) {
         cli_error("audit", err);
+        rc = 1;
+    } else if (l.err[0] != '\0') {
+        cli_error("audit", l.err);
         rc = 1;
     } else if (out == OUT_JSON) {
         fputs(l.count ? "\n]\n" : "[]\n", stdout);
@@ -446,7 +525,7 @@ print_list(store_reader_t *r, int64_t run, const char *db, out_t out)
 int
 cmd_audit(int argc, char **argv)
 {
-    const char *db = "trim.db";
+    const char *db = "trim.db", *prices_path = "";
     int64_t run = 0, id = 0;
     int json = 0, csv = 0;
     const flag_t flags[] = {
@@ -455,6 +534,8 @@ cmd_audit(int argc, char **argv)
          "only problems of this run; PROBLEM_ID is then a place in it"},
         {"json", FLAG_BOOL, &json, 0, 0, "print JSON"},
         {"csv", FLAG_BOOL, &csv, 0, 0, "print CSV with a header line"},
+        {"prices", FLAG_STRING, &prices_path, 0, 0,
+         "price book: dollars per problem and per step (docs/roi.md)"},
     };
     const size_t n = sizeof flags / sizeof *flags;
     char err[512];
@@ -484,15 +565,23 @@ cmd_audit(int argc, char **argv)
         }
     }
     out_t out = json ? OUT_JSON : csv ? OUT_CSV : OUT_TEXT;
-    store_reader_t *r = store_reader_new(db, err, sizeof err);
-    if (r == NULL) {
+    prices_t *prices = NULL;
+    if (*prices_path &&
+        (prices = prices_load(prices_path, err, sizeof err)) == NULL) {
         cli_error("audit", err);
         return 1;
     }
+    store_reader_t *r = store_reader_new(db, err, sizeof err);
+    if (r == NULL) {
+        cli_error("audit", err);
+        prices_destroy(&prices);
+        return 1;
+    }
     if (id == 0)
-        rc = print_list(r, run, db, out);
+        rc = print_list(r, run, db, out, prices);
     else if ((rc = resolve(r, db, run, id, &id)) == 0)
-        rc = print_trace(r, id, db, out);
+        rc = print_trace(r, id, db, out, prices);
     store_reader_destroy(&r);
+    prices_destroy(&prices);
     return rc;
 }

@@ -8,6 +8,7 @@
 ** to the output, so memory stays the same however large the store is.  The
 ** columns are audit_rows.h's, as `trim audit --json/--csv` prints a trace.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,9 @@ write_row(void *ctx, const store_step_context_t *row)
     exporter_t *e = ctx;
 
     if (e->csv) {
-        audit_step_csv(e->f, row);
+        audit_step_csv(e->f, row, NULL);
     } else {
-        json_t *j = audit_step_json(row);
+        json_t *j = audit_step_json(row, NAN);
         int bad = j == NULL || write_json_line(e, j) < 0;
         json_decref(j);
         if (bad) {
@@ -126,7 +127,7 @@ cmd_export(int argc, char **argv)
         goto done;
     }
     if (e.csv)
-        audit_step_csv_header(e.f);
+        audit_step_csv_header(e.f, 0);
     if (store_each_step_context(r, run, write_row, &e, err, sizeof err) < 0) {
         cli_error("export", err);
         goto done;

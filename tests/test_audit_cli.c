@@ -9,7 +9,8 @@
 ** `--run N K` is the Kth problem of run N, with errors naming the run; the
 ** --json output parses with jansson and the --csv output with Python's csv
 ** module (an independent RFC 4180 reader), row for row as SQL counts them,
-** a text with quotes, commas and CRLF included.
+** a text with quotes, commas and CRLF included; with --prices, dollars
+** that add up per step and per problem.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -307,6 +308,89 @@ test_audit_run_addressing(void **state)
 }
 
 
+/*
+** --prices: a book where a draft's completion token costs $1 and a strong
+** one's $2 (nothing else costs) makes every dollar figure a token count SQL
+** gives: per problem in the list, per step and per problem in a trace.
+*/
+static const char s_prices[] =
+    "{\"models\": {"
+    " \"w\": {\"input_usd_per_mtok\": 0, \"output_usd_per_mtok\": 1e6},"
+    " \"s\": {\"input_usd_per_mtok\": 0, \"output_usd_per_mtok\": 2e6},"
+    " \"p\": {\"input_usd_per_mtok\": 0, \"output_usd_per_mtok\": 0}},"
+    " \"roles\": {\"weak\": \"w\", \"strong\": \"s\", \"prm\": \"p\"}}";
+
+
+static void
+test_audit_prices(void **state)
+{
+    (void)state;
+    sqlite3 *h = open_db();
+    char *out, *err, path[256];
+
+    snprintf(path, sizeof path, "%s/prices.json", g_dir);
+    test_write_file(path, s_prices);
+    const char *usd_sql =
+        "SELECT sum(completion_tokens * (1 + (kind = 'strong'))) FROM steps";
+    int64_t id = sql_int(h, "SELECT min(problem_id) FROM problems WHERE"
+                            " strong_tokens > 0 AND run_id = 1");
+    int64_t want =
+        sql_int(h, "%s WHERE problem_id = %lld", usd_sql, (long long)id);
+    int64_t want_all = sql_int(h, "%s", usd_sql);
+    sqlite3_close(h);
+
+    assert_int_equal(trim(&out, &err,
+                          "audit --db audit.db --prices prices.json "
+                          "--json %lld",
+                          (long long)id),
+                     0);
+    json_t *j = parse_json(out);
+    json_t *usd = json_object_get(json_object_get(j, "problem"), "usd");
+    assert_true(json_real_value(json_object_get(usd, "total")) == want);
+    double steps = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(j, "steps"), i, s)
+    {
+        steps += json_real_value(json_object_get(s, "usd"));
+    }
+    assert_true(steps == want);
+    json_decref(j);
+    free(out);
+    free(err);
+
+    assert_int_equal(
+        trim(&out, &err, "audit --db audit.db --prices prices.json --json"), 0);
+    j = parse_json(out);
+    double all = 0;
+    json_array_foreach(j, i, s)
+    {
+        all += json_real_value(
+            json_object_get(json_object_get(s, "usd"), "total"));
+    }
+    assert_true(all == want_all);
+    json_decref(j);
+    free(out);
+    free(err);
+
+    assert_int_equal(trim(&out, &err,
+                          "audit --db audit.db --prices prices.json %lld",
+                          (long long)id),
+                     0);
+    char line[64];
+    snprintf(line, sizeof line, "\ndollars %lld.000000: ", (long long)want);
+    assert_non_null(strstr(out, line));
+    assert_non_null(strstr(out, "\n    cost     $"));
+    free(out);
+    free(err);
+    assert_int_equal(
+        trim(&out, &err, "audit --db audit.db --prices nosuch.json 1"), 1);
+    assert_non_null(strstr(err, "nosuch.json"));
+    free(out);
+    free(err);
+}
+
+
 /* Counts over the JSONL export in file path (one object per line). */
 static void
 read_jsonl(const char *path, int64_t *rows, int64_t *tokens, int64_t *strong,
@@ -418,6 +502,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strong_scores_and_timings),
         cmocka_unit_test(test_audit_run_addressing),
+        cmocka_unit_test(test_audit_prices),
         cmocka_unit_test(test_export_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
