@@ -107,7 +107,8 @@ typedef struct store_step {
     const char *reason;     /* the policy's explanation */
     double action_prob;     /* probability of the action taken, NAN if n/a */
     const char *belief;     /* policy state as JSON text, NULL if none */
-    const char *decided_by; /* "router:NAME", "fallback", "anchor", NULL */
+    const char *decided_by; /* "router:NAME", "fallback:local", "anchor",
+                               NULL (docs/audit-schema.md) */
     int accepted;           /* 1 if part of the final solution */
     int64_t latency_us;     /* model call time, as the worker measured it */
     int64_t queue_us;       /* time its requests waited in the
