@@ -73,11 +73,13 @@ print_measured(const roi_measured_t *m, const prices_t *p)
            usd(a, sizeof a, m->usd.total), usd(b, sizeof b, m->per_problem),
            usd(c, sizeof c, m->per_correct));
     printf("  strong-only    %s   per problem %s   per correct answer %s\n"
-           "                 (%s%s%.0lld)\n",
+           "                 (%s",
            usd(a, sizeof a, m->strong_only),
            usd(b, sizeof b, m->strong_only / (double)m->problems),
-           usd(c, sizeof c, m->strong_only_per_correct), m->basis,
-           m->baseline_run_id ? "; run " : "", (long long)m->baseline_run_id);
+           usd(c, sizeof c, m->strong_only_per_correct), m->basis);
+    if (m->baseline_run_id > 0)
+        printf("; run %lld", (long long)m->baseline_run_id);
+    printf(")\n");
     printf("  weak-only      %s   per problem %s   (estimated: accepted "
            "steps at the weak model's prices)\n",
            usd(a, sizeof a, m->weak_only),

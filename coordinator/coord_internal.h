@@ -48,7 +48,6 @@ typedef enum {
     STAGE_DONE
 } stage_t;
 
-/* Totals kept per run and for the whole coordinator. */
 /*
 ** Prompt tokens sent per kind of call ([STORE_DRAFT], [STORE_STRONG]) and
 ** the prefix-cache estimate of cost/prices.h: a call's prompt extends the
@@ -62,6 +61,7 @@ typedef struct cusage {
                                          a run's totals) */
 } cusage_t;
 
+/* Totals kept per run and for the whole coordinator. */
 typedef struct totals {
     int64_t problems, finished, failed, cancelled, correct, graded;
     int64_t steps, routed, regenerated;
@@ -317,6 +317,7 @@ int coord_final_steps(const cproblem_t *p);
 /* Record a row of problem p (its usage and its run's counted); a store
 ** failure stops the loop.  Returns the ticket or -1. */
 int64_t coord_put_step(coord_t *c, cproblem_t *p, const store_step_t *row);
+int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /*
 ** Add row, a step of one problem, to that problem's usage u; returns what
@@ -331,8 +332,6 @@ cusage_t coord_usage_add(cusage_t *u, const store_step_t *row);
 */
 int64_t coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
                         double score);
-
-int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /* Routed steps per second over the last few seconds. */
 double coord_rate(const coord_t *c);

@@ -32,7 +32,6 @@ typedef struct recover_ctx {
 } recover_ctx_t;
 
 
-/* The run of a recovered problem, loaded from the store on first sight. */
 /*
 ** The prompt tokens run run_id's rows sent so far (cost_usage_run's
 ** estimate, the one coord_usage_add keeps up), into *u; left zero when the
@@ -57,6 +56,7 @@ recover_usage(store_reader_t *r, int64_t run_id, cusage_t *u)
 }
 
 
+/* The run of a recovered problem, loaded from the store on first sight. */
 static crun_t *
 run_for(recover_ctx_t *x, int64_t run_id)
 {

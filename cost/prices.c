@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost_internal.h"
 #include "errf.h"
 
 #define MTOK 1e6 /* prices are per million tokens */
@@ -213,20 +214,28 @@ prices_parse(const char *json_text, const char *where, char *err, size_t errlen)
 }
 
 
-prices_t *
-prices_load(const char *path, char *err, size_t errlen)
+json_t *
+cost_json_file(const char *path, char *err, size_t errlen)
 {
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
+
+    if (doc == NULL && jerr.line > 0)
+        errf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+    else if (doc == NULL)
+        errf(err, errlen, "%s: %s", path, jerr.text);
+    return doc;
+}
+
+
+prices_t *
+prices_load(const char *path, char *err, size_t errlen)
+{
+    json_t *doc = cost_json_file(path, err, errlen);
     prices_t *p;
 
-    if (doc == NULL) { /* unreadable, or bad JSON at a line */
-        if (jerr.line > 0)
-            errf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
-        else
-            errf(err, errlen, "%s: %s", path, jerr.text);
+    if (doc == NULL)
         return NULL;
-    }
     p = prices_from_json(doc, path, err, errlen);
     json_decref(doc);
     return p;

@@ -4,12 +4,12 @@
 */
 #include "roi_internal.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost_internal.h"
 #include "errf.h"
 
 static roi_curve_t *
@@ -130,27 +130,21 @@ json_point(json_t *j, const char *where, const char *what, roi_point_t *pt,
 }
 
 
-roi_curve_t *
-roi_curve_parse(const char *json_text, const char *where, char *err,
-                size_t errlen)
+/* The curve in doc (borrowed); where names it in errors. */
+static roi_curve_t *
+curve_from_json(json_t *doc, const char *where, char *err, size_t errlen)
 {
-    json_error_t jerr;
-    json_t *doc = json_loads(json_text, 0, &jerr), *anchors, *pols, *pj;
+    json_t *anchors = json_object_get(doc, "anchors");
+    json_t *pols = json_object_get(doc, "policies"), *pj;
     roi_curve_t *c = NULL;
     size_t i;
 
-    if (doc == NULL) {
-        errf(err, errlen, "%s: line %d: %s", where, jerr.line, jerr.text);
-        return NULL;
-    }
-    anchors = json_object_get(doc, "anchors");
-    pols = json_object_get(doc, "policies");
     if (!json_is_object(anchors) || !json_is_array(pols)) {
         errf(err, errlen,
              "%s: no \"anchors\" and \"policies\": not a trim eval result "
              "(eval.json)",
              where);
-        goto fail;
+        return NULL;
     }
     if ((c = curve_new(where)) == NULL)
         goto oom;
@@ -182,40 +176,43 @@ roi_curve_parse(const char *json_text, const char *where, char *err,
                 goto oom;
         }
     }
-    json_decref(doc);
     return c;
 oom:
     errf(err, errlen, "%s: out of memory", where);
 fail:
-    json_decref(doc);
     roi_curve_destroy(&c);
     return NULL;
 }
 
 
 roi_curve_t *
-roi_curve_load(const char *path, char *err, size_t errlen)
+roi_curve_parse(const char *json_text, const char *where, char *err,
+                size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    long n;
-    roi_curve_t *c = NULL;
+    json_error_t jerr;
+    json_t *doc = json_loads(json_text, 0, &jerr);
+    roi_curve_t *c;
 
-    if (f == NULL) {
-        errf(err, errlen, "%s: cannot open it: %s", path, strerror(errno));
+    if (doc == NULL) {
+        errf(err, errlen, "%s: line %d: %s", where, jerr.line, jerr.text);
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0 || (text = malloc((size_t)n + 1)) == NULL ||
-        fread(text, 1, (size_t)n, f) != (size_t)n) {
-        errf(err, errlen, "%s: cannot read it", path);
-        goto done;
-    }
-    text[n] = '\0';
-    c = roi_curve_parse(text, path, err, errlen);
-done:
-    free(text);
-    fclose(f);
+    c = curve_from_json(doc, where, err, errlen);
+    json_decref(doc);
+    return c;
+}
+
+
+roi_curve_t *
+roi_curve_load(const char *path, char *err, size_t errlen)
+{
+    json_t *doc = cost_json_file(path, err, errlen);
+    roi_curve_t *c;
+
+    if (doc == NULL)
+        return NULL;
+    c = curve_from_json(doc, path, err, errlen);
+    json_decref(doc);
     return c;
 }
 

@@ -31,6 +31,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},
     {"audit", cmd_audit},
+    {"roi", cmd_roi},
     {"eval", cmd_eval},
     {"coordinator", cmd_coordinator},
     {"worker", cmd_worker},

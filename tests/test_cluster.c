@@ -7,6 +7,7 @@
 ** cluster itself: cluster.h).  The cascade and the router fallback have
 ** their own files: test_cascade.c, test_fallback.c.
 */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +84,46 @@ check_same_summary(json_t *a, json_t *b)
 }
 
 
+/* A price book with a cached-input discount on every role. */
+#define PRICES                                                                 \
+    "{\"models\": {\"w\": {\"input_usd_per_mtok\": 1, "                        \
+    "\"cached_input_usd_per_mtok\": 0.5, \"output_usd_per_mtok\": 2}, "        \
+    "\"s\": {\"input_usd_per_mtok\": 10, \"cached_input_usd_per_mtok\": 5, "   \
+    "\"output_usd_per_mtok\": 20}, \"p\": {\"input_usd_per_mtok\": 0.1, "      \
+    "\"cached_input_usd_per_mtok\": 0.01, \"output_usd_per_mtok\": 0}}, "      \
+    "\"roles\": {\"weak\": \"w\", \"strong\": \"s\", \"prm\": \"p\"}}"
+
+
+/*
+** The dollars trim wait printed (from the coordinator's running totals:
+** prompt tokens and their cached estimate kept as rows were written) equal
+** trim roi's over the store's rows (SQL): one rule, two places
+** (docs/roi.md, "Dollars on the wire").
+*/
+static void
+check_same_dollars(json_t *wait, const char *db, int64_t run,
+                   const char *prices)
+{
+    char cmd[1400];
+    int st;
+
+    snprintf(cmd, sizeof cmd,
+             "%s roi --json --prices '%s' --db '%s' --run %lld", test_bin(),
+             prices, db, (long long)run);
+    char *out = test_capture(cmd, &st);
+    json_t *roi = json_loads(out, 0, NULL);
+    assert_int_equal(st, 0);
+    assert_non_null(roi);
+    double a = json_number_value(
+        json_object_get(json_object_get(wait, "usd"), "total"));
+    double b = json_number_value(json_object_get(roi, "usd"));
+    if (!(b > 0) || fabs(a - b) > 1e-5 * b)
+        fail_msg("trim wait says $%.8g, trim roi $%.8g", a, b);
+    json_decref(roi);
+    free(out);
+}
+
+
 static void
 test_cluster_matches_one_process(void **state)
 {
@@ -101,12 +142,23 @@ test_cluster_matches_one_process(void **state)
     cluster_wait_pools(&k, 2, 2, 1, 1);
     int64_t run = cluster_submit_sim(&k, 300, 11, "thr:0.5");
     json_t *cluster = cluster_wait_result(&k, cluster_spawn_wait(&k, run));
+    /* trim wait --prices prices the totals the coordinator sends. */
+    char prices[400], r[32];
+    cluster_path(&k, "prices.json", prices, sizeof prices);
+    test_write_file(prices, PRICES);
+    snprintf(r, sizeof r, "%lld", (long long)run);
+    json_t *priced = cluster_wait_result(
+        &k,
+        cluster_spawn(&k, "wait.log", "wait", "--json", "--connect", k.endpoint,
+                      "--run", r, "--prices", prices, (char *)NULL));
     json_t *one = cluster_local_run(&k, "local.db", 300, 11, "thr:0.5",
                                     local_db, sizeof local_db);
     check_same_summary(cluster, one);
     cluster_stop(&k);
     check_database(k.db, run, 300);
     cluster_same_steps(k.db, local_db);
+    check_same_dollars(priced, k.db, run, prices);
+    json_decref(priced);
     json_decref(cluster);
     json_decref(one);
 }
