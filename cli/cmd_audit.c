@@ -169,8 +169,13 @@ print_problem_line(void *ctx, const store_problem_t *p)
         ap.usd = &usd;
         snprintf(usd_text, sizeof usd_text, " %10.6f", usd.total);
     }
+    if (l->out == OUT_JSON &&
+        print_json(audit_problem_json(&ap), l->count++ ? ",\n" : "[\n") != 0) {
+        snprintf(l->err, sizeof l->err, "out of memory");
+        return 1;
+    }
     if (l->out == OUT_JSON)
-        return print_json(audit_problem_json(&ap), l->count++ ? ",\n" : "[\n");
+        return 0;
     if (l->out == OUT_CSV) {
         if (l->count++ == 0)
             audit_problem_csv_header(stdout, l->prices != NULL);
@@ -274,6 +279,7 @@ typedef struct trace {
     out_t out;
     store_step_context_t ctx; /* the problem's context for every row */
     int64_t count;
+    int oom; /* a row could not be printed */
     const prices_t *prices;
     double *usd; /* dollars of each row, in row order (cost_each_step) */
     size_t n_usd, cap_usd;
@@ -317,8 +323,8 @@ print_step(void *ctx, const store_step_t *s)
 
     t->ctx.step = *s;
     if (t->out == OUT_JSON)
-        return print_json(audit_step_json(&t->ctx, usd ? *usd : NAN),
-                          t->count++ ? "," : "");
+        return t->oom = print_json(audit_step_json(&t->ctx, usd ? *usd : NAN),
+                                   t->count++ ? "," : "");
     t->count++;
     if (t->out == OUT_CSV) {
         audit_step_csv(stdout, &t->ctx, t->prices ? usd : NULL);
@@ -482,6 +488,10 @@ print_trace(store_reader_t *r, int64_t id, const char *db, out_t out,
     }
     if (store_each_step(r, id, print_step, &t, err, sizeof err) < 0) {
         cli_error("audit", err);
+        goto done;
+    }
+    if (t.oom) {
+        fprintf(stderr, "trim audit: out of memory\n");
         goto done;
     }
     if (out == OUT_JSON)
