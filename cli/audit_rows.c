@@ -155,18 +155,27 @@ col_json(const col_t *c, const void *rec)
 }
 
 
+/*
+** o with key set to v, or NULL when out of memory; both references are
+** taken over (jansson drops v when it cannot be set, o NULL included).
+*/
+static json_t *
+with(json_t *o, const char *key, json_t *v)
+{
+    if (json_object_set_new(o, key, v) == 0)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+
 static json_t *
 row_json(const col_t *cols, size_t n, const void *rec)
 {
     json_t *o = json_object();
 
-    for (size_t i = 0; o != NULL && i < n; i++) {
-        json_t *v = col_json(&cols[i], rec);
-        if (v == NULL || json_object_set_new(o, cols[i].name, v) < 0) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
+    for (size_t i = 0; o != NULL && i < n; i++)
+        o = with(o, cols[i].name, col_json(&cols[i], rec));
     return o;
 }
 
@@ -233,12 +242,7 @@ audit_problem_json(const audit_problem_t *ap)
 {
     json_t *o = row_json(s_problem_cols, N_COLS(s_problem_cols), ap);
 
-    if (o != NULL && ap->usd != NULL &&
-        json_object_set_new(o, "usd", audit_usd_json(ap->usd)) < 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return ap->usd ? with(o, "usd", audit_usd_json(ap->usd)) : o;
 }
 
 
@@ -271,12 +275,7 @@ audit_step_json(const store_step_context_t *row, double usd)
 {
     json_t *o = row_json(s_step_cols, N_COLS(s_step_cols), row);
 
-    if (o != NULL && !isnan(usd) &&
-        json_object_set_new(o, "usd", json_real(usd)) < 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return isnan(usd) ? o : with(o, "usd", json_real(usd));
 }
 
 

@@ -50,25 +50,8 @@ static const char s_csv_py[] =
     "}))\n";
 
 
-/* Run `trim ARGS` in the scratch directory; stdout in *out, stderr in
-** *err.  Returns its exit code. */
-static int
-trim(char **out, char **err, const char *fmt, ...)
-{
-    char args[1024], cmd[2048];
-    va_list ap;
-    int st, st_err;
-
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>stderr", g_dir, test_bin(),
-             args);
-    *out = test_capture(cmd, &st);
-    snprintf(cmd, sizeof cmd, "cat %s/stderr", g_dir);
-    *err = test_capture(cmd, &st_err);
-    return st;
-}
+/* Run `trim ARGS` in the scratch directory (test_trim_in). */
+#define trim(out, err, ...) test_trim_in(g_dir, out, err, __VA_ARGS__)
 
 
 static json_t *
