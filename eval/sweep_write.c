@@ -9,23 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* A text field, quoted when it holds a comma, a quote or a line break. */
-static void
-csv_text(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
+#include "csv.h"
 
 
 /* ",number", or "," alone for NAN. */
@@ -42,9 +26,9 @@ csv_num(FILE *f, double v)
 static void
 csv_point(FILE *f, const char *policy, const sweep_point_t *p)
 {
-    csv_text(f, policy);
+    csv_field(f, policy);
     fputc(',', f);
-    csv_text(f, p->spec);
+    csv_field(f, p->spec);
     csv_num(f, p->knob);
     csv_num(f, p->accuracy);
     csv_num(f, p->strong);
@@ -90,7 +74,7 @@ sweep_write_summary_csv(const sweep_t *s, FILE *f)
     for (size_t i = 0; i < s->n_curves; i++) {
         const sweep_curve_t *c = &s->curves[i];
         const metrics_summary_t *m = &c->summary;
-        csv_text(f, c->name);
+        csv_field(f, c->name);
         fprintf(f, ",%zu", c->error[0] ? (size_t)0 : c->n);
         csv_num(f, m->cpt50);
         csv_num(f, m->cpt80);
@@ -102,11 +86,11 @@ sweep_write_summary_csv(const sweep_t *s, FILE *f)
         csv_num(f, s->strong.accuracy);
         csv_num(f, s->strong.strong);
         fprintf(f, ",%" PRId64 ",%" PRIu64 ",", s->problems, s->seed);
-        csv_text(f, s->test_set);
+        csv_field(f, s->test_set);
         fputc(',', f);
-        csv_text(f, s->train_set);
+        csv_field(f, s->train_set);
         fputc(',', f);
-        csv_text(f, c->error);
+        csv_field(f, c->error);
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;

@@ -49,6 +49,28 @@ static const char *const s_sql[STORE_Q_COUNT] = {
         "   WHERE q.run_id = (SELECT id FROM r) AND s.kind = 'draft'"
         "   AND s.decision IS NOT NULL AND s.decided_by <> 'anchor') "
         "FROM problems WHERE run_id = (SELECT id FROM r)",
+    /* Both read problems_by_run only (problem_id is its rowid). */
+    [STORE_Q_NTH] = "SELECT problem_id FROM problems WHERE run_id = ?1"
+                    " ORDER BY problem_id LIMIT 1 OFFSET ?2 - 1",
+    [STORE_Q_RANK] = "SELECT count(*), sum(problem_id = ?2) FROM problems"
+                     " WHERE run_id = ?1 AND problem_id <= ?2",
+    /*
+    ** The subquery names the step columns in STORE_STEP_COLUMNS order, so
+    ** that s.* reads like a step row though problems and runs have columns
+    ** of the same names.  Steps come in steps_key order: no sort, no temp
+    ** table, however many rows.
+    */
+    [STORE_Q_CONTEXT] =
+        "SELECT s.*, p.run_id, r.policy, p.source, p.status, p.correct"
+        " FROM (SELECT " STORE_STEP_COLUMNS " FROM steps) AS s"
+        " JOIN problems p USING (problem_id) JOIN runs r USING (run_id)"
+        " ORDER BY s.problem_id, s.step_index, s.kind",
+    [STORE_Q_CONTEXT_RUN] =
+        "SELECT s.*, p.run_id, r.policy, p.source, p.status, p.correct"
+        " FROM problems p JOIN runs r USING (run_id)"
+        " JOIN (SELECT " STORE_STEP_COLUMNS " FROM steps) AS s"
+        " USING (problem_id) WHERE p.run_id = ?1"
+        " ORDER BY p.problem_id, s.step_index, s.kind",
 };
 
 
@@ -166,13 +188,14 @@ done:
 
 
 /*
-** The callback of a scan, whichever kind of row it reads: one of the three
+** The callback of a scan, whichever kind of row it reads: one of the four
 ** is set.
 */
 typedef struct s_each {
     int (*problem)(void *ctx, const store_problem_t *p);
     int (*step)(void *ctx, const store_step_t *s);
     int (*run)(void *ctx, const store_run_t *run);
+    int (*context)(void *ctx, const store_step_context_t *row);
     void *ctx;
 } s_each_t;
 
@@ -192,6 +215,11 @@ s_each_row(sqlite3_stmt *st, const s_each_t *e)
     if (e->step != NULL) {
         store_read_step(st, &s);
         return e->step(e->ctx, &s);
+    }
+    if (e->context != NULL) {
+        store_step_context_t row;
+        store_read_step_context(st, &row);
+        return e->context(e->ctx, &row);
     }
     store_read_run(st, &run);
     return e->run(e->ctx, &run);
@@ -371,6 +399,85 @@ store_each_run(store_reader_t *r, int (*fn)(void *ctx, const store_run_t *run),
     s_each_t e = {.run = fn, .ctx = ctx};
 
     return s_scan(r, STORE_Q_RUNS, 0, &e, "reading runs", err, errlen);
+}
+
+
+int
+store_each_step_context(store_reader_t *r, int64_t run_id,
+                        int (*fn)(void *ctx, const store_step_context_t *row),
+                        void *ctx, char *err, size_t errlen)
+{
+    store_query_t q = run_id > 0 ? STORE_Q_CONTEXT_RUN : STORE_Q_CONTEXT;
+    s_each_t e = {.context = fn, .ctx = ctx};
+
+    return s_scan(r, q, run_id, &e, "reading step rows", err, errlen);
+}
+
+
+/*
+** Run query q with a and b bound to ?1 and ?2; *found says whether it gave
+** a row, whose first two integers go to *x and *y (y may be NULL).
+** Returns 0, or -1 with err (what names the query).
+*/
+static int
+s_ints(store_reader_t *r, store_query_t q, int64_t a, int64_t b, int64_t *x,
+       int64_t *y, int *found, const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int fresh, step, rc = -1;
+
+    st = store_reader_stmt(r, q, &fresh, err, errlen);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        store_conn_error(r->db, r->path, what, err, errlen);
+        goto done;
+    }
+    *found = step == SQLITE_ROW;
+    if (*found) {
+        *x = sqlite3_column_int64(st, 0);
+        if (y != NULL)
+            *y = sqlite3_column_int64(st, 1);
+    }
+    rc = 0;
+done:
+    store_reader_release(st, fresh);
+    return rc;
+}
+
+
+int
+store_problem_at(store_reader_t *r, int64_t run_id, int64_t nth,
+                 int64_t *problem_id, char *err, size_t errlen)
+{
+    int found;
+
+    if (nth < 1)
+        return 0;
+    if (s_ints(r, STORE_Q_NTH, run_id, nth, problem_id, NULL, &found,
+               "finding a problem of a run", err, errlen) < 0)
+        return -1;
+    return found;
+}
+
+
+int
+store_problem_rank(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                   int64_t *nth, char *err, size_t errlen)
+{
+    int64_t n = 0, in_run = 0;
+    int found;
+
+    if (s_ints(r, STORE_Q_RANK, run_id, problem_id, &n, &in_run, &found,
+               "ranking a problem in its run", err, errlen) < 0)
+        return -1;
+    if (in_run != 1)
+        return 0;
+    *nth = n;
+    return 1;
 }
 
 

@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -39,6 +39,14 @@ typedef enum {
     STORE_KEEP = 0,
     STORE_REGENERATE = 1
 } store_decision_t;
+
+/*
+** The text the store holds for each enum value ("draft", "finished",
+** "regenerate"...); NULL for STORE_NO_DECISION, "invalid" out of range.
+*/
+const char *store_kind_name(store_kind_t kind);
+const char *store_status_name(store_status_t status);
+const char *store_decision_name(store_decision_t decision);
 
 /* One run: a set of problems solved under one policy and configuration. */
 typedef struct store_run {
@@ -87,7 +95,8 @@ typedef struct store_step {
     int32_t prompt_tokens;
     int32_t completion_tokens;
     int32_t finish;         /* 0 step, 1 end of solution, 2 length cut */
-    double prm_score;       /* NAN when not scored */
+    double prm_score;       /* NAN when not scored; a strong step's is
+                               filled later (store_writer_put_score) */
     double min_prev_score;  /* NAN when not scored */
     double prod_prev_score; /* NAN when not scored */
     int32_t prm_tokens;     /* PRM input tokens for scoring this draft */
@@ -98,9 +107,15 @@ typedef struct store_step {
     const char *reason;     /* the policy's explanation */
     double action_prob;     /* probability of the action taken, NAN if n/a */
     const char *belief;     /* policy state as JSON text, NULL if none */
-    const char *decided_by; /* "router:NAME", "fallback", "anchor", NULL */
+    const char *decided_by; /* "router:NAME", "fallback:local", "anchor",
+                               NULL (docs/audit-schema.md) */
     int accepted;           /* 1 if part of the final solution */
-    int64_t latency_us;     /* model call time */
+    int64_t latency_us;     /* model call time, as the worker measured it */
+    int64_t queue_us;       /* time its requests waited in the
+                               coordinator's queues before a peer took them */
+    int64_t prm_us;         /* PRM round trips for this row, 0 if none */
+    int64_t route_us;       /* routing round trips (or the wait for a
+                               router before the local fallback), 0 if none */
     const char *worker;     /* peer name that produced it */
     int64_t created_ms;
 } store_step_t;
@@ -161,6 +176,16 @@ store_writer_t *store_writer_new(const char *path,
 int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
 int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
 int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
+
+/*
+** Queue the PRM score of a step row written earlier (a strong step, scored
+** as part of the next draft's history): sets its prm_score if it is still
+** NULL, so writing it again changes nothing.  A row not written (yet) is
+** not created.  Returns a ticket like the puts above.
+*/
+int64_t store_writer_put_score(store_writer_t *w, int64_t problem_id,
+                               int32_t step_index, store_kind_t kind,
+                               double score);
 
 /*
 ** Block until every row up to ticket is committed (ticket 0: everything
@@ -320,6 +345,41 @@ int store_each_run(store_reader_t *r,
 int store_each_step(store_reader_t *r, int64_t problem_id,
                     int (*fn)(void *ctx, const store_step_t *s), void *ctx,
                     char *err, size_t errlen);
+
+/*
+** Problem ids are global across runs; a problem's place in its run is its
+** rank by problem_id among the run's problems, from 1.
+**
+** store_problem_at finds the nth problem (from 1) of a run: 1 with its id in
+** *problem_id, 0 when the run has fewer, -1 with err.
+** store_problem_rank gives the place of problem_id in run_id: 1 with it in
+** *nth, 0 when the problem is not in that run, -1 with err.
+*/
+int store_problem_at(store_reader_t *r, int64_t run_id, int64_t nth,
+                     int64_t *problem_id, char *err, size_t errlen);
+int store_problem_rank(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                       int64_t *nth, char *err, size_t errlen);
+
+/* A step row with the problem and run it belongs to, for exports. */
+typedef struct store_step_context {
+    store_step_t step;
+    int64_t run_id;
+    const char *run_policy; /* the run's policy spec */
+    const char *source;     /* the problem's */
+    store_status_t status;  /* the problem's */
+    int correct;            /* the problem's: 1, 0, -1 not graded */
+} store_step_context_t;
+
+/*
+** Call fn once per step row of run_id's problems (run_id 0: every run), in
+** (problem_id, step_index, kind) order, one row in memory at a time however
+** many there are.  The record is valid only during the call; fn returns
+** non-zero to stop.  Returns 0, or -1 with err.
+*/
+int store_each_step_context(store_reader_t *r, int64_t run_id,
+                            int (*fn)(void *ctx,
+                                      const store_step_context_t *row),
+                            void *ctx, char *err, size_t errlen);
 
 /*
 ** One problem's step rows kept beyond store_each_step's callback: each row

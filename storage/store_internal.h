@@ -63,7 +63,8 @@
     "problem_id, step_index, kind, attempt, text, prompt_tokens, "             \
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
-    "accepted, latency_us, worker, created_ms, prm_padded"
+    "accepted, latency_us, worker, created_ms, prm_padded, queue_us, prm_us, " \
+    "route_us"
 
 /* ---- conn.c -------------------------------------------------------------- */
 
@@ -107,8 +108,11 @@ void store_conn_error(sqlite3 *db, const char *path, const char *what,
 typedef enum {
     STORE_REC_RUN,
     STORE_REC_PROBLEM,
-    STORE_REC_STEP
+    STORE_REC_STEP,
+    STORE_REC_SCORE /* a store_step_t: its key and prm_score only */
 } store_rec_type_t;
+
+#define STORE_REC_TYPES 4
 
 /*
 ** Where a record's strings are: the size of its struct and the byte offsets
@@ -131,10 +135,6 @@ store_rec_string(void *rec, size_t off)
     return (const char **)((char *)rec + off);
 }
 
-/* Text stored for the enums (NULL for STORE_NO_DECISION). */
-const char *store_kind_name(store_kind_t kind);
-const char *store_status_name(store_status_t status);
-const char *store_decision_name(store_decision_t decision);
 
 /*
 ** Bind a record to the parameters of st, an INSERT over the matching
@@ -146,6 +146,7 @@ const char *store_decision_name(store_decision_t decision);
 int store_bind_run(sqlite3_stmt *st, const store_run_t *run);
 int store_bind_problem(sqlite3_stmt *st, const store_problem_t *p);
 int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
+int store_bind_score(sqlite3_stmt *st, const store_step_t *s);
 
 /*
 ** Fill a record from the current row of st (a SELECT of the matching column
@@ -156,6 +157,13 @@ int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
 void store_read_run(sqlite3_stmt *st, store_run_t *run);
 void store_read_problem(sqlite3_stmt *st, store_problem_t *p);
 void store_read_step(sqlite3_stmt *st, store_step_t *s);
+
+/*
+** A step row followed by its problem's and run's context columns (the
+** reader's STORE_Q_CONTEXT: run_id, the run's policy, source, status,
+** correct), as store_read_step leaves them.
+*/
+void store_read_step_context(sqlite3_stmt *st, store_step_context_t *row);
 
 /* ---- queue.c ------------------------------------------------------------- */
 
@@ -252,7 +260,7 @@ struct store_writer {
 
     /* the writer thread's own */
     sqlite3 *db;
-    sqlite3_stmt *insert[3]; /* by store_rec_type_t */
+    sqlite3_stmt *insert[STORE_REC_TYPES]; /* by store_rec_type_t */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     int64_t commit_at;    /* flush_to as last read, INT64_MAX if none due */
@@ -320,6 +328,10 @@ typedef enum {
     STORE_Q_RUNS,         /* every run */
     STORE_Q_STEPS,        /* the steps of a problem */
     STORE_Q_SUMMARY,      /* totals over a run */
+    STORE_Q_NTH,          /* the nth problem of a run */
+    STORE_Q_RANK,         /* a problem's place in its run */
+    STORE_Q_CONTEXT,      /* every step row with its problem and run */
+    STORE_Q_CONTEXT_RUN,  /* the same for one run */
     STORE_Q_COUNT
 } store_query_t;
 

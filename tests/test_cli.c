@@ -277,7 +277,7 @@ test_audit_trace(void **state)
     free(out);
     free(err);
     assert_int_equal(trim(&out, &err, "audit --db audit.db"), 0);
-    assert_non_null(strstr(out, "\n2  failed    run=1  "));
+    assert_non_null(strstr(out, "\n2       1    2     pomdp:0.001    failed "));
     free(out);
     free(err);
     expect(1, "trim audit: no problem 99 in audit.db",

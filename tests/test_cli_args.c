@@ -32,6 +32,7 @@ static const struct {
     {"run", cmd_run},
     {"audit", cmd_audit},
     {"roi", cmd_roi},
+    {"export", cmd_export},
     {"eval", cmd_eval},
     {"coordinator", cmd_coordinator},
     {"worker", cmd_worker},

@@ -286,6 +286,24 @@ test_write_file(const char *path, const char *text)
 }
 
 
+int
+test_trim_in(const char *dir, char **out, char **err, const char *fmt, ...)
+{
+    char args[1024], cmd[2048];
+    va_list ap;
+    int st, st_err;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>stderr", dir, test_bin(), args);
+    *out = test_capture(cmd, &st);
+    snprintf(cmd, sizeof cmd, "cat %s/stderr", dir);
+    *err = test_capture(cmd, &st_err);
+    return st;
+}
+
+
 void
 test_redirect_begin(test_redirect_t *r, int fd)
 {

@@ -71,6 +71,14 @@ int test_remove_tree(const char *dir);
 void test_write_file(const char *path, const char *text);
 
 /*
+** Run `trim ARGS` (ARGS formatted from fmt, shell syntax allowed) inside
+** directory dir; *out and *err get its stdout and its stderr (malloc'd; the
+** stderr passes through dir/stderr).  Returns its exit code.
+*/
+int test_trim_in(const char *dir, char **out, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
 ** Send fd (1 or 2) to a temporary file until test_redirect_end, which puts
 ** it back and returns what was written to it (malloc'd).
 */
