@@ -18,6 +18,7 @@
 /* Each subcommand: argv[0] is the subcommand name.  Returns the exit code. */
 int cmd_run(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_sweep(int argc, char **argv); /* trim eval sweep */
 int cmd_coordinator(int argc, char **argv);
