@@ -1,0 +1,136 @@
+/*
+** prices.h: the price book, and dollars from tokens.
+**
+** A price book (JSON, docs/prices.example.json, docs/roi.md) prices each
+** model either as a hosted API, in USD per million input, cached-input and
+** output tokens, or as a self-hosted server, in USD per GPU-hour with its
+** measured prefill and decode throughput, which becomes a price per million
+** tokens:
+**
+**   input  USD/M = usd_per_gpu_hour * gpus / (3600 * prefill_tokens_per_s) *
+*1e6
+**   output USD/M = usd_per_gpu_hour * gpus / (3600 * decode_tokens_per_s) * 1e6
+**   cached USD/M = 0 (a prefix-cache hit skips the prefill)
+**
+** and maps the three roles, weak (drafts), strong (regenerations) and prm
+** (the reward model's input), to models.  Every figure in dollars, in the
+** CLI, the gateway and the console, comes from prices_cost: one formula.
+*/
+#ifndef TRIM_PRICES_H
+#define TRIM_PRICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+typedef enum {
+    COST_WEAK = 0,   /* the small model's drafts */
+    COST_STRONG = 1, /* the large model's regenerations */
+    COST_PRM = 2,    /* the process reward model (input only) */
+    COST_ROLES = 3
+} cost_role_t;
+
+#define COST_MODEL_MAX 128
+
+/* One role's model and its prices, USD per million tokens. */
+typedef struct cost_price {
+    char model[COST_MODEL_MAX]; /* the book's name for it */
+    double input;               /* uncached input (prompt) tokens */
+    double cached;              /* input tokens served from a prefix cache */
+    double output;              /* completion tokens */
+    int self_hosted;            /* priced from usd_per_gpu_hour */
+} cost_price_t;
+
+/* A loaded price book.  Plain data: a caller may adjust the prices (the
+** console's calculator and roi's sensitivity table do). */
+typedef struct prices {
+    cost_price_t role[COST_ROLES];
+    char *source; /* the file name, or the `where` given to prices_parse */
+} prices_t;
+
+/*
+** Tokens paid for, per role.  input counts every prompt token sent (a step
+** call re-sends the whole prefix); cached is the part of input estimated to
+** be served from a prefix cache (cached <= input); output counts every
+** completion token, discarded drafts included.  The PRM has no output.
+*/
+typedef struct cost_usage {
+    int64_t input[COST_ROLES], cached[COST_ROLES], output[COST_ROLES];
+} cost_usage_t;
+
+/* The same split in USD; input is the uncached part only. */
+typedef struct cost_usd {
+    double input[COST_ROLES], cached[COST_ROLES], output[COST_ROLES];
+    double role[COST_ROLES]; /* input + cached + output of each role */
+    double total;
+} cost_usd_t;
+
+/* "weak", "strong" or "prm"; "?" out of range. */
+const char *cost_role_name(int role);
+
+/*
+** Parse a price book from json_text; where names it in errors (a file
+** name).  Returns a new book (prices_destroy), or NULL with err naming
+** where, the key and the problem (bad JSON with its line, an unknown key, a
+** missing or negative price, a role naming no model, a missing role).
+*/
+prices_t *prices_parse(const char *json_text, const char *where, char *err,
+                       size_t errlen);
+
+/* Read the file at path and prices_parse it.  NULL with err on failure. */
+prices_t *prices_load(const char *path, char *err, size_t errlen);
+
+/* Free a book and clear the pointer; NULL-safe. */
+void prices_destroy(prices_t **p);
+
+/*
+** Dollars of usage under p, per role and part:
+**   input  = (input - cached) * price.input  / 1e6
+**   cached = cached           * price.cached / 1e6
+**   output = output           * price.output / 1e6
+** role[r] is their sum and total the sum over roles.
+*/
+void prices_cost(const prices_t *p, const cost_usage_t *u, cost_usd_t *out);
+
+/* u += v, part by part. */
+void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
+
+/*
+** Tokens paid for by the steps of the audit store read by r: of problem
+** problem_id when it is > 0, else of every problem of run run_id (> 0).
+** Draft rows are the weak role (prompt and completion tokens of every draft,
+** kept or discarded), strong rows the strong role, and every row's
+** prm_tokens the PRM's input.  Cached input is estimated per call as the
+** prompt tokens of the previous call of the same role in the same problem
+** (at most the call's own prompt): each call's prompt extends the previous
+** one's, so that much could have been a prefix-cache hit (docs/roi.md says
+** when it overstates).  Returns 0 with *out, or -1 with err.
+*/
+int cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                   cost_usage_t *out, char *err, size_t errlen);
+
+/*
+** Tokens of the accepted steps only (the solution as written), all in one
+** role's slot: what the problem would have cost had one model written
+** exactly these steps itself.  Cached input as above, over the accepted
+** steps.  roi.h prices it at strong and at weak prices to estimate
+** strong-only and weak-only cost when no baseline run is given.  Same
+** arguments and returns as cost_usage_run.
+*/
+int cost_usage_solution(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                        cost_role_t role, cost_usage_t *out, char *err,
+                        size_t errlen);
+
+/*
+** Call fn once per step row of problem problem_id (ordered by step_index,
+** draft before strong) with the row's usage as cost_usage_run counts it (a
+** draft: weak input/cached/output and PRM input/cached; a strong step:
+** strong).  fn returns non-zero to stop.  Returns 0, or -1 with err.
+*/
+int cost_each_step(store_reader_t *r, int64_t problem_id,
+                   int (*fn)(void *ctx, int32_t step_index, store_kind_t kind,
+                             const cost_usage_t *u),
+                   void *ctx, char *err, size_t errlen);
+
+#endif
