@@ -44,6 +44,8 @@ coord_cascade_keep_draft(coord_t *c, cproblem_t *p)
     m->finish = p->draft_finish;
     m->attempt = p->draft_attempt;
     m->latency_us = p->draft_latency_us;
+    m->queue_us = p->queue_us;
+    p->queue_us = 0; /* the judgement's waits go to the last row */
     m->worker = p->draft_worker;
     m->score = NAN;
     /* Its push is made once the solution is judged (coord_cascade_decide). */
@@ -122,6 +124,12 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         row.decided_by = decided_by;
         row.accepted = !regenerate;
         row.latency_us = m->latency_us;
+        row.queue_us = m->queue_us;
+        if (k + 1 == p->n_steps) { /* like the scoring call's tokens */
+            row.queue_us += p->queue_us;
+            row.prm_us = p->prm_us;
+            row.route_us = p->route_us;
+        }
         row.worker = m->worker;
         row.created_ms = clock_wall_ms();
         coord_put_step(c, p->run, &row);
@@ -161,5 +169,6 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
     p->stage = STAGE_STRONG;
     p->attempt = 0;
     p->failures = 0;
+    p->queue_us = p->prm_us = p->route_us = 0; /* the strong rows' */
     coord_enqueue(c, p);
 }

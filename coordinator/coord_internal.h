@@ -77,6 +77,7 @@ typedef struct cstep_meta {
     int finish;
     uint32_t attempt;
     int64_t latency_us;
+    int64_t queue_us;   /* its draft request's wait in the small queue */
     const char *worker; /* interned */
     float score;        /* its PRM score once the solution is scored */
 } cstep_meta_t;
@@ -115,6 +116,10 @@ typedef struct cproblem {
                               another can take it); 0: none */
     struct cproblem *next; /* queue link */
     int64_t created_ms;
+    /* Where the time of the step row being built went (store_step_t): when
+    ** it entered its current queue, its waits in queues, its PRM and router
+    ** round trips; zeroed for each row. */
+    int64_t queued_us, queue_us, prm_us, route_us;
     /* The draft under consideration. */
     char *draft;
     int32_t draft_prompt_tokens, draft_tokens;
@@ -296,6 +301,13 @@ int coord_final_steps(const cproblem_t *p);
 
 /* Record a row; a store failure stops the loop.  Returns the ticket or -1. */
 int64_t coord_put_step(coord_t *c, crun_t *run, const store_step_t *row);
+
+/*
+** Record the PRM score of p's strong step at step_index, once the next
+** draft's scoring gives it (store_writer_put_score).  Returns as above.
+*/
+int64_t coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
+                        double score);
 int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /* Routed steps per second over the last few seconds. */

@@ -192,6 +192,16 @@ coord_put_step(coord_t *c, crun_t *run, const store_step_t *row)
 
 
 int64_t
+coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
+                double score)
+{
+    return took_ticket(c, p->run,
+                       store_writer_put_score(c->writer, p->id, step_index,
+                                              STORE_STRONG, score));
+}
+
+
+int64_t
 coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
 {
     return took_ticket(c, run, store_writer_put_problem(c->writer, row));

@@ -26,7 +26,10 @@
 **
 ** The audit row of a draft is written once its fate is known (kept or
 ** discarded, with the score and the decision); a strong step's row when it
-** arrives; the problem's row when it finishes.
+** arrives, and its PRM score once the next draft's scoring gives it (the
+** PRM scores the whole history; the strong step's score feeds that draft's
+** min and product); the problem's row when it finishes.  Each row also says
+** where its time went: queue waits, PRM and router round trips.
 */
 #include "coord_internal.h"
 
@@ -173,6 +176,7 @@ coord_enqueue(coord_t *c, cproblem_t *p)
     p->peer = -1;
     p->queued = 1;
     p->since_ms = clock_now_ms();
+    p->queued_us = clock_now_us();
     pool_queue_push(q, p);
 }
 
@@ -187,6 +191,7 @@ next_step(coord_t *c, cproblem_t *p)
     p->stage = strong ? STAGE_STRONG : STAGE_DRAFT;
     p->attempt = 0;
     p->failures = 0;
+    p->queue_us = p->prm_us = p->route_us = 0; /* a new step row */
     coord_enqueue(c, p);
 }
 
@@ -290,6 +295,7 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
     p->peer = slot;
     p->sent_us = clock_now_us();
     p->sent_ms = p->sent_us / 1000;
+    p->queue_us += p->sent_us - p->queued_us;
     p->expired_on = 0;
     return 0;
 }
@@ -490,6 +496,23 @@ coord_retry_or_fail(coord_t *c, cproblem_t *p, const char *who,
 
 
 /*
+** p's request to a peer ended (answered, or past its deadline): its round
+** trip counts towards the row's PRM or routing time.  A model call's time is
+** the worker's own measure (latency_us).
+*/
+static void
+call_ended(cproblem_t *p)
+{
+    int64_t us = clock_now_us() - p->sent_us;
+
+    if (p->stage == STAGE_SCORE)
+        p->prm_us += us;
+    else if (p->stage == STAGE_ROUTE)
+        p->route_us += us;
+}
+
+
+/*
 ** The problem a reply is for, if it is waiting for exactly this reply from
 ** this peer; NULL (counted as stale) otherwise.  Releases the peer's credit.
 */
@@ -529,6 +552,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
     peer->quarantines = 0;
     peer->answered = 1;
     p->peer = -1;
+    call_ended(p);
     coord_metrics_reply(c, peer->role, p->sent_us);
     return p;
 }
@@ -550,6 +574,9 @@ draft_row(const cproblem_t *p, store_step_t *row)
     row->prm_score = row->min_prev_score = row->prod_prev_score = NAN;
     row->policy = p->run->spec;
     row->latency_us = p->draft_latency_us;
+    row->queue_us = p->queue_us;
+    row->prm_us = p->prm_us;
+    row->route_us = p->route_us;
     row->worker = p->draft_worker;
     row->created_ms = clock_wall_ms();
 }
@@ -676,6 +703,7 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     }
     row.accepted = 1;
     row.latency_us = r->latency_us;
+    row.queue_us = p->queue_us;
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
     coord_put_step(c, p->run, &row);
@@ -775,6 +803,11 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
                 mn = s->scores[k];
             prod *= s->scores[k];
         }
+        /* A strong step is scored only here, in the next draft's history:
+        ** record it on its row, unless the PRM's context left it out. */
+        int last = p->n_steps - 1;
+        if (last >= 0 && (uint32_t)last >= s->padded && p->acc[last].strong)
+            coord_put_score(c, p, last, s->scores[last]);
         p->score = s->scores[p->n_steps];
         p->min_prev = mn;
         p->prod_prev = prod;
@@ -871,6 +904,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
         p->decision = coord_why(decided_by, reason);
         p->stage = STAGE_STRONG;
         p->attempt = 0;
+        p->queue_us = p->prm_us = p->route_us = 0; /* the strong row's */
         coord_enqueue(c, p);
     } else {
         keep_draft(c, p, 1, decided_by, reason);
@@ -918,10 +952,12 @@ decide_locally(coord_t *c, cproblem_t *p, const char *why)
     f.seed = step_seed(p, SEED_ROUTER);
     f.bias = budget_bias(&p->run->budget);
     f.explore = p->run->explore;
+    int64_t start_us = clock_now_us();
     if (policy_decide(p->run->policy, &f, &r) < 0) {
         coord_retry_or_fail(c, p, "local fallback policy", r.reason);
         return;
     }
+    p->route_us += clock_now_us() - start_us;
     snprintf(reason, sizeof reason, "%s (%s)", r.reason, why);
     c->stats.fallbacks++;
     apply_decision(c, p, r.regenerate, r.prob, r.belief, r.n_belief, reason,
@@ -1072,6 +1108,7 @@ coord_check_deadlines(coord_t *c, int64_t now)
             missed_deadline(c, slot, now);
             p->expired_on = slot + 1;
             p->peer = -1;
+            call_ended(p);
         }
         if (!local || p->stage != STAGE_ROUTE) {
             expire(c, p, slot);
@@ -1084,6 +1121,7 @@ coord_check_deadlines(coord_t *c, int64_t now)
                 pool_queue_remove(&c->pools[TRIM__ROLE__ROLE_ROUTER], p) == 0;
             TRIM_ASSERT(found); /* queued at ROUTE: in the router queue */
             p->queued = 0;
+            p->queue_us += clock_now_us() - p->queued_us;
             why = "no router connected";
         }
         p->attempt++;

@@ -39,6 +39,7 @@ static const store_rec_layout_t s_layouts[] = {
     [STORE_REC_RUN] = LAYOUT(store_run_t, s_run_strings),
     [STORE_REC_PROBLEM] = LAYOUT(store_problem_t, s_problem_strings),
     [STORE_REC_STEP] = LAYOUT(store_step_t, s_step_strings),
+    [STORE_REC_SCORE] = LAYOUT(store_step_t, s_step_strings),
 };
 
 
@@ -182,6 +183,22 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= s_text(st, 21, s->worker);
     rc |= sqlite3_bind_int64(st, 22, s->created_ms);
     rc |= sqlite3_bind_int(st, 23, s->prm_padded);
+    rc |= sqlite3_bind_int64(st, 24, s->queue_us);
+    rc |= sqlite3_bind_int64(st, 25, s->prm_us);
+    rc |= sqlite3_bind_int64(st, 26, s->route_us);
+    return rc;
+}
+
+
+int
+store_bind_score(sqlite3_stmt *st, const store_step_t *s)
+{
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, s->problem_id);
+    rc |= sqlite3_bind_int(st, 2, s->step_index);
+    rc |= s_text(st, 3, store_kind_name(s->kind));
+    rc |= s_real(st, 4, s->prm_score);
     return rc;
 }
 
@@ -270,4 +287,7 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->worker = c_text(st, 20);
     s->created_ms = sqlite3_column_int64(st, 21);
     s->prm_padded = sqlite3_column_int(st, 22);
+    s->queue_us = sqlite3_column_int64(st, 23);
+    s->prm_us = sqlite3_column_int64(st, 24);
+    s->route_us = sqlite3_column_int64(st, 25);
 }

@@ -227,8 +227,34 @@ s_v5(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v6, for the audit of latency and of a strong step's score: where each
+** step's time went besides the model call (latency_us): the wait in the
+** coordinator's queues, the PRM's and the router's round trips, all in
+** microseconds, 0 in rows written before v6.  A strong step's prm_score,
+** NULL until v6, is now filled from the next draft's scoring (see
+** store_writer_put_score).  And an index for the audit console's filters
+** over one run (status, outcome, then pages by problem_id):
+** problems_by_outcome answers "run R, finished and wrong, after id X" from
+** the index alone; problems_by_run stays for the plain listing in id order.
+*/
+static const char s_v6_sql[] =
+    "ALTER TABLE steps ADD COLUMN queue_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE steps ADD COLUMN prm_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE steps ADD COLUMN route_us INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX problems_by_outcome ON problems (run_id, status, correct);\n";
+
+
+static int
+s_v6(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v6_sql, path, "migrating to schema v6", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
-    s_v1, s_v2, s_v3, s_v4, s_v5};
+    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6};
 
 
 /* Run a query that returns one integer into *out. */

@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -87,7 +87,8 @@ typedef struct store_step {
     int32_t prompt_tokens;
     int32_t completion_tokens;
     int32_t finish;         /* 0 step, 1 end of solution, 2 length cut */
-    double prm_score;       /* NAN when not scored */
+    double prm_score;       /* NAN when not scored; a strong step's is
+                               filled later (store_writer_put_score) */
     double min_prev_score;  /* NAN when not scored */
     double prod_prev_score; /* NAN when not scored */
     int32_t prm_tokens;     /* PRM input tokens for scoring this draft */
@@ -100,7 +101,12 @@ typedef struct store_step {
     const char *belief;     /* policy state as JSON text, NULL if none */
     const char *decided_by; /* "router:NAME", "fallback", "anchor", NULL */
     int accepted;           /* 1 if part of the final solution */
-    int64_t latency_us;     /* model call time */
+    int64_t latency_us;     /* model call time, as the worker measured it */
+    int64_t queue_us;       /* time its requests waited in the
+                               coordinator's queues before a peer took them */
+    int64_t prm_us;         /* PRM round trips for this row, 0 if none */
+    int64_t route_us;       /* routing round trips (or the wait for a
+                               router before the local fallback), 0 if none */
     const char *worker;     /* peer name that produced it */
     int64_t created_ms;
 } store_step_t;
@@ -161,6 +167,16 @@ store_writer_t *store_writer_new(const char *path,
 int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
 int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
 int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
+
+/*
+** Queue the PRM score of a step row written earlier (a strong step, scored
+** as part of the next draft's history): sets its prm_score if it is still
+** NULL, so writing it again changes nothing.  A row not written (yet) is
+** not created.  Returns a ticket like the puts above.
+*/
+int64_t store_writer_put_score(store_writer_t *w, int64_t problem_id,
+                               int32_t step_index, store_kind_t kind,
+                               double score);
 
 /*
 ** Block until every row up to ticket is committed (ticket 0: everything

@@ -63,7 +63,8 @@
     "problem_id, step_index, kind, attempt, text, prompt_tokens, "             \
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
-    "accepted, latency_us, worker, created_ms, prm_padded"
+    "accepted, latency_us, worker, created_ms, prm_padded, queue_us, prm_us, " \
+    "route_us"
 
 /* ---- conn.c -------------------------------------------------------------- */
 
@@ -107,8 +108,11 @@ void store_conn_error(sqlite3 *db, const char *path, const char *what,
 typedef enum {
     STORE_REC_RUN,
     STORE_REC_PROBLEM,
-    STORE_REC_STEP
+    STORE_REC_STEP,
+    STORE_REC_SCORE /* a store_step_t: its key and prm_score only */
 } store_rec_type_t;
+
+#define STORE_REC_TYPES 4
 
 /*
 ** Where a record's strings are: the size of its struct and the byte offsets
@@ -146,6 +150,7 @@ const char *store_decision_name(store_decision_t decision);
 int store_bind_run(sqlite3_stmt *st, const store_run_t *run);
 int store_bind_problem(sqlite3_stmt *st, const store_problem_t *p);
 int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
+int store_bind_score(sqlite3_stmt *st, const store_step_t *s);
 
 /*
 ** Fill a record from the current row of st (a SELECT of the matching column
@@ -252,7 +257,7 @@ struct store_writer {
 
     /* the writer thread's own */
     sqlite3 *db;
-    sqlite3_stmt *insert[3]; /* by store_rec_type_t */
+    sqlite3_stmt *insert[STORE_REC_TYPES]; /* by store_rec_type_t */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     int64_t commit_at;    /* flush_to as last read, INT64_MAX if none due */

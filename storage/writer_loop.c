@@ -47,8 +47,16 @@ static const char s_insert_problem[] =
 /* The first write of a step wins; a redelivered one changes nothing. */
 static const char s_insert_step[] =
     "INSERT INTO steps (" STORE_STEP_COLUMNS ") "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT DO NOTHING";
+
+/*
+** A strong step's score arrives with the next draft's scores, after its row
+** was written.  The first score wins, as for the row itself.
+*/
+static const char s_update_score[] =
+    "UPDATE steps SET prm_score = ?4 WHERE problem_id = ?1 AND "
+    "step_index = ?2 AND kind = ?3 AND prm_score IS NULL";
 
 
 static int
@@ -73,6 +81,8 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
         s_prepare(w, s_insert_problem, &w->insert[STORE_REC_PROBLEM], err,
                   errlen) < 0 ||
         s_prepare(w, s_insert_step, &w->insert[STORE_REC_STEP], err, errlen) <
+            0 ||
+        s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
         s_prepare(w, "BEGIN IMMEDIATE", &w->begin, err, errlen) < 0 ||
         s_prepare(w, "COMMIT", &w->commit, err, errlen) < 0)
@@ -178,6 +188,12 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
                  (long long)r->u.step.problem_id,
                  fk ? " (is its problem written?)" : "");
         break;
+    case STORE_REC_SCORE:
+        snprintf(what, sizeof what,
+                 "writing the score of step %d (%s) of problem %lld",
+                 (int)r->u.step.step_index, store_kind_name(r->u.step.kind),
+                 (long long)r->u.step.problem_id);
+        break;
     }
     s_fail(w, what);
 }
@@ -196,8 +212,11 @@ s_insert(store_writer_t *w, const store_rec_t *r)
     case STORE_REC_PROBLEM:
         rc = store_bind_problem(st, &r->u.problem);
         break;
-    default:
+    case STORE_REC_STEP:
         rc = store_bind_step(st, &r->u.step);
+        break;
+    default:
+        rc = store_bind_score(st, &r->u.step);
         break;
     }
     if (rc == SQLITE_OK)
@@ -301,7 +320,7 @@ s_sleep(store_writer_t *w)
 void
 store_writer_close_db(store_writer_t *w)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < STORE_REC_TYPES; i++) {
         sqlite3_finalize(w->insert[i]);
         w->insert[i] = NULL;
     }

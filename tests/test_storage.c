@@ -1,8 +1,9 @@
 /*
-** test_storage.c: the audit store: migrations (v1 to v2 included), the
-** batched writer (tickets, idempotent steps, problem updates, failure), its
-** non-blocking side (flush, durable, the notify fd), and the read queries
-** (recovery's unfinished problems and runs included).
+** test_storage.c: the audit store: migrations (v1 to v2 and v5 to v6
+** included), the batched writer (tickets, idempotent steps, problem updates,
+** strong steps' scores, failure), its non-blocking side (flush, durable,
+** the notify fd), and the read queries (recovery's unfinished problems and
+** runs included).
 **
 ** Every test gets its own temporary directory under /tmp, removed after.
 */
@@ -917,6 +918,119 @@ test_nan_and_null(void **state)
     assert_false(seen.nan_ok[1]);
     assert_false(seen.null_ok[1]);
     store_reader_destroy(&r);
+}
+
+
+/* Rows as a v5 build wrote them: a cancelled problem, a strong step. */
+static const char s_v5_rows[] =
+    "INSERT INTO runs VALUES (1, 'thr:0.5', 7, '{}', 10, 0, 0, 0, 0);"
+    "INSERT INTO problems VALUES (1, 1, 'sim:1', 'one', '7', 'finished', '7',"
+    " 1, 2, 1, 5, 7, 5, 90, NULL, 100, 200, 3, 'k1');"
+    "INSERT INTO problems VALUES (2, 1, 'sim:2', 'two', '8', 'finished', '9',"
+    " 0, 1, 0, 5, 0, 0, 30, NULL, 101, 201, 4, NULL);"
+    "INSERT INTO problems VALUES (3, 1, 'sim:3', 'three', '8', 'cancelled',"
+    " NULL, -1, 0, 0, 0, 0, 0, 0, 'client gone', 102, 202, 5, NULL);"
+    "INSERT INTO steps (problem_id, step_index, kind, attempt, text,"
+    " prompt_tokens, completion_tokens, finish, prm_tokens, accepted,"
+    " latency_us, created_ms) VALUES"
+    " (1, 0, 'draft', 1, 'a', 5, 5, 0, 9, 1, 1, 1),"
+    " (1, 1, 'draft', 1, 'b', 5, 5, 1, 9, 0, 1, 2),"
+    " (1, 1, 'strong', 1, 'B', 5, 7, 1, 0, 1, 1, 3),"
+    " (2, 0, 'draft', 1, 'c', 5, 5, 1, 9, 1, 1, 4);";
+
+
+/*
+** v5 to v6: a file a v5 build wrote keeps its rows; its steps read 0 for
+** the new timings; the console's filter over a run reads the new index.
+*/
+static void
+test_migrate_v5_to_v6(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], plan[512];
+
+    assert_int_equal(store_migrate_to(t->path, 5, err, sizeof err), 0);
+    q_exec(t->path, s_v5_rows);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM"
+                                    " pragma_table_info('steps')"
+                                    " WHERE name = 'queue_us'"),
+                     0);
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 6);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 3);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 4);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
+                                    " queue_us = 0 AND prm_us = 0"
+                                    " AND route_us = 0"),
+                     4);
+    char ok[16];
+    q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    q_plan(t->path,
+           "SELECT problem_id FROM problems WHERE run_id = 1 AND"
+           " status = 'finished' AND correct = 0 AND problem_id > 0"
+           " ORDER BY problem_id LIMIT 50",
+           plan, sizeof plan);
+    assert_non_null(strstr(plan, "problems_by_outcome"));
+    assert_null(strstr(plan, "TEMP B-TREE"));
+
+    /* A strong step of the old file can still get its score. */
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    assert_non_null(w);
+    assert_true(store_writer_put_score(w, 1, 1, STORE_STRONG, 0.625) > 0);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
+                                    " kind = 'strong' AND prm_score = 0.625"),
+                     1);
+}
+
+
+/*
+** The timings round trip; a strong step's score is filled once, never
+** overwritten, and a score for a row not written creates nothing.
+*/
+static void
+test_step_timings_and_score(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512];
+    store_rows_t rows = {0};
+    store_writer_t *w = writer_with(t->path, NULL, 1);
+    store_step_t d = make_step(1, 0, STORE_DRAFT);
+    store_step_t s = make_step(1, 0, STORE_STRONG);
+
+    d.queue_us = 11;
+    d.prm_us = 22;
+    d.route_us = 33;
+    s.prm_score = s.min_prev_score = s.prod_prev_score = NAN;
+    s.queue_us = 44;
+    assert_true(store_writer_put_step(w, &d) > 0);
+    assert_true(store_writer_put_step(w, &s) > 0);
+    assert_true(store_writer_put_score(w, 1, 0, STORE_STRONG, 0.875) > 0);
+    assert_true(store_writer_put_score(w, 1, 0, STORE_STRONG, 0.125) > 0);
+    assert_true(store_writer_put_score(w, 1, 0, STORE_DRAFT, 0.125) > 0);
+    assert_true(store_writer_put_score(w, 1, 5, STORE_STRONG, 0.5) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    assert_null(store_writer_error(w));
+    store_writer_destroy(&w);
+
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 1, store_rows_collect, &rows, err, sizeof err), 0);
+    assert_int_equal(rows.n, 2);
+    assert_int_equal(rows.v[0].kind, STORE_DRAFT);
+    assert_int_equal(rows.v[0].queue_us, 11);
+    assert_int_equal(rows.v[0].prm_us, 22);
+    assert_int_equal(rows.v[0].route_us, 33);
+    assert_true(rows.v[0].prm_score == 0.75); /* the draft's own, kept */
+    assert_int_equal(rows.v[1].kind, STORE_STRONG);
+    assert_int_equal(rows.v[1].queue_us, 44);
+    assert_int_equal(rows.v[1].prm_us, 0);
+    assert_true(rows.v[1].prm_score == 0.875); /* the first score wins */
+    assert_true(isnan(rows.v[1].min_prev_score));
+    store_rows_clear(&rows);
+    store_reader_destroy(&r);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 2);
 }
 
 
@@ -1855,6 +1969,8 @@ main(void)
         T(test_migrate_twice),
         T(test_migrate_v1_to_v2),
         T(test_migrate_v2_atomic),
+        T(test_migrate_v5_to_v6),
+        T(test_step_timings_and_score),
         T(test_newer_refused),
         T(test_not_sqlite),
         T(test_foreign_sqlite_refused),
