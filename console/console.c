@@ -150,7 +150,7 @@ dispatch(console_t *c, const char *method, const con_req_t *q, con_reply_t *out)
 
 enum MHD_Result
 console_answer(console_t *c, struct MHD_Connection *conn, const char *method,
-               const char *path)
+               const char *path, unsigned *status)
 {
     con_req_t q = {.path = path};
     con_reply_t out = {0};
@@ -163,6 +163,8 @@ console_answer(console_t *c, struct MHD_Connection *conn, const char *method,
     pthread_mutex_lock(&c->mu);
     dispatch(c, method, &q, &out);
     pthread_mutex_unlock(&c->mu);
+    if (status != NULL)
+        *status = out.status;
     r = MHD_create_response_from_buffer(
         out.len, out.body,
         out.body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);

@@ -44,12 +44,14 @@ void console_destroy(console_t **c);
 /*
 ** Answer one request whose headers are in: method and path, the path
 ** relative to where the console is mounted ("/", "/api/runs", ...); the
-** query arguments are read from conn.  Queues the response and returns
-** what MHD_queue_response returned.  Safe to call from several threads at
-** once (requests are answered one at a time).
+** query arguments are read from conn.  Queues the response, sets *status
+** to its HTTP status (status may be NULL) and returns what
+** MHD_queue_response returned.  Safe to call from several threads at once
+** (requests are answered one at a time).
 */
 enum MHD_Result console_answer(console_t *c, struct MHD_Connection *conn,
-                               const char *method, const char *path);
+                               const char *method, const char *path,
+                               unsigned *status);
 
 /* ---- the console's own listener (`trim console`) ------------------------ */
 

@@ -37,7 +37,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_len = 0;
         return MHD_YES;
     }
-    return console_answer(h->c, conn, method, url);
+    return console_answer(h->c, conn, method, url, NULL);
 }
 
 
