@@ -266,6 +266,36 @@ int store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s,
                   char *err, size_t errlen);
 
 /*
+** The tokens one step row paid for (cost/prices.h prices them), with an
+** estimate of the prompt tokens a prefix cache could have served: each call
+** of a problem re-sends the problem and the steps accepted so far, so its
+** prompt extends the prompt of the problem's previous call of the same kind.
+*/
+typedef struct store_usage {
+    int64_t problem_id;
+    int32_t step_index;
+    store_kind_t kind;
+    int accepted;
+    int64_t prompt, completion; /* this model call's tokens */
+    int64_t prompt_cached;      /* min(prompt, the prompt of the previous
+                                   call of this kind in the problem) */
+    int64_t prm, prm_cached;    /* PRM input for this row; cached: min(prm,
+                                   the problem's previous PRM input) */
+    int64_t solution_cached;    /* accepted rows: min(prompt, the previous
+                                   accepted row's prompt); 0 otherwise */
+} store_usage_t;
+
+/*
+** Call fn once per step row of problem problem_id when it is > 0, else of
+** every problem of run run_id, ordered by problem, step_index, kind.  The
+** record is valid only during the call; fn returns non-zero to stop.
+** Returns 0, or -1 with err.
+*/
+int store_each_usage(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                     int (*fn)(void *ctx, const store_usage_t *u), void *ctx,
+                     char *err, size_t errlen);
+
+/*
 ** Call fn once per problem of the run (run_id 0: every run), in id order.
 ** The record is valid only during the call.  fn returns non-zero to stop.
 ** Returns 0, or -1 with err.
