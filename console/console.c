@@ -27,7 +27,8 @@ static const struct {
 } s_api[] = {
     {"/api/runs", con_api_runs},       {"/api/compare", con_api_compare},
     {"/api/curves", con_api_curves},   {"/api/problems", con_api_problems},
-    {"/api/problem", con_api_problem},
+    {"/api/problem", con_api_problem}, {"/api/prices", con_api_prices},
+    {"/api/roi", con_api_roi},
 };
 
 
@@ -46,6 +47,9 @@ console_new(const console_opts_t *o, char *err, size_t errlen)
     if ((c->reader = store_reader_new(o->db, err, errlen)) == NULL)
         goto fail;
     c->db = store_reader_sqlite(c->reader);
+    if (o->prices && *o->prices &&
+        (c->prices = prices_load(o->prices, err, errlen)) == NULL)
+        goto fail;
     if (o->curve && *o->curve) {
         c->curve = json_load_file(o->curve, JSON_REJECT_DUPLICATES, &je);
         if (c->curve == NULL) {
@@ -56,6 +60,14 @@ console_new(const console_opts_t *o, char *err, size_t errlen)
             errf(err, errlen,
                  "%s: not a trim eval result (no \"policies\" array)",
                  o->curve);
+            goto fail;
+        }
+        /* The charts take any eval.json; the calculator needs its points'
+        ** usage (trim eval since issue 13), and says why when it is not
+        ** there. */
+        if ((c->roi_curve = roi_curve_load(o->curve, err, errlen)) == NULL &&
+            (c->curve_error = strdup(err)) == NULL) {
+            errf(err, errlen, "out of memory");
             goto fail;
         }
     }
@@ -77,6 +89,10 @@ console_destroy(console_t **cp)
         sqlite3_finalize(c->st[i]);
     store_reader_destroy(&c->reader);
     json_decref(c->curve);
+    roi_curve_destroy(&c->roi_curve);
+    free(c->curve_error);
+    prices_destroy(&c->prices);
+    free(c->usage);
     pthread_mutex_destroy(&c->mu);
     free(c->db_path);
     free(c);

@@ -18,6 +18,8 @@
 #include <sqlite3.h>
 
 #include "console.h"
+#include "prices.h"
+#include "roi.h"
 #include "store.h"
 
 /* ---- assets.c (generated) ------------------------------------------------ */
@@ -46,12 +48,23 @@ typedef enum {
     CON_Q_COUNT
 } con_query_t;
 
+/* The tokens a finished run paid for (they cannot change any more). */
+typedef struct con_run_usage {
+    int64_t run_id;
+    cost_usage_t u;
+} con_run_usage_t;
+
 struct console {
     char *db_path;
     store_reader_t *reader;
     sqlite3 *db; /* the reader's read-only connection */
     sqlite3_stmt *st[CON_Q_COUNT];
-    json_t *curve;      /* the --curve document, or NULL */
+    json_t *curve;          /* the --curve document, or NULL */
+    roi_curve_t *roi_curve; /* the same for roi.h, or NULL ... */
+    char *curve_error;      /* ... and why, when the file was refused */
+    prices_t *prices;       /* --prices, or NULL */
+    con_run_usage_t *usage; /* of the finished runs seen so far */
+    size_t n_usage;
     pthread_mutex_t mu; /* one request at a time on the connection */
 };
 
@@ -149,5 +162,23 @@ void con_api_compare(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_curves(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_problem(console_t *c, const con_req_t *q, con_reply_t *out);
+void con_api_prices(console_t *c, const con_req_t *q, con_reply_t *out);
+void con_api_roi(console_t *c, const con_req_t *q, con_reply_t *out);
+
+/* ---- roi.c: dollars beside tokens ------------------------------------------
+ */
+
+/*
+** Add "dollars" ({"total", "weak", "strong", "prm"}, USD) to run, a row of
+** the runs query, when the console has a price book.  Returns 0, or -1 when
+** the store could not be read (sqlite3_errmsg says why).
+*/
+int con_dollars_run(console_t *c, json_t *run);
+
+/*
+** The same for a problem and each row of its steps (as read_steps made
+** them).  Returns 0 or -1.
+*/
+int con_dollars_problem(console_t *c, json_t *problem, json_t *steps);
 
 #endif

@@ -241,6 +241,12 @@ con_api_problem(console_t *c, const con_req_t *q, con_reply_t *out)
         json_decref(steps);
         return;
     }
+    if (con_dollars_problem(c, problem, steps) < 0) {
+        con_reply_db_error(c, out, "reading the tokens of a problem");
+        json_decref(problem);
+        json_decref(steps);
+        return;
+    }
     threshold =
         policy_threshold(json_string_value(json_object_get(problem, "policy")));
     con_reply_json(

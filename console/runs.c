@@ -121,12 +121,17 @@ runs_query(console_t *c, int64_t after, int64_t only, int64_t limit,
         derive(run);
         json_array_append_new(runs, run);
     }
+    sqlite3_reset(st);
+    /* Dollars after the walk: they read the store with statements of
+    ** their own. */
+    for (size_t i = 0; rc == SQLITE_DONE && i < json_array_size(runs); i++)
+        if (con_dollars_run(c, json_array_get(runs, i)) < 0)
+            rc = SQLITE_ERROR;
     if (rc != SQLITE_DONE) {
         con_reply_db_error(c, out, "reading runs");
         json_decref(runs);
         runs = NULL;
     }
-    sqlite3_reset(st);
     return runs;
 }
 
@@ -243,29 +248,14 @@ void
 con_api_curves(console_t *c, const con_req_t *q, con_reply_t *out)
 {
     static const char *const names[] = {NULL};
-    json_t *runs, *points;
+    json_t *runs, *run;
     size_t i;
-    json_t *run;
 
     if (con_args_check(q, names, out) < 0 ||
         (runs = runs_query(c, 0, 0, RUNS_PAGE_MAX, out)) == NULL)
         return;
-    points = json_array();
-    json_array_foreach(runs, i, run)
-    {
-        json_array_append_new(
-            points,
-            json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "run_id",
-                      json_object_get(run, "run_id"), "policy",
-                      json_object_get(run, "policy"), "problems",
-                      json_object_get(run, "problems"), "accuracy",
-                      json_object_get(run, "accuracy"),
-                      "strong_tokens_per_problem",
-                      json_object_get(run, "strong_tokens_per_problem"),
-                      "strong_share", json_object_get(run, "strong_share")));
-    }
-    json_decref(runs);
+    json_array_foreach(runs, i, run) json_object_del(run, "config");
     con_reply_json(out, 200,
-                   json_pack("{s:o,s:O}", "runs", points, "eval",
+                   json_pack("{s:o,s:O}", "runs", runs, "eval",
                              c->curve ? c->curve : json_null()));
 }
