@@ -414,9 +414,110 @@
 
   // ---- ROI ------------------------------------------------------------------
 
+  // Volume, target, fixed cost and prices in; the projection of
+  // cost/roi.h out (the document `trim roi --json` prints for the same
+  // inputs), recomputed on every change.
+  const ROLES = ['weak', 'strong', 'prm'];
+  const PARTS = ['input', 'cached', 'output'];
+
   async function viewRoi() {
+    const book = (await api('prices')).prices;
+    const num = (id, value, step) => el('input', {id: id, type: 'number',
+      min: 0, step: step || 'any', value: value});
+    const source = el('select', {id: 'roi-source'},
+      el('option', {value: 'eval'}, 'trim eval curve (--curve)'),
+      el('option', {value: 'store'}, 'runs of the store'));
+    const volume = num('roi-volume', 100000, 1000);
+    const kind = el('select', {id: 'roi-target-kind'},
+      el('option', {value: 'target_pgr'}, 'PGR (share of the gap)'),
+      el('option', {value: 'target_accuracy'}, 'accuracy'));
+    const target = num('roi-target', 0.8, 0.01);
+    const fixed = num('roi-fixed', 0, 10);
+    const prices = {};
+    const priceRows = ROLES.map(r => el('tr', {}, cell(r + (book ? ' (' +
+      book.roles[r].model + ')' : '')), ...PARTS.map(k => {
+      prices[r + '_' + k] = num('roi-' + r + '-' + k,
+                                book ? book.roles[r][k] : '', 0.01);
+      return el('td', {}, prices[r + '_' + k]);
+    })));
+    const result = el('div', {id: 'roi-result'});
+    let pending = 0;
+    const update = async () => {
+      const mine = ++pending;
+      const params = {source: source.value, volume: volume.value,
+                      fixed_monthly: fixed.value};
+      params[kind.value] = target.value;
+      for (const [k, input] of Object.entries(prices))
+        if (input.value !== '') params[k] = input.value;
+      let d;
+      try {
+        d = await api('roi', params);
+      } catch (e) {
+        if (mine === pending)
+          result.replaceChildren(el('p', {class: 'wrong', id: 'roi-error'},
+                                    e.message));
+        return;
+      }
+      if (mine !== pending) return; // a newer input is on its way
+      const best = d.best;
+      result.replaceChildren(
+        el('div', {class: 'cards'},
+          card('strong-only a month', usd(d.monthly_strong_only_usd),
+               'roi-monthly-strong'),
+          card('routed a month' + (best ? ' (' + best.policy + ')' : ''),
+               usd(d.monthly_policy_usd), 'roi-monthly-policy'),
+          card('savings a month', usd(d.savings_usd), 'roi-savings'),
+          card('savings', d.savings_pct === null ? '-' :
+               fix(d.savings_pct, 1) + '%', 'roi-savings-pct'),
+          card('per correct answer, routed', usd(d.usd_per_correct_policy),
+               'roi-per-correct'),
+          card('break-even volume a month', d.break_even_volume === null ?
+               '-' : int(Math.ceil(d.break_even_volume)), 'roi-break-even')),
+        el('p', {class: 'note'}, 'Target accuracy ' +
+          fix(d.target_accuracy, 3) + ' (weak-only ' +
+          fix(d.anchors.weak.accuracy, 3) + ', strong-only ' +
+          fix(d.anchors.strong.accuracy, 3) + ').'),
+        table('roi-policies', ['policy', 'reaches', {label: 'accuracy',
+          num: 1}, {label: 'per problem', num: 1}, {label: 'a month',
+          num: 1}, 'between'], d.policies.map(p => el('tr', {},
+          cell(p.policy), cell(p.reached ? 'yes' : 'no'),
+          cell(fix(p.accuracy, 3), 'num'), cell(usd(p.usd_per_problem),
+          'num'), cell(usd(p.monthly_usd), 'num'),
+          cell(p.reached ? (p.spec_lo === p.spec_hi ? p.spec_lo : p.spec_lo +
+            ' / ' + p.spec_hi + ' (' + pct(p.mix_hi) + ')') : '-')))),
+        el('h3', {}, 'Sensitivity to the strong model\'s price'),
+        table('roi-sensitivity', [{label: 'strong price ×', num: 1},
+          {label: 'strong/weak output price', num: 1}, 'cheapest',
+          {label: 'strong-only a month', num: 1}, {label: 'routed a month',
+          num: 1}, {label: 'savings', num: 1}], d.sensitivity.map(x =>
+          el('tr', {}, cell(fix(x.strong_price_scale, 2), 'num'),
+            cell(fix(x.strong_weak_output_price_ratio, 1), 'num'),
+            cell(x.best || '-'), cell(usd(x.monthly_strong_only_usd), 'num'),
+            cell(usd(x.monthly_policy_usd), 'num'),
+            cell(x.savings_pct === null ? '-' : fix(x.savings_pct, 1) + '%',
+                 'num')))));
+      result.dataset.volume = volume.value;
+    };
+    const form = el('form', {class: 'bar', id: 'roi-form', onsubmit: (e) =>
+      e.preventDefault()},
+      el('label', {}, 'curve', source), el('label', {}, 'problems a month',
+        volume), el('label', {}, 'target', kind),
+      el('label', {}, 'value', target),
+      el('label', {}, 'fixed cost a month (USD)', fixed));
+    form.addEventListener('input', update);
+    form.addEventListener('change', update);
+    const priceTable = table('roi-prices', ['role', 'input USD/Mtok',
+      'cached input USD/Mtok', 'output USD/Mtok'], priceRows);
+    priceTable.addEventListener('input', update);
     show(el('h2', {}, 'ROI calculator'),
-      el('p', {class: 'note'}, 'The ROI calculator needs the cost layer.'));
+      el('p', {class: 'note'}, 'The projection of trim roi --curve: the ' +
+         'cheapest policy that reaches the target, priced per problem, ' +
+         'against strong-only.  Prices start from the console\'s --prices ' +
+         'book.'),
+      form, priceTable, result);
+    const curves = await api('curves');
+    if (!curves.eval) source.value = 'store';
+    await update();
   }
 
   // ---- routing --------------------------------------------------------------
