@@ -25,7 +25,10 @@
 #include "local.h"
 #include "policy.h"
 #include "pomdp_default.h"
+#include "prices.h"
 #include "sweep.h"
+
+_Static_assert(SWEEP_ROLES == COST_ROLES, "a point's usage is a cost_usage_t");
 
 
 static const char eval_description[] =
@@ -71,6 +74,34 @@ copy_measured(sweep_point_t *to, const sweep_point_t *from)
     to->problems = from->problems;
     to->failed = from->failed;
     to->seconds = from->seconds;
+    to->has_usage = from->has_usage;
+    memcpy(to->input, from->input, sizeof to->input);
+    memcpy(to->cached, from->cached, sizeof to->cached);
+    memcpy(to->output, from->output, sizeof to->output);
+}
+
+
+/*
+** The tokens per role run run_id paid for (cost/prices.h), into p's usage;
+** the point keeps has_usage 0 when the store cannot be read.
+*/
+static void
+measure_usage(const char *db, int64_t run_id, sweep_point_t *p)
+{
+    char err[256];
+    store_reader_t *r = store_reader_new(db, err, sizeof err);
+    cost_usage_t u;
+
+    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, sizeof err) == 0) {
+        memcpy(p->input, u.input, sizeof p->input);
+        memcpy(p->cached, u.cached, sizeof p->cached);
+        memcpy(p->output, u.output, sizeof p->output);
+        p->has_usage = 1;
+    } else {
+        fprintf(stderr, "trim eval: %s: no usage for dollars: %s\n", p->spec,
+                err);
+    }
+    store_reader_destroy(&r);
 }
 
 
@@ -111,6 +142,7 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     p->problems = res.stats.submitted;
     p->failed = res.stats.failed;
     p->seconds = res.seconds;
+    measure_usage(o.db, res.run_id, p);
     fprintf(stderr,
             "trim eval: %s %zu/%zu %s: accuracy %.3f, %.1f strong "
             "tokens/problem, %.1f s\n",

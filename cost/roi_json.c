@@ -63,7 +63,7 @@ static char *
 dump(json_t *j)
 {
     char *s =
-        j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+        j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(j);
     return s;
 }

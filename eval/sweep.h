@@ -22,6 +22,7 @@
 #define SWEEP_SPEC_MAX  256
 #define SWEEP_NAME_MAX  64
 #define SWEEP_ERROR_MAX 512
+#define SWEEP_ROLES     3 /* weak, strong, PRM: the usage of a point */
 
 typedef struct sweep_point {
     char spec[SWEEP_SPEC_MAX];
@@ -34,6 +35,12 @@ typedef struct sweep_point {
     double token_share; /* strong tokens / all generated tokens */
     int64_t problems, failed;
     double seconds;
+    /* Tokens paid for over the point's problems per role, [0] weak, [1]
+    ** strong, [2] PRM (cost/prices.h's cost_usage_t): the prompt tokens of
+    ** every call, the part of them a prefix cache could serve, and the
+    ** completion tokens.  has_usage 0: not measured (not written). */
+    int has_usage;
+    int64_t input[SWEEP_ROLES], cached[SWEEP_ROLES], output[SWEEP_ROLES];
     /* Derived by sweep_finish. */
     double cost;      /* strong / strong-only's strong (metrics_cost_share) */
     double pgr;       /* metrics_pgr */
@@ -152,7 +159,9 @@ int sweep_write_summary_csv(const sweep_t *s, FILE *f);
 /*
 ** The whole sweep as one JSON document (settings, anchors, per curve its
 ** points, frontier, summary or error; NAN as null), malloc'd, or NULL when
-** out of memory.
+** out of memory.  A point with usage carries "usage": {"weak": {"input",
+** "cached", "output"}, "strong": {...}, "prm": {...}}, token totals over
+** its problems (what `trim roi --curve` prices).
 */
 char *sweep_json(const sweep_t *s);
 

@@ -139,6 +139,17 @@ point_json(const sweep_point_t *p)
     json_object_set_new(j, "problems", json_integer(p->problems));
     json_object_set_new(j, "failed", json_integer(p->failed));
     json_object_set_new(j, "seconds", jnum(p->seconds));
+    if (p->has_usage) {
+        static const char *const roles[SWEEP_ROLES] = {"weak", "strong", "prm"};
+        json_t *u = json_object();
+        for (int r = 0; r < SWEEP_ROLES; r++)
+            json_object_set_new(u, roles[r],
+                                json_pack("{s:I, s:I, s:I}", "input",
+                                          (json_int_t)p->input[r], "cached",
+                                          (json_int_t)p->cached[r], "output",
+                                          (json_int_t)p->output[r]));
+        json_object_set_new(j, "usage", u);
+    }
     return j;
 }
 

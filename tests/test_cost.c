@@ -1,0 +1,387 @@
+/*
+** test_cost.c: the price book, dollars from tokens, usage from an audit
+** store and measured and projected ROI (cost/), against the hand-worked
+** examples of docs/roi.md; the price book's error paths.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prices.h"
+#include "roi.h"
+#include "store.h"
+
+#define near(a, b) assert_true(fabs((a) - (b)) < 1e-12)
+
+/* docs/roi.md's book: two hosted models and a self-hosted PRM. */
+static const char book[] =
+    "{\"models\": {"
+    " \"small\": {\"input_usd_per_mtok\": 0.20, \"cached_input_usd_per_mtok\":"
+    "   0.10, \"output_usd_per_mtok\": 0.60},"
+    " \"large\": {\"input_usd_per_mtok\": 2.00, \"cached_input_usd_per_mtok\":"
+    "   1.00, \"output_usd_per_mtok\": 6.00},"
+    " \"prm\": {\"usd_per_gpu_hour\": 2.00, \"gpus\": 1,"
+    "   \"prefill_tokens_per_s\": 20000, \"decode_tokens_per_s\": 1000}},"
+    " \"roles\": {\"weak\": \"small\", \"strong\": \"large\", \"prm\": "
+    "\"prm\"}}";
+
+
+static prices_t *
+load_book(void)
+{
+    char err[256];
+    prices_t *p = prices_parse(book, "book.json", err, sizeof err);
+    if (p == NULL)
+        fail_msg("%s", err);
+    return p;
+}
+
+
+static void
+test_book_and_formula(void **state)
+{
+    (void)state;
+    prices_t *p = load_book();
+    /* roi.md, example 1. */
+    cost_usage_t u = {.input = {10000, 3000, 12000},
+                      .cached = {6000, 1000, 9000},
+                      .output = {2000, 500, 0}};
+    cost_usd_t d;
+
+    assert_string_equal(p->role[COST_STRONG].model, "large");
+    near(p->role[COST_PRM].input, 2.0 / (3600 * 20000.0) * 1e6);
+    near(p->role[COST_PRM].output, 2.0 / 3600 * 1e3);
+    near(p->role[COST_PRM].cached, 0);
+    assert_true(p->role[COST_PRM].self_hosted);
+    prices_cost(p, &u, &d);
+    near(d.input[COST_WEAK], 0.0008);
+    near(d.cached[COST_WEAK], 0.0006);
+    near(d.output[COST_WEAK], 0.0012);
+    near(d.role[COST_WEAK], 0.0026);
+    near(d.role[COST_STRONG], 0.008);
+    near(d.role[COST_PRM], 3000 * 2.0 / 72e6);
+    near(d.total, 0.0026 + 0.008 + 3000 * 2.0 / 72e6);
+    prices_destroy(&p);
+    assert_null(p);
+    prices_destroy(&p); /* NULL-safe */
+
+    /* No cached price: cached input costs as much as any input. */
+    p = prices_parse("{\"models\": {\"m\": {\"input_usd_per_mtok\": 1,"
+                     " \"output_usd_per_mtok\": 2}}, \"roles\": {\"weak\":"
+                     " \"m\", \"strong\": \"m\", \"prm\": \"m\"}}",
+                     "one.json", (char[64]){0}, 64);
+    assert_non_null(p);
+    near(p->role[COST_WEAK].cached, 1);
+    prices_destroy(&p);
+}
+
+
+/* Each bad book fails with an error holding every needle. */
+static void
+test_book_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *needle1, *needle2;
+    } cases[] = {
+        {"{\"models\": {", "bad.json: line 1", ""},
+        {"[1]", "bad.json", "not a JSON object"},
+        {"{\"roles\": {}}", "models", "missing"},
+        {"{\"models\": {\"m\": {\"input_usd_per_mtok\": 1,"
+         " \"output_usd_per_mtok\": 1}}, \"roles\": {\"weak\": \"m\","
+         " \"strong\": \"m\"}}",
+         "roles.prm", "missing"},
+        {"{\"models\": {\"m\": {\"input_usd_per_mtok\": -1,"
+         " \"output_usd_per_mtok\": 1}}, \"roles\": {\"weak\": \"m\","
+         " \"strong\": \"m\", \"prm\": \"m\"}}",
+         "models.m.input_usd_per_mtok", "-1 is not a non-negative"},
+        {"{\"models\": {\"m\": {\"input_usd_per_mtok\": 1,"
+         " \"output_usd_per_mtok\": 1, \"outptu\": 3}}, \"roles\":"
+         " {\"weak\": \"m\", \"strong\": \"m\", \"prm\": \"m\"}}",
+         "models.m.outptu", "unknown key"},
+        {"{\"models\": {}, \"roles\": {\"weak\": \"x\", \"strong\": \"x\","
+         " \"prm\": \"x\"}}",
+         "roles.weak", "no model \"x\""},
+        {"{\"models\": {\"g\": {\"usd_per_gpu_hour\": 2,"
+         " \"prefill_tokens_per_s\": 0, \"decode_tokens_per_s\": 5}},"
+         " \"roles\": {\"weak\": \"g\", \"strong\": \"g\", \"prm\": \"g\"}}",
+         "models.g.prefill_tokens_per_s", "positive"},
+        {"{\"models\": {\"m\": {\"input_usd_per_mtok\": \"1\","
+         " \"output_usd_per_mtok\": 1}}, \"roles\": {\"weak\": \"m\","
+         " \"strong\": \"m\", \"prm\": \"m\"}}",
+         "models.m.input_usd_per_mtok", "not a number"},
+    };
+    char err[256];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        err[0] = '\0';
+        assert_null(prices_parse(cases[i].json, "bad.json", err, sizeof err));
+        if (!strstr(err, cases[i].needle1) || !strstr(err, cases[i].needle2))
+            fail_msg("case %zu: \"%s\"", i, err);
+    }
+    assert_null(prices_load("/nonexistent/p.json", err, sizeof err));
+    assert_non_null(strstr(err, "/nonexistent/p.json"));
+}
+
+
+/*
+** roi.md, example 2: one problem (correct) with a discarded draft at step
+** 0 replaced by a strong step, a kept draft at step 1 and a discarded one
+** at step 2 replaced again.
+*/
+static const struct {
+    int idx;
+    store_kind_t kind;
+    int prompt, completion, prm, accepted;
+} trace[] = {
+    {0, STORE_DRAFT, 100, 20, 120, 0}, {0, STORE_STRONG, 100, 30, 0, 1},
+    {1, STORE_DRAFT, 130, 25, 155, 1}, {2, STORE_DRAFT, 155, 40, 195, 0},
+    {2, STORE_STRONG, 155, 35, 0, 1},
+};
+
+
+static void
+write_store(const char *path)
+{
+    char err[256];
+    store_writer_t *w = store_writer_new(path, NULL, err, sizeof err);
+    store_run_t run = {.run_id = 1, .policy = "thr:0.5", .started_ms = 1};
+    store_problem_t pr = {.problem_id = 1,
+                          .run_id = 1,
+                          .text = "q",
+                          .status = STORE_FINISHED,
+                          .correct = 1,
+                          .created_ms = 1};
+
+    if (w == NULL)
+        fail_msg("%s", err);
+    assert_true(store_writer_put_run(w, &run) > 0);
+    assert_true(store_writer_put_problem(w, &pr) > 0);
+    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
+        store_step_t s = {.problem_id = 1,
+                          .step_index = trace[i].idx,
+                          .kind = trace[i].kind,
+                          .text = "s",
+                          .prompt_tokens = trace[i].prompt,
+                          .completion_tokens = trace[i].completion,
+                          .prm_tokens = trace[i].prm,
+                          .accepted = trace[i].accepted,
+                          .prm_score = NAN,
+                          .min_prev_score = NAN,
+                          .prod_prev_score = NAN,
+                          .action_prob = NAN,
+                          .decision = STORE_NO_DECISION};
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+    store_writer_destroy(&w);
+}
+
+
+static int
+count_steps(void *ctx, int32_t step_index, store_kind_t kind,
+            const cost_usage_t *u)
+{
+    cost_usage_t *sum = ctx;
+    (void)step_index;
+    (void)kind;
+    cost_usage_add(sum, u);
+    return 0;
+}
+
+
+static void
+test_usage_and_measured(void **state)
+{
+    (void)state;
+    char path[64], err[256];
+    prices_t *p = load_book();
+    cost_usage_t u, sol, steps;
+    roi_measured_t m;
+
+    memset(&steps, 0, sizeof steps);
+    snprintf(path, sizeof path, "/tmp/test_cost_%d.db", (int)getpid());
+    store_remove(path);
+    write_store(path);
+    store_reader_t *r = store_reader_new(path, err, sizeof err);
+    if (r == NULL)
+        fail_msg("%s", err);
+
+    assert_int_equal(cost_usage_run(r, 1, 0, &u, err, sizeof err), 0);
+    assert_int_equal(u.input[COST_WEAK], 385);
+    assert_int_equal(u.cached[COST_WEAK], 230);
+    assert_int_equal(u.output[COST_WEAK], 85);
+    assert_int_equal(u.input[COST_STRONG], 255);
+    assert_int_equal(u.cached[COST_STRONG], 100);
+    assert_int_equal(u.output[COST_STRONG], 65);
+    assert_int_equal(u.input[COST_PRM], 470);
+    assert_int_equal(u.cached[COST_PRM], 275);
+    assert_int_equal(u.output[COST_PRM], 0);
+    /* The same per problem, and summed step by step. */
+    assert_int_equal(cost_usage_run(r, 0, 1, &sol, err, sizeof err), 0);
+    assert_memory_equal(&sol, &u, sizeof u);
+    assert_int_equal(cost_each_step(r, 1, count_steps, &steps, err, sizeof err),
+                     0);
+    assert_memory_equal(&steps, &u, sizeof u);
+    assert_int_equal(
+        cost_usage_solution(r, 1, 0, COST_STRONG, &sol, err, sizeof err), 0);
+    assert_int_equal(sol.input[COST_STRONG], 385);
+    assert_int_equal(sol.cached[COST_STRONG], 230);
+    assert_int_equal(sol.output[COST_STRONG], 90);
+    assert_int_equal(sol.input[COST_WEAK], 0);
+
+    assert_int_equal(roi_measure(r, p, 1, 0, &m, err, sizeof err), 0);
+    near(m.usd.role[COST_WEAK], 0.000105);
+    near(m.usd.role[COST_STRONG], 0.0008);
+    near(m.usd.role[COST_PRM], 195 * 2.0 / 72e6);
+    near(m.usd.total, 0.000905 + 195 * 2.0 / 72e6);
+    near(m.per_problem, m.usd.total);
+    near(m.per_correct, m.usd.total);
+    near(m.strong_only, 0.00108);
+    near(m.weak_only, 0.000108);
+    near(m.savings, 0.00108 - m.usd.total);
+    assert_int_equal(m.baseline_run_id, 0);
+    /* Run 1 as its own baseline: strong-only is what it paid. */
+    assert_int_equal(roi_measure(r, p, 1, 1, &m, err, sizeof err), 0);
+    near(m.strong_only, m.usd.total);
+
+    char *doc = roi_measured_json(&m, p);
+    json_t *j = json_loads(doc, 0, NULL);
+    assert_non_null(j);
+    near(json_real_value(json_object_get(j, "usd")), m.usd.total);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(j, "by_role"), "prm"),
+                         "cached_input_tokens")),
+                     275);
+    json_decref(j);
+    free(doc);
+    assert_int_equal(roi_measure(r, p, 7, 0, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no run 7"));
+    store_reader_destroy(&r);
+    store_remove(path);
+    prices_destroy(&p);
+}
+
+
+/* A point of eval.json: accuracy and its tokens over one problem. */
+#define POINT(spec, acc, wi, wo, si, so, pi)                                   \
+    "{\"spec\": \"" spec "\", \"accuracy\": " #acc ", \"problems\": 1,"        \
+    " \"usage\": {\"weak\": {\"input\": " #wi                                  \
+    ", \"cached\": 0, \"output\": " #wo "}, \"strong\": {\"input\": " #si      \
+    ", \"cached\": 0, \"output\": " #so "}, \"prm\": {\"input\": " #pi         \
+    ", \"cached\": 0, \"output\": 0}}}"
+
+/* roi.md, example 3. */
+static const char curve[] = "{\"anchors\": {\"weak\": " POINT(
+    "weak", 0.40, 1000, 500, 0, 0,
+    0) ", \"strong\": " POINT("strong", 0.80, 0, 0, 1000, 500,
+                              0) "},"
+                                 " \"policies\": [{\"policy\": \"thr\", "
+                                 "\"points\": [" POINT(
+                                     "thr:0.3", 0.60, 1000, 500, 400, 200,
+                                     2000) ", " POINT("thr:0.6", 0.76, 1000,
+                                                      500, 800, 400,
+                                                      2000) "]},"
+                                                            " {\"policy\": "
+                                                            "\"bad\", "
+                                                            "\"error\": \"did "
+                                                            "not parse\"}]}";
+
+
+static void
+test_projected(void **state)
+{
+    (void)state;
+    char err[256];
+    prices_t *p = load_book();
+    roi_curve_t *c = roi_curve_parse(curve, "eval.json", err, sizeof err);
+    roi_query_t q = {.volume = 100000,
+                     .target_accuracy = NAN,
+                     .target_pgr = 0.75,
+                     .fixed_monthly = 50};
+    roi_projection_t pr;
+    double prm = 2000 * 2.0 / 72e6; /* $0.0000555... */
+
+    if (c == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), 0);
+    near(pr.target, 0.70);
+    near(pr.weak_per_problem, 0.0005);
+    near(pr.strong_per_problem, 0.005);
+    assert_int_equal(pr.n_policies, 1);
+    assert_int_equal(pr.best, 0);
+    const roi_choice_t *b = &pr.policies[0];
+    assert_string_equal(b->spec_lo, "thr:0.3");
+    assert_string_equal(b->spec_hi, "thr:0.6");
+    near(b->mix, 0.625);
+    near(b->accuracy, 0.70);
+    near(b->per_problem, 0.0025 + prm + 0.625 * 0.002);
+    near(pr.monthly_strong, 500);
+    near(pr.monthly_policy, 100000 * b->per_problem + 50);
+    near(pr.savings, 500 - pr.monthly_policy);
+    near(pr.per_correct_strong, 0.00625);
+    near(pr.per_correct_policy, pr.monthly_policy / 70000);
+    near(pr.break_even_volume, 50 / (0.005 - b->per_problem));
+    /* The sensitivity row at x1 is the projection itself; at x2 the strong
+    ** model's dollars double. */
+    near(pr.sensitivity[3].strong_scale, 1);
+    near(pr.sensitivity[3].ratio, 10);
+    near(pr.sensitivity[3].per_problem, b->per_problem);
+    near(pr.sensitivity[4].per_problem, 0.0045 + prm + 0.625 * 0.004);
+    near(pr.sensitivity[4].monthly_strong, 1000);
+    char *doc = roi_projection_json(&pr, p);
+    json_t *j = json_loads(doc, 0, NULL);
+    assert_non_null(j);
+    assert_true(fabs(json_real_value(json_object_get(j, "monthly_policy_usd")) -
+                     pr.monthly_policy) < 1e-9 * pr.monthly_policy);
+    json_decref(j);
+    free(doc);
+    FILE *f = tmpfile();
+    assert_int_equal(roi_write_svg(c, p, &pr, f), 0);
+    assert_true(ftell(f) > 500);
+    fclose(f);
+    roi_projection_clear(&pr);
+
+    /* Beyond every point: nothing reaches it. */
+    q.target_pgr = NAN;
+    q.target_accuracy = 0.9;
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), 0);
+    assert_int_equal(pr.best, -1);
+    assert_false(pr.policies[0].reached);
+    roi_projection_clear(&pr);
+    q.volume = 0;
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), -1);
+    roi_curve_destroy(&c);
+    assert_null(c);
+
+    /* An eval.json from before usage: refused, saying what to do. */
+    assert_null(roi_curve_parse(
+        "{\"anchors\": {\"weak\": {\"spec\": \"weak\", \"accuracy\": 0.4},"
+        " \"strong\": {}}, \"policies\": []}",
+        "old.json", err, sizeof err));
+    assert_non_null(strstr(err, "old.json: anchors.weak (weak): no \"usage\""));
+    assert_non_null(strstr(err, "run trim eval again"));
+    prices_destroy(&p);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_book_and_formula),
+        cmocka_unit_test(test_book_errors),
+        cmocka_unit_test(test_usage_and_measured),
+        cmocka_unit_test(test_projected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
