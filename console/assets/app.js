@@ -89,9 +89,10 @@
                                                        : 'ungraded';
   }
 
-  function card(label, value, id) {
+  // A figure with its label; raw (a number) is kept in data-value.
+  function card(label, value, id, raw) {
     return el('div', {class: 'card'},
-      el('div', {class: 'value', id: id}, value),
+      el('div', {class: 'value', id: id, 'data-value': raw}, value),
       el('div', {class: 'label'}, label));
   }
 
@@ -444,11 +445,19 @@
     let pending = 0;
     const update = async () => {
       const mine = ++pending;
+      if (volume.value === '' || target.value === '') {
+        result.replaceChildren(el('p', {class: 'note'},
+                                  'Give a volume and a target.'));
+        return;
+      }
       const params = {source: source.value, volume: volume.value,
                       fixed_monthly: fixed.value};
       params[kind.value] = target.value;
+      // Only the prices changed here: the others stay the book's own,
+      // to the last digit.
       for (const [k, input] of Object.entries(prices))
-        if (input.value !== '') params[k] = input.value;
+        if (input.value !== '' && input.value !== input.defaultValue)
+          params[k] = input.value;
       let d;
       try {
         d = await api('roi', params);
@@ -463,16 +472,19 @@
       result.replaceChildren(
         el('div', {class: 'cards'},
           card('strong-only a month', usd(d.monthly_strong_only_usd),
-               'roi-monthly-strong'),
+               'roi-monthly-strong', d.monthly_strong_only_usd),
           card('routed a month' + (best ? ' (' + best.policy + ')' : ''),
-               usd(d.monthly_policy_usd), 'roi-monthly-policy'),
-          card('savings a month', usd(d.savings_usd), 'roi-savings'),
+               usd(d.monthly_policy_usd), 'roi-monthly-policy',
+               d.monthly_policy_usd),
+          card('savings a month', usd(d.savings_usd), 'roi-savings',
+               d.savings_usd),
           card('savings', d.savings_pct === null ? '-' :
-               fix(d.savings_pct, 1) + '%', 'roi-savings-pct'),
+               fix(d.savings_pct, 1) + '%', 'roi-savings-pct', d.savings_pct),
           card('per correct answer, routed', usd(d.usd_per_correct_policy),
-               'roi-per-correct'),
+               'roi-per-correct', d.usd_per_correct_policy),
           card('break-even volume a month', d.break_even_volume === null ?
-               '-' : int(Math.ceil(d.break_even_volume)), 'roi-break-even')),
+               '-' : int(Math.ceil(d.break_even_volume)), 'roi-break-even',
+               d.break_even_volume)),
         el('p', {class: 'note'}, 'Target accuracy ' +
           fix(d.target_accuracy, 3) + ' (weak-only ' +
           fix(d.anchors.weak.accuracy, 3) + ', strong-only ' +
@@ -496,7 +508,9 @@
             cell(usd(x.monthly_policy_usd), 'num'),
             cell(x.savings_pct === null ? '-' : fix(x.savings_pct, 1) + '%',
                  'num')))));
-      result.dataset.volume = volume.value;
+      // What the figures answer, for a reader (or a test) to match.
+      result.dataset.volume = params.volume;
+      result.dataset.target = params[kind.value];
     };
     const form = el('form', {class: 'bar', id: 'roi-form', onsubmit: (e) =>
       e.preventDefault()},
