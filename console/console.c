@@ -90,6 +90,7 @@ console_destroy(console_t **cp)
     store_reader_destroy(&c->reader);
     json_decref(c->curve);
     roi_curve_destroy(&c->roi_curve);
+    roi_curve_destroy(&c->store_curve);
     free(c->curve_error);
     prices_destroy(&c->prices);
     free(c->usage);

@@ -39,9 +39,8 @@ extern const size_t con_n_assets;
 /* The prepared statements, one slot each (prepared on first use). */
 typedef enum {
     CON_Q_RUNS,
-    CON_Q_RUN,
+    CON_Q_RUNS_KEY,
     CON_Q_COMPARE,
-    CON_Q_COMPARE_DIFF,
     CON_Q_PROBLEMS,
     CON_Q_PROBLEM,
     CON_Q_STEPS,
@@ -65,7 +64,9 @@ struct console {
     prices_t *prices;       /* --prices, or NULL */
     con_run_usage_t *usage; /* of the finished runs seen so far */
     size_t n_usage;
-    pthread_mutex_t mu; /* one request at a time on the connection */
+    roi_curve_t *store_curve; /* the store's runs as a curve, kept while */
+    int64_t store_key[3];     /* its runs are these and all finished */
+    pthread_mutex_t mu;       /* one request at a time on the connection */
 };
 
 /* ---- reply.c: requests, replies, rows ------------------------------------ */

@@ -214,6 +214,44 @@ roi_measured(console_t *c, const con_req_t *q, const prices_t *p,
 }
 
 
+/*
+** The runs of the store as a curve.  Making it reads every step of every
+** run (their tokens), so it is kept while the runs are the same ones
+** (count, last id, finish times) and all finished: then nothing it was made
+** from can change.  NULL with err.
+*/
+static const roi_curve_t *
+store_curve(console_t *c, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "SELECT count(*), coalesce(max(run_id), 0), coalesce(sum(finished_ms),"
+        " 0), coalesce(sum(finished_ms = 0), 0) FROM runs";
+    con_reply_t ignored = {0};
+    sqlite3_stmt *st = con_stmt(c, CON_Q_RUNS_KEY, sql, &ignored);
+    int64_t key[3] = {0}, unfinished = 1;
+
+    free(ignored.body_static ? NULL : ignored.body);
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        for (int i = 0; i < 3; i++)
+            key[i] = sqlite3_column_int64(st, i);
+        unfinished = sqlite3_column_int64(st, 3);
+    }
+    if (st != NULL)
+        sqlite3_reset(st);
+    if (c->store_curve != NULL && unfinished == 0 &&
+        memcmp(key, c->store_key, sizeof key) == 0)
+        return c->store_curve;
+    roi_curve_destroy(&c->store_curve);
+    if ((c->store_curve = roi_curve_from_store(c->reader, err, errlen)) == NULL)
+        return NULL;
+    /* Kept only when complete; otherwise made again next time. */
+    memcpy(c->store_key, key, sizeof key);
+    if (unfinished != 0)
+        c->store_key[0] = -1;
+    return c->store_curve;
+}
+
+
 /* /api/roi?volume=...: the projection from the eval curve or the store. */
 static void
 roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
@@ -221,8 +259,7 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
 {
     static const char *const sources[] = {"eval", "store", NULL};
     roi_query_t rq = {0};
-    roi_projection_t pr;
-    roi_curve_t *store_curve = NULL;
+    roi_projection_t pr = {0};
     const roi_curve_t *curve;
     int source;
     char err[512];
@@ -238,8 +275,7 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
         return;
     if (isnan(rq.volume)) {
         con_reply_error(out, 400, "volume",
-                        "volume: missing (problems a "
-                        "month)");
+                        "volume: missing (problems a month)");
         return;
     }
     if (isnan(rq.target_accuracy) == isnan(rq.target_pgr)) {
@@ -256,8 +292,7 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
         return;
     }
     curve = c->roi_curve;
-    if (source == 1 && (curve = store_curve = roi_curve_from_store(
-                            c->reader, err, sizeof err)) == NULL) {
+    if (source == 1 && (curve = store_curve(c, err, sizeof err)) == NULL) {
         con_reply_error(out, 400, "source", "source: %s", err);
         return;
     }
@@ -266,7 +301,6 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
     else
         reply_document(out, roi_projection_json(&pr, p));
     roi_projection_clear(&pr);
-    roi_curve_destroy(&store_curve);
 }
 
 

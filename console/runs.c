@@ -37,28 +37,25 @@ static const char s_runs_sql[] =
 
 /*
 ** Two runs' problems paired by source (the same simulated problem, the same
-** line of a file): how their outcomes compare.
+** line of a file), one row per pair, in run a's problem order.  A GROUP BY
+** over both runs' rows (read through problems_by_run) and one sort: a join
+** on source would need an index on it, and without one SQLite loops over
+** run b's problems for each of run a's.  A source seen more than once in a
+** run pairs nothing.
 */
 static const char s_compare_sql[] =
-    "SELECT count(*) AS paired,"
-    " coalesce(sum(a.correct = 1 AND b.correct = 1), 0) AS both_correct,"
-    " coalesce(sum(a.correct = 1 AND b.correct = 0), 0) AS a_only,"
-    " coalesce(sum(a.correct = 0 AND b.correct = 1), 0) AS b_only,"
-    " coalesce(sum(a.correct = 0 AND b.correct = 0), 0) AS neither,"
-    " coalesce(sum(a.strong_tokens), 0) AS a_strong_tokens,"
-    " coalesce(sum(b.strong_tokens), 0) AS b_strong_tokens "
-    "FROM problems a JOIN problems b ON b.source = a.source AND b.run_id = ?2 "
-    "WHERE a.run_id = ?1";
-
-/* ... and the first ?3 pairs whose outcomes differ. */
-static const char s_differ_sql[] =
-    "SELECT a.source AS source, a.problem_id AS a_problem,"
-    " b.problem_id AS b_problem, a.correct AS a_correct,"
-    " b.correct AS b_correct, a.status AS a_status, b.status AS b_status,"
-    " a.strong_tokens AS a_strong_tokens, b.strong_tokens AS b_strong_tokens "
-    "FROM problems a JOIN problems b ON b.source = a.source AND b.run_id = ?2 "
-    "WHERE a.run_id = ?1 AND (a.correct <> b.correct OR a.status <> b.status) "
-    "ORDER BY a.problem_id LIMIT ?3";
+    "SELECT source,"
+    " max(CASE WHEN run_id = ?1 THEN problem_id END) AS a_problem,"
+    " max(CASE WHEN run_id = ?2 THEN problem_id END) AS b_problem,"
+    " max(CASE WHEN run_id = ?1 THEN correct END) AS a_correct,"
+    " max(CASE WHEN run_id = ?2 THEN correct END) AS b_correct,"
+    " max(CASE WHEN run_id = ?1 THEN status END) AS a_status,"
+    " max(CASE WHEN run_id = ?2 THEN status END) AS b_status,"
+    " max(CASE WHEN run_id = ?1 THEN strong_tokens END) AS a_strong_tokens,"
+    " max(CASE WHEN run_id = ?2 THEN strong_tokens END) AS b_strong_tokens "
+    "FROM problems WHERE run_id IN (?1, ?2) GROUP BY source "
+    "HAVING sum(run_id = ?1) = 1 AND sum(run_id = ?2) = 1 "
+    "ORDER BY a_problem";
 
 
 static double
@@ -197,40 +194,61 @@ one_run(console_t *c, const con_req_t *q, const char *name, json_t **run,
 }
 
 
+/*
+** Count the pairs of st (s_compare_sql) into paired and keep the first
+** limit whose outcomes differ in differ.  Returns the last sqlite3_step.
+*/
+static int
+pair_up(sqlite3_stmt *st, int64_t limit, json_t *paired, json_t *differ)
+{
+    json_int_t n[7] = {0}; /* pairs, both, a only, b only, neither, tokens */
+    static const char *const names[7] = {
+        "paired",  "both_correct",    "a_only",         "b_only",
+        "neither", "a_strong_tokens", "b_strong_tokens"};
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int ac = sqlite3_column_int(st, 3), bc = sqlite3_column_int(st, 4);
+        const char *as = (const char *)sqlite3_column_text(st, 5);
+        const char *bs = (const char *)sqlite3_column_text(st, 6);
+        n[0]++;
+        n[1] += ac == 1 && bc == 1;
+        n[2] += ac == 1 && bc == 0;
+        n[3] += ac == 0 && bc == 1;
+        n[4] += ac == 0 && bc == 0;
+        n[5] += sqlite3_column_int64(st, 7);
+        n[6] += sqlite3_column_int64(st, 8);
+        if ((ac != bc || strcmp(as ? as : "", bs ? bs : "") != 0) &&
+            json_array_size(differ) < (size_t)limit)
+            json_array_append_new(differ, con_row(st));
+    }
+    for (int i = 0; i < 7; i++)
+        json_object_set_new(paired, names[i], json_integer(n[i]));
+    return rc;
+}
+
+
 void
 con_api_compare(console_t *c, const con_req_t *q, con_reply_t *out)
 {
     static const char *const names[] = {"a", "b", "limit", NULL};
-    json_t *a = NULL, *b = NULL, *paired = NULL, *differ = NULL;
+    json_t *a = NULL, *b = NULL, *paired = json_object(),
+           *differ = json_array();
     sqlite3_stmt *st;
     int64_t limit;
     int rc;
 
     if (con_args_check(q, names, out) < 0 ||
         con_arg_int(q, "limit", 0, DIFFER_MAX, 100, &limit, out) < 0 ||
-        one_run(c, q, "a", &a, out) < 0 || one_run(c, q, "b", &b, out) < 0)
-        goto done;
-    st = con_stmt(c, CON_Q_COMPARE, s_compare_sql, out);
-    if (st == NULL)
+        one_run(c, q, "a", &a, out) < 0 || one_run(c, q, "b", &b, out) < 0 ||
+        (st = con_stmt(c, CON_Q_COMPARE, s_compare_sql, out)) == NULL)
         goto done;
     sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(a, "run_id")));
     sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(b, "run_id")));
-    if (sqlite3_step(st) != SQLITE_ROW || (paired = con_row(st)) == NULL) {
-        con_reply_db_error(c, out, "pairing two runs' problems");
-        goto done;
-    }
-    sqlite3_reset(st);
-    st = con_stmt(c, CON_Q_COMPARE_DIFF, s_differ_sql, out);
-    if (st == NULL || (differ = json_array()) == NULL)
-        goto done;
-    sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(a, "run_id")));
-    sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(b, "run_id")));
-    sqlite3_bind_int64(st, 3, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(differ, con_row(st));
+    rc = pair_up(st, limit, paired, differ);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        con_reply_db_error(c, out, "reading differing problems");
+        con_reply_db_error(c, out, "pairing two runs' problems");
         goto done;
     }
     con_reply_json(out, 200,

@@ -50,7 +50,18 @@
     for (const [k, v] of Object.entries(params || {}))
       if (v !== undefined && v !== null && v !== '') query.set(k, v);
     const url = 'api/' + path + (query.toString() ? '?' + query : '');
-    const r = await fetch(url, {headers: {Accept: 'application/json'}});
+    const headers = {Accept: 'application/json'};
+    const key = sessionStorage.getItem('trim-api-key');
+    if (key) headers.Authorization = 'Bearer ' + key;
+    const r = await fetch(url, {headers: headers});
+    if (r.status === 401) {
+      // Under a gateway with --api-keys: ask once, keep it for the tab.
+      const k = window.prompt('This console needs an API key of the gateway');
+      if (k) {
+        sessionStorage.setItem('trim-api-key', k);
+        return api(path, params);
+      }
+    }
     const body = await r.json().catch(() => null);
     if (!r.ok) {
       const m = body && body.error ? body.error.message : r.statusText;
