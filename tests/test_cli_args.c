@@ -31,6 +31,8 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},
     {"audit", cmd_audit},
+    {"roi", cmd_roi},
+    {"console", cmd_console},
     {"eval", cmd_eval},
     {"coordinator", cmd_coordinator},
     {"worker", cmd_worker},
