@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "console.h"
 #include "gateway.h"
 #include "listen.h"
 #include "log.h"
@@ -26,16 +27,19 @@ static const char description[] =
     "NAME=POLICY[,max-strong-tokens=N][,target-share=X] is repeatable\n"
     "(TRIM_ROUTE: routes separated by ';'; default trim=thr:0.5).  Plain\n"
     "HTTP: --listen beyond loopback needs --http-insecure (put TLS in\n"
-    "front).  See docs/gateway.md.";
+    "front).  --console serves `trim console`'s read-only view of --db under\n"
+    "/console/ (its API needs a key when --api-keys is given).  See\n"
+    "docs/gateway.md and docs/console.md.";
 
 typedef struct gateway_args {
     client_flags_t cf;
     const char *listen, *api_keys, *log_level, *routes_env, *metrics_listen;
     const char *prices; /* price book, "": no dollars */
+    const char *db;     /* the audit store --console shows */
     const char *routes[MAX_ROUTES];
     int n_routes;
     int64_t max_body, max_concurrent, max_per_key, seed, heartbeat_ms;
-    int http_insecure;
+    int http_insecure, console;
 } gateway_args_t;
 
 
@@ -103,6 +107,10 @@ parse_args(int argc, char **argv, gateway_args_t *a)
          "allow --listen and --metrics-listen beyond loopback (plain HTTP; "
          "logged at every start)"},
         CLI_FLAG_METRICS_LISTEN(&a->metrics_listen),
+        {"console", FLAG_BOOL, &a->console, 0, 0,
+         "serve the console (trim console) of --db under /console/"},
+        {"db", FLAG_STRING, &a->db, 0, 0,
+         "audit database the console shows (read-only)"},
         CLIENT_FLAGS_CURVE_OF(&a->cf),
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
@@ -176,6 +184,7 @@ cmd_gateway(int argc, char **argv)
         .routes_env = "",
         .metrics_listen = "",
         .prices = "",
+        .db = "trim.db",
         .max_body = 1 << 20,
         .max_concurrent = 1024,
         .max_per_key = 256,
@@ -186,6 +195,7 @@ cmd_gateway(int argc, char **argv)
     gateway_t *g = NULL;
     prices_t *prices = NULL;
     metrics_serve_t metrics = {0};
+    console_t *console = NULL;
     curve_keys_t keys = {0};
     char server_public[41] = "", err[640], *env_copy = NULL;
     int curve_on = 0, n, rc = parse_args(argc, argv, &a);
@@ -233,6 +243,16 @@ cmd_gateway(int argc, char **argv)
     cfg.seed = (uint64_t)a.seed;
     cfg.heartbeat_ms = (int)a.heartbeat_ms;
     atomic_int *stop = signals_stop_flag();
+    if (a.console) {
+        console_opts_t co = {.db = a.db, .prices = a.prices};
+        if ((cfg.console = console = console_new(&co, err, sizeof err)) ==
+            NULL) {
+            cli_error("gateway", err);
+            curve_keys_clear(&keys);
+            free(env_copy);
+            return 1;
+        }
+    }
     if (metrics_serve_open(&metrics, "gateway", a.metrics_listen, err,
                            sizeof err) == 0) {
         cfg.metrics = metrics.registry;
@@ -260,6 +280,7 @@ cmd_gateway(int argc, char **argv)
 done:
     metrics_serve_stop(&metrics); /* it asks the gateway */
     gateway_destroy(&g);
+    console_destroy(&console); /* after the gateway: it serves it */
     metrics_serve_close(&metrics);
     prices_destroy(&prices);
     return rc;

@@ -74,6 +74,7 @@ gateway_new(const gateway_config_t *cfg, char *err, size_t errlen)
     if ((g->upstream = upstream_new(&uo, err, errlen)) == NULL)
         goto fail;
     ho.listen = cfg->listen;
+    ho.console = cfg->console;
     ho.routes = g->routes;
     ho.n_routes = g->n_routes;
     ho.keys = g->keys;

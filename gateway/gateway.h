@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "console.h"
 #include "curve.h"
 #include "prices.h"
 #include "prom.h"
@@ -71,6 +72,8 @@ typedef struct gateway_config {
     uint64_t seed;              /* problem seeds derive from it */
     int heartbeat_ms;           /* coordinator liveness probe interval */
     prom_registry_t *metrics;   /* trim_gateway_* go here; may be NULL */
+    console_t *console; /* served read-only under /console/ (borrowed; it
+                           outlives the gateway); NULL: none */
 } gateway_config_t;
 
 /* Fill *cfg with the defaults of `trim gateway`'s flags. */

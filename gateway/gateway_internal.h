@@ -203,6 +203,7 @@ typedef struct gw_http_opts {
     uint64_t seed;
     upstream_t *upstream;
     gw_metrics_t *metrics; /* may be NULL */
+    console_t *console;    /* served under /console/; NULL: none */
 } gw_http_opts_t;
 
 /* Bind and start serving; NULL with err. */

@@ -651,6 +651,30 @@ serve(gw_http_t *h, conn_t *st, struct MHD_Connection *c, int chat)
 }
 
 
+/*
+** /console/...: the console's pages, and its API for a key of the gateway
+** when keys are configured (the page sends the one it is given).
+*/
+static enum MHD_Result
+answer_console(gw_http_t *h, conn_t *st, struct MHD_Connection *c,
+               const char *path, const char *method)
+{
+    unsigned status = 0;
+    enum MHD_Result ret;
+
+    if (strncmp(path, "/api/", 5) == 0 && authenticate(h, c, st) < 0)
+        return send_error(st, c, 401, "invalid_request_error",
+                          "invalid_api_key",
+                          "Incorrect or missing API key: send "
+                          "'Authorization: Bearer KEY' with a key of this "
+                          "gateway");
+    ret = console_answer(h->o.console, c, method, path, &status);
+    st->answered = 1;
+    st->status = (int)status;
+    return ret;
+}
+
+
 /* The headers are in: check path, method, key, size and limits. */
 static enum MHD_Result
 first_call(gw_http_t *h, conn_t *st, struct MHD_Connection *c, const char *url,
@@ -659,6 +683,8 @@ first_call(gw_http_t *h, conn_t *st, struct MHD_Connection *c, const char *url,
     const struct endpoint *ep = endpoint_of(url);
     const char *cl, *which = NULL;
 
+    if (h->o.console != NULL && strncmp(url, "/console/", 9) == 0)
+        return answer_console(h, st, c, url + 8, method);
     if (ep == NULL)
         return send_error(st, c, 404, "invalid_request_error", "unknown_url",
                           "Invalid URL (%.8s %.200s)", method, url);

@@ -120,6 +120,13 @@ store_reader_destroy(store_reader_t **rp)
 }
 
 
+struct sqlite3 *
+store_reader_sqlite(store_reader_t *r)
+{
+    return r->db;
+}
+
+
 sqlite3_stmt *
 store_reader_stmt(store_reader_t *r, store_query_t q, int *fresh, char *err,
                   size_t errlen)

@@ -251,6 +251,14 @@ typedef struct store_reader store_reader_t;
 store_reader_t *store_reader_new(const char *path, char *err, size_t errlen);
 void store_reader_destroy(store_reader_t **r);
 
+/*
+** The reader's SQLite connection, for the read queries of a layer above that
+** are its own (the console's pages, each a prepared statement with bound
+** parameters).  It was opened with SQLITE_OPEN_READONLY, so nothing run on
+** it can write.  Owned by r; used by one thread at a time.
+*/
+struct sqlite3 *store_reader_sqlite(store_reader_t *r);
+
 /* Totals over the problems of a run (run_id 0: the latest run). */
 typedef struct store_summary {
     int64_t run_id;
