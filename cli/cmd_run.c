@@ -292,8 +292,9 @@ cmd_run(int argc, char **argv)
     if (a.resume > 0 || res.interrupted) {
         /* The summary of all the run's problems, from the store. */
         int sig = res.interrupted ? signals_last() : 0;
+        rc = resume_report(o.db, res.run_id, res.seconds, sig, a.json, prices);
         prices_destroy(&prices);
-        if (resume_report(o.db, res.run_id, res.seconds, sig, a.json) < 0)
+        if (rc < 0)
             return 1;
         return sig ? 128 + sig : 0;
     }

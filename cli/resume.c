@@ -242,8 +242,9 @@ shell_word(const char *s, char *out, size_t outlen)
 
 int
 resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
-              int json)
+              int json, const prices_t *prices)
 {
+    cost_usd_t usd;
     char err[512], policy[512], quoted[1024];
     int servers = 0; /* model servers over HTTP: their flags are not kept */
     store_run_t row;
@@ -281,7 +282,12 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
     st.discarded_tokens = (uint64_t)s.discarded_tokens;
     st.prm_tokens = (uint64_t)s.prm_tokens;
     st.elapsed_s = elapsed_s;
-    summary_print(&st, db, NULL, json);
+    if (prices &&
+        summary_store_usd(db, run_id, prices, &usd, err, sizeof err) < 0) {
+        fprintf(stderr, "trim run: %s\n", err);
+        return -1;
+    }
+    summary_print(&st, db, NULL, json, prices, prices ? &usd : NULL);
     fflush(stdout);
     if (sig == 0)
         return 0;

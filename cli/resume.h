@@ -16,6 +16,7 @@
 
 #include "http_flags.h"
 #include "local.h"
+#include "prices.h"
 #include "trim.pb-c.h"
 
 /* What a resumed run's options point into; resume_clear frees it. */
@@ -41,12 +42,13 @@ void resume_clear(resume_t *r);
 
 /*
 ** Print run run_id's summary over all its problems, read from db (text or
-** JSON, as summary_print), with elapsed_s this session's seconds.  After an
+** JSON, as summary_print, in dollars too with prices, which may be NULL),
+** with elapsed_s this session's seconds.  After an
 ** interrupt (sig, 0 when none) tell stderr what was recorded and the
 ** command that finishes the run.  Returns 0, or -1 when db cannot be read
 ** (printed).
 */
 int resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
-                  int json);
+                  int json, const prices_t *prices);
 
 #endif
