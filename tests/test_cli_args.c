@@ -270,6 +270,57 @@ test_bad_invocations(void **state)
         {"eval sweep --from 0.5 --to 0.1",
          "trim eval sweep: --from 0.5 is above --to 0.1"},
         {"run extra", "trim run: unexpected argument 'extra'"},
+        /* Every address flag: a port out of range would bind a random one
+        ** (libzmq takes 99999 modulo 65536). */
+        {"coordinator --bind tcp://127.0.0.1:99999",
+         "trim coordinator: --bind 'tcp://127.0.0.1:99999': port '99999' is "
+         "not in 1..65535 (or *: any free port)"},
+        {"coordinator --bind tcp://127.0.0.1:0",
+         "trim coordinator: --bind 'tcp://127.0.0.1:0': port '0' is not in "
+         "1..65535"},
+        {"coordinator --bind 127.0.0.1:5555",
+         "trim coordinator: --bind '127.0.0.1:5555': expected a ZeroMQ "
+         "endpoint"},
+        {"coordinator --metrics-listen 127.0.0.1:70000",
+         "trim coordinator: --metrics-listen '127.0.0.1:70000': port '70000' "
+         "is not in 0..65535 (0: any free port)"},
+        {"router --pub tcp://127.0.0.1:65536",
+         "trim router: --pub 'tcp://127.0.0.1:65536': port '65536' is not "
+         "in 1..65535"},
+        {"router --connect tcp://127.0.0.1:*",
+         "trim router: --connect 'tcp://127.0.0.1:*': port '*' is not in "
+         "1..65535\n"},
+        {"router --connect 127.0.0.1:5555",
+         "trim router: --connect '127.0.0.1:5555': expected a ZeroMQ "
+         "endpoint, e.g. tcp://127.0.0.1:5555"},
+        {"worker --pool small --connect tcp://localhost:x",
+         "trim worker: --connect 'tcp://localhost:x': port 'x' is not in "
+         "1..65535"},
+        {"worker --pool small --metrics-listen 127.0.0.1",
+         "trim worker: --metrics-listen '127.0.0.1': expected HOST:PORT"},
+        {"gateway --listen 127.0.0.1:99999",
+         "trim gateway: --listen '127.0.0.1:99999': port '99999' is not in "
+         "0..65535"},
+        {"gateway --listen http://127.0.0.1:8000",
+         "trim gateway: --listen 'http://127.0.0.1:8000': expected HOST:PORT, "
+         "not a URL"},
+        {"gateway --connect tcp://[::1]:123456",
+         "trim gateway: --connect 'tcp://[::1]:123456': port '123456' is "
+         "not in 1..65535"},
+        {"sim-server --sim-model weak --bind 127.0.0.1:99999",
+         "trim sim-server: --bind '127.0.0.1:99999': port '99999' is not in "
+         "0..65535"},
+        {"sim-server --sim-model weak --bind [::1:80",
+         "trim sim-server: --bind '[::1:80': expected [IPV6]:PORT"},
+        {"status --connect tcp://127.0.0.1:99999",
+         "trim status: --connect 'tcp://127.0.0.1:99999': port"},
+        {"wait --connect tcp://127.0.0.1:",
+         "trim wait: --connect 'tcp://127.0.0.1:': port '' is not in"},
+        {"submit --sim 1 --connect tcp://127.0.0.1:99999",
+         "trim submit: --connect 'tcp://127.0.0.1:99999': port"},
+        {"watch --feed tcp://127.0.0.1:5556,tcp://127.0.0.1:99999",
+         "trim watch: --feed 'tcp://127.0.0.1:5556,tcp://127.0.0.1:99999': "
+         "port '99999' is not in 1..65535"},
     };
     char *out, *err;
 
