@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "flags.h"
 #include "http_flags.h"
+#include "input_file.h"
 #include "local.h"
 #include "problems.h"
 #include "summary.h"
@@ -26,8 +27,9 @@ static const char description[] =
     "problems of a benchmark file (MATH-500, GSM8K, AIME, OlympiadBench,\n"
     "Minerva or {\"id\",\"problem\",\"answer\"} lines; --format names the\n"
     "layout, auto recognises it), graded like Qwen2.5-Math's math_equal.\n"
-    "The built-in simulator fails file problems at their first step (\"not\n"
-    "a simulated problem\"): they are for model servers.";
+    "The built-in simulator solves only the problems it generates ('trim\n"
+    "sim-problems --json' prints some): a file of other problems needs a\n"
+    "model server for every pool, or the run is refused at its start.";
 
 #define MAX_FLAGS 64
 
@@ -75,7 +77,7 @@ parse_problems(const char *arg, const char *format, int64_t *count)
                     arg, *arg ? strerror(errno) : "empty");
             return -1;
         }
-        return 0;
+        return input_file_check("run", arg, "problems");
     }
     n = strtoll(arg, &end, 10);
     if (n < 1 || n > 100000000) {

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "clock.h"
 #include "envelope.h"
 #include "errf.h"
 #include "escape.h"
@@ -89,6 +90,80 @@ fail:
 
 
 /*
+** Wait until sub has a connection to every address of the comma-separated
+** feed, as its socket monitor reports them.  0, or -1 with err naming the
+** addresses nothing accepted within timeout_ms (a SUB socket never says
+** otherwise: without this a missing router looked like a quiet one).
+*/
+static int
+await_feed(void *zctx, void *sub, const char *feed, int64_t timeout_ms,
+           char *err, size_t errlen)
+{
+    char monitor[64], missing[1024] = "";
+    void *pair = NULL;
+    size_t n = 1, seen = 0;
+    char **got = NULL;
+    int rc = -1;
+
+    for (const char *p = feed; *p; p++)
+        n += *p == ',';
+    snprintf(monitor, sizeof monitor, "inproc://watch-monitor-%p", sub);
+    got = calloc(n, sizeof *got);
+    if (got == NULL ||
+        zmq_socket_monitor(sub, monitor, ZMQ_EVENT_CONNECTED) != 0 ||
+        (pair = sock_new(zctx, ZMQ_PAIR, err, errlen)) == NULL ||
+        zmq_connect(pair, monitor) != 0) {
+        errf(err, errlen, "cannot watch the feed's connections: %s",
+             zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    int64_t deadline = clock_now_ms() + timeout_ms;
+    while (seen < n) {
+        int64_t left = deadline - clock_now_ms();
+        zmq_pollitem_t item = {pair, 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0)
+            break;
+        zmq_msg_t event, addr;
+        zmq_msg_init(&event);
+        zmq_msg_init(&addr);
+        if (zmq_msg_recv(&event, pair, 0) >= 0 &&
+            zmq_msg_recv(&addr, pair, 0) >= 0 &&
+            (got[seen] = strndup(zmq_msg_data(&addr), zmq_msg_size(&addr))))
+            seen++;
+        zmq_msg_close(&event);
+        zmq_msg_close(&addr);
+    }
+    /* The addresses no event named, as the user gave them. */
+    for (const char *p = feed; *p;) {
+        size_t len = strcspn(p, ","), k = 0;
+        while (k < seen &&
+               !(strlen(got[k]) == len && strncmp(got[k], p, len) == 0))
+            k++;
+        if (k == seen)
+            snprintf(missing + strlen(missing),
+                     sizeof missing - strlen(missing), "%s%.*s",
+                     *missing ? ", " : "", (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    if (*missing)
+        errf(err, errlen,
+             "no router feed at %s (nothing accepted a connection within "
+             "%lld ms; start 'trim router --pub ADDR', name the feed with "
+             "--feed, or wait longer with --connect-timeout-ms)",
+             missing, (long long)timeout_ms);
+    else
+        rc = 0;
+done:
+    zmq_socket_monitor(sub, NULL, 0);
+    sock_destroy(&pair);
+    for (size_t k = 0; got && k < seen; k++)
+        free(got[k]);
+    free(got);
+    return rc;
+}
+
+
+/*
 ** Print the decisions that arrive on sub until stop is set or count of them
 ** (0: no limit) are printed.  several_routers: the feed merges routers, so
 ** sequence numbers have gaps.
@@ -137,7 +212,7 @@ cmd_watch(int argc, char **argv)
 {
     const char *feed = "tcp://127.0.0.1:5556", *curve_secret = "";
     const char *server_key = "";
-    int64_t count = 0;
+    int64_t count = 0, connect_timeout = CLIENT_CONNECT_TIMEOUT_DEFAULT;
     int json = 0;
     const flag_t flags[] = {
         {"feed", FLAG_STRING, &feed, 0, 0,
@@ -145,6 +220,7 @@ cmd_watch(int argc, char **argv)
         {"count", FLAG_INT, &count, 0, 1e12,
          "exit after this many decisions (0: run until interrupted)"},
         {"json", FLAG_BOOL, &json, 0, 0, "one JSON object per decision"},
+        CLIENT_FLAG_CONNECT_TIMEOUT(&connect_timeout, "router feed"),
         CLIENT_FLAGS_CURVE(&curve_secret, &server_key, "client", "router"),
     };
     const size_t n = sizeof flags / sizeof *flags;
@@ -165,11 +241,12 @@ cmd_watch(int argc, char **argv)
     sub = subscribe(zctx, feed, curve_on ? &keys : NULL, server_pub, err,
                     sizeof err);
     curve_keys_clear(&keys);
-    if (sub == NULL)
+    rc = sub == NULL ||
+         await_feed(zctx, sub, feed, connect_timeout, err, sizeof err) < 0;
+    if (rc)
         fprintf(stderr, "trim watch: %s\n", err);
     else
         watch(sub, stop, strchr(feed, ',') != NULL, count, json);
-    rc = sub ? 0 : 1;
     sock_destroy(&sub);
     if (zctx)
         zmq_ctx_term(zctx);

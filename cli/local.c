@@ -291,6 +291,30 @@ file_problems_clear(file_problems_t *fp)
 }
 
 
+/*
+** A pool on the built-in simulator fails every problem it did not generate
+** at its first step: refuse such a file at the start instead, naming the
+** first problem it cannot solve.  0, or -1 with err.
+*/
+static int
+check_simulated(const local_opts_t *o, const file_problems_t *fp, char *err,
+                size_t errlen)
+{
+    char why[256], msg[512];
+
+    if (o->small_http && o->large_http && o->prm_http)
+        return 0;
+    for (size_t i = 0; i < fp->n; i++)
+        if (sim_problem_check(fp->text[i], why, sizeof why) < 0)
+            return errf(err, errlen,
+                        "%s:%d: %s; for other problems give every pool a "
+                        "model server (--small-url, --large-url, --prm-url)",
+                        o->problems_file, fp->line[i],
+                        sim_refusal(why, msg, sizeof msg));
+    return 0;
+}
+
+
 /* Read o->problems_file; a file without any problem is an error. */
 static int
 load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
@@ -309,7 +333,7 @@ load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
         return errf(err, errlen, "no problem in %s (%ld lines skipped)",
                     o->problems_file, skipped);
     }
-    return 0;
+    return check_simulated(o, fp, err, errlen);
 }
 
 

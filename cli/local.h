@@ -33,8 +33,9 @@ typedef struct local_opts {
     double target_share;       /* strong-token share to hold, 0: none */
     /* Problems from a JSONL file (see problems.h) instead of the
     ** simulator's generator; NULL: simulated.  problems is then how many
-    ** the file held.  The built-in simulator fails such problems at their
-    ** first step ("not a simulated problem"): they are for model servers. */
+    ** the file held.  The built-in simulator solves only the problems it
+    ** generated: with a simulated pool, any other problem in the file
+    ** fails the run at its start. */
     const char *problems_file;
     const char *problems_format; /* layout; NULL or "auto": recognised */
     /* Model servers over HTTP, per pool (borrowed); NULL: the simulator.

@@ -57,7 +57,14 @@ setup(void **state)
 {
     (void)state;
     test_scratch_dir(g_dir, sizeof g_dir, "cli-args");
-    return chdir(g_dir);
+    if (chdir(g_dir) != 0)
+        return -1;
+    /* The input files the cases read. */
+    test_write_file("notes.txt", "not json\n");
+    test_write_file("empty.jsonl", "");
+    test_write_file("real.jsonl",
+                    "\n{\"problem\": \"What is 1+1?\", \"answer\": \"2\"}\n");
+    return 0;
 }
 
 
@@ -270,6 +277,10 @@ test_bad_invocations(void **state)
         {"eval sweep --from 0.5 --to 0.1",
          "trim eval sweep: --from 0.5 is above --to 0.1"},
         {"run extra", "trim run: unexpected argument 'extra'"},
+        {"run --problems empty.jsonl",
+         "trim run: empty.jsonl is empty: no problems in it"},
+        {"run --problems .",
+         "trim run: . is a directory, not a JSONL file of problems"},
         /* Every address flag: a port out of range would bind a random one
         ** (libzmq takes 99999 modulo 65536). */
         {"coordinator --bind tcp://127.0.0.1:99999",
@@ -357,11 +368,33 @@ test_start_up_failures(void **state)
          "trim audit: /nonexistent/x.db: No such file or directory"},
         {"audit --db notes.txt",
          "trim audit: notes.txt: not an SQLite database"},
-        {"submit notes.txt --connect tcp://127.0.0.1:9",
-         "notes.txt:1: not a JSON object (invalid token near 'not'); "
-         "skipped\ntrim submit: no problem to submit"},
         {"submit /nonexistent.jsonl",
          "trim submit: cannot read /nonexistent.jsonl: No such file"},
+        /* Files that hold no problem: refused before connecting. */
+        {"submit empty.jsonl",
+         "trim submit: empty.jsonl is empty: no problems in it"},
+        {"submit .", "trim submit: . is a directory, not a JSONL file of "
+                     "problems"},
+        {"grade empty.jsonl",
+         "trim grade: empty.jsonl is empty: no answers to grade in it"},
+        {"grade .",
+         "trim grade: . is a directory, not a JSONL file of answers to grade"},
+        {"grade notes.txt",
+         "notes.txt:1: not a JSON object (invalid token near 'not'); "
+         "skipped\ntrim grade: no line of notes.txt could be graded (1 "
+         "skipped, see above)"},
+        {"run --problems notes.txt --db x.db",
+         "notes.txt:1: not a JSON object (invalid token near 'not'); "
+         "skipped\ntrim run: no problem in notes.txt (1 lines skipped)"},
+        /* The simulator solves only its own problems: refused at start. */
+        {"run --problems real.jsonl --db x.db",
+         "trim run: real.jsonl:2: the built-in simulator solves only "
+         "problems it generated (print some with `trim sim-problems`); this "
+         "text is not one: "},
+        {"run --problems real.jsonl --db x.db --small-url http://127.0.0.1:9 "
+         "--large-url http://127.0.0.1:9",
+         "; for other problems give every pool a model server (--small-url, "
+         "--large-url, --prm-url)"},
         {"run --policy nope:1 --problems 1 --db x.db",
          "trim run: unknown policy 'nope:1' (known: weak, strong"},
         {"sim-server --sim-model weak --bind 999.1.1.1:1",
@@ -377,7 +410,6 @@ test_start_up_failures(void **state)
     };
     char *out, *err;
 
-    test_write_file("notes.txt", "not json\n");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run(cases[i].args, &out, &err);
         if (rc != 1 || strstr(err, cases[i].message) == NULL)
