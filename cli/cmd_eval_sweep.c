@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "local.h"
 #include "policy.h"
@@ -139,6 +140,8 @@ parse_args(int argc, char **argv, sweep_args_t *a)
                 a->from, a->to);
         return 2;
     }
+    if (arg_check_profile("eval sweep", "--sim-profile", a->sim_profile) < 0)
+        return 2;
     return CLI_GO;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "flags.h"
 #include "http_flags.h"
@@ -167,6 +168,29 @@ parse_args(int argc, char **argv, run_args_t *a)
 
 
 /*
+** The pools' server URLs (empty: the simulator) with the settings they
+** share; -1 after printing why.
+*/
+static int
+check_urls(const run_args_t *a, const http_backend_opts_t *shared)
+{
+    static const char *const flag[3] = {"--small-url", "--large-url",
+                                        "--prm-url"};
+    http_backend_opts_t o = *shared;
+    char err[512];
+
+    for (int i = 0; i < 3; i++) {
+        o.base_url = a->url[i];
+        if (*a->url[i] && http_opts_check(&o, err, sizeof err) < 0) {
+            fprintf(stderr, "trim run: %s: %s\n", flag[i], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
+/*
 ** The cluster's options from the arguments; pool[3] receives the pools'
 ** HTTP options (o points into it).  Prints why and returns -1 on a bad
 ** value.
@@ -179,7 +203,10 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
 
     if (parse_problems(a->problems_arg, a->format, &problems) < 0 ||
         cli_log_level("run", a->log_level) < 0 ||
-        http_flags_to_opts("run", &a->hv, &shared) < 0)
+        arg_check_policy("run", a->policy) < 0 ||
+        arg_check_profile("run", "--sim-profile", a->sim_profile) < 0 ||
+        http_flags_to_opts("run", &a->hv, &shared) < 0 ||
+        check_urls(a, &shared) < 0)
         return -1;
     memset(o, 0, sizeof *o);
     o->small_http = pool_http(&shared, a->url[0], a->model[0], &pool[0]);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
@@ -253,6 +254,9 @@ parse_args(int argc, char **argv, submit_args_t *a)
                 a->format, problems_formats());
         return 2;
     }
+    if (a->sim > 0 &&
+        arg_check_profile("submit", "--sim-profile", a->sim_profile) < 0)
+        return 2;
     a->file = npos == 1 ? argv[1] : NULL;
     return CLI_GO;
 }

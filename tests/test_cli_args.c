@@ -277,6 +277,23 @@ test_bad_invocations(void **state)
         {"eval sweep --from 0.5 --to 0.1",
          "trim eval sweep: --from 0.5 is above --to 0.1"},
         {"run extra", "trim run: unexpected argument 'extra'"},
+        /* A bad value is a usage error, whichever part of trim reads it. */
+        {"run --policy nope:1 --problems 1 --db x.db",
+         "trim run: --policy: unknown policy 'nope:1' (known: weak, strong"},
+        {"run --policy thr:5", "trim run: --policy: policy 'thr:5': needs a "
+                               "number in [0, 1] after the colon"},
+        {"run --sim-profile nosuch",
+         "trim run: --sim-profile: unknown simulator profile 'nosuch'"},
+        {"run --small-url ftp://x",
+         "trim run: --small-url: base URL 'ftp://x' must start with http:// "
+         "or https://"},
+        {"eval sweep --sim-profile nosuch",
+         "trim eval sweep: --sim-profile: unknown simulator profile "
+         "'nosuch'"},
+        {"sim-problems --profile nosuch",
+         "trim sim-problems: --profile: unknown simulator profile 'nosuch'"},
+        {"submit --sim 1 --sim-profile nosuch",
+         "trim submit: --sim-profile: unknown simulator profile 'nosuch'"},
         {"run --problems empty.jsonl",
          "trim run: empty.jsonl is empty: no problems in it"},
         {"run --problems .",
@@ -395,8 +412,6 @@ test_start_up_failures(void **state)
          "--large-url http://127.0.0.1:9",
          "; for other problems give every pool a model server (--small-url, "
          "--large-url, --prm-url)"},
-        {"run --policy nope:1 --problems 1 --db x.db",
-         "trim run: unknown policy 'nope:1' (known: weak, strong"},
         {"sim-server --sim-model weak --bind 999.1.1.1:1",
          "trim sim-server: --bind '999.1.1.1:1': "},
         {"keygen /nonexistent/k", "trim keygen: cannot create "
