@@ -22,9 +22,11 @@
 
 #include "cli.h"
 #include "errf.h"
+#include "eval_partial.h"
 #include "local.h"
 #include "policy.h"
 #include "pomdp_default.h"
+#include "signals.h"
 #include "sweep.h"
 
 
@@ -44,7 +46,8 @@ static const char eval_description[] =
     "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
     "of specs.  A family whose specs do not parse is reported and the rest\n"
     "still runs.  Writes DIR/curves.csv, DIR/summary.csv, DIR/eval.json and\n"
-    "DIR/curves.svg; every point is a run recorded in --db.  'trim eval\n"
+    "DIR/curves.svg; every point is a run recorded in --db.  Ctrl-C writes\n"
+    "them for the points that finished and names those missing.  'trim eval\n"
     "sweep --help': the threshold sweep beside a real reference run.";
 
 #define DEFAULT_FAMILIES "thr,random,cascade,pomdp"
@@ -98,6 +101,8 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     o.progress = 0;
     if (local_run(&o, &res, err, errlen) < 0)
         return -1;
+    if (res.interrupted)
+        return 0; /* not measured: eval_keep_measured drops it */
     double q = res.stats.submitted > 0 ? (double)res.stats.submitted : 1.0;
     int64_t all = res.stats.weak_tokens + res.stats.strong_tokens +
                   res.stats.discarded_tokens;
@@ -586,6 +591,7 @@ run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
     runs->o.db = a->db;
     runs->o.calibration = *a->calibration ? a->calibration : NULL;
     runs->o.sim = &a->test_params;
+    runs->o.interrupt = signals_interrupt_flag();
     fprintf(stderr,
             "trim eval: %lld problems per point, seed %lld, test set %s, "
             "database %s\n",
@@ -597,7 +603,8 @@ run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
     }
     for (size_t i = 0; i < s->n_curves; i++) {
         sweep_curve_t *c = &s->curves[i];
-        for (size_t k = 0; k < c->n && !c->error[0]; k++) {
+        for (size_t k = 0;
+             k < c->n && !c->error[0] && !atomic_load(runs->o.interrupt); k++) {
             sweep_point_t *p = &c->points[k];
             if (measure(runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
                 errf(c->error, sizeof c->error, "%s: %s", p->spec, err);
@@ -689,7 +696,11 @@ evaluate(int argc, char **argv)
         fprintf(stderr, "trim eval: out of memory\n");
         rc = 1;
     } else if (rc == 0 && (rc = run_sweep(s, &a, &runs, &failed)) == 0) {
-        rc = report(s, &a, failed);
+        int sig = atomic_load(runs.o.interrupt) ? signals_last() : 0;
+        if (sig == 0 || eval_keep_measured(s, sig) == 0)
+            rc = report(s, &a, failed);
+        if (sig != 0)
+            rc = 128 + sig;
     }
     eval_runs_clear(&runs);
     sweep_destroy(&s);

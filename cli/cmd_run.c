@@ -15,6 +15,8 @@
 #include "input_file.h"
 #include "local.h"
 #include "problems.h"
+#include "resume.h"
+#include "signals.h"
 #include "summary.h"
 
 static const char description[] =
@@ -30,7 +32,10 @@ static const char description[] =
     "layout, auto recognises it), graded like Qwen2.5-Math's math_equal.\n"
     "The built-in simulator solves only the problems it generates ('trim\n"
     "sim-problems --json' prints some): a file of other problems needs a\n"
-    "model server for every pool, or the run is refused at its start.";
+    "model server for every pool, or the run is refused at its start.\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops the run: what finished is recorded and\n"
+    "summarised, and --resume RUN finishes it later (a second Ctrl-C exits\n"
+    "at once).";
 
 #define MAX_FLAGS 64
 
@@ -96,6 +101,7 @@ typedef struct run_args {
     const char *problems_arg, *format, *policy, *db, *calibration;
     const char *sim_profile, *log_level;
     int64_t seed, concurrency, max_steps, workers, max_strong, deadline;
+    int64_t resume;
     double target_share;
     int json, no_progress, explore, chat;
     const char *url[3], *model[3]; /* small, large, prm */
@@ -132,6 +138,9 @@ parse_args(int argc, char **argv, run_args_t *a)
          "a model request not answered by then goes to another worker: the "
          "deadline each worker states (HTTP timeouts and retries), at most "
          "this (and this if it states none)"},
+        {"resume", FLAG_INT, &a->resume, 0, 9.2e18,
+         "finish interrupted run RUN of --db with its recorded configuration "
+         "(0: a new run)"},
         {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
         {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
@@ -283,17 +292,32 @@ cmd_run(int argc, char **argv)
     http_backend_opts_t pool[3];
     local_opts_t o;
     local_result_t res;
+    resume_t resumed = {0};
     Trim__RunStatus summary;
     char err[512];
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
         return rc;
-    if (plan(&a, pool, &o) < 0)
+    if (plan(&a, pool, &o) < 0 ||
+        (a.resume > 0 &&
+         resume_plan(a.resume, argc, argv, &a.hv, &o, &resumed) < 0)) {
+        resume_clear(&resumed);
         return 2;
-    if (local_run(&o, &res, err, sizeof err) < 0) {
+    }
+    o.interrupt = signals_interrupt_flag();
+    rc = local_run(&o, &res, err, sizeof err);
+    resume_clear(&resumed);
+    if (rc < 0) {
         fprintf(stderr, "trim run: %s\n", err);
         return 1;
+    }
+    if (a.resume > 0 || res.interrupted) {
+        /* The summary of all the run's problems, from the store. */
+        int sig = res.interrupted ? signals_last() : 0;
+        if (resume_report(o.db, res.run_id, res.seconds, sig, a.json) < 0)
+            return 1;
+        return sig ? 128 + sig : 0;
     }
     run_status_of(&res, o.seed, &summary);
     summary_print(&summary, o.db, NULL, a.json);

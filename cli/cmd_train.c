@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "errf.h"
 #include "local.h"
+#include "signals.h"
 #include "train_runs.h"
 
 static const char description[] =
@@ -17,7 +19,9 @@ static const char description[] =
     "  --sim --out FILE             explore, update and validate on the\n"
     "                               simulator until no better for\n"
     "                               --patience iterations (or --iterations)\n"
-    "The objective is accuracy - lambda * strong tokens per problem.";
+    "The objective is accuracy - lambda * strong tokens per problem.\n"
+    "Ctrl-C stops --sim: --out keeps the best policy so far and the\n"
+    "temporary runs are removed.";
 
 #define DEFAULT_LAMBDA 8e-4
 
@@ -123,15 +127,23 @@ done:
 }
 
 
+/* What run_on_sim runs on. */
+typedef struct sim_runner {
+    const sim_params_t *params;
+    const atomic_int *interrupt; /* Ctrl-C: the run stops, the loop too */
+} sim_runner_t;
+
+
 /*
 ** The training loop's runner: a whole cluster in this process on the
-** simulator whose parameters ctx points to.
+** simulator of ctx (sim_runner_t).
 */
 static int
 run_on_sim(void *ctx, const char *spec, int explore, uint64_t seed,
            int64_t problems, const char *db, agg_run_stats_t *out, char *err,
            size_t errlen)
 {
+    const sim_runner_t *r = ctx;
     local_opts_t lo = {0};
     local_result_t res;
 
@@ -139,15 +151,47 @@ run_on_sim(void *ctx, const char *spec, int explore, uint64_t seed,
     lo.seed = seed;
     lo.problems = problems;
     lo.db = db;
-    lo.sim = ctx;
+    lo.sim = r->params;
     lo.explore = explore;
+    lo.interrupt = r->interrupt;
+    if (atomic_load(r->interrupt))
+        return errf(err, errlen, "interrupted");
     if (local_run(&lo, &res, err, errlen) < 0)
         return -1;
+    if (res.interrupted)
+        return errf(err, errlen, "interrupted");
     out->run_id = res.run_id;
     out->problems = res.stats.submitted;
     out->correct = res.stats.correct;
     out->strong_tokens = res.stats.strong_tokens;
     return 0;
+}
+
+
+/* After Ctrl-C: say what --out holds and what was removed; the exit code. */
+static int
+train_interrupted(const agg_loop_opts_t *o, const agg_loop_result_t *res)
+{
+    int sig = signals_last();
+
+    fprintf(stderr, "trim train: interrupted after iteration %d of %d: ",
+            res->iterations, o->iterations);
+    if (res->saved)
+        fprintf(stderr,
+                "%s holds the best policy so far (iteration %d: val acc "
+                "%.4f, strong/problem %.1f, objective %.4f)",
+                o->out, res->best_iteration, res->best.accuracy,
+                res->best.strong_per_problem, res->best.objective);
+    else
+        fprintf(stderr,
+                "nothing written to %s (the first policy was not "
+                "yet validated)",
+                o->out);
+    if (o->work_dir)
+        fprintf(stderr, "; the runs so far are in %s\n", o->work_dir);
+    else
+        fprintf(stderr, "; the temporary runs were removed\n");
+    return 128 + sig;
 }
 
 
@@ -169,8 +213,9 @@ train_sim(const train_args_t *a, agg_model_t *m)
         fprintf(stderr, ")\n");
         return 2;
     }
+    sim_runner_t runner = {&params, signals_interrupt_flag()};
     o.runner.run = run_on_sim;
-    o.runner.ctx = &params;
+    o.runner.ctx = &runner;
     o.lambda = m->lambda;
     o.out = a->out;
     o.start = m;
@@ -187,6 +232,8 @@ train_sim(const train_args_t *a, agg_model_t *m)
     o.init_seed = (uint64_t)a->seed;
     o.log = stdout;
     if (agg_train_loop(&o, &res, err, sizeof err) < 0) {
+        if (atomic_load(runner.interrupt))
+            return train_interrupted(&o, &res);
         fprintf(stderr, "trim train: %s\n", err);
         return 1;
     }

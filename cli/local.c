@@ -379,7 +379,10 @@ typedef struct local {
     int64_t run_id;
     service_thread_t *threads;
     int n_threads;
-    atomic_int stop;
+    atomic_int stop;       /* the service threads' */
+    atomic_int coord_stop; /* the coordinator's loop */
+    int interrupted;       /* *o.interrupt was seen */
+    int64_t start_us;      /* when the coordinator started */
 } local_t;
 
 
@@ -524,6 +527,15 @@ submit_run(local_t *l, const char *policy, char *err, size_t errlen)
 }
 
 
+/* Resume run o.resume_run: its unfinished problems, from the store. */
+static int
+resume_run(local_t *l, char *err, size_t errlen)
+{
+    l->run_id = l->o.resume_run;
+    return coord_recover_run(l->coord, l->run_id, err, errlen) < 0 ? -1 : 0;
+}
+
+
 /* Start the routers and the workers of the three pools in their threads. */
 static int
 start_cluster(local_t *l, char *err, size_t errlen)
@@ -554,23 +566,47 @@ start_cluster(local_t *l, char *err, size_t errlen)
 
 
 /*
-** Run the coordinator until every problem is done and every row committed;
-** out receives the figures.  0, or -1 with err.
+** coord_run's tick, ten times a second: the progress bar, and the stop of
+** the coordinator when a service failed or an interrupt came.  The
+** coordinator stops first and shuts its peers down; local_clear then stops
+** the threads (at once after an interrupt: workers drop their calls in
+** flight, and a resume redoes those steps).
+*/
+static void
+tick(void *ctx, const coord_stats_t *s)
+{
+    local_t *l = ctx;
+
+    if (l->o.interrupt && atomic_load(l->o.interrupt) && !l->interrupted) {
+        l->interrupted = 1;
+        if (l->o.progress)
+            fputc('\n', stderr);
+    }
+    if (l->interrupted || atomic_load(&l->stop))
+        atomic_store(&l->coord_stop, 1);
+    else if (l->o.progress)
+        progress_bar(&l->start_us, s);
+}
+
+
+/*
+** Run the coordinator until every problem is done (or an interrupt) and
+** every row committed; out receives the figures.  0, or -1 with err.
 */
 static int
 run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
 {
-    int64_t start = clock_now_us();
-    int rc = coord_run(l->coord, &l->stop, l->o.progress ? progress_bar : NULL,
-                       &start);
+    l->start_us = clock_now_us();
+    int rc = coord_run(l->coord, &l->coord_stop, tick, l);
     const char *why = store_writer_error(l->writer);
 
     out->stats = *coord_stats(l->coord);
     out->run_id = l->run_id;
+    out->interrupted = l->interrupted;
     if (rc < 0)
         return errf(err, errlen, "the coordinator stopped: %s",
                     why ? why : "see the log above");
-    if (atomic_load(&l->stop))
+    if (atomic_load(&l->stop) && !l->interrupted)
         return errf(err, errlen, "a service failed to start (see the log)");
     if (store_writer_wait(l->writer, 0) < 0) {
         why = store_writer_error(l->writer);
@@ -578,7 +614,7 @@ run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
                     why ? why : "write failed");
     }
     /* The run is done when its last row is committed. */
-    out->seconds = (double)(clock_now_us() - start) / 1e6;
+    out->seconds = (double)(clock_now_us() - l->start_us) / 1e6;
     out->rows = (uint64_t)store_writer_committed(l->writer);
     return 0;
 }
@@ -591,7 +627,7 @@ run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
 static void
 local_clear(local_t *l)
 {
-    atomic_store(&l->stop, 1);
+    atomic_store(&l->stop, l->interrupted ? 2 : 1);
     for (int i = 0; i < l->n_threads; i++)
         if (l->threads[i].started)
             pthread_join(l->threads[i].thread, NULL);
@@ -620,7 +656,8 @@ local_run(const local_opts_t *in, local_result_t *out, char *err, size_t errlen)
         canonical_policy(l.o.policy, &l.pomdp, out->policy, sizeof out->policy,
                          err, errlen) < 0 ||
         local_open(&l, err, errlen) < 0 ||
-        submit_run(&l, out->policy, err, errlen) < 0 ||
+        (l.o.resume_run ? resume_run(&l, err, errlen)
+                        : submit_run(&l, out->policy, err, errlen)) < 0 ||
         start_cluster(&l, err, errlen) < 0)
         goto done;
     rc = run_to_end(&l, out, err, errlen);

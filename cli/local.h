@@ -9,6 +9,7 @@
 #ifndef TRIM_LOCAL_H
 #define TRIM_LOCAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "coordinator.h"
@@ -44,14 +45,24 @@ typedef struct local_opts {
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
     int request_deadline_ms;  /* coord_opts_t's ceiling; 0: the default */
     prom_registry_t *metrics; /* the coordinator's series; NULL: none */
+    /* Finish run resume_run of db (`trim run --resume`): its queued and
+    ** running problems go on from their last accepted step and nothing is
+    ** submitted; the caller sets policy, seed and the rest as recorded.
+    ** 0: a new run. */
+    int64_t resume_run;
+    /* Stop soon after *interrupt becomes non-zero (signals.h): calls in
+    ** flight are dropped, what is committed stays, and the unfinished
+    ** problems stay queued or running for a resume.  NULL: never. */
+    const atomic_int *interrupt;
 } local_opts_t;
 
 typedef struct local_result {
     int64_t run_id;
     char policy[256]; /* canonical spec (up to POLICY_SPEC_MAX) */
     coord_stats_t stats;
-    double seconds; /* from start until every row is committed */
-    uint64_t rows;  /* audit rows committed */
+    double seconds;  /* from start until every row is committed */
+    uint64_t rows;   /* audit rows committed */
+    int interrupted; /* stopped by *opts->interrupt before the end */
 } local_result_t;
 
 /*
@@ -70,7 +81,9 @@ void local_tune_malloc(void);
 ** without any problem is an error) and wait until every row is
 ** committed.  Pools with HTTP settings call their model servers; a bad
 ** setting (an unset API key variable) fails the run at start with the pool
-** and the reason.  Returns 0 with *out filled, or -1 with a reason in err.
+** and the reason.  Returns 0 with *out filled (out->interrupted when
+** opts->interrupt stopped it, every row committed all the same), or -1 with
+** a reason in err.
 */
 int local_run(const local_opts_t *opts, local_result_t *out, char *err,
               size_t errlen);

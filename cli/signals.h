@@ -15,4 +15,15 @@
 */
 atomic_int *signals_stop_flag(void);
 
+/*
+** The same for a command a person runs and may interrupt (run, eval,
+** train): the first signal sets the flag, and the command records what is
+** finished and says so; the second ends the process at once with status
+** 128 + the signal, leaving only committed transactions in SQLite files.
+*/
+atomic_int *signals_interrupt_flag(void);
+
+/* The last signal caught (SIGINT, SIGTERM), or 0 when none was. */
+int signals_last(void);
+
 #endif

@@ -158,6 +158,13 @@ int64_t coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *p,
 int64_t coord_recover(coord_t *c, char *err, size_t errlen);
 
 /*
+** The same for the problems of one run only (`trim run --resume`); the
+** store's other runs are left alone.  Returns the number resumed (0 when
+** the run has none left), or -1 with err (a run not in the store, say).
+*/
+int64_t coord_recover_run(coord_t *c, int64_t run_id, char *err, size_t errlen);
+
+/*
 ** Run the loop until *stop is non-zero or, with exit_when_done, every
 ** problem has finished.  progress (may be NULL) is called from the loop about
 ** ten times a second.  Returns 0, or -1 on a fatal error (socket or store),

@@ -27,7 +27,8 @@ typedef struct recover_ctx {
     char *err;
     size_t errlen;
     int64_t resumed;
-    int failed; /* a read error stops the walk */
+    int64_t only_run; /* resume this run's problems only; 0: every run */
+    int failed;       /* a read error stops the walk */
 } recover_ctx_t;
 
 
@@ -226,8 +227,11 @@ recover_problem(void *ctx, const store_problem_t *row)
     coord_t *c = x->c;
     store_rows_t rows = {0};
     char why[256];
-    cproblem_t *p = problem_from_row(row);
+    cproblem_t *p;
 
+    if (x->only_run != 0 && row->run_id != x->only_run)
+        return 0;
+    p = problem_from_row(row);
     if (p == NULL) {
         errf(x->err, x->errlen, "out of memory recovering problem %lld",
              (long long)row->problem_id);
@@ -284,16 +288,31 @@ recover_run(void *ctx, const store_run_t *row)
 int64_t
 coord_recover(coord_t *c, char *err, size_t errlen)
 {
+    return coord_recover_run(c, 0, err, errlen);
+}
+
+
+int64_t
+coord_recover_run(coord_t *c, int64_t run_id, char *err, size_t errlen)
+{
     recover_ctx_t x = {0};
 
     x.c = c;
+    x.only_run = run_id;
     x.err = err;
     x.errlen = errlen;
     x.reader = store_reader_new(c->db, err, errlen);
     if (x.reader == NULL)
         return -1;
-    /* Every run, so status and wait know finished ones too. */
-    if (store_each_run(x.reader, recover_run, &x, err, errlen) < 0)
+    /* Every run, so status and wait know finished ones too; or the one
+    ** run asked for, even with no problem left to resume. */
+    if (run_id != 0 && run_for(&x, run_id) == NULL) {
+        errf(err, errlen, "run %lld cannot be resumed (see the log)",
+             (long long)run_id);
+        x.failed = 1;
+    }
+    if (run_id == 0 &&
+        store_each_run(x.reader, recover_run, &x, err, errlen) < 0)
         x.failed = 1;
     if (!x.failed &&
         store_each_unfinished(x.reader, recover_problem, &x, err, errlen) < 0 &&

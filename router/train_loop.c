@@ -313,6 +313,7 @@ agg_train_loop(const agg_loop_opts_t *o, agg_loop_result_t *res, char *err,
     m->lambda = o->lambda;
     if (first_policy(o, &p, val_seed, m, &res->initial, err, errlen) < 0)
         goto done;
+    res->saved = 1;
     res->best = res->initial;
     for (int it = 1; it <= o->iterations; it++) {
         int better;

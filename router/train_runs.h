@@ -103,11 +103,14 @@ typedef struct agg_loop_result {
     int best_iteration; /* 0: the initial policy stayed best */
     int iterations;     /* run */
     double offset;      /* logit offset the calibration added (0: none) */
+    int saved;          /* o->out holds this loop's best policy so far */
 } agg_loop_result_t;
 
 /*
 ** Train as above and write the best policy to o->out.  Returns 0 with *res
-** filled, or -1 with err.
+** filled, or -1 with err (*res then says what o->out holds: a failed run,
+** an interrupted one say, leaves the best policy so far, never a
+** half-written file).  A temporary folder is removed either way.
 */
 int agg_train_loop(const agg_loop_opts_t *o, agg_loop_result_t *res, char *err,
                    size_t errlen);
