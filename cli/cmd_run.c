@@ -16,6 +16,7 @@
 #include "local.h"
 #include "problems.h"
 #include "resume.h"
+#include "run_progress.h"
 #include "signals.h"
 #include "summary.h"
 
@@ -143,7 +144,9 @@ parse_args(int argc, char **argv, run_args_t *a)
          "(0: a new run)"},
         {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
-        {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
+        {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0,
+         "no progress line (on a terminal redrawn in place, elsewhere "
+         "one every 5 s)"},
         {"explore", FLAG_BOOL, &a->explore, 0, 0,
          "learned policies sample their actions (training runs)"},
         {"max-strong-tokens", FLAG_INT, &a->max_strong, 0, 1e12,
@@ -239,7 +242,6 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
     o->max_strong_tokens = a->max_strong;
     o->target_share = a->target_share;
     o->request_deadline_ms = (int)a->deadline;
-    o->progress = !a->no_progress && isatty(STDERR_FILENO);
     return 0;
 }
 
@@ -293,6 +295,7 @@ cmd_run(int argc, char **argv)
     local_opts_t o;
     local_result_t res;
     resume_t resumed = {0};
+    run_progress_t progress;
     Trim__RunStatus summary;
     char err[512];
     int rc = parse_args(argc, argv, &a);
@@ -306,7 +309,11 @@ cmd_run(int argc, char **argv)
         return 2;
     }
     o.interrupt = signals_interrupt_flag();
+    run_progress_open(&progress, "trim run", a.no_progress);
+    o.progress = progress.line ? run_progress_stats : NULL;
+    o.progress_ctx = &progress;
     rc = local_run(&o, &res, err, sizeof err);
+    run_progress_close(&progress);
     resume_clear(&resumed);
     if (rc < 0) {
         fprintf(stderr, "trim run: %s\n", err);

@@ -95,27 +95,6 @@ local_tune_malloc(void)
 }
 
 
-static void
-progress_bar(void *ctx, const coord_stats_t *s)
-{
-    const int64_t *start_us = ctx;
-    int64_t done = s->finished + s->failed;
-    int width = 30;
-    int filled = s->submitted ? (int)(done * width / s->submitted) : width;
-    double secs = (double)(clock_now_us() - *start_us) / 1e6;
-
-    fprintf(stderr, "\r[%.*s%.*s] %lld/%lld problems  acc %.3f  %.0f steps/s ",
-            filled, "##############################", width - filled,
-            "..............................", (long long)done,
-            (long long)s->submitted,
-            s->graded ? (double)s->correct / (double)s->graded : 0.0,
-            secs > 0 ? (double)s->routed_steps / secs : 0.0);
-    if (done == s->submitted)
-        fputc('\n', stderr);
-    fflush(stderr);
-}
-
-
 /* The run's configuration as JSON text, for the runs table. */
 static char *
 config_json(const local_opts_t *o, const char *policy)
@@ -566,7 +545,7 @@ start_cluster(local_t *l, char *err, size_t errlen)
 
 
 /*
-** coord_run's tick, ten times a second: the progress bar, and the stop of
+** coord_run's tick, ten times a second: the progress, and the stop of
 ** the coordinator when a service failed or an interrupt came.  The
 ** coordinator stops first and shuts its peers down; local_clear then stops
 ** the threads (at once after an interrupt: workers drop their calls in
@@ -580,12 +559,12 @@ tick(void *ctx, const coord_stats_t *s)
     if (l->o.interrupt && atomic_load(l->o.interrupt) && !l->interrupted) {
         l->interrupted = 1;
         if (l->o.progress)
-            fputc('\n', stderr);
+            l->o.progress(l->o.progress_ctx, NULL);
     }
     if (l->interrupted || atomic_load(&l->stop))
         atomic_store(&l->coord_stop, 1);
     else if (l->o.progress)
-        progress_bar(&l->start_us, s);
+        l->o.progress(l->o.progress_ctx, s);
 }
 
 

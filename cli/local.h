@@ -25,10 +25,14 @@ typedef struct local_opts {
     int small_workers, large_workers, prm_workers, routers;
     uint32_t credit; /* per worker; default 256 */
     int max_steps;
-    const char *calibration;   /* PRM calibration file, NULL = embedded */
-    const sim_params_t *sim;   /* NULL = the profile below */
-    const char *sim_profile;   /* simulator profile (sim.h); NULL = math500 */
-    int progress;              /* draw a progress bar on stderr */
+    const char *calibration; /* PRM calibration file, NULL = embedded */
+    const sim_params_t *sim; /* NULL = the profile below */
+    const char *sim_profile; /* simulator profile (sim.h); NULL = math500 */
+    /* Called from the coordinator's loop about ten times a second with the
+    ** run's counters, and with NULL when an interrupt stops the run early
+    ** (run_progress.h draws them); NULL: no progress. */
+    void (*progress)(void *ctx, const coord_stats_t *s);
+    void *progress_ctx;
     int explore;               /* learned policies sample their actions */
     int64_t max_strong_tokens; /* per-problem strong-token cap, 0: none */
     double target_share;       /* strong-token share to hold, 0: none */

@@ -168,6 +168,18 @@ progress_update(progress_t *p, const progress_state_t *s)
 
 
 void
+progress_clear(progress_t *p)
+{
+    if (p == NULL || !p->o.tty || p->printed == 0)
+        return;
+    fputs("\r\033[K", p->o.out);
+    fflush(p->o.out);
+    p->dirty = 1;
+    p->last_print_ms -= PROGRESS_REDRAW_MS; /* redrawn at the next update */
+}
+
+
+void
 progress_mark(progress_t *p)
 {
     p->mark_ms = now(p);
@@ -185,4 +197,5 @@ progress_end(progress_t *p)
     if (p->o.tty)
         fputc('\n', p->o.out);
     fflush(p->o.out);
+    p->have_state = 0; /* ended: a second end prints nothing */
 }

@@ -60,6 +60,13 @@ void progress_destroy(progress_t **p);
 void progress_update(progress_t *p, const progress_state_t *s);
 
 /*
+** Before another line is written to the terminal: erase the line drawn in
+** place (it is drawn again at the next update).  Elsewhere nothing.
+** NULL-safe.
+*/
+void progress_clear(progress_t *p);
+
+/*
 ** Measure the ETA's rate from now and the current fraction on (e.g. after
 ** a phase that does not count).
 */
@@ -68,7 +75,8 @@ void progress_mark(progress_t *p);
 /*
 ** The command is over: print the last state if it was not (elsewhere
 ** than on a terminal only when a line was printed before: a short command
-** stays quiet), and end a terminal's line.
+** stays quiet), and end a terminal's line.  Until the next update, another
+** end does nothing.  NULL-safe.
 */
 void progress_end(progress_t *p);
 

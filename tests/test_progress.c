@@ -169,12 +169,19 @@ test_terminal_redraws_one_line(void **state)
     assert_string_equal(second + 4,
                         "trim run: [############............] 50/100 "
                         "problems, ETA 2s\033[K");
+    /* another line goes out: the drawn one is erased, then drawn again at
+    ** once */
+    progress_clear(p);
+    assert_non_null(strstr(written(&f), "ETA 2s\033[K\r\033[K"));
+    f.now += 1;
+    update(p, 51, 100, NULL);
+    assert_non_null(strstr(written(&f), "\r\033[K\rtrim run: "));
     progress_end(p);
     /* the last state drawn, then the one newline */
     const char *nl = strchr(written(&f), '\n');
     assert_non_null(nl);
     assert_int_equal(nl[1], '\0');
-    assert_non_null(strstr(written(&f), "50/100 problems, ETA 2s\033[K\n"));
+    assert_non_null(strstr(written(&f), "51/100 problems, ETA 2s\033[K\n"));
     close_fixture(&f, &p);
 }
 
