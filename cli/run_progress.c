@@ -52,9 +52,15 @@ run_progress_stats(void *ctx, const coord_stats_t *s)
         rp->start_us = now;
     double secs = (double)(now - rp->start_us) / 1e6;
     double run_frac = s->submitted ? (double)done / (double)s->submitted : 0;
-    snprintf(detail, sizeof detail, "acc %.3f, %.0f steps/s",
-             s->graded ? (double)s->correct / (double)s->graded : 0.0,
-             secs > 0 ? (double)s->routed_steps / secs : 0.0);
+    /* Each figure once there is something to measure it by. */
+    int n = 0;
+    detail[0] = '\0';
+    if (s->graded)
+        n = snprintf(detail, sizeof detail, "acc %.3f",
+                     (double)s->correct / (double)s->graded);
+    if (secs >= 1 && n >= 0)
+        snprintf(detail + n, sizeof detail - (size_t)n, "%s%.0f steps/s",
+                 n ? ", " : "", (double)s->routed_steps / secs);
     progress_state_t st = {
         .stage = rp->stage,
         .done = done,
