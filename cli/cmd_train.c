@@ -179,6 +179,7 @@ train_interrupted(const agg_loop_opts_t *o, const agg_loop_result_t *res)
 {
     int sig = signals_last();
 
+    fflush(stdout); /* the iterations' lines first */
     fprintf(stderr, "trim train: interrupted after iteration %d of %d: ",
             res->iterations, o->iterations);
     if (res->saved)

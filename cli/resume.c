@@ -59,9 +59,10 @@ check(int argc, char **argv, int64_t run_id, const char *name,
         return 0;
     fprintf(stderr,
             "trim run: --resume %" PRId64 ": --%s '%s' conflicts with the "
-            "run's recorded '%s'; leave --%s out to finish the run as it "
+            "run's recorded %s%s%s; leave --%s out to finish the run as it "
             "started\n",
-            run_id, name, value, recorded, name);
+            run_id, name, value, *recorded ? "'" : "",
+            *recorded ? recorded : "none", *recorded ? "'" : "", name);
     return -1;
 }
 
@@ -146,11 +147,14 @@ resume_plan(int64_t run_id, int argc, char **argv, const http_flag_values_t *hv,
     json_t *c = r->config;
     const char *file = config_str(c, "problems_file");
     const char *format = config_str(c, "format");
-    char problems[32], rec_problems[32];
+    char problems[32], rec_problems[32], seed[32], rec_seed[32];
     snprintf(problems, sizeof problems, "%" PRId64, o->problems);
     snprintf(rec_problems, sizeof rec_problems, "%" JSON_INTEGER_FORMAT,
              json_integer_value(json_object_get(c, "problems")));
+    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
+    snprintf(rec_seed, sizeof rec_seed, "%" PRIu64, row.seed);
     if (check(argc, argv, run_id, "policy", o->policy, r->policy) < 0 ||
+        check(argc, argv, run_id, "seed", seed, rec_seed) < 0 ||
         check(argc, argv, run_id, "problems",
               o->problems_file ? o->problems_file : problems,
               *file ? file : rec_problems) < 0 ||
@@ -162,15 +166,17 @@ resume_plan(int64_t run_id, int argc, char **argv, const http_flag_values_t *hv,
         check(argc, argv, run_id, "sim-profile", o->sim_profile,
               config_str(c, "sim_profile")) < 0)
         return -1;
+    /* Numbers well within a double's 53 bits. */
     const struct {
         const char *flag;
         const char *fmt;
         double value, recorded;
     } nums[] = {
-        {"seed", "%.0f", (double)o->seed, (double)row.seed},
         {"max-steps", "%.0f", o->max_steps,
          (double)json_integer_value(json_object_get(c, "max_steps"))},
         {"explore", "%.0f", o->explore, row.explore},
+        {"chat", "%.0f", o->chat,
+         json_is_true(json_object_get(json_object_get(c, "servers"), "chat"))},
         {"max-strong-tokens", "%.0f", (double)o->max_strong_tokens,
          (double)row.max_strong_tokens},
         {"target-strong-share", "%.17g", o->target_share, row.target_share},
@@ -239,6 +245,7 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
               int json)
 {
     char err[512], policy[512], quoted[1024];
+    int servers = 0; /* model servers over HTTP: their flags are not kept */
     store_run_t row;
     store_summary_t s;
     Trim__RunStatus st;
@@ -247,6 +254,7 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
 
     if (rc == 1) {
         snprintf(policy, sizeof policy, "%s", row.policy ? row.policy : "");
+        servers = row.config && strstr(row.config, "\"servers\":");
         rc = store_summary(reader, run_id, &s, err, sizeof err) < 0 ? -1 : 1;
     }
     store_reader_destroy(&reader);
@@ -282,11 +290,15 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
             "trim run: interrupted (%s): %" PRId64 " of %" PRId64
             " problems of run %" PRId64 " finished and recorded in %s; %" PRId64
             " left queued or half-way, their accepted steps kept\n"
-            "trim run: finish it with: trim run --resume %" PRId64 " --db %s\n",
+            "trim run: finish it with: trim run --resume %" PRId64
+            " --db %s%s\n",
             sig == SIGINT    ? "SIGINT"
             : sig == SIGTERM ? "SIGTERM"
                              : "signal",
             done, s.problems, run_id, db, s.problems - done, run_id,
-            shell_word(db, quoted, sizeof quoted));
+            shell_word(db, quoted, sizeof quoted),
+            servers ? " (and the HTTP flags it had, an API key's say: the "
+                      "servers' URLs and models are recorded)"
+                    : "");
     return 0;
 }
