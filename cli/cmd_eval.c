@@ -103,8 +103,9 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
         }
     }
     o.policy = p->spec;
-    eval_progress_point(&x->progress, &o, curve, i, n, p->spec, x->points_run,
-                        x->points_total);
+    char what[512];
+    snprintf(what, sizeof what, "%s %zu/%zu %s", curve, i, n, p->spec);
+    eval_progress_point(&x->progress, &o, what, x->points_run, x->points_total);
     int rc = local_run(&o, &res, err, errlen);
     x->points_run++;
     run_progress_clear(&x->progress);

@@ -228,8 +228,7 @@ cmd_eval_sweep(int argc, char **argv)
         /* Round to the step so 0.1 + 0.2 prints and matches as 0.3. */
         r.threshold = round((a.from + i * a.by) * 1e6) / 1e6;
         snprintf(knob, sizeof knob, "threshold %g", r.threshold);
-        eval_progress_point(&progress, &o, "point", (size_t)i + 1,
-                            (size_t)points, knob, (size_t)i, (size_t)points);
+        eval_progress_point(&progress, &o, knob, (size_t)i, (size_t)points);
         int measured = measure_row(&o, &r, err, sizeof err);
         run_progress_clear(&progress); /* before the row or the error */
         if (measured < 0) {

@@ -89,14 +89,14 @@ run_progress_close(run_progress_t *rp)
 
 
 void
-eval_progress_point(run_progress_t *rp, local_opts_t *o, const char *curve,
-                    size_t i, size_t n, const char *spec, size_t points_run,
-                    size_t points_total)
+eval_progress_point(run_progress_t *rp, local_opts_t *o, const char *what,
+                    size_t points_run, size_t points_total)
 {
     char stage[128];
     double total = points_total ? (double)points_total : 1;
 
-    snprintf(stage, sizeof stage, "%s %zu/%zu %s", curve, i, n, spec);
+    snprintf(stage, sizeof stage, "point %zu of %zu (%s)", points_run + 1,
+             points_total, what);
     run_progress_stage(rp, stage, (double)points_run / total, 1 / total);
     o->progress = rp->line ? run_progress_stats : NULL;
     o->progress_ctx = rp;

@@ -48,12 +48,11 @@ void run_progress_stage(run_progress_t *rp, const char *stage, double base,
 void run_progress_stats(void *ctx, const coord_stats_t *s);
 
 /*
-** trim eval's next point: run i of n of curve, spec, after points_run of
+** trim eval's next point, what ("thr 3/23 thr:0.02"), after points_run of
 ** the command's points_total runs; o (the point's local_run options)
 ** reports to rp.
 */
-void eval_progress_point(run_progress_t *rp, local_opts_t *o, const char *curve,
-                         size_t i, size_t n, const char *spec,
+void eval_progress_point(run_progress_t *rp, local_opts_t *o, const char *what,
                          size_t points_run, size_t points_total);
 
 /* trim train --sim's line: which part of the loop runs now. */
