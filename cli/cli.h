@@ -60,7 +60,8 @@ int cmd_roi(int argc, char **argv);
 /*
 ** Parse argv with flags_parse.  After --help, print the usage ("trim CMD
 ** SYNOPSIS", the description, the flags) and return 0; on a bad flag return
-** 2 (flags_parse printed why).  With npos NULL the command takes no
+** 2 (flags_parse printed why), also for an address flag whose value is
+** not an address (addr_flags.h).  With npos NULL the command takes no
 ** positional argument: one is reported and 2 returned.  Otherwise CLI_GO,
 ** with the positional arguments in argv[1..*npos].
 */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "addr_flags.h"
 #include "cli.h"
 #include "escape.h"
 #include "log.h"
@@ -22,6 +23,8 @@ cli_parse(const char *cmd, const char *synopsis, const char *description,
     case -1:
         return 2;
     }
+    if (addr_flags_check(cmd, flags, n) < 0)
+        return 2;
     if (npos == NULL && got > 0) {
         fprintf(stderr, "trim %s: unexpected argument '%s'\n", cmd, argv[1]);
         return 2;

@@ -177,6 +177,34 @@ client_status(client_t *c, int timeout_ms, Trim__Envelope **reply, char *err,
 }
 
 
+/*
+** Ask for the coordinator's status within f->connect_timeout_ms; 0 when it
+** answers, else 1 after printing why.
+*/
+static int
+client_probe(const char *cmd, const client_flags_t *f, client_t *c)
+{
+    Trim__Envelope *reply = NULL;
+    char err[512];
+    int got =
+        client_status(c, (int)f->connect_timeout_ms, &reply, err, sizeof err);
+
+    env_destroy(&reply);
+    if (got == 1)
+        return 0;
+    if (got == 0)
+        fprintf(stderr,
+                "trim %s: no coordinator at %s (no answer within %lld ms; "
+                "start one with 'trim coordinator', name another with "
+                "--connect%s, or wait longer with --connect-timeout-ms)\n",
+                cmd, f->connect, (long long)f->connect_timeout_ms,
+                *f->curve_secret ? ", check the CURVE keys" : "");
+    else
+        fprintf(stderr, "trim %s: %s: %s\n", cmd, f->connect, err);
+    return 1;
+}
+
+
 int
 client_open(const char *cmd, const client_flags_t *f, client_t **out)
 {
@@ -194,6 +222,10 @@ client_open(const char *cmd, const client_flags_t *f, client_t **out)
     curve_keys_clear(&keys);
     if (*out == NULL) {
         fprintf(stderr, "trim %s: %s\n", cmd, err);
+        return 1;
+    }
+    if (f->connect_timeout_ms > 0 && client_probe(cmd, f, *out) != 0) {
+        client_destroy(out);
         return 1;
     }
     return 0;

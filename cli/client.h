@@ -45,11 +45,24 @@ typedef struct client client_t;
 ** wait); each command declares them in its own table, the CURVE ones with
 ** CLIENT_FLAGS_CURVE_OF. */
 typedef struct client_flags {
-    const char *connect;      /* coordinator address */
-    const char *curve_secret; /* this client's key pair file ("": no CURVE) */
-    const char *server_key;   /* the coordinator's public key or its file */
-    int64_t timeout_ms;       /* what it bounds is the command's */
+    const char *connect;        /* coordinator address */
+    const char *curve_secret;   /* this client's key pair file ("": no CURVE) */
+    const char *server_key;     /* the coordinator's public key or its file */
+    int64_t timeout_ms;         /* what it bounds is the command's */
+    int64_t connect_timeout_ms; /* client_open asks the coordinator for its
+                                   status this long first (0: it does not) */
 } client_flags_t;
+
+/* How long a user command waits for a coordinator (or a router's feed) to
+** be there before it says there is none. */
+#define CLIENT_CONNECT_TIMEOUT_DEFAULT 3000
+
+/* The --connect-timeout-ms flag; what answers is the command's (what). */
+#define CLIENT_FLAG_CONNECT_TIMEOUT(value, what)                               \
+    {                                                                          \
+        "connect-timeout-ms", FLAG_INT, (value), 1, 3600000,                   \
+            "give up when no " what " answers within this long at start"       \
+    }
 
 /* The CURVE flags of a user command, into the client_flags_t at cf. */
 #define CLIENT_FLAGS_CURVE_OF(cf)                                              \
@@ -68,9 +81,11 @@ void client_destroy(client_t **c);
 
 /*
 ** Open a client as the flags say: load the CURVE keys when both key flags
-** are given (one without the other is an error), then connect.  Returns 0
-** with *out, or the exit code after printing "trim CMD: ...": 2 for bad
-** CURVE flags or keys, 1 when the client cannot be set up.
+** are given (one without the other is an error), connect, and with
+** f->connect_timeout_ms ask for the coordinator's status to know it is
+** there.  Returns 0 with *out, or the exit code after printing "trim CMD:
+** ...": 2 for bad CURVE flags or keys, 1 when the client cannot be set up
+** or "no coordinator at ADDR" answered in time.
 */
 int client_open(const char *cmd, const client_flags_t *f, client_t **out);
 

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "pomdp_default.h"
 #include "prices.h"
+#include "run_progress.h"
 #include "signals.h"
 #include "sweep.h"
 
@@ -63,6 +64,8 @@ typedef struct eval_runs {
     local_opts_t o; /* problems, seed, db, calibration, simulator */
     sweep_point_t *done;
     size_t n_done, cap;
+    run_progress_t progress;         /* the line on stderr */
+    size_t points_run, points_total; /* for its ETA, anchors included */
 } eval_runs_t;
 
 
@@ -123,14 +126,21 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     for (size_t k = 0; k < x->n_done; k++) {
         if (strcmp(x->done[k].spec, p->spec) == 0) {
             copy_measured(p, &x->done[k]);
+            x->points_run++;
+            run_progress_clear(&x->progress);
             fprintf(stderr, "trim eval: %s %zu/%zu %s: run above, reused\n",
                     curve, i, n, p->spec);
             return 0;
         }
     }
     o.policy = p->spec;
-    o.progress = 0;
-    if (local_run(&o, &res, err, errlen) < 0)
+    char what[512];
+    snprintf(what, sizeof what, "%s %zu/%zu %s", curve, i, n, p->spec);
+    eval_progress_point(&x->progress, &o, what, x->points_run, x->points_total);
+    int rc = local_run(&o, &res, err, errlen);
+    x->points_run++;
+    run_progress_clear(&x->progress);
+    if (rc < 0)
         return -1;
     if (res.interrupted)
         return 0; /* not measured: eval_keep_measured drops it */
@@ -624,6 +634,10 @@ run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
     runs->o.calibration = *a->calibration ? a->calibration : NULL;
     runs->o.sim = &a->test_params;
     runs->o.interrupt = signals_interrupt_flag();
+    runs->points_total = 2;
+    for (size_t i = 0; i < s->n_curves; i++)
+        runs->points_total += s->curves[i].error[0] ? 0 : s->curves[i].n;
+    run_progress_open(&runs->progress, "trim eval", 0);
     fprintf(stderr,
             "trim eval: %lld problems per point, seed %lld, test set %s, "
             "database %s\n",
@@ -684,6 +698,7 @@ report(sweep_t *s, const eval_args_t *a, int failed)
 static void
 eval_runs_clear(eval_runs_t *x)
 {
+    run_progress_close(&x->progress);
     free(x->done);
     memset(x, 0, sizeof *x);
 }
@@ -728,6 +743,7 @@ evaluate(int argc, char **argv)
         fprintf(stderr, "trim eval: out of memory\n");
         rc = 1;
     } else if (rc == 0 && (rc = run_sweep(s, &a, &runs, &failed)) == 0) {
+        run_progress_close(&runs.progress); /* before the report */
         int sig = atomic_load(runs.o.interrupt) ? signals_last() : 0;
         if (sig == 0 || eval_keep_measured(s, sig) == 0)
             rc = report(s, &a, failed);

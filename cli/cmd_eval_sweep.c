@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arg_checks.h"
 #include "cli.h"
+#include "run_progress.h"
 #include "local.h"
 #include "policy.h"
 #include "reference.h"
@@ -139,6 +141,8 @@ parse_args(int argc, char **argv, sweep_args_t *a)
                 a->from, a->to);
         return 2;
     }
+    if (arg_check_profile("eval sweep", "--sim-profile", a->sim_profile) < 0)
+        return 2;
     return CLI_GO;
 }
 
@@ -159,7 +163,6 @@ measure_row(local_opts_t *o, sweep_row_t *r, char *err, size_t errlen)
     else
         snprintf(r->policy, sizeof r->policy, "thr:%g", r->threshold);
     o->policy = r->policy;
-    o->progress = 0;
     if (local_run(o, &res, err, errlen) < 0)
         return -1;
     double q = (double)res.stats.submitted;
@@ -217,11 +220,18 @@ cmd_eval_sweep(int argc, char **argv)
         print_text_header(ref, info);
     int points = (int)floor((a.to - a.from) / a.by + 1e-9) + 1;
     rc = 0;
+    run_progress_t progress;
+    run_progress_open(&progress, "trim eval sweep", 0);
     for (int i = 0; i < points && rc == 0; i++) {
         sweep_row_t r = {0};
+        char knob[48];
         /* Round to the step so 0.1 + 0.2 prints and matches as 0.3. */
         r.threshold = round((a.from + i * a.by) * 1e6) / 1e6;
-        if (measure_row(&o, &r, err, sizeof err) < 0) {
+        snprintf(knob, sizeof knob, "threshold %g", r.threshold);
+        eval_progress_point(&progress, &o, knob, (size_t)i, (size_t)points);
+        int measured = measure_row(&o, &r, err, sizeof err);
+        run_progress_clear(&progress); /* before the row or the error */
+        if (measured < 0) {
             fprintf(stderr, "trim eval sweep: threshold %g: %s\n", r.threshold,
                     err);
             rc = 1;
@@ -230,6 +240,7 @@ cmd_eval_sweep(int argc, char **argv)
             fflush(stdout);
         }
     }
+    run_progress_close(&progress);
     reference_destroy(&ref);
     return rc;
 }

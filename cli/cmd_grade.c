@@ -9,6 +9,7 @@
 ** "extracted": "..."} ({"line": N, "error": "..."} for a line that could
 ** not be read), then {"total", "equal", "accuracy", "skipped"}.
 */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "cli.h"
 #include "errf.h"
 #include "grade.h"
+#include "input_file.h"
 #include "problems.h"
 #include "store.h"
 
@@ -209,7 +211,8 @@ grade_file(tally_t *t, const char *path)
     long lineno = 0;
 
     if (f == NULL) {
-        perror(path);
+        fprintf(stderr, "trim grade: cannot read %s: %s\n", path,
+                strerror(errno));
         return -1;
     }
     while (getline(&line, &cap, f) >= 0) {
@@ -227,9 +230,13 @@ grade_file(tally_t *t, const char *path)
         }
         json_decref(obj);
     }
+    int failed = ferror(f); /* a directory reads as an error */
+    if (failed)
+        fprintf(stderr, "trim grade: cannot read %s: %s\n", path,
+                strerror(errno));
     free(line);
     fclose(f);
-    return 0;
+    return failed ? -1 : 0;
 }
 
 
@@ -293,8 +300,16 @@ cmd_grade(int argc, char **argv)
     }
     t.json = json;
     if (npos == 1) {
-        if (grade_file(&t, argv[1]) < 0)
+        if (input_file_check("grade", argv[1], "answers to grade") < 0 ||
+            grade_file(&t, argv[1]) < 0)
             return 1;
+        if (t.total == 0) {
+            fprintf(stderr,
+                    "trim grade: no line of %s could be graded (%ld "
+                    "skipped, see above)\n",
+                    argv[1], t.skipped);
+            return 1;
+        }
     } else {
         store_reader_t *r = store_reader_new(db, err, sizeof err);
         if (r == NULL) {

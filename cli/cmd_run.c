@@ -8,12 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "flags.h"
 #include "http_flags.h"
+#include "input_file.h"
 #include "local.h"
 #include "problems.h"
 #include "resume.h"
+#include "run_progress.h"
 #include "signals.h"
 #include "summary.h"
 
@@ -28,8 +31,9 @@ static const char description[] =
     "problems of a benchmark file (MATH-500, GSM8K, AIME, OlympiadBench,\n"
     "Minerva or {\"id\",\"problem\",\"answer\"} lines; --format names the\n"
     "layout, auto recognises it), graded like Qwen2.5-Math's math_equal.\n"
-    "The built-in simulator fails file problems at their first step (\"not\n"
-    "a simulated problem\"): they are for model servers.\n"
+    "The built-in simulator solves only the problems it generates ('trim\n"
+    "sim-problems --json' prints some): a file of other problems needs a\n"
+    "model server for every pool, or the run is refused at its start.\n"
     "Ctrl-C (SIGINT) or SIGTERM stops the run: what finished is recorded and\n"
     "summarised, and --resume RUN finishes it later (a second Ctrl-C exits\n"
     "at once).";
@@ -80,7 +84,7 @@ parse_problems(const char *arg, const char *format, int64_t *count)
                     arg, *arg ? strerror(errno) : "empty");
             return -1;
         }
-        return 0;
+        return input_file_check("run", arg, "problems");
     }
     n = strtoll(arg, &end, 10);
     if (n < 1 || n > 100000000) {
@@ -143,7 +147,9 @@ parse_args(int argc, char **argv, run_args_t *a)
          "(0: a new run)"},
         {"json", FLAG_BOOL, &a->json, 0, 0,
          "print the summary as one JSON object"},
-        {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0, "no progress bar"},
+        {"no-progress", FLAG_BOOL, &a->no_progress, 0, 0,
+         "no progress line (on a terminal redrawn in place, elsewhere "
+         "one every 5 s)"},
         {"explore", FLAG_BOOL, &a->explore, 0, 0,
          "learned policies sample their actions (training runs)"},
         {"max-strong-tokens", FLAG_INT, &a->max_strong, 0, 1e12,
@@ -177,6 +183,29 @@ parse_args(int argc, char **argv, run_args_t *a)
 
 
 /*
+** The pools' server URLs (empty: the simulator) with the settings they
+** share; -1 after printing why.
+*/
+static int
+check_urls(const run_args_t *a, const http_backend_opts_t *shared)
+{
+    static const char *const flag[3] = {"--small-url", "--large-url",
+                                        "--prm-url"};
+    http_backend_opts_t o = *shared;
+    char err[512];
+
+    for (int i = 0; i < 3; i++) {
+        o.base_url = a->url[i];
+        if (*a->url[i] && http_opts_check(&o, err, sizeof err) < 0) {
+            fprintf(stderr, "trim run: %s: %s\n", flag[i], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
+/*
 ** The cluster's options from the arguments; pool[3] receives the pools'
 ** HTTP options (o points into it).  Prints why and returns -1 on a bad
 ** value.
@@ -189,7 +218,10 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
 
     if (parse_problems(a->problems_arg, a->format, &problems) < 0 ||
         cli_log_level("run", a->log_level) < 0 ||
-        http_flags_to_opts("run", &a->hv, &shared) < 0)
+        arg_check_policy("run", a->policy) < 0 ||
+        arg_check_profile("run", "--sim-profile", a->sim_profile) < 0 ||
+        http_flags_to_opts("run", &a->hv, &shared) < 0 ||
+        check_urls(a, &shared) < 0)
         return -1;
     memset(o, 0, sizeof *o);
     o->small_http = pool_http(&shared, a->url[0], a->model[0], &pool[0]);
@@ -213,7 +245,6 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
     o->max_strong_tokens = a->max_strong;
     o->target_share = a->target_share;
     o->request_deadline_ms = (int)a->deadline;
-    o->progress = !a->no_progress && isatty(STDERR_FILENO);
     return 0;
 }
 
@@ -268,6 +299,7 @@ cmd_run(int argc, char **argv)
     local_opts_t o;
     local_result_t res;
     resume_t resumed = {0};
+    run_progress_t progress;
     Trim__RunStatus summary;
     prices_t *prices = NULL;
     cost_usd_t usd;
@@ -285,7 +317,11 @@ cmd_run(int argc, char **argv)
     if (*a.prices && (prices = prices_load(a.prices, err, sizeof err)) == NULL)
         goto fail;
     o.interrupt = signals_interrupt_flag();
+    run_progress_open(&progress, "trim run", a.no_progress);
+    o.progress = progress.line ? run_progress_stats : NULL;
+    o.progress_ctx = &progress;
     rc = local_run(&o, &res, err, sizeof err);
+    run_progress_close(&progress);
     resume_clear(&resumed);
     if (rc < 0)
         goto fail;

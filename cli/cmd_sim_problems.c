@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "errf.h"
 
@@ -85,6 +86,8 @@ cmd_sim_problems(int argc, char **argv)
 
     if (rc != CLI_GO)
         return rc;
+    if (arg_check_profile("sim-problems", "--profile", profile) < 0)
+        return 2;
     if (sim_profile_resolve(profile, &params, err, sizeof err) < 0 ||
         (w = sim_world_new(&params, NULL, err, sizeof err)) == NULL) {
         cli_error("sim-problems", err);

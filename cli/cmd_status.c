@@ -111,7 +111,7 @@ print_text(const Trim__Status *st, const char *endpoint)
 int
 cmd_status(int argc, char **argv)
 {
-    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 5000};
+    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 5000, 0};
     int json = 0;
     const flag_t flags[] = {
         CLIENT_FLAG_CONNECT(&cf.connect),

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
 #include "errf.h"
+#include "input_file.h"
 #include "problems.h"
 #include "sim.h"
 
@@ -226,6 +228,7 @@ parse_args(int argc, char **argv, submit_args_t *a)
          "problems per acknowledged message"},
         {"timeout-ms", FLAG_INT, &a->cf.timeout_ms, 1, 3600000,
          "how long to wait for each acknowledgement"},
+        CLIENT_FLAG_CONNECT_TIMEOUT(&a->cf.connect_timeout_ms, "coordinator"),
         {"json", FLAG_BOOL, &a->json, 0, 0, "print the result as JSON"},
         {"explore", FLAG_BOOL, &a->explore, 0, 0,
          "a new run's learned policy samples its actions"},
@@ -251,6 +254,9 @@ parse_args(int argc, char **argv, submit_args_t *a)
                 a->format, problems_formats());
         return 2;
     }
+    if (a->sim > 0 &&
+        arg_check_profile("submit", "--sim-profile", a->sim_profile) < 0)
+        return 2;
     a->file = npos == 1 ? argv[1] : NULL;
     return CLI_GO;
 }
@@ -402,7 +408,8 @@ int
 cmd_submit(int argc, char **argv)
 {
     submit_args_t a = {
-        .cf = {CLIENT_CONNECT_DEFAULT, "", "", 30000},
+        .cf = {CLIENT_CONNECT_DEFAULT, "", "", 30000,
+               CLIENT_CONNECT_TIMEOUT_DEFAULT},
         .policy = "thr:0.5",
         .format = "auto",
         .sim_profile = "math500",
@@ -413,7 +420,11 @@ cmd_submit(int argc, char **argv)
     long skipped = 0;
     int rc = parse_args(argc, argv, &a);
 
-    if (rc != CLI_GO || (rc = client_open("submit", &a.cf, &s.client)) != 0)
+    if (rc != CLI_GO)
+        return rc;
+    if (a.file && input_file_check("submit", a.file, "problems") < 0)
+        return 1;
+    if ((rc = client_open("submit", &a.cf, &s.client)) != 0)
         return rc;
     rc = 1;
     if (submitter_init(&s, &a) < 0)
@@ -424,7 +435,12 @@ cmd_submit(int argc, char **argv)
     if (flush_chunk(&s) < 0)
         goto done;
     if (s.submitted == 0) {
-        errf(s.err, sizeof s.err, "no problem to submit");
+        if (a.file)
+            errf(s.err, sizeof s.err,
+                 "no problem in %s (%ld lines skipped, see above)", a.file,
+                 skipped);
+        else
+            errf(s.err, sizeof s.err, "no problem to submit");
         goto done;
     }
     report(&s, a.json, skipped);

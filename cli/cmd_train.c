@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "errf.h"
 #include "local.h"
+#include "run_progress.h"
 #include "signals.h"
 #include "train_runs.h"
 
@@ -131,6 +132,7 @@ done:
 typedef struct sim_runner {
     const sim_params_t *params;
     const atomic_int *interrupt; /* Ctrl-C: the run stops, the loop too */
+    train_progress_t *progress;
 } sim_runner_t;
 
 
@@ -156,7 +158,10 @@ run_on_sim(void *ctx, const char *spec, int explore, uint64_t seed,
     lo.interrupt = r->interrupt;
     if (atomic_load(r->interrupt))
         return errf(err, errlen, "interrupted");
-    if (local_run(&lo, &res, err, errlen) < 0)
+    train_progress_run(r->progress, explore, &lo);
+    int rc = local_run(&lo, &res, err, errlen);
+    run_progress_clear(&r->progress->line); /* before the loop's log line */
+    if (rc < 0)
         return -1;
     if (res.interrupted)
         return errf(err, errlen, "interrupted");
@@ -214,7 +219,8 @@ train_sim(const train_args_t *a, agg_model_t *m)
         fprintf(stderr, ")\n");
         return 2;
     }
-    sim_runner_t runner = {&params, signals_interrupt_flag()};
+    train_progress_t progress = {.loop = &o};
+    sim_runner_t runner = {&params, signals_interrupt_flag(), &progress};
     o.runner.run = run_on_sim;
     o.runner.ctx = &runner;
     o.lambda = m->lambda;
@@ -232,7 +238,13 @@ train_sim(const train_args_t *a, agg_model_t *m)
     o.sharpness = a->sharpness;
     o.init_seed = (uint64_t)a->seed;
     o.log = stdout;
-    if (agg_train_loop(&o, &res, err, sizeof err) < 0) {
+    run_progress_open(&progress.line, "trim train", 0);
+    progress.line.eta_at_most = a->patience > 0;
+    o.on_iteration = train_progress_iteration;
+    o.on_iteration_ctx = &progress;
+    int rc = agg_train_loop(&o, &res, err, sizeof err);
+    run_progress_close(&progress.line);
+    if (rc < 0) {
         if (atomic_load(runner.interrupt))
             return train_interrupted(&o, &res);
         fprintf(stderr, "trim train: %s\n", err);

@@ -84,7 +84,8 @@ wait_for(client_t *c, const char *addr, int64_t run, int64_t deadline,
 int
 cmd_wait(int argc, char **argv)
 {
-    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 0};
+    client_flags_t cf = {CLIENT_CONNECT_DEFAULT, "", "", 0,
+                         CLIENT_CONNECT_TIMEOUT_DEFAULT};
     int64_t run = 0;
     int json = 0;
     const char *prices_path = "";
@@ -96,6 +97,7 @@ cmd_wait(int argc, char **argv)
         {"run", FLAG_INT, &run, 0, 9.2e18, "the run to wait for (0: newest)"},
         {"timeout-ms", FLAG_INT, &cf.timeout_ms, 0, 1e12,
          "give up after this long (0: never)"},
+        CLIENT_FLAG_CONNECT_TIMEOUT(&cf.connect_timeout_ms, "coordinator"),
         {"json", FLAG_BOOL, &json, 0, 0, "print the summary as JSON"},
         {"prices", FLAG_STRING, &prices_path, 0, 0,
          "price book: the summary shows dollars (docs/roi.md)"},

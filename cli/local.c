@@ -95,27 +95,6 @@ local_tune_malloc(void)
 }
 
 
-static void
-progress_bar(void *ctx, const coord_stats_t *s)
-{
-    const int64_t *start_us = ctx;
-    int64_t done = s->finished + s->failed;
-    int width = 30;
-    int filled = s->submitted ? (int)(done * width / s->submitted) : width;
-    double secs = (double)(clock_now_us() - *start_us) / 1e6;
-
-    fprintf(stderr, "\r[%.*s%.*s] %lld/%lld problems  acc %.3f  %.0f steps/s ",
-            filled, "##############################", width - filled,
-            "..............................", (long long)done,
-            (long long)s->submitted,
-            s->graded ? (double)s->correct / (double)s->graded : 0.0,
-            secs > 0 ? (double)s->routed_steps / secs : 0.0);
-    if (done == s->submitted)
-        fputc('\n', stderr);
-    fflush(stderr);
-}
-
-
 /* The run's configuration as JSON text, for the runs table. */
 static char *
 config_json(const local_opts_t *o, const char *policy)
@@ -291,6 +270,30 @@ file_problems_clear(file_problems_t *fp)
 }
 
 
+/*
+** A pool on the built-in simulator fails every problem it did not generate
+** at its first step: refuse such a file at the start instead, naming the
+** first problem it cannot solve.  0, or -1 with err.
+*/
+static int
+check_simulated(const local_opts_t *o, const file_problems_t *fp, char *err,
+                size_t errlen)
+{
+    char why[256], msg[512];
+
+    if (o->small_http && o->large_http && o->prm_http)
+        return 0;
+    for (size_t i = 0; i < fp->n; i++)
+        if (sim_problem_check(fp->text[i], why, sizeof why) < 0)
+            return errf(err, errlen,
+                        "%s:%d: %s; for other problems give every pool a "
+                        "model server (--small-url, --large-url, --prm-url)",
+                        o->problems_file, fp->line[i],
+                        sim_refusal(why, msg, sizeof msg));
+    return 0;
+}
+
+
 /* Read o->problems_file; a file without any problem is an error. */
 static int
 load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
@@ -309,7 +312,7 @@ load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
         return errf(err, errlen, "no problem in %s (%ld lines skipped)",
                     o->problems_file, skipped);
     }
-    return 0;
+    return check_simulated(o, fp, err, errlen);
 }
 
 
@@ -542,7 +545,7 @@ start_cluster(local_t *l, char *err, size_t errlen)
 
 
 /*
-** coord_run's tick, ten times a second: the progress bar, and the stop of
+** coord_run's tick, ten times a second: the progress, and the stop of
 ** the coordinator when a service failed or an interrupt came.  The
 ** coordinator stops first and shuts its peers down; local_clear then stops
 ** the threads (at once after an interrupt: workers drop their calls in
@@ -556,12 +559,12 @@ tick(void *ctx, const coord_stats_t *s)
     if (l->o.interrupt && atomic_load(l->o.interrupt) && !l->interrupted) {
         l->interrupted = 1;
         if (l->o.progress)
-            fputc('\n', stderr);
+            l->o.progress(l->o.progress_ctx, NULL);
     }
     if (l->interrupted || atomic_load(&l->stop))
         atomic_store(&l->coord_stop, 1);
     else if (l->o.progress)
-        progress_bar(&l->start_us, s);
+        l->o.progress(l->o.progress_ctx, s);
 }
 
 

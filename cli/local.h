@@ -25,17 +25,22 @@ typedef struct local_opts {
     int small_workers, large_workers, prm_workers, routers;
     uint32_t credit; /* per worker; default 256 */
     int max_steps;
-    const char *calibration;   /* PRM calibration file, NULL = embedded */
-    const sim_params_t *sim;   /* NULL = the profile below */
-    const char *sim_profile;   /* simulator profile (sim.h); NULL = math500 */
-    int progress;              /* draw a progress bar on stderr */
+    const char *calibration; /* PRM calibration file, NULL = embedded */
+    const sim_params_t *sim; /* NULL = the profile below */
+    const char *sim_profile; /* simulator profile (sim.h); NULL = math500 */
+    /* Called from the coordinator's loop about ten times a second with the
+    ** run's counters, and with NULL when an interrupt stops the run early
+    ** (run_progress.h draws them); NULL: no progress. */
+    void (*progress)(void *ctx, const coord_stats_t *s);
+    void *progress_ctx;
     int explore;               /* learned policies sample their actions */
     int64_t max_strong_tokens; /* per-problem strong-token cap, 0: none */
     double target_share;       /* strong-token share to hold, 0: none */
     /* Problems from a JSONL file (see problems.h) instead of the
     ** simulator's generator; NULL: simulated.  problems is then how many
-    ** the file held.  The built-in simulator fails such problems at their
-    ** first step ("not a simulated problem"): they are for model servers. */
+    ** the file held.  The built-in simulator solves only the problems it
+    ** generated: with a simulated pool, any other problem in the file
+    ** fails the run at its start. */
     const char *problems_file;
     const char *problems_format; /* layout; NULL or "auto": recognised */
     /* Model servers over HTTP, per pool (borrowed); NULL: the simulator.

@@ -69,11 +69,14 @@ problems_read_file(const char *path, const char *format,
         if (stop)
             break;
     }
+    int failed = ferror(f); /* e.g. a directory: not the end of a file */
+    if (failed)
+        errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
     free(line);
     fclose(f);
     if (skipped)
         *skipped = bad;
-    return count;
+    return failed ? -1 : count;
 }
 
 

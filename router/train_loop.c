@@ -144,6 +144,7 @@ sweep_start(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
                                 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96};
     double best_k = -1;
     agg_point_t q;
+    _Static_assert(sizeof ks / sizeof *ks == AGG_SWEEP_RUNS, "the sweep");
 
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
         agg_init(m, ks[i], o->sharpness, o->init_seed);
@@ -187,6 +188,8 @@ calibrate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
                                      0.3, 0.6, 1,    1.5, 2,    3};
     agg_model_t *base = NULL, *m = NULL;
     agg_point_t pt, best = res->best;
+    _Static_assert(sizeof offsets / sizeof *offsets == AGG_CALIBRATION_RUNS,
+                   "the calibration");
     double best_offset = 0;
     int rc = -1;
 
@@ -248,9 +251,10 @@ first_policy(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
         return -1;
     if (o->log)
         fprintf(o->log,
-                "iter %3d  val acc %.4f  strong/problem %7.1f  objective "
-                "%.4f  (initial)\n",
-                0, pt->accuracy, pt->strong_per_problem, pt->objective);
+                "iteration %3d of %d  val acc %.4f  strong/problem %7.1f  "
+                "objective %.4f  (initial)\n",
+                0, o->iterations, pt->accuracy, pt->strong_per_problem,
+                pt->objective);
     return 0;
 }
 
@@ -282,12 +286,12 @@ iterate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed, int it,
     }
     if (o->log) {
         fprintf(o->log,
-                "iter %3d  val acc %.4f  strong/problem %7.1f  objective "
-                "%.4f%s  | explore acc %.3f strong %.1f  kl %.4f  "
+                "iteration %3d of %d  val acc %.4f  strong/problem %7.1f  "
+                "objective %.4f%s  | explore acc %.3f strong %.1f  kl %.4f  "
                 "entropy %.3f\n",
-                it, pt.accuracy, pt.strong_per_problem, pt.objective,
-                *better ? "  best" : "", info.accuracy, info.strong_per_problem,
-                st.approx_kl, st.entropy);
+                it, o->iterations, pt.accuracy, pt.strong_per_problem,
+                pt.objective, *better ? "  best" : "", info.accuracy,
+                info.strong_per_problem, st.approx_kl, st.entropy);
         fflush(o->log);
     }
     return 0;
@@ -311,18 +315,24 @@ agg_train_loop(const agg_loop_opts_t *o, agg_loop_result_t *res, char *err,
         goto done;
     }
     m->lambda = o->lambda;
+    if (o->on_iteration)
+        o->on_iteration(o->on_iteration_ctx, 0);
     if (first_policy(o, &p, val_seed, m, &res->initial, err, errlen) < 0)
         goto done;
     res->saved = 1;
     res->best = res->initial;
     for (int it = 1; it <= o->iterations; it++) {
         int better;
+        if (o->on_iteration)
+            o->on_iteration(o->on_iteration_ctx, it);
         if (iterate(o, &p, val_seed, it, m, res, &better, err, errlen) < 0)
             goto done;
         since = better ? 0 : since + 1;
         if (o->patience > 0 && since >= o->patience)
             break;
     }
+    if (o->calibrate && o->on_iteration)
+        o->on_iteration(o->on_iteration_ctx, o->iterations + 1);
     if (o->calibrate && calibrate(o, &p, val_seed, res, err, errlen) < 0)
         goto done;
     rc = 0;

@@ -69,6 +69,11 @@ typedef struct agg_runner {
     void *ctx;
 } agg_runner_t;
 
+/* The validation runs of the start's sweep (o->sweep: threshold rules) and
+** of the calibration (o->calibrate: logit offsets), for a progress line. */
+#define AGG_SWEEP_RUNS       16
+#define AGG_CALIBRATION_RUNS 12
+
 typedef struct agg_loop_opts {
     agg_runner_t runner;
     double lambda;
@@ -92,6 +97,11 @@ typedef struct agg_loop_opts {
     int calibrate;        /* at the end, shift the best policy's decision
                              boundary to the best greedy validation objective */
     FILE *log;            /* one line per iteration; NULL: quiet */
+    /* Told as each part of the loop starts: 0 (the first policy), each
+    ** iteration 1.. (an exploring run, then a validation run), and
+    ** iterations + 1 (the calibration's validation runs).  NULL: not told. */
+    void (*on_iteration)(void *ctx, int iteration);
+    void *on_iteration_ctx;
 } agg_loop_opts_t;
 
 typedef struct agg_point {

@@ -114,24 +114,32 @@ test_dispatch(void **state)
 }
 
 
-/* Nothing listens at the address: each client gives up at its timeout. */
+/* Nothing listens at the address: each client gives up at its connect
+** timeout (status at its only one) and says there is no coordinator. */
 static void
 test_clients_without_coordinator(void **state)
 {
     (void)state;
-    char ep[64];
+    char ep[64], want[256];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", test_free_port());
 
     expect(1, "trim status: no answer from",
            "status --connect %s "
            "--timeout-ms 200",
            ep);
-    expect(1, "trim wait: no answer from", "wait --connect %s --timeout-ms 200",
-           ep);
-    expect(1,
-           "trim submit: no acknowledgement within 200 ms for 3 problems: "
-           "they may or may not be recorded (see 'trim status')",
-           "submit --sim 3 --connect %s --timeout-ms 200", ep);
+    /* wait would otherwise wait for ever (--timeout-ms 0) */
+    snprintf(want, sizeof want,
+             "trim wait: no coordinator at %s (no answer within 200 ms; ", ep);
+    expect(1, want, "wait --connect %s --connect-timeout-ms 200", ep);
+    snprintf(want, sizeof want,
+             "trim submit: no coordinator at %s (no answer within 200 ms; ",
+             ep);
+    expect(1, want, "submit --sim 3 --connect %s --connect-timeout-ms 200", ep);
+    snprintf(want, sizeof want,
+             "trim watch: no router feed at %s (nothing accepted a "
+             "connection within 200 ms; ",
+             ep);
+    expect(1, want, "watch --feed %s --connect-timeout-ms 200", ep);
 }
 
 
@@ -159,7 +167,8 @@ test_status_and_wait(void **state)
 
     /* No run yet: wait says so (after the coordinator is up). */
     expect(1, "trim wait: the coordinator has no run yet",
-           "wait --connect %s --timeout-ms 60000", ep);
+           "wait --connect %s --timeout-ms 60000 --connect-timeout-ms 60000",
+           ep);
     assert_int_equal(trim(&out, &err,
                           "submit --sim 3 --seed 2 --policy thr:0.4 "
                           "--connect %s",
@@ -170,6 +179,11 @@ test_status_and_wait(void **state)
     free(err);
     expect(1, "trim wait: run 1 not finished within 300 ms",
            "wait --connect %s --run 1 --timeout-ms 300", ep);
+    /* Once the coordinator answered, wait waits past the connect timeout. */
+    expect(1, "trim wait: run 1 not finished within 2500 ms",
+           "wait --connect %s --run 1 --timeout-ms 2500 --connect-timeout-ms "
+           "2000",
+           ep);
     expect(1, "trim wait: no run 9 on this coordinator",
            "wait --connect %s --run 9 --timeout-ms 60000", ep);
     /* A second coordinator cannot take the address, nor a router's feed. */
@@ -215,6 +229,17 @@ test_status_and_wait(void **state)
     free(out);
     free(err);
 
+    /* A file of bad lines only: each is named, then the file. */
+    snprintf(want, sizeof want, "%s/bad.jsonl", g_dir);
+    test_write_file(want, "not json\n{\"x\": 1}\n");
+    expect(1,
+           "bad.jsonl:1: not a JSON object (invalid token near 'not'); "
+           "skipped\nbad.jsonl:2: no problem text",
+           "submit bad.jsonl --connect %s", ep);
+    expect(1,
+           "trim submit: no problem in bad.jsonl (2 lines skipped, see "
+           "above)\n",
+           "submit bad.jsonl --connect %s", ep);
     /* Submissions the coordinator refuses: nothing is recorded. */
     expect(1, "trim submit: refused: no run 9 on this coordinator",
            "submit --sim 3 --run 9 --connect %s", ep);
@@ -286,9 +311,10 @@ test_audit_trace(void **state)
 
 
 /*
-** `trim run` draws its progress bar only on a terminal (script(1) gives it
-** one), redrawn in place and ended by a newline once every problem is
-** done; --no-progress and a pipe get none.
+** `trim run` draws its progress line in place on a terminal (script(1)
+** gives it one), with a bar, ended by a newline once every problem is
+** done; --no-progress gets none (a pipe gets a line every 5 s, which
+** test_progress checks on its own clock).
 */
 static void
 test_progress_bar_on_a_terminal(void **state)
@@ -297,8 +323,8 @@ test_progress_bar_on_a_terminal(void **state)
     char cmd[1024], bar[64];
     int st;
 
-    memset(bar, '#', 30);
-    snprintf(bar + 30, sizeof bar - 30, "] 20/20 problems  acc ");
+    memset(bar, '#', 24);
+    snprintf(bar + 24, sizeof bar - 24, "] 20/20 problems, done in ");
     snprintf(cmd, sizeof cmd,
              "cd %s && script -qec '%s run --problems 20 --db tty.db' "
              "/dev/null",
@@ -306,9 +332,9 @@ test_progress_bar_on_a_terminal(void **state)
     char *out = test_capture(cmd, &st);
     assert_int_equal(st, 0);
     char *last = strstr(out, bar);
-    if (last == NULL || strncmp(out, "\r[", 2) != 0)
+    if (last == NULL || strncmp(out, "\rtrim run: [", 12) != 0)
         fail_msg("no progress bar in: %s", out);
-    assert_non_null(strstr(last, "steps/s \r\nrun 1 "));
+    assert_non_null(strstr(last, "\033[K\r\nrun 1 "));
     free(out);
 
     snprintf(cmd, sizeof cmd,
@@ -317,7 +343,7 @@ test_progress_bar_on_a_terminal(void **state)
              g_dir, test_bin());
     out = test_capture(cmd, &st);
     assert_int_equal(st, 0);
-    assert_null(strstr(out, "\r["));
+    assert_null(strstr(out, "\rtrim run: ["));
     assert_int_equal(strncmp(out, "run 1 ", 6), 0);
     free(out);
 }

@@ -60,7 +60,14 @@ setup(void **state)
 {
     (void)state;
     test_scratch_dir(g_dir, sizeof g_dir, "cli-args");
-    return chdir(g_dir);
+    if (chdir(g_dir) != 0)
+        return -1;
+    /* The input files the cases read. */
+    test_write_file("notes.txt", "not json\n");
+    test_write_file("empty.jsonl", "");
+    test_write_file("real.jsonl",
+                    "\n{\"problem\": \"What is 1+1?\", \"answer\": \"2\"}\n");
+    return 0;
 }
 
 
@@ -236,6 +243,7 @@ test_bad_invocations(void **state)
         {"wait extra", "trim wait: unexpected argument 'extra'"},
         {"wait --curve-server-key abc", "trim wait: CURVE needs both"},
         {"watch extra", "trim watch: unexpected argument 'extra'"},
+        {"watch --feed=", "trim watch: --feed names no router feed"},
         {"submit", "trim submit: give one JSONL file or --sim N"},
         {"submit a.jsonl b.jsonl",
          "trim submit: give one JSONL file or --sim N"},
@@ -267,12 +275,90 @@ test_bad_invocations(void **state)
          "trim train: unknown simulator profile 'nosuch' (known: math500, "
          "hard, easy)"},
         {"grade", "trim grade: give one JSONL file or --db FILE"},
+        {"eval extra", "trim eval: unknown subcommand 'extra'"},
+        {"eval --policies thr,bogus",
+         "trim eval: --policies: unknown family 'bogus'"},
+        {"eval --sim-profile nosuch",
+         "trim eval: unknown simulator profile 'nosuch'"},
+        {"eval --curve x", "trim eval: --curve 'x': expected NAME=SPEC"},
         {"eval sweep extra", "trim eval sweep: unexpected argument 'extra'"},
         {"eval sweep --policy bogus",
          "trim eval sweep: --policy bogus cannot be swept yet (thr can)"},
         {"eval sweep --from 0.5 --to 0.1",
          "trim eval sweep: --from 0.5 is above --to 0.1"},
         {"run extra", "trim run: unexpected argument 'extra'"},
+        /* A bad value is a usage error, whichever part of trim reads it. */
+        {"run --policy nope:1 --problems 1 --db x.db",
+         "trim run: --policy: unknown policy 'nope:1' (known: weak, strong"},
+        {"run --policy thr:5", "trim run: --policy: policy 'thr:5': needs a "
+                               "number in [0, 1] after the colon"},
+        {"run --sim-profile nosuch",
+         "trim run: --sim-profile: unknown simulator profile 'nosuch'"},
+        {"run --small-url ftp://x",
+         "trim run: --small-url: base URL 'ftp://x' must start with http:// "
+         "or https://"},
+        {"eval sweep --sim-profile nosuch",
+         "trim eval sweep: --sim-profile: unknown simulator profile "
+         "'nosuch'"},
+        {"sim-problems --profile nosuch",
+         "trim sim-problems: --profile: unknown simulator profile 'nosuch'"},
+        {"submit --sim 1 --sim-profile nosuch",
+         "trim submit: --sim-profile: unknown simulator profile 'nosuch'"},
+        {"run --problems empty.jsonl",
+         "trim run: empty.jsonl is empty: no problems in it"},
+        {"run --problems .",
+         "trim run: . is a directory, not a JSONL file of problems"},
+        /* Every address flag: a port out of range would bind a random one
+        ** (libzmq takes 99999 modulo 65536). */
+        {"coordinator --bind tcp://127.0.0.1:99999",
+         "trim coordinator: --bind 'tcp://127.0.0.1:99999': port '99999' is "
+         "not in 1..65535 (or *: any free port)"},
+        {"coordinator --bind tcp://127.0.0.1:0",
+         "trim coordinator: --bind 'tcp://127.0.0.1:0': port '0' is not in "
+         "1..65535"},
+        {"coordinator --bind 127.0.0.1:5555",
+         "trim coordinator: --bind '127.0.0.1:5555': expected a ZeroMQ "
+         "endpoint"},
+        {"coordinator --metrics-listen 127.0.0.1:70000",
+         "trim coordinator: --metrics-listen '127.0.0.1:70000': port '70000' "
+         "is not in 0..65535 (0: any free port)"},
+        {"router --pub tcp://127.0.0.1:65536",
+         "trim router: --pub 'tcp://127.0.0.1:65536': port '65536' is not "
+         "in 1..65535"},
+        {"router --connect tcp://127.0.0.1:*",
+         "trim router: --connect 'tcp://127.0.0.1:*': port '*' is not in "
+         "1..65535\n"},
+        {"router --connect 127.0.0.1:5555",
+         "trim router: --connect '127.0.0.1:5555': expected a ZeroMQ "
+         "endpoint, e.g. tcp://127.0.0.1:5555"},
+        {"worker --pool small --connect tcp://localhost:x",
+         "trim worker: --connect 'tcp://localhost:x': port 'x' is not in "
+         "1..65535"},
+        {"worker --pool small --metrics-listen 127.0.0.1",
+         "trim worker: --metrics-listen '127.0.0.1': expected HOST:PORT"},
+        {"gateway --listen 127.0.0.1:99999",
+         "trim gateway: --listen '127.0.0.1:99999': port '99999' is not in "
+         "0..65535"},
+        {"gateway --listen http://127.0.0.1:8000",
+         "trim gateway: --listen 'http://127.0.0.1:8000': expected HOST:PORT, "
+         "not a URL"},
+        {"gateway --connect tcp://[::1]:123456",
+         "trim gateway: --connect 'tcp://[::1]:123456': port '123456' is "
+         "not in 1..65535"},
+        {"sim-server --sim-model weak --bind 127.0.0.1:99999",
+         "trim sim-server: --bind '127.0.0.1:99999': port '99999' is not in "
+         "0..65535"},
+        {"sim-server --sim-model weak --bind [::1:80",
+         "trim sim-server: --bind '[::1:80': expected [IPV6]:PORT"},
+        {"status --connect tcp://127.0.0.1:99999",
+         "trim status: --connect 'tcp://127.0.0.1:99999': port"},
+        {"wait --connect tcp://127.0.0.1:",
+         "trim wait: --connect 'tcp://127.0.0.1:': port '' is not in"},
+        {"submit --sim 1 --connect tcp://127.0.0.1:99999",
+         "trim submit: --connect 'tcp://127.0.0.1:99999': port"},
+        {"watch --feed tcp://127.0.0.1:5556,tcp://127.0.0.1:99999",
+         "trim watch: --feed 'tcp://127.0.0.1:5556,tcp://127.0.0.1:99999': "
+         "port '99999' is not in 1..65535"},
     };
     char *out, *err;
 
@@ -309,13 +395,33 @@ test_start_up_failures(void **state)
          "trim audit: /nonexistent/x.db: No such file or directory"},
         {"audit --db notes.txt",
          "trim audit: notes.txt: not an SQLite database"},
-        {"submit notes.txt --connect tcp://127.0.0.1:9",
-         "notes.txt:1: not a JSON object (invalid token near 'not'); "
-         "skipped\ntrim submit: no problem to submit"},
         {"submit /nonexistent.jsonl",
          "trim submit: cannot read /nonexistent.jsonl: No such file"},
-        {"run --policy nope:1 --problems 1 --db x.db",
-         "trim run: unknown policy 'nope:1' (known: weak, strong"},
+        /* Files that hold no problem: refused before connecting. */
+        {"submit empty.jsonl",
+         "trim submit: empty.jsonl is empty: no problems in it"},
+        {"submit .", "trim submit: . is a directory, not a JSONL file of "
+                     "problems"},
+        {"grade empty.jsonl",
+         "trim grade: empty.jsonl is empty: no answers to grade in it"},
+        {"grade .",
+         "trim grade: . is a directory, not a JSONL file of answers to grade"},
+        {"grade notes.txt",
+         "notes.txt:1: not a JSON object (invalid token near 'not'); "
+         "skipped\ntrim grade: no line of notes.txt could be graded (1 "
+         "skipped, see above)"},
+        {"run --problems notes.txt --db x.db",
+         "notes.txt:1: not a JSON object (invalid token near 'not'); "
+         "skipped\ntrim run: no problem in notes.txt (1 lines skipped)"},
+        /* The simulator solves only its own problems: refused at start. */
+        {"run --problems real.jsonl --db x.db",
+         "trim run: real.jsonl:2: the built-in simulator solves only "
+         "problems it generated (print some with `trim sim-problems`); this "
+         "text is not one: "},
+        {"run --problems real.jsonl --db x.db --small-url http://127.0.0.1:9 "
+         "--large-url http://127.0.0.1:9",
+         "; for other problems give every pool a model server (--small-url, "
+         "--large-url, --prm-url)"},
         {"sim-server --sim-model weak --bind 999.1.1.1:1",
          "trim sim-server: --bind '999.1.1.1:1': "},
         {"keygen /nonexistent/k", "trim keygen: cannot create "
@@ -329,7 +435,6 @@ test_start_up_failures(void **state)
     };
     char *out, *err;
 
-    test_write_file("notes.txt", "not json\n");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = run(cases[i].args, &out, &err);
         if (rc != 1 || strstr(err, cases[i].message) == NULL)

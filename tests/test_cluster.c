@@ -396,7 +396,8 @@ test_watch_prints_decisions(void **state)
     cluster_init(&k);
     cluster_start_one_each(&k, NULL, "0", "16");
     int watcher = cluster_spawn(&k, "watch.log", "watch", "--json", "--count",
-                                "5", "--feed", k.feed, (char *)NULL);
+                                "5", "--feed", k.feed, "--connect-timeout-ms",
+                                "60000", (char *)NULL);
     /* The feed drops what is published before a subscriber joins, so keep
     ** submitting small runs until the watcher has seen five decisions. */
     int code = -1;

@@ -431,7 +431,7 @@ test_train_interrupt_cleans_up(void **state)
         "--val-problems",   "150",   "--out", pol,     NULL};
     int pid = test_spawn(log, argv);
     unsetenv("TMPDIR");
-    wait_for_text(log, "iter   1 ");
+    wait_for_text(log, "iteration   1 of ");
     assert_int_equal(entries(tmp), 1); /* the loop's temporary folder */
     kill(pid, SIGINT);
     assert_int_equal(test_wait_child(pid, WAIT_MS), 130);

@@ -1185,7 +1185,7 @@ test_port_zero_and_sigint(void **state)
              "%s sim-server --sim-model weak --bind nonsense 2>/dev/null",
              test_bin());
     free(test_capture(cmd, &status));
-    assert_int_equal(status, 1);
+    assert_int_equal(status, 2);
 }
 
 

@@ -1,0 +1,15 @@
+/*
+** input_file.h: the first check of a file a command reads (problems,
+** answers), before it connects or starts anything.
+*/
+#ifndef TRIM_INPUT_FILE_H
+#define TRIM_INPUT_FILE_H
+
+/*
+** Whether path can be a JSONL file to read: it exists, is readable, and is
+** neither a directory nor empty.  Returns 0, or -1 after printing "trim
+** CMD: ..." with path, why and what it should hold (e.g. "problems").
+*/
+int input_file_check(const char *cmd, const char *path, const char *what);
+
+#endif
