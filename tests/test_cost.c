@@ -151,6 +151,30 @@ static const struct {
 };
 
 
+/* The trace's rows into w as problem id's, prompts and PRM inputs raised
+** by more (0: the trace as it is). */
+static void
+put_trace(store_writer_t *w, int64_t id, int more)
+{
+    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
+        store_step_t s = {.problem_id = id,
+                          .step_index = trace[i].idx,
+                          .kind = trace[i].kind,
+                          .text = "s",
+                          .prompt_tokens = trace[i].prompt + more,
+                          .completion_tokens = trace[i].completion,
+                          .prm_tokens = trace[i].prm ? trace[i].prm + more : 0,
+                          .accepted = trace[i].accepted,
+                          .prm_score = NAN,
+                          .min_prev_score = NAN,
+                          .prod_prev_score = NAN,
+                          .action_prob = NAN,
+                          .decision = STORE_NO_DECISION};
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+}
+
+
 static void
 write_store(const char *path)
 {
@@ -168,22 +192,7 @@ write_store(const char *path)
         fail_msg("%s", err);
     assert_true(store_writer_put_run(w, &run) > 0);
     assert_true(store_writer_put_problem(w, &pr) > 0);
-    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
-        store_step_t s = {.problem_id = 1,
-                          .step_index = trace[i].idx,
-                          .kind = trace[i].kind,
-                          .text = "s",
-                          .prompt_tokens = trace[i].prompt,
-                          .completion_tokens = trace[i].completion,
-                          .prm_tokens = trace[i].prm,
-                          .accepted = trace[i].accepted,
-                          .prm_score = NAN,
-                          .min_prev_score = NAN,
-                          .prod_prev_score = NAN,
-                          .action_prob = NAN,
-                          .decision = STORE_NO_DECISION};
-        assert_true(store_writer_put_step(w, &s) > 0);
-    }
+    put_trace(w, 1, 0);
     store_writer_destroy(&w);
 }
 
@@ -375,29 +384,6 @@ test_projected(void **state)
 }
 
 
-/* Problem id's trace rows (roi.md example 2) into w. */
-static void
-put_trace(store_writer_t *w, int64_t id)
-{
-    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
-        store_step_t s = {.problem_id = id,
-                          .step_index = trace[i].idx,
-                          .kind = trace[i].kind,
-                          .text = "s",
-                          .prompt_tokens = trace[i].prompt + (int)id,
-                          .completion_tokens = trace[i].completion,
-                          .prm_tokens = trace[i].prm ? trace[i].prm + 2 : 0,
-                          .accepted = trace[i].accepted,
-                          .prm_score = NAN,
-                          .min_prev_score = NAN,
-                          .prod_prev_score = NAN,
-                          .action_prob = NAN,
-                          .decision = STORE_NO_DECISION};
-        assert_true(store_writer_put_step(w, &s) > 0);
-    }
-}
-
-
 /*
 ** A run's usage comes from the totals stored when each problem ended
 ** (problem_usage, schema v7) plus the steps of problems still going: it
@@ -428,11 +414,11 @@ test_stored_totals(void **state)
         assert_true(store_writer_put_problem(w, &p) > 0);
         p.status = status[id - 1];
         if (id % 2 == 1) { /* steps, then the terminal row */
-            put_trace(w, id);
+            put_trace(w, id, (int)id);
             assert_true(store_writer_put_problem(w, &p) > 0);
         } else { /* the terminal row, then steps that arrive late */
             assert_true(store_writer_put_problem(w, &p) > 0);
-            put_trace(w, id);
+            put_trace(w, id, (int)id);
         }
     }
     /* Problem 5 written again as ended: the totals do not double. */
