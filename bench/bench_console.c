@@ -87,7 +87,11 @@ put_problem(store_writer_t *w, int64_t run, int64_t id, long i)
         .finished_ms = 2,
         .seed = (uint64_t)i,
     };
+    /* Queued, then its steps, then its end, as the coordinator writes a
+    ** problem (its usage totals are stored with the terminal row). */
+    p.status = STORE_RUNNING;
     store_writer_put_problem(w, &p);
+    p.status = i % 100 == 99 ? STORE_FAILED : STORE_FINISHED;
     for (int k = 0, index = 0; k < PER_PROBLEM; k++) {
         int strong = regen && (k == 3 || k == 7);
         snprintf(step, sizeof step,
@@ -126,6 +130,7 @@ put_problem(store_writer_t *w, int64_t run, int64_t id, long i)
         if (!(regen && (k == 2 || k == 6)))
             index++;
     }
+    store_writer_put_problem(w, &p);
 }
 
 

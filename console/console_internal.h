@@ -42,6 +42,7 @@ typedef enum {
     CON_Q_RUNS_KEY,
     CON_Q_COMPARE,
     CON_Q_PROBLEMS,
+    CON_Q_SEARCH_END,
     CON_Q_PROBLEM,
     CON_Q_STEPS,
     CON_Q_COUNT

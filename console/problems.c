@@ -12,6 +12,9 @@
 #define PAGE_MAX   500
 #define TEXT_SHOWN 300 /* characters of a problem's text in a list */
 #define SEARCH_MAX 200 /* bytes of a text search */
+/* Problems a text search reads per request at most (a scan of their text):
+** about 100 ms on bench_console's store; the reply says where it stopped. */
+#define SEARCH_SCAN 20000
 
 #define STR(x)  #x
 #define XSTR(x) STR(x)
@@ -26,7 +29,8 @@ static const char *const s_outcomes[] = {"all",        "correct",   "wrong",
 ** a keyset page, so page 10,000 costs what page 1 does (the index
 ** problems_by_run holds (run_id, problem_id)).  ?3 is the outcome filter
 ** (an index into s_outcomes), ?4 regenerated steps (-1 any, 1 some, 0
-** none), ?5 a lower-case text to find in the problem's text (NULL: any).
+** none), ?5 a lower-case text to find in the problem's text (NULL: any),
+** ?7 the last problem_id to read (s_search_end_sql).
 */
 static const char s_problems_sql[] =
     "SELECT problem_id, run_id, source,"
@@ -39,7 +43,7 @@ static const char s_problems_sql[] =
                     " discarded_tokens, prm_tokens, error, created_ms, "
                     "finished_ms, key_id "
                     "FROM problems "
-                    "WHERE run_id = ?1 AND problem_id > ?2"
+                    "WHERE run_id = ?1 AND problem_id > ?2 AND problem_id <= ?7"
                     " AND (?3 = 0"
                     "  OR (?3 = 1 AND status = 'finished' AND correct = 1)"
                     "  OR (?3 = 2 AND status = 'finished' AND correct = 0)"
@@ -50,6 +54,38 @@ static const char s_problems_sql[] =
                     " AND (?4 < 0 OR (regenerated_steps > 0) = ?4)"
                     " AND (?5 IS NULL OR instr(lower(text), ?5) > 0) "
                     "ORDER BY problem_id LIMIT ?6";
+
+/* The SEARCH_SCAN-th problem of run ?1 after ?2 (problems_by_run alone). */
+static const char s_search_end_sql[] =
+    "SELECT problem_id FROM problems WHERE run_id = ?1 AND problem_id > ?2 "
+    "ORDER BY problem_id LIMIT 1 OFFSET " XSTR(SEARCH_SCAN) " - 1";
+
+
+/*
+** Where a text search of run after `after` stops: the SEARCH_SCAN-th
+** problem, or INT64_MAX when fewer are left.  -1 with out on error.
+*/
+static int
+search_end(console_t *c, int64_t run, int64_t after, int64_t *end,
+           con_reply_t *out)
+{
+    sqlite3_stmt *st = con_stmt(c, CON_Q_SEARCH_END, s_search_end_sql, out);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, after);
+    rc = sqlite3_step(st);
+    *end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        con_reply_db_error(c, out, "bounding a text search");
+        return -1;
+    }
+    return 0;
+}
+
 
 /* One problem with its run's policy. */
 static const char s_problem_sql[] =
@@ -67,7 +103,7 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
     static const char *const names[] = {
         "run", "after", "limit", "outcome", "regenerated", "text", NULL};
     static const char *const regen[] = {"any", "yes", "no", NULL};
-    int64_t run, after, limit;
+    int64_t run, after, limit, end = INT64_MAX;
     int outcome, regenerated, rc;
     char search[SEARCH_MAX + 1];
     const char *text = con_arg(q, "text");
@@ -90,6 +126,9 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
                         SEARCH_MAX);
         return;
     }
+    if (text != NULL && *text != '\0' &&
+        search_end(c, run, after, &end, out) < 0)
+        return;
     if ((st = con_stmt(c, CON_Q_PROBLEMS, s_problems_sql, out)) == NULL)
         return;
     sqlite3_bind_int64(st, 1, run);
@@ -105,6 +144,7 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
         sqlite3_bind_text(st, 5, search, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int64(st, 6, limit + 1); /* one more: is there a next page */
+    sqlite3_bind_int64(st, 7, end);
     rows = json_array();
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (json_array_size(rows) == (size_t)limit) {
@@ -120,10 +160,16 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
         con_reply_db_error(c, out, "reading problems");
         return;
     }
-    con_reply_json(out, 200,
-                   json_pack("{s:I,s:o,s:o}", "run", (json_int_t)run,
-                             "problems", rows, "next",
-                             next ? next : json_null()));
+    /* A bounded search that did not fill the page goes on after end. */
+    json_t *searched = json_null();
+    if (next == NULL && end != INT64_MAX) {
+        next = json_integer(end);
+        searched = json_integer(end);
+    }
+    con_reply_json(
+        out, 200,
+        json_pack("{s:I,s:o,s:o,s:o}", "run", (json_int_t)run, "problems", rows,
+                  "next", next ? next : json_null(), "searched_to", searched));
 }
 
 

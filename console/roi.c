@@ -42,8 +42,8 @@ con_dollars_run(console_t *c, json_t *run)
 
     if (c->prices == NULL)
         return 0;
-    /* A finished run's usage cannot change: read it once (it walks every
-    ** step of the run). */
+    /* A finished run's usage cannot change: read it once (one stored row
+    ** per problem, store_usage_run). */
     for (size_t i = 0; i < c->n_usage; i++)
         if (c->usage[i].run_id == id) {
             json_object_set_new(run, "dollars",

@@ -105,7 +105,9 @@ void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
 ** prompt tokens of the previous call of the same role in the same problem
 ** (at most the call's own prompt): each call's prompt extends the previous
 ** one's, so that much could have been a prefix-cache hit (docs/roi.md says
-** when it overstates).  Returns 0 with *out, or -1 with err.
+** when it overstates).  A run's usage adds the totals stored when each
+** problem ended (store_usage_run) and walks only the steps of problems not
+** ended.  Returns 0 with *out, or -1 with err.
 */
 int cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
                    cost_usage_t *out, char *err, size_t errlen);

@@ -31,8 +31,23 @@ int
 cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
                cost_usage_t *out, char *err, size_t errlen)
 {
+    store_usage_total_t t;
+
     memset(out, 0, sizeof *out);
-    return store_each_usage(r, run_id, problem_id, sum_calls, out, err, errlen);
+    if (problem_id > 0)
+        return store_each_usage(r, run_id, problem_id, sum_calls, out, err,
+                                errlen);
+    if (store_usage_run(r, run_id, &t, err, errlen) < 0)
+        return -1;
+    for (int k = STORE_DRAFT; k <= STORE_STRONG; k++) {
+        int role = k == STORE_STRONG ? COST_STRONG : COST_WEAK;
+        out->input[role] = t.input[k];
+        out->cached[role] = t.cached[k];
+        out->output[role] = t.output[k];
+    }
+    out->input[COST_PRM] = t.prm;
+    out->cached[COST_PRM] = t.prm_cached;
+    return 0;
 }
 
 
@@ -62,10 +77,18 @@ cost_usage_solution(store_reader_t *r, int64_t run_id, int64_t problem_id,
                     size_t errlen)
 {
     solution_sum_t x = {out, role};
+    store_usage_total_t t;
 
     memset(out, 0, sizeof *out);
-    return store_each_usage(r, run_id, problem_id, sum_solution, &x, err,
-                            errlen);
+    if (problem_id > 0)
+        return store_each_usage(r, run_id, problem_id, sum_solution, &x, err,
+                                errlen);
+    if (store_usage_run(r, run_id, &t, err, errlen) < 0)
+        return -1;
+    out->input[role] = t.solution_input;
+    out->cached[role] = t.solution_cached;
+    out->output[role] = t.solution_output;
+    return 0;
 }
 
 

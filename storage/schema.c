@@ -253,8 +253,54 @@ s_v6(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v7, so a run's usage never walks its steps: each ended problem's token
+** totals as store_usage_run sums them (STORE_USAGE_TOTALS over
+** STORE_USAGE_COLUMNS), written by the writer with the problem's terminal
+** row (STORE_USAGE_UPSERT_SQL; a step arriving later drops them), and
+** backfilled here for the problems that have ended.  And two covering
+** indexes for the console (bench_console, 100,000 problems): the runs page
+** sums each run's problems' counters from problems_totals alone instead of
+** reading every problem row (text and all), and compare groups two runs'
+** problems by source from problems_by_source alone.
+*/
+static const char s_v7_sql[] =
+    "CREATE TABLE problem_usage (\n"
+    "  problem_id      INTEGER PRIMARY KEY REFERENCES problems(problem_id),\n"
+    "  draft_input     INTEGER NOT NULL,\n"
+    "  strong_input    INTEGER NOT NULL,\n"
+    "  draft_cached    INTEGER NOT NULL,\n"
+    "  strong_cached   INTEGER NOT NULL,\n"
+    "  draft_output    INTEGER NOT NULL,\n"
+    "  strong_output   INTEGER NOT NULL,\n"
+    "  prm_input       INTEGER NOT NULL,\n"
+    "  prm_cached      INTEGER NOT NULL,\n"
+    "  solution_input  INTEGER NOT NULL,\n"
+    "  solution_cached INTEGER NOT NULL,\n"
+    "  solution_output INTEGER NOT NULL\n"
+    ");\n"
+    "INSERT INTO problem_usage (problem_id, " STORE_USAGE_TOTAL_NAMES ")"
+    " SELECT problem_id," STORE_USAGE_TOTALS "FROM (SELECT " STORE_USAGE_COLUMNS
+    "FROM steps WHERE problem_id IN (SELECT problem_id"
+    " FROM problems WHERE status IN ('finished', 'failed', 'cancelled')))"
+    " GROUP BY problem_id;\n"
+    "CREATE INDEX problems_totals ON problems (run_id, status, correct,"
+    " steps, regenerated_steps, weak_tokens, strong_tokens,"
+    " discarded_tokens, prm_tokens);\n"
+    "CREATE INDEX problems_by_source ON problems (run_id, source, correct,"
+    " status, strong_tokens);\n";
+
+
+static int
+s_v7(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v7_sql, path, "migrating to schema v7", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
-    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6};
+    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7};
 
 
 /* Run a query that returns one integer into *out. */

@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -303,6 +303,27 @@ typedef struct store_usage {
 int store_each_usage(store_reader_t *r, int64_t run_id, int64_t problem_id,
                      int (*fn)(void *ctx, const store_usage_t *u), void *ctx,
                      char *err, size_t errlen);
+
+/*
+** A run's usage summed over its step rows as store_usage_t counts them, by
+** kind (store_kind_t): input, cached and output tokens per kind, the PRM's
+** input and cached part, and the accepted rows alone (solution_*: the
+** prompt, solution_cached and completion of each accepted row).
+*/
+typedef struct store_usage_total {
+    int64_t input[2], cached[2], output[2];
+    int64_t prm, prm_cached;
+    int64_t solution_input, solution_cached, solution_output;
+} store_usage_total_t;
+
+/*
+** The totals of run run_id into *out: the stored per-problem totals of its
+** ended problems (problem_usage, written when a problem ends) plus the step
+** rows of the others, so the sum is exact while the run is going and never
+** walks an ended problem's steps.  Returns 0, or -1 with err.
+*/
+int store_usage_run(store_reader_t *r, int64_t run_id, store_usage_total_t *out,
+                    char *err, size_t errlen);
 
 /*
 ** Call fn once per problem of the run (run_id 0: every run), in id order.

@@ -84,6 +84,63 @@ sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
                          size_t errlen);
 
 /*
+** The columns of a step row's usage (store_usage_t's order; usage.c).  The
+** window functions give each row the prompt of the previous call of its
+** kind, the previous PRM input and the previous accepted row's prompt within
+** its problem.  'draft' < 'strong', so the key order is draft before strong,
+** as the calls were made.  One definition: the per-step statements and the
+** per-problem totals of problem_usage (v7) read the same expressions.
+*/
+#define STORE_USAGE_COLUMNS                                                    \
+    "problem_id, step_index, kind = 'strong' AS strong, accepted,"             \
+    " prompt_tokens, completion_tokens,"                                       \
+    " min(prompt_tokens, coalesce(lag(prompt_tokens) OVER"                     \
+    "   (PARTITION BY problem_id, kind ORDER BY step_index), 0))"              \
+    "   AS prompt_cached,"                                                     \
+    " prm_tokens,"                                                             \
+    " CASE WHEN prm_tokens > 0 THEN min(prm_tokens, coalesce(lag(prm_tokens)"  \
+    "   OVER (PARTITION BY problem_id, prm_tokens > 0"                         \
+    "         ORDER BY step_index, kind), 0)) ELSE 0 END AS prm_cached,"       \
+    " CASE WHEN accepted THEN min(prompt_tokens, coalesce(lag(prompt_tokens)"  \
+    "   OVER (PARTITION BY problem_id, accepted ORDER BY step_index, kind),"   \
+    "   0)) ELSE 0 END AS solution_cached "
+
+/*
+** problem_usage's columns after problem_id (store_usage_total_t's order),
+** as sums over rows of STORE_USAGE_COLUMNS grouped by problem_id.
+*/
+#define STORE_USAGE_TOTALS                                                     \
+    " sum(CASE WHEN strong THEN 0 ELSE prompt_tokens END),"                    \
+    " sum(CASE WHEN strong THEN prompt_tokens ELSE 0 END),"                    \
+    " sum(CASE WHEN strong THEN 0 ELSE prompt_cached END),"                    \
+    " sum(CASE WHEN strong THEN prompt_cached ELSE 0 END),"                    \
+    " sum(CASE WHEN strong THEN 0 ELSE completion_tokens END),"                \
+    " sum(CASE WHEN strong THEN completion_tokens ELSE 0 END),"                \
+    " sum(prm_tokens), sum(prm_cached),"                                       \
+    " sum(CASE WHEN accepted THEN prompt_tokens ELSE 0 END),"                  \
+    " sum(solution_cached),"                                                   \
+    " sum(CASE WHEN accepted THEN completion_tokens ELSE 0 END) "
+
+#define STORE_USAGE_TOTAL_NAMES                                                \
+    "draft_input, strong_input, draft_cached, strong_cached, draft_output,"    \
+    " strong_output, prm_input, prm_cached, solution_input,"                   \
+    " solution_cached, solution_output"
+
+/*
+** The statement that (re)writes problem ?1's row of problem_usage from its
+** steps once the problem has ended (nothing while it is queued or running,
+** or when it has no step).  Idempotent: a rewrite replaces the row with the
+** same sums.
+*/
+#define STORE_USAGE_UPSERT_SQL                                                 \
+    "INSERT OR REPLACE INTO problem_usage "                                    \
+    "(problem_id, " STORE_USAGE_TOTAL_NAMES                                    \
+    ") SELECT problem_id," STORE_USAGE_TOTALS                                  \
+    "FROM (SELECT " STORE_USAGE_COLUMNS "FROM steps WHERE problem_id = ?1) "   \
+    "WHERE EXISTS (SELECT 1 FROM problems WHERE problem_id = ?1 AND"           \
+    " status IN ('finished', 'failed', 'cancelled')) GROUP BY problem_id"
+
+/*
 ** Read PRAGMA user_version into *version and refuse what this build cannot
 ** read: a file that is not SQLite, or a schema newer than
 ** STORE_SCHEMA_VERSION.  Returns 0, or -1 with a reason naming path in err.
@@ -261,6 +318,8 @@ struct store_writer {
     /* the writer thread's own */
     sqlite3 *db;
     sqlite3_stmt *insert[STORE_REC_TYPES]; /* by store_rec_type_t */
+    sqlite3_stmt *usage;                   /* STORE_USAGE_UPSERT_SQL */
+    sqlite3_stmt *usage_drop; /* DELETE: a late step of an ended problem */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     int64_t commit_at;    /* flush_to as last read, INT64_MAX if none due */

@@ -4,29 +4,20 @@
 */
 #include "store_internal.h"
 
+#include <string.h>
+
 #include "errf.h"
 
-/*
-** One statement: the window functions give each row the prompt of the
-** previous call of its kind, the previous PRM input and the previous
-** accepted row's prompt within its problem.  'draft' < 'strong', so the key
-** order is draft before strong, as the calls were made.
-*/
-static const char s_usage_sql[] =
-    "SELECT problem_id, step_index, kind = 'strong', accepted,"
-    " prompt_tokens, completion_tokens,"
-    " min(prompt_tokens, coalesce(lag(prompt_tokens) OVER"
-    "   (PARTITION BY problem_id, kind ORDER BY step_index), 0)),"
-    " prm_tokens,"
-    " CASE WHEN prm_tokens > 0 THEN min(prm_tokens, coalesce(lag(prm_tokens)"
-    "   OVER (PARTITION BY problem_id, prm_tokens > 0"
-    "         ORDER BY step_index, kind), 0)) ELSE 0 END,"
-    " CASE WHEN accepted THEN min(prompt_tokens, coalesce(lag(prompt_tokens)"
-    "   OVER (PARTITION BY problem_id, accepted ORDER BY step_index, kind),"
-    "   0)) ELSE 0 END "
-    "FROM steps "
-    "WHERE CASE WHEN ?2 > 0 THEN problem_id = ?2 ELSE problem_id IN"
-    " (SELECT problem_id FROM problems WHERE run_id = ?1) END "
+/* One problem's rows, read through steps_key. */
+static const char s_problem_sql[] =
+    "SELECT " STORE_USAGE_COLUMNS "FROM steps WHERE problem_id = ?1 "
+    "ORDER BY problem_id, step_index, kind";
+
+/* A run's rows: its problems through problems_by_run, each one's steps
+** through steps_key. */
+static const char s_run_sql[] =
+    "SELECT " STORE_USAGE_COLUMNS "FROM steps WHERE problem_id IN"
+    " (SELECT problem_id FROM problems WHERE run_id = ?1) "
     "ORDER BY problem_id, step_index, kind";
 
 
@@ -38,13 +29,13 @@ store_each_usage(store_reader_t *r, int64_t run_id, int64_t problem_id,
     sqlite3_stmt *st = NULL;
     int step, rc = -1;
 
-    if (sqlite3_prepare_v2(r->db, s_usage_sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(r->db, problem_id > 0 ? s_problem_sql : s_run_sql,
+                           -1, &st, NULL) != SQLITE_OK) {
         store_conn_error(r->db, r->path, "preparing the usage query", err,
                          errlen);
         goto done;
     }
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, problem_id);
+    sqlite3_bind_int64(st, 1, problem_id > 0 ? problem_id : run_id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         store_usage_t u = {
             .problem_id = sqlite3_column_int64(st, 0),
@@ -63,6 +54,63 @@ store_each_usage(store_reader_t *r, int64_t run_id, int64_t problem_id,
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         store_conn_error(r->db, r->path, "reading step usage", err, errlen);
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+
+/*
+** A run's totals: the stored rows of its ended problems (problem_usage),
+** and the steps of those without one (still running, or ended with no
+** step), summed the same way.
+*/
+static const char s_run_totals_sql[] =
+    "SELECT " STORE_USAGE_TOTAL_NAMES " FROM ("
+    " SELECT " STORE_USAGE_TOTAL_NAMES " FROM problem_usage"
+    "  WHERE problem_id IN (SELECT problem_id FROM problems WHERE run_id = ?1)"
+    " UNION ALL"
+    " SELECT" STORE_USAGE_TOTALS "FROM (SELECT " STORE_USAGE_COLUMNS
+    "  FROM steps WHERE problem_id IN (SELECT problem_id FROM problems p"
+    "   WHERE run_id = ?1 AND NOT EXISTS (SELECT 1 FROM problem_usage u"
+    "    WHERE u.problem_id = p.problem_id))))";
+
+
+int
+store_usage_run(store_reader_t *r, int64_t run_id, store_usage_total_t *out,
+                char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int step, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(r->db, s_run_totals_sql, -1, &st, NULL) !=
+        SQLITE_OK) {
+        store_conn_error(r->db, r->path, "preparing the run usage query", err,
+                         errlen);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t *v[] = {&out->input[STORE_DRAFT],
+                        &out->input[STORE_STRONG],
+                        &out->cached[STORE_DRAFT],
+                        &out->cached[STORE_STRONG],
+                        &out->output[STORE_DRAFT],
+                        &out->output[STORE_STRONG],
+                        &out->prm,
+                        &out->prm_cached,
+                        &out->solution_input,
+                        &out->solution_cached,
+                        &out->solution_output};
+        for (int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
+            *v[k] += sqlite3_column_int64(st, k);
+    }
+    if (step != SQLITE_DONE) {
+        store_conn_error(r->db, r->path, "reading run usage", err, errlen);
         goto done;
     }
     rc = 0;

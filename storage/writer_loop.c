@@ -84,6 +84,9 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
             0 ||
         s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
+        s_prepare(w, STORE_USAGE_UPSERT_SQL, &w->usage, err, errlen) < 0 ||
+        s_prepare(w, "DELETE FROM problem_usage WHERE problem_id = ?1",
+                  &w->usage_drop, err, errlen) < 0 ||
         s_prepare(w, "BEGIN IMMEDIATE", &w->begin, err, errlen) < 0 ||
         s_prepare(w, "COMMIT", &w->commit, err, errlen) < 0)
         return -1;
@@ -199,6 +202,35 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
 }
 
 
+/*
+** problem_usage: an ended problem's totals are written with its terminal row
+** (its steps came before it, as the coordinator and trim run write them).  A
+** step that arrives after that drops the stored totals: the problem is then
+** summed from its steps when read, exact either way, and a later terminal
+** row writes them again.
+*/
+static int
+s_usage(store_writer_t *w, const store_rec_t *r)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (r->type == STORE_REC_PROBLEM && r->u.problem.status >= STORE_FINISHED)
+        st = w->usage;
+    else if (r->type == STORE_REC_STEP && sqlite3_changes(w->db) > 0)
+        st = w->usage_drop;
+    else
+        return 0;
+    sqlite3_bind_int64(st, 1,
+                       r->type == STORE_REC_STEP ? r->u.step.problem_id
+                                                 : r->u.problem.problem_id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+        s_fail_row(w, r); /* before reset, as in s_insert */
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+
 static int
 s_insert(store_writer_t *w, const store_rec_t *r)
 {
@@ -227,7 +259,7 @@ s_insert(store_writer_t *w, const store_rec_t *r)
         return -1;
     }
     sqlite3_reset(st);
-    return 0;
+    return s_usage(w, r);
 }
 
 
@@ -324,9 +356,11 @@ store_writer_close_db(store_writer_t *w)
         sqlite3_finalize(w->insert[i]);
         w->insert[i] = NULL;
     }
+    sqlite3_finalize(w->usage);
+    sqlite3_finalize(w->usage_drop);
     sqlite3_finalize(w->begin);
     sqlite3_finalize(w->commit);
-    w->begin = w->commit = NULL;
+    w->usage = w->usage_drop = w->begin = w->commit = NULL;
     sqlite3_close(w->db); /* the last connection also checkpoints the WAL */
     w->db = NULL;
 }

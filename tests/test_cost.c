@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,30 @@ static const struct {
 };
 
 
+/* The trace's rows into w as problem id's, prompts and PRM inputs raised
+** by more (0: the trace as it is). */
+static void
+put_trace(store_writer_t *w, int64_t id, int more)
+{
+    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
+        store_step_t s = {.problem_id = id,
+                          .step_index = trace[i].idx,
+                          .kind = trace[i].kind,
+                          .text = "s",
+                          .prompt_tokens = trace[i].prompt + more,
+                          .completion_tokens = trace[i].completion,
+                          .prm_tokens = trace[i].prm ? trace[i].prm + more : 0,
+                          .accepted = trace[i].accepted,
+                          .prm_score = NAN,
+                          .min_prev_score = NAN,
+                          .prod_prev_score = NAN,
+                          .action_prob = NAN,
+                          .decision = STORE_NO_DECISION};
+        assert_true(store_writer_put_step(w, &s) > 0);
+    }
+}
+
+
 static void
 write_store(const char *path)
 {
@@ -167,22 +192,7 @@ write_store(const char *path)
         fail_msg("%s", err);
     assert_true(store_writer_put_run(w, &run) > 0);
     assert_true(store_writer_put_problem(w, &pr) > 0);
-    for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
-        store_step_t s = {.problem_id = 1,
-                          .step_index = trace[i].idx,
-                          .kind = trace[i].kind,
-                          .text = "s",
-                          .prompt_tokens = trace[i].prompt,
-                          .completion_tokens = trace[i].completion,
-                          .prm_tokens = trace[i].prm,
-                          .accepted = trace[i].accepted,
-                          .prm_score = NAN,
-                          .min_prev_score = NAN,
-                          .prod_prev_score = NAN,
-                          .action_prob = NAN,
-                          .decision = STORE_NO_DECISION};
-        assert_true(store_writer_put_step(w, &s) > 0);
-    }
+    put_trace(w, 1, 0);
     store_writer_destroy(&w);
 }
 
@@ -374,6 +384,93 @@ test_projected(void **state)
 }
 
 
+/*
+** A run's usage comes from the totals stored when each problem ended
+** (problem_usage, schema v7) plus the steps of problems still going: it
+** must equal the sum of the step rows, whatever the order of a problem's
+** terminal row and its steps, for finished, failed, cancelled and running
+** problems alike, and for the accepted rows (cost_usage_solution).
+*/
+static void
+test_stored_totals(void **state)
+{
+    (void)state;
+    char path[64], err[256];
+    store_status_t status[] = {STORE_FINISHED, STORE_FAILED, STORE_CANCELLED,
+                               STORE_RUNNING, STORE_FINISHED};
+    cost_usage_t run, sum, sol, one, expect_sol;
+
+    snprintf(path, sizeof path, "/tmp/test_cost_totals_%d.db", (int)getpid());
+    store_remove(path);
+    store_writer_t *w = store_writer_new(path, NULL, err, sizeof err);
+    if (w == NULL)
+        fail_msg("%s", err);
+    store_run_t rr = {.run_id = 1, .policy = "thr:0.5", .started_ms = 1};
+    assert_true(store_writer_put_run(w, &rr) > 0);
+    for (int64_t id = 1; id <= 5; id++) {
+        store_problem_t p = {
+            .problem_id = id, .run_id = 1, .text = "q", .created_ms = 1};
+        p.status = STORE_RUNNING;
+        assert_true(store_writer_put_problem(w, &p) > 0);
+        p.status = status[id - 1];
+        if (id % 2 == 1) { /* steps, then the terminal row */
+            put_trace(w, id, (int)id);
+            assert_true(store_writer_put_problem(w, &p) > 0);
+        } else { /* the terminal row, then steps that arrive late */
+            assert_true(store_writer_put_problem(w, &p) > 0);
+            put_trace(w, id, (int)id);
+        }
+    }
+    /* Problem 5 written again as ended: the totals do not double. */
+    store_problem_t again = {.problem_id = 5,
+                             .run_id = 1,
+                             .text = "q",
+                             .status = STORE_FINISHED,
+                             .created_ms = 1};
+    assert_true(store_writer_put_problem(w, &again) > 0);
+    store_writer_destroy(&w);
+
+    /* Stored totals: the problems that ended after their steps (5 was
+    ** written again after its late steps); 2 and 4 are summed from steps. */
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(problem_id) FROM"
+                                        " (SELECT problem_id FROM problem_usage"
+                                        " ORDER BY problem_id)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,3,5");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    store_reader_t *r = store_reader_new(path, err, sizeof err);
+    if (r == NULL)
+        fail_msg("%s", err);
+    memset(&sum, 0, sizeof sum);
+    memset(&expect_sol, 0, sizeof expect_sol);
+    for (int64_t id = 1; id <= 5; id++) {
+        assert_int_equal(
+            cost_each_step(r, id, count_steps, &sum, err, sizeof err), 0);
+        assert_int_equal(
+            cost_usage_solution(r, 0, id, COST_STRONG, &one, err, sizeof err),
+            0);
+        cost_usage_add(&expect_sol, &one);
+    }
+    assert_true(sum.input[COST_WEAK] > 0 && sum.cached[COST_PRM] > 0);
+    assert_int_equal(cost_usage_run(r, 1, 0, &run, err, sizeof err), 0);
+    assert_memory_equal(&run, &sum, sizeof run);
+    assert_int_equal(
+        cost_usage_solution(r, 1, 0, COST_STRONG, &sol, err, sizeof err), 0);
+    assert_memory_equal(&sol, &expect_sol, sizeof sol);
+    store_reader_destroy(&r);
+    store_remove(path);
+}
+
+
 int
 main(void)
 {
@@ -381,6 +478,7 @@ main(void)
         cmocka_unit_test(test_book_and_formula),
         cmocka_unit_test(test_book_errors),
         cmocka_unit_test(test_usage_and_measured),
+        cmocka_unit_test(test_stored_totals),
         cmocka_unit_test(test_projected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

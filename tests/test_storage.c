@@ -536,21 +536,21 @@ test_newer_refused(void **state)
     int64_t a, b;
 
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    q_exec(t->path, "PRAGMA user_version = 7");
+    q_exec(t->path, "PRAGMA user_version = 8");
 
     err[0] = '\0';
     assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
     assert_non_null(strstr(err, t->path));
-    assert_non_null(strstr(err, "schema version 7"));
+    assert_non_null(strstr(err, "schema version 8"));
     char expect[64];
     snprintf(expect, sizeof expect, "this build's %d", STORE_SCHEMA_VERSION);
     assert_non_null(strstr(err, expect));
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 8);
 
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 7"));
+    assert_non_null(strstr(err, "schema version 8"));
     assert_null(store_reader_new(t->path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 7"));
+    assert_non_null(strstr(err, "schema version 8"));
     assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
 }
 
@@ -955,7 +955,7 @@ test_migrate_v5_to_v6(void **state)
                                     " pragma_table_info('steps')"
                                     " WHERE name = 'queue_us'"),
                      0);
-    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(store_migrate_to(t->path, 6, err, sizeof err), 0);
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 6);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"), 3);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 4);
@@ -982,6 +982,34 @@ test_migrate_v5_to_v6(void **state)
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
                                     " kind = 'strong' AND prm_score = 0.625"),
                      1);
+}
+
+
+/*
+** v6 to v7: the ended problems' usage totals are backfilled from their steps
+** (problem 3 ended with none: no row), as the writer would store them.
+*/
+static void
+test_migrate_v6_to_v7(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], row[256];
+
+    assert_int_equal(store_migrate_to(t->path, 6, err, sizeof err), 0);
+    q_exec(t->path, s_v5_rows);
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problem_usage"), 2);
+    q_text(t->path,
+           "SELECT draft_input || ',' || strong_input || ','"
+           " || draft_cached || ',' || strong_cached || ','"
+           " || draft_output || ',' || strong_output || ','"
+           " || prm_input || ',' || prm_cached || ','"
+           " || solution_input || ',' || solution_cached || ','"
+           " || solution_output"
+           " FROM problem_usage WHERE problem_id = 1",
+           row, sizeof row);
+    assert_string_equal(row, "10,5,5,0,10,7,18,9,10,5,12");
 }
 
 
@@ -1996,6 +2024,7 @@ main(void)
         T(test_writer_fails_on_fk),
         T(test_writer_fails_on_bad_enum),
         T(test_many_producers_small_queue),
+        T(test_migrate_v6_to_v7),
         T(test_many_producers_flushing),
         T(test_reader_while_writing),
     };

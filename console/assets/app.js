@@ -230,9 +230,13 @@
       el('div', {class: 'bar'},
         filters.after ? el('button', {id: 'page-first', onclick: () =>
           go('')}, 'First page') : null,
+        d.searched_to !== null ? el('span', {class: 'note',
+          id: 'search-note'}, 'searched up to problem #' + d.searched_to +
+          ' —') : null,
         d.next !== null ? el('button', {id: 'page-next', onclick: () =>
-          go(d.next)}, 'Next page') : el('span', {class: 'note'},
-          rows.length ? 'Last page.' : 'No problem matches.')));
+          go(d.next)}, d.searched_to !== null ? 'more' : 'Next page') :
+          el('span', {class: 'note'},
+             rows.length ? 'Last page.' : 'No problem matches.')));
   }
 
   // ---- one problem's route trace ------------------------------------------
