@@ -127,18 +127,19 @@ sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
     " solution_cached, solution_output"
 
 /*
-** The statement that (re)writes problem ?1's row of problem_usage from its
-** steps once the problem has ended (nothing while it is queued or running,
-** or when it has no step).  Idempotent: a rewrite replaces the row with the
-** same sums.
+** The writer's statements for problem_usage: a problem's step rows in key
+** order (steps_key: no sort), and its totals, which store_writer computes
+** from them in C with the rules of STORE_USAGE_COLUMNS (a window query per
+** problem cost the pipeline half its throughput).
 */
-#define STORE_USAGE_UPSERT_SQL                                                 \
+#define STORE_USAGE_ROWS_SQL                                                   \
+    "SELECT kind = 'strong', accepted, prompt_tokens, completion_tokens,"      \
+    " prm_tokens FROM steps WHERE problem_id = ?1 ORDER BY step_index, kind"
+#define STORE_USAGE_PUT_SQL                                                    \
     "INSERT OR REPLACE INTO problem_usage "                                    \
     "(problem_id, " STORE_USAGE_TOTAL_NAMES                                    \
-    ") SELECT problem_id," STORE_USAGE_TOTALS                                  \
-    "FROM (SELECT " STORE_USAGE_COLUMNS "FROM steps WHERE problem_id = ?1) "   \
-    "WHERE EXISTS (SELECT 1 FROM problems WHERE problem_id = ?1 AND"           \
-    " status IN ('finished', 'failed', 'cancelled')) GROUP BY problem_id"
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"                            \
+    " ?10, ?11, ?12)"
 
 /*
 ** Read PRAGMA user_version into *version and refuse what this build cannot
@@ -318,7 +319,8 @@ struct store_writer {
     /* the writer thread's own */
     sqlite3 *db;
     sqlite3_stmt *insert[STORE_REC_TYPES]; /* by store_rec_type_t */
-    sqlite3_stmt *usage;                   /* STORE_USAGE_UPSERT_SQL */
+    sqlite3_stmt *usage_rows;              /* STORE_USAGE_ROWS_SQL */
+    sqlite3_stmt *usage;                   /* STORE_USAGE_PUT_SQL */
     sqlite3_stmt *usage_drop; /* DELETE: a late step of an ended problem */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;

@@ -84,7 +84,8 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
             0 ||
         s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
-        s_prepare(w, STORE_USAGE_UPSERT_SQL, &w->usage, err, errlen) < 0 ||
+        s_prepare(w, STORE_USAGE_ROWS_SQL, &w->usage_rows, err, errlen) < 0 ||
+        s_prepare(w, STORE_USAGE_PUT_SQL, &w->usage, err, errlen) < 0 ||
         s_prepare(w, "DELETE FROM problem_usage WHERE problem_id = ?1",
                   &w->usage_drop, err, errlen) < 0 ||
         s_prepare(w, "BEGIN IMMEDIATE", &w->begin, err, errlen) < 0 ||
@@ -203,6 +204,62 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
 
 
 /*
+** Problem problem_id's totals into problem_usage, from its step rows in key
+** order with the rules of STORE_USAGE_COLUMNS: a call's cached input is the
+** smaller of its prompt and the previous call's of the same kind; a PRM
+** input's, of the previous scored row's; an accepted row's solution input,
+** of the previous accepted row's.  Nothing for a problem without steps.
+*/
+static int
+s_usage_put(store_writer_t *w, int64_t problem_id)
+{
+    int64_t t[11] = {0}; /* STORE_USAGE_TOTAL_NAMES' order */
+    int64_t last_prompt[2] = {0, 0}, last_prm = 0, last_accepted = 0;
+    sqlite3_stmt *st = w->usage_rows;
+    int rows = 0, rc;
+
+    sqlite3_bind_int64(st, 1, problem_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int strong = sqlite3_column_int(st, 0) != 0;
+        int accepted = sqlite3_column_int(st, 1);
+        int64_t prompt = sqlite3_column_int64(st, 2);
+        int64_t out = sqlite3_column_int64(st, 3);
+        int64_t prm = sqlite3_column_int64(st, 4);
+
+        t[strong] += prompt;
+        t[2 + strong] +=
+            prompt < last_prompt[strong] ? prompt : last_prompt[strong];
+        t[4 + strong] += out;
+        last_prompt[strong] = prompt;
+        if (prm > 0) {
+            t[6] += prm;
+            t[7] += prm < last_prm ? prm : last_prm;
+            last_prm = prm;
+        }
+        if (accepted) {
+            t[8] += prompt;
+            t[9] += prompt < last_accepted ? prompt : last_accepted;
+            t[10] += out;
+            last_accepted = prompt;
+        }
+        rows++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (rows == 0)
+        return 0;
+    st = w->usage;
+    sqlite3_bind_int64(st, 1, problem_id);
+    for (int i = 0; i < 11; i++)
+        sqlite3_bind_int64(st, i + 2, t[i]);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+
+/*
 ** problem_usage: an ended problem's totals are written with its terminal row
 ** (its steps came before it, as the coordinator and trim run write them).  A
 ** step that arrives after that drops the stored totals: the problem is then
@@ -212,18 +269,18 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
 static int
 s_usage(store_writer_t *w, const store_rec_t *r)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = w->usage_drop;
     int rc;
 
-    if (r->type == STORE_REC_PROBLEM && r->u.problem.status >= STORE_FINISHED)
-        st = w->usage;
-    else if (r->type == STORE_REC_STEP && sqlite3_changes(w->db) > 0)
-        st = w->usage_drop;
-    else
+    if (r->type == STORE_REC_PROBLEM && r->u.problem.status >= STORE_FINISHED) {
+        if (s_usage_put(w, r->u.problem.problem_id) == 0)
+            return 0;
+        s_fail_row(w, r);
+        return -1;
+    }
+    if (r->type != STORE_REC_STEP || sqlite3_changes(w->db) == 0)
         return 0;
-    sqlite3_bind_int64(st, 1,
-                       r->type == STORE_REC_STEP ? r->u.step.problem_id
-                                                 : r->u.problem.problem_id);
+    sqlite3_bind_int64(st, 1, r->u.step.problem_id);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         s_fail_row(w, r); /* before reset, as in s_insert */
     sqlite3_reset(st);
@@ -356,11 +413,13 @@ store_writer_close_db(store_writer_t *w)
         sqlite3_finalize(w->insert[i]);
         w->insert[i] = NULL;
     }
+    sqlite3_finalize(w->usage_rows);
     sqlite3_finalize(w->usage);
     sqlite3_finalize(w->usage_drop);
     sqlite3_finalize(w->begin);
     sqlite3_finalize(w->commit);
-    w->usage = w->usage_drop = w->begin = w->commit = NULL;
+    w->usage_rows = w->usage = w->usage_drop = NULL;
+    w->begin = w->commit = NULL;
     sqlite3_close(w->db); /* the last connection also checkpoints the WAL */
     w->db = NULL;
 }
