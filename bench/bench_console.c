@@ -281,7 +281,8 @@ main(int argc, char **argv)
         return 1;
     console_opts_t o = {.db = db, .prices = prices};
     if ((con = console_new(&o, err, sizeof err)) == NULL ||
-        (h = console_http_new(con, "127.0.0.1:0", err, sizeof err)) == NULL) {
+        (h = console_http_new(con, "127.0.0.1:0", NULL, err, sizeof err)) ==
+            NULL) {
         fprintf(stderr, "bench_console: %s\n", err);
         console_destroy(&con);
         return 1;

@@ -26,7 +26,7 @@ int
 cmd_console(int argc, char **argv)
 {
     const char *db = "trim.db", *listen = "127.0.0.1:8080", *prices = "",
-               *curve = "", *log_level = "info";
+               *curve = "", *allow_host = "", *log_level = "info";
     int insecure = 0, rc;
     const flag_t flags[] = {
         {"db", FLAG_STRING, &db, 0, 0, "audit database (read-only)"},
@@ -38,6 +38,9 @@ cmd_console(int argc, char **argv)
          "calculator (default: the store's runs)"},
         {"http-insecure", FLAG_BOOL, &insecure, 0, 0,
          "allow --listen beyond loopback (plain HTTP; logged at start)"},
+        {"allow-host", FLAG_STRING, &allow_host, 0, 0,
+         "H[,H...]: more names the Host header may carry (e.g. a proxy's); "
+         "others get 421"},
         CLI_FLAG_LOG_LEVEL(&log_level),
     };
     console_opts_t o = {0};
@@ -61,7 +64,8 @@ cmd_console(int argc, char **argv)
     o.curve = curve;
     atomic_int *stop = signals_stop_flag();
     if ((c = console_new(&o, err, sizeof err)) == NULL ||
-        (h = console_http_new(c, listen, err, sizeof err)) == NULL) {
+        (h = console_http_new(c, listen, allow_host, err, sizeof err)) ==
+            NULL) {
         cli_error("console", err);
         console_destroy(&c);
         return 1;

@@ -223,6 +223,7 @@ cmd_gateway(int argc, char **argv)
     if (*a.prices &&
         (prices = prices_load(a.prices, err, sizeof err)) == NULL) {
         cli_error("gateway", err);
+        curve_keys_clear(&keys);
         free(env_copy);
         return 1;
     }
@@ -249,6 +250,7 @@ cmd_gateway(int argc, char **argv)
             NULL) {
             cli_error("gateway", err);
             curve_keys_clear(&keys);
+            prices_destroy(&prices);
             free(env_copy);
             return 1;
         }

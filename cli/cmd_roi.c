@@ -8,6 +8,7 @@
 ** prints a table, or with --json the document of cost/roi.h (the
 ** console's /api/roi serves the same); --svg FILE draws the projection.
 */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,9 @@ static const char description[] =
     "strong-only run (--baseline-run M, same problems and seed) or estimated\n"
     "from the run's accepted steps at each model's prices.\n"
     "Projected (--curve eval.json from trim eval, or --db FILE alone: its\n"
-    "runs): at --volume problems a month, the cheapest policy point reaching\n"
-    "--target-accuracy or --target-pgr, its monthly cost against\n"
-    "strong-only, the savings, cost per correct answer, the break-even\n"
+    "runs): at --volume problems a month, the cheapest point on eval's\n"
+    "frontier reaching --target-accuracy or --target-pgr, its monthly cost\n"
+    "against strong-only, the savings, cost per correct answer, the break-even\n"
     "volume for --fixed-monthly, and a table over the strong/weak price\n"
     "ratio.  Formulas and a worked example: docs/roi.md; the price book:\n"
     "docs/prices.example.json.";
@@ -106,14 +107,15 @@ print_projection(const roi_projection_t *pr, const prices_t *p,
            "accuracy", "$/month", "point (share of problems)");
     for (size_t i = 0; i < pr->n_policies; i++) {
         const roi_choice_t *ch = &pr->policies[i];
+        if (!ch->reached) {
+            printf("%-12.12s %8s  not reached\n", ch->policy, "no");
+            continue;
+        }
         printf(
-            "%-12.12s %8s %12s %9.4f %14s  ", ch->policy,
-            ch->reached ? "yes" : "no", usd(a, sizeof a, ch->per_problem),
-            ch->accuracy,
+            "%-12.12s %8s %12s %9.4f %14s  ", ch->policy, "yes",
+            usd(a, sizeof a, ch->per_problem), ch->accuracy,
             usd(b, sizeof b, q->volume * ch->per_problem + q->fixed_monthly));
-        if (!ch->reached)
-            printf("-\n");
-        else if (strcmp(ch->spec_lo, ch->spec_hi) == 0 || ch->mix >= 1)
+        if (strcmp(ch->spec_lo, ch->spec_hi) == 0 || ch->mix >= 1)
             printf("%s\n", ch->spec_hi);
         else
             printf("%s (%.0f%%) + %s (%.0f%%)\n", ch->spec_lo,
@@ -126,9 +128,13 @@ print_projection(const roi_projection_t *pr, const prices_t *p,
         printf("no policy reaches accuracy %.4f\n", pr->target);
         return;
     }
-    printf("cheapest      %s: %s/month against strong-only's %s\n",
+    printf("cheapest point on eval's frontier: %s, %s/month against "
+           "strong-only's %s\n",
            pr->policies[pr->best].policy, usd(a, sizeof a, pr->monthly_policy),
            usd(b, sizeof b, pr->monthly_strong));
+    if (pr->strong_only_better)
+        printf("              strong-only is the better choice at this "
+               "volume\n");
     printf("savings       %s/month (%.1f%%)\n", usd(a, sizeof a, pr->savings),
            pr->savings_pct);
     printf("per correct   %s (strong-only %s)\n",
@@ -138,15 +144,19 @@ print_projection(const roi_projection_t *pr, const prices_t *p,
         printf("break-even    %.0f problems/month cover the fixed %s\n",
                pr->break_even_volume, usd(a, sizeof a, q->fixed_monthly));
     printf("\nstrong prices x  strong/weak output price  cheapest      "
-           "$/problem   strong-only/month   policy/month   savings\n");
+           "$/problem   strong-only/month   policy/month   savings  better\n");
     for (int k = 0; k < ROI_SENSITIVITY; k++) {
         const struct roi_sensitivity *s = &pr->sensitivity[k];
-        printf("%16g  %24.3g  %-12.12s %10s %19s %14s %8.1f%%\n",
-               s->strong_scale, s->ratio,
-               s->best >= 0 ? pr->policies[s->best].policy : "-",
-               usd(a, sizeof a, s->per_problem),
+        printf("%16g  %24.3g  ", s->strong_scale, s->ratio);
+        if (s->best < 0) {
+            printf("not reached\n");
+            continue;
+        }
+        printf("%-12.12s %10s %19s %14s %8.1f%%  %s\n",
+               pr->policies[s->best].policy, usd(a, sizeof a, s->per_problem),
                usd(b, sizeof b, s->monthly_strong),
-               usd(c, sizeof c, s->monthly_policy), s->savings_pct);
+               usd(c, sizeof c, s->monthly_policy), s->savings_pct,
+               s->strong_only_better ? "strong-only" : "routed");
     }
 }
 
@@ -212,8 +222,10 @@ projected(const roi_args_t *a, const prices_t *p)
     }
     if (*a->svg) {
         FILE *f = fopen(a->svg, "w");
-        if (f == NULL || roi_write_svg(c, p, &pr, f) < 0 || fclose(f) != 0) {
-            fprintf(stderr, "trim roi: cannot write %s\n", a->svg);
+        int bad = f == NULL || roi_write_svg(c, p, &pr, f) < 0;
+        if ((f != NULL && fclose(f) != 0) || bad) {
+            fprintf(stderr, "trim roi: cannot write %s: %s\n", a->svg,
+                    strerror(errno));
             goto done;
         }
     }
@@ -277,6 +289,15 @@ cmd_roi(int argc, char **argv)
                 "trim roi: give --prices and either --db FILE --run N, or "
                 "--curve FILE (or --db FILE) with --volume N and one of "
                 "--target-accuracy and --target-pgr (see --help)\n");
+        return 2;
+    }
+    if (project && ((*a.curve && *a.db) || a.baseline > 0)) {
+        fprintf(stderr,
+                "trim roi: %s%s%s not used by a projection: give "
+                "--curve FILE or --db FILE, without --baseline-run\n",
+                *a.curve && *a.db ? "--db with --curve" : "",
+                *a.curve && *a.db && a.baseline > 0 ? " and " : "",
+                a.baseline > 0 ? "--baseline-run" : "");
         return 2;
     }
     if (*a.svg && !project) {

@@ -128,7 +128,7 @@ cmd_wait(int argc, char **argv)
         cli_error("wait", err);
         rc = 1;
     } else {
-        summary_usage(reply->wait_reply->run, &usage);
+        usage = COST_USAGE_REPORTED(reply->wait_reply->run);
         if (prices)
             prices_cost(prices, &usage, &usd);
         summary_print(reply->wait_reply->run, NULL, cf.connect, json, prices,

@@ -32,21 +32,6 @@ accuracy(const Trim__RunStatus *r)
 }
 
 
-void
-summary_usage(const Trim__RunStatus *r, cost_usage_t *u)
-{
-    memset(u, 0, sizeof *u);
-    u->input[COST_WEAK] = (int64_t)r->weak_prompt_tokens;
-    u->cached[COST_WEAK] = (int64_t)r->weak_cached_tokens;
-    u->output[COST_WEAK] = (int64_t)(r->weak_tokens + r->discarded_tokens);
-    u->input[COST_STRONG] = (int64_t)r->strong_prompt_tokens;
-    u->cached[COST_STRONG] = (int64_t)r->strong_cached_tokens;
-    u->output[COST_STRONG] = (int64_t)r->strong_tokens;
-    u->input[COST_PRM] = (int64_t)r->prm_tokens;
-    u->cached[COST_PRM] = (int64_t)r->prm_cached_tokens;
-}
-
-
 static void
 print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
            const prices_t *p, const cost_usd_t *usd)

@@ -19,13 +19,6 @@ void summary_print(const Trim__RunStatus *r, const char *db,
                    const cost_usd_t *usd);
 
 /*
-** The tokens per role of a coordinator's run totals (RunStatus): every
-** call's prompt and its cached estimate, accepted and discarded drafts'
-** completions for the weak role, strong completions, the PRM's input.
-*/
-void summary_usage(const Trim__RunStatus *r, cost_usage_t *u);
-
-/*
 ** The dollars under p of run run_id in the audit store at db (its step rows,
 ** cost_usage_run), into *out.  Returns 0, or -1 with err.
 */

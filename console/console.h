@@ -61,9 +61,15 @@ typedef struct console_http console_http_t;
 ** Serve c on listen ("HOST:PORT", port 0: any free one) from a thread of
 ** its own.  The caller has checked listen with listen_check (loopback
 ** unless --http-insecure).  c is borrowed and must outlive the server.
-** Returns the server, or NULL with err.
+** A request whose Host header is not the server's own name gets 421
+** (Misdirected Request), against DNS rebinding: the names are listen's
+** host, on loopback also 127.0.0.1, localhost and [::1], and the
+** comma-separated names of allow_host (NULL or "": none); each with
+** ":PORT", or bare when the port is 80.  Returns the server, or NULL with
+** err.
 */
-console_http_t *console_http_new(console_t *c, const char *listen, char *err,
+console_http_t *console_http_new(console_t *c, const char *listen,
+                                 const char *allow_host, char *err,
                                  size_t errlen);
 
 /* The port it listens on (the one picked for port 0). */

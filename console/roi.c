@@ -210,8 +210,9 @@ roi_measured(console_t *c, const con_req_t *q, const prices_t *p,
     if (con_arg_int(q, "run", 1, INT64_MAX, 0, &run, out) < 0 ||
         con_arg_int(q, "baseline_run", 1, INT64_MAX, 0, &baseline, out) < 0)
         return;
-    if (roi_measure(c->reader, p, run, baseline, &m, err, sizeof err) < 0) {
-        con_reply_error(out, 400, "run", "%s", err);
+    int rc = roi_measure(c->reader, p, run, baseline, &m, err, sizeof err);
+    if (rc < 0) {
+        con_reply_error(out, rc == -2 ? 404 : 500, NULL, "%s", err);
         return;
     }
     reply_document(out, roi_measured_json(&m, p));
@@ -297,7 +298,7 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
     }
     curve = c->roi_curve;
     if (source == 1 && (curve = store_curve(c, err, sizeof err)) == NULL) {
-        con_reply_error(out, 400, "source", "source: %s", err);
+        con_reply_error(out, 500, NULL, "%s", err);
         return;
     }
     if (roi_project(curve, p, &rq, &pr, err, sizeof err) < 0)

@@ -97,6 +97,26 @@ void prices_cost(const prices_t *p, const cost_usage_t *u, cost_usd_t *out);
 void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
 
 /*
+** The usage the coordinator reports for a run or a problem (docs/roi.md
+** §5), as a cost_usage_t: from any struct with the token fields of
+** RunStatus and ProblemResult (those two, and the gateway's copy of the
+** latter).  Each role's input is every call's prompt, cached its estimate;
+** the weak output counts the discarded drafts too (they were paid for);
+** the PRM has no output.  A macro because those are different types with
+** the same field names.
+*/
+#define COST_USAGE_REPORTED(r)                                                 \
+    ((cost_usage_t){                                                           \
+        .input = {(int64_t)(r)->weak_prompt_tokens,                            \
+                  (int64_t)(r)->strong_prompt_tokens,                          \
+                  (int64_t)(r)->prm_tokens},                                   \
+        .cached = {(int64_t)(r)->weak_cached_tokens,                           \
+                   (int64_t)(r)->strong_cached_tokens,                         \
+                   (int64_t)(r)->prm_cached_tokens},                           \
+        .output = {(int64_t)((r)->weak_tokens + (r)->discarded_tokens),        \
+                   (int64_t)(r)->strong_tokens, 0}})
+
+/*
 ** Tokens paid for by the steps of the audit store read by r: of problem
 ** problem_id when it is > 0, else of every problem of run run_id (> 0).
 ** Draft rows are the weak role (prompt and completion tokens of every draft,

@@ -10,8 +10,8 @@
 ** the strong (weak) model's prices.
 **
 ** Projected: from a curve (a `trim eval` result, eval.json, whose points
-** carry their tokens per role), the cheapest policy point that reaches a
-** target accuracy (or PGR), its monthly cost at a volume against
+** carry their tokens per role), the cheapest point on eval's frontier that
+** reaches a target accuracy (or PGR), its monthly cost at a volume against
 ** strong-only's, the savings, the cost per correct answer, the break-even
 ** volume for a fixed monthly cost, and the same over a range of strong/weak
 ** price ratios.  Each policy's points are priced, and the cheapest cost at
@@ -57,8 +57,9 @@ typedef struct roi_measured {
 ** baseline_run > 0, strong_only is that run's cost per problem times this
 ** run's problems (run it with --policy strong on the same problems and
 ** seed) and weak_only is estimated; otherwise both are estimated from this
-** run's accepted steps (cost_usage_solution).  Returns 0, or -1 with err
-** (no such run, a run without problems).
+** run's accepted steps (cost_usage_solution).  Returns 0; -2 with err
+** when the run or the baseline does not exist or has no problems; -1 with
+** err when the store could not be read.
 */
 int roi_measure(store_reader_t *r, const prices_t *p, int64_t run_id,
                 int64_t baseline_run, roi_measured_t *out, char *err,
@@ -106,14 +107,17 @@ typedef struct roi_query {
 
 #define ROI_SENSITIVITY 7 /* rows of the strong/weak price ratio table */
 
-/* The cheapest point of one policy at the target. */
+/* The cheapest point on eval's frontier of one policy at the target (not
+** the cheapest mixture of its settings: docs/roi.md §4). */
 typedef struct roi_choice {
     char policy[64];
     int reached;        /* 0: no point of the policy reaches the target */
     double per_problem; /* USD per problem at the cheapest point */
     double accuracy;    /* its accuracy (>= the target) */
     char spec_lo[256], spec_hi[256]; /* the frontier vertices it lies
-                                        between (equal: a measured point) */
+                                        between (equal: a measured point);
+                                        the anchors are "weak-only" and
+                                        "strong-only" */
     double mix;                      /* share of problems run with spec_hi */
 } roi_choice_t;
 
@@ -128,6 +132,8 @@ typedef struct roi_projection {
     double monthly_strong; /* volume * strong_per_problem */
     double monthly_policy; /* volume * best per_problem + fixed_monthly */
     double savings, savings_pct;
+    int strong_only_better; /* monthly_policy > monthly_strong: running
+                               strong-only is cheaper at this volume */
     double per_correct_strong, per_correct_policy;
     double break_even_volume; /* fixed_monthly / per-problem savings; NAN
                                  when routing saves nothing per problem */
@@ -136,6 +142,7 @@ typedef struct roi_projection {
         double ratio;        /* strong/weak output price it gives */
         int best;            /* index into policies, -1: none */
         double per_problem, monthly_strong, monthly_policy, savings_pct;
+        int strong_only_better; /* monthly_policy > monthly_strong */
     } sensitivity[ROI_SENSITIVITY];
 } roi_projection_t;
 

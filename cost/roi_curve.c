@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "cost_internal.h"
 #include "errf.h"
 
@@ -111,6 +113,11 @@ json_point(json_t *j, const char *where, const char *what, roi_point_t *pt,
              where, what, pt->spec);
         return -1;
     }
+    if (!json_is_integer(json_object_get(j, "problems"))) {
+        errf(err, errlen, "%s: %s (%s): no \"problems\" (a count)", where, what,
+             pt->spec);
+        return -1;
+    }
     for (int r = 0; r < COST_ROLES; r++) {
         json_t *role = json_object_get(usage, cost_role_name(r));
         int64_t *dst[3] = {&pt->usage.input[r], &pt->usage.cached[r],
@@ -124,6 +131,14 @@ json_point(json_t *j, const char *where, const char *what, roi_point_t *pt,
                 return -1;
             }
             *dst[k] = json_integer_value(v);
+        }
+        if (pt->usage.cached[r] > pt->usage.input[r]) {
+            errf(err, errlen,
+                 "%s: %s (%s): usage.%s: cached %lld is more than input %lld "
+                 "(cached is the part of input served from a cache)",
+                 where, what, pt->spec, cost_role_name(r),
+                 (long long)pt->usage.cached[r], (long long)pt->usage.input[r]);
+            return -1;
         }
     }
     return 0;
@@ -271,10 +286,14 @@ run_point(void *ctx, const store_run_t *run)
 roi_curve_t *
 roi_curve_from_store(store_reader_t *r, char *err, size_t errlen)
 {
-    roi_curve_t *c = curve_new("the audit store's runs");
-    store_walk_t w = {r, c, err, errlen, 0};
+    const char *file = sqlite3_db_filename(store_reader_sqlite(r), "main");
+    char source[600];
+    roi_curve_t *c;
+    store_walk_t w = {r, NULL, err, errlen, 0};
 
-    if (c == NULL) {
+    snprintf(source, sizeof source, "the runs of %s",
+             file && *file ? file : "the audit store");
+    if ((w.c = c = curve_new(source)) == NULL) {
         errf(err, errlen, "out of memory");
         return NULL;
     }

@@ -150,6 +150,8 @@ roi_projection_json(const roi_projection_t *pr, const prices_t *p)
     json_object_set_new(j, "monthly_policy_usd", jnum(pr->monthly_policy));
     json_object_set_new(j, "savings_usd", jnum(pr->savings));
     json_object_set_new(j, "savings_pct", jnum(pr->savings_pct));
+    json_object_set_new(j, "strong_only_better",
+                        json_boolean(pr->strong_only_better));
     json_object_set_new(j, "usd_per_correct_strong_only",
                         jnum(pr->per_correct_strong));
     json_object_set_new(j, "usd_per_correct_policy",
@@ -159,7 +161,7 @@ roi_projection_json(const roi_projection_t *pr, const prices_t *p)
         const struct roi_sensitivity *s = &pr->sensitivity[k];
         json_array_append_new(
             sens,
-            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}",
                       "strong_price_scale", jnum(s->strong_scale),
                       "strong_weak_output_price_ratio", jnum(s->ratio), "best",
                       s->best >= 0 ? json_string(pr->policies[s->best].policy)
@@ -167,7 +169,8 @@ roi_projection_json(const roi_projection_t *pr, const prices_t *p)
                       "usd_per_problem", jnum(s->per_problem),
                       "monthly_strong_only_usd", jnum(s->monthly_strong),
                       "monthly_policy_usd", jnum(s->monthly_policy),
-                      "savings_pct", jnum(s->savings_pct)));
+                      "savings_pct", jnum(s->savings_pct), "strong_only_better",
+                      s->strong_only_better));
     }
     json_object_set_new(j, "sensitivity", sens);
     return dump(j);

@@ -9,7 +9,8 @@
 
 #include "errf.h"
 
-/* Problems, correct and graded of run id; -1 with err when it has none. */
+/* Problems, correct and graded of run id; -2 with err when there is no
+** such run or it has no problems, -1 with err when the store failed. */
 static int
 run_counts(store_reader_t *r, int64_t id, store_summary_t *s, char *err,
            size_t errlen)
@@ -18,15 +19,16 @@ run_counts(store_reader_t *r, int64_t id, store_summary_t *s, char *err,
     int found = store_get_run(r, id, &run, err, errlen);
 
     if (found <= 0) {
-        if (found == 0)
-            errf(err, errlen, "no run %lld in the store", (long long)id);
-        return -1;
+        if (found < 0)
+            return -1;
+        errf(err, errlen, "no run %lld in the store", (long long)id);
+        return -2;
     }
     if (store_summary(r, id, s, err, errlen) < 0)
         return -1;
     if (s->problems == 0) {
         errf(err, errlen, "run %lld has no problems", (long long)id);
-        return -1;
+        return -2;
     }
     return 0;
 }
@@ -48,10 +50,12 @@ roi_measure(store_reader_t *r, const prices_t *p, int64_t run_id,
     store_run_t run;
     cost_usage_t sol;
     cost_usd_t usd;
+    int rc;
 
     memset(out, 0, sizeof *out);
-    if (run_counts(r, run_id, &s, err, errlen) < 0 ||
-        store_get_run(r, run_id, &run, err, errlen) < 0)
+    if ((rc = run_counts(r, run_id, &s, err, errlen)) < 0)
+        return rc;
+    if (store_get_run(r, run_id, &run, err, errlen) < 0)
         return -1;
     out->run_id = run_id;
     snprintf(out->policy, sizeof out->policy, "%s",
@@ -72,8 +76,9 @@ roi_measure(store_reader_t *r, const prices_t *p, int64_t run_id,
     out->weak_only = usd.total;
     if (baseline_run > 0) {
         cost_usage_t base;
-        if (run_counts(r, baseline_run, &b, err, errlen) < 0 ||
-            cost_usage_run(r, baseline_run, 0, &base, err, errlen) < 0)
+        if ((rc = run_counts(r, baseline_run, &b, err, errlen)) < 0)
+            return rc;
+        if (cost_usage_run(r, baseline_run, 0, &base, err, errlen) < 0)
             return -1;
         prices_cost(p, &base, &usd);
         out->baseline_run_id = baseline_run;

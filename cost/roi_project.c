@@ -74,8 +74,22 @@ roi_frontier(const roi_curve_t *c, size_t i, const prices_t *p,
 }
 
 
+/* A frontier vertex's name: the anchors by what they are. */
+static const char *
+vertex_name(const roi_curve_t *c, const roi_point_t *pt)
+{
+    if (pt == &c->weak)
+        return "weak-only";
+    if (pt == &c->strong)
+        return "strong-only";
+    return pt ? pt->spec : "?";
+}
+
+
 /*
-** The cheapest point of policy i at target accuracy t under p into *ch.
+** The cheapest point on eval's frontier of policy i (not the cheapest
+** mixture, which the concave hull would give; docs/roi.md §4) at target
+** accuracy t under p into *ch.
 ** 0, or -1 when out of memory.
 */
 static int
@@ -108,8 +122,8 @@ choose(const roi_curve_t *c, size_t i, const prices_t *p, double t,
         } else {
             ch->mix = (usd - f[v - 1].cost) / (f[v].cost - f[v - 1].cost);
         }
-        snprintf(ch->spec_lo, sizeof ch->spec_lo, "%s", lo ? lo->spec : "?");
-        snprintf(ch->spec_hi, sizeof ch->spec_hi, "%s", hi ? hi->spec : "?");
+        snprintf(ch->spec_lo, sizeof ch->spec_lo, "%s", vertex_name(c, lo));
+        snprintf(ch->spec_hi, sizeof ch->spec_hi, "%s", vertex_name(c, hi));
     }
     free(f);
     free(src);
@@ -197,6 +211,7 @@ roi_project(const roi_curve_t *c, const prices_t *p, const roi_query_t *q,
     out->savings_pct = 100 * out->savings / out->monthly_strong;
     out->per_correct_strong = out->strong_per_problem / out->acc_strong;
     out->per_correct_policy = out->monthly_policy / (q->volume * acc);
+    out->strong_only_better = out->monthly_policy > out->monthly_strong;
     out->break_even_volume =
         out->strong_per_problem > pp
             ? q->fixed_monthly / (out->strong_per_problem - pp)
@@ -226,6 +241,7 @@ roi_project(const roi_curve_t *c, const prices_t *p, const roi_query_t *q,
         s->monthly_policy = monthly(q, s->per_problem, 1);
         s->savings_pct =
             100 * (s->monthly_strong - s->monthly_policy) / s->monthly_strong;
+        s->strong_only_better = s->monthly_policy > s->monthly_strong;
     }
     return 0;
 oom:

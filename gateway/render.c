@@ -69,14 +69,7 @@ trace(const gw_answer_t *a)
 static json_t *
 usd_object(const gw_result_t *r, const prices_t *p)
 {
-    cost_usage_t u = {
-        .input = {(int64_t)r->weak_prompt_tokens,
-                  (int64_t)r->strong_prompt_tokens, (int64_t)r->prm_tokens},
-        .cached = {(int64_t)r->weak_cached_tokens,
-                   (int64_t)r->strong_cached_tokens,
-                   (int64_t)r->prm_cached_tokens},
-        .output = {(int64_t)(r->weak_tokens + r->discarded_tokens),
-                   (int64_t)r->strong_tokens, 0}};
+    cost_usage_t u = COST_USAGE_REPORTED(r);
     cost_usd_t d;
 
     prices_cost(p, &u, &d);

@@ -45,27 +45,8 @@ teardown(void **state)
 }
 
 
-/*
-** Run `trim ARGS` (formatted) in the scratch directory; *out and *err get
-** its stdout and stderr (malloc'd).  Returns its exit code.
-*/
-static int
-trim(char **out, char **err, const char *fmt, ...)
-{
-    char args[1024], cmd[2048];
-    va_list ap;
-    int st, st_err;
-
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>stderr", g_dir, test_bin(),
-             args);
-    *out = test_capture(cmd, &st);
-    snprintf(cmd, sizeof cmd, "cat %s/stderr", g_dir);
-    *err = test_capture(cmd, &st_err);
-    return st;
-}
+/* Run `trim ARGS` in the scratch directory (testutil.h). */
+#define trim(out, err, ...) test_trim_in(g_dir, out, err, __VA_ARGS__)
 
 
 /* Run it and check the exit code and that stderr holds message. */
@@ -93,7 +74,7 @@ test_dispatch(void **state)
     (void)state;
     char *out, *err;
 
-    assert_int_equal(trim(&out, &err, ""), 2);
+    assert_int_equal(trim(&out, &err, "%s", ""), 2);
     assert_string_equal(out, "");
     assert_non_null(strstr(err, "usage: trim COMMAND [FLAGS]\n"));
     free(out);

@@ -153,12 +153,12 @@ on_header(char *p, size_t size, size_t n, void *ctx)
 }
 
 
-/* method (NULL: GET) port path (formatted), with an optional header. */
+/* method (NULL: GET) port path (formatted), with an optional header line. */
 static reply_t
-request(const char *method, int port, const char *auth, const char *fmt, ...)
+request(const char *method, int port, const char *hdr, const char *fmt, ...)
 {
     reply_t r = {0};
-    char path[1024], url[1200], hdr[256];
+    char path[1024], url[1200];
     struct curl_slist *h = NULL;
     CURL *c = curl_easy_init();
     va_list ap;
@@ -175,8 +175,7 @@ request(const char *method, int port, const char *auth, const char *fmt, ...)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     if (method != NULL)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (auth != NULL) {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", auth);
+    if (hdr != NULL) {
         h = curl_slist_append(h, hdr);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     }
@@ -654,6 +653,55 @@ test_page_headers(void **state)
 }
 
 
+/* The status of GET path on port with the header line "Host: host". */
+static long
+status_for_host(int port, const char *host, const char *path)
+{
+    char hdr[300];
+
+    snprintf(hdr, sizeof hdr, "Host: %s", host);
+    reply_t r = request(NULL, port, hdr, "%s", path);
+    free(r.body);
+    return r.status;
+}
+
+
+/*
+** DNS rebinding: a page whose name resolves to 127.0.0.1 reaches the
+** console, but with its own name in Host, which gets 421 and no data.
+*/
+static void
+test_host_header(void **state)
+{
+    char host[64], allow[64];
+    int port, pid;
+
+    (void)state;
+    snprintf(host, sizeof host, "evil.example:%d", g_port);
+    assert_int_equal(status_for_host(g_port, host, "/api/runs"), 421);
+    assert_int_equal(status_for_host(g_port, host, "/"), 421);
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_port + 1);
+    assert_int_equal(status_for_host(g_port, host, "/api/runs"), 421);
+    assert_int_equal(status_for_host(g_port, "127.0.0.1", "/api/runs"), 421);
+    const char *ours[] = {"127.0.0.1", "localhost", "LocalHost", "[::1]"};
+    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++) {
+        snprintf(host, sizeof host, "%s:%d", ours[i], g_port);
+        assert_int_equal(status_for_host(g_port, host, "/api/runs"), 200);
+    }
+    /* --allow-host adds a name (a proxy's, say), and only that one. */
+    snprintf(allow, sizeof allow, "console.example,other.example");
+    char *const argv[] = {
+        (char *)test_bin(), "console",      "--db", g_db, "--listen",
+        "127.0.0.1:0",      "--allow-host", allow,  NULL};
+    pid = start_server(&port, argv);
+    snprintf(host, sizeof host, "other.example:%d", port);
+    assert_int_equal(status_for_host(port, host, "/api/runs"), 200);
+    snprintf(host, sizeof host, "evil.example:%d", port);
+    assert_int_equal(status_for_host(port, host, "/api/runs"), 421);
+    stop_server(pid);
+}
+
+
 /* The gateway's /console/: the same API, behind the gateway's keys. */
 static void
 test_gateway_mount(void **state)
@@ -686,13 +734,15 @@ test_gateway_mount(void **state)
     r = request(NULL, port, NULL, "/console/api/runs");
     assert_int_equal(r.status, 401);
     free(r.body);
-    r = request(NULL, port, "sk-alice-0123456789", "/console/api/runs");
+    r = request(NULL, port, "Authorization: Bearer sk-alice-0123456789",
+                "/console/api/runs");
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(j, "runs")), 4);
     json_decref(j);
     free(r.body);
-    r = request("POST", port, "sk-alice-0123456789", "/console/api/runs");
+    r = request("POST", port, "Authorization: Bearer sk-alice-0123456789",
+                "/console/api/runs");
     assert_int_equal(r.status, 405);
     free(r.body);
     stop_server(pid);
@@ -710,6 +760,7 @@ main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_page_headers),
+        cmocka_unit_test(test_host_header),
         cmocka_unit_test(test_gateway_mount),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -274,7 +274,7 @@ test_usage_and_measured(void **state)
                      275);
     json_decref(j);
     free(doc);
-    assert_int_equal(roi_measure(r, p, 7, 0, &m, err, sizeof err), -1);
+    assert_int_equal(roi_measure(r, p, 7, 0, &m, err, sizeof err), -2);
     assert_non_null(strstr(err, "no run 7"));
     store_reader_destroy(&r);
     store_remove(path);
@@ -348,6 +348,13 @@ test_projected(void **state)
     near(pr.sensitivity[3].per_problem, b->per_problem);
     near(pr.sensitivity[4].per_problem, 0.0045 + prm + 0.625 * 0.004);
     near(pr.sensitivity[4].monthly_strong, 1000);
+    /* docs/roi.md's figure, as printed there. */
+    assert_int_equal((long)pr.break_even_volume, 41860);
+    assert_false(pr.strong_only_better);
+    assert_false(pr.sensitivity[3].strong_only_better);
+    /* At 1/8 of the strong prices strong-only ($62.50) beats the routed
+    ** setup's fixed $50 plus its per-problem dollars. */
+    assert_true(pr.sensitivity[0].strong_only_better);
     char *doc = roi_projection_json(&pr, p);
     json_t *j = json_loads(doc, 0, NULL);
     assert_non_null(j);
@@ -359,6 +366,41 @@ test_projected(void **state)
     assert_int_equal(roi_write_svg(c, p, &pr, f), 0);
     assert_true(ftell(f) > 500);
     fclose(f);
+    roi_projection_clear(&pr);
+
+    /* Below weak-only's accuracy: weak-only itself, at its accuracy. */
+    q.target_pgr = NAN;
+    q.target_accuracy = 0.3;
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), 0);
+    assert_int_equal(pr.best, 0);
+    assert_string_equal(pr.policies[0].spec_lo, "weak-only");
+    assert_string_equal(pr.policies[0].spec_hi, "weak-only");
+    near(pr.policies[0].per_problem, 0.0005);
+    near(pr.policies[0].accuracy, 0.40);
+    near(pr.per_correct_policy, (100000 * 0.0005 + 50) / (100000 * 0.40));
+    roi_projection_clear(&pr);
+    /* Exactly at a vertex: that setting alone. */
+    q.target_accuracy = 0.60;
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), 0);
+    assert_string_equal(pr.policies[0].spec_lo, "thr:0.3");
+    assert_string_equal(pr.policies[0].spec_hi, "thr:0.3");
+    near(pr.policies[0].mix, 1);
+    near(pr.policies[0].per_problem, 0.0025 + prm);
+    roi_projection_clear(&pr);
+    /* PGR 1: strong-only's accuracy, so strong-only, which with the fixed
+    ** $50 costs more than strong-only alone: the projection says so. */
+    q.target_accuracy = NAN;
+    q.target_pgr = 1;
+    assert_int_equal(roi_project(c, p, &q, &pr, err, sizeof err), 0);
+    near(pr.target, 0.80);
+    assert_string_equal(pr.policies[0].spec_hi, "strong-only");
+    near(pr.monthly_policy, 550);
+    assert_true(pr.strong_only_better);
+    doc = roi_projection_json(&pr, p);
+    j = json_loads(doc, 0, NULL);
+    assert_true(json_is_true(json_object_get(j, "strong_only_better")));
+    json_decref(j);
+    free(doc);
     roi_projection_clear(&pr);
 
     /* Beyond every point: nothing reaches it. */
@@ -380,6 +422,22 @@ test_projected(void **state)
         "old.json", err, sizeof err));
     assert_non_null(strstr(err, "old.json: anchors.weak (weak): no \"usage\""));
     assert_non_null(strstr(err, "run trim eval again"));
+    /* More cached than input, and a point without its problem count: each
+    ** named by file, policy and point. */
+    char bad[sizeof curve + 16];
+    snprintf(bad, sizeof bad, "%s", curve);
+    char *at = strstr(bad, "\"thr:0.6\"");
+    memcpy(strstr(at, "\"input\": 1000"), "\"input\": 5   ", 13);
+    memcpy(strstr(at, "\"cached\": 0"), "\"cached\": 9", 11);
+    assert_null(roi_curve_parse(bad, "e.json", err, sizeof err));
+    assert_non_null(strstr(err, "e.json: policy thr point 2 (thr:0.6): "
+                                "usage.weak: cached 9 is more than input 5"));
+    snprintf(bad, sizeof bad, "%s", curve);
+    memcpy(strstr(strstr(bad, "\"thr:0.3\""), "\"problems\""), "\"problemz\"",
+           10);
+    assert_null(roi_curve_parse(bad, "e.json", err, sizeof err));
+    assert_non_null(strstr(err, "e.json: policy thr point 1 (thr:0.3): no "
+                                "\"problems\""));
     prices_destroy(&p);
 }
 

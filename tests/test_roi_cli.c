@@ -44,25 +44,8 @@ teardown(void **state)
 }
 
 
-/* Run `trim ARGS` in the scratch directory; stdout in *out, stderr in
-** *err (both malloc'd).  Returns the exit code. */
-static int
-trim(char **out, char **err, const char *fmt, ...)
-{
-    char args[1024], cmd[2048];
-    va_list ap;
-    int st, st2;
-
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>stderr", g_dir, test_bin(),
-             args);
-    *out = test_capture(cmd, &st);
-    snprintf(cmd, sizeof cmd, "cat %s/stderr", g_dir);
-    *err = test_capture(cmd, &st2);
-    return st;
-}
+/* Run `trim ARGS` in the scratch directory (testutil.h). */
+#define trim(out, err, ...) test_trim_in(g_dir, out, err, __VA_ARGS__)
 
 
 static json_t *
@@ -306,6 +289,65 @@ test_errors(void **state)
     assert_non_null(strstr(err, "weak-only anchor"));
     free(out);
     free(err);
+    /* Flags a projection would ignore are usage errors naming them. */
+    assert_int_equal(trim(&out, &err,
+                          "roi --prices %s --db t.db --curve c.json --volume "
+                          "10 --target-pgr 0.5 --baseline-run 1",
+                          g_prices),
+                     2);
+    assert_non_null(strstr(err, "--db with --curve and --baseline-run"));
+    free(out);
+    free(err);
+}
+
+
+/* A target no point reaches reads "not reached"; an unwritable --svg says
+** why. */
+static void
+test_not_reached(void **state)
+{
+    (void)state;
+    char *out, *err, path[128];
+
+    snprintf(path, sizeof path, "%s/c.json", g_dir);
+    /* Weak-only: weak tokens only; strong-only: strong tokens only. */
+#define ROLE(in, out)                                                          \
+    "{\"input\": " #in ", \"cached\": 0, \"output\": " #out "}"
+#define POINT(spec, acc, w, s)                                                 \
+    "{\"spec\": \"" spec "\", \"accuracy\": " #acc ", \"problems\": 1, "       \
+    "\"usage\": {\"weak\": " w ", \"strong\": " s                              \
+    ", \"prm\": " ROLE(0, 0) "}}"
+    test_write_file(
+        path,
+        "{\"anchors\": {\"weak\": " POINT(
+            "weak", 0.4, ROLE(100, 50),
+            ROLE(0, 0)) ", "
+                        "\"strong\": " POINT(
+                            "strong", 0.8, ROLE(0, 0),
+                            ROLE(100,
+                                 50)) "}, "
+                                      "\"policies\": [{\"policy\": \"thr\", "
+                                      "\"points\": []}]}");
+#undef POINT
+#undef ROLE
+    assert_int_equal(trim(&out, &err,
+                          "roi --prices %s --curve c.json --volume 10 "
+                          "--target-accuracy 0.9",
+                          g_prices),
+                     0);
+    assert_non_null(strstr(out, "not reached"));
+    assert_null(strstr(out, "nan"));
+    free(out);
+    free(err);
+    assert_int_equal(trim(&out, &err,
+                          "roi --prices %s --curve c.json --volume 10 "
+                          "--target-accuracy 0.5 --svg no/such/dir/r.svg",
+                          g_prices),
+                     1);
+    assert_non_null(
+        strstr(err, "cannot write no/such/dir/r.svg: No such file"));
+    free(out);
+    free(err);
 }
 
 
@@ -316,6 +358,7 @@ main(void)
         cmocka_unit_test(test_measured),
         cmocka_unit_test(test_projected),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_not_reached),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -516,13 +516,16 @@
         table('roi-sensitivity', [{label: 'strong price ×', num: 1},
           {label: 'strong/weak output price', num: 1}, 'cheapest',
           {label: 'strong-only a month', num: 1}, {label: 'routed a month',
-          num: 1}, {label: 'savings', num: 1}], d.sensitivity.map(x =>
+          num: 1}, {label: 'savings', num: 1}, 'better'],
+          d.sensitivity.map(x =>
           el('tr', {}, cell(fix(x.strong_price_scale, 2), 'num'),
             cell(fix(x.strong_weak_output_price_ratio, 1), 'num'),
             cell(x.best || '-'), cell(usd(x.monthly_strong_only_usd), 'num'),
             cell(usd(x.monthly_policy_usd), 'num'),
             cell(x.savings_pct === null ? '-' : fix(x.savings_pct, 1) + '%',
-                 'num')))));
+                 'num'),
+            cell(x.best === null ? '-' : x.strong_only_better ?
+                 'strong-only' : 'routed')))));
       // What the figures answer, for a reader (or a test) to match.
       result.dataset.volume = params.volume;
       result.dataset.target = params[kind.value];
@@ -540,7 +543,8 @@
     priceTable.addEventListener('input', update);
     show(el('h2', {}, 'ROI calculator'),
       el('p', {class: 'note'}, 'The projection of trim roi --curve: the ' +
-         'cheapest policy that reaches the target, priced per problem, ' +
+         'cheapest point on eval\'s frontier that reaches the target ' +
+         '(docs/roi.md §4), priced per problem, ' +
          'against strong-only.  Prices start from the console\'s --prices ' +
          'book.'),
       form, priceTable, result);
