@@ -459,6 +459,31 @@ test_eval_interrupt_writes_what_finished(void **state)
 }
 
 
+/* Ctrl-C during the weak anchor starts no other point. */
+static void
+test_eval_interrupt_in_first_anchor(void **state)
+{
+    (void)state;
+    char dir[256], out[300], log[300], db[400];
+
+    test_scratch_dir(dir, sizeof dir, "interrupt-anchor");
+    snprintf(out, sizeof out, "%s/eval", dir);
+    snprintf(log, sizeof log, "%s/eval.log", dir);
+    snprintf(db, sizeof db, "%s/eval.db", out);
+    char *argv[] = {
+        (char *)test_bin(), "eval",  "--policies", "thr", "--problems",
+        "100000",           "--out", out,          NULL};
+    int pid = test_spawn(log, argv);
+    wait_for_finished(db, 10);
+    kill(pid, SIGINT);
+    assert_int_equal(test_wait_child(pid, WAIT_MS), 130);
+    assert_true(test_file_contains(log, "before the weak-only and "
+                                        "strong-only anchors were measured"));
+    assert_int_equal(exec_count(db, "SELECT COUNT(*) FROM runs"), 1);
+    assert_int_equal(test_remove_tree(dir), 0);
+}
+
+
 /* Entries of the folder at path, . and .. aside. */
 static int
 entries(const char *path)
@@ -519,6 +544,7 @@ main(void)
         cmocka_unit_test(test_run_interrupt_and_resume),
         cmocka_unit_test(test_second_signal_exits_at_once),
         cmocka_unit_test(test_eval_interrupt_writes_what_finished),
+        cmocka_unit_test(test_eval_interrupt_in_first_anchor),
         cmocka_unit_test(test_train_interrupt_cleans_up),
     };
     return cmocka_run_group_tests(tests, setup_reference, teardown_reference);
