@@ -71,7 +71,8 @@ open_socket(coord_t *c, void *zctx, char *err, size_t errlen)
     if (c->opts.curve_keys != NULL &&
         curve_server(c->sock, c->opts.curve_keys, err, errlen) < 0)
         return -1;
-    if (zmq_bind(c->sock, c->endpoint) != 0)
+    if (sock_ipv6_for(c->sock, c->endpoint) != 0 ||
+        zmq_bind(c->sock, c->endpoint) != 0)
         return errf(err, errlen, "cannot bind %s: %s", c->endpoint,
                     zmq_strerror(errno));
     return 0;
