@@ -496,6 +496,14 @@ test_no_such_run(void **state)
     assert_non_null(strstr(err, "trim export: no run 9 in audit.db"));
     free(out);
     free(err);
+
+    /* trim migrate, for readers of an older store, adds no run. */
+    assert_int_equal(trim(&out, &err, "migrate --db audit.db"), 0);
+    free(out);
+    free(err);
+    sqlite3 *h = open_db();
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM runs"), 2);
+    sqlite3_close(h);
 }
 
 
