@@ -483,6 +483,7 @@ coord_run(coord_t *c, const atomic_int *stop,
         progress(ctx, &c->stats);
     coord_metrics_publish(c, clock_now_ms());
     if (c->opts.exit_when_done)
-        coord_shutdown_peers(c);
+        coord_shutdown_peers(c, atomic_load(stop) ? "interrupted"
+                                                  : "run complete");
     return c->fatal ? -1 : 0;
 }
