@@ -244,13 +244,18 @@ write_output(const char *dir, const char *name, const sweep_t *s,
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     f = fopen(tmp, "w");
     if (f == NULL) {
-        fprintf(stderr, "trim eval: cannot write %s: %s\n", tmp,
+        fprintf(stderr, "trim eval: cannot write %s: %s\n", path,
                 strerror(errno));
         return -1;
     }
     rc = fn ? fn(s, f) : (fputs(text, f) < 0 ? -1 : 0);
-    if (fclose(f) != 0 || rc < 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "trim eval: writing %s failed: %s\n", path,
+    if (fclose(f) != 0 || rc < 0) {
+        fprintf(stderr, "trim eval: writing %s failed\n", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "trim eval: cannot write %s: %s\n", path,
                 strerror(errno));
         unlink(tmp);
         return -1;

@@ -33,6 +33,7 @@ static const struct {
     {"audit", cmd_audit},
     {"roi", cmd_roi},
     {"export", cmd_export},
+    {"migrate", cmd_migrate},
     {"console", cmd_console},
     {"eval", cmd_eval},
     {"coordinator", cmd_coordinator},
