@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "escape.h"
 
 /* How a column's value is held in its record. */
 typedef enum {
@@ -125,6 +126,25 @@ col_text(const col_t *c, const void *rec)
 }
 
 
+json_t *
+audit_json_text(const char *s)
+{
+    json_t *j;
+    char *copy;
+    size_t len;
+
+    if (s == NULL)
+        return json_null();
+    if ((j = json_string(s)) != NULL)
+        return j;
+    if ((copy = esc_utf8(s, strlen(s), &len)) == NULL)
+        return NULL;
+    j = json_stringn(copy, len);
+    free(copy);
+    return j;
+}
+
+
 static json_t *
 col_json(const col_t *c, const void *rec)
 {
@@ -147,10 +167,9 @@ col_json(const col_t *c, const void *rec)
             return json_null();
         /* Written by the coordinator as JSON; shown as text if it is not. */
         v = json_loads(text, JSON_DECODE_ANY, NULL);
-        return v ? v : json_string(text);
+        return v ? v : audit_json_text(text);
     default:
-        text = col_text(c, rec);
-        return text ? json_string(text) : json_null();
+        return audit_json_text(col_text(c, rec));
     }
 }
 

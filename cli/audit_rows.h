@@ -39,6 +39,12 @@ const char *audit_outcome(const store_problem_t *p);
 json_t *audit_usd_json(const cost_usd_t *usd);
 
 /*
+** s as a JSON string, its bytes that are not UTF-8 replaced by U+FFFD
+** (esc_utf8); JSON null for a NULL s.  NULL only when out of memory.
+*/
+json_t *audit_json_text(const char *s);
+
+/*
 ** A problem as a JSON object (without its text: the caller adds it where
 ** wanted), with "usd" when ap->usd is set, or NULL when out of memory.  The
 ** caller owns it.

@@ -19,6 +19,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_sweep(int argc, char **argv); /* trim eval sweep */

@@ -45,7 +45,8 @@ client_new(const char *endpoint, const curve_keys_t *keys,
         goto fail;
     if (keys != NULL && curve_client(c->sock, keys, server_key, err, errlen))
         goto fail;
-    if (zmq_connect(c->sock, endpoint) != 0) {
+    if (sock_ipv6_for(c->sock, endpoint) != 0 ||
+        zmq_connect(c->sock, endpoint) != 0) {
         errf(err, errlen, "cannot connect to %s: %s", endpoint,
              zmq_strerror(errno));
         goto fail;

@@ -474,8 +474,7 @@ print_trace(store_reader_t *r, int64_t id, const char *db, out_t out,
     t.ctx.correct = ap.p.correct;
     if (out == OUT_JSON) {
         json_t *pj = audit_problem_json(&ap);
-        json_object_set_new(pj, "text",
-                            ap.p.text ? json_string(ap.p.text) : json_null());
+        json_object_set_new(pj, "text", audit_json_text(ap.p.text));
         if (print_json(pj, "{\"problem\":") != 0) {
             fprintf(stderr, "trim audit: out of memory\n");
             goto done;
@@ -513,7 +512,13 @@ print_list(store_reader_t *r, int64_t run, const char *db, out_t out,
     char err[512];
     int rc = 0;
 
-    if (store_each_run(r, add_run, &l.runs, err, sizeof err) < 0 ||
+    store_run_t row;
+    int found = run ? store_get_run(r, run, &row, err, sizeof err) : 1;
+    if (found == 0) {
+        fprintf(stderr, "trim audit: no run %lld in %s\n", (long long)run, db);
+        return 1;
+    }
+    if (found < 0 || store_each_run(r, add_run, &l.runs, err, sizeof err) < 0 ||
         store_each_problem(r, run, print_problem_line, &l, err, sizeof err) <
             0) {
         cli_error("audit", err);

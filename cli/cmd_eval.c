@@ -123,6 +123,8 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     local_opts_t o = x->o;
     local_result_t res;
 
+    if (o.interrupt && atomic_load(o.interrupt))
+        return 0; /* not measured, as below */
     for (size_t k = 0; k < x->n_done; k++) {
         if (strcmp(x->done[k].spec, p->spec) == 0) {
             copy_measured(p, &x->done[k]);
@@ -233,12 +235,14 @@ static int
 write_output(const char *dir, const char *name, const sweep_t *s,
              sweep_writer_t fn, const char *text)
 {
-    char path[4096];
+    char path[4096], tmp[4200];
     FILE *f;
     int rc;
 
+    /* Whole or not at all: a complete file is replaced only by another. */
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    f = fopen(path, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "w");
     if (f == NULL) {
         fprintf(stderr, "trim eval: cannot write %s: %s\n", path,
                 strerror(errno));
@@ -247,6 +251,13 @@ write_output(const char *dir, const char *name, const sweep_t *s,
     rc = fn ? fn(s, f) : (fputs(text, f) < 0 ? -1 : 0);
     if (fclose(f) != 0 || rc < 0) {
         fprintf(stderr, "trim eval: writing %s failed\n", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "trim eval: cannot write %s: %s\n", path,
+                strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;

@@ -121,6 +121,16 @@ cmd_export(int argc, char **argv)
         return 1;
     }
     rc = 1;
+    store_run_t row;
+    int found = run ? store_get_run(r, run, &row, err, sizeof err) : 1;
+    if (found <= 0) {
+        if (found == 0)
+            fprintf(stderr, "trim export: no run %lld in %s\n", (long long)run,
+                    db);
+        else
+            cli_error("export", err);
+        goto done;
+    }
     e.f = *out ? fopen(out, "w") : stdout;
     if (e.f == NULL) {
         perror(out);

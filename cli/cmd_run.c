@@ -220,6 +220,10 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
         cli_log_level("run", a->log_level) < 0 ||
         arg_check_policy("run", a->policy) < 0 ||
         arg_check_profile("run", "--sim-profile", a->sim_profile) < 0 ||
+        (*a->calibration &&
+         input_flag_file_check("run", "--calibration", a->calibration) < 0) ||
+        (*a->prices &&
+         input_flag_file_check("run", "--prices", a->prices) < 0) ||
         http_flags_to_opts("run", &a->hv, &shared) < 0 ||
         check_urls(a, &shared) < 0)
         return -1;
@@ -328,7 +332,9 @@ cmd_run(int argc, char **argv)
     if (a.resume > 0 || res.interrupted) {
         /* The summary of all the run's problems, from the store. */
         int sig = res.interrupted ? signals_last() : 0;
-        rc = resume_report(o.db, res.run_id, res.seconds, sig, a.json, prices);
+        rc = resume_report(o.db, res.run_id, res.seconds,
+                           a.resume > 0 ? res.resumed : -1,
+                           res.stats.routed_steps, sig, a.json, prices);
         prices_destroy(&prices);
         if (rc < 0)
             return 1;

@@ -22,6 +22,7 @@
 #include "envelope.h"
 #include "errf.h"
 #include "input_file.h"
+#include "policy.h"
 #include "problems.h"
 #include "sim.h"
 
@@ -257,6 +258,11 @@ parse_args(int argc, char **argv, submit_args_t *a)
     if (a->sim > 0 &&
         arg_check_profile("submit", "--sim-profile", a->sim_profile) < 0)
         return 2;
+    char why[256];
+    if (policy_check_spec(a->policy, why, sizeof why) < 0) {
+        fprintf(stderr, "trim submit: --policy: %s\n", why);
+        return 2;
+    }
     a->file = npos == 1 ? argv[1] : NULL;
     return CLI_GO;
 }

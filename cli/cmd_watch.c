@@ -82,7 +82,7 @@ subscribe(void *zctx, const char *feed, const curve_keys_t *keys,
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     for (char *save = NULL, *a = strtok_r(addrs, ",", &save); a;
          a = strtok_r(NULL, ",", &save)) {
-        if (zmq_connect(sub, a) != 0) {
+        if (sock_ipv6_for(sub, a) != 0 || zmq_connect(sub, a) != 0) {
             errf(err, errlen, "cannot connect to %s: %s", a,
                  zmq_strerror(zmq_errno()));
             goto fail;

@@ -20,7 +20,8 @@ eval_keep_measured(sweep_t *s, int sig)
         return -1;
     }
     fprintf(stderr,
-            "trim eval: interrupted (%s): writing the points that finished\n",
+            "trim eval: interrupted (%s): writing the points that finished "
+            "(they replace the files of an earlier eval in the same folder)\n",
             name);
     for (size_t i = 0; i < s->n_curves; i++) {
         sweep_curve_t *c = &s->curves[i];

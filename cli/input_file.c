@@ -32,3 +32,22 @@ input_file_check(const char *cmd, const char *path, const char *what)
         close(fd);
     return rc;
 }
+
+
+int
+input_flag_file_check(const char *cmd, const char *flag, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY), rc = -1;
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        fprintf(stderr, "trim %s: %s %s: %s\n", cmd, flag, path,
+                strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        fprintf(stderr, "trim %s: %s %s: is a directory\n", cmd, flag, path);
+    else
+        rc = 0;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

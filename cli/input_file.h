@@ -12,4 +12,11 @@
 */
 int input_file_check(const char *cmd, const char *path, const char *what);
 
+/*
+** Whether the file that flag (e.g. "--prices") names can be read: it
+** exists, is readable and is no directory.  Returns 0, or -1 after printing
+** "trim CMD: FLAG PATH: why" (a usage error: exit 2).
+*/
+int input_flag_file_check(const char *cmd, const char *flag, const char *path);
+
 #endif

@@ -351,6 +351,7 @@ typedef struct local {
     pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
     sim_world_t *world;
     file_problems_t fp;
+    int64_t resumed; /* problems a resume recovered */
     store_writer_t *writer;
     void *zctx;
     coord_t *coord;
@@ -506,12 +507,54 @@ submit_run(local_t *l, const char *policy, char *err, size_t errlen)
 }
 
 
-/* Resume run o.resume_run: its unfinished problems, from the store. */
+/* A resumed problem's check, as check_simulated's for a file's. */
+typedef struct resume_check {
+    int64_t run_id;
+    char *err;
+    size_t errlen;
+    int refused;
+} resume_check_t;
+
+static int
+check_resumed(void *ctx, const store_problem_t *p)
+{
+    resume_check_t *x = ctx;
+    char why[256], msg[512];
+
+    if (p->run_id != x->run_id ||
+        sim_problem_check(p->text ? p->text : "", why, sizeof why) == 0)
+        return 0;
+    x->refused = 1;
+    errf(x->err, x->errlen,
+         "run %lld, problem %lld (%s): %s; for other problems give every "
+         "pool a model server (--small-url, --large-url, --prm-url)",
+         (long long)p->run_id, (long long)p->problem_id,
+         p->source ? p->source : "", sim_refusal(why, msg, sizeof msg));
+    return 1;
+}
+
+
+/*
+** Resume run o.resume_run: its unfinished problems, from the store, after
+** the simulator's check when a pool is simulated.
+*/
 static int
 resume_run(local_t *l, char *err, size_t errlen)
 {
-    l->run_id = l->o.resume_run;
-    return coord_recover_run(l->coord, l->run_id, err, errlen) < 0 ? -1 : 0;
+    resume_check_t x = {l->o.resume_run, err, errlen, 0};
+    const local_opts_t *o = &l->o;
+
+    l->run_id = o->resume_run;
+    if (!(o->small_http && o->large_http && o->prm_http)) {
+        store_reader_t *r = store_reader_new(o->db, err, errlen);
+        int rc =
+            r ? store_each_unfinished(r, check_resumed, &x, err, errlen) : -1;
+        store_reader_destroy(&r);
+        if (rc < 0 || x.refused)
+            return -1;
+    }
+    l->resumed = coord_recover_run(l->coord, l->run_id, err, errlen);
+    return l->resumed < 0 ? -1 : 0;
 }
 
 
@@ -582,6 +625,7 @@ run_to_end(local_t *l, local_result_t *out, char *err, size_t errlen)
     out->stats = *coord_stats(l->coord);
     out->run_id = l->run_id;
     out->interrupted = l->interrupted;
+    out->resumed = l->resumed;
     if (rc < 0)
         return errf(err, errlen, "the coordinator stopped: %s",
                     why ? why : "see the log above");

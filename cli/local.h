@@ -67,6 +67,7 @@ typedef struct local_result {
     double seconds;  /* from start until every row is committed */
     uint64_t rows;   /* audit rows committed */
     int interrupted; /* stopped by *opts->interrupt before the end */
+    int64_t resumed; /* unfinished problems a resume recovered */
 } local_result_t;
 
 /*

@@ -145,6 +145,17 @@ resume_plan(int64_t run_id, int argc, char **argv, const http_flag_values_t *hv,
     if (load_run(o->db, run_id, &row, r) < 0)
         return -1;
     json_t *c = r->config;
+    /* Only `trim run` records its cluster; a run that `trim submit` or the
+    ** gateway opened has its problems' models on a coordinator's peers. */
+    if (json_object_get(c, "cluster") == NULL) {
+        const char *by = config_str(c, "submitted_by");
+        fprintf(stderr,
+                "trim run: --resume %" PRId64 ": run %" PRId64
+                " was not made by `trim run`%s%s%s; finish it with a "
+                "coordinator: `trim coordinator --db %s` recovers it\n",
+                run_id, run_id, *by ? " (" : "", by, *by ? ")" : "", o->db);
+        return -1;
+    }
     const char *file = config_str(c, "problems_file");
     const char *format = config_str(c, "format");
     char problems[32], rec_problems[32], seed[32], rec_seed[32];
@@ -241,8 +252,8 @@ shell_word(const char *s, char *out, size_t outlen)
 
 
 int
-resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
-              int json, const prices_t *prices)
+resume_report(const char *db, int64_t run_id, double elapsed_s, int64_t resumed,
+              int64_t routed_steps, int sig, int json, const prices_t *prices)
 {
     cost_usd_t usd;
     char err[512], policy[512], quoted[1024];
@@ -281,13 +292,21 @@ resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
     st.strong_tokens = (uint64_t)s.strong_tokens;
     st.discarded_tokens = (uint64_t)s.discarded_tokens;
     st.prm_tokens = (uint64_t)s.prm_tokens;
-    st.elapsed_s = elapsed_s;
+    /* The text's rate is this session's (the run's steps are not). */
+    st.elapsed_s = json ? elapsed_s : -1;
     if (prices &&
         summary_store_usd(db, run_id, prices, &usd, err, sizeof err) < 0) {
         fprintf(stderr, "trim run: %s\n", err);
         return -1;
     }
+    if (resumed == 0 && sig == 0)
+        fprintf(json ? stderr : stdout,
+                "run %" PRId64 ": nothing left to resume\n", run_id);
     summary_print(&st, db, NULL, json, prices, prices ? &usd : NULL);
+    if (!json && elapsed_s > 0 && resumed != 0)
+        printf("  elapsed             %.2f s this session (%.0f routed "
+               "steps/s)\n",
+               elapsed_s, (double)routed_steps / elapsed_s);
     fflush(stdout);
     if (sig == 0)
         return 0;

@@ -43,12 +43,15 @@ void resume_clear(resume_t *r);
 /*
 ** Print run run_id's summary over all its problems, read from db (text or
 ** JSON, as summary_print, in dollars too with prices, which may be NULL),
-** with elapsed_s this session's seconds.  After an
+** with elapsed_s this session's seconds, resumed the problems it took up
+** (0: says there was nothing left) and routed_steps its routed steps, for
+** the rate.  After an
 ** interrupt (sig, 0 when none) tell stderr what was recorded and the
 ** command that finishes the run.  Returns 0, or -1 when db cannot be read
 ** (printed).
 */
-int resume_report(const char *db, int64_t run_id, double elapsed_s, int sig,
-                  int json, const prices_t *prices);
+int resume_report(const char *db, int64_t run_id, double elapsed_s,
+                  int64_t resumed, int64_t routed_steps, int sig, int json,
+                  const prices_t *prices);
 
 #endif

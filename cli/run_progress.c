@@ -48,8 +48,12 @@ run_progress_stats(void *ctx, const coord_stats_t *s)
         return;
     }
     int64_t now = clock_now_us(), done = s->finished + s->failed;
-    if (rp->start_us == 0)
+    if (rp->start_us == 0) {
+        /* The coordinator has started: the ETA's rate is measured from
+        ** here, not from before the problems were submitted. */
         rp->start_us = now;
+        progress_mark(rp->line);
+    }
     double secs = (double)(now - rp->start_us) / 1e6;
     double run_frac = s->submitted ? (double)done / (double)s->submitted : 0;
     /* Each figure once there is something to measure it by. */

@@ -3,6 +3,7 @@
 */
 #include "escape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ESC_MAX 6 /* longest a character prints: "\u202e" (UTF-8: 4) */
@@ -147,4 +148,31 @@ esc_str(char *out, size_t outlen, const char *s)
     }
     out[at] = '\0';
     return out;
+}
+
+
+char *
+esc_utf8(const char *s, size_t n, size_t *outlen)
+{
+    char *copy = malloc(3 * n + 1);
+    size_t out = 0;
+
+    if (copy == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        const unsigned char *u = (const unsigned char *)s + i;
+        size_t len = *u < 0x80 ? (*u != '\0') : utf8_len(u);
+        if (len == 0 || len > n - i) {
+            memcpy(copy + out, "\xef\xbf\xbd", 3);
+            out += 3;
+            i++;
+            continue;
+        }
+        memcpy(copy + out, s + i, len);
+        out += len;
+        i += len;
+    }
+    copy[out] = '\0';
+    *outlen = out;
+    return copy;
 }

@@ -33,4 +33,13 @@ void esc_fputs(const char *s, const char *newline, FILE *f);
 */
 const char *esc_str(char *out, size_t outlen, const char *s);
 
+/*
+** The n bytes at s (NUL-terminated at n) as UTF-8: a copy (malloc'd,
+*NUL-terminated, its length
+** in *outlen) where each byte that does not start a valid sequence, and
+** each NUL, becomes U+FFFD.  For text stored as it came (a Latin-1 file, a
+** model's stray byte) that JSON must carry.  NULL when out of memory.
+*/
+char *esc_utf8(const char *s, size_t n, size_t *outlen);
+
 #endif

@@ -64,7 +64,8 @@ open_socket(peer_t *p, char *err, size_t errlen)
         sock_destroy(&p->sock);
         return -1;
     }
-    if (zmq_connect(p->sock, p->endpoint) != 0) {
+    if (sock_ipv6_for(p->sock, p->endpoint) != 0 ||
+        zmq_connect(p->sock, p->endpoint) != 0) {
         errf(err, errlen, "cannot connect to %s: %s", p->endpoint,
              zmq_strerror(errno));
         sock_destroy(&p->sock);

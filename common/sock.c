@@ -45,6 +45,19 @@ sock_new(void *zctx, int type, char *err, size_t errlen)
 }
 
 
+int
+sock_ipv6_for(void *sock, const char *endpoint)
+{
+    int on = 1;
+
+    /* Only then: with ZMQ_IPV6 set, IPv4 peers would show as
+    ** ::ffff:a.b.c.d in ZAP's logs and in allow lists. */
+    if (strncmp(endpoint, "tcp://[", 7) != 0)
+        return 0;
+    return zmq_setsockopt(sock, ZMQ_IPV6, &on, sizeof on);
+}
+
+
 void
 sock_destroy(void **sock)
 {

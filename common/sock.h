@@ -19,6 +19,13 @@
 */
 void *sock_new(void *zctx, int type, char *err, size_t errlen);
 
+/*
+** Let sock bind or connect to endpoint over IPv6 when it names a bracketed
+** address (tcp://[::1]:5555); call before zmq_bind/zmq_connect.  Other
+** endpoints leave sock as it is.  0, or -1 with errno.
+*/
+int sock_ipv6_for(void *sock, const char *endpoint);
+
 /* Close a socket (NULL-safe) and clear the pointer. */
 void sock_destroy(void **sock);
 

@@ -3,6 +3,7 @@
 ** console_internal.h).
 */
 #include "console_internal.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <math.h>
@@ -196,65 +197,19 @@ con_stmt(console_t *c, con_query_t q, const char *sql, con_reply_t *out)
 }
 
 
-/* Length of the valid UTF-8 sequence at s (of n bytes left), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        if (s[0] == 0xe0)
-            lo = 0xa0; /* overlong */
-        if (s[0] == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        if (s[0] == 0xf0)
-            lo = 0x90;
-        if (s[0] == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (len > n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
-
 json_t *
 con_text(const char *s, size_t n)
 {
     json_t *j = json_stringn(s, n);
     char *copy;
-    size_t out = 0;
+    size_t len;
 
     if (j != NULL)
         return j;
     /* Not UTF-8 (a model's stray byte): each bad byte becomes U+FFFD. */
-    if ((copy = malloc(3 * n + 1)) == NULL)
+    if ((copy = esc_utf8(s, n, &len)) == NULL)
         return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_len((const unsigned char *)s + i, n - i);
-        if (len == 0 || (len == 1 && s[i] == '\0')) {
-            memcpy(copy + out, "\xef\xbf\xbd", 3);
-            out += 3;
-            i++;
-            continue;
-        }
-        memcpy(copy + out, s + i, len);
-        out += len;
-        i += len;
-    }
-    j = json_stringn(copy, out);
+    j = json_stringn(copy, len);
     free(copy);
     return j;
 }

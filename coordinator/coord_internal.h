@@ -393,8 +393,8 @@ int coord_send(coord_t *c, int slot, Trim__Envelope *env);
 void coord_send_disconnect(coord_t *c, const unsigned char *id, size_t idlen,
                            const char *reason, int shutdown);
 
-/* Tell every live peer the cluster is shutting down. */
-void coord_shutdown_peers(coord_t *c);
+/* Tell every live peer the cluster is shutting down, and why. */
+void coord_shutdown_peers(coord_t *c, const char *reason);
 
 /*
 ** An interned copy of s.  It stays valid while a live peer, an in-flight

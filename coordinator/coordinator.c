@@ -71,7 +71,8 @@ open_socket(coord_t *c, void *zctx, char *err, size_t errlen)
     if (c->opts.curve_keys != NULL &&
         curve_server(c->sock, c->opts.curve_keys, err, errlen) < 0)
         return -1;
-    if (zmq_bind(c->sock, c->endpoint) != 0)
+    if (sock_ipv6_for(c->sock, c->endpoint) != 0 ||
+        zmq_bind(c->sock, c->endpoint) != 0)
         return errf(err, errlen, "cannot bind %s: %s", c->endpoint,
                     zmq_strerror(errno));
     return 0;
@@ -482,6 +483,7 @@ coord_run(coord_t *c, const atomic_int *stop,
         progress(ctx, &c->stats);
     coord_metrics_publish(c, clock_now_ms());
     if (c->opts.exit_when_done)
-        coord_shutdown_peers(c);
+        coord_shutdown_peers(c, atomic_load(stop) ? "interrupted"
+                                                  : "run complete");
     return c->fatal ? -1 : 0;
 }

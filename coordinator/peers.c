@@ -603,10 +603,10 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
 
 
 void
-coord_shutdown_peers(coord_t *c)
+coord_shutdown_peers(coord_t *c, const char *reason)
 {
     for (int i = 0; i < c->n_peers; i++)
         if (c->peers[i].alive)
-            coord_send_disconnect(c, c->peers[i].id, c->peers[i].idlen,
-                                  "run complete", 1);
+            coord_send_disconnect(c, c->peers[i].id, c->peers[i].idlen, reason,
+                                  1);
 }

@@ -7,6 +7,7 @@
 
 #include "errf.h"
 #include "gateway.h"
+#include "policy.h"
 
 
 /* One ",name=value" option of the route. */
@@ -85,6 +86,9 @@ gateway_route_parse(const char *spec, gateway_route_t *out, char *err,
                     "bytes",
                     spec, GATEWAY_POLICY_MAX);
     memcpy(out->policy, policy, n);
+    char why[256];
+    if (policy_check_spec(out->policy, why, sizeof why) < 0)
+        return errf(err, errlen, "--route %s: %s", spec, why);
     while (comma != NULL) {
         const char *opt = comma + 1;
         comma = strchr(opt, ',');

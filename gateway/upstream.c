@@ -984,7 +984,8 @@ upstream_new(const upstream_opts_t *o, char *err, size_t errlen)
     if (o->keys != NULL &&
         curve_client(u->sock, o->keys, o->server_key, err, errlen) < 0)
         goto fail;
-    if (zmq_connect(u->sock, o->connect) != 0) {
+    if (sock_ipv6_for(u->sock, o->connect) != 0 ||
+        zmq_connect(u->sock, o->connect) != 0) {
         errf(err, errlen, "--connect %s: %s", o->connect, zmq_strerror(errno));
         goto fail;
     }

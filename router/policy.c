@@ -99,6 +99,24 @@ policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
 }
 
 
+int
+policy_check_spec(const char *spec, char *err, size_t errlen)
+{
+    const char *colon = spec ? strchr(spec, ':') : NULL;
+
+    /* agg:FILE and pomdp:FILE name files on the host that loads them;
+    ** pomdp:LAMBDA needs a model only to plan, not to be parsed. */
+    if (colon && colon[1] != '\0' && strlen(spec) < POLICY_SPEC_MAX &&
+        (strncmp(spec, "agg:", 4) == 0 || strncmp(spec, "pomdp:", 6) == 0))
+        return 0;
+    policy_t *p = policy_new(spec, NULL, err, errlen);
+    if (p == NULL)
+        return -1;
+    policy_destroy(&p);
+    return 0;
+}
+
+
 void
 policy_destroy(policy_t **pp)
 {

@@ -66,6 +66,14 @@ typedef struct policy policy_t;
 policy_t *policy_new(const char *spec, const pomdp_model_t *pomdp_default,
                      char *err, size_t errlen);
 
+/*
+** Check spec's syntax without loading anything: the kind and its numbers;
+** agg:FILE and pomdp:FILE|LAMBDA only need an argument (their files may
+** live on another host).  For a usage check before a spec is sent.  0, or
+** -1 with err as policy_new's.
+*/
+int policy_check_spec(const char *spec, char *err, size_t errlen);
+
 /* Free a policy and clear the pointer; NULL-safe. */
 void policy_destroy(policy_t **p);
 

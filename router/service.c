@@ -84,7 +84,8 @@ router_service_new(void *zctx, const router_opts_t *o, char *err, size_t errlen)
             goto fail;
         if (o->curve != NULL && curve_server(r->pub, o->curve, err, errlen))
             goto fail;
-        if (zmq_bind(r->pub, o->pub_endpoint) != 0) {
+        if (sock_ipv6_for(r->pub, o->pub_endpoint) != 0 ||
+            zmq_bind(r->pub, o->pub_endpoint) != 0) {
             errf(err, errlen, "cannot bind decision feed %s: %s",
                  o->pub_endpoint, zmq_strerror(errno));
             goto fail;

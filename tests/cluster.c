@@ -90,12 +90,44 @@ cluster_spawn(cluster_t *k, const char *log, ...)
 }
 
 
+/* The directories cluster_init made, removed when the test exits. */
+#define MAX_DIRS 64
+static char g_dirs[MAX_DIRS][sizeof((cluster_t *)0)->dir];
+
+static void
+remove_dirs(void)
+{
+    for (int i = 0; i < MAX_DIRS; i++)
+        if (g_dirs[i][0] != '\0')
+            test_remove_tree(g_dirs[i]);
+}
+
+
+/* Remember dir (made by mkdtemp) for remove_dirs. */
+static void
+remember_dir(const char *dir)
+{
+    static int registered;
+
+    if (!registered) {
+        atexit(remove_dirs);
+        registered = 1;
+    }
+    for (int i = 0; i < MAX_DIRS; i++)
+        if (g_dirs[i][0] == '\0') {
+            snprintf(g_dirs[i], sizeof g_dirs[i], "%s", dir);
+            return;
+        }
+}
+
+
 void
 cluster_init(cluster_t *k)
 {
     memset(k, 0, sizeof *k);
     snprintf(k->dir, sizeof k->dir, "/tmp/trim-cluster-XXXXXX");
     assert_non_null(mkdtemp(k->dir));
+    remember_dir(k->dir);
     cluster_path(k, "cluster.db", k->db, sizeof k->db);
     snprintf(k->endpoint, sizeof k->endpoint, "tcp://127.0.0.1:%d",
              test_free_port());

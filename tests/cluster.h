@@ -25,7 +25,10 @@ typedef struct cluster {
     int coord, routers[4], n_routers, workers[16], n_workers;
 } cluster_t;
 
-/* A fresh directory and two free ports; nothing is started. */
+/*
+** A fresh directory (/tmp/trim-cluster-*, removed with what it holds when
+** the test process exits) and two free ports; nothing is started.
+*/
 void cluster_init(cluster_t *k);
 
 /* dir/name into out. */

@@ -479,6 +479,82 @@ test_export_round_trip(void **state)
 }
 
 
+/* A run that is not there is an error, not an empty listing. */
+static void
+test_no_such_run(void **state)
+{
+    (void)state;
+    char *out, *err;
+
+    assert_int_equal(trim(&out, &err, "audit --db audit.db --run 9"), 1);
+    assert_non_null(strstr(err, "trim audit: no run 9 in audit.db"));
+    free(out);
+    free(err);
+    assert_int_equal(
+        trim(&out, &err, "export --db audit.db --format csv --run 9"), 1);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "trim export: no run 9 in audit.db"));
+    free(out);
+    free(err);
+
+    /* trim migrate, for readers of an older store, adds no run. */
+    assert_int_equal(trim(&out, &err, "migrate --db audit.db"), 0);
+    free(out);
+    free(err);
+    sqlite3 *h = open_db();
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM runs"), 2);
+    sqlite3_close(h);
+}
+
+
+/*
+** Text stored as it came (a Latin-1 problems file): its bytes that are not
+** UTF-8 reach JSON as U+FFFD, and nothing is dropped.  Runs last: it
+** changes problem 1.
+*/
+static void
+test_invalid_utf8_in_json(void **state)
+{
+    (void)state;
+    sqlite3 *h = open_db();
+    char *out, *err;
+
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "UPDATE problems SET text = CAST(X'41FF42' AS TEXT) "
+                     "WHERE problem_id = 1;"
+                     "UPDATE steps SET text = CAST(X'43FE44' AS TEXT) "
+                     "WHERE problem_id = 1",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(trim(&out, &err, "audit --db audit.db 1 --json"), 0);
+    json_t *j = parse_json(out);
+    json_t *p = json_object_get(j, "problem");
+    assert_string_equal(json_string_value(json_object_get(p, "text")),
+                        "A\xef\xbf\xbd"
+                        "B");
+    json_t *s0 = json_array_get(json_object_get(j, "steps"), 0);
+    assert_string_equal(json_string_value(json_object_get(s0, "text")),
+                        "C\xef\xbf\xbd"
+                        "D");
+    json_decref(j);
+    free(out);
+    free(err);
+    assert_int_equal(
+        trim(&out, &err, "export --db audit.db --format jsonl --run 1"), 0);
+    char *line = strtok(out, "\n");
+    assert_non_null(line);
+    j = parse_json(line);
+    assert_string_equal(json_string_value(json_object_get(j, "text")),
+                        "C\xef\xbf\xbd"
+                        "D");
+    json_decref(j);
+    free(out);
+    free(err);
+}
+
+
 int
 main(void)
 {
@@ -487,6 +563,8 @@ main(void)
         cmocka_unit_test(test_audit_run_addressing),
         cmocka_unit_test(test_audit_prices),
         cmocka_unit_test(test_export_round_trip),
+        cmocka_unit_test(test_no_such_run),
+        cmocka_unit_test(test_invalid_utf8_in_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -224,7 +224,8 @@ test_status_and_wait(void **state)
     /* Submissions the coordinator refuses: nothing is recorded. */
     expect(1, "trim submit: refused: no run 9 on this coordinator",
            "submit --sim 3 --run 9 --connect %s", ep);
-    expect(1, "trim submit: refused: unknown policy 'nope:1'",
+    /* A policy that cannot parse is a usage error, before connecting. */
+    expect(2, "trim submit: --policy: unknown policy 'nope:1'",
            "submit --sim 3 --policy nope:1 --connect %s", ep);
     /* In chunks of 50 with room for 74 more: the first is recorded, the
     ** second refused, and the command says what went in. */

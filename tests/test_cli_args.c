@@ -33,6 +33,7 @@ static const struct {
     {"audit", cmd_audit},
     {"roi", cmd_roi},
     {"export", cmd_export},
+    {"migrate", cmd_migrate},
     {"console", cmd_console},
     {"eval", cmd_eval},
     {"coordinator", cmd_coordinator},
@@ -308,6 +309,21 @@ test_bad_invocations(void **state)
          "trim run: empty.jsonl is empty: no problems in it"},
         {"run --problems .",
          "trim run: . is a directory, not a JSONL file of problems"},
+        /* Before anything connects or starts: a policy for the
+        ** coordinator, a gateway's route, a file a flag names. */
+        {"submit --sim 1 --policy bad",
+         "trim submit: --policy: unknown policy 'bad' (known: weak"},
+        {"submit --sim 1 --policy thr:5",
+         "trim submit: --policy: policy 'thr:5': needs a number in [0, 1]"},
+        {"gateway --route x=bad",
+         "trim gateway: --route x=bad: unknown policy 'bad'"},
+        {"gateway --route x=thr:5,max-strong-tokens=9",
+         "trim gateway: --route x=thr:5,max-strong-tokens=9: policy 'thr:5'"},
+        {"run --calibration /nonexist",
+         "trim run: --calibration /nonexist: No such file or directory\n"},
+        {"run --prices /nonexist",
+         "trim run: --prices /nonexist: No such file or directory\n"},
+        {"run --prices .", "trim run: --prices .: is a directory\n"},
         /* Every address flag: a port out of range would bind a random one
         ** (libzmq takes 99999 modulo 65536). */
         {"coordinator --bind tcp://127.0.0.1:99999",

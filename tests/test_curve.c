@@ -886,10 +886,58 @@ test_keygen_command(void **state)
 }
 
 
+/* One message from a DEALER to a ROUTER bound at endpoint (sock_new's). */
+static void
+roundtrip_at(const char *endpoint)
+{
+    char err[256], bound[256], buf[16];
+    size_t len = sizeof bound;
+    void *zctx = zmq_ctx_new();
+    void *server = sock_new(zctx, ZMQ_ROUTER, err, sizeof err);
+    void *client = sock_new(zctx, ZMQ_DEALER, err, sizeof err);
+
+    assert_non_null(server);
+    assert_non_null(client);
+    if (sock_ipv6_for(server, endpoint) != 0 || zmq_bind(server, endpoint) != 0)
+        fail_msg("bind %s: %s", endpoint, zmq_strerror(errno));
+    assert_int_equal(zmq_getsockopt(server, ZMQ_LAST_ENDPOINT, bound, &len), 0);
+    assert_int_equal(sock_ipv6_for(client, endpoint), 0);
+    assert_int_equal(zmq_connect(client, bound), 0);
+    assert_int_equal(zmq_send(client, "hi", 2, 0), 2);
+    assert_true(zmq_recv(server, buf, sizeof buf, 0) > 0); /* identity */
+    assert_int_equal(zmq_recv(server, buf, sizeof buf, 0), 2);
+    assert_memory_equal(buf, "hi", 2);
+    sock_destroy(&client);
+    sock_destroy(&server);
+    zmq_ctx_term(zctx);
+}
+
+
+/* The sockets bind and connect tcp over IPv4 and, with [::1], IPv6. */
+static void
+test_sock_ipv4_and_ipv6(void **state)
+{
+    (void)state;
+    char line[256];
+    int loopback6 = 0;
+
+    roundtrip_at("tcp://127.0.0.1:*");
+    FILE *f = fopen("/proc/net/if_inet6", "r");
+    while (f && fgets(line, sizeof line, f))
+        loopback6 |= strncmp(line, "00000000000000000000000000000001", 32) == 0;
+    if (f)
+        fclose(f);
+    if (!loopback6)
+        test_skip("no IPv6 loopback (::1 is not in /proc/net/if_inet6)");
+    roundtrip_at("tcp://[::1]:*");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sock_ipv4_and_ipv6),
         cmocka_unit_test_setup_teardown(test_keypair_roundtrip, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_secret_permissions, setup,

@@ -46,6 +46,38 @@ wait_for_text(const char *path, const char *needle)
 }
 
 
+/* Run sql on the store at db; fail the test unless it succeeds. */
+static void
+exec_sql(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    char *msg = NULL;
+
+    if (sqlite3_open(db, &h) != SQLITE_OK ||
+        sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s: %s", db, sql, msg ? msg : sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+
+/* The one integer that sql selects from the store at db (-1: none). */
+static int64_t
+exec_count(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+
 /* Finished problems in the store at db (0 while it is not there yet). */
 static int64_t
 finished_in(const char *db)
@@ -293,6 +325,34 @@ test_run_interrupt_and_resume(void **state)
     free(b);
     /* A finished run resumes to the same summary, running nothing. */
     run_case_resume(&k, "");
+    snprintf(cmd, sizeof cmd, "%s run --resume 1 --db %s 2>&1", test_bin(),
+             k.db);
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "run 1: nothing left to resume"));
+    assert_non_null(strstr(out, "problems            1000"));
+    free(out);
+
+    /* A problem the simulator cannot solve is refused before it runs. */
+    exec_sql(k.db, "UPDATE problems SET status = 'queued', text = 'What "
+                   "is 2+2?' WHERE problem_id = 7");
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(out, "problem 7"));
+    assert_non_null(strstr(out, "simulator solves only problems it generated"));
+    free(out);
+    /* A run that `trim submit` or the gateway made is the coordinator's. */
+    exec_sql(k.db, "UPDATE runs SET config = '{\"submitted_by\":\"trim "
+                   "submit\",\"source\":\"sim\",\"seed\":5}'");
+    out = test_capture(cmd, &status);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(out, "was not made by `trim run` (trim submit)"));
+    assert_non_null(strstr(out, "trim coordinator --db"));
+    free(out);
+    assert_int_equal(
+        exec_count(k.db, "SELECT COUNT(*) FROM problems WHERE problem_id = "
+                         "7 AND status = 'queued'"),
+        1);
     run_case_end(&k);
 }
 
@@ -399,6 +459,31 @@ test_eval_interrupt_writes_what_finished(void **state)
 }
 
 
+/* Ctrl-C during the weak anchor starts no other point. */
+static void
+test_eval_interrupt_in_first_anchor(void **state)
+{
+    (void)state;
+    char dir[256], out[300], log[300], db[400];
+
+    test_scratch_dir(dir, sizeof dir, "interrupt-anchor");
+    snprintf(out, sizeof out, "%s/eval", dir);
+    snprintf(log, sizeof log, "%s/eval.log", dir);
+    snprintf(db, sizeof db, "%s/eval.db", out);
+    char *argv[] = {
+        (char *)test_bin(), "eval",  "--policies", "thr", "--problems",
+        "100000",           "--out", out,          NULL};
+    int pid = test_spawn(log, argv);
+    wait_for_finished(db, 10);
+    kill(pid, SIGINT);
+    assert_int_equal(test_wait_child(pid, WAIT_MS), 130);
+    assert_true(test_file_contains(log, "before the weak-only and "
+                                        "strong-only anchors were measured"));
+    assert_int_equal(exec_count(db, "SELECT COUNT(*) FROM runs"), 1);
+    assert_int_equal(test_remove_tree(dir), 0);
+}
+
+
 /* Entries of the folder at path, . and .. aside. */
 static int
 entries(const char *path)
@@ -459,6 +544,7 @@ main(void)
         cmocka_unit_test(test_run_interrupt_and_resume),
         cmocka_unit_test(test_second_signal_exits_at_once),
         cmocka_unit_test(test_eval_interrupt_writes_what_finished),
+        cmocka_unit_test(test_eval_interrupt_in_first_anchor),
         cmocka_unit_test(test_train_interrupt_cleans_up),
     };
     return cmocka_run_group_tests(tests, setup_reference, teardown_reference);
