@@ -145,6 +145,19 @@ audit_json_text(const char *s)
 }
 
 
+/*
+** The field at "at" of a record, read by memcpy: the column table holds
+** offsets into records of different types.
+*/
+static double
+field_real(const char *at)
+{
+    double x;
+    memcpy(&x, at, sizeof x);
+    return x;
+}
+
+
 static json_t *
 col_json(const col_t *c, const void *rec)
 {
@@ -158,7 +171,7 @@ col_json(const col_t *c, const void *rec)
     case COL_INT:
         return json_integer(*(const int *)at);
     case COL_REAL: {
-        double x = *(const double *)at;
+        double x = field_real(at);
         return isnan(x) ? json_null() : json_real(x);
     }
     case COL_BELIEF:
@@ -226,8 +239,8 @@ row_csv(FILE *f, const col_t *cols, size_t n, const void *rec)
             fprintf(f, "%d", *(const int *)at);
             break;
         case COL_REAL:
-            if (!isnan(*(const double *)at))
-                fprintf(f, "%.17g", *(const double *)at);
+            if (!isnan(field_real(at)))
+                fprintf(f, "%.17g", field_real(at));
             break;
         default:
             csv_field(f, col_text(&cols[i], rec));

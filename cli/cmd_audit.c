@@ -97,10 +97,13 @@ add_run(void *ctx, const store_run_t *run)
         rs->v = v;
         rs->cap = cap;
     }
-    char *policy = strdup(run->policy ? run->policy : "");
-    if (policy == NULL)
+    run_info_t *ri = &rs->v[rs->n];
+    ri->id = run->run_id;
+    ri->policy = strdup(run->policy ? run->policy : "");
+    ri->seen = 0;
+    if (ri->policy == NULL)
         return 1;
-    rs->v[rs->n++] = (run_info_t){run->run_id, policy, 0};
+    rs->n++;
     return 0;
 }
 

@@ -26,7 +26,8 @@ static const char description[] =
     "Projected (--curve eval.json from trim eval, or --db FILE alone: its\n"
     "runs): at --volume problems a month, the cheapest point on eval's\n"
     "frontier reaching --target-accuracy or --target-pgr, its monthly cost\n"
-    "against strong-only, the savings, cost per correct answer, the break-even\n"
+    "against strong-only, the savings, cost per correct answer, the "
+    "break-even\n"
     "volume for --fixed-monthly, and a table over the strong/weak price\n"
     "ratio.  Formulas and a worked example: docs/roi.md; the price book:\n"
     "docs/prices.example.json.";
@@ -243,6 +244,36 @@ done:
 }
 
 
+/* Print why the flags do not make one measurement or projection: 1, else 0. */
+static int
+usage_error(const roi_args_t *a, int project)
+{
+    if (!*a->prices || (a->run > 0) == project || (a->run > 0 && !*a->db) ||
+        (project && (!(a->volume > 0) || (!*a->curve && !*a->db) ||
+                     isnan(a->target_acc) == isnan(a->target_pgr)))) {
+        fprintf(stderr,
+                "trim roi: give --prices and either --db FILE --run N, or "
+                "--curve FILE (or --db FILE) with --volume N and one of "
+                "--target-accuracy and --target-pgr (see --help)\n");
+        return 1;
+    }
+    if (project && ((*a->curve && *a->db) || a->baseline > 0)) {
+        fprintf(stderr,
+                "trim roi: %s%s%s not used by a projection: give "
+                "--curve FILE or --db FILE, without --baseline-run\n",
+                *a->curve && *a->db ? "--db with --curve" : "",
+                *a->curve && *a->db && a->baseline > 0 ? " and " : "",
+                a->baseline > 0 ? "--baseline-run" : "");
+        return 1;
+    }
+    if (*a->svg && !project) {
+        fprintf(stderr, "trim roi: --svg draws a projection (--curve)\n");
+        return 1;
+    }
+    return 0;
+}
+
+
 int
 cmd_roi(int argc, char **argv)
 {
@@ -282,28 +313,8 @@ cmd_roi(int argc, char **argv)
 
     if (rc != CLI_GO)
         return rc;
-    if (!*a.prices || (a.run > 0) == project || (a.run > 0 && !*a.db) ||
-        (project && (!(a.volume > 0) || (!*a.curve && !*a.db) ||
-                     isnan(a.target_acc) == isnan(a.target_pgr)))) {
-        fprintf(stderr,
-                "trim roi: give --prices and either --db FILE --run N, or "
-                "--curve FILE (or --db FILE) with --volume N and one of "
-                "--target-accuracy and --target-pgr (see --help)\n");
+    if (usage_error(&a, project))
         return 2;
-    }
-    if (project && ((*a.curve && *a.db) || a.baseline > 0)) {
-        fprintf(stderr,
-                "trim roi: %s%s%s not used by a projection: give "
-                "--curve FILE or --db FILE, without --baseline-run\n",
-                *a.curve && *a.db ? "--db with --curve" : "",
-                *a.curve && *a.db && a.baseline > 0 ? " and " : "",
-                a.baseline > 0 ? "--baseline-run" : "");
-        return 2;
-    }
-    if (*a.svg && !project) {
-        fprintf(stderr, "trim roi: --svg draws a projection (--curve)\n");
-        return 2;
-    }
     if ((p = prices_load(a.prices, err, sizeof err)) == NULL) {
         cli_error("roi", err);
         return 1;

@@ -296,8 +296,8 @@ roi_projected(console_t *c, const con_req_t *q, const prices_t *p,
                         c->curve_error ? c->curve_error : "");
         return;
     }
-    curve = c->roi_curve;
-    if (source == 1 && (curve = store_curve(c, err, sizeof err)) == NULL) {
+    curve = source == 1 ? store_curve(c, err, sizeof err) : c->roi_curve;
+    if (curve == NULL) {
         con_reply_error(out, 500, NULL, "%s", err);
         return;
     }

@@ -272,7 +272,10 @@ con_api_curves(console_t *c, const con_req_t *q, con_reply_t *out)
     if (con_args_check(q, names, out) < 0 ||
         (runs = runs_query(c, 0, 0, RUNS_PAGE_MAX, out)) == NULL)
         return;
-    json_array_foreach(runs, i, run) json_object_del(run, "config");
+    json_array_foreach(runs, i, run)
+    {
+        json_object_del(run, "config");
+    }
     con_reply_json(out, 200,
                    json_pack("{s:o,s:O}", "runs", runs, "eval",
                              c->curve ? c->curve : json_null()));
