@@ -48,25 +48,13 @@ typedef enum {
     STAGE_DONE
 } stage_t;
 
-/*
-** Prompt tokens sent per kind of call ([STORE_DRAFT], [STORE_STRONG]) and
-** the prefix-cache estimate of cost/prices.h: a call's prompt extends the
-** previous call's of its kind in the problem, so min(prompt, previous) of
-** it could have been cached; the same for the PRM's input.  For dollars
-** in ProblemResult and RunStatus (docs/roi.md).
-*/
-typedef struct cusage {
-    int64_t prompt[2], cached[2], prm_cached;
-    int32_t last_prompt[2], last_prm; /* a problem's latest rows (unused in
-                                         a run's totals) */
-} cusage_t;
-
 /* Totals kept per run and for the whole coordinator. */
 typedef struct totals {
     int64_t problems, finished, failed, cancelled, correct, graded;
     int64_t steps, routed, regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
-    cusage_t usage;
+    store_usage_total_t usage; /* its problems' (store_usage_add), for
+                                  dollars in RunStatus (docs/roi.md) */
 } totals_t;
 
 typedef struct crun {
@@ -155,7 +143,7 @@ typedef struct cproblem {
     int32_t regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
     int32_t first_prompt_tokens; /* of the problem's first model call */
-    cusage_t usage;              /* its rows so far (coord_usage_add) */
+    store_usage_acc_t usage;     /* its rows so far (coord_put_step) */
     int client;     /* notify client slot + 1 (notify.c); 0: none */
     char *decision; /* "decided_by\0reason\0" of the regenerate decision a
                        strong step follows (cascade: its whole strong
@@ -320,11 +308,14 @@ int64_t coord_put_step(coord_t *c, cproblem_t *p, const store_step_t *row);
 int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 
 /*
-** Add row, a step of one problem, to that problem's usage u; returns what
-** it added (for the run's totals).  coord_put_step calls it; recovery and
-** Watch replay a problem's rows through it.
+** Put p's terminal row, then the usage totals of its step rows (after the
+** last of them, as store_writer_put_usage asks): a run's usage then reads
+** one row per ended problem, and the writer reads nothing back.  Returns the
+*newest
+** ticket, or -1 (a fatal store error).
 */
-cusage_t coord_usage_add(cusage_t *u, const store_step_t *row);
+int64_t coord_put_ended(coord_t *c, const cproblem_t *p,
+                        const store_problem_t *row);
 
 /*
 ** Record the PRM score of p's strong step at step_index, once the next

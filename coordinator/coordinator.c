@@ -185,40 +185,12 @@ took_ticket(coord_t *c, crun_t *run, int64_t t)
 }
 
 
-cusage_t
-coord_usage_add(cusage_t *u, const store_step_t *row)
-{
-    cusage_t d;
-    int k = row->kind == STORE_STRONG;
-
-    memset(&d, 0, sizeof d);
-    d.prompt[k] = row->prompt_tokens;
-    d.cached[k] = row->prompt_tokens < u->last_prompt[k] ? row->prompt_tokens
-                                                         : u->last_prompt[k];
-    u->last_prompt[k] = row->prompt_tokens;
-    if (row->prm_tokens > 0) {
-        d.prm_cached =
-            row->prm_tokens < u->last_prm ? row->prm_tokens : u->last_prm;
-        u->last_prm = row->prm_tokens;
-    }
-    u->prompt[k] += d.prompt[k];
-    u->cached[k] += d.cached[k];
-    u->prm_cached += d.prm_cached;
-    return d;
-}
-
-
 int64_t
 coord_put_step(coord_t *c, cproblem_t *p, const store_step_t *row)
 {
-    cusage_t d = coord_usage_add(&p->usage, row);
-    cusage_t *t = &p->run->t.usage;
+    store_usage_total_t d = store_usage_add(&p->usage, row);
 
-    for (int k = 0; k < 2; k++) {
-        t->prompt[k] += d.prompt[k];
-        t->cached[k] += d.cached[k];
-    }
-    t->prm_cached += d.prm_cached;
+    store_usage_sum(&p->run->t.usage, &d);
     return took_ticket(c, p->run, store_writer_put_step(c->writer, row));
 }
 
@@ -237,6 +209,18 @@ int64_t
 coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row)
 {
     return took_ticket(c, run, store_writer_put_problem(c->writer, row));
+}
+
+
+int64_t
+coord_put_ended(coord_t *c, const cproblem_t *p, const store_problem_t *row)
+{
+    int64_t t = coord_put_problem(c, p->run, row);
+
+    if (t < 0 || p->usage.rows == 0)
+        return t;
+    return took_ticket(c, p->run,
+                       store_writer_put_usage(c->writer, p->id, &p->usage.t));
 }
 
 

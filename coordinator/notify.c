@@ -235,7 +235,7 @@ end_of(store_status_t status)
 static void
 push_result(coord_t *c, int slot, int64_t problem_id,
             const store_problem_t *row, int64_t prompt_tokens, int finish,
-            const cusage_t *usage, const char *error, int64_t ticket)
+            const store_usage_total_t *usage, const char *error, int64_t ticket)
 {
     const char *answer = row ? row->final_answer : NULL;
     if (row != NULL)
@@ -263,9 +263,9 @@ push_result(coord_t *c, int slot, int64_t problem_id,
         r->prm_tokens = (uint64_t)row->prm_tokens;
         r->prompt_tokens = (uint64_t)prompt_tokens;
         r->finish = (Trim__Finish)finish;
-        r->weak_prompt_tokens = (uint64_t)usage->prompt[STORE_DRAFT];
+        r->weak_prompt_tokens = (uint64_t)usage->input[STORE_DRAFT];
         r->weak_cached_tokens = (uint64_t)usage->cached[STORE_DRAFT];
-        r->strong_prompt_tokens = (uint64_t)usage->prompt[STORE_STRONG];
+        r->strong_prompt_tokens = (uint64_t)usage->input[STORE_STRONG];
         r->strong_cached_tokens = (uint64_t)usage->cached[STORE_STRONG];
         r->prm_cached_tokens = (uint64_t)usage->prm_cached;
     }
@@ -282,7 +282,7 @@ coord_notify_end(coord_t *c, cproblem_t *p, const store_problem_t *row)
         return;
     /* The problem's row was put just before: the newest ticket. */
     push_result(c, p->client - 1, p->id, row, p->first_prompt_tokens,
-                p->last_finish, &p->usage, NULL, c->last_ticket);
+                p->last_finish, &p->usage.t, NULL, c->last_ticket);
     coord_set_client(c, p, 0);
 }
 
@@ -483,7 +483,7 @@ typedef struct result_steps {
     int64_t prompt_tokens; /* of the first row: the first model call */
     int finish;            /* of the last accepted row */
     int n;
-    cusage_t usage;
+    store_usage_acc_t usage;
 } result_steps_t;
 
 
@@ -496,7 +496,7 @@ scan_result_steps(void *ctx, const store_step_t *s)
         r->prompt_tokens = s->prompt_tokens;
     if (s->accepted)
         r->finish = s->finish;
-    coord_usage_add(&r->usage, s);
+    store_usage_add(&r->usage, s);
     return 0;
 }
 
@@ -538,7 +538,7 @@ coord_watch_ended(coord_t *c, pending_t *pa)
             found = -1;
         if (found == 1)
             push_result(c, client - 1, pid, &row, rs.prompt_tokens, rs.finish,
-                        &rs.usage, NULL, 0);
+                        &rs.usage.t, NULL, 0);
         else
             push_result(
                 c, client - 1, pid, NULL, 0, 0, NULL,

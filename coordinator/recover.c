@@ -19,7 +19,6 @@
 
 #include "errf.h"
 #include "log.h"
-#include "prices.h"
 
 
 typedef struct recover_ctx {
@@ -34,26 +33,20 @@ typedef struct recover_ctx {
 
 
 /*
-** The prompt tokens run run_id's rows sent so far (cost_usage_run's
-** estimate, the one coord_usage_add keeps up), into *u; left zero when the
-** store cannot say (the run's dollars then miss what came before).
+** The tokens run run_id's rows paid for so far (store_usage_run: the totals
+** store_usage_add keeps up) into *u; left zero when the store cannot say
+** (the run's dollars then miss what came before).
 */
 static void
-recover_usage(store_reader_t *r, int64_t run_id, cusage_t *u)
+recover_usage(store_reader_t *r, int64_t run_id, store_usage_total_t *u)
 {
-    cost_usage_t cu;
     char err[256];
 
-    if (cost_usage_run(r, run_id, 0, &cu, err, sizeof err) < 0) {
+    if (store_usage_run(r, run_id, u, err, sizeof err) < 0) {
+        memset(u, 0, sizeof *u);
         tlog(TLOG_WARN, "coordinator", "recovery: run %lld: %s",
              (long long)run_id, err);
-        return;
     }
-    u->prompt[STORE_DRAFT] = cu.input[COST_WEAK];
-    u->cached[STORE_DRAFT] = cu.cached[COST_WEAK];
-    u->prompt[STORE_STRONG] = cu.input[COST_STRONG];
-    u->cached[STORE_STRONG] = cu.cached[COST_STRONG];
-    u->prm_cached = cu.cached[COST_PRM];
 }
 
 
@@ -150,7 +143,7 @@ replay_rows(cproblem_t *p, store_rows_t *r, char *why, size_t whylen)
     size_t i = 0;
 
     for (size_t k = 0; k < r->n; k++)
-        coord_usage_add(&p->usage, &r->v[k]);
+        store_usage_add(&p->usage, &r->v[k]);
     while (i < r->n) {
         const store_step_t *draft = NULL, *strong = NULL;
         int32_t index = r->v[i].step_index;

@@ -232,9 +232,9 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->discarded_tokens = (uint64_t)t->discarded_tokens;
     out->prm_tokens = (uint64_t)t->prm_tokens;
     out->cancelled = (uint64_t)t->cancelled;
-    out->weak_prompt_tokens = (uint64_t)t->usage.prompt[STORE_DRAFT];
+    out->weak_prompt_tokens = (uint64_t)t->usage.input[STORE_DRAFT];
     out->weak_cached_tokens = (uint64_t)t->usage.cached[STORE_DRAFT];
-    out->strong_prompt_tokens = (uint64_t)t->usage.prompt[STORE_STRONG];
+    out->strong_prompt_tokens = (uint64_t)t->usage.input[STORE_STRONG];
     out->strong_cached_tokens = (uint64_t)t->usage.cached[STORE_STRONG];
     out->prm_cached_tokens = (uint64_t)t->usage.prm_cached;
     out->done = t->problems > 0 &&

@@ -352,7 +352,7 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
     row.prm_tokens = p->prm_tokens;
     row.error = error;
     row.finished_ms = clock_wall_ms();
-    coord_put_problem(c, p->run, &row);
+    coord_put_ended(c, p, &row);
     coord_notify_end(c, p, &row);
 
     if (status == STORE_CANCELLED) {

@@ -40,6 +40,7 @@ static const store_rec_layout_t s_layouts[] = {
     [STORE_REC_PROBLEM] = LAYOUT(store_problem_t, s_problem_strings),
     [STORE_REC_STEP] = LAYOUT(store_step_t, s_step_strings),
     [STORE_REC_SCORE] = LAYOUT(store_step_t, s_step_strings),
+    [STORE_REC_USAGE] = {sizeof(store_usage_row_t), NULL, 0},
 };
 
 

@@ -317,6 +317,38 @@ typedef struct store_usage_total {
 } store_usage_total_t;
 
 /*
+** A problem's usage totals kept as its step rows are written, for
+** store_writer_put_usage.  store_usage_add counts one row with the rules of
+** store_usage_t, rows taken in key order (by step_index, a draft before its
+** strong step; within a kind, the order the coordinator writes them), and
+** returns what the row added.  The C form of STORE_USAGE_COLUMNS, the SQL
+** that reads rows back (test_cost checks that they agree).
+*/
+typedef struct store_usage_acc {
+    store_usage_total_t t;
+    int64_t rows; /* counted so far */
+    int64_t last_prompt[2], last_prm, last_accepted;
+} store_usage_acc_t;
+
+store_usage_total_t store_usage_add(store_usage_acc_t *a,
+                                    const store_step_t *row);
+
+/* Add every total of d to t. */
+void store_usage_sum(store_usage_total_t *t, const store_usage_total_t *d);
+
+/*
+** Queue the usage totals of an ended problem (store_usage_acc_t over the
+** step rows its caller put), stored in problem_usage so that a run's usage
+** reads one row for it instead of its steps.  Put them after the problem's
+** last step row; no step of the problem may follow.  If one of its steps
+** was already in the store (a redelivery or a replay, so the caller counted
+** a row twice) the writer keeps no totals for it: reads then sum its steps,
+** exact either way.  Writing them again replaces them.  Returns a ticket.
+*/
+int64_t store_writer_put_usage(store_writer_t *w, int64_t problem_id,
+                               const store_usage_total_t *t);
+
+/*
 ** The totals of run run_id into *out: the stored per-problem totals of its
 ** ended problems (problem_usage, written when a problem ends) plus the step
 ** rows of the others, so the sum is exact while the run is going and never

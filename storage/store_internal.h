@@ -88,8 +88,9 @@ sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
 ** window functions give each row the prompt of the previous call of its
 ** kind, the previous PRM input and the previous accepted row's prompt within
 ** its problem.  'draft' < 'strong', so the key order is draft before strong,
-** as the calls were made.  One definition: the per-step statements and the
-** per-problem totals of problem_usage (v7) read the same expressions.
+** as the calls were made.  One definition in SQL: the per-step statements
+** and the v7 migration's per-problem totals read the same expressions;
+** store_usage_add (usage.c) is the same rule in C for the writer's callers.
 */
 #define STORE_USAGE_COLUMNS                                                    \
     "problem_id, step_index, kind = 'strong' AS strong, accepted,"             \
@@ -127,14 +128,11 @@ sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
     " solution_cached, solution_output"
 
 /*
-** The writer's statements for problem_usage: a problem's step rows in key
-** order (steps_key: no sort), and its totals, which store_writer computes
-** from them in C with the rules of STORE_USAGE_COLUMNS (a window query per
-** problem cost the pipeline half its throughput).
+** The writer's statement for problem_usage: the totals its caller kept
+** (store_writer_put_usage).  Reading them back from the steps, by a window
+** query or a walk per problem, cost bench_pipeline a third of its routed
+** steps/s.
 */
-#define STORE_USAGE_ROWS_SQL                                                   \
-    "SELECT kind = 'strong', accepted, prompt_tokens, completion_tokens,"      \
-    " prm_tokens FROM steps WHERE problem_id = ?1 ORDER BY step_index, kind"
 #define STORE_USAGE_PUT_SQL                                                    \
     "INSERT OR REPLACE INTO problem_usage "                                    \
     "(problem_id, " STORE_USAGE_TOTAL_NAMES                                    \
@@ -167,10 +165,17 @@ typedef enum {
     STORE_REC_RUN,
     STORE_REC_PROBLEM,
     STORE_REC_STEP,
-    STORE_REC_SCORE /* a store_step_t: its key and prm_score only */
+    STORE_REC_SCORE, /* a store_step_t: its key and prm_score only */
+    STORE_REC_USAGE  /* a store_usage_row_t */
 } store_rec_type_t;
 
-#define STORE_REC_TYPES 4
+#define STORE_REC_TYPES 5
+
+/* A problem's usage totals (store_writer_put_usage). */
+typedef struct store_usage_row {
+    int64_t problem_id;
+    store_usage_total_t t;
+} store_usage_row_t;
 
 /*
 ** Where a record's strings are: the size of its struct and the byte offsets
@@ -236,6 +241,7 @@ typedef struct store_rec {
         store_run_t run;
         store_problem_t problem;
         store_step_t step;
+        store_usage_row_t usage;
     } u;
     char strings[];
 } store_rec_t;
@@ -319,9 +325,10 @@ struct store_writer {
     /* the writer thread's own */
     sqlite3 *db;
     sqlite3_stmt *insert[STORE_REC_TYPES]; /* by store_rec_type_t */
-    sqlite3_stmt *usage_rows;              /* STORE_USAGE_ROWS_SQL */
-    sqlite3_stmt *usage;                   /* STORE_USAGE_PUT_SQL */
-    sqlite3_stmt *usage_drop; /* DELETE: a late step of an ended problem */
+    int64_t *twice; /* problems with a step row put again: their usage
+                       totals counted it twice and are not stored */
+    size_t n_twice, cap_twice;
+    int no_usage; /* out of memory growing twice: store no totals */
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     int64_t commit_at;    /* flush_to as last read, INT64_MAX if none due */

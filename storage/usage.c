@@ -118,3 +118,55 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
+
+/* The smaller of a and b. */
+static int64_t
+s_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+
+store_usage_total_t
+store_usage_add(store_usage_acc_t *a, const store_step_t *row)
+{
+    store_usage_total_t d;
+    int k = row->kind == STORE_STRONG;
+
+    memset(&d, 0, sizeof d);
+    d.input[k] = row->prompt_tokens;
+    d.cached[k] = s_min(row->prompt_tokens, a->last_prompt[k]);
+    d.output[k] = row->completion_tokens;
+    a->last_prompt[k] = row->prompt_tokens;
+    if (row->prm_tokens > 0) {
+        d.prm = row->prm_tokens;
+        d.prm_cached = s_min(row->prm_tokens, a->last_prm);
+        a->last_prm = row->prm_tokens;
+    }
+    if (row->accepted) {
+        d.solution_input = row->prompt_tokens;
+        d.solution_cached = s_min(row->prompt_tokens, a->last_accepted);
+        d.solution_output = row->completion_tokens;
+        a->last_accepted = row->prompt_tokens;
+    }
+    store_usage_sum(&a->t, &d);
+    a->rows++;
+    return d;
+}
+
+
+void
+store_usage_sum(store_usage_total_t *t, const store_usage_total_t *d)
+{
+    for (int k = 0; k < 2; k++) {
+        t->input[k] += d->input[k];
+        t->cached[k] += d->cached[k];
+        t->output[k] += d->output[k];
+    }
+    t->prm += d->prm;
+    t->prm_cached += d->prm_cached;
+    t->solution_input += d->solution_input;
+    t->solution_cached += d->solution_cached;
+    t->solution_output += d->solution_output;
+}

@@ -201,6 +201,16 @@ store_writer_put_score(store_writer_t *w, int64_t problem_id,
 }
 
 
+int64_t
+store_writer_put_usage(store_writer_t *w, int64_t problem_id,
+                       const store_usage_total_t *t)
+{
+    store_usage_row_t u = {.problem_id = problem_id, .t = *t};
+
+    return s_put(w, STORE_REC_USAGE, &u);
+}
+
+
 /*
 ** A ticket <= 0, or one not handed out yet, means everything queued so far.
 ** Rows committed before a failure still count: waiting for them returns 0.
@@ -331,6 +341,7 @@ store_writer_destroy(store_writer_t **wp)
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->mu);
     }
+    free(w->twice);
     free(w->path);
     free(w);
     *wp = NULL;

@@ -84,10 +84,8 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
             0 ||
         s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
-        s_prepare(w, STORE_USAGE_ROWS_SQL, &w->usage_rows, err, errlen) < 0 ||
-        s_prepare(w, STORE_USAGE_PUT_SQL, &w->usage, err, errlen) < 0 ||
-        s_prepare(w, "DELETE FROM problem_usage WHERE problem_id = ?1",
-                  &w->usage_drop, err, errlen) < 0 ||
+        s_prepare(w, STORE_USAGE_PUT_SQL, &w->insert[STORE_REC_USAGE], err,
+                  errlen) < 0 ||
         s_prepare(w, "BEGIN IMMEDIATE", &w->begin, err, errlen) < 0 ||
         s_prepare(w, "COMMIT", &w->commit, err, errlen) < 0)
         return -1;
@@ -198,93 +196,79 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
                  (int)r->u.step.step_index, store_kind_name(r->u.step.kind),
                  (long long)r->u.step.problem_id);
         break;
+    case STORE_REC_USAGE:
+        snprintf(what, sizeof what, "writing the usage of problem %lld%s",
+                 (long long)r->u.usage.problem_id,
+                 fk ? " (is the problem written?)" : "");
+        break;
     }
     s_fail(w, what);
 }
 
 
 /*
-** Problem problem_id's totals into problem_usage, from its step rows in key
-** order with the rules of STORE_USAGE_COLUMNS: a call's cached input is the
-** smaller of its prompt and the previous call's of the same kind; a PRM
-** input's, of the previous scored row's; an accepted row's solution input,
-** of the previous accepted row's.  Nothing for a problem without steps.
+** A step row already in the store (a redelivery, a replay) was counted again
+** by its caller's usage totals (store_writer_put_usage): note its problem,
+** whose totals are then not stored.  Rare, so a short list; out of memory,
+** no totals are stored from then on.  Reads sum the steps of a problem
+** without totals, so they are exact either way.
 */
-static int
-s_usage_put(store_writer_t *w, int64_t problem_id)
+static void
+s_note_twice(store_writer_t *w, int64_t problem_id)
 {
-    int64_t t[11] = {0}; /* STORE_USAGE_TOTAL_NAMES' order */
-    int64_t last_prompt[2] = {0, 0}, last_prm = 0, last_accepted = 0;
-    sqlite3_stmt *st = w->usage_rows;
-    int rows = 0, rc;
+    int64_t *v;
 
-    sqlite3_bind_int64(st, 1, problem_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int strong = sqlite3_column_int(st, 0) != 0;
-        int accepted = sqlite3_column_int(st, 1);
-        int64_t prompt = sqlite3_column_int64(st, 2);
-        int64_t out = sqlite3_column_int64(st, 3);
-        int64_t prm = sqlite3_column_int64(st, 4);
-
-        t[strong] += prompt;
-        t[2 + strong] +=
-            prompt < last_prompt[strong] ? prompt : last_prompt[strong];
-        t[4 + strong] += out;
-        last_prompt[strong] = prompt;
-        if (prm > 0) {
-            t[6] += prm;
-            t[7] += prm < last_prm ? prm : last_prm;
-            last_prm = prm;
+    if (w->no_usage)
+        return;
+    for (size_t i = 0; i < w->n_twice; i++)
+        if (w->twice[i] == problem_id)
+            return;
+    if (w->n_twice == w->cap_twice) {
+        size_t cap = w->cap_twice ? 2 * w->cap_twice : 16;
+        if ((v = realloc(w->twice, cap * sizeof *v)) == NULL) {
+            w->no_usage = 1;
+            return;
         }
-        if (accepted) {
-            t[8] += prompt;
-            t[9] += prompt < last_accepted ? prompt : last_accepted;
-            t[10] += out;
-            last_accepted = prompt;
-        }
-        rows++;
+        w->twice = v;
+        w->cap_twice = cap;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return -1;
-    if (rows == 0)
-        return 0;
-    st = w->usage;
-    sqlite3_bind_int64(st, 1, problem_id);
-    for (int i = 0; i < 11; i++)
-        sqlite3_bind_int64(st, i + 2, t[i]);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    w->twice[w->n_twice++] = problem_id;
 }
 
 
-/*
-** problem_usage: an ended problem's totals are written with its terminal row
-** (its steps came before it, as the coordinator and trim run write them).  A
-** step that arrives after that drops the stored totals: the problem is then
-** summed from its steps when read, exact either way, and a later terminal
-** row writes them again.
-*/
+/* Whether problem problem_id's usage totals are to be stored. */
 static int
-s_usage(store_writer_t *w, const store_rec_t *r)
+s_usage_wanted(const store_writer_t *w, int64_t problem_id)
 {
-    sqlite3_stmt *st = w->usage_drop;
-    int rc;
-
-    if (r->type == STORE_REC_PROBLEM && r->u.problem.status >= STORE_FINISHED) {
-        if (s_usage_put(w, r->u.problem.problem_id) == 0)
-            return 0;
-        s_fail_row(w, r);
-        return -1;
-    }
-    if (r->type != STORE_REC_STEP || sqlite3_changes(w->db) == 0)
+    if (w->no_usage)
         return 0;
-    sqlite3_bind_int64(st, 1, r->u.step.problem_id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-        s_fail_row(w, r); /* before reset, as in s_insert */
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    for (size_t i = 0; i < w->n_twice; i++)
+        if (w->twice[i] == problem_id)
+            return 0;
+    return 1;
+}
+
+
+static int
+s_bind_usage(sqlite3_stmt *st, const store_usage_row_t *u)
+{
+    const int64_t v[] = {u->problem_id,
+                         u->t.input[STORE_DRAFT],
+                         u->t.input[STORE_STRONG],
+                         u->t.cached[STORE_DRAFT],
+                         u->t.cached[STORE_STRONG],
+                         u->t.output[STORE_DRAFT],
+                         u->t.output[STORE_STRONG],
+                         u->t.prm,
+                         u->t.prm_cached,
+                         u->t.solution_input,
+                         u->t.solution_cached,
+                         u->t.solution_output};
+    int rc = 0;
+
+    for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+        rc |= sqlite3_bind_int64(st, i + 1, v[i]);
+    return rc;
 }
 
 
@@ -304,8 +288,13 @@ s_insert(store_writer_t *w, const store_rec_t *r)
     case STORE_REC_STEP:
         rc = store_bind_step(st, &r->u.step);
         break;
-    default:
+    case STORE_REC_SCORE:
         rc = store_bind_score(st, &r->u.step);
+        break;
+    default:
+        if (!s_usage_wanted(w, r->u.usage.problem_id))
+            return 0;
+        rc = s_bind_usage(st, &r->u.usage);
         break;
     }
     if (rc == SQLITE_OK)
@@ -315,8 +304,10 @@ s_insert(store_writer_t *w, const store_rec_t *r)
         sqlite3_reset(st);
         return -1;
     }
+    if (r->type == STORE_REC_STEP && sqlite3_changes(w->db) == 0)
+        s_note_twice(w, r->u.step.problem_id);
     sqlite3_reset(st);
-    return s_usage(w, r);
+    return 0;
 }
 
 
@@ -413,12 +404,8 @@ store_writer_close_db(store_writer_t *w)
         sqlite3_finalize(w->insert[i]);
         w->insert[i] = NULL;
     }
-    sqlite3_finalize(w->usage_rows);
-    sqlite3_finalize(w->usage);
-    sqlite3_finalize(w->usage_drop);
     sqlite3_finalize(w->begin);
     sqlite3_finalize(w->commit);
-    w->usage_rows = w->usage = w->usage_drop = NULL;
     w->begin = w->commit = NULL;
     sqlite3_close(w->db); /* the last connection also checkpoints the WAL */
     w->db = NULL;
