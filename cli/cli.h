@@ -32,6 +32,7 @@ int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_calibrate_threshold(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sim_server(int argc, char **argv);

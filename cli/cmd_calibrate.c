@@ -298,6 +298,8 @@ to_json(fit_t *f, const char *db)
 int
 cmd_calibrate(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "threshold") == 0) /* its own file */
+        return cmd_calibrate_threshold(argc - 1, argv + 1);
     const char *db = "trim.db", *out = "";
     int64_t run = 0;
     const flag_t flags[] = {

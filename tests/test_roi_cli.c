@@ -148,6 +148,30 @@ test_measured(void **state)
     assert_int_equal(
         num(json_object_get(role, "prm"), "input_tokens", NULL),
         sql_int(db, "SELECT sum(prm_tokens) FROM steps WHERE %s", in_run));
+    /* trim run's coordinator stored every ended problem's totals from its
+    ** running count: the same as its steps summed here (cached input: the
+    ** previous prompt of the same kind in the problem, at most this one). */
+    assert_int_equal(
+        sql_int(db, "SELECT count(*) FROM problem_usage WHERE %s", in_run), 30);
+    assert_int_equal(
+        sql_int(db,
+                "SELECT count(*) FROM problem_usage u JOIN (SELECT problem_id,"
+                " total(CASE kind WHEN 'draft' THEN prompt_tokens END) di,"
+                " total(CASE kind WHEN 'strong' THEN prompt_tokens END) si,"
+                " total(CASE kind WHEN 'draft' THEN c END) dc,"
+                " total(CASE kind WHEN 'strong' THEN c END) sc,"
+                " total(CASE kind WHEN 'draft' THEN completion_tokens END) wo,"
+                " total(CASE kind WHEN 'strong' THEN completion_tokens END) so,"
+                " total(prm_tokens) pi FROM (SELECT *, min(prompt_tokens,"
+                " coalesce(lag(prompt_tokens) OVER (PARTITION BY problem_id,"
+                " kind ORDER BY step_index), 0)) c FROM steps WHERE %s)"
+                " GROUP BY problem_id) s USING (problem_id)"
+                " WHERE (u.draft_input, u.strong_input, u.draft_cached,"
+                " u.strong_cached, u.draft_output, u.strong_output,"
+                " u.prm_input) IS NOT (s.di, s.si, s.dc, s.sc, s.wo, s.so,"
+                " s.pi)",
+                in_run),
+        0);
     sqlite3_close(db);
     json_decref(run);
 
