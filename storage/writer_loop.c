@@ -206,6 +206,19 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
 }
 
 
+/* Whether problem problem_id's usage totals are to be stored. */
+static int
+s_usage_wanted(const store_writer_t *w, int64_t problem_id)
+{
+    if (w->no_usage)
+        return 0;
+    for (size_t i = 0; i < w->n_twice; i++)
+        if (w->twice[i] == problem_id)
+            return 0;
+    return 1;
+}
+
+
 /*
 ** A step row already in the store (a redelivery, a replay) was counted again
 ** by its caller's usage totals (store_writer_put_usage): note its problem,
@@ -218,11 +231,8 @@ s_note_twice(store_writer_t *w, int64_t problem_id)
 {
     int64_t *v;
 
-    if (w->no_usage)
+    if (!s_usage_wanted(w, problem_id))
         return;
-    for (size_t i = 0; i < w->n_twice; i++)
-        if (w->twice[i] == problem_id)
-            return;
     if (w->n_twice == w->cap_twice) {
         size_t cap = w->cap_twice ? 2 * w->cap_twice : 16;
         if ((v = realloc(w->twice, cap * sizeof *v)) == NULL) {
@@ -233,19 +243,6 @@ s_note_twice(store_writer_t *w, int64_t problem_id)
         w->cap_twice = cap;
     }
     w->twice[w->n_twice++] = problem_id;
-}
-
-
-/* Whether problem problem_id's usage totals are to be stored. */
-static int
-s_usage_wanted(const store_writer_t *w, int64_t problem_id)
-{
-    if (w->no_usage)
-        return 0;
-    for (size_t i = 0; i < w->n_twice; i++)
-        if (w->twice[i] == problem_id)
-            return 0;
-    return 1;
 }
 
 
