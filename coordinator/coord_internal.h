@@ -310,9 +310,8 @@ int64_t coord_put_problem(coord_t *c, crun_t *run, const store_problem_t *row);
 /*
 ** Put p's terminal row, then the usage totals of its step rows (after the
 ** last of them, as store_writer_put_usage asks): a run's usage then reads
-** one row per ended problem, and the writer reads nothing back.  Returns the
-*newest
-** ticket, or -1 (a fatal store error).
+** one row per ended problem, and the writer reads nothing back.  Returns
+** the newest ticket, or -1 (a fatal store error).
 */
 int64_t coord_put_ended(coord_t *c, const cproblem_t *p,
                         const store_problem_t *row);
