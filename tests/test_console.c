@@ -5,7 +5,8 @@
 ** The runs' numbers equal `trim run --json`'s; each problem filter walked
 ** page by page (keyset cursors) gives exactly the problems SQL finds, in
 ** order, none twice; a route trace pairs each regenerated draft with its
-** strong step and carries the schema v6 timings and dollars; every bad
+** strong step and carries the schema v6 timings and dollars; two runs
+** compared pair the problems SQL pairs by source; every bad
 ** query argument is a 400 naming it; a problem whose text is markup comes
 ** back as the same text; nothing writes (other methods are 405, the files
 ** are unchanged, SQL in a search is only text); the gateway's /console/
@@ -567,6 +568,114 @@ test_trace(void **state)
 }
 
 
+/* The ids of the pairs of runs a and b that differ, as SQL finds them. */
+static size_t
+sql_differ(int a, int b, int64_t *ids, size_t max)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    size_t n = 0;
+
+    assert_int_equal(sqlite3_open_v2(g_db, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT x.problem_id FROM problems x JOIN problems y"
+                           " ON y.source = x.source AND y.run_id = ?2"
+                           " WHERE x.run_id = ?1 AND (x.correct <> y.correct"
+                           " OR x.status <> y.status) ORDER BY x.problem_id",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int(st, 1, a);
+    sqlite3_bind_int(st, 2, b);
+    while (sqlite3_step(st) == SQLITE_ROW && n < max)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+
+/*
+** Compare's pairs that differ are SQL's, in run a's order, cut at limit;
+** a problem without a source, or whose source comes twice in its run,
+** pairs with nothing.
+*/
+static void
+test_compare(void **state)
+{
+    int64_t ids[PROBLEMS];
+    char edge[160];
+    int status, port, pid;
+
+    (void)state;
+    size_t n = sql_differ(1, 3, ids, PROBLEMS);
+    assert_true(n > 0); /* thr:0.5 and weak-only disagree somewhere */
+    json_t *j = api(200, "/api/compare?a=1&b=3&limit=1000");
+    json_t *differ = json_object_get(j, "differ");
+    assert_int_equal(json_array_size(differ), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_array_get(differ, i);
+        assert_int_equal(jint(d, "a_problem"), ids[i]);
+        assert_true(jint(d, "a_correct") != jint(d, "b_correct") ||
+                    !json_equal(json_object_get(d, "a_status"),
+                                json_object_get(d, "b_status")));
+    }
+    json_decref(j);
+    j = api(200, "/api/compare?a=1&b=3&limit=1");
+    assert_int_equal(json_array_size(json_object_get(j, "differ")), 1);
+    assert_int_equal(
+        jint(json_array_get(json_object_get(j, "differ"), 0), "a_problem"),
+        ids[0]);
+    json_decref(j);
+
+    /* A store of two runs of 6 problems: in each, the first problem loses
+    ** its source, and run 2's third takes its second's. */
+    free(trim(&status, "run --db edge.db --problems 6 --policy strong "
+                       "--no-progress"));
+    assert_int_equal(status, 0);
+    free(trim(&status, "run --db edge.db --problems 6 --policy weak "
+                       "--no-progress"));
+    assert_int_equal(status, 0);
+    snprintf(edge, sizeof edge, "%s/edge.db", g_dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(edge, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "UPDATE problems SET source = NULL WHERE problem_id IN"
+                     " (SELECT min(problem_id) FROM problems GROUP BY run_id);"
+                     "UPDATE problems SET source = (SELECT source FROM problems"
+                     " WHERE run_id = 2 ORDER BY problem_id LIMIT 1 OFFSET 1)"
+                     " WHERE problem_id = (SELECT problem_id FROM problems"
+                     " WHERE run_id = 2 ORDER BY problem_id LIMIT 1 OFFSET 2);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    char *const argv[] = {(char *)test_bin(), "console",     "--db", edge,
+                          "--listen",         "127.0.0.1:0", NULL};
+    pid = start_server(&port, argv);
+    reply_t r = request(NULL, port, NULL, "/api/compare?a=1&b=2");
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    free(r.body);
+    /* 6 - the two without a source - the twice-seen one and its partner */
+    json_t *p = json_object_get(j, "paired");
+    assert_int_equal(jint(p, "paired"), 3);
+    assert_int_equal(jint(p, "both_correct") + jint(p, "a_only") +
+                         jint(p, "b_only") + jint(p, "neither"),
+                     3);
+    json_t *d;
+    size_t i;
+    json_array_foreach(json_object_get(j, "differ"), i, d)
+    {
+        assert_true(json_is_string(json_object_get(d, "source")));
+    }
+    json_decref(j);
+    stop_server(pid);
+}
+
+
 static void
 test_bad_arguments(void **state)
 {
@@ -757,6 +866,7 @@ main(void)
         cmocka_unit_test(test_problem_filters),
         cmocka_unit_test(test_markup_is_text),
         cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_compare),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_page_headers),
