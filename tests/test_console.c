@@ -676,6 +676,103 @@ test_compare(void **state)
 }
 
 
+static double
+jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        fail_msg("no number %s", key);
+    return json_number_value(v);
+}
+
+
+/*
+** /api/prices and /api/roi: the book as served; a run's measured dollars
+** add up; a projection from the store's runs follows the prices a request
+** gives, and the same request answers the same (the curve kept); a run
+** that is not there is a 404.
+*/
+static void
+test_roi(void **state)
+{
+    (void)state;
+    json_t *j = api(200, "/api/prices");
+    json_t *strong = json_object_get(
+        json_object_get(json_object_get(j, "prices"), "roles"), "strong");
+    assert_string_equal(json_string_value(json_object_get(strong, "model")),
+                        "l");
+    assert_float_equal(jnum(strong, "input"), 2.5, 1e-12);
+    json_decref(j);
+
+    j = api(200, "/api/roi?run=1&baseline_run=2");
+    assert_string_equal(json_string_value(json_object_get(j, "kind")),
+                        "measured");
+    assert_int_equal(jint(j, "problems"), PROBLEMS);
+    assert_true(jnum(j, "usd") > 0);
+    assert_float_equal(jnum(j, "usd_per_problem") * PROBLEMS, jnum(j, "usd"),
+                       1e-9);
+    json_decref(j);
+    json_decref(api(404, "/api/roi?run=99"));
+    json_decref(api(404, "/api/roi?run=1&baseline_run=99"));
+    expect_400("target_accuracy",
+               "/api/roi?volume=10&target_accuracy=0.5&target_pgr=0.5");
+
+    const char *path = "/api/roi?source=store&volume=1000&target_pgr=0.5";
+    json_t *a = api(200, "%s", path), *b = api(200, "%s", path);
+    assert_true(json_equal(a, b));
+    double strong_usd =
+        jnum(json_object_get(json_object_get(a, "anchors"), "strong"),
+             "usd_per_problem");
+    assert_true(strong_usd > 0);
+    assert_float_equal(jnum(a, "monthly_strong_only_usd"), 1000 * strong_usd,
+                       1e-9 * strong_usd * 1000);
+    json_decref(b);
+    b = api(200, "%s&strong_input=0&strong_cached=0&strong_output=0", path);
+    /* Strong steps free: only the PRM is left on the strong anchor. */
+    assert_true(jnum(json_object_get(json_object_get(b, "anchors"), "strong"),
+                     "usd_per_problem") < strong_usd);
+    json_decref(a);
+    json_decref(b);
+}
+
+
+/* Without a price book, /api/roi needs every price from the request. */
+static void
+test_roi_without_book(void **state)
+{
+    int port, pid;
+    char *const argv[] = {(char *)test_bin(), "console",     "--db", g_db,
+                          "--listen",         "127.0.0.1:0", NULL};
+
+    (void)state;
+    pid = start_server(&port, argv);
+    reply_t r = request(NULL, port, NULL, "/api/prices");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"prices\":null"));
+    free(r.body);
+    r = request(NULL, port, NULL,
+                "/api/roi?source=store&volume=10&target_pgr=0.5");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"param\":\"weak_input\""));
+    assert_non_null(strstr(r.body, "no price book"));
+    free(r.body);
+    r = request(NULL, port, NULL,
+                "/api/roi?source=store&volume=10&target_pgr=0.5"
+                "&weak_input=1&weak_cached=1&weak_output=1"
+                "&strong_input=10&strong_cached=10&strong_output=10"
+                "&prm_input=0&prm_cached=0&prm_output=0");
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "prices"), "source")),
+                        "the request");
+    json_decref(j);
+    free(r.body);
+    stop_server(pid);
+}
+
+
 static void
 test_bad_arguments(void **state)
 {
@@ -867,6 +964,8 @@ main(void)
         cmocka_unit_test(test_markup_is_text),
         cmocka_unit_test(test_trace),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_roi),
+        cmocka_unit_test(test_roi_without_book),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_page_headers),
