@@ -171,6 +171,42 @@ raise_fd_limit(void)
 }
 
 
+/* The gateway's configuration from the arguments (the keys: NULL, no CURVE). */
+static void
+make_config(const gateway_args_t *a, gateway_route_t *routes, int n,
+            curve_keys_t *keys, const char *server_public,
+            gateway_config_t *cfg)
+{
+    gateway_config_defaults(cfg);
+    cfg->listen = a->listen;
+    cfg->connect = a->cf.connect;
+    cfg->keys = keys;
+    cfg->server_key = server_public;
+    cfg->routes = routes;
+    cfg->n_routes = (size_t)n;
+    cfg->api_keys = a->api_keys;
+    cfg->max_body_bytes = (size_t)a->max_body;
+    cfg->max_concurrent = (int)a->max_concurrent;
+    cfg->max_concurrent_per_key = (int)a->max_per_key;
+    cfg->seed = (uint64_t)a->seed;
+    cfg->heartbeat_ms = (int)a->heartbeat_ms;
+}
+
+
+/* Until SIGINT or SIGTERM. */
+static void
+wait_for_stop(void)
+{
+    atomic_int *stop = signals_stop_flag();
+
+    while (!atomic_load(stop)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* a signal cuts it short */
+    }
+    tlog(TLOG_INFO, "gateway", "stopping");
+}
+
+
 int
 cmd_gateway(int argc, char **argv)
 {
@@ -202,57 +238,35 @@ cmd_gateway(int argc, char **argv)
 
     if (rc != CLI_GO)
         return rc;
-    if (cli_log_level("gateway", a.log_level) < 0)
-        return 2;
-    env_copy = strdup(a.routes_env ? a.routes_env : "");
-    if (env_copy == NULL || (n = parse_routes(&a, routes, env_copy)) < 0) {
-        free(env_copy);
-        return 2;
-    }
+    rc = 2; /* usage errors first */
+    if (cli_log_level("gateway", a.log_level) < 0 ||
+        (env_copy = strdup(a.routes_env ? a.routes_env : "")) == NULL ||
+        (n = parse_routes(&a, routes, env_copy)) < 0)
+        goto done;
     if (listen_check("gateway", "--listen", a.listen, a.http_insecure, err,
                      sizeof err) < 0) {
         cli_error("gateway", err);
-        free(env_copy);
-        return 2;
+        goto done;
     }
     if (client_curve("gateway", a.cf.curve_secret, a.cf.server_key, &keys,
-                     server_public, &curve_on) < 0) {
-        free(env_copy);
-        return 2;
-    }
+                     server_public, &curve_on) < 0)
+        goto done;
+    rc = 1;
     if (*a.prices &&
         (prices = prices_load(a.prices, err, sizeof err)) == NULL) {
         cli_error("gateway", err);
-        curve_keys_clear(&keys);
-        free(env_copy);
-        return 1;
+        goto done;
     }
     for (int i = 0; i < n; i++)
         routes[i].prices = prices;
     raise_fd_limit();
-    gateway_config_defaults(&cfg);
-    cfg.listen = a.listen;
-    cfg.connect = a.cf.connect;
-    cfg.keys = curve_on ? &keys : NULL;
-    cfg.server_key = server_public;
-    cfg.routes = routes;
-    cfg.n_routes = (size_t)n;
-    cfg.api_keys = a.api_keys;
-    cfg.max_body_bytes = (size_t)a.max_body;
-    cfg.max_concurrent = (int)a.max_concurrent;
-    cfg.max_concurrent_per_key = (int)a.max_per_key;
-    cfg.seed = (uint64_t)a.seed;
-    cfg.heartbeat_ms = (int)a.heartbeat_ms;
-    atomic_int *stop = signals_stop_flag();
+    make_config(&a, routes, n, curve_on ? &keys : NULL, server_public, &cfg);
     if (a.console) {
         console_opts_t co = {.db = a.db, .prices = a.prices};
         if ((cfg.console = console = console_new(&co, err, sizeof err)) ==
             NULL) {
             cli_error("gateway", err);
-            curve_keys_clear(&keys);
-            prices_destroy(&prices);
-            free(env_copy);
-            return 1;
+            goto done;
         }
     }
     if (metrics_serve_open(&metrics, "gateway", a.metrics_listen, err,
@@ -261,25 +275,21 @@ cmd_gateway(int argc, char **argv)
         g = gateway_new(&cfg, err, sizeof err);
     }
     curve_keys_clear(&keys);
-    free(env_copy);
     if (g == NULL ||
         metrics_serve_start(&metrics, a.http_insecure, gateway_readyz, g, err,
                             sizeof err) < 0) {
         cli_error("gateway", err);
-        rc = 1;
         goto done;
     }
     printf("gateway listening on http://%.*s:%d (coordinator %s)\n",
            (int)(strrchr(a.listen, ':') - a.listen), a.listen, gateway_port(g),
            a.cf.connect);
     fflush(stdout);
-    while (!atomic_load(stop)) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL); /* a signal cuts it short */
-    }
-    tlog(TLOG_INFO, "gateway", "stopping");
+    wait_for_stop();
     rc = 0;
 done:
+    curve_keys_clear(&keys);
+    free(env_copy);
     metrics_serve_stop(&metrics); /* it asks the gateway */
     gateway_destroy(&g);
     console_destroy(&console); /* after the gateway: it serves it */

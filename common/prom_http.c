@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "errf.h"
+#include "http_listener.h"
 #include "listen.h"
 #include "log.h"
 
@@ -22,9 +22,7 @@
 struct prom_http {
     prom_http_opts_t o;
     char who[64];
-    struct MHD_Daemon *mhd;
-    int fd, port;
-    char url[300];
+    http_listener_t l;
 };
 
 
@@ -122,26 +120,17 @@ prom_http_new(const prom_http_opts_t *o, char *err, size_t errlen)
         return NULL;
     }
     h->o = *o;
-    h->fd = -1;
     snprintf(h->who, sizeof h->who, "%s", o->who ? o->who : "metrics");
-    h->fd = listen_on(o->listen, "--metrics-listen", &h->port, h->url,
-                      sizeof h->url, err, errlen);
-    if (h->fd < 0)
+    if (http_listener_bind(&h->l, o->listen, "--metrics-listen", err, errlen) <
+        0)
         goto fail;
-    /* One internal thread, a few connections: scrapes are rare and small.
-    ** PROM_HTTP_PER_IP keeps one client (a stuck scraper, a flood) from
-    ** taking every connection from Prometheus and the probes. */
-    h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-        MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)PROM_HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-        MHD_OPTION_EXTERNAL_LOGGER, listen_mhd_log, h->who, MHD_OPTION_END);
-    if (h->mhd == NULL) {
-        errf(err, errlen, "cannot start the metrics endpoint on %s", h->url);
+    /* A few connections: scrapes are rare and small.  PROM_HTTP_PER_IP
+    ** keeps one client (a stuck scraper, a flood) from taking every
+    ** connection from Prometheus and the probes. */
+    if (http_listener_start(&h->l, on_request, h, PROM_HTTP_PER_IP, 10, h->who,
+                            "the metrics endpoint", err, errlen) < 0)
         goto fail;
-    }
-    tlog(TLOG_INFO, h->who, "metrics on %s/metrics", h->url);
+    tlog(TLOG_INFO, h->who, "metrics on %s/metrics", h->l.url);
     return h;
 fail:
     prom_http_destroy(&h);
@@ -152,7 +141,7 @@ fail:
 int
 prom_http_port(const prom_http_t *h)
 {
-    return h->port;
+    return h->l.port;
 }
 
 
@@ -163,10 +152,7 @@ prom_http_destroy(prom_http_t **hp)
 
     if (h == NULL)
         return;
-    if (h->mhd != NULL)
-        MHD_stop_daemon(h->mhd); /* closes the listening socket too */
-    else if (h->fd >= 0)
-        close(h->fd);
+    http_listener_stop(&h->l);
     free(h);
     *hp = NULL;
 }

@@ -4,7 +4,8 @@
 ** console.c takes a request from libmicrohttpd, answers it from the
 ** embedded assets or one of the API handlers, and queues the reply;
 ** reply.c builds replies and reads query arguments; runs.c, problems.c and
-** roi.c are the API handlers; http.c is the console's own listener;
+** compare.c and roi.c are the API handlers; http.c is the console's own
+*listener;
 ** assets.c is generated at build time from assets/ (embed.cmake).
 */
 #ifndef TRIM_CONSOLE_INTERNAL_H
@@ -40,7 +41,8 @@ extern const size_t con_n_assets;
 typedef enum {
     CON_Q_RUNS,
     CON_Q_RUNS_KEY,
-    CON_Q_COMPARE,
+    CON_Q_SIDE_A, /* compare.c walks two runs at once */
+    CON_Q_SIDE_B,
     CON_Q_PROBLEMS,
     CON_Q_SEARCH_END,
     CON_Q_PROBLEM,
@@ -166,6 +168,14 @@ void con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_problem(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_prices(console_t *c, const con_req_t *q, con_reply_t *out);
 void con_api_roi(console_t *c, const con_req_t *q, con_reply_t *out);
+
+/*
+** The run whose id is argument name (required) with its totals, as a row
+** of /api/runs, into *run (a new reference).  Returns 0, or -1 with a 400
+** or 404 in out.
+*/
+int con_arg_run(console_t *c, const con_req_t *q, const char *name,
+                json_t **run, con_reply_t *out);
 
 /* ---- roi.c: dollars beside tokens ------------------------------------------
  */

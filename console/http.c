@@ -11,10 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "errf.h"
-#include "listen.h"
+#include "http_listener.h"
 #include "log.h"
 
 /* The names a Host header may carry: the --listen host, three loopback
@@ -23,9 +22,7 @@
 
 struct console_http {
     console_t *c;
-    struct MHD_Daemon *mhd;
-    int fd, port;
-    char url[300];
+    http_listener_t l;
     char hosts[CON_MAX_HOSTS][256]; /* the names a Host header may carry */
     int n_hosts;
 };
@@ -45,14 +42,14 @@ host_allowed(const console_http_t *h, const char *host)
 
     if (host == NULL)
         return 0;
-    snprintf(port, sizeof port, "%d", h->port);
+    snprintf(port, sizeof port, "%d", h->l.port);
     for (int i = 0; i < h->n_hosts; i++) {
         size_t n = strlen(h->hosts[i]);
         if (strncasecmp(host, h->hosts[i], n) != 0)
             continue;
         if (host[n] == ':' && strcmp(host + n + 1, port) == 0)
             return 1;
-        if (host[n] == '\0' && h->port == 80)
+        if (host[n] == '\0' && h->l.port == 80)
             return 1;
     }
     return 0;
@@ -70,7 +67,7 @@ answer_misdirected(const console_http_t *h, struct MHD_Connection *conn,
     int n = snprintf(msg, sizeof msg,
                      "misdirected request: Host %.200s is not this console's "
                      "(open %s/, or start it with --allow-host)\n",
-                     host ? host : "(none)", h->url);
+                     host ? host : "(none)", h->l.url);
 
     r = MHD_create_response_from_buffer((size_t)n, msg, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
@@ -110,14 +107,15 @@ add_host(console_http_t *h, const char *name, size_t len, char *err,
 static int
 allow_hosts(console_http_t *h, const char *allow, char *err, size_t errlen)
 {
-    const char *host = h->url + strlen("http://"), *colon = strrchr(host, ':');
+    const char *host = h->l.url + strlen("http://"),
+               *colon = strrchr(host, ':');
     struct sockaddr_storage sa;
     socklen_t salen = sizeof sa;
     int loopback = 0;
 
     if (add_host(h, host, (size_t)(colon - host), err, errlen) < 0)
         return -1;
-    if (getsockname(h->fd, (struct sockaddr *)&sa, &salen) == 0) {
+    if (getsockname(h->l.fd, (struct sockaddr *)&sa, &salen) == 0) {
         if (sa.ss_family == AF_INET)
             loopback =
                 ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr) >> 24 ==
@@ -178,23 +176,14 @@ console_http_new(console_t *c, const char *listen, const char *allow_host,
         return NULL;
     }
     h->c = c;
-    h->fd = listen_on(listen, "--listen", &h->port, h->url, sizeof h->url, err,
-                      errlen);
-    if (h->fd < 0 || allow_hosts(h, allow_host, err, errlen) < 0)
-        goto fail;
     /* One thread answers every request: the console's reads are short and
     ** one at a time on its connection anyway. */
-    h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-        MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        32u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_EXTERNAL_LOGGER,
-        listen_mhd_log, "console", MHD_OPTION_END);
-    if (h->mhd == NULL) {
-        errf(err, errlen, "cannot start the console on %s", h->url);
+    if (http_listener_bind(&h->l, listen, "--listen", err, errlen) < 0 ||
+        allow_hosts(h, allow_host, err, errlen) < 0 ||
+        http_listener_start(&h->l, on_request, h, 32, 30, "console",
+                            "the console", err, errlen) < 0)
         goto fail;
-    }
-    tlog(TLOG_INFO, "console", "serving on %s/", h->url);
+    tlog(TLOG_INFO, "console", "serving on %s/", h->l.url);
     return h;
 fail:
     console_http_destroy(&h);
@@ -205,7 +194,7 @@ fail:
 int
 console_http_port(const console_http_t *h)
 {
-    return h->port;
+    return h->l.port;
 }
 
 
@@ -216,10 +205,7 @@ console_http_destroy(console_http_t **hp)
 
     if (h == NULL)
         return;
-    if (h->mhd != NULL)
-        MHD_stop_daemon(h->mhd); /* closes the listening socket too */
-    else if (h->fd >= 0)
-        close(h->fd);
+    http_listener_stop(&h->l);
     free(h);
     *hp = NULL;
 }

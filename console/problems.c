@@ -97,6 +97,35 @@ static const char s_steps_sql[] =
     "SELECT * FROM steps WHERE problem_id = ?1 ORDER BY step_index, kind";
 
 
+/*
+** Up to limit rows of st (bound for one more) as objects; *next is the
+** last one's problem_id when there was one more, else NULL.  NULL when the
+** store could not be read.
+*/
+static json_t *
+read_page(sqlite3_stmt *st, int64_t limit, json_t **next)
+{
+    json_t *rows = json_array();
+    int rc;
+
+    *next = NULL;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (json_array_size(rows) == (size_t)limit) {
+            *next = json_incref(json_object_get(
+                json_array_get(rows, (size_t)limit - 1), "problem_id"));
+            break;
+        }
+        json_array_append_new(rows, con_row(st));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        json_decref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+
 void
 con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
 {
@@ -104,7 +133,7 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
         "run", "after", "limit", "outcome", "regenerated", "text", NULL};
     static const char *const regen[] = {"any", "yes", "no", NULL};
     int64_t run, after, limit, end = INT64_MAX;
-    int outcome, regenerated, rc;
+    int outcome, regenerated;
     char search[SEARCH_MAX + 1];
     const char *text = con_arg(q, "text");
     sqlite3_stmt *st;
@@ -145,18 +174,7 @@ con_api_problems(console_t *c, const con_req_t *q, con_reply_t *out)
     }
     sqlite3_bind_int64(st, 6, limit + 1); /* one more: is there a next page */
     sqlite3_bind_int64(st, 7, end);
-    rows = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (json_array_size(rows) == (size_t)limit) {
-            next = json_incref(json_object_get(
-                json_array_get(rows, (size_t)limit - 1), "problem_id"));
-            break;
-        }
-        json_array_append_new(rows, con_row(st));
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(rows);
+    if ((rows = read_page(st, limit, &next)) == NULL) {
         con_reply_db_error(c, out, "reading problems");
         return;
     }

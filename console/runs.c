@@ -1,12 +1,11 @@
 /*
-** runs.c: /api/runs, /api/compare and /api/curves (docs/console.md).
+** runs.c: /api/runs and /api/curves (docs/console.md).
 */
 #include "console_internal.h"
 
 #include <string.h>
 
 #define RUNS_PAGE_MAX 1000
-#define DIFFER_MAX    1000
 
 /*
 ** Each run with the totals of its problems, in run_id order: the runs after
@@ -34,29 +33,6 @@ static const char s_runs_sql[] =
     "FROM runs r LEFT JOIN problems p ON p.run_id = r.run_id "
     "WHERE r.run_id > ?1 AND (?2 = 0 OR r.run_id = ?2) "
     "GROUP BY r.run_id ORDER BY r.run_id LIMIT ?3";
-
-/*
-** Two runs' problems paired by source (the same simulated problem, the same
-** line of a file), one row per pair, in run a's problem order.  A GROUP BY
-** over both runs' rows (read through problems_by_run) and one sort: a join
-** on source would need an index on it, and without one SQLite loops over
-** run b's problems for each of run a's.  A source seen more than once in a
-** run pairs nothing.
-*/
-static const char s_compare_sql[] =
-    "SELECT source,"
-    " max(CASE WHEN run_id = ?1 THEN problem_id END) AS a_problem,"
-    " max(CASE WHEN run_id = ?2 THEN problem_id END) AS b_problem,"
-    " max(CASE WHEN run_id = ?1 THEN correct END) AS a_correct,"
-    " max(CASE WHEN run_id = ?2 THEN correct END) AS b_correct,"
-    " max(CASE WHEN run_id = ?1 THEN status END) AS a_status,"
-    " max(CASE WHEN run_id = ?2 THEN status END) AS b_status,"
-    " max(CASE WHEN run_id = ?1 THEN strong_tokens END) AS a_strong_tokens,"
-    " max(CASE WHEN run_id = ?2 THEN strong_tokens END) AS b_strong_tokens "
-    "FROM problems WHERE run_id IN (?1, ?2) GROUP BY source "
-    "HAVING sum(run_id = ?1) = 1 AND sum(run_id = ?2) = 1 "
-    "ORDER BY a_problem";
-
 
 static double
 num(json_t *o, const char *key)
@@ -167,10 +143,9 @@ con_api_runs(console_t *c, const con_req_t *q, con_reply_t *out)
 }
 
 
-/* Run id from argument name, its totals into *run; -1 with out. */
-static int
-one_run(console_t *c, const con_req_t *q, const char *name, json_t **run,
-        con_reply_t *out)
+int
+con_arg_run(console_t *c, const con_req_t *q, const char *name, json_t **run,
+            con_reply_t *out)
 {
     int64_t id;
     json_t *runs;
@@ -191,74 +166,6 @@ one_run(console_t *c, const con_req_t *q, const char *name, json_t **run,
         return -1;
     }
     return 0;
-}
-
-
-/*
-** Count the pairs of st (s_compare_sql) into paired and keep the first
-** limit whose outcomes differ in differ.  Returns the last sqlite3_step.
-*/
-static int
-pair_up(sqlite3_stmt *st, int64_t limit, json_t *paired, json_t *differ)
-{
-    json_int_t n[7] = {0}; /* pairs, both, a only, b only, neither, tokens */
-    static const char *const names[7] = {
-        "paired",  "both_correct",    "a_only",         "b_only",
-        "neither", "a_strong_tokens", "b_strong_tokens"};
-    int rc;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int ac = sqlite3_column_int(st, 3), bc = sqlite3_column_int(st, 4);
-        const char *as = (const char *)sqlite3_column_text(st, 5);
-        const char *bs = (const char *)sqlite3_column_text(st, 6);
-        n[0]++;
-        n[1] += ac == 1 && bc == 1;
-        n[2] += ac == 1 && bc == 0;
-        n[3] += ac == 0 && bc == 1;
-        n[4] += ac == 0 && bc == 0;
-        n[5] += sqlite3_column_int64(st, 7);
-        n[6] += sqlite3_column_int64(st, 8);
-        if ((ac != bc || strcmp(as ? as : "", bs ? bs : "") != 0) &&
-            json_array_size(differ) < (size_t)limit)
-            json_array_append_new(differ, con_row(st));
-    }
-    for (int i = 0; i < 7; i++)
-        json_object_set_new(paired, names[i], json_integer(n[i]));
-    return rc;
-}
-
-
-void
-con_api_compare(console_t *c, const con_req_t *q, con_reply_t *out)
-{
-    static const char *const names[] = {"a", "b", "limit", NULL};
-    json_t *a = NULL, *b = NULL, *paired = json_object(),
-           *differ = json_array();
-    sqlite3_stmt *st;
-    int64_t limit;
-    int rc;
-
-    if (con_args_check(q, names, out) < 0 ||
-        con_arg_int(q, "limit", 0, DIFFER_MAX, 100, &limit, out) < 0 ||
-        one_run(c, q, "a", &a, out) < 0 || one_run(c, q, "b", &b, out) < 0 ||
-        (st = con_stmt(c, CON_Q_COMPARE, s_compare_sql, out)) == NULL)
-        goto done;
-    sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(a, "run_id")));
-    sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(b, "run_id")));
-    rc = pair_up(st, limit, paired, differ);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        con_reply_db_error(c, out, "pairing two runs' problems");
-        goto done;
-    }
-    con_reply_json(out, 200,
-                   json_pack("{s:O,s:O,s:O,s:O}", "a", a, "b", b, "paired",
-                             paired, "differ", differ));
-done:
-    json_decref(a);
-    json_decref(b);
-    json_decref(paired);
-    json_decref(differ);
 }
 
 

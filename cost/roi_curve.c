@@ -253,7 +253,7 @@ run_point(void *ctx, const store_run_t *run)
     const char *policy = run->policy ? run->policy : "?";
     char family[64];
 
-    if (store_summary(w->r, run->run_id, &s, w->err, w->errlen) < 0 ||
+    if (store_totals(w->r, run->run_id, &s, w->err, w->errlen) < 0 ||
         cost_usage_run(w->r, run->run_id, 0, &pt.usage, w->err, w->errlen) <
             0) {
         w->failed = 1;

@@ -24,7 +24,7 @@ run_counts(store_reader_t *r, int64_t id, store_summary_t *s, char *err,
         errf(err, errlen, "no run %lld in the store", (long long)id);
         return -2;
     }
-    if (store_summary(r, id, s, err, errlen) < 0)
+    if (store_totals(r, id, s, err, errlen) < 0)
         return -1;
     if (s->problems == 0) {
         errf(err, errlen, "run %lld has no problems", (long long)id);

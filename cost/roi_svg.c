@@ -63,37 +63,47 @@ monthly_at(const roi_projection_t *pr, const metric_point_t *v)
 }
 
 
-int
-roi_write_svg(const roi_curve_t *c, const prices_t *p,
-              const roi_projection_t *pr, FILE *f)
+/*
+** The frame into *fr: every frontier vertex, the anchors and the target.
+** Returns 0, or -1 when a frontier could not be made.
+*/
+static int
+make_frame(const roi_curve_t *c, const prices_t *p, const roi_projection_t *pr,
+           frame_t *fr)
 {
-    frame_t fr = {pr->acc_strong, pr->acc_strong, pr->monthly_strong};
     metric_point_t *fv;
     size_t n;
 
-    /* The frame: every frontier vertex, the anchors and the target. */
+    *fr = (frame_t){pr->acc_strong, pr->acc_strong, pr->monthly_strong};
     for (size_t i = 0; i < c->n; i++) {
         if (roi_frontier(c, i, p, &fv, NULL, &n) < 0)
             return -1;
         for (size_t k = 0; k < n; k++) {
-            fr.x0 = fmin(fr.x0, fv[k].accuracy);
-            fr.x1 = fmax(fr.x1, fv[k].accuracy);
-            fr.ymax = fmax(fr.ymax, monthly_at(pr, &fv[k]));
+            fr->x0 = fmin(fr->x0, fv[k].accuracy);
+            fr->x1 = fmax(fr->x1, fv[k].accuracy);
+            fr->ymax = fmax(fr->ymax, monthly_at(pr, &fv[k]));
         }
         free(fv);
     }
     if (isfinite(pr->target)) {
-        fr.x0 = fmin(fr.x0, pr->target);
-        fr.x1 = fmax(fr.x1, pr->target);
+        fr->x0 = fmin(fr->x0, pr->target);
+        fr->x1 = fmax(fr->x1, pr->target);
     }
-    if (!(fr.x1 > fr.x0)) {
-        fr.x0 -= 0.05;
-        fr.x1 += 0.05;
+    if (!(fr->x1 > fr->x0)) {
+        fr->x0 -= 0.05;
+        fr->x1 += 0.05;
     }
-    fr.x0 = floor(fr.x0 * 20) / 20;
-    fr.x1 = ceil(fr.x1 * 20) / 20;
-    fr.ymax = fr.ymax > 0 ? fr.ymax * 1.1 : 1;
+    fr->x0 = floor(fr->x0 * 20) / 20;
+    fr->x1 = ceil(fr->x1 * 20) / 20;
+    fr->ymax = fr->ymax > 0 ? fr->ymax * 1.1 : 1;
+    return 0;
+}
 
+
+/* The opening of the <svg>, its title, and the axes with their labels. */
+static void
+write_axes(FILE *f, const frame_t *fr, const roi_projection_t *pr)
+{
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
             "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -105,12 +115,11 @@ roi_write_svg(const roi_curve_t *c, const prices_t *p,
     fprintf(f, "<path d=\"M%d %d V%d H%d\" stroke=\"black\" fill=\"none\"/>\n",
             LEFT, TOP, BOTTOM, RIGHT);
     for (int t = 0; t <= 5; t++) {
-        double acc = fr.x0 + (fr.x1 - fr.x0) * t / 5, usd = fr.ymax * t / 5;
+        double acc = fr->x0 + (fr->x1 - fr->x0) * t / 5, usd = fr->ymax * t / 5;
         fprintf(f,
                 "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3f</text>\n"
                 "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">$%.4g</text>\n",
-                px(&fr, acc), BOTTOM + 18, acc, LEFT - 6, py(&fr, usd) + 4,
-                usd);
+                px(fr, acc), BOTTOM + 18, acc, LEFT - 6, py(fr, usd) + 4, usd);
     }
     fprintf(f,
             "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">target "
@@ -119,6 +128,20 @@ roi_write_svg(const roi_curve_t *c, const prices_t *p,
             "text-anchor=\"middle\">USD per month</text>\n",
             (LEFT + RIGHT) / 2, BOTTOM + 40, (TOP + BOTTOM) / 2,
             (TOP + BOTTOM) / 2);
+}
+
+
+int
+roi_write_svg(const roi_curve_t *c, const prices_t *p,
+              const roi_projection_t *pr, FILE *f)
+{
+    frame_t fr;
+    metric_point_t *fv;
+    size_t n;
+
+    if (make_frame(c, p, pr, &fr) < 0)
+        return -1;
+    write_axes(f, &fr, pr);
     /* Strong-only and the target. */
     fprintf(f,
             "<path d=\"M%d %.1f H%d\" stroke=\"black\" "

@@ -14,6 +14,16 @@
 
 #include "errf.h"
 
+/* The counters of store_summary_t over a run's problems, in its order. */
+#define S_TOTALS                                                               \
+    " count(*), coalesce(sum(status = 'finished'), 0),"                        \
+    " coalesce(sum(status = 'failed'), 0),"                                    \
+    " coalesce(sum(status = 'cancelled'), 0),"                                 \
+    " coalesce(sum(correct = 1), 0), coalesce(sum(correct >= 0), 0),"          \
+    " coalesce(sum(steps), 0), coalesce(sum(regenerated_steps), 0),"           \
+    " coalesce(sum(weak_tokens), 0), coalesce(sum(strong_tokens), 0),"         \
+    " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0)"
+
 static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_PROBLEM] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems WHERE problem_id = ?1",
@@ -36,19 +46,16 @@ static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_SUMMARY] =
         "WITH r (id) AS (SELECT CASE WHEN ?1 > 0 THEN ?1"
         "                ELSE (SELECT max(run_id) FROM runs) END) "
-        "SELECT (SELECT id FROM r), count(*),"
-        " coalesce(sum(status = 'finished'), 0),"
-        " coalesce(sum(status = 'failed'), 0),"
-        " coalesce(sum(status = 'cancelled'), 0),"
-        " coalesce(sum(correct = 1), 0), coalesce(sum(correct >= 0), 0),"
-        " coalesce(sum(steps), 0), coalesce(sum(regenerated_steps), 0),"
-        " coalesce(sum(weak_tokens), 0), coalesce(sum(strong_tokens), 0),"
-        " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0),"
+        "SELECT (SELECT id FROM r)," S_TOTALS ","
         /* Drafts a router (or the fallback) decided, finished or not. */
         " (SELECT count(*) FROM steps s JOIN problems q USING (problem_id)"
         "   WHERE q.run_id = (SELECT id FROM r) AND s.kind = 'draft'"
         "   AND s.decision IS NOT NULL AND s.decided_by <> 'anchor') "
         "FROM problems WHERE run_id = (SELECT id FROM r)",
+    /* The same without the count of routed drafts (the step walk), from
+    ** the problems_totals index alone. */
+    [STORE_Q_TOTALS] = "SELECT ?1," S_TOTALS ", 0 FROM problems"
+                       " WHERE run_id = ?1",
     /* Both read problems_by_run only (problem_id is its rowid). */
     [STORE_Q_NTH] = "SELECT problem_id FROM problems WHERE run_id = ?1"
                     " ORDER BY problem_id LIMIT 1 OFFSET ?2 - 1",
@@ -158,14 +165,15 @@ store_reader_release(sqlite3_stmt *st, int fresh)
 }
 
 
-int
-store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
-              size_t errlen)
+/* Run query q (STORE_Q_SUMMARY or STORE_Q_TOTALS) for run_id into *s. */
+static int
+s_summary(store_reader_t *r, store_query_t q, int64_t run_id,
+          store_summary_t *s, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     int fresh, rc = -1;
 
-    st = store_reader_stmt(r, STORE_Q_SUMMARY, &fresh, err, errlen);
+    st = store_reader_stmt(r, q, &fresh, err, errlen);
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, run_id);
@@ -191,6 +199,22 @@ store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
 done:
     store_reader_release(st, fresh);
     return rc;
+}
+
+
+int
+store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
+              size_t errlen)
+{
+    return s_summary(r, STORE_Q_SUMMARY, run_id, s, err, errlen);
+}
+
+
+int
+store_totals(store_reader_t *r, int64_t run_id, store_summary_t *s, char *err,
+             size_t errlen)
+{
+    return s_summary(r, STORE_Q_TOTALS, run_id, s, err, errlen);
 }
 
 

@@ -275,6 +275,14 @@ int store_summary(store_reader_t *r, int64_t run_id, store_summary_t *s,
                   char *err, size_t errlen);
 
 /*
+** store_summary of run run_id (> 0) but routed_steps, left 0: the problems'
+** counters only, read from an index without the walk of every step row of
+** the run that routed_steps takes.  Returns 0, or -1 with err.
+*/
+int store_totals(store_reader_t *r, int64_t run_id, store_summary_t *s,
+                 char *err, size_t errlen);
+
+/*
 ** The tokens one step row paid for (cost/prices.h prices them), with an
 ** estimate of the prompt tokens a prefix cache could have served: each call
 ** of a problem re-sends the problem and the steps accepted so far, so its

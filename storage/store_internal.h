@@ -396,6 +396,7 @@ typedef enum {
     STORE_Q_RUNS,         /* every run */
     STORE_Q_STEPS,        /* the steps of a problem */
     STORE_Q_SUMMARY,      /* totals over a run */
+    STORE_Q_TOTALS,       /* the same but routed_steps */
     STORE_Q_NTH,          /* the nth problem of a run */
     STORE_Q_RANK,         /* a problem's place in its run */
     STORE_Q_CONTEXT,      /* every step row with its problem and run */

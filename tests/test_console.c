@@ -5,7 +5,8 @@
 ** The runs' numbers equal `trim run --json`'s; each problem filter walked
 ** page by page (keyset cursors) gives exactly the problems SQL finds, in
 ** order, none twice; a route trace pairs each regenerated draft with its
-** strong step and carries the schema v6 timings and dollars; every bad
+** strong step and carries the schema v6 timings and dollars; two runs
+** compared pair the problems SQL pairs by source; every bad
 ** query argument is a 400 naming it; a problem whose text is markup comes
 ** back as the same text; nothing writes (other methods are 405, the files
 ** are unchanged, SQL in a search is only text); the gateway's /console/
@@ -567,6 +568,211 @@ test_trace(void **state)
 }
 
 
+/* The ids of the pairs of runs a and b that differ, as SQL finds them. */
+static size_t
+sql_differ(int a, int b, int64_t *ids, size_t max)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    size_t n = 0;
+
+    assert_int_equal(sqlite3_open_v2(g_db, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT x.problem_id FROM problems x JOIN problems y"
+                           " ON y.source = x.source AND y.run_id = ?2"
+                           " WHERE x.run_id = ?1 AND (x.correct <> y.correct"
+                           " OR x.status <> y.status) ORDER BY x.problem_id",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int(st, 1, a);
+    sqlite3_bind_int(st, 2, b);
+    while (sqlite3_step(st) == SQLITE_ROW && n < max)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+
+/*
+** Compare's pairs that differ are SQL's, in run a's order, cut at limit;
+** a problem without a source, or whose source comes twice in its run,
+** pairs with nothing.
+*/
+static void
+test_compare(void **state)
+{
+    int64_t ids[PROBLEMS];
+    char edge[160];
+    int status, port, pid;
+
+    (void)state;
+    size_t n = sql_differ(1, 3, ids, PROBLEMS);
+    assert_true(n > 0); /* thr:0.5 and weak-only disagree somewhere */
+    json_t *j = api(200, "/api/compare?a=1&b=3&limit=1000");
+    json_t *differ = json_object_get(j, "differ");
+    assert_int_equal(json_array_size(differ), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_array_get(differ, i);
+        assert_int_equal(jint(d, "a_problem"), ids[i]);
+        assert_true(jint(d, "a_correct") != jint(d, "b_correct") ||
+                    !json_equal(json_object_get(d, "a_status"),
+                                json_object_get(d, "b_status")));
+    }
+    json_decref(j);
+    j = api(200, "/api/compare?a=1&b=3&limit=1");
+    assert_int_equal(json_array_size(json_object_get(j, "differ")), 1);
+    assert_int_equal(
+        jint(json_array_get(json_object_get(j, "differ"), 0), "a_problem"),
+        ids[0]);
+    json_decref(j);
+
+    /* A store of two runs of 6 problems: in each, the first problem loses
+    ** its source, and run 2's third takes its second's. */
+    free(trim(&status, "run --db edge.db --problems 6 --policy strong "
+                       "--no-progress"));
+    assert_int_equal(status, 0);
+    free(trim(&status, "run --db edge.db --problems 6 --policy weak "
+                       "--no-progress"));
+    assert_int_equal(status, 0);
+    snprintf(edge, sizeof edge, "%s/edge.db", g_dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(edge, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "UPDATE problems SET source = NULL WHERE problem_id IN"
+                     " (SELECT min(problem_id) FROM problems GROUP BY run_id);"
+                     "UPDATE problems SET source = (SELECT source FROM problems"
+                     " WHERE run_id = 2 ORDER BY problem_id LIMIT 1 OFFSET 1)"
+                     " WHERE problem_id = (SELECT problem_id FROM problems"
+                     " WHERE run_id = 2 ORDER BY problem_id LIMIT 1 OFFSET 2);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    char *const argv[] = {(char *)test_bin(), "console",     "--db", edge,
+                          "--listen",         "127.0.0.1:0", NULL};
+    pid = start_server(&port, argv);
+    reply_t r = request(NULL, port, NULL, "/api/compare?a=1&b=2");
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    free(r.body);
+    /* 6 - the two without a source - the twice-seen one and its partner */
+    json_t *p = json_object_get(j, "paired");
+    assert_int_equal(jint(p, "paired"), 3);
+    assert_int_equal(jint(p, "both_correct") + jint(p, "a_only") +
+                         jint(p, "b_only") + jint(p, "neither"),
+                     3);
+    json_t *d;
+    size_t i;
+    json_array_foreach(json_object_get(j, "differ"), i, d)
+    {
+        assert_true(json_is_string(json_object_get(d, "source")));
+    }
+    json_decref(j);
+    stop_server(pid);
+}
+
+
+static double
+jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        fail_msg("no number %s", key);
+    return json_number_value(v);
+}
+
+
+/*
+** /api/prices and /api/roi: the book as served; a run's measured dollars
+** add up; a projection from the store's runs follows the prices a request
+** gives, and the same request answers the same (the curve kept); a run
+** that is not there is a 404.
+*/
+static void
+test_roi(void **state)
+{
+    (void)state;
+    json_t *j = api(200, "/api/prices");
+    json_t *strong = json_object_get(
+        json_object_get(json_object_get(j, "prices"), "roles"), "strong");
+    assert_string_equal(json_string_value(json_object_get(strong, "model")),
+                        "l");
+    assert_float_equal(jnum(strong, "input"), 2.5, 1e-12);
+    json_decref(j);
+
+    j = api(200, "/api/roi?run=1&baseline_run=2");
+    assert_string_equal(json_string_value(json_object_get(j, "kind")),
+                        "measured");
+    assert_int_equal(jint(j, "problems"), PROBLEMS);
+    assert_true(jnum(j, "usd") > 0);
+    assert_float_equal(jnum(j, "usd_per_problem") * PROBLEMS, jnum(j, "usd"),
+                       1e-9);
+    json_decref(j);
+    json_decref(api(404, "/api/roi?run=99"));
+    json_decref(api(404, "/api/roi?run=1&baseline_run=99"));
+    expect_400("target_accuracy",
+               "/api/roi?volume=10&target_accuracy=0.5&target_pgr=0.5");
+
+    const char *path = "/api/roi?source=store&volume=1000&target_pgr=0.5";
+    json_t *a = api(200, "%s", path), *b = api(200, "%s", path);
+    assert_true(json_equal(a, b));
+    double strong_usd =
+        jnum(json_object_get(json_object_get(a, "anchors"), "strong"),
+             "usd_per_problem");
+    assert_true(strong_usd > 0);
+    assert_float_equal(jnum(a, "monthly_strong_only_usd"), 1000 * strong_usd,
+                       1e-9 * strong_usd * 1000);
+    json_decref(b);
+    b = api(200, "%s&strong_input=0&strong_cached=0&strong_output=0", path);
+    /* Strong steps free: only the PRM is left on the strong anchor. */
+    assert_true(jnum(json_object_get(json_object_get(b, "anchors"), "strong"),
+                     "usd_per_problem") < strong_usd);
+    json_decref(a);
+    json_decref(b);
+}
+
+
+/* Without a price book, /api/roi needs every price from the request. */
+static void
+test_roi_without_book(void **state)
+{
+    int port, pid;
+    char *const argv[] = {(char *)test_bin(), "console",     "--db", g_db,
+                          "--listen",         "127.0.0.1:0", NULL};
+
+    (void)state;
+    pid = start_server(&port, argv);
+    reply_t r = request(NULL, port, NULL, "/api/prices");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"prices\":null"));
+    free(r.body);
+    r = request(NULL, port, NULL,
+                "/api/roi?source=store&volume=10&target_pgr=0.5");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"param\":\"weak_input\""));
+    assert_non_null(strstr(r.body, "no price book"));
+    free(r.body);
+    r = request(NULL, port, NULL,
+                "/api/roi?source=store&volume=10&target_pgr=0.5"
+                "&weak_input=1&weak_cached=1&weak_output=1"
+                "&strong_input=10&strong_cached=10&strong_output=10"
+                "&prm_input=0&prm_cached=0&prm_output=0");
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "prices"), "source")),
+                        "the request");
+    json_decref(j);
+    free(r.body);
+    stop_server(pid);
+}
+
+
 static void
 test_bad_arguments(void **state)
 {
@@ -757,6 +963,9 @@ main(void)
         cmocka_unit_test(test_problem_filters),
         cmocka_unit_test(test_markup_is_text),
         cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_roi),
+        cmocka_unit_test(test_roi_without_book),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_page_headers),

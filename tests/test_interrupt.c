@@ -78,23 +78,12 @@ exec_count(const char *db, const char *sql)
 }
 
 
-/* Finished problems in the store at db (0 while it is not there yet). */
+/* Finished problems in the store at db (-1 while it is not there yet). */
 static int64_t
 finished_in(const char *db)
 {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t n = 0;
-
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(
-            h, "SELECT COUNT(*) FROM problems WHERE status = 'finished'", -1,
-            &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return n;
+    return exec_count(
+        db, "SELECT COUNT(*) FROM problems WHERE status = 'finished'");
 }
 
 

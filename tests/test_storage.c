@@ -1263,6 +1263,12 @@ test_summary(void **state)
     assert_int_equal(s.discarded_tokens, 60);
     assert_int_equal(s.prm_tokens, 1000 + 1500 + 300 + 100 + 400);
 
+    /* store_totals: the same counters, and no walk of the steps. */
+    store_summary_t totals;
+    assert_int_equal(store_totals(r, 1, &totals, err, sizeof err), 0);
+    s.routed_steps = 0;
+    assert_memory_equal(&totals, &s, sizeof s);
+
     assert_int_equal(store_summary(r, 0, &s, err, sizeof err), 0);
     assert_int_equal(s.run_id, 2);
     assert_int_equal(s.problems, 2);
