@@ -141,24 +141,22 @@ read_outcome(void *ctx, const store_problem_t *p)
 
 
 /*
-** Every problem's outcome under run run_id, by problem index, into p's
+** Every problem's outcome under run run_id, by problem index, from r (NULL:
+** the store could not be opened, for the reason in err) into p's
 ** outcomes; p keeps none (and gets no interval) when the store cannot be
 ** read or a problem is missing.
 */
 static void
-measure_outcomes(const char *db, int64_t run_id, int64_t problems,
-                 sweep_point_t *p)
+measure_outcomes(store_reader_t *r, char *err, size_t errlen, int64_t run_id,
+                 int64_t problems, sweep_point_t *p)
 {
-    char err[256] = "";
-    store_reader_t *r = store_reader_new(db, err, sizeof err);
     outcome_reader_t rd = {malloc((size_t)problems * sizeof *rd.o), problems,
                            0};
 
     for (int64_t i = 0; rd.o && i < problems; i++)
         rd.o[i] = (sweep_outcome_t){NAN, NAN};
     if (r != NULL && rd.o != NULL &&
-        store_each_problem(r, run_id, read_outcome, &rd, err, sizeof err) ==
-            0 &&
+        store_each_problem(r, run_id, read_outcome, &rd, err, errlen) == 0 &&
         rd.filled == problems) {
         free(p->outcomes);
         p->outcomes = rd.o;
@@ -172,22 +170,21 @@ measure_outcomes(const char *db, int64_t run_id, int64_t problems,
                 err[0] ? ": " : "", err);
     }
     free(rd.o);
-    store_reader_destroy(&r);
 }
 
 
 /*
-** The tokens per role run run_id paid for (cost/prices.h), into p's usage;
+** The tokens per role run run_id paid for (cost/prices.h), from r (NULL:
+** the store could not be opened, for the reason in err) into p's usage;
 ** the point keeps has_usage 0 when the store cannot be read.
 */
 static void
-measure_usage(const char *db, int64_t run_id, sweep_point_t *p)
+measure_usage(store_reader_t *r, char *err, size_t errlen, int64_t run_id,
+              sweep_point_t *p)
 {
-    char err[256];
-    store_reader_t *r = store_reader_new(db, err, sizeof err);
     cost_usage_t u;
 
-    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, sizeof err) == 0) {
+    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, errlen) == 0) {
         memcpy(p->input, u.input, sizeof p->input);
         memcpy(p->cached, u.cached, sizeof p->cached);
         memcpy(p->output, u.output, sizeof p->output);
@@ -196,7 +193,6 @@ measure_usage(const char *db, int64_t run_id, sweep_point_t *p)
         fprintf(stderr, "trim eval: %s: no usage for dollars: %s\n", p->spec,
                 err);
     }
-    store_reader_destroy(&r);
 }
 
 
@@ -250,8 +246,11 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     p->problems = res.stats.submitted;
     p->failed = res.stats.failed;
     p->seconds = res.seconds;
-    measure_usage(o.db, res.run_id, p);
-    measure_outcomes(o.db, res.run_id, res.stats.submitted, p);
+    char rerr[256] = "";
+    store_reader_t *r = store_reader_new(o.db, rerr, sizeof rerr);
+    measure_usage(r, rerr, sizeof rerr, res.run_id, p);
+    measure_outcomes(r, rerr, sizeof rerr, res.run_id, res.stats.submitted, p);
+    store_reader_destroy(&r);
     fprintf(stderr,
             "trim eval: %s %zu/%zu %s: accuracy %.3f, %.1f strong "
             "tokens/problem, %.1f s%s\n",
