@@ -39,7 +39,7 @@ static const char *
 with_iv(char *b, size_t n, double v, const boot_interval_t *iv, int percent,
         int prec)
 {
-    char m[32], lo[32], hi[32];
+    char m[24], lo[24], hi[24];
     double k = percent ? 100 : 1;
 
     if (isnan(v))
@@ -62,7 +62,7 @@ static void
 print_curve(const sweep_curve_t *c)
 {
     const metrics_summary_t *m = &c->summary;
-    char b1[64], b2[64], b3[64], b4[32];
+    char b1[96], b2[96], b3[96], b4[32];
 
     if (c->error[0]) {
         printf("\n%s: not evaluated: %s\n", c->name, c->error);
@@ -136,7 +136,7 @@ print_comparisons(const sweep_t *s)
 void
 eval_print(const sweep_t *s, const char *dir)
 {
-    char b1[64], b2[64], b3[64], b4[64], b5[64];
+    char b1[96], b2[96], b3[96], b4[96], b5[96];
     size_t seeds = s->n_seeds ? s->n_seeds : 1;
 
     printf("# trim eval: %lld problems", (long long)s->problems);
