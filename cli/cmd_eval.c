@@ -3,13 +3,16 @@
 **
 **   trim eval [--policies thr,random,cascade,pomdp,agg] [--agg FILE,...]
 **             [--curve NAME=SPEC,SPEC,...] [--problems N] [--seed S]
-**             [--sim-profile NAME] [--train-set NAME] [--out DIR] [--json]
+**             [--seeds K] [--bootstrap B] [--sim-profile NAME]
+**             [--train-set NAME] [--out DIR] [--json]
 **
 ** sweeps each policy family's knob over the same problems (one in-process
-** cluster run per point, fixed seed), measures the weak-only and
-** strong-only anchors, and reports per policy its points and CPT(50/80/95%),
-** dIBC and APGR (eval/metrics.h), with DIR/curves.csv, DIR/summary.csv,
-** DIR/eval.json and DIR/curves.svg.
+** cluster run per point and seed), measures the weak-only and strong-only
+** anchors, on K problem sets (seeds derived from S), pools them, and
+** reports per policy its points and CPT(50/80/95%), dIBC and APGR
+** (eval/metrics.h), each with a bootstrap interval (eval/bootstrap.h), and
+** the paired comparisons with the baselines, with DIR/curves.csv,
+** DIR/summary.csv, DIR/comparisons.csv, DIR/eval.json and DIR/curves.svg.
 ** `trim eval sweep` is in cmd_eval_sweep.c.
 */
 #include <errno.h>
@@ -23,12 +26,15 @@
 #include "cli.h"
 #include "errf.h"
 #include "eval_partial.h"
+#include "eval_print.h"
+#include "hash.h"
 #include "local.h"
 #include "policy.h"
 #include "pomdp_default.h"
 #include "prices.h"
 #include "run_progress.h"
 #include "signals.h"
+#include "store.h"
 #include "sweep.h"
 
 _Static_assert(SWEEP_ROLES == COST_ROLES, "a point's usage is a cost_usage_t");
@@ -49,27 +55,36 @@ static const char eval_description[] =
     "Without --policies, every family this build knows except agg runs (agg\n"
     "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
     "of specs.  A family whose specs do not parse is reported and the rest\n"
-    "still runs.  Writes DIR/curves.csv, DIR/summary.csv, DIR/eval.json and\n"
-    "DIR/curves.svg; every point is a run recorded in --db.  Ctrl-C writes\n"
-    "them for the points that finished and names those missing.  'trim eval\n"
-    "sweep --help': the threshold sweep beside a real reference run.";
+    "still runs.  Every point runs on --seeds problem sets of --problems each\n"
+    "(the first is --seed, the others derived from it), the same problems\n"
+    "for every policy; the figures are over all of them, with 95% intervals\n"
+    "from a bootstrap over problems within each seed, and comparisons with\n"
+    "cascade and thr say who is better only where the paired interval of the\n"
+    "difference excludes zero.  Writes DIR/curves.csv, DIR/summary.csv,\n"
+    "DIR/comparisons.csv, DIR/eval.json and DIR/curves.svg; every point is a\n"
+    "run recorded in --db.  Ctrl-C writes them for the seeds that finished\n"
+    "(during the first, the points that finished) and names those missing.\n"
+    "'trim eval sweep --help': the threshold sweep beside a real reference\n"
+    "run.";
 
 #define DEFAULT_FAMILIES "thr,random,cascade,pomdp"
 #define MAX_CURVES       32
 #define EVAL_ERR_MAX     240 /* fits a spec and a reason in a curve error */
 
-/* Points measured so far, by spec: a spec shared by two curves (the thr
-** family's "weak" and the anchor) runs once. */
+/* Points measured so far on this seed, by spec: a spec shared by two curves
+** (the thr family's "weak" and the anchor) runs once. */
 typedef struct eval_runs {
     local_opts_t o; /* problems, seed, db, calibration, simulator */
-    sweep_point_t *done;
+    const sweep_point_t **done;
     size_t n_done, cap;
     run_progress_t progress;         /* the line on stderr */
     size_t points_run, points_total; /* for its ETA, anchors included */
+    char seed_label[64];             /* " (seed 2/5)" ending each line, or "" */
 } eval_runs_t;
 
 
-static void
+/* 0, or -1 when out of memory (to keeps no outcomes). */
+static int
 copy_measured(sweep_point_t *to, const sweep_point_t *from)
 {
     to->accuracy = from->accuracy;
@@ -84,21 +99,92 @@ copy_measured(sweep_point_t *to, const sweep_point_t *from)
     memcpy(to->input, from->input, sizeof to->input);
     memcpy(to->cached, from->cached, sizeof to->cached);
     memcpy(to->output, from->output, sizeof to->output);
+    free(to->outcomes);
+    to->outcomes = NULL;
+    to->n_outcomes = 0;
+    if (from->n_outcomes == 0)
+        return 0;
+    to->outcomes = malloc(from->n_outcomes * sizeof *to->outcomes);
+    if (to->outcomes == NULL)
+        return -1;
+    memcpy(to->outcomes, from->outcomes,
+           from->n_outcomes * sizeof *to->outcomes);
+    to->n_outcomes = from->n_outcomes;
+    return 0;
+}
+
+
+/* Where store_each_problem puts each problem's outcome. */
+typedef struct outcome_reader {
+    sweep_outcome_t *o;
+    int64_t n, filled;
+} outcome_reader_t;
+
+static int
+read_outcome(void *ctx, const store_problem_t *p)
+{
+    outcome_reader_t *r = ctx;
+    const char *colon = p->source ? strrchr(p->source, ':') : NULL;
+    char *end;
+    long long i = colon ? strtoll(colon + 1, &end, 10) : -1;
+
+    /* Simulated problems are "sim:SEED:INDEX": the same index is the same
+    ** problem under every policy. */
+    if (colon == NULL || *end != '\0' || i < 0 || i >= r->n ||
+        !isnan(r->o[i].strong))
+        return 0;
+    r->o[i].correct = p->correct == 1 ? 1 : p->correct == 0 ? 0 : NAN;
+    r->o[i].strong = (double)p->strong_tokens;
+    r->filled++;
+    return 0;
 }
 
 
 /*
-** The tokens per role run run_id paid for (cost/prices.h), into p's usage;
+** Every problem's outcome under run run_id, by problem index, from r (NULL:
+** the store could not be opened, for the reason in err) into p's
+** outcomes; p keeps none (and gets no interval) when the store cannot be
+** read or a problem is missing.
+*/
+static void
+measure_outcomes(store_reader_t *r, char *err, size_t errlen, int64_t run_id,
+                 int64_t problems, sweep_point_t *p)
+{
+    outcome_reader_t rd = {malloc((size_t)problems * sizeof *rd.o), problems,
+                           0};
+
+    for (int64_t i = 0; rd.o && i < problems; i++)
+        rd.o[i] = (sweep_outcome_t){NAN, NAN};
+    if (r != NULL && rd.o != NULL &&
+        store_each_problem(r, run_id, read_outcome, &rd, err, errlen) == 0 &&
+        rd.filled == problems) {
+        free(p->outcomes);
+        p->outcomes = rd.o;
+        p->n_outcomes = (size_t)problems;
+        rd.o = NULL;
+    } else {
+        fprintf(stderr,
+                "trim eval: %s: problems' outcomes not read (%lld of %lld%s%s)"
+                ": no interval\n",
+                p->spec, (long long)rd.filled, (long long)problems,
+                err[0] ? ": " : "", err);
+    }
+    free(rd.o);
+}
+
+
+/*
+** The tokens per role run run_id paid for (cost/prices.h), from r (NULL:
+** the store could not be opened, for the reason in err) into p's usage;
 ** the point keeps has_usage 0 when the store cannot be read.
 */
 static void
-measure_usage(const char *db, int64_t run_id, sweep_point_t *p)
+measure_usage(store_reader_t *r, char *err, size_t errlen, int64_t run_id,
+              sweep_point_t *p)
 {
-    char err[256];
-    store_reader_t *r = store_reader_new(db, err, sizeof err);
     cost_usage_t u;
 
-    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, sizeof err) == 0) {
+    if (r != NULL && cost_usage_run(r, run_id, 0, &u, err, errlen) == 0) {
         memcpy(p->input, u.input, sizeof p->input);
         memcpy(p->cached, u.cached, sizeof p->cached);
         memcpy(p->output, u.output, sizeof p->output);
@@ -107,7 +193,6 @@ measure_usage(const char *db, int64_t run_id, sweep_point_t *p)
         fprintf(stderr, "trim eval: %s: no usage for dollars: %s\n", p->spec,
                 err);
     }
-    store_reader_destroy(&r);
 }
 
 
@@ -126,18 +211,20 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     if (o.interrupt && atomic_load(o.interrupt))
         return 0; /* not measured, as below */
     for (size_t k = 0; k < x->n_done; k++) {
-        if (strcmp(x->done[k].spec, p->spec) == 0) {
-            copy_measured(p, &x->done[k]);
+        if (strcmp(x->done[k]->spec, p->spec) == 0) {
+            if (copy_measured(p, x->done[k]) < 0)
+                return errf(err, errlen, "out of memory");
             x->points_run++;
             run_progress_clear(&x->progress);
-            fprintf(stderr, "trim eval: %s %zu/%zu %s: run above, reused\n",
-                    curve, i, n, p->spec);
+            fprintf(stderr, "trim eval: %s %zu/%zu %s: run above, reused%s\n",
+                    curve, i, n, p->spec, x->seed_label);
             return 0;
         }
     }
     o.policy = p->spec;
     char what[512];
-    snprintf(what, sizeof what, "%s %zu/%zu %s", curve, i, n, p->spec);
+    snprintf(what, sizeof what, "%s %zu/%zu %s%s", curve, i, n, p->spec,
+             x->seed_label);
     eval_progress_point(&x->progress, &o, what, x->points_run, x->points_total);
     int rc = local_run(&o, &res, err, errlen);
     x->points_run++;
@@ -159,20 +246,25 @@ measure(eval_runs_t *x, sweep_point_t *p, const char *curve, size_t i, size_t n,
     p->problems = res.stats.submitted;
     p->failed = res.stats.failed;
     p->seconds = res.seconds;
-    measure_usage(o.db, res.run_id, p);
+    char rerr[256] = "";
+    store_reader_t *r = store_reader_new(o.db, rerr, sizeof rerr);
+    measure_usage(r, rerr, sizeof rerr, res.run_id, p);
+    measure_outcomes(r, rerr, sizeof rerr, res.run_id, res.stats.submitted, p);
+    store_reader_destroy(&r);
     fprintf(stderr,
             "trim eval: %s %zu/%zu %s: accuracy %.3f, %.1f strong "
-            "tokens/problem, %.1f s\n",
-            curve, i, n, p->spec, p->accuracy, p->strong, res.seconds);
+            "tokens/problem, %.1f s%s\n",
+            curve, i, n, p->spec, p->accuracy, p->strong, res.seconds,
+            x->seed_label);
     if (x->n_done == x->cap) {
         size_t cap = x->cap ? 2 * x->cap : 32;
-        sweep_point_t *d = realloc(x->done, cap * sizeof *d);
+        const sweep_point_t **d = realloc(x->done, cap * sizeof *d);
         if (d == NULL)
             return 0; /* not remembered: a later duplicate runs again */
         x->done = d;
         x->cap = cap;
     }
-    x->done[x->n_done++] = *p;
+    x->done[x->n_done++] = p; /* points do not move while measured */
     return 0;
 }
 
@@ -264,95 +356,6 @@ write_output(const char *dir, const char *name, const sweep_t *s,
 }
 
 
-/* "12.3%" of a share, or "-" for NAN. */
-static const char *
-pct(char *b, size_t n, double share)
-{
-    if (isnan(share))
-        return "-";
-    snprintf(b, n, "%.1f%%", 100 * share);
-    return b;
-}
-
-
-/* v with prec decimals, or "-" for NAN. */
-static const char *
-dec(char *b, size_t n, double v, int prec)
-{
-    if (isnan(v))
-        return "-";
-    snprintf(b, n, "%.*f", prec, v);
-    return b;
-}
-
-
-static void
-print_curve(const sweep_curve_t *c)
-{
-    const metrics_summary_t *m = &c->summary;
-    char b1[32], b2[32], b3[32], b4[32];
-
-    if (c->error[0]) {
-        printf("\n%s: not evaluated: %s\n", c->name, c->error);
-        return;
-    }
-    printf("\n%s: %zu points (* on the Pareto frontier)\n", c->name, c->n);
-    printf("  %-8s %8s %9s %7s %7s %6s %8s %9s   %s\n", "knob", "accuracy",
-           "strong/q", "cost", "PGR", "dIBC", "draft/q", "discard/q", "spec");
-    for (size_t k = 0; k < c->n; k++) {
-        const sweep_point_t *p = &c->points[k];
-        printf("  %-8.4g %8s %9.1f %7s %7s %6s %8.1f %9.1f %c %s\n", p->knob,
-               dec(b1, sizeof b1, p->accuracy, 3), p->strong,
-               pct(b2, sizeof b2, p->cost), dec(b3, sizeof b3, p->pgr, 3),
-               dec(b4, sizeof b4, p->delta_ibc, 2), p->draft, p->discarded,
-               p->on_frontier ? '*' : ' ', p->spec);
-    }
-    printf("  CPT(50%%) %s  CPT(80%%) %s  CPT(95%%) %s", pct(b1, 32, m->cpt50),
-           pct(b2, 32, m->cpt80), pct(b3, 32, m->cpt95));
-    printf("  dIBC %s (mean of %d targets)  APGR %s\n",
-           dec(b1, sizeof b1, m->delta_ibc, 2), m->delta_ibc_targets,
-           dec(b2, sizeof b2, m->apgr, 3));
-}
-
-
-static void
-print_text(const sweep_t *s, const char *dir)
-{
-    char b1[32], b2[32], b3[32], b4[32], b5[32];
-
-    printf("# trim eval: %lld problems, seed %llu, test set %s, train set "
-           "%s\n",
-           (long long)s->problems, (unsigned long long)s->seed, s->test_set,
-           s->train_set[0] ? s->train_set : "(not stated)");
-    printf("# cost = strong tokens per problem as a share of strong-only's; "
-           "figures on the\n# upper-left Pareto frontier with both anchors, "
-           "linearly interpolated\n");
-    printf("anchors: weak-only accuracy %.3f; strong-only accuracy %.3f at "
-           "%.1f strong tokens/problem\n",
-           s->weak.accuracy, s->strong.accuracy, s->strong.strong);
-    for (size_t i = 0; i < s->n_curves; i++)
-        print_curve(&s->curves[i]);
-    printf("\n%-12s %6s %9s %9s %9s %7s %6s\n", "policy", "points", "CPT(50%)",
-           "CPT(80%)", "CPT(95%)", "dIBC", "APGR");
-    for (size_t i = 0; i < s->n_curves; i++) {
-        const sweep_curve_t *c = &s->curves[i];
-        const metrics_summary_t *m = &c->summary;
-        if (c->error[0]) {
-            printf("%-12s %6s   not evaluated (see above)\n", c->name, "-");
-            continue;
-        }
-        printf("%-12s %6zu %9s %9s %9s %7s %6s\n", c->name, c->n,
-               pct(b1, sizeof b1, m->cpt50), pct(b2, sizeof b2, m->cpt80),
-               pct(b3, sizeof b3, m->cpt95),
-               dec(b4, sizeof b4, m->delta_ibc, 2),
-               dec(b5, sizeof b5, m->apgr, 3));
-    }
-    printf("\nfiles: %s/curves.csv %s/summary.csv %s/eval.json "
-           "%s/curves.svg\n",
-           dir, dir, dir, dir);
-}
-
-
 /*
 ** Take every "--curve X" and "--curve=X" out of argv (the flag parser keeps
 ** only the last value of a flag) into curves[]; returns the new argc, or -1
@@ -429,7 +432,7 @@ split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
 typedef struct eval_args {
     const char *families, *agg, *curve_env, *profile, *test_set, *train_set;
     const char *dir, *db, *calibration, *pomdp_model, *log_level;
-    int64_t problems, seed;
+    int64_t problems, seed, seeds, boot_reps;
     int json;
     const char *curves[MAX_CURVES]; /* the --curve values */
     int n_curves;
@@ -507,7 +510,11 @@ parse_args(int argc, char **argv, eval_args_t *a)
          "NAME=SPEC,SPEC,...: a custom curve (repeatable)"},
         {"problems", FLAG_INT, &a->problems, 1, 1e7, "problems per point"},
         {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
-         "problem set and sampling seed"},
+         "the first problem set's seed; the others are derived from it"},
+        {"seeds", FLAG_INT, &a->seeds, 1, SWEEP_SEEDS_MAX,
+         "problem sets (seeds) of --problems each, pooled"},
+        {"bootstrap", FLAG_INT, &a->boot_reps, 0, 1e6,
+         "bootstrap replicates for the 95% intervals (0: none)"},
         {"sim-profile", FLAG_STRING, &a->profile, 0, 0,
          "simulator profile to evaluate on (default math500; names below)"},
         {"test-set", FLAG_STRING, &a->test_set, 0, 0,
@@ -622,14 +629,64 @@ add_custom_curves(sweep_t *s, const eval_args_t *a, int *failed)
 
 
 /*
-** Measure the anchors and every point of s into DIR's database.  A curve
-** whose point fails keeps the reason (*failed set) and stops there.  0, or
-** the exit code after printing why.
+** The seed of problem set j: --seed itself first (so --seeds 1 is the
+** single-seed sweep), then hashes of it, which no nearby seed of a
+** training run (trim train uses SEED, SEED+1, ...) can meet by accident;
+** kept below 2^63 for the store.
+*/
+static uint64_t
+eval_seed(uint64_t seed, size_t j)
+{
+    return j == 0 ? seed : hash_combine(seed, (uint64_t)j) >> 1;
+}
+
+
+/*
+** Measure the anchors and every point of s (one seed's sweep) into the
+** database.  A curve whose point fails keeps the reason (*failed set) and
+** stops there.  0, or the exit code after printing why.
 */
 static int
-run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
+run_seed(sweep_t *s, eval_runs_t *runs, int *failed)
 {
     char err[EVAL_ERR_MAX];
+
+    runs->o.seed = s->seed;
+    runs->n_done = 0; /* another seed: nothing to reuse */
+    if (measure(runs, &s->weak, "anchor", 1, 2, err, sizeof err) < 0 ||
+        measure(runs, &s->strong, "anchor", 2, 2, err, sizeof err) < 0) {
+        fprintf(stderr, "trim eval: the anchors: %s%s\n", err,
+                runs->seed_label);
+        return 1;
+    }
+    for (size_t i = 0; i < s->n_curves; i++) {
+        sweep_curve_t *c = &s->curves[i];
+        for (size_t k = 0;
+             k < c->n && !c->error[0] && !atomic_load(runs->o.interrupt); k++) {
+            sweep_point_t *p = &c->points[k];
+            if (measure(runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
+                errf(c->error, sizeof c->error, "%s: %s", p->spec, err);
+                fprintf(stderr, "trim eval: %s: %s%s\n", c->name, c->error,
+                        runs->seed_label);
+                *failed = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+
+/*
+** Run template s on each seed, sweeps[j] a clone of it for seed j, until
+** all are measured or an interrupt; *n_run says how many seeds started.
+** 0, or the exit code after printing why.
+*/
+static int
+run_sweep(const sweep_t *s, eval_args_t *a, eval_runs_t *runs, sweep_t **sweeps,
+          size_t *n_run, int *failed)
+{
+    char err[EVAL_ERR_MAX];
+    size_t n = (size_t)a->seeds;
 
     if (make_dir(a->dir, err, sizeof err) < 0) {
         fprintf(stderr, "trim eval: %s\n", err);
@@ -640,7 +697,6 @@ run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
         a->db = a->dbpath;
     }
     runs->o.problems = a->problems;
-    runs->o.seed = (uint64_t)a->seed;
     runs->o.db = a->db;
     runs->o.calibration = *a->calibration ? a->calibration : NULL;
     runs->o.sim = &a->test_params;
@@ -648,43 +704,89 @@ run_sweep(sweep_t *s, eval_args_t *a, eval_runs_t *runs, int *failed)
     runs->points_total = 2;
     for (size_t i = 0; i < s->n_curves; i++)
         runs->points_total += s->curves[i].error[0] ? 0 : s->curves[i].n;
+    runs->points_total *= n;
     run_progress_open(&runs->progress, "trim eval", 0);
     fprintf(stderr,
-            "trim eval: %lld problems per point, seed %lld, test set %s, "
-            "database %s\n",
-            (long long)a->problems, (long long)a->seed, a->profile, a->db);
-    if (measure(runs, &s->weak, "anchor", 1, 2, err, sizeof err) < 0 ||
-        measure(runs, &s->strong, "anchor", 2, 2, err, sizeof err) < 0) {
-        fprintf(stderr, "trim eval: the anchors: %s\n", err);
-        return 1;
-    }
-    for (size_t i = 0; i < s->n_curves; i++) {
-        sweep_curve_t *c = &s->curves[i];
-        for (size_t k = 0;
-             k < c->n && !c->error[0] && !atomic_load(runs->o.interrupt); k++) {
-            sweep_point_t *p = &c->points[k];
-            if (measure(runs, p, c->name, k + 1, c->n, err, sizeof err) < 0) {
-                errf(c->error, sizeof c->error, "%s: %s", p->spec, err);
-                fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
-                *failed = 1;
-            }
+            "trim eval: %lld problems per point and seed, %zu seed%s from "
+            "%lld, test set %s, database %s\n",
+            (long long)a->problems, n, n > 1 ? "s" : "", (long long)a->seed,
+            a->profile, a->db);
+    *n_run = 0;
+    for (size_t j = 0; j < n && !atomic_load(runs->o.interrupt); j++) {
+        sweeps[j] = sweep_clone(s);
+        if (sweeps[j] == NULL) {
+            fprintf(stderr, "trim eval: out of memory\n");
+            return 1;
         }
+        sweeps[j]->seed = eval_seed((uint64_t)a->seed, j);
+        *n_run = j + 1;
+        if (n > 1)
+            snprintf(runs->seed_label, sizeof runs->seed_label,
+                     " (seed %zu/%zu)", j + 1, n);
+        int rc = run_seed(sweeps[j], runs, failed);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
 
 
-/* Compute the figures, write DIR's files and print; the exit code. */
+/*
+** The seeds to pool after an interrupt (signal sig, 0: none) in the first
+** *n of sweeps: those that finished, or the first seed's measured points
+** when it did not.  0, or -1 when nothing can be written.
+*/
+static int
+keep_finished(sweep_t **sweeps, size_t *n, int sig)
+{
+    if (sig == 0)
+        return 0;
+    if (*n <= 1)
+        return eval_keep_measured(sweeps[0], sig);
+    fprintf(stderr,
+            "trim eval: interrupted during seed %zu (seed %llu): writing the "
+            "%zu seeds that finished\n",
+            *n, (unsigned long long)sweeps[*n - 1]->seed, *n - 1);
+    (*n)--;
+    return 0;
+}
+
+
+/*
+** Each seed's figures, then the pooled sweep with its intervals into
+** *pooled.  0, or -1 after printing why.
+*/
+static int
+pool(sweep_t **sweeps, size_t n, const eval_args_t *a, sweep_t **pooled)
+{
+    char err[EVAL_ERR_MAX];
+
+    for (size_t j = 0; j < n; j++)
+        if (sweep_finish(sweeps[j], err, sizeof err) < 0) {
+            fprintf(stderr, "trim eval: seed %llu: %s\n",
+                    (unsigned long long)sweeps[j]->seed, err);
+            return -1;
+        }
+    *pooled = sweep_pool(sweeps, n, err, sizeof err);
+    if (*pooled == NULL || sweep_finish(*pooled, err, sizeof err) < 0) {
+        fprintf(stderr, "trim eval: %s\n", err);
+        return -1;
+    }
+    if (a->boot_reps > 0 &&
+        sweep_bootstrap(*pooled, (int)a->boot_reps, BOOT_LEVEL_DEFAULT,
+                        (uint64_t)a->seed, err, sizeof err) < 0)
+        fprintf(stderr, "trim eval: %s\n", err);
+    return 0;
+}
+
+
+/* Write DIR's files and print s (finished and pooled); the exit code. */
 static int
 report(sweep_t *s, const eval_args_t *a, int failed)
 {
-    char err[EVAL_ERR_MAX], *doc;
+    char *doc;
     int wrote = 0;
 
-    if (sweep_finish(s, err, sizeof err) < 0) {
-        fprintf(stderr, "trim eval: %s\n", err);
-        return 1;
-    }
     doc = sweep_json(s);
     if (doc == NULL) {
         fprintf(stderr, "trim eval: out of memory\n");
@@ -694,12 +796,14 @@ report(sweep_t *s, const eval_args_t *a, int failed)
         write_output(a->dir, "curves.csv", s, sweep_write_curves_csv, NULL);
     wrote |=
         write_output(a->dir, "summary.csv", s, sweep_write_summary_csv, NULL);
+    wrote |= write_output(a->dir, "comparisons.csv", s,
+                          sweep_write_comparisons_csv, NULL);
     wrote |= write_output(a->dir, "eval.json", s, NULL, doc);
     wrote |= write_output(a->dir, "curves.svg", s, sweep_write_svg, NULL);
     if (a->json)
         puts(doc);
     else
-        print_text(s, a->dir);
+        eval_print(s, a->dir);
     free(doc);
     return wrote < 0 || failed ? 1 : 0;
 }
@@ -732,9 +836,12 @@ evaluate(int argc, char **argv)
         .log_level = "warn",
         .problems = 500,
         .seed = 1,
+        .seeds = 5,
+        .boot_reps = BOOT_REPS_DEFAULT,
     };
     eval_runs_t runs = {0};
-    sweep_t *s = NULL;
+    sweep_t *s = NULL, *pooled = NULL, *sweeps[SWEEP_SEEDS_MAX] = {0};
+    size_t n = 0;
     int failed = 0;
     int rc = parse_args(argc, argv, &a);
 
@@ -753,15 +860,22 @@ evaluate(int argc, char **argv)
         (rc = add_custom_curves(s, &a, &failed)) < 0) {
         fprintf(stderr, "trim eval: out of memory\n");
         rc = 1;
-    } else if (rc == 0 && (rc = run_sweep(s, &a, &runs, &failed)) == 0) {
+    } else if (rc == 0 &&
+               (rc = run_sweep(s, &a, &runs, sweeps, &n, &failed)) == 0) {
         run_progress_close(&runs.progress); /* before the report */
         int sig = atomic_load(runs.o.interrupt) ? signals_last() : 0;
-        if (sig == 0 || eval_keep_measured(s, sig) == 0)
-            rc = report(s, &a, failed);
+        if (keep_finished(sweeps, &n, sig) < 0 ||
+            pool(sweeps, n, &a, &pooled) < 0)
+            rc = sig ? 0 : 1;
+        else
+            rc = report(pooled, &a, failed);
         if (sig != 0)
             rc = 128 + sig;
     }
     eval_runs_clear(&runs);
+    for (size_t j = 0; j < SWEEP_SEEDS_MAX; j++)
+        sweep_destroy(&sweeps[j]);
+    sweep_destroy(&pooled);
     sweep_destroy(&s);
     return rc;
 }

@@ -4,11 +4,14 @@
 #include "sweep.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errf.h"
 
+
+static const boot_interval_t no_interval = {NAN, NAN, NAN, NAN};
 
 static void
 point_init(sweep_point_t *p)
@@ -18,6 +21,7 @@ point_init(sweep_point_t *p)
     p->accuracy = p->strong = p->draft = p->discarded = NAN;
     p->token_share = p->seconds = NAN;
     p->cost = p->pgr = p->delta_ibc = NAN;
+    p->iv_accuracy = p->iv_strong = p->iv_cost = no_interval;
 }
 
 
@@ -43,11 +47,16 @@ sweep_destroy(sweep_t **sp)
     if (sp == NULL || *sp == NULL)
         return;
     sweep_t *s = *sp;
+    free(s->weak.outcomes);
+    free(s->strong.outcomes);
     for (size_t i = 0; i < s->n_curves; i++) {
+        for (size_t k = 0; k < s->curves[i].n; k++)
+            free(s->curves[i].points[k].outcomes);
         free(s->curves[i].points);
         free(s->curves[i].frontier);
     }
     free(s->curves);
+    free(s->diffs);
     free(s);
     *sp = NULL;
 }
@@ -68,7 +77,189 @@ sweep_add_curve(sweep_t *s, const char *name)
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     c->summary = (metrics_summary_t){NAN, NAN, NAN, NAN, 0, NAN};
+    for (int f = 0; f < SWEEP_FIGURES; f++)
+        c->iv[f] = no_interval;
     return c;
+}
+
+
+sweep_t *
+sweep_clone(const sweep_t *s)
+{
+    sweep_t *t = sweep_new();
+    char err[SWEEP_ERROR_MAX];
+
+    if (t == NULL)
+        return NULL;
+    t->problems = s->problems;
+    t->seed = s->seed;
+    memcpy(t->test_set, s->test_set, sizeof t->test_set);
+    memcpy(t->train_set, s->train_set, sizeof t->train_set);
+    for (size_t i = 0; i < s->n_curves; i++) {
+        const sweep_curve_t *from = &s->curves[i];
+        sweep_curve_t *c = sweep_add_curve(t, from->name);
+        if (c == NULL)
+            goto fail;
+        memcpy(c->error, from->error, sizeof c->error);
+        for (size_t k = 0; k < from->n; k++)
+            if (sweep_curve_add(c, from->points[k].spec, from->points[k].knob,
+                                err, sizeof err) == NULL)
+                goto fail;
+    }
+    return t;
+fail:
+    sweep_destroy(&t);
+    return NULL;
+}
+
+
+/* Add the measurements of from to the running totals in to (see
+** sweep_pool): per-problem figures are summed as totals over problems and
+** divided by pool_point_end. */
+static void
+pool_point_add(sweep_point_t *to, const sweep_point_t *from, double *graded,
+               double *all_tokens)
+{
+    double q = (double)from->problems;
+    double g = (double)(from->problems - from->failed); /* failures */
+
+    if (from->problems <= 0)
+        return; /* not measured on this seed */
+    if (to->problems == 0) {
+        to->accuracy = to->strong = to->draft = to->discarded = 0;
+        to->seconds = 0;
+        to->has_usage = 1;
+    }
+    to->accuracy += from->accuracy * g;
+    *graded += g;
+    to->strong += from->strong * q;
+    to->draft += from->draft * q;
+    to->discarded += from->discarded * q;
+    *all_tokens += (from->strong + from->draft + from->discarded) * q;
+    to->problems += from->problems;
+    to->failed += from->failed;
+    to->seconds += from->seconds;
+    to->has_usage &= from->has_usage;
+    for (int r = 0; r < SWEEP_ROLES; r++) {
+        to->input[r] += from->input[r];
+        to->cached[r] += from->cached[r];
+        to->output[r] += from->output[r];
+    }
+}
+
+
+/*
+** Concatenate the seeds' outcomes into p, when every seed has them, and
+** take p's accuracy and strong tokens from them (what sweep_bootstrap's
+** full sample computes).  -1 when out of memory.
+*/
+static int
+pool_outcomes(sweep_point_t *p, const sweep_point_t *const *from, size_t n)
+{
+    size_t total = 0, at = 0;
+    double correct = 0, graded = 0, strong = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (from[i]->n_outcomes == 0)
+            return 0; /* a seed not read: no intervals for p */
+        total += from[i]->n_outcomes;
+    }
+    p->outcomes = malloc(total * sizeof *p->outcomes);
+    if (p->outcomes == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p->outcomes + at, from[i]->outcomes,
+               from[i]->n_outcomes * sizeof *p->outcomes);
+        at += from[i]->n_outcomes;
+    }
+    p->n_outcomes = total;
+    for (size_t k = 0; k < total; k++) {
+        if (!isnan(p->outcomes[k].correct)) {
+            correct += p->outcomes[k].correct;
+            graded++;
+        }
+        strong += p->outcomes[k].strong;
+    }
+    p->accuracy = graded > 0 ? correct / graded : NAN;
+    p->strong = strong / (double)total;
+    return 0;
+}
+
+
+/* Pool point k of every seed (the anchors, 0 weak and 1 strong, with curve
+** SIZE_MAX).  -1 when out of memory. */
+static int
+pool_point(sweep_t *const *sweeps, size_t n, sweep_point_t *to, size_t curve,
+           size_t k)
+{
+    const sweep_point_t *from[SWEEP_SEEDS_MAX];
+    double graded = 0, all_tokens = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const sweep_t *s = sweeps[i];
+        from[i] = curve != SIZE_MAX ? &s->curves[curve].points[k]
+                  : k == 0          ? &s->weak
+                                    : &s->strong;
+        pool_point_add(to, from[i], &graded, &all_tokens);
+    }
+    if (to->problems == 0)
+        return 0;
+    double q = (double)to->problems;
+    to->accuracy = graded > 0 ? to->accuracy / graded : NAN;
+    to->strong /= q;
+    to->draft /= q;
+    to->discarded /= q;
+    to->token_share = all_tokens > 0 ? to->strong * q / all_tokens : 0;
+    return pool_outcomes(to, from, n);
+}
+
+
+sweep_t *
+sweep_pool(sweep_t *const *sweeps, size_t n, char *err, size_t errlen)
+{
+    sweep_t *t;
+
+    if (n == 0 || n > SWEEP_SEEDS_MAX) {
+        errf(err, errlen, "cannot pool %zu seeds (1 to %d)", n,
+             SWEEP_SEEDS_MAX);
+        return NULL;
+    }
+    for (size_t i = 1; i < n; i++)
+        if (sweeps[i]->n_curves != sweeps[0]->n_curves) {
+            errf(err, errlen, "seed %zu has %zu curves, seed 0 %zu", i,
+                 sweeps[i]->n_curves, sweeps[0]->n_curves);
+            return NULL;
+        }
+    t = sweep_clone(sweeps[0]);
+    if (t == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        t->seeds[i] = sweeps[i]->seed;
+    t->n_seeds = n;
+    if (pool_point(sweeps, n, &t->weak, SIZE_MAX, 0) < 0 ||
+        pool_point(sweeps, n, &t->strong, SIZE_MAX, 1) < 0)
+        goto oom;
+    for (size_t j = 0; j < t->n_curves; j++) {
+        sweep_curve_t *c = &t->curves[j];
+        for (size_t i = 0; i < n; i++) {
+            const sweep_curve_t *from = &sweeps[i]->curves[j];
+            if (from->n < c->n)
+                c->n = from->n; /* an interrupted seed: what all have */
+            if (from->error[0] && !c->error[0])
+                errf(c->error, sizeof c->error, "seed %llu: %s",
+                     (unsigned long long)sweeps[i]->seed, from->error);
+            c->per_seed[i] = from->summary;
+        }
+        c->n_per_seed = n;
+        for (size_t k = 0; k < c->n && !c->error[0]; k++)
+            if (pool_point(sweeps, n, &c->points[k], j, k) < 0)
+                goto oom;
+    }
+    return t;
+oom:
+    errf(err, errlen, "out of memory pooling %zu seeds", n);
+    sweep_destroy(&t);
+    return NULL;
 }
 
 
@@ -277,6 +468,35 @@ int
 sweep_curve_specs(sweep_curve_t *c, const char *list, char *err, size_t errlen)
 {
     return each_item(c, list, "policy spec", add_spec, err, errlen);
+}
+
+
+const char *
+sweep_figure_name(sweep_figure_t f)
+{
+    static const char *const names[SWEEP_FIGURES] = {"cpt50", "cpt80", "cpt95",
+                                                     "delta_ibc", "apgr"};
+    return f < SWEEP_FIGURES ? names[f] : "?";
+}
+
+
+double
+sweep_figure(const metrics_summary_t *m, sweep_figure_t f)
+{
+    switch (f) {
+    case SWEEP_CPT50:
+        return m->cpt50;
+    case SWEEP_CPT80:
+        return m->cpt80;
+    case SWEEP_CPT95:
+        return m->cpt95;
+    case SWEEP_DIBC:
+        return m->delta_ibc;
+    case SWEEP_APGR:
+        return m->apgr;
+    default:
+        return NAN;
+    }
 }
 
 

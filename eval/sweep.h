@@ -17,12 +17,30 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bootstrap.h"
 #include "metrics.h"
 
 #define SWEEP_SPEC_MAX  256
 #define SWEEP_NAME_MAX  64
 #define SWEEP_ERROR_MAX 512
-#define SWEEP_ROLES     3 /* weak, strong, PRM: the usage of a point */
+#define SWEEP_ROLES     3  /* weak, strong, PRM: the usage of a point */
+#define SWEEP_SEEDS_MAX 64 /* problem sets pooled in one sweep */
+
+/* The summary figures of a curve, in the order of its intervals. */
+typedef enum sweep_figure {
+    SWEEP_CPT50,
+    SWEEP_CPT80,
+    SWEEP_CPT95,
+    SWEEP_DIBC,
+    SWEEP_APGR,
+    SWEEP_FIGURES
+} sweep_figure_t;
+
+/* One problem's outcome under a point's policy. */
+typedef struct sweep_outcome {
+    double correct; /* 1 or 0; NAN when not graded */
+    double strong;  /* strong tokens spent on it */
+} sweep_outcome_t;
 
 typedef struct sweep_point {
     char spec[SWEEP_SPEC_MAX];
@@ -46,6 +64,14 @@ typedef struct sweep_point {
     double pgr;       /* metrics_pgr */
     double delta_ibc; /* metrics_delta_ibc_point; NAN at cost 0 */
     int on_frontier;  /* a vertex of its curve's Pareto frontier */
+    /* Every problem's outcome, seed after seed in the order of the sweep's
+    ** seeds, problems in index order within a seed; owned by the point
+    ** (malloc'd).  NULL: not read (the point gets no interval). */
+    sweep_outcome_t *outcomes;
+    size_t n_outcomes;
+    /* Intervals by sweep_bootstrap (mean: the field above); all NAN
+    ** without. */
+    boot_interval_t iv_accuracy, iv_strong, iv_cost;
 } sweep_point_t;
 
 typedef struct sweep_curve {
@@ -55,18 +81,45 @@ typedef struct sweep_curve {
     metric_point_t *frontier; /* with the anchors; by sweep_finish */
     size_t n_frontier;
     metrics_summary_t summary;
+    boot_interval_t iv[SWEEP_FIGURES]; /* by sweep_bootstrap; NAN without */
+    /* The summary of each seed's problems alone (sweep_pool), in the order
+    ** of the sweep's seeds; n_per_seed 0 when not pooled. */
+    metrics_summary_t per_seed[SWEEP_SEEDS_MAX];
+    size_t n_per_seed;
     char error[SWEEP_ERROR_MAX]; /* set: the curve could not be evaluated */
 } sweep_curve_t;
 
+/*
+** A paired comparison of two curves on one figure, by sweep_bootstrap:
+** policy's figure minus baseline's (ratio: policy's dIBC over baseline's),
+** each replicate computed on the same resampled problems.
+*/
+typedef struct sweep_diff {
+    char policy[SWEEP_NAME_MAX], baseline[SWEEP_NAME_MAX];
+    sweep_figure_t figure;
+    int ratio;          /* 1: dIBC ratio, 0: difference */
+    boot_interval_t iv; /* mean: the figure of the pooled curves */
+    int verdict; /* 1: policy better (the interval excludes zero on its side;
+                    a lower CPT, a higher dIBC or APGR), -1: baseline
+                    better, 0: not shown (always 0 for a ratio) */
+} sweep_diff_t;
+
 typedef struct sweep {
     /* Settings, recorded in every output. */
-    int64_t problems;
-    uint64_t seed;
-    char test_set[SWEEP_NAME_MAX];  /* simulator profile evaluated on */
-    char train_set[SWEEP_NAME_MAX]; /* profile learned policies trained on */
-    sweep_point_t weak, strong;     /* the anchors, measured like points */
+    int64_t problems;                /* per seed and point */
+    uint64_t seed;                   /* the first seed (--seed) */
+    uint64_t seeds[SWEEP_SEEDS_MAX]; /* every problem set pooled */
+    size_t n_seeds;                  /* 0: one, seed */
+    char test_set[SWEEP_NAME_MAX];   /* simulator profile evaluated on */
+    char train_set[SWEEP_NAME_MAX];  /* profile learned policies trained on */
+    sweep_point_t weak, strong;      /* the anchors, measured like points */
     sweep_curve_t *curves;
     size_t n_curves, cap;
+    /* By sweep_bootstrap: reps 0 when there are no intervals. */
+    int boot_reps;
+    double boot_level;
+    sweep_diff_t *diffs;
+    size_t n_diffs;
 } sweep_t;
 
 /* A new, empty sweep with NAN anchors; NULL when out of memory. */
@@ -74,6 +127,47 @@ sweep_t *sweep_new(void);
 
 /* Free a sweep with its curves and clear the pointer; NULL-safe. */
 void sweep_destroy(sweep_t **s);
+
+/*
+** A new sweep with s's settings and curves (names, specs, knobs, errors),
+** nothing measured: the layout to run again on another seed.  NULL when
+** out of memory.
+*/
+sweep_t *sweep_clone(const sweep_t *s);
+
+/*
+** The sweep of n finished sweeps of the same layout (sweep_clone) run on
+** different seeds, as one over all their problems: a point's problems,
+** failures, seconds and usage add up, its accuracy is the share correct of
+** every graded problem and its tokens per problem the mean over every
+** problem (equal to the seeds' mean at equal problem counts); outcomes are
+** concatenated in seed order; a curve has the fewest points any seed
+** measured, any seed's error, and each seed's summary in per_seed.  The
+** seeds are sweeps[i]->seed.  Call sweep_finish on the result.  NULL with
+** err (out of memory, n of 0 or above SWEEP_SEEDS_MAX, layouts differ).
+*/
+sweep_t *sweep_pool(sweep_t *const *sweeps, size_t n, char *err, size_t errlen);
+
+/*
+** Intervals for a finished, pooled sweep (sweep_finish first): resample
+** problems within each seed, jointly for every point of every curve (the
+** same problems for all; bootstrap.h), recompute each point's accuracy,
+** strong tokens and cost share and each curve's figures per replicate, and
+** store their percentile intervals; then compare every curve with the
+** baselines cascade and thr where present (each figure's paired difference
+** and the dIBC ratio; thr against cascade but not the reverse) into
+** s->diffs.  Points without outcomes for every problem, and their curves,
+** get no interval.  Returns 0, or -1 with err (the anchors have no
+** outcomes, out of memory).
+*/
+int sweep_bootstrap(sweep_t *s, int reps, double level, uint64_t seed,
+                    char *err, size_t errlen);
+
+/* "cpt50", "cpt80", "cpt95", "delta_ibc", "apgr". */
+const char *sweep_figure_name(sweep_figure_t f);
+
+/* A curve's figure f from its summary. */
+double sweep_figure(const metrics_summary_t *m, sweep_figure_t f);
 
 /*
 ** Add an empty curve named name (truncated to SWEEP_NAME_MAX - 1 bytes).
@@ -142,8 +236,9 @@ int sweep_finish(sweep_t *s, char *err, size_t errlen);
 ** curves.csv: a header, then one row per point (the anchors first, as
 ** policy "anchor"): policy, spec, knob, accuracy, strong tokens per problem,
 ** cost share, PGR, dIBC, draft and discarded tokens per problem, strong
-** share of all tokens, on_frontier, problems, failed.  Empty fields for
-** NAN.  Returns 0, or -1 on a write error.
+** share of all tokens, on_frontier, problems, failed, then the 95%
+** intervals (sweep_bootstrap) of accuracy, strong tokens and cost share as
+** lo,hi pairs.  Empty fields for NAN.  Returns 0, or -1 on a write error.
 */
 int sweep_write_curves_csv(const sweep_t *s, FILE *f);
 
@@ -151,17 +246,29 @@ int sweep_write_curves_csv(const sweep_t *s, FILE *f);
 ** summary.csv: a header, then one row per curve: policy, points, CPT(50%),
 ** CPT(80%), CPT(95%) (cost shares, empty when not reached), dIBC, the
 ** number of targets it averages, APGR, the anchors' accuracies and
-** strong-only's tokens per problem, test and train sets, error.  Returns 0,
-** or -1 on a write error.
+** strong-only's tokens per problem, test and train sets, error, the
+** number of seeds pooled, then the intervals of CPT(50/80/95%), dIBC and
+** APGR as lo,hi pairs (empty without).  Returns 0, or -1 on a write error.
 */
 int sweep_write_summary_csv(const sweep_t *s, FILE *f);
+
+/*
+** comparisons.csv: a header, then one row per paired comparison
+** (s->diffs): policy, baseline, figure, kind (difference or ratio), mean,
+** lo, hi, the share of replicates where it was NAN, and "policy better",
+** "baseline better" or empty when the interval does not show either.
+** Returns 0, or -1 on a write error.
+*/
+int sweep_write_comparisons_csv(const sweep_t *s, FILE *f);
 
 /*
 ** The whole sweep as one JSON document (settings, anchors, per curve its
 ** points, frontier, summary or error; NAN as null), malloc'd, or NULL when
 ** out of memory.  A point with usage carries "usage": {"weak": {"input",
 ** "cached", "output"}, "strong": {...}, "prm": {...}}, token totals over
-** its problems (what `trim roi --curve` prices).
+** its problems (what `trim roi --curve` prices).  Every figure keeps its
+** name for the pooled value (the mean) with "_lo" and "_hi" beside it;
+** each curve lists its per-seed summaries; "comparisons" holds s->diffs.
 */
 char *sweep_json(const sweep_t *s);
 

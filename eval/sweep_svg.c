@@ -7,8 +7,10 @@
 ** anchors) as a line, held flat (dashed) after its last vertex, and its
 ** points as markers, filled on the frontier and hollow off it.  Weak-only
 ** and strong-only are black stars with dashed guide lines at their
-** accuracies.  The legend on the right names each curve with its CPT(95%)
-** and APGR.
+** accuracies.  With intervals (sweep_bootstrap), each frontier has a
+** translucent band through its vertices' 95% accuracy intervals and each
+** point whiskers for its accuracy and cost intervals.  The legend on the
+** right names each curve with its CPT(95%) and APGR.
 */
 #include "sweep.h"
 
@@ -234,11 +236,79 @@ anchors(FILE *f, const sweep_t *s, const frame_t *fr)
 }
 
 
+/* The accuracy interval of frontier vertex v of c: an anchor's or a
+** point's; NULL when none. */
+static const boot_interval_t *
+vertex_interval(const sweep_t *s, const sweep_curve_t *c,
+                const metric_point_t *v)
+{
+    if (v->cost == 0 && v->accuracy == s->weak.accuracy)
+        return &s->weak.iv_accuracy;
+    if (v->cost == 1 && v->accuracy == s->strong.accuracy)
+        return &s->strong.iv_accuracy;
+    for (size_t k = 0; k < c->n; k++)
+        if (c->points[k].cost == v->cost &&
+            c->points[k].accuracy == v->accuracy)
+            return &c->points[k].iv_accuracy;
+    return NULL;
+}
+
+
+/* The frontier's band: up along the vertices' tops, back along their
+** bottoms; nothing when a vertex has no interval. */
 static void
-curve(FILE *f, const sweep_curve_t *c, int index, const frame_t *fr)
+band(FILE *f, const sweep_t *s, const sweep_curve_t *c, const char *colour,
+     const frame_t *fr)
+{
+    const boot_interval_t *iv[c->n_frontier ? c->n_frontier : 1];
+
+    for (size_t k = 0; k < c->n_frontier; k++) {
+        iv[k] = vertex_interval(s, c, &c->frontier[k]);
+        if (iv[k] == NULL || !isfinite(iv[k]->lo) || !isfinite(iv[k]->hi))
+            return;
+    }
+    fprintf(f,
+            "<polygon fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" "
+            "points=\"",
+            colour);
+    for (size_t k = 0; k < c->n_frontier; k++)
+        fprintf(f, "%.1f,%.1f ", px(fr, c->frontier[k].cost),
+                py(fr, fmin(fr->ymax, iv[k]->hi)));
+    for (size_t k = c->n_frontier; k-- > 0;)
+        fprintf(f, "%.1f,%.1f%s", px(fr, c->frontier[k].cost),
+                py(fr, fmax(fr->ymin, iv[k]->lo)), k ? " " : "");
+    fprintf(f, "\"/>\n");
+}
+
+
+/* Whiskers of p's accuracy and cost intervals, where it has them. */
+static void
+whiskers(FILE *f, const sweep_point_t *p, const char *colour, const frame_t *fr)
+{
+    double x = px(fr, p->cost), y = py(fr, p->accuracy);
+
+    if (isfinite(p->iv_accuracy.lo) && isfinite(p->iv_accuracy.hi))
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
+                x, py(fr, fmax(fr->ymin, p->iv_accuracy.lo)), x,
+                py(fr, fmin(fr->ymax, p->iv_accuracy.hi)), colour);
+    if (isfinite(p->iv_cost.lo) && isfinite(p->iv_cost.hi))
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
+                px(fr, p->iv_cost.lo), y, px(fr, fmin(fr->xmax, p->iv_cost.hi)),
+                y, colour);
+}
+
+
+static void
+curve(FILE *f, const sweep_t *s, const sweep_curve_t *c, int index,
+      const frame_t *fr)
 {
     const char *colour = colours[index % N_COLOURS];
 
+    band(f, s, c, colour, fr);
     if (c->n_frontier > 0) {
         fprintf(f,
                 "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
@@ -265,6 +335,7 @@ curve(FILE *f, const sweep_curve_t *c, int index, const frame_t *fr)
         xml_text(f, p->spec);
         fprintf(f, ": accuracy %.1f%%, cost %.1f%%</title>\n",
                 100 * p->accuracy, 100 * p->cost);
+        whiskers(f, p, colour, fr);
         marker(f, index, px(fr, p->cost), py(fr, p->accuracy), colour,
                !p->on_frontier);
         fprintf(f, "</g>\n");
@@ -281,7 +352,7 @@ legend(FILE *f, const sweep_t *s)
     for (size_t i = 0; i < s->n_curves; i++) {
         const sweep_curve_t *c = &s->curves[i];
         const metrics_summary_t *m = &c->summary;
-        char cpt[32];
+        char cpt[64];
         if (c->error[0]) {
             fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#888888\">", x, y + 4);
             xml_text(f, c->name);
@@ -301,6 +372,13 @@ legend(FILE *f, const sweep_t *s)
         fprintf(f, "</text>\n");
         if (isnan(m->cpt95))
             snprintf(cpt, sizeof cpt, "not reached");
+        else if (isfinite(c->iv[SWEEP_CPT95].lo) &&
+                 isfinite(c->iv[SWEEP_CPT95].hi))
+            snprintf(cpt, sizeof cpt, "%.1f%% [%.1f, %.1f]", 100 * m->cpt95,
+                     100 * c->iv[SWEEP_CPT95].lo, 100 * c->iv[SWEEP_CPT95].hi);
+        else if (isfinite(c->iv[SWEEP_CPT95].lo))
+            snprintf(cpt, sizeof cpt, "%.1f%% [%.1f, n/r]", 100 * m->cpt95,
+                     100 * c->iv[SWEEP_CPT95].lo);
         else
             snprintf(cpt, sizeof cpt, "%.1f%%", 100 * m->cpt95);
         fprintf(f,
@@ -345,9 +423,12 @@ sweep_write_svg(const sweep_t *s, FILE *f)
     fprintf(f,
             "<text x=\"%d\" y=\"28\" font-size=\"16\" font-weight=\"bold\" "
             "text-anchor=\"middle\">Accuracy vs strong-model cost: %lld "
-            "problems, seed %llu",
+            "problems x %zu seed%s from %llu",
             (LEFT + RIGHT) / 2, (long long)s->problems,
+            s->n_seeds ? s->n_seeds : 1, s->n_seeds > 1 ? "s" : "",
             (unsigned long long)s->seed);
+    if (s->boot_reps > 0)
+        fprintf(f, ", %.0f%% bands", 100 * s->boot_level);
     if (s->test_set[0]) {
         fprintf(f, ", test set ");
         xml_text(f, s->test_set);
@@ -356,7 +437,7 @@ sweep_write_svg(const sweep_t *s, FILE *f)
     axes(f, &fr);
     for (size_t i = 0; i < s->n_curves; i++)
         if (!s->curves[i].error[0])
-            curve(f, &s->curves[i], (int)i, &fr);
+            curve(f, s, &s->curves[i], (int)i, &fr);
     anchors(f, s, &fr); /* on top: every frontier starts and ends there */
     legend(f, s);
     fprintf(f, "</svg>\n");

@@ -38,8 +38,15 @@ csv_point(FILE *f, const char *policy, const sweep_point_t *p)
     csv_num(f, p->draft);
     csv_num(f, p->discarded);
     csv_num(f, p->token_share);
-    fprintf(f, ",%d,%" PRId64 ",%" PRId64 "\n", p->on_frontier, p->problems,
+    fprintf(f, ",%d,%" PRId64 ",%" PRId64, p->on_frontier, p->problems,
             p->failed);
+    csv_num(f, p->iv_accuracy.lo);
+    csv_num(f, p->iv_accuracy.hi);
+    csv_num(f, p->iv_strong.lo);
+    csv_num(f, p->iv_strong.hi);
+    csv_num(f, p->iv_cost.lo);
+    csv_num(f, p->iv_cost.hi);
+    fputc('\n', f);
 }
 
 
@@ -49,7 +56,8 @@ sweep_write_curves_csv(const sweep_t *s, FILE *f)
     fputs("policy,spec,knob,accuracy,strong_tokens_per_problem,cost_share,"
           "pgr,delta_ibc,draft_tokens_per_problem,"
           "discarded_tokens_per_problem,strong_token_frac,on_frontier,"
-          "problems,failed\n",
+          "problems,failed,accuracy_lo,accuracy_hi,strong_tokens_lo,"
+          "strong_tokens_hi,cost_share_lo,cost_share_hi\n",
           f);
     csv_point(f, "anchor", &s->weak);
     csv_point(f, "anchor", &s->strong);
@@ -69,7 +77,9 @@ sweep_write_summary_csv(const sweep_t *s, FILE *f)
 {
     fputs("policy,points,cpt50,cpt80,cpt95,delta_ibc,delta_ibc_targets,apgr,"
           "acc_weak,acc_strong,strong_only_tokens_per_problem,problems,seed,"
-          "test_set,train_set,error\n",
+          "test_set,train_set,error,seeds,cpt50_lo,cpt50_hi,cpt80_lo,"
+          "cpt80_hi,cpt95_lo,cpt95_hi,delta_ibc_lo,delta_ibc_hi,apgr_lo,"
+          "apgr_hi\n",
           f);
     for (size_t i = 0; i < s->n_curves; i++) {
         const sweep_curve_t *c = &s->curves[i];
@@ -91,7 +101,36 @@ sweep_write_summary_csv(const sweep_t *s, FILE *f)
         csv_field(f, s->train_set);
         fputc(',', f);
         csv_field(f, c->error);
+        fprintf(f, ",%zu", s->n_seeds ? s->n_seeds : 1);
+        for (int k = 0; k < SWEEP_FIGURES; k++) {
+            csv_num(f, c->iv[k].lo);
+            csv_num(f, c->iv[k].hi);
+        }
         fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+
+int
+sweep_write_comparisons_csv(const sweep_t *s, FILE *f)
+{
+    fputs("policy,baseline,figure,kind,mean,lo,hi,nan_share,shown\n", f);
+    for (size_t d = 0; d < s->n_diffs; d++) {
+        const sweep_diff_t *df = &s->diffs[d];
+        csv_field(f, df->policy);
+        fputc(',', f);
+        csv_field(f, df->baseline);
+        fprintf(f, ",%s,%s", sweep_figure_name(df->figure),
+                df->ratio ? "ratio" : "difference");
+        csv_num(f, df->iv.mean);
+        csv_num(f, df->iv.lo);
+        csv_num(f, df->iv.hi);
+        csv_num(f, df->iv.nan_share);
+        fprintf(f, ",%s\n",
+                df->verdict > 0   ? "policy better"
+                : df->verdict < 0 ? "baseline better"
+                                  : "");
     }
     return ferror(f) ? -1 : 0;
 }
@@ -123,6 +162,14 @@ point_json(const sweep_point_t *p)
     json_object_set_new(j, "problems", json_integer(p->problems));
     json_object_set_new(j, "failed", json_integer(p->failed));
     json_object_set_new(j, "seconds", jnum(p->seconds));
+    json_object_set_new(j, "accuracy_lo", jnum(p->iv_accuracy.lo));
+    json_object_set_new(j, "accuracy_hi", jnum(p->iv_accuracy.hi));
+    json_object_set_new(j, "strong_tokens_per_problem_lo",
+                        jnum(p->iv_strong.lo));
+    json_object_set_new(j, "strong_tokens_per_problem_hi",
+                        jnum(p->iv_strong.hi));
+    json_object_set_new(j, "cost_share_lo", jnum(p->iv_cost.lo));
+    json_object_set_new(j, "cost_share_hi", jnum(p->iv_cost.hi));
     if (p->has_usage) {
         static const char *const roles[SWEEP_ROLES] = {"weak", "strong", "prm"};
         json_t *u = json_object();
@@ -135,6 +182,16 @@ point_json(const sweep_point_t *p)
         json_object_set_new(j, "usage", u);
     }
     return j;
+}
+
+
+static json_t *
+summary_json(const metrics_summary_t *m)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o}", "cpt50", jnum(m->cpt50),
+                     "cpt80", jnum(m->cpt80), "cpt95", jnum(m->cpt95),
+                     "delta_ibc", jnum(m->delta_ibc), "delta_ibc_targets",
+                     m->delta_ibc_targets, "apgr", jnum(m->apgr));
 }
 
 
@@ -158,13 +215,42 @@ curve_json(const sweep_curve_t *c)
                                             jnum(c->frontier[k].accuracy)));
     json_object_set_new(j, "points", pts);
     json_object_set_new(j, "frontier", fr);
-    json_object_set_new(j, "summary",
-                        json_pack("{s:o, s:o, s:o, s:o, s:i, s:o}", "cpt50",
-                                  jnum(m->cpt50), "cpt80", jnum(m->cpt80),
-                                  "cpt95", jnum(m->cpt95), "delta_ibc",
-                                  jnum(m->delta_ibc), "delta_ibc_targets",
-                                  m->delta_ibc_targets, "apgr", jnum(m->apgr)));
+    json_t *sum = summary_json(m);
+    for (int k = 0; k < SWEEP_FIGURES; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_lo", sweep_figure_name(k));
+        json_object_set_new(sum, key, jnum(c->iv[k].lo));
+        snprintf(key, sizeof key, "%s_hi", sweep_figure_name(k));
+        json_object_set_new(sum, key, jnum(c->iv[k].hi));
+        snprintf(key, sizeof key, "%s_nan_share", sweep_figure_name(k));
+        json_object_set_new(sum, key, jnum(c->iv[k].nan_share));
+    }
+    json_object_set_new(j, "summary", sum);
+    json_t *per_seed = json_array();
+    for (size_t i = 0; i < c->n_per_seed; i++)
+        json_array_append_new(per_seed, summary_json(&c->per_seed[i]));
+    json_object_set_new(j, "per_seed", per_seed);
     return j;
+}
+
+
+static json_t *
+comparisons_json(const sweep_t *s)
+{
+    json_t *a = json_array();
+
+    for (size_t d = 0; d < s->n_diffs; d++) {
+        const sweep_diff_t *df = &s->diffs[d];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i}",
+                         "policy", df->policy, "baseline", df->baseline,
+                         "figure", sweep_figure_name(df->figure), "kind",
+                         df->ratio ? "ratio" : "difference", "mean",
+                         jnum(df->iv.mean), "lo", jnum(df->iv.lo), "hi",
+                         jnum(df->iv.hi), "nan_share", jnum(df->iv.nan_share),
+                         "verdict", df->verdict));
+    }
+    return a;
 }
 
 
@@ -181,6 +267,19 @@ sweep_json(const sweep_t *s)
     }
     json_object_set_new(j, "problems", json_integer(s->problems));
     json_object_set_new(j, "seed", json_integer((json_int_t)s->seed));
+    json_t *seeds = json_array();
+    for (size_t i = 0; i < s->n_seeds; i++)
+        json_array_append_new(seeds, json_integer((json_int_t)s->seeds[i]));
+    if (s->n_seeds == 0)
+        json_array_append_new(seeds, json_integer((json_int_t)s->seed));
+    json_object_set_new(j, "seeds", seeds);
+    json_object_set_new(
+        j, "bootstrap",
+        json_pack("{s:i, s:o, s:s}", "reps", s->boot_reps, "level",
+                  jnum(s->boot_reps ? s->boot_level : NAN), "unit",
+                  "problem, resampled within each seed, jointly for every "
+                  "policy (paired); lo/hi: percentile interval; mean: the "
+                  "figure over all seeds' problems"));
     json_object_set_new(j, "test_set", json_string(s->test_set));
     json_object_set_new(j, "train_set", json_string(s->train_set));
     json_object_set_new(
@@ -193,6 +292,7 @@ sweep_json(const sweep_t *s)
     for (size_t i = 0; i < s->n_curves; i++)
         json_array_append_new(curves, curve_json(&s->curves[i]));
     json_object_set_new(j, "policies", curves);
+    json_object_set_new(j, "comparisons", comparisons_json(s));
     out = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(j);
     return out;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 
 #include "testutil.h"
@@ -114,7 +115,8 @@ test_text_report_matches_files(void **state)
     /* Two custom curves, the first made of the anchors' own specs; the
     ** second given as --curve=. */
     int rc = trim_eval(&out, &err,
-                       "--problems 10 --seed 3 --curve ends=weak,strong "
+                       "--problems 10 --seed 3 --seeds 1 "
+                       "--curve ends=weak,strong "
                        "--curve=mine=thr:0.3,random:0.5 --train-set math500 "
                        "--out res");
     if (rc != 0)
@@ -130,9 +132,11 @@ test_text_report_matches_files(void **state)
     json_t *weak = json_object_get(anchors, "weak");
     json_t *strong = json_object_get(anchors, "strong");
     snprintf(want, sizeof want,
-             "anchors: weak-only accuracy %.3f; strong-only accuracy %.3f at "
-             "%.1f strong tokens/problem\n",
-             jnum(weak, "accuracy"), jnum(strong, "accuracy"),
+             "anchors: weak-only accuracy %.3f [%.3f, %.3f]; strong-only "
+             "accuracy %.3f [%.3f, %.3f] at %.1f strong tokens/problem\n",
+             jnum(weak, "accuracy"), jnum(weak, "accuracy_lo"),
+             jnum(weak, "accuracy_hi"), jnum(strong, "accuracy"),
+             jnum(strong, "accuracy_lo"), jnum(strong, "accuracy_hi"),
              jnum(strong, "strong_tokens_per_problem"));
     assert_non_null(strstr(out, want));
 
@@ -149,9 +153,11 @@ test_text_report_matches_files(void **state)
         assert_non_null(strstr(out, want));
         for (size_t k = 0; k < json_array_size(pts); k++) {
             json_t *p = json_array_get(pts, k);
-            char prefix[128], suffix[64];
-            snprintf(prefix, sizeof prefix, "  %-8.4g %8.3f %9.1f",
-                     jnum(p, "knob"), jnum(p, "accuracy"),
+            char prefix[128], suffix[64], acc[64];
+            snprintf(acc, sizeof acc, "%.3f [%.3f, %.3f]", jnum(p, "accuracy"),
+                     jnum(p, "accuracy_lo"), jnum(p, "accuracy_hi"));
+            snprintf(prefix, sizeof prefix, "  %-8.4g %-22s %9.1f",
+                     jnum(p, "knob"), acc,
                      jnum(p, "strong_tokens_per_problem"));
             snprintf(suffix, sizeof suffix, " %c %s",
                      json_is_true(json_object_get(p, "on_frontier")) ? '*'
@@ -161,14 +167,14 @@ test_text_report_matches_files(void **state)
                 fail_msg("no line '%s ... %s' in:\n%s", prefix, suffix, out);
         }
         json_t *sum = json_object_get(c, "summary");
-        snprintf(want, sizeof want, "%-12s %6zu %8.1f%%", name,
+        snprintf(want, sizeof want, "%-12s %6zu %.1f%% [", name,
                  json_array_size(pts), 100 * jnum(sum, "cpt50"));
         if (!has_line(out, want, ""))
             fail_msg("no summary row '%s' in:\n%s", want, out);
     }
     snprintf(want, sizeof want,
              "files: res/curves.csv res/summary.csv res/eval.json "
-             "res/curves.svg\n");
+             "res/curves.svg res/comparisons.csv\n");
     assert_non_null(strstr(out, want));
 
     /* The anchors' specs ran once: "ends" reused them, and the database
@@ -192,9 +198,114 @@ test_text_report_matches_files(void **state)
     /* summary.csv: a row per curve, with the train set. */
     snprintf(path, sizeof path, "%s/res/summary.csv", g_dir);
     char *csv = slurp(path);
-    assert_true(has_line(csv, "ends,2,", ",math500,math500,"));
-    assert_true(has_line(csv, "mine,2,", ",math500,math500,"));
+    assert_true(has_line(csv, "ends,2,", ""));
+    assert_true(has_line(csv, "mine,2,", ""));
+    /* ... problems, seed, sets, no error, one seed, then the intervals. */
+    assert_non_null(strstr(csv, ",10,3,math500,math500,,1,"));
     free(csv);
+    json_decref(doc);
+    free(out);
+    free(err);
+}
+
+
+/* lo <= mean <= hi wherever the interval has both ends. */
+static void
+assert_brackets(json_t *j, const char *key)
+{
+    char lo[64], hi[64];
+    snprintf(lo, sizeof lo, "%s_lo", key);
+    snprintf(hi, sizeof hi, "%s_hi", key);
+    double m = jnum(j, key), l = jnum(j, lo), h = jnum(j, hi);
+    if (isfinite(l) && isfinite(h) && !(l <= m + 1e-12 && m <= h + 1e-12))
+        fail_msg("%s %g outside [%g, %g]", key, m, l, h);
+}
+
+
+/*
+** Two seeds: two problem sets (the first --seed), each solved by every
+** policy; a point is pooled over all 30 problems (its accuracy the share
+** correct in the database's two runs); every figure has an interval
+** around it; and the paired comparison names a side only when its
+** interval excludes zero.
+*/
+static void
+test_seeds_pooled_with_intervals(void **state)
+{
+    (void)state;
+    char *out, *err, path[128];
+
+    int rc = trim_eval(&out, &err,
+                       "--problems 15 --seed 5 --seeds 2 --bootstrap 400 "
+                       "--curve thr=thr:0.5 --curve cascade=cascade:0.5 "
+                       "--out s3");
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    assert_non_null(strstr(out, "# trim eval: 15 problems x 2 seeds (5, "));
+    assert_non_null(strstr(out, "paired comparisons"));
+    assert_non_null(strstr(err, "(seed 2/2)"));
+    snprintf(path, sizeof path, "%s/s3/eval.json", g_dir);
+    json_t *doc = json_load_file(path, 0, NULL);
+    assert_non_null(doc);
+    json_t *seeds = json_object_get(doc, "seeds");
+    assert_int_equal(json_array_size(seeds), 2);
+    assert_int_equal(json_integer_value(json_array_get(seeds, 0)), 5);
+    assert_true(json_integer_value(json_array_get(seeds, 1)) != 5);
+
+    /* The same 15 problems per seed under every policy: 4 runs per seed
+    ** (2 anchors, 2 points) over 30 distinct problems. */
+    snprintf(path, sizeof path, "%s/s3/eval.db", g_dir);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM runs"), 8);
+    assert_int_equal(sql_int(h, "SELECT count(DISTINCT source) FROM problems"),
+                     30);
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM problems"), 8 * 15);
+    int64_t correct =
+        sql_int(h, "SELECT count(*) FROM problems WHERE correct = 1 AND "
+                   "run_id IN (SELECT run_id FROM runs WHERE policy = 'weak')");
+    sqlite3_close(h);
+    json_t *weak = json_object_get(json_object_get(doc, "anchors"), "weak");
+    assert_int_equal(json_integer_value(json_object_get(weak, "problems")), 30);
+    assert_true(fabs(jnum(weak, "accuracy") - (double)correct / 30) < 1e-5);
+    assert_brackets(weak, "accuracy");
+
+    json_t *pols = json_object_get(doc, "policies");
+    for (size_t i = 0; i < json_array_size(pols); i++) {
+        json_t *c = json_array_get(pols, i),
+               *pts = json_object_get(c, "points");
+        for (size_t k = 0; k < json_array_size(pts); k++) {
+            json_t *p = json_array_get(pts, k);
+            assert_int_equal(json_integer_value(json_object_get(p, "problems")),
+                             30);
+            assert_true(isfinite(jnum(p, "accuracy_lo")));
+            assert_brackets(p, "accuracy");
+            assert_brackets(p, "strong_tokens_per_problem");
+            assert_brackets(p, "cost_share");
+        }
+        json_t *sum = json_object_get(c, "summary");
+        static const char *const figs[] = {"cpt50", "cpt80", "cpt95",
+                                           "delta_ibc", "apgr"};
+        for (size_t f = 0; f < 5; f++)
+            assert_brackets(sum, figs[f]);
+        assert_int_equal(json_array_size(json_object_get(c, "per_seed")), 2);
+    }
+    json_t *cmp = json_object_get(doc, "comparisons");
+    assert_int_equal(json_array_size(cmp), 6); /* thr vs cascade, 5 + ratio */
+    for (size_t i = 0; i < json_array_size(cmp); i++) {
+        json_t *d = json_array_get(cmp, i);
+        const char *fig = json_string_value(json_object_get(d, "figure"));
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        double lo = jnum(d, "lo"), hi = jnum(d, "hi");
+        int v = (int)json_integer_value(json_object_get(d, "verdict"));
+        int sign = lo > 0 ? 1 : hi < 0 ? -1 : 0;
+        if (strcmp(kind, "ratio") == 0)
+            assert_int_equal(v, 0);
+        else
+            assert_int_equal(v, strncmp(fig, "cpt", 3) == 0 ? -sign : sign);
+        assert_string_equal(json_string_value(json_object_get(d, "policy")),
+                            "thr");
+    }
     json_decref(doc);
     free(out);
     free(err);
@@ -210,9 +321,10 @@ test_failed_family(void **state)
     char *out, *err, path[128];
     struct stat st;
 
-    int rc = trim_eval(&out, &err,
-                       "--policies agg --agg missing.agg --problems 4 --out "
-                       "res");
+    int rc = trim_eval(
+        &out, &err,
+        "--policies agg --agg missing.agg --problems 4 --seeds 2 --out "
+        "res");
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "agg: not evaluated: policy 'agg:missing.agg': "
                                 "missing.agg: cannot open"));
@@ -239,7 +351,7 @@ test_variable_test_set_and_bad_specs(void **state)
 
     setenv("TRIM_CURVE", "env=weak,thr:0.5", 1);
     int rc = trim_eval(&out, &err,
-                       "--problems 3 --test-set easy --json "
+                       "--problems 3 --seeds 1 --test-set easy --json "
                        "--out a");
     unsetenv("TRIM_CURVE");
     assert_int_equal(rc, 0);
@@ -255,7 +367,7 @@ test_variable_test_set_and_bad_specs(void **state)
     free(err);
 
     rc = trim_eval(&out, &err,
-                   "--problems 3 --policies pomdp --pomdp-model "
+                   "--problems 3 --seeds 1 --policies pomdp --pomdp-model "
                    "/nonexistent.json --curve 'x=thr:0.5,,weak' --out b");
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "pomdp: not evaluated: policy "
@@ -281,7 +393,7 @@ test_svg_of_four_curves(void **state)
 
     assert_int_equal(
         trim_eval(&out, &err,
-                  "--problems 3 --curve 'a>1=weak,strong' "
+                  "--problems 3 --seeds 1 --curve 'a>1=weak,strong' "
                   "--curve 'b\"2=strong,weak' --curve \"c'3=weak\" "
                   "--curve d=strong --out svg"),
         0);
@@ -507,6 +619,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_text_report_matches_files, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_seeds_pooled_with_intervals, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_family, setup, teardown),
         cmocka_unit_test_setup_teardown(test_variable_test_set_and_bad_specs,

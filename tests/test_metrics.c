@@ -467,7 +467,7 @@ test_trim_eval(void **state)
         test_skip("TRIM_BIN is not set (run the tests through ctest)");
     assert_non_null(mkdtemp(dir));
     snprintf(cmd, sizeof cmd,
-             "%s eval --problems 20 --policies thr --curve "
+             "%s eval --problems 20 --seeds 2 --policies thr --curve "
              "'mine=thr:0.3,random:0.5' --curve 'bad=nope:1' --out %s/out "
              "--json > %s/eval.out 2> %s/eval.err",
              bin, dir, dir, dir);

@@ -220,7 +220,7 @@ test_projected(void **state)
     json_t *j;
 
     assert_int_equal(trim(&out, &err,
-                          "eval --problems 10 --policies random --out ev "
+                          "eval --problems 10 --seeds 2 --policies random --out ev "
                           "--db ev.db"),
                      0);
     free(out);
