@@ -503,10 +503,10 @@ ref_curve(const target_t *t, double *acc, double *strong)
     }
 }
 
-#define ANCHOR_WEIGHT 2.0 /* the anchors set every point's PGR */
-#define GAP_SIGMA 0.012 /* the gap to strong-only: paired, so ~1.2 points */
-#define CPT_SIGMA 0.04  /* CPT, a share of strong-only's tokens */
-#define TOK_UNIT  0.14  /* log ratio of tokens per problem: ~15% */
+#define ANCHOR_WEIGHT 2.0   /* the anchors set every point's PGR */
+#define GAP_SIGMA     0.012 /* the gap to strong-only: paired, so ~1.2 points */
+#define CPT_SIGMA     0.04  /* CPT, a share of strong-only's tokens */
+#define TOK_UNIT      0.14  /* log ratio of tokens per problem: ~15% */
 
 /*
 ** The misfit of a simulated curve, in PGR space: at each routed threshold
@@ -573,8 +573,9 @@ misfit_of(const target_t *t, const sim_point_t *sp)
 
 /* ------------------------------------------------------------ per step */
 
-#define MEASURE_SEED     201 /* the fit's measurement sample */
-#define MEASURE_PROBLEMS 1500
+#define MEASURE_SEED                                                           \
+    201 /* the fit's measurement sample: as many problems                      \
+           as the sweeps' seeds hold together */
 
 /*
 ** The next-step accuracy the way the TRIM release measured it (the
@@ -799,7 +800,7 @@ objective(const double *x, search_t *se)
     from_x(x, &p);
     se->evals++;
     if (simulate(&p, se->t, sp) < 0 ||
-        measure(&p, MEASURE_SEED, MEASURE_PROBLEMS, &m) < 0)
+        measure(&p, MEASURE_SEED, se->t->problems * se->t->n_seeds, &m) < 0)
         return 1e30;
     return misfit_of(se->t, sp) + measured_misfit(&m) +
            se->t->grid_weight * grid_misfit(&p);
