@@ -9,45 +9,47 @@
 ** faster, and with the parameters settable.
 **
 ** Rerun the fit that gave the defaults in params.c (about 15 minutes on
-** two cores in a Release build):
+** two idle cores in a Release build; docs/sim-vs-real.md gives the point
+** it started from):
 **
 **   cmake -S . -B build-fit-rel -DCMAKE_BUILD_TYPE=Release
 **   cmake --build build-fit-rel --target sim_fit
 **   REF=data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl
-**   build-fit-rel/sim/sim_fit fit --thin 1 --accept-weight 10 \
-**       --seeds 101,102,103,104,105,106 --problems 1000 --reference $REF
+**   build-fit-rel/sim/sim_fit fit --thin 1 --seeds 101,102 --problems 700 \
+**       --reference $REF
 **
 ** (--reference defaults to that path, from the repository root).  It
 ** starts from the current defaults (--set overrides them), minimises the
 ** misfit (below) with Nelder-Mead (--iters per run, --restarts runs) over
 ** the coordinates of fit_coords (17 numbers) and prints the best parameters
-** as the C lines of sim_params_default().  The defaults came from a chain
-** of such runs (each from the one before); params.c says which value was
-** then set by hand.  Other commands:
+** as the C lines of sim_params_default().  params.c says which value was
+** then set by hand.  The real TRIM-POMDP sweep is never read here: it is
+** the held-out test (tests/test_sim_heldout.c).  Other commands:
 **
 **   sim_fit sweep [--profile NAME] [--problems N] [--seed S] [--set K=V]...
 **       print the simulated sweep 0, 0.05, ..., 1 beside the reference,
 **       then regenerations by state and accuracy by problem class;
 **   sim_fit check [--seeds A,B,..] [--problems N] [--set K=V]...
-**       the six acceptance thresholds (0, 0.05, 0.3, 0.5, 0.9, 1) with the
-**       misfit; exit 1 when one is outside +-5 points of accuracy or +-25%
-**       of strong tokens per problem (on the mean over the seeds);
+**       the same, and the target: exit 1 unless every reference point lies
+**       within the simulator's 95% interval for a run of its size (1.96 sd
+**       over the seeds, scaled; binomial with fewer than 3 seeds) or 2
+**       points, strong tokens within 25%, and the reference's CPT(50/80/95%)
+**       inside the simulated intervals;
 **   sim_fit measure [--seed S] [--problems N]
-**       the next-step accuracies measured the way the TRIM release did;
+**       the next-step accuracies and located-error shares measured the way
+**       the TRIM release did, beside the release's;
 **   sim_fit params [--profile NAME] [--set K=V]...
 **       the parameters, by the names --set takes.
 **
 ** --set takes a parameter name as printed by `sim_fit params` (e.g.
-** repair=0.4, class_share.hard=0.35); --threads N splits the problems.
+** repair=0.4, class_share.hard=0.35); --threads N splits the problems;
+** --grid-weight W weighs the prior on the PRM's report transform (1).
 **
-** The misfit: over every threshold of the reference (--thin 1: the six and
-** every 0.1), the squared accuracy gap in units of 5 points plus the squared
-** log ratio of strong tokens per problem in units of log(1.25) (thresholds
-** above 0), the six acceptance thresholds weighted --accept-weight (4), the
-** others 1 (the real curve is one 500-problem run: its neighbouring points
-** differ by up to 7.6 points of pure noise, so the whole curve pins the
-** shape better than six points of it); plus, with
-** weight 0.25, the same log ratio for discarded draft tokens per problem.
+** The misfit (misfit_of) is in PGR space, each real point weighted by its
+** sampling error, with the gap to strong-only at thresholds >= 0.85,
+** CPT(50/80/95%) and tokens per problem; the fit adds the release's
+** per-step measurements (measured_misfit) and the transform's prior
+** (grid_misfit).  --thin 1 keeps 0.05 and every 0.1 of the reference.
 */
 #include <jansson.h>
 #include <math.h>
