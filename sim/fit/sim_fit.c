@@ -376,9 +376,8 @@ typedef struct {
     long problems;
     int n_seeds;
     uint64_t seeds[8];
-    int threads; /* --threads */
-    double
-        grid_weight; /* weight of the PRM transform's prior (--grid-weight) */
+    int threads;        /* --threads */
+    double grid_weight; /* the PRM transform's prior (--grid-weight) */
 } target_t;
 
 static const point_t *
