@@ -2,11 +2,15 @@
 ** test_sim_fit.c: the fitted simulator's TRIM-Thr sweep against the real one.
 **
 ** Runs the real binary (`trim eval sweep --json`, the whole cluster in one
-** process) at the six acceptance thresholds and checks each point against
-** the real MATH-500 sweep of the TRIM release (Qwen2.5-1.5B-Instruct
-** drafting, Qwen2.5-7B-Instruct regenerating, Qwen2.5-Math-PRM-7B scoring):
-** accuracy within 5 points, strong tokens per problem within 25%.
-** Threshold 0 runs weak-only and 1 strong-only, as in the reference.
+** process) at the anchors, the low thresholds and the top of the curve and
+** checks each point against the real MATH-500 sweep of the TRIM release
+** (Qwen2.5-1.5B-Instruct drafting, Qwen2.5-7B-Instruct regenerating,
+** Qwen2.5-Math-PRM-7B scoring): accuracy within the 95% interval of the
+** difference between a simulated run of PROBLEMS and the real run of 500
+** (binomial at the simulated accuracy; at least 2 points), strong tokens
+** per problem within 25%.  Threshold 0 runs weak-only and 1 strong-only, as
+** in the reference.  `sim_fit check` holds the fit itself to the tighter
+** target over several seeds (docs/sim-vs-real.md).
 **
 ** The reference figures are embedded (from
 ** data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl), so the check
@@ -31,16 +35,18 @@
 
 #define PROBLEMS 1000 /* per threshold: the sweep's noise is ~1.5 points */
 #define SEED     1
-#define ACC_TOL  0.05 /* accuracy, absolute */
+#define REAL_N   500  /* problems of the real sweep */
+#define ACC_MIN  0.02 /* the accuracy band is at least this wide */
 #define TOK_TOL  0.25 /* strong tokens per problem, relative */
 
-/* The six acceptance points of the real sweep: threshold, accuracy, strong
-** tokens per problem (avg_target_tokens_per_question). */
+/* Points of the real sweep: threshold, accuracy, strong tokens per problem
+** (avg_target_tokens_per_question). */
 static const struct {
     double thr, acc, strong;
 } real[] = {
-    {0.0, 0.364, 0.0},     {0.05, 0.508, 70.684}, {0.3, 0.654, 133.492},
-    {0.5, 0.674, 163.838}, {0.9, 0.714, 219.062}, {1.0, 0.730, 494.84},
+    {0.0, 0.364, 0.0},      {0.05, 0.508, 70.684},  {0.3, 0.654, 133.492},
+    {0.5, 0.674, 163.838},  {0.85, 0.706, 204.772}, {0.9, 0.714, 219.062},
+    {0.95, 0.716, 233.344}, {1.0, 0.730, 494.84},
 };
 #define N_POINTS ((int)(sizeof real / sizeof real[0]))
 
@@ -93,14 +99,19 @@ test_sweep_matches_real(void **state)
         double acc = jnum(j, "accuracy");
         double strong = jnum(j, "strong_tokens_per_problem");
         double gap = real[i].strong > 0 ? strong / real[i].strong - 1 : 0;
-        int ok = fabs(acc - real[i].acc) <= ACC_TOL &&
+        double band =
+            fmax(ACC_MIN, 1.96 * sqrt(acc * (1 - acc) *
+                                      (1.0 / PROBLEMS + 1.0 / REAL_N)));
+        int ok = fabs(acc - real[i].acc) <= band &&
                  (real[i].strong > 0 ? fabs(gap) <= TOK_TOL : strong == 0);
 
         assert_true(fabs(jnum(j, "threshold") - real[i].thr) < 1e-9);
         assert_int_equal((int)jnum(j, "failed"), 0);
-        printf("  %-5g %.3f/%.3f (%+5.1f pts)  %6.1f/%6.1f (%+5.1f%%)%s\n",
-               real[i].thr, acc, real[i].acc, 100 * (acc - real[i].acc), strong,
-               real[i].strong, 100 * gap, ok ? "" : "  <- outside");
+        printf("  %-5g %.3f/%.3f (%+5.1f pts, band %.1f)  %6.1f/%6.1f "
+               "(%+5.1f%%)%s\n",
+               real[i].thr, acc, real[i].acc, 100 * (acc - real[i].acc),
+               100 * band, strong, real[i].strong, 100 * gap,
+               ok ? "" : "  <- outside");
         bad += !ok;
         json_decref(j);
     }

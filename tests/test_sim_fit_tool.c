@@ -238,7 +238,7 @@ test_fit_never_ends_worse(void **state)
     write_reference("ref.jsonl", ref, 4);
     assert_int_equal(sim_fit(&out, "fit --reference ref.jsonl --problems 12 "
                                    "--seeds 1,2 --iters 2 --restarts 1 "
-                                   "--thin 1 --threads 2 --accept-weight 4"),
+                                   "--thin 1 --threads 2 --grid-weight 1"),
                      0);
     const char *s = strstr(out, "start misfit ");
     const char *r = strstr(out, "restart 0: misfit ");
@@ -248,7 +248,7 @@ test_fit_never_ends_worse(void **state)
     assert_int_equal(sscanf(r, "restart 0: misfit %lf", &end), 1);
     if (end > start)
         fail_msg("misfit %.3f after the fit, %.3f before", end, start);
-    /* --thin 1 keeps the acceptance points and every 0.1: not 0.45. */
+    /* --thin 1 keeps 0.05 and every 0.1: not 0.45. */
     assert_null(strstr(out, "\n0.45 "));
     assert_non_null(strstr(out, "\nC (sim_params_default):\n"));
     assert_non_null(strstr(out, "    p->repair = "));
@@ -278,7 +278,7 @@ test_params_set_and_measure(void **state)
 {
     (void)state;
     char *def, *set, *hard, *out;
-    double acc[2], measured, hidden, said;
+    double acc[2], measured, real, flagged, real_flagged, hidden, said;
 
     assert_int_equal(sim_fit(&def, "params"), 0);
     assert_int_equal(sim_fit(&set, "params --set repair=0.25 --set "
@@ -306,12 +306,17 @@ test_params_set_and_measure(void **state)
         assert_non_null(l);
         assert_int_equal(sscanf(l,
                                 "%*s next-step accuracy as the release "
-                                "measured it (first PRM score < 0.35) %lf; "
-                                "from the hidden states %lf (set %lf)",
-                                &measured, &hidden, &said),
-                         3);
+                                "measured it (first PRM score < 0.35) %lf "
+                                "(real %lf), solutions with a first error "
+                                "%lf (real %lf); from the hidden states %lf "
+                                "(set %lf)",
+                                &measured, &real, &flagged, &real_flagged,
+                                &hidden, &said),
+                         6);
         assert_true(fabs(said - acc[m]) < 5e-5);
         assert_true(measured > 0 && measured <= 1);
+        assert_true(flagged >= 0 && flagged <= 1);
+        assert_true(real == (m ? 0.9704 : 0.866));
         assert_true(hidden > 0 && hidden <= 1);
     }
     free(out);

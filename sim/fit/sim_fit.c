@@ -9,45 +9,47 @@
 ** faster, and with the parameters settable.
 **
 ** Rerun the fit that gave the defaults in params.c (about 15 minutes on
-** two cores in a Release build):
+** two idle cores in a Release build; docs/sim-vs-real.md gives the point
+** it started from):
 **
 **   cmake -S . -B build-fit-rel -DCMAKE_BUILD_TYPE=Release
 **   cmake --build build-fit-rel --target sim_fit
 **   REF=data/reference-runs/trim-thr-math500-qwen1.5b-7b.jsonl
-**   build-fit-rel/sim/sim_fit fit --thin 1 --accept-weight 10 \
-**       --seeds 101,102,103,104,105,106 --problems 1000 --reference $REF
+**   build-fit-rel/sim/sim_fit fit --thin 1 --seeds 101,102 --problems 700 \
+**       --reference $REF
 **
 ** (--reference defaults to that path, from the repository root).  It
 ** starts from the current defaults (--set overrides them), minimises the
 ** misfit (below) with Nelder-Mead (--iters per run, --restarts runs) over
 ** the coordinates of fit_coords (17 numbers) and prints the best parameters
-** as the C lines of sim_params_default().  The defaults came from a chain
-** of such runs (each from the one before); params.c says which value was
-** then set by hand.  Other commands:
+** as the C lines of sim_params_default().  params.c says which value was
+** then set by hand.  The real TRIM-POMDP sweep is never read here: it is
+** the held-out test (tests/test_sim_heldout.c).  Other commands:
 **
 **   sim_fit sweep [--profile NAME] [--problems N] [--seed S] [--set K=V]...
 **       print the simulated sweep 0, 0.05, ..., 1 beside the reference,
 **       then regenerations by state and accuracy by problem class;
 **   sim_fit check [--seeds A,B,..] [--problems N] [--set K=V]...
-**       the six acceptance thresholds (0, 0.05, 0.3, 0.5, 0.9, 1) with the
-**       misfit; exit 1 when one is outside +-5 points of accuracy or +-25%
-**       of strong tokens per problem (on the mean over the seeds);
+**       the same, and the target: exit 1 unless every reference point lies
+**       within the simulator's 95% interval for a run of its size (1.96 sd
+**       over the seeds, scaled; binomial with fewer than 3 seeds) or 2
+**       points, strong tokens within 25%, and the reference's CPT(50/80/95%)
+**       inside the simulated intervals;
 **   sim_fit measure [--seed S] [--problems N]
-**       the next-step accuracies measured the way the TRIM release did;
+**       the next-step accuracies and located-error shares measured the way
+**       the TRIM release did, beside the release's;
 **   sim_fit params [--profile NAME] [--set K=V]...
 **       the parameters, by the names --set takes.
 **
 ** --set takes a parameter name as printed by `sim_fit params` (e.g.
-** repair=0.4, class_share.hard=0.35); --threads N splits the problems.
+** repair=0.4, class_share.hard=0.35); --threads N splits the problems;
+** --grid-weight W weighs the prior on the PRM's report transform (1).
 **
-** The misfit: over every threshold of the reference (--thin 1: the six and
-** every 0.1), the squared accuracy gap in units of 5 points plus the squared
-** log ratio of strong tokens per problem in units of log(1.25) (thresholds
-** above 0), the six acceptance thresholds weighted --accept-weight (4), the
-** others 1 (the real curve is one 500-problem run: its neighbouring points
-** differ by up to 7.6 points of pure noise, so the whole curve pins the
-** shape better than six points of it); plus, with
-** weight 0.25, the same log ratio for discarded draft tokens per problem.
+** The misfit (misfit_of) is in PGR space, each real point weighted by its
+** sampling error, with the gap to strong-only at thresholds >= 0.85,
+** CPT(50/80/95%) and tokens per problem; the fit adds the release's
+** per-step measurements (measured_misfit) and the transform's prior
+** (grid_misfit).  --thin 1 keeps 0.05 and every 0.1 of the reference.
 */
 #include <jansson.h>
 #include <math.h>
@@ -64,15 +66,14 @@
 #define MAX_POINTS 64
 #define SEED_SMALL 1 /* coordinator/steps.c: seeds per request */
 #define SEED_LARGE 2
-#define N_ACCEPT   6
 #define MAX_PARAMS 32
 
-static const double accept_thr[N_ACCEPT] = {0, 0.05, 0.3, 0.5, 0.9, 1};
 
 /* ------------------------------------------------------------ reference */
 
 typedef struct {
     double thr, acc, strong, draft, discarded;
+    double problems; /* num_correct / accuracy (500 on MATH-500) */
 } point_t;
 
 typedef struct {
@@ -104,6 +105,12 @@ load_reference(const char *path, curve_t *c)
             json_object_get(j, "avg_draft_tokens_per_question"));
         p->discarded = json_number_value(
             json_object_get(j, "avg_discarded_draft_tokens_per_question"));
+        p->problems =
+            p->acc > 0
+                ? json_number_value(json_object_get(j, "num_correct")) / p->acc
+                : 0;
+        if (!(p->problems >= 1))
+            p->problems = 500;
         c->n++;
         json_decref(j);
     }
@@ -369,8 +376,8 @@ typedef struct {
     long problems;
     int n_seeds;
     uint64_t seeds[8];
-    int threads;          /* --threads */
-    double accept_weight; /* misfit weight of the six points */
+    int threads;        /* --threads */
+    double grid_weight; /* the PRM transform's prior (--grid-weight) */
 } target_t;
 
 static const point_t *
@@ -382,19 +389,12 @@ ref_at(const curve_t *c, double thr)
     return NULL;
 }
 
-static int
-is_accept(double thr)
-{
-    for (int i = 0; i < N_ACCEPT; i++)
-        if (fabs(accept_thr[i] - thr) < 1e-6)
-            return 1;
-    return 0;
-}
-
-/* Mean of the tallies over seeds: acc, strong/q, draft/q, discarded/q. */
+/* Mean of the tallies over seeds: acc, strong/q, draft/q, discarded/q;
+** and each seed's accuracy and strong tokens per problem. */
 typedef struct {
     double acc, strong, draft, discarded, calls;
     double flagged[3], class_share[3], class_acc[3];
+    double seed_acc[8], seed_strong[8];
 } sim_point_t;
 
 static int
@@ -408,6 +408,8 @@ simulate(const sim_params_t *p, const target_t *t, sim_point_t *out)
             return -1;
         for (int k = 0; k < t->n; k++) {
             double q = (double)tal[k].problems * t->n_seeds;
+            out[k].seed_acc[s] = (double)tal[k].correct / tal[k].problems;
+            out[k].seed_strong[s] = (double)tal[k].strong / tal[k].problems;
             out[k].acc += tal[k].correct / q;
             out[k].strong += tal[k].strong / q;
             out[k].draft += tal[k].weak / q;
@@ -426,27 +428,279 @@ simulate(const sim_params_t *p, const target_t *t, sim_point_t *out)
     return 0;
 }
 
+/* Index of threshold thr in t, or -1. */
+static int
+thr_index(const target_t *t, double thr)
+{
+    for (int k = 0; k < t->n; k++)
+        if (fabs(t->thr[k] - thr) < 1e-6)
+            return k;
+    return -1;
+}
+
+/*
+** CPT: the lowest cost share at which the upper-left Pareto frontier of n
+** points (cost[i] a share of strong-only's tokens, acc[i]) and the anchors
+** (0, w), (1, s) reaches PGR target, linear between the frontier's vertices
+** (eval/metrics.h's definition).  NAN when it never does.
+*/
+static double
+cpt_of(const double *cost, const double *acc, int n, double w, double s,
+       double target)
+{
+    double c[MAX_POINTS + 2], a[MAX_POINTS + 2], level = w + target * (s - w);
+    double pc = 0, pa = 0;
+    int m = 0, have = 0;
+
+    c[m] = 0, a[m++] = w;
+    c[m] = 1, a[m++] = s;
+    for (int i = 0; i < n && m < MAX_POINTS + 2; i++)
+        c[m] = cost[i], a[m++] = acc[i];
+    for (;;) { /* the frontier, cheapest first: each step the cheapest
+                  point above the last vertex (the most accurate of equals) */
+        int next = -1;
+        for (int i = 0; i < m; i++)
+            if ((!have || a[i] > pa) && (next < 0 || c[i] < c[next] ||
+                                         (c[i] == c[next] && a[i] > a[next])))
+                next = i;
+        if (next < 0)
+            return NAN;
+        if (a[next] >= level)
+            return have ? pc + (c[next] - pc) * (level - pa) / (a[next] - pa)
+                        : c[next];
+        pc = c[next], pa = a[next], have = 1;
+    }
+}
+
+/* CPT(50/80/95%) of the routed points of a curve (acc[k], strong[k] at
+** t->thr[k]), with its anchors at thresholds 0 and 1. */
+static const double cpt_targets[3] = {0.5, 0.8, 0.95};
+
+static void
+cpts(const target_t *t, const double *acc, const double *strong, double out[3])
+{
+    double c[MAX_POINTS], a[MAX_POINTS];
+    int n = 0, iw = thr_index(t, 0), is = thr_index(t, 1);
+
+    for (int k = 0; k < t->n; k++)
+        if (k != iw && k != is && strong[is] > 0) {
+            c[n] = strong[k] / strong[is];
+            a[n++] = acc[k];
+        }
+    for (int i = 0; i < 3; i++)
+        out[i] = iw < 0 || is < 0
+                     ? NAN
+                     : cpt_of(c, a, n, acc[iw], acc[is], cpt_targets[i]);
+}
+
+/* The reference's accuracies and strong tokens at t's thresholds. */
+static void
+ref_curve(const target_t *t, double *acc, double *strong)
+{
+    for (int k = 0; k < t->n; k++) {
+        const point_t *r = ref_at(t->ref, t->thr[k]);
+        acc[k] = r ? r->acc : NAN;
+        strong[k] = r ? r->strong : NAN;
+    }
+}
+
+#define ANCHOR_WEIGHT 2.0   /* the anchors set every point's PGR */
+#define GAP_SIGMA     0.012 /* the gap to strong-only: paired, so ~1.2 points */
+#define CPT_SIGMA     0.04  /* CPT, a share of strong-only's tokens */
+#define TOK_UNIT      0.14  /* log ratio of tokens per problem: ~15% */
+
+/*
+** The misfit of a simulated curve, in PGR space: at each routed threshold
+** the gap between simulated and real PGR (each on its own anchors) in units
+** of the real point's sampling error (binomial over its problems, divided
+** by the real weak-to-strong gap); at the anchors the accuracy gap in the
+** same units; at thresholds >= 0.85 the gap to strong-only (in GAP_SIGMA);
+** CPT(50/80/95%) (in CPT_SIGMA); strong tokens per problem (log ratio in
+** TOK_UNIT) and, weighted 0.25, discarded draft tokens.
+*/
 static double
 misfit_of(const target_t *t, const sim_point_t *sp)
 {
-    double f = 0;
+    const point_t *rw = ref_at(t->ref, 0), *rs = ref_at(t->ref, 1);
+    int iw = thr_index(t, 0), is = thr_index(t, 1);
+    double f = 0, sa[MAX_POINTS], ss[MAX_POINTS], ra[MAX_POINTS],
+           rt[MAX_POINTS], sc[3], rc[3];
+
+    if (!rw || !rs || iw < 0 || is < 0)
+        return 1e30; /* the anchors are part of every fit */
     for (int k = 0; k < t->n; k++) {
         const point_t *r = ref_at(t->ref, t->thr[k]);
-        double wgt = is_accept(t->thr[k]) ? t->accept_weight : 1.0, a, s;
+        double sigma, d, x;
+        sa[k] = sp[k].acc;
+        ss[k] = sp[k].strong;
         if (!r)
             continue;
-        a = (sp[k].acc - r->acc) / 0.05;
-        f += wgt * a * a;
+        sigma = sqrt(fmax(r->acc * (1 - r->acc), 0.01) / r->problems);
+        if (k == iw || k == is) {
+            d = ANCHOR_WEIGHT * (sp[k].acc - r->acc) / sigma;
+        } else {
+            double sg = sp[is].acc - sp[iw].acc, rg = rs->acc - rw->acc;
+            d = sg > 0 ? ((sp[k].acc - sp[iw].acc) / sg -
+                          (r->acc - rw->acc) / rg) /
+                             (sigma / rg)
+                       : 1e3;
+        }
+        f += d * d;
+        if (t->thr[k] >= 0.85 && k != is) {
+            x = ((sp[is].acc - sp[k].acc) - (rs->acc - r->acc)) / GAP_SIGMA;
+            f += x * x;
+        }
         if (r->strong > 0 && sp[k].strong > 0) {
-            s = log(sp[k].strong / r->strong) / log(1.25);
-            f += wgt * s * s;
+            x = log(sp[k].strong / r->strong) / TOK_UNIT;
+            f += x * x;
         }
         if (r->discarded > 0 && sp[k].discarded > 0) {
-            s = log(sp[k].discarded / r->discarded) / log(1.25);
-            f += 0.25 * s * s;
+            x = log(sp[k].discarded / r->discarded) / TOK_UNIT;
+            f += 0.25 * x * x;
         }
     }
+    ref_curve(t, ra, rt);
+    cpts(t, sa, ss, sc);
+    cpts(t, ra, rt, rc);
+    for (int i = 0; i < 3; i++) {
+        double x = (sc[i] - rc[i]) / CPT_SIGMA;
+        if (isnan(sc[i]) != isnan(rc[i]))
+            f += 25; /* one reaches the target, the other not */
+        else if (!isnan(x))
+            f += x * x;
+    }
     return f;
+}
+
+/* ------------------------------------------------------------ per step */
+
+#define MEASURE_SEED                                                           \
+    201 /* the fit's measurement sample: as many problems                      \
+           as the sweeps' seeds hold together */
+
+/*
+** The next-step accuracy the way the TRIM release measured it (the
+** next_step_accuracy of qwen2.5-math-prm-7b.json): a full solution per
+** problem by one model alone; its first error is the first step the PRM
+** scores below 0.35; the accuracy is the geometric MLE, steps before a first
+** error / (those steps + solutions with one), and flagged the share of
+** solutions with a first error.  Also the true accuracy, from the hidden
+** states.  Problems [0, n) of seed; -1 when the world cannot be made.
+*/
+typedef struct {
+    double acc[2], flagged[2], hidden[2];
+} measured_t;
+
+static int
+measure(const sim_params_t *prm, uint64_t seed, long n, measured_t *out)
+{
+    char err[256];
+    sim_world_t *w = sim_world_new(prm, NULL, err, sizeof err);
+    if (!w) {
+        fprintf(stderr, "sim_fit: %s\n", err);
+        return -1;
+    }
+    for (int m = 0; m < 2; m++) {
+        long ok = 0, bad = 0, tok = 0, tbad = 0;
+        for (long i = 0; i < n; i++) {
+            sim_problem_t p;
+            char *steps[MAX_STEPS + 1];
+            float scores[MAX_STEPS + 1];
+            sim_state_t st[MAX_STEPS + 1];
+            int k = 0, done = 0;
+            uint64_t ps = sim_problem_seed(seed, (uint64_t)i);
+            if (sim_problem_make(w, seed, (uint64_t)i, &p) < 0)
+                continue;
+            while (!done) {
+                sim_step_t s;
+                sim_generate(w, (sim_model_t)m, p.text,
+                             (const char *const *)steps, (size_t)k, MAX_TOKENS,
+                             step_seed(ps, k, m ? SEED_LARGE : SEED_SMALL), &s,
+                             err, sizeof err);
+                steps[k++] = s.text;
+                done = strstr(s.text, "\\boxed{") != NULL ||
+                       s.finish != SIM_FINISH_STEP || k >= MAX_STEPS;
+            }
+            sim_score(w, p.text, (const char *const *)steps, (size_t)k, scores,
+                      st, NULL, NULL, err, sizeof err);
+            for (int j = 0; j < k; j++) {
+                if (scores[j] < 0.35f) {
+                    bad++;
+                    break;
+                }
+                ok++;
+            }
+            for (int j = 0; j < k; j++) {
+                if (st[j] != SIM_S0) {
+                    tbad++;
+                    break;
+                }
+                tok++;
+            }
+            for (int j = 0; j < k; j++)
+                free(steps[j]);
+            sim_problem_clear(&p);
+        }
+        out->acc[m] = (double)ok / (ok + bad);
+        out->flagged[m] = (double)bad / n;
+        out->hidden[m] = (double)tok / (tok + tbad);
+    }
+    sim_world_destroy(&w);
+    return 0;
+}
+
+/*
+** What the release measured (qwen2.5-math-prm-7b.json, next_step_accuracy:
+** [accuracy, solutions without a located error, solutions with one] over
+** 7500 MATH train problems): Qwen2.5-1.5B-Instruct [0.866, 2819, 4681],
+** Qwen2.5-7B-Instruct [0.9704, 5785, 1715].  The fit holds the simulated
+** world to both figures of both models (sigmas allow for MATH train not
+** being MATH-500).
+*/
+static const double real_step_acc[2] = {0.866, 0.9704};
+static const double real_flagged[2] = {4681.0 / 7500, 1715.0 / 7500};
+#define STEP_ACC_SIGMA 0.015
+#define FLAGGED_SIGMA  0.04
+
+static double
+measured_misfit(const measured_t *m)
+{
+    double f = 0;
+    for (int k = 0; k < 2; k++) {
+        double a = (m->acc[k] - real_step_acc[k]) / STEP_ACC_SIGMA;
+        double b = (m->flagged[k] - real_flagged[k]) / FLAGGED_SIGMA;
+        f += a * a + b * b;
+    }
+    return f;
+}
+
+/*
+** The simulated PRM reports sigmoid(sharpness logit(x) + shift[s]) for a
+** score x drawn from the measured grids; a world whose PRM agrees with the
+** grids has sharpness 1 and no shift.  A prior on how far it may depart.
+*/
+static double
+grid_misfit(const sim_params_t *p)
+{
+    double a = log(p->prm_sharpness) / 0.25, f = a * a;
+    for (int s = 0; s < 3; s++)
+        f += (p->prm_shift[s] / 1.5) * (p->prm_shift[s] / 1.5);
+    return f;
+}
+
+static void
+print_measured(const sim_params_t *p, uint64_t seed, long n)
+{
+    measured_t m;
+    if (measure(p, seed, n, &m) < 0)
+        return;
+    for (int k = 0; k < 2; k++)
+        printf("%s: next-step accuracy as the release measured it (first "
+               "PRM score < 0.35) %.4f (real %.4f), solutions with a first "
+               "error %.3f (real %.3f); from the hidden states %.4f (set "
+               "%.4f)\n",
+               k ? "strong" : "weak", m.acc[k], real_step_acc[k], m.flagged[k],
+               real_flagged[k], m.hidden[k], p->accuracy[k]);
 }
 
 /* ------------------------------------------------------------ the search */
@@ -543,11 +797,14 @@ objective(const double *x, search_t *se)
 {
     sim_params_t p = *se->base;
     sim_point_t sp[MAX_POINTS];
+    measured_t m;
     from_x(x, &p);
     se->evals++;
-    if (simulate(&p, se->t, sp) < 0)
+    if (simulate(&p, se->t, sp) < 0 ||
+        measure(&p, MEASURE_SEED, se->t->problems * se->t->n_seeds, &m) < 0)
         return 1e30;
-    return misfit_of(se->t, sp);
+    return misfit_of(se->t, sp) + measured_misfit(&m) +
+           se->t->grid_weight * grid_misfit(&p);
 }
 
 /* A Nelder-Mead simplex: n + 1 vertices and their misfits. */
@@ -670,42 +927,105 @@ nelder_mead(double *x, double step, int iters, search_t *se)
 
 /* ------------------------------------------------------------ output */
 
-static void
-print_table(const target_t *t, const sim_point_t *sp, int only_accept)
+/*
+** The half-width of the simulator's 95% interval for a run of the real
+** point's size at point k: 1.96 sd over seeds scaled to r's problems (with
+** at least 3 seeds), else the binomial sd at the simulated accuracy.
+*/
+static double
+interval(const target_t *t, const sim_point_t *sp, int k, const point_t *r)
 {
-    printf("%-9s %8s %9s %9s %9s %6s | %8s %9s %9s %9s | %7s %7s\n",
+    double m = sp[k].acc, v = 0;
+    if (t->n_seeds < 3)
+        return 1.96 * sqrt(m * (1 - m) / r->problems);
+    for (int s = 0; s < t->n_seeds; s++)
+        v += (sp[k].seed_acc[s] - m) * (sp[k].seed_acc[s] - m);
+    return 1.96 * sqrt(v / (t->n_seeds - 1) * t->problems / r->problems);
+}
+
+#define ACC_FLOOR 0.02 /* the interval, or 2 points, whichever is larger */
+#define TOK_TOL   0.25 /* strong tokens per problem, relative */
+
+/* Whether point k lies within the target (accuracy inside the interval or
+** ACC_FLOOR, strong tokens within TOK_TOL). */
+static int
+point_ok(const target_t *t, const sim_point_t *sp, int k, const point_t *r)
+{
+    return fabs(sp[k].acc - r->acc) <= fmax(ACC_FLOOR, interval(t, sp, k, r)) &&
+           (r->strong <= 0 || fabs(sp[k].strong / r->strong - 1) <= TOK_TOL);
+}
+
+static void
+print_table(const target_t *t, const sim_point_t *sp)
+{
+    printf("%-9s %8s %9s %9s %9s %6s | %8s %9s %9s %9s | %7s %7s %7s\n",
            "threshold", "accuracy", "strong/q", "draft/q", "discard/q", "calls",
-           "ref acc", "ref str/q", "ref drf/q", "ref dsc/q", "d acc", "d str");
+           "ref acc", "ref str/q", "ref drf/q", "ref dsc/q", "d acc", "+-95%",
+           "d str");
     for (int k = 0; k < t->n; k++) {
         const point_t *r = ref_at(t->ref, t->thr[k]);
-        if (only_accept && !is_accept(t->thr[k]))
-            continue;
         printf("%-9g %8.3f %9.1f %9.1f %9.1f %6.2f", t->thr[k], sp[k].acc,
                sp[k].strong, sp[k].draft, sp[k].discarded, sp[k].calls);
         if (r) {
-            printf(" | %8.3f %9.1f %9.1f %9.1f | %+6.1f", r->acc, r->strong,
-                   r->draft, r->discarded, 100 * (sp[k].acc - r->acc));
+            printf(" | %8.3f %9.1f %9.1f %9.1f | %+6.1f %7.1f", r->acc,
+                   r->strong, r->draft, r->discarded,
+                   100 * (sp[k].acc - r->acc), 100 * interval(t, sp, k, r));
             if (r->strong > 0)
                 printf(" %+6.1f%%", 100 * (sp[k].strong / r->strong - 1));
             else
                 printf(" %7s", "-");
+            if (!point_ok(t, sp, k, r))
+                printf("  <- outside");
         }
         printf("\n");
     }
 }
 
+/*
+** The target: every reference point within point_ok, and the reference's
+** CPT(50/80/95%) inside the simulated 95% interval over seeds (scaled to
+** 500 problems; with fewer than 3 seeds, within CPT_SIGMA).  Prints the
+** CPTs.  Returns 1 when all hold.
+*/
 static int
-check_accept(const target_t *t, const sim_point_t *sp)
+check_target(const target_t *t, const sim_point_t *sp)
 {
+    double ra[MAX_POINTS], rt[MAX_POINTS], rc[3], sc[8][3];
+    double a[MAX_POINTS], st[MAX_POINTS];
     int ok = 1;
+
     for (int k = 0; k < t->n; k++) {
         const point_t *r = ref_at(t->ref, t->thr[k]);
-        if (!r || !is_accept(t->thr[k]))
-            continue;
-        if (fabs(sp[k].acc - r->acc) > 0.05)
+        if (r && !point_ok(t, sp, k, r))
             ok = 0;
-        if (r->strong > 0 && fabs(sp[k].strong / r->strong - 1) > 0.25)
-            ok = 0;
+    }
+    ref_curve(t, ra, rt);
+    cpts(t, ra, rt, rc);
+    for (int s = 0; s < t->n_seeds; s++) {
+        for (int k = 0; k < t->n; k++) {
+            a[k] = sp[k].seed_acc[s];
+            st[k] = sp[k].seed_strong[s];
+        }
+        cpts(t, a, st, sc[s]);
+    }
+    for (int i = 0; i < 3; i++) {
+        double m = 0, v = 0, half;
+        int n = 0;
+        for (int s = 0; s < t->n_seeds; s++)
+            if (!isnan(sc[s][i]))
+                m += sc[s][i], n++;
+        m = n ? m / n : NAN;
+        for (int s = 0; s < t->n_seeds; s++)
+            if (!isnan(sc[s][i]))
+                v += (sc[s][i] - m) * (sc[s][i] - m);
+        half =
+            n >= 3 ? 1.96 * sqrt(v / (n - 1) * t->problems / 500.0) : CPT_SIGMA;
+        int in = !isnan(rc[i]) && n == t->n_seeds && fabs(m - rc[i]) <= half;
+        printf("CPT(%.0f%%): simulated %.1f%% +- %.1f (%d of %d seeds reach "
+               "it), real %.1f%%%s\n",
+               100 * cpt_targets[i], 100 * m, 100 * half, n, t->n_seeds,
+               100 * rc[i], in ? "" : "  <- outside");
+        ok &= in || (isnan(rc[i]) && n == 0);
     }
     return ok;
 }
@@ -729,73 +1049,6 @@ print_c(const sim_params_t *p)
     for (int k = 0; k < 3; k++)
         printf("    p->prm_shift[SIM_S%d] = %.4f;\n", k, p->prm_shift[k]);
     printf("    p->critical_tokens = %.4f;\n", p->critical_tokens);
-}
-
-/*
-** The next-step accuracy the way the TRIM release measured it (the
-** next_step_accuracy of qwen2.5-math-prm-7b.json): a full solution per
-** problem by one model alone; its first error is the first step the PRM
-** scores below 0.35; the accuracy is the geometric MLE, steps before a first
-** error / (those steps + solutions with one).  Also the true figure, from the
-** hidden states.
-*/
-static void
-measure_accuracy(const sim_params_t *prm, uint64_t seed, long n)
-{
-    char err[256];
-    sim_world_t *w = sim_world_new(prm, NULL, err, sizeof err);
-    if (!w) {
-        fprintf(stderr, "sim_fit: %s\n", err);
-        return;
-    }
-    for (int m = 0; m < 2; m++) {
-        long ok = 0, bad = 0, tok = 0, tbad = 0;
-        for (long i = 0; i < n; i++) {
-            sim_problem_t p;
-            char *steps[MAX_STEPS + 1];
-            float scores[MAX_STEPS + 1];
-            sim_state_t st[MAX_STEPS + 1];
-            int k = 0, done = 0;
-            uint64_t ps = sim_problem_seed(seed, (uint64_t)i);
-            if (sim_problem_make(w, seed, (uint64_t)i, &p) < 0)
-                continue;
-            while (!done) {
-                sim_step_t s;
-                sim_generate(w, (sim_model_t)m, p.text,
-                             (const char *const *)steps, (size_t)k, MAX_TOKENS,
-                             step_seed(ps, k, m ? SEED_LARGE : SEED_SMALL), &s,
-                             err, sizeof err);
-                steps[k++] = s.text;
-                done = strstr(s.text, "\\boxed{") != NULL ||
-                       s.finish != SIM_FINISH_STEP || k >= MAX_STEPS;
-            }
-            sim_score(w, p.text, (const char *const *)steps, (size_t)k, scores,
-                      st, NULL, NULL, err, sizeof err);
-            for (int j = 0; j < k; j++) {
-                if (scores[j] < 0.35f) {
-                    bad++;
-                    break;
-                }
-                ok++;
-            }
-            for (int j = 0; j < k; j++) {
-                if (st[j] != SIM_S0) {
-                    tbad++;
-                    break;
-                }
-                tok++;
-            }
-            for (int j = 0; j < k; j++)
-                free(steps[j]);
-            sim_problem_clear(&p);
-        }
-        printf("%s: next-step accuracy as the release measured it (first "
-               "PRM score < 0.35) %.4f; from the hidden states %.4f (set "
-               "%.4f)\n",
-               m ? "strong" : "weak", (double)ok / (ok + bad),
-               (double)tok / (tok + tbad), prm->accuracy[m]);
-    }
-    sim_world_destroy(&w);
 }
 
 /* ------------------------------------------------------------ main */
@@ -850,8 +1103,8 @@ parse_flag(const char *f, const char *v, args_t *a, target_t *t)
         a->n_seeds = 1;
     } else if (strcmp(f, "--seeds") == 0)
         parse_seeds(v, a);
-    else if (strcmp(f, "--accept-weight") == 0)
-        t->accept_weight = atof(v);
+    else if (strcmp(f, "--grid-weight") == 0)
+        t->grid_weight = atof(v);
     else if (strcmp(f, "--thin") == 0)
         a->thin = atoi(v);
     else if (strcmp(f, "--iters") == 0)
@@ -880,7 +1133,7 @@ parse_args(int argc, char **argv, args_t *a, target_t *t)
                   .n_seeds = -1,
                   .seeds = {101, 102, 103}};
     t->threads = 2;
-    t->accept_weight = 4.0;
+    t->grid_weight = 1.0;
     if (argc < 2)
         return -1;
     a->cmd = argv[1];
@@ -912,17 +1165,12 @@ set_target(args_t *a, const curve_t *ref, target_t *t)
 
     t->ref = ref;
     t->n = 0;
-    if (strcmp(a->cmd, "check") == 0) {
-        for (int i = 0; i < N_ACCEPT; i++)
-            t->thr[t->n++] = accept_thr[i];
-    } else {
-        /* --thin 1: the acceptance thresholds and every 0.1 (faster). */
-        for (int i = 0; i < ref->n; i++) {
-            double x = ref->p[i].thr * 10;
-            if (!a->thin || is_accept(ref->p[i].thr) ||
-                fabs(x - round(x)) < 1e-6)
-                t->thr[t->n++] = ref->p[i].thr;
-        }
+    /* --thin 1: every 0.1 and 0.05 (faster). */
+    for (int i = 0; i < ref->n; i++) {
+        double x = ref->p[i].thr * 10;
+        if (!a->thin || fabs(ref->p[i].thr - 0.05) < 1e-6 ||
+            fabs(x - round(x)) < 1e-6)
+            t->thr[t->n++] = ref->p[i].thr;
     }
     t->problems = a->problems > 0 ? a->problems : fit ? 1000 : 500;
     t->n_seeds = a->n_seeds > 0 ? a->n_seeds : fit ? 3 : 1;
@@ -942,7 +1190,7 @@ run_sweep(const args_t *a, const sim_params_t *p, const target_t *t)
         return 1;
     printf("# %ld problems x %d seed(s), profile %s\n", t->problems, t->n_seeds,
            a->profile);
-    print_table(t, sp, 0);
+    print_table(t, sp);
     printf("\n%-9s %22s | %26s\n", "threshold", "regenerated S0 S1 S2",
            "accuracy easy medium hard");
     for (int k = 0; k < t->n; k++)
@@ -951,9 +1199,10 @@ run_sweep(const args_t *a, const sim_params_t *p, const target_t *t)
                sp[k].class_acc[0], sp[k].class_acc[1], sp[k].class_acc[2]);
     printf("class shares %.3f %.3f %.3f\n", sp[0].class_share[0],
            sp[0].class_share[1], sp[0].class_share[2]);
-    ok = check_accept(t, sp);
-    printf("misfit %.3f; acceptance (+-5 pts, +-25%% strong tokens at "
-           "0, 0.05, 0.3, 0.5, 0.9, 1): %s\n",
+    ok = check_target(t, sp);
+    printf("misfit %.3f; target (every point within its 95%% interval or 2 "
+           "points and 25%% of strong tokens, CPTs inside their intervals): "
+           "%s\n",
            misfit_of(t, sp), ok ? "pass" : "FAIL");
     return ok || strcmp(a->cmd, "sweep") == 0 ? 0 : 1;
 }
@@ -981,9 +1230,10 @@ run_fit(const args_t *a, sim_params_t *p, const target_t *t)
     }
     from_x(x, p);
     simulate(p, t, sp);
-    print_table(t, sp, 0);
-    printf("misfit %.3f; acceptance on the fit's mean: %s\n", misfit_of(t, sp),
-           check_accept(t, sp) ? "pass" : "FAIL");
+    print_table(t, sp);
+    printf("misfit %.3f; target on the fit's own sample: %s\n",
+           misfit_of(t, sp), check_target(t, sp) ? "pass" : "FAIL");
+    print_measured(p, MEASURE_SEED, 7500);
     printf("\nC (sim_params_default):\n");
     print_c(p);
     return 0;
@@ -1008,8 +1258,8 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(a.cmd, "measure") == 0) {
-        measure_accuracy(&p, a.n_seeds > 0 ? a.seeds[0] : 1,
-                         a.problems > 0 ? a.problems : 7500);
+        print_measured(&p, a.n_seeds > 0 ? a.seeds[0] : 1,
+                       a.problems > 0 ? a.problems : 7500);
         return 0;
     }
     if (strcmp(a.cmd, "fit") != 0 && strcmp(a.cmd, "sweep") != 0 &&
