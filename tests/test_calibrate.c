@@ -106,7 +106,7 @@ test_fit_without_hidden_states(void **state)
     sqlite3_close(h);
     assert_true(accepted < all); /* some drafts were discarded */
 
-    snprintf(cmd, sizeof cmd, "%s calibrate --db %s --out %s", test_bin(), db,
+    snprintf(cmd, sizeof cmd, "%s calibrate --method first-low --db %s --out %s", test_bin(), db,
              out);
     char *text = test_capture(cmd, &st);
     assert_int_equal(st, 0);
