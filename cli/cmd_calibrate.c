@@ -98,8 +98,7 @@ typedef struct labels {
     const store_problem_t *p;
     const char *accepted[MAX_LEN + 1]; /* accepted steps' texts in order */
     size_t n;
-    int exact;       /* a simulated problem: states from the simulator */
-    int first_error; /* otherwise, in a wrong solution: the first error */
+    int first_error; /* first-low, in a wrong solution: the first error */
 } labels_t;
 
 
@@ -134,7 +133,7 @@ label_step(const fit_t *f, const labels_t *l, const store_step_t *s, int *state,
 
     if (k > l->n || k >= MAX_LEN)
         return -1;
-    if (l->exact) {
+    if (f->oracle) {
         /* The prefix's own state, then this step's on top of it. */
         const char *hist[MAX_LEN + 1];
         memcpy(hist, l->accepted, k * sizeof *hist);
@@ -200,7 +199,6 @@ fit_problem(void *ctx, const store_problem_t *p)
     for (size_t i = 0; i < r.n && l.n < MAX_LEN; i++)
         if (r.v[i].accepted)
             l.accepted[l.n++] = r.v[i].text;
-    l.exact = f->oracle;
     if (f->oracle && (l.n == 0 || sim_state(f, p->text, l.accepted, 1) < 0)) {
         errf(f->err, sizeof f->err,
              "problem %lld is not a simulated one: --method oracle needs "
@@ -210,7 +208,7 @@ fit_problem(void *ctx, const store_problem_t *p)
         store_rows_clear(&r);
         return 1;
     }
-    if (!l.exact && !p->correct)
+    if (!f->oracle && !p->correct)
         l.first_error = first_error_of(&r, l.n);
     for (size_t i = 0; i < r.n; i++) {
         int state, prefix_ok;

@@ -207,6 +207,20 @@ test_default_model(void **state)
     pomdp_update(&m, prior, 0.98, 1.0, post);
     pomdp_values(p, 0, post, 0.98, 1.0, &keep, &regen);
     assert_true(keep > regen);
+    /* The same low score after a low earlier one: the planner, like the
+    ** filter, reads it given the minimum previous score. */
+    double clean = regen - keep;
+    pomdp_prior(&m, 0.9, prior);
+    pomdp_update(&m, prior, 0.02, 0.03, post);
+    pomdp_values(p, 3, post, 0.02, 0.03, &keep, &regen);
+    double derailed = regen - keep;
+    pomdp_prior(&m, 0.9, prior);
+    pomdp_update(&m, prior, 0.02, 1.0, post);
+    pomdp_values(p, 3, post, 0.02, 1.0, &keep, &regen);
+    print_message("regenerate - keep: first step %.4f; step 4 after a low "
+                  "score %.4f, after high ones %.4f\n",
+                  clean, derailed, regen - keep);
+    assert_true(derailed < regen - keep);
     pomdp_destroy(&p);
 
     /* At a huge cost nothing is worth regenerating. */
