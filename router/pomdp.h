@@ -54,7 +54,8 @@ typedef struct pomdp_model {
     double hazard[POMDP_MAX_STEPS]; /* P(ends after step t+1 | reached it) */
     /* P(current score in bin j | min previous score in bin i, state s). */
     double cond[3][POMDP_BINS][POMDP_BINS];
-    /* P(current score in bin j | state s), for planning. */
+    /* P(current score in bin j | state s), over the min previous score
+    ** (a summary: planning and acting both use cond). */
     double marg[3][POMDP_BINS];
     int oracle; /* fitted on the simulator's hidden states (the file's
                    "fit": {"oracle": true}), labels no deployment has */
