@@ -209,7 +209,6 @@ test_default_model(void **state)
     assert_true(keep > regen);
     /* The same low score after a low earlier one: the planner, like the
     ** filter, reads it given the minimum previous score. */
-    double clean = regen - keep;
     pomdp_prior(&m, 0.9, prior);
     pomdp_update(&m, prior, 0.02, 0.03, post);
     pomdp_values(p, 3, post, 0.02, 0.03, &keep, &regen);
@@ -217,9 +216,9 @@ test_default_model(void **state)
     pomdp_prior(&m, 0.9, prior);
     pomdp_update(&m, prior, 0.02, 1.0, post);
     pomdp_values(p, 3, post, 0.02, 1.0, &keep, &regen);
-    print_message("regenerate - keep: first step %.4f; step 4 after a low "
+    print_message("regenerate - keep for score 0.02 at step 4: after a low "
                   "score %.4f, after high ones %.4f\n",
-                  clean, derailed, regen - keep);
+                  derailed, regen - keep);
     assert_true(derailed < regen - keep);
     pomdp_destroy(&p);
 
