@@ -207,8 +207,9 @@ test_default_model(void **state)
     pomdp_update(&m, prior, 0.98, 1.0, post);
     pomdp_values(p, 0, post, 0.98, 1.0, &keep, &regen);
     assert_true(keep > regen);
-    /* The same low score after a low earlier one: the planner, like the
-    ** filter, reads it given the minimum previous score. */
+    /* The same low score after a low earlier one (a derailed history, by
+    ** the likelihoods given the minimum previous score): regenerating is
+    ** worth less than after high ones. */
     pomdp_prior(&m, 0.9, prior);
     pomdp_update(&m, prior, 0.02, 0.03, post);
     pomdp_values(p, 3, post, 0.02, 0.03, &keep, &regen);
