@@ -584,6 +584,13 @@ add_families(sweep_t *s, const eval_args_t *a, int *failed)
             fprintf(stderr, "trim eval: %s: %s\n", c->name, c->error);
             *failed = 1;
         }
+        pomdp_model_t m; /* a model fitted on hidden states says so */
+        if (strcmp(a->fam[i], "pomdp") == 0 && *a->pomdp_model &&
+            pomdp_model_load(a->pomdp_model, &m, err, sizeof err) == 0 &&
+            m.oracle)
+            printf("pomdp: ORACLE model %s (fitted on the simulator's hidden "
+                   "states, labels no deployment has)\n",
+                   a->pomdp_model);
     }
     return 0;
 }

@@ -11,6 +11,12 @@
 ** that `trim submit FILE` reads: text, answer, source ("sim:SEED:I", as
 ** `trim submit --sim` names them) and seed (the set's: `trim submit --seed
 ** SEED FILE` samples problem I as `trim submit --sim` does).
+**
+** --processbench prints step-labelled solutions in ProcessBench's layout
+** instead (id, generator, problem, steps, final_answer_correct, label: the
+** first wrong step or -1), the weak model solving even problems and the
+** strong one odd ones, labelled from the simulator's hidden states: test
+** data for `trim calibrate --processbench`.
 */
 #include <jansson.h>
 #include <stdio.h>
@@ -61,11 +67,48 @@ print_problem(const sim_world_t *w, uint64_t seed, uint64_t index, int json,
 }
 
 
+/*
+** Print problem index of the set seed solved to the end, as one line of
+** ProcessBench's layout; 0, or -1 with err.
+*/
+static int
+print_labelled(const sim_world_t *w, uint64_t seed, uint64_t index, char *err,
+               size_t errlen)
+{
+    sim_model_t model = index % 2 ? SIM_STRONG : SIM_WEAK;
+    sim_labelled_t s;
+    char id[64];
+    int rc = -1;
+
+    if (sim_labelled_solution(w, seed, index, model, &s, err, errlen) < 0)
+        return -1;
+    json_t *steps = json_array();
+    for (size_t i = 0; i < s.n_steps; i++)
+        json_array_append_new(steps, json_string(s.steps[i]));
+    snprintf(id, sizeof id, "sim:%llu:%llu", (unsigned long long)seed,
+             (unsigned long long)index);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:o, s:b, s:i}", "id", id, "generator",
+        model ? "sim-strong" : "sim-weak", "problem", s.problem.text, "steps",
+        steps, "final_answer_correct", s.label < 0, "label", s.label);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line != NULL)
+        rc = printf("%s\n", line) < 0 ? -1 : 0;
+    if (rc < 0)
+        errf(err, errlen, "cannot write problem %llu",
+             (unsigned long long)index);
+    free(line);
+    json_decref(o);
+    sim_labelled_clear(&s);
+    return rc;
+}
+
+
 int
 cmd_sim_problems(int argc, char **argv)
 {
     int64_t count = 5, seed = 1;
-    int json = 0;
+    int json = 0, processbench = 0;
     const char *profile = "";
     const flag_t flags[] = {
         {"count", FLAG_INT, &count, 0, 1e9, "problems to print (default 5)"},
@@ -76,6 +119,9 @@ cmd_sim_problems(int argc, char **argv)
          "text in every profile, their difficulty is not)"},
         {"json", FLAG_BOOL, &json, 0, 0,
          "one JSON object per line: text, answer, source, seed"},
+        {"processbench", FLAG_BOOL, &processbench, 0, 0,
+         "step-labelled solutions in ProcessBench's layout (weak model on "
+         "even problems, strong on odd), labels from the hidden states"},
     };
     const size_t n = sizeof flags / sizeof *flags;
     char err[512];
@@ -95,8 +141,10 @@ cmd_sim_problems(int argc, char **argv)
     }
     rc = 0;
     for (int64_t i = 0; i < count && rc == 0; i++)
-        if (print_problem(w, (uint64_t)seed, (uint64_t)i, json, err,
-                          sizeof err) < 0) {
+        if ((processbench ? print_labelled(w, (uint64_t)seed, (uint64_t)i, err,
+                                           sizeof err)
+                          : print_problem(w, (uint64_t)seed, (uint64_t)i, json,
+                                          err, sizeof err)) < 0) {
             cli_error("sim-problems", err);
             rc = 1;
         }

@@ -13,18 +13,25 @@
 ** per-state likelihoods measured for Qwen2.5-Math-PRM-7B.
 **
 ** After the action, the future depends on the past only through c, the
-** probability that the accepted prefix is correct: the next draft is S0
-** with probability c·p_weak, S2 with c·(1 - p_weak), S1 with 1 - c.  So the
-** belief DP collapses to one value function per step over c in [0,1]:
+** probability that the accepted prefix is correct (the next draft is S0
+** with probability c·p_weak, S2 with c·(1 - p_weak), S1 with 1 - c), and
+** i, the bin of the minimum score of the accepted steps, which the PRM
+** likelihoods are conditioned on.  So the belief DP collapses to one value
+** function per step over (c, i), c in [0,1]:
 **
-**   W_t(c)   = h_t c + (1 - h_t) E_o[ V_{t+1}(posterior(prior(c), o)) ]
-**   V_t(b)   = max( W_t(b0),  -lambda T_s + W_t(p_strong (b0 + b2) + rho b1) )
+**   W_t(c,i) = h_t c + (1 - h_t) sum_j P(j | c, i) V_{t+1}(b', i, j)
+**   V_t(b,i,j) = max( W_t(b0, min(i,j)),
+**                     -lambda T_s + E_j'[ W_t(p_strong (b0 + b2) + rho b1,
+**                                          min(i,j')) ] )
 **
-** solved backwards from the step limit on a fine grid of c with exact
-** expectations over the observation bins.  A solve takes milliseconds.
-** At run time a Bayes filter carries the belief from step to step: the
-** prior predicted from the previous step's action, updated with the draft's
-** score through its likelihood given the minimum previous score.
+** with b' the posterior of prior(c) after score bin j given i, and j' the
+** strong step's own score bin (drawn from its state's likelihood given i;
+** the PRM scores it in the next draft's history).  Solved backwards from
+** the step limit on a fine grid of c with exact expectations over the
+** bins.  At run time a Bayes filter carries the belief from step to step:
+** the prior predicted from the previous step's action, updated with the
+** draft's score through its likelihood given the minimum previous score,
+** the same likelihoods the planner used.
 */
 #ifndef TRIM_POMDP_H
 #define TRIM_POMDP_H
@@ -40,14 +47,18 @@ typedef enum { POMDP_S0 = 0, POMDP_S1 = 1, POMDP_S2 = 2 } pomdp_state_t;
 typedef struct pomdp_model {
     double p_weak;        /* next-step accuracy of the weak model */
     double p_strong;      /* ... of the strong model */
-    double repair;        /* P(a strong step repairs a derailed prefix) */
+    double repair;        /* P(a strong step on a derailed prefix is right:
+                             it repairs the solution) */
     double strong_tokens; /* expected strong tokens per regenerated step */
     int max_steps;        /* step limit: the solution ends by then */
     double hazard[POMDP_MAX_STEPS]; /* P(ends after step t+1 | reached it) */
     /* P(current score in bin j | min previous score in bin i, state s). */
     double cond[3][POMDP_BINS][POMDP_BINS];
-    /* P(current score in bin j | state s), for planning. */
+    /* P(current score in bin j | state s), over the min previous score
+    ** (a summary: planning and acting both use cond). */
     double marg[3][POMDP_BINS];
+    int oracle; /* fitted on the simulator's hidden states (the file's
+                   "fit": {"oracle": true}), labels no deployment has */
 } pomdp_model_t;
 
 typedef struct pomdp pomdp_t;
@@ -110,10 +121,13 @@ double pomdp_after(const pomdp_model_t *m, const double b[3], int regenerate);
 
 /*
 ** The values of keeping and regenerating at step step_index for posterior
-** b (expected reward minus lambda-weighted strong tokens, to the end).
+** b of a draft that scored score against the minimum previous score
+** min_prev (expected reward minus lambda-weighted strong tokens, to the
+** end).
 */
 void pomdp_values(const pomdp_t *p, int step_index, const double b[3],
-                  double *keep, double *regenerate);
+                  double score, double min_prev, double *keep,
+                  double *regenerate);
 
 /* The bin of a score in [0,1] (1 falls in the last bin). */
 int pomdp_bin(double score);

@@ -334,6 +334,8 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
         load_hazard(root, path, m, err, errlen) < 0 ||
         load_tokens(root, path, m, err, errlen) < 0)
         goto done;
+    m->oracle =
+        json_is_true(json_object_get(json_object_get(root, "fit"), "oracle"));
     if (pomdp_model_check(m, why, sizeof why) < 0) {
         errf(err, errlen, "%s: %s", path, why);
         goto done;

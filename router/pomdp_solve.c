@@ -2,13 +2,22 @@
 ** pomdp_solve.c: the finite-horizon dynamic program and the belief filter
 ** of TRIM-POMDP (see pomdp.h).
 **
-** W_t(c), the value after acting at step t when the accepted prefix is
-** correct with probability c, is kept on a grid of GRID + 1 points over
-** [0,1] and read by linear interpolation.  Each backward step computes, for
-** every grid point, the exact expectation over the next draft's score bin
-** of the better action's value.  GRID = 4096 keeps interpolation error far
-** below the differences between actions; a solve is 30 steps x 4097 points
-** x 20 bins, a few milliseconds.
+** Planning sees what acting sees.  The filter reads each draft's score
+** through its likelihood given the minimum score of the accepted steps
+** before it, so the planner's state is (c, i): the probability c that the
+** accepted prefix is correct, and the bin i of that minimum, which the next
+** draft is scored against.  Keeping a draft with score bin j moves i to
+** min(i, j); a strong step's own score (the PRM scores it in the next
+** draft's history) moves i to min(i, j') with j' drawn from the strong
+** step's state given i.  Acting does not update c on the strong step's
+** score, and neither does planning: both carry c = pomdp_after.
+**
+** W_t(c, i), the value after acting at step t, is kept on a grid of GRID + 1
+** points of c for each i and read by linear interpolation.  Each backward
+** step computes, for every grid point and i, the exact expectation over the
+** next draft's score bin of the better action's value.  GRID = 1024 keeps
+** interpolation error far below the differences between actions; a solve
+** is 30 steps x 20 i x 1025 points x 20 bins, a few tens of milliseconds.
 */
 #include "pomdp.h"
 
@@ -18,15 +27,17 @@
 
 #include "errf.h"
 
-#define GRID 4096
+#define GRID 1024
+
+/* W_t(c, i) on the grid, for one step t. */
+typedef double wgrid_t[POMDP_BINS][GRID + 1];
 
 struct pomdp {
     pomdp_model_t model;
     double lambda;
-    double cost;                         /* lambda x strong tokens per step */
-    double w[POMDP_MAX_STEPS][GRID + 1]; /* W_t on the grid */
+    double cost; /* lambda x strong tokens per step */
+    wgrid_t *w;  /* max_steps of them */
 };
-
 
 void
 pomdp_prior(const pomdp_model_t *m, double c, double out[3])
@@ -64,40 +75,126 @@ pomdp_after(const pomdp_model_t *m, const double b[3], int regenerate)
         return b[POMDP_S0];
     /* The strong step is right with p_strong where the prefix was right,
     ** and repairs a derailed prefix with probability repair. */
-    return m->p_strong * (b[POMDP_S0] + b[POMDP_S2]) +
-           m->repair * m->p_strong * b[POMDP_S1];
+    return m->p_strong * (b[POMDP_S0] + b[POMDP_S2]) + m->repair * b[POMDP_S1];
 }
 
 
-/* W_t(c) by linear interpolation on the grid. */
+/* Linear interpolation of g at c in [0,1]. */
 static double
-w_at(const struct pomdp *p, int t, double c)
+interp(const double g[GRID + 1], double c)
 {
     double x = c * GRID;
     int k = (int)x;
     if (k >= GRID)
-        return p->w[t][GRID];
+        return g[GRID];
     if (k < 0)
-        return p->w[t][0];
+        return g[0];
     double f = x - k;
-    return p->w[t][k] * (1 - f) + p->w[t][k + 1] * f;
+    return g[k] * (1 - f) + g[k + 1] * f;
 }
 
 
-/* The better action's value at step t for posterior b. */
-static double
-v_at(const struct pomdp *p, int t, const double b[3])
+/*
+** The strong step's state distribution after regenerating on belief b: S0
+** when it is right on a right prefix or repairs a derailed one, S2 when it
+** is the first error, S1 when the prefix stays derailed.
+*/
+static void
+strong_states(const pomdp_model_t *m, const double b[3], double q[3])
 {
-    double keep = w_at(p, t, pomdp_after(&p->model, b, 0));
-    double regen = -p->cost + w_at(p, t, pomdp_after(&p->model, b, 1));
-    return keep > regen ? keep : regen;
+    double right = b[POMDP_S0] + b[POMDP_S2];
+    q[POMDP_S0] = m->p_strong * right + m->repair * b[POMDP_S1];
+    q[POMDP_S2] = (1 - m->p_strong) * right;
+    q[POMDP_S1] = (1 - m->repair) * b[POMDP_S1];
+}
+
+
+/*
+** E[W(c, min(i, j'))] over the strong step's score bin j' given its state
+** s and min-previous bin i, on the grid (u) or at one c (u_at).
+*/
+static void
+strong_grid(const pomdp_model_t *m, const wgrid_t w, int s, int i,
+            double u[GRID + 1])
+{
+    memset(u, 0, (GRID + 1) * sizeof *u);
+    for (int j = 0; j < POMDP_BINS; j++) {
+        double pj = m->cond[s][i][j];
+        const double *g = w[j < i ? j : i];
+        if (pj > 0)
+            for (int k = 0; k <= GRID; k++)
+                u[k] += pj * g[k];
+    }
+}
+
+
+static double
+u_at(const pomdp_model_t *m, const wgrid_t w, int s, int i, double c)
+{
+    double v = 0;
+    for (int j = 0; j < POMDP_BINS; j++)
+        if (m->cond[s][i][j] > 0)
+            v += m->cond[s][i][j] * interp(w[j < i ? j : i], c);
+    return v;
+}
+
+
+/*
+** The values of keeping and regenerating with posterior b at a step whose
+** draft scored in bin j against min-previous bin i, W being that step's
+** values after acting; u, when given, holds strong_grid for every state
+** and i (the solver's cache), else it is computed here.
+*/
+static void
+act_values(const struct pomdp *p, const wgrid_t w,
+           double (*u)[POMDP_BINS][GRID + 1], const double b[3], int i, int j,
+           double *keep, double *regen)
+{
+    const pomdp_model_t *m = &p->model;
+    double q[3], c = pomdp_after(m, b, 1), v = 0;
+
+    *keep = interp(w[j < i ? j : i], pomdp_after(m, b, 0));
+    strong_states(m, b, q);
+    for (int s = 0; s < 3; s++)
+        if (q[s] > 0)
+            v += q[s] * (u ? interp(u[s][i], c) : u_at(m, w, s, i, c));
+    *regen = -p->cost + v;
+}
+
+
+/* W_t from W_{t+1} (next) and its strong-step cache u. */
+static void
+backward(const struct pomdp *p, int t, const wgrid_t next,
+         double (*u)[POMDP_BINS][GRID + 1], wgrid_t out)
+{
+    const pomdp_model_t *m = &p->model;
+    double h = m->hazard[t];
+
+    for (int i = 0; i < POMDP_BINS; i++)
+        for (int k = 0; k <= GRID; k++) {
+            double c = (double)k / GRID, prior[3], future = 0;
+            pomdp_prior(m, c, prior);
+            for (int j = 0; j < POMDP_BINS; j++) {
+                double l[3] = {m->cond[0][i][j], m->cond[1][i][j],
+                               m->cond[2][i][j]};
+                double po = prior[0] * l[0] + prior[1] * l[1] + prior[2] * l[2];
+                if (po <= 0)
+                    continue;
+                double post[3], keep, regen;
+                bayes(prior, l, post);
+                act_values(p, next, u, post, i, j, &keep, &regen);
+                future += po * (keep > regen ? keep : regen);
+            }
+            out[i][k] = h * c + (1 - h) * future;
+        }
 }
 
 
 pomdp_t *
 pomdp_solve(const pomdp_model_t *m, double lambda, char *err, size_t errlen)
 {
-    struct pomdp *p;
+    struct pomdp *p = NULL;
+    double(*u)[POMDP_BINS][GRID + 1] = NULL;
 
     if (!(lambda >= 0)) {
         errf(err, errlen, "lambda must be >= 0");
@@ -106,8 +203,11 @@ pomdp_solve(const pomdp_model_t *m, double lambda, char *err, size_t errlen)
     if (pomdp_model_check(m, err, errlen) < 0)
         return NULL;
     p = calloc(1, sizeof *p);
-    if (p == NULL) {
+    u = p ? malloc(3 * sizeof *u) : NULL;
+    if (u == NULL || (p->w = malloc(m->max_steps * sizeof *p->w)) == NULL) {
         errf(err, errlen, "out of memory");
+        free(u);
+        pomdp_destroy(&p);
         return NULL;
     }
     p->model = *m;
@@ -115,25 +215,16 @@ pomdp_solve(const pomdp_model_t *m, double lambda, char *err, size_t errlen)
     p->cost = lambda * m->strong_tokens;
     int last = m->max_steps - 1;
     /* At the step limit the solution ends: the value is c itself. */
-    for (int k = 0; k <= GRID; k++)
-        p->w[last][k] = (double)k / GRID;
+    for (int i = 0; i < POMDP_BINS; i++)
+        for (int k = 0; k <= GRID; k++)
+            p->w[last][i][k] = (double)k / GRID;
     for (int t = last - 1; t >= 0; t--) {
-        double h = m->hazard[t];
-        for (int k = 0; k <= GRID; k++) {
-            double c = (double)k / GRID, prior[3], future = 0;
-            pomdp_prior(m, c, prior);
-            for (int j = 0; j < POMDP_BINS; j++) {
-                double l[3] = {m->marg[0][j], m->marg[1][j], m->marg[2][j]};
-                double po = prior[0] * l[0] + prior[1] * l[1] + prior[2] * l[2];
-                if (po <= 0)
-                    continue;
-                double post[3];
-                bayes(prior, l, post);
-                future += po * v_at(p, t + 1, post);
-            }
-            p->w[t][k] = h * c + (1 - h) * future;
-        }
+        for (int s = 0; s < 3; s++)
+            for (int i = 0; i < POMDP_BINS; i++)
+                strong_grid(m, p->w[t + 1], s, i, u[s][i]);
+        backward(p, t, p->w[t + 1], u, p->w[t]);
     }
+    free(u);
     return p;
 }
 
@@ -142,6 +233,7 @@ void
 pomdp_destroy(pomdp_t **p)
 {
     if (p && *p) {
+        free((*p)->w);
         free(*p);
         *p = NULL;
     }
@@ -156,12 +248,12 @@ pomdp_model(const pomdp_t *p)
 
 
 void
-pomdp_values(const pomdp_t *p, int step_index, const double b[3], double *keep,
-             double *regenerate)
+pomdp_values(const pomdp_t *p, int step_index, const double b[3], double score,
+             double min_prev, double *keep, double *regenerate)
 {
     int t = step_index < 0                     ? 0
             : step_index >= p->model.max_steps ? p->model.max_steps - 1
                                                : step_index;
-    *keep = w_at(p, t, pomdp_after(&p->model, b, 0));
-    *regenerate = -p->cost + w_at(p, t, pomdp_after(&p->model, b, 1));
+    act_values(p, p->w[t], NULL, b, pomdp_bin(min_prev), pomdp_bin(score), keep,
+               regenerate);
 }

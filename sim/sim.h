@@ -238,4 +238,28 @@ int sim_score(const sim_world_t *w, const char *problem,
               sim_state_t *states, int *input_tokens, int64_t *latency_us,
               char *err, size_t errlen);
 
+/*
+** A simulated model's whole solution of one problem, labelled as ProcessBench
+** labels its solutions: label is the index of the first wrong step (the
+** first whose hidden state is not S0), or -1 when every step is right.
+*/
+typedef struct sim_labelled {
+    sim_problem_t problem;
+    char **steps; /* n_steps steps (malloc'd) */
+    size_t n_steps;
+    int label;
+} sim_labelled_t;
+
+/*
+** Let model solve problem number index of the problem set seed to the end
+** (sampling deterministically from seed and index) and label it into *out
+** (caller frees with sim_labelled_clear).  Returns 0, or -1 with err.
+*/
+int sim_labelled_solution(const sim_world_t *w, uint64_t seed, uint64_t index,
+                          sim_model_t model, sim_labelled_t *out, char *err,
+                          size_t errlen);
+
+/* Free a labelled solution and zero it; NULL-safe, idempotent. */
+void sim_labelled_clear(sim_labelled_t *s);
+
 #endif

@@ -79,8 +79,7 @@ brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
                 else
                     derailed += w;
             } else {
-                double ok =
-                    s == POMDP_S1 ? m->repair * m->p_strong : m->p_strong;
+                double ok = s == POMDP_S1 ? m->repair : m->p_strong;
                 correct += w * ok;
                 derailed += w * (1 - ok);
             }
@@ -132,7 +131,8 @@ test_dp_matches_enumeration(void **state)
             double po = x.w[0] + x.w[1] + x.w[2], post[3], keep, regen;
             for (int s = 0; s < 3; s++)
                 post[s] = x.w[s] / po;
-            pomdp_values(p, 0, post, &keep, &regen);
+            pomdp_values(p, 0, post, (o + 0.5) / POMDP_BINS, 1.0, &keep,
+                         &regen);
             dp += po * (keep > regen ? keep : regen);
         }
         print_message("lambda %g: DP %.6f, enumeration %.6f\n", lambdas[li], dp,
@@ -162,7 +162,7 @@ test_filter_matches_enumeration(void **state)
         double correct = 0, derailed = 0;
         for (int s = 0; s < 3; s++) {
             double ok = act[t] == 0     ? (s == POMDP_S0)
-                        : s == POMDP_S1 ? m.repair * m.p_strong
+                        : s == POMDP_S1 ? m.repair
                                         : m.p_strong;
             correct += x.w[s] * ok;
             derailed += x.w[s] * (1 - ok);
@@ -202,17 +202,31 @@ test_default_model(void **state)
     double prior[3], post[3], keep, regen;
     pomdp_prior(&m, 1.0, prior);
     pomdp_update(&m, prior, 0.02, 1.0, post);
-    pomdp_values(p, 0, post, &keep, &regen);
+    pomdp_values(p, 0, post, 0.02, 1.0, &keep, &regen);
     assert_true(regen > keep);
     pomdp_update(&m, prior, 0.98, 1.0, post);
-    pomdp_values(p, 0, post, &keep, &regen);
+    pomdp_values(p, 0, post, 0.98, 1.0, &keep, &regen);
     assert_true(keep > regen);
+    /* The same low score after a low earlier one (a derailed history, by
+    ** the likelihoods given the minimum previous score): regenerating is
+    ** worth less than after high ones. */
+    pomdp_prior(&m, 0.9, prior);
+    pomdp_update(&m, prior, 0.02, 0.03, post);
+    pomdp_values(p, 3, post, 0.02, 0.03, &keep, &regen);
+    double derailed = regen - keep;
+    pomdp_prior(&m, 0.9, prior);
+    pomdp_update(&m, prior, 0.02, 1.0, post);
+    pomdp_values(p, 3, post, 0.02, 1.0, &keep, &regen);
+    print_message("regenerate - keep for score 0.02 at step 4: after a low "
+                  "score %.4f, after high ones %.4f\n",
+                  derailed, regen - keep);
+    assert_true(derailed < regen - keep);
     pomdp_destroy(&p);
 
     /* At a huge cost nothing is worth regenerating. */
     p = pomdp_solve(&m, 1.0, err, sizeof err);
     pomdp_update(&m, prior, 0.02, 1.0, post);
-    pomdp_values(p, 0, post, &keep, &regen);
+    pomdp_values(p, 0, post, 0.02, 1.0, &keep, &regen);
     assert_true(keep > regen);
     pomdp_destroy(&p);
 }
