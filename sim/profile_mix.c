@@ -122,20 +122,6 @@ clip(double s[SIM_CLASSES])
         s[k] = total > 0 ? s[k] / total : (k == SIM_MEDIUM);
 }
 
-/* The expected weak-only or strong-only accuracy of p; see profile_mix.h. */
-double
-sim_mix_accuracy(const sim_params_t *p, int model)
-{
-    mix_t m;
-    double acc = 0;
-
-    if (mix_load(&m, p) < 0 || (model != SIM_WEAK && model != SIM_STRONG))
-        return -1;
-    for (int k = 0; k < SIM_CLASSES; k++)
-        acc += p->class_share[k] * solve_rate(&m, model, m.x[model][k]);
-    return acc;
-}
-
 /* Set p's mix for the target accuracies; see profile_mix.h. */
 int
 sim_mix_solve(sim_params_t *p, const double target[2])
