@@ -119,7 +119,7 @@ parse_args(int argc, char **argv, sweep_args_t *a)
         {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
-         "simulator profile: math500 (fitted), hard or easy"},
+         "simulator profile: math500 (fitted) or another of trim eval --help"},
         {"json", FLAG_BOOL, &a->json, 0, 0, "one JSON object per threshold"},
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };

@@ -136,7 +136,7 @@ parse_args(int argc, char **argv, run_args_t *a)
         {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "PRM calibration grids (default: embedded fit)"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
-         "simulator profile: math500 (fitted), hard or easy"},
+         "simulator profile: math500 (fitted) or another of trim eval --help"},
         {"workers", FLAG_INT, &a->workers, 1, 64, "workers per pool"},
         {"request-deadline-ms", FLAG_INT, &a->deadline, 1, 8.64e7,
          "a model request not answered by then goes to another worker: the "

@@ -64,7 +64,8 @@ parse_args(int argc, char **argv, sim_server_args_t *a)
         {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "PRM calibration grids; empty: the embedded fit"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
-         "simulator profile: math500 (fitted), hard or easy; the same for "
+         "simulator profile: math500 (fitted) or another of trim eval --help; "
+         "the same for "
          "every server of a run"},
         {"threads", FLAG_INT, &a->threads, 1, 1024,
          "requests served at once (others wait their turn)"},

@@ -216,8 +216,8 @@ parse_args(int argc, char **argv, submit_args_t *a)
         {"policy", FLAG_STRING, &a->policy, 0, 0, "policy of the new run"},
         {"sim", FLAG_INT, &a->sim, 0, 1e8, "submit N simulated problems"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
-         "simulator profile of those problems: math500 (fitted), hard or "
-         "easy; the same as the workers'"},
+         "simulator profile of those problems: math500 (fitted) or another "
+         "of trim eval --help; the same as the workers'"},
         {"format", FLAG_STRING, &a->format, 0, 0,
          "layout of FILE.jsonl: auto, plain, math, gsm8k, aime, "
          "olympiadbench or minerva"},

@@ -110,7 +110,8 @@ parse_args(int argc, char **argv, worker_args_t *a)
         {"calibration", FLAG_STRING, &a->calibration, 0, 0,
          "sim: PRM calibration grids (default: embedded fit)"},
         {"sim-profile", FLAG_STRING, &a->sim_profile, 0, 0,
-         "sim: simulator profile, math500 (fitted), hard or easy; the same "
+         "sim: simulator profile, math500 (fitted) or another of trim eval "
+         "--help; the same "
          "in every pool"},
         {"sim-base-ms", FLAG_DOUBLE, &a->base_ms, 0, 600000,
          "sim: fixed latency per call"},

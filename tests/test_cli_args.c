@@ -274,7 +274,7 @@ test_bad_invocations(void **state)
          "trim train: --db needs --in, the policy the run used"},
         {"train agg --sim --out o.agg --sim-profile nosuch",
          "trim train: unknown simulator profile 'nosuch' (known: math500, "
-         "hard, easy)"},
+         "hard, easy, aime"},
         {"grade", "trim grade: give one JSONL file or --db FILE"},
         {"eval extra", "trim eval: unknown subcommand 'extra'"},
         {"eval --policies thr,bogus",

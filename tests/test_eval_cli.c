@@ -339,7 +339,8 @@ test_failed_family(void **state)
 
 
 /*
-** TRIM_CURVE stands for a --curve flag and --test-set for --sim-profile;
+** TRIM_CURVE stands for a --curve flag and --test-set for --sim-profile,
+** and the results record both the test and the train set;
 ** a pomdp family whose model file is missing and a curve with an empty
 ** spec are reported and fail the command while the rest runs.
 */
@@ -351,14 +352,16 @@ test_variable_test_set_and_bad_specs(void **state)
 
     setenv("TRIM_CURVE", "env=weak,thr:0.5", 1);
     int rc = trim_eval(&out, &err,
-                       "--problems 3 --seeds 1 --test-set easy --json "
-                       "--out a");
+                       "--problems 3 --seeds 1 --test-set olympiadbench "
+                       "--train-set aime --json --out a");
     unsetenv("TRIM_CURVE");
     assert_int_equal(rc, 0);
     json_t *doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "test_set")),
-                        "easy");
+                        "olympiadbench");
+    assert_string_equal(json_string_value(json_object_get(doc, "train_set")),
+                        "aime");
     json_t *c = json_array_get(json_object_get(doc, "policies"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "policy")), "env");
     assert_int_equal(json_array_size(json_object_get(c, "points")), 2);
@@ -441,7 +444,7 @@ test_usage_errors(void **state)
          "trim eval: --test-set math500 and --sim-profile hard differ"},
         {"--sim-profile nosuch",
          "trim eval: unknown simulator profile 'nosuch' (known: math500, "
-         "hard, easy)"},
+         "hard, easy, aime, amc23, gsm8k, minerva_math, olympiadbench)"},
         {curves, "trim eval: more than 32 --curve flags"},
     };
 

@@ -633,13 +633,19 @@ test_profiles(void **state)
                p.class_share[SIM_HARD], sim_world_mean_steps(w),
                sim_profile_about(names[n]));
         {
-            /* The same models: per-class error rates as in math500. */
+            /* The same models: per-class error rates as in math500 (a
+            ** benchmark harder than the hard class allows makes it
+            ** harder). */
             sim_world_t *d = sim_world_new(&def, NULL, err, sizeof err);
             assert_non_null(d);
             for (int m = 0; m < 2; m++)
                 for (int c = 0; c < SIM_CLASSES; c++)
-                    assert_true(fabs(sim_world_error_rate(w, m, c, 0) -
-                                     sim_world_error_rate(d, m, c, 0)) < 1e-9);
+                    assert_true(
+                        c == SIM_HARD
+                            ? sim_world_error_rate(w, m, c, 0) >=
+                                  sim_world_error_rate(d, m, c, 0) - 1e-12
+                            : fabs(sim_world_error_rate(w, m, c, 0) -
+                                   sim_world_error_rate(d, m, c, 0)) < 1e-9);
             sim_world_destroy(&d);
         }
         if (strcmp(names[n], "hard") == 0) {
