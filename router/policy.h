@@ -18,7 +18,7 @@
 
 #include "pomdp.h"
 
-#define POLICY_MAX_BELIEF 8
+#define POLICY_MAX_BELIEF 16 /* TRIM_MAX_BELIEF, what a message carries */
 #define POLICY_REASON_MAX 128
 
 /* How the coordinator runs a problem under a policy. */
