@@ -104,7 +104,7 @@ policy_check_spec(const char *spec, char *err, size_t errlen)
 {
     const char *colon = spec ? strchr(spec, ':') : NULL;
 
-    /* agg:FILE and pomdp:FILE name files on the host that loads them;
+    /* agg:, seq: and pomdp:FILE name files on the host that loads them;
     ** pomdp:LAMBDA needs a model only to plan, not to be parsed. */
     if (colon && colon[1] != '\0' && strlen(spec) < POLICY_SPEC_MAX &&
         (strncmp(spec, "agg:", 4) == 0 || strncmp(spec, "pomdp:", 6) == 0 ||

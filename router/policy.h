@@ -8,7 +8,8 @@
 ** their features: randomness comes from the per-step seed, so a decision is
 ** the same on any router process.
 **
-** Specs: "weak", "strong", "random:P", "thr:K".
+** Specs: "weak", "strong", "random:P", "thr:K", "pomdp:L", "cascade:K",
+** "agg:FILE", "seq:FILE".
 */
 #ifndef TRIM_POLICY_H
 #define TRIM_POLICY_H

@@ -1,5 +1,6 @@
 /*
-** train.h: training TRIM-Agg policies (agg.h) from logged episodes.
+** train.h: training TRIM-Agg (agg.h) and TRIM-Seq (seq.h) policies from
+** logged episodes.
 **
 ** An episode is one problem of an exploring run: per routed draft, its
 ** features, the action taken, the probability the behaviour policy gave

@@ -12,7 +12,7 @@
 #include "train_runs.h"
 
 #define VAL_SEED_OFFSET 1000003
-#define SPEC_MAX        64 /* policy specs are short: agg:FILE */
+#define SPEC_MAX        64 /* policy specs are short: agg:FILE, seq:FILE */
 
 /* The loop's kind of model. */
 static const train_kind_t *

@@ -1,5 +1,5 @@
 /*
-** train_runs.h: training a TRIM-Agg policy from runs.
+** train_runs.h: training a TRIM-Agg or TRIM-Seq policy from runs.
 **
 ** Reading a run's episodes: each finished, graded problem of an exploring
 ** run in the audit store is one episode (train.h): its routed drafts in

@@ -409,8 +409,8 @@ test_train_and_eval_seq(void **state)
     assert_true(m->lambda == 0.003);
     seq_model_destroy(&m);
 
-    out = run_ok("%s eval --policies seq --seq %s,%s --problems 20 --out %s",
-                 bin, s1, p1, dir);
+    out = run_ok("%s eval --policies seq --seq %s --problems 20 --out %s", bin,
+                 s1, dir);
     assert_non_null(strstr(out, "seq"));
     free(out);
     char summary[300];
