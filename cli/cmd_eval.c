@@ -48,8 +48,9 @@ static const char eval_description[] =
     "           on --pomdp-model's calibration (trim calibrate)\n"
     "  agg      one point per --agg file, its knob the file's lambda\n"
     "  seq      one point per --seq file (TRIM-Seq), likewise\n"
-    "Without --policies, every family this build knows except agg runs (agg\n"
-    "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
+    "Without --policies, every family this build knows except agg and seq\n"
+    "runs (each too with --agg, --seq).  --curve NAME=SPEC,SPEC,...\n"
+    "(repeatable) adds any list\n"
     "of specs.  A family whose specs do not parse is reported and the rest\n"
     "still runs.  Writes DIR/curves.csv, DIR/summary.csv, DIR/eval.json and\n"
     "DIR/curves.svg; every point is a run recorded in --db.  Ctrl-C writes\n"
@@ -520,8 +521,8 @@ parse_args(int argc, char **argv, eval_args_t *a)
 {
     const flag_t flags[] = {
         {"policies", FLAG_STRING, &a->families, 0, 0,
-         "families to sweep: thr,random,cascade,pomdp,agg "
-         "(default: " DEFAULT_FAMILIES ", and agg with --agg)"},
+         "families to sweep: thr,random,cascade,pomdp,agg,seq "
+         "(default: " DEFAULT_FAMILIES ", and agg, seq with --agg, --seq)"},
         {"agg", FLAG_STRING, &a->agg, 0, 0,
          "trained policy files for agg, comma-separated, one point each"},
         {"seq", FLAG_STRING, &a->seq, 0, 0,
