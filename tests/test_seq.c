@@ -21,6 +21,7 @@
 #include "seq.h"
 #include "testutil.h"
 #include "train.h"
+#include "train_runs.h"
 
 #define STEPS 6
 
@@ -395,6 +396,22 @@ test_train_and_eval_seq(void **state)
     assert_non_null(strstr(out, "40 episodes"));
     assert_null(strstr(out, "is not the policy"));
     free(out);
+    /* exactly: the ratio before the update is 1 at every step */
+    agg_batch_t batch = {0};
+    seq_model_t *m = NULL;
+    ppo_opts_t po;
+    ppo_stats_t st;
+    char err[512];
+    assert_int_equal(seq_model_load(p0, &m, err, sizeof err), 0);
+    assert_int_equal(
+        agg_episodes_read(edb, 0, m->lambda, &batch, NULL, err, sizeof err), 0);
+    ppo_opts_default(&po);
+    po.epochs = 1;
+    assert_int_equal(seq_ppo_update(m, &batch, &po, &st, err, sizeof err), 0);
+    assert_true(st.start_log_ratio < 1e-6);
+    assert_int_equal(st.episodes, 40);
+    agg_batch_clear(&batch);
+    seq_model_destroy(&m);
 
     out = run_ok("%s train seq --sim --lambda 0.003 --iterations 1 "
                  "--problems 40 --threshold 0.9 --gru 4 --hidden 8 --layers 1 "
@@ -403,8 +420,6 @@ test_train_and_eval_seq(void **state)
     assert_non_null(strstr(out, "iteration   1 of 1"));
     assert_non_null(strstr(out, "best: "));
     free(out);
-    seq_model_t *m = NULL;
-    char err[512];
     assert_int_equal(seq_model_load(s1, &m, err, sizeof err), 0);
     assert_true(m->lambda == 0.003);
     seq_model_destroy(&m);
