@@ -1,7 +1,8 @@
 /*
 ** cmd_eval.c: `trim eval`, evaluating policies on the simulator.
 **
-**   trim eval [--policies thr,random,cascade,pomdp,agg] [--agg FILE,...]
+**   trim eval [--policies thr,random,cascade,pomdp,agg,seq] [--agg FILE,...]
+**             [--seq FILE,...]
 **             [--curve NAME=SPEC,SPEC,...] [--problems N] [--seed S]
 **             [--seeds K] [--bootstrap B] [--sim-profile NAME]
 **             [--train-set NAME] [--out DIR] [--json]
@@ -52,8 +53,10 @@ static const char eval_description[] =
     "  pomdp    lambda = 3e-5, 1e-4, ..., 5e-3, 7e-3, 1e-2, 2e-2, 3e-2,\n"
     "           on --pomdp-model's calibration (trim calibrate)\n"
     "  agg      one point per --agg file, its knob the file's lambda\n"
-    "Without --policies, every family this build knows except agg runs (agg\n"
-    "too with --agg).  --curve NAME=SPEC,SPEC,... (repeatable) adds any list\n"
+    "  seq      one point per --seq file (TRIM-Seq), likewise\n"
+    "Without --policies, every family this build knows except agg and seq\n"
+    "runs (each too with --agg, --seq).  --curve NAME=SPEC,SPEC,...\n"
+    "(repeatable) adds any list\n"
     "of specs.  A family whose specs do not parse is reported and the rest\n"
     "still runs.  Every point runs on --seeds problem sets of --problems each\n"
     "(the first is --seed, the others derived from it), the same problems\n"
@@ -401,8 +404,8 @@ take_curves(int argc, char **argv, const char **curves, int *n_curves)
 static int
 split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
 {
-    static const char *const known[] = {"thr", "random", "cascade", "pomdp",
-                                        "agg"};
+    static const char *const known[] = {"thr",   "random", "cascade",
+                                        "pomdp", "agg",    "seq"};
     const char *p = list;
 
     *n = 0;
@@ -415,7 +418,7 @@ split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
         if (!ok || *n == MAX_CURVES) {
             fprintf(stderr,
                     "trim eval: --policies: unknown family '%.*s' (known: "
-                    "thr, random, cascade, pomdp, agg)\n",
+                    "thr, random, cascade, pomdp, agg, seq)\n",
                     (int)len, p);
             return -1;
         }
@@ -431,6 +434,7 @@ split_families(const char *list, char names[][SWEEP_NAME_MAX], int *n)
 
 typedef struct eval_args {
     const char *families, *agg, *curve_env, *profile, *test_set, *train_set;
+    const char *seq;
     const char *dir, *db, *calibration, *pomdp_model, *log_level;
     int64_t problems, seed, seeds, boot_reps;
     int json;
@@ -445,8 +449,35 @@ typedef struct eval_args {
 
 
 /*
+** Policy files given (--agg or --seq FILES): the family `name` must be
+** listed when --policies is given, and is added when not.  0, or -1 after
+** printing why.
+*/
+static int
+add_file_family(eval_args_t *a, const char *name, const char *files)
+{
+    int listed = 0;
+
+    if (*files == '\0')
+        return 0;
+    for (int i = 0; i < a->n_fam; i++)
+        listed |= strcmp(a->fam[i], name) == 0;
+    if (a->explicit_families && !listed) {
+        fprintf(stderr,
+                "trim eval: --%s given but --policies does not list %s\n", name,
+                name);
+        return -1;
+    }
+    if (!listed && a->n_fam < MAX_CURVES)
+        snprintf(a->fam[a->n_fam++], SWEEP_NAME_MAX, "%s", name);
+    return 0;
+}
+
+
+/*
 ** The simulator profiles to evaluate on and trained on, the families to
-** sweep (with agg when --agg is given).  CLI_GO, or 2 after printing why.
+** sweep (with agg or seq when --agg or --seq is given).  CLI_GO, or 2 after
+*printing why.
 */
 static int
 check_args(eval_args_t *a)
@@ -480,18 +511,9 @@ check_args(eval_args_t *a)
                                             : DEFAULT_FAMILIES,
                        a->fam, &a->n_fam) < 0)
         return 2;
-    if (*a->agg == '\0')
-        return CLI_GO;
-    int listed = 0;
-    for (int i = 0; i < a->n_fam; i++)
-        listed |= strcmp(a->fam[i], "agg") == 0;
-    if (a->explicit_families && !listed) {
-        fprintf(stderr, "trim eval: --agg given but --policies does not "
-                        "list agg\n");
+    if (add_file_family(a, "agg", a->agg) < 0 ||
+        add_file_family(a, "seq", a->seq) < 0)
         return 2;
-    }
-    if (!listed && a->n_fam < MAX_CURVES)
-        snprintf(a->fam[a->n_fam++], SWEEP_NAME_MAX, "agg");
     return CLI_GO;
 }
 
@@ -502,10 +524,12 @@ parse_args(int argc, char **argv, eval_args_t *a)
 {
     const flag_t flags[] = {
         {"policies", FLAG_STRING, &a->families, 0, 0,
-         "families to sweep: thr,random,cascade,pomdp,agg "
-         "(default: " DEFAULT_FAMILIES ", and agg with --agg)"},
+         "families to sweep: thr,random,cascade,pomdp,agg,seq "
+         "(default: " DEFAULT_FAMILIES ", and agg, seq with --agg, --seq)"},
         {"agg", FLAG_STRING, &a->agg, 0, 0,
          "trained policy files for agg, comma-separated, one point each"},
+        {"seq", FLAG_STRING, &a->seq, 0, 0,
+         "trained policy files for seq, comma-separated, one point each"},
         {"curve", FLAG_STRING, &a->curve_env, 0, 0,
          "NAME=SPEC,SPEC,...: a custom curve (repeatable)"},
         {"problems", FLAG_INT, &a->problems, 1, 1e7, "problems per point"},
@@ -570,6 +594,8 @@ add_families(sweep_t *s, const eval_args_t *a, int *failed)
             return -1;
         if (strcmp(a->fam[i], "agg") == 0
                 ? sweep_family_agg(c, a->agg, err, sizeof err)
+            : strcmp(a->fam[i], "seq") == 0
+                ? sweep_family_seq(c, a->seq, err, sizeof err)
                 : sweep_family(c, a->fam[i], a->pomdp_model, err, sizeof err)) {
             errf(c->error, sizeof c->error, "%s", err);
         } else if (check_curve(c, &unknown) < 0 && !a->explicit_families &&
@@ -832,6 +858,7 @@ evaluate(int argc, char **argv)
     eval_args_t a = {
         .families = "",
         .agg = "",
+        .seq = "",
         .curve_env = "",
         .profile = "",
         .test_set = "",

@@ -124,8 +124,8 @@ parse_args(int argc, char **argv, run_args_t *a)
         {"seed", FLAG_INT, &a->seed, 0, 9.2e18,
          "problem set and sampling seed"},
         {"policy", FLAG_STRING, &a->policy, 0, 0,
-         "weak, strong, random:P, thr:K, pomdp:L[:FILE], agg:FILE or "
-         "cascade:K"},
+         "weak, strong, random:P, thr:K, pomdp:L[:FILE], agg:FILE, seq:FILE "
+         "or cascade:K"},
         {"db", FLAG_STRING, &a->db, 0, 0, "audit database"},
         {"prices", FLAG_STRING, &a->prices, 0, 0,
          "price book: the summary shows dollars (docs/roi.md)"},

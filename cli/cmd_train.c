@@ -1,5 +1,6 @@
 /*
-** cmd_train.c: `trim train agg`, making and training TRIM-Agg policies.
+** cmd_train.c: `trim train agg` and `trim train seq`, making and training
+** TRIM-Agg and TRIM-Seq policies.
 */
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 #include "train_runs.h"
 
 static const char description[] =
-    "Make or train a TRIM-Agg policy file (use it as --policy agg:FILE).\n"
+    "Make or train a TRIM-Agg policy file (use it as --policy agg:FILE), or\n"
+    "with seq a TRIM-Seq one, a GRU over the steps (--policy seq:FILE).\n"
     "  --init --out FILE            a first policy: a soft threshold rule\n"
     "                               (--threshold, --sharpness) in an MLP\n"
     "  --db FILE --in CUR --out NEW one PPO update from an exploring run\n"
@@ -27,40 +29,51 @@ static const char description[] =
 #define DEFAULT_LAMBDA 8e-4
 
 typedef struct train_args {
+    const train_kind_t *kind; /* agg or seq, the first argument */
     int init, sim, no_calibrate;
     const char *db, *in, *out, *profile, *work_dir, *log_level;
     int64_t run, epochs, minibatch, seed, iterations, problems, val_problems;
-    int64_t patience, hidden, layers;
+    int64_t patience, hidden, layers, gru;
     double lambda, lr, clip, entropy, threshold, sharpness;
     double gae;
 } train_args_t;
 
 
+/* A fresh model of a->kind with the flags' sizes; NULL with err. */
+static void *
+new_model(const train_args_t *a, double lambda, char *err, size_t errlen)
+{
+    if (a->kind == &train_kind_seq)
+        return seq_model_new((int)a->gru, (int)a->layers, (int)a->hidden,
+                             lambda, err, errlen);
+    return agg_model_new((int)a->layers, (int)a->hidden, lambda, err, errlen);
+}
+
+
 /* The starting model: --in, or a fresh one; NULL after printing why. */
-static agg_model_t *
+static void *
 start_model(const train_args_t *a)
 {
     char err[512];
-    agg_model_t *m = NULL;
+    void *m = NULL;
 
     if (*a->in) {
-        if (agg_model_load(a->in, &m, err, sizeof err) < 0) {
+        if (a->kind->load(a->in, &m, err, sizeof err) < 0) {
             fprintf(stderr, "trim train: %s\n", err);
             return NULL;
         }
     } else {
-        m = agg_model_new((int)a->layers, (int)a->hidden,
-                          a->lambda >= 0 ? a->lambda : DEFAULT_LAMBDA, err,
-                          sizeof err);
+        m = new_model(a, a->lambda >= 0 ? a->lambda : DEFAULT_LAMBDA, err,
+                      sizeof err);
         if (m == NULL) {
             fprintf(stderr, "trim train: %s\n", err);
             return NULL;
         }
-        agg_init(m, a->threshold < -1 ? 0.5 : a->threshold, a->sharpness,
-                 (uint64_t)a->seed);
+        a->kind->init(m, a->threshold < -1 ? 0.5 : a->threshold, a->sharpness,
+                      (uint64_t)a->seed);
     }
     if (a->lambda >= 0)
-        m->lambda = a->lambda;
+        *a->kind->lambda(m) = a->lambda;
     return m;
 }
 
@@ -81,8 +94,9 @@ ppo_from_args(const train_args_t *a, ppo_opts_t *po)
 
 /* --db: one update from a logged run. */
 static int
-train_db(const train_args_t *a, agg_model_t *m)
+train_db(const train_args_t *a, void *m)
 {
+    double lambda = *a->kind->lambda(m);
     agg_batch_t b = {0};
     agg_read_info_t info;
     ppo_opts_t po;
@@ -90,14 +104,14 @@ train_db(const train_args_t *a, agg_model_t *m)
     char err[512];
     int rc = 1;
 
-    if (agg_episodes_read(a->db, a->run, m->lambda, &b, &info, err,
-                          sizeof err) < 0)
+    if (agg_episodes_read(a->db, a->run, lambda, &b, &info, err, sizeof err) <
+        0)
         goto done;
     printf("run %lld (%s): %zu episodes, %zu steps, %zu skipped; accuracy "
            "%.4f, strong/problem %.1f, objective %.4f at lambda %g\n",
            (long long)info.run_id, info.policy, info.problems, b.n,
            info.skipped, info.accuracy, info.strong_per_problem,
-           info.accuracy - m->lambda * info.strong_per_problem, m->lambda);
+           info.accuracy - lambda * info.strong_per_problem, lambda);
     if (info.controller)
         fprintf(stderr,
                 "trim train: warning: run %lld held a strong-token "
@@ -105,7 +119,7 @@ train_db(const train_args_t *a, agg_model_t *m)
                 "record\n",
                 (long long)info.run_id);
     ppo_from_args(a, &po);
-    if (ppo_update(m, &b, &po, &st, err, sizeof err) < 0)
+    if (a->kind->update(m, &b, &po, &st, err, sizeof err) < 0)
         goto done;
     if (st.start_log_ratio > 0.05)
         fprintf(stderr,
@@ -113,7 +127,7 @@ train_db(const train_args_t *a, agg_model_t *m)
                 "run %lld (mean |log ratio| %.3f); the clipped update still "
                 "applies\n",
                 a->in, (long long)info.run_id, st.start_log_ratio);
-    if (agg_model_save(m, a->out, err, sizeof err) < 0)
+    if (a->kind->save(m, a->out, err, sizeof err) < 0)
         goto done;
     printf("update: %d epochs, return/episode %.4f, value loss %.4f, "
            "entropy %.3f, kl %.4f, clipped %.1f%%; wrote %s\n",
@@ -203,7 +217,7 @@ train_interrupted(const agg_loop_opts_t *o, const agg_loop_result_t *res)
 
 /* --sim: the run-and-update loop. */
 static int
-train_sim(const train_args_t *a, agg_model_t *m)
+train_sim(const train_args_t *a, void *m)
 {
     agg_loop_opts_t o = {0};
     agg_loop_result_t res;
@@ -223,7 +237,8 @@ train_sim(const train_args_t *a, agg_model_t *m)
     sim_runner_t runner = {&params, signals_interrupt_flag(), &progress};
     o.runner.run = run_on_sim;
     o.runner.ctx = &runner;
-    o.lambda = m->lambda;
+    o.kind = a->kind;
+    o.lambda = *a->kind->lambda(m);
     o.out = a->out;
     o.start = m;
     o.iterations = (int)a->iterations;
@@ -261,17 +276,24 @@ train_sim(const train_args_t *a, agg_model_t *m)
 
 /* --init: write the starting model. */
 static int
-train_init(const train_args_t *a, const agg_model_t *m)
+train_init(const train_args_t *a, void *m)
 {
     char err[512];
 
-    if (agg_model_save(m, a->out, err, sizeof err) < 0) {
+    if (a->kind->save(m, a->out, err, sizeof err) < 0) {
         fprintf(stderr, "trim train: %s\n", err);
         return 1;
     }
-    printf("wrote %s: %d hidden layers of %d, threshold %g, lambda %g\n",
-           a->out, m->actor->n_layers - 1, m->actor->size[1],
-           a->threshold < -1 ? 0.5 : a->threshold, m->lambda);
+    const mlp_t *actor = a->kind == &train_kind_seq
+                             ? ((seq_model_t *)m)->actor.head
+                             : ((agg_model_t *)m)->actor;
+    printf("wrote %s: ", a->out);
+    if (a->kind == &train_kind_seq)
+        printf("a GRU of %d units, heads of ",
+               ((seq_model_t *)m)->actor.gru->hidden);
+    printf("%d hidden layers of %d, threshold %g, lambda %g\n",
+           actor->n_layers - 1, actor->size[1],
+           a->threshold < -1 ? 0.5 : a->threshold, *a->kind->lambda(m));
     return 0;
 }
 
@@ -318,21 +340,27 @@ parse_args(int argc, char **argv, train_args_t *a)
          "new policy: units per hidden layer"},
         {"layers", FLAG_INT, &a->layers, 1, MLP_MAX_LAYERS - 1,
          "new policy: hidden layers"},
+        {"gru", FLAG_INT, &a->gru, 1, SEQ_MAX_HIDDEN,
+         "new seq policy: GRU units"},
         {"no-calibrate", FLAG_BOOL, &a->no_calibrate, 0, 0,
          "--sim: keep the best policy's boundary as trained (default: "
          "shift it to the best greedy validation objective)"},
         CLI_FLAG_LOG_LEVEL(&a->log_level),
     };
     int npos,
-        rc = cli_parse("train", "agg [--init | --db FILE | --sim] [FLAGS]",
+        rc = cli_parse("train", "agg|seq [--init | --db FILE | --sim] [FLAGS]",
                        description, flags, sizeof flags / sizeof *flags, argc,
                        argv, &npos);
 
     if (rc != CLI_GO)
         return rc;
-    if (npos != 1 || strcmp(argv[1], "agg") != 0) {
+    if (npos == 1 && strcmp(argv[1], "agg") == 0)
+        a->kind = &train_kind_agg;
+    else if (npos == 1 && strcmp(argv[1], "seq") == 0)
+        a->kind = &train_kind_seq;
+    else {
         fprintf(stderr, "trim train: say what to train: 'trim train agg' "
-                        "(see --help)\n");
+                        "or 'trim train seq' (see --help)\n");
         return 2;
     }
     if (a->init + a->sim + (*a->db != '\0') != 1) {
@@ -376,10 +404,11 @@ cmd_train(int argc, char **argv)
         .patience = 8,
         .hidden = 64,
         .layers = 2,
+        .gru = 8,
         .threshold = -2, /* 0.5, or a sweep with --sim */
         .sharpness = 10,
     };
-    agg_model_t *m = NULL;
+    void *m = NULL;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != CLI_GO)
@@ -389,6 +418,6 @@ cmd_train(int argc, char **argv)
     rc = a.init  ? train_init(&a, m)
          : *a.db ? train_db(&a, m)
                  : train_sim(&a, m);
-    agg_model_destroy(&m);
+    a.kind->destroy(m);
     return rc;
 }

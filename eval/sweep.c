@@ -464,6 +464,31 @@ sweep_family_agg(sweep_curve_t *c, const char *list, char *err, size_t errlen)
 }
 
 
+static int
+add_seq(sweep_curve_t *c, const char *file, size_t pos, char *err,
+        size_t errlen)
+{
+    char spec[SWEEP_SPEC_MAX + 8];
+    double lambda = sweep_agg_lambda(file); /* seq files state it alike */
+
+    snprintf(spec, sizeof spec, "seq:%s", file);
+    return sweep_curve_add(c, spec, isnan(lambda) ? (double)pos : lambda, err,
+                           errlen)
+               ? 0
+               : -1;
+}
+
+
+int
+sweep_family_seq(sweep_curve_t *c, const char *list, char *err, size_t errlen)
+{
+    if (list == NULL || *list == '\0')
+        return errf(err, errlen,
+                    "seq needs trained policy files: --seq FILE,FILE,...");
+    return each_item(c, list, "policy file", add_seq, err, errlen);
+}
+
+
 int
 sweep_curve_specs(sweep_curve_t *c, const char *list, char *err, size_t errlen)
 {

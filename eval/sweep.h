@@ -209,6 +209,10 @@ int sweep_family(sweep_curve_t *c, const char *family, const char *pomdp_model,
 int sweep_family_agg(sweep_curve_t *c, const char *list, char *err,
                      size_t errlen);
 
+/* The same with "seq:FILE" points, TRIM-Seq policy files (router/seq.h). */
+int sweep_family_seq(sweep_curve_t *c, const char *list, char *err,
+                     size_t errlen);
+
 /*
 ** The cost weight a TRIM-Agg policy file was trained for: the number on its
 ** "lambda L" line, among the first lines (the format of router/agg.h).  NAN

@@ -17,7 +17,7 @@
 static const policy_kind_t *const kinds[] = {
     &policy_kind_weak, &policy_kind_strong, &policy_kind_random,
     &policy_kind_thr,  &policy_kind_pomdp,  &policy_kind_cascade,
-    &policy_kind_agg,
+    &policy_kind_agg,  &policy_kind_seq,
 };
 
 
@@ -94,7 +94,7 @@ policy_new(const char *spec, const pomdp_model_t *pomdp_default, char *err,
     }
     errf(err, errlen, "unknown policy '%s' (known: %s)", spec,
          "weak, strong, random:P, thr:K, pomdp:LAMBDA, cascade:K, "
-         "agg:FILE");
+         "agg:FILE, seq:FILE");
     return NULL;
 }
 
@@ -104,10 +104,11 @@ policy_check_spec(const char *spec, char *err, size_t errlen)
 {
     const char *colon = spec ? strchr(spec, ':') : NULL;
 
-    /* agg:FILE and pomdp:FILE name files on the host that loads them;
+    /* agg:, seq: and pomdp:FILE name files on the host that loads them;
     ** pomdp:LAMBDA needs a model only to plan, not to be parsed. */
     if (colon && colon[1] != '\0' && strlen(spec) < POLICY_SPEC_MAX &&
-        (strncmp(spec, "agg:", 4) == 0 || strncmp(spec, "pomdp:", 6) == 0))
+        (strncmp(spec, "agg:", 4) == 0 || strncmp(spec, "pomdp:", 6) == 0 ||
+         strncmp(spec, "seq:", 4) == 0))
         return 0;
     policy_t *p = policy_new(spec, NULL, err, errlen);
     if (p == NULL)

@@ -8,7 +8,8 @@
 ** their features: randomness comes from the per-step seed, so a decision is
 ** the same on any router process.
 **
-** Specs: "weak", "strong", "random:P", "thr:K".
+** Specs: "weak", "strong", "random:P", "thr:K", "pomdp:L", "cascade:K",
+** "agg:FILE", "seq:FILE".
 */
 #ifndef TRIM_POLICY_H
 #define TRIM_POLICY_H
@@ -18,7 +19,7 @@
 
 #include "pomdp.h"
 
-#define POLICY_MAX_BELIEF 8
+#define POLICY_MAX_BELIEF 16 /* TRIM_MAX_BELIEF, what a message carries */
 #define POLICY_REASON_MAX 128
 
 /* How the coordinator runs a problem under a policy. */

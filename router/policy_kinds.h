@@ -53,6 +53,7 @@ extern const policy_kind_t policy_kind_strong;
 extern const policy_kind_t policy_kind_random;
 extern const policy_kind_t policy_kind_thr;
 extern const policy_kind_t policy_kind_agg;
+extern const policy_kind_t policy_kind_seq;
 extern const policy_kind_t policy_kind_pomdp;
 extern const policy_kind_t policy_kind_cascade;
 

@@ -1,5 +1,6 @@
 /*
-** train.h: training TRIM-Agg policies (agg.h) from logged episodes.
+** train.h: training TRIM-Agg (agg.h) and TRIM-Seq (seq.h) policies from
+** logged episodes.
 **
 ** An episode is one problem of an exploring run: per routed draft, its
 ** features, the action taken, the probability the behaviour policy gave
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "seq.h"
 
 typedef struct agg_step {
     float x[AGG_FEATURES]; /* features (agg_features_of) */
@@ -84,6 +86,24 @@ int ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
                ppo_stats_t *st, char *err, size_t errlen);
 
 /*
+** The same for a TRIM-Seq model (seq_ppo.c): the batch's episodes are the
+** sequences its GRU reads; minibatches are whole episodes of at least
+** o->minibatch steps together, the gradient taken through time.
+*/
+int seq_ppo_update(seq_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
+                   ppo_stats_t *st, char *err, size_t errlen);
+
+/*
+** The gradient of sum over steps t of gout[t] . (net's outputs at step t)
+** over a sequence of len inputs x (SEQ_INPUTS each), by backpropagation
+** through time, added into ggru and ghead (the GRU's and head's
+** n_params).  What seq_ppo_update's gradients are made of.  0, or -1 when
+** out of memory.
+*/
+int seq_net_grad(const seq_net_t *net, const float *x, size_t len,
+                 const double *gout, double *ggru, double *ghead);
+
+/*
 ** Initialise m's parameters, seeded: small random weights everywhere, with
 ** one path through the actor that makes it a soft threshold rule,
 ** d ~= sharpness * (threshold - score) near the threshold (so a greedy
@@ -95,6 +115,13 @@ int ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
 void agg_init(agg_model_t *m, double threshold, double sharpness,
               uint64_t seed);
 
+/*
+** agg_init's work on any actor and critic pair: score_input is the actor
+** input the threshold path reads.
+*/
+void mlp_init_policy(mlp_t *actor, mlp_t *critic, int score_input,
+                     double threshold, double sharpness, uint64_t seed);
+
 /* ---- gradient machinery (train_grad.c) ------------------------------- */
 
 /*
@@ -104,6 +131,10 @@ void agg_init(agg_model_t *m, double threshold, double sharpness,
 */
 void mlp_backward(const mlp_t *m, const float *trace, const double *gout,
                   double *grad);
+
+/* The same, and the loss gradient at the inputs into gin (size[0]). */
+void mlp_backward_in(const mlp_t *m, const float *trace, const double *gout,
+                     double *grad, double *gin);
 
 typedef struct adam {
     size_t n;

@@ -13,6 +13,14 @@ void
 mlp_backward(const mlp_t *m, const float *trace, const double *gout,
              double *grad)
 {
+    mlp_backward_in(m, trace, gout, grad, NULL);
+}
+
+
+void
+mlp_backward_in(const mlp_t *m, const float *trace, const double *gout,
+                double *grad, double *gin)
+{
     double g[MLP_MAX_WIDTH], gprev[MLP_MAX_WIDTH];
     size_t act_off[MLP_MAX_LAYERS + 1], off = 0;
     int L = m->n_layers;
@@ -37,7 +45,7 @@ mlp_backward(const mlp_t *m, const float *trace, const double *gout,
             for (int o = 0; o < nout; o++)
                 grow[o] += g[o] * ai;
         }
-        if (l == 0)
+        if (l == 0 && gin == NULL)
             break;
         for (int i = 0; i < nin; i++) {
             const float *row = w + (size_t)i * (size_t)nout;
@@ -45,6 +53,10 @@ mlp_backward(const mlp_t *m, const float *trace, const double *gout,
             for (int o = 0; o < nout; o++)
                 s += g[o] * (double)row[o];
             gprev[i] = s;
+        }
+        if (l == 0) {
+            memcpy(gin, gprev, (size_t)nin * sizeof *gin);
+            break;
         }
         /* a is the tanh output of layer l: tanh' = 1 - a^2. */
         for (int i = 0; i < nin; i++)

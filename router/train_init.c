@@ -42,16 +42,15 @@ random_net(mlp_t *m, double out_gain, rng_t *r)
 
 
 void
-agg_init(agg_model_t *m, double threshold, double sharpness, uint64_t seed)
+mlp_init_policy(mlp_t *a, mlp_t *critic, int score_input, double threshold,
+                double sharpness, uint64_t seed)
 {
     rng_t r = rng_seeded(hash_combine(seed, 0x696e6974ULL));
-    mlp_t *a = m->actor;
     int L = a->n_layers;
 
     random_net(a, 0.01, &r);
-    random_net(m->critic, 1.0, &r);
-    m->critic->params[mlp_bias_offset(m->critic, m->critic->n_layers - 1)] =
-        0.5f;
+    random_net(critic, 1.0, &r);
+    critic->params[mlp_bias_offset(critic, critic->n_layers - 1)] = 0.5f;
     if (threshold < 0 || L < 2)
         return;
     for (int l = 0; l < L; l++) {
@@ -60,11 +59,12 @@ agg_init(agg_model_t *m, double threshold, double sharpness, uint64_t seed)
         float *b = a->params + mlp_bias_offset(a, l);
         /* weights are [in][out]: w[i * nout + o] links input i to o */
         if (l + 1 < L) {
-            /* unit 0: tanh(threshold - score) in the first layer (score is
-            ** feature 2), tanh(unit 0 before) in the next ones */
+            /* unit 0: tanh(threshold - score) in the first layer, tanh(unit
+            ** 0 before) in the next ones */
             for (int i = 0; i < nin; i++)
                 w[(size_t)i * (size_t)nout] = 0;
-            w[(size_t)(l == 0 ? 2 : 0) * (size_t)nout] = l == 0 ? -1.0f : 1.0f;
+            w[(size_t)(l == 0 ? score_input : 0) * (size_t)nout] =
+                l == 0 ? -1.0f : 1.0f;
             b[0] = l == 0 ? (float)threshold : 0.0f;
         } else {
             /* outputs (keep, regenerate) read unit 0 with -+sharpness/2 */
@@ -74,4 +74,12 @@ agg_init(agg_model_t *m, double threshold, double sharpness, uint64_t seed)
             w[1] = (float)(sharpness / 2);
         }
     }
+}
+
+
+void
+agg_init(agg_model_t *m, double threshold, double sharpness, uint64_t seed)
+{
+    /* the score is feature 2 */
+    mlp_init_policy(m->actor, m->critic, 2, threshold, sharpness, seed);
 }

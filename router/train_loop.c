@@ -1,5 +1,6 @@
 /*
-** train_loop.c: the run-and-update loop of TRIM-Agg (see train_runs.h).
+** train_loop.c: the run-and-update loop of TRIM-Agg and TRIM-Seq (see
+** train_runs.h); what differs between them is the kind (train_kinds.c).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,14 @@
 #include "train_runs.h"
 
 #define VAL_SEED_OFFSET 1000003
-#define SPEC_MAX        64 /* policy specs are short: agg:FILE */
+#define SPEC_MAX        64 /* policy specs are short: agg:FILE, seq:FILE */
+
+/* The loop's kind of model. */
+static const train_kind_t *
+kind_of(const agg_loop_opts_t *o)
+{
+    return o->kind ? o->kind : &train_kind_agg;
+}
 
 typedef struct paths {
     char dir[256];
@@ -22,7 +30,8 @@ typedef struct paths {
 
 /* The work folder and the files in it; 0 or -1 with err. */
 static int
-paths_make(paths_t *p, const char *work_dir, char *err, size_t errlen)
+paths_make(paths_t *p, const char *work_dir, const char *kind, char *err,
+           size_t errlen)
 {
     memset(p, 0, sizeof *p);
     if (work_dir != NULL) {
@@ -31,21 +40,21 @@ paths_make(paths_t *p, const char *work_dir, char *err, size_t errlen)
         const char *tmp = getenv("TMPDIR");
         if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 24)
             tmp = "/tmp";
-        snprintf(p->dir, sizeof p->dir, "%s/trim-agg-XXXXXX", tmp);
+        snprintf(p->dir, sizeof p->dir, "%s/trim-%s-XXXXXX", tmp, kind);
         if (mkdtemp(p->dir) == NULL)
             return errf(err, errlen, "cannot make a temporary folder in %s",
                         tmp);
         p->made_dir = 1;
     }
-    snprintf(p->cur, sizeof p->cur, "%s/cur.agg", p->dir);
+    snprintf(p->cur, sizeof p->cur, "%s/cur.%s", p->dir, kind);
     snprintf(p->explore_db, sizeof p->explore_db, "%s/explore.db", p->dir);
     snprintf(p->val_db, sizeof p->val_db, "%s/val.db", p->dir);
-    if ((size_t)snprintf(p->spec, sizeof p->spec, "agg:%s", p->cur) >=
+    if ((size_t)snprintf(p->spec, sizeof p->spec, "%s:%s", kind, p->cur) >=
         sizeof p->spec)
         return errf(err, errlen,
                     "work folder %s: path too long for a policy spec (at "
-                    "most %d bytes with agg: and /cur.agg)",
-                    p->dir, SPEC_MAX - 1);
+                    "most %d bytes with %s: and /cur.%s)",
+                    p->dir, SPEC_MAX - 1, kind, kind);
     return 0;
 }
 
@@ -89,7 +98,8 @@ evaluate(const agg_loop_opts_t *o, const paths_t *p, const char *path,
     agg_run_stats_t st;
     int rc;
 
-    if ((size_t)snprintf(spec, sizeof spec, "agg:%s", path) >= sizeof spec)
+    if ((size_t)snprintf(spec, sizeof spec, "%s:%s", kind_of(o)->name, path) >=
+        sizeof spec)
         return errf(err, errlen, "%s: path too long for a policy spec", path);
     rc = run(o, spec, 0, seed, o->val_problems, p->val_db, &st, err, errlen);
     store_remove(p->val_db);
@@ -105,7 +115,7 @@ evaluate(const agg_loop_opts_t *o, const paths_t *p, const char *path,
 
 /* One exploring run and one PPO update of m; 0 or -1 with err. */
 static int
-improve(agg_model_t *m, const agg_loop_opts_t *o, const paths_t *p, int it,
+improve(void *m, const agg_loop_opts_t *o, const paths_t *p, int it,
         ppo_stats_t *st, agg_read_info_t *info, char *err, size_t errlen)
 {
     agg_batch_t batch = {0};
@@ -116,13 +126,13 @@ improve(agg_model_t *m, const agg_loop_opts_t *o, const paths_t *p, int it,
 
     if (run(o, p->spec, 1, o->seed + (uint64_t)it, o->problems, p->explore_db,
             &rs, err, errlen) < 0 ||
-        agg_episodes_read(p->explore_db, rs.run_id, m->lambda, &batch, info,
+        agg_episodes_read(p->explore_db, rs.run_id, o->lambda, &batch, info,
                           err, errlen) < 0)
         goto done;
     po.lr = o->ppo.lr * left;
     po.entropy_coef = o->ppo.entropy_coef * (0.1 + 0.9 * left);
     po.seed = o->ppo.seed + (uint64_t)it;
-    if (ppo_update(m, &batch, &po, st, err, errlen) < 0)
+    if (kind_of(o)->update(m, &batch, &po, st, err, errlen) < 0)
         goto done;
     rc = 0;
 done:
@@ -133,13 +143,14 @@ done:
 
 
 /*
-** Replace *m by the threshold rule (agg_init) with the best greedy
+** Replace *m by the threshold rule (the kind's init) with the best greedy
 ** validation objective; *pt receives its point.
 */
 static int
 sweep_start(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
-            agg_model_t *m, agg_point_t *pt, char *err, size_t errlen)
+            void *m, agg_point_t *pt, char *err, size_t errlen)
 {
+    const train_kind_t *k = kind_of(o);
     static const double ks[] = {0.05, 0.1, 0.2,  0.3,  0.4, 0.5,  0.6,  0.7,
                                 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96};
     double best_k = -1;
@@ -147,8 +158,8 @@ sweep_start(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
     _Static_assert(sizeof ks / sizeof *ks == AGG_SWEEP_RUNS, "the sweep");
 
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
-        agg_init(m, ks[i], o->sharpness, o->init_seed);
-        if (agg_model_save(m, p->cur, err, errlen) < 0 ||
+        k->init(m, ks[i], o->sharpness, o->init_seed);
+        if (k->save(m, p->cur, err, errlen) < 0 ||
             evaluate(o, p, p->cur, val_seed, &q, err, errlen) < 0)
             return -1;
         if (best_k < 0 || q.objective > pt->objective) {
@@ -156,22 +167,10 @@ sweep_start(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
             best_k = ks[i];
         }
     }
-    agg_init(m, best_k, o->sharpness, o->init_seed);
+    k->init(m, best_k, o->sharpness, o->init_seed);
     if (o->log)
         fprintf(o->log, "start: the best threshold rule is %g\n", best_k);
     return 0;
-}
-
-
-/* Add delta to the actor's logit difference d (its output biases). */
-static void
-shift_logit(agg_model_t *m, double delta)
-{
-    float *b =
-        m->actor->params + mlp_bias_offset(m->actor, m->actor->n_layers - 1);
-
-    b[0] -= (float)(delta / 2);
-    b[1] += (float)(delta / 2);
 }
 
 
@@ -186,23 +185,24 @@ calibrate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
 {
     static const double offsets[] = {-3,  -2,  -1.5, -1,  -0.6, -0.3,
                                      0.3, 0.6, 1,    1.5, 2,    3};
-    agg_model_t *base = NULL, *m = NULL;
+    const train_kind_t *k = kind_of(o);
+    void *base = NULL, *m = NULL;
     agg_point_t pt, best = res->best;
     _Static_assert(sizeof offsets / sizeof *offsets == AGG_CALIBRATION_RUNS,
                    "the calibration");
     double best_offset = 0;
     int rc = -1;
 
-    if (agg_model_load(o->out, &base, err, errlen) < 0)
+    if (k->load(o->out, &base, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
-        agg_model_destroy(&m);
-        if ((m = agg_model_clone(base)) == NULL) {
+        k->destroy(m);
+        if ((m = k->clone(base)) == NULL) {
             errf(err, errlen, "out of memory");
             goto done;
         }
-        shift_logit(m, offsets[i]);
-        if (agg_model_save(m, p->cur, err, errlen) < 0 ||
+        k->shift_logit(m, offsets[i]);
+        if (k->save(m, p->cur, err, errlen) < 0 ||
             evaluate(o, p, p->cur, val_seed, &pt, err, errlen) < 0)
             goto done;
         if (pt.objective > best.objective) {
@@ -211,8 +211,8 @@ calibrate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
         }
     }
     if (best_offset != 0) {
-        shift_logit(base, best_offset);
-        if (agg_model_save(base, o->out, err, errlen) < 0)
+        k->shift_logit(base, best_offset);
+        if (k->save(base, o->out, err, errlen) < 0)
             goto done;
     }
     if (o->log)
@@ -225,8 +225,8 @@ calibrate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
     res->offset = best_offset;
     rc = 0;
 done:
-    agg_model_destroy(&base);
-    agg_model_destroy(&m);
+    k->destroy(base);
+    k->destroy(m);
     return rc;
 }
 
@@ -237,17 +237,19 @@ done:
 */
 static int
 first_policy(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
-             agg_model_t *m, agg_point_t *pt, char *err, size_t errlen)
+             void *m, agg_point_t *pt, char *err, size_t errlen)
 {
+    const train_kind_t *k = kind_of(o);
+
     if (o->sweep) {
         if (sweep_start(o, p, val_seed, m, pt, err, errlen) < 0)
             return -1;
-    } else if (agg_model_save(m, p->cur, err, errlen) < 0 ||
+    } else if (k->save(m, p->cur, err, errlen) < 0 ||
                evaluate(o, p, p->cur, val_seed, pt, err, errlen) < 0) {
         return -1;
     }
-    if (agg_model_save(m, p->cur, err, errlen) < 0 ||
-        agg_model_save(m, o->out, err, errlen) < 0)
+    if (k->save(m, p->cur, err, errlen) < 0 ||
+        k->save(m, o->out, err, errlen) < 0)
         return -1;
     if (o->log)
         fprintf(o->log,
@@ -265,21 +267,20 @@ first_policy(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed,
 */
 static int
 iterate(const agg_loop_opts_t *o, const paths_t *p, uint64_t val_seed, int it,
-        agg_model_t *m, agg_loop_result_t *res, int *better, char *err,
-        size_t errlen)
+        void *m, agg_loop_result_t *res, int *better, char *err, size_t errlen)
 {
     ppo_stats_t st = {0};
     agg_read_info_t info = {0};
     agg_point_t pt;
 
     if (improve(m, o, p, it, &st, &info, err, errlen) < 0 ||
-        agg_model_save(m, p->cur, err, errlen) < 0 ||
+        kind_of(o)->save(m, p->cur, err, errlen) < 0 ||
         evaluate(o, p, p->cur, val_seed, &pt, err, errlen) < 0)
         return -1;
     res->iterations = it;
     *better = pt.objective > res->best.objective;
     if (*better) {
-        if (agg_model_save(m, o->out, err, errlen) < 0)
+        if (kind_of(o)->save(m, o->out, err, errlen) < 0)
             return -1;
         res->best = pt;
         res->best_iteration = it;
@@ -303,18 +304,19 @@ agg_train_loop(const agg_loop_opts_t *o, agg_loop_result_t *res, char *err,
                size_t errlen)
 {
     paths_t p;
-    agg_model_t *m = NULL;
+    const train_kind_t *k = kind_of(o);
+    void *m = NULL;
     uint64_t val_seed = o->seed + VAL_SEED_OFFSET;
     int rc = -1, since = 0;
 
     memset(res, 0, sizeof *res);
-    if (paths_make(&p, o->work_dir, err, errlen) < 0)
+    if (paths_make(&p, o->work_dir, k->name, err, errlen) < 0)
         return -1;
-    if ((m = agg_model_clone(o->start)) == NULL) {
+    if ((m = k->clone(o->start)) == NULL) {
         errf(err, errlen, "out of memory");
         goto done;
     }
-    m->lambda = o->lambda;
+    *k->lambda(m) = o->lambda;
     if (o->on_iteration)
         o->on_iteration(o->on_iteration_ctx, 0);
     if (first_policy(o, &p, val_seed, m, &res->initial, err, errlen) < 0)
@@ -337,7 +339,7 @@ agg_train_loop(const agg_loop_opts_t *o, agg_loop_result_t *res, char *err,
         goto done;
     rc = 0;
 done:
-    agg_model_destroy(&m);
+    k->destroy(m);
     paths_remove(&p);
     return rc;
 }

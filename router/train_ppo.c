@@ -15,6 +15,7 @@
 #include "errf.h"
 #include "hash.h"
 #include "train.h"
+#include "train_ppo.h"
 
 /* Scratch for one update. */
 typedef struct work {
@@ -24,12 +25,6 @@ typedef struct work {
     double *grad_a, *grad_c;
     adam_t adam_a, adam_c;
 } work_t;
-
-/* What the last epoch's minibatches add up. */
-typedef struct sums {
-    double policy, value, entropy;
-    size_t clipped, n;
-} sums_t;
 
 
 void
@@ -94,9 +89,8 @@ critic_v(const mlp_t *critic, const float *x, float *trace)
 }
 
 
-/* Check the batch; 0 or -1 with err. */
-static int
-check_batch(const agg_batch_t *b, char *err, size_t errlen)
+int
+ppo_check_batch(const agg_batch_t *b, char *err, size_t errlen)
 {
     if (b->n == 0 || b->episodes == 0)
         return errf(err, errlen, "no episodes to train on");
@@ -162,87 +156,85 @@ work_init(work_t *w, const agg_model_t *m, size_t n, double eps)
 }
 
 
-/*
-** Old values, then advantages by GAE over each episode (the value after an
-** episode's last step is 0), then returns = advantages + old values, then
-** the advantages normalised over the batch.
-*/
-static void
-advantages(const agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
-           work_t *w)
+void
+ppo_gae(const agg_batch_t *b, const ppo_opts_t *o, const double *v_old,
+        double *logp_old, double *adv, double *ret)
 {
     double next_v = 0, next_adv = 0, sum = 0, sq = 0;
     size_t n = b->n;
 
-    for (size_t i = 0; i < n; i++) {
-        w->v_old[i] = critic_v(m->critic, b->steps[i].x, w->trace_c);
-        w->logp_old[i] = log((double)b->steps[i].prob);
-    }
+    for (size_t i = 0; i < n; i++)
+        logp_old[i] = log((double)b->steps[i].prob);
     for (size_t k = n; k-- > 0;) {
         const agg_step_t *s = &b->steps[k];
         if (s->last)
             next_v = next_adv = 0;
-        double delta = s->reward + o->gamma * next_v - w->v_old[k];
-        w->adv[k] = delta + o->gamma * o->gae_lambda * next_adv;
-        w->ret[k] = w->adv[k] + w->v_old[k];
-        next_v = w->v_old[k];
-        next_adv = w->adv[k];
+        double delta = s->reward + o->gamma * next_v - v_old[k];
+        adv[k] = delta + o->gamma * o->gae_lambda * next_adv;
+        ret[k] = adv[k] + v_old[k];
+        next_v = v_old[k];
+        next_adv = adv[k];
     }
     for (size_t i = 0; i < n; i++)
-        sum += w->adv[i];
+        sum += adv[i];
     double mean = sum / (double)n;
     for (size_t i = 0; i < n; i++)
-        sq += (w->adv[i] - mean) * (w->adv[i] - mean);
+        sq += (adv[i] - mean) * (adv[i] - mean);
     double sd = sqrt(sq / (double)n);
     for (size_t i = 0; i < n; i++)
-        w->adv[i] = (w->adv[i] - mean) / (sd + 1e-8);
+        adv[i] = (adv[i] - mean) / (sd + 1e-8);
 }
 
 
-/* Loss gradients of one sample into the gradient sums; adds to *s. */
+/* The critic's old values, then ppo_gae. */
 static void
-one_sample(const agg_model_t *m, const agg_step_t *st, size_t i,
-           const ppo_opts_t *o, double scale, work_t *w, sums_t *s)
+advantages(const agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
+           work_t *w)
 {
-    double d = actor_d(m->actor, st->x, w->trace_a);
+    for (size_t i = 0; i < b->n; i++)
+        w->v_old[i] = critic_v(m->critic, b->steps[i].x, w->trace_c);
+    ppo_gae(b, o, w->v_old, w->logp_old, w->adv, w->ret);
+}
+
+
+void
+ppo_sample_grads(const ppo_opts_t *o, int action, double d, double logp_old,
+                 double A, double v, double v_old, double ret, double *gd_out,
+                 double *gv_out, ppo_sums_t *s)
+{
     double p = sigmoid(d);
-    double logp = st->action ? log_sigmoid(d) : log_sigmoid(-d);
-    double ratio = exp(logp - w->logp_old[i]);
-    double A = w->adv[i];
+    double logp = action ? log_sigmoid(d) : log_sigmoid(-d);
+    double ratio = exp(logp - logp_old);
     double rc = ratio < 1 - o->clip   ? 1 - o->clip
                 : ratio > 1 + o->clip ? 1 + o->clip
                                       : ratio;
-    double s1 = ratio * A, s2 = rc * A, gd = 0;
+    double s1 = ratio * A, s2 = rc * A, gd = 0, gv;
 
     /* -min(s1, s2): the unclipped term carries the gradient when it is
     ** the smaller; the clipped one is flat in d. */
     if (s1 <= s2)
-        gd -= A * ratio * ((double)st->action - p);
+        gd -= A * ratio * ((double)action - p);
     /* - entropy_coef * H, with dH/dd = -d p (1 - p). */
     gd += o->entropy_coef * d * p * (1.0 - p);
-    double ga[2] = {-gd * scale, gd * scale};
-    mlp_backward(m->actor, w->trace_a, ga, w->grad_a);
 
-    double v = critic_v(m->critic, st->x, w->trace_c), gv;
-    double l1 = (v - w->ret[i]) * (v - w->ret[i]);
+    double l1 = (v - ret) * (v - ret);
     if (o->value_clip > 0) {
-        double dv = v - w->v_old[i];
-        double vc = w->v_old[i] + (dv < -o->value_clip  ? -o->value_clip
-                                   : dv > o->value_clip ? o->value_clip
-                                                        : dv);
-        double l2 = (vc - w->ret[i]) * (vc - w->ret[i]);
+        double dv = v - v_old;
+        double vc = v_old + (dv < -o->value_clip  ? -o->value_clip
+                             : dv > o->value_clip ? o->value_clip
+                                                  : dv);
+        double l2 = (vc - ret) * (vc - ret);
         if (l1 >= l2) {
-            gv = o->value_coef * (v - w->ret[i]);
+            gv = o->value_coef * (v - ret);
         } else {
-            gv = vc == v ? o->value_coef * (v - w->ret[i]) : 0;
+            gv = vc == v ? o->value_coef * (v - ret) : 0;
             l1 = l2;
         }
     } else {
-        gv = o->value_coef * (v - w->ret[i]);
+        gv = o->value_coef * (v - ret);
     }
-    gv *= scale;
-    mlp_backward(m->critic, w->trace_c, &gv, w->grad_c);
-
+    *gd_out = gd;
+    *gv_out = gv;
     s->policy += -(s1 < s2 ? s1 : s2);
     s->value += 0.5 * l1;
     s->entropy += entropy_of(d);
@@ -251,24 +243,69 @@ one_sample(const agg_model_t *m, const agg_step_t *st, size_t i,
 }
 
 
-/* Scale both gradients so their joint norm is at most max. */
+/* Loss gradients of one sample into the gradient sums; adds to *s. */
 static void
-clip_grads(work_t *w, const agg_model_t *m, double max)
+one_sample(const agg_model_t *m, const agg_step_t *st, size_t i,
+           const ppo_opts_t *o, double scale, work_t *w, ppo_sums_t *s)
+{
+    double d = actor_d(m->actor, st->x, w->trace_a);
+    double v = critic_v(m->critic, st->x, w->trace_c), gd, gv;
+
+    ppo_sample_grads(o, st->action, d, w->logp_old[i], w->adv[i], v,
+                     w->v_old[i], w->ret[i], &gd, &gv, s);
+    double ga[2] = {-gd * scale, gd * scale};
+    mlp_backward(m->actor, w->trace_a, ga, w->grad_a);
+    gv *= scale;
+    mlp_backward(m->critic, w->trace_c, &gv, w->grad_c);
+}
+
+
+void
+ppo_clip_grads(double *const *g, const size_t *n, int k, double max)
 {
     double sq = 0;
 
-    for (size_t i = 0; i < m->actor->n_params; i++)
-        sq += w->grad_a[i] * w->grad_a[i];
-    for (size_t i = 0; i < m->critic->n_params; i++)
-        sq += w->grad_c[i] * w->grad_c[i];
+    for (int j = 0; j < k; j++)
+        for (size_t i = 0; i < n[j]; i++)
+            sq += g[j][i] * g[j][i];
     double norm = sqrt(sq);
     if (max <= 0 || norm <= max)
         return;
-    double k = max / (norm + 1e-12);
-    for (size_t i = 0; i < m->actor->n_params; i++)
-        w->grad_a[i] *= k;
-    for (size_t i = 0; i < m->critic->n_params; i++)
-        w->grad_c[i] *= k;
+    double f = max / (norm + 1e-12);
+    for (int j = 0; j < k; j++)
+        for (size_t i = 0; i < n[j]; i++)
+            g[j][i] *= f;
+}
+
+
+double
+ppo_log_prob(int action, double d)
+{
+    return action ? log_sigmoid(d) : log_sigmoid(-d);
+}
+
+
+void
+ppo_shuffle(size_t *idx, size_t n, rng_t *rng)
+{
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)rng_below(rng, i + 1);
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+
+void
+ppo_finish(ppo_stats_t *st, const ppo_sums_t *s)
+{
+    if (s->n > 0) {
+        st->policy_loss = s->policy / (double)s->n;
+        st->value_loss = s->value / (double)s->n;
+        st->entropy = s->entropy / (double)s->n;
+        st->clip_fraction = (double)s->clipped / (double)s->n;
+    }
 }
 
 
@@ -282,8 +319,7 @@ ratio_stats(const agg_model_t *m, const agg_batch_t *b, work_t *w,
     for (size_t i = 0; i < b->n; i++) {
         const agg_step_t *s = &b->steps[i];
         double d = actor_d(m->actor, s->x, w->trace_a);
-        double lr =
-            (s->action ? log_sigmoid(d) : log_sigmoid(-d)) - w->logp_old[i];
+        double lr = ppo_log_prob(s->action, d) - w->logp_old[i];
         sa += fabs(lr);
         /* (r - 1) - log r; expm1 keeps the digits of r - 1 near r = 1 */
         sk += expm1(lr) - lr;
@@ -298,13 +334,13 @@ ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
            ppo_stats_t *st, char *err, size_t errlen)
 {
     work_t w;
-    sums_t s = {0};
+    ppo_sums_t s = {0};
     ppo_stats_t stats = {0};
     size_t n = b->n, mb = o->minibatch > 0 ? (size_t)o->minibatch : 64;
     rng_t rng = rng_seeded(hash_combine(o->seed, 0x70706fULL));
     double kl;
 
-    if (check_batch(b, err, errlen) < 0)
+    if (ppo_check_batch(b, err, errlen) < 0)
         return -1;
     if (work_init(&w, m, n, o->adam_eps) < 0)
         return errf(err, errlen, "out of memory for a batch of %zu steps", n);
@@ -320,12 +356,7 @@ ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
 
     for (int e = 0; e < o->epochs; e++) {
         memset(&s, 0, sizeof s);
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)rng_below(&rng, i + 1);
-            size_t t = w.idx[i];
-            w.idx[i] = w.idx[j];
-            w.idx[j] = t;
-        }
+        ppo_shuffle(w.idx, n, &rng);
         for (size_t start = 0; start < n; start += mb) {
             size_t end = start + mb < n ? start + mb : n;
             double scale = 1.0 / (double)(end - start);
@@ -333,17 +364,14 @@ ppo_update(agg_model_t *m, const agg_batch_t *b, const ppo_opts_t *o,
             memset(w.grad_c, 0, m->critic->n_params * sizeof *w.grad_c);
             for (size_t k = start; k < end; k++)
                 one_sample(m, &b->steps[w.idx[k]], w.idx[k], o, scale, &w, &s);
-            clip_grads(&w, m, o->max_grad_norm);
+            double *g[2] = {w.grad_a, w.grad_c};
+            size_t ng[2] = {m->actor->n_params, m->critic->n_params};
+            ppo_clip_grads(g, ng, 2, o->max_grad_norm);
             adam_step(&w.adam_a, m->actor->params, w.grad_a, o->lr);
             adam_step(&w.adam_c, m->critic->params, w.grad_c, o->lr);
         }
     }
-    if (s.n > 0) {
-        stats.policy_loss = s.policy / (double)s.n;
-        stats.value_loss = s.value / (double)s.n;
-        stats.entropy = s.entropy / (double)s.n;
-        stats.clip_fraction = (double)s.clipped / (double)s.n;
-    }
+    ppo_finish(&stats, &s);
     double dummy;
     ratio_stats(m, b, &w, &dummy, &stats.approx_kl);
     if (st != NULL)

@@ -1,5 +1,5 @@
 /*
-** train_runs.h: training a TRIM-Agg policy from runs.
+** train_runs.h: training a TRIM-Agg or TRIM-Seq policy from runs.
 **
 ** Reading a run's episodes: each finished, graded problem of an exploring
 ** run in the audit store is one episode (train.h): its routed drafts in
@@ -69,6 +69,29 @@ typedef struct agg_runner {
     void *ctx;
 } agg_runner_t;
 
+/*
+** What the loop (and `trim train`) needs of a kind of learned model; models
+** are the kind's own type behind void pointers.
+*/
+typedef struct train_kind {
+    const char *name;              /* the policy spec's prefix: "agg", "seq" */
+    void *(*clone)(const void *m); /* NULL when out of memory */
+    void (*destroy)(void *m);      /* NULL-safe */
+    double *(*lambda)(void *m);    /* where the model keeps its lambda */
+    int (*save)(const void *m, const char *path, char *err, size_t errlen);
+    int (*load)(const char *path, void **m, char *err, size_t errlen);
+    /* agg_init, seq_init */
+    void (*init)(void *m, double threshold, double sharpness, uint64_t seed);
+    /* add delta to the actor's logit difference */
+    void (*shift_logit)(void *m, double delta);
+    /* ppo_update, seq_ppo_update */
+    int (*update)(void *m, const agg_batch_t *b, const ppo_opts_t *o,
+                  ppo_stats_t *st, char *err, size_t errlen);
+} train_kind_t;
+
+extern const train_kind_t train_kind_agg;
+extern const train_kind_t train_kind_seq;
+
 /* The validation runs of the start's sweep (o->sweep: threshold rules) and
 ** of the calibration (o->calibrate: logit offsets), for a progress line. */
 #define AGG_SWEEP_RUNS       16
@@ -76,12 +99,13 @@ typedef struct agg_runner {
 
 typedef struct agg_loop_opts {
     agg_runner_t runner;
+    const train_kind_t *kind; /* the model's kind; NULL: TRIM-Agg */
     double lambda;
-    const char *out;          /* where the best policy goes */
-    const agg_model_t *start; /* initial policy (borrowed) */
-    int sweep;                /* start instead from the best threshold rule
-                                 (agg_init of start's shape, sharpness and
-                                 init_seed) on the validation set */
+    const char *out;   /* where the best policy goes */
+    const void *start; /* initial policy of that kind (borrowed) */
+    int sweep;         /* start instead from the best threshold rule
+                          (agg_init of start's shape, sharpness and
+                          init_seed) on the validation set */
     double sharpness;
     uint64_t init_seed;
     int iterations;

@@ -437,7 +437,7 @@ test_usage_errors(void **state)
          "name of 1 to"},
         {"--policies thr,bogus",
          "trim eval: --policies: unknown family 'bogus' (known: thr, random, "
-         "cascade, pomdp, agg)"},
+         "cascade, pomdp, agg, seq)"},
         {"--policies thr --agg x.agg",
          "trim eval: --agg given but --policies does not list agg"},
         {"--test-set math500 --sim-profile hard",
