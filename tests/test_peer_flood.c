@@ -262,10 +262,12 @@ test_full_table_evicts_idle_peers(void **state)
     char name[64];
 
     cluster_init(&k);
-    /* Peers stay live for 100 s without a heartbeat: long enough for all
-    ** of them to be live at once. */
+    /* Peers stay live for 1000 s without a heartbeat: long enough for all
+    ** of them to be live at once, even on a loaded machine (at 100 s the
+    ** first ones were dropped before the last announced). */
     cluster_start_coordinator(&k,
-                              (const char *const[]){"--liveness", "100", NULL});
+                              (const char *const[]){"--heartbeat-ms", "10000",
+                                                    "--liveness", "100", NULL});
     void *zctx = zmq_ctx_new();
     assert_int_equal(zmq_ctx_set(zctx, ZMQ_MAX_SOCKETS, N + 16), 0);
     void *client = dealer(zctx, k.endpoint);
