@@ -3,6 +3,7 @@
 ** store of a million step rows (DESIGN §8: <= 200 ms p99).
 **
 **   bench_console [--problems N] [--requests K] [--db PATH] [--keep]
+**                 [--reuse]
 **
 ** Writes a store through the storage writer: two runs ("strong", the ROI
 ** curve's anchor, and "thr:0.5"; the rows are alike) of N/2 problems
@@ -14,7 +15,9 @@
 ** times (default 50) over HTTP with libcurl, one at a time.  Prints, per
 ** call, the first (cold) time and the p50, p99 and max of the rest as the
 ** server measured them (its Server-Timing header), beside the client's
-** wall time p99.  Nothing is asserted.
+** wall time p99.  Nothing is asserted.  --reuse serves the store a run
+** with --keep left at PATH (made with the same N) instead of writing it
+** again: builds compared on one store, without the write's minutes.
 **
 ** Build it optimised (the test build's sanitizers slow every query):
 **   cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release
@@ -38,7 +41,7 @@
 typedef struct {
     long problems, requests;
     const char *db;
-    int keep;
+    int keep, reuse;
 } args_t;
 
 
@@ -261,9 +264,11 @@ main(int argc, char **argv)
             a.db = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0)
             a.keep = 1;
+        else if (strcmp(argv[i], "--reuse") == 0)
+            a.reuse = a.keep = 1;
         else {
             fprintf(stderr, "usage: bench_console [--problems N] "
-                            "[--requests K] [--db PATH] [--keep]\n");
+                            "[--requests K] [--db PATH] [--keep] [--reuse]\n");
             return 2;
         }
     }
@@ -277,7 +282,7 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_console: cannot write %s\n", prices);
         return 1;
     }
-    if (make_store(&a) < 0)
+    if (!(a.reuse && access(db, F_OK) == 0) && make_store(&a) < 0)
         return 1;
     console_opts_t o = {.db = db, .prices = prices};
     if ((con = console_new(&o, err, sizeof err)) == NULL ||

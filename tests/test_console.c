@@ -237,6 +237,16 @@ jint(json_t *o, const char *key)
 }
 
 
+static double
+jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        fail_msg("no number %s", key);
+    return json_number_value(v);
+}
+
+
 /* The size and mtime of the store's files, to see that nothing wrote. */
 static void
 files_state(char *out, size_t len)
@@ -673,16 +683,6 @@ test_compare(void **state)
     }
     json_decref(j);
     stop_server(pid);
-}
-
-
-static double
-jnum(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_number(v))
-        fail_msg("no number %s", key);
-    return json_number_value(v);
 }
 
 
