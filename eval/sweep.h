@@ -9,6 +9,12 @@
 ** problems) and fills its measured fields; sweep_finish then derives the
 ** cost shares, PGR, frontiers and metrics (metrics.h) that the writers
 ** print.  The sweep owns every curve and point.
+**
+** Several seeds: the caller runs one sweep per problem set (sweep_clone of
+** the same layout), finishes each, and pools them into one (sweep_pool)
+** over all their problems; sweep_bootstrap then gives every point and
+** figure a percentile interval and compares the curves with the
+** baselines, pairing them on the same resampled problems.
 */
 #ifndef TRIM_SWEEP_H
 #define TRIM_SWEEP_H
