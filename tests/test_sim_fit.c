@@ -33,7 +33,7 @@
 #include "skip.h"
 #include "testutil.h"
 
-#define PROBLEMS 1000 /* per threshold: the sweep's noise is ~1.5 points */
+#define PROBLEMS 600 /* per threshold: the sweep's noise is ~2 points */
 #define SEED     1
 #define REAL_N   500  /* problems of the real sweep */
 #define ACC_MIN  0.02 /* the accuracy band is at least this wide */
