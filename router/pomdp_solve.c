@@ -15,9 +15,9 @@
 ** W_t(c, i), the value after acting at step t, is kept on a grid of GRID + 1
 ** points of c for each i and read by linear interpolation.  Each backward
 ** step computes, for every grid point and i, the exact expectation over the
-** next draft's score bin of the better action's value.  GRID = 1024 keeps
+** next draft's score bin of the better action's value.  GRID = 256 keeps
 ** interpolation error far below the differences between actions; a solve
-** is 30 steps x 20 i x 1025 points x 20 bins, a few tens of milliseconds.
+** is 30 steps x 20 i x 257 points x 20 bins.
 */
 #include "pomdp.h"
 
@@ -27,7 +27,7 @@
 
 #include "errf.h"
 
-#define GRID 1024
+#define GRID 256
 
 /* W_t(c, i) on the grid, for one step t. */
 typedef double wgrid_t[POMDP_BINS][GRID + 1];
