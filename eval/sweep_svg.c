@@ -260,11 +260,9 @@ static void
 band(FILE *f, const sweep_t *s, const sweep_curve_t *c, const char *colour,
      const frame_t *fr)
 {
-    const boot_interval_t *iv[c->n_frontier ? c->n_frontier : 1];
-
     for (size_t k = 0; k < c->n_frontier; k++) {
-        iv[k] = vertex_interval(s, c, &c->frontier[k]);
-        if (iv[k] == NULL || !isfinite(iv[k]->lo) || !isfinite(iv[k]->hi))
+        const boot_interval_t *iv = vertex_interval(s, c, &c->frontier[k]);
+        if (iv == NULL || !isfinite(iv->lo) || !isfinite(iv->hi))
             return;
     }
     fprintf(f,
@@ -272,11 +270,14 @@ band(FILE *f, const sweep_t *s, const sweep_curve_t *c, const char *colour,
             "points=\"",
             colour);
     for (size_t k = 0; k < c->n_frontier; k++)
-        fprintf(f, "%.1f,%.1f ", px(fr, c->frontier[k].cost),
-                py(fr, fmin(fr->ymax, iv[k]->hi)));
+        fprintf(
+            f, "%.1f,%.1f ", px(fr, c->frontier[k].cost),
+            py(fr, fmin(fr->ymax, vertex_interval(s, c, &c->frontier[k])->hi)));
     for (size_t k = c->n_frontier; k-- > 0;)
-        fprintf(f, "%.1f,%.1f%s", px(fr, c->frontier[k].cost),
-                py(fr, fmax(fr->ymin, iv[k]->lo)), k ? " " : "");
+        fprintf(
+            f, "%.1f,%.1f%s", px(fr, c->frontier[k].cost),
+            py(fr, fmax(fr->ymin, vertex_interval(s, c, &c->frontier[k])->lo)),
+            k ? " " : "");
     fprintf(f, "\"/>\n");
 }
 

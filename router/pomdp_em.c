@@ -210,8 +210,8 @@ solution(const params_t *p, int cls, const pomdp_em_step_t *v, size_t n,
         alpha[t + 1][D] = a[D] / scale[t];
         ll += log(scale[t]);
     }
-    double end[2] = {correct ? 1 - POMDP_EM_SLIP : POMDP_EM_SLIP,
-                     correct ? POMDP_EM_SLIP : 1 - POMDP_EM_SLIP};
+    const double end[2] = {correct ? 1 - POMDP_EM_SLIP : POMDP_EM_SLIP,
+                           correct ? POMDP_EM_SLIP : 1 - POMDP_EM_SLIP};
     double z = alpha[n][C] * end[C] + alpha[n][D] * end[D];
     ll += log(z > 0 ? z : 1e-300);
     if (c == NULL)

@@ -459,8 +459,9 @@ test_stored_totals(void **state)
 {
     (void)state;
     char path[64], err[256];
-    store_status_t status[] = {STORE_FINISHED, STORE_FAILED, STORE_CANCELLED,
-                               STORE_RUNNING, STORE_FINISHED};
+    const store_status_t status[] = {STORE_FINISHED, STORE_FAILED,
+                                     STORE_CANCELLED, STORE_RUNNING,
+                                     STORE_FINISHED};
     cost_usage_t run, sum, sol, one, expect_sol;
 
     snprintf(path, sizeof path, "/tmp/test_cost_totals_%d.db", (int)getpid());

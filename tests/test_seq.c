@@ -260,7 +260,7 @@ test_file_round_trips_and_routes(void **state)
         seq_net_step(&m->actor, h, xt, hn, z);
         double prob = agg_prob(z[1] - z[0], 0);
         assert_int_equal(r.regenerate, prob > 0.5);
-        assert_float_equal(r.prob, r.regenerate ? prob : 1 - prob, 1e-6);
+        assert_float_equal(r.prob, (r.regenerate ? prob : 1 - prob), 1e-6);
         assert_memory_equal(r.belief, hn, 4 * sizeof(float));
         assert_true(r.belief[4] == (float)r.regenerate);
         memcpy(h, hn, sizeof h);
