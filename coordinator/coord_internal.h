@@ -144,6 +144,11 @@ typedef struct cproblem {
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
     int32_t first_prompt_tokens; /* of the problem's first model call */
     store_usage_acc_t usage;     /* its rows so far (coord_put_step) */
+    /* A routed strong step's row, held until the next draft's scoring
+    ** gives its PRM score (coord_hold_step); its text is then
+    ** steps[held.step_index]. */
+    store_step_t held;
+    int has_held;
     int client;     /* notify client slot + 1 (notify.c); 0: none */
     char *decision; /* "decided_by\0reason\0" of the regenerate decision a
                        strong step follows (cascade: its whole strong
@@ -317,11 +322,18 @@ int64_t coord_put_ended(coord_t *c, const cproblem_t *p,
                         const store_problem_t *row);
 
 /*
-** Record the PRM score of p's strong step at step_index, once the next
-** draft's scoring gives it (store_writer_put_score).  Returns as above.
+** Hold p's routed strong step row instead of putting it: its PRM score comes
+** with the next draft's scoring, and one write with the score costs the
+** writer less than a write and an UPDATE that rewrites the whole row.
+** coord_put_held puts it with score (NAN: not scored) and only then pushes
+** the step to p's notify client, as every push waits for its row.  Any
+** other row of p, and p's end, put a held row first (unscored), so rows
+** stay in step order.  A row still held when the coordinator stops
+** uncleanly is lost with the step, which recovery does again (recover.c);
+** no client was shown it.
 */
-int64_t coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
-                        double score);
+void coord_hold_step(cproblem_t *p, const store_step_t *row);
+int64_t coord_put_held(coord_t *c, cproblem_t *p, double score);
 
 /* Routed steps per second over the last few seconds. */
 double coord_rate(const coord_t *c);

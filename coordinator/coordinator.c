@@ -12,6 +12,7 @@
 #include "coord_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,12 @@ coord_destroy(coord_t **cp)
     sock_destroy(&c->sock);
     while ((p = pool_queue_pop(&c->admission)) != NULL)
         coord_problem_destroy(&p);
-    /* Problems in pool queues are in the map too: free each once. */
+    /* Problems in pool queues are in the map too: free each once.  A held
+    ** row is put first, so a restart resumes after its step. */
     for (pos = 0; c->problems && u64map_next(c->problems, &pos, &id, &v);) {
         p = v;
+        if (!c->fatal)
+            coord_put_held(c, p, NAN);
         coord_problem_destroy(&p);
     }
     u64map_destroy(&c->problems);
@@ -188,20 +192,41 @@ took_ticket(coord_t *c, crun_t *run, int64_t t)
 int64_t
 coord_put_step(coord_t *c, cproblem_t *p, const store_step_t *row)
 {
-    store_usage_total_t d = store_usage_add(&p->usage, row);
+    store_usage_total_t d;
 
+    if (p->has_held && coord_put_held(c, p, NAN) < 0)
+        return -1;
+    d = store_usage_add(&p->usage, row);
     store_usage_sum(&p->run->t.usage, &d);
     return took_ticket(c, p->run, store_writer_put_step(c->writer, row));
 }
 
 
-int64_t
-coord_put_score(coord_t *c, const cproblem_t *p, int32_t step_index,
-                double score)
+void
+coord_hold_step(cproblem_t *p, const store_step_t *row)
 {
-    return took_ticket(c, p->run,
-                       store_writer_put_score(c->writer, p->id, step_index,
-                                              STORE_STRONG, score));
+    p->held = *row;
+    p->held.text = NULL; /* steps[step_index] once accepted */
+    p->has_held = 1;
+}
+
+
+int64_t
+coord_put_held(coord_t *c, cproblem_t *p, double score)
+{
+    store_step_t row = p->held;
+    int64_t t;
+
+    if (!p->has_held)
+        return c->last_ticket;
+    p->has_held = 0;
+    if (row.step_index >= p->n_steps) /* its acceptance failed */
+        return c->last_ticket;
+    row.text = p->steps[row.step_index];
+    row.prm_score = score;
+    t = coord_put_step(c, p, &row);
+    coord_notify_step(c, p, row.step_index); /* now that the row is put */
+    return t;
 }
 
 

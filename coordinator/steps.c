@@ -105,7 +105,7 @@ coord_final_steps(const cproblem_t *p)
     if (p->run->shape == POLICY_CASCADE && !p->cascade_strong &&
         !p->cascade_kept)
         return 0;
-    return p->n_steps;
+    return p->n_steps - p->has_held; /* a held row is not written yet */
 }
 
 
@@ -128,6 +128,7 @@ coord_problem_empty(cproblem_t *p)
     p->meta = NULL;
     p->source = p->text = p->truth = NULL;
     p->cap_steps = p->cap_meta = 0;
+    p->has_held = 0;
 }
 
 
@@ -334,8 +335,9 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
 {
     store_problem_t row;
     char answer[1024] = "";
-    /* Only steps with rows count, and a cancelled problem has no answer:
-    ** its last step need not be one. */
+    /* Only steps with rows count (a held one is put first, unscored), and
+    ** a cancelled problem has no answer: its last step need not be one. */
+    coord_put_held(c, p, NAN);
     int n = coord_final_steps(p);
     int have_answer = status != STORE_CANCELLED &&
                       grade_extract_steps((const char *const *)p->steps,
@@ -441,7 +443,8 @@ accept_step(coord_t *c, cproblem_t *p, char *text, int finish, caccept_t *a)
         coord_finish_problem(c, p, "out of memory");
         return;
     }
-    coord_notify_step(c, p, p->n_steps - 1);
+    if (!p->has_held) /* else pushed once its row is put */
+        coord_notify_step(c, p, p->n_steps - 1);
     c->stats.steps++;
     if (solution_done(c, p)) {
         coord_finish_problem(c, p, NULL);
@@ -706,7 +709,10 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.queue_us = p->queue_us;
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
-    coord_put_step(c, p, &row);
+    if (p->run->shape == POLICY_ROUTED)
+        coord_hold_step(p, &row); /* until the next draft scores it */
+    else
+        coord_put_step(c, p, &row);
     budget_observe(&p->run->budget, r->completion_tokens, 0);
     p->strong_tokens += r->completion_tokens;
     c->stats.strong_tokens += r->completion_tokens;
@@ -804,10 +810,12 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
             prod *= s->scores[k];
         }
         /* A strong step is scored only here, in the next draft's history:
-        ** record it on its row, unless the PRM's context left it out. */
+        ** its held row is put with it, unless the PRM's context left it
+        ** out. */
         int last = p->n_steps - 1;
-        if (last >= 0 && (uint32_t)last >= s->padded && p->acc[last].strong)
-            coord_put_score(c, p, last, s->scores[last]);
+        if (p->has_held)
+            coord_put_held(c, p,
+                           (uint32_t)last >= s->padded ? s->scores[last] : NAN);
         p->score = s->scores[p->n_steps];
         p->min_prev = mn;
         p->prod_prev = prod;

@@ -536,21 +536,21 @@ test_newer_refused(void **state)
     int64_t a, b;
 
     assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
-    q_exec(t->path, "PRAGMA user_version = 8");
+    q_exec(t->path, "PRAGMA user_version = 99");
 
     err[0] = '\0';
     assert_int_equal(store_migrate(t->path, err, sizeof err), -1);
     assert_non_null(strstr(err, t->path));
-    assert_non_null(strstr(err, "schema version 8"));
+    assert_non_null(strstr(err, "schema version 99"));
     char expect[64];
     snprintf(expect, sizeof expect, "this build's %d", STORE_SCHEMA_VERSION);
     assert_non_null(strstr(err, expect));
-    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 8);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 99);
 
     assert_null(store_writer_new(t->path, NULL, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 8"));
+    assert_non_null(strstr(err, "schema version 99"));
     assert_null(store_reader_new(t->path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 8"));
+    assert_non_null(strstr(err, "schema version 99"));
     assert_int_equal(store_next_ids(t->path, &a, &b, err, sizeof err), -1);
 }
 
@@ -997,7 +997,7 @@ test_migrate_v6_to_v7(void **state)
 
     assert_int_equal(store_migrate_to(t->path, 6, err, sizeof err), 0);
     q_exec(t->path, s_v5_rows);
-    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(store_migrate_to(t->path, 7, err, sizeof err), 0);
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 7);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM problem_usage"), 2);
     q_text(t->path,
@@ -1010,6 +1010,47 @@ test_migrate_v6_to_v7(void **state)
            " FROM problem_usage WHERE problem_id = 1",
            row, sizeof row);
     assert_string_equal(row, "10,5,5,0,10,7,18,9,10,5,12");
+}
+
+
+/*
+** v7 to v8: problems_totals, now with problem_id after the outcome, pages a
+** run's problems by outcome in id order (no sort) in place of the dropped
+** problems_by_outcome, and still covers a run's totals.
+*/
+static void
+test_migrate_v7_to_v8(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], plan[1024], ok[16];
+
+    assert_int_equal(store_migrate_to(t->path, 7, err, sizeof err), 0);
+    q_exec(t->path, s_v5_rows);
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 8);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema WHERE"
+                                    " name = 'problems_by_outcome'"),
+                     0);
+    q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems WHERE"
+                                    " run_id = 1 AND status = 'finished'"
+                                    " AND correct = 1 AND problem_id > 0"),
+                     q_int(t->path, "SELECT count(*) FROM problems NOT INDEXED"
+                                    " WHERE run_id = 1 AND status ="
+                                    " 'finished' AND correct = 1"));
+    q_plan(t->path,
+           "SELECT problem_id FROM problems WHERE run_id = 1 AND"
+           " status = 'finished' AND correct = 0 AND problem_id > 0"
+           " ORDER BY problem_id LIMIT 50",
+           plan, sizeof plan);
+    assert_non_null(strstr(plan, "COVERING INDEX problems_totals"));
+    assert_null(strstr(plan, "TEMP B-TREE"));
+    q_plan(t->path,
+           "SELECT count(*), sum(steps), sum(prm_tokens) FROM problems"
+           " WHERE run_id = 1",
+           plan, sizeof plan);
+    assert_non_null(strstr(plan, "COVERING INDEX problems_totals"));
 }
 
 
@@ -2031,6 +2072,7 @@ main(void)
         T(test_writer_fails_on_bad_enum),
         T(test_many_producers_small_queue),
         T(test_migrate_v6_to_v7),
+        T(test_migrate_v7_to_v8),
         T(test_many_producers_flushing),
         T(test_reader_while_writing),
     };
