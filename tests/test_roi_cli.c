@@ -219,10 +219,11 @@ test_projected(void **state)
     char *out, *err, path[128];
     json_t *j;
 
-    assert_int_equal(trim(&out, &err,
-                          "eval --problems 10 --seeds 2 --policies random --out ev "
-                          "--db ev.db"),
-                     0);
+    assert_int_equal(
+        trim(&out, &err,
+             "eval --problems 10 --seeds 2 --policies random --out ev "
+             "--db ev.db"),
+        0);
     free(out);
     free(err);
     assert_int_equal(trim(&out, &err,
