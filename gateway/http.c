@@ -92,6 +92,9 @@ typedef struct stream {
 /* ---- replies ----------------------------------------------------------- */
 
 /* Queue a JSON (or SSE) body; body's ownership moves to MHD. */
+static void give_slot(gw_http_t *h, conn_t *st);
+
+
 static enum MHD_Result
 send_body(conn_t *st, struct MHD_Connection *c, int status, char *body,
           const char *content_type, const char *retry_after, const char *allow)
@@ -101,6 +104,10 @@ send_body(conn_t *st, struct MHD_Connection *c, int status, char *body,
 
     st->status = status;
     st->answered = 1;
+    /* A whole reply ends the request's work: free its slot now, not when
+       the reply has been sent, so a client's next request never meets
+       its own finished one (a per-key limit of 1 would answer 429) */
+    give_slot(st->h, st);
     if (body == NULL) {
         st->status = 500;
         status = 500;
