@@ -41,6 +41,7 @@ static const store_rec_layout_t s_layouts[] = {
     [STORE_REC_STEP] = LAYOUT(store_step_t, s_step_strings),
     [STORE_REC_SCORE] = LAYOUT(store_step_t, s_step_strings),
     [STORE_REC_USAGE] = {sizeof(store_usage_row_t), NULL, 0},
+    [STORE_REC_WASTED] = LAYOUT(store_step_t, s_step_strings),
 };
 
 
@@ -187,6 +188,26 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 24, s->queue_us);
     rc |= sqlite3_bind_int64(st, 25, s->prm_us);
     rc |= sqlite3_bind_int64(st, 26, s->route_us);
+    rc |= sqlite3_bind_int(st, 27, s->speculative != 0);
+    return rc;
+}
+
+
+int
+store_bind_wasted(sqlite3_stmt *st, const store_step_t *s)
+{
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, s->problem_id);
+    rc |= sqlite3_bind_int(st, 2, s->step_index);
+    rc |= sqlite3_bind_int(st, 3, s->attempt);
+    rc |= s_text(st, 4, s->text);
+    rc |= sqlite3_bind_int(st, 5, s->prompt_tokens);
+    rc |= sqlite3_bind_int(st, 6, s->completion_tokens);
+    rc |= sqlite3_bind_int(st, 7, s->finish);
+    rc |= sqlite3_bind_int64(st, 8, s->latency_us);
+    rc |= s_text(st, 9, s->worker);
+    rc |= sqlite3_bind_int64(st, 10, s->created_ms);
     return rc;
 }
 
@@ -291,6 +312,7 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->queue_us = sqlite3_column_int64(st, 23);
     s->prm_us = sqlite3_column_int64(st, 24);
     s->route_us = sqlite3_column_int64(st, 25);
+    s->speculative = sqlite3_column_int(st, 26);
 }
 
 

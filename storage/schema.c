@@ -322,8 +322,50 @@ s_v8(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v9, speculative next-step drafting (coordinator/speculate.c): a draft row
+** says whether it came from a speculative request (one sent while the
+** previous step was still being scored and routed, as if it were kept);
+** a speculative draft that was not used, because the previous step was
+** regenerated, is a row of wasted_drafts, keyed like its step (at most one
+** per step: a step after a strong one is never drafted speculatively).
+** speculative_drafts reads both: every speculative draft and whether it
+** was used.
+*/
+static const char s_v9_sql[] =
+    "ALTER TABLE steps ADD COLUMN speculative INTEGER NOT NULL DEFAULT 0"
+    " CHECK (speculative IN (0, 1));\n"
+    "CREATE TABLE wasted_drafts (\n"
+    "  problem_id        INTEGER NOT NULL REFERENCES problems (problem_id),\n"
+    "  step_index        INTEGER NOT NULL CHECK (step_index >= 0),\n"
+    "  attempt           INTEGER NOT NULL,\n"
+    "  text              TEXT,\n"
+    "  prompt_tokens     INTEGER NOT NULL,\n"
+    "  completion_tokens INTEGER NOT NULL,\n"
+    "  finish            INTEGER NOT NULL,\n"
+    "  latency_us        INTEGER NOT NULL,\n"
+    "  worker            TEXT,\n"
+    "  created_ms        INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (problem_id, step_index)\n"
+    ") STRICT;\n"
+    "CREATE VIEW speculative_drafts AS\n"
+    "  SELECT problem_id, step_index, attempt, completion_tokens, 1 AS used\n"
+    "    FROM steps WHERE speculative = 1\n"
+    "  UNION ALL\n"
+    "  SELECT problem_id, step_index, attempt, completion_tokens, 0 AS used\n"
+    "    FROM wasted_drafts;\n";
+
+
+static int
+s_v9(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v9_sql, path, "migrating to schema v9", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
-    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8};
+    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8, s_v9};
 
 
 /* Run a query that returns one integer into *out. */

@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -118,6 +118,7 @@ typedef struct store_step {
                                router before the local fallback), 0 if none */
     const char *worker;     /* peer name that produced it */
     int64_t created_ms;
+    int speculative; /* a draft asked for speculatively (v9), 0 otherwise */
 } store_step_t;
 
 /*
@@ -176,6 +177,14 @@ store_writer_t *store_writer_new(const char *path,
 int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
 int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
 int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
+
+/*
+** Queue a speculative draft that was not used (its previous step was
+** regenerated) into wasted_drafts: s's key, attempt, text, tokens, finish,
+** latency_us, worker and created_ms.  Written once per (problem, step); a
+** repeat changes nothing.  Returns a ticket like the puts above.
+*/
+int64_t store_writer_put_wasted(store_writer_t *w, const store_step_t *s);
 
 /*
 ** Queue the PRM score of a step row written earlier (a strong step, scored

@@ -64,7 +64,7 @@
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
     "accepted, latency_us, worker, created_ms, prm_padded, queue_us, prm_us, " \
-    "route_us"
+    "route_us, speculative"
 
 /* ---- conn.c -------------------------------------------------------------- */
 
@@ -166,10 +166,11 @@ typedef enum {
     STORE_REC_PROBLEM,
     STORE_REC_STEP,
     STORE_REC_SCORE, /* a store_step_t: its key and prm_score only */
-    STORE_REC_USAGE  /* a store_usage_row_t */
+    STORE_REC_USAGE, /* a store_usage_row_t */
+    STORE_REC_WASTED /* a store_step_t: an unused speculative draft */
 } store_rec_type_t;
 
-#define STORE_REC_TYPES 5
+#define STORE_REC_TYPES 6
 
 /* A problem's usage totals (store_writer_put_usage). */
 typedef struct store_usage_row {
@@ -210,6 +211,7 @@ int store_bind_run(sqlite3_stmt *st, const store_run_t *run);
 int store_bind_problem(sqlite3_stmt *st, const store_problem_t *p);
 int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
 int store_bind_score(sqlite3_stmt *st, const store_step_t *s);
+int store_bind_wasted(sqlite3_stmt *st, const store_step_t *s); /* v9 */
 
 /*
 ** Fill a record from the current row of st (a SELECT of the matching column

@@ -188,6 +188,13 @@ store_writer_put_step(store_writer_t *w, const store_step_t *s)
 
 
 int64_t
+store_writer_put_wasted(store_writer_t *w, const store_step_t *s)
+{
+    return s_put(w, STORE_REC_WASTED, s);
+}
+
+
+int64_t
 store_writer_put_score(store_writer_t *w, int64_t problem_id,
                        int32_t step_index, store_kind_t kind, double score)
 {

@@ -47,8 +47,14 @@ static const char s_insert_problem[] =
 /* The first write of a step wins; a redelivered one changes nothing. */
 static const char s_insert_step[] =
     "INSERT INTO steps (" STORE_STEP_COLUMNS ") "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT DO NOTHING";
+
+/* An unused speculative draft (store_bind_wasted's order); first wins. */
+static const char s_insert_wasted[] =
+    "INSERT INTO wasted_drafts (problem_id, step_index, attempt, text,"
+    " prompt_tokens, completion_tokens, finish, latency_us, worker,"
+    " created_ms) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
 
 /*
 ** A strong step's score arrives with the next draft's scores, after its row
@@ -85,6 +91,8 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
         s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
         s_prepare(w, STORE_USAGE_PUT_SQL, &w->insert[STORE_REC_USAGE], err,
+                  errlen) < 0 ||
+        s_prepare(w, s_insert_wasted, &w->insert[STORE_REC_WASTED], err,
                   errlen) < 0 ||
         s_prepare(w, "BEGIN IMMEDIATE", &w->begin, err, errlen) < 0 ||
         s_prepare(w, "COMMIT", &w->commit, err, errlen) < 0)
@@ -201,6 +209,12 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
                  (long long)r->u.usage.problem_id,
                  fk ? " (is the problem written?)" : "");
         break;
+    case STORE_REC_WASTED:
+        snprintf(what, sizeof what,
+                 "writing the wasted draft of step %d of problem %lld%s",
+                 (int)r->u.step.step_index, (long long)r->u.step.problem_id,
+                 fk ? " (is its problem written?)" : "");
+        break;
     }
     s_fail(w, what);
 }
@@ -287,6 +301,9 @@ s_insert(store_writer_t *w, const store_rec_t *r)
         break;
     case STORE_REC_SCORE:
         rc = store_bind_score(st, &r->u.step);
+        break;
+    case STORE_REC_WASTED:
+        rc = store_bind_wasted(st, &r->u.step);
         break;
     default:
         if (!s_usage_wanted(w, r->u.usage.problem_id))

@@ -1026,7 +1026,7 @@ test_migrate_v7_to_v8(void **state)
 
     assert_int_equal(store_migrate_to(t->path, 7, err, sizeof err), 0);
     q_exec(t->path, s_v5_rows);
-    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(store_migrate_to(t->path, 8, err, sizeof err), 0);
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 8);
     assert_int_equal(q_int(t->path, "SELECT count(*) FROM sqlite_schema WHERE"
                                     " name = 'problems_by_outcome'"),
@@ -1051,6 +1051,61 @@ test_migrate_v7_to_v8(void **state)
            " WHERE run_id = 1",
            plan, sizeof plan);
     assert_non_null(strstr(plan, "COVERING INDEX problems_totals"));
+}
+
+
+/*
+** v8 to v9: a v8 file's steps read as not speculative; a wasted speculative
+** draft is written once per step, and speculative_drafts lists both kinds
+** with whether each was used.
+*/
+static void
+test_migrate_v8_to_v9(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], ok[16];
+
+    assert_int_equal(store_migrate_to(t->path, 8, err, sizeof err), 0);
+    q_exec(t->path, s_v5_rows);
+    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 9);
+    q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    assert_int_equal(
+        q_int(t->path, "SELECT count(*) FROM steps WHERE speculative = 0"), 4);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM speculative_drafts"),
+                     0);
+
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    assert_non_null(w);
+    store_step_t used = make_step(2, 1, STORE_DRAFT);
+    store_step_t wasted = make_step(1, 2, STORE_DRAFT);
+    used.speculative = 1;
+    wasted.completion_tokens = 11;
+    assert_true(store_writer_put_step(w, &used) > 0);
+    assert_true(store_writer_put_wasted(w, &wasted) > 0);
+    wasted.completion_tokens = 99; /* a replay: the first row stays */
+    assert_true(store_writer_put_wasted(w, &wasted) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    store_writer_destroy(&w);
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM speculative_drafts"),
+                     2);
+    assert_int_equal(q_int(t->path, "SELECT completion_tokens FROM"
+                                    " speculative_drafts WHERE used = 0 AND"
+                                    " problem_id = 1 AND step_index = 2"),
+                     11);
+    assert_int_equal(q_int(t->path, "SELECT step_index FROM speculative_drafts"
+                                    " WHERE used = 1 AND problem_id = 2"),
+                     1);
+    store_reader_t *r = reader(t->path);
+    store_rows_t rows = {0};
+    assert_int_equal(
+        store_each_step(r, 2, store_rows_collect, &rows, err, sizeof err), 0);
+    assert_int_equal(rows.n, 2);
+    assert_int_equal(rows.v[0].speculative, 0);
+    assert_int_equal(rows.v[1].speculative, 1);
+    store_rows_clear(&rows);
+    store_reader_destroy(&r);
 }
 
 
@@ -2073,6 +2128,7 @@ main(void)
         T(test_many_producers_small_queue),
         T(test_migrate_v6_to_v7),
         T(test_migrate_v7_to_v8),
+        T(test_migrate_v8_to_v9),
         T(test_many_producers_flushing),
         T(test_reader_while_writing),
     };
