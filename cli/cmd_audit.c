@@ -19,6 +19,7 @@
 #include "audit_rows.h"
 #include "cli.h"
 #include "escape.h"
+#include "hop_table.h"
 #include "prices.h"
 #include "store.h"
 
@@ -26,7 +27,9 @@ static const char description[] =
     "Without PROBLEM_ID, list the problems (of run N, or of every run), one\n"
     "line each under a header: its id, its run, its place in the run (#),\n"
     "the run's policy, the outcome, steps, regenerated steps, strong\n"
-    "tokens, who submitted it and the answer.  With PROBLEM_ID, print its\n"
+    "tokens, who submitted it and the answer; with --run N, then where\n"
+    "the run's time went, hop by hop and pool by pool (`trim stats`).\n"
+    "With PROBLEM_ID, print its\n"
     "route trace: every draft with its PRM score, the decision and its\n"
     "reason, the strong step that replaced it (with its own PRM score once\n"
     "the next draft was scored), where each step's time went (queue, model,\n"
@@ -223,6 +226,8 @@ print_timings(const store_step_t *s)
     if (s->kind == STORE_DRAFT)
         printf("  PRM %.3f ms  route %.3f ms", (double)s->prm_us / 1e3,
                (double)s->route_us / 1e3);
+    if (s->step_us > 0) /* 0 in rows older than v10 */
+        printf("  (whole %.3f ms)", (double)s->step_us / 1e3);
     putchar('\n');
 }
 
@@ -507,6 +512,23 @@ done:
 }
 
 
+/* A run's per-hop timings under its list, as `trim stats --run` prints. */
+static int
+print_hops(store_reader_t *r, int64_t run)
+{
+    store_dist_t d[STORE_HOPS];
+    char err[512];
+
+    if (store_hops(r, run, d, err, sizeof err) < 0) {
+        cli_error("audit", err);
+        return 1;
+    }
+    printf("\nwhere the time went (trim stats --run %lld):\n", (long long)run);
+    hop_table_print(stdout, d);
+    return 0;
+}
+
+
 static int
 print_list(store_reader_t *r, int64_t run, const char *db, out_t out,
            const prices_t *prices)
@@ -531,6 +553,8 @@ print_list(store_reader_t *r, int64_t run, const char *db, out_t out,
         rc = 1;
     } else if (out == OUT_JSON) {
         fputs(l.count ? "\n]\n" : "[]\n", stdout);
+    } else if (out == OUT_TEXT && run > 0 && l.count > 0) {
+        rc = print_hops(r, run);
     }
     if (rc == 0 && l.count == 0)
         fprintf(stderr, "trim audit: no problems in %s%s\n", db,

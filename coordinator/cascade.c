@@ -45,6 +45,7 @@ coord_cascade_keep_draft(coord_t *c, cproblem_t *p)
     m->attempt = p->draft_attempt;
     m->latency_us = p->draft_latency_us;
     m->queue_us = p->queue_us;
+    m->step_us = clock_now_us() - p->row_start_us;
     p->queue_us = 0; /* the judgement's waits go to the last row */
     m->worker = p->draft_worker;
     m->score = NAN;
@@ -125,10 +126,10 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         row.accepted = !regenerate;
         row.latency_us = m->latency_us;
         row.queue_us = m->queue_us;
-        if (k + 1 == p->n_steps) { /* like the scoring call's tokens */
-            row.queue_us += p->queue_us;
-            row.prm_us = p->prm_us;
-            row.route_us = p->route_us;
+        row.step_us = m->step_us;
+        if (k + 1 == p->n_steps) {      /* like the scoring call's tokens */
+            coord_timing_fill(p, &row); /* from the last step's start */
+            row.queue_us += m->queue_us;
         }
         row.worker = m->worker;
         row.created_ms = clock_wall_ms();
@@ -169,6 +170,6 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
     p->stage = STAGE_STRONG;
     p->attempt = 0;
     p->failures = 0;
-    p->queue_us = p->prm_us = p->route_us = 0; /* the strong rows' */
+    coord_timing_start(p); /* the strong rows' */
     coord_enqueue(c, p);
 }

@@ -80,6 +80,7 @@ typedef struct cstep_meta {
     uint32_t attempt;
     int64_t latency_us;
     int64_t queue_us;   /* its draft request's wait in the small queue */
+    int64_t step_us;    /* its step's start to its draft's reply */
     const char *worker; /* interned */
     float score;        /* its PRM score once the solution is scored */
 } cstep_meta_t;
@@ -120,8 +121,10 @@ typedef struct cproblem {
     int64_t created_ms;
     /* Where the time of the step row being built went (store_step_t): when
     ** it entered its current queue, its waits in queues, its PRM and router
-    ** round trips; zeroed for each row. */
+    ** round trips; zeroed for each row (timings.c). */
     int64_t queued_us, queue_us, prm_us, route_us;
+    int64_t prm_queue_us, route_queue_us; /* the PRM's and router's part */
+    int64_t row_start_us; /* when the row's step (or regeneration) began */
     /* The draft under consideration. */
     char *draft;
     int32_t draft_prompt_tokens, draft_tokens;
@@ -449,6 +452,17 @@ void coord_answer_pending(coord_t *c);
 
 /* Free the pending list and leave it empty (nobody is answered). */
 void coord_pending_clear(coord_t *c);
+
+/* ---- timings.c ---------------------------------------------------------- */
+
+/* A new step row begins now: its timings start from zero. */
+void coord_timing_start(cproblem_t *p);
+
+/* p waited us in the queue of its current stage's pool. */
+void coord_timing_waited(cproblem_t *p, int64_t us);
+
+/* Copy the row's timings into row, its step_us up to now. */
+void coord_timing_fill(const cproblem_t *p, store_step_t *row);
 
 /* ---- cascade.c ---------------------------------------------------------- */
 

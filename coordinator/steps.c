@@ -192,7 +192,7 @@ next_step(coord_t *c, cproblem_t *p)
     p->stage = strong ? STAGE_STRONG : STAGE_DRAFT;
     p->attempt = 0;
     p->failures = 0;
-    p->queue_us = p->prm_us = p->route_us = 0; /* a new step row */
+    coord_timing_start(p); /* a new step row */
     coord_enqueue(c, p);
 }
 
@@ -296,7 +296,7 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
     p->peer = slot;
     p->sent_us = clock_now_us();
     p->sent_ms = p->sent_us / 1000;
-    p->queue_us += p->sent_us - p->queued_us;
+    coord_timing_waited(p, p->sent_us - p->queued_us);
     p->expired_on = 0;
     return 0;
 }
@@ -457,9 +457,10 @@ accept_step(coord_t *c, cproblem_t *p, char *text, int finish, caccept_t *a)
 void
 coord_start_problem(coord_t *c, cproblem_t *p)
 {
-    if (p->stage != STAGE_QUEUED)
+    if (p->stage != STAGE_QUEUED) {
+        coord_timing_start(p);
         coord_enqueue(c, p); /* recovered mid-step (a pending strong step) */
-    else if (solution_done(c, p))
+    } else if (solution_done(c, p))
         coord_finish_problem(c, p, NULL); /* recovered with its last step in */
     else
         next_step(c, p);
@@ -577,9 +578,7 @@ draft_row(const cproblem_t *p, store_step_t *row)
     row->prm_score = row->min_prev_score = row->prod_prev_score = NAN;
     row->policy = p->run->spec;
     row->latency_us = p->draft_latency_us;
-    row->queue_us = p->queue_us;
-    row->prm_us = p->prm_us;
-    row->route_us = p->route_us;
+    coord_timing_fill(p, row);
     row->worker = p->draft_worker;
     row->created_ms = clock_wall_ms();
 }
@@ -706,7 +705,7 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     }
     row.accepted = 1;
     row.latency_us = r->latency_us;
-    row.queue_us = p->queue_us;
+    coord_timing_fill(p, &row);
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
     if (p->run->shape == POLICY_ROUTED)
@@ -912,7 +911,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
         p->decision = coord_why(decided_by, reason);
         p->stage = STAGE_STRONG;
         p->attempt = 0;
-        p->queue_us = p->prm_us = p->route_us = 0; /* the strong row's */
+        coord_timing_start(p); /* the strong row's */
         coord_enqueue(c, p);
     } else {
         keep_draft(c, p, 1, decided_by, reason);
@@ -1129,7 +1128,7 @@ coord_check_deadlines(coord_t *c, int64_t now)
                 pool_queue_remove(&c->pools[TRIM__ROLE__ROLE_ROUTER], p) == 0;
             TRIM_ASSERT(found); /* queued at ROUTE: in the router queue */
             p->queued = 0;
-            p->queue_us += clock_now_us() - p->queued_us;
+            coord_timing_waited(p, clock_now_us() - p->queued_us);
             why = "no router connected";
         }
         p->attempt++;

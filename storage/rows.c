@@ -189,6 +189,9 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 25, s->prm_us);
     rc |= sqlite3_bind_int64(st, 26, s->route_us);
     rc |= sqlite3_bind_int(st, 27, s->speculative != 0);
+    rc |= sqlite3_bind_int64(st, 28, s->prm_queue_us);
+    rc |= sqlite3_bind_int64(st, 29, s->route_queue_us);
+    rc |= sqlite3_bind_int64(st, 30, s->step_us);
     return rc;
 }
 
@@ -313,6 +316,9 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->prm_us = sqlite3_column_int64(st, 24);
     s->route_us = sqlite3_column_int64(st, 25);
     s->speculative = sqlite3_column_int(st, 26);
+    s->prm_queue_us = sqlite3_column_int64(st, 27);
+    s->route_queue_us = sqlite3_column_int64(st, 28);
+    s->step_us = sqlite3_column_int64(st, 29);
 }
 
 

@@ -364,8 +364,30 @@ s_v9(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v10, where a step's time went, pool by pool (`trim stats`): the parts of
+** a draft row's queue_us spent waiting for a PRM worker and for a router
+** (the rest was the small pool's), and the row's whole time in the
+** coordinator, step_us, from its step's start (or, for a strong row, the
+** regeneration's) to its outcome, which its parts cannot exceed.  0 in rows
+** written before v10.
+*/
+static const char s_v10_sql[] =
+    "ALTER TABLE steps ADD COLUMN prm_queue_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE steps ADD COLUMN route_queue_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE steps ADD COLUMN step_us INTEGER NOT NULL DEFAULT 0;\n";
+
+
+static int
+s_v10(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v10_sql, path, "migrating to schema v10", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
-    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8, s_v9};
+    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8, s_v9, s_v10};
 
 
 /* Run a query that returns one integer into *out. */

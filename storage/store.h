@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -116,6 +116,12 @@ typedef struct store_step {
     int64_t prm_us;         /* PRM round trips for this row, 0 if none */
     int64_t route_us;       /* routing round trips (or the wait for a
                                router before the local fallback), 0 if none */
+    int64_t prm_queue_us;   /* the part of queue_us spent waiting for a
+                               PRM worker (v10) */
+    int64_t route_queue_us; /* ... for a router (v10) */
+    int64_t step_us;        /* the row's whole time in the coordinator,
+                               from its step's (or regeneration's) start
+                               to its outcome (v10); 0 before v10 */
     const char *worker;     /* peer name that produced it */
     int64_t created_ms;
     int speculative; /* a draft asked for speculatively (v9), 0 otherwise */
@@ -483,5 +489,42 @@ int store_rows_collect(void *ctx, const store_step_t *s);
 ** reused or dropped; NULL-safe, idempotent.
 */
 void store_rows_clear(store_rows_t *r);
+
+/* ---- where the time went (hops.c) ---------------------------------------- */
+
+/* The hops of a step, each in one pool (small, large, prm, router). */
+typedef enum store_hop {
+    STORE_HOP_QUEUE_SMALL,  /* a draft's wait for a small-pool worker */
+    STORE_HOP_QUEUE_LARGE,  /* a strong step's wait for a large-pool worker */
+    STORE_HOP_QUEUE_PRM,    /* a scored draft's wait for a PRM worker */
+    STORE_HOP_QUEUE_ROUTER, /* a routed draft's wait for a router */
+    STORE_HOP_DRAFT,        /* the small model's call (latency_us) */
+    STORE_HOP_STRONG,       /* the large model's call (latency_us) */
+    STORE_HOP_PRM,          /* the PRM's round trip (prm_us) */
+    STORE_HOP_ROUTE,        /* the routing decision's round trip (route_us) */
+    STORE_HOP_OTHER,        /* the rest of a row's step_us: the model
+                               calls' transport, the coordinator's own time */
+    STORE_HOP_STEP,         /* a whole step, draft to accepted (step_us) */
+    STORE_HOP_PROBLEM,      /* a whole problem, queued to ended (ms) */
+    STORE_HOPS
+} store_hop_t;
+
+/* A distribution of microseconds: exact nearest-rank percentiles. */
+typedef struct store_dist {
+    int64_t n; /* values; the rest are 0 when n is 0 */
+    int64_t p50, p99, max, sum;
+} store_dist_t;
+
+/* What the hop is ("queue wait", "PRM call"...) and its pool ("-": none). */
+void store_hop_label(store_hop_t h, const char **hop, const char **pool);
+
+/*
+** Every hop's distribution over the step rows of run run_id (0: every
+** run), from one snapshot, each hop counting only the rows where it
+** happened.  Reads the run's rows once per hop, sorting in bounded memory.
+** Returns 0, or -1 with err.
+*/
+int store_hops(store_reader_t *r, int64_t run_id, store_dist_t out[STORE_HOPS],
+               char *err, size_t errlen);
 
 #endif

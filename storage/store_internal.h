@@ -64,7 +64,7 @@
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
     "accepted, latency_us, worker, created_ms, prm_padded, queue_us, prm_us, " \
-    "route_us, speculative"
+    "route_us, speculative, prm_queue_us, route_queue_us, step_us"
 
 /* ---- conn.c -------------------------------------------------------------- */
 

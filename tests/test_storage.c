@@ -1067,7 +1067,7 @@ test_migrate_v8_to_v9(void **state)
 
     assert_int_equal(store_migrate_to(t->path, 8, err, sizeof err), 0);
     q_exec(t->path, s_v5_rows);
-    assert_int_equal(store_migrate(t->path, err, sizeof err), 0);
+    assert_int_equal(store_migrate_to(t->path, 9, err, sizeof err), 0);
     assert_int_equal(q_int(t->path, "PRAGMA user_version"), 9);
     q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
     assert_string_equal(ok, "ok");
@@ -1104,6 +1104,52 @@ test_migrate_v8_to_v9(void **state)
     assert_int_equal(rows.n, 2);
     assert_int_equal(rows.v[0].speculative, 0);
     assert_int_equal(rows.v[1].speculative, 1);
+    store_rows_clear(&rows);
+    store_reader_destroy(&r);
+}
+
+
+/*
+** v9 to v10: a v9 file's steps read 0 for the pools' queue waits and the
+** whole step time; rows written after round-trip them.
+*/
+static void
+test_migrate_v9_to_v10(void **state)
+{
+    tmpdb_t *t = *state;
+    char err[512], ok[16];
+    store_rows_t rows = {0};
+
+    assert_int_equal(store_migrate_to(t->path, 9, err, sizeof err), 0);
+    q_exec(t->path, s_v5_rows);
+    assert_int_equal(store_migrate_to(t->path, 10, err, sizeof err), 0);
+    assert_int_equal(q_int(t->path, "PRAGMA user_version"), 10);
+    q_text(t->path, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
+                                    " prm_queue_us = 0 AND route_queue_us = 0"
+                                    " AND step_us = 0"),
+                     4);
+
+    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
+    assert_non_null(w);
+    store_step_t d = make_step(2, 1, STORE_DRAFT);
+    d.queue_us = 50;
+    d.prm_queue_us = 20;
+    d.route_queue_us = 10;
+    d.step_us = 900;
+    assert_true(store_writer_put_step(w, &d) > 0);
+    assert_int_equal(store_writer_wait(w, 0), 0);
+    store_writer_destroy(&w);
+    store_reader_t *r = reader(t->path);
+    assert_int_equal(
+        store_each_step(r, 2, store_rows_collect, &rows, err, sizeof err), 0);
+    assert_int_equal(rows.n, 2);
+    assert_int_equal(rows.v[0].step_us, 0);
+    assert_int_equal(rows.v[1].queue_us, 50);
+    assert_int_equal(rows.v[1].prm_queue_us, 20);
+    assert_int_equal(rows.v[1].route_queue_us, 10);
+    assert_int_equal(rows.v[1].step_us, 900);
     store_rows_clear(&rows);
     store_reader_destroy(&r);
 }
@@ -2129,6 +2175,7 @@ main(void)
         T(test_migrate_v6_to_v7),
         T(test_migrate_v7_to_v8),
         T(test_migrate_v8_to_v9),
+        T(test_migrate_v9_to_v10),
         T(test_many_producers_flushing),
         T(test_reader_while_writing),
     };
