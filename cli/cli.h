@@ -40,6 +40,7 @@ int cmd_sim_problems(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_roi(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 /* What cli_parse returns when the command goes on (any other value is the
 ** exit code to return at once). */

@@ -16,6 +16,7 @@ static const struct {
     {"audit", cmd_audit, "list problems, or show one problem's route trace"},
     {"export", cmd_export, "write every step row of the audit as JSONL or CSV"},
     {"stats", cmd_stats, "where the time went: per-hop p50/p99 by pool"},
+    {"prune", cmd_prune, "delete old runs' rows from an audit store"},
     {"migrate", cmd_migrate, "bring an audit store's schema up to date"},
     {"console", cmd_console, "serve a read-only web view of an audit store"},
     {"roi", cmd_roi, "dollars: what a run cost, what routing would save"},

@@ -11,6 +11,9 @@
 ** SQLite's 1000: each checkpoint costs two fsyncs on the writer thread; at
 ** 1000 pages bench_storage paid ~160 of them per 500,000 rows, and 10,000
 ** pages gave ~8% more rows/s.  The WAL grows to ~40 MB between checkpoints.
+**
+** New files are made with auto_vacuum=INCREMENTAL, so that pages freed by
+** `trim prune` can be handed back to the file system (prune.c).
 */
 #include "store_internal.h"
 
@@ -102,6 +105,13 @@ store_conn_open(const char *path, store_conn_mode_t mode, char *err,
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    /* Before journal_mode: in a new file, WAL writes the header, and the
+    ** vacuum mode can only be chosen before that (or by a VACUUM).  In a
+    ** file with tables this changes nothing (store_vacuum converts one). */
+    if (mode == STORE_CONN_WRITE &&
+        store_conn_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", path,
+                        "setting auto_vacuum", err, errlen) < 0)
+        goto fail;
     if (mode == STORE_CONN_WRITE && s_wal(db, path, err, errlen) < 0)
         goto fail;
     if (store_conn_exec(db, "PRAGMA synchronous=NORMAL", path,

@@ -527,4 +527,43 @@ void store_hop_label(store_hop_t h, const char **hop, const char **pool);
 int store_hops(store_reader_t *r, int64_t run_id, store_dist_t out[STORE_HOPS],
                char *err, size_t errlen);
 
+/* ---- retention (prune.c) ------------------------------------------------- */
+
+typedef struct store_prune_opts {
+    int64_t run_id;     /* prune this run only; 0: every run that matches */
+    int64_t before_ms;  /* only runs that finished before this wall-clock
+                           time (ms since the epoch); 0: any age */
+    int keep_summaries; /* keep the problem rows and their usage totals */
+} store_prune_opts_t;
+
+typedef struct store_prune_result {
+    int64_t runs;       /* runs pruned */
+    int64_t steps;      /* step rows deleted */
+    int64_t problems;   /* problem rows deleted (0 with keep_summaries) */
+    int incremental;    /* the file has auto_vacuum=INCREMENTAL; 0: it keeps
+                           its size until store_vacuum */
+    int64_t free_bytes; /* free pages left inside the file, in bytes */
+    int64_t bytes_before, bytes_after; /* the main file's size */
+} store_prune_result_t;
+
+/*
+** Delete the rows of the finished runs o selects (a run not finished is
+** never pruned): their step rows, and their problem rows and usage totals
+** unless o->keep_summaries.  Runs rows stay.  Deletes in transactions of a
+** bounded number of problems, so it may run beside a live writer.  Then, in
+** a store with auto_vacuum=INCREMENTAL (every store made since it existed),
+** gives the freed pages back so the file shrinks.  Returns 0 with *res
+** filled, or -1 with err (batches committed before the failure stay
+** deleted).
+*/
+int store_prune(const char *path, const store_prune_opts_t *o,
+                store_prune_result_t *res, char *err, size_t errlen);
+
+/*
+** Rewrite the store at path with VACUUM, converting a store made without
+** incremental vacuum to it.  Needs free disk about the file's size and
+** holds the write lock throughout.  Returns 0, or -1 with err.
+*/
+int store_vacuum(const char *path, char *err, size_t errlen);
+
 #endif
