@@ -3,7 +3,8 @@
 **
 ** Pruning run 1 with --keep-summaries deletes its step rows only: the
 ** problem list (`trim audit --json`), its dollars (`trim roi --json`) and
-** the console's problem pages read exactly as before, a trace still shows
+** the console's runs and problem pages read exactly as before, a trace still
+*shows
 ** the problem and its outcome, the other runs export row for row as
 ** before, and the file shrinks (incremental vacuum: no free page left).
 ** Pruning without summaries deletes the problems too and keeps the run's
@@ -147,6 +148,7 @@ test_prune_keeps_what_it_kept(void **state)
         trim_ok("roi --prices prices.json --db %s --run 1 --json", "store.db");
     char *run2 = trim_ok("export --db %s --run 2 --format jsonl", "store.db");
     char *page = console_get("store.db", "/api/problems?run=1");
+    char *runs = console_get("store.db", "/api/runs");
     int64_t steps = db_int("store.db", "SELECT count(*) FROM steps");
     int64_t before = file_bytes("store.db");
     assert_int_equal(db_int("store.db", "PRAGMA auto_vacuum"), 2);
@@ -172,10 +174,12 @@ test_prune_keeps_what_it_kept(void **state)
         trim_ok("roi --prices prices.json --db %s --run 1 --json", "store.db");
     char *run2b = trim_ok("export --db %s --run 2 --format jsonl", "store.db");
     char *page2 = console_get("store.db", "/api/problems?run=1");
+    char *runs2 = console_get("store.db", "/api/runs");
     assert_string_equal(list, list2);
     assert_string_equal(roi, roi2);
     assert_string_equal(run2, run2b);
     assert_string_equal(page, page2);
+    assert_string_equal(runs, runs2);
     out = trim_ok("export --db %s --run 1 --format jsonl", "store.db");
     assert_string_equal(out, "");
     free(out);
@@ -192,6 +196,8 @@ test_prune_keeps_what_it_kept(void **state)
     free(run2b);
     free(page);
     free(page2);
+    free(runs);
+    free(runs2);
 
     /* Without summaries the problems go; the run's row stays. */
     out = trim_ok("prune --db %s --run 3", "store.db");
