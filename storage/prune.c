@@ -21,9 +21,12 @@
 */
 #include "store_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "errf.h"
 
@@ -69,6 +72,19 @@ s_file_bytes(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+
+/* A write connection to the store at path, which must exist: a mistyped
+** path is an error, not a new empty store. */
+static sqlite3 *
+s_open(const char *path, char *err, size_t errlen)
+{
+    if (access(path, F_OK) != 0) {
+        errf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    return store_conn_open(path, STORE_CONN_WRITE, err, errlen);
 }
 
 
@@ -184,7 +200,7 @@ store_prune(const char *path, const store_prune_opts_t *o,
     int rc = -1, v, step;
 
     *res = (store_prune_result_t){.bytes_before = s_file_bytes(path)};
-    db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
+    db = s_open(path, err, errlen);
     if (db == NULL || store_conn_version(db, path, &v, err, errlen) < 0)
         goto done;
     if (v != STORE_SCHEMA_VERSION) {
@@ -239,16 +255,22 @@ done:
 int
 store_vacuum(const char *path, char *err, size_t errlen)
 {
-    sqlite3 *db = store_conn_open(path, STORE_CONN_WRITE, err, errlen);
+    sqlite3 *db = s_open(path, err, errlen);
     int v, rc = -1;
 
     /* The connection asked for auto_vacuum=INCREMENTAL (conn.c); in a file
     ** with tables only a VACUUM makes it so. */
-    if (db != NULL && store_conn_version(db, path, &v, err, errlen) == 0 &&
-        store_conn_exec(db, "VACUUM", path, "vacuuming", err, errlen) == 0) {
+    if (db == NULL || store_conn_version(db, path, &v, err, errlen) < 0)
+        goto done;
+    if (v == 0) {
+        errf(err, errlen, "%s: not a trim store (no schema version)", path);
+        goto done;
+    }
+    if (store_conn_exec(db, "VACUUM", path, "vacuuming", err, errlen) == 0) {
         sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
         rc = 0;
     }
+done:
     sqlite3_close(db);
     return rc;
 }
