@@ -103,6 +103,21 @@ console_get(const char *name, const char *path)
 }
 
 
+/* What must read the same after run 1 is pruned with its summaries kept. */
+#define VIEWS 5
+
+static void
+read_views(char *v[VIEWS])
+{
+    v[0] = trim_ok("audit --db %s --run 1 --json", "store.db");
+    v[1] =
+        trim_ok("roi --prices prices.json --db %s --run 1 --json", "store.db");
+    v[2] = trim_ok("export --db %s --run 2 --format jsonl", "store.db");
+    v[3] = console_get("store.db", "/api/problems?run=1");
+    v[4] = console_get("store.db", "/api/runs");
+}
+
+
 static int
 setup(void **state)
 {
@@ -143,12 +158,8 @@ test_prune_keeps_what_it_kept(void **state)
     char trace_path[64];
     snprintf(trace_path, sizeof trace_path, "/api/problem?id=%lld",
              (long long)problem);
-    char *list = trim_ok("audit --db %s --run 1 --json", "store.db");
-    char *roi =
-        trim_ok("roi --prices prices.json --db %s --run 1 --json", "store.db");
-    char *run2 = trim_ok("export --db %s --run 2 --format jsonl", "store.db");
-    char *page = console_get("store.db", "/api/problems?run=1");
-    char *runs = console_get("store.db", "/api/runs");
+    char *before_views[VIEWS], *after_views[VIEWS];
+    read_views(before_views);
     int64_t steps = db_int("store.db", "SELECT count(*) FROM steps");
     int64_t before = file_bytes("store.db");
     assert_int_equal(db_int("store.db", "PRAGMA auto_vacuum"), 2);
@@ -169,17 +180,12 @@ test_prune_keeps_what_it_kept(void **state)
     assert_true(file_bytes("store.db") < before);
 
     /* What was kept answers as before. */
-    char *list2 = trim_ok("audit --db %s --run 1 --json", "store.db");
-    char *roi2 =
-        trim_ok("roi --prices prices.json --db %s --run 1 --json", "store.db");
-    char *run2b = trim_ok("export --db %s --run 2 --format jsonl", "store.db");
-    char *page2 = console_get("store.db", "/api/problems?run=1");
-    char *runs2 = console_get("store.db", "/api/runs");
-    assert_string_equal(list, list2);
-    assert_string_equal(roi, roi2);
-    assert_string_equal(run2, run2b);
-    assert_string_equal(page, page2);
-    assert_string_equal(runs, runs2);
+    read_views(after_views);
+    for (int i = 0; i < VIEWS; i++) {
+        assert_string_equal(before_views[i], after_views[i]);
+        free(before_views[i]);
+        free(after_views[i]);
+    }
     out = trim_ok("export --db %s --run 1 --format jsonl", "store.db");
     assert_string_equal(out, "");
     free(out);
@@ -188,16 +194,6 @@ test_prune_keeps_what_it_kept(void **state)
     assert_null(strstr(out, "step 0 "));
     free(out);
     free(console_get("store.db", trace_path));
-    free(list);
-    free(list2);
-    free(roi);
-    free(roi2);
-    free(run2);
-    free(run2b);
-    free(page);
-    free(page2);
-    free(runs);
-    free(runs2);
 
     /* Without summaries the problems go; the run's row stays. */
     out = trim_ok("prune --db %s --run 3", "store.db");
