@@ -11,7 +11,8 @@
 **
 ** Rows are deleted PRUNE_BATCH problems per transaction, so a coordinator
 ** writing to the same file waits at most one batch for the lock.  Only runs
-** that have finished are pruned: a run still going has problems in flight.
+** that have finished are pruned, and of those only the problems that ended
+** by then (S_BATCH).
 **
 ** New stores are made with auto_vacuum=INCREMENTAL (conn.c), where PRAGMA
 ** incremental_vacuum moves the free pages to the end of the file and cuts
@@ -39,9 +40,18 @@ static const char s_runs_sql[] =
     " AND (?1 = 0 OR run_id = ?1) AND (?2 = 0 OR finished_ms < ?2)"
     " ORDER BY run_id";
 
-/* The batch: the next PRUNE_BATCH problems of run ?1 after id ?2. */
+/*
+** The batch: the next PRUNE_BATCH problems of run ?1 after id ?2 that ended
+** before the run's row last said it finished.  A run may take new problems
+** after it finished (a gateway's route is one long run): those are left
+** alone, in flight or not, since the coordinator may still be writing their
+** rows (a problem's usage totals follow its last row, and the run's row
+** follows both).
+*/
 #define S_BATCH                                                                \
     "SELECT problem_id FROM problems WHERE run_id = ?1 AND problem_id > ?2"    \
+    " AND status IN ('finished', 'failed', 'cancelled') AND finished_ms <="    \
+    " (SELECT finished_ms FROM runs WHERE run_id = ?1)"                        \
     " ORDER BY problem_id LIMIT ?3"
 
 /* What a batch runs, in order; the steps' DELETE is S_STEPS_DELETE. */

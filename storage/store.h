@@ -548,8 +548,9 @@ typedef struct store_prune_result {
 
 /*
 ** Delete the rows of the finished runs o selects (a run not finished is
-** never pruned): their step rows, and their problem rows and usage totals
-** unless o->keep_summaries.  Runs rows stay.  Deletes in transactions of a
+** never pruned, nor problems a finished run took since): their step rows,
+** and their problem rows and usage totals unless o->keep_summaries.  Runs rows
+*stay.  Deletes in transactions of a
 ** bounded number of problems, so it may run beside a live writer.  Then, in
 ** a store with auto_vacuum=INCREMENTAL (every store made since it existed),
 ** gives the freed pages back so the file shrinks.  Returns 0 with *res

@@ -78,6 +78,22 @@ db_int(const char *name, const char *sql)
 }
 
 
+/* Run sql (no result) on the store name, as an outside tool would. */
+static void
+db_exec(const char *name, const char *sql)
+{
+    char path[128];
+    sqlite3 *h;
+
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+
 /* GET path from a console over name; the body (owned by the caller). */
 static char *
 console_get(const char *name, const char *path)
@@ -228,6 +244,26 @@ test_prune_refusals(void **state)
     assert_non_null(strstr(err, "--older-than"));
     free(out);
     free(err);
+    /* Problems a finished run took since (a gateway's route is one long
+    ** run): one still queued, one ended after the run's row said finished.
+    ** Both stay. */
+    db_exec("store.db",
+            "INSERT INTO problems (problem_id, run_id, status, correct, steps,"
+            " regenerated_steps, weak_tokens, strong_tokens,"
+            " discarded_tokens, prm_tokens, created_ms, finished_ms)"
+            " SELECT 1000 + k, 2, CASE k WHEN 0 THEN 'queued' ELSE"
+            " 'finished' END, -1, 0, 0, 0, 0, 0, 0, 1, CASE k WHEN 0 THEN 0"
+            " ELSE finished_ms + 1 END FROM runs, (SELECT 0 AS k UNION"
+            " SELECT 1) WHERE run_id = 2");
+    out = trim_ok("prune --db %s --run 2", "store.db");
+    assert_non_null(strstr(out, "pruned 1 runs: "));
+    free(out);
+    assert_int_equal(db_int("store.db", "SELECT count(*) FROM problems WHERE"
+                                        " run_id = 2"),
+                     2);
+    assert_int_equal(db_int("store.db", "SELECT min(problem_id) FROM problems"
+                                        " WHERE run_id = 2"),
+                     1000);
     /* Every run here finished moments ago: none is a day old. */
     out = trim_ok("prune --db %s --older-than 1", "store.db");
     assert_non_null(strstr(out, "pruned 0 runs"));
@@ -239,19 +275,11 @@ test_prune_refusals(void **state)
 static void
 test_old_store_vacuum(void **state)
 {
-    char path[128];
-    sqlite3 *h;
-
     (void)state;
     free(trim_ok("run --problems 40 --seed 8 --policy thr:0.5 --db %s"
                  " --no-progress",
                  "old.db"));
-    snprintf(path, sizeof path, "%s/old.db", g_dir);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(h, "PRAGMA auto_vacuum = NONE; VACUUM;", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(h);
+    db_exec("old.db", "PRAGMA auto_vacuum = NONE; VACUUM;");
     assert_int_equal(db_int("old.db", "PRAGMA auto_vacuum"), 0);
     int64_t before = file_bytes("old.db");
 
