@@ -63,8 +63,9 @@ file_bytes(const char *name)
 }
 
 
-static int64_t
-db_int(const char *name, const char *sql)
+/* The store name, opened as an outside tool would. */
+static sqlite3 *
+db_open(const char *name)
 {
     char path[128];
     sqlite3 *h;
@@ -72,22 +73,26 @@ db_int(const char *name, const char *sql)
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
     sqlite3_busy_timeout(h, 5000);
+    return h;
+}
+
+
+static int64_t
+db_int(const char *name, const char *sql)
+{
+    sqlite3 *h = db_open(name);
     int64_t v = sql_int(h, "%s", sql);
     sqlite3_close(h);
     return v;
 }
 
 
-/* Run sql (no result) on the store name, as an outside tool would. */
+/* Run sql (no result) on the store name. */
 static void
 db_exec(const char *name, const char *sql)
 {
-    char path[128];
-    sqlite3 *h;
+    sqlite3 *h = db_open(name);
 
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 5000);
     if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
         fail_msg("%s: %s", sql, sqlite3_errmsg(h));
     sqlite3_close(h);
