@@ -36,7 +36,7 @@ typedef struct coordinator_args {
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
-    int insecure, http_insecure;
+    int insecure, http_insecure, no_affinity;
 } coordinator_args_t;
 
 
@@ -71,6 +71,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "this (and this if it states none)"},
         {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
          "when the router fails: local (decide in-process) or wait"},
+        {"no-affinity", FLAG_BOOL, &a->no_affinity, 0, 0,
+         "send a problem's next call to any worker of the pool with credit, "
+         "not first to the one that served its previous call there (whose "
+         "model server may still hold its prefix in cache)"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
          "this server's key pair (.secret file): turns CURVE on"},
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
@@ -134,6 +138,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
                              ? COORD_FALLBACK_LOCAL
                              : COORD_FALLBACK_WAIT;
     o->curve_keys = keys;
+    o->no_affinity = a->no_affinity;
 }
 
 
