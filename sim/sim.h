@@ -66,6 +66,10 @@ typedef struct sim_params {
     /* Each simulated server's prefix cache (workers/prefix_cache.h), in
     ** tokens: a prompt's cached prefix costs no prefill time; 0: none. */
     double prefix_cache_tokens;
+    /* 1: each simulated server prefills one prompt at a time (prefill is
+    ** compute-bound: its calls in flight share it), decoding in parallel;
+    ** 0: calls never slow each other. */
+    int serial_prefill;
     /* Problems of mixed difficulty (sim_class_t order). */
     double class_share[SIM_CLASSES]; /* share of problems; sums to 1 */
     double class_logit[SIM_CLASSES]; /* log-odds shift of both models' step

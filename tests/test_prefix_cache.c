@@ -1,6 +1,6 @@
 /*
 ** test_prefix_cache.c: the simulated servers' prefix cache, and what the
-** simulator backend reports and charges with it.
+** simulator backend reports and charges with it; serial prefill.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "backend_sim.h"
 #include "prefix_cache.h"
@@ -70,6 +71,19 @@ test_longest_prefix_and_lru(void **state)
 }
 
 
+/* n results of b, waiting on its timer for the modelled latency. */
+static void
+collect(backend_t *b, backend_result_t *r, size_t n)
+{
+    size_t got = 0;
+
+    while ((got += b->collect(b, r + got, n - got)) < n) {
+        zmq_pollitem_t item;
+        zmq_poll(&item, b->poll_items(b, &item, 1), 100);
+    }
+}
+
+
 /* One call of a backend; its result (latency, cached tokens). */
 static backend_result_t
 call(backend_t *b, const char *problem, const char *const *steps, size_t n,
@@ -85,9 +99,7 @@ call(backend_t *b, const char *problem, const char *const *steps, size_t n,
     req.max_tokens = 512;
     req.seed = 42 + n;
     assert_int_equal(b->submit(b, &req), 0);
-    /* The simulator computes at once; wait out the modelled latency. */
-    while (b->collect(b, &r, 1) == 0)
-        ;
+    collect(b, &r, 1);
     assert_null(r.error);
     return r;
 }
@@ -143,12 +155,57 @@ test_sim_backend_charges_only_uncached_prefill(void **state)
 }
 
 
+/* Two histories scored at once by a server that prefills one at a time:
+** the second waits for the first's prefill. */
+static void
+test_serial_prefill_queues_calls(void **state)
+{
+    (void)state;
+    sim_params_t p;
+    char err[256];
+    sim_problem_t prob;
+
+    sim_params_default(&p);
+    p.prm_prefill_us = 1000.0; /* long enough that the two overlap */
+    p.serial_prefill = 1;
+    sim_world_t *w = sim_world_new(&p, NULL, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(sim_problem_make(w, 1, 0, &prob), 0);
+    backend_t *prm = backend_sim_new(w, BACKEND_SIM_PRM);
+    assert_non_null(prm);
+    const char *steps[] = {"Step one.", "Step two."};
+    backend_request_t req = {0};
+    req.job = BACKEND_SCORE;
+    req.problem = prob.text;
+    req.steps = steps;
+    req.n_steps = 2;
+    assert_int_equal(prm->submit(prm, &req), 0);
+    req.n_steps = 1;
+    assert_int_equal(prm->submit(prm, &req), 0);
+    backend_result_t r[2];
+    collect(prm, r, 2);
+    /* The first alone; the second also waits for the rest of the first's
+    ** prefill (tens of ms: the two were submitted microseconds apart). */
+    int64_t first = 1000 * (int64_t)r[0].input_tokens;
+    int64_t second = 1000 * (int64_t)r[1].input_tokens;
+    assert_int_equal(r[0].latency_us, first);
+    assert_true(r[1].latency_us > second);
+    assert_true(r[1].latency_us <= first + second);
+    backend_result_clear(&r[0]);
+    backend_result_clear(&r[1]);
+    backend_destroy(&prm);
+    sim_problem_clear(&prob);
+    sim_world_destroy(&w);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_longest_prefix_and_lru),
         cmocka_unit_test(test_sim_backend_charges_only_uncached_prefill),
+        cmocka_unit_test(test_serial_prefill_queues_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

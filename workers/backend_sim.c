@@ -12,7 +12,8 @@
 ** with its own prefix cache: the part of a prompt it served recently (the
 ** problem and the steps it saw last time) is not prefilled again, which
 ** takes its prefill time off the call's latency and is reported as cached
-** tokens.
+** tokens.  With serial_prefill, the server prefills one prompt at a time, so
+** a call waits for the prefills submitted before it.
 */
 #include "backend_sim.h"
 
@@ -40,10 +41,11 @@ typedef struct sim_backend {
     pending_t *heap;
     size_t n, cap;
     uint64_t seq;
-    int timer;             /* timerfd for the earliest due result, or -1 */
-    int64_t armed_us;      /* when it is armed for; 0 when disarmed */
-    prefix_cache_t *cache; /* NULL: no prefix cache */
-    uint64_t *keys;        /* a prompt's segments for the cache */
+    int timer;               /* timerfd for the earliest due result, or -1 */
+    int64_t armed_us;        /* when it is armed for; 0 when disarmed */
+    prefix_cache_t *cache;   /* NULL: no prefix cache */
+    int64_t prefill_free_us; /* serial_prefill: when the next may start */
+    uint64_t *keys;          /* a prompt's segments for the cache */
     int32_t *tokens;
     size_t cap_segments;
 } sim_backend_t;
@@ -214,10 +216,21 @@ sim_submit(backend_t *b, const backend_request_t *req)
                                            : p.result.prompt_tokens);
         double per_token =
             scoring ? w->prm_prefill_us : w->prefill_us[s->model];
+        int64_t prefill =
+            llround(per_token * ((scoring ? p.result.input_tokens
+                                          : p.result.prompt_tokens) -
+                                 cached));
         p.result.cached_tokens = cached;
         latency -= llround(per_token * cached);
         if (latency < 0)
             latency = 0;
+        if (w->serial_prefill && prefill > 0) {
+            int64_t now = clock_now_us();
+            int64_t wait =
+                s->prefill_free_us > now ? s->prefill_free_us - now : 0;
+            s->prefill_free_us = now + wait + prefill;
+            latency += wait;
+        }
     }
     p.result.latency_us = latency;
     p.due_us = latency > 0 ? clock_now_us() + latency : 0;
