@@ -63,6 +63,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "missed heartbeats before a peer is dropped"},
         {"max-attempts", FLAG_INT, &a->attempts, 1, 100,
          "failed calls per request before the problem fails"},
+        {"no-affinity", FLAG_BOOL, &a->no_affinity, 0, 0,
+         "send a problem's next call to any worker of the pool with credit, "
+         "not first to the one that served its previous call there (whose "
+         "model server may still hold its prefix in cache)"},
         {"router-timeout-ms", FLAG_INT, &a->router_timeout, 1, 3600000,
          "a decision not back by then counts as the router failing"},
         {"request-deadline-ms", FLAG_INT, &a->deadline, 1, 8.64e7,
@@ -71,10 +75,6 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "this (and this if it states none)"},
         {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
          "when the router fails: local (decide in-process) or wait"},
-        {"no-affinity", FLAG_BOOL, &a->no_affinity, 0, 0,
-         "send a problem's next call to any worker of the pool with credit, "
-         "not first to the one that served its previous call there (whose "
-         "model server may still hold its prefix in cache)"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
          "this server's key pair (.secret file): turns CURVE on"},
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
@@ -132,13 +132,13 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     o->liveness = (int)a->liveness;
     o->max_attempts = (int)a->attempts;
     o->max_queued = a->max_queued;
+    o->no_affinity = a->no_affinity;
     o->router_timeout_ms = (int)a->router_timeout;
     o->request_deadline_ms = (int)a->deadline;
     o->router_fallback = strcmp(a->fallback, "local") == 0
                              ? COORD_FALLBACK_LOCAL
                              : COORD_FALLBACK_WAIT;
     o->curve_keys = keys;
-    o->no_affinity = a->no_affinity;
 }
 
 

@@ -36,6 +36,7 @@ typedef struct local_opts {
     int explore;               /* learned policies sample their actions */
     int64_t max_strong_tokens; /* per-problem strong-token cap, 0: none */
     double target_share;       /* strong-token share to hold, 0: none */
+    int no_affinity;           /* coord_opts_t's: prefix-cache affinity off */
     /* Problems from a JSONL file (see problems.h) instead of the
     ** simulator's generator; NULL: simulated.  problems is then how many
     ** the file held.  The built-in simulator solves only the problems it
@@ -48,7 +49,6 @@ typedef struct local_opts {
     const http_backend_opts_t *small_http, *large_http, *prm_http;
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
     int request_deadline_ms;  /* coord_opts_t's ceiling; 0: the default */
-    int no_affinity;          /* coord_opts_t's: prefix-cache affinity off */
     prom_registry_t *metrics; /* the coordinator's series; NULL: none */
     /* Finish run resume_run of db (`trim run --resume`): its queued and
     ** running problems go on from their last accepted step and nothing is

@@ -95,6 +95,12 @@ typedef struct coord_problem {
 
 typedef struct coord_stats {
     int64_t submitted, finished, failed, correct, graded;
+    /* Per Trim__Role: requests of problems that had sent one to the pool
+    ** before, by whether they went to the same peer again; and the prompt
+    ** tokens (PRM: input) of the pool's replies, and of those the tokens
+    ** its servers' prefix caches held (as peers report them). */
+    int64_t affinity_same[5], affinity_moved[5];
+    int64_t prompt_tokens[5], cached_tokens[5];
     int64_t cancelled; /* problems cancelled by their client */
     int64_t queued;    /* waiting to start */
     int64_t in_flight;
@@ -118,12 +124,6 @@ typedef struct coord_stats {
     int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */
-    /* Per Trim__Role: requests of problems that had sent one to the pool
-    ** before, by whether they went to the same peer again; and the prompt
-    ** tokens (PRM: input) of the pool's replies, and of those the tokens
-    ** its servers' prefix caches held (as peers report them). */
-    int64_t affinity_same[5], affinity_moved[5];
-    int64_t prompt_tokens[5], cached_tokens[5];
 } coord_stats_t;
 
 typedef struct coord coord_t;
