@@ -123,6 +123,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     memset(o, 0, sizeof *o);
     o->endpoint = a->bind;
     o->db = a->db;
+    o->no_affinity = a->no_affinity;
     o->concurrency = (int)a->concurrency;
     o->max_steps = (int)a->max_steps;
     o->max_tokens = (int)a->max_tokens;
@@ -132,7 +133,6 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     o->liveness = (int)a->liveness;
     o->max_attempts = (int)a->attempts;
     o->max_queued = a->max_queued;
-    o->no_affinity = a->no_affinity;
     o->router_timeout_ms = (int)a->router_timeout;
     o->request_deadline_ms = (int)a->deadline;
     o->router_fallback = strcmp(a->fallback, "local") == 0
