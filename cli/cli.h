@@ -91,13 +91,16 @@ const char *cli_default_name(const char *prefix, char *buf, size_t len);
 ** The simulated world of one served model (trim worker, trim sim-server):
 ** profile's parameters (sim_profile_resolve), the latency model of model
 ** (SIM_WEAK, SIM_STRONG, or -1 for the PRM) set to base_ms plus
-** ms_per_token per token, and the PRM grids of calibration ("": the
-** embedded fit).  Returns 0 with *world (the caller destroys it), or the
-** exit code after printing "trim CMD: ...": 2 for an unknown profile, 1
-** when the world cannot be made.
+** ms_per_token per token, plus (SIM_WEAK, SIM_STRONG) prefill_ms per prompt
+** token, each server instance with a prefix cache of cache_tokens (0:
+** none), and the PRM grids of calibration ("": the embedded fit).  Returns
+** 0 with *world (the caller destroys it), or the exit code after printing
+** "trim CMD: ...": 2 for an unknown profile, 1 when the world cannot be
+** made.
 */
 int cli_sim_world(const char *cmd, const char *profile, int model,
-                  double base_ms, double ms_per_token, const char *calibration,
+                  double base_ms, double ms_per_token, double prefill_ms,
+                  double cache_tokens, const char *calibration,
                   sim_world_t **world);
 
 #endif

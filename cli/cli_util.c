@@ -66,7 +66,8 @@ cli_default_name(const char *prefix, char *buf, size_t len)
 
 int
 cli_sim_world(const char *cmd, const char *profile, int model, double base_ms,
-              double ms_per_token, const char *calibration, sim_world_t **world)
+              double ms_per_token, double prefill_ms, double cache_tokens,
+              const char *calibration, sim_world_t **world)
 {
     sim_params_t params;
     char err[512];
@@ -76,6 +77,9 @@ cli_sim_world(const char *cmd, const char *profile, int model, double base_ms,
         return 2;
     }
     sim_params_latency(&params, model, base_ms, ms_per_token);
+    if (model == SIM_WEAK || model == SIM_STRONG)
+        params.prefill_us[model] = prefill_ms * 1000.0;
+    params.prefix_cache_tokens = cache_tokens;
     *world = sim_world_new(&params, *calibration ? calibration : NULL, err,
                            sizeof err);
     if (*world == NULL) {

@@ -36,7 +36,7 @@ typedef struct coordinator_args {
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
-    int insecure, http_insecure;
+    int insecure, http_insecure, no_affinity;
 } coordinator_args_t;
 
 
@@ -63,6 +63,10 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "missed heartbeats before a peer is dropped"},
         {"max-attempts", FLAG_INT, &a->attempts, 1, 100,
          "failed calls per request before the problem fails"},
+        {"no-affinity", FLAG_BOOL, &a->no_affinity, 0, 0,
+         "send a problem's next call to any worker of the pool with credit, "
+         "not first to the one that served its previous call there (whose "
+         "model server may still hold its prefix in cache)"},
         {"router-timeout-ms", FLAG_INT, &a->router_timeout, 1, 3600000,
          "a decision not back by then counts as the router failing"},
         {"request-deadline-ms", FLAG_INT, &a->deadline, 1, 8.64e7,
@@ -119,6 +123,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     memset(o, 0, sizeof *o);
     o->endpoint = a->bind;
     o->db = a->db;
+    o->no_affinity = a->no_affinity;
     o->concurrency = (int)a->concurrency;
     o->max_steps = (int)a->max_steps;
     o->max_tokens = (int)a->max_tokens;

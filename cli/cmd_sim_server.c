@@ -178,7 +178,7 @@ cmd_sim_server(int argc, char **argv)
                        o.model == SIM_SERVER_PRM      ? -1
                        : o.model == SIM_SERVER_STRONG ? SIM_STRONG
                                                       : SIM_WEAK,
-                       a.base_ms, a.ms_per_token, a.calibration, &world);
+                       a.base_ms, a.ms_per_token, 0, 0, a.calibration, &world);
     if (rc != 0)
         return rc;
     server_opts(&a, &o);

@@ -24,12 +24,16 @@ print_json(const Trim__Status *st)
     json_t *pools = json_object(), *runs = json_array();
     for (size_t i = 0; i < st->n_pools; i++) {
         const Trim__PoolStatus *p = st->pools[i];
-        json_object_set_new(pools, env_role_name(p->role),
-                            json_pack("{s:I, s:I, s:I, s:I}", "peers",
-                                      (json_int_t)p->peers, "credit",
-                                      (json_int_t)p->credit, "outstanding",
-                                      (json_int_t)p->outstanding, "queued",
-                                      (json_int_t)p->queued));
+        json_object_set_new(
+            pools, env_role_name(p->role),
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peers",
+                      (json_int_t)p->peers, "credit", (json_int_t)p->credit,
+                      "outstanding", (json_int_t)p->outstanding, "queued",
+                      (json_int_t)p->queued, "prompt_tokens",
+                      (json_int_t)p->prompt_tokens, "cached_tokens",
+                      (json_int_t)p->cached_tokens, "affinity_same",
+                      (json_int_t)p->affinity_same, "affinity_moved",
+                      (json_int_t)p->affinity_moved));
     }
     for (size_t i = 0; i < st->n_runs; i++) {
         const Trim__RunStatus *r = st->runs[i];
@@ -81,14 +85,26 @@ print_text(const Trim__Status *st, const char *endpoint)
            (unsigned long long)st->fallback_decisions,
            (unsigned long long)st->bad_messages,
            (unsigned long long)st->stale_replies);
-    printf("\n  %-7s %6s %8s %12s %8s\n", "pool", "peers", "credit",
-           "outstanding", "queued");
+    printf("\n  %-7s %6s %8s %12s %8s %10s %9s\n", "pool", "peers", "credit",
+           "outstanding", "queued", "cache hit", "same peer");
     for (size_t i = 0; i < st->n_pools; i++) {
         const Trim__PoolStatus *p = st->pools[i];
-        printf("  %-7s %6u %8llu %12llu %8llu\n", env_role_name(p->role),
+        uint64_t again = p->affinity_same + p->affinity_moved;
+        printf("  %-7s %6u %8llu %12llu %8llu", env_role_name(p->role),
                p->peers, (unsigned long long)p->credit,
                (unsigned long long)p->outstanding,
                (unsigned long long)p->queued);
+        /* Of prompt tokens cached, of repeat requests to the same peer. */
+        if (p->prompt_tokens > 0)
+            printf(" %9.1f%%",
+                   100.0 * (double)p->cached_tokens / (double)p->prompt_tokens);
+        else
+            printf(" %10s", "-");
+        if (again > 0)
+            printf(" %8.1f%%\n",
+                   100.0 * (double)p->affinity_same / (double)again);
+        else
+            printf(" %9s\n", "-");
     }
     if (st->n_runs == 0)
         return;

@@ -82,7 +82,7 @@ typedef struct worker_args {
     const char *metrics_listen;
     int64_t credit, heartbeat, liveness, reconnect, drain;
     int http_insecure;
-    double base_ms, ms_per_token;
+    double base_ms, ms_per_token, prefill_ms, cache_tokens;
     http_flag_values_t hv;
 } worker_args_t;
 
@@ -117,6 +117,13 @@ parse_args(int argc, char **argv, worker_args_t *a)
          "sim: fixed latency per call"},
         {"sim-ms-per-token", FLAG_DOUBLE, &a->ms_per_token, 0, 60000,
          "sim: latency per generated (PRM: input) token"},
+        {"sim-prefill-ms-per-token", FLAG_DOUBLE, &a->prefill_ms, 0, 60000,
+         "sim, small and large: latency per prompt token not in the prefix "
+         "cache"},
+        {"sim-cache-tokens", FLAG_DOUBLE, &a->cache_tokens, 0, 1e12,
+         "sim: tokens of prefixes the simulated server keeps (LRU); a "
+         "cached prefix costs no prefill time and is reported as cached "
+         "(0: no cache)"},
         CLIENT_FLAGS_CURVE(&a->curve_secret, &a->server_key, "worker",
                            "coordinator"),
         CLI_FLAG_HEALTH_FILE(&a->health_file),
@@ -314,8 +321,8 @@ cmd_worker(int argc, char **argv)
                             role == TRIM__ROLE__ROLE_PRM     ? -1
                             : role == TRIM__ROLE__ROLE_LARGE ? SIM_STRONG
                                                              : SIM_WEAK,
-                            a.base_ms, a.ms_per_token, a.calibration,
-                            &world)) != 0)
+                            a.base_ms, a.ms_per_token, a.prefill_ms,
+                            a.cache_tokens, a.calibration, &world)) != 0)
         goto done;
     rc = 1;
     backend_t *b = NULL;

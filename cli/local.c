@@ -447,6 +447,7 @@ local_open(local_t *l, char *err, size_t errlen)
     co.max_tokens = 2048;
     co.temperature = 0.7f;
     co.top_p = 0.8f;
+    co.no_affinity = o->no_affinity;
     co.max_queued = o->problems + 1;
     co.exit_when_done = 1;
     co.pomdp_default = &l->pomdp;

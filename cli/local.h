@@ -36,6 +36,7 @@ typedef struct local_opts {
     int explore;               /* learned policies sample their actions */
     int64_t max_strong_tokens; /* per-problem strong-token cap, 0: none */
     double target_share;       /* strong-token share to hold, 0: none */
+    int no_affinity;           /* coord_opts_t's: prefix-cache affinity off */
     /* Problems from a JSONL file (see problems.h) instead of the
     ** simulator's generator; NULL: simulated.  problems is then how many
     ** the file held.  The built-in simulator solves only the problems it

@@ -270,6 +270,10 @@ on_status(coord_t *c, const unsigned char *id, size_t idlen,
         trim__pool_status__init(ps);
         ps->role = (Trim__Role)role;
         ps->queued = (uint64_t)c->pools[role].length;
+        ps->prompt_tokens = (uint64_t)c->stats.prompt_tokens[role];
+        ps->cached_tokens = (uint64_t)c->stats.cached_tokens[role];
+        ps->affinity_same = (uint64_t)c->stats.affinity_same[role];
+        ps->affinity_moved = (uint64_t)c->stats.affinity_moved[role];
         for (int i = 0; i < c->n_peers; i++) {
             const cpeer_t *peer = &c->peers[i];
             if (!peer->alive || (int)peer->role != role)

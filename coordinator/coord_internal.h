@@ -119,6 +119,9 @@ typedef struct cproblem {
                               another can take it); 0: none */
     struct cproblem *next; /* queue link */
     int64_t created_ms;
+    /* Per pool: the peer (cpeer_t.joined) that took the problem's last
+    ** request there, for prefix-cache affinity; 0: none. */
+    uint64_t affinity[ROLE_COUNT];
     /* Where the time of the step row being built went (store_step_t): when
     ** it entered its current queue, its waits in queues, its PRM and router
     ** round trips; zeroed for each row (timings.c). */
@@ -376,11 +379,17 @@ void coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
 void coord_check_peers(coord_t *c, int64_t now_ms);
 
 /*
-** The live peer of a role with the most free credit, or -1; slot avoid only
-** when no other peer of the role has free credit, and a quarantined peer
-** only when every live peer of the role is quarantined.
+** The live peer of a role that announced itself as prefer (cpeer_t.joined;
+** 0: none) when it has free credit and is neither avoid nor quarantined;
+** else the one with the most free credit, or -1.  Slot avoid only when no
+** other peer of the role has free credit, and a quarantined peer only when
+** every live peer of the role is quarantined.
 */
-int coord_pick_peer(coord_t *c, Trim__Role role, int avoid);
+int coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer);
+
+/* Count what a batch of replies from peer slot says its server's prefix
+** cache held (coord_stats_t's prompt_tokens and cached_tokens). */
+void coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env);
 
 /*
 ** Whether a log line about an event of kind (PEER_LOG_*) from peer slot is

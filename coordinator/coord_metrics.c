@@ -31,6 +31,10 @@ struct coord_metrics {
     prom_gauge_t *peers[ROLE_COUNT], *pool_queued[ROLE_COUNT];
     prom_gauge_t *pool_outstanding[ROLE_COUNT];
     prom_histogram_t *latency[ROLE_COUNT];
+    /* Model pools' prefix caches and affinity (zero for the router). */
+    prom_counter_t *prompt[ROLE_COUNT], *cached[ROLE_COUNT];
+    prom_gauge_t *hit_ratio[ROLE_COUNT];
+    prom_counter_t *same[ROLE_COUNT], *moved[ROLE_COUNT];
     /* (strong, weak + strong) tokens sampled once a second, a ring */
     int64_t at_ms[SHARE_SAMPLES], strong_tokens[SHARE_SAMPLES];
     int64_t all_tokens[SHARE_SAMPLES];
@@ -39,6 +43,37 @@ struct coord_metrics {
     _Atomic int state; /* STATE_READY, STATE_NOT_STARTED, STATE_STORE_FAILED or
                           a role */
 };
+
+
+/* The prefix-cache and affinity series of model pool role. */
+static void
+pool_cache_series(coord_metrics_t *m, prom_registry_t *r, int role)
+{
+    const char *pool[] = {"pool", env_role_name(role), NULL};
+    const char *same[] = {"pool", env_role_name(role), "peer", "same", NULL};
+    const char *moved[] = {"pool", env_role_name(role), "peer", "moved", NULL};
+    const char *help_affinity =
+        "Requests of problems that had sent one to the pool before, by "
+        "whether the same peer took them again";
+
+    m->prompt[role] = prom_counter(
+        r, "trim_pool_prompt_tokens_total",
+        "Prompt tokens (PRM: input tokens) of the pool's replies", pool);
+    m->cached[role] =
+        prom_counter(r, "trim_pool_cached_prompt_tokens_total",
+                     "Of the pool's prompt tokens, those its model servers' "
+                     "prefix caches held, as its peers report them",
+                     pool);
+    m->hit_ratio[role] = prom_gauge(
+        r, "trim_pool_prefix_cache_hit_ratio",
+        "Cached / prompt tokens of the pool since the coordinator started; "
+        "NaN before any",
+        pool);
+    m->same[role] = prom_counter(r, "trim_pool_affinity_requests_total",
+                                 help_affinity, same);
+    m->moved[role] = prom_counter(r, "trim_pool_affinity_requests_total",
+                                  help_affinity, moved);
+}
 
 
 int
@@ -105,6 +140,8 @@ coord_metrics_init(coord_t *c)
             r, "trim_pool_outstanding_requests",
             "Requests sent to the pool's live peers and not answered yet",
             pool);
+        if (role != TRIM__ROLE__ROLE_ROUTER)
+            pool_cache_series(m, r, role);
     }
     m->requeues =
         prom_counter(r, "trim_requeues_total",
@@ -235,6 +272,17 @@ coord_metrics_publish(coord_t *c, int64_t now)
         prom_gauge_set(m->peers[role], s->peers[role]);
         prom_gauge_set(m->pool_queued[role], (double)c->pools[role].length);
         prom_gauge_set(m->pool_outstanding[role], (double)outstanding[role]);
+        if (m->prompt[role] == NULL)
+            continue;
+        prom_counter_set(m->prompt[role], (uint64_t)s->prompt_tokens[role]);
+        prom_counter_set(m->cached[role], (uint64_t)s->cached_tokens[role]);
+        prom_gauge_set(m->hit_ratio[role],
+                       s->prompt_tokens[role] > 0
+                           ? (double)s->cached_tokens[role] /
+                                 (double)s->prompt_tokens[role]
+                           : NAN);
+        prom_counter_set(m->same[role], (uint64_t)s->affinity_same[role]);
+        prom_counter_set(m->moved[role], (uint64_t)s->affinity_moved[role]);
     }
     prom_gauge_set(m->audit_rows, (double)store_writer_backlog(c->writer));
     atomic_store(&m->state, readiness(c));

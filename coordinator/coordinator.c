@@ -343,19 +343,35 @@ flush_peer(coord_t *c, int slot)
 }
 
 
-/* Hand queued requests to peers with free credit, one batch per peer. */
+/*
+** Hand queued requests to peers with free credit, one batch per peer, each
+** problem's to the peer that took its previous request in the pool when it
+** can (coord_opts_t.no_affinity).
+*/
 static void
 dispatch(coord_t *c)
 {
     for (int role = 1; role < ROLE_COUNT; role++) {
         pool_queue_t *q = &c->pools[role];
         while (q->head) {
+            /* Routers keep no cache: affinity is for the model pools; and
+            ** a request retried after an error reply may go elsewhere. */
+            uint64_t last =
+                role == TRIM__ROLE__ROLE_ROUTER || q->head->failures > 0
+                    ? 0
+                    : q->head->affinity[role];
             int slot =
-                coord_pick_peer(c, (Trim__Role)role, q->head->expired_on - 1);
+                coord_pick_peer(c, (Trim__Role)role, q->head->expired_on - 1,
+                                c->opts.no_affinity ? 0 : last);
             if (slot < 0)
                 break;
             cproblem_t *p = pool_queue_pop(q);
             p->queued = 0;
+            if (last != 0 && c->peers[slot].joined == last)
+                c->stats.affinity_same[role]++;
+            else if (last != 0)
+                c->stats.affinity_moved[role]++;
+            p->affinity[role] = c->peers[slot].joined;
             if (coord_add_request(c, slot, p) < 0) {
                 c->fatal = 1;
                 return;

@@ -62,6 +62,12 @@ typedef struct coord_opts {
     int router_timeout_ms; /* a decision not back by then counts as the
                               router failing (default 2000) */
     coord_fallback_t router_fallback;
+    /* Prefix-cache affinity is on unless this is set: a problem's next
+    ** request to a pool goes to the peer that took its previous one there
+    ** when that peer has free credit (its model server may still hold the
+    ** problem's prefix), else to any peer; never does it wait for one.  A
+    ** request retried after an error reply goes by free credit alone. */
+    int no_affinity;
     /* A small, large or prm request not answered by then goes to another
     ** peer: the smaller of this ceiling and the peer's stated deadline
     ** (this when it states none); 0: COORD_REQUEST_DEADLINE_MS. */
@@ -89,6 +95,12 @@ typedef struct coord_problem {
 
 typedef struct coord_stats {
     int64_t submitted, finished, failed, correct, graded;
+    /* Per Trim__Role: requests of problems that had sent one to the pool
+    ** before, by whether they went to the same peer again; and the prompt
+    ** tokens (PRM: input) of the pool's replies, and of those the tokens
+    ** its servers' prefix caches held (as peers report them). */
+    int64_t affinity_same[5], affinity_moved[5];
+    int64_t prompt_tokens[5], cached_tokens[5];
     int64_t cancelled; /* problems cancelled by their client */
     int64_t queued;    /* waiting to start */
     int64_t in_flight;

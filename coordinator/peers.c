@@ -509,9 +509,11 @@ coord_on_frame(coord_t *c, const unsigned char *id, size_t idlen,
             drop_peer(c, slot, err);
             break;
         case TRIM__ENVELOPE__BODY_STEP_RESULTS:
+            coord_count_cached(c, slot, env);
             coord_on_step_results(c, slot, env->step_results);
             break;
         case TRIM__ENVELOPE__BODY_STEP_SCORES:
+            coord_count_cached(c, slot, env);
             coord_on_step_scores(c, slot, env->step_scores);
             break;
         case TRIM__ENVELOPE__BODY_DECISIONS:
@@ -570,7 +572,7 @@ coord_check_peers(coord_t *c, int64_t now)
 
 
 int
-coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
+coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer)
 {
     int best = -1, fallback = -1, spare = -1, healthy = 0;
     int64_t best_free = 0, spare_free = 0, now = clock_now_ms();
@@ -589,6 +591,8 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
             continue;
         }
         healthy = 1;
+        if (free_credit > 0 && p->joined == prefer && i != avoid)
+            return i;
         if (free_credit > 0 && i == avoid) {
             fallback = i;
         } else if (free_credit > best_free) {
@@ -599,6 +603,32 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid)
     if (!healthy)
         return spare;
     return best >= 0 ? best : fallback;
+}
+
+
+void
+coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env)
+{
+    int role = c->peers[slot].role;
+    int64_t prompt = 0, cached = 0;
+
+    if (env->body_case == TRIM__ENVELOPE__BODY_STEP_RESULTS) {
+        for (size_t i = 0; i < env->step_results->n_items; i++) {
+            const Trim__StepResult *r = env->step_results->items[i];
+            prompt += r->prompt_tokens;
+            cached += r->cached_tokens < r->prompt_tokens ? r->cached_tokens
+                                                          : r->prompt_tokens;
+        }
+    } else if (env->body_case == TRIM__ENVELOPE__BODY_STEP_SCORES) {
+        for (size_t i = 0; i < env->step_scores->n_items; i++) {
+            const Trim__StepScores *r = env->step_scores->items[i];
+            prompt += r->input_tokens;
+            cached += r->cached_tokens < r->input_tokens ? r->cached_tokens
+                                                         : r->input_tokens;
+        }
+    }
+    c->stats.prompt_tokens[role] += prompt;
+    c->stats.cached_tokens[role] += cached;
 }
 
 

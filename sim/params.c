@@ -187,6 +187,10 @@ sim_params_check(const sim_params_t *p, char *err, size_t errlen)
         !in_range(p->prm_prefill_us, 0, 1e12))
         return errf(err, errlen,
                     "sim params: PRM latency model must be finite and >= 0");
+    if (!in_range(p->prefix_cache_tokens, 0, 1e12))
+        return errf(err, errlen,
+                    "sim params: prefix_cache_tokens = %g not in [0,1e12]",
+                    p->prefix_cache_tokens);
     return 0;
 }
 

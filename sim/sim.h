@@ -63,6 +63,13 @@ typedef struct sim_params {
     double decode_us[2];       /* ... per completion token */
     double prm_base_us;        /* PRM call: fixed part */
     double prm_prefill_us;     /* ... per input token */
+    /* Each simulated server's prefix cache (workers/prefix_cache.h), in
+    ** tokens: a prompt's cached prefix costs no prefill time; 0: none. */
+    double prefix_cache_tokens;
+    /* 1: each simulated server prefills one prompt at a time (prefill is
+    ** compute-bound: its calls in flight share it), decoding in parallel;
+    ** 0: calls never slow each other. */
+    int serial_prefill;
     /* Problems of mixed difficulty (sim_class_t order). */
     double class_share[SIM_CLASSES]; /* share of problems; sums to 1 */
     double class_logit[SIM_CLASSES]; /* log-odds shift of both models' step

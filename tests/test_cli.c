@@ -190,17 +190,20 @@ test_status_and_wait(void **state)
              (long long)jint(j, "queued"), (long long)jint(j, "in_flight"));
     assert_non_null(strstr(out, want));
     assert_int_equal(jint(j, "queued") + jint(j, "in_flight"), 3);
-    assert_non_null(strstr(out, "\n  pool     peers   credit  outstanding"));
+    assert_non_null(strstr(out, "\n  pool     peers   credit  outstanding"
+                                "   queued  cache hit same peer\n"));
     json_t *pools = json_object_get(j, "pools");
     const char *name;
     json_t *pool;
     json_object_foreach(pools, name, pool)
     {
-        snprintf(want, sizeof want, "\n  %-7s %6lld %8lld %12lld %8lld\n", name,
+        /* No worker has answered: no cache hit ratio, no repeat. */
+        snprintf(want, sizeof want,
+                 "\n  %-7s %6lld %8lld %12lld %8lld %10s %9s\n", name,
                  (long long)jint(pool, "peers"),
                  (long long)jint(pool, "credit"),
                  (long long)jint(pool, "outstanding"),
-                 (long long)jint(pool, "queued"));
+                 (long long)jint(pool, "queued"), "-", "-");
         if (strstr(out, want) == NULL)
             fail_msg("no row '%s' in:\n%s", want + 1, out);
     }

@@ -655,7 +655,8 @@ test_chat_request(void **state)
                                 "\"\\\\boxed{5}\"},\"finish_reason\":\"stop\","
                                 "\"stop_reason\":null}],\"usage\":{"
                                 "\"prompt_tokens\":40,\"completion_tokens\":"
-                                "4}}"});
+                                "4,\"prompt_tokens_details\":{"
+                                "\"cached_tokens\":32}}}"});
     backend_t *b = backend_openai_chat_new(&o, 4, err, sizeof err);
     assert_non_null(b);
     backend_request_t req = gen_request(8, 1);
@@ -691,6 +692,7 @@ test_chat_request(void **state)
     assert_int_equal(r.finish, TRIM__FINISH__FINISH_END);
     assert_int_equal(r.prompt_tokens, 40);
     assert_int_equal(r.completion_tokens, 4);
+    assert_int_equal(r.cached_tokens, 32); /* prompt_tokens_details */
     backend_result_clear(&r);
     backend_destroy(&b);
 }

@@ -89,6 +89,8 @@ test_bad_fields_are_named(void **state)
          "sim params: mean_steps = 1 is neither 0 nor in [2.5,29]"},
         {FIELD(prm_prefill_us), -5,
          "sim params: PRM latency model must be finite and >= 0"},
+        {FIELD(prefix_cache_tokens), -1,
+         "sim params: prefix_cache_tokens = -1 not in [0,1e12]"},
     };
     char err[256];
 

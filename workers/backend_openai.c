@@ -247,6 +247,15 @@ parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
     r->prompt_tokens =
         http_usage_tokens(root, "prompt_tokens", job->input_bytes);
     r->completion_tokens = http_usage_tokens(root, "completion_tokens", len);
+    /* What the server's prefix cache held of the prompt: vLLM says so with
+    ** --enable-prompt-tokens-details, as OpenAI does. */
+    json_t *cached =
+        json_object_get(json_object_get(json_object_get(root, "usage"),
+                                        "prompt_tokens_details"),
+                        "cached_tokens");
+    if (json_is_integer(cached) && json_integer_value(cached) >= 0 &&
+        json_integer_value(cached) <= r->prompt_tokens)
+        r->cached_tokens = (int)json_integer_value(cached);
     return 0;
 }
 

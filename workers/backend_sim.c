@@ -7,9 +7,17 @@
 ** a plain FIFO.  A timerfd armed for the earliest due result wakes the
 ** worker's poll to the microsecond (a poll timeout has millisecond steps,
 ** which made every simulated call up to a millisecond late).
+**
+** With the world's prefix_cache_tokens set, the backend is one model server
+** with its own prefix cache: the part of a prompt it served recently (the
+** problem and the steps it saw last time) is not prefilled again, which
+** takes its prefill time off the call's latency and is reported as cached
+** tokens.  With serial_prefill, the server prefills one prompt at a time, so
+** a call waits for the prefills submitted before it.
 */
 #include "backend_sim.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +26,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "prefix_cache.h"
 
 typedef struct pending {
     int64_t due_us;
@@ -32,8 +41,13 @@ typedef struct sim_backend {
     pending_t *heap;
     size_t n, cap;
     uint64_t seq;
-    int timer;        /* timerfd for the earliest due result, or -1 */
-    int64_t armed_us; /* when it is armed for; 0 when disarmed */
+    int timer;               /* timerfd for the earliest due result, or -1 */
+    int64_t armed_us;        /* when it is armed for; 0 when disarmed */
+    prefix_cache_t *cache;   /* NULL: no prefix cache */
+    int64_t prefill_free_us; /* serial_prefill: when the next may start */
+    uint64_t *keys;          /* a prompt's segments for the cache */
+    int32_t *tokens;
+    size_t cap_segments;
 } sim_backend_t;
 
 
@@ -102,6 +116,56 @@ fail_result(backend_result_t *r, const char *err)
 }
 
 
+/*
+** The tokens of req's prompt (problem and steps) that the prefix cache
+** held, at most prompt_tokens - 1 (a server computes at least the last
+** token, as vLLM does); the prompt is then kept in the cache, followed by
+** the step written (text, or NULL when scoring), whose blocks a server
+** keeps too: the next call after a kept draft finds all of its prompt.
+** Segment sizes add up as sim_prompt_tokens counts the whole: 4 bytes a
+** token, a blank line after each step.
+*/
+static int
+cached_tokens(sim_backend_t *s, const backend_request_t *req, const char *text,
+              int prompt_tokens)
+{
+    size_t n = req->n_steps + 1 + (text != NULL), bytes, before = 0;
+    uint64_t key;
+    int64_t hit;
+
+    if (s->cache == NULL)
+        return 0;
+    if (n > s->cap_segments) {
+        uint64_t *k = realloc(s->keys, n * sizeof *k);
+        if (k != NULL)
+            s->keys = k;
+        int32_t *t = realloc(s->tokens, n * sizeof *t);
+        if (t != NULL)
+            s->tokens = t;
+        if (k == NULL || t == NULL)
+            return 0;
+        s->cap_segments = n;
+    }
+    bytes = strlen(req->problem);
+    key = prefix_cache_key(0, req->problem, bytes);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            const char *step = i <= req->n_steps ? req->steps[i - 1] : text;
+            size_t len = step ? strlen(step) : 0;
+            key = prefix_cache_key(key, step ? step : "", len);
+            bytes += len + 2;
+        }
+        s->keys[i] = key;
+        s->tokens[i] = (int32_t)(bytes / 4 - before / 4);
+        before = bytes;
+    }
+    hit = prefix_cache_use(s->cache, s->keys, s->tokens, n);
+    if (hit >= prompt_tokens)
+        hit = prompt_tokens > 0 ? prompt_tokens - 1 : 0;
+    return (int)hit;
+}
+
+
 static int
 sim_submit(backend_t *b, const backend_request_t *req)
 {
@@ -142,6 +206,30 @@ sim_submit(backend_t *b, const backend_request_t *req)
             p.result.completion_tokens = step.completion_tokens;
             p.result.finish = (Trim__Finish)step.finish;
             latency = step.latency_us;
+        }
+    }
+    if (p.result.error == NULL) {
+        const sim_params_t *w = sim_world_params(s->world);
+        int scoring = req->job == BACKEND_SCORE;
+        int cached = cached_tokens(s, req, p.result.text,
+                                   scoring ? p.result.input_tokens
+                                           : p.result.prompt_tokens);
+        double per_token =
+            scoring ? w->prm_prefill_us : w->prefill_us[s->model];
+        int64_t prefill =
+            llround(per_token * ((scoring ? p.result.input_tokens
+                                          : p.result.prompt_tokens) -
+                                 cached));
+        p.result.cached_tokens = cached;
+        latency -= llround(per_token * cached);
+        if (latency < 0)
+            latency = 0;
+        if (w->serial_prefill && prefill > 0) {
+            int64_t now = clock_now_us();
+            int64_t wait =
+                s->prefill_free_us > now ? s->prefill_free_us - now : 0;
+            s->prefill_free_us = now + wait + prefill;
+            latency += wait;
         }
     }
     p.result.latency_us = latency;
@@ -224,6 +312,9 @@ sim_destroy(backend_t *b)
     for (size_t i = 0; i < s->n; i++)
         backend_result_clear(&s->heap[i].result);
     free(s->heap);
+    prefix_cache_destroy(&s->cache);
+    free(s->keys);
+    free(s->tokens);
     if (s->timer >= 0)
         close(s->timer);
     free(s);
@@ -240,6 +331,12 @@ backend_sim_new(const sim_world_t *w, backend_sim_model_t model)
         return NULL;
     s->world = w;
     s->model = model;
+    if (sim_world_params(w)->prefix_cache_tokens >= 1 &&
+        (s->cache = prefix_cache_new(
+             (int64_t)sim_world_params(w)->prefix_cache_tokens)) == NULL) {
+        free(s);
+        return NULL;
+    }
     s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->base.name = names[model];
     s->base.submit = sim_submit;

@@ -175,6 +175,7 @@ send_results(worker_t *w, size_t n)
             g->completion_tokens = (uint32_t)r->completion_tokens;
             g->finish = r->error ? TRIM__FINISH__FINISH_ERROR : r->finish;
             g->latency_us = (uint32_t)r->latency_us;
+            g->cached_tokens = (uint32_t)r->cached_tokens;
             g->error = r->error ? r->error : "";
             genp[ng++] = g;
         } else {
@@ -186,6 +187,7 @@ send_results(worker_t *w, size_t n)
             s->input_tokens = (uint32_t)r->input_tokens;
             s->padded = r->error ? 0 : (uint32_t)r->padded;
             s->latency_us = (uint32_t)r->latency_us;
+            s->cached_tokens = (uint32_t)r->cached_tokens;
             s->error = r->error ? r->error : "";
             scop[ns++] = s;
         }
