@@ -194,6 +194,7 @@ store_writer_put_wasted(store_writer_t *w, const store_step_t *s)
 }
 
 
+int64_t
 store_writer_put_usage(store_writer_t *w, int64_t problem_id,
                        const store_usage_total_t *t)
 {
