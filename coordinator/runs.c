@@ -231,6 +231,7 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_tokens = (uint64_t)t->strong_tokens;
     out->discarded_tokens = (uint64_t)t->discarded_tokens;
     out->prm_tokens = (uint64_t)t->prm_tokens;
+    out->wasted_tokens = (uint64_t)t->wasted_tokens;
     out->cancelled = (uint64_t)t->cancelled;
     out->weak_prompt_tokens = (uint64_t)t->usage.input[STORE_DRAFT];
     out->weak_cached_tokens = (uint64_t)t->usage.cached[STORE_DRAFT];
