@@ -137,29 +137,6 @@ solve(bench_cluster_t *k, int n, int64_t *steps_out)
 }
 
 
-/* The echo side of the raw ZeroMQ measurement (a child process). */
-static void
-echo_server(const char *endpoint)
-{
-    void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_ROUTER);
-    int hwm = 100000;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_bind(s, endpoint);
-    for (;;) {
-        zmq_msg_t id, body;
-        zmq_msg_init(&id);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&id, s, 0) < 0 || zmq_msg_recv(&body, s, 0) < 0)
-            break;
-        zmq_msg_send(&id, s, ZMQ_SNDMORE);
-        zmq_msg_send(&body, s, 0);
-    }
-    _exit(0);
-}
-
-
 static void
 raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
 {
@@ -169,7 +146,7 @@ raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
     fflush(NULL);
     pid_t child = fork();
     if (child == 0)
-        echo_server(endpoint);
+        bench_echo_server(endpoint);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int hwm = 100000;

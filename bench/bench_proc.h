@@ -33,4 +33,10 @@ void bench_pause_ms(int ms);
 */
 int bench_wait_pools(const char *trim, const char *endpoint);
 
+/*
+** Echo every message of a ROUTER bound at endpoint back to its sender until
+** killed: the far side of a raw ZeroMQ round trip (run it in a child).
+*/
+void bench_echo_server(const char *endpoint) __attribute__((noreturn));
+
 #endif

@@ -10,6 +10,12 @@
 ** (steps.speculative), wasted ones (wasted_drafts) and their tokens in the
 ** run summary.  A cascade drafts its weak solution with no decision between
 ** steps, so there is nothing to overlap: it must not speculate at all.
+**
+** Faults with speculative requests in flight, over TCP with real worker
+** processes: a small worker killed while it holds them, a small worker that
+** answers past the request deadline, the coordinator killed and restarted
+** on its store.  Every problem still ends once, and the steps are those of
+** a run in one process without speculation.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "agg.h"
+#include "cluster.h"
 #include "seq.h"
 #include "testutil.h"
 #include "train.h"
@@ -105,13 +112,13 @@ assert_same_rows(const char *off, const char *on)
 }
 
 
+/* The integer key of a summary, which must have it. */
 static int64_t
-jint(json_t *j, const char *key)
+must_int(json_t *j, const char *key)
 {
-    json_t *v = json_object_get(j, key);
-    if (!json_is_integer(v))
+    if (!json_is_integer(json_object_get(j, key)))
         fail_msg("summary has no integer '%s'", key);
-    return json_integer_value(v);
+    return jint(j, key);
 }
 
 
@@ -129,7 +136,7 @@ check_speculation(const char *db, json_t *sum, int routed)
                      SQLITE_OK);
     int64_t used = sql_int(h, "SELECT count(*) FROM steps WHERE speculative");
     int64_t wasted = sql_int(h, "SELECT count(*) FROM wasted_drafts");
-    assert_int_equal(jint(sum, "wasted_tokens"),
+    assert_int_equal(must_int(sum, "wasted_tokens"),
                      sql_int(h, "SELECT coalesce(sum(completion_tokens), 0)"
                                 " FROM wasted_drafts"));
     if (!routed) {
@@ -171,11 +178,11 @@ compare(const char *policy, const char *mode, int routed)
     json_t *b = run(on, policy, flags);
     int64_t rows = assert_same_rows(off, on);
     check_speculation(on, b, routed);
-    assert_int_equal(jint(a, "wasted_tokens"), 0);
+    assert_int_equal(must_int(a, "wasted_tokens"), 0);
     print_message("%s --speculate %s: %lld step rows alike, %lld wasted "
                   "draft tokens\n",
                   policy, mode, (long long)rows,
-                  (long long)jint(b, "wasted_tokens"));
+                  (long long)must_int(b, "wasted_tokens"));
     json_decref(a);
     json_decref(b);
 }
@@ -240,6 +247,74 @@ test_cascade_does_not_speculate(void **state)
 }
 
 
+static const char *const spec_coord[] = {
+    "--router-fallback",     "local", "--speculate", "on",
+    "--request-deadline-ms", "400",   NULL};
+
+
+static void
+test_faults_with_speculation_in_flight(void **state)
+{
+    cluster_t k;
+    char local_db[400], log[400];
+
+    (void)state;
+    cluster_init(&k);
+    cluster_start_coordinator(&k, spec_coord);
+    cluster_start_router(&k, "router-1", NULL);
+    /* Drafts take 30 ms and scoring 5: most decisions come while the next
+    ** step's speculative draft is in flight.  small-slow answers after the
+    ** 400 ms deadline: what it holds, speculative or not, is asked again
+    ** elsewhere (or forgotten) and its late replies are stale. */
+    int doomed = cluster_start_worker(&k, "small", "small-1", "30", "4", NULL);
+    cluster_start_worker(&k, "small", "small-2", "30", "4", NULL);
+    cluster_start_worker(&k, "small", "small-slow", "1500", "2", NULL);
+    cluster_start_worker(&k, "large", "large-1", "2", "8", NULL);
+    cluster_start_worker(&k, "prm", "prm-1", "5", "16", NULL);
+    cluster_wait_pools(&k, 3, 1, 1, 1);
+    int64_t run = cluster_submit_sim(&k, 120, 5, "thr:0.5");
+    int waiter = cluster_spawn_wait(&k, run);
+
+    cluster_wait_finished(&k, 10);
+    int64_t outstanding = 0;
+    for (int tries = 0; tries < 600 && outstanding == 0; tries++) {
+        json_t *st = cluster_status(&k);
+        outstanding = json_integer_value(json_object_get(
+            json_object_get(json_object_get(st, "pools"), "small"),
+            "outstanding"));
+        json_decref(st);
+        if (outstanding == 0)
+            cluster_pause_ms(5);
+    }
+    assert_true(outstanding > 0);
+    cluster_kill(&k, doomed);
+    cluster_wait_finished(&k, 60);
+    cluster_kill(&k, k.coord);
+    cluster_start_coordinator(&k, spec_coord);
+
+    json_t *sum = cluster_wait_result(&k, waiter);
+    assert_int_equal(jint(sum, "problems"), 120);
+    assert_int_equal(jint(sum, "finished"), 120);
+    json_decref(sum);
+    cluster_stop(&k);
+    cluster_check_steps(k.db);
+    cluster_path(&k, "coordinator.log", log, sizeof log);
+    assert_true(test_file_contains(log, "dropped small peer small-1"));
+    assert_true(test_file_contains(log, "recovered"));
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(k.db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_true(sql_int(h, "SELECT count(*) FROM steps WHERE speculative") > 0);
+    assert_true(sql_int(h, "SELECT count(*) FROM wasted_drafts") > 0);
+    sqlite3_close(h);
+    json_t *one = cluster_local_run(&k, "local.db", 120, 5, "thr:0.5", local_db,
+                                    sizeof local_db);
+    json_decref(one);
+    cluster_same_steps(k.db, local_db);
+}
+
+
 int
 main(void)
 {
@@ -249,6 +324,7 @@ main(void)
         cmocka_unit_test(test_agg),
         cmocka_unit_test(test_seq),
         cmocka_unit_test(test_cascade_does_not_speculate),
+        cmocka_unit_test(test_faults_with_speculation_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
