@@ -68,10 +68,11 @@ typedef struct crun {
     int64_t started_ms;  /* wall clock */
     int64_t finished_ms; /* 0 while problems remain */
     totals_t t;
-    int64_t last_ticket;       /* writer ticket of the run's latest row */
-    int explore;               /* learned policies sample their actions */
-    int64_t max_strong_tokens; /* per-problem cap, 0 for none */
-    budget_t budget;           /* strong-token share controller (maybe off) */
+    int64_t last_ticket;         /* writer ticket of the run's latest row */
+    int explore;                 /* learned policies sample their actions */
+    int64_t max_strong_tokens;   /* per-problem cap, 0 for none */
+    budget_t budget;             /* strong-token share controller (maybe off) */
+    coord_speculate_t speculate; /* speculative drafting (speculate.c) */
     prom_counter_t *m_routed, *m_regenerated; /* by policy; NULL: no metrics */
 } crun_t;
 

@@ -51,6 +51,7 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
              "strong-token cap positive");
         goto fail;
     }
+    run->speculate = c->opts.speculate; /* a Submit may say otherwise */
     run->policy = policy_new(o->policy ? o->policy : "", c->opts.pomdp_default,
                              err, errlen);
     if (run->policy == NULL)
