@@ -29,14 +29,18 @@
 **    their tokens.
 **
 **    Problems one at a time and 64 at once; per policy (thr:0.5, pomdp,
-**    agg) each run without speculation, with --speculate on and guard:
-**    per-problem latency p50/p99; the ideal, each problem's latency without
-**    speculation less the PRM and router round trips of its kept drafts
-**    that a next step followed (all of them hidden); the share of that
-**    ideal saving the run achieved (target >= 90%); wasted draft tokens per
-**    problem and as a share of weak tokens (target <= 35%).  A problem's
-**    latency runs from its admission (the run's start, or the end of the
-**    problem that made room for it: admission is in id order) to its end.
+**    agg: a model initialised as a soft thr:0.5, not a trained one) each
+**    run without speculation, with --speculate on and guard: per-problem
+**    latency p50/p99/mean (from its admission: the run's start, or the end
+**    of the problem that made room for it, admission being in id order, to
+**    its end); the ideal, the mean without speculation less the time from
+**    each kept draft's arrival to its decision when a step followed it (its
+**    scoring and routing, all hidden); the share of that the speculative
+**    drafts hid (target >= 90%), timed by the coordinator in the run
+**    (coord_stats_t.spec_hidden_us over spec_ideal_us: wall-clock means of
+**    two runs differ by more than the saving on a loaded machine, so the
+**    fall in mean latency is printed beside it, not used); wasted draft
+**    tokens per problem and as a share of weak tokens (target <= 35%).
 **
 ** 2. trim's own overhead per routed step over TCP, one problem at a time
 **    (coordinator --concurrency 1), zero-latency simulator: coordinator,
@@ -173,14 +177,17 @@ problem_latency(sqlite3 *h, int conc, double *lat)
 
 typedef struct figures {
     double p50, p99, mean;
-    double wasted_per_problem, wasted_share_weak, wasted_share_accepted;
+    double ideal_saving; /* ms per problem: scoring and routing of kept
+                            steps a step followed (coord_stats_t) */
+    double hidden;       /* share of it speculation hid, in the run */
+    double wasted_per_problem, wasted_share_weak;
 } figures_t;
 
 
 static void
-run_one(local_opts_t *o, const char *db, figures_t *f, double *hidden_mean)
+run_one(local_opts_t *o, const char *db, figures_t *f)
 {
-    static double lat[MAX_PROBLEMS], hidden[MAX_PROBLEMS];
+    static double lat[MAX_PROBLEMS];
     local_result_t res;
     char err[512];
 
@@ -191,28 +198,19 @@ run_one(local_opts_t *o, const char *db, figures_t *f, double *hidden_mean)
     }
     sqlite3 *h = open_db(db);
     int n = problem_latency(h, o->concurrency, lat);
+    sqlite3_close(h);
+    unlink(db);
+    const coord_stats_t *st = &res.stats;
     f->mean = mean(lat, n);
     f->p50 = quantile(lat, n, 0.5);
     f->p99 = quantile(lat, n, 0.99);
-    double weak = (double)(res.stats.weak_tokens + res.stats.discarded_tokens);
-    f->wasted_per_problem = (double)res.stats.wasted_tokens / n;
-    f->wasted_share_weak = (double)res.stats.wasted_tokens / weak;
-    f->wasted_share_accepted =
-        (double)res.stats.wasted_tokens / (double)res.stats.weak_tokens;
-    if (hidden_mean != NULL) {
-        /* The PRM and router time of every kept draft a next step followed,
-        ** in ms per problem: what speculation could hide at best. */
-        int m = sql_column(
-            h,
-            "SELECT coalesce((SELECT sum(s.prm_us + s.route_us) FROM steps s"
-            " WHERE s.problem_id = p.problem_id AND s.kind = 'draft' AND"
-            " s.decision = 'keep' AND s.step_index < p.steps - 1), 0) / 1000.0"
-            " FROM problems p ORDER BY p.problem_id",
-            hidden, MAX_PROBLEMS);
-        *hidden_mean = mean(hidden, m);
-    }
-    sqlite3_close(h);
-    unlink(db);
+    f->ideal_saving = (double)st->spec_ideal_us / 1000.0 / n;
+    f->hidden = st->spec_ideal_us > 0
+                    ? (double)st->spec_hidden_us / (double)st->spec_ideal_us
+                    : 0.0;
+    f->wasted_per_problem = (double)st->wasted_tokens / n;
+    f->wasted_share_weak = (double)st->wasted_tokens /
+                           (double)(st->weak_tokens + st->discarded_tokens);
 }
 
 
@@ -254,9 +252,12 @@ speculation(const char *policies, int n1, int n64, const char *dir)
     snprintf(agg_spec, sizeof agg_spec, "agg:%s", agg_path);
     snprintf(db, sizeof db, "%s/run.db", dir);
     printf("speculation under the vLLM-like latency model (ms per problem; "
-           "ideal: every kept step's scoring and routing hidden)\n");
-    printf("%-12s %4s %-6s %8s %8s %8s %8s %9s %10s %9s\n", "policy", "conc",
-           "spec", "p50", "p99", "mean", "ideal", "saving", "wasted/pb",
+           "ideal: the mean without speculation less every kept step's "
+           "scoring and routing; hidden: the share of that time the run's "
+           "speculative drafts hid, timed in the coordinator; wall: the "
+           "share the mean latency fell by)\n");
+    printf("%-12s %4s %-6s %7s %7s %7s %7s %7s %7s %9s %8s\n", "policy", "conc",
+           "spec", "p50", "p99", "mean", "ideal", "hidden", "wall", "wasted/pb",
            "of weak");
     snprintf(list, sizeof list, "%s", policies);
     for (char *save = NULL, *pol = strtok_r(list, ",", &save); pol != NULL;
@@ -264,7 +265,6 @@ speculation(const char *policies, int n1, int n64, const char *dir)
         for (int c = 0; c < 2; c++) {
             local_opts_t o = {0};
             figures_t off, on;
-            double hidden;
             o.policy = strcmp(pol, "agg") == 0 ? agg_spec : pol;
             o.seed = 11;
             o.problems = counts[c];
@@ -272,17 +272,19 @@ speculation(const char *policies, int n1, int n64, const char *dir)
             o.db = db;
             o.sim = &params;
             o.speculate = COORD_SPEC_OFF;
-            run_one(&o, db, &off, &hidden);
-            printf("%-12s %4d %-6s %8.0f %8.0f %8.0f %8.0f %9s %10s %9s\n", pol,
-                   concs[c], "off", off.p50, off.p99, off.mean,
-                   off.mean - hidden, "-", "-", "-");
+            run_one(&o, db, &off);
+            double ideal = off.mean - off.ideal_saving;
+            printf("%-12s %4d %-6s %7.0f %7.0f %7.0f %7.0f %7s %7s %9s %8s\n",
+                   pol, concs[c], "off", off.p50, off.p99, off.mean, ideal, "-",
+                   "-", "-", "-");
             for (int k = 0; k < 2; k++) {
                 o.speculate = modes[k];
-                run_one(&o, db, &on, NULL);
-                printf("%-12s %4d %-6s %8.0f %8.0f %8.0f %8.0f %8.0f%% %10.1f "
-                       "%8.1f%%\n",
+                run_one(&o, db, &on);
+                printf("%-12s %4d %-6s %7.0f %7.0f %7.0f %7.0f %6.0f%% %6.0f%% "
+                       "%9.1f %7.1f%%\n",
                        pol, concs[c], mode_names[k], on.p50, on.p99, on.mean,
-                       off.mean - hidden, 100.0 * (off.mean - on.mean) / hidden,
+                       ideal, 100.0 * on.hidden,
+                       100.0 * (off.mean - on.mean) / off.ideal_saving,
                        on.wasted_per_problem, 100.0 * on.wasted_share_weak);
             }
             fflush(stdout);
@@ -294,8 +296,7 @@ speculation(const char *policies, int n1, int n64, const char *dir)
 }
 
 
-/* ---- trim's overhead over TCP ---------------------------------------------
- */
+/* ---- trim's overhead over TCP ------------------------------------------ */
 
 /* Raw ZeroMQ round trips, one at a time: n samples in us into v. */
 static void

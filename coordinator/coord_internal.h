@@ -114,6 +114,7 @@ typedef struct cspec {
     uint32_t attempt;
     int peer; /* slot holding it (SENT, ORPHAN) */
     int64_t sent_us, sent_ms;
+    int64_t reply_us; /* READY: when its reply came */
     /* READY: the reply. */
     char *text; /* owned */
     int32_t prompt_tokens, tokens;
@@ -176,15 +177,16 @@ typedef struct cproblem {
     ** steps[held.step_index]. */
     store_step_t held;
     int has_held;
-    int client;         /* notify client slot + 1 (notify.c); 0: none */
-    char *decision;     /* "decided_by\0reason\0" of the regenerate decision a
-                           strong step follows (cascade: its whole strong
-                           phase), owned; or NULL */
-    char *key_id;       /* who submitted it (audit only), owned; or NULL */
-    cspec_t spec;       /* a speculative draft of the step after the draft */
-    uint8_t main_spec;  /* the draft request it waits for was sent
-                           speculatively (taken over from spec) */
-    uint8_t draft_spec; /* the draft came from a speculative request */
+    int client;          /* notify client slot + 1 (notify.c); 0: none */
+    char *decision;      /* "decided_by\0reason\0" of the regenerate decision a
+                            strong step follows (cascade: its whole strong
+                            phase), owned; or NULL */
+    char *key_id;        /* who submitted it (audit only), owned; or NULL */
+    cspec_t spec;        /* a speculative draft of the step after the draft */
+    uint8_t main_spec;   /* the draft request it waits for was sent
+                            speculatively (taken over from spec) */
+    uint8_t draft_spec;  /* the draft came from a speculative request */
+    int64_t draft_in_us; /* when the routed draft came (scoring began) */
 } cproblem_t;
 
 typedef struct cpeer {

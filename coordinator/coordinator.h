@@ -131,8 +131,15 @@ typedef struct coord_stats {
     int64_t spec_used;        /* ... that became the next draft */
     int64_t spec_wasted;      /* ... whose previous step was regenerated */
     int64_t wasted_tokens;    /* their completion tokens */
-    int peers[5];             /* live peers per Trim__Role */
-    int64_t credit[5];        /* their total credit per role */
+    /* Time speculation could hide and did: the first sums, over kept
+    ** routed drafts a step followed, the time from the draft's arrival to
+    ** its decision (its scoring and routing); the second, over speculative
+    ** drafts used, how much earlier each was there than a draft asked for
+    ** at the decision would have been (from its request to the decision,
+    ** or to its reply when that came first). */
+    int64_t spec_ideal_us, spec_hidden_us;
+    int peers[5];      /* live peers per Trim__Role */
+    int64_t credit[5]; /* their total credit per role */
 } coord_stats_t;
 
 typedef struct coord coord_t;

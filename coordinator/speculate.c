@@ -179,6 +179,7 @@ coord_spec_reply(coord_t *c, int slot, const Trim__StepResult *r)
     s->finish = r->finish;
     s->latency_us = r->latency_us;
     s->worker = peer->name;
+    s->reply_us = clock_now_us();
     if (orphan) {
         s->text = r->text; /* borrowed for the row */
         put_wasted(c, p, s);

@@ -218,6 +218,8 @@ take_spec(coord_t *c, cproblem_t *p)
     p->queue_us = p->prm_us = p->route_us = 0; /* a new step row */
     p->main_spec = 1;
     c->stats.spec_used++;
+    c->stats.spec_hidden_us +=
+        (s->state == SPEC_SENT ? clock_now_us() : s->reply_us) - s->sent_us;
     if (s->state == SPEC_SENT) {
         s->state = SPEC_NONE;
         p->queued = 0;
@@ -253,6 +255,10 @@ take_spec(coord_t *c, cproblem_t *p)
 static void
 next_step(coord_t *c, cproblem_t *p)
 {
+    const caccept_t *last = p->n_steps > 0 ? &p->acc[p->n_steps - 1] : NULL;
+    if (last != NULL && last->routed && !last->strong && p->draft_in_us > 0)
+        c->stats.spec_ideal_us += clock_now_us() - p->draft_in_us;
+    p->draft_in_us = 0;
     if (take_spec(c, p))
         return;
     int strong = p->run->shape == POLICY_STRONG_ONLY ||
@@ -800,6 +806,7 @@ on_draft(coord_t *c, const char *worker, cproblem_t *p,
     }
     p->stage = STAGE_SCORE;
     p->attempt = 0;
+    p->draft_in_us = clock_now_us();
     coord_enqueue(c, p);
     coord_spec_want(c, p);
 }
