@@ -302,28 +302,17 @@ speculation(const char *policies, int n1, int n64, const char *dir)
 static void
 raw_rtt(double *v, int n)
 {
-    char endpoint[64], msg[100] = {0}, buf[128];
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d",
-             bench_free_port());
-    fflush(NULL);
-    pid_t child = fork();
-    if (child == 0)
-        bench_echo_server(endpoint);
-    void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_connect(s, endpoint);
-    zmq_send(s, msg, sizeof msg, 0); /* wait for the connection */
-    zmq_recv(s, buf, sizeof buf, 0);
+    char msg[BENCH_ECHO_BYTES] = {0}, buf[128];
+    bench_echo_t e;
+
+    bench_echo_open(&e);
     for (int i = 0; i < n; i++) {
         int64_t t0 = clock_now_us();
-        zmq_send(s, msg, sizeof msg, 0);
-        zmq_recv(s, buf, sizeof buf, 0);
+        zmq_send(e.sock, msg, sizeof msg, 0);
+        zmq_recv(e.sock, buf, sizeof buf, 0);
         v[i] = (double)(clock_now_us() - t0);
     }
-    zmq_close(s);
-    zmq_ctx_term(ctx);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    bench_echo_close(&e);
 }
 
 

@@ -276,17 +276,7 @@ test_faults_with_speculation_in_flight(void **state)
     int waiter = cluster_spawn_wait(&k, run);
 
     cluster_wait_finished(&k, 10);
-    int64_t outstanding = 0;
-    for (int tries = 0; tries < 600 && outstanding == 0; tries++) {
-        json_t *st = cluster_status(&k);
-        outstanding = json_integer_value(json_object_get(
-            json_object_get(json_object_get(st, "pools"), "small"),
-            "outstanding"));
-        json_decref(st);
-        if (outstanding == 0)
-            cluster_pause_ms(5);
-    }
-    assert_true(outstanding > 0);
+    cluster_wait_busy(&k, "small");
     cluster_kill(&k, doomed);
     cluster_wait_finished(&k, 60);
     cluster_kill(&k, k.coord);
