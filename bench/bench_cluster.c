@@ -137,47 +137,13 @@ solve(bench_cluster_t *k, int n, int64_t *steps_out)
 }
 
 
-/* The echo side of the raw ZeroMQ measurement (a child process). */
-static void
-echo_server(const char *endpoint)
-{
-    void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_ROUTER);
-    int hwm = 100000;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_bind(s, endpoint);
-    for (;;) {
-        zmq_msg_t id, body;
-        zmq_msg_init(&id);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&id, s, 0) < 0 || zmq_msg_recv(&body, s, 0) < 0)
-            break;
-        zmq_msg_send(&id, s, ZMQ_SNDMORE);
-        zmq_msg_send(&body, s, 0);
-    }
-    _exit(0);
-}
-
-
 static void
 raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
 {
-    char endpoint[64], msg[100] = {0}, buf[128];
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d",
-             bench_free_port());
-    fflush(NULL);
-    pid_t child = fork();
-    if (child == 0)
-        echo_server(endpoint);
-    void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int hwm = 100000;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_connect(s, endpoint);
-    zmq_send(s, msg, sizeof msg, 0); /* warm up: wait for the connection */
-    zmq_recv(s, buf, sizeof buf, 0);
+    char msg[BENCH_ECHO_BYTES] = {0}, buf[128];
+    bench_echo_t e;
+    bench_echo_open(&e);
+    void *s = e.sock;
 
     const int trips = 20000;
     int64_t t0 = clock_now_us();
@@ -199,10 +165,7 @@ raw_zeromq(double *rtt_per_s, double *pipelined_per_s)
         got++;
     }
     *pipelined_per_s = total * 1e6 / (double)(clock_now_us() - t0);
-    zmq_close(s);
-    zmq_ctx_term(ctx);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    bench_echo_close(&e);
 }
 
 

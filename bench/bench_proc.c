@@ -7,12 +7,15 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 
 int
@@ -119,4 +122,59 @@ bench_cpu_s(pid_t pid)
                &ut, &st) != 2)
         return -1.0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+
+/* The echo side of the raw ZeroMQ measurement (a child process). */
+static void
+echo_server(const char *endpoint)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int hwm = 100000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_bind(s, endpoint);
+    for (;;) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&id, s, 0) < 0 || zmq_msg_recv(&body, s, 0) < 0)
+            break;
+        zmq_msg_send(&id, s, ZMQ_SNDMORE);
+        zmq_msg_send(&body, s, 0);
+    }
+    _exit(0);
+}
+
+
+void
+bench_echo_open(bench_echo_t *e)
+{
+    char endpoint[64], msg[BENCH_ECHO_BYTES] = {0}, buf[128];
+    int hwm = 100000;
+
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d",
+             bench_free_port());
+    fflush(NULL);
+    e->child = fork();
+    if (e->child == 0)
+        echo_server(endpoint);
+    e->ctx = zmq_ctx_new();
+    e->sock = zmq_socket(e->ctx, ZMQ_DEALER);
+    zmq_setsockopt(e->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(e->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_connect(e->sock, endpoint);
+    zmq_send(e->sock, msg, sizeof msg, 0); /* wait for the connection */
+    zmq_recv(e->sock, buf, sizeof buf, 0);
+}
+
+
+void
+bench_echo_close(bench_echo_t *e)
+{
+    zmq_close(e->sock);
+    zmq_ctx_term(e->ctx);
+    kill(e->child, SIGKILL);
+    waitpid(e->child, NULL, 0);
 }

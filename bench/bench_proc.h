@@ -33,4 +33,19 @@ void bench_pause_ms(int ms);
 */
 int bench_wait_pools(const char *trim, const char *endpoint);
 
+/*
+** The far side of a raw ZeroMQ round trip: bench_echo_open forks a process
+** echoing every message of a ROUTER on a free loopback port, connects sock
+** (a DEALER) to it and makes one round trip of BENCH_ECHO_BYTES, so the
+** connection is up; bench_echo_close closes sock and kills the child.
+*/
+#define BENCH_ECHO_BYTES 100
+typedef struct bench_echo {
+    void *ctx, *sock;
+    pid_t child;
+} bench_echo_t;
+
+void bench_echo_open(bench_echo_t *e);
+void bench_echo_close(bench_echo_t *e);
+
 #endif

@@ -39,3 +39,14 @@ arg_check_policy(const char *cmd, const char *spec)
     fprintf(stderr, "trim %s: --policy: %s\n", cmd, err);
     return -1;
 }
+
+
+int
+arg_check_speculate(const char *cmd, const char *mode, coord_speculate_t *out)
+{
+    if (coord_speculate_parse(mode, out) == 0)
+        return 0;
+    fprintf(stderr, "trim %s: --speculate expects off, on or guard, got '%s'\n",
+            cmd, mode);
+    return -1;
+}

@@ -6,6 +6,8 @@
 #ifndef TRIM_ARG_CHECKS_H
 #define TRIM_ARG_CHECKS_H
 
+#include "coordinator.h"
+
 /*
 ** A simulator profile name given by flag (e.g. "--sim-profile").  Returns
 ** 0, or -1 after printing "trim CMD: FLAG: why".
@@ -18,5 +20,12 @@ int arg_check_profile(const char *cmd, const char *flag, const char *profile);
 ** printing "trim CMD: --policy: why".
 */
 int arg_check_policy(const char *cmd, const char *spec);
+
+/*
+** --speculate's mode (off, on, guard) into *out.  Returns 0, or -1 after
+** printing "trim CMD: --speculate ...".
+*/
+int arg_check_speculate(const char *cmd, const char *mode,
+                        coord_speculate_t *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "coordinator.h"
 #include "curve.h"
@@ -32,7 +33,8 @@ static const char description[] =
 
 typedef struct coordinator_args {
     const char *bind, *db, *fallback, *log_level, *curve_secret;
-    const char *curve_clients, *metrics_listen;
+    const char *curve_clients, *metrics_listen, *speculate;
+    coord_speculate_t speculate_mode;
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
     double temperature, top_p;
@@ -75,6 +77,11 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "this (and this if it states none)"},
         {"router-fallback", FLAG_STRING, &a->fallback, 0, 0,
          "when the router fails: local (decide in-process) or wait"},
+        {"speculate", FLAG_STRING, &a->speculate, 0, 0,
+         "draft the next step while this one is scored and routed: off, on, "
+         "or guard (not in a problem regenerated twice, after a regenerated "
+         "step); same results, wasted "
+         "drafts counted apart"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
          "this server's key pair (.secret file): turns CURVE on"},
         {"curve-clients", FLAG_STRING, &a->curve_clients, 0, 0,
@@ -101,6 +108,9 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
                 a->fallback);
         return 2;
     }
+    if (arg_check_speculate("coordinator", a->speculate, &a->speculate_mode) <
+        0)
+        return 2;
     if (!*a->curve_secret != !*a->curve_clients) {
         fprintf(stderr, "trim coordinator: CURVE needs both --curve-secret "
                         "and --curve-clients (CURVE alone admits any "
@@ -139,6 +149,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
                              ? COORD_FALLBACK_LOCAL
                              : COORD_FALLBACK_WAIT;
     o->curve_keys = keys;
+    o->speculate = a->speculate_mode;
 }
 
 
@@ -251,6 +262,7 @@ cmd_coordinator(int argc, char **argv)
         .bind = "tcp://127.0.0.1:5555",
         .db = "trim.db",
         .fallback = "local",
+        .speculate = "off",
         .log_level = "info",
         .curve_secret = "",
         .curve_clients = "",

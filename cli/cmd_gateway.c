@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "arg_checks.h"
 #include "cli.h"
 #include "client.h"
 #include "console.h"
@@ -24,8 +25,10 @@ static const char description[] =
     "GET /v1/models) over HTTP in front of a running coordinator: every\n"
     "request is one audited problem, routed by the policy of the route its\n"
     "'model' names, answered whole or streamed step by step.  --route\n"
-    "NAME=POLICY[,max-strong-tokens=N][,target-share=X] is repeatable\n"
-    "(TRIM_ROUTE: routes separated by ';'; default trim=thr:0.5).  Plain\n"
+    "NAME=POLICY[,max-strong-tokens=N][,target-share=X][,speculate=MODE] is\n"
+    "repeatable (TRIM_ROUTE: routes separated by ';'; default trim=thr:0.5).\n"
+    "--speculate off|on|guard: speculative next-step drafting of the routes\n"
+    "that do not say (default: the coordinator's --speculate).  Plain\n"
     "HTTP: --listen beyond loopback needs --http-insecure (put TLS in\n"
     "front).  --console serves `trim console`'s read-only view of --db under\n"
     "/console/ (its API needs a key when --api-keys is given).  See\n"
@@ -34,8 +37,9 @@ static const char description[] =
 typedef struct gateway_args {
     client_flags_t cf;
     const char *listen, *api_keys, *log_level, *routes_env, *metrics_listen;
-    const char *prices; /* price book, "": no dollars */
-    const char *db;     /* the audit store --console shows */
+    const char *prices;    /* price book, "": no dollars */
+    const char *db;        /* the audit store --console shows */
+    const char *speculate; /* routes without their own: off, on, guard */
     const char *routes[MAX_ROUTES];
     int n_routes;
     int64_t max_body, max_concurrent, max_per_key, seed, heartbeat_ms;
@@ -86,7 +90,11 @@ parse_args(int argc, char **argv, gateway_args_t *a)
         {"listen", FLAG_STRING, &a->listen, 0, 0, "HOST:PORT to serve HTTP on"},
         CLIENT_FLAG_CONNECT(&a->cf.connect),
         {"route", FLAG_STRING, &a->routes_env, 0, 0,
-         "NAME=POLICY[,max-strong-tokens=N][,target-share=X] (repeatable)"},
+         "NAME=POLICY[,max-strong-tokens=N][,target-share=X]"
+         "[,speculate=MODE] (repeatable)"},
+        {"speculate", FLAG_STRING, &a->speculate, 0, 0,
+         "speculative next-step drafting of the routes that do not say: "
+         "off, on or guard (default: the coordinator's --speculate)"},
         {"api-keys", FLAG_STRING, &a->api_keys, 0, 0,
          "file of 'ID KEY' lines; requests need 'Authorization: Bearer "
          "KEY' (default: no auth)"},
@@ -132,7 +140,11 @@ parse_routes(gateway_args_t *a, gateway_route_t *out, char *env_copy)
 {
     char err[512];
     int n = 0;
+    coord_speculate_t mode;
 
+    if (*a->speculate &&
+        arg_check_speculate("gateway", a->speculate, &mode) < 0)
+        return -1;
     if (a->n_routes == 0 && a->routes_env && *a->routes_env) {
         for (char *save = NULL, *p = strtok_r(env_copy, ";", &save); p;
              p = strtok_r(NULL, ";", &save))
@@ -141,11 +153,15 @@ parse_routes(gateway_args_t *a, gateway_route_t *out, char *env_copy)
     }
     if (a->n_routes == 0)
         a->routes[a->n_routes++] = "trim=thr:0.5";
-    for (int i = 0; i < a->n_routes; i++, n++)
+    for (int i = 0; i < a->n_routes; i++, n++) {
         if (gateway_route_parse(a->routes[i], &out[i], err, sizeof err) < 0) {
             cli_error("gateway", err);
             return -1;
         }
+        if (out[i].speculate[0] == '\0')
+            snprintf(out[i].speculate, sizeof out[i].speculate, "%s",
+                     a->speculate);
+    }
     return n;
 }
 
@@ -220,6 +236,7 @@ cmd_gateway(int argc, char **argv)
         .routes_env = "",
         .metrics_listen = "",
         .prices = "",
+        .speculate = "",
         .db = "trim.db",
         .max_body = 1 << 20,
         .max_concurrent = 1024,

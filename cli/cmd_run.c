@@ -101,7 +101,8 @@ parse_problems(const char *arg, const char *format, int64_t *count)
 typedef struct run_args {
     const char *problems_arg, *format, *policy, *db, *calibration;
     const char *sim_profile, *log_level;
-    const char *prices; /* price book, "": no dollars */
+    const char *prices;    /* price book, "": no dollars */
+    const char *speculate; /* off, on or guard */
     int64_t seed, concurrency, max_steps, workers, max_strong, deadline;
     int64_t resume;
     double target_share;
@@ -142,6 +143,11 @@ parse_args(int argc, char **argv, run_args_t *a)
          "a model request not answered by then goes to another worker: the "
          "deadline each worker states (HTTP timeouts and retries), at most "
          "this (and this if it states none)"},
+        {"speculate", FLAG_STRING, &a->speculate, 0, 0,
+         "draft the next step while this one is scored and routed: off, on, "
+         "or guard (not in a problem regenerated twice, after a regenerated "
+         "step); same results, wasted "
+         "drafts counted apart"},
         {"resume", FLAG_INT, &a->resume, 0, 9.2e18,
          "finish interrupted run RUN of --db with its recorded configuration "
          "(0: a new run)"},
@@ -225,9 +231,12 @@ plan(const run_args_t *a, http_backend_opts_t pool[3], local_opts_t *o)
         (*a->prices &&
          input_flag_file_check("run", "--prices", a->prices) < 0) ||
         http_flags_to_opts("run", &a->hv, &shared) < 0 ||
+        arg_check_speculate("run", a->speculate, &o->speculate) < 0 ||
         check_urls(a, &shared) < 0)
         return -1;
+    coord_speculate_t speculate = o->speculate;
     memset(o, 0, sizeof *o);
+    o->speculate = speculate;
     o->small_http = pool_http(&shared, a->url[0], a->model[0], &pool[0]);
     o->large_http = pool_http(&shared, a->url[1], a->model[1], &pool[1]);
     o->prm_http = pool_http(&shared, a->url[2], a->model[2], &pool[2]);
@@ -275,6 +284,7 @@ run_status_of(const local_result_t *res, uint64_t seed, Trim__RunStatus *r)
     r->strong_tokens = (uint64_t)st->strong_tokens;
     r->discarded_tokens = (uint64_t)st->discarded_tokens;
     r->prm_tokens = (uint64_t)st->prm_tokens;
+    r->wasted_tokens = (uint64_t)st->wasted_tokens;
     r->elapsed_s = res->seconds;
 }
 
@@ -290,6 +300,7 @@ cmd_run(int argc, char **argv)
         .prices = "",
         .calibration = "",
         .sim_profile = "math500",
+        .speculate = "off",
         .log_level = "warn",
         .seed = 1,
         .concurrency = 256,

@@ -42,7 +42,8 @@ typedef struct submitter {
     int explore;
     int64_t max_strong_tokens;
     double target_share;
-    int64_t run_id; /* 0 until the first chunk opens the run */
+    const char *speculate; /* "": the coordinator's */
+    int64_t run_id;        /* 0 until the first chunk opens the run */
     int timeout_ms;
     size_t chunk;
     size_t room;  /* bytes of problems one Submit frame can carry */
@@ -86,6 +87,7 @@ flush_chunk(submitter_t *s)
     sub.explore = s->explore;
     sub.max_strong_tokens = (uint64_t)s->max_strong_tokens;
     sub.target_share = s->target_share;
+    sub.speculate = (char *)s->speculate;
     sub.n_problems = s->n;
     sub.problems = s->ptrs;
     env.body_case = TRIM__ENVELOPE__BODY_SUBMIT;
@@ -199,7 +201,7 @@ on_file_problem(void *ctx, const problem_rec_t *r)
 
 typedef struct submit_args {
     client_flags_t cf;
-    const char *policy, *format, *sim_profile;
+    const char *policy, *format, *sim_profile, *speculate;
     const char *file; /* the JSONL file, or NULL with --sim */
     int64_t sim, seed, run, chunk, max_strong;
     double target_share;
@@ -237,6 +239,9 @@ parse_args(int argc, char **argv, submit_args_t *a)
          "a new run's per-problem strong-token cap (0: none)"},
         {"target-strong-share", FLAG_DOUBLE, &a->target_share, 0, 0.999,
          "a new run's strong-token share to hold (0: none)"},
+        {"speculate", FLAG_STRING, &a->speculate, 0, 0,
+         "a new run's speculative next-step drafting: off, on or guard "
+         "(default: the coordinator's --speculate)"},
         CLIENT_FLAGS_CURVE_OF(&a->cf),
     };
     const size_t n = sizeof flags / sizeof *flags;
@@ -257,6 +262,9 @@ parse_args(int argc, char **argv, submit_args_t *a)
     }
     if (a->sim > 0 &&
         arg_check_profile("submit", "--sim-profile", a->sim_profile) < 0)
+        return 2;
+    coord_speculate_t mode;
+    if (*a->speculate && arg_check_speculate("submit", a->speculate, &mode) < 0)
         return 2;
     char why[256];
     if (policy_check_spec(a->policy, why, sizeof why) < 0) {
@@ -283,6 +291,7 @@ submit_header_size(const submitter_t *s)
     sub.explore = 1;
     sub.max_strong_tokens = UINT64_MAX;
     sub.target_share = 1;
+    sub.speculate = "guard";
     /* version (2 bytes), body tag (1) and length (5) around it */
     return 8 + trim__submit__get_packed_size(&sub);
 }
@@ -300,6 +309,7 @@ submitter_init(submitter_t *s, const submit_args_t *a)
     s->explore = a->explore;
     s->max_strong_tokens = a->max_strong;
     s->target_share = a->target_share;
+    s->speculate = a->speculate;
     s->run_id = a->run;
     s->timeout_ms = (int)a->cf.timeout_ms;
     s->chunk = (size_t)a->chunk;
@@ -419,6 +429,7 @@ cmd_submit(int argc, char **argv)
         .policy = "thr:0.5",
         .format = "auto",
         .sim_profile = "math500",
+        .speculate = "",
         .seed = 1,
         .chunk = 1000,
     };

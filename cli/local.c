@@ -452,6 +452,7 @@ local_open(local_t *l, char *err, size_t errlen)
     co.exit_when_done = 1;
     co.pomdp_default = &l->pomdp;
     co.request_deadline_ms = o->request_deadline_ms;
+    co.speculate = o->speculate;
     co.metrics = o->metrics;
     l->coord = coord_new(l->zctx, &co, l->writer, err, errlen);
     return l->coord ? 0 : -1;

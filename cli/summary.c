@@ -53,6 +53,9 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
     if (j != NULL)
         json_object_set_new(j, "cancelled",
                             json_integer((json_int_t)r->cancelled));
+    if (j != NULL)
+        json_object_set_new(j, "wasted_tokens",
+                            json_integer((json_int_t)r->wasted_tokens));
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     if (j != NULL && usd != NULL)
@@ -97,6 +100,10 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
            "%lld, PRM input %lld\n",
            (long long)r->weak_tokens, (long long)r->strong_tokens,
            (long long)r->discarded_tokens, (long long)r->prm_tokens);
+    if (r->wasted_tokens > 0)
+        printf("  speculation         %lld wasted draft tokens (drafts of "
+               "steps after a regenerated one)\n",
+               (long long)r->wasted_tokens);
     printf("  strong-token share  %.3f of generated tokens\n", strong_share(r));
     if (r->elapsed_s > 0)
         printf("  elapsed             %.2f s (%.0f routed steps/s)\n",

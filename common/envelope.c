@@ -267,7 +267,8 @@ check_submit(const Trim__Envelope *env, char *err, size_t errlen)
     const Trim__Submit *s = env->submit;
 
     if (check_text(s->policy, TRIM_MAX_NAME, "policy", err, errlen) < 0 ||
-        check_text(s->config, TRIM_MAX_TEXT, "config", err, errlen) < 0)
+        check_text(s->config, TRIM_MAX_TEXT, "config", err, errlen) < 0 ||
+        check_text(s->speculate, 16, "speculate", err, errlen) < 0)
         return -1;
     if (s->n_problems > TRIM_MAX_BATCH)
         return errf(err, errlen, "%zu problems in one submission (limit %d)",

@@ -148,6 +148,14 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
     }
     if (run_id == 0) {
         coord_run_opts_t o = {0};
+        coord_speculate_t speculate = c->opts.speculate;
+        if (*s->speculate &&
+            coord_speculate_parse(s->speculate, &speculate) < 0) {
+            errf(err, sizeof err, "speculate: '%s' is not off, on or guard",
+                 s->speculate);
+            send_ack(c, id, idlen, s->request_id, 0, NULL, 0, err);
+            return;
+        }
         o.policy = s->policy;
         o.seed = s->seed;
         o.config = s->config;
@@ -159,6 +167,7 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
             send_ack(c, id, idlen, s->request_id, 0, NULL, 0, err);
             return;
         }
+        coord_find_run(c, run_id)->speculate = speculate;
     } else if (coord_find_run(c, run_id) == NULL) {
         errf(err, sizeof err, "no run %lld on this coordinator",
              (long long)run_id);

@@ -11,6 +11,7 @@
 **   recover.c      resuming unfinished problems after a restart
 **   notify.c       pushes to notify clients (StepPush, ProblemsDone), Watch
 **   cancel.c       Cancel: dropping a problem's queued and in-flight work
+**   speculate.c    speculative drafts of the next step (--speculate)
 */
 #ifndef TRIM_COORD_INTERNAL_H
 #define TRIM_COORD_INTERNAL_H
@@ -53,6 +54,7 @@ typedef struct totals {
     int64_t problems, finished, failed, cancelled, correct, graded;
     int64_t steps, routed, regenerated;
     int64_t weak_tokens, strong_tokens, discarded_tokens, prm_tokens;
+    int64_t wasted_tokens;     /* of speculative drafts (speculate.c) */
     store_usage_total_t usage; /* its problems' (store_usage_add), for
                                   dollars in RunStatus (docs/roi.md) */
 } totals_t;
@@ -66,10 +68,11 @@ typedef struct crun {
     int64_t started_ms;  /* wall clock */
     int64_t finished_ms; /* 0 while problems remain */
     totals_t t;
-    int64_t last_ticket;       /* writer ticket of the run's latest row */
-    int explore;               /* learned policies sample their actions */
-    int64_t max_strong_tokens; /* per-problem cap, 0 for none */
-    budget_t budget;           /* strong-token share controller (maybe off) */
+    int64_t last_ticket;         /* writer ticket of the run's latest row */
+    int explore;                 /* learned policies sample their actions */
+    int64_t max_strong_tokens;   /* per-problem cap, 0 for none */
+    budget_t budget;             /* strong-token share controller (maybe off) */
+    coord_speculate_t speculate; /* speculative drafting (speculate.c) */
     prom_counter_t *m_routed, *m_regenerated; /* by policy; NULL: no metrics */
 } crun_t;
 
@@ -95,6 +98,31 @@ typedef struct caccept {
     uint8_t strong, routed, finish;
     char *why; /* "decided_by\0reason\0", owned; NULL: neither */
 } caccept_t;
+
+/* Where a problem's speculative draft of its next step is (speculate.c). */
+typedef enum {
+    SPEC_NONE = 0, /* none */
+    SPEC_WANTED,   /* asked for; sent by the next dispatch if it can be */
+    SPEC_SENT,     /* a small peer holds it */
+    SPEC_READY,    /* its reply is here, waiting for the decision */
+    SPEC_ORPHAN    /* a peer holds it but the step before it was
+                      regenerated: its reply is recorded as wasted */
+} spec_state_t;
+
+typedef struct cspec {
+    spec_state_t state;
+    int32_t step_index; /* the step it drafts: the problem's n_steps + 1 */
+    uint32_t attempt;
+    int peer; /* slot holding it (SENT, ORPHAN) */
+    int64_t sent_us, sent_ms;
+    int64_t reply_us; /* READY: when its reply came */
+    /* READY: the reply. */
+    char *text; /* owned */
+    int32_t prompt_tokens, tokens;
+    int finish;
+    int64_t latency_us;
+    const char *worker; /* interned */
+} cspec_t;
 
 typedef struct cproblem {
     int64_t id;
@@ -155,11 +183,16 @@ typedef struct cproblem {
     ** steps[held.step_index]. */
     store_step_t held;
     int has_held;
-    int client;     /* notify client slot + 1 (notify.c); 0: none */
-    char *decision; /* "decided_by\0reason\0" of the regenerate decision a
-                       strong step follows (cascade: its whole strong
-                       phase), owned; or NULL */
-    char *key_id;   /* who submitted it (audit only), owned; or NULL */
+    int client;          /* notify client slot + 1 (notify.c); 0: none */
+    char *decision;      /* "decided_by\0reason\0" of the regenerate decision a
+                            strong step follows (cascade: its whole strong
+                            phase), owned; or NULL */
+    char *key_id;        /* who submitted it (audit only), owned; or NULL */
+    cspec_t spec;        /* a speculative draft of the step after the draft */
+    uint8_t main_spec;   /* the draft request it waits for was sent
+                            speculatively (taken over from spec) */
+    uint8_t draft_spec;  /* the draft came from a speculative request */
+    int64_t draft_in_us; /* when the routed draft came (scoring began) */
 } cproblem_t;
 
 typedef struct cpeer {
@@ -291,6 +324,8 @@ struct coord {
     store_reader_t *reader; /* for Watch of ended problems; lazily */
     coord_stats_t stats;
     struct coord_metrics *metrics; /* NULL without opts.metrics */
+    int64_t *spec_want; /* ids of problems whose spec is SPEC_WANTED */
+    size_t n_spec_want, cap_spec_want;
 };
 
 /* ---- problems (steps.c) ------------------------------------------------- */
@@ -554,6 +589,51 @@ pool_queue_t *coord_stage_queue(coord_t *c, const cproblem_t *p);
 
 /* "decided_by\0reason\0" (either may be NULL), malloc'd; NULL if memory. */
 char *coord_why(const char *decided_by, const char *reason);
+
+/*
+** Build p's speculative request (p->spec: the step after p's draft, with
+** the draft as the last step) as an item of small peer slot's batch.
+*/
+int coord_add_spec_request(coord_t *c, int slot, cproblem_t *p);
+
+/* ---- speculate.c -------------------------------------------------------- */
+
+/*
+** p's draft goes to scoring: ask for a speculative draft of the next step
+** if the run speculates, the guard allows it and keeping the draft would not
+** end the solution.  The next dispatch sends it (coord_spec_dispatch).
+*/
+void coord_spec_want(coord_t *c, cproblem_t *p);
+
+/*
+** Send the speculative requests asked for this turn to small peers with
+** free credit once the small pool's queue is empty; the others are not
+** made (the step is drafted after its decision, as without speculation).
+** Called by dispatch, after the pools' queues.
+*/
+void coord_spec_dispatch(coord_t *c);
+
+/*
+** A reply whose key says speculative: 1 if it answered p's speculative
+** request (taken: kept for the decision, recorded as wasted, or dropped on
+** an error), 0 if not (the caller treats it as any other reply).
+*/
+int coord_spec_reply(coord_t *c, int slot, const Trim__StepResult *r);
+
+/*
+** p's draft was regenerated: its speculative draft is wasted (recorded now
+** if here, when its reply comes if a peer holds it).
+*/
+void coord_spec_regenerated(coord_t *c, cproblem_t *p);
+
+/*
+** p ends: forget its speculative request.  One a peer holds frees that
+** peer's credit when its reply comes (stale, as after a cancel).
+*/
+void coord_spec_drop(coord_t *c, cproblem_t *p);
+
+/* Peer slot is gone: forget p's speculative request if slot held it. */
+void coord_spec_peer_lost(cproblem_t *p, int slot);
 
 /* ---- notify.c ----------------------------------------------------------- */
 

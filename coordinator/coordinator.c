@@ -159,6 +159,7 @@ coord_destroy(coord_t **cp)
     arena_destroy(&c->in_arena);
     free(c->endpoint);
     free(c->db);
+    free(c->spec_want);
     coord_metrics_free(c);
     free(c);
     *cp = NULL;
@@ -381,6 +382,7 @@ dispatch(coord_t *c)
                 flush_peer(c, slot);
         }
     }
+    coord_spec_dispatch(c); /* what credit is left */
     for (int i = 0; i < c->n_peers; i++)
         if (c->peers[i].alive)
             flush_peer(c, i);

@@ -45,6 +45,22 @@ typedef enum {
     COORD_FALLBACK_LOCAL = 1 /* decide with the run's policy in-process */
 } coord_fallback_t;
 
+/*
+** Speculative next-step drafting (coordinator/speculate.c): while a draft
+** is scored and routed, ask the small pool for the step after it as if it
+** were kept.  Results are the same either way; a speculative draft whose
+** step was regenerated is wasted (counted and recorded apart).
+*/
+typedef enum {
+    COORD_SPEC_OFF = 0,
+    COORD_SPEC_ON = 1,   /* after every draft that could be kept */
+    COORD_SPEC_GUARD = 2 /* ... but not after a regenerated step of a
+                            problem regenerated twice or more */
+} coord_speculate_t;
+
+/* "off", "on", "guard" into *out.  0, or -1 for anything else. */
+int coord_speculate_parse(const char *s, coord_speculate_t *out);
+
 typedef struct coord_opts {
     const char *endpoint; /* where to bind, e.g. tcp://127.0.0.1:5555 */
     const char *db;       /* the audit database (writer and recovery) */
@@ -78,9 +94,10 @@ typedef struct coord_opts {
     const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
                                            (policy_new); borrowed, must
                                            outlive the coordinator; or NULL */
-    prom_registry_t *metrics; /* the trim_* series (docs/metrics.md) go
-                                 here; borrowed, must outlive the
-                                 coordinator; NULL: none */
+    prom_registry_t *metrics;    /* the trim_* series (docs/metrics.md) go
+                                    here; borrowed, must outlive the
+                                    coordinator; NULL: none */
+    coord_speculate_t speculate; /* default off */
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */
@@ -122,8 +139,19 @@ typedef struct coord_stats {
     int64_t peers_evicted;    /* idle peers that made room in a full table */
     int64_t peers_refused;    /* announces refused: the table was full */
     int64_t recovered;        /* problems resumed by coord_recover */
-    int peers[5];             /* live peers per Trim__Role */
-    int64_t credit[5];        /* their total credit per role */
+    int64_t spec_sent;        /* speculative drafts asked for */
+    int64_t spec_used;        /* ... that became the next draft */
+    int64_t spec_wasted;      /* ... whose previous step was regenerated */
+    int64_t wasted_tokens;    /* their completion tokens */
+    /* Time speculation could hide and did: the first sums, over kept
+    ** routed drafts a step followed, the time from the draft's arrival to
+    ** its decision (its scoring and routing); the second, over speculative
+    ** drafts used, how much earlier each was there than a draft asked for
+    ** at the decision would have been (from its request to the decision,
+    ** or to its reply when that came first). */
+    int64_t spec_ideal_us, spec_hidden_us;
+    int peers[5];      /* live peers per Trim__Role */
+    int64_t credit[5]; /* their total credit per role */
 } coord_stats_t;
 
 typedef struct coord coord_t;

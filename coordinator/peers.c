@@ -154,7 +154,8 @@ sweep_names(coord_t *c)
             failed = hold(held, c->peers[i].name) < 0;
     while (!failed && u64map_next(c->problems, &pos, &id, &v)) {
         const cproblem_t *p = v;
-        failed = hold(held, p->draft_worker) < 0;
+        failed =
+            hold(held, p->draft_worker) < 0 || hold(held, p->spec.worker) < 0;
         if (p->run->shape == POLICY_CASCADE && !p->cascade_strong)
             for (int k = 0; k < p->n_steps && !failed; k++)
                 failed = hold(held, p->meta[k].worker) < 0;
@@ -291,6 +292,7 @@ drop_peer(coord_t *c, int slot, const char *why)
             coord_requeue(c, p);
             requeued++;
         }
+        coord_spec_peer_lost(p, slot);
     }
     if (may_log(c, PEER_LOG_DROP, peer->idkey))
         tlog(TLOG_WARN, "coordinator", "dropped %s peer %s (%s); requeued %d",

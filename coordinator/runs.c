@@ -51,6 +51,7 @@ coord_make_run(coord_t *c, int64_t id, const coord_run_opts_t *o,
              "strong-token cap positive");
         goto fail;
     }
+    run->speculate = c->opts.speculate; /* a Submit may say otherwise */
     run->policy = policy_new(o->policy ? o->policy : "", c->opts.pomdp_default,
                              err, errlen);
     if (run->policy == NULL)
@@ -231,6 +232,7 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_tokens = (uint64_t)t->strong_tokens;
     out->discarded_tokens = (uint64_t)t->discarded_tokens;
     out->prm_tokens = (uint64_t)t->prm_tokens;
+    out->wasted_tokens = (uint64_t)t->wasted_tokens;
     out->cancelled = (uint64_t)t->cancelled;
     out->weak_prompt_tokens = (uint64_t)t->usage.input[STORE_DRAFT];
     out->weak_cached_tokens = (uint64_t)t->usage.cached[STORE_DRAFT];

@@ -55,11 +55,19 @@
 #define QUARANTINE_MS    30000 /* the first quarantine */
 
 
+/* The seed of p's request for step index of kind which. */
+static uint64_t
+index_seed(const cproblem_t *p, int index, int which)
+{
+    return hash_combine(hash_combine(p->seed, (uint64_t)index),
+                        (uint64_t)which);
+}
+
+
 static uint64_t
 step_seed(const cproblem_t *p, int which)
 {
-    return hash_combine(hash_combine(p->seed, (uint64_t)p->n_steps),
-                        (uint64_t)which);
+    return index_seed(p, p->n_steps, which);
 }
 
 
@@ -122,6 +130,9 @@ coord_problem_empty(cproblem_t *p)
     free(p->source);
     free(p->text);
     free(p->truth);
+    free(p->spec.text);
+    p->spec.text = NULL;
+    p->spec.state = SPEC_NONE;
     p->steps = NULL;
     p->acc = NULL;
     p->decision = p->key_id = p->draft = NULL;
@@ -175,10 +186,67 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 
     TRIM_ASSERT(!p->queued); /* one queue at a time */
     p->peer = -1;
+    p->main_spec = 0;
     p->queued = 1;
     p->since_ms = clock_now_ms();
     p->queued_us = clock_now_us();
     pool_queue_push(q, p);
+}
+
+
+static void on_draft(coord_t *c, const char *worker, cproblem_t *p,
+                     const Trim__StepResult *r);
+
+
+/*
+** The step after a kept draft was drafted speculatively (speculate.c): take
+** that draft.  Here already, it is p's draft now; in flight, p waits for it
+** as for the request the step would have sent (the same one).  Returns 1 if
+** it was taken, 0 if the step is to be drafted as usual.
+*/
+static int
+take_spec(coord_t *c, cproblem_t *p)
+{
+    cspec_t *s = &p->spec;
+
+    if (s->state != SPEC_SENT && s->state != SPEC_READY)
+        return 0;
+    TRIM_ASSERT(s->step_index == p->n_steps);
+    p->stage = STAGE_DRAFT;
+    p->attempt = s->attempt;
+    p->failures = 0;
+    p->queue_us = p->prm_us = p->route_us = 0; /* a new step row */
+    p->main_spec = 1;
+    c->stats.spec_used++;
+    c->stats.spec_hidden_us +=
+        (s->state == SPEC_SENT ? clock_now_us() : s->reply_us) - s->sent_us;
+    if (s->state == SPEC_SENT) {
+        s->state = SPEC_NONE;
+        p->queued = 0;
+        p->peer = s->peer;
+        p->sent_us = s->sent_us;
+        p->sent_ms = p->since_ms = s->sent_ms;
+        p->expired_on = 0;
+        return 1;
+    }
+    Trim__Key key = TRIM__KEY__INIT;
+    Trim__StepResult r = TRIM__STEP_RESULT__INIT;
+    char *text = s->text;
+    key.problem_id = (uint64_t)p->id;
+    key.step_index = (uint32_t)s->step_index;
+    key.attempt = s->attempt;
+    key.speculative = 1;
+    r.key = &key;
+    r.text = text;
+    r.prompt_tokens = (uint32_t)s->prompt_tokens;
+    r.completion_tokens = (uint32_t)s->tokens;
+    r.finish = s->finish;
+    r.latency_us = s->latency_us;
+    s->text = NULL;
+    s->state = SPEC_NONE;
+    on_draft(c, s->worker, p, &r);
+    free(text);
+    return 1;
 }
 
 
@@ -187,6 +255,12 @@ coord_enqueue(coord_t *c, cproblem_t *p)
 static void
 next_step(coord_t *c, cproblem_t *p)
 {
+    const caccept_t *last = p->n_steps > 0 ? &p->acc[p->n_steps - 1] : NULL;
+    if (last != NULL && last->routed && !last->strong && p->draft_in_us > 0)
+        c->stats.spec_ideal_us += clock_now_us() - p->draft_in_us;
+    p->draft_in_us = 0;
+    if (take_spec(c, p))
+        return;
     int strong = p->run->shape == POLICY_STRONG_ONLY ||
                  (p->run->shape == POLICY_CASCADE && p->cascade_strong);
     p->stage = strong ? STAGE_STRONG : STAGE_DRAFT;
@@ -206,39 +280,106 @@ coord_requeue(coord_t *c, cproblem_t *p)
 }
 
 
+/* A request key in this turn's arena, or NULL. */
+static Trim__Key *
+new_key(coord_t *c, const cproblem_t *p, int index, Trim__Role role,
+        uint32_t attempt)
+{
+    Trim__Key *key = arena_alloc(c->arena, sizeof *key);
+
+    if (key == NULL)
+        return NULL;
+    trim__key__init(key);
+    key->problem_id = (uint64_t)p->id;
+    key->step_index = (uint32_t)index;
+    key->role = role;
+    key->attempt = attempt;
+    return key;
+}
+
+
+/* A GenerateStep after steps[0..n) in this turn's arena, or NULL. */
+static Trim__GenerateStep *
+new_generate(coord_t *c, const cproblem_t *p, Trim__Key *key, char **steps,
+             int n, uint64_t seed)
+{
+    Trim__GenerateStep *g = arena_alloc(c->arena, sizeof *g);
+
+    if (g == NULL)
+        return NULL;
+    trim__generate_step__init(g);
+    g->key = key;
+    g->problem = p->text;
+    g->n_steps = (size_t)n;
+    g->steps = steps;
+    g->max_tokens = (uint32_t)c->opts.max_tokens;
+    g->seed = seed;
+    g->temperature = c->opts.temperature;
+    g->top_p = c->opts.top_p;
+    return g;
+}
+
+
+/* Add item, a request of p, to peer slot's batch: the peer holds it. */
+static int
+add_item(coord_t *c, int slot, const cproblem_t *p, void *item)
+{
+    cpeer_t *peer = &c->peers[slot];
+
+    if (item == NULL)
+        return -1;
+    if (peer->n_out == peer->cap_out) {
+        size_t cap = peer->cap_out ? peer->cap_out * 2 : 64;
+        void **out = realloc(peer->out, cap * sizeof *out);
+        if (out == NULL)
+            return -1;
+        peer->out = out;
+        peer->cap_out = cap;
+    }
+    peer->out[peer->n_out++] = item;
+    peer->out_bytes += p->text_bytes + 64;
+    peer->outstanding++;
+    return 0;
+}
+
+
+int
+coord_add_spec_request(coord_t *c, int slot, cproblem_t *p)
+{
+    int n = p->n_steps + 1;
+    char **steps = arena_alloc(c->arena, (size_t)n * sizeof *steps);
+    Trim__Key *key = new_key(c, p, n, TRIM__ROLE__ROLE_SMALL, p->spec.attempt);
+
+    if (steps == NULL || key == NULL)
+        return -1;
+    /* As next_step would ask once the draft is kept: the draft is the
+    ** last step, and the seed is the next step's. */
+    if (p->n_steps > 0)
+        memcpy(steps, p->steps, (size_t)p->n_steps * sizeof *steps);
+    steps[p->n_steps] = p->draft;
+    key->speculative = 1;
+    return add_item(
+        c, slot, p,
+        new_generate(c, p, key, steps, n, index_seed(p, n, SEED_SMALL)));
+}
+
+
 int
 coord_add_request(coord_t *c, int slot, cproblem_t *p)
 {
     cpeer_t *peer = &c->peers[slot];
-    Trim__Key *key = arena_alloc(c->arena, sizeof *key);
+    Trim__Key *key = new_key(c, p, p->n_steps, peer->role, p->attempt);
     void *item = NULL;
 
     if (key == NULL)
         return -1;
-    trim__key__init(key);
-    key->problem_id = (uint64_t)p->id;
-    key->step_index = (uint32_t)p->n_steps;
-    key->role = peer->role;
-    key->attempt = p->attempt;
     switch (p->stage) {
     case STAGE_DRAFT:
-    case STAGE_STRONG: {
-        Trim__GenerateStep *g = arena_alloc(c->arena, sizeof *g);
-        if (g == NULL)
-            return -1;
-        trim__generate_step__init(g);
-        g->key = key;
-        g->problem = p->text;
-        g->n_steps = (size_t)p->n_steps;
-        g->steps = p->steps;
-        g->max_tokens = (uint32_t)c->opts.max_tokens;
-        g->seed =
-            step_seed(p, p->stage == STAGE_DRAFT ? SEED_SMALL : SEED_LARGE);
-        g->temperature = c->opts.temperature;
-        g->top_p = c->opts.top_p;
-        item = g;
+    case STAGE_STRONG:
+        item = new_generate(
+            c, p, key, p->steps, p->n_steps,
+            step_seed(p, p->stage == STAGE_DRAFT ? SEED_SMALL : SEED_LARGE));
         break;
-    }
     case STAGE_SCORE: {
         Trim__ScoreSteps *s = arena_alloc(c->arena, sizeof *s);
         char **hist =
@@ -282,17 +423,8 @@ coord_add_request(coord_t *c, int slot, cproblem_t *p)
     default:
         return -1;
     }
-    if (peer->n_out == peer->cap_out) {
-        size_t cap = peer->cap_out ? peer->cap_out * 2 : 64;
-        void **out = realloc(peer->out, cap * sizeof *out);
-        if (out == NULL)
-            return -1;
-        peer->out = out;
-        peer->cap_out = cap;
-    }
-    peer->out[peer->n_out++] = item;
-    peer->out_bytes += p->text_bytes + 64;
-    peer->outstanding++;
+    if (add_item(c, slot, p, item) < 0)
+        return -1;
     p->peer = slot;
     p->sent_us = clock_now_us();
     p->sent_ms = p->sent_us / 1000;
@@ -338,6 +470,7 @@ coord_end_problem(coord_t *c, cproblem_t *p, store_status_t status,
     /* Only steps with rows count (a held one is put first, unscored), and
     ** a cancelled problem has no answer: its last step need not be one. */
     coord_put_held(c, p, NAN);
+    coord_spec_drop(c, p);
     int n = coord_final_steps(p);
     int have_answer = status != STORE_CANCELLED &&
                       grade_extract_steps((const char *const *)p->steps,
@@ -528,7 +661,7 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
 
     if (p == NULL || p->queued || p->peer != slot || p->stage != want ||
         key->step_index != (uint32_t)p->n_steps || key->attempt != p->attempt ||
-        key->role != peer->role) {
+        key->role != peer->role || !key->speculative != !p->main_spec) {
         c->stats.stale_replies++;
         /* A late answer to a request we gave up on or whose problem was
         ** cancelled frees its credit. */
@@ -581,6 +714,7 @@ draft_row(const cproblem_t *p, store_step_t *row)
     coord_timing_fill(p, row);
     row->worker = p->draft_worker;
     row->created_ms = clock_wall_ms();
+    row->speculative = p->draft_spec;
 }
 
 
@@ -619,8 +753,10 @@ note_prompt(cproblem_t *p, uint32_t prompt_tokens)
 
 /* ---- replies ------------------------------------------------------------ */
 
+/* The draft r of p's step, from worker (interned). */
 static void
-on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
+on_draft(coord_t *c, const char *worker, cproblem_t *p,
+         const Trim__StepResult *r)
 {
     if (r->finish == TRIM__FINISH__FINISH_ERROR) {
         coord_retry_or_fail(c, p, "small model", r->error);
@@ -638,7 +774,8 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     p->draft_finish = r->finish;
     p->draft_attempt = p->attempt;
     p->draft_latency_us = r->latency_us;
-    p->draft_worker = c->peers[slot].name;
+    p->draft_worker = worker;
+    p->draft_spec = p->main_spec;
     p->failures = 0;
     if (p->run->shape == POLICY_CASCADE) {
         if (coord_cascade_keep_draft(c, p) < 0) {
@@ -668,7 +805,9 @@ on_draft(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     }
     p->stage = STAGE_SCORE;
     p->attempt = 0;
+    p->draft_in_us = clock_now_us();
     coord_enqueue(c, p);
+    coord_spec_want(c, p);
 }
 
 
@@ -748,13 +887,15 @@ coord_on_step_results(coord_t *c, int slot, const Trim__StepResultBatch *b)
 {
     for (size_t i = 0; i < b->n_items && !c->fatal; i++) {
         const Trim__StepResult *r = b->items[i];
+        if (r->key->speculative && coord_spec_reply(c, slot, r))
+            continue;
         stage_t want =
             r->key->role == TRIM__ROLE__ROLE_LARGE ? STAGE_STRONG : STAGE_DRAFT;
         cproblem_t *p = claim(c, slot, r->key, want);
         if (p == NULL)
             continue;
         if (want == STAGE_DRAFT)
-            on_draft(c, slot, p, r);
+            on_draft(c, c->peers[slot].name, p, r);
         else
             on_strong(c, slot, p, r);
     }
@@ -903,6 +1044,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     prom_counter_add(p->run->m_routed, 1);
     p->failures = 0;
     if (regenerate) {
+        coord_spec_regenerated(c, p);
         p->discarded_tokens += p->draft_tokens;
         c->stats.discarded_tokens += p->draft_tokens;
         free(p->draft);
@@ -1075,6 +1217,23 @@ expire(coord_t *c, cproblem_t *p, int slot)
 }
 
 
+/*
+** p's speculative request is past its deadline: counted on its peer like
+** any missed deadline (the late reply frees the credit) and forgotten.
+*/
+static void
+spec_deadline(coord_t *c, cproblem_t *p, int64_t now)
+{
+    cspec_t *s = &p->spec;
+
+    if ((s->state != SPEC_SENT && s->state != SPEC_ORPHAN) ||
+        now - s->sent_ms < deadline_ms(c, &c->peers[s->peer]))
+        return;
+    missed_deadline(c, s->peer, now);
+    s->state = SPEC_NONE;
+}
+
+
 void
 coord_check_deadlines(coord_t *c, int64_t now)
 {
@@ -1088,6 +1247,7 @@ coord_check_deadlines(coord_t *c, int64_t now)
     /* Collect first: acting changes the map (problems finish). */
     while (u64map_next(c->problems, &pos, &key, &v) && n < 256) {
         cproblem_t *p = v;
+        spec_deadline(c, p, now);
         int route_expired = p->stage == STAGE_ROUTE &&
                             now - p->since_ms >= c->opts.router_timeout_ms;
         route_late |= route_expired;

@@ -38,10 +38,14 @@ typedef struct gateway_route {
     const prices_t *prices;     /* its answers' trim object gains "usd"
                                    (borrowed; outlives the gateway); NULL:
                                    none */
+    char speculate[8];          /* "off", "on", "guard": speculative
+                                   drafting of its run; "": the
+                                   coordinator's --speculate */
 } gateway_route_t;
 
 /*
-** Parse a --route value "NAME=POLICY[,max-strong-tokens=N][,target-share=X]"
+** Parse a --route value
+** "NAME=POLICY[,max-strong-tokens=N][,target-share=X][,speculate=MODE]"
 ** into *out.  The policy is not checked here (the coordinator checks it when
 ** the route's run opens).  Returns 0, or -1 with err naming the part.
 */

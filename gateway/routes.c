@@ -2,6 +2,7 @@
 ** routes.c: parsing --route NAME=POLICY[,OPTION=VALUE...] (see gateway.h).
 */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +44,17 @@ route_option(gateway_route_t *r, const char *opt, size_t len, const char *spec,
                         "--route %s: target-share: '%s' is not in [0, 1)", spec,
                         value);
         r->target_share = x;
+    } else if (strcmp(buf, "speculate") == 0) {
+        if (strcmp(value, "off") != 0 && strcmp(value, "on") != 0 &&
+            strcmp(value, "guard") != 0)
+            return errf(err, errlen,
+                        "--route %s: speculate: '%s' is not off, on or guard",
+                        spec, value);
+        snprintf(r->speculate, sizeof r->speculate, "%s", value);
     } else {
         return errf(err, errlen,
-                    "--route %s: unknown option '%s' (max-strong-tokens or "
-                    "target-share)",
+                    "--route %s: unknown option '%s' (max-strong-tokens, "
+                    "target-share or speculate)",
                     spec, buf);
     }
     return 0;

@@ -301,6 +301,7 @@ submit_some(upstream_t *u, size_t r)
     sub.config = config;
     sub.max_strong_tokens = route->max_strong_tokens;
     sub.target_share = route->target_share;
+    sub.speculate = (char *)route->speculate;
     sub.notify = 1;
     sub.n_problems = n;
     sub.problems = ptrs;

@@ -406,3 +406,21 @@ cluster_check_steps(const char *db)
         0);
     sqlite3_close(h);
 }
+
+
+void
+cluster_wait_busy(const cluster_t *k, const char *pool)
+{
+    int64_t outstanding = 0;
+
+    for (int tries = 0; tries < 600 && outstanding == 0; tries++) {
+        json_t *st = cluster_status(k);
+        outstanding = json_integer_value(
+            json_object_get(json_object_get(json_object_get(st, "pools"), pool),
+                            "outstanding"));
+        json_decref(st);
+        if (outstanding == 0)
+            cluster_pause_ms(5);
+    }
+    assert_true(outstanding > 0);
+}

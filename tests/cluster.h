@@ -93,6 +93,12 @@ void cluster_pause_ms(int ms);
 void cluster_wait_pools(const cluster_t *k, int small, int large, int prm,
                         int router);
 
+/*
+** Wait (bounded, 3 s) until peers of pool ("small", ...) hold requests: the
+** status says some are outstanding.  Fails the test if they never do.
+*/
+void cluster_wait_busy(const cluster_t *k, const char *pool);
+
 /* Wait (bounded) until at least n problems have finished. */
 void cluster_wait_finished(const cluster_t *k, int64_t n);
 

@@ -191,19 +191,9 @@ test_killed_worker_router_and_coordinator(void **state)
     /* A small worker dies holding requests. */
     cluster_wait_finished(&k, 20);
     /* Under load the small pool can be idle for a moment while every
-    ** problem in flight waits on the PRM or the router: ask again until it
-    ** holds requests (it must, with 220 problems left). */
-    int64_t outstanding = 0;
-    for (int tries = 0; tries < 600 && outstanding == 0; tries++) {
-        json_t *st = cluster_status(&k);
-        outstanding = json_integer_value(json_object_get(
-            json_object_get(json_object_get(st, "pools"), "small"),
-            "outstanding"));
-        json_decref(st);
-        if (outstanding == 0)
-            cluster_pause_ms(5);
-    }
-    assert_true(outstanding > 0);
+    ** problem in flight waits on the PRM or the router (it must hold
+    ** requests again, with 220 problems left). */
+    cluster_wait_busy(&k, "small");
     cluster_kill(&k, doomed);
 
     /* The router dies; the coordinator decides locally until one returns. */

@@ -972,6 +972,228 @@ test_watch_after_restart(void **state)
 }
 
 
+/* ---- speculative drafting ------------------------------------------------ */
+
+/* Announce a peer of role with credit. */
+static void
+send_ready_role(void *s, const char *name, Trim__Role role, uint32_t credit)
+{
+    Trim__Ready r = TRIM__READY__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+    r.role = role;
+    r.credit = credit;
+    r.name = (char *)name;
+    env.body_case = TRIM__ENVELOPE__BODY_READY;
+    env.ready = &r;
+    send_env(s, &env);
+}
+
+
+/* The next batch of kind body peer s gets, with exactly n items. */
+static Trim__Envelope *
+next_batch(void *s, Trim__Envelope__BodyCase body, size_t n)
+{
+    Trim__Envelope *env = recv_env(s, 5000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, body);
+    size_t got = body == TRIM__ENVELOPE__BODY_GENERATE ? env->generate->n_items
+                 : body == TRIM__ENVELOPE__BODY_SCORE  ? env->score->n_items
+                                                       : env->route->n_items;
+    assert_int_equal(got, n);
+    return env;
+}
+
+
+/* Scores for the request of the ScoreBatch env (freed). */
+static void
+answer_scores(void *s, Trim__Envelope *env, const float *scores, size_t n)
+{
+    Trim__StepScores sc = TRIM__STEP_SCORES__INIT, *scp = &sc;
+    Trim__StepScoresBatch batch = TRIM__STEP_SCORES_BATCH__INIT;
+    Trim__Envelope out = TRIM__ENVELOPE__INIT;
+
+    assert_int_equal(env->score->items[0]->n_steps, n);
+    sc.key = env->score->items[0]->key;
+    sc.n_scores = n;
+    sc.scores = (float *)scores;
+    sc.input_tokens = 11;
+    batch.n_items = 1;
+    batch.items = &scp;
+    out.body_case = TRIM__ENVELOPE__BODY_STEP_SCORES;
+    out.step_scores = &batch;
+    send_env(s, &out);
+    env_destroy(&env);
+}
+
+
+/* The router's decision on the request of the RouteBatch env (freed). */
+static void
+answer_route(void *s, Trim__Envelope *env, int regenerate)
+{
+    Trim__RouteDecision d = TRIM__ROUTE_DECISION__INIT, *dp = &d;
+    Trim__DecisionBatch batch = TRIM__DECISION_BATCH__INIT;
+    Trim__Envelope out = TRIM__ENVELOPE__INIT;
+
+    d.key = env->route->items[0]->key;
+    d.action = regenerate ? TRIM__ACTION__ACTION_REGENERATE
+                          : TRIM__ACTION__ACTION_KEEP;
+    d.prob = 1.0f;
+    d.reason = regenerate ? "low" : "high";
+    batch.n_items = 1;
+    batch.items = &dp;
+    out.body_case = TRIM__ENVELOPE__BODY_DECISIONS;
+    out.decisions = &batch;
+    send_env(s, &out);
+    env_destroy(&env);
+}
+
+
+/* The key of the one request of a GenerateBatch env (a copy; env freed). */
+static Trim__Key
+gen_key(Trim__Envelope *env, int speculative, uint32_t step, size_t n_steps)
+{
+    const Trim__GenerateStep *g = env->generate->items[0];
+    Trim__Key k = *g->key;
+    assert_int_equal(k.speculative, speculative);
+    assert_int_equal(k.step_index, step);
+    assert_int_equal(g->n_steps, n_steps);
+    k.base.unknown_fields = NULL;
+    k.base.n_unknown_fields = 0;
+    env_destroy(&env);
+    return k;
+}
+
+
+/*
+** --speculate on, the test playing every pool: while draft 0 is scored and
+** routed the small peer is asked for step 1 with draft 0 as its last step;
+** kept, that request (still in flight) becomes the draft of step 1, and the
+** next speculation goes out with it.  Regenerated, the speculative draft of
+** step 2 is recorded in wasted_drafts when its reply comes, and the strong
+** step finishes the problem.  A second problem cancelled with its
+** speculative request in flight: the late reply is stale and gives back the
+** small peer's only credit, which a third problem's draft then takes.
+*/
+static void
+test_speculative_drafts(void **state)
+{
+    (void)state;
+    char db[256], err[512];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t;
+    pthread_t thread;
+    store_writer_t *w;
+    uint64_t ids[1];
+    coord_opts_t o = {0};
+
+    test_tmp_path(db, sizeof db, "spec.db");
+    assert_int_equal(store_migrate(db, err, sizeof err), 0);
+    w = store_writer_new(db, NULL, err, sizeof err);
+    assert_non_null(w);
+    o.endpoint = ENDPOINT;
+    o.db = db;
+    /* Four peers played in turn: silent ones must not look dead. */
+    o.heartbeat_ms = 1000;
+    o.liveness = 10;
+    o.speculate = COORD_SPEC_ON;
+    memset(&t, 0, sizeof t);
+    t.coord = coord_new(zctx, &o, w, err, sizeof err);
+    assert_non_null(t.coord);
+    coord_run_opts_t ro = {"thr:0.5", 1, "{}", 0, 0, 0};
+    assert_int_equal(coord_add_run(t.coord, &ro, err, sizeof err), 1);
+    assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
+
+    void *client = dealer(zctx), *small = dealer(zctx), *prm = dealer(zctx);
+    void *router = dealer(zctx), *large = dealer(zctx);
+    send_ready_role(small, "small-1", TRIM__ROLE__ROLE_SMALL, 1);
+    send_ready_role(prm, "prm-1", TRIM__ROLE__ROLE_PRM, 4);
+    send_ready_role(router, "router-1", TRIM__ROLE__ROLE_ROUTER, 4);
+    send_ready_role(large, "large-1", TRIM__ROLE__ROLE_LARGE, 4);
+    submit_notify(client, 1, NULL, ids);
+
+    Trim__Key k =
+        gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 0, 0, 0);
+    answer_key(small, &k, "Step one.", TRIM__FINISH__FINISH_STEP);
+    Trim__Envelope *score = next_batch(prm, TRIM__ENVELOPE__BODY_SCORE, 1);
+    Trim__Key spec1 =
+        gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 1, 1, 1);
+    answer_scores(prm, score, (const float[]){0.9f}, 1);
+    answer_route(router, next_batch(router, TRIM__ENVELOPE__BODY_ROUTE, 1), 0);
+    /* Kept: step 1 waits for the speculative request; none is sent again. */
+    assert_null(recv_env(small, 200));
+    answer_key(small, &spec1, "Step two.", TRIM__FINISH__FINISH_STEP);
+    score = next_batch(prm, TRIM__ENVELOPE__BODY_SCORE, 1);
+    Trim__Key spec2 =
+        gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 1, 2, 2);
+    answer_scores(prm, score, (const float[]){0.9f, 0.1f}, 2);
+    answer_route(router, next_batch(router, TRIM__ENVELOPE__BODY_ROUTE, 1), 1);
+    Trim__Key strong =
+        gen_key(next_batch(large, TRIM__ENVELOPE__BODY_GENERATE, 1), 0, 1, 1);
+    answer_key(small, &spec2, "Step three, wasted.", TRIM__FINISH__FINISH_STEP);
+    answer_key(large, &strong, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    Trim__Envelope *e;
+    for (int done = 0; !done;) { /* its steps' pushes, then its end */
+        e = client_recv(client, 5000);
+        assert_non_null(e);
+        done = e->body_case == TRIM__ENVELOPE__BODY_PROBLEMS_DONE;
+        env_destroy(&e);
+    }
+
+    /* Cancelled with its speculative request in flight. */
+    uint64_t second[1], third[1];
+    submit_notify(client, 1, NULL, second);
+    k = gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 0, 0, 0);
+    answer_key(small, &k, "Step one.", TRIM__FINISH__FINISH_STEP);
+    score = next_batch(prm, TRIM__ENVELOPE__BODY_SCORE, 1);
+    Trim__Key late =
+        gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 1, 1, 1);
+    env_destroy(&score);
+    send_cancel(client, second, 1);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    env_destroy(&e);
+    submit_notify(client, 1, NULL, third);
+    assert_null(recv_env(small, 200)); /* its one credit is held */
+    answer_key(small, &late, "Too late.", TRIM__FINISH__FINISH_STEP);
+    k = gen_key(next_batch(small, TRIM__ENVELOPE__BODY_GENERATE, 1), 0, 0, 0);
+    assert_int_equal(k.problem_id, third[0]);
+
+    const coord_stats_t *st = coord_stats(t.coord);
+    assert_int_equal(st->spec_sent, 3);
+    assert_int_equal(st->spec_used, 1);
+    assert_int_equal(st->spec_wasted, 1);
+    assert_int_equal(st->wasted_tokens, 7);
+    assert_int_equal(st->stale_replies, 1);
+    sock_destroy(&small);
+    sock_destroy(&prm);
+    sock_destroy(&router);
+    sock_destroy(&large);
+    sock_destroy(&client);
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    uint64_t id = ids[0];
+    assert_int_equal(sql_int(h,
+                             "SELECT count(*) FROM steps WHERE problem_id = "
+                             "%llu AND speculative = (step_index = 1 AND "
+                             "kind = 'draft')",
+                             (unsigned long long)id),
+                     3);
+    assert_int_equal(sql_int(h,
+                             "SELECT completion_tokens FROM wasted_drafts "
+                             "WHERE problem_id = %llu AND step_index = 2",
+                             (unsigned long long)id),
+                     7);
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM speculative_drafts"), 2);
+    sqlite3_close(h);
+    test_remove_db(db);
+}
+
+
 int
 main(void)
 {
@@ -982,6 +1204,7 @@ main(void)
         cmocka_unit_test(test_notify_and_cancel),
         cmocka_unit_test(test_cancel_spares_peer),
         cmocka_unit_test(test_watch_after_restart),
+        cmocka_unit_test(test_speculative_drafts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

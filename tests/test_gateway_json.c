@@ -374,8 +374,8 @@ test_completion_shapes(void **state)
 static void
 test_error_and_models(void **state)
 {
-    gateway_route_t routes[2] = {{"trim", "thr:0.5", 0, 0, NULL},
-                                 {"trim-cheap", "pomdp:0.004", 0, 0, NULL}};
+    gateway_route_t routes[2] = {{"trim", "thr:0.5", 0, 0, NULL, ""},
+                                 {"trim-cheap", "pomdp:0.004", 0, 0, NULL, ""}};
     json_t *j, *e;
 
     (void)state;
@@ -417,6 +417,15 @@ test_route_specs(void **state)
         0);
     assert_int_equal(r.max_strong_tokens, 300);
     assert_true(r.target_share > 0.19 && r.target_share < 0.21);
+    assert_string_equal(r.speculate, "");
+    assert_int_equal(
+        gateway_route_parse("s=thr:0.5,speculate=guard", &r, err, sizeof err),
+        0);
+    assert_string_equal(r.speculate, "guard");
+    assert_int_equal(
+        gateway_route_parse("s=thr:0.5,speculate=maybe", &r, err, sizeof err),
+        -1);
+    assert_non_null(strstr(err, "speculate"));
     assert_int_equal(gateway_route_parse("nopolicy", &r, err, sizeof err), -1);
     assert_int_equal(
         gateway_route_parse("a=thr:0.5,bogus=1", &r, err, sizeof err), -1);
