@@ -104,13 +104,17 @@ coord_spec_dispatch(coord_t *c)
         p->spec.state = SPEC_NONE;
         if (c->pools[TRIM__ROLE__ROLE_SMALL].head != NULL)
             continue; /* drafts that must be made come first */
-        int slot = coord_pick_peer(c, TRIM__ROLE__ROLE_SMALL, -1);
+        /* The worker that wrote draft t holds its whole prompt in cache. */
+        uint64_t last =
+            c->opts.no_affinity ? 0 : p->affinity[TRIM__ROLE__ROLE_SMALL];
+        int slot = coord_pick_peer(c, TRIM__ROLE__ROLE_SMALL, -1, last);
         if (slot < 0)
             continue; /* no free credit */
         if (coord_add_spec_request(c, slot, p) < 0) {
             c->fatal = 1;
             break;
         }
+        p->affinity[TRIM__ROLE__ROLE_SMALL] = c->peers[slot].joined;
         p->spec.state = SPEC_SENT;
         p->spec.peer = slot;
         p->spec.sent_us = clock_now_us();
