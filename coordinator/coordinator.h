@@ -45,6 +45,8 @@ typedef enum {
     COORD_FALLBACK_LOCAL = 1 /* decide with the run's policy in-process */
 } coord_fallback_t;
 
+typedef struct coord coord_t;
+
 typedef struct coord_opts {
     const char *endpoint; /* where to bind, e.g. tcp://127.0.0.1:5555 */
     const char *db;       /* the audit database (writer and recovery) */
@@ -75,6 +77,17 @@ typedef struct coord_opts {
     prom_registry_t *metrics; /* the trim_* series (docs/metrics.md) go
                                  here; borrowed, must outlive the
                                  coordinator; NULL: none */
+    /* Problems waiting for admission kept in memory (default 4,096); the
+    ** rest wait in the audit store, where their rows already are, and are
+    ** paged back in id order as the window empties (paging.c). */
+    int64_t queue_window;
+    /* Called from the loop when the window has room and nothing waits in
+    ** the store: submit up to room problems (coord_submit) and return 1
+    ** while more will come, 0 once there are none, -1 to stop the loop
+    ** (logged by the feeder).  exit_when_done waits for the 0.  NULL:
+    ** problems come only from coord_submit calls and clients. */
+    int (*feed)(void *ctx, coord_t *c, int64_t room);
+    void *feed_ctx;
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */
@@ -85,6 +98,8 @@ typedef struct coord_problem {
     const char *ground_truth; /* NULL when unknown */
     const char *key_id;       /* who submitted it, for the audit; NULL or
                                  "" when nobody said */
+    int in_memory; /* never paged out to the store: a notify client will
+                      attach to it */
 } coord_problem_t;
 
 typedef struct coord_stats {
@@ -112,9 +127,9 @@ typedef struct coord_stats {
     int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */
+    int64_t paged;            /* of queued: waiting in the store, not memory */
+    int64_t window_peak;      /* the most queued in memory at once */
 } coord_stats_t;
-
-typedef struct coord coord_t;
 
 /*
 ** Create a coordinator and bind its socket.  zctx and writer are borrowed
