@@ -242,7 +242,7 @@ scan_file_problem(void *ctx, const problem_rec_t *r)
 /*
 ** Read o->problems_file once through, keeping nothing: how many problems it
 ** holds (*n; none is an error) and whether the pools can solve them.  The
-** run reads it again lazily (feed_file).
+** run reads it again lazily (feed).
 */
 static int
 scan_file_problems(const local_opts_t *o, int64_t *n, char *err, size_t errlen)
@@ -271,7 +271,8 @@ typedef struct local {
     int64_t fed;             /* problems of the run submitted so far */
     problems_reader_t *file; /* o.problems_file, read as the run goes */
     char *source;            /* "FILE:LINE" of a file's problem */
-    int64_t resumed;         /* problems a resume recovered */
+    size_t source_len;
+    int64_t resumed; /* problems a resume recovered */
     store_writer_t *writer;
     void *zctx;
     coord_t *coord;
@@ -327,7 +328,7 @@ canonical_policy(const char *policy, const pomdp_model_t *pomdp, char *spec,
 }
 
 
-/* Submit one problem of the run, with problem i's seed; 0 or -1 logged. */
+/* Submit the run's next problem (seeded by its index); 0, or -1 logged. */
 static int
 feed_one(local_t *l, const char *source, const char *text, const char *truth)
 {
@@ -347,8 +348,8 @@ feed_one(local_t *l, const char *source, const char *text, const char *truth)
 }
 
 
-/* The next problem of the file into *r (skipping the first *skip): 1, 0
-** at its end, -1 logged. */
+/* The next problem of the file into *r (opened on first use): 1, 0 at its
+** end, -1 logged. */
 static int
 next_file_problem(local_t *l, problem_rec_t *r)
 {
@@ -388,8 +389,8 @@ feed(void *ctx, coord_t *c, int64_t room)
             problem_rec_t r;
             if (next_file_problem(l, &r) <= 0)
                 return -1; /* fewer than the first pass counted */
-            snprintf(l->source, strlen(o->problems_file) + 24, "%s:%d",
-                     o->problems_file, r.line);
+            snprintf(l->source, l->source_len, "%s:%d", o->problems_file,
+                     r.line);
             rc = feed_one(l, l->source, r.text, r.ground_truth);
         } else {
             sim_problem_t sp = {0};
@@ -431,10 +432,13 @@ local_open(local_t *l, char *err, size_t errlen)
     l->world = sim_world_new(o->sim, o->calibration, err, errlen);
     if (l->world == NULL)
         return -1;
-    if (o->problems_file != NULL &&
-        (scan_file_problems(o, &o->problems, err, errlen) < 0 ||
-         (l->source = malloc(strlen(o->problems_file) + 24)) == NULL))
-        return o->problems > 0 ? errf(err, errlen, "out of memory") : -1;
+    if (o->problems_file != NULL) {
+        if (scan_file_problems(o, &o->problems, err, errlen) < 0)
+            return -1;
+        l->source_len = strlen(o->problems_file) + 24;
+        if ((l->source = malloc(l->source_len)) == NULL)
+            return errf(err, errlen, "out of memory");
+    }
     if (store_migrate(o->db, err, errlen) < 0)
         return -1;
     l->writer = store_writer_new(o->db, NULL, err, errlen);
@@ -591,10 +595,14 @@ tick(void *ctx, const coord_stats_t *s)
         if (l->o.progress)
             l->o.progress(l->o.progress_ctx, NULL);
     }
-    if (l->interrupted || atomic_load(&l->stop))
+    if (l->interrupted || atomic_load(&l->stop)) {
         atomic_store(&l->coord_stop, 1);
-    else if (l->o.progress)
-        l->o.progress(l->o.progress_ctx, s);
+    } else if (l->o.progress) {
+        /* Out of all the run's problems, not only those fed so far. */
+        coord_stats_t all = *s;
+        all.submitted += l->o.problems - l->fed;
+        l->o.progress(l->o.progress_ctx, &all);
+    }
 }
 
 

@@ -457,7 +457,7 @@ void coord_note_window(coord_t *c);
 ** A queued or running problem of run rebuilt from its row (copied) and, when
 ** replay, from its step rows in r.  NULL with err (memory, a read error).
 */
-cproblem_t *coord_restore_problem(coord_t *c, store_reader_t *r, crun_t *run,
+cproblem_t *coord_restore_problem(store_reader_t *r, crun_t *run,
                                   const store_problem_t *row, int replay,
                                   char *err, size_t errlen);
 

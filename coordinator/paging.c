@@ -105,21 +105,25 @@ page_reader(coord_t *c)
 
 
 /*
-** Whether row (unfinished, id in the paged range) is a paged problem: not
-** skipped, and of the run recovered when it predates this coordinator.
-** A skipped id is forgotten: the range is read once.
+** The run of row (unfinished, id in the paged range) when it is a paged
+** problem: not skipped, and of the run recovered when it predates this
+** coordinator; NULL otherwise.  A skipped id is forgotten: the range is read
+** once.  A problem whose run recovery could not load (logged then) stays
+** queued in the store, as recovery leaves it.
 */
-static int
-is_paged_row(coord_t *c, const store_problem_t *row)
+static crun_t *
+paged_run(coord_t *c, const store_problem_t *row)
 {
     uint64_t id = (uint64_t)row->problem_id;
 
     if (u64map_get(c->page_skip, id) != NULL) {
         u64map_del(c->page_skip, id);
-        return 0;
+        return NULL;
     }
-    return row->problem_id >= c->fresh_from || c->page_run == 0 ||
-           row->run_id == c->page_run;
+    if (row->problem_id < c->fresh_from && c->page_run != 0 &&
+        row->run_id != c->page_run)
+        return NULL;
+    return coord_find_run(c, row->run_id);
 }
 
 
@@ -143,22 +147,13 @@ enter_window(coord_t *c, cproblem_t *p)
 }
 
 
-/* A paged problem back in memory from its row; -1 stops the walk. */
+/* A paged problem of run back in memory from its row; -1 (fatal) if not. */
 static int
-restore(coord_t *c, const store_problem_t *row)
+restore(coord_t *c, crun_t *run, const store_problem_t *row)
 {
     char err[512];
-    crun_t *run = coord_find_run(c, row->run_id);
-    cproblem_t *p;
-
-    if (run == NULL) { /* recovery loaded every paged problem's run */
-        tlog(TLOG_ERROR, "coordinator", "paging: problem %lld: no run %lld",
-             (long long)row->problem_id, (long long)row->run_id);
-        c->fatal = 1;
-        return -1;
-    }
-    p = coord_restore_problem(c, c->reader, run, row,
-                              row->problem_id < c->fresh_from, err, sizeof err);
+    cproblem_t *p = coord_restore_problem(
+        c->reader, run, row, row->problem_id < c->fresh_from, err, sizeof err);
     if (p == NULL) {
         tlog(TLOG_ERROR, "coordinator", "paging: %s", err);
         c->fatal = 1;
@@ -183,9 +178,10 @@ page_row(void *ctx, const store_problem_t *row)
     if (row->problem_id > c->page_to || w->want == 0)
         return 1;
     c->page_from = row->problem_id + 1;
-    if (!is_paged_row(c, row))
+    crun_t *run = paged_run(c, row);
+    if (run == NULL)
         return 0;
-    if (restore(c, row) < 0)
+    if (restore(c, run, row) < 0)
         return 1;
     w->want--;
     return 0;
@@ -247,12 +243,13 @@ coord_page_one(coord_t *c, int64_t id)
     int found = store_get_problem(c->reader, id, &row, err, sizeof err);
     if (found < 0)
         tlog(TLOG_WARN, "coordinator", "paging: %s", err);
+    crun_t *run = NULL;
     if (found != 1 ||
         (row.status != STORE_QUEUED && row.status != STORE_RUNNING) ||
-        !is_paged_row(c, &row))
+        (run = paged_run(c, &row)) == NULL)
         return 0;
     if (u64map_put(c->page_skip, (uint64_t)id, (void *)1) < 0 ||
-        restore(c, &row) < 0) {
+        restore(c, run, &row) < 0) {
         c->fatal = 1;
         return 0;
     }

@@ -245,7 +245,7 @@ start_over(cproblem_t *p)
 
 
 cproblem_t *
-coord_restore_problem(coord_t *c, store_reader_t *r, crun_t *run,
+coord_restore_problem(store_reader_t *r, crun_t *run,
                       const store_problem_t *row, int replay, char *err,
                       size_t errlen)
 {
@@ -253,7 +253,6 @@ coord_restore_problem(coord_t *c, store_reader_t *r, crun_t *run,
     char why[256];
     cproblem_t *p = problem_from_row(row);
 
-    (void)c;
     if (p == NULL) {
         errf(err, errlen, "out of memory recovering problem %lld",
              (long long)row->problem_id);
@@ -306,7 +305,7 @@ recover_problem(void *ctx, const store_problem_t *row)
         c->page_run = x->only_run;
         c->stats.paged++;
     } else {
-        p = coord_restore_problem(c, x->reader, run, row, 1, x->err, x->errlen);
+        p = coord_restore_problem(x->reader, run, row, 1, x->err, x->errlen);
         if (p == NULL || u64map_put(c->queued, (uint64_t)p->id, p) < 0) {
             if (p != NULL)
                 errf(x->err, x->errlen, "out of memory recovering problem %lld",
