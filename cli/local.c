@@ -377,12 +377,11 @@ next_file_problem(local_t *l, problem_rec_t *r)
 ** whole set.  A resume goes on after the problems its run already has.
 */
 static int
-feed(void *ctx, coord_t *c, int64_t room)
+feed(void *ctx, int64_t room)
 {
     local_t *l = ctx;
     const local_opts_t *o = &l->o;
 
-    (void)c;
     for (; room > 0 && l->fed < o->problems; room--) {
         int rc = 0;
         if (o->problems_file != NULL) {

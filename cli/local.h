@@ -25,6 +25,8 @@ typedef struct local_opts {
     int small_workers, large_workers, prm_workers, routers;
     uint32_t credit; /* per worker; default 256 */
     int max_steps;
+    /* Queued problems kept in memory (coord_opts_t); 0: the default. */
+    int64_t queue_window;
     const char *calibration; /* PRM calibration file, NULL = embedded */
     const sim_params_t *sim; /* NULL = the profile below */
     const char *sim_profile; /* simulator profile (sim.h); NULL = math500 */
@@ -48,7 +50,6 @@ typedef struct local_opts {
     const http_backend_opts_t *small_http, *large_http, *prm_http;
     int chat; /* small/large: /v1/chat/completions, not /v1/completions */
     int request_deadline_ms;  /* coord_opts_t's ceiling; 0: the default */
-    int64_t queue_window;     /* coord_opts_t's; 0: the default */
     prom_registry_t *metrics; /* the coordinator's series; NULL: none */
     /* Finish run resume_run of db (`trim run --resume`): its queued and
     ** running problems go on from their last accepted step and nothing is

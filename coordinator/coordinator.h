@@ -45,8 +45,6 @@ typedef enum {
     COORD_FALLBACK_LOCAL = 1 /* decide with the run's policy in-process */
 } coord_fallback_t;
 
-typedef struct coord coord_t;
-
 typedef struct coord_opts {
     const char *endpoint; /* where to bind, e.g. tcp://127.0.0.1:5555 */
     const char *db;       /* the audit database (writer and recovery) */
@@ -68,15 +66,6 @@ typedef struct coord_opts {
     ** peer: the smaller of this ceiling and the peer's stated deadline
     ** (this when it states none); 0: COORD_REQUEST_DEADLINE_MS. */
     int request_deadline_ms;
-    int exit_when_done; /* coord_run returns once every problem has
-                           finished, shutting the peers down */
-    void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
-    const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
-                                           (policy_new); borrowed, must
-                                           outlive the coordinator; or NULL */
-    prom_registry_t *metrics; /* the trim_* series (docs/metrics.md) go
-                                 here; borrowed, must outlive the
-                                 coordinator; NULL: none */
     /* Problems waiting for admission kept in memory (default 4,096); the
     ** rest wait in the audit store, where their rows already are, and are
     ** paged back in id order as the window empties (paging.c). */
@@ -86,8 +75,17 @@ typedef struct coord_opts {
     ** while more will come, 0 once there are none, -1 to stop the loop
     ** (logged by the feeder).  exit_when_done waits for the 0.  NULL:
     ** problems come only from coord_submit calls and clients. */
-    int (*feed)(void *ctx, coord_t *c, int64_t room);
+    int (*feed)(void *ctx, int64_t room);
     void *feed_ctx;
+    int exit_when_done; /* coord_run returns once every problem has
+                           finished, shutting the peers down */
+    void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
+    const pomdp_model_t *pomdp_default; /* what "pomdp:LAMBDA" plans in
+                                           (policy_new); borrowed, must
+                                           outlive the coordinator; or NULL */
+    prom_registry_t *metrics; /* the trim_* series (docs/metrics.md) go
+                                 here; borrowed, must outlive the
+                                 coordinator; NULL: none */
 } coord_opts_t;
 
 /* A problem to solve; coord_submit copies every string. */
@@ -107,6 +105,8 @@ typedef struct coord_stats {
     int64_t cancelled; /* problems cancelled by their client */
     int64_t queued;    /* waiting to start */
     int64_t in_flight;
+    int64_t paged;        /* of queued: waiting in the store, not memory */
+    int64_t window_peak;  /* the most queued in memory at once */
     int64_t steps;        /* accepted steps */
     int64_t routed_steps; /* drafts that got a decision */
     int64_t regenerated_steps;
@@ -127,9 +127,9 @@ typedef struct coord_stats {
     int64_t recovered;        /* problems resumed by coord_recover */
     int peers[5];             /* live peers per Trim__Role */
     int64_t credit[5];        /* their total credit per role */
-    int64_t paged;            /* of queued: waiting in the store, not memory */
-    int64_t window_peak;      /* the most queued in memory at once */
 } coord_stats_t;
+
+typedef struct coord coord_t;
 
 /*
 ** Create a coordinator and bind its socket.  zctx and writer are borrowed

@@ -200,7 +200,7 @@ coord_page_in(coord_t *c)
     if (c->stats.paged == 0) {
         if (!c->feeding)
             return;
-        int rc = c->opts.feed(c->opts.feed_ctx, c, room);
+        int rc = c->opts.feed(c->opts.feed_ctx, room);
         if (rc < 0)
             c->fatal = 1;
         c->feeding = rc > 0;
