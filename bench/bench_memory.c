@@ -7,6 +7,8 @@
 ** their rows are committed, and divides the growth of the C heap (less what
 ** SQLite itself holds: its page cache is bounded and does not grow with the
 ** queue) by N.  The problem's own text is reported beside the overhead.
+** The window holds all N here: past it (coord_opts_t.queue_window) a queued
+** problem costs no memory at all (scripts/bench-memory measures that).
 */
 #include <malloc.h>
 #include <sqlite3.h>
@@ -57,6 +59,7 @@ main(int argc, char **argv)
     o.endpoint = "inproc://bench-memory";
     o.db = db;
     o.max_queued = n + 1;
+    o.queue_window = n + 1; /* all in memory: the cost of one in the window */
     coord_t *c = w ? coord_new(zctx, &o, w, err, sizeof err) : NULL;
     coord_run_opts_t ro = {"thr:0.5", 1, "{}", 0, 0, 0};
     int64_t run = c ? coord_add_run(c, &ro, err, sizeof err) : -1;

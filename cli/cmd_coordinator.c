@@ -37,6 +37,7 @@ typedef struct coordinator_args {
     coord_speculate_t speculate_mode;
     int64_t concurrency, max_steps, max_tokens, heartbeat, liveness;
     int64_t attempts, max_queued, router_timeout, deadline;
+    int64_t queue_window;
     double temperature, top_p;
     int insecure, http_insecure, no_affinity;
 } coordinator_args_t;
@@ -53,6 +54,9 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "problems in flight at once"},
         {"max-queued", FLAG_INT, &a->max_queued, 1, 1e9,
          "problems waiting or in flight before submissions are refused"},
+        {"queue-window", FLAG_INT, &a->queue_window, 1, 1e8,
+         "queued problems kept in memory; the rest wait in the audit store "
+         "and are read back in order"},
         {"max-steps", FLAG_INT, &a->max_steps, 1, 200,
          "step limit per problem"},
         {"max-tokens", FLAG_INT, &a->max_tokens, 1, 1e6, "tokens per step"},
@@ -143,6 +147,7 @@ coord_options(const coordinator_args_t *a, curve_keys_t *keys, coord_opts_t *o)
     o->liveness = (int)a->liveness;
     o->max_attempts = (int)a->attempts;
     o->max_queued = a->max_queued;
+    o->queue_window = a->queue_window;
     o->router_timeout_ms = (int)a->router_timeout;
     o->request_deadline_ms = (int)a->deadline;
     o->router_fallback = strcmp(a->fallback, "local") == 0
@@ -274,6 +279,7 @@ cmd_coordinator(int argc, char **argv)
         .liveness = 3,
         .attempts = 3,
         .max_queued = 1000000,
+        .queue_window = 4096,
         .router_timeout = 2000,
         .deadline = COORD_REQUEST_DEADLINE_MS,
         .temperature = 0.7,

@@ -204,142 +204,60 @@ start_services(service_thread_t *t, int *n, void *zctx, atomic_int *stop,
 }
 
 
-/* Problems read from a file before the run starts, owned by local_run. */
-typedef struct file_problems {
-    char **text, **truth;
-    int *line;
-    size_t n, cap;
-    int oom;
-} file_problems_t;
-
-
-/* A copy of s (NULL stays NULL); *oom set when the copy fails. */
-static char *
-dup_or_null(const char *s, int *oom)
-{
-    char *copy = s ? strdup(s) : NULL;
-    if (s && !copy)
-        *oom = 1;
-    return copy;
-}
-
-
-/* problems_read_file's callback: keep a copy; stops when memory runs out. */
-static int
-keep_file_problem(void *ctx, const problem_rec_t *r)
-{
-    file_problems_t *fp = ctx;
-
-    if (fp->n == fp->cap) {
-        size_t cap = fp->cap ? 2 * fp->cap : 256;
-        char **text = realloc(fp->text, cap * sizeof *text);
-        if (text)
-            fp->text = text;
-        char **truth = realloc(fp->truth, cap * sizeof *truth);
-        if (truth)
-            fp->truth = truth;
-        int *line = realloc(fp->line, cap * sizeof *line);
-        if (line)
-            fp->line = line;
-        if (!text || !truth || !line) {
-            fp->oom = 1;
-            return 1;
-        }
-        fp->cap = cap;
-    }
-    fp->text[fp->n] = dup_or_null(r->text, &fp->oom);
-    fp->truth[fp->n] = dup_or_null(r->ground_truth, &fp->oom);
-    fp->line[fp->n] = r->line;
-    fp->n++;
-    return fp->oom;
-}
-
-
-/* Free the problems fp holds and zero it; safe on a zeroed one. */
-static void
-file_problems_clear(file_problems_t *fp)
-{
-    for (size_t i = 0; i < fp->n; i++) {
-        free(fp->text[i]);
-        free(fp->truth[i]);
-    }
-    free(fp->text);
-    free(fp->truth);
-    free(fp->line);
-    memset(fp, 0, sizeof *fp);
-}
+/* The first pass over a problems file: count, and the simulator's check. */
+typedef struct file_scan {
+    const local_opts_t *o;
+    int64_t n;
+    char *err;
+    size_t errlen;
+    int refused;
+} file_scan_t;
 
 
 /*
 ** A pool on the built-in simulator fails every problem it did not generate
 ** at its first step: refuse such a file at the start instead, naming the
-** first problem it cannot solve.  0, or -1 with err.
+** first problem it cannot solve.
 */
 static int
-check_simulated(const local_opts_t *o, const file_problems_t *fp, char *err,
-                size_t errlen)
+scan_file_problem(void *ctx, const problem_rec_t *r)
 {
+    file_scan_t *x = ctx;
+    const local_opts_t *o = x->o;
     char why[256], msg[512];
 
-    if (o->small_http && o->large_http && o->prm_http)
+    x->n++;
+    if ((o->small_http && o->large_http && o->prm_http) ||
+        sim_problem_check(r->text, why, sizeof why) == 0)
         return 0;
-    for (size_t i = 0; i < fp->n; i++)
-        if (sim_problem_check(fp->text[i], why, sizeof why) < 0)
-            return errf(err, errlen,
-                        "%s:%d: %s; for other problems give every pool a "
-                        "model server (--small-url, --large-url, --prm-url)",
-                        o->problems_file, fp->line[i],
-                        sim_refusal(why, msg, sizeof msg));
-    return 0;
+    x->refused = 1;
+    errf(x->err, x->errlen,
+         "%s:%d: %s; for other problems give every pool a model server "
+         "(--small-url, --large-url, --prm-url)",
+         o->problems_file, r->line, sim_refusal(why, msg, sizeof msg));
+    return 1;
 }
 
 
-/* Read o->problems_file; a file without any problem is an error. */
+/*
+** Read o->problems_file once through, keeping nothing: how many problems it
+** holds (*n; none is an error) and whether the pools can solve them.  The
+** run reads it again lazily (feed).
+*/
 static int
-load_file_problems(const local_opts_t *o, file_problems_t *fp, char *err,
-                   size_t errlen)
+scan_file_problems(const local_opts_t *o, int64_t *n, char *err, size_t errlen)
 {
+    file_scan_t x = {o, 0, err, errlen, 0};
     long skipped = 0;
-    long n = problems_read_file(o->problems_file, o->problems_format,
-                                keep_file_problem, fp, &skipped, err, errlen);
 
-    if (n < 0)
+    if (problems_read_file(o->problems_file, o->problems_format,
+                           scan_file_problem, &x, &skipped, err, errlen) < 0 ||
+        x.refused)
         return -1;
-    if (fp->oom) {
-        return errf(err, errlen, "out of memory reading %s", o->problems_file);
-    }
-    if (fp->n == 0) {
+    if (x.n == 0)
         return errf(err, errlen, "no problem in %s (%ld lines skipped)",
                     o->problems_file, skipped);
-    }
-    return check_simulated(o, fp, err, errlen);
-}
-
-
-/* Submit the file's problems; seeds as for simulated ones, source
-** "FILE:LINE". */
-static int
-submit_file_problems(coord_t *coord, int64_t run_id, const local_opts_t *o,
-                     const file_problems_t *fp, char *err, size_t errlen)
-{
-    size_t len = strlen(o->problems_file) + 24;
-    char *source = malloc(len);
-
-    if (source == NULL)
-        return errf(err, errlen, "out of memory");
-    for (size_t i = 0; i < fp->n; i++) {
-        coord_problem_t cp = {0};
-        snprintf(source, len, "%s:%d", o->problems_file, fp->line[i]);
-        cp.seed = sim_problem_seed(o->seed, (uint64_t)i);
-        cp.source = source;
-        cp.text = fp->text[i];
-        cp.ground_truth = fp->truth[i];
-        if (coord_submit(coord, run_id, &cp, err, errlen) < 0) {
-            free(source);
-            return -1;
-        }
-    }
-    free(source);
+    *n = x.n;
     return 0;
 }
 
@@ -350,7 +268,10 @@ typedef struct local {
     sim_params_t sim;
     pomdp_model_t pomdp; /* the default for pomdp:LAMBDA without a file */
     sim_world_t *world;
-    file_problems_t fp;
+    int64_t fed;             /* problems of the run submitted so far */
+    problems_reader_t *file; /* o.problems_file, read as the run goes */
+    char *source;            /* "FILE:LINE" of a file's problem */
+    size_t source_len;
     int64_t resumed; /* problems a resume recovered */
     store_writer_t *writer;
     void *zctx;
@@ -407,6 +328,89 @@ canonical_policy(const char *policy, const pomdp_model_t *pomdp, char *spec,
 }
 
 
+/* Submit the run's next problem (seeded by its index); 0, or -1 logged. */
+static int
+feed_one(local_t *l, const char *source, const char *text, const char *truth)
+{
+    coord_problem_t cp = {0};
+    char err[512];
+
+    cp.seed = sim_problem_seed(l->o.seed, (uint64_t)l->fed);
+    cp.source = source;
+    cp.text = text;
+    cp.ground_truth = truth;
+    if (coord_submit(l->coord, l->run_id, &cp, err, sizeof err) < 0) {
+        tlog(TLOG_ERROR, "trim run", "%s", err);
+        return -1;
+    }
+    l->fed++;
+    return 0;
+}
+
+
+/* The next problem of the file into *r (opened on first use): 1, 0 at its
+** end, -1 logged. */
+static int
+next_file_problem(local_t *l, problem_rec_t *r)
+{
+    char err[512];
+    int rc;
+
+    if (l->file == NULL &&
+        (l->file = problems_open(l->o.problems_file, l->o.problems_format, NULL,
+                                 err, sizeof err)) == NULL) {
+        tlog(TLOG_ERROR, "trim run", "%s", err);
+        return -1;
+    }
+    rc = problems_next(l->file, r, err, sizeof err);
+    if (rc < 0)
+        tlog(TLOG_ERROR, "trim run", "%s", err);
+    return rc;
+}
+
+
+/*
+** The coordinator's feeder (coord_opts_t.feed): the run's next room
+** problems, made by the simulator (source "sim:SEED:I") or read from the
+** file (source "FILE:LINE", seeds as for simulated ones), only as the
+** admission window has room for them: memory holds a window, never the
+** whole set.  A resume goes on after the problems its run already has.
+*/
+static int
+feed(void *ctx, int64_t room)
+{
+    local_t *l = ctx;
+    const local_opts_t *o = &l->o;
+
+    for (; room > 0 && l->fed < o->problems; room--) {
+        int rc = 0;
+        if (o->problems_file != NULL) {
+            problem_rec_t r;
+            if (next_file_problem(l, &r) <= 0)
+                return -1; /* fewer than the first pass counted */
+            snprintf(l->source, l->source_len, "%s:%d", o->problems_file,
+                     r.line);
+            rc = feed_one(l, l->source, r.text, r.ground_truth);
+        } else {
+            sim_problem_t sp = {0};
+            char source[64];
+            if (sim_problem_make(l->world, o->seed, (uint64_t)l->fed, &sp) <
+                0) {
+                tlog(TLOG_ERROR, "trim run", "out of memory making problems");
+                return -1;
+            }
+            snprintf(source, sizeof source, "sim:%llu:%lld",
+                     (unsigned long long)o->seed, (long long)l->fed);
+            rc = feed_one(l, source, sp.text, sp.answer);
+            sim_problem_clear(&sp);
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return l->fed < o->problems;
+}
+
+
 /*
 ** Plan the run: the simulated world, the problems of a file, the audit
 ** store and the coordinator on its inproc socket.  0, or -1 with err.
@@ -428,9 +432,11 @@ local_open(local_t *l, char *err, size_t errlen)
     if (l->world == NULL)
         return -1;
     if (o->problems_file != NULL) {
-        if (load_file_problems(o, &l->fp, err, errlen) < 0)
+        if (scan_file_problems(o, &o->problems, err, errlen) < 0)
             return -1;
-        o->problems = (int64_t)l->fp.n;
+        l->source_len = strlen(o->problems_file) + 24;
+        if ((l->source = malloc(l->source_len)) == NULL)
+            return errf(err, errlen, "out of memory");
     }
     if (store_migrate(o->db, err, errlen) < 0)
         return -1;
@@ -454,39 +460,15 @@ local_open(local_t *l, char *err, size_t errlen)
     co.request_deadline_ms = o->request_deadline_ms;
     co.speculate = o->speculate;
     co.metrics = o->metrics;
+    co.queue_window = o->queue_window;
+    co.feed = feed;
+    co.feed_ctx = l;
     l->coord = coord_new(l->zctx, &co, l->writer, err, errlen);
     return l->coord ? 0 : -1;
 }
 
 
-/* Submit o->problems simulated problems, source "sim:SEED:I". */
-static int
-submit_sim_problems(local_t *l, char *err, size_t errlen)
-{
-    const local_opts_t *o = &l->o;
-
-    for (int64_t i = 0; i < o->problems; i++) {
-        sim_problem_t sp = {0};
-        coord_problem_t cp = {0};
-        char source[64];
-        if (sim_problem_make(l->world, o->seed, (uint64_t)i, &sp) < 0)
-            return errf(err, errlen, "out of memory making problems");
-        snprintf(source, sizeof source, "sim:%llu:%lld",
-                 (unsigned long long)o->seed, (long long)i);
-        cp.seed = sim_problem_seed(o->seed, (uint64_t)i);
-        cp.source = source;
-        cp.text = sp.text;
-        cp.ground_truth = sp.answer;
-        int64_t pid = coord_submit(l->coord, l->run_id, &cp, err, errlen);
-        sim_problem_clear(&sp);
-        if (pid < 0)
-            return -1;
-    }
-    return 0;
-}
-
-
-/* Open the run (policy spec, configuration) and submit its problems. */
+/* Open the run (policy spec, configuration); feed submits its problems. */
 static int
 submit_run(local_t *l, const char *policy, char *err, size_t errlen)
 {
@@ -500,12 +482,7 @@ submit_run(local_t *l, const char *policy, char *err, size_t errlen)
     ro.max_strong_tokens = l->o.max_strong_tokens;
     ro.target_share = l->o.target_share;
     l->run_id = coord_add_run(l->coord, &ro, err, errlen);
-    if (l->run_id < 0)
-        return -1;
-    if (l->o.problems_file != NULL)
-        return submit_file_problems(l->coord, l->run_id, &l->o, &l->fp, err,
-                                    errlen);
-    return submit_sim_problems(l, err, errlen);
+    return l->run_id < 0 ? -1 : 0;
 }
 
 
@@ -538,23 +515,36 @@ check_resumed(void *ctx, const store_problem_t *p)
 
 /*
 ** Resume run o.resume_run: its unfinished problems, from the store, after
-** the simulator's check when a pool is simulated.
+** the simulator's check when a pool is simulated; then the feeder goes on
+** after the problems the run has (an interrupt may have come before every
+** problem was submitted).
 */
 static int
 resume_run(local_t *l, char *err, size_t errlen)
 {
     resume_check_t x = {l->o.resume_run, err, errlen, 0};
     const local_opts_t *o = &l->o;
+    store_summary_t sum;
+    problem_rec_t rec;
+    int rc = 0;
 
     l->run_id = o->resume_run;
-    if (!(o->small_http && o->large_http && o->prm_http)) {
-        store_reader_t *r = store_reader_new(o->db, err, errlen);
-        int rc =
-            r ? store_each_unfinished(r, check_resumed, &x, err, errlen) : -1;
-        store_reader_destroy(&r);
-        if (rc < 0 || x.refused)
-            return -1;
-    }
+    store_reader_t *r = store_reader_new(o->db, err, errlen);
+    if (r == NULL)
+        return -1;
+    if (!(o->small_http && o->large_http && o->prm_http))
+        rc = store_each_unfinished(r, check_resumed, &x, err, errlen);
+    if (rc == 0 && !x.refused)
+        rc = store_summary(r, l->run_id, &sum, err, errlen);
+    store_reader_destroy(&r);
+    if (rc < 0 || x.refused)
+        return -1;
+    for (l->fed = 0; o->problems_file != NULL && l->fed < sum.problems;
+         l->fed++)
+        if (next_file_problem(l, &rec) <= 0)
+            return errf(err, errlen, "%s holds fewer problems than run %lld",
+                        o->problems_file, (long long)l->run_id);
+    l->fed = sum.problems;
     l->resumed = coord_recover_run(l->coord, l->run_id, err, errlen);
     return l->resumed < 0 ? -1 : 0;
 }
@@ -606,10 +596,14 @@ tick(void *ctx, const coord_stats_t *s)
         if (l->o.progress)
             l->o.progress(l->o.progress_ctx, NULL);
     }
-    if (l->interrupted || atomic_load(&l->stop))
+    if (l->interrupted || atomic_load(&l->stop)) {
         atomic_store(&l->coord_stop, 1);
-    else if (l->o.progress)
-        l->o.progress(l->o.progress_ctx, s);
+    } else if (l->o.progress) {
+        /* Out of all the run's problems, not only those fed so far. */
+        coord_stats_t all = *s;
+        all.submitted += l->o.problems - l->fed;
+        l->o.progress(l->o.progress_ctx, &all);
+    }
 }
 
 
@@ -662,7 +656,8 @@ local_clear(local_t *l)
         zmq_ctx_term(l->zctx);
     store_writer_destroy(&l->writer);
     sim_world_destroy(&l->world);
-    file_problems_clear(&l->fp);
+    problems_close(&l->file);
+    free(l->source);
     free(l->config);
     memset(l, 0, sizeof *l);
 }

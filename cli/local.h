@@ -25,6 +25,8 @@ typedef struct local_opts {
     int small_workers, large_workers, prm_workers, routers;
     uint32_t credit; /* per worker; default 256 */
     int max_steps;
+    /* Queued problems kept in memory (coord_opts_t); 0: the default. */
+    int64_t queue_window;
     const char *calibration; /* PRM calibration file, NULL = embedded */
     const sim_params_t *sim; /* NULL = the profile below */
     const char *sim_profile; /* simulator profile (sim.h); NULL = math500 */

@@ -205,7 +205,11 @@ resume_plan(int64_t run_id, int argc, char **argv, const http_flag_values_t *hv,
     o->policy = r->policy;
     o->seed = row.seed;
     o->problems = json_integer_value(json_object_get(c, "problems"));
-    o->problems_file = NULL;
+    /* A run of a file goes on reading it after the problems it has. */
+    o->problems_file =
+        *config_str(c, "problems_file") ? config_str(c, "problems_file") : NULL;
+    o->problems_format =
+        *config_str(c, "format") ? config_str(c, "format") : NULL;
     o->max_steps = (int)json_integer_value(json_object_get(c, "max_steps"));
     o->calibration =
         *config_str(c, "calibration") ? config_str(c, "calibration") : NULL;

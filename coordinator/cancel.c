@@ -23,6 +23,8 @@ coord_cancel(coord_t *c, int64_t id, const char *reason)
 {
     cproblem_t *p = coord_find_problem(c, id);
 
+    if (p == NULL && coord_page_one(c, id))
+        p = coord_find_problem(c, id);
     if (p == NULL || p->stage == STAGE_DONE)
         return 0;
     if (p->queued) {

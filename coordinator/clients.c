@@ -187,6 +187,7 @@ on_submit(coord_t *c, const unsigned char *id, size_t idlen,
         p.text = ps->text;
         p.ground_truth = ps->has_ground_truth ? ps->ground_truth : NULL;
         p.key_id = ps->key_id;
+        p.in_memory = client > 0;
         int64_t pid = coord_submit(c, run_id, &p, err, sizeof err);
         if (pid < 0) {
             /* Only a store failure gets here: the coordinator stops. */

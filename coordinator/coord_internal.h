@@ -9,6 +9,8 @@
 **   cascade.c      the cascade policies' weak phase and judgement
 **   pool_queue.c   the queues of problems waiting for admission or a pool
 **   recover.c      resuming unfinished problems after a restart
+**   paging.c       the admission window: queued problems past it wait in
+**                  the store and are paged back in id order
 **   notify.c       pushes to notify clients (StepPush, ProblemsDone), Watch
 **   cancel.c       Cancel: dropping a problem's queued and in-flight work
 **   speculate.c    speculative drafts of the next step (--speculate)
@@ -293,6 +295,18 @@ struct coord {
                                nothing) that admit frees */
     int64_t husks;          /* how many */
     u64map_t *queued;       /* id -> cproblem_t* of those in admission */
+    /* Queued problems past the window wait in the store (paging.c): the
+    ** stats.paged of them have ids in [page_from, page_to], less those in
+    ** page_skip (kept in memory or cancelled meanwhile). */
+    int64_t page_from, page_to;
+    u64map_t *page_skip;
+    int64_t page_durable; /* a short page read saw up to this ticket: read
+                             again once more is durable; -1: at once */
+    int64_t fresh_from;   /* ids from here were submitted here: no step
+                             rows; lower ones are recovered, and resume */
+    int64_t page_run;     /* recovered ids page in for this run only;
+                             0: every run */
+    int feeding;          /* opts.feed has more problems */
     pool_queue_t pools[ROLE_COUNT];
     /* Peers. */
     cpeer_t *peers;
@@ -452,6 +466,47 @@ void coord_shutdown_peers(coord_t *c, const char *reason);
 ** Any other holder must copy the name (or be added to sweep_names).
 */
 const char *coord_intern(coord_t *c, const char *s);
+
+/* ---- paging.c ----------------------------------------------------------- */
+
+/* Problems waiting for admission in memory (husks not counted). */
+int64_t coord_waiting(const coord_t *c);
+
+/* Whether a new problem goes to the store instead of the window. */
+int coord_page_due(const coord_t *c, const coord_problem_t *in);
+
+/*
+** Record in as a queued problem of run that waits in the store only.
+** Returns its id, or -1 with err (a store failure).
+*/
+int64_t coord_page_out(coord_t *c, crun_t *run, const coord_problem_t *in,
+                       char *err, size_t errlen);
+
+/*
+** Refill the window: page problems back from the store in id order (only
+** committed rows are seen), or ask opts.feed when none wait there.
+*/
+void coord_page_in(coord_t *c);
+
+/*
+** Bring paged problem id into memory now (at the window's tail), for a
+** Cancel or a Watch naming it.  1 when it is now in memory, 0 when it is
+** not a paged problem.
+*/
+int coord_page_one(coord_t *c, int64_t id);
+
+/* A problem entered the window: the peak as it stands. */
+void coord_note_window(coord_t *c);
+
+/* ---- recover.c ---------------------------------------------------------- */
+
+/*
+** A queued or running problem of run rebuilt from its row (copied) and, when
+** replay, from its step rows in r.  NULL with err (memory, a read error).
+*/
+cproblem_t *coord_restore_problem(store_reader_t *r, crun_t *run,
+                                  const store_problem_t *row, int replay,
+                                  char *err, size_t errlen);
 
 /* ---- runs.c ------------------------------------------------------------- */
 

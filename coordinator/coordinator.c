@@ -52,6 +52,8 @@ apply_defaults(coord_opts_t *o)
         o->router_timeout_ms = 2000;
     if (o->request_deadline_ms <= 0)
         o->request_deadline_ms = COORD_REQUEST_DEADLINE_MS;
+    if (o->queue_window <= 0)
+        o->queue_window = 4096;
 }
 
 
@@ -100,11 +102,14 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
     c->runs = u64map_new();
     c->problems = u64map_new();
     c->queued = u64map_new();
+    c->page_skip = u64map_new();
+    c->page_durable = -1;
+    c->feeding = o->feed != NULL;
     c->client_index = u64map_new();
     c->arena = arena_new(1 << 20);
     c->in_arena = arena_new(1 << 20);
     if (!c->endpoint || !c->db || !c->runs || !c->problems || !c->queued ||
-        !c->client_index || !c->arena || !c->in_arena ||
+        !c->page_skip || !c->client_index || !c->arena || !c->in_arena ||
         coord_peers_init(c) < 0 || coord_metrics_init(c) < 0) {
         errf(err, errlen, "out of memory");
         goto fail;
@@ -113,6 +118,7 @@ coord_new(void *zctx, const coord_opts_t *o, store_writer_t *writer, char *err,
                        errlen) < 0 ||
         open_socket(c, zctx, err, errlen) < 0)
         goto fail;
+    c->fresh_from = c->next_problem_id;
     return c;
 fail:
     coord_destroy(&c);
@@ -145,6 +151,7 @@ coord_destroy(coord_t **cp)
     }
     u64map_destroy(&c->problems);
     u64map_destroy(&c->queued);
+    u64map_destroy(&c->page_skip);
     coord_clients_free(c);
     u64map_destroy(&c->client_index);
     store_reader_destroy(&c->reader);
@@ -273,10 +280,12 @@ drop_husks(coord_t *c)
 }
 
 
-/* Start queued problems while there is room in flight. */
+/* Start queued problems while there is room in flight; refill the
+** window from the store or the feeder. */
 static void
 admit(coord_t *c)
 {
+    coord_page_in(c);
     if (c->husks > c->stats.queued)
         drop_husks(c);
     while (c->admission.head) {
@@ -456,7 +465,7 @@ all_done(const coord_t *c)
 {
     return c->stats.finished + c->stats.failed + c->stats.cancelled ==
                c->stats.submitted &&
-           c->n_pending == 0;
+           c->n_pending == 0 && !c->feeding;
 }
 
 

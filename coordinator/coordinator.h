@@ -88,6 +88,17 @@ typedef struct coord_opts {
     ** peer: the smaller of this ceiling and the peer's stated deadline
     ** (this when it states none); 0: COORD_REQUEST_DEADLINE_MS. */
     int request_deadline_ms;
+    /* Problems waiting for admission kept in memory (default 4,096); the
+    ** rest wait in the audit store, where their rows already are, and are
+    ** paged back in id order as the window empties (paging.c). */
+    int64_t queue_window;
+    /* Called from the loop when the window has room and nothing waits in
+    ** the store: submit up to room problems (coord_submit) and return 1
+    ** while more will come, 0 once there are none, -1 to stop the loop
+    ** (logged by the feeder).  exit_when_done waits for the 0.  NULL:
+    ** problems come only from coord_submit calls and clients. */
+    int (*feed)(void *ctx, int64_t room);
+    void *feed_ctx;
     int exit_when_done; /* coord_run returns once every problem has
                            finished, shutting the peers down */
     void *curve_keys;   /* const curve_keys_t *: serve CURVE, or NULL */
@@ -108,6 +119,8 @@ typedef struct coord_problem {
     const char *ground_truth; /* NULL when unknown */
     const char *key_id;       /* who submitted it, for the audit; NULL or
                                  "" when nobody said */
+    int in_memory; /* never paged out to the store: a notify client will
+                      attach to it */
 } coord_problem_t;
 
 typedef struct coord_stats {
@@ -121,6 +134,8 @@ typedef struct coord_stats {
     int64_t cancelled; /* problems cancelled by their client */
     int64_t queued;    /* waiting to start */
     int64_t in_flight;
+    int64_t paged;        /* of queued: waiting in the store, not memory */
+    int64_t window_peak;  /* the most queued in memory at once */
     int64_t steps;        /* accepted steps */
     int64_t routed_steps; /* drafts that got a decision */
     int64_t regenerated_steps;

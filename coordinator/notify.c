@@ -442,6 +442,8 @@ coord_on_watch(coord_t *c, const unsigned char *id, size_t idlen,
     for (size_t i = 0; i < w->n_problem_ids; i++) {
         int64_t pid = (int64_t)w->problem_ids[i];
         cproblem_t *p = pid > 0 ? coord_find_problem(c, pid) : NULL;
+        if (p == NULL && pid > 0 && coord_page_one(c, pid))
+            p = coord_find_problem(c, pid);
         if (p != NULL && p->stage != STAGE_DONE) {
             /* from_step is the client's word: compared unsigned, so a
             ** huge one pushes nothing again instead of indexing out. */

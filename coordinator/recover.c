@@ -214,9 +214,11 @@ problem_from_row(const store_problem_t *row)
     p->source = strdup(row->source ? row->source : "");
     p->text = strdup(row->text ? row->text : "");
     p->truth = row->ground_truth ? strdup(row->ground_truth) : NULL;
+    p->key_id = row->key_id ? strdup(row->key_id) : NULL;
     p->created_ms = row->created_ms;
     p->peer = -1;
-    if (!p->source || !p->text || (row->ground_truth && !p->truth))
+    if (!p->source || !p->text || (row->ground_truth && !p->truth) ||
+        (row->key_id && !p->key_id))
         coord_problem_destroy(&p);
     else
         p->text_bytes = strlen(p->text);
@@ -242,35 +244,32 @@ start_over(cproblem_t *p)
 }
 
 
-static int
-recover_problem(void *ctx, const store_problem_t *row)
+cproblem_t *
+coord_restore_problem(store_reader_t *r, crun_t *run,
+                      const store_problem_t *row, int replay, char *err,
+                      size_t errlen)
 {
-    recover_ctx_t *x = ctx;
-    coord_t *c = x->c;
     store_rows_t rows = {0};
     char why[256];
-    cproblem_t *p;
+    cproblem_t *p = problem_from_row(row);
 
-    if (x->only_run != 0 && row->run_id != x->only_run)
-        return 0;
-    p = problem_from_row(row);
     if (p == NULL) {
-        errf(x->err, x->errlen, "out of memory recovering problem %lld",
+        errf(err, errlen, "out of memory recovering problem %lld",
              (long long)row->problem_id);
-        goto fail;
+        return NULL;
     }
-    p->run = run_for(x, row->run_id);
-    if (p->run == NULL) {
+    p->run = run;
+    if (!replay)
+        return p;
+    if (store_each_step(r, p->id, store_rows_collect, &rows, err, errlen) < 0) {
+        store_rows_clear(&rows);
         coord_problem_destroy(&p);
-        return 0; /* logged; the rest recovers */
+        return NULL;
     }
-    if (store_each_step(x->reader, p->id, store_rows_collect, &rows, x->err,
-                        x->errlen) < 0)
-        goto fail;
     /* A cascade's weak rows are written only with its decision, so a
     ** cascade starts over: the models are deterministic, and the rows it
     ** writes again are ignored by their key. */
-    if (p->run->shape != POLICY_CASCADE &&
+    if (run->shape != POLICY_CASCADE &&
         replay_rows(p, &rows, why, sizeof why) < 0) {
         tlog(TLOG_ERROR, "coordinator",
              "recovery: problem %lld cannot resume (%s); it starts over",
@@ -278,24 +277,53 @@ recover_problem(void *ctx, const store_problem_t *row)
         start_over(p);
     }
     store_rows_clear(&rows);
-    if (u64map_put(c->queued, (uint64_t)p->id, p) < 0) {
-        errf(x->err, x->errlen, "out of memory recovering problem %lld",
-             (long long)p->id);
-        goto fail;
+    return p;
+}
+
+
+/*
+** An unfinished problem of the store: into the admission window while it
+** has room, else counted as paged (its row stays the only copy).
+*/
+static int
+recover_problem(void *ctx, const store_problem_t *row)
+{
+    recover_ctx_t *x = ctx;
+    coord_t *c = x->c;
+    crun_t *run;
+    cproblem_t *p;
+
+    if (x->only_run != 0 && row->run_id != x->only_run)
+        return 0;
+    run = run_for(x, row->run_id);
+    if (run == NULL)
+        return 0; /* logged; the rest recovers */
+    if (c->stats.paged > 0 || coord_waiting(c) >= c->opts.queue_window) {
+        if (c->stats.paged == 0)
+            c->page_from = row->problem_id;
+        c->page_to = row->problem_id;
+        c->page_run = x->only_run;
+        c->stats.paged++;
+    } else {
+        p = coord_restore_problem(x->reader, run, row, 1, x->err, x->errlen);
+        if (p == NULL || u64map_put(c->queued, (uint64_t)p->id, p) < 0) {
+            if (p != NULL)
+                errf(x->err, x->errlen, "out of memory recovering problem %lld",
+                     (long long)p->id);
+            coord_problem_destroy(&p);
+            x->failed = 1;
+            return 1;
+        }
+        pool_queue_push(&c->admission, p);
+        coord_note_window(c);
     }
-    pool_queue_push(&c->admission, p);
     c->stats.submitted++;
     c->stats.queued++;
     c->stats.recovered++;
-    if (p->id >= c->next_problem_id)
-        c->next_problem_id = p->id + 1;
+    if (row->problem_id >= c->next_problem_id)
+        c->next_problem_id = row->problem_id + 1;
     x->resumed++;
     return 0;
-fail:
-    x->failed = 1;
-    store_rows_clear(&rows);
-    coord_problem_destroy(&p);
-    return 1;
 }
 
 

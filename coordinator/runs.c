@@ -134,6 +134,8 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
                     "%lld); retry later",
                     (long long)(c->stats.queued + c->stats.in_flight),
                     (long long)c->opts.max_queued);
+    if (coord_page_due(c, in))
+        return coord_page_out(c, run, in, err, errlen);
     p = calloc(1, sizeof *p);
     if (p == NULL)
         goto oom;
@@ -148,7 +150,9 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     p->created_ms = clock_wall_ms();
     if (!p->source || !p->text || (in->ground_truth && !p->truth) ||
         (in->key_id && *in->key_id && !p->key_id) ||
-        u64map_put(c->queued, (uint64_t)p->id, p) < 0)
+        u64map_put(c->queued, (uint64_t)p->id, p) < 0 ||
+        (c->stats.paged > 0 &&
+         u64map_put(c->page_skip, (uint64_t)p->id, (void *)1) < 0))
         goto oom;
     p->text_bytes = strlen(p->text);
     coord_problem_row(p, STORE_QUEUED, &row);
@@ -161,6 +165,7 @@ coord_submit(coord_t *c, int64_t run_id, const coord_problem_t *in, char *err,
     c->next_problem_id++;
     p->stage = STAGE_QUEUED;
     pool_queue_push(&c->admission, p);
+    coord_note_window(c);
     c->stats.submitted++;
     c->stats.queued++;
     run->t.problems++;

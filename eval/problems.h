@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct problem_rec {
     const char *id;   /* the line's own id as text ("1983-1", "60"), or NULL */
@@ -58,6 +59,29 @@ int problems_format_known(const char *name);
 long problems_read_file(const char *path, const char *format,
                         int (*fn)(void *ctx, const problem_rec_t *p), void *ctx,
                         long *skipped, char *err, size_t errlen);
+
+/*
+** The same one problem at a time, for a file too big to hold: open it
+** (format as above; lines that do not fit are reported on warn, or
+** silently skipped when warn is NULL), then problems_next until it returns
+** 0.  NULL / -1 with a reason in err when the file cannot be read or the
+** format is unknown.
+*/
+typedef struct problems_reader problems_reader_t;
+
+problems_reader_t *problems_open(const char *path, const char *format,
+                                 FILE *warn, char *err, size_t errlen);
+
+/* The next valid problem into *rec (valid until the next call or the
+** close): 1, 0 at the end of the file, or -1 with err. */
+int problems_next(problems_reader_t *r, problem_rec_t *rec, char *err,
+                  size_t errlen);
+
+/* Lines skipped so far. */
+long problems_skipped(const problems_reader_t *r);
+
+/* Close the file and free r; NULL-safe, clears the pointer. */
+void problems_close(problems_reader_t **r);
 
 /* problems_read_file with the layout recognised per line. */
 long problems_read_jsonl(const char *path,

@@ -33,9 +33,9 @@ static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_ALL_PROBLEMS] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems ORDER BY problem_id",
     /* The WHERE of the partial index problems_unfinished, to the letter. */
-    [STORE_Q_UNFINISHED] =
-        "SELECT " STORE_PROBLEM_COLUMNS
-        " FROM problems WHERE " STORE_UNFINISHED_WHERE " ORDER BY problem_id",
+    [STORE_Q_UNFINISHED] = "SELECT " STORE_PROBLEM_COLUMNS
+                           " FROM problems WHERE " STORE_UNFINISHED_WHERE
+                           " AND problem_id >= ?1 ORDER BY problem_id",
     [STORE_Q_RUN] = "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE run_id = ?1",
     [STORE_Q_RUNS] = "SELECT " STORE_RUN_COLUMNS " FROM runs ORDER BY run_id",
     /* 'draft' < 'strong', so key order is draft before strong. */
@@ -304,10 +304,19 @@ store_each_unfinished(store_reader_t *r,
                       int (*fn)(void *ctx, const store_problem_t *p), void *ctx,
                       char *err, size_t errlen)
 {
+    return store_each_unfinished_from(r, 0, fn, ctx, err, errlen);
+}
+
+
+int
+store_each_unfinished_from(store_reader_t *r, int64_t from_id,
+                           int (*fn)(void *ctx, const store_problem_t *p),
+                           void *ctx, char *err, size_t errlen)
+{
     s_each_t e = {.problem = fn, .ctx = ctx};
 
-    return s_scan(r, STORE_Q_UNFINISHED, 0, &e, "reading unfinished problems",
-                  err, errlen);
+    return s_scan(r, STORE_Q_UNFINISHED, from_id, &e,
+                  "reading unfinished problems", err, errlen);
 }
 
 

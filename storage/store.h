@@ -392,6 +392,15 @@ int store_each_unfinished(store_reader_t *r,
                           void *ctx, char *err, size_t errlen);
 
 /*
+** The same from problem from_id on: how the coordinator pages queued
+** problems back into memory in id order (fn stops the walk once it has
+** enough).  Only committed rows are read.
+*/
+int store_each_unfinished_from(store_reader_t *r, int64_t from_id,
+                               int (*fn)(void *ctx, const store_problem_t *p),
+                               void *ctx, char *err, size_t errlen);
+
+/*
 ** Load one problem into *p (strings valid until the next call on r).
 ** Returns 1 if found, 0 if not, -1 with err.
 */

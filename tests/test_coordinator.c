@@ -386,7 +386,7 @@ test_peer_announce_disconnect_and_misuse(void **state)
 
     test_tmp_path(db, sizeof db, "peers.db");
     t.coord = new_coord(zctx, db, 0, &w);
-    coord_problem_t p = {7, "test:1", "What is 0?", "0", NULL};
+    coord_problem_t p = {7, "test:1", "What is 0?", "0", NULL, 0};
     assert_int_equal(coord_submit(t.coord, 1, &p, err, sizeof err), 1);
     assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
 
