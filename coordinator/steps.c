@@ -215,7 +215,11 @@ take_spec(coord_t *c, cproblem_t *p)
     p->stage = STAGE_DRAFT;
     p->attempt = s->attempt;
     p->failures = 0;
-    p->queue_us = p->prm_us = p->route_us = 0; /* a new step row */
+    /* A new step row, timed from when its draft was asked for: its parts
+    ** (no queue wait, the draft call, the PRM, the router) then fit inside
+    ** it, though its start overlaps the previous step's end. */
+    coord_timing_start(p);
+    p->row_start_us = s->sent_us;
     p->main_spec = 1;
     c->stats.spec_used++;
     c->stats.spec_hidden_us +=
