@@ -245,7 +245,7 @@ take_spec(coord_t *c, cproblem_t *p)
     r.prompt_tokens = (uint32_t)s->prompt_tokens;
     r.completion_tokens = (uint32_t)s->tokens;
     r.finish = s->finish;
-    r.latency_us = s->latency_us;
+    r.latency_us = (uint32_t)s->latency_us; /* it came as a uint32 */
     s->text = NULL;
     s->state = SPEC_NONE;
     on_draft(c, s->worker, p, &r);

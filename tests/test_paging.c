@@ -183,8 +183,8 @@ test_submit_killed_coordinator(void **state)
     (void)state;
     cluster_init(&k);
     cluster_start_one_each(&k, window, "0", "16");
-    int64_t run = cluster_submit_sim(&k, 1000, 7, "thr:0.5");
-    int waiter = cluster_spawn_wait(&k, run);
+    int64_t run_id = cluster_submit_sim(&k, 1000, 7, "thr:0.5");
+    int waiter = cluster_spawn_wait(&k, run_id);
     cluster_wait_finished(&k, 300);
     cluster_kill(&k, k.coord);
     cluster_start_coordinator(&k, window);

@@ -272,8 +272,8 @@ test_faults_with_speculation_in_flight(void **state)
     cluster_start_worker(&k, "large", "large-1", "2", "8", NULL);
     cluster_start_worker(&k, "prm", "prm-1", "5", "16", NULL);
     cluster_wait_pools(&k, 3, 1, 1, 1);
-    int64_t run = cluster_submit_sim(&k, 120, 5, "thr:0.5");
-    int waiter = cluster_spawn_wait(&k, run);
+    int64_t run_id = cluster_submit_sim(&k, 120, 5, "thr:0.5");
+    int waiter = cluster_spawn_wait(&k, run_id);
 
     cluster_wait_finished(&k, 10);
     cluster_wait_busy(&k, "small");
