@@ -436,6 +436,13 @@ void coord_check_peers(coord_t *c, int64_t now_ms);
 */
 int coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer);
 
+/*
+** Peer slot answered a request it was sent at sent_us (microseconds): its
+** credit comes back, it is no longer missing deadlines, and the reply's
+** round trip goes to the metrics.
+*/
+void coord_peer_answered(coord_t *c, int slot, int64_t sent_us);
+
 /* Count what a batch of replies from peer slot says its server's prefix
 ** cache held (coord_stats_t's prompt_tokens and cached_tokens). */
 void coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env);

@@ -642,3 +642,17 @@ coord_shutdown_peers(coord_t *c, const char *reason)
             coord_send_disconnect(c, c->peers[i].id, c->peers[i].idlen, reason,
                                   1);
 }
+
+
+void
+coord_peer_answered(coord_t *c, int slot, int64_t sent_us)
+{
+    cpeer_t *peer = &c->peers[slot];
+
+    if (peer->outstanding > 0)
+        peer->outstanding--;
+    peer->missed = 0;
+    peer->quarantines = 0;
+    peer->answered = 1;
+    coord_metrics_reply(c, peer->role, sent_us);
+}

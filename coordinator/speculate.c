@@ -166,12 +166,7 @@ coord_spec_reply(coord_t *c, int slot, const Trim__StepResult *r)
         r->key->step_index != (uint32_t)p->spec.step_index ||
         r->key->attempt != p->spec.attempt)
         return 0;
-    if (peer->outstanding > 0)
-        peer->outstanding--;
-    peer->missed = 0;
-    peer->quarantines = 0;
-    peer->answered = 1;
-    coord_metrics_reply(c, peer->role, p->spec.sent_us);
+    coord_peer_answered(c, slot, p->spec.sent_us);
 
     cspec_t *s = &p->spec;
     int orphan = s->state == SPEC_ORPHAN;

@@ -687,14 +687,9 @@ claim(coord_t *c, int slot, const Trim__Key *key, stage_t want)
                  key->step_index, key->attempt);
         return NULL;
     }
-    if (peer->outstanding > 0)
-        peer->outstanding--;
-    peer->missed = 0;
-    peer->quarantines = 0;
-    peer->answered = 1;
+    coord_peer_answered(c, slot, p->sent_us);
     p->peer = -1;
     call_ended(p);
-    coord_metrics_reply(c, peer->role, p->sent_us);
     return p;
 }
 
