@@ -7,7 +7,12 @@
 **       help unless the strong model repairs the derailment)
 **   S2  this draft is the first wrong step (regenerating it can fix it)
 ** Actions: keep the draft, or regenerate the step with the strong model at
-** an expected cost of lambda x (strong tokens per step).  The solution ends
+** a cost of lambda x (the strong step's tokens).  The step being decided is
+** priced by its draft's token count (a short draft is a short step); the
+** steps after it, whose drafts are not yet seen, at the mean strong step.
+** This is the release's pricing: its action table is keyed by the draft's
+** token count and its solver prices every later step at 60 tokens
+** (get_pomdp_policy.py, avg_token_count).  The solution ends
 ** after step t with the measured hazard h[t]; the reward is 1 if it ends
 ** correct.  The PRM's score of each draft is the observation, with
 ** per-state likelihoods measured for Qwen2.5-Math-PRM-7B.
@@ -28,7 +33,11 @@
 ** strong step's own score bin (drawn from its state's likelihood given i;
 ** the PRM scores it in the next draft's history).  Solved backwards from
 ** the step limit on a fine grid of c with exact expectations over the
-** bins.  At run time a Bayes filter carries the belief from step to step:
+** bins.  T_s is the mean strong step inside the recursion and the
+** draft's token count at the step being decided (pomdp_values): the cost
+** is paid now and W_t does not depend on it, so the decision stays exact
+** for this pricing; only the constant on the regenerate branch moves.
+** At run time a Bayes filter carries the belief from step to step:
 ** the prior predicted from the previous step's action, updated with the
 ** draft's score through its likelihood given the minimum previous score,
 ** the same likelihoods the planner used.
@@ -123,11 +132,14 @@ double pomdp_after(const pomdp_model_t *m, const double b[3], int regenerate);
 ** The values of keeping and regenerating at step step_index for posterior
 ** b of a draft that scored score against the minimum previous score
 ** min_prev (expected reward minus lambda-weighted strong tokens, to the
-** end).
+** end).  step_tokens prices this regeneration: the strong tokens it is
+** expected to cost, which the policy takes to be the draft's own token
+** count, as the TRIM release does; <= 0 prices it at the model's mean
+** strong step.  Later steps are priced at the mean either way.
 */
 void pomdp_values(const pomdp_t *p, int step_index, const double b[3],
-                  double score, double min_prev, double *keep,
-                  double *regenerate);
+                  double score, double min_prev, double step_tokens,
+                  double *keep, double *regenerate);
 
 /* The bin of a score in [0,1] (1 falls in the last bin). */
 int pomdp_bin(double score);
