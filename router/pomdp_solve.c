@@ -250,13 +250,18 @@ pomdp_model(const pomdp_t *p)
 
 void
 pomdp_values(const pomdp_t *p, int step_index, const double b[3], double score,
-             double min_prev, double step_tokens, double *keep,
+             double min_prev, double draft_tokens, double *keep,
              double *regenerate)
 {
-    int t = step_index < 0                     ? 0
-            : step_index >= p->model.max_steps ? p->model.max_steps - 1
-                                               : step_index;
-    double cost = step_tokens > 0 ? p->lambda * step_tokens : p->cost;
+    const pomdp_model_t *m = &p->model;
+    int t = step_index < 0               ? 0
+            : step_index >= m->max_steps ? m->max_steps - 1
+                                         : step_index;
+    double cost =
+        draft_tokens > 0
+            ? p->lambda * (m->strong_tokens +
+                           m->draft_weight * (draft_tokens - m->strong_tokens))
+            : p->cost;
     act_values(p, p->w[t], NULL, b, pomdp_bin(min_prev), pomdp_bin(score), cost,
                keep, regenerate);
 }

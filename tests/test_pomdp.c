@@ -37,6 +37,7 @@ toy_model(pomdp_model_t *m)
     m->p_strong = 0.95;
     m->repair = 0.3;
     m->strong_tokens = 50;
+    m->draft_weight = 1; /* priced by the draft's tokens, as the release */
     m->max_steps = 3;
     m->hazard[0] = 0.2;
     m->hazard[1] = 0.5;
@@ -267,6 +268,7 @@ test_calibration_file(void **state)
     assert_true(fabs(m.p_weak - 0.866) < 1e-9);
     assert_true(fabs(m.p_strong - 0.9704) < 1e-9);
     assert_true(fabs(m.strong_tokens - 494.84 / 8.02) < 1e-6);
+    assert_true(m.draft_weight == 1.0); /* the release prices by the draft */
     assert_true(fabs(m.hazard[1] - 0.0201542) < 1e-9);
 }
 
@@ -324,25 +326,29 @@ test_policy_kind(void **state)
     assert_true(again.regenerate >= r.regenerate);
     policy_destroy(&p);
 
-    /* A regeneration is priced by the draft's tokens: at a cost where a
-    ** mean-length step (about 62 tokens) is not worth regenerating, a
-    ** short one is; a very long draft is kept where a mean one is not. */
-    f = (route_features_t){0};
-    f.score = 0.03f;
-    f.min_prev = 1.0f;
-    p = policy_new("pomdp:0.02", &m, err, sizeof err);
-    assert_non_null(p);
-    policy_decide(p, &f, &r);
-    assert_int_equal(r.regenerate, 0);
-    f.draft_tokens = 5;
-    policy_decide(p, &f, &r);
-    assert_int_equal(r.regenerate, 1);
-    policy_destroy(&p);
-    p = policy_new("pomdp:0.0005", &m, err, sizeof err);
-    f.draft_tokens = 5000;
-    policy_decide(p, &f, &r);
-    assert_int_equal(r.regenerate, 0);
-    policy_destroy(&p);
+    /* Priced by the draft's tokens (draft_weight 1, as the release): at a
+    ** cost where a mean-length step (about 62 tokens) is not worth
+    ** regenerating, a short one is; a very long draft is kept where a mean
+    ** one is not.  At draft_weight 0 the draft's length does not matter. */
+    for (int weight = 0; weight <= 1; weight++) {
+        m.draft_weight = weight;
+        f = (route_features_t){0};
+        f.score = 0.03f;
+        f.min_prev = 1.0f;
+        p = policy_new("pomdp:0.02", &m, err, sizeof err);
+        assert_non_null(p);
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, 0);
+        f.draft_tokens = 5;
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, weight);
+        policy_destroy(&p);
+        p = policy_new("pomdp:0.0005", &m, err, sizeof err);
+        f.draft_tokens = 5000;
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, !weight);
+        policy_destroy(&p);
+    }
 }
 
 
