@@ -53,15 +53,16 @@
 /*
 ** The real TRIM-POMDP sweep (the reference file's cost_per_token, accuracy,
 ** avg_target_tokens_per_question; test_reference_is_the_file checks it),
-** and whether the point is a known miss (docs/sim-vs-real.md, "Held out"):
-** from cost 0.25 to 0.65 the simulated POMDP is 5-9 points more accurate
-** than the real one at about the same strong tokens (the simulated PRM
-** lets the belief filter find the fixable steps more surely than the real
-** one does); at 0.75 and 0.85 it regenerates a third of what the real one
-** does (this POMDP prices a regeneration at the mean strong step, 61.7
-** tokens, while the release's action table is keyed by the step's token
-** count, so it regenerates short steps at high cost).  Those points are
-** printed, not asserted; every other point is held to the target.
+** and whether the point is a known miss (docs/sim-vs-real.md, "Held out").
+** With a regeneration priced by the draft's token count, as the release
+** prices it: at 0.25, 0.45 and 0.65 the simulated POMDP is 4-5 points more
+** accurate than the real one (0.65 also +38% strong tokens); at 0.75 and
+** 0.85 it spends 40-55% more strong tokens (0.85 also +5 points), likely
+** because the simulator draws a strong step's length independently of
+** its draft's but for whether the step is critical (sim/model.c), so a
+** short draft foretells a short strong step less than it does for real.
+** Those points are printed, not asserted; every other point is held to
+** the target.
 */
 static const struct {
     double cost, acc, strong;
@@ -69,7 +70,7 @@ static const struct {
 } real_pomdp[] = {
     {0.15, 0.684, 172.358, 0}, {0.25, 0.646, 147.644, 1},
     {0.35, 0.662, 127.046, 0}, {0.45, 0.582, 95.084, 1},
-    {0.55, 0.556, 79.672, 1},  {0.65, 0.502, 44.524, 1},
+    {0.55, 0.556, 79.672, 0},  {0.65, 0.502, 44.524, 1},
     {0.75, 0.510, 34.218, 1},  {0.85, 0.438, 22.888, 1},
 };
 #define N_POMDP ((int)(sizeof real_pomdp / sizeof real_pomdp[0]))
@@ -263,15 +264,16 @@ static void
 summarise(const sim_params_t *p, int n_seeds, long n, summary_t *s)
 {
     char calibration[4096], err[256];
-    sim_world_t *w = sim_world_new(p, NULL, err, sizeof err);
-    seed_run_t *runs = calloc((size_t)n_seeds, sizeof *runs);
     double x[16], y[16];
 
+    /* The path first: a skip here leaves nothing allocated. */
+    test_data_path(calibration, sizeof calibration,
+                   "calibration/qwen2.5-math-prm-7b.json");
+    sim_world_t *w = sim_world_new(p, NULL, err, sizeof err);
+    seed_run_t *runs = calloc((size_t)n_seeds, sizeof *runs);
     assert_non_null(w);
     assert_non_null(runs);
     assert_true(n_seeds <= 16);
-    test_data_path(calibration, sizeof calibration,
-                   "calibration/qwen2.5-math-prm-7b.json");
     for (int k = 0; k < n_seeds; k++)
         run_seed(w, calibration, (uint64_t)k + 1, n, &runs[k]);
     for (int i = 0; i < N_POMDP; i++) {
