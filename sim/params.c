@@ -50,6 +50,12 @@
 **   critical_tokens: a critical step is 2.72 times as long as a routine one
 **     (the real regenerated and discarded steps are longer than average).
 ** critical_fraction (0.2) and critical_factor (4) are kept, not fitted.
+** tokens_corr (0.8) is not fitted either: the thr sweep cannot see it (its
+** regenerations are chosen by score, not length, so any correlation gives
+** the same expected tokens); it is how far a strong step's length follows
+** the draft it replaces, which matters to a planner that prices a
+** regeneration by the draft's length (the TRIM release's): most of a step's
+** length is what the step has to show, the rest the model's manner.
 */
 #include <math.h>
 
@@ -76,6 +82,7 @@ sim_params_default(sim_params_t *p)
     p->critical_fraction = 0.2;
     p->critical_factor = 4.0;
     p->critical_tokens = 2.7165;
+    p->tokens_corr = 0.8;
     p->class_share[SIM_EASY] = 0.5943;
     p->class_share[SIM_MEDIUM] = 0.1426;
     p->class_share[SIM_HARD] = 0.2631;
@@ -179,6 +186,9 @@ sim_params_check(const sim_params_t *p, char *err, size_t errlen)
         return errf(err, errlen,
                     "sim params: critical_tokens = %g not in [0.01,100]",
                     p->critical_tokens);
+    if (!in_range(p->tokens_corr, 0, 1))
+        return errf(err, errlen, "sim params: tokens_corr = %g not in [0,1]",
+                    p->tokens_corr);
     if (!(p->mean_steps == 0 || in_range(p->mean_steps, 2.5, 29)))
         return errf(err, errlen,
                     "sim params: mean_steps = %g is neither 0 nor in [2.5,29]",

@@ -319,6 +319,7 @@ static const pdef_t pdefs[] = {
     {"prm_shift.s1", PF(prm_shift[1]), -10, 10},
     {"prm_shift.s2", PF(prm_shift[2]), -10, 10},
     {"critical_tokens", PF(critical_tokens), 1, 4},
+    {"tokens_corr", PF(tokens_corr), 0, 1},
     {"mean_steps", PF(mean_steps), 0, 29},
 };
 #define N_PDEFS ((int)(sizeof pdefs / sizeof pdefs[0]))
