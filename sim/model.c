@@ -58,7 +58,7 @@ sample_tokens(uint64_t h, uint64_t hs, double corr, double mean)
 {
     double z = normal_of(h);
     if (corr > 0)
-        z = corr * normal_of(hs) + sqrt(1.0 - corr * corr) * z;
+        z = sqrt(corr) * normal_of(hs) + sqrt(1.0 - corr) * z;
     double x = mean * exp(TOKENS_SIGMA * z - 0.5 * TOKENS_SIGMA * TOKENS_SIGMA);
     if (!(x >= TOKENS_MIN))
         return TOKENS_MIN;
