@@ -164,9 +164,43 @@ check_head(const char *buf, const char *path, const char *magic, int version,
 }
 
 
+/* The "lambda L" line (line 2), L finite and >= 0; 0 or -1 with err. */
+static int
+read_lambda(mf_cursor_t *c, double *lambda)
+{
+    char *line = mf_next_line(c), *end = NULL;
+
+    if (line != NULL && strncmp(line, "lambda ", 7) == 0)
+        *lambda = strtod(line + 7, &end);
+    if (line == NULL || strncmp(line, "lambda ", 7) != 0 || end == line + 7 ||
+        *end != '\0' || !isfinite(*lambda) || *lambda < 0)
+        return errf(c->err, c->errlen,
+                    "%s: line 2: expected 'lambda L' with a "
+                    "finite L >= 0",
+                    c->path);
+    return 0;
+}
+
+
+/* Line 3, exactly inputs ("features 5 ..."); 0 or -1 with err. */
+static int
+read_inputs(mf_cursor_t *c, const char *inputs)
+{
+    char *line = mf_next_line(c);
+
+    if (line == NULL || strcmp(line, inputs) != 0)
+        return errf(c->err, c->errlen,
+                    "%s: line 3: expected '%s' (a policy for other %.*s, or "
+                    "damaged)",
+                    c->path, inputs, (int)strcspn(inputs, " "), inputs);
+    return 0;
+}
+
+
 char *
 mf_read(const char *path, const char *magic, int version, const char *what,
-        mf_cursor_t *c, char *err, size_t errlen)
+        const char *inputs, double *lambda, mf_cursor_t *c, char *err,
+        size_t errlen)
 {
     size_t len;
     char *buf = slurp(path, &len, err, errlen);
@@ -182,6 +216,8 @@ mf_read(const char *path, const char *magic, int version, const char *what,
         goto fail;
     *c = (mf_cursor_t){buf, buf, path, err, errlen};
     mf_next_line(c); /* the magic, checked */
+    if (read_lambda(c, lambda) < 0 || read_inputs(c, inputs) < 0)
+        goto fail;
     return buf;
 fail:
     free(buf);
@@ -190,18 +226,12 @@ fail:
 
 
 int
-mf_lambda(mf_cursor_t *c, double *lambda)
+mf_end(const mf_cursor_t *c)
 {
-    char *line = mf_next_line(c), *end = NULL;
-
-    if (line != NULL && strncmp(line, "lambda ", 7) == 0)
-        *lambda = strtod(line + 7, &end);
-    if (line == NULL || strncmp(line, "lambda ", 7) != 0 || end == line + 7 ||
-        *end != '\0' || !isfinite(*lambda) || *lambda < 0)
+    if (*c->p != '\0')
         return errf(c->err, c->errlen,
-                    "%s: line 2: expected 'lambda L' with a "
-                    "finite L >= 0",
-                    c->path);
+                    "%s: line %d: unexpected text before the checksum", c->path,
+                    mf_line_of(c));
     return 0;
 }
 
@@ -280,6 +310,44 @@ mf_numbers(mf_cursor_t *c, const char *name, float *v, size_t n)
                     "than its layer sizes call for",
                     c->path, mf_line_of(c), name);
     return 0;
+}
+
+
+mlp_t *
+mf_mlp(mf_cursor_t *c, const char *name, int inputs, int outputs)
+{
+    int size[MLP_MAX_LAYERS + 1], n, line_no = mf_line_of(c);
+    char why[128];
+    mlp_t *m;
+
+    if (mf_sizes(c, name, MLP_MAX_LAYERS + 1, MLP_MAX_WIDTH, size, &n) < 0)
+        return NULL;
+    if (size[0] != inputs || size[n - 1] != outputs) {
+        errf(c->err, c->errlen,
+             "%s: line %d: %s has %d inputs and %d outputs, must have %d "
+             "and %d (wrong layer sizes)",
+             c->path, line_no, name, size[0], size[n - 1], inputs, outputs);
+        return NULL;
+    }
+    if ((m = mlp_new(n - 1, size, why, sizeof why)) == NULL) {
+        errf(c->err, c->errlen, "%s: line %d: %s: %s", c->path, line_no, name,
+             why);
+        return NULL;
+    }
+    if (mf_numbers(c, name, m->params, m->n_params) < 0)
+        mlp_destroy(&m);
+    return m;
+}
+
+
+int
+mf_write_mlp(FILE *f, const char *name, const mlp_t *m)
+{
+    fprintf(f, "%s", name);
+    for (int l = 0; l <= m->n_layers; l++)
+        fprintf(f, " %d", m->size[l]);
+    fputc('\n', f);
+    return mf_write_numbers(f, m->params, m->n_params);
 }
 
 

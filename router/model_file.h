@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mlp.h"
+
 /* A reader's position in a loaded file, and where its errors go. */
 typedef struct mf_cursor {
     char *start; /* the content, NUL-terminated before the checksum line */
@@ -27,21 +29,24 @@ uint64_t mf_checksum(const void *data, size_t len);
 
 /*
 ** Read path whole and check its first line ("MAGIC VERSION"; what names the
-** kind of file in errors, "TRIM-Agg") and its checksum line, which is cut
-** off.  Returns the content (the caller frees it) with c set after the
-** first line, or NULL with err naming the file and the problem.
+** kind of file in errors, "TRIM-Agg"), its checksum line, which is cut off,
+** its "lambda L" line (L finite and >= 0, into *lambda) and its third line,
+** which must be exactly inputs ("features 5 ...": a policy for other inputs
+** is refused).  Returns the content (the caller frees it) with c set after
+** the third line, or NULL with err naming the file and the problem.
 */
 char *mf_read(const char *path, const char *magic, int version,
-              const char *what, mf_cursor_t *c, char *err, size_t errlen);
+              const char *what, const char *inputs, double *lambda,
+              mf_cursor_t *c, char *err, size_t errlen);
+
+/* 0 when c is at the end of the content, else -1 with err. */
+int mf_end(const mf_cursor_t *c);
 
 /* The 1-based line number of c->p. */
 int mf_line_of(const mf_cursor_t *c);
 
 /* The next line's text (NUL-terminated in place), or NULL at the end. */
 char *mf_next_line(mf_cursor_t *c);
-
-/* The "lambda L" line (line 2), L finite and >= 0; 0 or -1 with err. */
-int mf_lambda(mf_cursor_t *c, double *lambda);
 
 /*
 ** "name N N N ...": up to max sizes after the name, each 1..hi, into size;
@@ -56,8 +61,17 @@ int mf_sizes(mf_cursor_t *c, const char *name, int max, int hi, int *size,
 */
 int mf_numbers(mf_cursor_t *c, const char *name, float *v, size_t n);
 
+/*
+** A network block: "name IN ... OUT" (IN must be inputs, OUT outputs) and
+** its parameters.  The network, or NULL with err.
+*/
+mlp_t *mf_mlp(mf_cursor_t *c, const char *name, int inputs, int outputs);
+
 /* n numbers, 8 a line; -1 (nothing usable) if one is not finite. */
 int mf_write_numbers(FILE *f, const float *v, size_t n);
+
+/* A network block as mf_mlp reads it; -1 if a parameter is not finite. */
+int mf_write_mlp(FILE *f, const char *name, const mlp_t *m);
 
 /*
 ** Write a policy file to path atomically (a temporary file beside it,

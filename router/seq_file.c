@@ -9,7 +9,6 @@
 */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "errf.h"
 #include "model_file.h"
@@ -42,22 +41,11 @@ parse_gru(mf_cursor_t *c, const char *name, seq_net_t *net)
 static int
 parse_head(mf_cursor_t *c, const char *name, int outputs, seq_net_t *net)
 {
-    char block[32], why[128];
-    int size[MLP_MAX_LAYERS + 1], n, line_no = mf_line_of(c);
-    int in = net->gru->hidden + SEQ_INPUTS;
+    char block[32];
 
     snprintf(block, sizeof block, "%s.head", name);
-    if (mf_sizes(c, block, MLP_MAX_LAYERS + 1, MLP_MAX_WIDTH, size, &n) < 0)
-        return -1;
-    if (size[0] != in || size[n - 1] != outputs)
-        return errf(c->err, c->errlen,
-                    "%s: line %d: %s has %d inputs and %d outputs, must "
-                    "have %d and %d (wrong sizes)",
-                    c->path, line_no, block, size[0], size[n - 1], in, outputs);
-    if ((net->head = mlp_new(n - 1, size, why, sizeof why)) == NULL)
-        return errf(c->err, c->errlen, "%s: line %d: %s: %s", c->path, line_no,
-                    block, why);
-    return mf_numbers(c, block, net->head->params, net->head->n_params);
+    net->head = mf_mlp(c, block, net->gru->hidden + SEQ_INPUTS, outputs);
+    return net->head == NULL ? -1 : 0;
 }
 
 
@@ -65,40 +53,24 @@ int
 seq_model_load(const char *path, seq_model_t **out, char *err, size_t errlen)
 {
     mf_cursor_t c;
-    char *buf =
-        mf_read(path, SEQ_MAGIC, SEQ_VERSION, "TRIM-Seq", &c, err, errlen);
-    char *line, want[128];
+    char *buf = NULL, inputs[128];
     seq_model_t *m = NULL;
     int rc = -1;
 
     *out = NULL;
-    if (buf == NULL)
-        return -1;
     if ((m = calloc(1, sizeof *m)) == NULL) {
         errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
-    if (mf_lambda(&c, &m->lambda) < 0)
-        goto done;
-    line = mf_next_line(&c);
-    snprintf(want, sizeof want, "inputs %d %s", SEQ_INPUTS, SEQ_INPUT_NAMES);
-    if (line == NULL || strcmp(line, want) != 0) {
-        errf(err, errlen,
-             "%s: line 3: expected '%s' (a policy for other inputs, or "
-             "damaged)",
-             path, want);
-        goto done;
-    }
-    if (parse_gru(&c, "actor", &m->actor) < 0 ||
+    snprintf(inputs, sizeof inputs, "inputs %d %s", SEQ_INPUTS,
+             SEQ_INPUT_NAMES);
+    if ((buf = mf_read(path, SEQ_MAGIC, SEQ_VERSION, "TRIM-Seq", inputs,
+                       &m->lambda, &c, err, errlen)) == NULL ||
+        parse_gru(&c, "actor", &m->actor) < 0 ||
         parse_head(&c, "actor", 2, &m->actor) < 0 ||
         parse_gru(&c, "critic", &m->critic) < 0 ||
-        parse_head(&c, "critic", 1, &m->critic) < 0)
+        parse_head(&c, "critic", 1, &m->critic) < 0 || mf_end(&c) < 0)
         goto done;
-    if (*c.p != '\0') {
-        errf(err, errlen, "%s: line %d: unexpected text before the checksum",
-             path, mf_line_of(&c));
-        goto done;
-    }
     *out = m;
     m = NULL;
     rc = 0;
@@ -113,16 +85,13 @@ done:
 static int
 write_net(FILE *f, const char *name, const seq_net_t *net)
 {
-    const mlp_t *h = net->head;
+    char block[32];
 
     fprintf(f, "%s.gru %d %d\n", name, net->gru->inputs, net->gru->hidden);
     if (mf_write_numbers(f, net->gru->params, net->gru->n_params) < 0)
         return -1;
-    fprintf(f, "%s.head", name);
-    for (int l = 0; l <= h->n_layers; l++)
-        fprintf(f, " %d", h->size[l]);
-    fputc('\n', f);
-    return mf_write_numbers(f, h->params, h->n_params);
+    snprintf(block, sizeof block, "%s.head", name);
+    return mf_write_mlp(f, block, net->head);
 }
 
 

@@ -39,7 +39,6 @@ static const store_rec_layout_t s_layouts[] = {
     [STORE_REC_RUN] = LAYOUT(store_run_t, s_run_strings),
     [STORE_REC_PROBLEM] = LAYOUT(store_problem_t, s_problem_strings),
     [STORE_REC_STEP] = LAYOUT(store_step_t, s_step_strings),
-    [STORE_REC_SCORE] = LAYOUT(store_step_t, s_step_strings),
     [STORE_REC_USAGE] = {sizeof(store_usage_row_t), NULL, 0},
 };
 
@@ -187,19 +186,6 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 24, s->queue_us);
     rc |= sqlite3_bind_int64(st, 25, s->prm_us);
     rc |= sqlite3_bind_int64(st, 26, s->route_us);
-    return rc;
-}
-
-
-int
-store_bind_score(sqlite3_stmt *st, const store_step_t *s)
-{
-    int rc = 0;
-
-    rc |= sqlite3_bind_int64(st, 1, s->problem_id);
-    rc |= sqlite3_bind_int(st, 2, s->step_index);
-    rc |= s_text(st, 3, store_kind_name(s->kind));
-    rc |= s_real(st, 4, s->prm_score);
     return rc;
 }
 

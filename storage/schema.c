@@ -237,6 +237,8 @@ s_v5(sqlite3 *db, const char *path, char *err, size_t errlen)
 ** over one run (status, outcome, then pages by problem_id):
 ** problems_by_outcome answers "run R, finished and wrong, after id X" from
 ** the index alone; problems_by_run stays for the plain listing in id order.
+** (store_writer_put_score, that UPDATE, is gone: the coordinator now holds a
+** strong step's row until its score is known and writes it once.)
 */
 static const char s_v6_sql[] =
     "ALTER TABLE steps ADD COLUMN queue_us INTEGER NOT NULL DEFAULT 0;\n"

@@ -95,8 +95,9 @@ typedef struct store_step {
     int32_t prompt_tokens;
     int32_t completion_tokens;
     int32_t finish;         /* 0 step, 1 end of solution, 2 length cut */
-    double prm_score;       /* NAN when not scored; a strong step's is
-                               filled later (store_writer_put_score) */
+    double prm_score;       /* NAN when not scored; a strong step's comes
+                               from the next draft's scoring (its row waits
+                               for it in the coordinator) */
     double min_prev_score;  /* NAN when not scored */
     double prod_prev_score; /* NAN when not scored */
     int32_t prm_tokens;     /* PRM input tokens for scoring this draft */
@@ -176,16 +177,6 @@ store_writer_t *store_writer_new(const char *path,
 int64_t store_writer_put_run(store_writer_t *w, const store_run_t *run);
 int64_t store_writer_put_problem(store_writer_t *w, const store_problem_t *p);
 int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
-
-/*
-** Queue the PRM score of a step row written earlier (a strong step, scored
-** as part of the next draft's history): sets its prm_score if it is still
-** NULL, so writing it again changes nothing.  A row not written (yet) is
-** not created.  Returns a ticket like the puts above.
-*/
-int64_t store_writer_put_score(store_writer_t *w, int64_t problem_id,
-                               int32_t step_index, store_kind_t kind,
-                               double score);
 
 /*
 ** Block until every row up to ticket is committed (ticket 0: everything

@@ -165,11 +165,10 @@ typedef enum {
     STORE_REC_RUN,
     STORE_REC_PROBLEM,
     STORE_REC_STEP,
-    STORE_REC_SCORE, /* a store_step_t: its key and prm_score only */
-    STORE_REC_USAGE  /* a store_usage_row_t */
+    STORE_REC_USAGE /* a store_usage_row_t */
 } store_rec_type_t;
 
-#define STORE_REC_TYPES 5
+#define STORE_REC_TYPES 4
 
 /* A problem's usage totals (store_writer_put_usage). */
 typedef struct store_usage_row {
@@ -209,7 +208,6 @@ store_rec_string(void *rec, size_t off)
 int store_bind_run(sqlite3_stmt *st, const store_run_t *run);
 int store_bind_problem(sqlite3_stmt *st, const store_problem_t *p);
 int store_bind_step(sqlite3_stmt *st, const store_step_t *s);
-int store_bind_score(sqlite3_stmt *st, const store_step_t *s);
 
 /*
 ** Fill a record from the current row of st (a SELECT of the matching column

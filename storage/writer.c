@@ -188,20 +188,6 @@ store_writer_put_step(store_writer_t *w, const store_step_t *s)
 
 
 int64_t
-store_writer_put_score(store_writer_t *w, int64_t problem_id,
-                       int32_t step_index, store_kind_t kind, double score)
-{
-    store_step_t s = {0};
-
-    s.problem_id = problem_id;
-    s.step_index = step_index;
-    s.kind = kind;
-    s.prm_score = score;
-    return s_put(w, STORE_REC_SCORE, &s);
-}
-
-
-int64_t
 store_writer_put_usage(store_writer_t *w, int64_t problem_id,
                        const store_usage_total_t *t)
 {

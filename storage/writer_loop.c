@@ -50,14 +50,6 @@ static const char s_insert_step[] =
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT DO NOTHING";
 
-/*
-** A strong step's score arrives with the next draft's scores, after its row
-** was written.  The first score wins, as for the row itself.
-*/
-static const char s_update_score[] =
-    "UPDATE steps SET prm_score = ?4 WHERE problem_id = ?1 AND "
-    "step_index = ?2 AND kind = ?3 AND prm_score IS NULL";
-
 
 static int
 s_prepare(store_writer_t *w, const char *sql, sqlite3_stmt **st, char *err,
@@ -81,8 +73,6 @@ store_writer_prepare(store_writer_t *w, char *err, size_t errlen)
         s_prepare(w, s_insert_problem, &w->insert[STORE_REC_PROBLEM], err,
                   errlen) < 0 ||
         s_prepare(w, s_insert_step, &w->insert[STORE_REC_STEP], err, errlen) <
-            0 ||
-        s_prepare(w, s_update_score, &w->insert[STORE_REC_SCORE], err, errlen) <
             0 ||
         s_prepare(w, STORE_USAGE_PUT_SQL, &w->insert[STORE_REC_USAGE], err,
                   errlen) < 0 ||
@@ -190,12 +180,6 @@ s_fail_row(store_writer_t *w, const store_rec_t *r)
                  (long long)r->u.step.problem_id,
                  fk ? " (is its problem written?)" : "");
         break;
-    case STORE_REC_SCORE:
-        snprintf(what, sizeof what,
-                 "writing the score of step %d (%s) of problem %lld",
-                 (int)r->u.step.step_index, store_kind_name(r->u.step.kind),
-                 (long long)r->u.step.problem_id);
-        break;
     case STORE_REC_USAGE:
         snprintf(what, sizeof what, "writing the usage of problem %lld%s",
                  (long long)r->u.usage.problem_id,
@@ -284,9 +268,6 @@ s_insert(store_writer_t *w, const store_rec_t *r)
         break;
     case STORE_REC_STEP:
         rc = store_bind_step(st, &r->u.step);
-        break;
-    case STORE_REC_SCORE:
-        rc = store_bind_score(st, &r->u.step);
         break;
     default:
         if (!s_usage_wanted(w, r->u.usage.problem_id))

@@ -18,6 +18,7 @@
 #include "agg.h"
 #include "hash.h"
 #include "policy.h"
+#include "policy_files.h"
 #include "testutil.h"
 #include "train.h"
 #include "train_runs.h"
@@ -35,91 +36,22 @@ small_model(double threshold, uint64_t seed)
 }
 
 
-static char *
-read_text(const char *path, size_t *len)
+/* agg_model_load for pfile_assert_rejected: nothing left behind. */
+static int
+load_agg(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
+    agg_model_t *m = (agg_model_t *)1;
+    int rc = agg_model_load(path, &m, err, errlen);
 
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
+    assert_null(m);
+    return rc;
 }
 
 
-static void
-write_text(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    fclose(f);
-}
-
-
-/* Rewrite the checksum line of text so it matches the content again. */
-static void
-write_resealed(const char *path, const char *text)
-{
-    const char *tail = strstr(text, "\nchecksum ");
-    char line[64];
-
-    assert_non_null(tail);
-    size_t content = (size_t)(tail - text) + 1;
-    snprintf(line, sizeof line, "checksum %016llx\n",
-             (unsigned long long)agg_file_checksum(text, content));
-    char *out = malloc(content + strlen(line) + 1);
-    assert_non_null(out);
-    memcpy(out, text, content);
-    strcpy(out + content, line);
-    write_text(path, out, strlen(out));
-    free(out);
-}
-
-
-/* text with the first occurrence of from replaced by to (malloc'd). */
-static char *
-replaced(const char *text, const char *from, const char *to)
-{
-    const char *at = strstr(text, from);
-
-    assert_non_null(at);
-    size_t n = strlen(text) - strlen(from) + strlen(to);
-    char *out = malloc(n + 1);
-    assert_non_null(out);
-    size_t head = (size_t)(at - text);
-    memcpy(out, text, head);
-    strcpy(out + head, to);
-    strcat(out, at + strlen(from));
-    return out;
-}
-
-
-/* Loading path fails with an error containing want (and the path). */
 static void
 assert_rejected(const char *path, const char *want)
 {
-    char err[512], spec[300];
-    agg_model_t *m = (agg_model_t *)1;
-
-    err[0] = '\0';
-    assert_int_equal(agg_model_load(path, &m, err, sizeof err), -1);
-    assert_null(m);
-    if (strstr(err, want) == NULL || strstr(err, path) == NULL)
-        fail_msg("loading %s: wanted '%s' in: %s", path, want, err);
-    snprintf(spec, sizeof spec, "agg:%s", path);
-    assert_null(policy_new(spec, NULL, err, sizeof err));
-    assert_non_null(strstr(err, want));
+    pfile_assert_rejected(load_agg, "agg", path, want);
 }
 
 
@@ -258,27 +190,27 @@ test_corrupt_files_are_rejected(void **state)
     test_tmp_path(bad, sizeof bad, "bad.agg");
     assert_int_equal(agg_model_save(m, good, err, sizeof err), 0);
     agg_model_destroy(&m);
-    char *text = read_text(good, &len), *t;
+    char *text = pfile_read(good, &len), *t;
 
     /* missing, empty */
     assert_rejected("/nonexistent/x.agg", "cannot open");
-    write_text(bad, "", 0);
+    pfile_write(bad, "", 0);
     assert_rejected(bad, "empty");
 
     /* bad magic, wrong version */
-    t = replaced(text, "trim-agg 1", "trim-xyz 1");
-    write_text(bad, t, strlen(t));
+    t = pfile_replaced(text, "trim-agg 1", "trim-xyz 1");
+    pfile_write(bad, t, strlen(t));
     assert_rejected(bad, "bad magic");
     free(t);
-    t = replaced(text, "trim-agg 1", "trim-agg 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "trim-agg 1", "trim-agg 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "version 2");
     free(t);
 
     /* truncated anywhere: at half, and just before the checksum's end */
-    write_text(bad, text, len / 2);
+    pfile_write(bad, text, len / 2);
     assert_rejected(bad, "truncated");
-    write_text(bad, text, len - 5);
+    pfile_write(bad, text, len - 5);
     assert_rejected(bad, "checksum");
 
     /* one flipped byte in a parameter */
@@ -286,7 +218,7 @@ test_corrupt_files_are_rejected(void **state)
     char *digit = strchr(strstr(t, "\nactor ") + 20, '.');
     assert_non_null(digit);
     digit[1] = digit[1] == '5' ? '6' : '5';
-    write_text(bad, t, len);
+    pfile_write(bad, t, len);
     assert_rejected(bad, "checksum mismatch (file damaged or edited)");
     free(t);
 
@@ -298,42 +230,42 @@ test_corrupt_files_are_rejected(void **state)
     memcpy(nan_text, t, (size_t)(line - t));
     strcpy(nan_text + (line - t), "nan");
     strcat(nan_text, end);
-    write_resealed(bad, nan_text);
+    pfile_write_resealed(bad, nan_text);
     assert_rejected(bad, "not a finite number");
     free(nan_text);
     free(t);
 
     /* wrong layer sizes, checksum made to match */
-    t = replaced(text, "actor 5 16 16 2", "actor 5 16 16 3");
-    write_resealed(bad, t);
-    assert_rejected(bad, "outputs, must have 2");
+    t = pfile_replaced(text, "actor 5 16 16 2", "actor 5 16 16 3");
+    pfile_write_resealed(bad, t);
+    assert_rejected(bad, "must have 5 and 2");
     free(t);
-    t = replaced(text, "actor 5 16 16 2", "actor 4 16 16 2");
-    write_resealed(bad, t);
-    assert_rejected(bad, "TRIM-Agg has 5 features");
+    t = pfile_replaced(text, "actor 5 16 16 2", "actor 4 16 16 2");
+    pfile_write_resealed(bad, t);
+    assert_rejected(bad, "has 4 inputs and 2 outputs, must have 5 and 2");
     free(t);
-    t = replaced(text, "actor 5 16 16 2", "actor 5 16 8 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor 5 16 16 2", "actor 5 16 8 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "more parameters than its layer sizes");
     free(t);
-    t = replaced(text, "actor 5 16 16 2", "actor 5 16 32 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor 5 16 16 2", "actor 5 16 32 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "truncated, or wrong layer sizes");
     free(t);
 
     /* other features, a bad lambda, text after the checksum */
-    t = replaced(text, "step/30", "step/40");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "step/30", "step/40");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "other features");
     free(t);
-    t = replaced(text, "lambda 0.001", "lambda -1");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "lambda 0.001", "lambda -1");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "lambda");
     free(t);
     t = malloc(len + 8);
     memcpy(t, text, len);
     memcpy(t + len, "extra\n", 7);
-    write_text(bad, t, len + 6);
+    pfile_write(bad, t, len + 6);
     assert_rejected(bad, "checksum");
     free(t);
 
@@ -716,7 +648,7 @@ test_train_from_the_store(void **state)
     out = run_cmd("%s train agg --db %s --in %s --out %s", bin, edb, p0, p2);
     assert_int_equal(last_status, 0);
     free(out);
-    char *a = read_text(p1, &l1), *b = read_text(p2, &l2);
+    char *a = pfile_read(p1, &l1), *b = pfile_read(p2, &l2);
     assert_int_equal(l1, l2);
     assert_memory_equal(a, b, l1);
     free(a);

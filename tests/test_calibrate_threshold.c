@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
 #include "testutil.h"
 
 #define PROBLEMS "200"
@@ -28,26 +29,8 @@ static char g_dir[64];
 /* Run `trim ARGS` in the scratch directory (testutil.h). */
 #define trim(out, err, ...) test_trim_in(g_dir, out, err, __VA_ARGS__)
 
-
-static json_t *
-parse(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (j == NULL)
-        fail_msg("not JSON (%s): %s", e.text, text);
-    return j;
-}
-
-
-static double
-num(json_t *j, const char *key)
-{
-    json_t *v = json_object_get(j, key);
-    if (!json_is_number(v))
-        fail_msg("%s is not a number", key);
-    return json_number_value(v);
-}
+/* The number at key of a JSON object (json_check.h). */
+#define num(j, key) test_json_num(j, key, NULL)
 
 
 /* `trim ARGS` must exit 0 and print one JSON object. */
@@ -58,7 +41,7 @@ trim_json(const char *args)
     int rc = trim(&out, &err, "%s", args);
     if (rc != 0)
         fail_msg("trim %s: exit %d: %s", args, rc, err);
-    json_t *j = parse(out);
+    json_t *j = test_json(out);
     free(out);
     free(err);
     return j;

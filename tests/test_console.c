@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "http_reply.h"
 #include "testutil.h"
 
 #define PROBLEMS 30
@@ -115,50 +116,11 @@ stop_server(int pid)
 }
 
 
-typedef struct reply {
-    long status;
-    char *body;
-    size_t len;
-    char headers[4096];
-    size_t hlen;
-} reply_t;
-
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    reply_t *r = ctx;
-    char *b = realloc(r->body, r->len + size * n + 1);
-
-    assert_non_null(b);
-    memcpy(b + r->len, p, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *ctx)
-{
-    reply_t *r = ctx;
-    size_t k = size * n;
-
-    if (r->hlen + k < sizeof r->headers) {
-        memcpy(r->headers + r->hlen, p, k);
-        r->hlen += k;
-        r->headers[r->hlen] = '\0';
-    }
-    return k;
-}
-
-
 /* method (NULL: GET) port path (formatted), with an optional header line. */
-static reply_t
+static test_reply_t
 request(const char *method, int port, const char *hdr, const char *fmt, ...)
 {
-    reply_t r = {0};
+    test_reply_t r;
     char path[1024], url[1200];
     struct curl_slist *h = NULL;
     CURL *c = curl_easy_init();
@@ -170,22 +132,17 @@ request(const char *method, int port, const char *hdr, const char *fmt, ...)
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    test_reply_capture(c, &r);
     if (method != NULL)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (hdr != NULL) {
         h = curl_slist_append(h, hdr);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     }
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    test_reply_finish(c, curl_easy_perform(c), &r);
+    assert_int_equal(r.rc, CURLE_OK);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (r.body == NULL)
-        r.body = strdup("");
     return r;
 }
 
@@ -201,7 +158,7 @@ api(long status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(path, sizeof path, fmt, ap);
     va_end(ap);
-    reply_t r = request(NULL, g_port, NULL, "%s", path);
+    test_reply_t r = request(NULL, g_port, NULL, "%s", path);
     if (r.status != status)
         fail_msg("GET %s: %ld, expected %ld: %s", path, r.status, status,
                  r.body);
@@ -664,7 +621,7 @@ test_compare(void **state)
     char *const argv[] = {(char *)test_bin(), "console",     "--db", edge,
                           "--listen",         "127.0.0.1:0", NULL};
     pid = start_server(&port, argv);
-    reply_t r = request(NULL, port, NULL, "/api/compare?a=1&b=2");
+    test_reply_t r = request(NULL, port, NULL, "/api/compare?a=1&b=2");
     assert_int_equal(r.status, 200);
     j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
@@ -746,7 +703,7 @@ test_roi_without_book(void **state)
 
     (void)state;
     pid = start_server(&port, argv);
-    reply_t r = request(NULL, port, NULL, "/api/prices");
+    test_reply_t r = request(NULL, port, NULL, "/api/prices");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"prices\":null"));
     free(r.body);
@@ -816,7 +773,7 @@ test_read_only(void **state)
     (void)state;
     files_state(before, sizeof before);
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
-        reply_t r = request(methods[i], g_port, NULL, "/api/runs");
+        test_reply_t r = request(methods[i], g_port, NULL, "/api/runs");
         assert_int_equal(r.status, 405);
         assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
         free(r.body);
@@ -841,7 +798,7 @@ test_page_headers(void **state)
     (void)state;
     const char *paths[] = {"/", "/app.js", "/app.css", "/api/runs", "/nothing"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        reply_t r = request(NULL, g_port, NULL, "%s", paths[i]);
+        test_reply_t r = request(NULL, g_port, NULL, "%s", paths[i]);
         assert_int_equal(r.status, i < 4 ? 200 : 404);
         assert_non_null(strstr(r.headers,
                                "Content-Security-Policy: default-src 'none'; "
@@ -850,7 +807,7 @@ test_page_headers(void **state)
         assert_non_null(strstr(r.headers, "Server-Timing: app;dur="));
         free(r.body);
     }
-    reply_t r = request(NULL, g_port, NULL, "/");
+    test_reply_t r = request(NULL, g_port, NULL, "/");
     assert_non_null(strstr(r.headers, "Content-Type: text/html"));
     assert_non_null(strstr(r.body, "<script src=\"app.js\""));
     assert_null(strstr(r.body, "http://")); /* nothing from elsewhere */
@@ -866,7 +823,7 @@ status_for_host(int port, const char *host, const char *path)
     char hdr[300];
 
     snprintf(hdr, sizeof hdr, "Host: %s", host);
-    reply_t r = request(NULL, port, hdr, "%s", path);
+    test_reply_t r = request(NULL, port, hdr, "%s", path);
     free(r.body);
     return r.status;
 }
@@ -933,7 +890,7 @@ test_gateway_mount(void **state)
                           "warn",
                           NULL};
     pid = start_server(&port, argv);
-    reply_t r = request(NULL, port, NULL, "/console/");
+    test_reply_t r = request(NULL, port, NULL, "/console/");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "app.js"));
     free(r.body);

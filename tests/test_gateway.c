@@ -18,6 +18,7 @@
 
 #include "cluster.h"
 #include "sim.h"
+#include "http_reply.h"
 #include "skip.h"
 #include "testutil.h"
 
@@ -35,44 +36,12 @@ static int N_PROBLEMS, NEXT_PROBLEM;
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-typedef struct reply {
-    long status;
-    char *body;
-    size_t len;
-    char retry_after[32];
-} reply_t;
-
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    reply_t *r = ctx;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    assert_non_null(b);
-    memcpy(b + r->len, p, size * n);
-    r->len += size * n;
-    b[r->len] = '\0';
-    r->body = b;
-    return size * n;
-}
-
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *ctx)
-{
-    reply_t *r = ctx;
-    if (strncasecmp(p, "Retry-After:", 12) == 0)
-        sscanf(p + 12, " %31s", r->retry_after);
-    return size * n;
-}
-
-
 /* METHOD path on port with body (NULL: none) and an optional key. */
-static reply_t
+static test_reply_t
 http(int port, const char *method, const char *path, const char *body,
      const char *key)
 {
-    reply_t r = {0};
+    test_reply_t r;
     char url[256], auth[300];
     struct curl_slist *h = NULL;
     CURL *c = curl_easy_init();
@@ -81,10 +50,7 @@ http(int port, const char *method, const char *path, const char *body,
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    test_reply_capture(c, &r);
     h = curl_slist_append(h, "Content-Type: application/json");
     if (key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
@@ -93,14 +59,11 @@ http(int port, const char *method, const char *path, const char *body,
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (body)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        fail_msg("%s %s: %s", method, url, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    test_reply_finish(c, curl_easy_perform(c), &r);
+    if (r.rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, url, curl_easy_strerror(r.rc));
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (r.body == NULL)
-        r.body = strdup("");
     return r;
 }
 
@@ -108,7 +71,7 @@ http(int port, const char *method, const char *path, const char *body,
 /* The reply's JSON body, which must be an OpenAI error with this status,
 ** type and code (NULL: JSON null) whose message contains says. */
 static void
-expect_error(reply_t r, long status, const char *type, const char *code,
+expect_error(test_reply_t r, long status, const char *type, const char *code,
              const char *says)
 {
     json_t *j = json_loads(r.body, 0, NULL), *e;
@@ -240,7 +203,7 @@ make_problems(int n)
 static double
 metric(const gw_t *g, const char *series)
 {
-    reply_t r = http(g->metrics_port, "GET", "/metrics", NULL, NULL);
+    test_reply_t r = http(g->metrics_port, "GET", "/metrics", NULL, NULL);
     const char *p = r.body;
     double v = -1;
     size_t n = strlen(series);
@@ -315,16 +278,13 @@ start_gateway(const char *log, const char *const *extra)
         char url[64];
         snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", g.metrics_port);
         CURL *c = curl_easy_init();
-        long status = 0;
-        reply_t sink = {0};
+        test_reply_t r;
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-        if (curl_easy_perform(c) == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        test_reply_capture(c, &r);
+        test_reply_finish(c, curl_easy_perform(c), &r);
         curl_easy_cleanup(c);
-        free(sink.body);
-        if (status == 200)
+        free(r.body);
+        if (r.rc == CURLE_OK && r.status == 200)
             return g;
         cluster_pause_ms(25);
     }
@@ -495,7 +455,7 @@ test_chat_answer_matches_the_audit(void **state)
 {
     const char *text = problem();
     char *body = chat_body("trim", text, 0);
-    reply_t r;
+    test_reply_t r;
     json_t *j;
 
     (void)state;
@@ -528,7 +488,7 @@ test_completions_and_models(void **state)
     json_t *req =
         json_pack("{s:s, s:s}", "model", "trim-cheap", "prompt", text);
     char *body = json_dumps(req, JSON_COMPACT);
-    reply_t r;
+    test_reply_t r;
     json_t *j;
 
     (void)state;
@@ -598,7 +558,7 @@ test_bad_requests(void **state)
     free(body);
     expect_error(http(OPEN.port, "POST", "/v1/embeddings", "{}", NULL), 404,
                  "invalid_request_error", "unknown_url", "/v1/embeddings");
-    reply_t r = http(OPEN.port, "GET", "/v1/chat/completions", NULL, NULL);
+    test_reply_t r = http(OPEN.port, "GET", "/v1/chat/completions", NULL, NULL);
     assert_int_equal(r.status, 405);
     free(r.body);
 }
@@ -614,7 +574,7 @@ test_keys_and_body_limit(void **state)
                  "invalid_request_error", "invalid_api_key", "API key");
     expect_error(http(GUARDED.port, "GET", "/v1/models", NULL, "sk-alice-0"),
                  401, "invalid_request_error", "invalid_api_key", "API key");
-    reply_t r =
+    test_reply_t r =
         http(GUARDED.port, "GET", "/v1/models", NULL, "sk-alice-0123456789");
     assert_int_equal(r.status, 200);
     free(r.body);
@@ -669,7 +629,7 @@ hold(const char *key)
 static void
 test_concurrency_limits(void **state)
 {
-    reply_t r;
+    test_reply_t r;
 
     (void)state;
     int a = hold("sk-alice-0123456789");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
 #include "testutil.h"
 
 static char g_dir[64];
@@ -48,29 +49,6 @@ teardown(void **state)
 #define trim(out, err, ...) test_trim_in(g_dir, out, err, __VA_ARGS__)
 
 
-static json_t *
-parse(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (j == NULL)
-        fail_msg("not JSON (%s): %s", e.text, text);
-    return j;
-}
-
-
-static double
-num(json_t *j, const char *a, const char *b)
-{
-    json_t *v = json_object_get(j, a);
-    if (b)
-        v = json_object_get(v, b);
-    if (!json_is_number(v))
-        fail_msg("%s.%s is not a number", a, b ? b : "");
-    return json_number_value(v);
-}
-
-
 #define close_to(a, b) assert_true(fabs((a) - (b)) <= 1e-9 * fabs(b) + 1e-15)
 
 
@@ -87,7 +65,7 @@ test_measured(void **state)
                           "--json --prices %s",
                           g_prices),
                      0);
-    run = parse(out);
+    run = test_json(out);
     free(out);
     free(err);
     assert_int_equal(trim(&out, &err,
@@ -102,21 +80,26 @@ test_measured(void **state)
     assert_int_equal(
         trim(&out, &err, "roi --prices %s --db t.db --run 1 --json", g_prices),
         0);
-    roi = parse(out);
+    roi = test_json(out);
     free(out);
     free(err);
     /* trim run's JSON has 6 significant digits. */
-    assert_true(fabs(num(roi, "usd", NULL) - num(run, "usd", "total")) <=
-                1e-5 * num(roi, "usd", NULL));
-    close_to(num(roi, "usd_per_problem", NULL), num(roi, "usd", NULL) / 30);
-    close_to(num(roi, "usd_per_correct", NULL),
-             num(roi, "usd", NULL) / num(roi, "correct", NULL));
+    assert_true(fabs(test_json_num(roi, "usd", NULL) -
+                     test_json_num(run, "usd", "total")) <=
+                1e-5 * test_json_num(roi, "usd", NULL));
+    close_to(test_json_num(roi, "usd_per_problem", NULL),
+             test_json_num(roi, "usd", NULL) / 30);
+    close_to(test_json_num(roi, "usd_per_correct", NULL),
+             test_json_num(roi, "usd", NULL) /
+                 test_json_num(roi, "correct", NULL));
     role = json_object_get(roi, "by_role");
-    close_to(num(role, "weak", "usd") + num(role, "strong", "usd") +
-                 num(role, "prm", "usd"),
-             num(roi, "usd", NULL));
-    close_to(num(roi, "savings_usd", NULL),
-             num(roi, "strong_only", "usd") - num(roi, "usd", NULL));
+    close_to(test_json_num(role, "weak", "usd") +
+                 test_json_num(role, "strong", "usd") +
+                 test_json_num(role, "prm", "usd"),
+             test_json_num(roi, "usd", NULL));
+    close_to(test_json_num(roi, "savings_usd", NULL),
+             test_json_num(roi, "strong_only", "usd") -
+                 test_json_num(roi, "usd", NULL));
     assert_non_null(strstr(json_string_value(json_object_get(
                                json_object_get(roi, "strong_only"), "basis")),
                            "estimated"));
@@ -128,25 +111,26 @@ test_measured(void **state)
                      SQLITE_OK);
     const char *in_run = "problem_id IN (SELECT problem_id FROM problems "
                          "WHERE run_id = 1)";
-    assert_int_equal(num(json_object_get(role, "weak"), "input_tokens", NULL),
-                     sql_int(db,
-                             "SELECT sum(prompt_tokens) FROM steps WHERE "
-                             "kind = 'draft' AND %s",
-                             in_run));
     assert_int_equal(
-        num(json_object_get(role, "weak"), "output_tokens", NULL),
+        test_json_num(json_object_get(role, "weak"), "input_tokens", NULL),
+        sql_int(db,
+                "SELECT sum(prompt_tokens) FROM steps WHERE "
+                "kind = 'draft' AND %s",
+                in_run));
+    assert_int_equal(
+        test_json_num(json_object_get(role, "weak"), "output_tokens", NULL),
         sql_int(db,
                 "SELECT sum(completion_tokens) FROM steps WHERE kind = "
                 "'draft' AND %s",
                 in_run));
     assert_int_equal(
-        num(json_object_get(role, "strong"), "output_tokens", NULL),
+        test_json_num(json_object_get(role, "strong"), "output_tokens", NULL),
         sql_int(db,
                 "SELECT sum(completion_tokens) FROM steps WHERE kind = "
                 "'strong' AND %s",
                 in_run));
     assert_int_equal(
-        num(json_object_get(role, "prm"), "input_tokens", NULL),
+        test_json_num(json_object_get(role, "prm"), "input_tokens", NULL),
         sql_int(db, "SELECT sum(prm_tokens) FROM steps WHERE %s", in_run));
     /* trim run's coordinator stored every ended problem's totals from its
     ** running count: the same as its steps summed here (cached input: the
@@ -181,7 +165,7 @@ test_measured(void **state)
     assert_int_equal(
         trim(&out, &err, "roi --prices %s --db t.db --run 2 --json", g_prices),
         0);
-    base = parse(out);
+    base = test_json(out);
     free(out);
     free(err);
     assert_int_equal(trim(&out, &err,
@@ -190,18 +174,20 @@ test_measured(void **state)
                           g_prices),
                      0);
     json_decref(roi);
-    roi = parse(out);
+    roi = test_json(out);
     free(out);
     free(err);
-    close_to(num(roi, "strong_only", "usd"), num(base, "usd", NULL));
-    assert_int_equal(num(roi, "strong_only", "baseline_run"), 2);
+    close_to(test_json_num(roi, "strong_only", "usd"),
+             test_json_num(base, "usd", NULL));
+    assert_int_equal(test_json_num(roi, "strong_only", "baseline_run"), 2);
     json_decref(base);
 
     /* The table shows the same figures. */
     char want[64];
     assert_int_equal(
         trim(&out, &err, "roi --prices %s --db t.db --run 1", g_prices), 0);
-    snprintf(want, sizeof want, "total          $%.6g", num(roi, "usd", NULL));
+    snprintf(want, sizeof want, "total          $%.6g",
+             test_json_num(roi, "usd", NULL));
     assert_non_null(strstr(out, want));
     assert_non_null(strstr(out, "strong-only"));
     assert_non_null(strstr(out, "weak-only"));
@@ -232,22 +218,22 @@ test_projected(void **state)
                           "roi.svg",
                           g_prices),
                      0);
-    j = parse(out);
+    j = test_json(out);
     free(out);
     free(err);
     assert_string_equal(json_string_value(json_object_get(j, "kind")),
                         "projected");
     json_t *an = json_object_get(j, "anchors");
-    double w = num(json_object_get(an, "weak"), "accuracy", NULL);
-    double s = num(json_object_get(an, "strong"), "accuracy", NULL);
-    close_to(num(j, "target_accuracy", NULL), w + 0.5 * (s - w));
-    close_to(num(j, "monthly_strong_only_usd", NULL),
-             1000 *
-                 num(json_object_get(an, "strong"), "usd_per_problem", NULL));
+    double w = test_json_num(json_object_get(an, "weak"), "accuracy", NULL);
+    double s = test_json_num(json_object_get(an, "strong"), "accuracy", NULL);
+    close_to(test_json_num(j, "target_accuracy", NULL), w + 0.5 * (s - w));
+    close_to(test_json_num(j, "monthly_strong_only_usd", NULL),
+             1000 * test_json_num(json_object_get(an, "strong"),
+                                  "usd_per_problem", NULL));
     json_t *best = json_object_get(j, "best");
     assert_true(json_is_object(best));
-    close_to(num(j, "monthly_policy_usd", NULL),
-             1000 * num(best, "usd_per_problem", NULL) + 1);
+    close_to(test_json_num(j, "monthly_policy_usd", NULL),
+             1000 * test_json_num(best, "usd_per_problem", NULL) + 1);
     assert_int_equal(json_array_size(json_object_get(j, "sensitivity")), 7);
     json_decref(j);
     snprintf(path, sizeof path, "%s/roi.svg", g_dir);

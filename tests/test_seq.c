@@ -18,6 +18,7 @@
 #include "agg.h"
 #include "hash.h"
 #include "policy.h"
+#include "policy_files.h"
 #include "seq.h"
 #include "testutil.h"
 #include "train.h"
@@ -134,83 +135,22 @@ test_gradient_through_time_matches_finite_differences(void **state)
 
 /* ---- the policy file and routing ---------------------------------------- */
 
-static char *
-read_text(const char *path, size_t *len)
+/* seq_model_load for pfile_assert_rejected: nothing left behind. */
+static int
+load_seq(const char *path, char *err, size_t errlen)
 {
-    char *out;
-    char cmd[300];
-    int status;
+    seq_model_t *m = (seq_model_t *)1;
+    int rc = seq_model_load(path, &m, err, errlen);
 
-    snprintf(cmd, sizeof cmd, "cat %s", path);
-    out = test_capture(cmd, &status);
-    assert_int_equal(status, 0);
-    *len = strlen(out);
-    return out;
+    assert_null(m);
+    return rc;
 }
 
 
-static void
-write_bytes(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    fclose(f);
-}
-
-
-/* Write text with its checksum line made to match again. */
-static void
-write_resealed(const char *path, const char *text)
-{
-    const char *tail = strstr(text, "\nchecksum ");
-    char line[64];
-
-    assert_non_null(tail);
-    size_t content = (size_t)(tail - text) + 1;
-    snprintf(line, sizeof line, "checksum %016llx\n",
-             (unsigned long long)agg_file_checksum(text, content));
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, content, f), content);
-    fputs(line, f);
-    fclose(f);
-}
-
-
-/* text with the first occurrence of from replaced by to (malloc'd). */
-static char *
-replaced(const char *text, const char *from, const char *to)
-{
-    const char *at = strstr(text, from);
-
-    if (at == NULL)
-        fail_msg("'%s' not in the file", from);
-    char *out = malloc(strlen(text) - strlen(from) + strlen(to) + 1);
-    assert_non_null(out);
-    memcpy(out, text, (size_t)(at - text));
-    strcpy(out + (at - text), to);
-    strcat(out, at + strlen(from));
-    return out;
-}
-
-
-/* Loading path fails naming it and want; so does the seq:FILE policy. */
 static void
 assert_rejected(const char *path, const char *want)
 {
-    char err[512], spec[300];
-    seq_model_t *m = (seq_model_t *)1;
-
-    err[0] = '\0';
-    assert_int_equal(seq_model_load(path, &m, err, sizeof err), -1);
-    assert_null(m);
-    if (strstr(err, want) == NULL || strstr(err, path) == NULL)
-        fail_msg("loading %s: wanted '%s' in: %s", path, want, err);
-    snprintf(spec, sizeof spec, "seq:%s", path);
-    assert_null(policy_new(spec, NULL, err, sizeof err));
-    assert_non_null(strstr(err, want));
+    pfile_assert_rejected(load_seq, "seq", path, want);
 }
 
 
@@ -287,60 +227,60 @@ test_bad_files_are_refused(void **state)
     test_tmp_path(bad, sizeof bad, "bad.seq");
     assert_int_equal(seq_model_save(m, good, err, sizeof err), 0);
     seq_model_destroy(&m);
-    char *text = read_text(good, &len), *t;
+    char *text = pfile_read(good, &len), *t;
 
     assert_rejected("/nonexistent/x.seq", "cannot open");
-    write_bytes(bad, "", 0);
+    pfile_write(bad, "", 0);
     assert_rejected(bad, "empty");
     /* a TRIM-Agg file is not a TRIM-Seq one */
-    t = replaced(text, "trim-seq 1", "trim-agg 1");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "trim-seq 1", "trim-agg 1");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "not a TRIM-Seq policy file");
     free(t);
-    t = replaced(text, "trim-seq 1", "trim-seq 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "trim-seq 1", "trim-seq 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "version 2; this build reads version 1");
     free(t);
     /* truncated */
-    write_bytes(bad, text, len / 2);
+    pfile_write(bad, text, len / 2);
     assert_rejected(bad, "truncated");
-    write_bytes(bad, text, len - 5);
+    pfile_write(bad, text, len - 5);
     assert_rejected(bad, "checksum");
     /* one changed digit */
     t = strdup(text);
     char *digit = strchr(strstr(t, "\nactor.head ") + 20, '.');
     assert_non_null(digit);
     digit[1] = digit[1] == '5' ? '6' : '5';
-    write_bytes(bad, t, len);
+    pfile_write(bad, t, len);
     assert_rejected(bad, "checksum mismatch (file damaged or edited)");
     free(t);
     /* wrong sizes and inputs, checksums made to match */
-    t = replaced(text, "actor.gru 4 4", "actor.gru 5 4");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor.gru 4 4", "actor.gru 5 4");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "TRIM-Seq has 4");
     free(t);
-    t = replaced(text, "actor.gru 4 4", "actor.gru 4 5");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor.gru 4 4", "actor.gru 4 5");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "truncated, or wrong layer sizes");
     free(t);
-    t = replaced(text, "actor.head 8 6 2", "actor.head 9 6 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor.head 8 6 2", "actor.head 9 6 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "actor.head has 9 inputs and 2 outputs, must have 8");
     free(t);
-    t = replaced(text, "critic.head 8 6 1", "critic.head 8 6 2");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "critic.head 8 6 1", "critic.head 8 6 2");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "must have 8 and 1");
     free(t);
-    t = replaced(text, "prev_regenerated", "prev_action");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "prev_regenerated", "prev_action");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "other inputs");
     free(t);
-    t = replaced(text, "actor.gru 4 4\n", "actor.gru 4 4\nnan ");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "actor.gru 4 4\n", "actor.gru 4 4\nnan ");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "not a finite number");
     free(t);
-    t = replaced(text, "\nactor.head", " 0.5\nactor.head");
-    write_resealed(bad, t);
+    t = pfile_replaced(text, "\nactor.head", " 0.5\nactor.head");
+    pfile_write_resealed(bad, t);
     assert_rejected(bad, "more parameters than its layer sizes");
     free(t);
     /* and the good file still loads */

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "prompt.h"
+#include "http_reply.h"
 #include "sim.h"
 #include "testutil.h"
 
@@ -37,14 +38,6 @@ typedef struct server {
     char log[512];
 } server_t;
 
-typedef struct resp {
-    CURLcode rc;
-    long status;
-    char *body;
-    size_t len;
-    char retry_after[32];
-    curl_off_t content_length;
-} resp_t;
 
 static int g_servers;
 
@@ -58,49 +51,15 @@ now_ms(void)
 }
 
 
-static size_t
-on_body(char *data, size_t size, size_t n, void *user)
-{
-    resp_t *r = user;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    assert_non_null(b);
-    memcpy(b + r->len, data, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-
-static size_t
-on_header(char *data, size_t size, size_t n, void *user)
-{
-    resp_t *r = user;
-    size_t len = size * n;
-    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        size_t k = 0;
-        for (const char *p = data + 12; p < data + len && k < 31; p++)
-            if (*p != ' ' && *p != '\r' && *p != '\n')
-                r->retry_after[k++] = *p;
-        r->retry_after[k] = '\0';
-    }
-    return len;
-}
-
-
 /* A configured easy handle for METHOD url (body NULL: GET). */
 static CURL *
 easy(const char *url, const char *body, size_t len, long timeout_ms,
-     resp_t *out, struct curl_slist **hdrs)
+     test_reply_t *out, struct curl_slist **hdrs)
 {
     CURL *c = curl_easy_init();
     assert_non_null(c);
-    memset(out, 0, sizeof *out);
+    test_reply_capture(c, out);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     *hdrs = NULL;
@@ -114,31 +73,21 @@ easy(const char *url, const char *body, size_t len, long timeout_ms,
 }
 
 
-static void
-finish_easy(CURL *c, resp_t *out)
-{
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-                      &out->content_length);
-}
-
-
 /* One request; body NULL is a GET. */
 static void
 http(const char *url, const char *body, size_t len, long timeout_ms,
-     resp_t *out)
+     test_reply_t *out)
 {
     struct curl_slist *h;
     CURL *c = easy(url, body, len, timeout_ms, out, &h);
-    out->rc = curl_easy_perform(c);
-    finish_easy(c, out);
+    test_reply_finish(c, curl_easy_perform(c), out);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
 }
 
 
 static void
-resp_clear(resp_t *r)
+resp_clear(test_reply_t *r)
 {
     free(r->body);
     r->body = NULL;
@@ -155,7 +104,7 @@ url_of(const server_t *sv, const char *path, char *out, size_t outlen)
 
 /* POST the JSON of req (stolen) to path; the parsed reply or NULL. */
 static json_t *
-post(const server_t *sv, const char *path, json_t *req, resp_t *out)
+post(const server_t *sv, const char *path, json_t *req, test_reply_t *out)
 {
     char url[160], *text = json_dumps(req, JSON_COMPACT);
     assert_non_null(text);
@@ -175,7 +124,7 @@ wait_ready(const server_t *sv)
     char url[160];
     url_of(sv, "/health", url, sizeof url);
     for (int i = 0; i < 1000; i++) {
-        resp_t r;
+        test_reply_t r;
         http(url, NULL, 0, 500, &r);
         resp_clear(&r);
         if (r.rc == CURLE_OK && r.status == 200)
@@ -330,7 +279,7 @@ check_usage(const json_t *reply, int prompt, int completion)
 
 /* A vLLM error reply with this status. */
 static void
-check_error(const resp_t *r, long status)
+check_error(const test_reply_t *r, long status)
 {
     json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
     const json_t *e;
@@ -387,7 +336,7 @@ test_completions_parity(void **state)
                 tpl_prompt(&t, c.problem.text, (const char *const *)c.steps, k);
             uint64_t seed = 1000 * p + k;
             sim_step_t want;
-            resp_t r;
+            test_reply_t r;
 
             assert_int_equal(sim_generate(w, SIM_WEAK, c.problem.text,
                                           (const char *const *)c.steps, k, 2048,
@@ -441,7 +390,7 @@ test_completions_length_batch_strong(void **state)
     chain_t c;
     char err[256];
     tpl_t t = {TPL_CHATML, NULL, NULL};
-    resp_t r;
+    test_reply_t r;
     json_t *j, *req;
     sim_step_t want;
 
@@ -530,7 +479,7 @@ test_chat(void **state)
     chain_t c;
     char err[256];
     tpl_t t = {TPL_CHATML, NULL, NULL};
-    resp_t r;
+    test_reply_t r;
     json_t *j;
 
     chain_make(w, 2, &c);
@@ -638,7 +587,7 @@ test_pooling(void **state)
     server_t sv;
     char err[256];
     tpl_t t = {TPL_CHATML, NULL, NULL};
-    resp_t r;
+    test_reply_t r;
     json_t *j;
 
     start_server(&sv, "prm", NULL);
@@ -776,7 +725,7 @@ test_endpoints_and_errors(void **state)
 {
     (void)state;
     server_t sv;
-    resp_t r;
+    test_reply_t r;
     char url[160];
     json_t *j;
 
@@ -904,7 +853,7 @@ test_faults_each_kind(void **state)
     char *body = valid_body();
     char url[160];
     server_t sv;
-    resp_t r;
+    test_reply_t r;
 
     /* 500 */
     const char *e500[] = {"--fail-500", "1", NULL};
@@ -996,7 +945,7 @@ fault_pattern(const char *seed, char *bits, size_t n)
     char *body = valid_body();
     char url[160];
     server_t sv;
-    resp_t r;
+    test_reply_t r;
 
     start_server(&sv, "weak", extra);
     url_of(&sv, "/v1/completions", url, sizeof url);
@@ -1045,7 +994,7 @@ test_latency(void **state)
     char *body = valid_body();
     char url[160];
     server_t sv;
-    resp_t r[4];
+    test_reply_t r[4];
     CURL *e[4];
     struct curl_slist *h[4];
     CURLM *m = curl_multi_init();
@@ -1071,7 +1020,7 @@ test_latency(void **state)
             curl_multi_poll(m, NULL, 0, 100, NULL);
     } while (running);
     for (int i = 0; i < 4; i++) {
-        finish_easy(e[i], &r[i]);
+        test_reply_finish(e[i], CURLE_OK, &r[i]); /* its status tells */
         assert_int_equal(r[i].status, 200);
         curl_multi_remove_handle(m, e[i]);
         curl_easy_cleanup(e[i]);
@@ -1096,7 +1045,7 @@ test_record(void **state)
     const char *bodies[3] = {body, "{\"prompt\":\"x\"}", "not json"};
     char url[160];
     server_t sv;
-    resp_t r;
+    test_reply_t r;
 
     start_server(&sv, "weak", extra);
     url_of(&sv, "/v1/completions", url, sizeof url);
@@ -1148,7 +1097,7 @@ test_port_zero_and_sigint(void **state)
                     "--bind",           "127.0.0.1:0", NULL};
     int pid = test_spawn(log, argv);
     int port = 0;
-    resp_t r;
+    test_reply_t r;
 
     for (int i = 0; i < 500 && port == 0; i++) {
         FILE *f = fopen(log, "r");

@@ -973,15 +973,6 @@ test_migrate_v5_to_v6(void **state)
            plan, sizeof plan);
     assert_non_null(strstr(plan, "problems_by_outcome"));
     assert_null(strstr(plan, "TEMP B-TREE"));
-
-    /* A strong step of the old file can still get its score. */
-    store_writer_t *w = store_writer_new(t->path, NULL, err, sizeof err);
-    assert_non_null(w);
-    assert_true(store_writer_put_score(w, 1, 1, STORE_STRONG, 0.625) > 0);
-    store_writer_destroy(&w);
-    assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps WHERE"
-                                    " kind = 'strong' AND prm_score = 0.625"),
-                     1);
 }
 
 
@@ -1054,12 +1045,9 @@ test_migrate_v7_to_v8(void **state)
 }
 
 
-/*
-** The timings round trip; a strong step's score is filled once, never
-** overwritten, and a score for a row not written creates nothing.
-*/
+/* The timings round trip, a strong step's unknown score as NULL. */
 static void
-test_step_timings_and_score(void **state)
+test_step_timings(void **state)
 {
     tmpdb_t *t = *state;
     char err[512];
@@ -1075,10 +1063,6 @@ test_step_timings_and_score(void **state)
     s.queue_us = 44;
     assert_true(store_writer_put_step(w, &d) > 0);
     assert_true(store_writer_put_step(w, &s) > 0);
-    assert_true(store_writer_put_score(w, 1, 0, STORE_STRONG, 0.875) > 0);
-    assert_true(store_writer_put_score(w, 1, 0, STORE_STRONG, 0.125) > 0);
-    assert_true(store_writer_put_score(w, 1, 0, STORE_DRAFT, 0.125) > 0);
-    assert_true(store_writer_put_score(w, 1, 5, STORE_STRONG, 0.5) > 0);
     assert_int_equal(store_writer_wait(w, 0), 0);
     assert_null(store_writer_error(w));
     store_writer_destroy(&w);
@@ -1095,7 +1079,7 @@ test_step_timings_and_score(void **state)
     assert_int_equal(rows.v[1].kind, STORE_STRONG);
     assert_int_equal(rows.v[1].queue_us, 44);
     assert_int_equal(rows.v[1].prm_us, 0);
-    assert_true(rows.v[1].prm_score == 0.875); /* the first score wins */
+    assert_true(isnan(rows.v[1].prm_score));
     assert_true(isnan(rows.v[1].min_prev_score));
     store_rows_clear(&rows);
     store_reader_destroy(&r);
@@ -2045,7 +2029,7 @@ main(void)
         T(test_migrate_v1_to_v2),
         T(test_migrate_v2_atomic),
         T(test_migrate_v5_to_v6),
-        T(test_step_timings_and_score),
+        T(test_step_timings),
         T(test_newer_refused),
         T(test_not_sqlite),
         T(test_foreign_sqlite_refused),
