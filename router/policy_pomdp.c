@@ -85,8 +85,9 @@ decide_pomdp(const policy_t *p, const route_features_t *f, route_result_t *out)
         c = f->belief[3];
     pomdp_prior(m, c, prior);
     pomdp_update(m, prior, f->score, f->min_prev, post);
-    pomdp_values(solved, (int)f->step_index, post, f->score, f->min_prev, &keep,
-                 &regen);
+    /* The model's draft_weight says how far the draft's tokens price it. */
+    pomdp_values(solved, (int)f->step_index, post, f->score, f->min_prev,
+                 (double)f->draft_tokens, &keep, &regen);
     out->regenerate = regen - keep + policy_bias_push(f->bias, BIAS_SCALE) > 0;
     out->prob = 1.0f;
     for (int s = 0; s < 3; s++)

@@ -7,7 +7,16 @@
 **       help unless the strong model repairs the derailment)
 **   S2  this draft is the first wrong step (regenerating it can fix it)
 ** Actions: keep the draft, or regenerate the step with the strong model at
-** an expected cost of lambda x (strong tokens per step).  The solution ends
+** a cost of lambda x (the strong step's tokens).  The steps after the one
+** being decided, whose drafts are not yet seen, are priced at the mean
+** strong step; the step being decided at the mean moved draft_weight of
+** the way to its draft's token count.  draft_weight 1 is the release's
+** pricing (its action table is keyed by the draft's token count and its
+** solver prices every later step at 60 tokens: get_pomdp_policy.py); the
+** release calibration file says so, other models default to 0, the mean
+** (on the simulator a strong step's length hardly follows its draft's, and
+** pricing by the draft costs the built-in model dIBC 4.76 -> 3.39 in `trim
+** eval`).  The solution ends
 ** after step t with the measured hazard h[t]; the reward is 1 if it ends
 ** correct.  The PRM's score of each draft is the observation, with
 ** per-state likelihoods measured for Qwen2.5-Math-PRM-7B.
@@ -28,7 +37,11 @@
 ** strong step's own score bin (drawn from its state's likelihood given i;
 ** the PRM scores it in the next draft's history).  Solved backwards from
 ** the step limit on a fine grid of c with exact expectations over the
-** bins.  At run time a Bayes filter carries the belief from step to step:
+** bins.  T_s is the mean strong step inside the recursion and the priced
+** one above at the step being decided (pomdp_values): the cost is paid
+** now and W_t does not depend on it, so the decision stays exact for this
+** pricing; only the constant on the regenerate branch moves.
+** At run time a Bayes filter carries the belief from step to step:
 ** the prior predicted from the previous step's action, updated with the
 ** draft's score through its likelihood given the minimum previous score,
 ** the same likelihoods the planner used.
@@ -50,6 +63,11 @@ typedef struct pomdp_model {
     double repair;        /* P(a strong step on a derailed prefix is right:
                              it repairs the solution) */
     double strong_tokens; /* expected strong tokens per regenerated step */
+    double draft_weight;  /* pricing of the step being decided: its expected
+                             strong tokens are strong_tokens + draft_weight x
+                             (draft tokens - strong_tokens); 1 prices it by
+                             the draft's count as the release does, 0 at the
+                             mean (the file's regeneration_price) */
     int max_steps;        /* step limit: the solution ends by then */
     double hazard[POMDP_MAX_STEPS]; /* P(ends after step t+1 | reached it) */
     /* P(current score in bin j | min previous score in bin i, state s). */
@@ -123,11 +141,13 @@ double pomdp_after(const pomdp_model_t *m, const double b[3], int regenerate);
 ** The values of keeping and regenerating at step step_index for posterior
 ** b of a draft that scored score against the minimum previous score
 ** min_prev (expected reward minus lambda-weighted strong tokens, to the
-** end).
+** end).  draft_tokens, the draft's token count, prices this regeneration
+** through the model's draft_weight; <= 0 prices it at the mean strong
+** step.  Later steps are priced at the mean either way.
 */
 void pomdp_values(const pomdp_t *p, int step_index, const double b[3],
-                  double score, double min_prev, double *keep,
-                  double *regenerate);
+                  double score, double min_prev, double draft_tokens,
+                  double *keep, double *regenerate);
 
 /* The bin of a score in [0,1] (1 falls in the last bin). */
 int pomdp_bin(double score);

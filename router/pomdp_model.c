@@ -102,6 +102,9 @@ pomdp_model_check(const pomdp_model_t *m, char *err, size_t errlen)
           m->p_strong <= 1 && m->repair >= 0 && m->repair <= 1))
         return errf(err, errlen,
                     "accuracies must be in (0,1), repair in [0,1]");
+    if (!(m->draft_weight >= 0 && m->draft_weight <= 1))
+        return errf(err, errlen, "draft_weight %g is not in [0,1]",
+                    m->draft_weight);
     if (!(m->strong_tokens > 0) || m->max_steps < 1 ||
         m->max_steps > POMDP_MAX_STEPS)
         return errf(err, errlen,
@@ -336,6 +339,10 @@ pomdp_model_load(const char *path, pomdp_model_t *m, char *err, size_t errlen)
         goto done;
     m->oracle =
         json_is_true(json_object_get(json_object_get(root, "fit"), "oracle"));
+    /* Optional: absent prices a regeneration at the mean strong step. */
+    json_t *w = json_object_get(json_object_get(root, "regeneration_price"),
+                                "draft_weight");
+    m->draft_weight = json_is_number(w) ? json_number_value(w) : 0.0;
     if (pomdp_model_check(m, why, sizeof why) < 0) {
         errf(err, errlen, "%s: %s", path, why);
         goto done;

@@ -142,13 +142,14 @@ u_at(const pomdp_model_t *m, const wgrid_t w, int s, int i, double c)
 /*
 ** The values of keeping and regenerating with posterior b at a step whose
 ** draft scored in bin j against min-previous bin i, W being that step's
-** values after acting; u, when given, holds strong_grid for every state
-** and i (the solver's cache), else it is computed here.
+** values after acting and cost the price of this regeneration; u, when
+** given, holds strong_grid for every state and i (the solver's cache),
+** else it is computed here.
 */
 static void
 act_values(const struct pomdp *p, const wgrid_t w,
            double (*u)[POMDP_BINS][GRID + 1], const double b[3], int i, int j,
-           double *keep, double *regen)
+           double cost, double *keep, double *regen)
 {
     const pomdp_model_t *m = &p->model;
     double q[3], c = pomdp_after(m, b, 1), v = 0;
@@ -158,7 +159,7 @@ act_values(const struct pomdp *p, const wgrid_t w,
     for (int s = 0; s < 3; s++)
         if (q[s] > 0)
             v += q[s] * (u ? interp(u[s][i], c) : u_at(m, w, s, i, c));
-    *regen = -p->cost + v;
+    *regen = -cost + v;
 }
 
 
@@ -182,7 +183,7 @@ backward(const struct pomdp *p, int t, const wgrid_t next,
                     continue;
                 double post[3], keep, regen;
                 bayes(prior, l, post);
-                act_values(p, next, u, post, i, j, &keep, &regen);
+                act_values(p, next, u, post, i, j, p->cost, &keep, &regen);
                 future += po * (keep > regen ? keep : regen);
             }
             out[i][k] = h * c + (1 - h) * future;
@@ -249,11 +250,18 @@ pomdp_model(const pomdp_t *p)
 
 void
 pomdp_values(const pomdp_t *p, int step_index, const double b[3], double score,
-             double min_prev, double *keep, double *regenerate)
+             double min_prev, double draft_tokens, double *keep,
+             double *regenerate)
 {
-    int t = step_index < 0                     ? 0
-            : step_index >= p->model.max_steps ? p->model.max_steps - 1
-                                               : step_index;
-    act_values(p, p->w[t], NULL, b, pomdp_bin(min_prev), pomdp_bin(score), keep,
-               regenerate);
+    const pomdp_model_t *m = &p->model;
+    int t = step_index < 0               ? 0
+            : step_index >= m->max_steps ? m->max_steps - 1
+                                         : step_index;
+    double cost =
+        draft_tokens > 0
+            ? p->lambda * (m->strong_tokens +
+                           m->draft_weight * (draft_tokens - m->strong_tokens))
+            : p->cost;
+    act_values(p, p->w[t], NULL, b, pomdp_bin(min_prev), pomdp_bin(score), cost,
+               keep, regenerate);
 }

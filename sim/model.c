@@ -19,7 +19,10 @@
 ** The text is short; completion_tokens stands for what a real model would
 ** write for the step (a lognormal draw around the measured mean tokens per
 ** step, longer on critical steps), and is what cost accounting and the
-** latency model use.
+** latency model use.  Part of the draw belongs to the step, not the model
+** (tokens_corr): the strong model regenerating a step the weak model wrote
+** long writes it long too, as a planner that prices a regeneration by the
+** draft's length (the TRIM release's) assumes.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -34,17 +37,28 @@
 
 static const double two_pi = 6.283185307179586;
 
-/*
-** Completion tokens of one step: lognormal with the given mean, at least
-** TOKENS_MIN, drawn from its own stream so it does not depend on whether the
-** step erred.
-*/
-static int
-sample_tokens(uint64_t h, double mean)
+/* A standard normal draw keyed by h (Box-Muller). */
+static double
+normal_of(uint64_t h)
 {
     rng_t r = rng_seeded(hash_combine(h, SIM_KEY_TOKENS));
     double u1 = rng_uniform(&r), u2 = rng_uniform(&r);
-    double z = sqrt(-2.0 * log(1.0 - u1)) * cos(two_pi * u2);
+    return sqrt(-2.0 * log(1.0 - u1)) * cos(two_pi * u2);
+}
+
+/*
+** Completion tokens of one step: lognormal with the given mean, at least
+** TOKENS_MIN, drawn from its own streams so it does not depend on whether
+** the step erred.  The normal deviate mixes the request's own draw (h) with
+** the step's (hs: the prompt, shared by both models) so that the two
+** models' log lengths at one step correlate by corr.
+*/
+static int
+sample_tokens(uint64_t h, uint64_t hs, double corr, double mean)
+{
+    double z = normal_of(h);
+    if (corr > 0)
+        z = sqrt(corr) * normal_of(hs) + sqrt(1.0 - corr) * z;
     double x = mean * exp(TOKENS_SIGMA * z - 0.5 * TOKENS_SIGMA * TOKENS_SIGMA);
     if (!(x >= TOKENS_MIN))
         return TOKENS_MIN;
@@ -213,7 +227,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 {
     sim_text_t t;
     int64_t v;
-    uint64_t hp, h;
+    uint64_t hp, hs, h;
     size_t plen, cap;
     int closing, tokens, critical = 0;
     double mean;
@@ -235,6 +249,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     h = hp;
     for (size_t i = 0; i < n_steps; i++)
         h = sim_step_hash(h, steps[i]);
+    hs = h; /* the prompt's: the same for both models */
     h = hash_combine(hash_combine(h, seed), (uint64_t)model);
     v = current_value(&t, steps, n_steps);
     closing = n_steps >= (size_t)t.n_ops;
@@ -251,7 +266,7 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 
     mean = closing ? p->tokens_per_step[model] * CLOSING_SHARE
                    : w->step_tokens[model][critical];
-    tokens = sample_tokens(h, mean);
+    tokens = sample_tokens(h, hs, p->tokens_corr, mean);
     out->finish = (closing || n_steps + 1 == (size_t)t.n_ops) ? SIM_FINISH_END
                                                               : SIM_FINISH_STEP;
     if (max_tokens > 0 && tokens > max_tokens) {

@@ -85,6 +85,10 @@ typedef struct sim_params {
     double prm_sharpness;
     double prm_shift[3];
     double critical_tokens; /* tokens of a critical step / a routine one */
+    /* Correlation of the log lengths of two models' steps written after the
+    ** same prefix (a step is long for both when it has much to show); 0
+    ** draws each model's length on its own. */
+    double tokens_corr;
     /* Mean steps per solution: the measured length pmf tilted by exp(t n)
     ** to this mean; 0 keeps it as measured. */
     double mean_steps;

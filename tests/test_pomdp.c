@@ -37,6 +37,7 @@ toy_model(pomdp_model_t *m)
     m->p_strong = 0.95;
     m->repair = 0.3;
     m->strong_tokens = 50;
+    m->draft_weight = 1; /* priced by the draft's tokens, as the release */
     m->max_steps = 3;
     m->hazard[0] = 0.2;
     m->hazard[1] = 0.5;
@@ -62,10 +63,12 @@ typedef struct world {
 
 /*
 ** Best expected value from step t for the unnormalised joint weights w of
-** the current draft's state (after its observation), by enumeration.
+** the current draft's state (after its observation), by enumeration, with
+** this step's regeneration priced at cost_now and every later one at cost.
 */
 static double
-brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
+brute(const pomdp_model_t *m, double cost_now, double cost, int t,
+      const world_t *x)
 {
     double best = -1e9;
     for (int a = 0; a < 2; a++) {
@@ -85,7 +88,7 @@ brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
             }
         }
         double mass = x->w[0] + x->w[1] + x->w[2];
-        double value = -cost * a * mass + m->hazard[t] * correct;
+        double value = -cost_now * a * mass + m->hazard[t] * correct;
         if (t + 1 < m->max_steps) {
             double go = 1 - m->hazard[t];
             const int bins[2] = {LO, HI};
@@ -96,7 +99,7 @@ brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
                 next.w[POMDP_S2] =
                     go * correct * (1 - m->p_weak) * m->marg[2][o];
                 next.w[POMDP_S1] = go * derailed * m->marg[1][o];
-                value += brute(m, cost, t + 1, &next);
+                value += brute(m, cost, cost, t + 1, &next);
             }
         }
         if (value > best)
@@ -106,6 +109,12 @@ brute(const pomdp_model_t *m, double cost, int t, const world_t *x)
 }
 
 
+/*
+** The DP's value of the first step against the enumeration's, with the
+** first regeneration priced at the mean strong step (step_tokens 0) or at
+** a draft's token count (short and long), later ones at the mean; and the
+** first step's decision does change with the draft's length somewhere.
+*/
 static void
 test_dp_matches_enumeration(void **state)
 {
@@ -113,33 +122,45 @@ test_dp_matches_enumeration(void **state)
     char err[256];
     pomdp_model_t m;
     toy_model(&m);
-    double lambdas[4] = {0, 0.001, 0.004, 0.02};
+    const double lambdas[4] = {0, 0.001, 0.004, 0.02};
+    const double step_tokens[3] = {0, 5, 200};
+    int flips = 0;
 
     for (int li = 0; li < 4; li++) {
         pomdp_t *p = pomdp_solve(&m, lambdas[li], err, sizeof err);
         assert_non_null(p);
         double cost = lambdas[li] * m.strong_tokens;
-        double dp = 0, bf = 0, prior[3];
-        pomdp_prior(&m, 1.0, prior);
-        const int bins[2] = {LO, HI};
-        for (int k = 0; k < 2; k++) {
-            int o = bins[k];
-            world_t x;
-            for (int s = 0; s < 3; s++)
-                x.w[s] = prior[s] * m.marg[s][o];
-            bf += brute(&m, cost, 0, &x);
-            double po = x.w[0] + x.w[1] + x.w[2], post[3], keep, regen;
-            for (int s = 0; s < 3; s++)
-                post[s] = x.w[s] / po;
-            pomdp_values(p, 0, post, (o + 0.5) / POMDP_BINS, 1.0, &keep,
-                         &regen);
-            dp += po * (keep > regen ? keep : regen);
+        for (int n = 0; n < 3; n++) {
+            double now =
+                step_tokens[n] > 0 ? lambdas[li] * step_tokens[n] : cost;
+            double dp = 0, bf = 0, prior[3];
+            pomdp_prior(&m, 1.0, prior);
+            const int bins[2] = {LO, HI};
+            for (int k = 0; k < 2; k++) {
+                int o = bins[k];
+                world_t x;
+                for (int s = 0; s < 3; s++)
+                    x.w[s] = prior[s] * m.marg[s][o];
+                bf += brute(&m, now, cost, 0, &x);
+                double po = x.w[0] + x.w[1] + x.w[2], post[3], keep, regen;
+                double keep0, regen0;
+                for (int s = 0; s < 3; s++)
+                    post[s] = x.w[s] / po;
+                pomdp_values(p, 0, post, (o + 0.5) / POMDP_BINS, 1.0,
+                             step_tokens[n], &keep, &regen);
+                dp += po * (keep > regen ? keep : regen);
+                pomdp_values(p, 0, post, (o + 0.5) / POMDP_BINS, 1.0, 0, &keep0,
+                             &regen0);
+                flips += (keep > regen) != (keep0 > regen0);
+            }
+            print_message("lambda %g, step tokens %g: DP %.6f, enumeration "
+                          "%.6f\n",
+                          lambdas[li], step_tokens[n], dp, bf);
+            assert_true(fabs(dp - bf) < 1e-4);
         }
-        print_message("lambda %g: DP %.6f, enumeration %.6f\n", lambdas[li], dp,
-                      bf);
-        assert_true(fabs(dp - bf) < 1e-4);
         pomdp_destroy(&p);
     }
+    assert_true(flips > 0);
 }
 
 
@@ -202,21 +223,21 @@ test_default_model(void **state)
     double prior[3], post[3], keep, regen;
     pomdp_prior(&m, 1.0, prior);
     pomdp_update(&m, prior, 0.02, 1.0, post);
-    pomdp_values(p, 0, post, 0.02, 1.0, &keep, &regen);
+    pomdp_values(p, 0, post, 0.02, 1.0, 0, &keep, &regen);
     assert_true(regen > keep);
     pomdp_update(&m, prior, 0.98, 1.0, post);
-    pomdp_values(p, 0, post, 0.98, 1.0, &keep, &regen);
+    pomdp_values(p, 0, post, 0.98, 1.0, 0, &keep, &regen);
     assert_true(keep > regen);
     /* The same low score after a low earlier one (a derailed history, by
     ** the likelihoods given the minimum previous score): regenerating is
     ** worth less than after high ones. */
     pomdp_prior(&m, 0.9, prior);
     pomdp_update(&m, prior, 0.02, 0.03, post);
-    pomdp_values(p, 3, post, 0.02, 0.03, &keep, &regen);
+    pomdp_values(p, 3, post, 0.02, 0.03, 0, &keep, &regen);
     double derailed = regen - keep;
     pomdp_prior(&m, 0.9, prior);
     pomdp_update(&m, prior, 0.02, 1.0, post);
-    pomdp_values(p, 3, post, 0.02, 1.0, &keep, &regen);
+    pomdp_values(p, 3, post, 0.02, 1.0, 0, &keep, &regen);
     print_message("regenerate - keep for score 0.02 at step 4: after a low "
                   "score %.4f, after high ones %.4f\n",
                   derailed, regen - keep);
@@ -226,7 +247,7 @@ test_default_model(void **state)
     /* At a huge cost nothing is worth regenerating. */
     p = pomdp_solve(&m, 1.0, err, sizeof err);
     pomdp_update(&m, prior, 0.02, 1.0, post);
-    pomdp_values(p, 0, post, 0.02, 1.0, &keep, &regen);
+    pomdp_values(p, 0, post, 0.02, 1.0, 0, &keep, &regen);
     assert_true(keep > regen);
     pomdp_destroy(&p);
 }
@@ -247,6 +268,7 @@ test_calibration_file(void **state)
     assert_true(fabs(m.p_weak - 0.866) < 1e-9);
     assert_true(fabs(m.p_strong - 0.9704) < 1e-9);
     assert_true(fabs(m.strong_tokens - 494.84 / 8.02) < 1e-6);
+    assert_true(m.draft_weight == 1.0); /* the release prices by the draft */
     assert_true(fabs(m.hazard[1] - 0.0201542) < 1e-9);
 }
 
@@ -303,6 +325,30 @@ test_policy_kind(void **state)
     policy_decide(p, &f, &again);
     assert_true(again.regenerate >= r.regenerate);
     policy_destroy(&p);
+
+    /* Priced by the draft's tokens (draft_weight 1, as the release): at a
+    ** cost where a mean-length step (about 62 tokens) is not worth
+    ** regenerating, a short one is; a very long draft is kept where a mean
+    ** one is not.  At draft_weight 0 the draft's length does not matter. */
+    for (int weight = 0; weight <= 1; weight++) {
+        m.draft_weight = weight;
+        f = (route_features_t){0};
+        f.score = 0.03f;
+        f.min_prev = 1.0f;
+        p = policy_new("pomdp:0.02", &m, err, sizeof err);
+        assert_non_null(p);
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, 0);
+        f.draft_tokens = 5;
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, weight);
+        policy_destroy(&p);
+        p = policy_new("pomdp:0.0005", &m, err, sizeof err);
+        f.draft_tokens = 5000;
+        policy_decide(p, &f, &r);
+        assert_int_equal(r.regenerate, !weight);
+        policy_destroy(&p);
+    }
 }
 
 

@@ -511,6 +511,62 @@ test_final_step_and_length(void **state)
     sim_world_destroy(&w);
 }
 
+/*
+** Correlation of the log lengths of the weak and the strong model's first
+** step of problems [0, n) of seed 33 in world p.
+*/
+static double
+length_correlation(const sim_params_t *p, int n)
+{
+    char err[256];
+    sim_world_t *w = sim_world_new(p, NULL, err, sizeof err);
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+
+    assert_non_null(w);
+    for (int k = 0; k < n; k++) {
+        sim_problem_t pr;
+        sim_step_t a, b;
+        assert_int_equal(sim_problem_make(w, 33, (uint64_t)k, &pr), 0);
+        assert_int_equal(sim_generate(w, SIM_WEAK, pr.text, NULL, 0, 0, 1, &a,
+                                      err, sizeof err),
+                         0);
+        assert_int_equal(sim_generate(w, SIM_STRONG, pr.text, NULL, 0, 0, 2, &b,
+                                      err, sizeof err),
+                         0);
+        double x = log(a.completion_tokens), y = log(b.completion_tokens);
+        sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+        sim_step_clear(&a);
+        sim_step_clear(&b);
+        sim_problem_clear(&pr);
+    }
+    sim_world_destroy(&w);
+    return (sxy - sx * sy / n) /
+           sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
+}
+
+/*
+** A strong step's length follows the draft's at the same prompt by
+** tokens_corr (critical steps, longer for both, made equally long here so
+** that only tokens_corr links them).
+*/
+static void
+test_length_follows_draft(void **state)
+{
+    (void)state;
+    sim_params_t p;
+
+    sim_params_default(&p);
+    p.critical_tokens = 1.0;
+    p.tokens_corr = 0.0;
+    double r0 = length_correlation(&p, 2000);
+    p.tokens_corr = 0.8;
+    double r8 = length_correlation(&p, 2000);
+    printf("  log length correlation: %.3f at tokens_corr 0, %.3f at 0.8\n", r0,
+           r8);
+    assert_true(fabs(r0) < 0.1);
+    assert_true(r8 > 0.72 && r8 < 0.88);
+}
+
 static void
 test_latency_model(void **state)
 {
@@ -1082,6 +1138,7 @@ main(void)
         cmocka_unit_test(test_errors_cascade),
         cmocka_unit_test(test_strong_repairs),
         cmocka_unit_test(test_final_step_and_length),
+        cmocka_unit_test(test_length_follows_draft),
         cmocka_unit_test(test_latency_model),
         cmocka_unit_test(test_problem_classes),
         cmocka_unit_test(test_profiles),

@@ -42,35 +42,34 @@
 #include "skip.h"
 
 #define SEEDS      4   /* the test's seeds (the report's default too) */
-#define PROBLEMS   300 /* per seed in the test */
+#define PROBLEMS   500 /* per seed in the test: the real run's size */
 #define MAX_STEPS  30  /* the coordinator's default step limit */
 #define MAX_TOKENS 2048
 #define SEED_SMALL 1 /* coordinator/steps.c: the weak and strong requests */
 #define SEED_LARGE 2
-#define ACC_TOL    0.03 /* accuracy, absolute */
-#define TOK_TOL    0.25 /* strong tokens per problem, relative */
+#define ACC_TOL    0.03  /* accuracy, absolute */
+#define TOK_TOL    0.25  /* strong tokens per problem, relative */
+#define MISS_ACC   0.045 /* what a known miss is still held to */
+#define MISS_TOK   0.35
 
 /*
 ** The real TRIM-POMDP sweep (the reference file's cost_per_token, accuracy,
 ** avg_target_tokens_per_question; test_reference_is_the_file checks it),
 ** and whether the point is a known miss (docs/sim-vs-real.md, "Held out"):
-** from cost 0.25 to 0.65 the simulated POMDP is 5-9 points more accurate
-** than the real one at about the same strong tokens (the simulated PRM
-** lets the belief filter find the fixable steps more surely than the real
-** one does); at 0.75 and 0.85 it regenerates a third of what the real one
-** does (this POMDP prices a regeneration at the mean strong step, 61.7
-** tokens, while the release's action table is keyed by the step's token
-** count, so it regenerates short steps at high cost).  Those points are
-** printed, not asserted; every other point is held to the target.
+** at 0.35 the simulated POMDP is 3 points less accurate than the real one
+** (the real sweep drops 8 points from 0.35 to 0.45, the simulated one 4),
+** at 0.55 it spends 30% fewer strong tokens at about the right accuracy.  A
+*known miss is held to MISS_ACC
+** and MISS_TOK instead; every other point to the target.
 */
 static const struct {
     double cost, acc, strong;
     int known_miss;
 } real_pomdp[] = {
-    {0.15, 0.684, 172.358, 0}, {0.25, 0.646, 147.644, 1},
-    {0.35, 0.662, 127.046, 0}, {0.45, 0.582, 95.084, 1},
-    {0.55, 0.556, 79.672, 1},  {0.65, 0.502, 44.524, 1},
-    {0.75, 0.510, 34.218, 1},  {0.85, 0.438, 22.888, 1},
+    {0.15, 0.684, 172.358, 0}, {0.25, 0.646, 147.644, 0},
+    {0.35, 0.662, 127.046, 1}, {0.45, 0.582, 95.084, 0},
+    {0.55, 0.556, 79.672, 1},  {0.65, 0.502, 44.524, 0},
+    {0.75, 0.510, 34.218, 0},  {0.85, 0.438, 22.888, 0},
 };
 #define N_POMDP ((int)(sizeof real_pomdp / sizeof real_pomdp[0]))
 
@@ -263,15 +262,16 @@ static void
 summarise(const sim_params_t *p, int n_seeds, long n, summary_t *s)
 {
     char calibration[4096], err[256];
-    sim_world_t *w = sim_world_new(p, NULL, err, sizeof err);
-    seed_run_t *runs = calloc((size_t)n_seeds, sizeof *runs);
     double x[16], y[16];
 
+    /* The path first: a skip here leaves nothing allocated. */
+    test_data_path(calibration, sizeof calibration,
+                   "calibration/qwen2.5-math-prm-7b.json");
+    sim_world_t *w = sim_world_new(p, NULL, err, sizeof err);
+    seed_run_t *runs = calloc((size_t)n_seeds, sizeof *runs);
     assert_non_null(w);
     assert_non_null(runs);
     assert_true(n_seeds <= 16);
-    test_data_path(calibration, sizeof calibration,
-                   "calibration/qwen2.5-math-prm-7b.json");
     for (int k = 0; k < n_seeds; k++)
         run_seed(w, calibration, (uint64_t)k + 1, n, &runs[k]);
     for (int i = 0; i < N_POMDP; i++) {
@@ -296,7 +296,8 @@ summarise(const sim_params_t *p, int n_seeds, long n, summary_t *s)
 }
 
 /* The table of s beside the real sweep; returns the points outside the
-** target that are not known misses. */
+** target that are not known misses, and the known misses outside their
+** looser bounds. */
 static int
 print_summary(const summary_t *s, int n_seeds, long n)
 {
@@ -310,15 +311,16 @@ print_summary(const summary_t *s, int n_seeds, long n)
         double da = s->acc[i] - real_pomdp[i].acc;
         double ds = s->strong[i] / real_pomdp[i].strong - 1;
         int ok = fabs(da) <= ACC_TOL && fabs(ds) <= TOK_TOL;
+        int near = fabs(da) <= MISS_ACC && fabs(ds) <= MISS_TOK;
         printf("| %.2f | %.4f | %.3f | %.3f +- %.3f | %+.1f | %.1f | "
                "%.1f +- %.1f | %+.0f%% |%s\n",
                real_pomdp[i].cost, real_pomdp[i].cost / 100, real_pomdp[i].acc,
                s->acc[i], s->acc_ci[i], 100 * da, real_pomdp[i].strong,
                s->strong[i], s->strong_ci[i], 100 * ds,
-               ok                         ? ""
-               : real_pomdp[i].known_miss ? " outside (known miss)"
-                                          : " outside");
-        bad += !ok && !real_pomdp[i].known_miss;
+               ok                                 ? ""
+               : real_pomdp[i].known_miss && near ? " outside (known miss)"
+                                                  : " outside");
+        bad += real_pomdp[i].known_miss ? !near : !ok;
     }
     printf("CPT(50%%) as a share of strong-only tokens: POMDP %.1f%% +- %.1f, "
            "Thr %.1f%% +- %.1f; Thr - POMDP %+.1f +- %.1f points (real: "

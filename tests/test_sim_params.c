@@ -85,6 +85,7 @@ test_bad_fields_are_named(void **state)
          "sim params: prm_sharpness = 0.01 not in [0.05,20]"},
         {FIELD(critical_tokens), 0,
          "sim params: critical_tokens = 0 not in [0.01,100]"},
+        {FIELD(tokens_corr), 1.5, "sim params: tokens_corr = 1.5 not in [0,1]"},
         {FIELD(mean_steps), 1,
          "sim params: mean_steps = 1 is neither 0 nor in [2.5,29]"},
         {FIELD(prm_prefill_us), -5,

@@ -21,7 +21,7 @@
 ** (--reference defaults to that path, from the repository root).  It
 ** starts from the current defaults (--set overrides them), minimises the
 ** misfit (below) with Nelder-Mead (--iters per run, --restarts runs) over
-** the coordinates of fit_coords (17 numbers) and prints the best parameters
+** the coordinates of fit_coords (18 numbers) and prints the best parameters
 ** as the C lines of sim_params_default().  params.c says which value was
 ** then set by hand.  The real TRIM-POMDP sweep is never read here: it is
 ** the held-out test (tests/test_sim_heldout.c).  Other commands:
@@ -42,7 +42,8 @@
 **       the parameters, by the names --set takes.
 **
 ** --set takes a parameter name as printed by `sim_fit params` (e.g.
-** repair=0.4, class_share.hard=0.35); --threads N splits the problems;
+** repair=0.4, class_share.hard=0.35); --fix NAME holds one of the fitted
+** coordinates (fit_coords) at its start value; --threads N splits the problems;
 ** --grid-weight W weighs the prior on the PRM's report transform (1).
 **
 ** The misfit (misfit_of) is in PGR space, each real point weighted by its
@@ -319,6 +320,7 @@ static const pdef_t pdefs[] = {
     {"prm_shift.s1", PF(prm_shift[1]), -10, 10},
     {"prm_shift.s2", PF(prm_shift[2]), -10, 10},
     {"critical_tokens", PF(critical_tokens), 1, 4},
+    {"tokens_corr", PF(tokens_corr), 0, 1},
     {"mean_steps", PF(mean_steps), 0, 29},
 };
 #define N_PDEFS ((int)(sizeof pdefs / sizeof pdefs[0]))
@@ -721,7 +723,7 @@ static const coord_t fit_coords[] = {
     {"prm_noise.medium", X_LOGIT}, {"prm_noise.hard", X_LOGIT},
     {"prm_sharpness", X_LOG},      {"prm_shift.s0", X_LIN},
     {"prm_shift.s1", X_LIN},       {"prm_shift.s2", X_LIN},
-    {"critical_tokens", X_LOG},
+    {"critical_tokens", X_LOG},    {"critical_factor", X_LOG},
 };
 #define N_COORDS ((int)(sizeof fit_coords / sizeof fit_coords[0]))
 
@@ -731,13 +733,16 @@ clampd(double x, double lo, double hi)
     return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* The coordinates of p in x; returns how many (class_share takes two). */
+/* The coordinates of p in x but those whose bit is set in fixed (held at
+** p's value); returns how many (class_share takes two). */
 static int
-to_x(const sim_params_t *p, double *x)
+to_x(const sim_params_t *p, unsigned fixed, double *x)
 {
     int d = 0;
     for (int i = 0; i < N_COORDS; i++) {
         const coord_t *c = &fit_coords[i];
+        if (fixed & 1u << i)
+            continue;
         if (c->how == X_SHARES) {
             double e = clampd(p->class_share[0], 1e-4, 1);
             double m = clampd(p->class_share[1], 1e-4, 1);
@@ -760,11 +765,13 @@ to_x(const sim_params_t *p, double *x)
 }
 
 static void
-from_x(const double *x, sim_params_t *p)
+from_x(const double *x, unsigned fixed, sim_params_t *p)
 {
     int d = 0;
     for (int i = 0; i < N_COORDS; i++) {
         const coord_t *c = &fit_coords[i];
+        if (fixed & 1u << i)
+            continue;
         if (c->how == X_SHARES) {
             double e = exp(clampd(x[d], -30, 30)),
                    h = exp(clampd(x[d + 1], -30, 30));
@@ -788,7 +795,8 @@ from_x(const double *x, sim_params_t *p)
 typedef struct {
     const sim_params_t *base;
     const target_t *t;
-    int n_dims; /* coordinates (to_x) */
+    unsigned fixed; /* fit_coords held at base's values (--fix) */
+    int n_dims;     /* coordinates (to_x) */
     long evals; /* objective evaluations so far */
 } search_t;
 
@@ -798,7 +806,7 @@ objective(const double *x, search_t *se)
     sim_params_t p = *se->base;
     sim_point_t sp[MAX_POINTS];
     measured_t m;
-    from_x(x, &p);
+    from_x(x, se->fixed, &p);
     se->evals++;
     if (simulate(&p, se->t, sp) < 0 ||
         measure(&p, MEASURE_SEED, se->t->problems * se->t->n_seeds, &m) < 0)
@@ -1048,6 +1056,7 @@ print_c(const sim_params_t *p)
     printf("    p->prm_sharpness = %.4f;\n", p->prm_sharpness);
     for (int k = 0; k < 3; k++)
         printf("    p->prm_shift[SIM_S%d] = %.4f;\n", k, p->prm_shift[k]);
+    printf("    p->critical_factor = %.4f;\n", p->critical_factor);
     printf("    p->critical_tokens = %.4f;\n", p->critical_tokens);
 }
 
@@ -1060,7 +1069,8 @@ usage(void)
             "usage: sim_fit fit|sweep|check|params [--reference FILE] "
             "[--profile NAME]\n"
             "       [--problems N] [--seed S] [--seeds A,B,..] [--iters N]\n"
-            "       [--restarts N] [--threads N] [--set NAME=VALUE]...\n");
+            "       [--restarts N] [--threads N] [--set NAME=VALUE]...\n"
+            "       [--fix NAME]...\n");
 }
 
 /* The command line, and what it leaves at the defaults (-1). */
@@ -1068,6 +1078,7 @@ typedef struct {
     const char *cmd, *ref_path, *profile;
     const char *sets[64];
     int n_sets, iters, restarts, thin, n_seeds;
+    unsigned fixed; /* --fix: bits of fit_coords */
     long problems;
     uint64_t seeds[8];
 } args_t;
@@ -1113,7 +1124,14 @@ parse_flag(const char *f, const char *v, args_t *a, target_t *t)
         a->restarts = atoi(v);
     else if (strcmp(f, "--threads") == 0)
         t->threads = atoi(v);
-    else if (strcmp(f, "--set") == 0 && a->n_sets < 64)
+    else if (strcmp(f, "--fix") == 0) {
+        int i = 0;
+        while (i < N_COORDS && strcmp(fit_coords[i].name, v) != 0)
+            i++;
+        if (i == N_COORDS)
+            return -1;
+        a->fixed |= 1u << i;
+    } else if (strcmp(f, "--set") == 0 && a->n_sets < 64)
         a->sets[a->n_sets++] = v;
     else
         return -1;
@@ -1212,11 +1230,11 @@ run_sweep(const args_t *a, const sim_params_t *p, const target_t *t)
 static int
 run_fit(const args_t *a, sim_params_t *p, const target_t *t)
 {
-    search_t se = {p, t, 0, 0};
+    search_t se = {p, t, a->fixed, 0, 0};
     sim_point_t sp[MAX_POINTS];
     double x[MAX_PARAMS], best;
 
-    se.n_dims = to_x(p, x);
+    se.n_dims = to_x(p, se.fixed, x);
     best = objective(x, &se);
     printf("start misfit %.3f over %ld problems x %d seeds\n", best,
            t->problems, t->n_seeds);
@@ -1224,11 +1242,11 @@ run_fit(const args_t *a, sim_params_t *p, const target_t *t)
         best = nelder_mead(x, r == 0 ? 0.5 : 0.25, a->iters, &se);
         printf("restart %d: misfit %.3f after %ld evaluations\n", r, best,
                se.evals);
-        from_x(x, p);
+        from_x(x, se.fixed, p);
         print_params(p);
         fflush(stdout);
     }
-    from_x(x, p);
+    from_x(x, se.fixed, p);
     simulate(p, t, sp);
     print_table(t, sp);
     printf("misfit %.3f; target on the fit's own sample: %s\n",
