@@ -162,11 +162,14 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 /*
 ** A coordinator on ENDPOINT over the store at db (its writer in *w), at
 ** most concurrency problems in flight (0: the default); recover resumes
-** what the store holds, else run 1 (policy weak) is opened.
+** what the store holds, else run 1 (policy weak) is opened.  A peer is
+** dropped after liveness silent heartbeats: 3 (150 ms) where a test makes
+** a peer go silent, more where a test's peer thread must not be taken for
+** silent while a loaded machine leaves it unscheduled for a while.
 */
 static coord_t *
 make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
-           int recover, store_writer_t **w)
+           int recover, int liveness, store_writer_t **w)
 {
     char err[512];
     coord_opts_t o = {0};
@@ -177,7 +180,7 @@ make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
     o.endpoint = ENDPOINT;
     o.db = db;
     o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
+    o.liveness = liveness;
     o.exit_when_done = exit_when_done;
     o.concurrency = concurrency;
     /* A restarted coordinator binds the inproc name its predecessor held;
@@ -207,7 +210,7 @@ make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
 static coord_t *
 new_coord(void *zctx, const char *db, int exit_when_done, store_writer_t **w)
 {
-    return make_coord(zctx, db, exit_when_done, 0, 0, w);
+    return make_coord(zctx, db, exit_when_done, 0, 0, 3, w);
 }
 
 
@@ -627,7 +630,7 @@ start_coord(coord_thread_t *t, pthread_t *thread, void *zctx, const char *db,
             int concurrency, store_writer_t **w, int recover)
 {
     memset(t, 0, sizeof *t);
-    t->coord = make_coord(zctx, db, 0, concurrency, recover, w);
+    t->coord = make_coord(zctx, db, 0, concurrency, recover, 100, w);
     assert_int_equal(pthread_create(thread, NULL, coord_main, t), 0);
 }
 

@@ -267,7 +267,8 @@ test_resumes_from_last_accepted_step(void **state)
               f.endpoint, "--heartbeat-ms", "100", "--sim-base-ms", "0",
               (char *)NULL);
     snprintf(cmd, sizeof cmd,
-             "%s wait --json --connect %s --run 1 --timeout-ms 120000",
+             "%s wait --json --connect %s --run 1 --timeout-ms 120000 "
+             "--connect-timeout-ms 60000",
              test_bin(), f.endpoint);
     json_t *done = run_json(cmd);
     for (int i = f.n_pids - 1; i >= 0; i--) {
