@@ -1953,6 +1953,7 @@ test_writer_checks_problem_rows(void **state)
     }
 }
 
+
 /* ---- concurrency --------------------------------------------------------- */
 
 typedef struct {
