@@ -1916,6 +1916,44 @@ test_writer_fails_on_bad_enum(void **state)
 }
 
 
+/*
+** The writer tests the schema's CHECK constraints itself (SQLite's are off
+** on its connection): a problem ending with a status or outcome the schema
+** refuses stops the writer with the constraint, and its row keeps what was
+** committed before.
+*/
+static void
+test_writer_checks_problem_rows(void **state)
+{
+    tmpdb_t *t = *state;
+    const struct {
+        store_status_t status;
+        int correct;
+        const char *check;
+    } bad[] = {
+        {STORE_FINISHED, 2, "correct IN (-1, 0, 1)"},
+        {(store_status_t)5, 1, "status IN ("},
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        store_writer_t *w = writer_with(t->path, NULL, 1);
+        store_problem_t p = make_problem(1, 1);
+
+        p.status = bad[i].status;
+        p.correct = bad[i].correct;
+        assert_true(store_writer_put_problem(w, &p) > 0);
+        assert_int_equal(store_writer_wait(w, 0), -1);
+        assert_non_null(strstr(store_writer_error(w), "problem 1 of run 1"));
+        assert_non_null(strstr(store_writer_error(w), bad[i].check));
+        store_writer_destroy(&w);
+        assert_int_equal(q_int(t->path, "SELECT count(*) FROM problems"
+                                        " WHERE status = 'queued'"
+                                        " AND correct = -1"),
+                         1);
+    }
+}
+
+
 /* ---- concurrency --------------------------------------------------------- */
 
 typedef struct {
@@ -2158,6 +2196,7 @@ main(void)
         T(test_notify_on_failure),
         T(test_writer_fails_on_fk),
         T(test_writer_fails_on_bad_enum),
+        T(test_writer_checks_problem_rows),
         T(test_many_producers_small_queue),
         T(test_migrate_v6_to_v7),
         T(test_migrate_v7_to_v8),
