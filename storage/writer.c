@@ -6,8 +6,9 @@
 **
 ** Tickets are handed out in queue order and the writer commits in queue
 ** order, so "every ticket <= durable is committed" is one number.  A producer
-** wakes the writer only when it sleeps, so a burst of puts costs one wakeup,
-** not one per row.  Waiters and flushes raise flush_to, which makes the
+** wakes the writer only when it sleeps with no transaction open (or a batch
+** waiting: s_wake_for_put), so puts cost a wakeup per batch, not per row.
+*Waiters and flushes raise flush_to, which makes the
 ** writer commit as soon as that ticket is written; many flushes before the
 ** writer gets to them cost one commit.
 */
