@@ -6,8 +6,9 @@
 **
 ** Tickets are handed out in queue order and the writer commits in queue
 ** order, so "every ticket <= durable is committed" is one number.  A producer
-** wakes the writer only when it sleeps, so a burst of puts costs one wakeup,
-** not one per row.  Waiters and flushes raise flush_to, which makes the
+** wakes the writer only when it sleeps with no transaction open (or a batch
+** waiting: s_wake_for_put), so puts cost a wakeup per batch, not per row.
+*Waiters and flushes raise flush_to, which makes the
 ** writer commit as soon as that ticket is written; many flushes before the
 ** writer gets to them cost one commit.
 */
@@ -137,6 +138,25 @@ fail:
 }
 
 
+/*
+** Whether a put wakes the writer (under mu).  While a transaction is open the
+** writer wakes itself when it is due (batch_ms) and writes what was queued in
+** one go, so a put wakes it only to begin one, or once batch_rows (or a full
+** queue) are waiting: at low concurrency one row a step would otherwise wake
+** the writer thread once a row, and on a small machine that wakeup takes the
+** CPU from the thread sending the next request.  in_txn is read only while
+** the writer sleeps, when it cannot change.  Commits come when they did.
+*/
+static int
+s_wake_for_put(const store_writer_t *w)
+{
+    int enough = w->opts.batch_rows < w->opts.queue_rows ? w->opts.batch_rows
+                                                         : w->opts.queue_rows;
+
+    return w->idle && (!w->in_txn || w->queue.rows >= enough);
+}
+
+
 /* Copy rec into the queue and return its ticket, or -1. */
 static int64_t
 s_put(store_writer_t *w, store_rec_type_t type, const void *rec)
@@ -153,7 +173,7 @@ s_put(store_writer_t *w, store_rec_type_t type, const void *rec)
             oom = 1;
         } else {
             ticket = ++w->issued;
-            if (w->idle) {
+            if (s_wake_for_put(w)) {
                 w->idle = 0;
                 pthread_cond_signal(&w->wake);
             }

@@ -252,7 +252,9 @@ sim_poll_items(backend_t *b, zmq_pollitem_t *items, int max)
 
     if (s->timer < 0 || max < 1)
         return 0;
-    if (read(s->timer, &expirations, sizeof expirations) < 0)
+    /* Never armed (zero latency): nothing to clear, and no read() a turn. */
+    if (s->armed_us != 0 &&
+        read(s->timer, &expirations, sizeof expirations) < 0)
         expirations = 0; /* not expired yet: nothing to clear */
     if (due <= 0)
         return 0; /* nothing waits on time */
