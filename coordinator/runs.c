@@ -244,6 +244,17 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_prompt_tokens = (uint64_t)t->usage.input[STORE_STRONG];
     out->strong_cached_tokens = (uint64_t)t->usage.cached[STORE_STRONG];
     out->prm_cached_tokens = (uint64_t)t->usage.prm_cached;
+    out->small_pool_prompt_tokens =
+        (uint64_t)t->pool_prompt[TRIM__ROLE__ROLE_SMALL];
+    out->small_pool_cached_tokens =
+        (uint64_t)t->pool_cached[TRIM__ROLE__ROLE_SMALL];
+    out->large_pool_prompt_tokens =
+        (uint64_t)t->pool_prompt[TRIM__ROLE__ROLE_LARGE];
+    out->large_pool_cached_tokens =
+        (uint64_t)t->pool_cached[TRIM__ROLE__ROLE_LARGE];
+    out->prm_pool_input_tokens = (uint64_t)t->pool_prompt[TRIM__ROLE__ROLE_PRM];
+    out->prm_pool_cached_tokens =
+        (uint64_t)t->pool_cached[TRIM__ROLE__ROLE_PRM];
     out->done = t->problems > 0 &&
                 t->finished + t->failed + t->cancelled == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
