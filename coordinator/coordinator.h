@@ -136,6 +136,8 @@ typedef struct coord_stats {
     int64_t in_flight;
     int64_t paged;        /* of queued: waiting in the store, not memory */
     int64_t window_peak;  /* the most queued in memory at once */
+    int64_t page_reads;   /* reads of the store to page problems back in */
+    int64_t paged_in;     /* problems those reads brought back */
     int64_t steps;        /* accepted steps */
     int64_t routed_steps; /* drafts that got a decision */
     int64_t regenerated_steps;
