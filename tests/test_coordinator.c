@@ -160,35 +160,32 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 
 
 /*
-** A coordinator on ENDPOINT over the store at db (its writer in *w), at
-** most concurrency problems in flight (0: the default); recover resumes
-** what the store holds, else run 1 (policy weak) is opened.
+** A coordinator on ENDPOINT over the store at db (its writer in *w), with
+** the options of *o and this test's endpoint, heartbeat and liveness;
+** recover resumes what the store holds, else run 1 (policy weak) is opened.
 */
 static coord_t *
-make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
-           int recover, store_writer_t **w)
+open_coord(void *zctx, const char *db, coord_opts_t *o, int recover,
+           store_writer_t **w)
 {
     char err[512];
-    coord_opts_t o = {0};
 
     assert_int_equal(store_migrate(db, err, sizeof err), 0);
     *w = store_writer_new(db, NULL, err, sizeof err);
     assert_non_null(*w);
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = 3;
-    o.exit_when_done = exit_when_done;
-    o.concurrency = concurrency;
+    o->endpoint = ENDPOINT;
+    o->db = db;
+    o->heartbeat_ms = HEARTBEAT_MS;
+    o->liveness = 3;
     /* A restarted coordinator binds the inproc name its predecessor held;
     ** libzmq frees the name only once its reaper thread has closed the old
     ** socket, and nothing signals that: try again, bounded (5 s). */
-    coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
+    coord_t *c = coord_new(zctx, o, *w, err, sizeof err);
     for (int tries = 0; c == NULL && strstr(err, "in use") && tries < 500;
          tries++) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        c = coord_new(zctx, &o, *w, err, sizeof err);
+        c = coord_new(zctx, o, *w, err, sizeof err);
     }
     if (c == NULL)
         fprintf(stderr, "coord_new: %s\n", err);
@@ -200,6 +197,20 @@ make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
         assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
     }
     return c;
+}
+
+
+/* open_coord with at most concurrency problems in flight (0: the
+** default). */
+static coord_t *
+make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
+           int recover, store_writer_t **w)
+{
+    coord_opts_t o = {0};
+
+    o.exit_when_done = exit_when_done;
+    o.concurrency = concurrency;
+    return open_coord(zctx, db, &o, recover, w);
 }
 
 
@@ -972,6 +983,147 @@ test_watch_after_restart(void **state)
 }
 
 
+/* ---- paging: Cancel and Watch of a problem waiting in the store ---------- */
+
+/* The value of series (name and labels as /metrics renders them) in r;
+** fails the test when r has no such series. */
+static double
+series_value(prom_registry_t *r, const char *series)
+{
+    size_t len;
+    char want[256], *text = prom_render(r, &len);
+    assert_non_null(text);
+    snprintf(want, sizeof want, "\n%s ", series);
+    const char *at = strstr(text, want);
+    if (at == NULL)
+        fail_msg("no series %s in:\n%s", series, text);
+    double v = strtod(at + strlen(want), NULL);
+    free(text);
+    return v;
+}
+
+
+/* A StatusRequest and its answer: what client s sent before is handled. */
+static void
+status_barrier(void *s)
+{
+    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    req.request_id = 13;
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    send_env(s, &env);
+    Trim__Envelope *e = client_expect(s, TRIM__ENVELOPE__BODY_STATUS);
+    env_destroy(&e);
+}
+
+
+/*
+** A window of 2 and one problem in flight: of 8 problems, 1 is admitted, 2
+** waits in memory and 3..8 wait in the store.  A Cancel of 6 and a Watch of
+** 7 bring each back at once (coord_page_one): 6 is cancelled (row and
+** CancelAck), 7 gets the watcher as its notify client and is admitted next,
+** ahead of the problems still in the store.  Paging in later skips both, so
+** every other problem is asked for once, in id order, and 6 never; the
+** watcher gets 7's step and end.  /metrics counts the reads and the
+** problems paged in, and the window.
+*/
+static void
+test_cancel_and_watch_paged_out(void **state)
+{
+    (void)state;
+    char db[256], err[512];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t = {0};
+    pthread_t thread;
+    store_writer_t *w;
+    coord_opts_t o = {0};
+    prom_registry_t *reg = prom_registry_new();
+    const uint64_t cancel_id = 6, watch_id = 7;
+    const int64_t order[] = {1, 2, 7, 3, 4, 5, 8};
+    const int n = 8, n_solved = 7;
+
+    test_tmp_path(db, sizeof db, "paged.db");
+    o.concurrency = 1;
+    o.queue_window = 2;
+    o.metrics = reg;
+    t.coord = open_coord(zctx, db, &o, 0, &w);
+    for (int i = 0; i < n; i++) {
+        coord_problem_t p = {(uint64_t)i, "test", "What is 0?", "0", NULL, 0};
+        assert_int_equal(coord_submit(t.coord, 1, &p, err, sizeof err), i + 1);
+    }
+    assert_int_equal(coord_stats(t.coord)->paged, n - 2);
+    assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
+
+    void *client = dealer(zctx);
+    uint64_t id = cancel_id;
+    send_cancel(client, &id, 1);
+    Trim__Envelope *e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    assert_int_equal(e->cancel_ack->n_cancelled, 1);
+    assert_int_equal(e->cancel_ack->cancelled[0], cancel_id);
+    env_destroy(&e);
+    assert_int_equal(committed(db,
+                               "SELECT COUNT(*) FROM problems WHERE "
+                               "problem_id = %llu AND status = 'cancelled'",
+                               cancel_id),
+                     1);
+    id = watch_id;
+    uint32_t from = 0;
+    send_watch(client, &id, &from, 1);
+    status_barrier(client);
+    const coord_stats_t *st = coord_stats(t.coord);
+    assert_int_equal(st->paged, n - 4); /* 3, 4, 5 and 8 */
+    assert_int_equal(st->paged_in, 2);
+    assert_int_equal(st->page_reads, 2);
+
+    void *a = dealer(zctx);
+    send_ready(a, "peer-a", 1);
+    for (int i = 0; i < n_solved; i++) {
+        Trim__Key k = next_key(a);
+        assert_int_equal(k.problem_id, order[i]);
+        answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    }
+    assert_null(recv_env(a, 4 * HEARTBEAT_MS)); /* nothing asked twice */
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_int_equal(e->step_push->n_steps, 1);
+    assert_int_equal(e->step_push->steps[0]->problem_id, watch_id);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->results[0]->problem_id, watch_id);
+    assert_int_equal(e->problems_done->results[0]->end,
+                     TRIM__PROBLEM_END__END_FINISHED);
+    env_destroy(&e);
+    sock_destroy(&a);
+    sock_destroy(&client);
+
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+    /* What the loop published last (coord_run's exit). */
+    assert_true(series_value(reg, "trim_queue_page_reads_total") >= 3);
+    assert_true(series_value(reg, "trim_queue_paged_in_problems_total") ==
+                n - 2);
+    assert_true(series_value(reg, "trim_queue_paged_problems") == 0);
+    assert_true(series_value(reg, "trim_queue_memory_problems") == 0);
+    assert_true(series_value(reg, "trim_queue_window_problems") == 2);
+    assert_true(series_value(reg, "trim_queue_window_peak_problems") == 2);
+    assert_true(series_value(reg, "trim_problems_cancelled_total") == 1);
+    assert_true(series_value(reg, "trim_problems_finished_total") == n_solved);
+    prom_registry_destroy(&reg);
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps"), n_solved);
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(DISTINCT problem_id) FROM steps "
+                             "WHERE problem_id != %llu",
+                             (unsigned long long)cancel_id),
+                     n_solved);
+    sqlite3_close(h);
+    test_remove_db(db);
+}
+
+
 /* ---- speculative drafting ------------------------------------------------ */
 
 /* Announce a peer of role with credit. */
@@ -1085,6 +1237,7 @@ test_speculative_drafts(void **state)
     store_writer_t *w;
     uint64_t ids[1];
     coord_opts_t o = {0};
+    prom_registry_t *reg = prom_registry_new();
 
     test_tmp_path(db, sizeof db, "spec.db");
     assert_int_equal(store_migrate(db, err, sizeof err), 0);
@@ -1096,6 +1249,7 @@ test_speculative_drafts(void **state)
     o.heartbeat_ms = 1000;
     o.liveness = 10;
     o.speculate = COORD_SPEC_ON;
+    o.metrics = reg;
     memset(&t, 0, sizeof t);
     t.coord = coord_new(zctx, &o, w, err, sizeof err);
     assert_non_null(t.coord);
@@ -1172,6 +1326,8 @@ test_speculative_drafts(void **state)
     sock_destroy(&client);
     stop_coord(&t, thread, &w);
     zmq_ctx_term(zctx);
+    assert_true(series_value(reg, "trim_tokens_total{role=\"wasted\"}") == 7);
+    prom_registry_destroy(&reg);
 
     sqlite3 *h;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
@@ -1204,6 +1360,7 @@ main(void)
         cmocka_unit_test(test_notify_and_cancel),
         cmocka_unit_test(test_cancel_spares_peer),
         cmocka_unit_test(test_watch_after_restart),
+        cmocka_unit_test(test_cancel_and_watch_paged_out),
         cmocka_unit_test(test_speculative_drafts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
