@@ -285,18 +285,7 @@ run_status_of(const local_result_t *res, uint64_t seed, Trim__RunStatus *r)
     r->discarded_tokens = (uint64_t)st->discarded_tokens;
     r->prm_tokens = (uint64_t)st->prm_tokens;
     r->wasted_tokens = (uint64_t)st->wasted_tokens;
-    r->small_pool_prompt_tokens =
-        (uint64_t)st->prompt_tokens[TRIM__ROLE__ROLE_SMALL];
-    r->small_pool_cached_tokens =
-        (uint64_t)st->cached_tokens[TRIM__ROLE__ROLE_SMALL];
-    r->large_pool_prompt_tokens =
-        (uint64_t)st->prompt_tokens[TRIM__ROLE__ROLE_LARGE];
-    r->large_pool_cached_tokens =
-        (uint64_t)st->cached_tokens[TRIM__ROLE__ROLE_LARGE];
-    r->prm_pool_input_tokens =
-        (uint64_t)st->prompt_tokens[TRIM__ROLE__ROLE_PRM];
-    r->prm_pool_cached_tokens =
-        (uint64_t)st->cached_tokens[TRIM__ROLE__ROLE_PRM];
+    coord_set_pool_cache(r, st->prompt_tokens, st->cached_tokens);
     r->elapsed_s = res->seconds;
 }
 
