@@ -55,6 +55,8 @@ hit_ratio(json_t *status, const char *pool)
 /*
 ** The run's figures of pool in `trim wait --json` (prefix_cache) are the
 ** pool's in `trim status --json`: the coordinator served only this run.
+** A reply that comes after its problem ended (a peer taken for dead under
+** load, say) counts for the pool and not the run: then only at most.
 */
 static void
 check_run_cache(json_t *status, json_t *run, const char *pool)
@@ -62,6 +64,11 @@ check_run_cache(json_t *status, json_t *run, const char *pool)
     json_t *p = json_object_get(json_object_get(status, "pools"), pool);
     json_t *r = json_object_get(json_object_get(run, "prefix_cache"), pool);
 
+    if (jint(status, "stale_replies") > 0) {
+        assert_true(jint(r, "prompt_tokens") <= jint(p, "prompt_tokens"));
+        assert_true(jint(r, "cached_tokens") <= jint(p, "cached_tokens"));
+        return;
+    }
     assert_int_equal(jint(r, "prompt_tokens"), jint(p, "prompt_tokens"));
     assert_int_equal(jint(r, "cached_tokens"), jint(p, "cached_tokens"));
     /* printed with 6 significant digits */
