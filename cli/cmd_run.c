@@ -285,6 +285,7 @@ run_status_of(const local_result_t *res, uint64_t seed, Trim__RunStatus *r)
     r->discarded_tokens = (uint64_t)st->discarded_tokens;
     r->prm_tokens = (uint64_t)st->prm_tokens;
     r->wasted_tokens = (uint64_t)st->wasted_tokens;
+    coord_set_pool_cache(r, st->prompt_tokens, st->cached_tokens);
     r->elapsed_s = res->seconds;
 }
 

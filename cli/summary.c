@@ -32,6 +32,75 @@ accuracy(const Trim__RunStatus *r)
 }
 
 
+/* A model pool's prompt tokens in a run and those its prefix caches held. */
+typedef struct pool_cache {
+    const char *name;
+    uint64_t prompt, cached;
+} pool_cache_t;
+
+#define N_POOLS 3
+
+
+/* The run's pools in the order small, large, prm. */
+static void
+pool_caches(const Trim__RunStatus *r, pool_cache_t out[N_POOLS])
+{
+    out[0] = (pool_cache_t){"small", r->small_pool_prompt_tokens,
+                            r->small_pool_cached_tokens};
+    out[1] = (pool_cache_t){"large", r->large_pool_prompt_tokens,
+                            r->large_pool_cached_tokens};
+    out[2] = (pool_cache_t){"prm", r->prm_pool_input_tokens,
+                            r->prm_pool_cached_tokens};
+}
+
+
+/* {"small": {"prompt_tokens", "cached_tokens", "hit_ratio"}, ...}, the
+** ratio null for a pool without prompt tokens. */
+static json_t *
+prefix_cache_json(const Trim__RunStatus *r)
+{
+    pool_cache_t pools[N_POOLS];
+    json_t *j = json_object();
+
+    pool_caches(r, pools);
+    for (int i = 0; j != NULL && i < N_POOLS; i++)
+        json_object_set_new(
+            j, pools[i].name,
+            json_pack("{s:I, s:I, s:o}", "prompt_tokens",
+                      (json_int_t)pools[i].prompt, "cached_tokens",
+                      (json_int_t)pools[i].cached, "hit_ratio",
+                      pools[i].prompt > 0 ? json_real((double)pools[i].cached /
+                                                      (double)pools[i].prompt)
+                                          : json_null()));
+    return j;
+}
+
+
+/* "small 81.2%, large -, prm 85.0%": once a worker reported a cache hit. */
+static void
+print_prefix_cache(const Trim__RunStatus *r)
+{
+    pool_cache_t pools[N_POOLS];
+    uint64_t cached = 0;
+
+    pool_caches(r, pools);
+    for (int i = 0; i < N_POOLS; i++)
+        cached += pools[i].cached;
+    if (cached == 0)
+        return; /* none, or the backends do not say */
+    printf("  prefix cache        ");
+    for (int i = 0; i < N_POOLS; i++) {
+        printf("%s%s ", i ? ", " : "", pools[i].name);
+        if (pools[i].prompt > 0)
+            printf("%.1f%%",
+                   100.0 * (double)pools[i].cached / (double)pools[i].prompt);
+        else
+            printf("-");
+    }
+    printf(" of prompt tokens held (as workers report)\n");
+}
+
+
 static void
 print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
            const prices_t *p, const cost_usd_t *usd)
@@ -56,6 +125,8 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
     if (j != NULL)
         json_object_set_new(j, "wasted_tokens",
                             json_integer((json_int_t)r->wasted_tokens));
+    if (j != NULL)
+        json_object_set_new(j, "prefix_cache", prefix_cache_json(r));
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     if (j != NULL && usd != NULL)
@@ -104,6 +175,7 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
         printf("  speculation         %lld wasted draft tokens (drafts of "
                "steps after a regenerated one)\n",
                (long long)r->wasted_tokens);
+    print_prefix_cache(r);
     printf("  strong-token share  %.3f of generated tokens\n", strong_share(r));
     if (r->elapsed_s > 0)
         printf("  elapsed             %.2f s (%.0f routed steps/s)\n",

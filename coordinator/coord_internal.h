@@ -59,6 +59,9 @@ typedef struct totals {
     int64_t wasted_tokens;     /* of speculative drafts (speculate.c) */
     store_usage_total_t usage; /* its problems' (store_usage_add), for
                                   dollars in RunStatus (docs/roi.md) */
+    /* Per Trim__Role, prompt (PRM: input) tokens of replies and those the
+    ** servers' prefix caches held, as reported (coord_count_cached). */
+    int64_t pool_prompt[ROLE_COUNT], pool_cached[ROLE_COUNT];
 } totals_t;
 
 typedef struct crun {
@@ -444,7 +447,8 @@ int coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer);
 void coord_peer_answered(coord_t *c, int slot, int64_t sent_us);
 
 /* Count what a batch of replies from peer slot says its server's prefix
-** cache held (coord_stats_t's prompt_tokens and cached_tokens). */
+** cache held (coord_stats_t's prompt_tokens and cached_tokens, and the
+** pool_* totals of the run of each problem still held). */
 void coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env);
 
 /*

@@ -24,9 +24,13 @@ enum { STATE_READY = 0, STATE_NOT_STARTED = -1, STATE_STORE_FAILED = -2 };
 
 struct coord_metrics {
     prom_gauge_t *queued, *in_flight, *share, *audit_rows;
+    /* The admission window (paging.c): queued problems in memory and in
+    ** the store, the window's size and peak, and the reads paging did. */
+    prom_gauge_t *held, *paged, *window, *window_peak;
+    prom_counter_t *page_reads, *paged_in;
     prom_counter_t *finished, *failed, *cancelled, *requeues, *retries;
     prom_counter_t *steps;
-    prom_counter_t *weak, *strong, *discarded, *prm;
+    prom_counter_t *weak, *strong, *discarded, *prm, *wasted;
     prom_counter_t *by_router, *by_fallback;
     prom_gauge_t *peers[ROLE_COUNT], *pool_queued[ROLE_COUNT];
     prom_gauge_t *pool_outstanding[ROLE_COUNT];
@@ -76,6 +80,36 @@ pool_cache_series(coord_metrics_t *m, prom_registry_t *r, int role)
 }
 
 
+/* The admission window's series (paging.c). */
+static void
+window_series(coord_metrics_t *m, prom_registry_t *r)
+{
+    m->held = prom_gauge(r, "trim_queue_memory_problems",
+                         "Queued problems held in memory, in the admission "
+                         "window",
+                         NULL);
+    m->paged = prom_gauge(r, "trim_queue_paged_problems",
+                          "Queued problems paged out: only in the audit "
+                          "store until the window has room",
+                          NULL);
+    m->window = prom_gauge(r, "trim_queue_window_problems",
+                           "Queued problems the window holds in memory at "
+                           "most (--queue-window)",
+                           NULL);
+    m->window_peak =
+        prom_gauge(r, "trim_queue_window_peak_problems",
+                   "The most queued problems held in memory at once", NULL);
+    m->page_reads = prom_counter(r, "trim_queue_page_reads_total",
+                                 "Reads of the audit store that paged queued "
+                                 "problems back into memory",
+                                 NULL);
+    m->paged_in = prom_counter(r, "trim_queue_paged_in_problems_total",
+                               "Queued problems read back into memory from "
+                               "the audit store",
+                               NULL);
+}
+
+
 int
 coord_metrics_init(coord_t *c)
 {
@@ -104,14 +138,16 @@ coord_metrics_init(coord_t *c)
     const char *role_strong[] = {"role", "strong", NULL};
     const char *role_discarded[] = {"role", "discarded", NULL};
     const char *role_prm[] = {"role", "prm", NULL};
+    const char *role_wasted[] = {"role", "wasted", NULL};
     const char *help_tokens =
         "Tokens by role: accepted weak drafts, strong steps, discarded "
-        "drafts, PRM input";
+        "drafts, PRM input, speculative drafts wasted";
     m->weak = prom_counter(r, "trim_tokens_total", help_tokens, role_weak);
     m->strong = prom_counter(r, "trim_tokens_total", help_tokens, role_strong);
     m->discarded =
         prom_counter(r, "trim_tokens_total", help_tokens, role_discarded);
     m->prm = prom_counter(r, "trim_tokens_total", help_tokens, role_prm);
+    m->wasted = prom_counter(r, "trim_tokens_total", help_tokens, role_wasted);
     const char *by_router[] = {"decider", "router", NULL};
     const char *by_fallback[] = {"decider", "fallback", NULL};
     const char *help_decisions =
@@ -150,6 +186,8 @@ coord_metrics_init(coord_t *c)
                               "Requests resent after an error reply", NULL);
     m->audit_rows = prom_gauge(r, "trim_audit_queue_rows",
                                "Audit rows queued and not yet committed", NULL);
+    window_series(m, r);
+    prom_gauge_set(m->window, (double)c->opts.queue_window);
     c->metrics = m;
     return 0;
 }
@@ -258,6 +296,12 @@ coord_metrics_publish(coord_t *c, int64_t now)
     prom_counter_set(m->strong, (uint64_t)s->strong_tokens);
     prom_counter_set(m->discarded, (uint64_t)s->discarded_tokens);
     prom_counter_set(m->prm, (uint64_t)s->prm_tokens);
+    prom_counter_set(m->wasted, (uint64_t)s->wasted_tokens);
+    prom_gauge_set(m->held, (double)coord_waiting(c));
+    prom_gauge_set(m->paged, (double)s->paged);
+    prom_gauge_set(m->window_peak, (double)s->window_peak);
+    prom_counter_set(m->page_reads, (uint64_t)s->page_reads);
+    prom_counter_set(m->paged_in, (uint64_t)s->paged_in);
     prom_counter_set(m->by_router, (uint64_t)(s->routed_steps - s->fallbacks));
     prom_counter_set(m->by_fallback, (uint64_t)s->fallbacks);
     prom_counter_set(m->requeues, (uint64_t)s->requeues);

@@ -30,6 +30,7 @@
 #include "pomdp.h"
 #include "prom.h"
 #include "store.h"
+#include "trim.pb-c.h"
 
 /*
 ** The default ceiling on a model request's deadline: 30 min, above the
@@ -136,6 +137,8 @@ typedef struct coord_stats {
     int64_t in_flight;
     int64_t paged;        /* of queued: waiting in the store, not memory */
     int64_t window_peak;  /* the most queued in memory at once */
+    int64_t page_reads;   /* reads of the store to page problems back in */
+    int64_t paged_in;     /* problems those reads brought back */
     int64_t steps;        /* accepted steps */
     int64_t routed_steps; /* drafts that got a decision */
     int64_t regenerated_steps;
@@ -230,6 +233,14 @@ int coord_run(coord_t *c, const atomic_int *stop,
 
 /* Current counters. */
 const coord_stats_t *coord_stats(const coord_t *c);
+
+/*
+** Set r's per-pool prefix-cache figures (small_pool_prompt_tokens through
+** prm_pool_cached_tokens) from prompt and cached, indexed by Trim__Role as
+** coord_stats_t's prompt_tokens and cached_tokens are.
+*/
+void coord_set_pool_cache(Trim__RunStatus *r, const int64_t prompt[5],
+                          const int64_t cached[5]);
 
 /*
 ** Whether the coordinator can do its job, for /readyz: its loop runs, the

@@ -19,6 +19,9 @@
 **
 ** With opts.feed (trim run), nothing is submitted ahead: the feeder makes
 ** or reads problems only when the window has room.
+**
+** stats.page_reads counts the store reads of both kinds and stats.paged_in
+** the problems they brought back (trim_queue_* on /metrics).
 */
 #include "coord_internal.h"
 
@@ -140,6 +143,7 @@ enter_window(coord_t *c, cproblem_t *p)
     }
     pool_queue_push(&c->admission, p);
     c->stats.paged--;
+    c->stats.paged_in++;
     if (c->stats.paged == 0)
         u64map_clear(c->page_skip); /* ids that ended in memory */
     coord_note_window(c);
@@ -210,6 +214,7 @@ coord_page_in(coord_t *c)
     int64_t durable = store_writer_durable(c->writer);
     if (durable <= c->page_durable || page_reader(c) == NULL)
         return;
+    c->stats.page_reads++;
     if (store_each_unfinished_from(c->reader, c->page_from, page_row, &w, err,
                                    sizeof err) < 0) {
         tlog(TLOG_ERROR, "coordinator", "paging: %s", err);
@@ -240,6 +245,7 @@ coord_page_one(coord_t *c, int64_t id)
     ** its row rather than keep a copy of every paged problem. */
     if (store_writer_wait(c->writer, c->last_ticket) < 0)
         return 0;
+    c->stats.page_reads++;
     int found = store_get_problem(c->reader, id, &row, err, sizeof err);
     if (found < 0)
         tlog(TLOG_WARN, "coordinator", "paging: %s", err);

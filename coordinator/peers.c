@@ -608,29 +608,40 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer)
 }
 
 
+/* One reply's prompt tokens and the part its server's cache held, counted
+** for the pool and for the run of its problem while it is held. */
+static void
+count_reply(coord_t *c, int role, const Trim__Key *key, uint32_t prompt,
+            uint32_t cached)
+{
+    int64_t held = cached < prompt ? cached : prompt;
+    cproblem_t *p = coord_find_problem(c, (int64_t)key->problem_id);
+
+    c->stats.prompt_tokens[role] += prompt;
+    c->stats.cached_tokens[role] += held;
+    if (p != NULL) {
+        p->run->t.pool_prompt[role] += prompt;
+        p->run->t.pool_cached[role] += held;
+    }
+}
+
+
 void
 coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env)
 {
     int role = c->peers[slot].role;
-    int64_t prompt = 0, cached = 0;
 
     if (env->body_case == TRIM__ENVELOPE__BODY_STEP_RESULTS) {
         for (size_t i = 0; i < env->step_results->n_items; i++) {
             const Trim__StepResult *r = env->step_results->items[i];
-            prompt += r->prompt_tokens;
-            cached += r->cached_tokens < r->prompt_tokens ? r->cached_tokens
-                                                          : r->prompt_tokens;
+            count_reply(c, role, r->key, r->prompt_tokens, r->cached_tokens);
         }
     } else if (env->body_case == TRIM__ENVELOPE__BODY_STEP_SCORES) {
         for (size_t i = 0; i < env->step_scores->n_items; i++) {
             const Trim__StepScores *r = env->step_scores->items[i];
-            prompt += r->input_tokens;
-            cached += r->cached_tokens < r->input_tokens ? r->cached_tokens
-                                                         : r->input_tokens;
+            count_reply(c, role, r->key, r->input_tokens, r->cached_tokens);
         }
     }
-    c->stats.prompt_tokens[role] += prompt;
-    c->stats.cached_tokens[role] += cached;
 }
 
 

@@ -244,7 +244,21 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_prompt_tokens = (uint64_t)t->usage.input[STORE_STRONG];
     out->strong_cached_tokens = (uint64_t)t->usage.cached[STORE_STRONG];
     out->prm_cached_tokens = (uint64_t)t->usage.prm_cached;
+    coord_set_pool_cache(out, t->pool_prompt, t->pool_cached);
     out->done = t->problems > 0 &&
                 t->finished + t->failed + t->cancelled == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;
+}
+
+
+void
+coord_set_pool_cache(Trim__RunStatus *r, const int64_t prompt[5],
+                     const int64_t cached[5])
+{
+    r->small_pool_prompt_tokens = (uint64_t)prompt[TRIM__ROLE__ROLE_SMALL];
+    r->small_pool_cached_tokens = (uint64_t)cached[TRIM__ROLE__ROLE_SMALL];
+    r->large_pool_prompt_tokens = (uint64_t)prompt[TRIM__ROLE__ROLE_LARGE];
+    r->large_pool_cached_tokens = (uint64_t)cached[TRIM__ROLE__ROLE_LARGE];
+    r->prm_pool_input_tokens = (uint64_t)prompt[TRIM__ROLE__ROLE_PRM];
+    r->prm_pool_cached_tokens = (uint64_t)cached[TRIM__ROLE__ROLE_PRM];
 }

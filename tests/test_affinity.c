@@ -6,7 +6,8 @@
 **                (--sim-cache-tokens), solves the same problems with
 **                affinity and with --no-affinity: the share of prompt
 **                tokens the workers' caches held (`trim status`) is higher
-**                with affinity, in both pools.
+**                with affinity, in both pools; the run's summary (`trim
+**                wait`, text and --json) has the same figures per pool.
 **   busy peer    two small-pool peers played by this test (common/peer.h)
 **                over TCP: a problem whose previous call went to peer A,
 **                now busy with another problem, goes to B at once instead
@@ -14,6 +15,7 @@
 **                served goes back to A although B has more free credit
 **                (with --no-affinity: to B).
 */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,10 +53,36 @@ hit_ratio(json_t *status, const char *pool)
 
 
 /*
+** The run's figures of pool in `trim wait --json` (prefix_cache) are the
+** pool's in `trim status --json`: the coordinator served only this run.
+** A reply that comes after its problem ended (a peer taken for dead under
+** load, say) counts for the pool and not the run: then only at most.
+*/
+static void
+check_run_cache(json_t *status, json_t *run, const char *pool)
+{
+    json_t *p = json_object_get(json_object_get(status, "pools"), pool);
+    json_t *r = json_object_get(json_object_get(run, "prefix_cache"), pool);
+
+    if (jint(status, "stale_replies") > 0) {
+        assert_true(jint(r, "prompt_tokens") <= jint(p, "prompt_tokens"));
+        assert_true(jint(r, "cached_tokens") <= jint(p, "cached_tokens"));
+        return;
+    }
+    assert_int_equal(jint(r, "prompt_tokens"), jint(p, "prompt_tokens"));
+    assert_int_equal(jint(r, "cached_tokens"), jint(p, "cached_tokens"));
+    /* printed with 6 significant digits */
+    assert_true(fabs(json_real_value(json_object_get(r, "hit_ratio")) -
+                     hit_ratio(status, pool)) < 1e-5);
+}
+
+
+/*
 ** Solve PROBLEMS problems on a fresh cluster (no_affinity: with
 ** --no-affinity) and return its status once all have finished.  Calls
 ** take 10 ms and each worker holds 8, so the coordinator has a choice of
-** workers with free credit most of the time.
+** workers with free credit most of the time.  The run's summary (`trim
+** wait`) has the same prefix-cache figures per pool.
 */
 static json_t *
 solve(int no_affinity)
@@ -76,10 +104,22 @@ solve(int no_affinity)
     }
     cluster_start_worker(&k, "large", "large-1", "10", "8", cache);
     cluster_wait_pools(&k, WORKERS, 1, WORKERS, 1);
-    cluster_submit_sim(&k, PROBLEMS, 7, "thr:0.5");
+    int64_t run = cluster_submit_sim(&k, PROBLEMS, 7, "thr:0.5");
     cluster_wait_finished(&k, PROBLEMS);
     json_t *st = cluster_status(&k);
     assert_non_null(st);
+    json_t *summary = cluster_wait_result(&k, cluster_spawn_wait(&k, run));
+    check_run_cache(st, summary, "small");
+    check_run_cache(st, summary, "prm");
+    json_decref(summary);
+    char cmd[512];
+    int code;
+    snprintf(cmd, sizeof cmd, "%s wait --connect %s --run %lld", test_bin(),
+             k.endpoint, (long long)run);
+    char *text = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(text, "\n  prefix cache        small "));
+    free(text);
     cluster_stop(&k);
     return st;
 }

@@ -160,38 +160,36 @@ answer_all(void *s, const Trim__GenerateBatch *b)
 
 
 /*
-** A coordinator on ENDPOINT over the store at db (its writer in *w), at
-** most concurrency problems in flight (0: the default); recover resumes
+** A coordinator on ENDPOINT over the store at db (its writer in *w), with
+** the options of *o and this test's endpoint and heartbeat; recover resumes
 ** what the store holds, else run 1 (policy weak) is opened.  A peer is
-** dropped after liveness silent heartbeats: 3 (150 ms) where a test makes
-** a peer go silent, more where a test's peer thread must not be taken for
-** silent while a loaded machine leaves it unscheduled for a while.
+** dropped after o->liveness silent heartbeats: 3 (150 ms) where a test
+** makes a peer go silent; unset, 100, so that a test's peer thread is not
+** taken for silent while a loaded machine leaves it unscheduled a while.
 */
 static coord_t *
-make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
-           int recover, int liveness, store_writer_t **w)
+open_coord(void *zctx, const char *db, coord_opts_t *o, int recover,
+           store_writer_t **w)
 {
     char err[512];
-    coord_opts_t o = {0};
 
     assert_int_equal(store_migrate(db, err, sizeof err), 0);
     *w = store_writer_new(db, NULL, err, sizeof err);
     assert_non_null(*w);
-    o.endpoint = ENDPOINT;
-    o.db = db;
-    o.heartbeat_ms = HEARTBEAT_MS;
-    o.liveness = liveness;
-    o.exit_when_done = exit_when_done;
-    o.concurrency = concurrency;
+    o->endpoint = ENDPOINT;
+    o->db = db;
+    o->heartbeat_ms = HEARTBEAT_MS;
+    if (o->liveness == 0)
+        o->liveness = 100;
     /* A restarted coordinator binds the inproc name its predecessor held;
     ** libzmq frees the name only once its reaper thread has closed the old
     ** socket, and nothing signals that: try again, bounded (5 s). */
-    coord_t *c = coord_new(zctx, &o, *w, err, sizeof err);
+    coord_t *c = coord_new(zctx, o, *w, err, sizeof err);
     for (int tries = 0; c == NULL && strstr(err, "in use") && tries < 500;
          tries++) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        c = coord_new(zctx, &o, *w, err, sizeof err);
+        c = coord_new(zctx, o, *w, err, sizeof err);
     }
     if (c == NULL)
         fprintf(stderr, "coord_new: %s\n", err);
@@ -203,6 +201,21 @@ make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
         assert_int_equal(coord_add_run(c, &ro, err, sizeof err), 1);
     }
     return c;
+}
+
+
+/* open_coord with at most concurrency problems in flight (0: the
+** default) and the given liveness. */
+static coord_t *
+make_coord(void *zctx, const char *db, int exit_when_done, int concurrency,
+           int recover, int liveness, store_writer_t **w)
+{
+    coord_opts_t o = {0};
+
+    o.liveness = liveness;
+    o.exit_when_done = exit_when_done;
+    o.concurrency = concurrency;
+    return open_coord(zctx, db, &o, recover, w);
 }
 
 
@@ -630,7 +643,7 @@ start_coord(coord_thread_t *t, pthread_t *thread, void *zctx, const char *db,
             int concurrency, store_writer_t **w, int recover)
 {
     memset(t, 0, sizeof *t);
-    t->coord = make_coord(zctx, db, 0, concurrency, recover, 100, w);
+    t->coord = make_coord(zctx, db, 0, concurrency, recover, 0, w);
     assert_int_equal(pthread_create(thread, NULL, coord_main, t), 0);
 }
 
@@ -975,6 +988,164 @@ test_watch_after_restart(void **state)
 }
 
 
+/* ---- paging: Cancel and Watch of a problem waiting in the store ---------- */
+
+/* The value of series (name and labels as /metrics renders them) in r;
+** fails the test when r has no such series. */
+static double
+series_value(prom_registry_t *r, const char *series)
+{
+    size_t len;
+    char want[256], *text = prom_render(r, &len);
+    assert_non_null(text);
+    snprintf(want, sizeof want, "\n%s ", series);
+    const char *at = strstr(text, want);
+    if (at == NULL)
+        fail_msg("no series %s in:\n%s", series, text);
+    double v = strtod(at + strlen(want), NULL);
+    free(text);
+    return v;
+}
+
+
+/* A StatusRequest and its answer: what client s sent before is handled. */
+static void
+status_barrier(void *s)
+{
+    Trim__StatusRequest req = TRIM__STATUS_REQUEST__INIT;
+    Trim__Envelope env = TRIM__ENVELOPE__INIT;
+
+    req.request_id = 13;
+    env.body_case = TRIM__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    send_env(s, &env);
+    Trim__Envelope *e = client_expect(s, TRIM__ENVELOPE__BODY_STATUS);
+    env_destroy(&e);
+}
+
+
+/*
+** A window of 2 and one problem in flight: of 8 problems, 1 is admitted, 2
+** waits in memory and 3..8 wait in the store.  A Cancel of 6 and a Watch of
+** 4 bring each back at once (coord_page_one): 6 is cancelled (row and
+** CancelAck), 4 gets the watcher as its notify client and is admitted after
+** 2, ahead of the problems still in the store.  With 4 in flight the window
+** is empty and the next page read passes over its row (unfinished, but no
+** longer paged) and 6's (ended), so every other problem is asked for once,
+** in id order, and 6 never; the watcher gets 4's step and end.  /metrics
+** counts the reads and the problems paged in, and the window.
+*/
+static void
+test_cancel_and_watch_paged_out(void **state)
+{
+    (void)state;
+    char db[256], err[512];
+    void *zctx = zmq_ctx_new();
+    coord_thread_t t = {0};
+    pthread_t thread;
+    store_writer_t *w;
+    coord_opts_t o = {0};
+    prom_registry_t *reg = prom_registry_new();
+    const uint64_t cancel_id = 6, watch_id = 4;
+    const int n = 8;
+
+    test_tmp_path(db, sizeof db, "paged.db");
+    o.concurrency = 1;
+    o.queue_window = 2;
+    o.metrics = reg;
+    t.coord = open_coord(zctx, db, &o, 0, &w);
+    for (int i = 0; i < n; i++) {
+        coord_problem_t p = {(uint64_t)i, "test", "What is 0?", "0", NULL, 0};
+        assert_int_equal(coord_submit(t.coord, 1, &p, err, sizeof err), i + 1);
+    }
+    assert_int_equal(coord_stats(t.coord)->paged, n - 2);
+    assert_int_equal(pthread_create(&thread, NULL, coord_main, &t), 0);
+
+    void *client = dealer(zctx);
+    uint64_t id = cancel_id;
+    send_cancel(client, &id, 1);
+    Trim__Envelope *e = client_expect(client, TRIM__ENVELOPE__BODY_CANCEL_ACK);
+    assert_int_equal(e->cancel_ack->n_cancelled, 1);
+    assert_int_equal(e->cancel_ack->cancelled[0], cancel_id);
+    env_destroy(&e);
+    assert_int_equal(committed(db,
+                               "SELECT COUNT(*) FROM problems WHERE "
+                               "problem_id = %llu AND status = 'cancelled'",
+                               cancel_id),
+                     1);
+    id = watch_id;
+    uint32_t from = 0;
+    send_watch(client, &id, &from, 1);
+    status_barrier(client);
+    const coord_stats_t *st = coord_stats(t.coord);
+    assert_int_equal(st->paged, 4); /* 3, 5, 7 and 8 */
+    assert_int_equal(st->paged_in, 2);
+    assert_int_equal(st->page_reads, 2);
+
+    void *a = dealer(zctx);
+    send_ready(a, "peer-a", 1);
+    Trim__Key k;
+    for (int i = 1; i <= 2; i++) {
+        k = next_key(a);
+        assert_int_equal(k.problem_id, i);
+        answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    }
+    k = next_key(a);
+    assert_int_equal(k.problem_id, watch_id);
+    /* Two round trips: the loop has turned since it admitted 4, so the
+    ** window was refilled with 3 and 5 while 4 is held. */
+    status_barrier(client);
+    status_barrier(client);
+    assert_int_equal(st->paged, 2);
+    assert_int_equal(st->paged_in, 4);
+    assert_int_equal(st->page_reads, 3);
+    answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
+    assert_int_equal(e->step_push->n_steps, 1);
+    assert_int_equal(e->step_push->steps[0]->problem_id, watch_id);
+    env_destroy(&e);
+    e = client_expect(client, TRIM__ENVELOPE__BODY_PROBLEMS_DONE);
+    assert_int_equal(e->problems_done->results[0]->problem_id, watch_id);
+    assert_int_equal(e->problems_done->results[0]->end,
+                     TRIM__PROBLEM_END__END_FINISHED);
+    env_destroy(&e);
+    const uint64_t rest[] = {3, 5, 7, 8};
+    for (int i = 0; i < 4; i++) {
+        k = next_key(a);
+        assert_int_equal(k.problem_id, rest[i]);
+        answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
+    }
+    assert_null(recv_env(a, 4 * HEARTBEAT_MS)); /* nothing asked twice */
+    sock_destroy(&a);
+    sock_destroy(&client);
+
+    stop_coord(&t, thread, &w);
+    zmq_ctx_term(zctx);
+    /* What the loop published last (coord_run's exit). */
+    assert_true(series_value(reg, "trim_queue_page_reads_total") == 4);
+    assert_true(series_value(reg, "trim_queue_paged_in_problems_total") ==
+                n - 2);
+    assert_true(series_value(reg, "trim_queue_paged_problems") == 0);
+    assert_true(series_value(reg, "trim_queue_memory_problems") == 0);
+    assert_true(series_value(reg, "trim_queue_window_problems") == 2);
+    assert_true(series_value(reg, "trim_queue_window_peak_problems") == 2);
+    assert_true(series_value(reg, "trim_problems_cancelled_total") == 1);
+    assert_true(series_value(reg, "trim_problems_finished_total") == n - 1);
+    prom_registry_destroy(&reg);
+
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT COUNT(*) FROM steps"), n - 1);
+    assert_int_equal(sql_int(h,
+                             "SELECT COUNT(DISTINCT problem_id) FROM steps "
+                             "WHERE problem_id != %llu",
+                             (unsigned long long)cancel_id),
+                     n - 1);
+    sqlite3_close(h);
+    test_remove_db(db);
+}
+
+
 /* ---- speculative drafting ------------------------------------------------ */
 
 /* Announce a peer of role with credit. */
@@ -1088,6 +1259,7 @@ test_speculative_drafts(void **state)
     store_writer_t *w;
     uint64_t ids[1];
     coord_opts_t o = {0};
+    prom_registry_t *reg = prom_registry_new();
 
     test_tmp_path(db, sizeof db, "spec.db");
     assert_int_equal(store_migrate(db, err, sizeof err), 0);
@@ -1099,6 +1271,7 @@ test_speculative_drafts(void **state)
     o.heartbeat_ms = 1000;
     o.liveness = 10;
     o.speculate = COORD_SPEC_ON;
+    o.metrics = reg;
     memset(&t, 0, sizeof t);
     t.coord = coord_new(zctx, &o, w, err, sizeof err);
     assert_non_null(t.coord);
@@ -1175,6 +1348,8 @@ test_speculative_drafts(void **state)
     sock_destroy(&client);
     stop_coord(&t, thread, &w);
     zmq_ctx_term(zctx);
+    assert_true(series_value(reg, "trim_tokens_total{role=\"wasted\"}") == 7);
+    prom_registry_destroy(&reg);
 
     sqlite3 *h;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
@@ -1207,6 +1382,7 @@ main(void)
         cmocka_unit_test(test_notify_and_cancel),
         cmocka_unit_test(test_cancel_spares_peer),
         cmocka_unit_test(test_watch_after_restart),
+        cmocka_unit_test(test_cancel_and_watch_paged_out),
         cmocka_unit_test(test_speculative_drafts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
