@@ -19,16 +19,17 @@ static const char *const s_price_args[COST_ROLES][3] = {
 };
 
 
-/* {"total", "weak", "strong", "prm"} in USD for usage under p. */
+/* {"total", "weak", "strong", "prm", "wasted"} in USD for usage under p
+** (wasted: the speculative drafts thrown away, in total too). */
 static json_t *
 dollars_json(const prices_t *p, const cost_usage_t *u)
 {
     cost_usd_t usd;
 
     prices_cost(p, u, &usd);
-    return json_pack("{s:f,s:f,s:f,s:f}", "total", usd.total, "weak",
+    return json_pack("{s:f,s:f,s:f,s:f,s:f}", "total", usd.total, "weak",
                      usd.role[COST_WEAK], "strong", usd.role[COST_STRONG],
-                     "prm", usd.role[COST_PRM]);
+                     "prm", usd.role[COST_PRM], "wasted", usd.wasted);
 }
 
 
@@ -103,13 +104,18 @@ con_dollars_problem(console_t *c, json_t *problem, json_t *steps)
 {
     json_int_t id = json_integer_value(json_object_get(problem, "problem_id"));
     step_dollars_t d = {.prices = c->prices, .steps = steps};
+    store_usage_total_t wasted = {0};
     char err[512];
 
     if (c->prices == NULL)
         return 0;
     if (cost_each_step(c->reader, id, add_step_dollars, &d, err, sizeof err) <
-        0)
+            0 ||
+        store_usage_wasted(c->reader, 0, id, &wasted, err, sizeof err) < 0)
         return -1;
+    d.total.wasted_input = wasted.wasted_input;
+    d.total.wasted_cached = wasted.wasted_cached;
+    d.total.wasted_output = wasted.wasted_output;
     json_object_set_new(problem, "dollars", dollars_json(c->prices, &d.total));
     return 0;
 }
