@@ -104,18 +104,14 @@ con_dollars_problem(console_t *c, json_t *problem, json_t *steps)
 {
     json_int_t id = json_integer_value(json_object_get(problem, "problem_id"));
     step_dollars_t d = {.prices = c->prices, .steps = steps};
-    store_usage_total_t wasted = {0};
     char err[512];
 
     if (c->prices == NULL)
         return 0;
     if (cost_each_step(c->reader, id, add_step_dollars, &d, err, sizeof err) <
             0 ||
-        store_usage_wasted(c->reader, 0, id, &wasted, err, sizeof err) < 0)
+        cost_usage_wasted(c->reader, id, &d.total, err, sizeof err) < 0)
         return -1;
-    d.total.wasted_input = wasted.wasted_input;
-    d.total.wasted_cached = wasted.wasted_cached;
-    d.total.wasted_output = wasted.wasted_output;
     json_object_set_new(problem, "dollars", dollars_json(c->prices, &d.total));
     return 0;
 }

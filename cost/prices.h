@@ -144,6 +144,14 @@ int cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
                    cost_usage_t *out, char *err, size_t errlen);
 
 /*
+** Set out's wasted_* counts to problem problem_id's wasted speculative
+** drafts (as cost_usage_run counts them), leaving the rest.  Returns 0, or
+** -1 with err.
+*/
+int cost_usage_wasted(store_reader_t *r, int64_t problem_id, cost_usage_t *out,
+                      char *err, size_t errlen);
+
+/*
 ** Tokens of the accepted steps only (the solution as written), all in one
 ** role's slot: what the problem would have cost had one model written
 ** exactly these steps itself.  Cached input as above, over the accepted

@@ -258,10 +258,10 @@ s_v6(sqlite3 *db, const char *path, char *err, size_t errlen)
 /*
 ** v7, so a run's usage never walks its steps: each ended problem's token
 ** totals as store_usage_run sums them (STORE_USAGE_TOTALS over
-** STORE_USAGE_COLUMNS_V7, the rule alone as it was before v11), written when
-*the problem ends from the totals its
-** writer kept (store_writer_put_usage), and backfilled here for the
-** problems that have ended.  And two covering
+** STORE_USAGE_COLUMNS_V7, the rule alone as it was before v11), written
+** when the problem ends from the totals its writer kept
+** (store_writer_put_usage), and backfilled here for the problems that have
+** ended.  And two covering
 ** indexes for the console (bench_console, 100,000 problems): the runs page
 ** sums each run's problems' counters from problems_totals alone instead of
 ** reading every problem row (text and all), and compare groups two runs'

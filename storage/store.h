@@ -194,9 +194,9 @@ int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
 /*
 ** Queue a speculative draft that was not used (its previous step was
 ** regenerated) into wasted_drafts: s's key, attempt, text, tokens, finish,
-** latency_us, worker, created_ms and cached_tokens (v11).  Written once per
-*(problem, step); a
-** repeat changes nothing.  Returns a ticket like the puts above.
+** latency_us, worker, created_ms and cached_tokens (v11).  Written once
+** per (problem, step); a repeat changes nothing.  Returns a ticket like
+** the puts above.
 */
 int64_t store_writer_put_wasted(store_writer_t *w, const store_step_t *s);
 
