@@ -558,6 +558,19 @@ test_stored_totals(void **state)
 }
 
 
+/* A reader of the store at path, or the test fails. */
+static store_reader_t *
+open_reader(const char *path)
+{
+    char err[256];
+    store_reader_t *r = store_reader_new(path, err, sizeof err);
+
+    if (r == NULL)
+        fail_msg("%s", err);
+    return r;
+}
+
+
 /* A store at path with run 1 and its problems 1..n, running. */
 static store_writer_t *
 new_store(const char *path, int n)
@@ -604,9 +617,7 @@ test_reported_cached(void **state)
     assert_true(store_writer_put_usage(w, 1, &acc.t) > 0);
     put_trace_reported(w, 2, 0, NULL, 1);
     store_writer_destroy(&w);
-    store_reader_t *r = store_reader_new(path, err, sizeof err);
-    if (r == NULL)
-        fail_msg("%s", err);
+    store_reader_t *r = open_reader(path);
 
     /* By the rule (test_usage_and_measured) the weak role's cached input
      * is 0 + 100 + 130, the strong's 0 + 100 and the PRM's 0 + 120 + 155. */
@@ -686,9 +697,7 @@ test_old_store_keeps_rule(void **state)
     sqlite3_close(db);
     assert_int_equal(store_migrate(path, err, sizeof err), 0);
 
-    store_reader_t *r = store_reader_new(path, err, sizeof err);
-    if (r == NULL)
-        fail_msg("%s", err);
+    store_reader_t *r = open_reader(path);
     for (int64_t id = 1; id <= 2; id++) {
         assert_int_equal(cost_usage_run(r, 0, id, &one, err, sizeof err), 0);
         assert_int_equal(one.cached[COST_WEAK], 230);
@@ -746,9 +755,7 @@ test_wasted_in_totals(void **state)
         assert_int_equal(d.wasted_output, 30);
     }
     store_writer_destroy(&w);
-    store_reader_t *r = store_reader_new(path, err, sizeof err);
-    if (r == NULL)
-        fail_msg("%s", err);
+    store_reader_t *r = open_reader(path);
 
     for (int64_t id = 1; id <= 2; id++) {
         assert_int_equal(cost_usage_run(r, 0, id, &one, err, sizeof err), 0);
