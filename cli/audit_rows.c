@@ -266,9 +266,9 @@ csv_real(FILE *f, double x)
 json_t *
 audit_usd_json(const cost_usd_t *usd)
 {
-    return json_pack("{s:f, s:f, s:f, s:f}", "total", usd->total, "weak",
+    return json_pack("{s:f, s:f, s:f, s:f, s:f}", "total", usd->total, "weak",
                      usd->role[COST_WEAK], "strong", usd->role[COST_STRONG],
-                     "prm", usd->role[COST_PRM]);
+                     "prm", usd->role[COST_PRM], "wasted", usd->wasted);
 }
 
 
@@ -286,7 +286,7 @@ audit_problem_csv_header(FILE *f, int usd)
 {
     row_csv_header(f, s_problem_cols, N_COLS(s_problem_cols));
     if (usd)
-        fputs(",usd_weak,usd_strong,usd_prm,usd_total", f);
+        fputs(",usd_weak,usd_strong,usd_prm,usd_wasted,usd_total", f);
     fputs("\r\n", f);
 }
 
@@ -299,6 +299,7 @@ audit_problem_csv(FILE *f, const audit_problem_t *ap)
         csv_real(f, ap->usd->role[COST_WEAK]);
         csv_real(f, ap->usd->role[COST_STRONG]);
         csv_real(f, ap->usd->role[COST_PRM]);
+        csv_real(f, ap->usd->wasted);
         csv_real(f, ap->usd->total);
     }
     fputs("\r\n", f);

@@ -71,6 +71,11 @@ print_measured(const roi_measured_t *m, const prices_t *p)
                (long long)m->usage.output[r], m->usd.input[r], m->usd.cached[r],
                m->usd.output[r]);
     }
+    if (m->usage.wasted_input + m->usage.wasted_output > 0)
+        printf("%-28.28s %12lld %12lld %12lld %37.6g\n",
+               "wasted speculative drafts", (long long)m->usage.wasted_input,
+               (long long)m->usage.wasted_cached,
+               (long long)m->usage.wasted_output, m->usd.wasted);
     printf("\n  total          %s   per problem %s   per correct answer %s\n",
            usd(a, sizeof a, m->usd.total), usd(b, sizeof b, m->per_problem),
            usd(c, sizeof c, m->per_correct));

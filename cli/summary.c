@@ -130,11 +130,12 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     if (j != NULL && usd != NULL)
-        json_object_set_new(
-            j, "usd",
-            json_pack("{s:f, s:f, s:f, s:f, s:s}", "total", usd->total, "weak",
-                      usd->role[COST_WEAK], "strong", usd->role[COST_STRONG],
-                      "prm", usd->role[COST_PRM], "prices", p->source));
+        json_object_set_new(j, "usd",
+                            json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "total",
+                                      usd->total, "weak", usd->role[COST_WEAK],
+                                      "strong", usd->role[COST_STRONG], "prm",
+                                      usd->role[COST_PRM], "wasted",
+                                      usd->wasted, "prices", p->source));
     char *text =
         j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (text)
@@ -182,9 +183,9 @@ summary_print(const Trim__RunStatus *r, const char *db, const char *coordinator,
                r->elapsed_s, (double)r->routed_steps / r->elapsed_s);
     if (usd != NULL)
         printf("  dollars             $%.6g: weak $%.6g, strong $%.6g, PRM "
-               "$%.6g; $%.6g per problem (prices %s)\n",
+               "$%.6g, wasted drafts $%.6g; $%.6g per problem (prices %s)\n",
                usd->total, usd->role[COST_WEAK], usd->role[COST_STRONG],
-               usd->role[COST_PRM],
+               usd->role[COST_PRM], usd->wasted,
                r->problems ? usd->total / (double)r->problems : 0.0, p->source);
 }
 

@@ -19,16 +19,17 @@ static const char *const s_price_args[COST_ROLES][3] = {
 };
 
 
-/* {"total", "weak", "strong", "prm"} in USD for usage under p. */
+/* {"total", "weak", "strong", "prm", "wasted"} in USD for usage under p
+** (wasted: the speculative drafts thrown away, in total too). */
 static json_t *
 dollars_json(const prices_t *p, const cost_usage_t *u)
 {
     cost_usd_t usd;
 
     prices_cost(p, u, &usd);
-    return json_pack("{s:f,s:f,s:f,s:f}", "total", usd.total, "weak",
+    return json_pack("{s:f,s:f,s:f,s:f,s:f}", "total", usd.total, "weak",
                      usd.role[COST_WEAK], "strong", usd.role[COST_STRONG],
-                     "prm", usd.role[COST_PRM]);
+                     "prm", usd.role[COST_PRM], "wasted", usd.wasted);
 }
 
 
@@ -108,7 +109,8 @@ con_dollars_problem(console_t *c, json_t *problem, json_t *steps)
     if (c->prices == NULL)
         return 0;
     if (cost_each_step(c->reader, id, add_step_dollars, &d, err, sizeof err) <
-        0)
+            0 ||
+        cost_usage_wasted(c->reader, id, &d.total, err, sizeof err) < 0)
         return -1;
     json_object_set_new(problem, "dollars", dollars_json(c->prices, &d.total));
     return 0;

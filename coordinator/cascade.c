@@ -40,6 +40,7 @@ coord_cascade_keep_draft(coord_t *c, cproblem_t *p)
     m = &p->meta[p->n_steps];
     memset(m, 0, sizeof *m);
     m->prompt_tokens = p->draft_prompt_tokens;
+    m->cached = p->draft_cached;
     m->tokens = p->draft_tokens;
     m->finish = p->draft_finish;
     m->attempt = p->draft_attempt;
@@ -90,6 +91,8 @@ coord_cascade_scores(coord_t *c, cproblem_t *p, const Trim__StepScores *s,
     p->prod_prev = prod_prev;
     p->draft_prm_tokens = (int32_t)s->input_tokens;
     p->draft_prm_padded = (int32_t)s->padded;
+    p->draft_prm_cached = coord_reported_cached(
+        s->cached_tokens, s->input_tokens, s->cached_reported);
     p->prm_tokens += s->input_tokens;
     c->stats.prm_tokens += s->input_tokens;
     return 0;
@@ -118,6 +121,8 @@ coord_cascade_decide(coord_t *c, cproblem_t *p, int regenerate, float prob,
         /* The one scoring call is the last step's. */
         row.prm_tokens = k + 1 == p->n_steps ? p->draft_prm_tokens : 0;
         row.prm_padded = k + 1 == p->n_steps ? p->draft_prm_padded : 0;
+        coord_row_cached(&row, m->cached,
+                         k + 1 == p->n_steps ? p->draft_prm_cached : -1);
         row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
         row.policy = p->run->spec;
         row.reason = reason;

@@ -89,6 +89,7 @@ typedef struct cstep_meta {
     int64_t latency_us;
     int64_t queue_us;   /* its draft request's wait in the small queue */
     int64_t step_us;    /* its step's start to its draft's reply */
+    int32_t cached;     /* its prompt's cached part, reported; -1: not */
     const char *worker; /* interned */
     float score;        /* its PRM score once the solution is scored */
 } cstep_meta_t;
@@ -124,6 +125,7 @@ typedef struct cspec {
     /* READY: the reply. */
     char *text; /* owned */
     int32_t prompt_tokens, tokens;
+    int32_t cached; /* its prompt's cached part, reported; -1: not */
     int finish;
     int64_t latency_us;
     const char *worker; /* interned */
@@ -171,6 +173,9 @@ typedef struct cproblem {
     float score, min_prev, prod_prev;
     int32_t draft_prm_tokens;
     int32_t draft_prm_padded; /* leading steps the PRM did not see */
+    /* The cached parts of the draft's prompt and of its PRM input as the
+    ** servers reported them (coord_reported_cached); -1: not reported. */
+    int32_t draft_cached, draft_prm_cached;
     float belief[POLICY_MAX_BELIEF];
     size_t n_belief;
     /* A cascade's weak steps (parallel to steps) and its phase. */
@@ -450,6 +455,15 @@ void coord_peer_answered(coord_t *c, int slot, int64_t sent_us);
 ** cache held (coord_stats_t's prompt_tokens and cached_tokens, and the
 ** pool_* totals of the run of each problem still held). */
 void coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env);
+
+/*
+** The cached part of a reply's total prompt (or PRM input) tokens for its
+** step row: cached, at most total, when the server reported it, else -1.
+*/
+int32_t coord_reported_cached(uint32_t cached, uint32_t total, int reported);
+
+/* Put the reported cached parts (-1: not reported) into row (v11). */
+void coord_row_cached(store_step_t *row, int32_t cached, int32_t prm_cached);
 
 /*
 ** Whether a log line about an event of kind (PEER_LOG_*) from peer slot is

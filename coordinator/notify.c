@@ -268,6 +268,9 @@ push_result(coord_t *c, int slot, int64_t problem_id,
         r->strong_prompt_tokens = (uint64_t)usage->input[STORE_STRONG];
         r->strong_cached_tokens = (uint64_t)usage->cached[STORE_STRONG];
         r->prm_cached_tokens = (uint64_t)usage->prm_cached;
+        r->wasted_tokens = (uint64_t)usage->wasted_output;
+        r->wasted_prompt_tokens = (uint64_t)usage->wasted_input;
+        r->wasted_cached_tokens = (uint64_t)usage->wasted_cached;
     }
     r->error = put_str(&at, error, TRIM_MAX_TEXT + 1);
     r->final_answer = put_str(&at, answer, TRIM_MAX_TEXT + 1);
@@ -521,7 +524,7 @@ coord_watch_ended(coord_t *c, pending_t *pa)
             return 1;
         }
     }
-    /* Each id costs two queries on the loop's thread: a few per turn. */
+    /* Each id costs three queries on the loop's thread: a few per turn. */
     for (size_t i = pa->n_done; i < end; i++) {
         int64_t pid = (int64_t)pa->problem_ids[i];
         store_problem_t row;
@@ -535,8 +538,10 @@ coord_watch_ended(coord_t *c, pending_t *pa)
                  (long long)pid);
             found = -1;
         }
-        if (found == 1 && store_each_step(c->reader, pid, scan_result_steps,
-                                          &rs, err, sizeof err) < 0)
+        if (found == 1 && (store_each_step(c->reader, pid, scan_result_steps,
+                                           &rs, err, sizeof err) < 0 ||
+                           store_usage_wasted(c->reader, 0, pid, &rs.usage.t,
+                                              err, sizeof err) < 0))
             found = -1;
         if (found == 1)
             push_result(c, client - 1, pid, &row, rs.prompt_tokens, rs.finish,

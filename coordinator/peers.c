@@ -645,6 +645,25 @@ coord_count_cached(coord_t *c, int slot, const Trim__Envelope *env)
 }
 
 
+int32_t
+coord_reported_cached(uint32_t cached, uint32_t total, int reported)
+{
+    if (!reported)
+        return -1;
+    return (int32_t)(cached < total ? cached : total);
+}
+
+
+void
+coord_row_cached(store_step_t *row, int32_t cached, int32_t prm_cached)
+{
+    row->has_cached = cached >= 0;
+    row->cached_tokens = cached >= 0 ? cached : 0;
+    row->has_prm_cached = prm_cached >= 0;
+    row->prm_cached_tokens = prm_cached >= 0 ? prm_cached : 0;
+}
+
+
 void
 coord_shutdown_peers(coord_t *c, const char *reason)
 {

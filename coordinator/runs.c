@@ -245,6 +245,8 @@ coord_run_status(const crun_t *run, Trim__RunStatus *out)
     out->strong_cached_tokens = (uint64_t)t->usage.cached[STORE_STRONG];
     out->prm_cached_tokens = (uint64_t)t->usage.prm_cached;
     coord_set_pool_cache(out, t->pool_prompt, t->pool_cached);
+    out->wasted_prompt_tokens = (uint64_t)t->usage.wasted_input;
+    out->wasted_cached_tokens = (uint64_t)t->usage.wasted_cached;
     out->done = t->problems > 0 &&
                 t->finished + t->failed + t->cancelled == t->problems;
     out->elapsed_s = (double)(end - run->started_ms) / 1000.0;

@@ -130,6 +130,7 @@ static void
 put_wasted(coord_t *c, cproblem_t *p, const cspec_t *s)
 {
     store_step_t row;
+    store_usage_total_t d;
 
     memset(&row, 0, sizeof row);
     row.problem_id = p->id;
@@ -143,6 +144,7 @@ put_wasted(coord_t *c, cproblem_t *p, const cspec_t *s)
     row.latency_us = s->latency_us;
     row.worker = s->worker;
     row.created_ms = clock_wall_ms();
+    coord_row_cached(&row, s->cached, -1);
     if (store_writer_put_wasted(c->writer, &row) < 0) {
         tlog(TLOG_ERROR, "coordinator", "audit store failed: %s",
              store_writer_error(c->writer));
@@ -151,6 +153,8 @@ put_wasted(coord_t *c, cproblem_t *p, const cspec_t *s)
     c->stats.spec_wasted++;
     c->stats.wasted_tokens += s->tokens;
     p->run->t.wasted_tokens += s->tokens;
+    d = store_usage_add_wasted(&p->usage, &row); /* priced as weak calls */
+    store_usage_sum(&p->run->t.usage, &d);
 }
 
 
@@ -174,6 +178,8 @@ coord_spec_reply(coord_t *c, int slot, const Trim__StepResult *r)
     if (r->finish == TRIM__FINISH__FINISH_ERROR)
         return 1; /* drafted again after the decision if it is kept */
     s->prompt_tokens = (int32_t)r->prompt_tokens;
+    s->cached = coord_reported_cached(r->cached_tokens, r->prompt_tokens,
+                                      r->cached_reported);
     s->tokens = (int32_t)r->completion_tokens;
     s->finish = r->finish;
     s->latency_us = r->latency_us;

@@ -246,6 +246,8 @@ take_spec(coord_t *c, cproblem_t *p)
     r.completion_tokens = (uint32_t)s->tokens;
     r.finish = s->finish;
     r.latency_us = (uint32_t)s->latency_us; /* it came as a uint32 */
+    r.cached_reported = s->cached >= 0;
+    r.cached_tokens = s->cached >= 0 ? (uint32_t)s->cached : 0;
     s->text = NULL;
     s->state = SPEC_NONE;
     on_draft(c, s->worker, p, &r);
@@ -714,6 +716,7 @@ draft_row(const cproblem_t *p, store_step_t *row)
     row->worker = p->draft_worker;
     row->created_ms = clock_wall_ms();
     row->speculative = p->draft_spec;
+    coord_row_cached(row, p->draft_cached, -1);
 }
 
 
@@ -769,6 +772,8 @@ on_draft(coord_t *c, const char *worker, cproblem_t *p,
         return;
     }
     p->draft_prompt_tokens = (int32_t)r->prompt_tokens;
+    p->draft_cached = coord_reported_cached(r->cached_tokens, r->prompt_tokens,
+                                            r->cached_reported);
     p->draft_tokens = (int32_t)r->completion_tokens;
     p->draft_finish = r->finish;
     p->draft_attempt = p->attempt;
@@ -844,6 +849,10 @@ on_strong(coord_t *c, int slot, cproblem_t *p, const Trim__StepResult *r)
     row.accepted = 1;
     row.latency_us = r->latency_us;
     coord_timing_fill(p, &row);
+    coord_row_cached(&row,
+                     coord_reported_cached(r->cached_tokens, r->prompt_tokens,
+                                           r->cached_reported),
+                     -1);
     row.worker = c->peers[slot].name;
     row.created_ms = clock_wall_ms();
     if (p->run->shape == POLICY_ROUTED)
@@ -960,6 +969,8 @@ coord_on_step_scores(coord_t *c, int slot, const Trim__StepScoresBatch *b)
         p->prod_prev = prod;
         p->draft_prm_tokens = (int32_t)s->input_tokens;
         p->draft_prm_padded = (int32_t)s->padded;
+        p->draft_prm_cached = coord_reported_cached(
+            s->cached_tokens, s->input_tokens, s->cached_reported);
         p->prm_tokens += s->input_tokens;
         c->stats.prm_tokens += s->input_tokens;
         p->failures = 0;
@@ -1031,6 +1042,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     row.prod_prev_score = p->prod_prev;
     row.prm_tokens = p->draft_prm_tokens;
     row.prm_padded = p->draft_prm_padded;
+    coord_row_cached(&row, p->draft_cached, p->draft_prm_cached);
     row.decision = regenerate ? STORE_REGENERATE : STORE_KEEP;
     row.reason = reason;
     row.action_prob = prob;

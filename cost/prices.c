@@ -256,6 +256,8 @@ prices_destroy(prices_t **p)
 void
 prices_cost(const prices_t *p, const cost_usage_t *u, cost_usd_t *out)
 {
+    const cost_price_t *weak = &p->role[COST_WEAK];
+
     memset(out, 0, sizeof *out);
     for (int r = 0; r < COST_ROLES; r++) {
         const cost_price_t *pr = &p->role[r];
@@ -265,6 +267,11 @@ prices_cost(const prices_t *p, const cost_usage_t *u, cost_usd_t *out)
         out->role[r] = out->input[r] + out->cached[r] + out->output[r];
         out->total += out->role[r];
     }
+    out->wasted = ((double)(u->wasted_input - u->wasted_cached) * weak->input +
+                   (double)u->wasted_cached * weak->cached +
+                   (double)u->wasted_output * weak->output) /
+                  MTOK;
+    out->total += out->wasted;
 }
 
 
@@ -276,4 +283,7 @@ cost_usage_add(cost_usage_t *u, const cost_usage_t *v)
         u->cached[r] += v->cached[r];
         u->output[r] += v->output[r];
     }
+    u->wasted_input += v->wasted_input;
+    u->wasted_cached += v->wasted_cached;
+    u->wasted_output += v->wasted_output;
 }

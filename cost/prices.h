@@ -51,19 +51,24 @@ typedef struct prices {
 
 /*
 ** Tokens paid for, per role.  input counts every prompt token sent (a step
-** call re-sends the whole prefix); cached is the part of input estimated to
-** be served from a prefix cache (cached <= input); output counts every
-** completion token, discarded drafts included.  The PRM has no output.
+** call re-sends the whole prefix); cached is the part of input served from
+** a prefix cache (cached <= input), as the server reported it or else
+** estimated (store_usage_t); output counts every completion token,
+** discarded drafts included.  The PRM has no output.  wasted_*: the
+** speculative drafts thrown away (--speculate; their previous step was
+** regenerated), weak calls kept apart from the weak role's.
 */
 typedef struct cost_usage {
     int64_t input[COST_ROLES], cached[COST_ROLES], output[COST_ROLES];
+    int64_t wasted_input, wasted_cached, wasted_output;
 } cost_usage_t;
 
 /* The same split in USD; input is the uncached part only. */
 typedef struct cost_usd {
     double input[COST_ROLES], cached[COST_ROLES], output[COST_ROLES];
     double role[COST_ROLES]; /* input + cached + output of each role */
-    double total;
+    double wasted;           /* the wasted drafts at the weak role's prices */
+    double total;            /* the roles and wasted */
 } cost_usd_t;
 
 /* "weak", "strong" or "prm"; "?" out of range. */
@@ -89,7 +94,8 @@ void prices_destroy(prices_t **p);
 **   input  = (input - cached) * price.input  / 1e6
 **   cached = cached           * price.cached / 1e6
 **   output = output           * price.output / 1e6
-** role[r] is their sum and total the sum over roles.
+** role[r] is their sum; wasted the same sum for the wasted drafts at the
+** weak role's prices; total the sum of the roles and wasted.
 */
 void prices_cost(const prices_t *p, const cost_usage_t *u, cost_usd_t *out);
 
@@ -102,8 +108,8 @@ void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
 ** RunStatus and ProblemResult (those two, and the gateway's copy of the
 ** latter).  Each role's input is every call's prompt, cached its estimate;
 ** the weak output counts the discarded drafts too (they were paid for);
-** the PRM has no output.  A macro because those are different types with
-** the same field names.
+** the PRM has no output; the wasted speculative drafts apart.  A macro
+** because those are different types with the same field names.
 */
 #define COST_USAGE_REPORTED(r)                                                 \
     ((cost_usage_t){                                                           \
@@ -114,16 +120,21 @@ void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
                    (int64_t)(r)->strong_cached_tokens,                         \
                    (int64_t)(r)->prm_cached_tokens},                           \
         .output = {(int64_t)((r)->weak_tokens + (r)->discarded_tokens),        \
-                   (int64_t)(r)->strong_tokens, 0}})
+                   (int64_t)(r)->strong_tokens, 0},                            \
+        .wasted_input = (int64_t)(r)->wasted_prompt_tokens,                    \
+        .wasted_cached = (int64_t)(r)->wasted_cached_tokens,                   \
+        .wasted_output = (int64_t)(r)->wasted_tokens})
 
 /*
 ** Tokens paid for by the steps of the audit store read by r: of problem
 ** problem_id when it is > 0, else of every problem of run run_id (> 0).
 ** Draft rows are the weak role (prompt and completion tokens of every draft,
-** kept or discarded), strong rows the strong role, and every row's
-** prm_tokens the PRM's input.  Cached input is estimated per call as the
-** prompt tokens of the previous call of the same role in the same problem
-** (at most the call's own prompt): each call's prompt extends the previous
+** kept or discarded), strong rows the strong role, every row's prm_tokens
+** the PRM's input, and the wasted speculative drafts (wasted_drafts) the
+** wasted_* counts.  Cached input is what the server reported for the call
+** (schema v11) or, for calls without a report, estimated as the prompt
+** tokens of the previous call of the same role in the same problem (at
+** most the call's own prompt): each call's prompt extends the previous
 ** one's, so that much could have been a prefix-cache hit (docs/roi.md says
 ** when it overstates).  A run's usage adds the totals stored when each
 ** problem ended (store_usage_run) and walks only the steps of problems not
@@ -131,6 +142,14 @@ void cost_usage_add(cost_usage_t *u, const cost_usage_t *v);
 */
 int cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
                    cost_usage_t *out, char *err, size_t errlen);
+
+/*
+** Set out's wasted_* counts to problem problem_id's wasted speculative
+** drafts (as cost_usage_run counts them), leaving the rest.  Returns 0, or
+** -1 with err.
+*/
+int cost_usage_wasted(store_reader_t *r, int64_t problem_id, cost_usage_t *out,
+                      char *err, size_t errlen);
 
 /*
 ** Tokens of the accepted steps only (the solution as written), all in one

@@ -38,7 +38,7 @@ prices_json(const prices_t *p)
 }
 
 
-/* Tokens and dollars per role, and the total. */
+/* Tokens and dollars per role, the wasted drafts', and the total. */
 static json_t *
 split_json(const cost_usage_t *u, const cost_usd_t *usd)
 {
@@ -54,6 +54,12 @@ split_json(const cost_usage_t *u, const cost_usd_t *usd)
                       jnum(usd->input[r]), "cached_input_usd",
                       jnum(usd->cached[r]), "output_usd", jnum(usd->output[r]),
                       "usd", jnum(usd->role[r])));
+    json_object_set_new(
+        j, "wasted",
+        json_pack("{s:I, s:I, s:I, s:o}", "input_tokens",
+                  (json_int_t)u->wasted_input, "cached_input_tokens",
+                  (json_int_t)u->wasted_cached, "output_tokens",
+                  (json_int_t)u->wasted_output, "usd", jnum(usd->wasted)));
     json_object_set_new(j, "total_usd", jnum(usd->total));
     return j;
 }

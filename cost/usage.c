@@ -34,9 +34,12 @@ cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
     store_usage_total_t t;
 
     memset(out, 0, sizeof *out);
-    if (problem_id > 0)
-        return store_each_usage(r, run_id, problem_id, sum_calls, out, err,
-                                errlen);
+    if (problem_id > 0) {
+        if (store_each_usage(r, run_id, problem_id, sum_calls, out, err,
+                             errlen) < 0)
+            return -1;
+        return cost_usage_wasted(r, problem_id, out, err, errlen);
+    }
     if (store_usage_run(r, run_id, &t, err, errlen) < 0)
         return -1;
     for (int k = STORE_DRAFT; k <= STORE_STRONG; k++) {
@@ -47,6 +50,25 @@ cost_usage_run(store_reader_t *r, int64_t run_id, int64_t problem_id,
     }
     out->input[COST_PRM] = t.prm;
     out->cached[COST_PRM] = t.prm_cached;
+    out->wasted_input = t.wasted_input;
+    out->wasted_cached = t.wasted_cached;
+    out->wasted_output = t.wasted_output;
+    return 0;
+}
+
+
+int
+cost_usage_wasted(store_reader_t *r, int64_t problem_id, cost_usage_t *out,
+                  char *err, size_t errlen)
+{
+    store_usage_total_t t;
+
+    memset(&t, 0, sizeof t);
+    if (store_usage_wasted(r, 0, problem_id, &t, err, errlen) < 0)
+        return -1;
+    out->wasted_input = t.wasted_input;
+    out->wasted_cached = t.wasted_cached;
+    out->wasted_output = t.wasted_output;
     return 0;
 }
 

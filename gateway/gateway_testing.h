@@ -66,6 +66,8 @@ typedef struct gw_result {
     /* Every call's prompt tokens and their cached estimate, for dollars. */
     uint64_t weak_prompt_tokens, weak_cached_tokens;
     uint64_t strong_prompt_tokens, strong_cached_tokens, prm_cached_tokens;
+    /* Wasted speculative drafts: completion, prompt and cached tokens. */
+    uint64_t wasted_tokens, wasted_prompt_tokens, wasted_cached_tokens;
 } gw_result_t;
 
 /* Everything an answer shows. */

@@ -73,9 +73,9 @@ usd_object(const gw_result_t *r, const prices_t *p)
     cost_usd_t d;
 
     prices_cost(p, &u, &d);
-    return json_pack("{s:f, s:f, s:f, s:f}", "total", d.total, "weak",
+    return json_pack("{s:f, s:f, s:f, s:f, s:f}", "total", d.total, "weak",
                      d.role[COST_WEAK], "strong", d.role[COST_STRONG], "prm",
-                     d.role[COST_PRM]);
+                     d.role[COST_PRM], "wasted", d.wasted);
 }
 
 

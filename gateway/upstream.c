@@ -548,6 +548,9 @@ on_problems_done(upstream_t *u, const Trim__ProblemsDone *d)
         r.strong_prompt_tokens = p->strong_prompt_tokens;
         r.strong_cached_tokens = p->strong_cached_tokens;
         r.prm_cached_tokens = p->prm_cached_tokens;
+        r.wasted_tokens = p->wasted_tokens;
+        r.wasted_prompt_tokens = p->wasted_prompt_tokens;
+        r.wasted_cached_tokens = p->wasted_cached_tokens;
         job_end(j, &r);
         if (!j->orphan)
             job_wake(j);

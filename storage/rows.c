@@ -109,6 +109,16 @@ s_real(sqlite3_stmt *st, int i, double x)
 }
 
 
+/* A count a server may not have reported: NULL unless has. */
+static int
+s_count(sqlite3_stmt *st, int i, int32_t n, int has)
+{
+    if (!has)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_int(st, i, n);
+}
+
+
 /* OR of SQLite result codes is SQLITE_OK (0) only if every one was. */
 int
 store_bind_run(sqlite3_stmt *st, const store_run_t *run)
@@ -191,6 +201,8 @@ store_bind_step(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 28, s->prm_queue_us);
     rc |= sqlite3_bind_int64(st, 29, s->route_queue_us);
     rc |= sqlite3_bind_int64(st, 30, s->step_us);
+    rc |= s_count(st, 31, s->cached_tokens, s->has_cached);
+    rc |= s_count(st, 32, s->prm_cached_tokens, s->has_prm_cached);
     return rc;
 }
 
@@ -210,6 +222,7 @@ store_bind_wasted(sqlite3_stmt *st, const store_step_t *s)
     rc |= sqlite3_bind_int64(st, 8, s->latency_us);
     rc |= s_text(st, 9, s->worker);
     rc |= sqlite3_bind_int64(st, 10, s->created_ms);
+    rc |= s_count(st, 11, s->cached_tokens, s->has_cached);
     return rc;
 }
 
@@ -305,6 +318,10 @@ store_read_step(sqlite3_stmt *st, store_step_t *s)
     s->prm_queue_us = sqlite3_column_int64(st, 27);
     s->route_queue_us = sqlite3_column_int64(st, 28);
     s->step_us = sqlite3_column_int64(st, 29);
+    s->has_cached = sqlite3_column_type(st, 30) != SQLITE_NULL;
+    s->cached_tokens = sqlite3_column_int(st, 30);
+    s->has_prm_cached = sqlite3_column_type(st, 31) != SQLITE_NULL;
+    s->prm_cached_tokens = sqlite3_column_int(st, 31);
 }
 
 

@@ -258,9 +258,10 @@ s_v6(sqlite3 *db, const char *path, char *err, size_t errlen)
 /*
 ** v7, so a run's usage never walks its steps: each ended problem's token
 ** totals as store_usage_run sums them (STORE_USAGE_TOTALS over
-** STORE_USAGE_COLUMNS), written when the problem ends from the totals its
-** writer kept (store_writer_put_usage), and backfilled here for the
-** problems that have ended.  And two covering
+** STORE_USAGE_COLUMNS_V7, the rule alone as it was before v11), written
+** when the problem ends from the totals its writer kept
+** (store_writer_put_usage), and backfilled here for the problems that have
+** ended.  And two covering
 ** indexes for the console (bench_console, 100,000 problems): the runs page
 ** sums each run's problems' counters from problems_totals alone instead of
 ** reading every problem row (text and all), and compare groups two runs'
@@ -282,7 +283,8 @@ static const char s_v7_sql[] =
     "  solution_output INTEGER NOT NULL\n"
     ");\n"
     "INSERT INTO problem_usage (problem_id, " STORE_USAGE_TOTAL_NAMES ")"
-    " SELECT problem_id," STORE_USAGE_TOTALS "FROM (SELECT " STORE_USAGE_COLUMNS
+    " SELECT problem_id," STORE_USAGE_TOTALS
+    "FROM (SELECT " STORE_USAGE_COLUMNS_V7
     "FROM steps WHERE problem_id IN (SELECT problem_id"
     " FROM problems WHERE status IN ('finished', 'failed', 'cancelled')))"
     " GROUP BY problem_id;\n"
@@ -388,8 +390,34 @@ s_v10(sqlite3 *db, const char *path, char *err, size_t errlen)
 }
 
 
+/*
+** v11, prompt tokens the servers' prefix caches served, as they reported
+** them (vLLM's usage.prompt_tokens_details.cached_tokens; StepResult's and
+** StepScores' cached_reported): of a row's prompt_tokens (cached_tokens)
+** and of its prm_tokens (prm_cached_tokens), and of a wasted draft's
+** prompt.  NULL where the server reported none, in rows written before v11
+** too: the usage then estimates them by the prefix rule as before
+** (STORE_USAGE_COLUMNS), so an old store's dollars do not change.
+*/
+static const char s_v11_sql[] =
+    "ALTER TABLE steps ADD COLUMN cached_tokens INTEGER"
+    " CHECK (cached_tokens BETWEEN 0 AND prompt_tokens);\n"
+    "ALTER TABLE steps ADD COLUMN prm_cached_tokens INTEGER"
+    " CHECK (prm_cached_tokens BETWEEN 0 AND prm_tokens);\n"
+    "ALTER TABLE wasted_drafts ADD COLUMN cached_tokens INTEGER"
+    " CHECK (cached_tokens BETWEEN 0 AND prompt_tokens);\n";
+
+
+static int
+s_v11(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return store_conn_exec(db, s_v11_sql, path, "migrating to schema v11", err,
+                           errlen);
+}
+
+
 static const store_migration_fn migrations[STORE_SCHEMA_VERSION] = {
-    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8, s_v9, s_v10};
+    s_v1, s_v2, s_v3, s_v4, s_v5, s_v6, s_v7, s_v8, s_v9, s_v10, s_v11};
 
 
 /* Run a query that returns one integer into *out. */

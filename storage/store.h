@@ -22,7 +22,7 @@
 
 #include "prom.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 typedef enum { STORE_DRAFT = 0, STORE_STRONG = 1 } store_kind_t;
 
@@ -126,6 +126,12 @@ typedef struct store_step {
     const char *worker;     /* peer name that produced it */
     int64_t created_ms;
     int speculative; /* a draft asked for speculatively (v9), 0 otherwise */
+    /* What the servers' prefix caches held, as they reported it (v11):
+    ** of prompt_tokens, the model server's; of prm_tokens, the PRM
+    ** server's.  has_*: reported (0 included); stored NULL otherwise, and
+    ** the usage then estimates it (store_usage_t). */
+    int32_t cached_tokens, prm_cached_tokens;
+    uint8_t has_cached, has_prm_cached;
 } store_step_t;
 
 /*
@@ -188,8 +194,9 @@ int64_t store_writer_put_step(store_writer_t *w, const store_step_t *s);
 /*
 ** Queue a speculative draft that was not used (its previous step was
 ** regenerated) into wasted_drafts: s's key, attempt, text, tokens, finish,
-** latency_us, worker and created_ms.  Written once per (problem, step); a
-** repeat changes nothing.  Returns a ticket like the puts above.
+** latency_us, worker, created_ms and cached_tokens (v11).  Written once
+** per (problem, step); a repeat changes nothing.  Returns a ticket like
+** the puts above.
 */
 int64_t store_writer_put_wasted(store_writer_t *w, const store_step_t *s);
 
@@ -289,10 +296,13 @@ int store_totals(store_reader_t *r, int64_t run_id, store_summary_t *s,
                  char *err, size_t errlen);
 
 /*
-** The tokens one step row paid for (cost/prices.h prices them), with an
-** estimate of the prompt tokens a prefix cache could have served: each call
-** of a problem re-sends the problem and the steps accepted so far, so its
-** prompt extends the prompt of the problem's previous call of the same kind.
+** The tokens one step row paid for (cost/prices.h prices them), with the
+** prompt tokens a prefix cache served: the count the server reported for
+** the call (v11, store_step_t's has_cached and has_prm_cached), else an
+** estimate, the rule: each call of a problem re-sends the problem and the
+** steps accepted so far, so its prompt extends the prompt of the problem's
+** previous call of the same kind.  Rows without a reported count (written
+** before v11, or by servers that do not report one) take the rule.
 */
 typedef struct store_usage {
     int64_t problem_id;
@@ -300,10 +310,12 @@ typedef struct store_usage {
     store_kind_t kind;
     int accepted;
     int64_t prompt, completion; /* this model call's tokens */
-    int64_t prompt_cached;      /* min(prompt, the prompt of the previous
-                                   call of this kind in the problem) */
-    int64_t prm, prm_cached;    /* PRM input for this row; cached: min(prm,
-                                   the problem's previous PRM input) */
+    int64_t prompt_cached;      /* reported, else min(prompt, the prompt of
+                                   the previous call of this kind in the
+                                   problem) */
+    int64_t prm, prm_cached;    /* PRM input for this row; cached: reported,
+                                   else min(prm, the problem's previous PRM
+                                   input) */
     int64_t solution_cached;    /* accepted rows: min(prompt, the previous
                                    accepted row's prompt); 0 otherwise */
 } store_usage_t;
@@ -322,12 +334,17 @@ int store_each_usage(store_reader_t *r, int64_t run_id, int64_t problem_id,
 ** A run's usage summed over its step rows as store_usage_t counts them, by
 ** kind (store_kind_t): input, cached and output tokens per kind, the PRM's
 ** input and cached part, and the accepted rows alone (solution_*: the
-** prompt, solution_cached and completion of each accepted row).
+** prompt, solution_cached and completion of each accepted row).  wasted_*:
+** the unused speculative drafts (wasted_drafts), weak calls outside the
+** draft kind's counts: their prompt, its cached part (reported, else
+** min(prompt, the prompt of the draft of the step before), the draft it
+** extended) and their completion tokens.
 */
 typedef struct store_usage_total {
     int64_t input[2], cached[2], output[2];
     int64_t prm, prm_cached;
     int64_t solution_input, solution_cached, solution_output;
+    int64_t wasted_input, wasted_cached, wasted_output;
 } store_usage_total_t;
 
 /*
@@ -346,6 +363,15 @@ typedef struct store_usage_acc {
 
 store_usage_total_t store_usage_add(store_usage_acc_t *a,
                                     const store_step_t *row);
+
+/*
+** Count an unused speculative draft (store_writer_put_wasted's row) in a's
+** wasted_* totals, its cached part by the rule from the problem's last draft
+** row counted (the draft of the step before, unless a later one came
+** first), and return what it added.  The problem's other totals are left.
+*/
+store_usage_total_t store_usage_add_wasted(store_usage_acc_t *a,
+                                           const store_step_t *row);
 
 /* Add every total of d to t. */
 void store_usage_sum(store_usage_total_t *t, const store_usage_total_t *d);
@@ -366,10 +392,19 @@ int64_t store_writer_put_usage(store_writer_t *w, int64_t problem_id,
 ** The totals of run run_id into *out: the stored per-problem totals of its
 ** ended problems (problem_usage, written when a problem ends) plus the step
 ** rows of the others, so the sum is exact while the run is going and never
-** walks an ended problem's steps.  Returns 0, or -1 with err.
+** walks an ended problem's steps; and its wasted drafts (store_usage_wasted).
+** Returns 0, or -1 with err.
 */
 int store_usage_run(store_reader_t *r, int64_t run_id, store_usage_total_t *out,
                     char *err, size_t errlen);
+
+/*
+** The wasted_* totals of store_usage_total_t into *out (the rest left as it
+** is): of problem problem_id when it is > 0, else of run run_id's problems.
+** Returns 0, or -1 with err.
+*/
+int store_usage_wasted(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                       store_usage_total_t *out, char *err, size_t errlen);
 
 /*
 ** Call fn once per problem of the run (run_id 0: every run), in id order.

@@ -64,7 +64,8 @@
     "completion_tokens, finish, prm_score, min_prev_score, prod_prev_score, "  \
     "prm_tokens, decision, policy, reason, action_prob, belief, decided_by, "  \
     "accepted, latency_us, worker, created_ms, prm_padded, queue_us, prm_us, " \
-    "route_us, speculative, prm_queue_us, route_queue_us, step_us"
+    "route_us, speculative, prm_queue_us, route_queue_us, step_us, "           \
+    "cached_tokens, prm_cached_tokens"
 
 /* ---- conn.c -------------------------------------------------------------- */
 
@@ -85,14 +86,35 @@ sqlite3 *store_conn_open(const char *path, store_conn_mode_t mode, char *err,
 
 /*
 ** The columns of a step row's usage (store_usage_t's order; usage.c).  The
-** window functions give each row the prompt of the previous call of its
-** kind, the previous PRM input and the previous accepted row's prompt within
-** its problem.  'draft' < 'strong', so the key order is draft before strong,
-** as the calls were made.  One definition in SQL: the per-step statements
-** and the v7 migration's per-problem totals read the same expressions;
-** store_usage_add (usage.c) is the same rule in C for the writer's callers.
+** cached parts are the counts the servers reported (v11) where a row has
+** them, else the rule: the window functions give each row the prompt of the
+** previous call of its kind, the previous PRM input and the previous
+** accepted row's prompt within its problem.  'draft' < 'strong', so the key
+** order is draft before strong, as the calls were made.  One definition in
+** SQL for the per-step statements and run totals; store_usage_add (usage.c)
+** is the same in C for the writer's callers.
 */
 #define STORE_USAGE_COLUMNS                                                    \
+    "problem_id, step_index, kind = 'strong' AS strong, accepted,"             \
+    " prompt_tokens, completion_tokens,"                                       \
+    " coalesce(cached_tokens, min(prompt_tokens, coalesce(lag(prompt_tokens)"  \
+    "   OVER (PARTITION BY problem_id, kind ORDER BY step_index), 0)))"        \
+    "   AS prompt_cached,"                                                     \
+    " prm_tokens,"                                                             \
+    " CASE WHEN prm_tokens > 0 THEN coalesce(prm_cached_tokens,"               \
+    "   min(prm_tokens, coalesce(lag(prm_tokens) OVER (PARTITION BY"           \
+    "   problem_id, prm_tokens > 0 ORDER BY step_index, kind), 0)))"           \
+    "   ELSE 0 END AS prm_cached,"                                             \
+    " CASE WHEN accepted THEN min(prompt_tokens, coalesce(lag(prompt_tokens)"  \
+    "   OVER (PARTITION BY problem_id, accepted ORDER BY step_index, kind),"   \
+    "   0)) ELSE 0 END AS solution_cached "
+
+/*
+** STORE_USAGE_COLUMNS as the v7 migration read it, the rule alone (the
+** steps had no reported counts before v11).  A migration never changes, so
+** this text does not either.
+*/
+#define STORE_USAGE_COLUMNS_V7                                                 \
     "problem_id, step_index, kind = 'strong' AS strong, accepted,"             \
     " prompt_tokens, completion_tokens,"                                       \
     " min(prompt_tokens, coalesce(lag(prompt_tokens) OVER"                     \

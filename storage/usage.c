@@ -1,6 +1,7 @@
 /*
-** usage.c: the tokens each step row paid for, with the prefix-cache
-** estimate (see store_each_usage in store.h; docs/roi.md).
+** usage.c: the tokens each step row paid for, with the prefix-cache hits
+** the servers reported or, where they did not, the prefix rule's estimate
+** (see store_usage_t in store.h; docs/roi.md).
 */
 #include "store_internal.h"
 
@@ -79,6 +80,50 @@ static const char s_run_totals_sql[] =
     "    WHERE u.problem_id = p.problem_id))))";
 
 
+/*
+** The unused speculative drafts of a problem (?2 > 0) or of run ?1, each
+** with the cached part of its prompt: reported, else the prompt of the
+** draft of the step before, the call it extended.
+*/
+static const char s_wasted_sql[] =
+    "SELECT coalesce(sum(w.prompt_tokens), 0),"
+    " coalesce(sum(coalesce(w.cached_tokens, min(w.prompt_tokens,"
+    "  coalesce(d.prompt_tokens, 0)))), 0),"
+    " coalesce(sum(w.completion_tokens), 0)"
+    " FROM wasted_drafts w LEFT JOIN steps d ON d.problem_id = w.problem_id"
+    "  AND d.step_index = w.step_index - 1 AND d.kind = 'draft'"
+    " WHERE CASE WHEN ?2 > 0 THEN w.problem_id = ?2 ELSE w.problem_id IN"
+    "  (SELECT problem_id FROM problems WHERE run_id = ?1) END";
+
+
+int
+store_usage_wasted(store_reader_t *r, int64_t run_id, int64_t problem_id,
+                   store_usage_total_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(r->db, s_wasted_sql, -1, &st, NULL) != SQLITE_OK) {
+        store_conn_error(r->db, r->path, "preparing the wasted drafts query",
+                         err, errlen);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, problem_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        store_conn_error(r->db, r->path, "reading wasted drafts", err, errlen);
+        goto done;
+    }
+    out->wasted_input = sqlite3_column_int64(st, 0);
+    out->wasted_cached = sqlite3_column_int64(st, 1);
+    out->wasted_output = sqlite3_column_int64(st, 2);
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+
 int
 store_usage_run(store_reader_t *r, int64_t run_id, store_usage_total_t *out,
                 char *err, size_t errlen)
@@ -87,6 +132,8 @@ store_usage_run(store_reader_t *r, int64_t run_id, store_usage_total_t *out,
     int step, rc = -1;
 
     memset(out, 0, sizeof *out);
+    if (store_usage_wasted(r, run_id, 0, out, err, errlen) < 0)
+        return -1;
     if (sqlite3_prepare_v2(r->db, s_run_totals_sql, -1, &st, NULL) !=
         SQLITE_OK) {
         store_conn_error(r->db, r->path, "preparing the run usage query", err,
@@ -128,6 +175,15 @@ s_min(int64_t a, int64_t b)
 }
 
 
+/* The cached part of total tokens: reported when has, else the rule's
+** estimate, what the previous call sent (at most total). */
+static int64_t
+s_cached(int has, int64_t reported, int64_t total, int64_t previous)
+{
+    return has ? reported : s_min(total, previous);
+}
+
+
 store_usage_total_t
 store_usage_add(store_usage_acc_t *a, const store_step_t *row)
 {
@@ -136,12 +192,14 @@ store_usage_add(store_usage_acc_t *a, const store_step_t *row)
 
     memset(&d, 0, sizeof d);
     d.input[k] = row->prompt_tokens;
-    d.cached[k] = s_min(row->prompt_tokens, a->last_prompt[k]);
+    d.cached[k] = s_cached(row->has_cached, row->cached_tokens,
+                           row->prompt_tokens, a->last_prompt[k]);
     d.output[k] = row->completion_tokens;
     a->last_prompt[k] = row->prompt_tokens;
     if (row->prm_tokens > 0) {
         d.prm = row->prm_tokens;
-        d.prm_cached = s_min(row->prm_tokens, a->last_prm);
+        d.prm_cached = s_cached(row->has_prm_cached, row->prm_cached_tokens,
+                                row->prm_tokens, a->last_prm);
         a->last_prm = row->prm_tokens;
     }
     if (row->accepted) {
@@ -152,6 +210,21 @@ store_usage_add(store_usage_acc_t *a, const store_step_t *row)
     }
     store_usage_sum(&a->t, &d);
     a->rows++;
+    return d;
+}
+
+
+store_usage_total_t
+store_usage_add_wasted(store_usage_acc_t *a, const store_step_t *row)
+{
+    store_usage_total_t d;
+
+    memset(&d, 0, sizeof d);
+    d.wasted_input = row->prompt_tokens;
+    d.wasted_cached = s_cached(row->has_cached, row->cached_tokens,
+                               row->prompt_tokens, a->last_prompt[STORE_DRAFT]);
+    d.wasted_output = row->completion_tokens;
+    store_usage_sum(&a->t, &d);
     return d;
 }
 
@@ -169,4 +242,7 @@ store_usage_sum(store_usage_total_t *t, const store_usage_total_t *d)
     t->solution_input += d->solution_input;
     t->solution_cached += d->solution_cached;
     t->solution_output += d->solution_output;
+    t->wasted_input += d->wasted_input;
+    t->wasted_cached += d->wasted_cached;
+    t->wasted_output += d->wasted_output;
 }

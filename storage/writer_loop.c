@@ -47,14 +47,15 @@ static const char s_insert_problem[] =
 /* The first write of a step wins; a redelivered one changes nothing. */
 static const char s_insert_step[] =
     "INSERT INTO steps (" STORE_STEP_COLUMNS ") "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT DO NOTHING";
 
 /* An unused speculative draft (store_bind_wasted's order); first wins. */
 static const char s_insert_wasted[] =
     "INSERT INTO wasted_drafts (problem_id, step_index, attempt, text,"
     " prompt_tokens, completion_tokens, finish, latency_us, worker,"
-    " created_ms) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    " created_ms, cached_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING";
 
 
 static int

@@ -7,7 +7,9 @@
 **                affinity and with --no-affinity: the share of prompt
 **                tokens the workers' caches held (`trim status`) is higher
 **                with affinity, in both pools; the run's summary (`trim
-**                wait`, text and --json) has the same figures per pool.
+**                wait`, text and --json) has the same figures per pool;
+**                and every step row holds the cached count its worker
+**                reported (schema v11).
 **   busy peer    two small-pool peers played by this test (common/peer.h)
 **                over TCP: a problem whose previous call went to peer A,
 **                now busy with another problem, goes to B at once instead
@@ -121,6 +123,22 @@ solve(int no_affinity)
     assert_non_null(strstr(text, "\n  prefix cache        small "));
     free(text);
     cluster_stop(&k);
+
+    /* The workers' reports reach the audit store, none left to the rule;
+    ** its rows are replies the pool counted. */
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(k.db, &h), SQLITE_OK);
+    assert_int_equal(sql_int(h, "SELECT count(*) FROM steps WHERE"
+                                " cached_tokens IS NULL OR (prm_tokens > 0"
+                                " AND prm_cached_tokens IS NULL)"),
+                     0);
+    int64_t drafts = sql_int(h, "SELECT coalesce(sum(cached_tokens), 0)"
+                                " FROM steps WHERE kind = 'draft'");
+    assert_true(drafts > 0);
+    assert_true(drafts <=
+                jint(json_object_get(json_object_get(st, "pools"), "small"),
+                     "cached_tokens"));
+    sqlite3_close(h);
     return st;
 }
 

@@ -21,6 +21,7 @@
 #include "prices.h"
 #include "roi.h"
 #include "store.h"
+#include "store_testing.h"
 
 #define near(a, b) assert_true(fabs((a) - (b)) < 1e-12)
 
@@ -151,11 +152,25 @@ static const struct {
 };
 
 
+/*
+** The cached counts a server reported for the trace's rows, by row: a
+** prompt's (-1: none reported) and a PRM input's.  Against the rule's
+** estimate: step 0's draft 0 (the rule's too), step 1's draft 40 (100),
+** step 2's strong step 0 (100, a cache that lost it), and the PRM's 60 at
+** step 1 (120) and none at step 2 (155 by the rule).
+*/
+static const int reported[][2] = {
+    {0, -1}, {-1, -1}, {40, 60}, {-1, -1}, {0, -1},
+};
+
+
 /* The trace's rows into w as problem id's, prompts and PRM inputs raised
 ** by more (0: the trace as it is), counted in acc unless it is NULL (as the
-** coordinator counts the rows it puts). */
+** coordinator counts the rows it puts); with the reported cached counts
+** when report is set. */
 static void
-put_trace(store_writer_t *w, int64_t id, int more, store_usage_acc_t *acc)
+put_trace_reported(store_writer_t *w, int64_t id, int more,
+                   store_usage_acc_t *acc, int report)
 {
     for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
         store_step_t s = {.problem_id = id,
@@ -171,10 +186,25 @@ put_trace(store_writer_t *w, int64_t id, int more, store_usage_acc_t *acc)
                           .prod_prev_score = NAN,
                           .action_prob = NAN,
                           .decision = STORE_NO_DECISION};
+        if (report && reported[i][0] >= 0) {
+            s.has_cached = 1;
+            s.cached_tokens = reported[i][0];
+        }
+        if (report && reported[i][1] >= 0) {
+            s.has_prm_cached = 1;
+            s.prm_cached_tokens = reported[i][1];
+        }
         assert_true(store_writer_put_step(w, &s) > 0);
         if (acc != NULL)
             store_usage_add(acc, &s);
     }
+}
+
+
+static void
+put_trace(store_writer_t *w, int64_t id, int more, store_usage_acc_t *acc)
+{
+    put_trace_reported(w, id, more, acc, 0);
 }
 
 
@@ -528,6 +558,239 @@ test_stored_totals(void **state)
 }
 
 
+/* A reader of the store at path, or the test fails. */
+static store_reader_t *
+open_reader(const char *path)
+{
+    char err[256];
+    store_reader_t *r = store_reader_new(path, err, sizeof err);
+
+    if (r == NULL)
+        fail_msg("%s", err);
+    return r;
+}
+
+
+/* A store at path with run 1 and its problems 1..n, running. */
+static store_writer_t *
+new_store(const char *path, int n)
+{
+    char err[256];
+    store_run_t rr = {.run_id = 1, .policy = "thr:0.5", .started_ms = 1};
+
+    store_remove(path);
+    store_writer_t *w = store_writer_new(path, NULL, err, sizeof err);
+    if (w == NULL)
+        fail_msg("%s", err);
+    assert_true(store_writer_put_run(w, &rr) > 0);
+    for (int64_t id = 1; id <= n; id++) {
+        store_problem_t p = {.problem_id = id,
+                             .run_id = 1,
+                             .text = "q",
+                             .status = STORE_RUNNING,
+                             .created_ms = 1};
+        assert_true(store_writer_put_problem(w, &p) > 0);
+    }
+    return w;
+}
+
+
+/*
+** Rows with the cached counts their servers reported (schema v11) cost what
+** was reported, rows without one what the rule estimates, alike in a
+** problem's stored totals (store_usage_add, problem 1), in its steps read
+** back (problem 2) and in the dollars.
+*/
+static void
+test_reported_cached(void **state)
+{
+    (void)state;
+    char path[64], err[256];
+    prices_t *p = load_book();
+    cost_usage_t u, one;
+    roi_measured_t m;
+    store_usage_acc_t acc = {0};
+
+    snprintf(path, sizeof path, "/tmp/test_cost_rep_%d.db", (int)getpid());
+    store_writer_t *w = new_store(path, 2);
+    put_trace_reported(w, 1, 0, &acc, 1);
+    assert_true(store_writer_put_usage(w, 1, &acc.t) > 0);
+    put_trace_reported(w, 2, 0, NULL, 1);
+    store_writer_destroy(&w);
+    store_reader_t *r = open_reader(path);
+
+    /* By the rule (test_usage_and_measured) the weak role's cached input
+     * is 0 + 100 + 130, the strong's 0 + 100 and the PRM's 0 + 120 + 155. */
+    for (int64_t id = 1; id <= 2; id++) {
+        assert_int_equal(cost_usage_run(r, 0, id, &one, err, sizeof err), 0);
+        assert_int_equal(one.input[COST_WEAK], 385);
+        assert_int_equal(one.cached[COST_WEAK], 0 + 40 + 130);
+        assert_int_equal(one.cached[COST_STRONG], 0 + 0);
+        assert_int_equal(one.cached[COST_PRM], 0 + 60 + 155);
+        assert_int_equal(one.output[COST_STRONG], 65);
+    }
+    assert_int_equal(cost_usage_run(r, 1, 0, &u, err, sizeof err), 0);
+    assert_int_equal(u.cached[COST_WEAK], 2 * 170);
+    assert_int_equal(u.cached[COST_STRONG], 0);
+    assert_int_equal(u.cached[COST_PRM], 2 * 215);
+
+    /* Dollars: the weak role's 215 uncached and 170 cached input tokens
+    ** and 85 output, the strong's 255 uncached and 65 output, the PRM's
+    ** 255 uncached of 470 (the self-hosted PRM's cached input is free). */
+    assert_int_equal(roi_measure(r, p, 1, 0, &m, err, sizeof err), 0);
+    near(m.usd.role[COST_WEAK],
+         2 * (215 * 0.20 + 170 * 0.10 + 85 * 0.60) / 1e6);
+    near(m.usd.role[COST_STRONG], 2 * (255 * 2.00 + 65 * 6.00) / 1e6);
+    near(m.usd.role[COST_PRM], 2 * 255 * 2.0 / 72e6);
+    near(m.usd.total, m.usd.role[COST_WEAK] + m.usd.role[COST_STRONG] +
+                          m.usd.role[COST_PRM]);
+    store_reader_destroy(&r);
+    store_remove(path);
+    prices_destroy(&p);
+}
+
+
+/*
+** A store written before v11 (rows put at v6 with SQL, as that build would
+** have, so v7 backfills problem 1's totals) migrates, and its usage is still
+** the rule's: test_usage_and_measured's figures, from the totals and from
+** the steps alike.
+*/
+static void
+test_old_store_keeps_rule(void **state)
+{
+    (void)state;
+    char path[64], err[256], sql[512];
+    sqlite3 *db;
+    cost_usage_t run, one;
+
+    snprintf(path, sizeof path, "/tmp/test_cost_old_%d.db", (int)getpid());
+    store_remove(path);
+    assert_int_equal(store_migrate_to(path, 6, err, sizeof err), 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO runs (run_id, seed, started_ms) VALUES "
+                     "(1, 0, 1);"
+                     "INSERT INTO problems (problem_id, run_id, status,"
+                     " correct, steps, regenerated_steps, weak_tokens,"
+                     " strong_tokens, discarded_tokens, prm_tokens,"
+                     " created_ms) VALUES (1, 1, 'finished', 1, 3, 2, 25,"
+                     " 65, 60, 470, 1), (2, 1, 'running', -1, 0, 0, 0, 0,"
+                     " 0, 0, 1)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    for (int id = 1; id <= 2; id++)
+        for (size_t i = 0; i < sizeof trace / sizeof *trace; i++) {
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO steps (problem_id, step_index, kind,"
+                     " attempt, prompt_tokens, completion_tokens, finish,"
+                     " prm_tokens, accepted, latency_us, created_ms) VALUES"
+                     " (%d, %d, '%s', 0, %d, %d, 0, %d, %d, 0, 1)",
+                     id, trace[i].idx,
+                     trace[i].kind == STORE_STRONG ? "strong" : "draft",
+                     trace[i].prompt, trace[i].completion, trace[i].prm,
+                     trace[i].accepted);
+            assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+                             SQLITE_OK);
+        }
+    sqlite3_close(db);
+    assert_int_equal(store_migrate(path, err, sizeof err), 0);
+
+    store_reader_t *r = open_reader(path);
+    for (int64_t id = 1; id <= 2; id++) {
+        assert_int_equal(cost_usage_run(r, 0, id, &one, err, sizeof err), 0);
+        assert_int_equal(one.cached[COST_WEAK], 230);
+        assert_int_equal(one.cached[COST_STRONG], 100);
+        assert_int_equal(one.cached[COST_PRM], 275);
+        assert_int_equal(one.wasted_input, 0);
+    }
+    /* Problem 1 from its v7 totals, problem 2 from its steps. */
+    assert_int_equal(cost_usage_run(r, 1, 0, &run, err, sizeof err), 0);
+    assert_int_equal(run.input[COST_WEAK], 2 * 385);
+    assert_int_equal(run.cached[COST_WEAK], 2 * 230);
+    assert_int_equal(run.cached[COST_STRONG], 2 * 100);
+    assert_int_equal(run.cached[COST_PRM], 2 * 275);
+    store_reader_destroy(&r);
+    store_remove(path);
+}
+
+
+/*
+** Wasted speculative drafts are in a run's and a problem's usage apart from
+** the weak role, priced at its prices and in the total: the speculative
+** draft of step 3, drafted as if step 2's draft were kept, whose server
+** reported its cached prompt (problem 1) or not (problem 2: the rule's, the
+** prompt of the draft it extended, 155 tokens).  The coordinator's count
+** (store_usage_add_wasted) agrees.
+*/
+static void
+test_wasted_in_totals(void **state)
+{
+    (void)state;
+    char path[64], err[256];
+    prices_t *p = load_book();
+    cost_usage_t u, one;
+    cost_usd_t usd;
+    roi_measured_t m;
+    store_usage_acc_t acc[2];
+
+    memset(acc, 0, sizeof acc);
+    snprintf(path, sizeof path, "/tmp/test_cost_wasted_%d.db", (int)getpid());
+    store_writer_t *w = new_store(path, 2);
+    for (int64_t id = 1; id <= 2; id++) {
+        store_step_t s = {.problem_id = id,
+                          .step_index = 3,
+                          .kind = STORE_DRAFT,
+                          .text = "spec",
+                          .prompt_tokens = 160,
+                          .completion_tokens = 30,
+                          .has_cached = id == 1,
+                          .cached_tokens = id == 1 ? 150 : 0};
+        put_trace(w, id, 0, &acc[id - 1]);
+        assert_true(store_writer_put_wasted(w, &s) > 0);
+        store_usage_total_t d = store_usage_add_wasted(&acc[id - 1], &s);
+        assert_int_equal(d.wasted_input, 160);
+        assert_int_equal(d.wasted_cached, id == 1 ? 150 : 155);
+        assert_int_equal(d.wasted_output, 30);
+    }
+    store_writer_destroy(&w);
+    store_reader_t *r = open_reader(path);
+
+    for (int64_t id = 1; id <= 2; id++) {
+        assert_int_equal(cost_usage_run(r, 0, id, &one, err, sizeof err), 0);
+        assert_int_equal(one.wasted_input, acc[id - 1].t.wasted_input);
+        assert_int_equal(one.wasted_cached, acc[id - 1].t.wasted_cached);
+        assert_int_equal(one.wasted_output, acc[id - 1].t.wasted_output);
+        assert_int_equal(one.input[COST_WEAK], 385); /* the drafts' alone */
+    }
+    assert_int_equal(cost_usage_run(r, 1, 0, &u, err, sizeof err), 0);
+    assert_int_equal(u.wasted_input, 320);
+    assert_int_equal(u.wasted_cached, 150 + 155);
+    assert_int_equal(u.wasted_output, 60);
+    assert_int_equal(u.input[COST_WEAK], 2 * 385);
+
+    prices_cost(p, &u, &usd);
+    near(usd.wasted, (15 * 0.20 + 305 * 0.10 + 60 * 0.60) / 1e6);
+    near(usd.total, usd.role[COST_WEAK] + usd.role[COST_STRONG] +
+                        usd.role[COST_PRM] + usd.wasted);
+    assert_int_equal(roi_measure(r, p, 1, 0, &m, err, sizeof err), 0);
+    near(m.usd.wasted, usd.wasted);
+    near(m.usd.total, usd.total);
+    char *doc = roi_measured_json(&m, p);
+    json_t *j = json_loads(doc, 0, NULL);
+    json_t *wasted = json_object_get(json_object_get(j, "by_role"), "wasted");
+    assert_int_equal(
+        json_integer_value(json_object_get(wasted, "output_tokens")), 60);
+    near(json_real_value(json_object_get(wasted, "usd")), usd.wasted);
+    json_decref(j);
+    free(doc);
+    store_reader_destroy(&r);
+    store_remove(path);
+    prices_destroy(&p);
+}
+
+
 int
 main(void)
 {
@@ -536,6 +799,9 @@ main(void)
         cmocka_unit_test(test_book_errors),
         cmocka_unit_test(test_usage_and_measured),
         cmocka_unit_test(test_stored_totals),
+        cmocka_unit_test(test_reported_cached),
+        cmocka_unit_test(test_old_store_keeps_rule),
+        cmocka_unit_test(test_wasted_in_totals),
         cmocka_unit_test(test_projected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

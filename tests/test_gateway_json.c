@@ -443,6 +443,8 @@ test_route_specs(void **state)
 ** by prices_cost: weak $1/M in, $0.5/M cached, $2/M out; strong 10x; PRM
 ** $1/M.  Weak: (100-40)*1 + 40*0.5 + (10+12)*2 = 124 micro-dollars;
 ** strong: (50-20)*10 + 20*5 + 7*20 = 540; PRM: (50-30)*1 + 30*0 = 20.
+** Wasted speculative drafts at the weak prices, apart and in the total:
+** (60-50)*1 + 50*0.5 + 5*2 = 45.
 */
 static void
 test_answer_dollars(void **state)
@@ -467,6 +469,9 @@ test_answer_dollars(void **state)
     f.result.strong_prompt_tokens = 50;
     f.result.strong_cached_tokens = 20;
     f.result.prm_cached_tokens = 30;
+    f.result.wasted_prompt_tokens = 60;
+    f.result.wasted_cached_tokens = 50;
+    f.result.wasted_tokens = 5;
     json_t *j = load(gw_render_answer(&f.a));
     json_t *usd = json_object_get(json_object_get(j, "trim"), "usd");
     assert_true(fabs(json_real_value(json_object_get(usd, "weak")) - 124e-6) <
@@ -475,7 +480,9 @@ test_answer_dollars(void **state)
                 1e-12);
     assert_true(fabs(json_real_value(json_object_get(usd, "prm")) - 20e-6) <
                 1e-12);
-    assert_true(fabs(json_real_value(json_object_get(usd, "total")) - 684e-6) <
+    assert_true(fabs(json_real_value(json_object_get(usd, "wasted")) - 45e-6) <
+                1e-12);
+    assert_true(fabs(json_real_value(json_object_get(usd, "total")) - 729e-6) <
                 1e-12);
     json_decref(j);
     prices_destroy(&p);

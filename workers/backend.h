@@ -42,8 +42,9 @@ typedef struct backend_result {
     size_t padded; /* SCORE: leading steps the PRM was not sent (dropped
                       to fit its input), given 1.0 */
     int input_tokens;
-    int cached_tokens; /* of prompt_tokens (SCORE: input_tokens), those the
-                          server's prefix cache held; 0: none or unknown */
+    int cached_tokens;   /* of prompt_tokens (SCORE: input_tokens), those the
+                            server's prefix cache held; 0: none or unknown */
+    int cached_reported; /* the server said cached_tokens (even 0) */
     int64_t latency_us;
     char *error; /* non-NULL: the call failed (malloc'd) */
 } backend_result_t;

@@ -254,8 +254,10 @@ parse_choice(const http_job_t *job, json_t *root, int chat, backend_result_t *r,
                                         "prompt_tokens_details"),
                         "cached_tokens");
     if (json_is_integer(cached) && json_integer_value(cached) >= 0 &&
-        json_integer_value(cached) <= r->prompt_tokens)
+        json_integer_value(cached) <= r->prompt_tokens) {
         r->cached_tokens = (int)json_integer_value(cached);
+        r->cached_reported = 1;
+    }
     return 0;
 }
 

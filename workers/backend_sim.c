@@ -221,6 +221,8 @@ sim_submit(backend_t *b, const backend_request_t *req)
                                           : p.result.prompt_tokens) -
                                  cached));
         p.result.cached_tokens = cached;
+        /* Reported only by a server with a prefix cache, as vLLM's is. */
+        p.result.cached_reported = s->cache != NULL;
         latency -= llround(per_token * cached);
         if (latency < 0)
             latency = 0;

@@ -176,6 +176,7 @@ send_results(worker_t *w, size_t n)
             g->finish = r->error ? TRIM__FINISH__FINISH_ERROR : r->finish;
             g->latency_us = (uint32_t)r->latency_us;
             g->cached_tokens = (uint32_t)r->cached_tokens;
+            g->cached_reported = r->cached_reported != 0;
             g->error = r->error ? r->error : "";
             genp[ng++] = g;
         } else {
@@ -188,6 +189,7 @@ send_results(worker_t *w, size_t n)
             s->padded = r->error ? 0 : (uint32_t)r->padded;
             s->latency_us = (uint32_t)r->latency_us;
             s->cached_tokens = (uint32_t)r->cached_tokens;
+            s->cached_reported = r->cached_reported != 0;
             s->error = r->error ? r->error : "";
             scop[ns++] = s;
         }

@@ -215,7 +215,11 @@
         card('accuracy', fix(r.accuracy, 3), 'run-accuracy'),
         card('strong share', fix(r.strong_share, 3), 'run-strong-share'),
         card('dollars', r.dollars ? usd(r.dollars.total) : '-',
-             'run-dollars')),
+             'run-dollars'),
+        r.dollars && r.dollars.wasted > 0
+            ? card('of it wasted drafts', usd(r.dollars.wasted),
+                   'run-wasted-dollars')
+            : null),
       el('form', {class: 'bar', id: 'filters', onsubmit: (e) => {
         e.preventDefault();
         go('');
