@@ -4,6 +4,7 @@
 **
 **   bench_latency [--problems-1 N] [--problems-64 N] [--policies LIST]
 **                 [--overhead-problems N] [--skip-speculation 1]
+**                 [--affinity-problems N]
 **
 ** 1. Speculation under a vLLM-like latency model (the simulator's, in one
 **    process: `trim run`'s cluster over inproc://).  The release pair, one
@@ -54,6 +55,25 @@
 **    trip, the PRM and router round trips per step row (prm_us, route_us)
 **    and the whole run's time per routed step.
 **
+** 3. Prefix-cache affinity, with and without, in one process: four workers
+**    per model pool (credit 128 each, 512 problems in flight, thr:0.5),
+**    each a model server with its own prefix cache of 200,000 tokens (LRU,
+**    workers/prefix_cache.h): the cached part of a prompt costs no prefill
+**    time.  Printed, affinity on and off: throughput (problems and routed
+**    steps per second) and each pool's hit ratio (cached / prompt tokens,
+**    as the workers report them), the prefill time it saved, the share of
+**    repeat requests that went to the same worker, and the cached share
+**    the audit store assumes for the same rows.  Its latency model is
+**    heavier on prefill than section 1's, orders of magnitude rather than
+**    measurements: 1.5B 8 ms + 0.05 ms/prompt token + 6 ms/token; 7B
+**    10 ms + 0.15 ms/prompt token + 14 ms/token; PRM 10 ms + 0.15 ms/input
+**    token.  Only the prefill share of a call can be saved (all of it for
+**    the PRM), and a server prefills one prompt at a time
+**    (sim_params_t.serial_prefill: prefill is compute-bound, so a cache hit
+**    frees the server for others' prompts) while it decodes its calls in
+**    parallel.  That many problems in flight load the servers' prefill, so
+**    what the caches save shows in throughput.
+**
 ** Prints figures; asserts nothing.  It takes minutes: run it once.
 */
 #include <math.h>
@@ -74,7 +94,9 @@
 #include "local.h"
 #include "log.h"
 #include "sim.h"
+#include "store.h"
 #include "train.h"
+#include "trim.pb-c.h"
 
 #ifndef TRIM_BIN_PATH
 #define TRIM_BIN_PATH "trim"
@@ -432,10 +454,110 @@ overhead(int problems, const char *dir)
 }
 
 
+/* ---- prefix-cache affinity ---------------------------------------------- */
+
+#define AFFINITY_WORKERS 4
+
+
+static double
+share(int64_t part, int64_t whole)
+{
+    return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+
+/*
+** cached / prompt tokens of role's pool, the prefill time that saved
+** (prefill_us a token), and same / repeat requests; beside, the share the
+** audit store assumes cached (store_usage_t: each call's prompt up to the
+** previous one's of its kind in the problem, as if every server always
+** held it), store_cached / store_prompt.
+*/
+static void
+print_pool(const coord_stats_t *s, int role, const char *name,
+           double prefill_us, int64_t store_cached, int64_t store_prompt)
+{
+    int64_t again = s->affinity_same[role] + s->affinity_moved[role];
+
+    printf("    %-5s hit ratio %5.1f%% of %lld prompt tokens (store assumes "
+           "%5.1f%%), %.1f s of prefill saved; same worker %5.1f%% of %lld "
+           "repeat requests\n",
+           name, share(s->cached_tokens[role], s->prompt_tokens[role]),
+           (long long)s->prompt_tokens[role], share(store_cached, store_prompt),
+           (double)s->cached_tokens[role] * prefill_us / 1e6,
+           share(s->affinity_same[role], again), (long long)again);
+}
+
+
+static void
+affinity(int problems, const char *dir)
+{
+    local_opts_t o = {0};
+    sim_params_t p;
+    char db[512], err[512];
+
+    sim_params_default(&p);
+    sim_params_latency(&p, SIM_WEAK, 8, 6);
+    sim_params_latency(&p, SIM_STRONG, 10, 14);
+    sim_params_latency(&p, -1, 10, 0.15);
+    p.prefill_us[SIM_WEAK] = 50;
+    p.prefill_us[SIM_STRONG] = 150;
+    p.prefix_cache_tokens = 200000;
+    p.serial_prefill = 1;
+    o.problems = problems;
+    o.seed = 1;
+    o.policy = "thr:0.5";
+    o.concurrency = 512;
+    o.sim = &p;
+    o.small_workers = o.large_workers = o.prm_workers = AFFINITY_WORKERS;
+    o.routers = 1;
+    o.credit = 128;
+    snprintf(db, sizeof db, "%s/affinity.db", dir);
+    o.db = db;
+    printf("prefix-cache affinity: %d problems, thr:0.5, 512 in flight, %d "
+           "workers per pool x credit 128, 200,000 cached tokens per "
+           "worker, serial prefill\n",
+           problems, AFFINITY_WORKERS);
+    for (int off = 0; off <= 1; off++) {
+        local_result_t res;
+        store_usage_total_t u = {0};
+
+        o.no_affinity = off;
+        unlink(db);
+        if (local_run(&o, &res, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_latency: %s\n", err);
+            exit(1);
+        }
+        printf("  affinity %-3s: %.2f s, %.1f problems/s, %.0f routed "
+               "steps/s\n",
+               off ? "off" : "on", res.seconds,
+               (double)(res.stats.finished + res.stats.failed) / res.seconds,
+               (double)res.stats.routed_steps / res.seconds);
+        store_reader_t *r = store_reader_new(db, err, sizeof err);
+        if (r == NULL ||
+            store_usage_run(r, res.run_id, &u, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_latency: %s\n", err);
+            exit(1);
+        }
+        store_reader_destroy(&r);
+        print_pool(&res.stats, TRIM__ROLE__ROLE_SMALL, "small",
+                   p.prefill_us[SIM_WEAK], u.cached[STORE_DRAFT],
+                   u.input[STORE_DRAFT]);
+        print_pool(&res.stats, TRIM__ROLE__ROLE_LARGE, "large",
+                   p.prefill_us[SIM_STRONG], u.cached[STORE_STRONG],
+                   u.input[STORE_STRONG]);
+        print_pool(&res.stats, TRIM__ROLE__ROLE_PRM, "prm", p.prm_prefill_us,
+                   u.prm_cached, u.prm);
+        fflush(stdout);
+    }
+    unlink(db);
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int n1 = 30, n64 = 256, over = 300, skip_spec = 0;
+    int n1 = 30, n64 = 256, over = 300, skip_spec = 0, aff = 2048;
     const char *policies = "thr:0.5,pomdp:0.001,agg";
     char dir[] = "/tmp/trim-bench-latency-XXXXXX";
 
@@ -452,6 +574,8 @@ main(int argc, char **argv)
             policies = argv[i + 1];
         else if (strcmp(argv[i], "--skip-speculation") == 0)
             skip_spec = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--affinity-problems") == 0)
+            aff = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "bench_latency: unknown flag %s\n", argv[i]);
             return 2;
@@ -470,6 +594,8 @@ main(int argc, char **argv)
         speculation(policies, n1, n64, dir);
     if (over > 0)
         overhead(over, dir);
+    if (aff > 0)
+        affinity(aff, dir);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -83,8 +83,8 @@ parse_args(int argc, char **argv, coordinator_args_t *a)
          "when the router fails: local (decide in-process) or wait"},
         {"speculate", FLAG_STRING, &a->speculate, 0, 0,
          "draft the next step while this one is scored and routed: off, on, "
-         "or guard (not in a problem regenerated twice, after a regenerated "
-         "step); same results, wasted "
+         "or guard (not where the run's record says the draft is likely "
+         "regenerated); same results, wasted "
          "drafts counted apart"},
         {"curve-secret", FLAG_STRING, &a->curve_secret, 0, 0,
          "this server's key pair (.secret file): turns CURVE on"},

@@ -145,8 +145,8 @@ parse_args(int argc, char **argv, run_args_t *a)
          "this (and this if it states none)"},
         {"speculate", FLAG_STRING, &a->speculate, 0, 0,
          "draft the next step while this one is scored and routed: off, on, "
-         "or guard (not in a problem regenerated twice, after a regenerated "
-         "step); same results, wasted "
+         "or guard (not where the run's record says the draft is likely "
+         "regenerated); same results, wasted "
          "drafts counted apart"},
         {"resume", FLAG_INT, &a->resume, 0, 9.2e18,
          "finish interrupted run RUN of --db with its recorded configuration "

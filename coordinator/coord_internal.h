@@ -64,6 +64,19 @@ typedef struct totals {
     int64_t pool_prompt[ROLE_COUNT], pool_cached[ROLE_COUNT];
 } totals_t;
 
+/*
+** The guard's per-run tally of routed drafts that a step could follow (the
+** ones speculation is asked for), by what is known when each goes to
+** scoring: the step before it (none, kept, regenerated) and the problem's
+** regenerations so far (0..5, 5 for more); speculate.c.
+*/
+#define SPEC_GUARD_CELLS 18
+
+typedef struct spec_guard {
+    int32_t drafts[SPEC_GUARD_CELLS], regenerated[SPEC_GUARD_CELLS];
+    int64_t all_drafts, all_regenerated;
+} spec_guard_t;
+
 typedef struct crun {
     int64_t id;
     policy_t *policy; /* decides locally when the router fails */
@@ -78,6 +91,7 @@ typedef struct crun {
     int64_t max_strong_tokens;   /* per-problem cap, 0 for none */
     budget_t budget;             /* strong-token share controller (maybe off) */
     coord_speculate_t speculate; /* speculative drafting (speculate.c) */
+    spec_guard_t guard;          /* what its guard has learnt */
     prom_counter_t *m_routed, *m_regenerated; /* by policy; NULL: no metrics */
 } crun_t;
 
@@ -699,6 +713,12 @@ void coord_spec_dispatch(coord_t *c);
 ** an error), 0 if not (the caller treats it as any other reply).
 */
 int coord_spec_reply(coord_t *c, int slot, const Trim__StepResult *r);
+
+/*
+** The decision on p's routed draft: the guard learns from it (called
+** before the decision changes p).
+*/
+void coord_spec_learn(coord_t *c, cproblem_t *p, int regenerate);
 
 /*
 ** p's draft was regenerated: its speculative draft is wasted (recorded now

@@ -55,8 +55,8 @@ typedef enum {
 typedef enum {
     COORD_SPEC_OFF = 0,
     COORD_SPEC_ON = 1,   /* after every draft that could be kept */
-    COORD_SPEC_GUARD = 2 /* ... but not after a regenerated step of a
-                            problem regenerated twice or more */
+    COORD_SPEC_GUARD = 2 /* ... but not where the run's own record says
+                            the draft is likely regenerated */
 } coord_speculate_t;
 
 /* "off", "on", "guard" into *out.  0, or -1 for anything else. */

@@ -25,13 +25,41 @@
 ** when the small pool's queue is empty and a small peer has free credit,
 ** else it is not made.
 **
-** The guard mode skips it where the draft is likely to be regenerated: after
-** a regenerated step in a problem regenerated GUARD_REGENERATED times or
-** more (derailed).  On the fitted simulator under thr:0.5 (200 problems) a
-** draft was regenerated 18% of the time after a kept step, 42% after a
-** problem's first regeneration and 62-90% after its second and later
-** ones: those drafts are most of the wasted speculation, and few kept
-** steps follow them.
+** The guard mode skips it where the draft is likely to be regenerated,
+** by the run's own record.  When a draft goes to scoring all that is
+** known is the problem's past: the step before (none, kept, regenerated)
+** and how many of its steps were regenerated (0..5+).  Each run tallies,
+** per such cell, its routed drafts that a step could follow and how many
+** were regenerated (coord_spec_learn, at every decision, speculated or
+** not), and estimates P(regenerate) = (r + m Q) / (n + m): the cell's
+** rate, pulled towards the run's whole rate Q while the cell is young
+** (m = GUARD_PRIOR drafts).  A draft whose estimate is GUARD_SKIP or more
+** gets no speculative draft: it would be wasted 7 times in 10 or more, for
+** at most 3 hidden scorings.  The cells separate well because errors
+** cascade in the simulated world (and in a real model): on the fitted
+** simulator, 2,000 problems, seed 5, drafts a step could follow were
+** regenerated
+**
+**                      thr:0.5   pomdp:0.001
+**   first step            32%       36%
+**   after kept, 0 regen   10%       13%
+**   after kept, 3+ regen  66%       14%  (pomdp keeps a derailed problem)
+**   after regen, 1        50%       52%
+**   after regen, 3+       77%       68%
+**
+** so the cells, not a fixed rule, carry the policy's own habits.  Replayed
+** over those runs' decisions (the guard changes no decision; waste counted
+** as a mean draft), speculation hides 94% (thr) and 98% (pomdp) of the
+** kept steps' scoring for 19% and 23% of the weak tokens wasted, against
+** 100% for 29% and 27% with `on`.  On bench_latency's problems (seed 11):
+** 256 problems 93-95% for 24-25% (on: 32%), the 30 of its one-at-a-time
+** runs, a hard set half regenerated, 90-92% for 34-38% (on: 44-46%).  The
+** old rule (skip after a regenerated step once the problem had two) hid
+** 81-91% for 16-24%.  GUARD_SKIP at 0.65 wastes 3-4 points less and hides
+** 2-4 less, under 90% on the hard set; at 0.75 it hides more but wastes
+** over 35% there.  Measured by bench_latency (vLLM-like latency model,
+** thr:0.5, pomdp, agg, one at a time and 64 at once): guard hid 96-99% for
+** 25.5-33.2% wasted, on 97-100% for 27.1-41.7%.
 */
 #include "coord_internal.h"
 
@@ -41,7 +69,8 @@
 #include "clock.h"
 #include "log.h"
 
-#define GUARD_REGENERATED 2
+#define GUARD_PRIOR 4    /* drafts' weight of the run's rate in a cell */
+#define GUARD_SKIP  0.70 /* estimated P(regenerate) that skips speculation */
 
 
 int
@@ -68,6 +97,46 @@ draft_ends(const coord_t *c, const cproblem_t *p)
 }
 
 
+/* p's guard cell: the step before its draft and its regenerations. */
+static int
+guard_cell(const cproblem_t *p)
+{
+    int before = p->n_steps == 0 ? 0 : p->acc[p->n_steps - 1].strong ? 2 : 1;
+    int regenerated = p->regenerated < 5 ? p->regenerated : 5;
+
+    return before * 6 + regenerated;
+}
+
+
+/* Whether g's estimate says p's draft is likely regenerated. */
+static int
+guard_skips(const spec_guard_t *g, const cproblem_t *p)
+{
+    int k = guard_cell(p);
+    double all = (g->all_regenerated + 1.0) / (g->all_drafts + 2.0);
+    double q =
+        (g->regenerated[k] + GUARD_PRIOR * all) / (g->drafts[k] + GUARD_PRIOR);
+
+    return q >= GUARD_SKIP;
+}
+
+
+void
+coord_spec_learn(coord_t *c, cproblem_t *p, int regenerate)
+{
+    spec_guard_t *g = &p->run->guard;
+    int k;
+
+    if (draft_ends(c, p))
+        return; /* no step would follow: never speculated on */
+    k = guard_cell(p);
+    g->drafts[k]++;
+    g->regenerated[k] += regenerate != 0;
+    g->all_drafts++;
+    g->all_regenerated += regenerate != 0;
+}
+
+
 void
 coord_spec_want(coord_t *c, cproblem_t *p)
 {
@@ -76,8 +145,7 @@ coord_spec_want(coord_t *c, cproblem_t *p)
     if (mode == COORD_SPEC_OFF || p->spec.state != SPEC_NONE ||
         p->run->shape != POLICY_ROUTED || draft_ends(c, p))
         return;
-    if (mode == COORD_SPEC_GUARD && p->n_steps > 0 &&
-        p->acc[p->n_steps - 1].strong && p->regenerated >= GUARD_REGENERATED)
+    if (mode == COORD_SPEC_GUARD && guard_skips(&p->run->guard, p))
         return;
     if (c->n_spec_want == c->cap_spec_want) {
         size_t cap = c->cap_spec_want ? 2 * c->cap_spec_want : 64;

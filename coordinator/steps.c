@@ -1054,6 +1054,7 @@ apply_decision(coord_t *c, cproblem_t *p, int regenerate, float prob,
     p->run->t.routed++;
     prom_counter_add(p->run->m_routed, 1);
     p->failures = 0;
+    coord_spec_learn(c, p, regenerate);
     if (regenerate) {
         coord_spec_regenerated(c, p);
         p->discarded_tokens += p->draft_tokens;
