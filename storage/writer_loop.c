@@ -252,8 +252,17 @@ s_broken_check(const store_rec_t *r)
             return "decision IN ('keep', 'regenerate')";
         if (s->accepted != 0 && s->accepted != 1)
             return "accepted IN (0, 1)";
-        return s->step_index >= 0 ? NULL : "step_index >= 0";
+        if (s->speculative != 0 && s->speculative != 1)
+            return "speculative IN (0, 1)";
+        if (s->has_prm_cached &&
+            (s->prm_cached_tokens < 0 || s->prm_cached_tokens > s->prm_tokens))
+            return "prm_cached_tokens BETWEEN 0 AND prm_tokens";
+        /* A step row's other checks are a wasted draft's too. */
+        /* fall through */
     case STORE_REC_WASTED:
+        if (s->has_cached &&
+            (s->cached_tokens < 0 || s->cached_tokens > s->prompt_tokens))
+            return "cached_tokens BETWEEN 0 AND prompt_tokens";
         return s->step_index >= 0 ? NULL : "step_index >= 0";
     default:
         return NULL;

@@ -1954,6 +1954,36 @@ test_writer_checks_problem_rows(void **state)
 }
 
 
+/*
+** The checks later migrations added to step rows (v9's speculative, v11's
+** reported cached counts) hold too: each bad row stops the writer with the
+** check it breaks, and no step row is stored.
+*/
+static void
+test_writer_checks_step_rows(void **state)
+{
+    tmpdb_t *t = *state;
+    const char *checks[] = {"speculative IN (0, 1)",
+                            "prm_cached_tokens BETWEEN 0 AND prm_tokens",
+                            "cached_tokens BETWEEN 0 AND prompt_tokens"};
+
+    for (int i = 0; i < 3; i++) {
+        store_writer_t *w = writer_with(t->path, NULL, 1);
+        store_step_t s = make_step(1, 0, STORE_DRAFT);
+
+        s.speculative = i == 0 ? 2 : 1;
+        s.has_prm_cached = i == 1;
+        s.prm_cached_tokens = s.prm_tokens + 1;
+        s.has_cached = i == 2;
+        s.cached_tokens = -1;
+        assert_true(store_writer_put_step(w, &s) > 0);
+        assert_int_equal(store_writer_wait(w, 0), -1);
+        assert_non_null(strstr(store_writer_error(w), checks[i]));
+        store_writer_destroy(&w);
+        assert_int_equal(q_int(t->path, "SELECT count(*) FROM steps"), 0);
+    }
+}
+
 /* ---- concurrency --------------------------------------------------------- */
 
 typedef struct {
@@ -2197,6 +2227,7 @@ main(void)
         T(test_writer_fails_on_fk),
         T(test_writer_fails_on_bad_enum),
         T(test_writer_checks_problem_rows),
+        T(test_writer_checks_step_rows),
         T(test_many_producers_small_queue),
         T(test_migrate_v6_to_v7),
         T(test_migrate_v7_to_v8),
