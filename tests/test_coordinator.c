@@ -1092,13 +1092,17 @@ test_cancel_and_watch_paged_out(void **state)
     }
     k = next_key(a);
     assert_int_equal(k.problem_id, watch_id);
-    /* Two round trips: the loop has turned since it admitted 4, so the
-    ** window was refilled with 3 and 5 while 4 is held. */
-    status_barrier(client);
-    status_barrier(client);
+    /* The window is refilled with 3 and 5 while 4 is held, once the
+    ** writer has committed what a page read needs (paging.c reads only
+    ** committed rows, and hurries the writer when a read comes back
+    ** short): ask until it has, bounded. */
+    int64_t give_up = clock_now_ms() + 10000;
+    while (st->paged != 2 && clock_now_ms() < give_up)
+        status_barrier(client);
     assert_int_equal(st->paged, 2);
     assert_int_equal(st->paged_in, 4);
-    assert_int_equal(st->page_reads, 3);
+    /* 3, and one more for each read that came back short of the writer. */
+    assert_true(st->page_reads >= 3);
     answer_key(a, &k, "So \\boxed{0}.", TRIM__FINISH__FINISH_END);
     e = client_expect(client, TRIM__ENVELOPE__BODY_STEP_PUSH);
     assert_int_equal(e->step_push->n_steps, 1);
@@ -1122,7 +1126,7 @@ test_cancel_and_watch_paged_out(void **state)
     stop_coord(&t, thread, &w);
     zmq_ctx_term(zctx);
     /* What the loop published last (coord_run's exit). */
-    assert_true(series_value(reg, "trim_queue_page_reads_total") == 4);
+    assert_true(series_value(reg, "trim_queue_page_reads_total") >= 4);
     assert_true(series_value(reg, "trim_queue_paged_in_problems_total") ==
                 n - 2);
     assert_true(series_value(reg, "trim_queue_paged_problems") == 0);
