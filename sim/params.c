@@ -112,6 +112,38 @@ in_range(double x, double lo, double hi)
     return isfinite(x) && x >= lo && x <= hi;
 }
 
+
+/* sim_params_check's part for the problem classes. */
+static int
+check_classes(const sim_params_t *p, char *err, size_t errlen)
+{
+    double total = 0;
+    for (int k = 0; k < SIM_CLASSES; k++) {
+        if (!in_range(p->class_share[k], 0, 1))
+            return errf(err, errlen,
+                        "sim params: class_share[%d] = %g not in [0,1]", k,
+                        p->class_share[k]);
+        if (!in_range(p->class_logit[k], -20, 20))
+            return errf(err, errlen,
+                        "sim params: class_logit[%d] = %g not in [-20,20]", k,
+                        p->class_logit[k]);
+        if (!in_range(p->prm_noise[k], 0, 1))
+            return errf(err, errlen,
+                        "sim params: prm_noise[%d] = %g not in [0,1]", k,
+                        p->prm_noise[k]);
+        if (!in_range(p->prm_blind[k], 0, 1))
+            return errf(err, errlen,
+                        "sim params: prm_blind[%d] = %g not in [0,1]", k,
+                        p->prm_blind[k]);
+        total += p->class_share[k];
+    }
+    if (fabs(total - 1.0) > 1e-6)
+        return errf(err, errlen, "sim params: class_share sums to %g, not 1",
+                    total);
+    return 0;
+}
+
+
 /*
 ** Check that every parameter is usable: accuracies and the critical
 ** fraction in [0,1], tokens per step in [1, 1e6], critical factor in
@@ -147,31 +179,8 @@ sim_params_check(const sim_params_t *p, char *err, size_t errlen)
         return errf(err, errlen,
                     "sim params: critical_factor = %g not in (0,1e6]",
                     p->critical_factor);
-    {
-        double total = 0;
-        for (int k = 0; k < SIM_CLASSES; k++) {
-            if (!in_range(p->class_share[k], 0, 1))
-                return errf(err, errlen,
-                            "sim params: class_share[%d] = %g not in [0,1]", k,
-                            p->class_share[k]);
-            if (!in_range(p->class_logit[k], -20, 20))
-                return errf(err, errlen,
-                            "sim params: class_logit[%d] = %g not in [-20,20]",
-                            k, p->class_logit[k]);
-            if (!in_range(p->prm_noise[k], 0, 1))
-                return errf(err, errlen,
-                            "sim params: prm_noise[%d] = %g not in [0,1]", k,
-                            p->prm_noise[k]);
-            if (!in_range(p->prm_blind[k], 0, 1))
-                return errf(err, errlen,
-                            "sim params: prm_blind[%d] = %g not in [0,1]", k,
-                            p->prm_blind[k]);
-            total += p->class_share[k];
-        }
-        if (fabs(total - 1.0) > 1e-6)
-            return errf(err, errlen,
-                        "sim params: class_share sums to %g, not 1", total);
-    }
+    if (check_classes(p, err, errlen) < 0)
+        return -1;
     if (!in_range(p->repair, 0, 1))
         return errf(err, errlen, "sim params: repair = %g not in [0,1]",
                     p->repair);
