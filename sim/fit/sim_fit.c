@@ -797,7 +797,7 @@ typedef struct {
     const target_t *t;
     unsigned fixed; /* fit_coords held at base's values (--fix) */
     int n_dims;     /* coordinates (to_x) */
-    long evals; /* objective evaluations so far */
+    long evals;     /* objective evaluations so far */
 } search_t;
 
 static double
