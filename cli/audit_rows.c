@@ -20,7 +20,8 @@ typedef enum {
     COL_KIND,     /* store_kind_t */
     COL_DECISION, /* store_decision_t */
     COL_BELIEF,   /* const char * holding JSON text */
-    COL_OUTCOME   /* the store_problem_t at off, as audit_outcome says */
+    COL_OUTCOME,  /* the store_problem_t at off, as audit_outcome says */
+    COL_OPT_INT   /* int32_t, none unless its flag is set (s_opt_flags) */
 } col_type_t;
 
 typedef struct col {
@@ -76,9 +77,11 @@ static const col_t s_step_cols[] = {
     {"prod_prev_score", COL_REAL, S(prod_prev_score)},
     {"prm_tokens", COL_INT, S(prm_tokens)},
     {"prm_padded", COL_INT, S(prm_padded)},
+    {"prm_cached_tokens", COL_OPT_INT, S(prm_cached_tokens)},
     {"action_prob", COL_REAL, S(action_prob)},
     {"belief", COL_BELIEF, S(belief)},
     {"prompt_tokens", COL_INT, S(prompt_tokens)},
+    {"cached_tokens", COL_OPT_INT, S(cached_tokens)},
     {"completion_tokens", COL_INT, S(completion_tokens)},
     {"finish", COL_INT, S(finish)},
     {"latency_us", COL_I64, S(latency_us)},
@@ -88,6 +91,7 @@ static const col_t s_step_cols[] = {
     {"prm_queue_us", COL_I64, S(prm_queue_us)},
     {"route_queue_us", COL_I64, S(route_queue_us)},
     {"step_us", COL_I64, S(step_us)},
+    {"speculative", COL_INT, S(speculative)},
     {"worker", COL_TEXT, S(worker)},
     {"created_ms", COL_I64, S(created_ms)},
     {"text", COL_TEXT, S(text)},
@@ -102,6 +106,26 @@ audit_outcome(const store_problem_t *p)
     if (p->status != STORE_FINISHED)
         return store_status_name(p->status);
     return p->correct == 1 ? "correct" : p->correct == 0 ? "wrong" : "ungraded";
+}
+
+
+/* The COL_OPT_INT columns' values and their "reported" flags. */
+static const struct {
+    size_t off, has;
+} s_opt_flags[] = {
+    {S(cached_tokens), S(has_cached)},
+    {S(prm_cached_tokens), S(has_prm_cached)},
+};
+
+
+/* Whether a COL_OPT_INT column holds a value (its flag is set). */
+static int
+col_has(const col_t *c, const void *rec)
+{
+    for (size_t i = 0; i < N_COLS(s_opt_flags); i++)
+        if (s_opt_flags[i].off == c->off)
+            return *((const uint8_t *)rec + s_opt_flags[i].has) != 0;
+    return 0;
 }
 
 
@@ -173,6 +197,9 @@ col_json(const col_t *c, const void *rec)
         return json_integer(*(const int64_t *)at);
     case COL_INT:
         return json_integer(*(const int *)at);
+    case COL_OPT_INT:
+        return col_has(c, rec) ? json_integer(*(const int32_t *)at)
+                               : json_null();
     case COL_REAL: {
         double x = field_real(at);
         return isnan(x) ? json_null() : json_real(x);
@@ -240,6 +267,10 @@ row_csv(FILE *f, const col_t *cols, size_t n, const void *rec)
             break;
         case COL_INT:
             fprintf(f, "%d", *(const int *)at);
+            break;
+        case COL_OPT_INT:
+            if (col_has(&cols[i], rec))
+                fprintf(f, "%d", (int)*(const int32_t *)at);
             break;
         case COL_REAL:
             if (!isnan(field_real(at)))

@@ -217,6 +217,23 @@ print_block(const char *label, const char *text)
 static const char *const finish_names[] = {"step", "end", "length"};
 
 
+/* What the servers' prefix caches held of the row's inputs, when they
+** said (schema v11; nothing is printed for rows without a report). */
+static void
+print_cached(const store_step_t *s)
+{
+    if (s->has_cached)
+        printf("    %-9s%d of %d prompt tokens held by the model server's "
+               "prefix cache\n",
+               "cache", s->cached_tokens, s->prompt_tokens);
+    if (s->has_prm_cached)
+        printf("    %-9s%d of %d PRM input tokens held by the PRM server's "
+               "prefix cache\n",
+               s->has_cached ? "" : "cache", s->prm_cached_tokens,
+               s->prm_tokens);
+}
+
+
 /* Where a step's time went, in milliseconds. */
 static void
 print_timings(const store_step_t *s)
@@ -339,9 +356,10 @@ print_step(void *ctx, const store_step_t *s)
         return 0;
     }
     if (s->kind == STORE_DRAFT) {
-        printf("step %d  draft  (%d tokens, %s, attempt %d, %s)%s\n",
+        printf("step %d  draft  (%d tokens, %s, attempt %d, %s%s)%s\n",
                s->step_index, s->completion_tokens, finish, s->attempt,
                s->worker ? esc_str(worker, sizeof worker, s->worker) : "?",
+               s->speculative ? ", speculative" : "",
                s->accepted ? "" : "  DISCARDED");
         print_block("text", s->text);
         print_draft(s);
@@ -353,6 +371,7 @@ print_step(void *ctx, const store_step_t *s)
         print_block("text", s->text);
         print_strong_score(s);
     }
+    print_cached(s);
     print_timings(s);
     if (usd != NULL)
         printf("    %-9s$%.6f\n", "cost", *usd);

@@ -3,6 +3,7 @@
 ** outside tools.
 **
 **   trim export --db FILE --format jsonl|csv [--run N] [--out FILE]
+**               [--wasted]
 **
 ** Rows are streamed from one read query (store_each_step_context) straight
 ** to the output, so memory stays the same however large the store is.  The
@@ -29,7 +30,10 @@ static const char description[] =
     "fields with commas, quotes or line breaks quoted).  Unscored numbers\n"
     "and missing text are null in JSON and empty in CSV.  The columns are\n"
     "described in docs/audit-schema.md.  Rows are streamed: memory does not\n"
-    "grow with the store.";
+    "grow with the store.  --wasted writes the speculative drafts that were\n"
+    "not used (their step was regenerated) instead, in the same columns:\n"
+    "speculative 1, accepted 0, no score or decision.  `trim prune` deletes\n"
+    "both, so export both first if you keep either.";
 
 typedef struct exporter {
     FILE *f;
@@ -92,11 +96,14 @@ cmd_export(int argc, char **argv)
 {
     const char *db = "trim.db", *format = "", *out = "";
     int64_t run = 0;
+    int wasted = 0;
     const flag_t flags[] = {
         {"db", FLAG_STRING, &db, 0, 0, "audit database"},
         {"format", FLAG_STRING, &format, 0, 0, "jsonl or csv (required)"},
         {"run", FLAG_INT, &run, 0, 9.2e18, "only this run (0: every run)"},
         {"out", FLAG_STRING, &out, 0, 0, "write here instead of stdout"},
+        {"wasted", FLAG_BOOL, &wasted, 0, 0,
+         "the unused speculative drafts instead of the step rows"},
     };
     const size_t n = sizeof flags / sizeof *flags;
     exporter_t e = {0};
@@ -138,7 +145,8 @@ cmd_export(int argc, char **argv)
     }
     if (e.csv)
         audit_step_csv_header(e.f, 0);
-    if (store_each_step_context(r, run, write_row, &e, err, sizeof err) < 0) {
+    if ((wasted ? store_each_wasted_context : store_each_step_context)(
+            r, run, write_row, &e, err, sizeof err) < 0) {
         cli_error("export", err);
         goto done;
     }
@@ -152,8 +160,8 @@ cmd_export(int argc, char **argv)
     }
     rc = 0;
     if (*out)
-        fprintf(stderr, "trim export: %lld step rows to %s\n",
-                (long long)e.rows, out);
+        fprintf(stderr, "trim export: %lld %s to %s\n", (long long)e.rows,
+                wasted ? "wasted drafts" : "step rows", out);
 done:
     if (e.f != NULL && e.f != stdout && fclose(e.f) != 0 && rc == 0) {
         perror(out);

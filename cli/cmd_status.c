@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "errf.h"
 #include "escape.h"
+#include "summary.h"
 
 static const char description[] =
     "Ask a running coordinator for its queue depth, problems in flight,\n"
@@ -39,13 +40,16 @@ print_json(const Trim__Status *st)
         const Trim__RunStatus *r = st->runs[i];
         json_array_append_new(
             runs,
-            json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "run_id",
-                      (json_int_t)r->run_id, "policy", r->policy, "problems",
-                      (json_int_t)r->problems, "finished",
+            json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, "
+                      "s:o*}",
+                      "run_id", (json_int_t)r->run_id, "policy", r->policy,
+                      "problems", (json_int_t)r->problems, "finished",
                       (json_int_t)r->finished, "failed", (json_int_t)r->failed,
                       "cancelled", (json_int_t)r->cancelled, "correct",
                       (json_int_t)r->correct, "graded", (json_int_t)r->graded,
-                      "done", r->done));
+                      "done", r->done, "wasted_tokens",
+                      (json_int_t)r->wasted_tokens, "prefix_cache",
+                      summary_prefix_cache_json(r)));
     }
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
@@ -108,18 +112,21 @@ print_text(const Trim__Status *st, const char *endpoint)
     }
     if (st->n_runs == 0)
         return;
-    printf("\n  %-5s %-12s %9s %9s %7s %9s %9s %5s\n", "run", "policy",
-           "problems", "finished", "failed", "cancelled", "accuracy", "done");
+    /* cache hit: % of prompt tokens held, small/large/prm pools. */
+    printf("\n  %-5s %-12s %9s %9s %7s %9s %9s %5s %11s\n", "run", "policy",
+           "problems", "finished", "failed", "cancelled", "accuracy", "done",
+           "cache hit%");
     for (size_t i = 0; i < st->n_runs; i++) {
         const Trim__RunStatus *r = st->runs[i];
-        char policy[4 * TRIM_MAX_NAME + 4];
-        printf("  %-5llu %-12s %9llu %9llu %7llu %9llu %9.3f %5s\n",
+        char policy[4 * TRIM_MAX_NAME + 4], cache[32];
+        summary_prefix_cache_cell(r, cache, sizeof cache);
+        printf("  %-5llu %-12s %9llu %9llu %7llu %9llu %9.3f %5s %11s\n",
                (unsigned long long)r->run_id,
                esc_str(policy, sizeof policy, r->policy),
                (unsigned long long)r->problems, (unsigned long long)r->finished,
                (unsigned long long)r->failed, (unsigned long long)r->cancelled,
                r->graded ? (double)r->correct / (double)r->graded : 0.0,
-               r->done ? "yes" : "no");
+               r->done ? "yes" : "no", cache);
     }
 }
 

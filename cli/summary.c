@@ -54,10 +54,8 @@ pool_caches(const Trim__RunStatus *r, pool_cache_t out[N_POOLS])
 }
 
 
-/* {"small": {"prompt_tokens", "cached_tokens", "hit_ratio"}, ...}, the
-** ratio null for a pool without prompt tokens. */
-static json_t *
-prefix_cache_json(const Trim__RunStatus *r)
+json_t *
+summary_prefix_cache_json(const Trim__RunStatus *r)
 {
     pool_cache_t pools[N_POOLS];
     json_t *j = json_object();
@@ -73,6 +71,27 @@ prefix_cache_json(const Trim__RunStatus *r)
                                                       (double)pools[i].prompt)
                                           : json_null()));
     return j;
+}
+
+
+void
+summary_prefix_cache_cell(const Trim__RunStatus *r, char *buf, size_t size)
+{
+    pool_cache_t pools[N_POOLS];
+    size_t at = 0;
+
+    pool_caches(r, pools);
+    for (int i = 0; i < N_POOLS && at < size; i++) {
+        const char *sep = i ? "/" : "";
+        int n = pools[i].prompt > 0
+                    ? snprintf(buf + at, size - at, "%s%.0f", sep,
+                               100.0 * (double)pools[i].cached /
+                                   (double)pools[i].prompt)
+                    : snprintf(buf + at, size - at, "%s-", sep);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
 }
 
 
@@ -126,7 +145,7 @@ print_json(const Trim__RunStatus *r, const char *db, const char *coordinator,
         json_object_set_new(j, "wasted_tokens",
                             json_integer((json_int_t)r->wasted_tokens));
     if (j != NULL)
-        json_object_set_new(j, "prefix_cache", prefix_cache_json(r));
+        json_object_set_new(j, "prefix_cache", summary_prefix_cache_json(r));
     if (j != NULL && r->elapsed_s >= 0)
         json_object_set_new(j, "elapsed_s", json_real(r->elapsed_s));
     if (j != NULL && usd != NULL)

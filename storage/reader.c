@@ -24,6 +24,17 @@
     " coalesce(sum(weak_tokens), 0), coalesce(sum(strong_tokens), 0),"         \
     " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0)"
 
+/*
+** A wasted_drafts row in STORE_STEP_COLUMNS' order: an unscored,
+** undecided, unaccepted speculative draft (it has no PRM, routing or queue
+** figures: its step was regenerated before it was needed).
+*/
+#define S_WASTED_AS_STEPS                                                      \
+    "SELECT problem_id, step_index, 'draft', attempt, text, prompt_tokens,"    \
+    " completion_tokens, finish, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL," \
+    " NULL, NULL, 0, latency_us, worker, created_ms, 0, 0, 0, 0, 1, 0, 0, 0,"  \
+    " cached_tokens, NULL FROM wasted_drafts"
+
 static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_PROBLEM] =
         "SELECT " STORE_PROBLEM_COLUMNS " FROM problems WHERE problem_id = ?1",
@@ -78,6 +89,17 @@ static const char *const s_sql[STORE_Q_COUNT] = {
         " JOIN (SELECT " STORE_STEP_COLUMNS " FROM steps) AS s"
         " USING (problem_id) WHERE p.run_id = ?1"
         " ORDER BY p.problem_id, s.step_index, s.kind",
+    [STORE_Q_WASTED] =
+        "SELECT s.*, p.run_id, r.policy, p.source, p.status, p.correct"
+        " FROM (" S_WASTED_AS_STEPS ") AS s"
+        " JOIN problems p USING (problem_id) JOIN runs r USING (run_id)"
+        " ORDER BY s.problem_id, s.step_index",
+    [STORE_Q_WASTED_RUN] =
+        "SELECT s.*, p.run_id, r.policy, p.source, p.status, p.correct"
+        " FROM problems p JOIN runs r USING (run_id)"
+        " JOIN (" S_WASTED_AS_STEPS ") AS s"
+        " USING (problem_id) WHERE p.run_id = ?1"
+        " ORDER BY p.problem_id, s.step_index",
 };
 
 
@@ -451,6 +473,18 @@ store_each_step_context(store_reader_t *r, int64_t run_id,
     s_each_t e = {.context = fn, .ctx = ctx};
 
     return s_scan(r, q, run_id, &e, "reading step rows", err, errlen);
+}
+
+
+int
+store_each_wasted_context(store_reader_t *r, int64_t run_id,
+                          int (*fn)(void *ctx, const store_step_context_t *row),
+                          void *ctx, char *err, size_t errlen)
+{
+    store_query_t q = run_id > 0 ? STORE_Q_WASTED_RUN : STORE_Q_WASTED;
+    s_each_t e = {.context = fn, .ctx = ctx};
+
+    return s_scan(r, q, run_id, &e, "reading wasted drafts", err, errlen);
 }
 
 

@@ -501,6 +501,16 @@ int store_each_step_context(store_reader_t *r, int64_t run_id,
                             void *ctx, char *err, size_t errlen);
 
 /*
+** The same for the unused speculative drafts (wasted_drafts), each as a
+** draft row with speculative 1, accepted 0 and no score, decision or queue
+** figures, in (problem_id, step_index) order.  Returns 0, or -1 with err.
+*/
+int store_each_wasted_context(store_reader_t *r, int64_t run_id,
+                              int (*fn)(void *ctx,
+                                        const store_step_context_t *row),
+                              void *ctx, char *err, size_t errlen);
+
+/*
 ** One problem's step rows kept beyond store_each_step's callback: each row
 ** with an owned copy of its text (texts[i], which a caller may take and
 ** set to NULL), its reason and decided_by (owned by r; copy to keep); the

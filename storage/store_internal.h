@@ -423,6 +423,8 @@ typedef enum {
     STORE_Q_RANK,         /* a problem's place in its run */
     STORE_Q_CONTEXT,      /* every step row with its problem and run */
     STORE_Q_CONTEXT_RUN,  /* the same for one run */
+    STORE_Q_WASTED,       /* every unused speculative draft, as step rows */
+    STORE_Q_WASTED_RUN,   /* the same for one run */
     STORE_Q_COUNT
 } store_query_t;
 

@@ -114,6 +114,14 @@ solve(int no_affinity)
     check_run_cache(st, summary, "small");
     check_run_cache(st, summary, "prm");
     json_decref(summary);
+    /* `trim status` lists the run with the same figures. */
+    json_t *runs = json_object_get(st, "runs"), *in_status = NULL;
+    for (size_t i = 0; i < json_array_size(runs); i++)
+        if (jint(json_array_get(runs, i), "run_id") == run)
+            in_status = json_array_get(runs, i);
+    assert_non_null(in_status);
+    check_run_cache(st, in_status, "small");
+    check_run_cache(st, in_status, "prm");
     char cmd[512];
     int code;
     snprintf(cmd, sizeof cmd, "%s wait --connect %s --run %lld", test_bin(),
@@ -121,6 +129,11 @@ solve(int no_affinity)
     char *text = test_capture(cmd, &code);
     assert_int_equal(code, 0);
     assert_non_null(strstr(text, "\n  prefix cache        small "));
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s status --connect %s", test_bin(), k.endpoint);
+    text = test_capture(cmd, &code);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(text, "cache hit%"));
     free(text);
     cluster_stop(&k);
 

@@ -479,6 +479,143 @@ test_export_round_trip(void **state)
 }
 
 
+/* Sums over a JSONL export (one object per line): rows, and per key the
+** rows where it is not null and the sum of its values. */
+typedef struct jsonl_sums {
+    int64_t rows, cached_rows, cached, prm_cached_rows, prm_cached, speculative,
+        accepted, decided, scored, tokens;
+} jsonl_sums_t;
+
+static jsonl_sums_t
+sum_jsonl(const char *text)
+{
+    jsonl_sums_t t = {0};
+    char *copy = strdup(text), *save = NULL;
+
+    assert_non_null(copy);
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *o = parse_json(line);
+        json_t *c = json_object_get(o, "cached_tokens");
+        json_t *pc = json_object_get(o, "prm_cached_tokens");
+        assert_true(json_is_null(c) || json_is_integer(c));
+        assert_true(json_is_null(pc) || json_is_integer(pc));
+        t.rows++;
+        t.cached_rows += json_is_integer(c);
+        t.cached += json_integer_value(c);
+        t.prm_cached_rows += json_is_integer(pc);
+        t.prm_cached += json_integer_value(pc);
+        t.speculative += jint(o, "speculative");
+        t.accepted += jint(o, "accepted");
+        t.decided += !json_is_null(json_object_get(o, "decision"));
+        t.scored += !json_is_null(json_object_get(o, "prm_score"));
+        t.tokens += jint(o, "completion_tokens");
+        assert_true(jint(o, "run_id") == 1);
+        json_decref(o);
+    }
+    free(copy);
+    return t;
+}
+
+
+/*
+** A speculative run's store: the step rows export the speculative flag and
+** the prefix-cache counts a server reported (null where none did: here set
+** with SQL, as the simulator in one process reports none), and --wasted
+** exports the unused speculative drafts row for row, in JSONL and CSV;
+** the trace shows both.
+*/
+static void
+test_export_speculative_and_cached(void **state)
+{
+    (void)state;
+    char *out, *err, path[256];
+    sqlite3 *h;
+
+    assert_int_equal(trim(&out, &err,
+                          "run --problems 40 --seed 8 --policy thr:0.5 "
+                          "--speculate on --db spec.db --no-progress"),
+                     0);
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/spec.db", g_dir);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "UPDATE steps SET cached_tokens = prompt_tokens / 2"
+                     " WHERE rowid % 3 = 0;"
+                     "UPDATE steps SET prm_cached_tokens = prm_tokens / 3"
+                     " WHERE rowid % 2 = 0 AND prm_tokens > 0;"
+                     "UPDATE wasted_drafts SET cached_tokens ="
+                     " prompt_tokens / 4 WHERE rowid % 2 = 0",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    int64_t wasted = sql_int(h, "SELECT count(*) FROM wasted_drafts");
+    assert_true(wasted > 0);
+
+    assert_int_equal(trim(&out, &err, "export --db spec.db --format jsonl"), 0);
+    jsonl_sums_t t = sum_jsonl(out);
+    free(out);
+    free(err);
+    assert_int_equal(t.rows, sql_int(h, "SELECT count(*) FROM steps"));
+    assert_int_equal(t.cached_rows,
+                     sql_int(h, "SELECT count(cached_tokens) FROM steps"));
+    assert_int_equal(t.cached,
+                     sql_int(h, "SELECT sum(cached_tokens) FROM steps"));
+    assert_int_equal(t.prm_cached_rows,
+                     sql_int(h, "SELECT count(prm_cached_tokens) FROM steps"));
+    assert_int_equal(t.prm_cached,
+                     sql_int(h, "SELECT sum(prm_cached_tokens) FROM steps"));
+    assert_true(t.speculative > 0);
+    assert_int_equal(t.speculative, sql_int(h, "SELECT count(*) FROM steps"
+                                               " WHERE speculative = 1"));
+
+    assert_int_equal(trim(&out, &err,
+                          "export --db spec.db --format jsonl --wasted "
+                          "--run 1"),
+                     0);
+    t = sum_jsonl(out);
+    free(out);
+    free(err);
+    assert_int_equal(t.rows, wasted);
+    assert_int_equal(t.speculative, wasted);
+    assert_int_equal(t.accepted + t.decided + t.scored + t.prm_cached_rows, 0);
+    assert_int_equal(t.tokens, sql_int(h, "SELECT sum(completion_tokens)"
+                                          " FROM wasted_drafts"));
+    assert_int_equal(t.cached_rows, sql_int(h, "SELECT count(cached_tokens)"
+                                               " FROM wasted_drafts"));
+    assert_int_equal(t.cached, sql_int(h, "SELECT sum(cached_tokens)"
+                                          " FROM wasted_drafts"));
+
+    assert_int_equal(trim(&out, &err,
+                          "export --db spec.db --format csv --wasted "
+                          "--out wasted.csv"),
+                     0);
+    assert_non_null(strstr(err, "wasted drafts to wasted.csv"));
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/wasted.csv", g_dir);
+    json_t *j = read_csv(path);
+    assert_int_equal(jint(j, "rows"), wasted);
+    assert_int_equal(jint(j, "tokens"), sql_int(h, "SELECT sum("
+                                                   "completion_tokens) FROM"
+                                                   " wasted_drafts"));
+    json_decref(j);
+
+    /* The trace of a problem with a reported count says so. */
+    int64_t pid = sql_int(h, "SELECT min(problem_id) FROM steps WHERE"
+                             " cached_tokens IS NOT NULL AND speculative = 1");
+    assert_true(pid > 0);
+    assert_int_equal(
+        trim(&out, &err, "audit --db spec.db %lld", (long long)pid), 0);
+    assert_non_null(strstr(out, "held by the model server's prefix cache"));
+    assert_non_null(strstr(out, ", speculative)"));
+    free(out);
+    free(err);
+    sqlite3_close(h);
+}
+
+
 /* A run that is not there is an error, not an empty listing. */
 static void
 test_no_such_run(void **state)
@@ -563,6 +700,7 @@ main(void)
         cmocka_unit_test(test_audit_run_addressing),
         cmocka_unit_test(test_audit_prices),
         cmocka_unit_test(test_export_round_trip),
+        cmocka_unit_test(test_export_speculative_and_cached),
         cmocka_unit_test(test_no_such_run),
         cmocka_unit_test(test_invalid_utf8_in_json),
     };
