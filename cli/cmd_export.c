@@ -91,6 +91,22 @@ write_row(void *ctx, const store_step_context_t *row)
 }
 
 
+/* 0 when run is 0 (every run) or in the store at db, else -1, said. */
+static int
+check_run(store_reader_t *r, int64_t run, const char *db)
+{
+    store_run_t row;
+    char err[512];
+    int found = run ? store_get_run(r, run, &row, err, sizeof err) : 1;
+
+    if (found == 0)
+        fprintf(stderr, "trim export: no run %lld in %s\n", (long long)run, db);
+    else if (found < 0)
+        cli_error("export", err);
+    return found > 0 ? 0 : -1;
+}
+
+
 int
 cmd_export(int argc, char **argv)
 {
@@ -128,16 +144,8 @@ cmd_export(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    store_run_t row;
-    int found = run ? store_get_run(r, run, &row, err, sizeof err) : 1;
-    if (found <= 0) {
-        if (found == 0)
-            fprintf(stderr, "trim export: no run %lld in %s\n", (long long)run,
-                    db);
-        else
-            cli_error("export", err);
+    if (check_run(r, run, db) < 0)
         goto done;
-    }
     e.f = *out ? fopen(out, "w") : stdout;
     if (e.f == NULL) {
         perror(out);
