@@ -26,7 +26,8 @@
 #include "sock.h"
 #include "testutil.h"
 
-#define FLOOD 20000 /* Readys per identity, under fresh names */
+#define FLOOD          20000 /* Readys per identity, under fresh names */
+#define FLOOD_ANSWERED 3     /* of them, those that wait for a draft */
 /* The bound README "Hostile peers" documents: 2 x names in use + problems
 ** in flight + 1024.  In use here: 4 workers and routers, 2 flooders, one
 ** name per problem's draft: well under 100. */
@@ -112,16 +113,25 @@ answer_generate(void *s, const Trim__GenerateBatch *g)
 /*
 ** Answer every draft request waiting on s, so that problems hold our name
 ** as their draft's worker after we are gone (the next Ready replaces us).
-** Heartbeats are dropped.
+** With wait_ms > 0, first wait up to that long for one to come (a draft
+** is sent to us only after our Ready has been handled).  Heartbeats are
+** dropped.
 */
 static void
-answer_drafts(void *s)
+answer_drafts(void *s, int wait_ms)
 {
+    int64_t until = clock_now_ms() + wait_ms;
+    int answered = 0;
     Trim__Envelope *in;
 
-    while ((in = recv_env(s, 0)) != NULL) {
-        if (in->body_case == TRIM__ENVELOPE__BODY_GENERATE)
+    for (;;) {
+        int64_t left = answered ? 0 : until - clock_now_ms();
+        if ((in = recv_env(s, left > 0 ? (int)left : 0)) == NULL)
+            return;
+        if (in->body_case == TRIM__ENVELOPE__BODY_GENERATE) {
             answer_generate(s, in->generate);
+            answered = 1;
+        }
         env_destroy(&in);
     }
 }
@@ -181,7 +191,9 @@ test_ready_flood_from_two_identities(void **state)
         for (int d = 0; d < 2; d++) {
             snprintf(name, sizeof name, "flood-%d-%d", d, i);
             send_ready(flood[d], name);
-            answer_drafts(flood[d]);
+            /* The first few names wait for a draft to answer, so that
+            ** some rows outlive their worker however fast the loop is. */
+            answer_drafts(flood[d], i < FLOOD_ANSWERED ? 10000 : 0);
         }
     }
     for (int d = 0; d < 2; d++) {
