@@ -221,9 +221,10 @@ put_step(const sim_world_t *w, sim_model_t model, const sim_text_t *t,
 
 /* The simulated model writes the next step; see sim.h. */
 int
-sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
-             const char *const *steps, size_t n_steps, int max_tokens,
-             uint64_t seed, sim_step_t *out, char *err, size_t errlen)
+sim_generate_cached(const sim_world_t *w, sim_cache_t *cache, sim_model_t model,
+                    const char *problem, const char *const *steps,
+                    size_t n_steps, int max_tokens, uint64_t seed,
+                    sim_step_t *out, char *err, size_t errlen)
 {
     sim_text_t t;
     int64_t v;
@@ -241,11 +242,8 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     if (n_steps > 0 && !steps)
         return errf(err, errlen, "sim_generate: %zu steps but no array",
                     n_steps);
-    if (sim_text_parse(problem, &t, err, errlen) < 0)
+    if (sim_cache_read(cache, problem, &t, &plen, &hp, err, errlen) < 0)
         return -1;
-
-    plen = strlen(problem);
-    hp = sim_problem_hash(problem, plen);
     h = hp;
     for (size_t i = 0; i < n_steps; i++)
         h = sim_step_hash(h, steps[i]);
@@ -284,6 +282,15 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
         llround(p->base_us[model] + p->prefill_us[model] * out->prompt_tokens +
                 p->decode_us[model] * tokens);
     return 0;
+}
+
+int
+sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
+             const char *const *steps, size_t n_steps, int max_tokens,
+             uint64_t seed, sim_step_t *out, char *err, size_t errlen)
+{
+    return sim_generate_cached(w, NULL, model, problem, steps, n_steps,
+                               max_tokens, seed, out, err, errlen);
 }
 
 /* Free the text of a step; NULL-safe, idempotent. */

@@ -63,9 +63,10 @@ sharpen(double x, double sharpness, double shift)
 
 /* Score every step of a history; see sim.h. */
 int
-sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
-          size_t n_steps, float *scores, sim_state_t *states, int *input_tokens,
-          int64_t *latency_us, char *err, size_t errlen)
+sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
+                 const char *const *steps, size_t n_steps, float *scores,
+                 sim_state_t *states, int *input_tokens, int64_t *latency_us,
+                 char *err, size_t errlen)
 {
     sim_text_t t;
     int64_t truth[SIM_MAX_OPS];
@@ -77,11 +78,9 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
     if (n_steps > 0 && (!steps || !scores))
         return errf(err, errlen, "sim_score: %zu steps but no %s array",
                     n_steps, steps ? "scores" : "steps");
-    if (sim_text_parse(problem, &t, err, errlen) < 0)
+    if (sim_cache_read(cache, problem, &t, &plen, &h, err, errlen) < 0)
         return -1;
     sim_truth(&t, truth);
-    plen = strlen(problem);
-    h = sim_problem_hash(problem, plen);
     blind = w->p.prm_blind[sim_class_of(w, h)];
     noise = w->p.prm_noise[sim_class_of(w, h)];
 
@@ -116,4 +115,13 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
     if (latency_us)
         *latency_us = llround(w->p.prm_base_us + w->p.prm_prefill_us * tokens);
     return 0;
+}
+
+int
+sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
+          size_t n_steps, float *scores, sim_state_t *states, int *input_tokens,
+          int64_t *latency_us, char *err, size_t errlen)
+{
+    return sim_score_cached(w, NULL, problem, steps, n_steps, scores, states,
+                            input_tokens, latency_us, err, errlen);
 }
