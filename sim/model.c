@@ -229,7 +229,7 @@ sim_generate_cached(const sim_world_t *w, sim_cache_t *cache, sim_model_t model,
     sim_text_t t;
     int64_t v;
     uint64_t hp, hs, h;
-    size_t plen, cap;
+    size_t plen, cap, bytes;
     int closing, tokens, critical = 0;
     double mean;
     const sim_params_t *p = &w->p;
@@ -245,8 +245,9 @@ sim_generate_cached(const sim_world_t *w, sim_cache_t *cache, sim_model_t model,
     if (sim_cache_read(cache, problem, &t, &plen, &hp, err, errlen) < 0)
         return -1;
     h = hp;
+    bytes = plen;
     for (size_t i = 0; i < n_steps; i++)
-        h = sim_step_hash(h, steps[i]);
+        h = sim_step_hash_bytes(h, steps[i], &bytes);
     hs = h; /* the prompt's: the same for both models */
     h = hash_combine(hash_combine(h, seed), (uint64_t)model);
     v = current_value(&t, steps, n_steps);
@@ -277,7 +278,7 @@ sim_generate_cached(const sim_world_t *w, sim_cache_t *cache, sim_model_t model,
     }
     out->text = text;
     out->completion_tokens = tokens;
-    out->prompt_tokens = sim_prompt_tokens(plen, steps, n_steps);
+    out->prompt_tokens = sim_prompt_tokens_of(bytes);
     out->latency_us =
         llround(p->base_us[model] + p->prefill_us[model] * out->prompt_tokens +
                 p->decode_us[model] * tokens);

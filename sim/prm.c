@@ -71,7 +71,7 @@ sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
     sim_text_t t;
     int64_t truth[SIM_MAX_OPS];
     uint64_t h;
-    size_t plen;
+    size_t plen, bytes;
     int on_track = 1, tokens;
     double blind, noise, x, minprev = 1.0;
 
@@ -81,6 +81,7 @@ sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
     if (sim_cache_read(cache, problem, &t, &plen, &h, err, errlen) < 0)
         return -1;
     sim_truth(&t, truth);
+    bytes = plen;
     blind = w->p.prm_blind[sim_class_of(w, h)];
     noise = w->p.prm_noise[sim_class_of(w, h)];
 
@@ -93,7 +94,7 @@ sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
         sim_state_t seen = s;
 
         on_track = right;
-        h = sim_step_hash(h, steps[i]);
+        h = sim_step_hash_bytes(h, steps[i], &bytes);
         if (s != SIM_S0 && blind > 0 && sim_unit(h, SIM_KEY_BLIND) < blind)
             seen = SIM_S0; /* the PRM misses this error */
         if (noise > 0) {
@@ -109,7 +110,7 @@ sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
             states[i] = s;
     }
 
-    tokens = sim_prompt_tokens(plen, steps, n_steps);
+    tokens = sim_prompt_tokens_of(bytes);
     if (input_tokens)
         *input_tokens = tokens;
     if (latency_us)
