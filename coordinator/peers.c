@@ -577,14 +577,18 @@ int
 coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer)
 {
     int best = -1, fallback = -1, spare = -1, healthy = 0;
-    int64_t best_free = 0, spare_free = 0, now = clock_now_ms();
+    int64_t best_free = 0, spare_free = 0, now = 0;
 
     for (int i = 0; i < c->n_peers; i++) {
         cpeer_t *p = &c->peers[i];
         if (!p->alive || p->role != role)
             continue;
         int64_t free_credit = (int64_t)p->credit - p->outstanding;
-        if (p->quarantine_until_ms > now) {
+        /* The clock is read only when a peer was ever quarantined: this
+        ** runs for every request, and the answer is the same. */
+        if (p->quarantine_until_ms > 0 && now == 0)
+            now = clock_now_ms();
+        if (p->quarantine_until_ms > 0 && p->quarantine_until_ms > now) {
             /* Asked only when all of the pool is quarantined. */
             if (free_credit > spare_free) {
                 spare = i;

@@ -188,8 +188,8 @@ coord_enqueue(coord_t *c, cproblem_t *p)
     p->peer = -1;
     p->main_spec = 0;
     p->queued = 1;
-    p->since_ms = clock_now_ms();
-    p->queued_us = clock_now_us();
+    p->queued_us = clock_now_us(); /* one clock read for both */
+    p->since_ms = p->queued_us / 1000;
     pool_queue_push(q, p);
 }
 

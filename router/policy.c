@@ -34,6 +34,8 @@ policy_number_arg(policy_t *p, const char *arg, double lo, double hi, char *err,
     if (*end != '\0' || !isfinite(v) || v < lo || v > hi)
         goto bad;
     p->arg = v;
+    p->arg_shown = v + 0.0; /* the threshold while the bias is 0 */
+    snprintf(p->arg_g, sizeof p->arg_g, "%g", p->arg_shown);
     snprintf(p->spec, sizeof p->spec, "%s:%g", p->kind->name, v);
     return 0;
 bad:

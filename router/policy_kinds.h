@@ -16,6 +16,8 @@ struct policy {
     const struct policy_kind *kind;
     policy_shape_t shape;
     double arg;                 /* the spec's number, for kinds with one */
+    double arg_shown;           /* arg + 0.0, what a reason prints... */
+    char arg_g[32];             /* ...as "%g" (written once, not per step) */
     void *state;                /* what a kind loaded or solved, or NULL */
     char spec[POLICY_SPEC_MAX]; /* canonical form */
     /* policy_new's default POMDP model, set during init only */

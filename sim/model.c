@@ -221,14 +221,15 @@ put_step(const sim_world_t *w, sim_model_t model, const sim_text_t *t,
 
 /* The simulated model writes the next step; see sim.h. */
 int
-sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
-             const char *const *steps, size_t n_steps, int max_tokens,
-             uint64_t seed, sim_step_t *out, char *err, size_t errlen)
+sim_generate_cached(const sim_world_t *w, sim_cache_t *cache, sim_model_t model,
+                    const char *problem, const char *const *steps,
+                    size_t n_steps, int max_tokens, uint64_t seed,
+                    sim_step_t *out, char *err, size_t errlen)
 {
     sim_text_t t;
     int64_t v;
     uint64_t hp, hs, h;
-    size_t plen, cap;
+    size_t plen, cap, bytes;
     int closing, tokens, critical = 0;
     double mean;
     const sim_params_t *p = &w->p;
@@ -241,14 +242,12 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     if (n_steps > 0 && !steps)
         return errf(err, errlen, "sim_generate: %zu steps but no array",
                     n_steps);
-    if (sim_text_parse(problem, &t, err, errlen) < 0)
+    if (sim_cache_read(cache, problem, &t, &plen, &hp, err, errlen) < 0)
         return -1;
-
-    plen = strlen(problem);
-    hp = sim_problem_hash(problem, plen);
     h = hp;
+    bytes = plen;
     for (size_t i = 0; i < n_steps; i++)
-        h = sim_step_hash(h, steps[i]);
+        h = sim_step_hash_bytes(h, steps[i], &bytes);
     hs = h; /* the prompt's: the same for both models */
     h = hash_combine(hash_combine(h, seed), (uint64_t)model);
     v = current_value(&t, steps, n_steps);
@@ -279,11 +278,20 @@ sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
     }
     out->text = text;
     out->completion_tokens = tokens;
-    out->prompt_tokens = sim_prompt_tokens(plen, steps, n_steps);
+    out->prompt_tokens = sim_prompt_tokens_of(bytes);
     out->latency_us =
         llround(p->base_us[model] + p->prefill_us[model] * out->prompt_tokens +
                 p->decode_us[model] * tokens);
     return 0;
+}
+
+int
+sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
+             const char *const *steps, size_t n_steps, int max_tokens,
+             uint64_t seed, sim_step_t *out, char *err, size_t errlen)
+{
+    return sim_generate_cached(w, NULL, model, problem, steps, n_steps,
+                               max_tokens, seed, out, err, errlen);
 }
 
 /* Free the text of a step; NULL-safe, idempotent. */

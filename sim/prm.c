@@ -63,25 +63,25 @@ sharpen(double x, double sharpness, double shift)
 
 /* Score every step of a history; see sim.h. */
 int
-sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
-          size_t n_steps, float *scores, sim_state_t *states, int *input_tokens,
-          int64_t *latency_us, char *err, size_t errlen)
+sim_score_cached(const sim_world_t *w, sim_cache_t *cache, const char *problem,
+                 const char *const *steps, size_t n_steps, float *scores,
+                 sim_state_t *states, int *input_tokens, int64_t *latency_us,
+                 char *err, size_t errlen)
 {
     sim_text_t t;
     int64_t truth[SIM_MAX_OPS];
     uint64_t h;
-    size_t plen;
+    size_t plen, bytes;
     int on_track = 1, tokens;
     double blind, noise, x, minprev = 1.0;
 
     if (n_steps > 0 && (!steps || !scores))
         return errf(err, errlen, "sim_score: %zu steps but no %s array",
                     n_steps, steps ? "scores" : "steps");
-    if (sim_text_parse(problem, &t, err, errlen) < 0)
+    if (sim_cache_read(cache, problem, &t, &plen, &h, err, errlen) < 0)
         return -1;
     sim_truth(&t, truth);
-    plen = strlen(problem);
-    h = sim_problem_hash(problem, plen);
+    bytes = plen;
     blind = w->p.prm_blind[sim_class_of(w, h)];
     noise = w->p.prm_noise[sim_class_of(w, h)];
 
@@ -94,7 +94,7 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
         sim_state_t seen = s;
 
         on_track = right;
-        h = sim_step_hash(h, steps[i]);
+        h = sim_step_hash_bytes(h, steps[i], &bytes);
         if (s != SIM_S0 && blind > 0 && sim_unit(h, SIM_KEY_BLIND) < blind)
             seen = SIM_S0; /* the PRM misses this error */
         if (noise > 0) {
@@ -110,10 +110,19 @@ sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
             states[i] = s;
     }
 
-    tokens = sim_prompt_tokens(plen, steps, n_steps);
+    tokens = sim_prompt_tokens_of(bytes);
     if (input_tokens)
         *input_tokens = tokens;
     if (latency_us)
         *latency_us = llround(w->p.prm_base_us + w->p.prm_prefill_us * tokens);
     return 0;
+}
+
+int
+sim_score(const sim_world_t *w, const char *problem, const char *const *steps,
+          size_t n_steps, float *scores, sim_state_t *states, int *input_tokens,
+          int64_t *latency_us, char *err, size_t errlen)
+{
+    return sim_score_cached(w, NULL, problem, steps, n_steps, scores, states,
+                            input_tokens, latency_us, err, errlen);
 }

@@ -28,6 +28,19 @@ sim_step_hash(uint64_t h, const char *step)
 }
 
 /*
+** sim_step_hash, adding to *bytes what the step counts towards
+** sim_prompt_tokens_of (its length and the blank line after it): callers
+** that need both measure each step once.
+*/
+uint64_t
+sim_step_hash_bytes(uint64_t h, const char *step, size_t *bytes)
+{
+    size_t n = step ? strlen(step) : 0;
+    *bytes += n + 2;
+    return hash_combine(h, hash_bytes(SIM_KEY_STEP, step ? step : "", n));
+}
+
+/*
 ** Is step index of this problem critical (hard)?  Decided by the problem and
 ** the index alone, so both models find the same steps hard.
 */
@@ -72,6 +85,13 @@ sim_prompt_tokens(size_t problem_len, const char *const *steps, size_t n_steps)
     size_t bytes = problem_len;
     for (size_t i = 0; i < n_steps; i++)
         bytes += (steps[i] ? strlen(steps[i]) : 0) + 2;
+    return sim_prompt_tokens_of(bytes);
+}
+
+/* The tokens of a prompt of bytes bytes (problem, steps, blank lines). */
+int
+sim_prompt_tokens_of(size_t bytes)
+{
     bytes /= 4;
     return bytes > 0x7fffffff ? 0x7fffffff : (int)(bytes ? bytes : 1);
 }

@@ -220,6 +220,28 @@ int sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
                  const char *const *steps, size_t n_steps, int max_tokens,
                  uint64_t seed, sim_step_t *out, char *err, size_t errlen);
 
+/*
+** Problem texts already read, for a caller that asks about the same problems
+** many times (a worker: once a step).  sim_cache_new(slots) keeps at most
+** slots problems (rounded up to a power of two; a colliding problem replaces
+** the one kept), each as its text and its operations; NULL when out of
+** memory.  One cache serves one thread.  sim_cache_destroy is NULL-safe and
+** clears the caller's pointer.
+*/
+typedef struct sim_cache sim_cache_t;
+sim_cache_t *sim_cache_new(size_t slots);
+void sim_cache_destroy(sim_cache_t **c);
+
+/*
+** sim_generate, reading the problem through cache (NULL: none).  The result
+** is the same with or without a cache.
+*/
+int sim_generate_cached(const sim_world_t *w, sim_cache_t *cache,
+                        sim_model_t model, const char *problem,
+                        const char *const *steps, size_t n_steps,
+                        int max_tokens, uint64_t seed, sim_step_t *out,
+                        char *err, size_t errlen);
+
 /* Free the text of a step; NULL-safe, idempotent. */
 void sim_step_clear(sim_step_t *s);
 
@@ -248,6 +270,14 @@ int sim_score(const sim_world_t *w, const char *problem,
               const char *const *steps, size_t n_steps, float *scores,
               sim_state_t *states, int *input_tokens, int64_t *latency_us,
               char *err, size_t errlen);
+
+/* sim_score, reading the problem through cache (NULL: none); the same
+** result with or without a cache. */
+int sim_score_cached(const sim_world_t *w, sim_cache_t *cache,
+                     const char *problem, const char *const *steps,
+                     size_t n_steps, float *scores, sim_state_t *states,
+                     int *input_tokens, int64_t *latency_us, char *err,
+                     size_t errlen);
 
 /*
 ** A simulated model's whole solution of one problem, labelled as ProcessBench

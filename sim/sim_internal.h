@@ -155,9 +155,20 @@ int sim_calib_load(const char *path, double grid[3][SIM_BINS][SIM_BINS],
 int64_t sim_slip(rng_t *r, const sim_op_t *op, int64_t v, int64_t right,
                  sim_opkind_t *shown);
 
+/*
+** cache.c: read problem into *t (spans point into problem) through cache c
+** (may be NULL: parse every time), with *plen its length and *hp its
+** sim_problem_hash.  Returns 0, or -1 with "not a simulated problem: ..."
+** in err.
+*/
+int sim_cache_read(sim_cache_t *c, const char *problem, sim_text_t *t,
+                   size_t *plen, uint64_t *hp, char *err, size_t errlen);
+
 /* prompt.c */
 uint64_t sim_problem_hash(const char *problem, size_t len);
 uint64_t sim_step_hash(uint64_t h, const char *step);
+uint64_t sim_step_hash_bytes(uint64_t h, const char *step, size_t *bytes);
+int sim_prompt_tokens_of(size_t bytes);
 int sim_step_critical(const sim_world_t *w, uint64_t problem_hash,
                       size_t index);
 int sim_class_of(const sim_world_t *w, uint64_t problem_hash);

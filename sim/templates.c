@@ -107,7 +107,11 @@ sim_tmpl_render(sim_buf_t *b, const char *fmt, const sim_fill_t *f)
     int num = 0;
     for (const char *q = fmt; *q; q++) {
         if (*q != '%') {
-            sim_buf_putc(b, *q);
+            /* The literal up to the next placeholder at once: the same
+            ** bytes as one sim_buf_putc each, without a call a byte. */
+            size_t n = strcspn(q, "%");
+            sim_buf_put(b, q, n);
+            q += n - 1;
             continue;
         }
         switch (*++q) {

@@ -1072,6 +1072,97 @@ test_malformed_calibration(void **state)
     expect_rejected(path, "No such file");
 }
 
+/* ---------------------------------------------------------- text cache */
+
+/* One call of each kind, with and without the cache, gives the same. */
+static void
+same_cached(const sim_world_t *w, sim_cache_t *c, const char *problem,
+            const char *const *steps, size_t n, uint64_t seed)
+{
+    sim_step_t a, b;
+    float sa[MAX_PATH_STEPS], sb[MAX_PATH_STEPS];
+    int ta = 0, tb = 0;
+    int64_t la = 0, lb = 0;
+    char err[256];
+
+    assert_int_equal(sim_generate(w, SIM_WEAK, problem, steps, n, 0, seed, &a,
+                                  err, sizeof err),
+                     0);
+    assert_int_equal(sim_generate_cached(w, c, SIM_WEAK, problem, steps, n, 0,
+                                         seed, &b, err, sizeof err),
+                     0);
+    assert_string_equal(a.text, b.text);
+    assert_int_equal(a.prompt_tokens, b.prompt_tokens);
+    assert_int_equal(a.completion_tokens, b.completion_tokens);
+    assert_int_equal(a.finish, b.finish);
+    assert_int_equal(a.latency_us, b.latency_us);
+    sim_step_clear(&a);
+    sim_step_clear(&b);
+    assert_int_equal(
+        sim_score(w, problem, steps, n, sa, NULL, &ta, &la, err, sizeof err),
+        0);
+    assert_int_equal(sim_score_cached(w, c, problem, steps, n, sb, NULL, &tb,
+                                      &lb, err, sizeof err),
+                     0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(sa[i] == sb[i]);
+    assert_int_equal(ta, tb);
+    assert_int_equal(la, lb);
+}
+
+/*
+** The cache of problem texts changes nothing: every call through it, a hit
+** or a miss, in a cache small enough that problems evict each other, gives
+** what the uncached call gives; a copy of a text at another address hits.
+*/
+static void
+test_text_cache(void **state)
+{
+    (void)state;
+    sim_world_t *w = world();
+    sim_cache_t *c = sim_cache_new(8);
+    char err[256];
+    enum { N = 24 };
+    sim_problem_t p[N];
+    const char *steps[N][MAX_PATH_STEPS];
+    sim_step_t s;
+
+    assert_non_null(c);
+    for (int k = 0; k < N; k++)
+        assert_int_equal(sim_problem_make(w, 77, (uint64_t)k, &p[k]), 0);
+    for (int i = 0; i < 8; i++) {
+        for (int k = 0; k < N; k++) { /* in turn, as a worker sees them */
+            char *copy;
+            if (i >= p[k].n_steps)
+                continue;
+            same_cached(w, c, p[k].text, steps[k], (size_t)i, (uint64_t)k);
+            copy = strdup(p[k].text);
+            same_cached(w, c, copy, steps[k], (size_t)i, (uint64_t)k + 1);
+            free(copy);
+            assert_int_equal(sim_generate(w, SIM_WEAK, p[k].text, steps[k],
+                                          (size_t)i, 0, (uint64_t)k, &s, err,
+                                          sizeof err),
+                             0);
+            steps[k][i] = s.text;
+        }
+    }
+    assert_int_equal(sim_generate_cached(w, c, SIM_WEAK, "Mia has 3 apples.",
+                                         NULL, 0, 0, 1, &s, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "not a simulated problem"));
+    assert_int_equal(sim_generate_cached(w, c, SIM_WEAK, NULL, NULL, 0, 0, 1,
+                                         &s, err, sizeof err),
+                     -1);
+    for (int k = 0; k < N; k++) {
+        free_steps(steps[k], (size_t)(p[k].n_steps < 8 ? p[k].n_steps : 8));
+        sim_problem_clear(&p[k]);
+    }
+    sim_cache_destroy(&c);
+    assert_null(c);
+    sim_cache_destroy(&c);
+    sim_world_destroy(&w);
+}
+
 /* -------------------------------------------------------- foreign text */
 
 static void
@@ -1147,6 +1238,7 @@ main(void)
         cmocka_unit_test(test_embedded_fit_matches_file),
         cmocka_unit_test(test_file_grids_exact),
         cmocka_unit_test(test_malformed_calibration),
+        cmocka_unit_test(test_text_cache),
         cmocka_unit_test(test_not_a_simulated_problem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,9 @@
 #include "clock.h"
 #include "prefix_cache.h"
 
+/* Problem texts a backend keeps read (sim_cache_new): each up to a few KiB. */
+#define BACKEND_SIM_TEXTS 4096
+
 typedef struct pending {
     int64_t due_us;
     uint64_t seq;
@@ -48,6 +51,7 @@ typedef struct sim_backend {
     uint64_t *keys;          /* a prompt's segments for the cache */
     int32_t *tokens;
     size_t cap_segments;
+    sim_cache_t *texts; /* problems read, so a step does not parse again */
 } sim_backend_t;
 
 
@@ -183,9 +187,10 @@ sim_submit(backend_t *b, const backend_request_t *req)
                                              sizeof *p.result.scores)) ==
                    NULL) {
             fail_result(&p.result, "out of memory");
-        } else if (sim_score(s->world, req->problem, req->steps, req->n_steps,
-                             p.result.scores, NULL, &p.result.input_tokens,
-                             &latency, err, sizeof err) < 0) {
+        } else if (sim_score_cached(s->world, s->texts, req->problem,
+                                    req->steps, req->n_steps, p.result.scores,
+                                    NULL, &p.result.input_tokens, &latency, err,
+                                    sizeof err) < 0) {
             fail_result(&p.result, err);
         } else {
             p.result.n_scores = req->n_steps;
@@ -194,8 +199,8 @@ sim_submit(backend_t *b, const backend_request_t *req)
         sim_step_t step = {0};
         if (s->model == BACKEND_SIM_PRM) {
             fail_result(&p.result, "this worker cannot generate steps");
-        } else if (sim_generate(
-                       s->world,
+        } else if (sim_generate_cached(
+                       s->world, s->texts,
                        s->model == BACKEND_SIM_WEAK ? SIM_WEAK : SIM_STRONG,
                        req->problem, req->steps, req->n_steps, req->max_tokens,
                        req->seed, &step, err, sizeof err) < 0) {
@@ -317,6 +322,7 @@ sim_destroy(backend_t *b)
         backend_result_clear(&s->heap[i].result);
     free(s->heap);
     prefix_cache_destroy(&s->cache);
+    sim_cache_destroy(&s->texts);
     free(s->keys);
     free(s->tokens);
     if (s->timer >= 0)
@@ -338,6 +344,13 @@ backend_sim_new(const sim_world_t *w, backend_sim_model_t model)
     if (sim_world_params(w)->prefix_cache_tokens >= 1 &&
         (s->cache = prefix_cache_new(
              (int64_t)sim_world_params(w)->prefix_cache_tokens)) == NULL) {
+        free(s);
+        return NULL;
+    }
+    /* More slots than problems a coordinator keeps in flight (256 by
+    ** default, 2048 in bench_pipeline); a miss only parses again. */
+    if ((s->texts = sim_cache_new(BACKEND_SIM_TEXTS)) == NULL) {
+        prefix_cache_destroy(&s->cache);
         free(s);
         return NULL;
     }
