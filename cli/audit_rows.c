@@ -77,11 +77,9 @@ static const col_t s_step_cols[] = {
     {"prod_prev_score", COL_REAL, S(prod_prev_score)},
     {"prm_tokens", COL_INT, S(prm_tokens)},
     {"prm_padded", COL_INT, S(prm_padded)},
-    {"prm_cached_tokens", COL_OPT_INT, S(prm_cached_tokens)},
     {"action_prob", COL_REAL, S(action_prob)},
     {"belief", COL_BELIEF, S(belief)},
     {"prompt_tokens", COL_INT, S(prompt_tokens)},
-    {"cached_tokens", COL_OPT_INT, S(cached_tokens)},
     {"completion_tokens", COL_INT, S(completion_tokens)},
     {"finish", COL_INT, S(finish)},
     {"latency_us", COL_I64, S(latency_us)},
@@ -91,10 +89,13 @@ static const col_t s_step_cols[] = {
     {"prm_queue_us", COL_I64, S(prm_queue_us)},
     {"route_queue_us", COL_I64, S(route_queue_us)},
     {"step_us", COL_I64, S(step_us)},
-    {"speculative", COL_INT, S(speculative)},
     {"worker", COL_TEXT, S(worker)},
     {"created_ms", COL_I64, S(created_ms)},
     {"text", COL_TEXT, S(text)},
+    /* Added with v9 and v11: last, so CSV read by position keeps working. */
+    {"speculative", COL_INT, S(speculative)},
+    {"cached_tokens", COL_OPT_INT, S(cached_tokens)},
+    {"prm_cached_tokens", COL_OPT_INT, S(prm_cached_tokens)},
 };
 
 #define N_COLS(a) (sizeof(a) / sizeof *(a))

@@ -588,7 +588,7 @@ coord_pick_peer(coord_t *c, Trim__Role role, int avoid, uint64_t prefer)
         ** runs for every request, and the answer is the same. */
         if (p->quarantine_until_ms > 0 && now == 0)
             now = clock_now_ms();
-        if (p->quarantine_until_ms > 0 && p->quarantine_until_ms > now) {
+        if (p->quarantine_until_ms > now) {
             /* Asked only when all of the pool is quarantined. */
             if (free_credit > spare_free) {
                 spare = i;

@@ -223,10 +223,10 @@ int sim_generate(const sim_world_t *w, sim_model_t model, const char *problem,
 /*
 ** Problem texts already read, for a caller that asks about the same problems
 ** many times (a worker: once a step).  sim_cache_new(slots) keeps at most
-** slots problems (rounded up to a power of two; a colliding problem replaces
-** the one kept), each as its text and its operations; NULL when out of
-** memory.  One cache serves one thread.  sim_cache_destroy is NULL-safe and
-** clears the caller's pointer.
+** slots problems (rounded up to 4 x a power of two: sets of 4, the least
+** recently used of a set replaced), each as its text and its operations;
+** NULL when out of memory.  One cache serves one thread.  sim_cache_destroy
+** is NULL-safe and clears the caller's pointer.
 */
 typedef struct sim_cache sim_cache_t;
 sim_cache_t *sim_cache_new(size_t slots);

@@ -25,15 +25,19 @@
     " coalesce(sum(discarded_tokens), 0), coalesce(sum(prm_tokens), 0)"
 
 /*
-** A wasted_drafts row in STORE_STEP_COLUMNS' order: an unscored,
-** undecided, unaccepted speculative draft (it has no PRM, routing or queue
-** figures: its step was regenerated before it was needed).
+** A wasted_drafts row in STORE_STEP_COLUMNS' order (keep the two alike):
+** an unscored, undecided, unaccepted speculative draft (it has no PRM,
+** routing or queue figures: its step was regenerated before it was needed).
 */
 #define S_WASTED_AS_STEPS                                                      \
-    "SELECT problem_id, step_index, 'draft', attempt, text, prompt_tokens,"    \
-    " completion_tokens, finish, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL," \
-    " NULL, NULL, 0, latency_us, worker, created_ms, 0, 0, 0, 0, 1, 0, 0, 0,"  \
-    " cached_tokens, NULL FROM wasted_drafts"
+    "SELECT problem_id, step_index, 'draft' AS kind, attempt, text,"           \
+    " prompt_tokens, completion_tokens, finish, NULL AS prm_score,"            \
+    " NULL AS min_prev_score, NULL AS prod_prev_score, 0 AS prm_tokens,"       \
+    " NULL AS decision, NULL AS policy, NULL AS reason, NULL AS action_prob,"  \
+    " NULL AS belief, NULL AS decided_by, 0 AS accepted, latency_us, worker,"  \
+    " created_ms, 0 AS prm_padded, 0 AS queue_us, 0 AS prm_us, 0 AS route_us," \
+    " 1 AS speculative, 0 AS prm_queue_us, 0 AS route_queue_us, 0 AS step_us," \
+    " cached_tokens, NULL AS prm_cached_tokens FROM wasted_drafts"
 
 static const char *const s_sql[STORE_Q_COUNT] = {
     [STORE_Q_PROBLEM] =
