@@ -18,19 +18,9 @@ sim_problem_hash(const char *problem, size_t len)
 /*
 ** Extend a prompt hash h with one more step, so the hash of problem +
 ** steps[0..i] is computed once per step and prefixes hash the same way in
-** every caller.  A NULL step hashes as empty.
-*/
-uint64_t
-sim_step_hash(uint64_t h, const char *step)
-{
-    size_t n = step ? strlen(step) : 0;
-    return hash_combine(h, hash_bytes(SIM_KEY_STEP, step ? step : "", n));
-}
-
-/*
-** sim_step_hash, adding to *bytes what the step counts towards
-** sim_prompt_tokens_of (its length and the blank line after it): callers
-** that need both measure each step once.
+** every caller.  A NULL step hashes as empty.  Adds to *bytes what the step
+** counts towards sim_prompt_tokens_of (its length and the blank line after
+** it), so a caller measures each step once.
 */
 uint64_t
 sim_step_hash_bytes(uint64_t h, const char *step, size_t *bytes)
@@ -76,19 +66,9 @@ sim_class_of(const sim_world_t *w, uint64_t problem_hash)
 }
 
 /*
-** Estimated tokens of a prompt: about 4 bytes per token over the problem and
-** the steps, plus the blank line between steps.
+** Estimated tokens of a prompt of bytes bytes (the problem, the steps and
+** a blank line after each: sim_step_hash_bytes): about 4 bytes a token.
 */
-int
-sim_prompt_tokens(size_t problem_len, const char *const *steps, size_t n_steps)
-{
-    size_t bytes = problem_len;
-    for (size_t i = 0; i < n_steps; i++)
-        bytes += (steps[i] ? strlen(steps[i]) : 0) + 2;
-    return sim_prompt_tokens_of(bytes);
-}
-
-/* The tokens of a prompt of bytes bytes (problem, steps, blank lines). */
 int
 sim_prompt_tokens_of(size_t bytes)
 {

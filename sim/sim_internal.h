@@ -166,14 +166,11 @@ int sim_cache_read(sim_cache_t *c, const char *problem, sim_text_t *t,
 
 /* prompt.c */
 uint64_t sim_problem_hash(const char *problem, size_t len);
-uint64_t sim_step_hash(uint64_t h, const char *step);
 uint64_t sim_step_hash_bytes(uint64_t h, const char *step, size_t *bytes);
 int sim_prompt_tokens_of(size_t bytes);
 int sim_step_critical(const sim_world_t *w, uint64_t problem_hash,
                       size_t index);
 int sim_class_of(const sim_world_t *w, uint64_t problem_hash);
 double sim_unit(uint64_t h, uint64_t key);
-int sim_prompt_tokens(size_t problem_len, const char *const *steps,
-                      size_t n_steps);
 
 #endif

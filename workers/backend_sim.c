@@ -126,7 +126,7 @@ fail_result(backend_result_t *r, const char *err)
 ** token, as vLLM does); the prompt is then kept in the cache, followed by
 ** the step written (text, or NULL when scoring), whose blocks a server
 ** keeps too: the next call after a kept draft finds all of its prompt.
-** Segment sizes add up as sim_prompt_tokens counts the whole: 4 bytes a
+** Segment sizes add up as sim_prompt_tokens_of counts the whole: 4 bytes a
 ** token, a blank line after each step.
 */
 static int
